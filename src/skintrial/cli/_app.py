@@ -1,0 +1,42 @@
+"""The one typer application every command module registers on, and its error policy.
+
+Exit codes (DESIGN.md): 0 ok, 2 bad input (a message naming file, row, column and the fix; nothing
+half-written), 1 internal error.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import typer
+from rich.console import Console
+
+from skintrial.errors import InputError
+
+app = typer.Typer(
+    name="skintrial",
+    help="Exercise and skin-aging intervention studies: raw instrument data to a trial-grade report.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def guarded(fn: F) -> F:
+    """Turn an :class:`InputError` into exit code 2 with its message on stderr."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except InputError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+            raise typer.Exit(code=2) from None
+
+    return wrapper  # type: ignore[return-value]
