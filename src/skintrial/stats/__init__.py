@@ -1,1 +1,20 @@
-"""stats stage."""
+"""Trial statistics on one batched linear-model engine (many outcomes, one design).
+
+``fit_ols`` is the engine; ``ancova``, ``clda``, ``mixed_anova`` and the descriptive summaries stand on
+it; ``p_adjust`` / ``adjust_families`` handle multiplicity.
+"""
+
+from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
+from skintrial.stats.ancova import AncovaResult, ancova
+from skintrial.stats.multiplicity import adjust_families, p_adjust
+
+__all__ = [
+    "BatchedFit",
+    "ContrastResult",
+    "FTestResult",
+    "fit_ols",
+    "AncovaResult",
+    "ancova",
+    "adjust_families",
+    "p_adjust",
+]

@@ -1,0 +1,147 @@
+"""Long trial data → the arrays the engine fits: subjects × outcomes × visits, arms, covariates.
+
+Every trial analysis starts here, so the conventions live in one place: the arm order (reference
+first), the treatment-coded design, and the categorical-covariate dummies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+
+__all__ = ["TrialArrays", "trial_arrays", "arm_design", "pairwise_contrasts"]
+
+
+@dataclass(frozen=True)
+class TrialArrays:
+    """A long trial table laid out for batched fitting.
+
+    ``values[i, k, v]`` is subject i's value of outcome k at visit v (NaN when missing).
+    """
+
+    subjects: np.ndarray
+    outcomes: tuple[str, ...]
+    visits: tuple[str, ...]
+    arms: tuple[str, ...]
+    arm_index: np.ndarray  # (n,) position of each subject's arm in ``arms``
+    values: np.ndarray  # (n, K, V)
+    covariates: pd.DataFrame  # one row per subject, index = subjects
+
+    def visit(self, name: str) -> np.ndarray:
+        """The (n, K) slice of one visit."""
+        return self.values[:, :, self.visits.index(name)]
+
+
+def _ordered_arms(found: Sequence[str], arms: Sequence[str] | None, reference: str | None) -> tuple[str, ...]:
+    order = list(arms) if arms is not None else sorted(set(found))
+    missing = sorted(set(found) - set(order))
+    if missing:
+        raise InputError(
+            f"arm(s) {missing} found in the data but not among the declared arms {order}",
+            fix="declare every arm in study.toml [study] arms, or correct the arm column",
+        )
+    if reference is not None:
+        if reference not in order:
+            raise InputError(
+                f"reference arm {reference!r} is not one of the arms {order}",
+                fix="set [study] reference_arm to one of the declared arms",
+            )
+        order.remove(reference)
+        order.insert(0, reference)
+    return tuple(order)
+
+
+def trial_arrays(
+    data: pd.DataFrame,
+    *,
+    outcome: str = "outcome",
+    value: str = "value",
+    arm: str = "arm",
+    visit: str = "visit",
+    subject: str = "participant_id",
+    visits: Sequence[str] | None = None,
+    arms: Sequence[str] | None = None,
+    reference_arm: str | None = None,
+    covariates: Sequence[str] = (),
+    outcomes: Sequence[str] | None = None,
+) -> TrialArrays:
+    """Lay out a long table (one row per subject × visit × outcome) as subject × outcome × visit."""
+    needed = [subject, visit, outcome, value, arm, *covariates]
+    absent = [c for c in needed if c not in data.columns]
+    if absent:
+        raise InputError(f"column(s) {absent} not found in the data", fix=f"the data need columns {needed}")
+    dup = data.duplicated([subject, visit, outcome], keep=False)
+    if dup.any():
+        first = data.loc[dup, [subject, visit, outcome]].iloc[0].tolist()
+        raise InputError(
+            Problem(
+                "more than one value for the same participant, visit and outcome",
+                fix="average replicates first (study bundles do this by the declared replicate rule)",
+                value=first,
+                rows_affected=int(dup.sum()),
+            )
+        )
+    subj_tab = data[[subject, arm, *covariates]].drop_duplicates(subject)
+    subjects = np.asarray(sorted(subj_tab[subject].astype(str).unique()))
+    subj_tab = subj_tab.assign(**{subject: subj_tab[subject].astype(str)}).set_index(subject).loc[subjects]
+    arm_order = _ordered_arms(subj_tab[arm].astype(str).unique().tolist(), arms, reference_arm)
+    outs = tuple(outcomes) if outcomes is not None else tuple(sorted(data[outcome].astype(str).unique()))
+    vis = tuple(visits) if visits is not None else tuple(sorted(data[visit].astype(str).unique()))
+    s_idx = pd.Index(subjects).get_indexer(data[subject].astype(str))
+    o_idx = pd.Index(outs).get_indexer(data[outcome].astype(str))
+    v_idx = pd.Index(vis).get_indexer(data[visit].astype(str))
+    keep = (o_idx >= 0) & (v_idx >= 0)
+    values = np.full((len(subjects), len(outs), len(vis)), np.nan)
+    values[s_idx[keep], o_idx[keep], v_idx[keep]] = pd.to_numeric(data[value], errors="coerce").to_numpy()[keep]
+    arm_index = pd.Index(arm_order).get_indexer(subj_tab[arm].astype(str))
+    return TrialArrays(
+        subjects=subjects,
+        outcomes=outs,
+        visits=vis,
+        arms=arm_order,
+        arm_index=arm_index,
+        values=values,
+        covariates=subj_tab[list(covariates)],
+    )
+
+
+def arm_design(ta: TrialArrays, *, arm_label: str = "arm") -> tuple[np.ndarray, list[str], list[int]]:
+    """Intercept, treatment-coded arm dummies (reference = first arm) and covariate columns.
+
+    Categorical covariates become treatment-coded dummies named ``cov[level]``. Returns the design,
+    the column names, and for each column the number of levels of the factor it codes (1 for
+    numeric columns and the intercept; emmeans averages a factor's dummies at 1/levels).
+    """
+    n = len(ta.subjects)
+    cols = [np.ones(n)]
+    names = ["intercept"]
+    levels = [1]
+    for j, a in enumerate(ta.arms[1:], start=1):
+        cols.append((ta.arm_index == j).astype(float))
+        names.append(f"{arm_label}[{a}]")
+        levels.append(0)  # arm dummies are set explicitly per arm in the reference grid
+    for c in ta.covariates.columns:
+        s = ta.covariates[c]
+        if pd.api.types.is_numeric_dtype(s):
+            cols.append(s.to_numpy(dtype=float))
+            names.append(c)
+            levels.append(1)
+        else:
+            lv = sorted(s.dropna().astype(str).unique())
+            for level in lv[1:]:
+                cols.append(np.where(s.isna(), np.nan, (s.astype(str) == level).astype(float)))
+                names.append(f"{c}[{level}]")
+                levels.append(len(lv))
+    return np.column_stack(cols), names, levels
+
+
+def pairwise_contrasts(arms: Sequence[str], reference_arm: str | None) -> list[tuple[str, int, int]]:
+    """Contrasts as (label, arm position, baseline arm position): vs the reference, or all pairs."""
+    if reference_arm is not None:
+        return [(f"{a} - {arms[0]}", j, 0) for j, a in enumerate(arms) if j > 0]
+    return [(f"{arms[j]} - {arms[i]}", j, i) for i in range(len(arms)) for j in range(i + 1, len(arms))]

@@ -1,0 +1,55 @@
+"""Column schemas of the statistical result tables: declared once, tested, never parameter-dependent."""
+
+from __future__ import annotations
+
+CONTRAST_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "contrast",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "t",
+    "p",
+    "p_adj",
+    "n",
+    "ci_level",
+    "family",
+    "p_adj_method",
+    "effect_size",
+    "effect_size_formula",
+    "status",
+)
+"""``results/ancova.csv`` and ``results/clda.csv`` (DESIGN.md), extended by the columns after ``n``."""
+
+EMMEANS_COLUMNS: tuple[str, ...] = ("outcome", "arm", "emmean", "se", "df", "ci_low", "ci_high", "ci_level", "n")
+
+FTEST_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "term",
+    "type",
+    "num_df",
+    "den_df",
+    "f",
+    "p",
+    "partial_eta_sq",
+)
+
+MIXED_ANOVA_COLUMNS: tuple[str, ...] = ("outcome", "term", "num_df", "den_df", "f", "p", "ges")
+
+DESCRIPTIVE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "visit", "n", "mean", "sd", "median", "min", "max")
+
+CHANGE_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "arm",
+    "n",
+    "mean_change",
+    "sd_change",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "percent_change",
+)
+
+HEDGES_G = "hedges_g = J * estimate / pooled baseline SD of the two arms, J = 1 - 3 / (4 (n1 + n2) - 9)"
