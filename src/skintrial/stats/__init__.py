@@ -6,6 +6,7 @@ it; ``p_adjust`` / ``adjust_families`` handle multiplicity.
 
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
 from skintrial.stats.ancova import AncovaResult, ancova
+from skintrial.stats.describe import describe, within_arm_change
 from skintrial.stats.multiplicity import adjust_families, p_adjust
 
 __all__ = [
@@ -15,6 +16,8 @@ __all__ = [
     "fit_ols",
     "AncovaResult",
     "ancova",
+    "describe",
+    "within_arm_change",
     "adjust_families",
     "p_adjust",
 ]

@@ -50,6 +50,8 @@ CHANGE_COLUMNS: tuple[str, ...] = (
     "ci_high",
     "ci_level",
     "percent_change",
+    "baseline_visit",
+    "followup_visit",
 )
 
 HEDGES_G = "hedges_g = J * estimate / pooled baseline SD of the two arms, J = 1 - 3 / (4 (n1 + n2) - 9)"
