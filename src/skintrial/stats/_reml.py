@@ -1,0 +1,275 @@
+"""Batched REML for a linear model with an unstructured covariance across visits, many outcomes at once.
+
+For every outcome g and subject i the observed visits ``O_gi`` follow
+
+    y_gi = X_i[O_gi] beta_g + e_gi,     e_gi ~ N(0, Sigma_g[O_gi, O_gi])
+
+with ``X_i`` (T × p) shared by all outcomes and ``Sigma_g`` (T × T) a free positive-definite matrix
+per outcome: the model of ``nlme::gls(..., correlation = corSymm(), weights = varIdent())``. The
+restricted log-likelihood of ``Sigma_g`` is
+
+    l_R = -1/2 [ sum_i log|Sigma_O| + r' V^-1 r + log|X' V^-1 X| + (N - p) log(2 pi) ]
+
+with ``V = blockdiag_i(Sigma_O)`` and ``r = y - X beta_hat(Sigma)``. It is maximised over the
+T(T+1)/2 distinct elements of ``Sigma_g`` by Newton–Raphson on the exact observed information
+(Fisher scoring while the observed information is not positive definite, and for the first steps),
+with step halving that keeps ``Sigma_g`` positive definite and the likelihood non-decreasing. Every
+operation is a batched array operation over outcomes; the only Python loops run over iterations and
+step halvings.
+
+Missing values need no grouping by hand: a subject's padded inverse ``W_gi`` — the inverse of
+``Sigma_g[O, O]`` placed in the observed rows and columns, zero elsewhere — is the inverse of
+``Sigma_g`` with the missing rows and columns replaced by the identity, zeroed again. It is computed
+once per (outcome, missingness pattern) and gathered per subject.
+
+Derivatives (Harville 1977; Searle, Casella & McCulloch 1992, ch. 6), with ``P = V^-1 - V^-1 X A^-1 X'
+V^-1``, ``A = X' V^-1 X``, ``u = P y`` and ``V_k = dV/dtheta_k`` (a 0/1 pattern, since V is linear in
+the elements of Sigma):
+
+    score_k  = -1/2 tr(P V_k) + 1/2 u' V_k u
+    expected = 1/2 tr(P V_k P V_l)
+    observed = u' V_k P V_l u - 1/2 tr(P V_k P V_l)
+
+All three reduce to sums over subjects of T × T blocks (see ``_evaluate``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["RemlFit", "fit_reml_unstructured"]
+
+_LOG_2PI = float(np.log(2.0 * np.pi))
+
+
+@dataclass(frozen=True)
+class RemlFit:
+    """REML estimates for G outcomes (arrays indexed by outcome first)."""
+
+    beta: np.ndarray  # (G, p)
+    cov_beta: np.ndarray  # (G, p, p) = (X' V^-1 X)^-1 at the REML Sigma
+    sigma: np.ndarray  # (G, T, T)
+    loglik: np.ndarray  # (G,) restricted log-likelihood (without the log|X'X| / 2 term)
+    n_obs: np.ndarray  # (G,) observations used
+    n_iter: np.ndarray  # (G,)
+    decrement: np.ndarray  # (G,) score' I^-1 score at the end: about twice the gap to the maximum
+    converged: np.ndarray  # (G,) bool
+
+
+def _sym_index(T: int) -> np.ndarray:
+    """(q, T, T) 0/1 maps from the distinct elements of Sigma (row-major upper triangle) to Sigma."""
+    iu = np.triu_indices(T)
+    S = np.zeros((len(iu[0]), T, T))
+    for k, (a, b) in enumerate(zip(*iu, strict=True)):
+        S[k, a, b] = 1.0
+        S[k, b, a] = 1.0
+    return S
+
+
+def _sym_inverse(M: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Inverse, log-determinant and smallest eigenvalue of a stack of symmetric matrices (never raises)."""
+    lam, vec = np.linalg.eigh(M)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv = (vec / np.where(lam > floor, lam, np.nan)[..., None, :]) @ np.swapaxes(vec, -1, -2)
+        logdet = np.log(np.where(lam > floor, lam, np.nan)).sum(axis=-1)
+    return inv, logdet, lam[..., 0]
+
+
+@dataclass(frozen=True)
+class _Problem:
+    y: np.ndarray  # (G, n, T) zeros where missing
+    mask: np.ndarray  # (G, n, T) float 0/1
+    X: np.ndarray  # (n, T, p)
+    pattern: np.ndarray  # (G, n) index into patterns
+    patterns: np.ndarray  # (K, T) float 0/1
+
+    def take(self, idx: np.ndarray) -> _Problem:
+        return _Problem(self.y[idx], self.mask[idx], self.X, self.pattern[idx], self.patterns)
+
+
+def _padded_inverse(prob: _Problem, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-subject padded inverses W (G, n, T, T) and log|Sigma_O| summed over subjects (G,)."""
+    m = prob.patterns  # (K, T)
+    mm = m[:, :, None] * m[:, None, :]
+    filled = sigma[:, None] * mm[None] + np.eye(sigma.shape[-1]) * (1.0 - m)[None, :, None, :]
+    inv, logdet, _ = _sym_inverse(filled)  # (G, K, T, T), (G, K)
+    inv = inv * mm[None]
+    g = np.arange(sigma.shape[0])[:, None]
+    return inv[g, prob.pattern], logdet[g, prob.pattern].sum(axis=1)
+
+
+def _gls(prob: _Problem, sigma: np.ndarray):
+    """GLS at a given Sigma: W, B = W X, A^-1, beta, u = W r and the restricted log-likelihood."""
+    W, logdet_sigma = _padded_inverse(prob, sigma)
+    B = W @ prob.X[None]  # (G, n, T, p)
+    A = np.einsum("itp,gitq->gpq", prob.X, B)
+    Ainv, logdet_A, _ = _sym_inverse(A)
+    c = np.einsum("gitp,git->gp", B, prob.y)
+    beta = np.einsum("gpq,gq->gp", Ainv, c)
+    r = (prob.y - np.einsum("itp,gp->git", prob.X, beta)) * prob.mask
+    u = np.einsum("gits,gis->git", W, r)
+    n_obs = prob.mask.sum(axis=(1, 2))
+    p = prob.X.shape[-1]
+    quad = np.einsum("git,git->g", r, u)
+    ll = -0.5 * (logdet_sigma + quad + logdet_A + (n_obs - p) * _LOG_2PI)
+    return W, B, Ainv, beta, u, ll
+
+
+def _loglik(prob: _Problem, sigma: np.ndarray) -> np.ndarray:
+    return _gls(prob, sigma)[-1]
+
+
+def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
+    """Log-likelihood, score, expected and observed information over the distinct elements of Sigma."""
+    W, B, Ainv, beta, u, ll = _gls(prob, sigma)
+    G, n, T, p = B.shape
+    Bf = B.reshape(G, n, T * p)
+    K = (np.swapaxes(Bf, 1, 2) @ Bf).reshape(G, T, p, T, p)  # K[x,p,y,s] = sum_i B_i[x,p] B_i[y,s]
+    H = B @ Ainv[:, None] @ np.swapaxes(B, -1, -2)  # H_ii = B_i A^-1 B_i'   (G, n, T, T)
+    P = W - H  # diagonal blocks of P
+    # score: D[a,b] = 1/2 sum_i (u_ia u_ib - P_ii[a,b])
+    D = 0.5 * (np.einsum("gia,gib->gab", u, u) - P.sum(axis=1))
+    score = np.einsum("kab,gab->gk", S, D)
+    # F[a,b,c,d] = sum_ij P_ij[b,c] P_ji[d,a], with P_ij = -B_i A^-1 B_j' off the diagonal
+    Pf, Hf = P.reshape(G, n, T * T), H.reshape(G, n, T * T)
+    diag = np.swapaxes(Pf, 1, 2) @ Pf - np.swapaxes(Hf, 1, 2) @ Hf  # [(b,c),(d,a)]
+    K2 = np.einsum("gpq,gbpas,grs->gbqar", Ainv, K, Ainv)
+    cross = np.einsum("gbqar,gcqdr->gbcda", K2, K)
+    F = diag.reshape(G, T, T, T, T) + cross  # indexed [b,c,d,a]
+    F = F.transpose(0, 4, 1, 2, 3)  # [a,b,c,d]
+    # Q[a,b,c,d] = sum_ij u_ia P_ij[b,c] u_jd
+    uu = (u[:, :, :, None] * u[:, :, None, :]).reshape(G, n, T * T)  # [(a,d)]
+    Wf = W.reshape(G, n, T * T)
+    Q1 = (np.swapaxes(uu, 1, 2) @ Wf).reshape(G, T, T, T, T)  # [a,d,b,c]
+    R = np.einsum("gia,gibp->gabp", u, B)
+    Q2 = np.einsum("gabp,gpq,gdcq->gadbc", R, Ainv, R)
+    Q = (Q1 - Q2).transpose(0, 1, 3, 4, 2)  # [a,b,c,d]
+    expected = 0.5 * np.einsum("kab,gabcd,lcd->gkl", S, F, S)
+    observed = np.einsum("kab,gabcd,lcd->gkl", S, Q, S) - expected
+    observed = 0.5 * (observed + np.swapaxes(observed, 1, 2))
+    return ll, score, expected, observed, beta, Ainv
+
+
+def _start(prob: _Problem) -> np.ndarray:
+    """Starting Sigma: moments of the OLS residuals (pairwise), correlations shrunk, made positive definite."""
+    eye = np.broadcast_to(np.eye(prob.y.shape[-1]), prob.y.shape[:1] + (prob.y.shape[-1],) * 2)
+    _, _, _, _, u, _ = _gls(prob, np.ascontiguousarray(eye))  # with Sigma = I, u = r
+    m = prob.mask
+    cnt = np.einsum("gia,gib->gab", m, m)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        C = np.einsum("gia,gib->gab", u, u) / cnt
+    var = np.diagonal(C, axis1=1, axis2=2).copy()
+    var = np.where(np.isfinite(var) & (var > 0), var, np.nanmean(np.where(var > 0, var, np.nan), axis=1)[:, None])
+    var = np.where(np.isfinite(var) & (var > 0), var, 1.0)
+    sd = np.sqrt(var)
+    R = np.nan_to_num(C / (sd[:, :, None] * sd[:, None, :]), nan=0.0)
+    R = np.clip(0.9 * R, -0.9, 0.9)
+    T = R.shape[-1]
+    R[:, np.arange(T), np.arange(T)] = 1.0
+    lam, vec = np.linalg.eigh(R)
+    R = (vec * np.maximum(lam, 0.05)[:, None, :]) @ np.swapaxes(vec, 1, 2)
+    return R * sd[:, :, None] * sd[:, None, :]
+
+
+def _direction(score, expected, observed, use_newton: bool):
+    """Newton step where the observed information is positive definite, else Fisher scoring."""
+    inv_e, _, min_e = _sym_inverse(expected)
+    step = np.einsum("gkl,gl->gk", inv_e, score)
+    decrement = np.einsum("gk,gk->g", score, step)
+    if use_newton:
+        inv_o, _, min_o = _sym_inverse(observed)
+        ok = min_o > 1e-10 * np.abs(np.linalg.eigvalsh(observed)[:, -1])
+        newton = np.einsum("gkl,gl->gk", inv_o, score)
+        step = np.where(ok[:, None] & np.isfinite(newton).all(axis=1, keepdims=True), newton, step)
+    return step, decrement
+
+
+def fit_reml_unstructured(
+    y: np.ndarray,
+    mask: np.ndarray,
+    X: np.ndarray,
+    *,
+    max_iter: int = 100,
+    tol: float = 1e-20,
+    converged_tol: float = 1e-10,
+    fisher_steps: int = 2,
+    max_halvings: int = 40,
+) -> RemlFit:
+    """Fit the unstructured-covariance model by REML for every outcome at once.
+
+    Parameters
+    ----------
+    y : ndarray, shape (G, n, T)
+        Responses; entries where ``mask`` is false are ignored (may be NaN).
+    mask : ndarray of bool, shape (G, n, T)
+        Which (subject, visit) values each outcome has.
+    X : ndarray, shape (n, T, p)
+        The mean-model design of every subject at every visit, shared by all outcomes.
+    tol, converged_tol : float
+        Iterations stop for an outcome when the Newton decrement ``score' I^-1 score`` (about twice
+        the distance to the maximum of the log-likelihood, invariant to the scale of ``y``) falls
+        below ``tol``, or when no further step increases the likelihood; the outcome is declared
+        converged when the final decrement is below ``converged_tol``.
+    """
+    mask = np.asarray(mask, dtype=bool)
+    G, n, T = mask.shape
+    codes = (mask * (1 << np.arange(T))).sum(axis=2)
+    present, pattern = np.unique(codes, return_inverse=True)
+    patterns = ((present[:, None] >> np.arange(T)) & 1).astype(float)
+    prob = _Problem(
+        y=np.where(mask, y, 0.0).astype(float),
+        mask=mask.astype(float),
+        X=np.asarray(X, dtype=float),
+        pattern=pattern.reshape(G, n),
+        patterns=patterns,
+    )
+    S = _sym_index(T)
+    iu = np.triu_indices(T)
+    sigma = _start(prob)
+    decrement = np.full(G, np.inf)
+    n_iter = np.zeros(G, dtype=int)
+    active = np.arange(G)
+    for it in range(max_iter):
+        if active.size == 0:
+            break
+        sub = prob.take(active)
+        ll, score, expected, observed, _, _ = _evaluate(sub, sigma[active], S)
+        step, dec = _direction(score, expected, observed, use_newton=it >= fisher_steps)
+        decrement[active] = dec
+        n_iter[active] = it
+        go = np.isfinite(dec) & (dec > tol)
+        active, ll, step = active[go], ll[go], step[go]
+        sub = prob.take(active)
+        theta = sigma[active][:, iu[0], iu[1]]
+        todo = np.ones(active.size, dtype=bool)
+        scale = np.ones(active.size)
+        for _ in range(max_halvings):
+            idx = np.flatnonzero(todo)
+            if idx.size == 0:
+                break
+            cand = np.zeros((idx.size, T, T))
+            cand[:, iu[0], iu[1]] = theta[idx] + scale[idx, None] * step[idx]
+            cand = cand + np.triu(cand, 1).transpose(0, 2, 1)
+            pd_ok = np.linalg.eigvalsh(cand)[:, 0] > 0
+            ll_new = np.full(idx.size, -np.inf)
+            if pd_ok.any():
+                ll_new[pd_ok] = _loglik(sub.take(idx[pd_ok]), cand[pd_ok])
+            better = ll_new >= ll[idx] - 1e-13 * np.abs(ll[idx])
+            sigma[active[idx[better]]] = cand[better]
+            todo[idx[better]] = False
+            scale[idx[~better]] *= 0.5
+        active = active[~todo]  # outcomes where no step helps any more have stopped
+    ll, score, expected, observed, beta, Ainv = _evaluate(prob, sigma, S)
+    _, decrement = _direction(score, expected, observed, use_newton=False)
+    return RemlFit(
+        beta=beta,
+        cov_beta=Ainv,
+        sigma=sigma,
+        loglik=ll,
+        n_obs=mask.sum(axis=(1, 2)),
+        n_iter=n_iter + 1,
+        decrement=decrement,
+        converged=np.isfinite(decrement) & (decrement < converged_tol),
+    )
