@@ -231,3 +231,12 @@ def test_docs_list_every_calibration_number():
     for row in cal.TABLE:
         assert row.name in rows, f"{row.name} missing from docs/calibration.md"
         assert_allclose(float(rows[row.name]), row.value, rtol=1e-5, err_msg=row.name)
+
+
+@pytest.mark.parametrize("options", [{}, {"control_arm": True, "n": 24, "seed": 2}])
+def test_bundle_passes_the_study_validator(tmp_path, options):
+    from skintrial.study import load_study, validate_study
+
+    root = synthetic_study(**options).write(tmp_path / "bundle")
+    assert validate_study(root) == []
+    load_study(root)
