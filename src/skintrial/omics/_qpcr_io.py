@@ -1,0 +1,233 @@
+"""qPCR input: read a long Ct table, check it, and turn raw Ct entries into numbers or listed exclusions.
+
+The long format is one row per well: ``sample, group, gene, ct`` and optionally ``replicate,
+participant, visit, well``. ``ct`` may hold numbers or the strings instruments write for wells that
+never crossed the threshold ("Undetermined", "No Ct", "N/A", empty). Nothing is dropped silently:
+every well that does not enter the analysis as measured is a row of the *exclusions* table, with the
+spreadsheet row, the value, the reason and what was done.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+
+__all__ = [
+    "EXCLUSION_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "OPTIONAL_COLUMNS",
+    "read_ct",
+    "clean_ct",
+    "empty_exclusions",
+]
+
+REQUIRED_COLUMNS = ("sample", "group", "gene", "ct")
+OPTIONAL_COLUMNS = ("replicate", "participant", "visit", "well")
+EXCLUSION_COLUMNS = ("stage", "sample", "gene", "replicate", "row", "value", "reason", "action")
+
+# Names instruments and lab spreadsheets use for our columns (compared after lower-casing and
+# replacing spaces/dashes by underscores).
+_ALIASES = {
+    "cq": "ct",
+    "c_t": "ct",
+    "ct_value": "ct",
+    "cq_value": "ct",
+    "target": "gene",
+    "target_name": "gene",
+    "detector": "gene",
+    "sample_name": "sample",
+    "condition": "group",
+    "treatment": "group",
+    "subject": "participant",
+    "participant_id": "participant",
+    "rep": "replicate",
+}
+_UNDETERMINED = {"undetermined", "undet", "no ct", "noct", "no cq", "n/a", "na", "nan", "", "-", "none"}
+
+
+def empty_exclusions() -> pd.DataFrame:
+    """An exclusions table with no rows (the schema every qPCR function returns)."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUSION_COLUMNS})
+
+
+def _normalise_columns(data: pd.DataFrame) -> pd.DataFrame:
+    names = {}
+    for col in data.columns:
+        key = str(col).strip().lower().replace(" ", "_").replace("-", "_")
+        names[col] = _ALIASES.get(key, key)
+    return data.rename(columns=names)
+
+
+def read_ct(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
+    """Read a long qPCR Ct table from CSV, TSV or Excel.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``, ``.tsv``/``.txt`` (tab-separated) or ``.xlsx``/``.xls``.
+    sheet : str or int, default 0
+        Excel sheet name or position.
+
+    Returns
+    -------
+    DataFrame
+        Columns lower-cased, with common instrument names mapped (``Cq`` → ``ct``, ``Target Name`` →
+        ``gene``, ``Sample Name`` → ``sample``). ``ct`` is kept as read (numbers and strings such as
+        "Undetermined"); :func:`clean_ct` interprets it. The ``attrs["file"]`` entry names the file
+        so later errors can point at it.
+
+    Raises
+    ------
+    InputError
+        The file is missing, unreadable, or lacks a required column.
+
+    Examples
+    --------
+    >>> import io, tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "ct.csv").write_text("Sample,Group,Target Name,Cq\\ns1,ctl,GAPDH,20.1\\n")
+    >>> read_ct(d / "ct.csv").columns.tolist()
+    ['sample', 'group', 'gene', 'ct']
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(Problem("file not found", fix="check the path", file=str(path)))
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".xlsx", ".xlsm", ".xls"):
+            data = pd.read_excel(path, sheet_name=sheet, dtype={"ct": object})
+        else:
+            sep = "\t" if suffix in (".tsv", ".txt") else ","
+            data = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
+    except (ValueError, OSError, pd.errors.ParserError) as exc:
+        raise InputError(
+            Problem(f"cannot read the file ({exc})", fix="save it as CSV or .xlsx", file=str(path))
+        ) from None
+    data = _normalise_columns(data)
+    check_columns(data, file=str(path))
+    data.attrs["file"] = str(path)
+    return data
+
+
+def check_columns(data: pd.DataFrame, *, file: str | None = None) -> None:
+    """Raise an :class:`InputError` naming every required column that is missing."""
+    missing = [c for c in REQUIRED_COLUMNS if c not in data.columns]
+    if missing:
+        raise InputError(
+            Problem(
+                f"missing column(s) {', '.join(missing)}; found {', '.join(map(str, data.columns))}",
+                fix="a qPCR table is long: one row per well with columns sample, group, gene, ct "
+                "(optional replicate, participant, visit, well)",
+                file=file,
+            )
+        )
+
+
+def _as_text(values: pd.Series) -> pd.Series:
+    return values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
+
+
+def clean_ct(
+    data: pd.DataFrame,
+    *,
+    cutoff: float | None = 35.0,
+    undetermined: Literal["exclude", "cutoff"] = "exclude",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Turn raw Ct entries into numbers, handling undetermined and late wells explicitly.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long table (see :func:`read_ct`). Rows are numbered as a spreadsheet shows them (header = 1).
+    cutoff : float or None, default 35.0
+        Ct values above ``cutoff`` are treated as not detected (late amplification is unreliable;
+        35 is a common limit for 40-cycle runs, 40 keeps every quantified well). ``None`` keeps all.
+    undetermined : {"exclude", "cutoff"}, default "exclude"
+        What happens to undetermined wells and wells above the cutoff: ``"exclude"`` drops them from the
+        analysis; ``"cutoff"`` sets them to ``cutoff`` (a bound on expression, which keeps a gene
+        that is truly off in the comparison; requires a cutoff). Either way each is listed.
+
+    Returns
+    -------
+    clean : DataFrame
+        The input with ``ct`` numeric (float) and a ``row`` column; excluded wells removed.
+    exclusions : DataFrame
+        Columns ``stage, sample, gene, replicate, row, value, reason, action``: one row per well that
+        was excluded or substituted.
+
+    Raises
+    ------
+    InputError
+        Text in ``ct`` that is neither a number nor an undetermined marker, negative Ct, empty sample,
+        group or gene names — all reported in one error with their rows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"sample": ["a", "a", "a"], "group": "ctl", "gene": ["G", "G", "T"],
+    ...                     "ct": ["20.5", "Undetermined", "38.2"]})
+    >>> clean, excl = clean_ct(raw, cutoff=35)
+    >>> clean["ct"].tolist()
+    [20.5]
+    >>> excl[["row", "reason", "action"]].values.tolist()
+    [[3, 'undetermined', 'excluded'], [4, 'above_cutoff', 'excluded']]
+    """
+    check_columns(data, file=data.attrs.get("file"))
+    if undetermined not in ("exclude", "cutoff"):
+        raise InputError(f"undetermined must be 'exclude' or 'cutoff', not {undetermined!r}")
+    if undetermined == "cutoff" and cutoff is None:
+        raise InputError("undetermined='cutoff' needs a cutoff", fix="give cutoff=40 (or your cycle count)")
+    file = data.attrs.get("file")
+    df = data.reset_index(drop=True).copy()
+    df["row"] = np.arange(len(df)) + 2
+    for col in ("sample", "group", "gene", *[c for c in OPTIONAL_COLUMNS if c in df.columns]):
+        df[col] = _as_text(df[col])
+    text = _as_text(df["ct"].astype(object))
+    ct = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    is_undet = ct.isna() & text.str.lower().isin(_UNDETERMINED)
+    problems: list[Problem] = []
+    bad_text = ct.isna() & ~is_undet
+    for r, v in zip(df.loc[bad_text, "row"], text[bad_text], strict=True):
+        problems.append(
+            Problem("Ct is not a number", fix="write the Ct, or 'Undetermined' for no amplification",
+                    file=file, row=int(r), column="ct", value=v)
+        )
+    for r, v in zip(df.loc[ct < 0, "row"], ct[ct < 0], strict=True):
+        problems.append(Problem("Ct is negative", fix="check the export", file=file, row=int(r), column="ct",
+                                value=float(v)))
+    for col in ("sample", "group", "gene"):
+        empty = df[col] == ""
+        if empty.any():
+            problems.append(Problem(f"empty {col}", fix=f"fill in the {col} of every well", file=file,
+                                    row=int(df.loc[empty, "row"].iloc[0]), column=col,
+                                    rows_affected=int(empty.sum())))
+    InputError.collect(problems)
+
+    late = ct.notna() & (ct > cutoff) if cutoff is not None else pd.Series(False, index=df.index)
+    flagged = is_undet | late
+    reason = np.where(is_undet, "undetermined", "above_cutoff")
+    action = "excluded" if undetermined == "exclude" else "set_to_cutoff"
+    excl = pd.DataFrame(
+        {
+            "stage": "ct",
+            "sample": df.loc[flagged, "sample"],
+            "gene": df.loc[flagged, "gene"],
+            "replicate": df["replicate"][flagged] if "replicate" in df.columns else None,
+            "row": df.loc[flagged, "row"],
+            "value": text[flagged],
+            "reason": reason[flagged.to_numpy()],
+            "action": action,
+        },
+        columns=list(EXCLUSION_COLUMNS),
+    ).reset_index(drop=True)
+    df["ct"] = ct.astype(float)
+    if undetermined == "exclude":
+        df = df.loc[~flagged].reset_index(drop=True)
+    else:
+        df.loc[flagged, "ct"] = float(cutoff)  # type: ignore[arg-type]
+    return df, excl if len(excl) else empty_exclusions()
