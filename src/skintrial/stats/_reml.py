@@ -161,7 +161,9 @@ def _start(prob: _Problem) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         C = np.einsum("gia,gib->gab", u, u) / cnt
     var = np.diagonal(C, axis1=1, axis2=2).copy()
-    var = np.where(np.isfinite(var) & (var > 0), var, np.nanmean(np.where(var > 0, var, np.nan), axis=1)[:, None])
+    var = np.where(
+        np.isfinite(var) & (var > 0), var, np.nanmean(np.where(var > 0, var, np.nan), axis=1)[:, None]
+    )
     var = np.where(np.isfinite(var) & (var > 0), var, 1.0)
     sd = np.sqrt(var)
     R = np.nan_to_num(C / (sd[:, :, None] * sd[:, None, :]), nan=0.0)

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,20 @@ CLDA_STATUSES: dict[str, str] = {
 """Every value of the ``status`` column and what it means; estimates are NaN unless the status is ok."""
 
 _CHUNK_DOUBLES = 5_000_000  # working-set budget per batch of outcomes (doubles per array)
+
+
+@dataclass(frozen=True)
+class _Fit:
+    """Everything one cLDA fit produced (arrays indexed by outcome first); used by tests and the docs."""
+
+    ta: TrialArrays | None
+    X: np.ndarray  # (n, T, p)
+    mask: np.ndarray  # (G, n, T)
+    status: np.ndarray  # (G,)
+    beta: np.ndarray  # (G, p)
+    cov: np.ndarray  # (G, p, p)
+    sigma: np.ndarray  # (G, T, T) unstructured covariance across visits (REML)
+    loglik: np.ndarray  # (G,) REML log-likelihood on the data's scale, as nlme::logLik reports it
 
 
 def _visit_order(data: pd.DataFrame, visit: str, visits: Sequence | None, baseline_visit) -> list[str]:
@@ -128,7 +143,9 @@ def _design(ta: TrialArrays) -> tuple[np.ndarray, dict[tuple[int, int], int]]:
     return X, col
 
 
-def _precheck(y: np.ndarray, mask: np.ndarray, X: np.ndarray, arm_index: np.ndarray, n_arms: int) -> np.ndarray:
+def _precheck(
+    y: np.ndarray, mask: np.ndarray, X: np.ndarray, arm_index: np.ndarray, n_arms: int
+) -> np.ndarray:
     """Status of each outcome before fitting (G,)."""
     G, n, T = mask.shape
     p = X.shape[-1]
@@ -158,6 +175,7 @@ def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray)
     beta = np.full((G, p), np.nan)
     cov = np.full((G, p, p), np.nan)
     sigma = np.full((G, T, T), np.nan)
+    loglik = np.full(G, np.nan)
     ok = np.flatnonzero(status == "ok")
     chunk = max(1, _CHUNK_DOUBLES // max(1, n * T * (T + p)))
     for start in range(0, ok.size, chunk):
@@ -172,13 +190,14 @@ def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray)
         beta[idx, :T] += centre[:, None]
         cov[idx] = fit.cov_beta * (scale**2)[:, None, None]
         sigma[idx] = fit.sigma * (scale**2)[:, None, None]
+        loglik[idx] = fit.loglik - (fit.n_obs - p) * np.log(scale)
         sd = np.sqrt(np.diagonal(fit.sigma, axis1=1, axis2=2))
         min_corr = np.linalg.eigvalsh(fit.sigma / (sd[:, :, None] * sd[:, None, :]))[:, 0]
         status[idx[~fit.converged]] = "not_converged"
         status[idx[fit.converged & ~(min_corr > 1e-8)]] = "singular_covariance"
     bad = status != "ok"
-    beta[bad], cov[bad], sigma[bad] = np.nan, np.nan, np.nan
-    return beta, cov, sigma
+    beta[bad], cov[bad], sigma[bad], loglik[bad] = np.nan, np.nan, np.nan, np.nan
+    return _Fit(ta=None, X=X, mask=mask, status=status, beta=beta, cov=cov, sigma=sigma, loglik=loglik)
 
 
 def _baseline_sd(base: np.ndarray, arm_index: np.ndarray, i: int, j: int):
@@ -197,7 +216,8 @@ def _baseline_sd(base: np.ndarray, arm_index: np.ndarray, i: int, j: int):
     return sd, J
 
 
-def _table(ta, mask, beta, cov, status, col, reference_arm, ci_level) -> pd.DataFrame:
+def _table(fit: _Fit, col, reference_arm, ci_level) -> pd.DataFrame:
+    ta, mask, beta, cov, status = fit.ta, fit.mask, fit.beta, fit.cov, fit.status
     G, p = beta.shape
     n_obs = mask.sum(axis=(1, 2))
     df = np.where(status == "ok", n_obs - p, np.nan).astype(float)
@@ -336,6 +356,35 @@ def clda(
     """
     if not 0.0 < ci_level < 1.0:
         raise InputError(Problem("ci_level must lie between 0 and 1", value=ci_level, fix="e.g. 0.95"))
+    fit, col = _fit(
+        data,
+        baseline_visit=baseline_visit,
+        outcome=outcome,
+        value=value,
+        arm=arm,
+        visit=visit,
+        subject=subject,
+        visits=visits,
+        arms=arms,
+        reference_arm=reference_arm,
+        covariates=covariates,
+    )
+    bad = fit.status != "ok"
+    if bad.any():
+        counts = pd.Series(fit.status[bad]).value_counts().to_dict()
+        warnings.warn(
+            f"cLDA could not be fitted for {int(bad.sum())} of {bad.size} outcome(s) {counts}; "
+            "their rows carry the status and NaN estimates",
+            DegenerateFitWarning,
+            stacklevel=2,
+        )
+    return _table(fit, col, reference_arm, ci_level)
+
+
+def _fit(
+    data, *, baseline_visit, outcome, value, arm, visit, subject, visits, arms, reference_arm, covariates
+):
+    """Validate, lay out and fit; returns the :class:`_Fit` and the column of each arm × visit effect."""
     needed = [subject, visit, outcome, value, arm, *covariates]
     absent = [c for c in needed if c not in data.columns]
     if absent:
@@ -358,14 +407,4 @@ def clda(
     y = ta.values.transpose(1, 0, 2)  # (G, n, T)
     mask = np.isfinite(y)
     status = _precheck(y, mask, X, ta.arm_index, len(ta.arms))
-    beta, cov, _ = _fit_all(y, mask, X, status)
-    bad = status != "ok"
-    if bad.any():
-        counts = pd.Series(status[bad]).value_counts().to_dict()
-        warnings.warn(
-            f"cLDA could not be fitted for {int(bad.sum())} of {bad.size} outcome(s) {counts}; "
-            "their rows carry the status and NaN estimates",
-            DegenerateFitWarning,
-            stacklevel=2,
-        )
-    return _table(ta, mask, beta, cov, status, col, reference_arm, ci_level)
+    return replace(_fit_all(y, mask, X, status), ta=ta), col
