@@ -240,3 +240,40 @@ def test_bundle_passes_the_study_validator(tmp_path, options):
     root = synthetic_study(**options).write(tmp_path / "bundle")
     assert validate_study(root) == []
     load_study(root)
+
+
+@pytest.fixture(scope="module")
+def with_raw():
+    return synthetic_study(n=10, seed=4, raw=True)
+
+
+def test_raw_layer_lists_one_scan_per_visit_attended(with_raw, tmp_path):
+    from skintrial.instruments._ultrasound_io import read_ultrasound
+
+    root = with_raw.write(tmp_path / "bundle")
+    manifest = pd.read_csv(root / "raw" / "manifest.csv")
+    assert list(manifest.columns) == ["participant_id", "visit", "site", "instrument", "file"]
+    attended = with_raw.measurements[["participant_id", "visit"]].drop_duplicates()
+    assert len(manifest) == len(attended)
+    assert set(map(tuple, manifest[["participant_id", "visit"]].to_numpy())) == set(map(tuple, attended.to_numpy()))
+    thickness = with_raw.measurements.query("outcome == 'dermal_thickness'").set_index(
+        ["participant_id", "visit"])["value"]
+    for row in manifest.itertuples():
+        image = read_ultrasound(root / "raw" / row.file)
+        assert image.spacing_mm == (0.0125, 0.0125)
+        depth_mm = image.pixels.shape[0] * 0.0125
+        assert depth_mm > 1.4 + 1.2 * thickness[(row.participant_id, row.visit)]
+    assert tomllib.loads(with_raw.study_toml)["raw"]["manifest"] == "raw/manifest.csv"
+    from skintrial.study import validate_study
+
+    assert validate_study(root) == []
+
+
+def test_raw_layer_changes_no_tidy_file_and_is_deterministic(with_raw):
+    plain = synthetic_study(n=10, seed=4)
+    pd.testing.assert_frame_equal(plain.measurements, with_raw.measurements)
+    pd.testing.assert_frame_equal(plain.participants, with_raw.participants)
+    again = synthetic_study(n=10, seed=4, raw=True)
+    assert again.files.keys() == with_raw.files.keys()
+    assert all(again.files[k] == v for k, v in with_raw.files.items())
+    assert not plain.files

@@ -227,6 +227,17 @@ TABLE: tuple[Number, ...] = tuple(Number(*row) for row in (
     ("chest_press_1rm.lower", 2.5, _a("the lightest machine plate")),
     ("chest_press_1rm.upper", 150.0, _a("physical range")),
     ("chest_press_1rm.resolution", 0.5, _a("machine weight steps")),
+    # --- raw layer (instrument files; only with raw=True) ---------------------------------------------
+    ("raw.lep_lower_mean", 0.15, "instruments.md §2.3 (Gniadecka & Jemec 1998: the upper dermis of sun-exposed skin is "
+     "less echogenic than the lower, so LEP upper > LEP lower); value our assumption"),
+    ("raw.lep_lower_sd", 0.05, _a("spread a little narrower than the upper dermis' (0.10)")),
+    ("raw.lep_lower_rho", 0.80, _a("the lower dermis does not respond to training; visit-to-visit noise only")),
+    ("raw.lep_lower_min", 0.01, _a("clipping range of the lower-dermis fraction")),
+    ("raw.lep_lower_max", 0.60, _a("clipping range of the lower-dermis fraction")),
+    ("raw.pixel_spacing_mm", 0.0125, _a("a 50 MHz scanner's axial and lateral pixel size (instruments.md §2.1, §2.4 "
+                                        "use 20–75 MHz scanners)")),
+    ("raw.cols", 256, _a("3.2 mm wide scans keep a 61-person bundle near 10 MB")),
+    ("raw.depth_margin_mm", 1.4, _a("image depth = margin + 1.25 × dermal thickness: gel, entry echo, fat")),
     # --- between-outcome correlations (same visit; all others 0) ---------------------------------------
     ("corr.r2.r5", 0.5, _a("R2 and R5 are both recovery ratios of the same curve")),
     ("corr.r2.r7", 0.7, _a("R2 and R7 share the denominator Uf")),

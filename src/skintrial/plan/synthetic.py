@@ -125,7 +125,7 @@ def calibration_table() -> pd.DataFrame:
 
 
 def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = False,
-                    dropout: bool = True) -> SyntheticStudy:
+                    dropout: bool = True, raw: bool = False) -> SyntheticStudy:
     """Generate a synthetic AT vs RT (optionally with a no-exercise control) study bundle.
 
     Parameters
@@ -143,6 +143,10 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
         Withdraw participants after baseline at the published per-arm rates (AT 1 of 27, RT 4 of 34;
         CON 10 %, our assumption), each with a reason. With ``False`` everyone completes, and every
         value is the same as with ``True``.
+    raw : bool
+        Add the raw layer: one cheek ultrasound scan per participant and visit (DICOM, 50 MHz-like
+        phantom) made from that visit's ``dermal_thickness`` and ``lep_upper``, listed in
+        ``raw/manifest.csv``, and a ``[raw]`` table in ``study.toml``. The tidy files are unchanged.
 
     Returns
     -------
@@ -177,12 +181,19 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
         participants = _dropout_layer(_layer_rng(seed, "dropout"), participants, arms=arms, numbers=numbers)
     measurements = _measurements_layer(_layer_rng(seed, "measurements"), participants, arms=arms,
                                        numbers=numbers)
+    files: dict[str, bytes] = {}
+    if raw:
+        from skintrial.plan._synthetic_raw import raw_layer
+
+        files.update(raw_layer(_layer_rng(seed, "raw"), participants, measurements, visits=VISITS,
+                               numbers=numbers, token=str(seed)))
     return SyntheticStudy(
         seed=seed,
-        study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout),
+        study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout, raw=raw),
         participants=participants,
         measurements=measurements,
         truth=_truth(arms, numbers),
+        files=files,
     )
 
 
@@ -348,7 +359,7 @@ def _toml_table(header: str, items: Mapping[str, object]) -> list[str]:
     return [f"[{header}]", *(f"{k} = {_toml_value(v)}" for k, v in items.items() if v is not None), ""]
 
 
-def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool) -> str:
+def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw: bool) -> str:
     reference = "CON" if "CON" in arms else "AT"
     description = (
         f"Synthetic 16-week randomised trial of aerobic (AT) vs resistance training (RT)"
@@ -374,6 +385,8 @@ def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool) -> s
         "secondary": [o.key for o in cal.OUTCOMES if o.key not in PRIMARY],
         "methods": ["ancova"], "alpha": 0.05, "multiplicity": "holm", "covariates": [],
     })
+    if raw:
+        lines += _toml_table("raw", {"manifest": "raw/manifest.csv"})
     return "\n".join(lines[:-1]) + "\n"
 
 
