@@ -302,8 +302,8 @@ def fit_ols(
         tss = np.einsum("nk,nk->k", Yz, Yz)
     status = np.full(K, STATUS_OK, dtype=object)
     status[sigma2 <= 1e-24 * np.maximum(tss, 1e-300)] = "no_residual_variance"
-    status[df <= 0] = "too_few_observations"
     status[np.asarray(aliased).any(axis=1)] = "rank_deficient"
+    status[df <= 0] = "too_few_observations"  # n <= p: the more useful message, whatever else holds
     bad = status != STATUS_OK
     if bad.any():
         coef = np.where(bad[:, None], np.nan, coef)
