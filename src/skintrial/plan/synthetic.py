@@ -22,7 +22,7 @@ definition requires (R7 = R5·Ue/Uf, and Ur ≤ Ua). Withdrawn participants keep
 
 Determinism and layers
 ----------------------
-Each layer (``participants``, ``dropout``, ``measurements``, and later ``raw``, ``serum``, ``qpcr``,
+Each layer (``participants``, ``dropout``, ``measurements``, ``raw``, and later ``serum``, ``qpcr``,
 ``training``) draws from its own generator, seeded by ``SeedSequence(seed, spawn_key=(key(layer),))``
 with a key hashed from the layer's name. Adding a layer therefore never changes the files of the others,
 and ``dropout=False`` gives the same values as ``dropout=True`` for every participant who completes.
