@@ -1,5 +1,68 @@
-"""CLI commands (registered on the shared app)."""
+"""``skintrial demo``, ``run`` and ``validate``: the whole study pipeline from the command line."""
 
 from __future__ import annotations
 
-from skintrial.cli._app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skintrial.cli._app import app, err_console, guarded, out_console
+
+_OUT = typer.Option("--out", "-o", help="Output folder (created if needed).")
+
+
+def _run_pipeline(study_dir: Path, out: Path) -> Path:
+    from skintrial._io import atomic_output_dir
+    from skintrial.pipeline import analyse, write_results
+    from skintrial.report import write_report
+    from skintrial.study import load_study
+
+    with err_console.status("validating the study bundle"):
+        study = load_study(study_dir)
+    with err_console.status("running the pre-specified analyses"):
+        results = analyse(study)
+    with atomic_output_dir(out) as stage, err_console.status("writing results and report"):
+        write_results(results, stage)
+        write_report(results, stage / "report.html")
+    return out / "report.html"
+
+
+@app.command()
+@guarded
+def demo(
+    out: Annotated[Path, _OUT] = Path("demo-out"),
+    seed: Annotated[int, typer.Option(help="Seed of the synthetic study.")] = 20230623,
+    n: Annotated[int, typer.Option(help="Number of randomised participants.")] = 61,
+    control: Annotated[bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm.")] = False,
+) -> None:
+    """Write the built-in synthetic study to OUT/study/ and run the whole pipeline into OUT/."""
+    from skintrial.plan import synthetic_study
+
+    study_dir = synthetic_study(seed=seed, n=n, control_arm=control).write(Path(out) / "study")
+    report = _run_pipeline(study_dir, Path(out))
+    out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
+
+
+@app.command()
+@guarded
+def run(
+    study: Annotated[Path, typer.Argument(help="Study bundle folder (study.toml, participants, measurements).")],
+    out: Annotated[Path, _OUT] = Path("skintrial-out"),
+) -> None:
+    """Validate a study bundle and run its pre-specified analysis into OUT/."""
+    report = _run_pipeline(study, out)
+    out_console.print(f"report: {report}")
+
+
+@app.command()
+@guarded
+def validate(
+    study: Annotated[Path, typer.Argument(help="Study bundle folder.")],
+) -> None:
+    """Check a study bundle only: exit 0 when valid, 2 with every problem listed when not."""
+    from skintrial.errors import InputError
+    from skintrial.study import validate_study
+
+    InputError.collect(validate_study(study))
+    out_console.print(f"{study}: valid")

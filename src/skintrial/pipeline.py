@@ -1,0 +1,153 @@
+"""The trial pipeline: a validated study → every pre-specified analysis → result tables + provenance.
+
+Data flow (DESIGN.md): study → instruments/training → stats/omics → report. This module runs the
+first three and writes ``results/*.csv`` and ``provenance.json``; the CLI hands its
+:class:`TrialResults` to :mod:`skintrial.report` for the HTML.
+
+Which analysis is which
+-----------------------
+* ``ancova`` — always run: the primary analysis of the last visit on baseline + arm (+ the plan's
+  covariates), complete cases per outcome, contrasts vs the reference arm (or all pairs),
+  multiplicity per family (primary outcomes, secondary outcomes) by the plan's method.
+* ``clda`` and ``mixed_anova`` — run when listed in ``[analysis] methods``; cLDA keeps participants
+  with missing follow-up; the mixed ANOVA is the replication analysis of published papers.
+* descriptive statistics by arm and visit, and within-arm change — description only.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import pandas as pd
+
+from skintrial._io import sha256_file, write_csv
+from skintrial.study import Study
+from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
+
+__all__ = ["TrialResults", "analyse", "write_results", "RESULT_TABLES"]
+
+RESULT_TABLES = (
+    "flow",
+    "baseline",
+    "descriptives",
+    "change",
+    "ancova",
+    "emmeans",
+    "arm_tests",
+    "clda",
+    "mixed_anova",
+    "exclusions",
+)
+_PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "matplotlib", "jinja2")
+
+
+@dataclass(frozen=True)
+class TrialResults:
+    """Everything a report needs: the study, named result tables and provenance."""
+
+    study: Study
+    tables: dict[str, pd.DataFrame]
+    provenance: dict = field(default_factory=dict)
+
+    @property
+    def followup_visit(self) -> str:
+        return self.study.spec.study.visits[-1]
+
+
+def _families(study: Study) -> dict[str, list[str]]:
+    present = set(study.outcomes)
+    return {
+        "primary": [o for o in study.spec.analysis.primary if o in present],
+        "secondary": [o for o in study.spec.secondary if o in present],
+    }
+
+
+def _declared_order(table: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """Rows in the order outcomes are declared in study.toml (stable within an outcome)."""
+    rank = {o: i for i, o in enumerate(study.spec.outcomes)}
+    return table.sort_values("outcome", key=lambda s: s.map(rank), kind="mergesort").reset_index(drop=True)
+
+
+def _adjust(table: pd.DataFrame, study: Study) -> pd.DataFrame:
+    from skintrial.stats import adjust_families
+
+    a = study.spec.analysis
+    return adjust_families(table, families=_families(study), method=a.multiplicity, gatekeeping=a.gatekeeping)
+
+
+def _provenance(study: Study, tables: dict[str, pd.DataFrame]) -> dict:
+    versions = {}
+    for pkg in _PACKAGES:
+        try:
+            versions[pkg] = metadata.version(pkg)
+        except metadata.PackageNotFoundError:
+            versions[pkg] = None
+    return {
+        "skintrial_version": versions["skintrial"],
+        "created_utc": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": versions,
+        "study": study.spec.study.name,
+        "seed": study.spec.study.seed,
+        "analysis_plan": study.spec.analysis.model_dump(),
+        "inputs": {str(p.relative_to(study.root)): sha256_file(p) for p in study.files},
+        "tables": {k: len(v) for k, v in tables.items()},
+    }
+
+
+def analyse(study: Study) -> TrialResults:
+    """Run the pre-specified analyses of a validated study.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skintrial.plan import synthetic_study
+    >>> from skintrial.study import load_study
+    >>> res = analyse(load_study(synthetic_study(seed=2, n=24).write(tempfile.mkdtemp())))
+    >>> sorted(res.tables["ancova"]["contrast"].unique())
+    ['RT - AT']
+    """
+    from skintrial import stats
+
+    s = study.spec.study
+    plan = study.spec.analysis
+    long = study.long()
+    followup = s.visits[-1]
+    common = dict(arms=s.arms, reference_arm=s.reference_arm)
+    anc = stats.ancova(long, baseline_visit=s.baseline_visit, followup_visit=followup,
+                       covariates=plan.covariates, interaction=plan.interaction, ci_level=plan.ci_level, **common)
+    tables = {
+        "flow": participant_flow(study),
+        "baseline": baseline_characteristics(study),
+        "descriptives": stats.describe(long, arms=s.arms, visits=s.visits),
+        "change": stats.within_arm_change(long, baseline_visit=s.baseline_visit, followup_visit=followup,
+                                          ci_level=plan.ci_level, arms=s.arms),
+        "ancova": _adjust(anc.contrasts, study),
+        "emmeans": anc.emmeans,
+        "arm_tests": anc.arm_test,
+    }
+    excl = [analysis_exclusions(study, outcomes=study.outcomes, followup_visit=followup)]
+    if "clda" in plan.methods:
+        cl = stats.clda(long, baseline_visit=s.baseline_visit, visits=s.visits, covariates=plan.covariates,
+                        ci_level=plan.ci_level, **common)
+        tables["clda"] = _adjust(cl[cl["visit"] == followup] if "visit" in cl else cl, study)
+    if "mixed_anova" in plan.methods and hasattr(stats, "mixed_anova"):
+        tables["mixed_anova"] = stats.mixed_anova(long, visits=s.visits, arms=s.arms)
+    tables["exclusions"] = pd.concat(excl, ignore_index=True)
+    tables = {k: _declared_order(v, study) if "outcome" in v.columns else v for k, v in tables.items()}
+    return TrialResults(study=study, tables=tables, provenance=_provenance(study, tables))
+
+
+def write_results(results: TrialResults, out: Path) -> list[Path]:
+    """Write ``results/<table>.csv`` and ``provenance.json`` under ``out``."""
+    written = [write_csv(t, out / "results" / f"{name}.csv") for name, t in results.tables.items()]
+    prov = out / "provenance.json"
+    prov.write_text(json.dumps(results.provenance, indent=2, default=str) + "\n", encoding="utf-8")
+    return [*written, prov]

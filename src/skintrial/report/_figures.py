@@ -1,0 +1,87 @@
+"""Report figures: matplotlib (Agg) rendered to SVG and embedded as ``data:`` images.
+
+Images embedded through ``<img src="data:image/svg+xml;base64,...">`` cannot run script, so labels
+that come from input files are harmless there.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["svg_data_uri", "before_after_figure", "forest_figure"]
+
+_COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93")
+
+
+def _pyplot():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False,
+                         "axes.spines.right": False})
+    return plt
+
+
+def svg_data_uri(fig) -> str:
+    """Render a figure to an SVG data URI and close it."""
+    plt = _pyplot()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
+    plt.close(fig)
+    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def before_after_figure(long: pd.DataFrame, *, outcome: str, label: str, unit: str, arms: list[str],
+                        baseline_visit: str, followup_visit: str) -> str:
+    """One panel per arm: each participant's baseline→follow-up line, and the arm mean ± SD."""
+    plt = _pyplot()
+    d = long[long["outcome"] == outcome]
+    wide = d.pivot_table(index=["participant_id", "arm"], columns="visit", values="value").reset_index()
+    fig, axes = plt.subplots(1, len(arms), figsize=(2.2 * len(arms) + 0.6, 2.6), sharey=True, squeeze=False)
+    for j, (ax, arm) in enumerate(zip(axes[0], arms, strict=True)):
+        w = wide[wide["arm"] == arm]
+        b = w.get(baseline_visit, pd.Series(dtype=float)).to_numpy(dtype=float)
+        f = w.get(followup_visit, pd.Series(dtype=float)).to_numpy(dtype=float)
+        both = np.isfinite(b) & np.isfinite(f)
+        color = _COLORS[j % len(_COLORS)]
+        for bi, fi in zip(b[both], f[both], strict=True):
+            ax.plot([0, 1], [bi, fi], color=color, alpha=0.25, lw=0.8)
+        only = np.isfinite(b) & ~np.isfinite(f)
+        ax.scatter(np.zeros(only.sum()), b[only], marker="x", color="0.3", s=14, label="no follow-up")
+        for x, v in ((0, b), (1, f)):
+            v = v[np.isfinite(v)]
+            if len(v):
+                ax.errorbar(x, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, color="black", marker="o",
+                            capsize=3, lw=1.5, zorder=5)
+        ax.set_xticks([0, 1], [baseline_visit, followup_visit])
+        ax.set_xlim(-0.3, 1.3)
+        ax.set_title(f"{arm} (n = {both.sum()})")
+    axes[0][0].set_ylabel(f"{label} ({unit})")
+    return svg_data_uri(fig)
+
+
+def forest_figure(table: pd.DataFrame, *, labels: dict[str, str]) -> str:
+    """Adjusted differences with their CIs on one axis: each divided by its outcome's pooled baseline
+    SD and multiplied by Hedges' J (the ``effect_size`` column), so outcomes in different units can
+    stand side by side. One row per outcome × contrast."""
+    plt = _pyplot()
+    t = table.reset_index(drop=True)
+    n = len(t)
+    fig, ax = plt.subplots(figsize=(6.4, 0.34 * n + 0.9))
+    y = np.arange(n)[::-1]
+    g = t["effect_size"].to_numpy(dtype=float)
+    scale = np.where(t["estimate"].abs() > 0, np.abs(g / t["estimate"].to_numpy(dtype=float)), np.nan)
+    est, lo, hi = (t[c].to_numpy(dtype=float) * scale for c in ("estimate", "ci_low", "ci_high"))
+    sig = t["p_adj"].to_numpy(dtype=float) < 0.05
+    ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="none", ecolor="0.4", capsize=2)
+    ax.scatter(est, y, c=np.where(sig, "#d1495b", "#1b6ca8"), zorder=3, s=18)
+    ax.axvline(0, color="0.5", lw=0.8, ls="--")
+    ax.set_yticks(y, [f"{labels.get(o, o)}: {c}" for o, c in zip(t["outcome"], t["contrast"], strict=True)])
+    ax.set_xlabel("adjusted difference in baseline-SD units (Hedges' g scale), 95% CI; red: adjusted p < 0.05")
+    return svg_data_uri(fig)

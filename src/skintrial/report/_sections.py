@@ -1,0 +1,152 @@
+"""The report's sections, each built from result tables into plain values for the template.
+
+A section is a dict with ``id``, ``title`` and the fields its template block reads. Numbers are
+formatted here (``_format``); strings from input files stay raw and are escaped by the template.
+"""
+
+from __future__ import annotations
+
+from skintrial.pipeline import TrialResults
+from skintrial.report import _figures as figs
+from skintrial.report._format import ci, mean_sd, num, pval
+
+__all__ = ["build_sections"]
+
+
+def _labels(res: TrialResults) -> dict[str, str]:
+    return {k: (v.label or k) for k, v in res.study.spec.outcomes.items()}
+
+
+def _flow(res: TrialResults) -> dict:
+    flow = res.tables["flow"]
+    anc = res.tables["ancova"]
+    rows = []
+    for arm in res.study.arms:
+        f = flow[flow["arm"] == arm]
+        withdrawn = f[f["stage"] == "withdrawn"]
+        rows.append({
+            "arm": arm,
+            "label": res.study.spec.study.arm_labels.get(arm, ""),
+            "randomised": int(f.loc[f["stage"] == "randomised", "n"].sum()),
+            "withdrawn": int(withdrawn["n"].sum()),
+            "reasons": [f"{r}: {n}" for r, n in zip(withdrawn["reason"], withdrawn["n"], strict=True)],
+            "completed": int(f.loc[f["stage"] == "completed", "n"].sum()),
+        })
+    primary = res.study.spec.analysis.primary
+    em = res.tables["emmeans"]
+    analysed = em[em["outcome"].isin(primary)].groupby("arm")["n"].min().to_dict()
+    for r in rows:
+        r["analysed"] = int(analysed.get(r["arm"], 0))
+    return {"id": "flow", "title": "Participant flow", "rows": rows, "anc_n": len(anc)}
+
+
+def _baseline(res: TrialResults) -> dict:
+    b = res.tables["baseline"]
+    labels = _labels(res)
+    arms = res.study.arms
+    rows = []
+    for (var, level), grp in b.groupby(["variable", "level"], sort=False):
+        cells = []
+        for arm in arms:
+            r = grp[grp["arm"] == arm]
+            if r.empty:
+                cells.append("–")
+            elif level:
+                cells.append(f"{int(r['count'].iloc[0])} ({num(r['percent'].iloc[0], 3)}%)")
+            else:
+                cells.append(mean_sd(r["mean"].iloc[0], r["sd"].iloc[0]))
+        name = labels.get(var, var)
+        rows.append({"variable": f"{name}: {level}" if level else name, "cells": cells})
+    return {"id": "baseline", "title": "Baseline characteristics", "arms": arms, "rows": rows}
+
+
+def _outcomes(res: TrialResults) -> dict:
+    s = res.study.spec
+    d = res.tables["descriptives"]
+    anc = res.tables["ancova"]
+    labels = _labels(res)
+    arms = res.study.arms
+    visits = (s.study.baseline_visit, res.followup_visit)
+    rows = []
+    for o in res.study.outcomes:
+        cells = []
+        for arm in arms:
+            for v in visits:
+                r = d[(d["outcome"] == o) & (d["arm"] == arm) & (d["visit"] == v)]
+                cells.append(mean_sd(r["mean"].iloc[0], r["sd"].iloc[0]) if len(r) else "–")
+        contrasts = []
+        for _, c in anc[anc["outcome"] == o].iterrows():
+            contrasts.append({
+                "contrast": c["contrast"], "estimate": num(c["estimate"]), "ci": ci(c["ci_low"], c["ci_high"]),
+                "p": pval(c["p"]), "p_adj": pval(c["p_adj"]), "g": num(c["effect_size"], 2),
+                "status": "" if c["status"] == "ok" else c["status"], "family": c["family"],
+                "significant": bool(c["p_adj"] < s.analysis.alpha),
+            })
+        rows.append({"outcome": labels[o], "unit": s.outcomes[o].unit, "cells": cells, "contrasts": contrasts,
+                     "primary": o in s.analysis.primary})
+    return {"id": "outcomes", "title": "Outcomes", "arms": arms, "visits": visits, "rows": rows,
+            "method": s.analysis.multiplicity, "ci_level": s.analysis.ci_level}
+
+
+def _figures(res: TrialResults) -> dict:
+    s = res.study.spec
+    long = res.study.long()
+    labels = _labels(res)
+    items = [{"outcome": labels[o], "uri": figs.before_after_figure(
+        long, outcome=o, label=labels[o], unit=s.outcomes[o].unit, arms=res.study.arms,
+        baseline_visit=s.study.baseline_visit, followup_visit=res.followup_visit)} for o in res.study.outcomes]
+    forest = figs.forest_figure(res.tables["ancova"], labels=labels)
+    return {"id": "figures", "title": "Figures", "forest": forest, "panels": items}
+
+
+def _exclusions(res: TrialResults) -> dict:
+    e = res.tables["exclusions"]
+    labels = _labels(res)
+    rows = [{"analysis": r.analysis, "outcome": labels.get(r.outcome, r.outcome), "participant": r.participant_id,
+             "arm": r.arm, "reason": r.reason} for r in e.itertuples()]
+    return {"id": "exclusions", "title": "Excluded records", "rows": rows}
+
+
+def _methods(res: TrialResults) -> dict:
+    s = res.study.spec
+    prov = res.provenance
+    a = s.analysis
+    ref = (f"each arm was compared with {s.study.reference_arm}" if s.study.reference_arm
+           else "all pairs of arms were compared")
+    cov = f", {', '.join(a.covariates)}" if a.covariates else ""
+    fam = "; secondary outcomes formed a second family" + (
+        " gated by the primary family (serial gatekeeping)" if a.gatekeeping else "")
+    text = (
+        f"The primary analysis was an analysis of covariance (ANCOVA) of each outcome at {res.followup_visit} on "
+        f"its {s.study.baseline_visit} value and arm{cov}, in participants with both values (complete cases; "
+        f"exclusions are listed below); {ref}. Adjusted differences are reported with {a.ci_level:.0%} "
+        f"t-intervals and adjusted means at the mean baseline. Multiplicity was controlled with the "
+        f"{a.multiplicity} method across the primary outcomes ({', '.join(a.primary)}){fam}. "
+        f"Effect sizes are Hedges' g: the adjusted difference over the pooled baseline SD of the two arms, "
+        f"times J = 1 − 3/(4(n1+n2)−9). Within-arm changes are descriptive only. "
+        f"Analysis by skintrial {prov.get('skintrial_version')} (Python {prov.get('python')}, numpy "
+        f"{prov['packages'].get('numpy')}, scipy {prov['packages'].get('scipy')}, pandas "
+        f"{prov['packages'].get('pandas')}); study seed {prov.get('seed')}; run {prov.get('created_utc')}."
+    )
+    if "clda" in res.tables:
+        text += (" As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
+                 "(cLDA, REML, unstructured covariance) used every participant's available values.")
+    if "mixed_anova" in res.tables:
+        text += (" For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III) is given as "
+                 "the replication analysis; it is not the treatment test.")
+    return {"id": "methods", "title": "Methods", "text": text, "inputs": prov.get("inputs", {})}
+
+
+def build_sections(res: TrialResults) -> list[dict]:
+    """Every section of the report, in reading order."""
+    return [_flow(res), _baseline(res), _outcomes(res), _figures(res), _methods(res), _exclusions(res)]
+
+
+def summary(res: TrialResults) -> dict:
+    s = res.study.spec.study
+    p = res.study.participants
+    return {"name": s.name, "description": s.description, "arms": [
+        {"arm": a, "label": s.arm_labels.get(a, "")} for a in s.arms],
+        "visits": s.visits, "n": len(p), "n_completed": int((p["status"] == "completed").sum()),
+        "outcomes": len(res.study.outcomes), "created": res.provenance.get("created_utc", "")}
+

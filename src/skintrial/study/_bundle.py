@@ -1,0 +1,187 @@
+"""A study bundle (a folder) loaded, validated and typed: the :class:`Study` every stage reads.
+
+Bundle layout (``docs/bundle.md``)::
+
+    study.toml          design and pre-specified analysis plan
+    participants.csv    participant_id, arm, age, sex, status, withdrawal_visit, withdrawal_reason, strata…
+    measurements.csv    participant_id, visit, outcome, value [, replicate]
+    training.csv        optional, training sessions
+    raw/manifest.csv    optional, raw instrument files
+
+Tables may be ``.csv``, ``.tsv``, ``.xlsx`` or ``.parquet``.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from pydantic import ValidationError
+
+from skintrial.errors import InputError, Problem
+from skintrial.study._readers import ROW_COLUMN, find_table, read_table
+from skintrial.study._schema import StudyFile
+from skintrial.study._validate import check_baselines, check_measurements, check_participants
+
+__all__ = ["Study", "load_study", "validate_study", "read_study_toml"]
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study bundle.
+
+    Attributes
+    ----------
+    root : Path
+    spec : StudyFile
+        The parsed ``study.toml``.
+    participants : DataFrame
+        One row per randomised participant (``age`` numeric; ``status`` defaults to ``completed``).
+    measurements : DataFrame
+        ``participant_id, visit, outcome, value, n_replicates`` with replicates combined by each
+        outcome's ``replicate_rule``.
+    files : tuple of Path
+        Every input file read, for provenance.
+    """
+
+    root: Path
+    spec: StudyFile
+    participants: pd.DataFrame
+    measurements: pd.DataFrame
+    files: tuple[Path, ...]
+
+    @property
+    def arms(self) -> list[str]:
+        return list(self.spec.study.arms)
+
+    @property
+    def outcomes(self) -> list[str]:
+        """Declared outcomes that have measurements, in declaration order."""
+        present = set(self.measurements["outcome"])
+        return [o for o in self.spec.outcomes if o in present]
+
+    def long(self) -> pd.DataFrame:
+        """Measurements joined with each participant's arm, status and covariates."""
+        cols = ["participant_id", "arm", "status", *self.spec.analysis.covariates]
+        extra = [c for c in ("age", "sex") if c in self.participants.columns and c not in cols]
+        return self.measurements.merge(self.participants[cols + extra], on="participant_id", how="left")
+
+
+def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
+    out = []
+    for err in exc.errors():
+        loc = ".".join(str(x) for x in err["loc"])
+        value = err.get("input")
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            msg, fix = "unknown key", "remove it or correct its spelling (see docs/bundle.md)"
+        elif err["type"] == "missing":
+            msg, fix, value = "required key is missing", "add it (see docs/bundle.md)", None
+        else:
+            fix = "correct the value (see docs/bundle.md)"
+        out.append(Problem(msg, file=file, column=loc or None,
+                           value=value if isinstance(value, (str, int, float, bool)) else None, fix=fix))
+    return out
+
+
+def read_study_toml(path: Path) -> StudyFile:
+    """Parse and type-check ``study.toml``; every problem is reported at once."""
+    file = str(path)
+    if not path.is_file():
+        raise InputError(Problem("study.toml not found", file=file,
+                                 fix="a study bundle is a folder with study.toml, participants.csv and "
+                                     "measurements.csv (see docs/bundle.md)"))
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(Problem(f"not valid TOML: {exc}", file=file, fix="correct the TOML syntax")) from None
+    try:
+        return StudyFile.model_validate(raw)
+    except ValidationError as exc:
+        raise InputError(_toml_problems(exc, file)) from None
+
+
+def _combine_replicates(m: pd.DataFrame, spec: StudyFile) -> pd.DataFrame:
+    keys = ["participant_id", "visit", "outcome"]
+    rule = m["outcome"].map({k: v.replicate_rule for k, v in spec.outcomes.items()})
+    parts = []
+    for r in ("mean", "median"):
+        sub = m.loc[rule == r]
+        if len(sub):
+            parts.append(sub.groupby(keys, sort=False)["value"].agg([r, "size"]).rename(
+                columns={r: "value", "size": "n_replicates"}).reset_index())
+    out = pd.concat(parts, ignore_index=True) if parts else m[keys].assign(value=[], n_replicates=[])
+    return out.sort_values(keys, kind="mergesort").reset_index(drop=True)
+
+
+def _typed_participants(p: pd.DataFrame) -> pd.DataFrame:
+    p = p.drop(columns=[ROW_COLUMN]).copy()
+    if "status" not in p.columns:
+        p["status"] = "completed"
+    p["status"] = p["status"].fillna("completed")
+    for c in ("withdrawal_visit", "withdrawal_reason", "sex"):
+        if c not in p.columns:
+            p[c] = None
+    for c in p.columns:
+        if c in ("participant_id", "arm", "status", "withdrawal_visit", "withdrawal_reason", "sex"):
+            continue
+        num = pd.to_numeric(p[c], errors="coerce")
+        if num.notna().sum() == p[c].notna().sum():  # every filled cell is a number
+            p[c] = num
+    return p
+
+
+def _collect(root: Path) -> tuple[StudyFile, pd.DataFrame, pd.DataFrame, list[Path], list[Problem]]:
+    spec = read_study_toml(root / "study.toml")
+    files = [root / "study.toml"]
+    tables = {}
+    for stem in ("participants", "measurements"):
+        path = find_table(root, stem)
+        if path is None:
+            raise InputError(Problem(f"{stem} table not found", file=str(root / f"{stem}.csv"),
+                                     fix=f"add {stem}.csv (or .xlsx / .parquet) to the bundle"))
+        tables[stem] = (path, read_table(path))
+        files.append(path)
+    (p_path, parts), (m_path, meas) = tables["participants"], tables["measurements"]
+    problems = check_participants(parts, spec, str(p_path))
+    m_problems, meas = check_measurements(meas, spec, parts, str(m_path))
+    problems += m_problems
+    if "participant_id" in parts.columns and {"participant_id", "visit"} <= set(meas.columns):
+        problems += check_baselines(meas, parts, spec, str(p_path))
+    return spec, parts, meas, files, problems
+
+
+def validate_study(root: Path | str) -> list[Problem]:
+    """Every problem of a bundle, found in one pass (an empty list when it is valid).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skintrial.plan import synthetic_study
+    >>> d = synthetic_study(seed=1, n=12).write(tempfile.mkdtemp())
+    >>> validate_study(d)
+    []
+    """
+    try:
+        *_, problems = _collect(Path(root))
+    except InputError as exc:
+        return list(exc.problems)
+    return problems
+
+
+def load_study(root: Path | str) -> Study:
+    """Load and validate a study bundle; raise :class:`InputError` listing every problem."""
+    root = Path(root)
+    if not root.is_dir():
+        raise InputError(Problem("study folder not found", file=str(root), fix="give the path of the bundle folder"))
+    spec, parts, meas, files, problems = _collect(root)
+    InputError.collect(problems)
+    return Study(
+        root=root,
+        spec=spec,
+        participants=_typed_participants(parts),
+        measurements=_combine_replicates(meas, spec),
+        files=tuple(files),
+    )
