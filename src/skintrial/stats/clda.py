@@ -205,10 +205,12 @@ def _baseline_sd(base: np.ndarray, arm_index: np.ndarray, i: int, j: int):
     stats = []
     for a in (i, j):
         v = base[arm_index == a]
-        k = np.isfinite(v).sum(axis=0)
+        ok = np.isfinite(v)
+        k = ok.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            var = np.nanvar(v, axis=0, ddof=1) if v.shape[0] > 1 else np.full(v.shape[1], np.nan)
-        stats.append((k, var))
+            mean = np.where(ok, v, 0.0).sum(axis=0) / k
+            var = (np.where(ok, v - mean, 0.0) ** 2).sum(axis=0) / (k - 1)
+        stats.append((k, np.where(k > 1, var, np.nan)))
     (n1, v1), (n2, v2) = stats
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
