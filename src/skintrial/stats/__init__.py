@@ -5,6 +5,7 @@ it; ``p_adjust`` / ``adjust_families`` handle multiplicity.
 """
 
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
+from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, squeeze_var
 from skintrial.stats.ancova import AncovaResult, ancova
 from skintrial.stats.describe import describe, within_arm_change
 from skintrial.stats.multiplicity import adjust_families, p_adjust
@@ -14,6 +15,9 @@ __all__ = [
     "ContrastResult",
     "FTestResult",
     "fit_ols",
+    "ModeratedContrasts",
+    "moderated_contrasts",
+    "squeeze_var",
     "AncovaResult",
     "ancova",
     "describe",
