@@ -1,0 +1,118 @@
+"""Simulated power: agreement with the analytic answer within Monte Carlo error, multiplicity, schema."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from skintrial.errors import InputError
+from skintrial.plan.power import ancova_power
+from skintrial.plan.simulate import (
+    FAMILY_COLUMNS,
+    HYPOTHESIS_COLUMNS,
+    analysis_options,
+    design_table,
+    p_adjust_rows,
+    simulate_power,
+)
+from skintrial.stats.multiplicity import p_adjust
+
+FULL = os.environ.get("SKINTRIAL_FULL") == "1"
+N_SIMS = 20000 if FULL else 3000
+
+
+def _design(effect=0.5, rho=0.6, outcomes=("r2",)):
+    return design_table(effects={o: {"AT": effect, "RT": effect} for o in outcomes},
+                        sd={o: 1.0 for o in outcomes}, rho={o: rho for o in outcomes})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("method", "n", "rho"), [("ancova", 15, 0.6), ("ancova", 30, 0.0),
+                                                   ("change", 20, 0.7), ("followup", 25, 0.3)])
+def test_simulated_power_agrees_with_analytic(method, n, rho):
+    d = _design(rho=rho)
+    sim = simulate_power(d, n_per_arm=n, method=method, multiplicity="none", n_sims=N_SIMS, seed=11)
+    ana = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=rho, n_per_arm=n, analysis=method,
+                       multiplicity="none", method="exact")
+    h = sim.hypotheses
+    # each contrast within 4 Monte Carlo SE of the exact analytic power
+    assert np.all(np.abs(h["power"].to_numpy() - ana["power"].to_numpy()) < 4 * h["mcse"].to_numpy())
+
+
+@pytest.mark.slow
+def test_type_one_error_and_unbiased_estimates():
+    d = design_table(effects={"r2": {"AT": 0.0, "RT": 0.3}}, sd={"r2": 1.0}, rho={"r2": 0.5})
+    sim = simulate_power(d, n_per_arm=20, multiplicity="none", n_sims=N_SIMS, seed=3)
+    h = sim.hypotheses.set_index("contrast")
+    se = np.sqrt(0.05 * 0.95 / N_SIMS)
+    assert abs(h.loc["AT - CON", "power"] - 0.05) < 4 * se
+    # SE of one estimate ~ sqrt(0.75 * 2/20) = 0.27; mean over N_SIMS within 4 SE
+    assert_allclose(h["mean_estimate"], [0.0, 0.3], atol=4 * 0.28 / np.sqrt(N_SIMS))
+
+
+@pytest.mark.slow
+def test_holm_is_at_least_the_bonferroni_level_analytic_power():
+    d = _design(outcomes=("r2", "dt"))
+    sim = simulate_power(d, n_per_arm=30, multiplicity="holm", n_sims=N_SIMS, seed=5, outcome_corr=0.3)
+    ana = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.6, n_per_arm=30, n_outcomes=2)
+    h = sim.hypotheses
+    assert (h["power"] > ana["power"].iloc[0] - 4 * h["mcse"]).all()
+    bonf = simulate_power(d, n_per_arm=30, multiplicity="bonferroni", n_sims=N_SIMS, seed=5, outcome_corr=0.3)
+    assert (h["power"].to_numpy() >= bonf.hypotheses["power"].to_numpy()).all()  # same trials: Holm >= Bonf.
+    assert np.all(np.abs(bonf.hypotheses["power"] - ana["power"].iloc[0]) < 4 * bonf.hypotheses["mcse"])
+    f = sim.families.set_index("criterion")
+    assert f.loc["all", "power"] <= h["power"].min() <= h["power"].max() <= f.loc["any", "power"]
+
+
+def test_dropout_lowers_power_by_about_the_expected_n():
+    d = _design()
+    sim = simulate_power(d, n_per_arm=30, dropout=0.2, multiplicity="none", n_sims=2000, seed=2)
+    ana = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.6, n_per_arm=30, dropout=0.2,
+                       multiplicity="none")
+    full = simulate_power(d, n_per_arm=30, dropout=0.0, multiplicity="none", n_sims=2000, seed=2)
+    assert (sim.hypotheses["power"] < full.hypotheses["power"]).all()
+    # random (binomial) completer numbers: analytic at the expected n within 5 MC SE
+    assert np.all(np.abs(sim.hypotheses["power"] - ana["power"]) < 5 * sim.hypotheses["mcse"])
+
+
+def test_gatekeeping_never_rejects_secondary_alone():
+    d = design_table(effects={"p": {"AT": 0.2}, "s": {"AT": 1.0}}, sd={"p": 1.0, "s": 1.0}, rho={"p": 0.5, "s": 0.5})
+    fam = {"primary": ["p"], "secondary": ["s"]}
+    gated = simulate_power(d, n_per_arm=20, families=fam, gatekeeping=True, n_sims=1000, seed=4)
+    free = simulate_power(d, n_per_arm=20, families=fam, gatekeeping=False, n_sims=1000, seed=4)
+    g, f = gated.hypotheses.set_index("family"), free.hypotheses.set_index("family")
+    assert g.loc["secondary", "power"] <= g.loc["primary", "power"]
+    assert f.loc["secondary", "power"] > g.loc["secondary", "power"]
+
+
+@pytest.mark.parametrize("method", ["holm", "hochberg", "bonferroni", "bh", "by", "none", "fixed_sequence"])
+def test_p_adjust_rows_equals_p_adjust(method):
+    rng = np.random.default_rng(0)
+    P = rng.random((50, 5)) ** 3
+    P[0] = [0.01, 0.01, 0.02, 0.02, 0.5]  # ties
+    rows = np.array([p_adjust(r, method) for r in P])
+    assert_allclose(p_adjust_rows(P, method), rows, rtol=1e-14)
+
+
+def test_schema_and_reproducibility():
+    d = _design(outcomes=("a", "b"))
+    r1 = simulate_power(d, n_per_arm=10, n_sims=300, seed=9, chunk_size=128)
+    r2 = simulate_power(d, n_per_arm=10, n_sims=300, seed=9, chunk_size=128)
+    assert list(r1.hypotheses.columns) == list(HYPOTHESIS_COLUMNS)
+    assert list(r1.families.columns) == list(FAMILY_COLUMNS)
+    assert r1.hypotheses.equals(r2.hypotheses)
+    assert r1.settings["seed"] == 9 and r1.settings["n_sims"] == 300
+
+
+def test_analysis_options_and_errors():
+    opts = analysis_options({"primary": ["a"], "methods": ["clda", "ancova"], "multiplicity": "hochberg"})
+    assert opts["method"] == "ancova" and opts["multiplicity"] == "hochberg"
+    with pytest.raises(InputError, match="can be simulated"):
+        analysis_options({"primary": ["a"], "methods": ["mixed_anova"]})
+    d = _design()
+    with pytest.raises(InputError) as exc:
+        simulate_power(d, n_per_arm=1, families={"primary": ["zz"]}, multiplicity="nope")
+    assert len(exc.value.problems) == 3
