@@ -30,6 +30,9 @@ class Comparison:
 
 
 def _finish(est: np.ndarray, se: np.ndarray, df: np.ndarray, ci_level: float) -> Comparison:
+    """t, p and the interval; where the engine could not give a variance (no residual variance, too
+    few observations) the estimate stays and the test quantities are NaN."""
+    se = np.where(np.isfinite(se), se, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         ok = (se > 0) & (df > 0)
         t = np.where(ok, est / np.where(ok, se, 1.0), np.nan)
@@ -65,9 +68,10 @@ def compare_groups(
 
         X = np.column_stack([np.ones(len(labels))] + [(labels == lev).astype(float) for lev in others])
         fit = fit_ols(X, values)
-        L = np.eye(X.shape[1])[1:]
-        c = fit.contrast(L)
-        return _finish(c.estimate.T, c.se.T, c.df.T, ci_level)
+        c = fit.contrast(np.eye(X.shape[1])[1:])
+        m0 = _moments(values, labels == control)[1]
+        est = np.array([_moments(values, labels == lev)[1] - m0 for lev in others])
+        return _finish(est, c.se.T, c.df.T, ci_level)
     n0, m0, v0 = _moments(values, labels == control)
     est, se, df = [], [], []
     for lev in others:  # a few groups; vectorised over genes
@@ -95,7 +99,8 @@ def one_sample(values: np.ndarray, labels: np.ndarray, levels: list[str], *, ci_
     fit = fit_ols(np.ones((len(labels), 1)), Y)
     c = fit.contrast(np.ones((1, 1)))
     shape = (G, K)
-    return _finish(c.estimate.reshape(shape), c.se.reshape(shape), c.df.reshape(shape), ci_level)
+    est = np.array([_moments(values, m)[1] for m in member])  # defined even without residual variance
+    return _finish(est, c.se.reshape(shape), c.df.reshape(shape), ci_level)
 
 
 def compare_cells(
@@ -127,7 +132,11 @@ def compare_cells(
             for j, (ri, cl) in enumerate(cells):
                 L[i, j] = coefs[ri] * ((cl == lev) - (cl == control))
         c = fit.contrast(L)
-        return _finish(c.estimate.T, c.se.T, c.df.T, ci_level)
+        est = np.zeros((len(others), target.shape[1]))
+        for ri, w in enumerate(coefs):
+            for i, lev in enumerate(others):
+                est[i] += w * (_moments(roles[ri], labels == lev)[1] - _moments(roles[ri], labels == control)[1])
+        return _finish(est, c.se.T, c.df.T, ci_level)
     est, se, df = [], [], []
     for lev in others:
         e, parts = 0.0, []
