@@ -1,0 +1,224 @@
+"""Reading raw Cutometer curves: the documented CSV, vendor exports through a column/unit mapping."""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+from skintrial.instruments._cutometer_defs import UNITS
+
+__all__ = ["read_cutometer", "LONG_COLUMNS", "MAX_DEFORMATION_MM"]
+
+#: Columns of the long table :func:`read_cutometer` returns.
+LONG_COLUMNS = ("file", "measurement_id", "time_s", "deformation_mm", "pressure_mbar")
+#: Larger deformations cannot be millimetres: the Cutometer's largest probe opening is 8 mm.
+MAX_DEFORMATION_MM = 10.0
+
+_CANONICAL = ("time_s", "deformation_mm", "pressure_mbar", "measurement_id")
+_READ_KEYS = ("sep", "decimal", "skiprows", "sheet_name")
+# Header spellings recognised without a mapping: (canonical, unit).
+_ALIASES = {
+    "time_s": ("time_s", "s"), "time_ms": ("time_s", "ms"), "t_s": ("time_s", "s"),
+    "deformation_mm": ("deformation_mm", "mm"), "deformation_um": ("deformation_mm", "um"),
+    "deformation_µm": ("deformation_mm", "um"), "pressure_mbar": ("pressure_mbar", "mbar"),
+    "pressure_hpa": ("pressure_mbar", "hpa"), "pressure_kpa": ("pressure_mbar", "kpa"),
+    "measurement_id": ("measurement_id", None), "measurement": ("measurement_id", None),
+}
+_MAPPING_FIX = ("map your columns, e.g. mapping={'time_s': ('Time', 'ms'), 'deformation_mm': "
+                "('Deformation', 'um')} (CLI: --column time_s=Time:ms --column deformation_mm=Deformation:um)")
+
+
+def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = None) -> pd.DataFrame:
+    """Read raw Cutometer suction curves into skintrial's long table.
+
+    The documented format is a CSV (comma, semicolon or tab separated; a semicolon file may use decimal
+    commas) with the columns ``time_s``, ``deformation_mm``, optional ``pressure_mbar`` (the suction, any
+    sign) and optional ``measurement_id`` (several curves in one long file). Any sampling rate is
+    accepted. Excel files (``.xlsx``) are read the same way.
+
+    Vendor exports are read through ``mapping``: for each of ``time_s``, ``deformation_mm``,
+    ``pressure_mbar``, ``measurement_id`` either the source column's name or a ``(name, unit)`` pair.
+    Units: deformation ``mm, um (µm), cm, m``; time ``s, ms, min``; pressure ``mbar, hPa, kPa, Pa,
+    mmHg, bar``. The keys ``sep``, ``decimal``, ``skiprows`` and ``sheet_name`` are passed to the pandas
+    reader (for exports with metadata lines above the table).
+
+    Units are checked: deformations above 10 mm (larger than any Cutometer probe opening) are refused
+    with an error that names the column and says they look like micrometres; time steps of a second or
+    more are refused as probable milliseconds.
+
+    Parameters
+    ----------
+    path : str or Path
+        The file.
+    mapping : dict, optional
+        Column/unit mapping, as above.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Long table ``file, measurement_id, time_s, deformation_mm, pressure_mbar`` (``pressure_mbar``
+        NaN when the file has no pressure channel; ``measurement_id`` the file's stem when absent).
+
+    Raises
+    ------
+    skintrial.errors.InputError
+        Naming the file, row (header = row 1), column, value and fix, all problems found in one pass.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "cheek.csv"
+    >>> _ = p.write_text("Time [ms];Deformation [um]\\n0;0,0\\n10;150,0\\n20;180,5\\n")
+    >>> df = read_cutometer(p, mapping={"time_s": ("Time [ms]", "ms"),
+    ...                                 "deformation_mm": ("Deformation [um]", "um")})
+    >>> df[["measurement_id", "time_s", "deformation_mm"]].to_numpy().tolist()
+    [['cheek', 0.0, 0.0], ['cheek', 0.01, 0.15], ['cheek', 0.02, 0.1805]]
+    """
+    path = Path(path)
+    name = str(path)
+    mapping = dict(mapping or {})
+    read_opts = {k: mapping.pop(k) for k in _READ_KEYS if k in mapping}
+    raw = _read_table(path, read_opts)
+    columns = _resolve_columns(raw, mapping, name)
+    skip = int(read_opts.get("skiprows") or 0)
+    out, problems = {}, []
+    for canon, (src, unit) in columns.items():
+        if canon == "measurement_id":
+            continue
+        values, bad = _numeric(raw[src], required=canon != "pressure_mbar")
+        if bad.any():
+            rows = np.flatnonzero(bad)
+            problems.append(Problem(
+                "empty or non-numeric value", file=name, row=int(rows[0]) + 2 + skip, column=src,
+                value=raw[src].iloc[rows[0]], rows_affected=len(rows),
+                fix="every row needs a number in this column (decimal point, or decimal comma in a "
+                    "semicolon-separated file)"))
+        out[canon] = values * UNITS[canon][unit]
+    InputError.collect(problems)
+    ids = (raw[columns["measurement_id"][0]].astype(str).to_numpy() if "measurement_id" in columns
+           else np.full(len(raw), path.stem, dtype=object))
+    df = pd.DataFrame({
+        "file": name, "measurement_id": ids, "time_s": out["time_s"],
+        "deformation_mm": out["deformation_mm"],
+        "pressure_mbar": out.get("pressure_mbar", np.full(len(raw), np.nan)),
+    })
+    _check(df, columns, name, skip)
+    return df
+
+
+def _read_table(path: Path, opts: dict) -> pd.DataFrame:
+    name = str(path)
+    try:
+        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+            return pd.read_excel(path, sheet_name=opts.get("sheet_name", 0), skiprows=opts.get("skiprows"))
+        if "sep" not in opts:
+            opts = {**opts, **_sniff(path, int(opts.get("skiprows") or 0))}
+        return pd.read_csv(path, sep=opts["sep"], decimal=opts.get("decimal", "."),
+                           skiprows=opts.get("skiprows"), skipinitialspace=True, dtype=str,
+                           keep_default_na=False, na_values=[""])
+    except FileNotFoundError:
+        raise InputError(Problem("file not found", file=name, fix="check the path")) from None
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
+        raise InputError(Problem(f"cannot be read as a table ({type(e).__name__}: {e})", file=name,
+                                 fix="export the curves as CSV with a header row")) from None
+
+
+def _sniff(path: Path, skip: int) -> dict:
+    with open(path, encoding="utf-8-sig", errors="replace") as fh:
+        lines = fh.read(8192).splitlines()[skip: skip + 20]
+    head = "\n".join(lines)
+    try:
+        sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
+    except csv.Error:
+        sep = ","
+    body = "\n".join(lines[1:])
+    decimal = "," if sep != "," and re.search(r"\d,\d", body) else "."
+    return {"sep": sep, "decimal": decimal}
+
+
+def _resolve_columns(raw: pd.DataFrame, mapping: dict, name: str) -> dict[str, tuple[str, str | None]]:
+    problems = []
+    for key in mapping:
+        if key not in _CANONICAL:
+            problems.append(Problem(f"unknown mapping key {key!r}", file=name, value=key,
+                                    fix=f"use one of {', '.join(_CANONICAL + _READ_KEYS)}"))
+    found: dict[str, tuple[str, str | None]] = {}
+    lower = {str(c).strip().lower(): c for c in raw.columns}
+    for alias, (canon, unit) in _ALIASES.items():
+        if canon not in found and alias in lower:
+            found[canon] = (lower[alias], unit)
+    for canon, spec in mapping.items():
+        if canon not in _CANONICAL:
+            continue
+        src, unit = (spec, None) if isinstance(spec, str) else tuple(spec)
+        if src not in raw.columns:
+            problems.append(Problem(f"mapped column {src!r} (for {canon}) not found", file=name, column=src,
+                                    fix=f"columns in the file: {', '.join(map(str, raw.columns))}"))
+            continue
+        alias_unit = _ALIASES.get(str(src).strip().lower(), (None, None))[1]
+        unit = unit or alias_unit or _default_unit(canon)
+        found[canon] = (src, unit)
+    for canon, (src, unit) in found.items():
+        if canon != "measurement_id":
+            units = UNITS[canon]
+            if str(unit).lower() not in units and unit not in units:
+                problems.append(Problem(f"unknown unit {unit!r} for {canon}", file=name, column=src,
+                                        value=unit, fix=f"use one of {', '.join(units)}"))
+            else:
+                found[canon] = (src, unit if unit in units else str(unit).lower())
+    for canon in ("time_s", "deformation_mm"):
+        if canon not in found:
+            problems.append(Problem(f"required column {canon!r} not found", file=name, column=canon,
+                                    fix=f"{_MAPPING_FIX}; columns in the file: "
+                                        f"{', '.join(map(str, raw.columns))}"))
+    InputError.collect(problems)
+    return found
+
+
+def _default_unit(canon: str) -> str | None:
+    return {"time_s": "s", "deformation_mm": "mm", "pressure_mbar": "mbar"}.get(canon)
+
+
+def _numeric(col: pd.Series, *, required: bool) -> tuple[np.ndarray, np.ndarray]:
+    values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+    missing = col.isna().to_numpy()
+    bad = np.isnan(values) & (~missing | required)
+    return values, bad
+
+
+def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:
+    problems = []
+    d_src, d_unit = columns["deformation_mm"]
+    big = np.abs(df["deformation_mm"].to_numpy()) > MAX_DEFORMATION_MM
+    if big.any():
+        i = int(np.flatnonzero(big)[0])
+        looks = "micrometres (µm)" if d_unit == "mm" else "a wrong unit"
+        problems.append(Problem(
+            f"deformation of {df['deformation_mm'].iloc[i]:g} mm is impossible (the largest Cutometer "
+            f"opening is 8 mm): the values look like {looks} read as {d_unit}", file=name,
+            row=i + 2 + skip, column=d_src, value=df["deformation_mm"].iloc[i], rows_affected=int(big.sum()),
+            fix=f"declare the unit: mapping={{'deformation_mm': ({d_src!r}, 'um')}} "
+                f"(CLI: --column deformation_mm={d_src}:um)"))
+    t = df["time_s"].to_numpy()
+    same = df["measurement_id"].to_numpy()[1:] == df["measurement_id"].to_numpy()[:-1]
+    step = np.diff(t)
+    t_src, t_unit = columns["time_s"]
+    back = np.flatnonzero(same & ~(step > 0))
+    if back.size:
+        i = int(back[0]) + 1
+        problems.append(Problem(
+            f"time does not increase within measurement {df['measurement_id'].iloc[i]!r}", file=name,
+            row=i + 2 + skip, column=t_src, value=df["time_s"].iloc[i], rows_affected=len(back),
+            fix="sort the rows by time; give each curve its own measurement_id"))
+    elif same.any() and np.median(step[same]) >= 1.0:
+        problems.append(Problem(
+            f"median time step is {np.median(step[same]):g} s: the times look like milliseconds read "
+            f"as {t_unit}", file=name, column=t_src,
+            fix=f"declare the unit: mapping={{'time_s': ({t_src!r}, 'ms')}} (CLI: --column time_s={t_src}:ms)"))
+    InputError.collect(problems)

@@ -1,0 +1,323 @@
+"""Cutometer suction curves to skin elasticity parameters (Ue, Uv, Uf, Ur, Ua, R0-R9) with quality flags.
+
+The Cutometer draws the skin into a probe opening under a constant vacuum for the *on* time, releases it
+for the *off* time, and records how far the skin rises (deformation, mm) against time, for one or several
+suction/relaxation cycles. Its vendor software reads a few points on this curve (the immediate elastic
+rise Ue at 0.1 s, the final deformation Uf at the end of suction, the immediate retraction Ur and the
+total recovery Ua after release) and ratios of them (R0-R9). skintrial computes the same quantities from
+the raw curve, batched: all curves are stacked into one 2-D array and every point, ratio and quality
+check is a vectorised operation over curves and cycles.
+
+Every definition (formula, unit, source, and whether it is skintrial's own choice where the literature
+we could read leaves it open) lives in one table, :data:`PARAMETERS`; the quality flags and thresholds in
+:data:`QC_FLAGS` and :data:`QC_THRESHOLDS`. ``docs/cutometer.md`` explains them for a researcher.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+from skintrial.instruments._cutometer_cycles import Cycles, find_cycles
+from skintrial.instruments._cutometer_defs import (
+    CYCLE_COLUMNS,
+    OUTPUT_COLUMNS,
+    PARAMETERS,
+    POINTS,
+    QC_FLAGS,
+    QC_THRESHOLDS,
+)
+from skintrial.instruments._cutometer_points import cycle_points, row_checks
+from skintrial.instruments._cutometer_read import read_cutometer
+from skintrial.instruments._cutometer_stack import CurveStack, stack_curves
+
+__all__ = [
+    "read_cutometer",
+    "cutometer_cycles",
+    "cutometer_parameters",
+    "cutometer_files",
+    "PARAMETERS",
+    "QC_FLAGS",
+    "QC_THRESHOLDS",
+    "OUTPUT_COLUMNS",
+    "CYCLE_COLUMNS",
+]
+
+_METHODS = ("read_time", "inflection")
+_CHUNK_SAMPLES = 2_000_000
+_CYCLE_R = tuple(n for n, d in PARAMETERS.items() if n.startswith("r") and d.level == "cycle")
+_CYCLE_FLAGS = ("too_few_samples", "no_plateau", "drift")
+
+
+def _options(curves, on_s, off_s, read_time_s, method, qc_thresholds) -> dict[str, float]:
+    problems = []
+    if curves is not None:
+        for col in ("time_s", "deformation_mm"):
+            if col not in curves.columns:
+                problems.append(Problem(f"required column {col!r} missing", column=col,
+                                        fix="read curves with read_cutometer(), or rename your columns"))
+    if method not in _METHODS:
+        problems.append(Problem(f"unknown method {method!r}", value=method, fix=f"use one of {_METHODS}"))
+    if not (np.isfinite(read_time_s) and read_time_s > 0):
+        problems.append(Problem("read time must be a positive number of seconds", value=read_time_s,
+                                fix="the Cutometer convention is read_time_s=0.1"))
+    elif on_s is not None and not on_s > read_time_s:
+        problems.append(Problem("the suction (on) time must be longer than the read time", value=on_s,
+                                fix="give the suction duration in seconds, e.g. on_s=2"))
+    if off_s is not None and on_s is None:
+        problems.append(Problem("off_s given without on_s", value=off_s, fix="give both on_s and off_s"))
+    if off_s is not None and not off_s >= read_time_s:
+        problems.append(Problem("the relaxation (off) time must be at least the read time", value=off_s,
+                                fix="give the relaxation duration in seconds, e.g. off_s=2"))
+    th = dict(QC_THRESHOLDS)
+    for key, value in (qc_thresholds or {}).items():
+        if key not in th:
+            problems.append(Problem(f"unknown QC threshold {key!r}", value=key,
+                                    fix=f"use one of {', '.join(QC_THRESHOLDS)}"))
+        else:
+            th[key] = float(value)
+    InputError.collect(problems)
+    return th
+
+
+def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th):
+    """Stack, find cycles, read points and run the checks, in chunks of curves (bounded memory)."""
+    stack = stack_curves(curves)
+    g = len(stack.n)
+    width = max(stack.y.shape[1], 1)
+    step = max(1, _CHUNK_SAMPLES // width)
+    cyc_parts, pt_parts, row_parts, inc, err = [], [], [], [], []
+    for a in range(0, g, step):
+        s = stack.rows(a, min(a + step, g))
+        c = find_cycles(s, on_s=on_s, off_s=off_s, read_time_s=read_time_s)
+        pts = cycle_points(s, c, read_time_s=read_time_s, method=method, thresholds=th)
+        rows = row_checks(s, c, pts, th)
+        cyc_parts.append((c.row + a, c.k, c.t_on, c.t_off, c.t_end))
+        pt_parts.append(pts)
+        row_parts.append(rows)
+        inc.append(c.incomplete)
+        err.append(c.error)
+    cat = np.concatenate
+    if cyc_parts:
+        row, k, t_on, t_off, t_end = (cat(v) for v in zip(*cyc_parts, strict=True))
+        pts = {key: cat([p[key] for p in pt_parts]) for key in pt_parts[0]}
+        flags = {key: cat([r[key] for r in row_parts]) for key in row_parts[0]}
+        cycles = Cycles(row, k, t_on, t_off, t_end, cat(inc), cat(err))
+    else:
+        z = np.zeros(0)
+        cycles = Cycles(z.astype(np.intp), z.astype(np.intp), z, z, z, z.astype(bool), z.astype(object))
+        pts, flags = {}, {}
+    return stack, cycles, pts, flags
+
+
+def _cycle_values(pts) -> dict[str, np.ndarray]:
+    vals = {p: pts[p] for p in POINTS}
+    for name in _CYCLE_R:
+        vals[name] = PARAMETERS[name].compute(pts)
+    return vals
+
+
+def _join_flags(flags: Mapping[str, np.ndarray], size: int) -> np.ndarray:
+    qc = np.full(size, "", dtype=object)
+    for name in QC_FLAGS:
+        if name in flags:
+            qc = qc + np.where(flags[name], name + ";", "")
+    return pd.Series(qc, dtype=object).str.rstrip(";").to_numpy(dtype=object)
+
+
+def cutometer_cycles(curves: pd.DataFrame, *, on_s: float | None = None, off_s: float | None = None,
+                     read_time_s: float = 0.1, method: str = "read_time",
+                     qc_thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """One row per suction/relaxation cycle: phase times, points, cycle-level ratios and flags.
+
+    Same options as :func:`cutometer_parameters`. ``t_read_on_s``/``t_read_off_s`` are the times after
+    onset/release at which Ue/Ur were read (the read time, or the knee with ``method="inflection"``);
+    ``peak_mm``/``trough_mm`` the end-of-suction/end-of-relaxation deformation above the cycle-1
+    baseline; ``noise_mm`` the robust noise estimate; ``qc`` the cycle-level flags (too_few_samples,
+    no_plateau, drift). Columns: :data:`CYCLE_COLUMNS`.
+
+    Examples
+    --------
+    >>> from skintrial.plan import simulate_cutometer
+    >>> curves, truth = simulate_cutometer(1, n_cycles=3, noise_mm=0.0, seed=1)
+    >>> cutometer_cycles(curves)[["cycle", "t_on_s", "t_off_s"]].to_numpy().tolist()
+    [[1.0, 0.0, 2.0], [2.0, 4.0, 6.0], [3.0, 8.0, 10.0]]
+    """
+    th = _options(curves, on_s, off_s, read_time_s, method, qc_thresholds)
+    stack, c, pts, _ = _analyse(curves, on_s, off_s, read_time_s, method, th)
+    vals = _cycle_values(pts) if c.row.size else {n: np.zeros(0) for n in (*POINTS, *_CYCLE_R)}
+    out = pd.DataFrame({
+        "file": stack.keys["file"].to_numpy()[c.row],
+        "measurement_id": stack.keys["measurement_id"].to_numpy()[c.row],
+        "cycle": c.k, "t_on_s": c.t_on, "t_off_s": c.t_off, "t_end_s": c.t_end,
+        "t_read_on_s": pts.get("t_read_on", np.zeros(0)), "t_read_off_s": pts.get("t_read_off", np.zeros(0)),
+        "baseline_mm": pts.get("baseline", np.zeros(0)), **vals,
+        "peak_mm": pts.get("peak", np.zeros(0)), "trough_mm": pts.get("trough", np.zeros(0)),
+        "noise_mm": pts.get("noise", np.zeros(0)),
+        "qc": _join_flags({f: pts[f] for f in _CYCLE_FLAGS if f in pts}, c.row.size),
+    })
+    return out[list(CYCLE_COLUMNS)]
+
+
+def cutometer_parameters(curves: pd.DataFrame, *, on_s: float | None = None, off_s: float | None = None,
+                         read_time_s: float = 0.1, method: str = "read_time", drop_first_cycle: bool = False,
+                         qc_thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Ue, Uv, Uf, Ur, Ua and R0-R9 of every measurement, with quality flags; batched over curves.
+
+    Phases come from the pressure channel where a curve has one (a sample is under suction when
+    ``|p|`` is at least half the curve's maximum), otherwise from the declared suction and relaxation
+    durations ``on_s`` and ``off_s`` repeated from the first sample (``off_s=None``: one cycle whose
+    relaxation runs to the end of the record). Each complete cycle gets its points (formulas in
+    :data:`PARAMETERS`): Ue read ``read_time_s`` after onset, Uf at release, Ur ``read_time_s`` after
+    release, Ua at the end of relaxation. ``method="inflection"`` reads Ue and Ur instead at the knee of
+    each curve, the point farthest from the chord of its phase (skintrial's stand-in for the per-curve
+    inflection point of Ohshima et al. 2016, whose algorithm we could not read).
+
+    Single-curve parameters are those of cycle 1; with ``drop_first_cycle=True`` they are the means of
+    the per-cycle values over cycles 2..n (Abbas et al. 2021 found cycle 1 differs). R3, R4, R9 use the
+    first and the last cycle of the record, whatever that option. A flagged curve keeps its numbers and
+    its flags (``qc``, semicolon-separated names of :data:`QC_FLAGS`; empty when clean); a curve that
+    cannot be measured at all gets NaN and ``qc = "error: ..."``.
+
+    Checked against: curves simulated with known Ue/Uv/Ur/Ua (tests/instruments/test_cutometer.py) and
+    a per-curve reference implementation (benchmarks/bench_cutometer.py).
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        Long table as from :func:`read_cutometer` (``time_s``, ``deformation_mm``; optional ``file``,
+        ``measurement_id``, ``pressure_mbar``).
+    on_s, off_s : float, optional
+        Declared suction and relaxation durations (s), used for curves without pressure values.
+    read_time_s : float
+        Time after onset/release at which Ue/Ur are read (Cutometer convention 0.1 s).
+    method : {"read_time", "inflection"}
+    drop_first_cycle : bool
+        Average cycles 2..n instead of reporting cycle 1 (flag ``too_few_cycles`` when n = 1).
+    qc_thresholds : dict, optional
+        Overrides of :data:`QC_THRESHOLDS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per measurement, columns :data:`OUTPUT_COLUMNS`.
+
+    Examples
+    --------
+    >>> from skintrial.plan import simulate_cutometer
+    >>> curves, truth = simulate_cutometer(2, ue=0.18, uv=0.09, ur=0.12, ua=0.2, noise_mm=0.0, seed=0)
+    >>> res = cutometer_parameters(curves)
+    >>> res[["ue", "uf", "r2", "r5", "r7"]].round(4).to_numpy().tolist()[0]
+    [0.18, 0.27, 0.7407, 0.6667, 0.4444]
+    >>> res["qc"].tolist()
+    ['', '']
+    """
+    th = _options(curves, on_s, off_s, read_time_s, method, qc_thresholds)
+    stack, c, pts, flags = _analyse(curves, on_s, off_s, read_time_s, method, th)
+    return _aggregate(stack, c, pts, flags, drop_first_cycle, th)
+
+
+def _aggregate(stack: CurveStack, c: Cycles, pts, flags, drop_first: bool, th) -> pd.DataFrame:
+    g = len(stack.n)
+    n_cycles = np.bincount(c.row, minlength=g)
+    out: dict[str, np.ndarray] = {}
+    if c.row.size:
+        vals = _cycle_values(pts)
+        use = c.k >= 2 if drop_first else c.k == 1
+        cnt = np.bincount(c.row[use], minlength=g)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, v in vals.items():
+                out[name] = np.bincount(c.row[use], weights=v[use], minlength=g) / np.where(cnt, cnt, np.nan)
+        last = np.r_[c.row[1:] != c.row[:-1], True]
+        first = np.r_[True, c.row[1:] != c.row[:-1]]
+        per = {"peak_last": np.full(g, np.nan), "trough_last": np.full(g, np.nan), "uf_first": np.full(g, np.nan)}
+        per["peak_last"][c.row[last]] = pts["peak"][last]
+        per["trough_last"][c.row[last]] = pts["trough"][last]
+        per["uf_first"][c.row[first]] = pts["uf"][first]
+        for name, d in PARAMETERS.items():
+            if d.level == "measurement":
+                out[name] = d.compute(per)
+        for f in _CYCLE_FLAGS:
+            flags[f] = np.bincount(c.row, weights=pts[f].astype(float), minlength=g) > 0
+    else:
+        out = {name: np.full(g, np.nan) for name in PARAMETERS}
+        cnt = np.zeros(g, dtype=np.intp)
+    error = c.error
+    ok = error == ""
+    flags["no_complete_cycle"] = ok & (n_cycles == 0)
+    flags["incomplete_cycle"] = ok & c.incomplete
+    flags["too_few_cycles"] = ok & drop_first & (n_cycles == 1)
+    flags["implausible"] = ok & (cnt > 0) & _implausible(out, th)
+    qc = _join_flags(flags, g)
+    qc = np.where(ok, qc, "error: " + error.astype(str))
+    table = pd.DataFrame({"file": stack.keys["file"].to_numpy(), "measurement_id": stack.keys["measurement_id"].to_numpy(),
+                          "n_cycles": n_cycles.astype(np.int64), **{n: out[n] for n in PARAMETERS}, "qc": qc})
+    return table[list(OUTPUT_COLUMNS)]
+
+
+def _implausible(v: Mapping[str, np.ndarray], th) -> np.ndarray:
+    uf = v["uf"]
+    with np.errstate(invalid="ignore"):
+        good = ((uf >= th["uf_min_mm"]) & (uf <= th["uf_max_mm"])
+                & (v["ue"] > 0) & (v["ue"] <= th["ue_max_fraction"] * uf)
+                & (v["ur"] > 0) & (v["ur"] <= th["ue_max_fraction"] * uf)
+                & (v["ua"] >= 0) & (v["ua"] <= th["ua_max_fraction"] * uf))
+        finite = np.all([np.isfinite(v[n]) for n in PARAMETERS], axis=0)
+    return ~(good & finite)
+
+
+def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object] | None = None,
+                    on_file: Callable[[str], None] | None = None, **options) -> pd.DataFrame:
+    """Read and measure many curve files; one row per measurement, a bad file is a row, never a stop.
+
+    Each file is read with :func:`read_cutometer` (``mapping`` as there); all curves that could be read
+    are measured together by one batched :func:`cutometer_parameters` call (``options`` as there). A
+    file that cannot be read gets one row with NaN values and ``qc = "error: <message>"``; rows keep
+    the order of ``paths``. ``on_file(path)`` is called after each file is read (progress bars).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skintrial.plan import simulate_cutometer
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> curves, _ = simulate_cutometer(1, seed=3)
+    >>> curves.drop(columns=["file", "measurement_id"]).to_csv(d / "a.csv", index=False)
+    >>> _ = (d / "b.csv").write_text("time_s,height\\n0,1\\n")
+    >>> res = cutometer_files([d / "a.csv", d / "b.csv"])
+    >>> res["qc"].str.startswith("error:").tolist(), res["n_cycles"].tolist()
+    ([False, True], [1, 0])
+    """
+    th_check = {k: options.get(k) for k in ("on_s", "off_s")}
+    _options(None, th_check["on_s"], th_check["off_s"], options.get("read_time_s", 0.1),
+             options.get("method", "read_time"), options.get("qc_thresholds"))
+    paths = [str(p) for p in paths]
+    frames, errors = [], {}
+    for i, path in enumerate(paths):
+        try:
+            df = read_cutometer(path, mapping=mapping)
+            df["file"] = str(i)
+            frames.append(df)
+        except InputError as exc:
+            errors[i] = f"error: {exc}"
+        if on_file is not None:
+            on_file(path)
+    parts = []
+    if frames:
+        res = cutometer_parameters(pd.concat(frames, ignore_index=True), **options)
+        idx = res["file"].astype(int).to_numpy()
+        res["file"] = np.asarray(paths, dtype=object)[idx]
+        res["_i"] = idx
+        parts.append(res)
+    if errors:
+        bad = pd.DataFrame({"file": [paths[i] for i in errors], "measurement_id": "", "n_cycles": 0,
+                            **{n: np.nan for n in PARAMETERS}, "qc": list(errors.values()), "_i": list(errors)})
+        parts.append(bad)
+    if not parts:
+        return pd.DataFrame({c: pd.Series(dtype=float if c in PARAMETERS else object) for c in OUTPUT_COLUMNS})
+    out = pd.concat(parts, ignore_index=True).sort_values("_i", kind="stable")
+    out["n_cycles"] = out["n_cycles"].astype(np.int64)
+    return out[list(OUTPUT_COLUMNS)].reset_index(drop=True)
