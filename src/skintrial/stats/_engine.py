@@ -192,6 +192,32 @@ def _solve_normal(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     return x, Ainv, aliased
 
 
+def _centred(Xk: np.ndarray, means: np.ndarray, j0: int | None) -> np.ndarray:
+    """Centre every column but the intercept at its mean (K, n, p): R's QR accuracy for our normal equations.
+
+    A baseline measured as 10,000 ± 1 makes ``X'X`` nearly singular next to the intercept; centred, it
+    is as well conditioned as its spread allows. Without an intercept the design is left as it is.
+    """
+    if j0 is None:
+        return Xk
+    shift = means.copy()
+    shift[:, j0] = 0.0
+    return Xk - shift[:, None, :]
+
+
+def _uncentre(coef: np.ndarray, Ainv: np.ndarray, means: np.ndarray, j0: int | None):
+    """Map coefficients and ``(X'X)^-1`` of the centred design back to the original columns."""
+    if j0 is None:
+        return coef, Ainv
+    K, p = coef.shape
+    T = np.broadcast_to(np.eye(p), (K, p, p)).copy()
+    T[:, j0, :] -= means
+    T[:, j0, j0] = 1.0
+    coef = np.einsum("kij,kj->ki", T, coef)
+    Ainv = T @ Ainv @ np.swapaxes(T, 1, 2)
+    return coef, Ainv
+
+
 def fit_ols(
     X: np.ndarray,
     Y: np.ndarray,
@@ -263,36 +289,39 @@ def fit_ols(
     Yz = np.where(W, Y, 0.0)
     shared = Z is None and bool(W.all())
 
+    ones = np.flatnonzero((X == 1.0).all(axis=0))
+    j0 = int(ones[0]) if ones.size else None  # the intercept column, if any
     if shared:
-        Xk = X[None, :, :]
-        A = (X.T @ X)[None]
-        b = (X.T @ Yz).T  # (K, p)
-        A = np.broadcast_to(A, (K, p, p)) if K > 1 else A
-        coef, Ainv, aliased = _solve_normal(np.ascontiguousarray(A[:1]), b[:1])
+        means = np.broadcast_to(X.mean(axis=0), (K, p))
+        Xc = _centred(X[None], means[:1], j0)[0]
+        A = (Xc.T @ Xc)[None]
+        b = (Xc.T @ Yz).T  # (K, p)
+        _, Ainv, aliased = _solve_normal(np.ascontiguousarray(A), b[:1])
         Ainv1 = Ainv[0]
         coef = b @ Ainv1.T
-        resid = Yz - X @ coef.T
-        coef = coef + (X.T @ resid).T @ Ainv1.T  # one refinement step
-        resid = Yz - X @ coef.T
+        resid = Yz - Xc @ coef.T
+        coef = coef + (Xc.T @ resid).T @ Ainv1.T  # one refinement step
+        resid = Yz - Xc @ coef.T
         Ainv = np.broadcast_to(Ainv1, (K, p, p))
         aliased = np.broadcast_to(aliased, (K, p))
-        means = np.broadcast_to(X.mean(axis=0), (K, p))
     else:
         Xk = np.empty((K, n, p))
         Xk[:, :, :p0] = X[None, :, :]
         if Z is not None:
             Xk[:, :, p0:] = np.where(W.T[:, :, None], np.swapaxes(Z, 0, 1), 0.0)
         Xk *= W.T[:, :, None]
+        nw = W.sum(axis=0)
+        means = Xk.sum(axis=1) / np.maximum(nw, 1)[:, None]
+        means[nw == 0] = np.nan
+        Xk = _centred(Xk, np.nan_to_num(means), j0) * W.T[:, :, None]
         XkT = np.swapaxes(Xk, 1, 2)
         A = XkT @ Xk
-        yk = Yz.T[:, :, None]
-        b = (XkT @ yk)[..., 0]
+        b = (XkT @ Yz.T[:, :, None])[..., 0]
         coef, Ainv, aliased = _solve_normal(A, b)
         resid = Yz.T - np.einsum("knp,kp->kn", Xk, coef)
         coef = coef + np.einsum("kij,kj->ki", Ainv, (XkT @ resid[..., None])[..., 0])
         resid = (Yz.T - np.einsum("knp,kp->kn", Xk, coef)).T
-        with np.errstate(invalid="ignore", divide="ignore"):
-            means = Xk.sum(axis=1) / W.sum(axis=0)[:, None]
+    coef, Ainv = _uncentre(coef, Ainv, np.nan_to_num(means), j0)
 
     nk = W.sum(axis=0)
     df = nk - p

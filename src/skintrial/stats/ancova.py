@@ -85,9 +85,12 @@ def _pooled_baseline_sd(ta: TrialArrays, baseline_visit: str, W: np.ndarray, i: 
     parts = []
     for a in (i, j):
         b = base[ta.arm_index == a]
-        n = np.isfinite(b).sum(axis=0)
+        ok = np.isfinite(b)
+        n = ok.sum(axis=0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            var = np.nanvar(b, axis=0, ddof=1) if b.shape[0] > 1 else np.full(b.shape[1], np.nan)
+            mean = np.where(ok, b, 0.0).sum(axis=0) / n
+            ss = np.where(ok, b - mean, 0.0) ** 2
+            var = np.where(n > 1, ss.sum(axis=0) / np.maximum(n - 1, 1), np.nan)
         parts.append((n, var))
     (n1, v1), (n2, v2) = parts
     with np.errstate(invalid="ignore", divide="ignore"):

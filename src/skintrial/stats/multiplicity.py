@@ -9,6 +9,8 @@ The step-wise formulas are those of R's ``p.adjust`` (checked against it in
 * Hochberg (step-up): ``min(1, cummin((m - i + 1) p_(i)))`` in decreasing order
 * BH: ``min(1, cummin(m / i p_(i)))`` in decreasing order
 * BY: BH multiplied by ``sum_{j<=m} 1/j``
+* Hommel (1988): the closed test of Simes tests, computed by R's algorithm (O(m²); for small
+  confirmatory families)
 
 Missing p-values stay missing and do not count in m, as in ``p.adjust``.
 
@@ -30,7 +32,7 @@ from skintrial.errors import InputError
 
 __all__ = ["METHODS", "p_adjust", "adjust_families"]
 
-METHODS = ("holm", "hochberg", "bonferroni", "bh", "by", "fixed_sequence", "none")
+METHODS = ("holm", "hochberg", "hommel", "bonferroni", "bh", "by", "fixed_sequence", "none")
 _ALIASES = {"fdr": "bh", "benjamini-hochberg": "bh", "benjamini-yekutieli": "by", "BH": "bh", "BY": "by"}
 
 
@@ -52,7 +54,8 @@ def p_adjust(p: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarra
     p : array-like
         Raw p-values; NaN stays NaN and is not counted. For ``fixed_sequence`` their order is the
         pre-specified testing order.
-    method : {"holm", "hochberg", "bonferroni", "bh", "by", "fixed_sequence", "none"}
+    method : {"holm", "hochberg", "hommel", "bonferroni", "bh", "by", "fixed_sequence", "none"}
+        R's names (``"BH"``, ``"BY"``, ``"fdr"``) are accepted too.
 
     Returns
     -------
@@ -80,6 +83,8 @@ def p_adjust(p: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarra
         adj = np.maximum.accumulate(q)
     elif m_name == "bonferroni":
         adj = np.minimum(1.0, m * q)
+    elif m_name == "hommel":
+        adj = _hommel(q)
     elif m_name == "holm":
         o = np.argsort(q, kind="mergesort")
         i = np.arange(1, m + 1)
@@ -97,6 +102,28 @@ def p_adjust(p: Sequence[float] | np.ndarray, method: str = "holm") -> np.ndarra
         adj = np.empty(m)
         adj[o] = np.minimum(1.0, np.minimum.accumulate(factor * q[o]))
     out[ok] = adj
+    return out
+
+
+def _hommel(p: np.ndarray) -> np.ndarray:
+    """Hommel's adjusted p-values, the algorithm of R's ``p.adjust`` (vectorised over hypotheses)."""
+    n = p.size
+    if n == 1:
+        return p.copy()
+    o = np.argsort(p, kind="mergesort")
+    ps = p[o]
+    i = np.arange(1, n + 1)
+    q = np.full(n, np.min(n * ps / i))
+    pa = q.copy()
+    for j in range(n - 1, 1, -1):
+        head = np.arange(n - j + 1)
+        tail = np.arange(n - j + 1, n)
+        q1 = np.min(j * ps[tail] / np.arange(2, j + 1))
+        q[head] = np.minimum(j * ps[head], q1)
+        q[tail] = q[n - j]
+        pa = np.maximum(pa, q)
+    out = np.empty(n)
+    out[o] = np.maximum(pa, ps)
     return out
 
 

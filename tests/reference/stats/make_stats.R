@@ -281,6 +281,7 @@ vectors <- list(
   ties_na = c(0.01, NA, 0.04, 0.03, 0.04, 0.2, NA, 0.9, 0.0004, 0.04),
   all_na = c(NA_real_, NA_real_),
   single = 0.03,
+  pair = c(0.04, 0.03),
   uniform50 = local({ set.seed(1); round(c(runif(40), rbeta(10, 0.2, 5)), 6) }))
 pa <- do.call(rbind, lapply(names(vectors), function(v) do.call(rbind, lapply(p.adjust.methods, function(m)
   data.frame(vector = v, index = seq_along(vectors[[v]]), p = vectors[[v]], method = m,
