@@ -104,7 +104,8 @@ def _gls(prob: _Problem, sigma: np.ndarray):
     """GLS at a given Sigma: W, B = W X, A^-1, beta, u = W r and the restricted log-likelihood."""
     W, logdet_sigma = _padded_inverse(prob, sigma)
     B = W @ prob.X[None]  # (G, n, T, p)
-    A = np.einsum("itp,gitq->gpq", prob.X, B)
+    Xf = prob.X.reshape(-1, prob.X.shape[-1])
+    A = Xf.T @ B.reshape(B.shape[0], -1, B.shape[-1])
     Ainv, logdet_A, _ = _sym_inverse(A)
     c = np.einsum("gitp,git->gp", B, prob.y)
     beta = np.einsum("gpq,gq->gp", Ainv, c)
@@ -127,6 +128,7 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
     G, n, T, p = B.shape
     Bf = B.reshape(G, n, T * p)
     K = (np.swapaxes(Bf, 1, 2) @ Bf).reshape(G, T, p, T, p)  # K[x,p,y,s] = sum_i B_i[x,p] B_i[y,s]
+    Kb = K.transpose(0, 1, 3, 2, 4)  # Kb[x,y] = the p x p block K[x,:,y,:]
     H = B @ Ainv[:, None] @ np.swapaxes(B, -1, -2)  # H_ii = B_i A^-1 B_i'   (G, n, T, T)
     P = W - H  # diagonal blocks of P
     # score: D[a,b] = 1/2 sum_i (u_ia u_ib - P_ii[a,b])
@@ -135,8 +137,9 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
     # F[a,b,c,d] = sum_ij P_ij[b,c] P_ji[d,a], with P_ij = -B_i A^-1 B_j' off the diagonal
     Pf, Hf = P.reshape(G, n, T * T), H.reshape(G, n, T * T)
     diag = np.swapaxes(Pf, 1, 2) @ Pf - np.swapaxes(Hf, 1, 2) @ Hf  # [(b,c),(d,a)]
-    K2 = np.einsum("gpq,gbpas,grs->gbqar", Ainv, K, Ainv)
-    cross = np.einsum("gbqar,gcqdr->gbcda", K2, K)
+    K2 = Ainv[:, None, None] @ Kb @ Ainv[:, None, None]  # [b,a] blocks of A^-1 K_ba A^-1
+    cross = K2.reshape(G, T * T, p * p) @ np.swapaxes(Kb.reshape(G, T * T, p * p), 1, 2)  # [(b,a),(c,d)]
+    cross = cross.reshape(G, T, T, T, T).transpose(0, 1, 3, 4, 2)  # [b,c,d,a]
     F = diag.reshape(G, T, T, T, T) + cross  # indexed [b,c,d,a]
     F = F.transpose(0, 4, 1, 2, 3)  # [a,b,c,d]
     # Q[a,b,c,d] = sum_ij u_ia P_ij[b,c] u_jd
@@ -144,10 +147,11 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
     Wf = W.reshape(G, n, T * T)
     Q1 = (np.swapaxes(uu, 1, 2) @ Wf).reshape(G, T, T, T, T)  # [a,d,b,c]
     R = np.einsum("gia,gibp->gabp", u, B)
-    Q2 = np.einsum("gabp,gpq,gdcq->gadbc", R, Ainv, R)
+    Q2 = np.einsum("gabp,gpq,gdcq->gadbc", R, Ainv, R, optimize=True)
     Q = (Q1 - Q2).transpose(0, 1, 3, 4, 2)  # [a,b,c,d]
-    expected = 0.5 * np.einsum("kab,gabcd,lcd->gkl", S, F, S)
-    observed = np.einsum("kab,gabcd,lcd->gkl", S, Q, S) - expected
+    Sf = S.reshape(S.shape[0], T * T)
+    expected = 0.5 * (Sf @ F.reshape(G, T * T, T * T) @ Sf.T)
+    observed = Sf @ Q.reshape(G, T * T, T * T) @ Sf.T - expected
     observed = 0.5 * (observed + np.swapaxes(observed, 1, 2))
     return ll, score, expected, observed, beta, Ainv
 
