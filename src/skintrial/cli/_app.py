@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from skintrial.errors import InputError
 
@@ -36,7 +37,7 @@ def guarded(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except InputError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", markup=True)
+            err_console.print(Text("error: ", style="bold red") + Text(str(exc)))
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]

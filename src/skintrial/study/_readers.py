@@ -59,7 +59,7 @@ def read_table(path: Path | str) -> pd.DataFrame:
             sep = "\t" if suffix == ".tsv" else ","
             frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
         elif suffix == ".xlsx":
-            frame = pd.read_excel(path, dtype=object, engine="openpyxl")
+            frame = pd.read_excel(path, dtype=object, engine="openpyxl", keep_default_na=False)
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:

@@ -1,0 +1,62 @@
+"""demo, run and validate through typer's runner: outputs, exit codes, nothing half-written."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pandas as pd
+from typer.testing import CliRunner
+
+from skintrial.cli import app
+
+runner = CliRunner()
+
+
+def _tree_digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_demo_writes_bundle_results_and_report(tmp_path):
+    out = tmp_path / "demo"
+    r = runner.invoke(app, ["demo", "--out", str(out), "--n", "24", "--seed", "5"])
+    assert r.exit_code == 0, r.output
+    assert (out / "study" / "study.toml").is_file()
+    assert (out / "report.html").stat().st_size > 10_000
+    assert (out / "provenance.json").is_file()
+    anc = pd.read_csv(out / "results" / "ancova.csv")
+    assert len(anc) == 9 and anc["p"].between(0, 1).all()
+    assert not list(tmp_path.glob(".*partial*")), "staging folder removed"
+
+
+def test_demo_is_deterministic_apart_from_timestamps(tmp_path):
+    for name in ("a", "b"):
+        assert runner.invoke(app, ["demo", "--out", str(tmp_path / name), "--n", "16"]).exit_code == 0
+    a, b = _tree_digest(tmp_path / "a"), _tree_digest(tmp_path / "b")
+    stamped = {"provenance.json", "report.html"}
+    assert {k: v for k, v in a.items() if k not in stamped} == {k: v for k, v in b.items() if k not in stamped}
+
+
+def test_run_and_validate_on_a_valid_bundle(small_bundle, tmp_path):
+    assert runner.invoke(app, ["validate", str(small_bundle)]).exit_code == 0
+    r = runner.invoke(app, ["run", str(small_bundle), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    assert (tmp_path / "out" / "results" / "ancova.csv").is_file()
+
+
+def test_invalid_bundle_exits_2_names_the_place_and_writes_nothing(small_bundle, tmp_path):
+    m = pd.read_csv(small_bundle / "measurements.csv", dtype=str)
+    m.loc[3, "outcome"] = "tewl"
+    m.to_csv(small_bundle / "measurements.csv", index=False)
+    for args in (["validate", str(small_bundle)], ["run", str(small_bundle), "--out", str(tmp_path / "out")]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2
+        assert "measurements.csv, row 5, column 'outcome'" in r.output
+        assert "[outcomes.tewl]" in r.output
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_bundle_exits_2(tmp_path):
+    r = runner.invoke(app, ["run", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 2 and "study folder not found" in r.output

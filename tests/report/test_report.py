@@ -1,0 +1,47 @@
+"""The HTML report: self-contained, complete, and every input string escaped."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from skintrial.pipeline import analyse
+from skintrial.report import render_report
+from skintrial.study import load_study
+
+
+def test_report_is_self_contained_with_all_sections(demo_results):
+    html = render_report(demo_results)
+    for section in ("flow", "baseline", "outcomes", "figures", "methods", "exclusions"):
+        assert f'id="{section}"' in html
+    assert "<script" not in html
+    assert not re.search(r'(src|href)="(https?:)?//', html), "no external resources"
+    n_outcomes = len(demo_results.study.outcomes)
+    assert html.count('class="before-after"') == n_outcomes
+    assert html.count("data:image/svg+xml;base64,") == n_outcomes + 1
+    excl = demo_results.tables["exclusions"]
+    assert f"{len(excl)} records excluded" in html
+
+
+def test_strings_from_input_files_are_escaped(small_bundle):
+    evil = "<script>alert(1)</script>"
+    for table, column in (("participants", "participant_id"), ("measurements", "participant_id")):
+        path = small_bundle / f"{table}.csv"
+        f = pd.read_csv(path, dtype=str, keep_default_na=False)
+        f[column] = f[column].replace("P001", evil)
+        f.to_csv(path, index=False)
+    path = small_bundle / "participants.csv"
+    f = pd.read_csv(path, dtype=str, keep_default_na=False)
+    row = f.index[f["participant_id"] == evil][0]
+    f.loc[row, ["status", "withdrawal_visit", "withdrawal_reason"]] = ["withdrawn", "week0", "<b>bold</b> & co"]
+    f.to_csv(path, index=False)
+    m = pd.read_csv(small_bundle / "measurements.csv", dtype=str)
+    m[~((m["participant_id"] == evil) & (m["visit"] == "week16"))].to_csv(small_bundle / "measurements.csv",
+                                                                           index=False)
+    toml = (small_bundle / "study.toml").read_text().replace('name = "', 'name = "<img src=x onerror=alert(2)> ', 1)
+    (small_bundle / "study.toml").write_text(toml)
+    html = render_report(analyse(load_study(small_bundle)))
+    assert evil not in html and "<img src=x" not in html and "<b>bold</b>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html

@@ -1,0 +1,63 @@
+"""The pipeline: tables, columns (a schema), multiplicity families, exclusions, provenance."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+
+from skintrial.pipeline import analyse, write_results
+from skintrial.stats._schema import CONTRAST_COLUMNS, DESCRIPTIVE_COLUMNS
+from skintrial.study import load_study
+
+DESIGN_ANCOVA_COLUMNS = ["outcome", "contrast", "estimate", "se", "ci_low", "ci_high", "df", "t", "p", "p_adj", "n"]
+
+
+def test_ancova_table_has_the_contract_columns(demo_results):
+    anc = demo_results.tables["ancova"]
+    assert list(anc.columns[: len(DESIGN_ANCOVA_COLUMNS)]) == DESIGN_ANCOVA_COLUMNS
+    assert list(anc.columns) == list(CONTRAST_COLUMNS)
+    assert set(anc["contrast"]) == {"RT - AT"}
+    assert (anc["status"] == "ok").all()
+    assert list(anc["outcome"]) == list(demo_results.study.spec.outcomes)
+
+
+def test_descriptives_by_arm_and_visit(demo_results):
+    d = demo_results.tables["descriptives"]
+    assert list(d.columns) == list(DESCRIPTIVE_COLUMNS)
+    n = d.query("outcome == 'r2' and visit == 'week0'").set_index("arm")["n"]
+    assert n.to_dict() == {"AT": 27, "RT": 34}
+
+
+def test_primary_family_holm_and_secondary_family(demo_results):
+    anc = demo_results.tables["ancova"]
+    prim = anc[anc["family"] == "primary"]
+    assert set(prim["outcome"]) == set(demo_results.study.spec.analysis.primary)
+    p = np.sort(prim["p"].to_numpy())
+    expected = np.minimum(1, np.maximum.accumulate(p * np.arange(len(p), 0, -1)))
+    np.testing.assert_allclose(np.sort(prim["p_adj"].to_numpy()), expected, rtol=1e-12)
+    assert (anc["p_adj"] >= anc["p"] - 1e-15).all()
+
+
+def test_every_participant_without_follow_up_is_listed(demo_results):
+    excl = demo_results.tables["exclusions"]
+    withdrawn = demo_results.study.participants.query("status == 'withdrawn'")["participant_id"]
+    n_outcomes = len(demo_results.study.outcomes)
+    assert len(excl) == len(withdrawn) * n_outcomes
+    assert set(excl["participant_id"]) == set(withdrawn)
+    anc = demo_results.tables["ancova"]
+    assert (anc["n"] == len(demo_results.study.participants) - len(withdrawn)).all()
+
+
+def test_results_and_provenance_written(small_bundle, tmp_path):
+    res = analyse(load_study(small_bundle))
+    written = write_results(res, tmp_path)
+    assert (tmp_path / "results" / "ancova.csv") in written
+    back = pd.read_csv(tmp_path / "results" / "ancova.csv")
+    np.testing.assert_allclose(back["estimate"], res.tables["ancova"]["estimate"], rtol=1e-15)
+    prov = json.loads((tmp_path / "provenance.json").read_text())
+    assert prov["seed"] == 11
+    assert set(prov["inputs"]) == {"study.toml", "participants.csv", "measurements.csv"}
+    assert all(len(h) == 64 for h in prov["inputs"].values())
+    assert prov["packages"]["numpy"] == np.__version__
