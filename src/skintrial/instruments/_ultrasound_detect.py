@@ -1,0 +1,276 @@
+"""Layer boundaries in B-mode skin scans: entry echo, dermis/subcutis border, SLEB.
+
+Everything works on a stack of scans of one shape and spacing, ``(n, rows, cols)``, so a batch of
+scans (or the frames of a cine loop) is processed by the same array operations; the only Python loop
+is the dynamic programme's sweep over column bins, and it runs once for the whole stack.
+
+The method, step by step (all widths in mm are turned into rows/columns with the pixel spacing):
+
+1. **Lateral binning.** Columns are averaged in bins ``lateral_bin_mm`` wide (0.1 mm), which averages
+   out speckle without blurring depth. Each bin is one depth profile ``I(r)``.
+2. **Step features** from running means (cumulative sums): the surface feature is
+   ``mean I[r, r+w₁) − mean I[r−w₂, r)`` (dark gel above, bright entry echo below; rows above the
+   image count as dark), the border feature ``mean I[r−w, r) − mean I[r, r+w)`` (echogenic dermis
+   above, dark fat below), each in grey levels. A step feature peaks where a boundary lies.
+3. **Smooth boundary by dynamic programming** over the column bins: the path ``r(j)`` that maximises
+   ``Σ F(r(j), j)/scale − λ Σ |r(j) − r(j−1)|`` with ``|r(j) − r(j−1)| ≤ k`` rows (a maximum slope),
+   solved exactly by a Viterbi sweep vectorised over the stack and all rows. ``scale`` is the 99th
+   percentile of the feature in the search band, so λ does not depend on contrast. The path is refined
+   to sub-row precision by a parabola through the feature at ``r − 1, r, r + 1``.
+4. **Entry echo thickness.** Below the surface, the strongest falling step within
+   ``max_entry_echo_mm`` marks the lower edge of the entry echo in each bin; the median over bins is the
+   entry-echo thickness, and the dermis starts that far below the surface everywhere.
+5. **Border** search band: from ``min_dermis_mm`` to ``max_dermis_mm`` below the top of the dermis.
+6. **SLEB.** In each bin (smoothed over 3 bins and 3 rows), the SLEB is the run of rows from the top
+   of the dermis whose fraction of low-echogenic pixels (0–30) is at least ``sleb_lep_min`` (0.5): a
+   band that is mostly low-echogenic. Its thickness is the run length (0 when the first row already
+   falls short).
+7. **Confidence.** For each boundary, the median over bins of the step along the path is compared with
+   the standard deviation of the same feature in the search band away from the path; the boundary is "found" when this
+   ratio reaches ``min_step_z`` and the median step reaches ``min_step_grey`` grey levels.
+
+Checked against simulated phantoms with known boundaries (tests/instruments/test_ultrasound.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["Layers", "DetectionSettings", "detect_layers"]
+
+LOW_MAX = 30
+_BIG = np.float32(1e6)
+
+
+@dataclass(frozen=True)
+class DetectionSettings:
+    """Tuning of the boundary detection; every length is in mm (see the module docstring)."""
+
+    lateral_bin_mm: float = 0.1
+    surface_window_mm: tuple[float, float] = (0.05, 0.1)  # (below w₁, above w₂)
+    echo_window_mm: float = 0.03
+    max_entry_echo_mm: float = 0.3
+    border_window_mm: float = 0.15
+    min_dermis_mm: float = 0.3
+    max_dermis_mm: float = 4.0
+    max_slope: float = 0.5  # mm of depth per mm across
+    smoothness: float = 0.2  # λ, per row of jump, in units of the feature scale
+    sleb_lep_min: float = 0.5
+    min_step_z: float = 1.6
+    min_step_grey: float = 8.0
+    nominal_spacing_mm: tuple[float, float] = (0.0125, 0.0125)  # used for widths when spacing is missing
+
+
+@dataclass(frozen=True)
+class Layers:
+    """Boundaries per scan and column, in row units (pixel ``r`` spans rows ``[r, r+1)``).
+
+    Arrays are ``(n, cols)``; ``surface_found``/``border_found`` are ``(n,)`` booleans and
+    ``*_step``/``*_z`` the median step (grey levels) and its ratio to the feature's spread.
+    """
+
+    surface: np.ndarray
+    top: np.ndarray
+    sleb_bottom: np.ndarray
+    border: np.ndarray
+    surface_found: np.ndarray
+    border_found: np.ndarray
+    surface_step: np.ndarray
+    border_step: np.ndarray
+    surface_z: np.ndarray
+    border_z: np.ndarray
+
+
+def _rows(mm: float, d: float, minimum: int = 1) -> int:
+    return max(minimum, int(round(mm / d)))
+
+
+def _bin_edges(cols: int, width: int) -> tuple[np.ndarray, np.ndarray]:
+    edges = np.arange(0, cols, width)
+    counts = np.diff(np.append(edges, cols))
+    return edges, counts
+
+
+def _binned_profiles(stack: np.ndarray, edges: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Column-bin means as depth profiles, shape ``(n, bins, rows)``.
+
+    Full bins are summed as ``width`` strided slices into uint16 (fast, exact for 8-bit data); a
+    narrower last bin is summed on its own.
+    """
+    width, full = int(counts[0]), int(np.sum(counts == counts[0]))
+    if width > 257:  # uint16 sums would overflow: fall back to the general reduction
+        sums = np.add.reduceat(stack, edges, axis=2, dtype=np.float32)
+    else:
+        blocks = stack[..., : full * width].reshape(stack.shape[:2] + (full, width))
+        sums = blocks[..., 0].astype(np.uint16)
+        for i in range(1, width):
+            sums += blocks[..., i]
+        if full < edges.size:
+            rest = stack[..., full * width:].sum(axis=2, dtype=np.uint16)[..., None]
+            sums = np.concatenate([sums, rest], axis=2)
+    means = sums.astype(np.float32)
+    means /= counts.astype(np.float32)
+    return np.ascontiguousarray(np.swapaxes(means, 1, 2))
+
+
+def _window_mean(csum: np.ndarray, offset: int, width: int) -> np.ndarray:
+    """Mean of rows ``[r + offset, r + offset + width)`` for every row r, from a cumulative sum with a
+    leading zero; the part of a window outside the image is left out (an empty window gives 0)."""
+    rows = csum.shape[-1] - 1
+    r = np.arange(rows)
+    lo = np.clip(r + offset, 0, rows)
+    hi = np.clip(r + offset + width, 0, rows)
+    pad_lo, pad_hi = max(0, -offset), max(0, offset + width)
+    ext = np.concatenate([np.repeat(csum[..., :1], pad_lo, axis=-1), csum,
+                          np.repeat(csum[..., -1:], pad_hi, axis=-1)], axis=-1)
+    start = pad_lo + offset
+    total = ext[..., start + width: start + width + rows] - ext[..., start: start + rows]
+    return total / np.maximum(hi - lo, 1).astype(np.float32)
+
+
+def _cumsum(profiles: np.ndarray) -> np.ndarray:
+    out = np.zeros(profiles.shape[:-1] + (profiles.shape[-1] + 1,), np.float32)
+    np.cumsum(profiles, axis=-1, out=out[..., 1:])
+    return out
+
+
+def _viterbi(score: np.ndarray, allowed: np.ndarray, k: int, lam: float) -> np.ndarray:
+    """Row path per scan maximising Σ score − λ Σ|jump| with |jump| ≤ k; ``score`` is (n, bins, rows)."""
+    n, bins, rows = score.shape
+    cost = np.where(allowed, -score, _BIG).astype(np.float32)
+    shifts = np.arange(-k, k + 1)
+    penalty = (lam * np.abs(shifts)).astype(np.float32)
+    back = np.zeros((n, bins, rows), np.int8)
+    acc = cost[:, 0].copy()
+    cand = np.empty((n, rows), np.float32)
+    for j in range(1, bins):
+        best = acc.copy()
+        arg = np.zeros((n, rows), np.int8)
+        for d in shifts[shifts != 0]:  # cand[:, r] = acc[:, r + d] + λ|d|
+            cand.fill(_BIG * 4)
+            if d > 0:
+                np.add(acc[:, d:], penalty[k + d], out=cand[:, : rows - d])
+            else:
+                np.add(acc[:, :d], penalty[k + d], out=cand[:, -d:])
+            better = cand < best
+            np.copyto(best, cand, where=better)
+            arg[better] = d
+        acc = best + cost[:, j]
+        back[:, j] = arg
+    path = np.empty((n, bins), np.intp)
+    path[:, -1] = acc.argmin(axis=1)
+    idx = np.arange(n)
+    for j in range(bins - 1, 0, -1):
+        path[:, j - 1] = path[:, j] + back[idx, j, path[:, j]]
+    return path
+
+
+def _refine(feature: np.ndarray, path: np.ndarray) -> np.ndarray:
+    """Sub-row peak position by a parabola through the feature at path − 1, path, path + 1."""
+    rows = feature.shape[-1]
+    centre = np.clip(path, 1, rows - 2)
+    f = [np.take_along_axis(feature, (centre + d)[..., None], axis=-1)[..., 0] for d in (-1, 0, 1)]
+    curvature = f[0] - 2 * f[1] + f[2]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        offset = np.where(curvature < 0, 0.5 * (f[0] - f[2]) / curvature, 0.0)
+    return centre + np.clip(offset, -0.5, 0.5)
+
+
+def _confidence(feature: np.ndarray, allowed: np.ndarray, path: np.ndarray, away: int,
+                s: DetectionSettings):
+    """Median step along the path, and its ratio to the feature's standard deviation in the search
+    band away from the path (more than ``away`` rows from it)."""
+    along = np.take_along_axis(feature, path[..., None], axis=-1)[..., 0]
+    step = np.median(along, axis=1)
+    far = allowed & (np.abs(np.arange(feature.shape[-1]) - path[..., None]) > away)
+    m = far.sum(axis=(1, 2))
+    f = np.where(far, feature, 0.0)
+    mean = f.sum(axis=(1, 2)) / np.maximum(m, 1)
+    var = (f * f).sum(axis=(1, 2)) / np.maximum(m, 1) - mean**2
+    z = np.where(m > 1, step / np.sqrt(np.maximum(var, 1e-12)), 0.0)
+    return step, z, (z >= s.min_step_z) & (step >= s.min_step_grey)
+
+
+def _normalised(feature: np.ndarray, allowed: np.ndarray) -> np.ndarray:
+    """The feature divided by its typical peak: the median over bins of the largest value in the band."""
+    peak = np.where(allowed, feature, -np.inf).max(axis=-1)
+    scale = np.median(np.where(np.isfinite(peak), peak, 0.0), axis=1)
+    return feature / np.maximum(scale, 1e-6)[:, None, None].astype(np.float32)
+
+
+def _to_columns(per_bin: np.ndarray, edges: np.ndarray, counts: np.ndarray, cols: int) -> np.ndarray:
+    """Linear interpolation of per-bin values (at bin centres) to every column."""
+    centres = edges + (counts - 1) / 2.0
+    x = np.arange(cols, dtype=np.float64)
+    if centres.size == 1:
+        return np.repeat(per_bin, cols, axis=1)
+    right = np.clip(np.searchsorted(centres, x, side="right"), 1, centres.size - 1)
+    left = right - 1
+    w = np.clip((x - centres[left]) / (centres[right] - centres[left]), 0.0, 1.0)
+    return per_bin[:, left] * (1 - w) + per_bin[:, right] * w
+
+
+def _sleb_rows(stack: np.ndarray, edges, counts, top_bins: np.ndarray, border_bins: np.ndarray,
+               s: DetectionSettings) -> np.ndarray:
+    """Per-bin SLEB thickness in rows (see step 6 of the module docstring)."""
+    low = _binned_profiles(stack <= LOW_MAX, edges, counts)  # (n, bins, rows) low-echogenic fraction
+    padded = np.pad(low, ((0, 0), (1, 1), (1, 1)), mode="edge")
+    smooth = sum(padded[:, 1 + a: padded.shape[1] - 1 + a, 1 + b: padded.shape[2] - 1 + b]
+                 for a in (-1, 0, 1) for b in (-1, 0, 1)) / 9.0
+    rows = stack.shape[1]
+    first = np.ceil(top_bins - 0.5).astype(np.intp)  # first row whose centre is in the dermis
+    depth = max(1, int(np.nanmax(border_bins - top_bins, initial=1.0) / 2) + 1)
+    idx = first[..., None] + np.arange(depth)
+    inside = idx < np.minimum(np.floor(border_bins - 0.5)[..., None], rows)
+    vals = np.take_along_axis(smooth, np.clip(idx, 0, rows - 1), axis=-1)
+    excess = np.where(inside, vals - s.sleb_lep_min, -1.0)
+    gain = np.concatenate([np.zeros(excess.shape[:-1] + (1,)), np.cumsum(excess, axis=-1)], axis=-1)
+    run = gain.argmax(axis=-1)  # rows in the band that maximise Σ (fraction − threshold)
+    return np.where(run > 0, np.maximum(first + run - top_bins, 0.0), 0.0)
+
+
+def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
+                  settings: DetectionSettings | None = None) -> Layers:
+    """Find surface, top of dermis, SLEB and dermis/subcutis border in a ``(n, rows, cols)`` stack."""
+    s = settings or DetectionSettings()
+    dy, dx = spacing_mm or s.nominal_spacing_mm
+    n, rows, cols = stack.shape
+    edges, counts = _bin_edges(cols, _rows(s.lateral_bin_mm, dx))
+    prof = _binned_profiles(stack, edges, counts)
+    csum = _cumsum(prof)
+    r = np.arange(rows)
+    k = max(1, int(np.ceil(s.max_slope * s.lateral_bin_mm / dy)))
+
+    w1, w2 = _rows(s.surface_window_mm[0], dy, 2), _rows(s.surface_window_mm[1], dy, 2)
+    surface_f = _window_mean(csum, 0, w1) - _window_mean(csum, -w2, w2)
+    room = rows - _rows(s.min_dermis_mm + s.max_entry_echo_mm, dy)
+    allowed = np.broadcast_to((r >= w2) & (r < max(room, w2 + 1)), surface_f.shape)
+    path = _viterbi(_normalised(surface_f, allowed), allowed, k, s.smoothness)
+    surface_step, surface_z, surface_found = _confidence(surface_f, allowed, path, 2 * w2, s)
+    surface = _refine(surface_f, path)
+
+    we = _rows(s.echo_window_mm, dy, 2)
+    echo_f = _window_mean(csum, -we, we) - _window_mean(csum, 0, we)
+    below = r - surface[..., None]
+    band = (below >= 2) & (below <= _rows(s.max_entry_echo_mm, dy))
+    echo_bottom = _refine(echo_f, np.where(band, echo_f, -np.inf).argmax(axis=-1))
+    echo = np.median(echo_bottom - surface, axis=1, keepdims=True)
+    top = surface + echo
+
+    wb = _rows(s.border_window_mm, dy, 2)
+    border_f = _window_mean(csum, -wb, wb) - _window_mean(csum, 0, wb)
+    depth = r - top[..., None]
+    allowed = ((depth >= _rows(s.min_dermis_mm, dy)) & (depth <= _rows(s.max_dermis_mm, dy))
+               & (r <= rows - max(wb // 2, 1)))
+    path = _viterbi(_normalised(border_f, allowed), allowed, k, s.smoothness)
+    border_step, border_z, border_found = _confidence(border_f, allowed, path, 2 * wb, s)
+    border = _refine(border_f, path)
+
+    sleb = top + _sleb_rows(stack, edges, counts, top, border, s)
+    surface, top, sleb, border = (_to_columns(a, edges, counts, cols) for a in (surface, top, sleb, border))
+    return Layers(surface=surface, top=top, sleb_bottom=sleb, border=border,
+                  surface_found=surface_found, border_found=border_found & surface_found,
+                  surface_step=surface_step, border_step=border_step, surface_z=surface_z,
+                  border_z=border_z)
