@@ -1,5 +1,168 @@
-"""CLI commands (registered on the shared app)."""
+"""CLI commands for qPCR: ``skintrial qpcr``, ``skintrial qpcr-curve``, ``skintrial qpcr-stability``.
+
+Thin: parse options, call :mod:`skintrial.omics.qpcr`, write the CSV files (only after everything was
+computed, so bad input leaves nothing half-written).
+"""
 
 from __future__ import annotations
 
-from skintrial.cli._app import app  # noqa: F401
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skintrial.cli._app import app, err_console, guarded
+
+
+class Method(StrEnum):
+    ddct = "ddct"
+    pfaffl = "pfaffl"
+
+
+class Test(StrEnum):
+    welch = "welch"
+    student = "student"
+
+
+class Pairing(StrEnum):
+    sample = "sample"
+    none = "none"
+
+
+class Undetermined(StrEnum):
+    exclude = "exclude"
+    cutoff = "cutoff"
+
+
+class Rule(StrEnum):
+    mean = "mean"
+    median = "median"
+
+
+def _read_table(path: Path):
+    import pandas as pd
+
+    from skintrial.errors import InputError, Problem
+
+    if not path.is_file():
+        raise InputError(Problem("file not found", fix="check the path", file=str(path)))
+    data = pd.read_excel(path) if path.suffix.lower() in (".xlsx", ".xls", ".xlsm") else pd.read_csv(path)
+    data.attrs["file"] = str(path)
+    return data
+
+
+def _exclusions_path(out: Path, given: Path | None) -> Path:
+    return given if given is not None else out.with_name(out.stem + ".exclusions.csv")
+
+
+@app.command("qpcr")
+@guarded
+def qpcr(
+    ct_file: Annotated[Path, typer.Argument(help="Long Ct table (CSV or Excel): sample, group, gene, ct "
+                                            "[, replicate, participant, visit, well].")],
+    reference_gene: Annotated[list[str], typer.Option("--reference-gene", "-r",
+                                                      help="Reference gene; repeat for several (geometric mean).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Result CSV (one row per gene x comparison).")],
+    control_group: Annotated[str | None, typer.Option(help="Calibrator group (two-group design).")] = None,
+    pre: Annotated[str | None, typer.Option(help="Baseline visit: selects the paired pre/post design.")] = None,
+    post: Annotated[str | None, typer.Option(help="Follow-up visit of the paired design.")] = None,
+    reference_arm: Annotated[str | None, typer.Option(help="Paired design: calibrator arm of between-arm "
+                                                      "contrasts (default: first arm).")] = None,
+    method: Annotated[Method, typer.Option(help="ddct (Livak, E = 2) or pfaffl (efficiency-corrected).")] = Method.ddct,
+    efficiency_file: Annotated[Path | None, typer.Option(help="CSV: gene + efficiency (0.95 or 95), gene + "
+                                                         "amplification_factor, or a dilution series gene, amount, ct.")] = None,
+    test: Annotated[Test, typer.Option(help="t test on delta Ct: welch (unequal variances) or student "
+                                       "(pooled linear model).")] = Test.welch,
+    ci_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    pairing: Annotated[Pairing, typer.Option(help="sample: target and reference paired per sample; none: "
+                                             "separate tubes (pcr's separate_tube).")] = Pairing.sample,
+    cutoff: Annotated[float, typer.Option(help="Ct above this counts as not detected (0 = no cutoff).")] = 35.0,
+    undetermined: Annotated[Undetermined, typer.Option(help="exclude undetermined/late wells, or set them "
+                                                       "to the cutoff; listed either way.")] = Undetermined.exclude,
+    replicate_rule: Annotated[Rule, typer.Option(help="Technical replicates: mean or median.")] = Rule.mean,
+    max_replicate_sd: Annotated[float, typer.Option(help="Flag replicates with SD above this (cycles).")] = 0.5,
+    exclusions: Annotated[Path | None, typer.Option(help="Where to write the exclusions table "
+                                                    "(default: OUT with .exclusions.csv).")] = None,
+) -> None:
+    """Relative expression (delta-delta Ct or Pfaffl) with a t test on delta Ct, per gene and group."""
+    from skintrial.errors import InputError
+    from skintrial.omics.qpcr import paired_relative_expression, read_ct, relative_expression
+
+    data = read_ct(ct_file)
+    eff = _read_table(efficiency_file) if efficiency_file is not None else None
+    common = dict(reference_genes=list(reference_gene), method=method.value, efficiencies=eff,
+                  test=test.value, ci_level=ci_level, cutoff=cutoff if cutoff > 0 else None,
+                  undetermined=undetermined.value, replicate_rule=replicate_rule.value,
+                  max_replicate_sd=max_replicate_sd)
+    if (pre is None) != (post is None):
+        raise InputError("give both --pre and --post for the paired design", fix="e.g. --pre week0 --post week16")
+    if pre is not None:
+        res = paired_relative_expression(data, pre=pre, post=post, reference_arm=reference_arm, **common)
+    elif control_group is None:
+        raise InputError("--control-group is required (or --pre/--post for the paired design)",
+                         fix="name the calibrator group, e.g. --control-group control")
+    else:
+        res = relative_expression(data, control_group=control_group, pairing=pairing.value, **common)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    res.table.to_csv(out, index=False)
+    excl_path = _exclusions_path(out, exclusions)
+    res.exclusions.to_csv(excl_path, index=False)
+    counts = res.exclusions.groupby(["reason", "action"]).size()
+    summary = ", ".join(f"{n} {r} ({a})" for (r, a), n in counts.items()) or "none"
+    err_console.print(f"qpcr: {res.table['gene'].nunique()} target gene(s), {len(res.table)} rows -> {out}; "
+                      f"exclusions: {summary} -> {excl_path}")
+
+
+@app.command("qpcr-curve")
+@guarded
+def qpcr_curve(
+    dilution_file: Annotated[Path, typer.Argument(help="Dilution series (CSV or Excel): gene, amount, ct.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Standard-curve CSV (one row per gene).")],
+    linear_range: Annotated[str, typer.Option(help="'all', 'auto', or LOW:HIGH amounts to keep.")] = "all",
+    min_r_squared: Annotated[float, typer.Option(help="Target R-squared for --linear-range auto.")] = 0.98,
+) -> None:
+    """Standard curves: slope, efficiency E = 10^(-1/slope) - 1, R-squared and the linear range."""
+    from skintrial.errors import InputError
+    from skintrial.omics.qpcr import standard_curve
+
+    data = _read_table(dilution_file)
+    rng: tuple[float, float] | str | None
+    if linear_range == "all":
+        rng = None
+    elif linear_range == "auto":
+        rng = "auto"
+    else:
+        try:
+            lo, hi = (float(v) for v in linear_range.split(":"))
+        except ValueError:
+            raise InputError(f"--linear-range must be all, auto or LOW:HIGH, not {linear_range!r}",
+                             fix="e.g. --linear-range 0.001:1") from None
+        rng = (lo, hi)
+    curve = standard_curve(data, linear_range=rng, min_r_squared=min_r_squared)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    curve.to_csv(out, index=False)
+    err_console.print(f"qpcr-curve: {len(curve)} gene(s) -> {out}")
+
+
+@app.command("qpcr-stability")
+@guarded
+def qpcr_stability(
+    ct_file: Annotated[Path, typer.Argument(help="Long Ct table with the candidate reference genes.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Stability CSV (one row per candidate gene).")],
+    gene: Annotated[list[str] | None, typer.Option("--gene", "-g", help="Candidate gene (repeat); "
+                                                   "default: every gene in the file.")] = None,
+) -> None:
+    """Reference-gene stability: geNorm M (stepwise) and NormFinder, one table."""
+    from skintrial.omics.qpcr import clean_ct, genorm, normfinder, read_ct
+
+    data, _ = clean_ct(read_ct(ct_file))
+    genes = list(gene) if gene else None
+    g = genorm(data, genes=genes)
+    table = g.ranking.rename(columns={"rank": "genorm_rank", "m": "genorm_m"}).merge(
+        normfinder(data, genes=genes).rename(columns={"rank": "normfinder_rank", "stability": "normfinder_stability"}),
+        on="gene")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_csv(out, index=False)
+    g.pairwise_variation.to_csv(out.with_name(out.stem + ".pairwise_variation.csv"), index=False)
+    err_console.print(f"qpcr-stability: {len(table)} candidate gene(s), {g.n_samples} samples -> {out}")

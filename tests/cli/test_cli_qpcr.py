@@ -1,0 +1,109 @@
+"""`skintrial qpcr`, `qpcr-curve`, `qpcr-stability` through typer's CliRunner on the shared app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from typer.testing import CliRunner
+
+from skintrial.cli import app
+from skintrial.omics.qpcr import RESULT_COLUMNS
+
+HERE = Path(__file__).resolve()
+DATA = HERE.parents[2] / ".." / "shared" / "data" / "pcr_ct"
+REF = HERE.parents[1] / "reference" / "qpcr"
+runner = CliRunner()
+
+
+def _ct2_long(tmp_path: Path) -> Path:
+    wide = pd.read_csv(DATA / "pcr_ct2.csv")
+    wide["group"] = ["brain"] * 6 + ["kidney"] * 6
+    wide["sample"] = [f"s{i}" for i in range(12)]
+    long = wide.melt(id_vars=["sample", "group"], var_name="gene", value_name="ct")
+    long["ct"] = long["ct"].astype(object)
+    long.loc[len(long)] = ["s0", "brain", "c_myc", "Undetermined"]  # a failed extra well, listed
+    path = tmp_path / "ct.csv"
+    long.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/pcr_ct not present")
+def test_qpcr_command_reproduces_pcr_ct2(tmp_path):
+    out = tmp_path / "res" / "qpcr.csv"
+    r = runner.invoke(app, ["qpcr", str(_ct2_long(tmp_path)), "--reference-gene", "GAPDH", "--control-group",
+                            "brain", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    table = pd.read_csv(out)
+    assert tuple(table.columns) == RESULT_COLUMNS
+    kidney = table.loc[table.group == "kidney"].iloc[0]
+    assert_allclose([kidney.delta_delta_ct, kidney.fold_change], [-2.53, 5.775717], atol=5e-6)
+    excl = pd.read_csv(tmp_path / "res" / "qpcr.exclusions.csv")
+    assert excl[["row", "reason"]].values.tolist() == [[26, "undetermined"]]
+    assert "1 undetermined (excluded)" in r.output
+
+
+def test_qpcr_command_paired_design(tmp_path):
+    out = tmp_path / "paired.csv"
+    r = runner.invoke(app, ["qpcr", str(REF / "paired_design.csv"), "-r", "GAPDH", "--pre", "pre", "--post", "post",
+                            "--reference-arm", "AT", "--test", "student", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    t = pd.read_csv(out)
+    assert set(t.test) == {"paired_t", "student_t"} and len(t) == 6
+    ref = pd.read_csv(REF / "paired_reference.csv").set_index(["contrast", "gene", "quantity"])["value"]
+    row = t.loc[(t.gene == "BGN") & (t.test == "student_t")].iloc[0]
+    assert_allclose(row.p, ref[("RT - AT student", "BGN", "p")], rtol=1e-9)
+
+
+def test_qpcr_command_pfaffl_with_efficiency_file(tmp_path):
+    ct = pd.DataFrame({"sample": [f"s{i}" for i in range(4)] * 2, "group": ["c", "c", "t", "t"] * 2,
+                       "gene": ["R"] * 4 + ["T"] * 4, "ct": [20, 20, 20.5, 20.5, 25, 25.2, 23, 23.2]})
+    ct.to_csv(tmp_path / "ct.csv", index=False)
+    pd.DataFrame({"gene": ["R", "T"], "efficiency": [90, 80]}).to_csv(tmp_path / "eff.csv", index=False)
+    r = runner.invoke(app, ["qpcr", str(tmp_path / "ct.csv"), "-r", "R", "--control-group", "c", "--method",
+                            "pfaffl", "--efficiency-file", str(tmp_path / "eff.csv"), "-o", str(tmp_path / "o.csv")])
+    assert r.exit_code == 0, r.output
+    fc = pd.read_csv(tmp_path / "o.csv").set_index("group").loc["t", "fold_change"]
+    assert_allclose(fc, 1.8 ** 2 / 1.9 ** -0.5, rtol=1e-12)
+
+
+def test_qpcr_bad_input_exits_2_and_writes_nothing(tmp_path):
+    bad = tmp_path / "ct.csv"
+    bad.write_text("sample,group,gene,ct\na,c,R,20\na,c,T,twenty\nb,t,R,20\nb,t,T,24\n")
+    out = tmp_path / "o.csv"
+    r = runner.invoke(app, ["qpcr", str(bad), "-r", "R", "--control-group", "c", "-o", str(out)])
+    assert r.exit_code == 2
+    assert "row 3" in r.output and "column 'ct'" in r.output and "twenty" in r.output
+    assert not out.exists()
+    r = runner.invoke(app, ["qpcr", str(bad), "-r", "R", "-o", str(out)])
+    assert r.exit_code == 2 and "--control-group is required" in r.output
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/pcr_ct not present")
+def test_qpcr_curve_command(tmp_path):
+    wide = pd.read_csv(DATA / "pcr_ct3.csv")
+    wide["amount"] = np.repeat([1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01], 3)
+    wide.melt(id_vars="amount", var_name="gene", value_name="ct").to_csv(tmp_path / "dil.csv", index=False)
+    r = runner.invoke(app, ["qpcr-curve", str(tmp_path / "dil.csv"), "-o", str(tmp_path / "curve.csv")])
+    assert r.exit_code == 0, r.output
+    c = pd.read_csv(tmp_path / "curve.csv").set_index("gene")
+    assert_allclose(c.loc[["c_myc", "GAPDH"], "amplification_factor"], [1.973, 1.963], atol=5e-4)
+    r = runner.invoke(app, ["qpcr-curve", str(tmp_path / "dil.csv"), "-o", str(tmp_path / "c2.csv"),
+                            "--linear-range", "one:two"])
+    assert r.exit_code == 2 and "LOW:HIGH" in r.output
+
+
+def test_qpcr_stability_command(tmp_path):
+    rng = np.random.default_rng(5)
+    rows = [(f"s{i}", "ab"[i % 2], g, 20 + s * rng.normal()) for i in range(10)
+            for g, s in [("A", 0.1), ("B", 0.2), ("C", 0.8)]]
+    pd.DataFrame(rows, columns=["sample", "group", "gene", "ct"]).to_csv(tmp_path / "ct.csv", index=False)
+    r = runner.invoke(app, ["qpcr-stability", str(tmp_path / "ct.csv"), "-o", str(tmp_path / "stab.csv")])
+    assert r.exit_code == 0, r.output
+    s = pd.read_csv(tmp_path / "stab.csv")
+    assert {"gene", "genorm_rank", "genorm_m", "normfinder_stability", "normfinder_rank"} <= set(s.columns)
+    assert s.sort_values("genorm_rank")["gene"].iloc[-1] == "C"
+    assert (tmp_path / "stab.pairwise_variation.csv").is_file()
