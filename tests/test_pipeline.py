@@ -54,7 +54,7 @@ def test_results_and_provenance_written(small_bundle, tmp_path):
     res = analyse(load_study(small_bundle))
     written = write_results(res, tmp_path)
     assert (tmp_path / "results" / "ancova.csv") in written
-    back = pd.read_csv(tmp_path / "results" / "ancova.csv")
+    back = pd.read_csv(tmp_path / "results" / "ancova.csv", float_precision="round_trip")
     np.testing.assert_allclose(back["estimate"], res.tables["ancova"]["estimate"], rtol=1e-15)
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert prov["seed"] == 11
