@@ -110,8 +110,15 @@ def test_kuehne_hyperparameters_match_limma(kuehne):
 @pytest.mark.rlimma
 @pytest.mark.parametrize(
     ("ours", "theirs"),
-    [("estimate", "logFC"), ("t", "t"), ("p", "P.Value"), ("b", "B"), ("ci_low", "CI.L"),
-     ("ci_high", "CI.R"), ("s2_post", "s2.post")],
+    [
+        ("estimate", "logFC"),
+        ("t", "t"),
+        ("p", "P.Value"),
+        ("b", "B"),
+        ("ci_low", "CI.L"),
+        ("ci_high", "CI.R"),
+        ("s2_post", "s2.post"),
+    ],
 )
 def test_kuehne_moderated_statistics_match_limma(kuehne, ours, theirs):
     _, res = kuehne

@@ -1,0 +1,338 @@
+"""Additive design formulas and level contrasts for expression models.
+
+A deliberately small grammar, enough for the designs of expression studies (a group, a batch, the
+participant of a paired pre/post study, a numeric covariate) without pulling in patsy or formulaic:
+
+    formula   :=  "~" term ("+" term)*
+    term      :=  name | "C(" name ")" | "num(" name ")" | "1" | "0" | "-1"
+    contrast  :=  term ":" [w "*"] level (("+" | "-") [w "*"] level)*   |   numeric-term
+
+Factors use treatment coding: the first level (in sorted order, or the category order of a pandas
+Categorical) is the reference and gets no column; with ``0`` / ``-1`` the first factor gets one column
+per level (cell means). A column is a factor when it holds text, when it is categorical or boolean,
+when its values were quoted in the CSV file (R's ``write.csv`` quotes text, so a quoted slide barcode
+is an identifier) or when it is wrapped in ``C()``; it is a numeric covariate when it holds numbers
+with a fractional part or is wrapped in ``num()``. A column of whole numbers that is neither quoted
+nor wrapped is ambiguous (a slide number, a participant id, or an age?) and is refused with the fix,
+rather than silently guessed.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+
+__all__ = ["DesignMatrix", "Term", "build_design", "contrast_vector"]
+
+_NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
+_TERM = re.compile(rf"^(?:(?P<fn>C|num)\(\s*(?P<inner>{_NAME})\s*\)|(?P<name>{_NAME}))$")
+_FORMULA_FIX = (
+    'write an additive formula such as "~ condition + slide" or "~ visit + participant": column names '
+    "joined by +, C(name) to force a factor, num(name) for a numeric covariate, 0 for no intercept"
+)
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term of the design: a factor (with its levels) or a numeric covariate."""
+
+    name: str
+    kind: str  # "factor" or "numeric"
+    levels: tuple[str, ...]
+    columns: tuple[int, ...]  # positions in the design matrix
+    coded_levels: tuple[str, ...]  # levels that own a column (all but the reference, or all)
+
+
+@dataclass(frozen=True)
+class DesignMatrix:
+    """A numeric design matrix with the names of its columns and terms."""
+
+    formula: str
+    X: np.ndarray
+    params: tuple[str, ...]
+    terms: dict[str, Term]
+    intercept: bool
+
+
+def _parse_formula(formula: str) -> tuple[bool, list[tuple[str, str | None]]]:
+    text = formula.strip()
+    if not text.startswith("~"):
+        raise InputError(Problem(f"the design formula {formula!r} does not start with '~'", fix=_FORMULA_FIX))
+    body = text[1:].strip()
+    if re.search(r"[*:^/|]", body):
+        raise InputError(
+            Problem(
+                f"the design formula {formula!r} has an interaction or operator skintrial does not support",
+                fix="use an additive formula; for an interaction, make one factor column that combines "
+                "the two (e.g. arm_visit = arm + '_' + visit) and contrast its levels",
+            )
+        )
+    intercept, terms = True, []
+    parts = re.split(r"\s*(?<![(])([+-])\s*", body)
+    sign = "+"
+    for tok in parts:
+        if tok in ("+", "-"):
+            sign = tok
+            continue
+        tok = tok.strip()
+        if tok == "":
+            continue
+        if tok in ("0", "1"):
+            intercept = (tok == "1") == (sign == "+")
+            continue
+        m = _TERM.match(tok)
+        if m is None or sign == "-":
+            raise InputError(Problem(f"cannot read the term {tok!r} in {formula!r}", fix=_FORMULA_FIX))
+        name = m.group("inner") or m.group("name")
+        forced = {"C": "factor", "num": "numeric"}.get(m.group("fn") or "")
+        if name in {t for t, _ in terms}:
+            raise InputError(Problem(f"the term {name!r} appears twice in {formula!r}", fix=_FORMULA_FIX))
+        terms.append((name, forced))
+    if not terms and not intercept:
+        raise InputError(Problem(f"the design formula {formula!r} has no terms", fix=_FORMULA_FIX))
+    return intercept, terms
+
+
+def _level_order(values: pd.Series) -> list[str]:
+    if isinstance(values.dtype, pd.CategoricalDtype):
+        used = set(values.astype(str))
+        return [str(c) for c in values.cat.categories if str(c) in used]
+    uniq = pd.unique(values.astype(str))
+    num = pd.to_numeric(pd.Series(uniq), errors="coerce")
+    if num.notna().all():
+        return [str(u) for u in np.asarray(uniq)[np.argsort(num.to_numpy(), kind="stable")]]
+    return sorted(str(u) for u in uniq)
+
+
+def _column_kind(col: pd.Series, name: str, forced: str | None, quoted: set[str], file: str | None) -> str:
+    if forced is not None:
+        return forced
+    if isinstance(col.dtype, pd.CategoricalDtype) or col.dtype == bool or name in quoted:
+        return "factor"
+    num = pd.to_numeric(col, errors="coerce")
+    if num.isna().any():
+        return "factor"
+    if not np.allclose(num, np.round(num)):
+        return "numeric"
+    raise InputError(
+        Problem(
+            f"column {name!r} holds whole numbers: it could be a factor (a slide, batch or participant "
+            "id) or a numeric covariate (an age)",
+            fix=f"write C({name}) in the formula for a factor or num({name}) for a numeric covariate",
+            file=file,
+            column=name,
+        )
+    )
+
+
+def _missing_problem(col: pd.Series, name: str, file: str | None) -> Problem:
+    rows = np.flatnonzero(col.isna().to_numpy())
+    return Problem(
+        f"the design column {name!r} is empty",
+        fix="fill in the value or remove the sample from the sample table",
+        file=file,
+        row=int(rows[0]) + 2,
+        column=name,
+        rows_affected=len(rows),
+    )
+
+
+def build_design(
+    samples: pd.DataFrame, formula: str, *, quoted: set[str] | None = None, file: str | None = None
+) -> DesignMatrix:
+    """Build the design matrix of ``formula`` from a sample table (one row per sample).
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"condition": ["young", "old", "young", "old"], "slide": ["a", "a", "b", "b"]})
+    >>> d = build_design(s, "~ condition + slide")
+    >>> d.params
+    ('intercept', 'condition[young]', 'slide[b]')
+    >>> d.X.tolist()
+    [[1.0, 1.0, 0.0], [1.0, 0.0, 0.0], [1.0, 1.0, 1.0], [1.0, 0.0, 1.0]]
+    """
+    intercept, parsed = _parse_formula(formula)
+    quoted = quoted or set()
+    problems = []
+    missing = [n for n, _ in parsed if n not in samples.columns]
+    if missing:
+        raise InputError(
+            Problem(
+                f"the design names {', '.join(map(repr, missing))}, not a column of the sample table",
+                fix=f"use the sample table's columns: {', '.join(map(str, samples.columns))}",
+                file=file,
+            )
+        )
+    problems = [_missing_problem(samples[n], n, file) for n, _ in parsed if samples[n].isna().any()]
+    InputError.collect(problems)
+    cols: list[np.ndarray] = [np.ones(len(samples))] if intercept else []
+    params: list[str] = ["intercept"] if intercept else []
+    terms: dict[str, Term] = {}
+    full_coding = not intercept
+    for name, forced in parsed:
+        col = samples[name]
+        kind = _column_kind(col, name, forced, quoted, file)
+        if kind == "numeric":
+            num = pd.to_numeric(col, errors="coerce")
+            if num.isna().any():
+                bad = int(np.flatnonzero(num.isna().to_numpy())[0])
+                raise InputError(
+                    Problem(
+                        f"num({name}) needs numbers",
+                        fix="correct the value or write C(...) for a factor",
+                        file=file,
+                        row=bad + 2,
+                        column=name,
+                        value=col.iloc[bad],
+                    )
+                )
+            terms[name] = Term(name, "numeric", (), (len(cols),), ())
+            cols.append(num.to_numpy(float))
+            params.append(name)
+            continue
+        levels = _level_order(col)
+        if len(levels) < 2:
+            raise InputError(
+                Problem(
+                    f"the factor {name!r} has a single level ({levels[0]!r}) and cannot be estimated",
+                    fix=f"remove {name} from the design",
+                    file=file,
+                    column=name,
+                )
+            )
+        coded = levels if full_coding else levels[1:]
+        full_coding = False
+        text = col.astype(str).to_numpy()
+        start = len(cols)
+        for lev in coded:
+            cols.append((text == lev).astype(float))
+            params.append(f"{name}[{lev}]")
+        terms[name] = Term(name, "factor", tuple(levels), tuple(range(start, len(cols))), tuple(coded))
+    X = np.column_stack(cols) if cols else np.empty((len(samples), 0))
+    design = DesignMatrix(formula=formula, X=X, params=tuple(params), terms=terms, intercept=intercept)
+    _check_rank(design, file)
+    return design
+
+
+def _check_rank(design: DesignMatrix, file: str | None) -> None:
+    X = design.X
+    n, p = X.shape
+    if n <= p:
+        raise InputError(
+            Problem(
+                f"{n} samples for {p} coefficients leave no residual degrees of freedom",
+                fix="use a smaller design (fewer terms or levels) or more samples",
+                file=file,
+            )
+        )
+    R = np.linalg.qr(X / np.maximum(np.linalg.norm(X, axis=0), 1e-300), mode="r")
+    aliased = [design.params[j] for j in range(p) if abs(R[j, j]) < 1e-10]
+    if aliased:
+        raise InputError(
+            Problem(
+                "the design is not of full rank: "
+                + ", ".join(aliased)
+                + " is explained by the earlier terms (confounded factors, or a level absent once the "
+                "others are accounted for)",
+                fix="drop one of the confounded terms, or merge the levels that always occur together",
+                file=file,
+            )
+        )
+
+
+_SUMMAND = re.compile(r"^(?:(?P<w>\d+(?:\.\d*)?|\.\d+)\s*\*?\s*)?(?P<level>.+?)$")
+
+
+def _split_levels(expr: str, levels: tuple[str, ...]) -> list[tuple[float, str]] | None:
+    """Split ``a - b + 0.5*c`` into (weight, level) pairs; None if a level is unknown."""
+    for pattern in (r"\s+([+-])\s+", r"\s*([+-])\s*"):
+        parts = re.split(pattern, " " + expr.strip() if expr.strip()[:1] in "+-" else expr.strip())
+        out, sign = [], 1.0
+        for tok in parts:
+            if tok in ("+", "-"):
+                sign = 1.0 if tok == "+" else -1.0
+                continue
+            if not tok.strip():
+                continue
+            tok = tok.strip()
+            if tok in levels:  # a level name that looks like a number stays a level
+                out.append((sign, tok))
+            else:
+                m = _SUMMAND.match(tok)
+                lev = m.group("level").strip() if m else tok
+                if lev not in levels:
+                    out = None
+                    break
+                out.append((sign * float(m.group("w") or 1.0), lev))
+            sign = 1.0
+        if out:
+            return out
+    return None
+
+
+def contrast_vector(design: DesignMatrix, spec: str) -> tuple[str, np.ndarray]:
+    """Turn ``"condition: old - young"`` (or a numeric term ``"age"``) into a row over the params.
+
+    Returns the normalised label and the contrast vector.
+
+    Examples
+    --------
+    >>> s = pd.DataFrame({"condition": ["young", "old", "young", "old"], "slide": ["a", "a", "b", "b"]})
+    >>> label, L = contrast_vector(build_design(s, "~ condition + slide"), "condition: old - young")
+    >>> label, L.tolist()
+    ('condition: old - young', [0.0, -1.0, 0.0])
+    """
+    fix = 'write "term: level_a - level_b" (e.g. "condition: old - young") or the name of a numeric term'
+    term_name, _, expr = spec.partition(":")
+    term_name = term_name.strip()
+    term = design.terms.get(term_name)
+    if term is None:
+        raise InputError(
+            Problem(
+                f"the contrast {spec!r} names {term_name!r}, which is not a term of {design.formula!r}",
+                fix=fix + f"; the terms are {', '.join(design.terms) or '(none)'}",
+            )
+        )
+    L = np.zeros(len(design.params))
+    if term.kind == "numeric":
+        if expr.strip():
+            raise InputError(
+                Problem(f"{term_name!r} is numeric: its contrast is its slope", fix=f'write "{term_name}"')
+            )
+        L[term.columns[0]] = 1.0
+        return term_name, L
+    pairs = _split_levels(expr, term.levels) if expr.strip() else None
+    if not pairs:
+        raise InputError(
+            Problem(
+                f"cannot read the contrast {spec!r}",
+                fix=fix + f"; the levels of {term_name} are {', '.join(term.levels)}",
+            )
+        )
+    for w, lev in pairs:
+        if lev in term.coded_levels:
+            L[term.columns[term.coded_levels.index(lev)]] += w
+    has_reference = len(term.coded_levels) < len(term.levels)
+    if has_reference and abs(sum(w for w, _ in pairs)) > 1e-12:
+        raise InputError(
+            Problem(
+                f"the weights of the contrast {spec!r} do not sum to zero",
+                fix='compare levels, e.g. "arm: RT - CON" or "arm: 0.5*AT + 0.5*RT - CON"',
+            )
+        )
+    label = (
+        term_name
+        + ": "
+        + " ".join(
+            (("- " if w < 0 else "+ ") if i else ("-" if w < 0 else ""))
+            + (f"{abs(w):g}*" if abs(abs(w) - 1) > 1e-12 else "")
+            + lev
+            for i, (w, lev) in enumerate(pairs)
+        )
+    )
+    return label, L

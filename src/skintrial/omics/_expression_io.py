@@ -1,0 +1,240 @@
+"""Reading an expression matrix and its sample table, and lining them up.
+
+Accepted inputs
+---------------
+* an ``anndata.AnnData`` (samples × genes, the scverse convention): ``obs`` is the sample table unless
+  one is given, ``var_names`` are the genes;
+* a path to a ``.h5ad`` file (read with anndata);
+* a path to a CSV / TSV matrix (optionally ``.gz``): first column the gene, then one column per sample;
+* a pandas DataFrame genes × samples (index = genes).
+
+The sample table is a CSV path or a DataFrame with a ``sample`` column naming the matrix columns. Every
+listed sample must be in the matrix and every matrix column must be listed (an unlisted column is
+more often a mistake than an intended subset); the rows need not be in the same order.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+
+__all__ = ["ExpressionData", "load_expression"]
+
+
+@dataclass(frozen=True)
+class ExpressionData:
+    """An expression matrix aligned with its sample table.
+
+    ``values`` is genes × samples (log scale, NaN = missing), ``samples`` has one row per column of
+    ``values`` in the same order; ``quoted`` names the sample-table columns whose values were quoted
+    in the CSV file (they are read as text, see :mod:`skintrial.omics._design`).
+    """
+
+    values: np.ndarray
+    genes: tuple[str, ...]
+    samples: pd.DataFrame
+    quoted: frozenset[str]
+    expr_file: str | None
+    sample_file: str | None
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    sep = "\t" if path.suffixes[:1] in ([".tsv"], [".txt"]) else ","
+    try:
+        return pd.read_csv(path, sep=sep)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            Problem(f"cannot read the file: {exc}", fix="give a readable CSV file", file=str(path))
+        ) from None
+
+
+def _quoted_columns(path: Path) -> set[str]:
+    """Columns whose every non-empty value is quoted in the file (text, as R's write.csv marks it)."""
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError):
+        return set()
+    rows = list(csv.reader(io.StringIO(text), quoting=csv.QUOTE_NONE))
+    if not rows:
+        return set()
+    header = [h.strip('"') for h in rows[0]]
+    quoted = set()
+    for j, name in enumerate(header):
+        cells = [r[j] for r in rows[1:] if j < len(r) and r[j] != ""]
+        if cells and all(len(c) >= 2 and c[0] == '"' and c[-1] == '"' for c in cells):
+            quoted.add(name)
+    return quoted
+
+
+def _numeric_matrix(df: pd.DataFrame, file: str | None) -> np.ndarray:
+    bad = [c for c in df.columns if not pd.api.types.is_numeric_dtype(df[c])]
+    problems = []
+    for c in bad:
+        conv = pd.to_numeric(df[c], errors="coerce")
+        wrong = conv.isna() & df[c].notna()
+        if wrong.any():
+            i = int(np.flatnonzero(wrong.to_numpy())[0])
+            problems.append(
+                Problem(
+                    "expression values must be numbers (log scale); empty cells are read as missing",
+                    fix="correct or empty the cell",
+                    file=file,
+                    row=i + 2,
+                    column=str(c),
+                    value=df[c].iloc[i],
+                    rows_affected=int(wrong.sum()),
+                )
+            )
+        df = df.assign(**{c: conv})
+    InputError.collect(problems)
+    return df.to_numpy(dtype=float)
+
+
+def _from_anndata(adata: Any) -> tuple[np.ndarray, tuple[str, ...], pd.DataFrame]:
+    X = adata.X
+    X = X.toarray() if hasattr(X, "toarray") else np.asarray(X)
+    obs = adata.obs.copy()
+    obs.insert(0, "sample", list(map(str, adata.obs_names)))
+    return np.asarray(X, dtype=float).T, tuple(map(str, adata.var_names)), obs.reset_index(drop=True)
+
+
+def load_expression(expr: Any, samples: Any = None, *, sample_column: str = "sample") -> ExpressionData:
+    """Read and align an expression matrix and its sample table (see the module notes)."""
+    expr_file = sample_file = None
+    obs = None
+    if isinstance(expr, str | Path) and str(expr).endswith(".h5ad"):
+        import anndata
+
+        expr_file = str(expr)
+        values, genes, obs = _from_anndata(anndata.read_h5ad(expr))
+        columns = list(obs["sample"])
+    elif isinstance(expr, str | Path):
+        path = Path(expr)
+        expr_file = str(path)
+        if not path.exists():
+            raise InputError(
+                Problem("file not found", fix="check the path of the expression matrix", file=expr_file)
+            )
+        df = _read_table(path)
+        if df.shape[1] < 2:
+            raise InputError(
+                Problem(
+                    "the matrix needs a gene column and at least one sample column",
+                    fix="check the separator",
+                    file=expr_file,
+                )
+            )
+        genes = tuple(df.iloc[:, 0].astype(str))
+        df = df.iloc[:, 1:]
+        columns = [str(c) for c in df.columns]
+        values = _numeric_matrix(df, expr_file)
+    elif isinstance(expr, pd.DataFrame):
+        genes = tuple(map(str, expr.index))
+        columns = [str(c) for c in expr.columns]
+        values = _numeric_matrix(expr, None)
+    elif hasattr(expr, "obs") and hasattr(expr, "var_names"):
+        values, genes, obs = _from_anndata(expr)
+        columns = list(obs["sample"])
+    else:
+        raise InputError(
+            Problem(
+                f"cannot read expression data of type {type(expr).__name__}",
+                fix="pass an AnnData, a DataFrame (genes × samples) or a CSV path",
+            )
+        )
+
+    quoted: set[str] = set()
+    if samples is None:
+        if obs is None:
+            raise InputError(
+                Problem(
+                    "a sample table is needed",
+                    fix="pass samples= (a CSV path or a DataFrame with a 'sample' column)",
+                )
+            )
+        table = obs
+        sample_column = "sample"
+    elif isinstance(samples, str | Path):
+        sample_file = str(samples)
+        if not Path(samples).exists():
+            raise InputError(
+                Problem("file not found", fix="check the path of the sample table", file=sample_file)
+            )
+        table = _read_table(Path(samples))
+        quoted = _quoted_columns(Path(samples))
+    else:
+        table = pd.DataFrame(samples).reset_index(drop=True)
+    return _align(values, genes, columns, table, sample_column, quoted, expr_file, sample_file)
+
+
+def _align(values, genes, columns, table, sample_column, quoted, expr_file, sample_file) -> ExpressionData:
+    if sample_column not in table.columns:
+        raise InputError(
+            Problem(
+                f"the sample table has no {sample_column!r} column",
+                fix=f"add a column {sample_column!r} naming the matrix columns",
+                file=sample_file,
+            )
+        )
+    names = table[sample_column].astype(str)
+    problems = []
+    dup = names.duplicated(keep="first")
+    if dup.any():
+        i = int(np.flatnonzero(dup.to_numpy())[0])
+        problems.append(
+            Problem(
+                "a sample is listed twice",
+                fix="keep one row per sample",
+                file=sample_file,
+                row=i + 2,
+                column=sample_column,
+                value=names.iloc[i],
+                rows_affected=int(dup.sum()),
+            )
+        )
+    if len(set(columns)) != len(columns):
+        problems.append(
+            Problem("the matrix has two columns with the same sample name", fix="rename one", file=expr_file)
+        )
+    absent = [s for s in names if s not in set(columns)]
+    if absent:
+        i = int(np.flatnonzero(~names.isin(columns).to_numpy())[0])
+        problems.append(
+            Problem(
+                f"{len(absent)} sample(s) of the sample table are not columns of the expression matrix (first: {absent[0]!r})",
+                fix="correct the sample names or remove those rows",
+                file=sample_file,
+                row=i + 2,
+                column=sample_column,
+                value=absent[0],
+                rows_affected=len(absent),
+            )
+        )
+    unlisted = [c for c in columns if c not in set(names)]
+    if unlisted:
+        problems.append(
+            Problem(
+                f"{len(unlisted)} matrix column(s) are not in the sample table: {', '.join(unlisted[:5])}{' …' if len(unlisted) > 5 else ''}",
+                fix="add them to the sample table, or drop the columns from the matrix to analyse a subset",
+                file=expr_file,
+            )
+        )
+    InputError.collect(problems)
+    order = [columns.index(s) for s in names] if list(names) != columns else list(range(len(columns)))
+    values = np.ascontiguousarray(values[:, order])
+    return ExpressionData(
+        values=values,
+        genes=tuple(genes),
+        samples=table.reset_index(drop=True),
+        quoted=frozenset(quoted),
+        expr_file=expr_file,
+        sample_file=sample_file,
+    )

@@ -1,0 +1,191 @@
+"""Differential expression with moderated statistics (limma's method on skintrial's engine).
+
+Each gene's log expression is fitted with the same linear model — a group, a batch, the participant
+of a paired pre/post study — by the batched engine :func:`skintrial.stats.fit_ols` (one factorisation
+for all genes when nothing is missing; per-gene rows dropped exactly where values are missing). The
+residual variances are then shrunk by Smyth's empirical Bayes (:func:`skintrial.stats.squeeze_var`)
+and every contrast gets a moderated t on ``d_g + d0`` degrees of freedom, limma's B statistic, a t
+interval, and Benjamini–Hochberg adjusted p-values across genes within the contrast.
+
+This reproduces ``limma::lmFit`` + ``eBayes`` + ``topTable``: on the Kuehne 2017 skin-aging microarray
+(15,801 genes × 48 arrays, ``~ condition + slide``, old vs young) log-fold changes, t, p, adjusted p
+and B agree with R limma 3.54.1 to better than 1e-9 relative (``tests/omics/test_expression.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from skintrial.omics._design import DesignMatrix, build_design, contrast_vector
+from skintrial.omics._expression_io import ExpressionData, load_expression
+from skintrial.stats import BatchedFit, fit_ols, moderated_contrasts, p_adjust
+
+__all__ = ["DE_COLUMNS", "ExpressionFit", "differential_expression", "fit_expression", "load_expression"]
+
+DE_COLUMNS = (
+    "gene",
+    "contrast",
+    "log_fc",
+    "se",
+    "ave_expr",
+    "t",
+    "df_total",
+    "p",
+    "p_adj",
+    "b",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "status",
+)
+
+
+@dataclass(frozen=True)
+class ExpressionFit:
+    """A design fitted to every gene: the data, the design matrix and the engine's batched fit."""
+
+    data: ExpressionData
+    design: DesignMatrix
+    fit: BatchedFit
+
+    def contrasts(self, contrast: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
+        """Labels and the (m, p) matrix of one or several contrast specifications."""
+        specs = [contrast] if isinstance(contrast, str) else list(contrast)
+        pairs = [contrast_vector(self.design, s) for s in specs]
+        return [lab for lab, _ in pairs], np.vstack([v for _, v in pairs])
+
+    def residuals(self) -> np.ndarray:
+        """Residuals, genes × samples (NaN where the value was missing or the fit failed)."""
+        fitted = self.fit.coef @ self.design.X.T
+        return self.data.values - fitted
+
+
+def fit_expression(
+    expr: Any, samples: Any = None, *, design: str, sample_column: str = "sample"
+) -> ExpressionFit:
+    """Fit the design formula to every gene (no moderation yet; see :func:`differential_expression`).
+
+    Parameters are as for :func:`differential_expression`.
+    """
+    data = (
+        expr
+        if isinstance(expr, ExpressionData)
+        else load_expression(expr, samples, sample_column=sample_column)
+    )
+    dm = build_design(data.samples, design, quoted=set(data.quoted), file=data.sample_file)
+    fit = fit_ols(dm.X, data.values.T, outcomes=data.genes, params=dm.params)
+    return ExpressionFit(data=data, design=dm, fit=fit)
+
+
+def differential_expression(
+    expr: Any,
+    samples: Any = None,
+    *,
+    design: str,
+    contrast: str | Sequence[str],
+    sample_column: str = "sample",
+    ci_level: float = 0.95,
+    p_adjust_method: str = "bh",
+) -> pd.DataFrame:
+    """Moderated differential-expression table for one or more contrasts (limma's method).
+
+    Parameters
+    ----------
+    expr : AnnData, DataFrame, or path
+        Log-scale expression: an AnnData (samples × genes), a ``.h5ad`` file, a CSV/TSV matrix whose
+        first column is the gene and then one column per sample, or a DataFrame genes × samples.
+    samples : DataFrame or path, optional
+        The sample table, one row per sample with a ``sample`` column naming the matrix columns and
+        the columns the design uses. Optional for AnnData (its ``obs`` is used).
+    design : str
+        Additive formula, e.g. ``"~ condition + slide"`` (a group and a batch) or
+        ``"~ visit + participant"`` (paired pre/post). ``C(x)`` forces a factor, ``num(x)`` a numeric
+        covariate; a column of whole numbers must say which (see :mod:`skintrial.omics._design`).
+    contrast : str or sequence of str
+        ``"term: level_a - level_b"`` (weights allowed: ``"arm: 0.5*AT + 0.5*RT - CON"``), or a
+        numeric term's name for its slope.
+    sample_column : str
+        Column of the sample table that names the samples.
+    ci_level : float
+        Level of the interval for ``log_fc`` (moderated t quantile on ``df_total``).
+    p_adjust_method : str
+        Adjustment across genes within each contrast (``"bh"`` as limma's ``topTable``).
+
+    Returns
+    -------
+    DataFrame
+        Columns :data:`DE_COLUMNS`: ``gene, contrast, log_fc, se, ave_expr, t, df_total, p, p_adj,
+        b, ci_low, ci_high, ci_level, status``; one row per gene × contrast, genes in input order.
+        ``ave_expr`` is the gene's mean over its non-missing samples (limma's ``AveExpr``); ``b`` is
+        limma's log-odds; ``status`` is the engine's fit status (``ok`` or why the gene has no
+        statistics). The empirical-Bayes hyperparameters are in ``.attrs``: ``df_prior`` and
+        ``var_prior``.
+
+    Notes
+    -----
+    For gene g and contrast c: ``log_fc = c' beta_g``, ``se = sqrt(c' (X'X)^-1 c) * s~_g`` with the
+    moderated variance ``s~_g^2 = (d_g s_g^2 + d0 s0^2) / (d_g + d0)``, ``t = log_fc / se``,
+    ``df_total = min(d_g + d0, sum_g d_g)``, ``p = 2 P(T_df_total > |t|)``.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> rng = np.random.default_rng(0)
+    >>> samples = pd.DataFrame({"sample": [f"s{i}" for i in range(8)],
+    ...                         "participant": ["p1", "p2", "p3", "p4"] * 2,
+    ...                         "visit": ["pre"] * 4 + ["post"] * 4})
+    >>> expr = pd.DataFrame(rng.normal(8, 0.3, (100, 8)), columns=samples["sample"],
+    ...                     index=[f"g{i}" for i in range(100)])
+    >>> expr.iloc[0, 4:] += 2.0
+    >>> de = differential_expression(expr, samples, design="~ visit + participant",
+    ...                              contrast="visit: post - pre")
+    >>> de.loc[0, ["gene", "contrast"]].tolist()
+    ['g0', 'visit: post - pre']
+    >>> bool(de.loc[0, "p_adj"] < 0.01)
+    True
+    """
+    ef = fit_expression(expr, samples, design=design, sample_column=sample_column)
+    labels, L = ef.contrasts(contrast)
+    mod = moderated_contrasts(ef.fit, L, contrast_names=labels, ci_level=ci_level)
+    tab = mod.table
+    with np.errstate(invalid="ignore"):
+        ave = (
+            np.nanmean(ef.data.values, axis=1)
+            if np.isnan(ef.data.values).any()
+            else ef.data.values.mean(axis=1)
+        )
+    m = len(labels)
+    p_adj = np.empty(len(tab))
+    p = tab["p"].to_numpy()
+    for j in range(m):  # one adjustment per contrast (m is small)
+        p_adj[j::m] = p_adjust(p[j::m], p_adjust_method)
+    out = pd.DataFrame(
+        {
+            "gene": tab["outcome"].to_numpy(),
+            "contrast": tab["contrast"].to_numpy(),
+            "log_fc": tab["estimate"].to_numpy(),
+            "se": tab["se"].to_numpy(),
+            "ave_expr": np.repeat(ave, m),
+            "t": tab["t"].to_numpy(),
+            "df_total": tab["df_total"].to_numpy(),
+            "p": p,
+            "p_adj": p_adj,
+            "b": tab["b"].to_numpy(),
+            "ci_low": tab["ci_low"].to_numpy(),
+            "ci_high": tab["ci_high"].to_numpy(),
+            "ci_level": ci_level,
+            "status": tab["status"].to_numpy(),
+        },
+        columns=list(DE_COLUMNS),
+    )
+    if m > 1:  # contrast-major order: all genes of the first contrast, then the next
+        out = out.iloc[np.argsort(np.tile(np.arange(m), len(ef.data.genes)), kind="stable")].reset_index(
+            drop=True
+        )
+    out.attrs.update(df_prior=mod.df_prior, var_prior=mod.var_prior, design=design)
+    return out

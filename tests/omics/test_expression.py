@@ -1,0 +1,196 @@
+"""Differential expression (design formulas, contrasts, moderated statistics) against R limma.
+
+Reference: tests/reference/limma/make_limma.R (R 4.2.2, limma 3.54.1). Tolerance 1e-6 relative
+(the issue's target; observed ~1e-11).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from skintrial.errors import InputError
+from skintrial.omics._design import build_design, contrast_vector
+from skintrial.omics.expression import DE_COLUMNS, differential_expression
+
+REF = Path(__file__).resolve().parents[1] / "reference" / "limma"
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "kuehne2017_skin_aging"
+RTOL = 1e-6
+
+
+@pytest.fixture(scope="module")
+def kuehne_de():
+    if not (DATA / "expression_log2.csv.gz").exists():
+        pytest.skip(f"skin-aging data not found at {DATA}")
+    return differential_expression(
+        DATA / "expression_log2.csv.gz",
+        DATA / "samples.csv",
+        design="~ condition + slide",
+        contrast="condition: old - young",
+    )
+
+
+@pytest.mark.rlimma
+def test_kuehne_matches_limma_toptable(kuehne_de):
+    ref = pd.read_csv(REF / "kuehne_toptable.csv.gz")
+    assert list(kuehne_de.columns) == list(DE_COLUMNS)
+    assert kuehne_de["gene"].tolist() == ref["gene"].tolist()
+    for ours, theirs in [
+        ("log_fc", "logFC"),
+        ("ave_expr", "AveExpr"),
+        ("t", "t"),
+        ("p", "P.Value"),
+        ("p_adj", "adj.P.Val"),
+        ("b", "B"),
+        ("ci_low", "CI.L"),
+        ("ci_high", "CI.R"),
+    ]:
+        assert_allclose(kuehne_de[ours], ref[theirs], rtol=RTOL, err_msg=ours)
+    hyper = pd.read_csv(REF / "kuehne_hyper.csv").iloc[0]
+    assert_allclose(kuehne_de.attrs["df_prior"], hyper["df_prior"], rtol=RTOL)
+    assert_allclose(kuehne_de.attrs["var_prior"], hyper["s2_prior"], rtol=RTOL)
+    assert (kuehne_de["status"] == "ok").all()
+
+
+def test_reversed_contrast_flips_sign_only(kuehne_de):
+    rev = differential_expression(
+        DATA / "expression_log2.csv.gz",
+        DATA / "samples.csv",
+        design="~ condition + slide",
+        contrast="condition: young - old",
+    )
+    assert_allclose(rev["t"], -kuehne_de["t"], rtol=1e-12)
+    assert_allclose(rev["p"], kuehne_de["p"], rtol=1e-12)
+
+
+def _paired():
+    expr = pd.read_csv(REF / "paired_expr.csv")
+    samples = pd.read_csv(REF / "paired_samples.csv")
+    return expr, samples
+
+
+def test_paired_design_with_missing_values_matches_limma(tmp_path):
+    expr, samples = _paired()
+    path = tmp_path / "expr.csv"
+    expr.to_csv(path, index=False)
+    de = differential_expression(path, samples, design="~ visit + participant", contrast="visit: post - pre")
+    ref = pd.read_csv(REF / "paired_toptable.csv")
+    for ours, theirs in [
+        ("log_fc", "logFC"),
+        ("ave_expr", "AveExpr"),
+        ("t", "t"),
+        ("p", "P.Value"),
+        ("p_adj", "adj.P.Val"),
+        ("b", "B"),
+        ("df_total", "df.total"),
+    ]:
+        assert_allclose(de[ours], ref[theirs], rtol=RTOL, err_msg=ours)
+
+
+def test_anndata_input_equals_csv_input():
+    anndata = pytest.importorskip("anndata")
+    expr, samples = _paired()
+    mat = expr.set_index("gene")
+    ad = anndata.AnnData(
+        X=mat.T.to_numpy(), obs=samples.set_index("sample"), var=pd.DataFrame(index=mat.index)
+    )
+    a = differential_expression(ad, design="~ visit + participant", contrast="visit: post - pre")
+    b = differential_expression(mat, samples, design="~ visit + participant", contrast="visit: post - pre")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_sample_order_does_not_matter():
+    expr, samples = _paired()
+    mat = expr.set_index("gene")
+    a = differential_expression(mat, samples, design="~ visit + participant", contrast="visit: post - pre")
+    shuffled = samples.sample(frac=1.0, random_state=3)
+    b = differential_expression(mat, shuffled, design="~ visit + participant", contrast="visit: post - pre")
+    assert_allclose(b["t"], a["t"], rtol=1e-9)
+
+
+def test_several_contrasts_are_stacked_contrast_major():
+    rng = np.random.default_rng(4)
+    samples = pd.DataFrame({"sample": [f"s{i}" for i in range(12)], "arm": ["CON", "AT", "RT"] * 4})
+    mat = pd.DataFrame(
+        rng.normal(size=(40, 12)), columns=samples["sample"], index=[f"g{i}" for i in range(40)]
+    )
+    de = differential_expression(mat, samples, design="~ arm", contrast=["arm: AT - CON", "arm: RT - CON"])
+    assert de["contrast"].iloc[0] == "arm: AT - CON" and de["contrast"].iloc[40] == "arm: RT - CON"
+    assert de["gene"].iloc[:40].tolist() == list(mat.index)
+    mean = mat.T.groupby(samples.set_index("sample")["arm"]).mean().T
+    assert_allclose(de["log_fc"].iloc[40:], mean["RT"] - mean["CON"], atol=1e-12)
+
+
+def test_contrast_grammar():
+    s = pd.DataFrame({"arm": ["CON", "AT", "RT"] * 2, "age": [30.5, 41, 52, 33, 47, 58]})
+    d = build_design(s, "~ arm + age")
+    assert d.params == ("intercept", "arm[CON]", "arm[RT]", "age")
+    label, L = contrast_vector(d, "arm: 0.5*AT + 0.5*RT - CON")
+    assert label == "arm: 0.5*AT + 0.5*RT - CON"
+    assert_allclose(L, [0, -1, 0.5, 0])
+    assert contrast_vector(d, "age")[1].tolist() == [0, 0, 0, 1]
+    cm = build_design(s, "~ 0 + arm")
+    assert cm.params == ("arm[AT]", "arm[CON]", "arm[RT]")
+
+
+@pytest.mark.parametrize(
+    ("formula", "contrast", "match"),
+    [
+        ("condition + slide", "condition: old - young", "start with '~'"),
+        ("~ condition * slide", "condition: old - young", "interaction"),
+        ("~ conditon", "condition: old - young", "not a column"),
+        ("~ condition", "condition: old - middle", "levels of condition are old, young"),
+        ("~ condition", "slide: a - b", "not a term"),
+        ("~ condition", "condition: old", "do not sum to zero"),
+        ("~ condition + age", "condition: old - young", "whole numbers"),
+        ("~ condition + batch", "condition: old - young", "not of full rank"),
+    ],
+)
+def test_input_errors_name_the_problem_and_the_fix(formula, contrast, match):
+    samples = pd.DataFrame(
+        {
+            "sample": list("abcdef"),
+            "condition": ["old", "young"] * 3,
+            "age": [60, 20, 61, 22, 66, 25],
+            "batch": ["x", "y"] * 3,
+        }
+    )
+    mat = pd.DataFrame(np.arange(36.0).reshape(6, 6) % 7, columns=list("abcdef"))
+    with pytest.raises(InputError, match=match) as err:
+        differential_expression(mat, samples, design=formula, contrast=contrast)
+    assert "Fix:" in str(err.value)
+
+
+def test_mismatched_samples_are_all_reported(tmp_path):
+    mat = pd.DataFrame(np.ones((3, 3)), columns=["a", "b", "zz"])
+    samples = pd.DataFrame({"sample": ["a", "b", "c"], "g": ["x", "y", "y"]})
+    path = tmp_path / "samples.csv"
+    samples.to_csv(path, index=False)
+    with pytest.raises(InputError) as err:
+        differential_expression(mat, path, design="~ g", contrast="g: y - x")
+    text = str(err.value)
+    assert "2 problems" in text and "row 4" in text and "zz" in text and "samples.csv" in text
+
+
+def test_non_numeric_expression_cell_is_located(tmp_path):
+    path = tmp_path / "expr.csv"
+    path.write_text("gene,a,b,c,d\ng1,1,2,3,4\ng2,1,oops,3,4\n")
+    samples = pd.DataFrame({"sample": list("abcd"), "g": ["x", "y"] * 2})
+    with pytest.raises(InputError, match=r"expr.csv, row 3, column 'b'.*'oops'"):
+        differential_expression(path, samples, design="~ g", contrast="g: y - x")
+
+
+def test_quoted_numbers_are_factors_and_c_forces_one(tmp_path):
+    rng = np.random.default_rng(8)
+    mat = pd.DataFrame(rng.normal(size=(30, 8)), columns=[f"s{i}" for i in range(8)])
+    path = tmp_path / "samples.csv"
+    path.write_text("sample,slide,g\n" + "".join(f'"s{i}","{100 + i % 3}",{"xy"[i % 2]}\n' for i in range(8)))
+    a = differential_expression(mat, path, design="~ g + slide", contrast="g: y - x")
+    unquoted = pd.read_csv(path)
+    b = differential_expression(mat, unquoted, design="~ g + C(slide)", contrast="g: y - x")
+    assert_allclose(a["t"], b["t"], rtol=1e-12)
+    assert a["df_total"].iloc[0] > 8 - 4  # slide took 2 columns: residual df 4 plus d0
