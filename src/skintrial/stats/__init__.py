@@ -8,6 +8,7 @@ from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit
 from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, squeeze_var
 from skintrial.stats.ancova import AncovaResult, ancova
 from skintrial.stats.describe import describe, within_arm_change
+from skintrial.stats.mixed_anova import mixed_anova
 from skintrial.stats.multiplicity import adjust_families, p_adjust
 
 __all__ = [
@@ -22,6 +23,7 @@ __all__ = [
     "ancova",
     "describe",
     "within_arm_change",
+    "mixed_anova",
     "adjust_families",
     "p_adjust",
 ]

@@ -36,7 +36,24 @@ FTEST_COLUMNS: tuple[str, ...] = (
     "partial_eta_sq",
 )
 
-MIXED_ANOVA_COLUMNS: tuple[str, ...] = ("outcome", "term", "num_df", "den_df", "f", "p", "ges")
+MIXED_ANOVA_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "term",
+    "num_df",
+    "den_df",
+    "f",
+    "p",
+    "ges",
+    "mse",
+    "n",
+    "gg_eps",
+    "p_gg",
+    "hf_eps",
+    "p_hf",
+    "status",
+)
+"""``results/mixed_anova.csv``: the DESIGN.md columns up to ``ges``, then error mean square, complete
+cases, sphericity corrections (NaN with two visits and on the ``arm`` row) and the fit status."""
 
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "visit", "n", "mean", "sd", "median", "min", "max")
 

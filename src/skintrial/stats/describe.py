@@ -155,8 +155,12 @@ def within_arm_change(
     for v in (baseline_visit, followup_visit):
         if v not in ta.visits:
             raise InputError(
-                Problem(f"visit {v!r} not found in the data", column=visit, value=v),
-                fix=f"use one of the visits {list(ta.visits)}",
+                Problem(
+                    f"visit {v!r} not found in the data",
+                    column=visit,
+                    value=v,
+                    fix=f"use one of the visits {list(ta.visits)}",
+                )
             )
     base = ta.visit(baseline_visit)
     diff = ta.visit(followup_visit) - base  # (n, K), NaN unless both visits present
