@@ -247,26 +247,56 @@ def with_raw():
     return synthetic_study(n=10, seed=4, raw=True)
 
 
-def test_raw_layer_lists_one_scan_per_visit_attended(with_raw, tmp_path):
-    from skintrial.instruments._ultrasound_io import read_ultrasound
+@pytest.fixture(scope="module")
+def raw_bundle(with_raw, tmp_path_factory):
+    root = with_raw.write(tmp_path_factory.mktemp("raw") / "bundle")
+    return root, pd.read_csv(root / "raw" / "manifest.csv")
 
-    root = with_raw.write(tmp_path / "bundle")
-    manifest = pd.read_csv(root / "raw" / "manifest.csv")
+
+def test_raw_layer_lists_one_curve_and_one_scan_per_visit_attended(with_raw, raw_bundle):
+    root, manifest = raw_bundle
     assert list(manifest.columns) == ["participant_id", "visit", "site", "instrument", "file"]
-    attended = with_raw.measurements[["participant_id", "visit"]].drop_duplicates()
-    assert len(manifest) == len(attended)
-    assert set(map(tuple, manifest[["participant_id", "visit"]].to_numpy())) == set(map(tuple, attended.to_numpy()))
-    thickness = with_raw.measurements.query("outcome == 'dermal_thickness'").set_index(
-        ["participant_id", "visit"])["value"]
-    for row in manifest.itertuples():
-        image = read_ultrasound(root / "raw" / row.file)
-        assert image.spacing_mm == (0.0125, 0.0125)
-        depth_mm = image.pixels.shape[0] * 0.0125
-        assert depth_mm > 1.4 + 1.2 * thickness[(row.participant_id, row.visit)]
-    assert tomllib.loads(with_raw.study_toml)["raw"]["manifest"] == "raw/manifest.csv"
+    attended = set(map(tuple, with_raw.measurements[["participant_id", "visit"]].drop_duplicates().to_numpy()))
+    for instrument in ("cutometer", "ultrasound"):
+        rows = manifest[manifest["instrument"] == instrument]
+        assert set(map(tuple, rows[["participant_id", "visit"]].to_numpy())) == attended
+        assert len(rows) == len(attended)
+        assert all((root / "raw" / f).is_file() for f in rows["file"])
+    raw = tomllib.loads(with_raw.study_toml)["raw"]
+    assert raw == {"manifest": "raw/manifest.csv", "cutometer_on_s": 2.0, "cutometer_off_s": 2.0}
     from skintrial.study import validate_study
 
     assert validate_study(root) == []
+
+
+def test_raw_cutometer_curves_give_back_the_tidy_r_parameters(with_raw, raw_bundle):
+    """R2/R5/R7 read from the curves (skintrial.instruments) within 0.02 of measurements.csv."""
+    from skintrial.instruments import cutometer_files
+
+    root, manifest = raw_bundle
+    rows = manifest[manifest["instrument"] == "cutometer"].reset_index(drop=True)
+    result = cutometer_files([root / "raw" / f for f in rows["file"]])
+    assert (result["qc"] == "").all()
+    tidy = with_raw.measurements.pivot(index=["participant_id", "visit"], columns="outcome", values="value")
+    expected = tidy.loc[list(zip(rows["participant_id"], rows["visit"], strict=True)), ["r2", "r5", "r7"]]
+    assert_allclose(result[["r2", "r5", "r7"]].to_numpy(), expected.to_numpy(), rtol=0, atol=0.02)
+
+
+def test_raw_ultrasound_scans_carry_the_tidy_values(with_raw, raw_bundle):
+    """Spacing exact; thickness and lep_upper as measured by skintrial.instruments, loose bounds
+    (the detector's and the speckle's error, not the generator's)."""
+    from skintrial.instruments import read_ultrasound, ultrasound_files
+
+    root, manifest = raw_bundle
+    rows = manifest[manifest["instrument"] == "ultrasound"].reset_index(drop=True)
+    paths = [root / "raw" / f for f in rows["file"]]
+    assert all(read_ultrasound(p).spacing_mm == (0.0125, 0.0125) for p in paths)
+    result = ultrasound_files(paths)
+    tidy = with_raw.measurements.pivot(index=["participant_id", "visit"], columns="outcome", values="value")
+    expected = tidy.loc[list(zip(rows["participant_id"], rows["visit"], strict=True))]
+    assert_allclose(result["dermal_thickness_mm"].to_numpy(), expected["dermal_thickness"].to_numpy(),
+                    rtol=0, atol=0.15)
+    assert_allclose(result["lep_upper"].to_numpy(), expected["lep_upper"].to_numpy(), rtol=0, atol=0.06)
 
 
 def test_raw_layer_changes_no_tidy_file_and_is_deterministic(with_raw):

@@ -228,6 +228,21 @@ TABLE: tuple[Number, ...] = tuple(Number(*row) for row in (
     ("chest_press_1rm.upper", 150.0, _a("physical range")),
     ("chest_press_1rm.resolution", 0.5, _a("machine weight steps")),
     # --- raw layer (instrument files; only with raw=True) ---------------------------------------------
+    ("raw.r0_mean", 0.27, "instruments.md §1.8 (Kawałkiewicz et al. 2021: facial R0 = Uf 0.20–0.33 mm; no age "
+     "correlation); midpoint"),
+    ("raw.r0_sd", 0.04, _a("about a third of the reported range 0.20–0.33 mm")),
+    ("raw.r0_rho", 0.70, _a("no training effect on the deformation size; visit-to-visit noise only")),
+    ("raw.r0_min", 0.10, _a("clipping range of R0")),
+    ("raw.r0_max", 0.60, _a("clipping range of R0")),
+    ("raw.cutometer_on_s", 2.0, "instruments.md §1.6 ('450 mbar, 2 s on / 2 s off' is common but NOT CONFIRMED; "
+     "the confirmed SM575 protocol used 3 s / 2 s); our choice"),
+    ("raw.cutometer_off_s", 2.0, "instruments.md §1.6 (as raw.cutometer_on_s)"),
+    ("raw.cutometer_mbar", 450.0, "instruments.md §1.6 (400–500 mbar reported; 450 common, unconfirmed)"),
+    ("raw.cutometer_cycles", 3, "instruments.md §1.1 (Mode 1 records repeated suction/relaxation cycles; Abbas 2021 "
+     "used 4); 3 is our assumption"),
+    ("raw.cutometer_hz", 100.0, _a("the export's sampling rate was not found (instruments.md §1.7)")),
+    ("raw.cutometer_noise_mm", 0.0005, _a("0.5 µm noise: enough to make the curve look measured while the R2/R5/R7 "
+                                              "read from it stay within about 0.01 of the tidy values")),
     ("raw.lep_lower_mean", 0.15, "instruments.md §2.3 (Gniadecka & Jemec 1998: the upper dermis of sun-exposed skin is "
      "less echogenic than the lower, so LEP upper > LEP lower); value our assumption"),
     ("raw.lep_lower_sd", 0.05, _a("spread a little narrower than the upper dermis' (0.10)")),

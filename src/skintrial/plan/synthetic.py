@@ -22,7 +22,7 @@ definition requires (R7 = R5·Ue/Uf, and Ur ≤ Ua). Withdrawn participants keep
 
 Determinism and layers
 ----------------------
-Each layer (``participants``, ``dropout``, ``measurements``, ``raw``, and later ``serum``, ``qpcr``,
+Each layer (``participants``, ``dropout``, ``measurements``, ``raw.cutometer``, ``raw.ultrasound``, and later ``serum``, ``qpcr``,
 ``training``) draws from its own generator, seeded by ``SeedSequence(seed, spawn_key=(key(layer),))``
 with a key hashed from the layer's name. Adding a layer therefore never changes the files of the others,
 and ``dropout=False`` gives the same values as ``dropout=True`` for every participant who completes.
@@ -144,9 +144,10 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
         CON 10 %, our assumption), each with a reason. With ``False`` everyone completes, and every
         value is the same as with ``True``.
     raw : bool
-        Add the raw layer: one cheek ultrasound scan per participant and visit (DICOM, 50 MHz-like
-        phantom) made from that visit's ``dermal_thickness`` and ``lep_upper``, listed in
-        ``raw/manifest.csv``, and a ``[raw]`` table in ``study.toml``. The tidy files are unchanged.
+        Add the raw layer: per participant and visit, a Cutometer recording (CSV, 3 cycles) whose
+        R2/R5/R7 are that visit's values and a cheek ultrasound scan (DICOM, 50 MHz-like phantom) with
+        that visit's ``dermal_thickness`` and ``lep_upper``, listed in ``raw/manifest.csv``, and a
+        ``[raw]`` table in ``study.toml``. The tidy files are unchanged.
 
     Returns
     -------
@@ -185,8 +186,8 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
     if raw:
         from skintrial.plan._synthetic_raw import raw_layer
 
-        files.update(raw_layer(_layer_rng(seed, "raw"), participants, measurements, visits=VISITS,
-                               numbers=numbers, token=str(seed)))
+        files.update(raw_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
+                               visits=VISITS, numbers=numbers, token=str(seed)))
     return SyntheticStudy(
         seed=seed,
         study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout, raw=raw),
@@ -386,7 +387,10 @@ def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw:
         "methods": ["ancova"], "alpha": 0.05, "multiplicity": "holm", "covariates": [],
     })
     if raw:
-        lines += _toml_table("raw", {"manifest": "raw/manifest.csv"})
+        numbers = cal.values()
+        lines += _toml_table("raw", {"manifest": "raw/manifest.csv",
+                                     "cutometer_on_s": numbers["raw.cutometer_on_s"],
+                                     "cutometer_off_s": numbers["raw.cutometer_off_s"]})
     return "\n".join(lines[:-1]) + "\n"
 
 
