@@ -96,6 +96,22 @@ def test_ct1_separate_tubes_student_is_the_role_by_group_linear_model(pcr_ref):
 
 
 @needs_data
+def test_ct1_separate_tubes_welch_by_hand():
+    wide = pd.read_csv(DATA / "pcr_ct1.csv")
+    res = relative_expression(_long("pcr_ct1.csv", TISSUE, ["c_myc", "GAPDH"]), reference_genes="GAPDH",
+                              control_group="brain", pairing="none")
+    k = _row(res, "kidney")
+    parts = [wide[g].iloc[sl].var(ddof=1) / 6 for g in ("c_myc", "GAPDH") for sl in (slice(0, 6), slice(6, 12))]
+    se = np.sqrt(sum(parts))
+    df = sum(parts) ** 2 / sum(a * a / 5 for a in parts)
+    from scipy import stats
+
+    assert_allclose([k.se, k.df], [se, df], rtol=1e-12)
+    assert_allclose(k.p, 2 * stats.t.sf(abs(k.delta_delta_ct) / se, df), rtol=1e-10)
+    assert res.delta_ct.empty and k.test == "welch_t"
+
+
+@needs_data
 def test_ct2_same_tube_reproduces_pcr(pcr_ref):
     res = relative_expression(_long("pcr_ct2.csv", TISSUE, ["c_myc", "GAPDH"]), reference_genes="GAPDH",
                               control_group="brain")
@@ -299,6 +315,9 @@ def test_undetermined_and_late_wells_are_listed_never_silently_dropped():
     sub, ex2 = clean_ct(raw, cutoff=40, undetermined="cutoff")
     assert len(sub) == 8 and (ex2["action"] == "set_to_cutoff").all() and len(ex2) == 2
     assert_allclose(sub.loc[sub["row"] == 4, "ct"], 40.0)
+    kept = relative_expression(raw, reference_genes="R", control_group="c", cutoff=40, undetermined="cutoff")
+    assert (kept.exclusions.action == "set_to_cutoff").sum() == 2
+    assert_allclose(kept.replicates.set_index(["sample", "gene"]).loc[("a", "T"), "ct"], (40 + 36.1) / 2)
     res = relative_expression(raw, reference_genes="R", control_group="c", cutoff=35)
     ex = res.exclusions
     assert (ex.stage == "ct").sum() == 3
@@ -496,11 +515,12 @@ cts = st.lists(st.floats(15, 30, allow_nan=False), min_size=8, max_size=8)
 
 @settings(max_examples=25, deadline=None)
 @given(ref=cts, tgt=cts, load=st.lists(st.floats(-2, 2), min_size=4, max_size=4))
-def test_properties_swap_control_inverts_and_loading_cancels(ref, tgt, load):
+@pytest.mark.parametrize("test", ["student", "welch"])
+def test_properties_swap_control_inverts_and_loading_cancels(ref, tgt, load, test):
     groups = ("c", "c", "c", "c", "t", "t", "t", "t")
     d = _toy(ref, tgt, groups=groups)
-    res_c = relative_expression(d, reference_genes="R", control_group="c", test="student").table.set_index("group")
-    res_t = relative_expression(d, reference_genes="R", control_group="t", test="student").table.set_index("group")
+    res_c = relative_expression(d, reference_genes="R", control_group="c", test=test).table.set_index("group")
+    res_t = relative_expression(d, reference_genes="R", control_group="t", test=test).table.set_index("group")
     assert_allclose(res_c.loc["t", "fold_change"] * res_t.loc["c", "fold_change"], 1.0, rtol=1e-9)
     if np.isfinite(res_c.loc["t", "p"]):  # all-equal Cts leave no variance: estimate only, no test
         assert_allclose(res_c.loc["t", "fc_low"] * res_t.loc["c", "fc_high"], 1.0, rtol=1e-9)

@@ -223,6 +223,20 @@ def _check_options(test: str, ci_level: float) -> None:
         raise InputError(f"test must be 'welch' or 'student', not {test!r}")
     if not 0.0 < ci_level < 1.0:
         raise InputError(f"ci_level must be between 0 and 1, not {ci_level!r}", fix="e.g. 0.95")
+def _separate_tubes(reps, weights, refs, targets, control, test, ci_level):
+    """Unpaired target and reference wells: per-group ΔCt from group means, SD √(s²_T + Σ s²_R / m²)."""
+    wct, meta = _wide(reps, weights)
+    labels = meta["group"].to_numpy()
+    levels = _levels(meta, control)
+    tgt, ref = wct.reindex(columns=targets).to_numpy(float), wct.reindex(columns=refs).to_numpy(float)
+    ns, mt, st = _group_moments(tgt, labels, levels)
+    _, mr, sr = _group_moments(ref, labels, levels)
+    means = mt - mr.mean(axis=1, keepdims=True)
+    sds = np.sqrt(st**2 + (sr**2).sum(axis=1, keepdims=True) / len(refs) ** 2)
+    comp = compare_cells(tgt, ref, labels, levels, control, test=test, ci_level=ci_level)
+    return levels, ns, means, sds, comp
+
+
 def relative_expression(
     data: pd.DataFrame,
     *,
@@ -319,15 +333,7 @@ def relative_expression(
         comp = compare_groups(dct, labels, levels, control_group, test=test, ci_level=ci_level)
         long = _long_delta_ct(meta, dct, targets)
     else:
-        wct, meta = _wide(reps, weights)
-        labels = meta["group"].to_numpy()
-        levels = _levels(meta, control_group)
-        tgt, ref = wct.reindex(columns=targets).to_numpy(float), wct.reindex(columns=refs).to_numpy(float)
-        ns, mt, st = _group_moments(tgt, labels, levels)
-        _, mr, sr = _group_moments(ref, labels, levels)
-        means = mt - mr.mean(axis=1, keepdims=True)
-        sds = np.sqrt(st**2 + (sr**2).sum(axis=1, keepdims=True) / len(refs) ** 2)
-        comp = compare_cells(tgt, ref, labels, levels, control_group, test=test, ci_level=ci_level)
+        levels, ns, means, sds, comp = _separate_tubes(reps, weights, refs, targets, control_group, test, ci_level)
         excl_d, long = empty_exclusions(), pd.DataFrame(columns=list(DELTA_CT_COLUMNS))
     K = len(targets)
     table = _table(
