@@ -7,6 +7,7 @@ it; ``p_adjust`` / ``adjust_families`` handle multiplicity.
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
 from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, squeeze_var
 from skintrial.stats.ancova import AncovaResult, ancova
+from skintrial.stats.cross_sectional import GroupComparison, cross_sectional
 from skintrial.stats.describe import describe, within_arm_change
 from skintrial.stats.mixed_anova import mixed_anova
 from skintrial.stats.multiplicity import adjust_families, p_adjust
@@ -21,6 +22,8 @@ __all__ = [
     "squeeze_var",
     "AncovaResult",
     "ancova",
+    "GroupComparison",
+    "cross_sectional",
     "describe",
     "within_arm_change",
     "mixed_anova",

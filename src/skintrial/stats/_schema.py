@@ -72,3 +72,7 @@ CHANGE_COLUMNS: tuple[str, ...] = (
 )
 
 HEDGES_G = "hedges_g = J * estimate / pooled baseline SD of the two arms, J = 1 - 3 / (4 (n1 + n2) - 9)"
+
+HEDGES_G_CROSS_SECTIONAL = (
+    "hedges_g = J * estimate / pooled SD of the outcome in the two groups, J = 1 - 3 / (4 (n1 + n2) - 9)"
+)

@@ -99,7 +99,7 @@ def _pooled_baseline_sd(ta: TrialArrays, baseline_visit: str, W: np.ndarray, i: 
     return sd, J
 
 
-def _contrast_table(fit, ta, baseline_visit, W, reference_arm, ci_level) -> pd.DataFrame:
+def _contrast_table(fit, ta, baseline_visit, W, reference_arm, ci_level, formula=HEDGES_G) -> pd.DataFrame:
     rows = []
     p = fit.coef.shape[1]
     for label, j, i in pairwise_contrasts(ta.arms, reference_arm):
@@ -132,7 +132,7 @@ def _contrast_table(fit, ta, baseline_visit, W, reference_arm, ci_level) -> pd.D
                     "family": "",
                     "p_adj_method": "none",
                     "effect_size": g,
-                    "effect_size_formula": HEDGES_G,
+                    "effect_size_formula": formula,
                     "status": fit.status,
                 }
             )

@@ -207,7 +207,7 @@ wcsv(anc$anova, "ancova_anova.csv")
 # ------------------------------------------------------------------------------------- cross-sectional
 # One visit, groups compared adjusted for covariates (the active vs sedentary design): lm + emmeans.
 xs_cases <- data.frame(
-  case = c("anorexia_pre_post", "chickweight_day10", "synthetic_age_sex", "baumann_pairwise"),
+  case = c("anorexia_post", "chickweight_day10", "synthetic_age_sex", "baumann_pairwise"),
   input = c("anorexia", "chickweight", "synthetic", "baumann"),
   visit = c("post", "day10", "pre", "post"),
   reference_group = c("Cont", "diet1", "A", ""),

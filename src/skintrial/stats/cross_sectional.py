@@ -1,0 +1,139 @@
+"""Cross-sectional group comparison adjusted for covariates (one visit, two or more groups).
+
+The design of the active-vs-sedentary comparison (Crane et al. 2015; paper.md §7): each participant
+is measured once, and the groups are compared on every outcome adjusted for covariates such as age
+and BMI:
+
+    y_k = b0 + b_group + covariates + e,      e ~ N(0, sigma_k^2)
+
+fitted for all outcomes at once by the batched engine. The contrasts are the adjusted differences
+(emmeans' ``trt.vs.ctrl`` or all pairs), the adjusted means are taken at the covariate means (factors
+averaged over their levels with equal weights), and the group F test is reported with partial eta
+squared. Groups here are *not* randomised: the adjusted difference is an association, not an effect.
+Checked against R ``lm`` + ``emmeans`` + ``car::Anova`` in ``tests/stats/test_cross_sectional.py``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+from skintrial.stats._data import arm_design, trial_arrays
+from skintrial.stats._engine import BatchedFit, fit_ols
+from skintrial.stats._schema import HEDGES_G_CROSS_SECTIONAL
+from skintrial.stats.ancova import _arm_tests, _contrast_table, _emmeans_table
+
+__all__ = ["GroupComparison", "cross_sectional"]
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """The tables of a cross-sectional comparison over many outcomes.
+
+    ``contrasts`` has the columns of ``results/ancova.csv`` (CONTRAST_COLUMNS); ``emmeans`` the
+    adjusted mean per outcome × group (its ``arm`` column holds the group); ``group_test`` the F test
+    of the group term (Type II = Type III here: no interaction) with partial eta squared.
+    """
+
+    contrasts: pd.DataFrame
+    emmeans: pd.DataFrame
+    group_test: pd.DataFrame
+    fit: BatchedFit
+
+
+def cross_sectional(
+    data: pd.DataFrame,
+    *,
+    group: str = "group",
+    outcome: str = "outcome",
+    value: str = "value",
+    subject: str = "participant_id",
+    covariates: Sequence[str] = (),
+    outcomes: Sequence[str] | None = None,
+    groups: Sequence[str] | None = None,
+    reference_group: str | None = None,
+    visit: str = "visit",
+    at_visit: str | None = None,
+    ci_level: float = 0.95,
+) -> GroupComparison:
+    """Compare two or more groups on every outcome at one visit, adjusted for covariates.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long table, one row per participant × outcome (× visit), the group and covariates on each row.
+    group : str
+        Column holding the group (e.g. ``"active"`` / ``"sedentary"``).
+    covariates : sequence of str
+        Participant-level columns: numeric as is, text as treatment-coded factors.
+    outcomes : sequence of str, optional
+        Outcomes to analyse (default: all).
+    groups, reference_group : optional
+        Group order; contrasts are ``GROUP - REFERENCE``, or all pairs without a reference.
+    visit, at_visit : str, optional
+        With several visits in ``data[visit]``, the one to analyse. Without a ``visit`` column the
+        data are taken as one visit.
+    ci_level : float
+
+    Returns
+    -------
+    GroupComparison
+        The ``effect_size`` column is Hedges' g: the adjusted difference over the pooled SD of the
+        outcome in the two groups, times ``J = 1 - 3 / (4 (n1 + n2) - 9)`` (formula in the table).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> d = pd.DataFrame({"participant_id": list("abcdefgh"), "group": ["active"] * 4 + ["sedentary"] * 4,
+    ...                   "age": [40, 45, 50, 55, 42, 47, 52, 57], "outcome": "dermal_thickness",
+    ...                   "value": [1.9, 1.8, 1.8, 1.7, 1.7, 1.6, 1.6, 1.4]})
+    >>> r = cross_sectional(d, group="group", covariates=["age"], reference_group="sedentary")
+    >>> r.contrasts[["contrast", "estimate", "df"]].round(3).to_dict("records")
+    [{'contrast': 'active - sedentary', 'estimate': 0.195, 'df': 5.0}]
+    """
+    if visit not in data.columns:
+        data = data.assign(**{visit: at_visit or "visit"})
+    present = data[visit].astype(str).unique().tolist()
+    if at_visit is None:
+        if len(present) > 1:
+            raise InputError(
+                Problem(
+                    f"the data hold several visits {sorted(present)}",
+                    column=visit,
+                    fix="choose the visit to compare with at_visit=",
+                )
+            )
+        at_visit = present[0]
+    elif at_visit not in present:
+        raise InputError(
+            Problem(f"visit {at_visit!r} not found", column=visit, value=at_visit, fix=f"use one of {sorted(present)}")
+        )
+    ta = trial_arrays(
+        data,
+        outcome=outcome,
+        value=value,
+        arm=group,
+        visit=visit,
+        subject=subject,
+        arms=groups,
+        reference_arm=reference_group,
+        covariates=covariates,
+        outcomes=outcomes,
+        visits=[at_visit],
+    )
+    X, names, levels = arm_design(ta, arm_label=group)
+    y = ta.visit(at_visit)
+    W = np.isfinite(y) & np.isfinite(X).all(axis=1)[:, None]
+    fit = fit_ols(X, y, mask=W, outcomes=ta.outcomes, params=names)
+    contrasts = _contrast_table(fit, ta, at_visit, W, reference_group, ci_level, HEDGES_G_CROSS_SECTIONAL)
+    test = _arm_tests(fit, X, names, y, None, W, len(ta.arms), False)
+    return GroupComparison(
+        contrasts=contrasts,
+        emmeans=_emmeans_table(fit, ta, levels, False, W, ci_level),
+        group_test=test[test["type"] == "II"].assign(term=group).reset_index(drop=True),
+        fit=fit,
+    )

@@ -1,0 +1,60 @@
+"""Effect sizes recomputed by hand from the raw anorexia data (MASS::anorexia).
+
+Hedges' g of an ANCOVA contrast: adjusted difference / pooled baseline SD of the two arms, times
+J = 1 - 3 / (4 (n1 + n2) - 9). Cross-sectional: the pooled SD of the outcome itself. Partial eta
+squared of the arm term: SS_arm / (SS_arm + SS_residual), SS_arm = RSS(no arm) - RSS(full), from
+numpy least squares. Tolerance 1e-10 relative.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from numpy.testing import assert_allclose
+
+from skintrial.stats import ancova, cross_sectional
+from skintrial.stats._schema import HEDGES_G, HEDGES_G_CROSS_SECTIONAL
+
+DATA = pd.read_csv(Path(__file__).resolve().parents[1] / "reference" / "stats" / "input_anorexia.csv")
+WIDE = DATA.pivot(index=["participant_id", "arm"], columns="visit", values="value").reset_index()
+
+
+def _pooled_sd(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.sqrt(((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / (len(x) + len(y) - 2)))
+
+
+def _hedges(est: float, x: np.ndarray, y: np.ndarray) -> float:
+    return (1 - 3 / (4 * (len(x) + len(y)) - 9)) * est / _pooled_sd(x, y)
+
+
+def _rss(D: np.ndarray, y: np.ndarray) -> float:
+    beta, *_ = np.linalg.lstsq(D, y, rcond=None)
+    return float(np.sum((y - D @ beta) ** 2))
+
+
+def test_ancova_hedges_g_and_partial_eta_squared():
+    res = ancova(DATA, baseline_visit="pre", followup_visit="post", reference_arm="Cont")
+    c = res.contrasts.set_index("contrast")
+    for arm in ["CBT", "FT"]:
+        row = c.loc[f"{arm} - Cont"]
+        expect = _hedges(row.estimate, WIDE.loc[WIDE.arm == arm, "pre"].to_numpy(),
+                         WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy())
+        assert_allclose(row.effect_size, expect, rtol=1e-10)
+        assert row.effect_size_formula == HEDGES_G
+    one = np.ones(len(WIDE))
+    dummies = np.column_stack([WIDE.arm == "CBT", WIDE.arm == "FT"]).astype(float)
+    full = _rss(np.column_stack([one, WIDE.pre, dummies]), WIDE.post.to_numpy())
+    reduced = _rss(np.column_stack([one, WIDE.pre]), WIDE.post.to_numpy())
+    pes = (reduced - full) / ((reduced - full) + full)
+    assert_allclose(res.arm_test["partial_eta_sq"], [pes, pes], rtol=1e-10)
+
+
+def test_cross_sectional_hedges_g():
+    res = cross_sectional(DATA, group="arm", at_visit="post", reference_group="Cont")
+    row = res.contrasts.set_index("contrast").loc["FT - Cont"]
+    expect = _hedges(row.estimate, WIDE.loc[WIDE.arm == "FT", "post"].to_numpy(),
+                     WIDE.loc[WIDE.arm == "Cont", "post"].to_numpy())
+    assert_allclose(row.effect_size, expect, rtol=1e-10)
+    assert row.effect_size_formula == HEDGES_G_CROSS_SECTIONAL
