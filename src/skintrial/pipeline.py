@@ -135,10 +135,12 @@ def analyse(study: Study) -> TrialResults:
     }
     excl = [analysis_exclusions(study, outcomes=study.outcomes, followup_visit=followup)]
     if "clda" in plan.methods:
-        cl = stats.clda(long, baseline_visit=s.baseline_visit, visits=s.visits, covariates=plan.covariates,
+        from skintrial.stats.clda import clda
+
+        cl = clda(long, baseline_visit=s.baseline_visit, visits=s.visits, covariates=plan.covariates,
                         ci_level=plan.ci_level, **common)
         tables["clda"] = _adjust(cl[cl["visit"] == followup] if "visit" in cl else cl, study)
-    if "mixed_anova" in plan.methods and hasattr(stats, "mixed_anova"):
+    if "mixed_anova" in plan.methods:
         tables["mixed_anova"] = stats.mixed_anova(long, visits=s.visits, arms=s.arms)
     tables["exclusions"] = pd.concat(excl, ignore_index=True)
     tables = {k: _declared_order(v, study) if "outcome" in v.columns else v for k, v in tables.items()}

@@ -45,3 +45,16 @@ def test_strings_from_input_files_are_escaped(small_bundle):
     assert evil not in html and "<img src=x" not in html and "<b>bold</b>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "&lt;b&gt;bold&lt;/b&gt; &amp; co" in html
+
+
+def test_sensitivity_and_replication_sections_follow_the_plan(small_bundle):
+    toml = small_bundle / "study.toml"
+    plain = render_report(analyse(load_study(small_bundle)))
+    if 'methods = ["ancova"]' in toml.read_text():
+        toml.write_text(toml.read_text().replace('methods = ["ancova"]', 'methods = ["ancova", "clda", "mixed_anova"]'))
+    res = analyse(load_study(small_bundle))
+    assert {"clda", "mixed_anova"} <= set(res.tables)
+    html = render_report(res)
+    assert 'id="clda-table"' in html and 'id="mixed-anova-table"' in html
+    assert "It is not the treatment test" in html
+    assert 'id="clda-table"' not in plain or "clda" in toml.read_text()

@@ -137,9 +137,48 @@ def _methods(res: TrialResults) -> dict:
     return {"id": "methods", "title": "Methods", "text": text, "inputs": prov.get("inputs", {})}
 
 
+def table_section(id_: str, title: str, headers: list[str], rows: list[list[str]], *, text_columns: int = 1,
+                  intro: str = "", note: str = "") -> dict:
+    """A section that is one table of already formatted cells (``section_table.html.j2``)."""
+    return {"id": id_, "title": title, "template": "table", "headers": headers, "rows": rows,
+            "text_columns": text_columns, "intro": intro, "note": note}
+
+
+def _clda(res: TrialResults) -> dict | None:
+    t = res.tables.get("clda")
+    if t is None:
+        return None
+    labels = _labels(res)
+    rows = [[labels.get(r.outcome, r.outcome), r.contrast, num(r.estimate), ci(r.ci_low, r.ci_high), pval(r.p),
+             pval(r.p_adj), str(r.n), "" if r.status == "ok" else r.status] for r in t.itertuples()]
+    return table_section(
+        "clda", "Sensitivity analysis: cLDA", ["Outcome", "Contrast", "Difference", "CI", "p", "Adjusted p", "n",
+                                               "Status"], rows, text_columns=2,
+        intro="Constrained longitudinal data analysis (REML, unstructured covariance, arms share the baseline "
+              "mean): every randomised participant contributes, including those without follow-up.",
+        note="Degrees of freedom: residual df of the stacked model (observations − parameters), as nlme::gls.")
+
+
+def _mixed(res: TrialResults) -> dict | None:
+    t = res.tables.get("mixed_anova")
+    if t is None:
+        return None
+    labels = _labels(res)
+    rows = [[labels.get(r.outcome, r.outcome), r.term, f"{r.num_df:g}, {r.den_df:g}", num(r.f), pval(r.p),
+             num(r.ges, 2)] for r in t.itertuples()]
+    return table_section(
+        "mixed-anova", "Replication analysis: two-way mixed ANOVA", ["Outcome", "Term", "df", "F", "p",
+                                                                     "Generalized η²"], rows, text_columns=2,
+        intro="Arm × visit mixed ANOVA (Type III) as published exercise studies report it, for comparison with "
+              "the literature. It is not the treatment test: the arm:visit interaction answers the same question "
+              "as the ANCOVA with less power.")
+
+
 def build_sections(res: TrialResults) -> list[dict]:
-    """Every section of the report, in reading order."""
-    return [_flow(res), _baseline(res), _outcomes(res), _figures(res), _methods(res), _exclusions(res)]
+    """Every section of the report, in reading order (sections without data are left out)."""
+    sections = [_flow(res), _baseline(res), _outcomes(res), _figures(res), _clda(res), _mixed(res),
+                _methods(res), _exclusions(res)]
+    return [s for s in sections if s is not None]
 
 
 def summary(res: TrialResults) -> dict:
