@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -91,13 +91,13 @@ def qpcr(
 
     data = read_ct(ct_file)
     eff = _read_table(efficiency_file) if efficiency_file is not None else None
-    common = dict(reference_genes=list(reference_gene), method=method.value, efficiencies=eff,
-                  test=test.value, ci_level=ci_level, cutoff=cutoff if cutoff > 0 else None,
-                  undetermined=undetermined.value, replicate_rule=replicate_rule.value,
-                  max_replicate_sd=max_replicate_sd)
+    common: dict[str, Any] = dict(reference_genes=list(reference_gene), method=method.value, efficiencies=eff,
+                                  test=test.value, ci_level=ci_level, cutoff=cutoff if cutoff > 0 else None,
+                                  undetermined=undetermined.value, replicate_rule=replicate_rule.value,
+                                  max_replicate_sd=max_replicate_sd)
     if (pre is None) != (post is None):
         raise InputError("give both --pre and --post for the paired design", fix="e.g. --pre week0 --post week16")
-    if pre is not None:
+    if pre is not None and post is not None:
         res = paired_relative_expression(data, pre=pre, post=post, reference_arm=reference_arm, **common)
     elif control_group is None:
         raise InputError("--control-group is required (or --pre/--post for the paired design)",

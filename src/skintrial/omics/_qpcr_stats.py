@@ -70,8 +70,8 @@ def compare_groups(
         fit = fit_ols(X, values)
         c = fit.contrast(np.eye(X.shape[1])[1:])
         m0 = _moments(values, labels == control)[1]
-        est = np.array([_moments(values, labels == lev)[1] - m0 for lev in others])
-        return _finish(est, c.se.T, c.df.T, ci_level)
+        diff = np.array([_moments(values, labels == lev)[1] - m0 for lev in others])
+        return _finish(diff, c.se.T, c.df.T, ci_level)
     n0, m0, v0 = _moments(values, labels == control)
     est, se, df = [], [], []
     for lev in others:  # a few groups; vectorised over genes
@@ -132,11 +132,11 @@ def compare_cells(
             for j, (ri, cl) in enumerate(cells):
                 L[i, j] = coefs[ri] * ((cl == lev) - (cl == control))
         c = fit.contrast(L)
-        est = np.zeros((len(others), target.shape[1]))
+        cell_est = np.zeros((len(others), target.shape[1]))
         for ri, w in enumerate(coefs):
             for i, lev in enumerate(others):
-                est[i] += w * (_moments(roles[ri], labels == lev)[1] - _moments(roles[ri], labels == control)[1])
-        return _finish(est, c.se.T, c.df.T, ci_level)
+                cell_est[i] += w * (_moments(roles[ri], labels == lev)[1] - _moments(roles[ri], labels == control)[1])
+        return _finish(cell_est, c.se.T, c.df.T, ci_level)
     est, se, df = [], [], []
     for lev in others:
         e, parts = 0.0, []
