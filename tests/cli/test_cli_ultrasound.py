@@ -1,0 +1,105 @@
+"""`skintrial ultrasound` through typer's CliRunner: CSV schema, spacing sources, overlays, exit codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from PIL import Image
+from typer.testing import CliRunner
+
+from skintrial.cli import app
+from skintrial.instruments.ultrasound import ULTRASOUND_COLUMNS, write_ultrasound_dicom
+from skintrial.plan import simulate_ultrasound
+
+runner = CliRunner()
+
+
+def _read(path):
+    """The CSV as written: empty qc (clean) is the empty string, empty numbers are NaN."""
+    table = pd.read_csv(path)
+    table["qc"] = table["qc"].fillna("")
+    return table
+
+
+@pytest.fixture(scope="module")
+def scans(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("scans")
+    truths = {}
+    for i, thickness in enumerate([1.3, 2.1]):
+        pixels, truth = simulate_ultrasound(dermal_thickness_mm=thickness, lep_upper=0.3, lep_lower=0.1,
+                                            rows=384, cols=512, seed=i)
+        Image.fromarray(pixels).save(folder / f"p{i}.png")
+        truths[f"p{i}.png"] = truth
+    pixels, truth = simulate_ultrasound(dermal_thickness_mm=1.7, lep_upper=0.3, lep_lower=0.1, rows=384, cols=512,
+                                        seed=9)
+    write_ultrasound_dicom(folder / "d.dcm", pixels, spacing_mm=(0.0125, 0.0125))
+    truths["d.dcm"] = truth
+    (folder / "bad.png").write_text("no image here")
+    return folder, truths
+
+
+def test_writes_the_table_and_overlays(scans, tmp_path):
+    folder, truths = scans
+    files = [str(folder / n) for n in ("p0.png", "bad.png", "d.dcm", "p1.png")]
+    out = tmp_path / "res" / "params.csv"
+    result = runner.invoke(app, ["ultrasound", *files, "--out", str(out), "--pixel-spacing-mm", "0.0125",
+                                 "--overlay-dir", str(tmp_path / "ov")])
+    assert result.exit_code == 0, result.output
+    table = _read(out)
+    assert tuple(table.columns) == ULTRASOUND_COLUMNS
+    assert table["file"].tolist() == files
+    assert table.loc[1, "qc"].startswith("error: ") and "bad.png" in table.loc[1, "qc"]
+    good = table.drop(index=1)
+    assert (good["qc"] == "").all()
+    want = [truths[n]["dermal_thickness_mm"] for n in ("p0.png", "d.dcm", "p1.png")]
+    assert_allclose(good["dermal_thickness_mm"], want, rtol=0.02)
+    assert sorted(p.name for p in (tmp_path / "ov").iterdir()) == ["d.png", "p0.png", "p1.png"]
+    assert not list(out.parent.glob("*.part"))
+
+
+def test_spacing_missing_is_a_flag_not_a_failure(scans, tmp_path):
+    folder, _ = scans
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    row = _read(out).iloc[0]
+    assert row["qc"] == "spacing_missing" and np.isnan(row["dermal_thickness_mm"]) and row["lep_upper"] > 0
+
+
+def test_spacing_manifest_and_row_col_spacing(scans, tmp_path):
+    folder, truths = scans
+    manifest = tmp_path / "m.csv"
+    pd.DataFrame({"file": ["p0.png"], "pixel_spacing_mm": [0.0125]}).to_csv(manifest, index=False)
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), str(folder / "p1.png"), "--out", str(out),
+                                 "--spacing-manifest", str(manifest), "--pixel-spacing-mm", "0.0125,0.0125"])
+    assert result.exit_code == 0, result.output
+    table = _read(out)
+    assert_allclose(table["dermal_thickness_mm"], [truths["p0.png"]["dermal_thickness_mm"],
+                                                   truths["p1.png"]["dermal_thickness_mm"]], rtol=0.02)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--pixel-spacing-mm", "-1"], "pixel-spacing-mm"),
+    (["--pixel-spacing-mm", "abc"], "pixel-spacing-mm"),
+    (["--spacing-manifest", "nowhere.csv"], "nowhere.csv"),
+    (["--upper-fraction", "1.5"], "upper_fraction"),
+])
+def test_bad_options_exit_2_and_write_nothing(scans, tmp_path, args, message):
+    folder, _ = scans
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(out), *args])
+    assert result.exit_code == 2
+    assert message in result.output
+    assert not out.exists()
+
+
+def test_manifest_without_columns_names_them(scans, tmp_path):
+    folder, _ = scans
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("name,spacing\np0.png,0.01\n")
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(tmp_path / "p.csv"),
+                                 "--spacing-manifest", str(manifest)])
+    assert result.exit_code == 2 and "file, pixel_spacing_mm" in result.output
