@@ -49,11 +49,15 @@ _PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic",
 
 @dataclass(frozen=True)
 class TrialResults:
-    """Everything a report needs: the study, named result tables and provenance."""
+    """Everything a report needs: the study, named result tables, provenance, and files to write.
+
+    ``assets`` maps a path relative to the output folder (``overlays/P001_week0.png``) to its bytes.
+    """
 
     study: Study
     tables: dict[str, pd.DataFrame]
     provenance: dict = field(default_factory=dict)
+    assets: dict[str, bytes] = field(default_factory=dict)
 
     @property
     def followup_visit(self) -> str:
@@ -150,6 +154,11 @@ def analyse(study: Study) -> TrialResults:
 def write_results(results: TrialResults, out: Path) -> list[Path]:
     """Write ``results/<table>.csv`` and ``provenance.json`` under ``out``."""
     written = [write_csv(t, out / "results" / f"{name}.csv") for name, t in results.tables.items()]
+    for rel, data in results.assets.items():
+        target = out / rel
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+        written.append(target)
     prov = out / "provenance.json"
     prov.write_text(json.dumps(results.provenance, indent=2, default=str) + "\n", encoding="utf-8")
     return [*written, prov]

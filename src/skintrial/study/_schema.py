@@ -62,6 +62,9 @@ class OutcomeSpec(_Table):
     min: float | None = None
     max: float | None = None
     replicate_rule: Literal["mean", "median"] = "mean"
+    parameter: str | None = None
+    """The instrument output this outcome is computed from when raw files are given (e.g. ``r2`` of the
+    Cutometer, ``dermal_thickness_mm`` of the ultrasound); default: the outcome's own name."""
 
 
 def physical_range(spec: OutcomeSpec) -> tuple[float, float]:
