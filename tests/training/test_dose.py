@@ -1,0 +1,91 @@
+"""Dose–response through the engine: statsmodels agreement, a known slope, invariance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from skintrial.training import DOSE_COLUMNS, dose_response, dose_response_data
+
+
+def _trial(seed=0, n=40, slope=0.5):
+    rng = np.random.default_rng(seed)
+    pid = [f"P{i:02d}" for i in range(n)]
+    arm = np.where(np.arange(n) % 2 == 0, "AT", "RT")
+    adherence = rng.uniform(0.5, 1.0, n)
+    volume = np.where(arm == "RT", rng.uniform(5e4, 1e5, n), 0.0)
+    summary = pd.DataFrame({"participant_id": pid, "arm": arm, "sessions_planned": 32, "adherence": adherence,
+                            "volume_load_kg": volume})
+    rows = []
+    for k, (o, s) in enumerate([("r2", 1.0), ("thickness", 0.2)]):
+        base = rng.normal(0, s, n)
+        follow = 0.6 * base + (arm == "RT") * 0.3 + slope * adherence * (k + 1) + rng.normal(0, s * 0.5, n)
+        rows += [pd.DataFrame({"participant_id": pid, "visit": "week0", "outcome": o, "value": base}),
+                 pd.DataFrame({"participant_id": pid, "visit": "week16", "outcome": o, "value": follow})]
+    return pd.concat(rows, ignore_index=True), summary
+
+
+def test_matches_statsmodels_pooled_and_per_arm():
+    import statsmodels.formula.api as smf
+
+    data, summary = _trial()
+    res = dose_response(data, summary, baseline_visit="week0", dose_measures=["adherence", "volume_load_kg"])
+    assert list(res.columns) == list(DOSE_COLUMNS)
+    wide = dose_response_data(data, summary, baseline_visit="week0", dose_measures=["adherence", "volume_load_kg"])
+    for (o, m), d in wide.groupby(["outcome", "dose_measure"]):
+        ref = smf.ols("followup ~ baseline + dose + C(arm)", data=d).fit()
+        row = res[(res.outcome == o) & (res.dose_measure == m) & (res.arm == "all")].iloc[0]
+        assert_allclose([row.estimate, row.se, row.p], [ref.params["dose"], ref.bse["dose"], ref.pvalues["dose"]],
+                        rtol=1e-8)
+        assert_allclose([row.ci_low, row.ci_high], ref.conf_int().loc["dose"].to_numpy(), rtol=1e-8)
+        assert row.df == ref.df_resid and row.n == len(d)
+    d = wide[(wide.outcome == "r2") & (wide.dose_measure == "adherence") & (wide.arm == "AT")]
+    ref = smf.ols("followup ~ baseline + dose", data=d).fit()
+    row = res[(res.outcome == "r2") & (res.dose_measure == "adherence") & (res.arm == "AT")].iloc[0]
+    assert_allclose([row.estimate, row.se], [ref.params["dose"], ref.bse["dose"]], rtol=1e-8)
+
+
+def test_change_on_dose_equals_followup_on_dose():
+    import statsmodels.formula.api as smf
+
+    data, summary = _trial(seed=3)
+    wide = dose_response_data(data, summary, baseline_visit="week0", dose_measures=["adherence"])
+    d = wide[wide.outcome == "thickness"]
+    a = smf.ols("change ~ baseline + dose + C(arm)", data=d).fit().params["dose"]
+    res = dose_response(data, summary, baseline_visit="week0", dose_measures=["adherence"], by_arm=False)
+    assert_allclose(res.loc[res.outcome == "thickness", "estimate"].iloc[0], a, rtol=1e-9)
+
+
+def test_recovers_a_known_slope():
+    data, summary = _trial(seed=1, n=400, slope=0.5)
+    res = dose_response(data, summary, baseline_visit="week0", dose_measures=["adherence"], by_arm=False)
+    r = res.set_index("outcome")
+    # true slopes 0.5 (r2) and 1.0 (thickness): within 4 SE
+    assert abs(r.loc["r2", "estimate"] - 0.5) < 4 * r.loc["r2", "se"]
+    assert abs(r.loc["thickness", "estimate"] - 1.0) < 4 * r.loc["thickness", "se"]
+
+
+def test_dose_constant_within_an_arm_is_flagged_not_fitted():
+    data, summary = _trial()
+    res = dose_response(data, summary, baseline_visit="week0", dose_measures=["volume_load_kg"])
+    at = res[(res.arm == "AT")]
+    assert (at["status"] == "rank_deficient").all() and at["estimate"].isna().all()
+    assert (res[res.arm == "all"]["status"] == "ok").all()
+
+
+def test_row_order_does_not_matter():
+    data, summary = _trial(seed=5)
+    a = dose_response(data, summary, baseline_visit="week0")
+    b = dose_response(data.sample(frac=1, random_state=1), summary.sample(frac=1, random_state=2),
+                      baseline_visit="week0")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_unknown_dose_measure():
+    from skintrial.errors import InputError
+
+    data, summary = _trial()
+    with pytest.raises(InputError, match="missing column"):
+        dose_response(data, summary, baseline_visit="week0", dose_measures=["calories"])
