@@ -56,6 +56,10 @@ def test_qpcr_command_paired_design(tmp_path):
     ref = pd.read_csv(REF / "paired_reference.csv").set_index(["contrast", "gene", "quantity"])["value"]
     row = t.loc[(t.gene == "BGN") & (t.test == "student_t")].iloc[0]
     assert_allclose(row.p, ref[("RT - AT student", "BGN", "p")], rtol=1e-9)
+    r = runner.invoke(app, ["qpcr", str(REF / "paired_design.csv"), "-r", "GAPDH", "--pre", "pre", "--post", "post",
+                            "--between", "ancova", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert set(pd.read_csv(out).test) == {"paired_t", "ancova"}
 
 
 def test_qpcr_command_pfaffl_with_efficiency_file(tmp_path):

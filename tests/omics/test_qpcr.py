@@ -203,6 +203,22 @@ def test_paired_design_matches_r():
             assert_allclose(row.fold_change, 2.0 ** -row.delta_delta_ct, rtol=RTOL)
 
 
+def test_paired_design_ancova_between_arms_matches_statsmodels():
+    import statsmodels.formula.api as smf
+
+    data = pd.read_csv(REF / "paired_design.csv")
+    res = paired_relative_expression(data, reference_genes="GAPDH", pre="pre", post="post", between="ancova")
+    t = res.table
+    dct = res.delta_ct.pivot(index=["participant", "group", "gene"], columns="visit", values="delta_ct").reset_index()
+    for gene in ("COL1A1", "BGN"):
+        fit = smf.ols("post ~ C(group, Treatment('AT')) + pre", data=dct.loc[dct.gene == gene]).fit()
+        name = "C(group, Treatment('AT'))[T.RT]"
+        ci = fit.conf_int().loc[name]
+        row = t.loc[(t.gene == gene) & (t.test == "ancova")].iloc[0]
+        assert_allclose([row.delta_delta_ct, row.se, row.p, row.ci_low, row.ci_high, row.df],
+                        [fit.params[name], fit.bse[name], fit.pvalues[name], ci[0], ci[1], fit.df_resid], rtol=1e-9)
+
+
 def test_paired_design_lists_participants_without_both_visits():
     data = pd.read_csv(REF / "paired_design.csv")
     data = data.loc[data["sample"] != "P3_post"]

@@ -30,6 +30,11 @@ class Pairing(StrEnum):
     none = "none"
 
 
+class Between(StrEnum):
+    change = "change"
+    ancova = "ancova"
+
+
 class Undetermined(StrEnum):
     exclude = "exclude"
     cutoff = "cutoff"
@@ -69,6 +74,8 @@ def qpcr(
     post: Annotated[str | None, typer.Option(help="Follow-up visit of the paired design.")] = None,
     reference_arm: Annotated[str | None, typer.Option(help="Paired design: calibrator arm of between-arm "
                                                       "contrasts (default: first arm).")] = None,
+    between: Annotated[Between, typer.Option(help="Paired design, between arms: t test of the changes, or "
+                                             "ANCOVA of post on pre delta Ct.")] = Between.change,
     method: Annotated[Method, typer.Option(help="ddct (Livak, E = 2) or pfaffl (efficiency-corrected).")] = Method.ddct,
     efficiency_file: Annotated[Path | None, typer.Option(help="CSV: gene + efficiency (0.95 or 95), gene + "
                                                          "amplification_factor, or a dilution series gene, amount, ct.")] = None,
@@ -98,7 +105,8 @@ def qpcr(
     if (pre is None) != (post is None):
         raise InputError("give both --pre and --post for the paired design", fix="e.g. --pre week0 --post week16")
     if pre is not None and post is not None:
-        res = paired_relative_expression(data, pre=pre, post=post, reference_arm=reference_arm, **common)
+        res = paired_relative_expression(data, pre=pre, post=post, reference_arm=reference_arm,
+                                         between=between.value, **common)
     elif control_group is None:
         raise InputError("--control-group is required (or --pre/--post for the paired design)",
                          fix="name the calibrator group, e.g. --control-group control")

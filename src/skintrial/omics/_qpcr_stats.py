@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats as sps
 
-__all__ = ["Comparison", "compare_groups", "one_sample", "compare_cells"]
+__all__ = ["Comparison", "compare_groups", "one_sample", "compare_cells", "ancova_arms"]
 
 
 @dataclass(frozen=True)
@@ -152,3 +152,22 @@ def compare_cells(
         se.append(np.sqrt(var))
         df.append(d)
     return _finish(np.array(est), np.array(se), np.array(df), ci_level)
+
+
+def ancova_arms(
+    post: np.ndarray, pre: np.ndarray, labels: np.ndarray, levels: list[str], control: str, *, ci_level: float
+) -> Comparison:
+    """Arm difference in follow-up ΔCt adjusted for each participant's baseline ΔCt, via the engine.
+
+    The model ``post ~ arm + pre`` is fitted for every gene at once; each gene's own baseline is the
+    per-outcome column ``Z`` of :func:`skintrial.stats.fit_ols`. The arm coefficient is the adjusted
+    difference in ΔCt change (post − pre) between the arm and the control arm.
+    """
+    from skintrial.stats import fit_ols
+
+    others = [lev for lev in levels if lev != control]
+    X = np.column_stack([np.ones(len(labels))] + [(labels == lev).astype(float) for lev in others])
+    fit = fit_ols(X, post, Z=pre[:, :, None])
+    L = np.eye(X.shape[1] + 1)[1:-1]
+    c = fit.contrast(L)
+    return _finish(c.estimate.T, c.se.T, c.df.T, ci_level)

@@ -32,7 +32,7 @@ from ._qpcr_efficiency import CURVE_COLUMNS, efficiency_table, standard_curve
 from ._qpcr_io import EXCLUSION_COLUMNS, clean_ct, empty_exclusions, read_ct
 from ._qpcr_replicates import REPLICATE_COLUMNS, aggregate_replicates
 from ._qpcr_stability import GenormResult, genorm, normfinder
-from ._qpcr_stats import Comparison, compare_cells, compare_groups, one_sample
+from ._qpcr_stats import Comparison, ancova_arms, compare_cells, compare_groups, one_sample
 
 __all__ = [
     "QpcrResult",
@@ -378,7 +378,8 @@ def _pair_visits(meta: pd.DataFrame, dct: np.ndarray, pre: str, post: str):
     idx, arm = idx.loc[~lacking].astype(int), arm.loc[~lacking]
     change = dct[idx[post].to_numpy()] - dct[idx[pre].to_numpy()]
     post_dct = np.where(np.isfinite(change), dct[idx[post].to_numpy()], np.nan)
-    return change, post_dct, arm.to_numpy(dtype=object), excl
+    pre_dct = np.where(np.isfinite(change), dct[idx[pre].to_numpy()], np.nan)
+    return change, post_dct, pre_dct, arm.to_numpy(dtype=object), excl
 
 
 def paired_relative_expression(
@@ -391,6 +392,7 @@ def paired_relative_expression(
     method: Literal["ddct", "pfaffl"] = "ddct",
     efficiencies: pd.Series | pd.DataFrame | None = None,
     test: Literal["welch", "student"] = "welch",
+    between: Literal["change", "ancova"] = "change",
     ci_level: float = 0.95,
     cutoff: float | None = 35.0,
     undetermined: Literal["exclude", "cutoff"] = "exclude",
@@ -409,6 +411,9 @@ def paired_relative_expression(
     * Between arms (when there are two or more): the mean change of each arm minus that of
       ``reference_arm`` — a difference of ΔΔCt whose 2^(−x) is the ratio of the arms' fold changes —
       by Welch's t (default) or the engine's pooled-variance model ``change ~ arm`` (``"student"``).
+      ``between="ancova"`` instead fits ``ΔCt_post ~ arm + ΔCt_pre`` through the engine (each gene's
+      own baseline as covariate; the trial-analysis standard) and reports the baseline-adjusted
+      difference (``test = "ancova"``; ``test`` is then not used for these rows).
 
     Parameters
     ----------
@@ -419,6 +424,8 @@ def paired_relative_expression(
         Visit labels of the baseline and follow-up serum.
     reference_arm : str, optional
         Calibrator arm of the between-arm contrasts (default: the first arm in the data).
+    between : {"change", "ancova"}, default "change"
+        Between-arm comparison of the changes (t test of ΔΔCt) or ANCOVA of post on pre ΔCt.
     method, efficiencies, test, ci_level, cutoff, undetermined, replicate_rule, max_replicate_sd, high_sd
         As in :func:`relative_expression`.
 
@@ -444,12 +451,14 @@ def paired_relative_expression(
     [['AT', 'post - pre', -0.3], ['RT', 'post - pre', -1.033], ['RT', 'RT - AT (post - pre)', -0.733]]
     """
     _check_options(test, ci_level)
+    if between not in ("change", "ancova"):
+        raise InputError(f"between must be 'change' or 'ancova', not {between!r}")
     reps, excl, refs, targets, weights = _prepare(
         data, reference_genes=reference_genes, method=method, efficiencies=efficiencies, cutoff=cutoff,
         undetermined=undetermined, replicate_rule=replicate_rule, max_replicate_sd=max_replicate_sd,
         high_sd=high_sd)
     dct, meta, excl_d = _delta_ct(reps, weights, refs, targets)
-    change, post_dct, arm, excl_p = _pair_visits(meta, dct, pre, post)
+    change, post_dct, pre_dct, arm, excl_p = _pair_visits(meta, dct, pre, post)
     arms = list(dict.fromkeys(arm))
     if reference_arm is not None:
         arms = _levels(pd.DataFrame({"group": arm}), reference_arm) if len(arms) > 1 else arms
@@ -464,11 +473,14 @@ def paired_relative_expression(
     parts = [within]
     if len(arms) > 1:
         ref = arms[0]
-        comp = compare_groups(change, arm, arms, ref, test=test, ci_level=ci_level)
+        if between == "ancova":
+            comp, label = ancova_arms(post_dct, pre_dct, arm, arms, ref, ci_level=ci_level), "ancova"
+        else:
+            comp, label = compare_groups(change, arm, arms, ref, test=test, ci_level=ci_level), _TESTS[test]
         parts.append(_table(
             genes=targets, groups=arms[1:], contrasts=[f"{a} - {ref} ({post} - {pre})" for a in arms[1:]],
             n=ns[1:], n_control=ns[:1], delta_ct=np.nan, delta_ct_sd=np.nan, comp=comp, ci_level=ci_level,
-            method=method, test=[_TESTS[test]] * (len(arms) - 1)))
+            method=method, test=[label] * (len(arms) - 1)))
     table = pd.concat(parts, ignore_index=True)
     table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(drop=True)
     exclusions = pd.concat([e for e in (excl, excl_d, excl_p) if len(e)] or [empty_exclusions()],
