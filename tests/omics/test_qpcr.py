@@ -404,6 +404,12 @@ def test_read_ct_csv_and_excel_round_trip(tmp_path):
     assert ex.loc[ex.stage == "delta_ct", ["sample", "gene"]].values.tolist() == [["s5", "T"]]
 
 
+def test_numeric_labels_are_matched_as_text():
+    d = _toy([20, 20.1, 19.9, 20.5, 20.4, 20.6], [25, 25.1, 24.9, 23, 23.1, 22.8], groups=(1, 1, 1, 2, 2, 2))
+    t = relative_expression(d, reference_genes="R", control_group=1).table
+    assert t["contrast"].tolist() == ["1 - 1", "2 - 1"]
+
+
 def test_result_columns_never_depend_on_parameters():
     d = _toy([20, 20.1, 19.9, 20.5, 20.4, 20.6], [25, 25.1, 24.9, 23, 23.1, 22.8])
     for kw in ({}, {"test": "student", "ci_level": 0.9}, {"pairing": "none"}):

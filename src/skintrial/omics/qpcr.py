@@ -93,7 +93,7 @@ def _prepare(
     """Steps 1–3 and the efficiency weights; returns replicates, exclusions, targets and weights."""
     if isinstance(reference_genes, str):
         reference_genes = [reference_genes]
-    reference_genes = list(dict.fromkeys(reference_genes))
+    reference_genes = list(dict.fromkeys(str(g) for g in reference_genes))
     if not reference_genes:
         raise InputError("no reference gene given", fix="name at least one reference (housekeeping) gene")
     if method not in ("ddct", "pfaffl"):
@@ -208,6 +208,7 @@ def _long_delta_ct(meta: pd.DataFrame, dct: np.ndarray, targets: list[str]) -> p
 
 
 def _levels(meta: pd.DataFrame, control: str, col: str = "group") -> list[str]:
+    control = str(control)  # labels are read as text: a group written 1 is "1"
     levels = list(dict.fromkeys(meta[col]))
     if control not in levels:
         raise InputError(Problem(f"control {col} '{control}' not in the data ({', '.join(levels)})",
@@ -330,14 +331,15 @@ def relative_expression(
         labels = meta["group"].to_numpy()
         levels = _levels(meta, control_group)
         ns, means, sds = _group_moments(dct, labels, levels)
-        comp = compare_groups(dct, labels, levels, control_group, test=test, ci_level=ci_level)
+        comp = compare_groups(dct, labels, levels, levels[0], test=test, ci_level=ci_level)
         long = _long_delta_ct(meta, dct, targets)
     else:
-        levels, ns, means, sds, comp = _separate_tubes(reps, weights, refs, targets, control_group, test, ci_level)
+        levels, ns, means, sds, comp = _separate_tubes(reps, weights, refs, targets, str(control_group), test,
+                                                       ci_level)
         excl_d, long = empty_exclusions(), pd.DataFrame(columns=list(DELTA_CT_COLUMNS))
     K = len(targets)
     table = _table(
-        genes=targets, groups=levels, contrasts=[f"{g} - {control_group}" for g in levels], n=ns,
+        genes=targets, groups=levels, contrasts=[f"{g} - {levels[0]}" for g in levels], n=ns,
         n_control=ns[:1], delta_ct=means, delta_ct_sd=sds, comp=_stack(_zero_row(K), comp),
         ci_level=ci_level, method=method, test=[""] + [_TESTS[test]] * (len(levels) - 1))
     table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(drop=True)
@@ -347,6 +349,7 @@ def relative_expression(
 
 def _pair_visits(meta: pd.DataFrame, dct: np.ndarray, pre: str, post: str):
     """Within-participant change (post − pre) of ΔCt: (P, K) matrix, participant table, exclusions."""
+    pre, post = str(pre), str(post)
     problems = []
     for v in (pre, post):
         if v not in set(meta["visit"]):
@@ -461,6 +464,7 @@ def paired_relative_expression(
     change, post_dct, pre_dct, arm, excl_p = _pair_visits(meta, dct, pre, post)
     arms = list(dict.fromkeys(arm))
     if reference_arm is not None:
+        reference_arm = str(reference_arm)
         arms = _levels(pd.DataFrame({"group": arm}), reference_arm) if len(arms) > 1 else arms
         if reference_arm not in arms:
             raise InputError(Problem(f"reference arm '{reference_arm}' not in the data ({', '.join(arms)})",
