@@ -1,0 +1,111 @@
+"""Stratified permuted-block randomisation: block structure, ratios, strata, reproducibility, balance."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from skintrial.errors import InputError
+from skintrial.plan.randomize import (
+    BALANCE_COLUMNS,
+    RANDOMIZATION_COLUMNS,
+    balance_report,
+    randomization_list,
+)
+
+ARMS = ["CON", "AT", "RT"]
+
+
+def _participants(n=90, seed=0):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({"participant_id": [f"P{i:03d}" for i in range(n)],
+                         "age_group": rng.choice(["41-49", "50-59"], n),
+                         "sex": rng.choice(["F", "M"], n, p=[0.8, 0.2])})
+
+
+def test_every_block_is_a_permutation_with_the_ratios():
+    lst = randomization_list(arms=ARMS, seed=3, ratios={"CON": 1, "AT": 2, "RT": 2}, block_sizes=[5, 10],
+                             strata_levels={"site": ["a", "b"]}, n_per_stratum=40)
+    assert list(lst.columns) == list(RANDOMIZATION_COLUMNS)
+    for _, blk in lst.groupby(["stratum", "block"]):
+        size = blk["block_size"].iloc[0]
+        assert len(blk) == size and blk["position_in_block"].tolist() == list(range(1, size + 1))
+        counts = blk["arm"].value_counts()
+        assert counts["CON"] * 2 == counts["AT"] == counts["RT"] == 2 * size // 5
+    assert set(lst["block_size"]) == {5, 10}  # both sizes are used
+    assert (lst["seed"] == 3).all()
+
+
+def test_participants_mode_allocates_everyone_in_order_within_stratum():
+    p = _participants()
+    lst = randomization_list(p, arms=ARMS, seed=11, strata=["age_group", "sex"], block_sizes=[3, 6])
+    assert sorted(lst["participant_id"]) == sorted(p["participant_id"])
+    for stratum, grp in lst.groupby("stratum"):
+        mask = (p["age_group"] + p["sex"]) == "".join(x.split("=")[1] for x in stratum.split("|"))
+        assert grp["participant_id"].tolist() == p.loc[mask, "participant_id"].tolist()
+        assert grp["sequence"].tolist() == list(range(1, len(grp) + 1))
+        # within a stratum, arm counts never differ by more than the largest block allows
+        c = grp["arm"].value_counts().reindex(ARMS, fill_value=0)
+        assert c.max() - c.min() <= 2
+
+
+def test_reproducible_and_strata_independent():
+    a = randomization_list(arms=ARMS, seed=5, strata_levels={"g": ["x", "y"]}, n_per_stratum=12)
+    b = randomization_list(arms=ARMS, seed=5, strata_levels={"g": ["x", "y"]}, n_per_stratum=12)
+    pd.testing.assert_frame_equal(a, b)
+    c = randomization_list(arms=ARMS, seed=5, strata_levels={"g": ["x", "y", "z"]}, n_per_stratum=12)
+    pd.testing.assert_frame_equal(a[a.stratum == "g=x"].reset_index(drop=True),
+                                  c[c.stratum == "g=x"].reset_index(drop=True))
+    d = randomization_list(arms=ARMS, seed=6, strata_levels={"g": ["x", "y"]}, n_per_stratum=12)
+    assert not a["arm"].equals(d["arm"])
+
+
+def test_allocation_is_random_across_seeds():
+    # first position of the list: each arm about a third of the time over 300 seeds
+    first = [randomization_list(arms=ARMS, seed=s, n_per_stratum=3)["arm"].iloc[0] for s in range(300)]
+    freq = pd.Series(first).value_counts(normalize=True)
+    assert np.all(np.abs(freq.reindex(ARMS).to_numpy() - 1 / 3) < 4 * np.sqrt(2 / 9 / 300))
+
+
+@settings(max_examples=25, deadline=None)
+@given(n=st.integers(1, 60), seed=st.integers(0, 2**31 - 1))
+def test_balance_at_the_end_of_every_block(n, seed):
+    lst = randomization_list(arms=["A", "B"], seed=seed, block_sizes=[2, 4, 6], n_per_stratum=n)
+    assert len(lst) >= n and len(lst) - n < 6
+    ends = lst.groupby("block")["arm"].agg(lambda s: (s == "A").sum() - (s == "B").sum())
+    assert (ends == 0).all()
+
+
+def test_balance_report():
+    p = _participants()
+    lst = randomization_list(p, arms=ARMS, seed=1, strata=["age_group"], block_sizes=[3])
+    rep = balance_report(lst, p, factors=["age_group", "sex"])
+    assert list(rep.columns) == list(BALANCE_COLUMNS)
+    overall = rep[rep.factor == "overall"]
+    assert overall["n"].sum() == 90
+    strat = rep[rep.factor == "stratum"]
+    # blocks of 3: each arm's count within a stratum of N is within 2/3 of N/3
+    assert (strat["difference"].abs() <= (2 / 3) / strat.groupby("level")["n"].transform("sum") + 1e-12).all()
+    assert set(rep["factor"]) == {"overall", "stratum", "age_group", "sex"}
+
+
+def test_input_errors():
+    with pytest.raises(InputError, match="multiples"):
+        randomization_list(arms=ARMS, seed=1, block_sizes=[4], n_per_stratum=10)
+    with pytest.raises(InputError, match="ratios"):
+        randomization_list(arms=ARMS, seed=1, ratios=[1, 0, 2], n_per_stratum=10)
+    with pytest.raises(InputError, match="n_per_stratum"):
+        randomization_list(arms=ARMS, seed=1)
+    p = _participants(5)
+    p.loc[2, "sex"] = ""
+    with pytest.raises(InputError) as exc:
+        randomization_list(p, arms=ARMS, seed=1, strata=["sex", "site"])
+    assert "site" in str(exc.value)
+    p2 = _participants(5)
+    p2.loc[3, "sex"] = None
+    with pytest.raises(InputError) as exc:
+        randomization_list(p2, arms=ARMS, seed=1, strata=["sex"])
+    assert exc.value.problems[0].row == 5 and exc.value.problems[0].column == "sex"
