@@ -87,7 +87,15 @@ if (file.exists(gmt)) {
   writeLines(vapply(names(rsets), function(n) paste(c(n, "random", rsets[[n]]), collapse = "\t"), ""),
              out("random_sets.gmt"))
   allsets <- c(sets, rsets)
-  index <- ids2indices(allsets, rownames(y), remove.empty = TRUE)
+  # Previous HGNC symbols in the array annotation (CTGF, CYR61, ...) are matched to the sets' current
+  # symbols, as skintrial does by default (aliases=True), unless the current symbol is itself present.
+  prev <- read.csv(file.path(repo, "src", "skintrial", "omics", "data", "hgnc_previous_symbols.csv"),
+                   comment.char = "#")
+  ids <- rownames(y)
+  cur <- prev$symbol[match(ids, prev$previous)]
+  swap <- !is.na(cur) & !(cur %in% ids)
+  ids[swap] <- cur[swap]
+  index <- ids2indices(allsets, ids, remove.empty = TRUE)
   runs <- list(fixed = list(inter.gene.cor = 0.01, use.ranks = FALSE),
                estimated = list(inter.gene.cor = NA, use.ranks = FALSE),
                ranks = list(inter.gene.cor = 0.01, use.ranks = TRUE),
@@ -102,16 +110,16 @@ if (file.exists(gmt)) {
   }))
   w(fmt(cam), "camera.csv")
   # Over-representation reference: genes with adj.P.Val < 0.05 and logFC > 0 against all arrayed genes.
-  sig <- rownames(tt)[tt$adj.P.Val < 0.05 & tt$logFC > 0]
+  sig <- ids[tt$adj.P.Val < 0.05 & tt$logFC > 0]
   ora <- do.call(rbind, lapply(names(allsets), function(s) {
-    inset <- intersect(allsets[[s]], rownames(y))
+    inset <- intersect(allsets[[s]], ids)
     k <- length(intersect(inset, sig))
     data.frame(set = s, n_set = length(inset), n_selected = length(sig), n_background = nrow(y),
                overlap = k, p = phyper(k - 1, length(inset), nrow(y) - length(inset), length(sig),
                                        lower.tail = FALSE))
   }))
   w(fmt(ora), "ora.csv")
-  writeLines(sig, out("ora_selected.txt"))
+  writeLines(rownames(tt)[tt$adj.P.Val < 0.05 & tt$logFC > 0], out("ora_selected.txt"))
 }
 
 writeLines(c(R.version.string,
