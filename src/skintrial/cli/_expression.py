@@ -1,5 +1,95 @@
-"""CLI commands (registered on the shared app)."""
+"""CLI command ``skintrial expression``: moderated differential expression, optionally CAMERA gene sets.
+
+Thin: parse options, call :mod:`skintrial.omics.expression` / :mod:`skintrial.omics.enrichment`, and
+write the CSV files only after everything was computed (bad input leaves nothing half-written).
+"""
 
 from __future__ import annotations
 
-from skintrial.cli._app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skintrial.cli._app import app, err_console, guarded
+
+
+@app.command("expression")
+@guarded
+def expression(
+    expr: Annotated[
+        Path,
+        typer.Argument(
+            help="Log-scale expression: CSV/TSV matrix (first column gene, one column per sample; .gz ok) "
+            "or an AnnData .h5ad file."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Differential-expression CSV (one row per gene).")],
+    design: Annotated[
+        str,
+        typer.Option(
+            help='Additive design formula, e.g. "~ condition + slide" or "~ visit + participant" (paired). '
+            "C(x) forces a factor, num(x) a numeric covariate."
+        ),
+    ],
+    contrast: Annotated[
+        list[str],
+        typer.Option(
+            help='Contrast "term: level_a - level_b" (repeat for several), e.g. "condition: old - young".'
+        ),
+    ],
+    samples: Annotated[
+        Path | None,
+        typer.Option(help="Sample table CSV with a 'sample' column (optional for .h5ad: obs is used)."),
+    ] = None,
+    sample_column: Annotated[
+        str, typer.Option(help="Column of the sample table naming the samples.")
+    ] = "sample",
+    ci_level: Annotated[float, typer.Option(help="Confidence level of the log-fold-change interval.")] = 0.95,
+    genesets: Annotated[
+        str | None,
+        typer.Option(
+            help='Also run CAMERA: a GMT file, or "ecm" for the shipped matrisome sets. Written next to --out '
+            "as <out>.camera.csv (first contrast)."
+        ),
+    ] = None,
+    inter_gene_cor: Annotated[
+        str,
+        typer.Option(help='CAMERA inter-gene correlation: a number (limma default 0.01) or "estimate".'),
+    ] = "0.01",
+    use_ranks: Annotated[bool, typer.Option(help="CAMERA rank-based (Wilcoxon) version.")] = False,
+) -> None:
+    """Moderated differential expression (limma's method): log_fc, t, p, BH p_adj, B, CI per gene."""
+    from skintrial.errors import InputError
+    from skintrial.omics.enrichment import camera_from_fit
+    from skintrial.omics.expression import differential_expression_from_fit, fit_expression
+
+    cor: float | None
+    if inter_gene_cor.strip().lower() in ("estimate", "estimated", "na"):
+        cor = None
+    else:
+        try:
+            cor = float(inter_gene_cor)
+        except ValueError:
+            raise InputError(
+                f"--inter-gene-cor must be a number or 'estimate', not {inter_gene_cor!r}", fix="e.g. 0.01"
+            ) from None
+    ef = fit_expression(
+        str(expr), str(samples) if samples else None, design=design, sample_column=sample_column
+    )
+    de = differential_expression_from_fit(ef, contrast, ci_level=ci_level)
+    cam = None
+    if genesets is not None:
+        cam = camera_from_fit(ef, contrast[0], genesets, inter_gene_cor=cor, use_ranks=use_ranks)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    de.to_csv(out, index=False)
+    msg = (
+        f"expression: {len(ef.data.genes)} genes x {len(ef.data.samples)} samples, "
+        f"prior df {de.attrs['df_prior']:.3g}, prior variance {de.attrs['var_prior']:.3g}; "
+        f"{int((de['p_adj'] < 0.05).sum())} gene-contrast rows with p_adj < 0.05 -> {out}"
+    )
+    if cam is not None:
+        cam_path = out.with_name(out.name.removesuffix(".csv") + ".camera.csv")
+        cam.to_csv(cam_path, index=False)
+        msg += f"; camera: {len(cam)} sets -> {cam_path}"
+    err_console.print(msg)

@@ -206,6 +206,7 @@ def camera_from_fit(
     aliases: bool = True,
 ) -> pd.DataFrame:
     """CAMERA on an existing :class:`~skintrial.omics.expression.ExpressionFit` (see :func:`camera`)."""
+    sets = as_gene_sets(gene_sets)
     if np.isnan(ef.data.values).any():
         n_bad = int(np.isnan(ef.data.values).any(axis=1).sum())
         raise InputError(
@@ -238,7 +239,7 @@ def camera_from_fit(
 
     index = {
         k: v
-        for k, v in match_gene_sets(as_gene_sets(gene_sets), ef.data.genes, aliases=aliases).items()
+        for k, v in match_gene_sets(sets, ef.data.genes, aliases=aliases).items()
         if len(v) >= max(min_size, 1) and len(v) < G
     }
     M = _membership(index, G)

@@ -25,7 +25,14 @@ from skintrial.omics._design import DesignMatrix, build_design, contrast_vector
 from skintrial.omics._expression_io import ExpressionData, load_expression
 from skintrial.stats import BatchedFit, fit_ols, moderated_contrasts, p_adjust
 
-__all__ = ["DE_COLUMNS", "ExpressionFit", "differential_expression", "fit_expression", "load_expression"]
+__all__ = [
+    "DE_COLUMNS",
+    "ExpressionFit",
+    "differential_expression",
+    "differential_expression_from_fit",
+    "fit_expression",
+    "load_expression",
+]
 
 DE_COLUMNS = (
     "gene",
@@ -150,6 +157,13 @@ def differential_expression(
     True
     """
     ef = fit_expression(expr, samples, design=design, sample_column=sample_column)
+    return differential_expression_from_fit(ef, contrast, ci_level=ci_level, p_adjust_method=p_adjust_method)
+
+
+def differential_expression_from_fit(
+    ef: ExpressionFit, contrast: str | Sequence[str], *, ci_level: float = 0.95, p_adjust_method: str = "bh"
+) -> pd.DataFrame:
+    """The table of :func:`differential_expression` from an existing :class:`ExpressionFit`."""
     labels, L = ef.contrasts(contrast)
     mod = moderated_contrasts(ef.fit, L, contrast_names=labels, ci_level=ci_level)
     tab = mod.table
@@ -187,5 +201,5 @@ def differential_expression(
         out = out.iloc[np.argsort(np.tile(np.arange(m), len(ef.data.genes)), kind="stable")].reset_index(
             drop=True
         )
-    out.attrs.update(df_prior=mod.df_prior, var_prior=mod.var_prior, design=design)
+    out.attrs.update(df_prior=mod.df_prior, var_prior=mod.var_prior, design=ef.design.formula)
     return out

@@ -1,0 +1,116 @@
+"""`skintrial expression` through typer's CliRunner on the shared app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from typer.testing import CliRunner
+
+from skintrial.cli import app
+from skintrial.omics.enrichment import CAMERA_COLUMNS
+from skintrial.omics.expression import DE_COLUMNS
+
+HERE = Path(__file__).resolve()
+DATA = HERE.parents[2] / ".." / "shared" / "data" / "kuehne2017_skin_aging"
+REF = HERE.parents[1] / "reference" / "limma"
+runner = CliRunner()
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/kuehne2017_skin_aging not present")
+def test_expression_command_reproduces_limma_and_runs_camera(tmp_path):
+    out = tmp_path / "res" / "de.csv"
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(DATA / "expression_log2.csv.gz"),
+            "--samples",
+            str(DATA / "samples.csv"),
+            "--design",
+            "~ condition + slide",
+            "--contrast",
+            "condition: old - young",
+            "--out",
+            str(out),
+            "--genesets",
+            "ecm",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    de = pd.read_csv(out)
+    assert list(de.columns) == list(DE_COLUMNS)
+    ref = pd.read_csv(REF / "kuehne_toptable.csv.gz")
+    assert_allclose(de["t"], ref["t"], rtol=1e-6)
+    assert_allclose(de["p_adj"], ref["adj.P.Val"], rtol=1e-6)
+    cam = pd.read_csv(tmp_path / "res" / "de.camera.csv")
+    assert list(cam.columns) == list(CAMERA_COLUMNS)
+    rc = pd.read_csv(REF / "camera.csv")
+    rc = rc[rc["run"] == "fixed"].set_index("set").loc[cam["set"]]
+    assert_allclose(cam["p"], rc["p"], rtol=1e-6)
+
+
+def test_paired_design_and_estimated_correlation(tmp_path):
+    expr = pd.read_csv(REF / "paired_expr.csv").dropna()
+    ep = tmp_path / "expr.csv"
+    expr.to_csv(ep, index=False)
+    gmt = tmp_path / "sets.gmt"
+    gmt.write_text("FIRST30\tshifted\t" + "\t".join(f"g{i:03d}" for i in range(1, 31)) + "\n")
+    out = tmp_path / "de.csv"
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(ep),
+            "--samples",
+            str(REF / "paired_samples.csv"),
+            "--design",
+            "~ visit + participant",
+            "--contrast",
+            "visit: post - pre",
+            "--out",
+            str(out),
+            "--genesets",
+            str(gmt),
+            "--inter-gene-cor",
+            "estimate",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    cam = pd.read_csv(tmp_path / "de.camera.csv")
+    assert cam.loc[0, "correlation_source"] == "estimated"
+    assert cam.loc[0, "direction"] == "up" and cam.loc[0, "p"] < 1e-6
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["--design", "~ visit * participant"], "interaction"),
+        (["--design", "~ visit + participant", "--genesets", "missing.gmt"], "missing.gmt"),
+        (
+            ["--design", "~ visit + participant", "--inter-gene-cor", "lots", "--genesets", "ecm"],
+            "inter-gene-cor",
+        ),
+    ],
+)
+def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, needle):
+    out = tmp_path / "de.csv"
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(REF / "paired_expr.csv"),
+            "--samples",
+            str(REF / "paired_samples.csv"),
+            "--contrast",
+            "visit: post - pre",
+            "--out",
+            str(out),
+            *args,
+        ],
+    )
+    assert r.exit_code == 2, r.output
+    assert needle in r.output
+    assert not out.exists()
