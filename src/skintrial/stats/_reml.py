@@ -39,9 +39,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RemlFit", "fit_reml_unstructured"]
+__all__ = ["BOUNDARY", "RemlFit", "fit_reml_unstructured", "min_correlation_eigenvalue"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
+BOUNDARY = 1e-7
+"""Iterations stop for an outcome whose Sigma has a correlation-matrix eigenvalue below this: the
+restricted likelihood is then increasing towards a singular covariance (too few participants seen at
+the visits involved), and no interior maximum exists to report."""
 
 
 @dataclass(frozen=True)
@@ -165,10 +169,9 @@ def _start(prob: _Problem) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         C = np.einsum("gia,gib->gab", u, u) / cnt
     var = np.diagonal(C, axis1=1, axis2=2).copy()
-    var = np.where(
-        np.isfinite(var) & (var > 0), var, np.nanmean(np.where(var > 0, var, np.nan), axis=1)[:, None]
-    )
-    var = np.where(np.isfinite(var) & (var > 0), var, 1.0)
+    good = np.isfinite(var) & (var > 0)
+    typical = np.where(good, var, 0.0).sum(axis=1) / np.maximum(good.sum(axis=1), 1)
+    var = np.where(good, var, np.where(typical > 0, typical, 1.0)[:, None])
     sd = np.sqrt(var)
     R = np.nan_to_num(C / (sd[:, :, None] * sd[:, None, :]), nan=0.0)
     R = np.clip(0.9 * R, -0.9, 0.9)
@@ -177,6 +180,13 @@ def _start(prob: _Problem) -> np.ndarray:
     lam, vec = np.linalg.eigh(R)
     R = (vec * np.maximum(lam, 0.05)[:, None, :]) @ np.swapaxes(vec, 1, 2)
     return R * sd[:, :, None] * sd[:, None, :]
+
+
+def min_correlation_eigenvalue(sigma: np.ndarray) -> np.ndarray:
+    """Smallest eigenvalue of the correlation matrix of each Sigma: 0 for a singular covariance."""
+    sd = np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.linalg.eigvalsh(np.nan_to_num(sigma / (sd[..., :, None] * sd[..., None, :])))[..., 0]
 
 
 def _direction(score, expected, observed, use_newton: bool):
@@ -251,6 +261,7 @@ def fit_reml_unstructured(
         theta = sigma[active][:, iu[0], iu[1]]
         todo = np.ones(active.size, dtype=bool)
         scale = np.ones(active.size)
+        gain = np.zeros(active.size)
         for _ in range(max_halvings):
             idx = np.flatnonzero(todo)
             if idx.size == 0:
@@ -264,9 +275,13 @@ def fit_reml_unstructured(
                 ll_new[pd_ok] = _loglik(sub.take(idx[pd_ok]), cand[pd_ok])
             better = ll_new >= ll[idx] - 1e-13 * np.abs(ll[idx])
             sigma[active[idx[better]]] = cand[better]
+            gain[idx[better]] = ll_new[better] - ll[idx[better]]
             todo[idx[better]] = False
             scale[idx[~better]] *= 0.5
-        active = active[~todo]  # outcomes where no step helps any more have stopped
+        # stop where no step helps any more, or where the gain is rounding noise near the maximum
+        stalled = todo | ((gain <= 1e-14 * np.maximum(1.0, np.abs(ll))) & (dec[go] < converged_tol))
+        stalled |= min_correlation_eigenvalue(sigma[active]) < BOUNDARY  # heading for a singular Sigma
+        active = active[~stalled]
     ll, score, expected, observed, beta, Ainv = _evaluate(prob, sigma, S)
     _, decrement = _direction(score, expected, observed, use_newton=False)
     return RemlFit(

@@ -23,7 +23,7 @@ from scipy import stats as sps
 
 from skintrial.errors import DegenerateFitWarning, InputError, Problem
 from skintrial.stats._data import TrialArrays, arm_design, pairwise_contrasts, trial_arrays
-from skintrial.stats._reml import fit_reml_unstructured
+from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
 from skintrial.stats._schema import CONTRAST_COLUMNS, HEDGES_G
 
 __all__ = ["clda", "CLDA_COLUMNS", "CLDA_STATUSES"]
@@ -38,7 +38,7 @@ CLDA_STATUSES: dict[str, str] = {
     "too_few_participants": "too few observations (or pairs of visits seen together) to estimate the covariance",
     "rank_deficient": "the mean model is not estimable from the observed rows (e.g. a constant covariate)",
     "not_converged": "REML did not reach the maximum in the allowed iterations",
-    "singular_covariance": "the estimated visit covariance is singular (e.g. a visit equal to another)",
+    "singular_covariance": "REML drives the visit covariance to singular: too few participants seen at some visits together",
 }
 """Every value of the ``status`` column and what it means; estimates are NaN unless the status is ok."""
 
@@ -191,10 +191,11 @@ def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray)
         cov[idx] = fit.cov_beta * (scale**2)[:, None, None]
         sigma[idx] = fit.sigma * (scale**2)[:, None, None]
         loglik[idx] = fit.loglik - (fit.n_obs - p) * np.log(scale)
-        sd = np.sqrt(np.diagonal(fit.sigma, axis1=1, axis2=2))
-        min_corr = np.linalg.eigvalsh(fit.sigma / (sd[:, :, None] * sd[:, None, :]))[:, 0]
+        min_corr = min_correlation_eigenvalue(fit.sigma)
         status[idx[~fit.converged]] = "not_converged"
-        status[idx[fit.converged & ~(min_corr > 1e-8)]] = "singular_covariance"
+        # REML heading for a singular covariance (no interior maximum): a degenerate fit, not a slow one
+        singular = ~(min_corr > BOUNDARY) | (~fit.converged & ~(min_corr > 1e-4))
+        status[idx[singular]] = "singular_covariance"
     bad = status != "ok"
     beta[bad], cov[bad], sigma[bad], loglik[bad] = np.nan, np.nan, np.nan, np.nan
     return _Fit(ta=None, X=X, mask=mask, status=status, beta=beta, cov=cov, sigma=sigma, loglik=loglik)
