@@ -260,6 +260,27 @@ def test_degenerate_outcomes_get_a_status_not_a_crash(make, status):
     assert (res.loc[res["outcome"] == "y", "status"] == "ok").all()
 
 
+def _copy_visit(d: pd.DataFrame) -> pd.DataFrame:
+    """Visit v2 = visit v1 + 1 for everyone: the two visits are perfectly correlated."""
+    v1 = d[d["visit"] == "v1"].set_index("participant_id")["value"]
+    out = d.copy()
+    at2 = out["visit"] == "v2"
+    out.loc[at2, "value"] = out.loc[at2, "participant_id"].map(v1).to_numpy() + 1.0
+    return out
+
+
+def test_perfectly_correlated_visits_give_singular_covariance():
+    with pytest.warns(DegenerateFitWarning, match="singular_covariance"):
+        res = clda(
+            pd.concat([_small(), _copy_visit(_small(seed=2)).assign(outcome="bad")]),
+            baseline_visit="v0",
+            reference_arm="A",
+        )
+    assert (res.loc[res["outcome"] == "bad", "status"] == "singular_covariance").all()
+    assert res.loc[res["outcome"] == "bad", "estimate"].isna().all()
+    assert (res.loc[res["outcome"] == "y", "status"] == "ok").all()
+
+
 def test_constant_covariate_is_rank_deficient():
     d = _small()
     with pytest.warns(DegenerateFitWarning, match="rank_deficient"):
