@@ -148,6 +148,10 @@ def _t_power(ncp: np.ndarray, df: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", over="ignore", under="ignore"):
         upper = special.nctdtr(df, ncp, tcrit)  # P(T <= tcrit)
         lower = special.nctdtr(df, ncp, -tcrit)  # P(T <= -tcrit)
+        # the noncentral-t CDF underflows to NaN far in its tail (e.g. df 380, ncp 7, t -2.5, where
+        # it is below 1e-20): there the normal approximation is as good as exact
+        upper = np.where(np.isnan(upper), sps.norm.cdf(tcrit - ncp), upper)
+        lower = np.where(np.isnan(lower), sps.norm.cdf(-tcrit - ncp), lower)
     return np.clip(1.0 - upper + lower, 0.0, 1.0)
 
 

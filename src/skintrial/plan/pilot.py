@@ -1,0 +1,299 @@
+"""From a pilot study to the next trial: effects, SDs and ρ with their uncertainty; sample size; power curve.
+
+Estimates (per outcome, from participants with both visits)
+-----------------------------------------------------------
+``mean_change`` per arm
+    Cell means of change (follow-up − baseline) from the engine (``fit_ols`` with one indicator per
+    arm), with t intervals on the pooled within-arm SD (df = N − A).
+``sd``
+    Pooled within-arm SD of the baseline, df = N − A; interval from the chi-square distribution:
+    ``sqrt(df s² / χ²_{1-α/2, df}) … sqrt(df s² / χ²_{α/2, df})``.
+``rho``
+    Pooled within-arm correlation of baseline and follow-up,
+    ``Σ(b−b̄_g)(f−f̄_g) / sqrt(Σ(b−b̄_g)² Σ(f−f̄_g)²)``; Fisher-z interval with SE ``1/sqrt(N − A − 2)``.
+``ancova_residual_sd``
+    Residual SD of the ANCOVA of follow-up on baseline and arm (engine), what ``sd·sqrt(1 − rho²)``
+    estimates.
+
+Planning a controlled trial
+---------------------------
+A pilot without a control arm (as in Nishikori et al. 2023) cannot estimate the effect of an arm
+*against a control*; the planned effect of arm *g* is its pilot mean change minus an assumed mean
+change in controls (``control_change``, default 0: controls do not change over 16 weeks), unless
+``effects`` are given. Two scenarios are planned: ``pilot`` (point estimates of sd and rho) and
+``conservative`` (sd at its upper and rho at its lower confidence limit: pilot SDs are imprecise and
+planning on the point estimate under-powers half of all trials; Browne 1995, Kieser & Wassmer 1996).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from skintrial.errors import InputError, Problem
+from skintrial.plan.power import POWER_COLUMNS, alpha_per_test, ancova_sample_size, contrast_power
+from skintrial.stats._data import trial_arrays
+from skintrial.stats._engine import fit_ols
+
+__all__ = ["PilotEstimates", "pilot_estimates", "plan_trial", "power_curve", "PLAN_COLUMNS", "CURVE_COLUMNS",
+           "OUTCOME_COLUMNS", "CHANGE_COLUMNS"]
+
+OUTCOME_COLUMNS: tuple[str, ...] = ("outcome", "n", "sd", "sd_ci_low", "sd_ci_high", "rho", "rho_ci_low",
+                                    "rho_ci_high", "ancova_residual_sd", "ci_level")
+CHANGE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "n", "baseline_mean", "mean_change", "se", "ci_low",
+                                   "ci_high", "ci_level")
+PLAN_COLUMNS: tuple[str, ...] = ("scenario", *POWER_COLUMNS)
+CURVE_COLUMNS: tuple[str, ...] = ("scenario", "contrast", "effect", "sd", "rho", "n_per_arm", "n_enrolled_total",
+                                  "alpha_test", "power")
+SCENARIOS = ("pilot", "conservative")
+
+
+@dataclass(frozen=True)
+class PilotEstimates:
+    """Planning quantities estimated from a pilot bundle.
+
+    Attributes
+    ----------
+    outcomes : DataFrame
+        Per outcome (:data:`OUTCOME_COLUMNS`): pooled SD and ρ with confidence limits.
+    changes : DataFrame
+        Per outcome × arm (:data:`CHANGE_COLUMNS`): mean change with its interval.
+    baseline_visit, followup_visit : str
+    """
+
+    outcomes: pd.DataFrame
+    changes: pd.DataFrame
+    baseline_visit: str
+    followup_visit: str
+
+
+def _pooled(base: np.ndarray, follow: np.ndarray, arm_index: np.ndarray, n_arms: int):
+    """Within-arm centred sums over complete pairs: (n, df, Sbb, Sff, Sbf), each (K,)."""
+    W = np.isfinite(base) & np.isfinite(follow)
+    sbb, sff, sbf = (np.zeros(base.shape[1]) for _ in range(3))
+    groups = np.zeros(base.shape[1])
+    for g in range(n_arms):  # a loop over arms (2–4), vectorised over outcomes
+        rows = arm_index == g
+        w = W[rows]
+        b, f = np.where(w, base[rows], np.nan), np.where(w, follow[rows], np.nan)
+        with np.errstate(invalid="ignore"):
+            db, df_ = b - np.nanmean(b, axis=0), f - np.nanmean(f, axis=0)
+        sbb += np.nansum(db * db, axis=0)
+        sff += np.nansum(df_ * df_, axis=0)
+        sbf += np.nansum(db * df_, axis=0)
+        groups += w.any(axis=0)
+    n = W.sum(axis=0)
+    return n, n - groups, sbb, sff, sbf
+
+
+def pilot_estimates(
+    data: pd.DataFrame,
+    *,
+    baseline_visit: str,
+    followup_visit: str | None = None,
+    outcome: str = "outcome",
+    value: str = "value",
+    arm: str = "arm",
+    visit: str = "visit",
+    subject: str = "participant_id",
+    ci_level: float = 0.95,
+) -> PilotEstimates:
+    """Effects, SDs and baseline–follow-up correlations of every outcome of a pilot study.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long measurements with the arm on each row (``Study.long()``).
+    baseline_visit, followup_visit : str
+        ``followup_visit`` defaults to the last other visit in sorted order.
+    ci_level : float
+
+    Returns
+    -------
+    PilotEstimates
+
+    Examples
+    --------
+    >>> from skintrial.plan.synthetic import synthetic_study
+    >>> s = synthetic_study(seed=1)
+    >>> long = s.measurements.merge(s.participants[["participant_id", "arm"]], on="participant_id")
+    >>> est = pilot_estimates(long, baseline_visit="week0")
+    >>> est.outcomes.set_index("outcome").loc["r2", ["n", "rho"]].round(2).to_dict()
+    {'n': 56.0, 'rho': 0.75}
+    """
+    ta = trial_arrays(data, outcome=outcome, value=value, arm=arm, visit=visit, subject=subject)
+    if followup_visit is None:
+        others = [v for v in ta.visits if v != baseline_visit]
+        if baseline_visit not in ta.visits or not others:
+            raise InputError(Problem(f"need the baseline visit {baseline_visit!r} and a follow-up visit",
+                                     column=visit, value=list(ta.visits), fix="check the visit names"))
+        followup_visit = others[-1]
+    base, follow = ta.visit(baseline_visit), ta.visit(followup_visit)
+    A = len(ta.arms)
+    n, df, sbb, sff, sbf = _pooled(base, follow, ta.arm_index, A)
+    a = 1.0 - ci_level
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(sbb / df)
+        sd_lo = np.sqrt(df * sd**2 / sps.chi2.ppf(1 - a / 2, df))
+        sd_hi = np.sqrt(df * sd**2 / sps.chi2.ppf(a / 2, df))
+        rho = sbf / np.sqrt(sbb * sff)
+        z, zse, q = np.arctanh(np.clip(rho, -0.999999, 0.999999)), 1.0 / np.sqrt(df - 2), sps.norm.ppf(1 - a / 2)
+    X = (ta.arm_index[:, None] == np.arange(A)[None, :]).astype(float)
+    anc = fit_ols(X, follow, Z=base[:, :, None])
+    outcomes = pd.DataFrame({
+        "outcome": ta.outcomes, "n": n, "sd": sd, "sd_ci_low": sd_lo, "sd_ci_high": sd_hi, "rho": rho,
+        "rho_ci_low": np.tanh(z - q * zse), "rho_ci_high": np.tanh(z + q * zse),
+        "ancova_residual_sd": np.sqrt(anc.sigma2), "ci_level": ci_level,
+    })
+    chg = fit_ols(X, follow - base)
+    c = chg.contrast(np.eye(A))
+    lo, hi = c.ci(ci_level)
+    W = np.isfinite(base) & np.isfinite(follow)
+    n_arm = np.stack([(W & (ta.arm_index == g)[:, None]).sum(axis=0) for g in range(A)], axis=1)
+    with np.errstate(invalid="ignore"):
+        bmean = np.stack([np.nanmean(np.where(W, base, np.nan)[ta.arm_index == g], axis=0) for g in range(A)], 1)
+    K = len(ta.outcomes)
+    changes = pd.DataFrame({
+        "outcome": np.repeat(ta.outcomes, A), "arm": np.tile(ta.arms, K), "n": n_arm.ravel(),
+        "baseline_mean": bmean.ravel(), "mean_change": c.estimate.ravel(), "se": c.se.ravel(),
+        "ci_low": lo.ravel(), "ci_high": hi.ravel(), "ci_level": ci_level,
+    })
+    return PilotEstimates(outcomes=outcomes[list(OUTCOME_COLUMNS)], changes=changes[list(CHANGE_COLUMNS)],
+                          baseline_visit=baseline_visit, followup_visit=followup_visit)
+
+
+def _scenarios(est: PilotEstimates, primary: str, arms: Sequence[str], control_arm: str, control_change: float,
+               effects: Mapping[str, float] | None) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
+    o = est.outcomes.set_index("outcome")
+    if primary not in o.index:
+        raise InputError(Problem(f"outcome {primary!r} is not in the pilot data", column="primary",
+                                 value=primary, fix=f"choose one of {list(o.index)}"))
+    ch = est.changes[est.changes["outcome"] == primary].set_index("arm")["mean_change"]
+    eff: dict[str, float] = {}
+    missing = []
+    for a in arms:
+        if a == control_arm:
+            continue
+        if effects is not None and a in effects:
+            eff[a] = float(effects[a])
+        elif a in ch.index and np.isfinite(ch[a]):
+            eff[a] = float(ch[a]) - float(control_change)
+        else:
+            missing.append(a)
+    if missing:
+        raise InputError(Problem(f"arm(s) {missing} are not in the pilot, so their effect is unknown",
+                                 column="arms", fix="give their effects (difference from control) explicitly"))
+    r = o.loc[primary]
+    scen = {"pilot": (float(r["sd"]), float(r["rho"])),
+            "conservative": (float(r["sd_ci_high"]), float(max(r["rho_ci_low"], 0.0)))}
+    return eff, scen
+
+
+def plan_trial(
+    estimates: PilotEstimates,
+    *,
+    primary: str,
+    arms: Sequence[str] = ("CON", "AT", "RT"),
+    control_arm: str = "CON",
+    control_change: float = 0.0,
+    effects: Mapping[str, float] | None = None,
+    power: float = 0.8,
+    alpha: float = 0.05,
+    multiplicity: str = "holm",
+    n_outcomes: int = 1,
+    dropout: float = 0.1,
+    allocation: Mapping[str, int] | None = None,
+    method: str = "exact",
+) -> pd.DataFrame:
+    """Sample size of a controlled trial of the pilot's arms for one primary outcome.
+
+    Parameters
+    ----------
+    estimates : PilotEstimates
+    primary : str
+        The new trial's primary outcome.
+    arms, control_arm : the new trial's arms (the control need not be in the pilot).
+    control_change : float
+        Assumed mean change in the control arm (outcome units); the planned effect of an arm is its
+        pilot mean change minus this.
+    effects : mapping, optional
+        Planned differences from control that override the pilot (e.g. a minimal important difference).
+    power, alpha, multiplicity, n_outcomes, dropout, allocation, method
+        As :func:`skintrial.plan.power.ancova_sample_size`.
+
+    Returns
+    -------
+    DataFrame
+        :data:`PLAN_COLUMNS`: one row per scenario (``pilot``, ``conservative``) × contrast.
+
+    Examples
+    --------
+    >>> from skintrial.plan.synthetic import synthetic_study
+    >>> s = synthetic_study(seed=1)
+    >>> long = s.measurements.merge(s.participants[["participant_id", "arm"]], on="participant_id")
+    >>> plan = plan_trial(pilot_estimates(long, baseline_visit="week0"), primary="r2")
+    >>> plan[["scenario", "contrast", "n_enrolled_arm"]].to_dict("list")
+    {'scenario': ['pilot', 'pilot', 'conservative', 'conservative'], 'contrast': ['AT - CON', 'RT - CON', 'AT - CON', 'RT - CON'], 'n_enrolled_arm': [96.0, 96.0, 209.0, 209.0]}
+    """
+    eff, scen = _scenarios(estimates, primary, arms, control_arm, control_change, effects)
+    parts = []
+    for name, (sd, rho) in scen.items():
+        t = ancova_sample_size(effects=eff, sd=sd, rho=rho, power=power, allocation=allocation,
+                               control_arm=control_arm, alpha=alpha, multiplicity=multiplicity,
+                               n_outcomes=n_outcomes, dropout=dropout, method=method)
+        parts.append(t.assign(scenario=name))
+    return pd.concat(parts, ignore_index=True)[list(PLAN_COLUMNS)]
+
+
+def power_curve(
+    estimates: PilotEstimates,
+    *,
+    primary: str,
+    n_per_arm: Sequence[int] = tuple(range(10, 151, 5)),
+    arms: Sequence[str] = ("CON", "AT", "RT"),
+    control_arm: str = "CON",
+    control_change: float = 0.0,
+    effects: Mapping[str, float] | None = None,
+    alpha: float = 0.05,
+    multiplicity: str = "holm",
+    n_outcomes: int = 1,
+    dropout: float = 0.1,
+    method: str = "exact",
+) -> pd.DataFrame:
+    """Power of each contrast against the number enrolled per arm (equal arms), for both scenarios.
+
+    Returns
+    -------
+    DataFrame
+        :data:`CURVE_COLUMNS`, one row per scenario × contrast × n (what
+        :func:`skintrial.report.plot_power_curve` draws).
+
+    Examples
+    --------
+    >>> from skintrial.plan.synthetic import synthetic_study
+    >>> s = synthetic_study(seed=1)
+    >>> long = s.measurements.merge(s.participants[["participant_id", "arm"]], on="participant_id")
+    >>> c = power_curve(pilot_estimates(long, baseline_visit="week0"), primary="r2", n_per_arm=[10, 40])
+    >>> c.query("scenario == 'pilot'")["power"].round(3).tolist()
+    [0.096, 0.396, 0.328, 0.942]
+    """
+    eff, scen = _scenarios(estimates, primary, arms, control_arm, control_change, effects)
+    n = np.asarray(list(n_per_arm), dtype=float)
+    k = len(eff) + 1
+    a_test = alpha_per_test(alpha, multiplicity, n_outcomes * len(eff))
+    keep = 1.0 - dropout
+    parts = []
+    for name, (sd, rho) in scen.items():
+        for a, e in eff.items():
+            pw, _, _ = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n * keep, n_control=n * keep,
+                                      n_total=k * n * keep, n_arms=k, alpha=a_test, method=method)
+            parts.append(pd.DataFrame({
+                "scenario": name, "contrast": f"{a} - {control_arm}", "effect": e, "sd": sd, "rho": rho,
+                "n_per_arm": n.astype(int), "n_enrolled_total": (k * n).astype(int), "alpha_test": a_test,
+                "power": pw,
+            }))
+    return pd.concat(parts, ignore_index=True)[list(CURVE_COLUMNS)]
