@@ -115,56 +115,68 @@ def _binned_profiles(stack: np.ndarray, edges: np.ndarray, counts: np.ndarray) -
     return np.ascontiguousarray(np.swapaxes(means, 1, 2))
 
 
-def _window_mean(csum: np.ndarray, offset: int, width: int) -> np.ndarray:
-    """Mean of rows ``[r + offset, r + offset + width)`` for every row r, from a cumulative sum with a
-    leading zero; the part of a window outside the image is left out (an empty window gives 0)."""
-    rows = csum.shape[-1] - 1
+def _window_mean(csum: np.ndarray, pad: int, offset: int, width: int) -> np.ndarray:
+    """Mean of rows ``[r + offset, r + offset + width)`` for every row r, from a cumulative sum padded
+    by ``pad`` copies of its ends (see :func:`_cumsum`); the part of a window outside the image is left
+    out (an empty window gives 0)."""
+    rows = csum.shape[-1] - 1 - 2 * pad
     r = np.arange(rows)
-    lo = np.clip(r + offset, 0, rows)
-    hi = np.clip(r + offset + width, 0, rows)
-    pad_lo, pad_hi = max(0, -offset), max(0, offset + width)
-    ext = np.concatenate([np.repeat(csum[..., :1], pad_lo, axis=-1), csum,
-                          np.repeat(csum[..., -1:], pad_hi, axis=-1)], axis=-1)
-    start = pad_lo + offset
-    total = ext[..., start + width: start + width + rows] - ext[..., start: start + rows]
-    return total / np.maximum(hi - lo, 1).astype(np.float32)
+    count = np.clip(r + offset + width, 0, rows) - np.clip(r + offset, 0, rows)
+    start = pad + offset
+    total = csum[..., start + width: start + width + rows] - csum[..., start: start + rows]
+    total *= (1.0 / np.maximum(count, 1)).astype(np.float32)
+    return total
 
 
-def _cumsum(profiles: np.ndarray) -> np.ndarray:
-    out = np.zeros(profiles.shape[:-1] + (profiles.shape[-1] + 1,), np.float32)
-    np.cumsum(profiles, axis=-1, out=out[..., 1:])
+def _cumsum(profiles: np.ndarray, pad: int) -> np.ndarray:
+    """Cumulative sum along rows with a leading zero, padded by ``pad`` copies of each end."""
+    rows = profiles.shape[-1]
+    out = np.zeros(profiles.shape[:-1] + (rows + 1 + 2 * pad,), np.float32)
+    np.cumsum(profiles, axis=-1, out=out[..., pad + 1: pad + 1 + rows])
+    out[..., pad + 1 + rows:] = out[..., pad + rows, None]
     return out
 
 
 def _viterbi(score: np.ndarray, allowed: np.ndarray, k: int, lam: float) -> np.ndarray:
-    """Row path per scan maximising Σ score − λ Σ|jump| with |jump| ≤ k; ``score`` is (n, bins, rows)."""
-    n, bins, rows = score.shape
-    cost = np.where(allowed, -score, _BIG).astype(np.float32)
-    shifts = np.arange(-k, k + 1)
-    penalty = (lam * np.abs(shifts)).astype(np.float32)
-    back = np.zeros((n, bins, rows), np.int8)
-    acc = cost[:, 0].copy()
-    cand = np.empty((n, rows), np.float32)
+    """Row path per scan maximising Σ score − λ Σ|jump| with |jump| ≤ k; ``score`` is (n, bins, rows).
+
+    Forward pass: the accumulated cost of every (bin, row) is a min-plus sweep over the 2k + 1 shifted
+    copies of the previous bin's costs (vectorised over scans and rows, and limited to the rows some
+    scan may use). Backward pass: from the cheapest end, each step picks the best of the 2k + 1
+    predecessors of the row already chosen.
+    """
+    n, bins, _ = score.shape
+    used = np.flatnonzero(allowed.any(axis=(0, 1)))
+    if used.size == 0:
+        return np.zeros((n, bins), np.intp)
+    lo, hi = int(used[0]), int(used[-1]) + 1
+    cost = np.where(allowed[..., lo:hi], -score[..., lo:hi], _BIG).astype(np.float32)
+    rows = hi - lo
+    k = min(k, rows - 1)
+    penalty = (lam * np.arange(k + 1)).astype(np.float32)
+    acc = np.empty_like(cost)
+    acc[:, 0] = cost[:, 0]
+    shifted = np.empty((n, rows), np.float32)
     for j in range(1, bins):
-        best = acc.copy()
-        arg = np.zeros((n, rows), np.int8)
-        for d in shifts[shifts != 0]:  # cand[:, r] = acc[:, r + d] + λ|d|
-            cand.fill(_BIG * 4)
-            if d > 0:
-                np.add(acc[:, d:], penalty[k + d], out=cand[:, : rows - d])
-            else:
-                np.add(acc[:, :d], penalty[k + d], out=cand[:, -d:])
-            better = cand < best
-            np.copyto(best, cand, where=better)
-            arg[better] = d
-        acc = best + cost[:, j]
-        back[:, j] = arg
+        prev, best = acc[:, j - 1], acc[:, j]
+        best[...] = prev
+        for d in range(1, k + 1):
+            np.add(prev[:, d:], penalty[d], out=shifted[:, :-d])  # from row r + d
+            np.minimum(best[:, :-d], shifted[:, :-d], out=best[:, :-d])
+            np.add(prev[:, :-d], penalty[d], out=shifted[:, d:])  # from row r − d
+            np.minimum(best[:, d:], shifted[:, d:], out=best[:, d:])
+        best += cost[:, j]
     path = np.empty((n, bins), np.intp)
-    path[:, -1] = acc.argmin(axis=1)
-    idx = np.arange(n)
+    path[:, -1] = acc[:, -1].argmin(axis=1)
+    idx = np.arange(n)[:, None]
+    steps = np.arange(-k, k + 1)
+    step_penalty = penalty[np.abs(steps)]
     for j in range(bins - 1, 0, -1):
-        path[:, j - 1] = path[:, j] + back[idx, j, path[:, j]]
-    return path
+        cand = path[:, j, None] + steps
+        inside = (cand >= 0) & (cand < rows)
+        value = np.where(inside, acc[idx, j - 1, np.clip(cand, 0, rows - 1)] + step_penalty, np.inf)
+        path[:, j - 1] = cand[np.arange(n), value.argmin(axis=1)]
+    return path + lo
 
 
 def _refine(feature: np.ndarray, path: np.ndarray) -> np.ndarray:
@@ -181,12 +193,17 @@ def _refine(feature: np.ndarray, path: np.ndarray) -> np.ndarray:
 def _confidence(feature: np.ndarray, allowed: np.ndarray, path: np.ndarray, away: int,
                 s: DetectionSettings):
     """Median step along the path, and its ratio to the feature's standard deviation in the search
-    band away from the path (more than ``away`` rows from it)."""
+    band away from the path (sampled at 2, 3, 4 and 5 × ``away`` rows above and below it)."""
+    rows = feature.shape[-1]
     along = np.take_along_axis(feature, path[..., None], axis=-1)[..., 0]
     step = np.median(along, axis=1)
-    far = allowed & (np.abs(np.arange(feature.shape[-1]) - path[..., None]) > away)
-    m = far.sum(axis=(1, 2))
-    f = np.where(far, feature, 0.0)
+    offsets = away * np.array([-5, -4, -3, -2, 2, 3, 4, 5])
+    idx = path[..., None] + offsets
+    ok = (idx >= 0) & (idx < rows)
+    idx = np.clip(idx, 0, rows - 1)
+    ok &= np.take_along_axis(allowed, idx, axis=-1)
+    f = np.where(ok, np.take_along_axis(feature, idx, axis=-1), 0.0)
+    m = ok.sum(axis=(1, 2))
     mean = f.sum(axis=(1, 2)) / np.maximum(m, 1)
     var = (f * f).sum(axis=(1, 2)) / np.maximum(m, 1) - mean**2
     z = np.where(m > 1, step / np.sqrt(np.maximum(var, 1e-12)), 0.0)
@@ -239,12 +256,14 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
     n, rows, cols = stack.shape
     edges, counts = _bin_edges(cols, _rows(s.lateral_bin_mm, dx))
     prof = _binned_profiles(stack, edges, counts)
-    csum = _cumsum(prof)
     r = np.arange(rows)
     k = max(1, int(np.ceil(s.max_slope * s.lateral_bin_mm / dy)))
 
     w1, w2 = _rows(s.surface_window_mm[0], dy, 2), _rows(s.surface_window_mm[1], dy, 2)
-    surface_f = _window_mean(csum, 0, w1) - _window_mean(csum, -w2, w2)
+    wb = _rows(s.border_window_mm, dy, 2)
+    pad = max(w1, w2, wb) + 1
+    csum = _cumsum(prof, pad)
+    surface_f = _window_mean(csum, pad, 0, w1) - _window_mean(csum, pad, -w2, w2)
     room = rows - _rows(s.min_dermis_mm + s.max_entry_echo_mm, dy)
     allowed = np.broadcast_to((r >= w2) & (r < max(room, w2 + 1)), surface_f.shape)
     path = _viterbi(_normalised(surface_f, allowed), allowed, k, s.smoothness)
@@ -252,15 +271,14 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
     surface = _refine(surface_f, path)
 
     we = _rows(s.echo_window_mm, dy, 2)
-    echo_f = _window_mean(csum, -we, we) - _window_mean(csum, 0, we)
+    echo_f = _window_mean(csum, pad, -we, we) - _window_mean(csum, pad, 0, we)
     below = r - surface[..., None]
     band = (below >= 2) & (below <= _rows(s.max_entry_echo_mm, dy))
     echo_bottom = _refine(echo_f, np.where(band, echo_f, -np.inf).argmax(axis=-1))
     echo = np.median(echo_bottom - surface, axis=1, keepdims=True)
     top = surface + echo
 
-    wb = _rows(s.border_window_mm, dy, 2)
-    border_f = _window_mean(csum, -wb, wb) - _window_mean(csum, 0, wb)
+    border_f = _window_mean(csum, pad, -wb, wb) - _window_mean(csum, pad, 0, wb)
     depth = r - top[..., None]
     allowed = ((depth >= _rows(s.min_dermis_mm, dy)) & (depth <= _rows(s.max_dermis_mm, dy))
                & (r <= rows - max(wb // 2, 1)))

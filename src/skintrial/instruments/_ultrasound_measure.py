@@ -67,39 +67,47 @@ class UltrasoundResult:
 
 
 def _fractions(stack: np.ndarray, layers: Layers, e: Echogenicity) -> dict[str, np.ndarray]:
-    """Low/medium/high fractions in the dermis and LEP in its upper and lower part, per scan.
+    """Low/medium/high fractions in the dermis and LEP in its upper and lower part, per scan, and the
+    fraction of saturated pixels (255) below the skin surface.
 
-    A pixel belongs to a layer when its centre (row + 0.5) lies between the layer's boundaries.
+    A pixel belongs to a layer when its centre (row + 0.5) lies between the layer's boundaries, i.e.
+    rows ``ceil(top − 0.5) ≤ r < ceil(bottom − 0.5)``. Each scan is cut to the rows its dermis spans,
+    and the masks are counted whole (``count_nonzero`` without an axis is the fast path).
     """
-    y = (np.arange(stack.shape[1], dtype=np.float32) + 0.5)[None, :, None]
-    top = layers.top[:, None, :].astype(np.float32)
-    border = layers.border[:, None, :].astype(np.float32)
-    split = top + np.float32(e.upper_fraction) * (border - top)
-    upper = (y >= top) & (y < split)
-    lower = (y >= split) & (y < border)
-    low = stack <= e.low_max
-    high = stack >= e.high_min
+    n, rows, _ = stack.shape
+    names = ("n_up", "n_lo", "low_up", "low_lo", "high", "saturated")
+    c = {k: np.zeros(n) for k in names}
 
-    def count(mask: np.ndarray) -> np.ndarray:
-        return np.count_nonzero(mask, axis=(1, 2)).astype(np.float64)
+    def first_row(boundary: np.ndarray) -> np.ndarray:
+        return np.clip(np.ceil(boundary - 0.5), 0, rows).astype(np.int32)
 
-    n_up, n_lo = count(upper), count(lower)
-    low_up, low_lo = count(low & upper), count(low & lower)
-    high_all = count(high & upper) + count(high & lower)
+    for i in range(n):  # a few scans per batch: the work inside is whole-array
+        top, border = first_row(layers.top[i]), first_row(layers.border[i])
+        split = first_row(layers.top[i] + e.upper_fraction * (layers.border[i] - layers.top[i]))
+        r0 = int(top.min())
+        r1 = max(int(border.max()), r0 + 1)
+        sub = stack[i, r0:r1]
+        r = np.arange(r0, r1, dtype=np.int32)[:, None]
+        upper = (r >= top) & (r < split)
+        lower = (r >= split) & (r < border)
+        low = sub <= e.low_max
+        c["n_up"][i], c["n_lo"][i] = np.count_nonzero(upper), np.count_nonzero(lower)
+        c["low_up"][i], c["low_lo"][i] = np.count_nonzero(low & upper), np.count_nonzero(low & lower)
+        c["high"][i] = np.count_nonzero((sub >= e.high_min) & (upper | lower))
+        below = stack[i, int(first_row(layers.surface[i]).min()):]
+        c["saturated"][i] = np.count_nonzero(below == 255) / max(below.size, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        n = n_up + n_lo
-        lep_upper, lep_lower = low_up / n_up, low_lo / n_lo
+        total = c["n_up"] + c["n_lo"]
+        lep_upper, lep_lower = c["low_up"] / c["n_up"], c["low_lo"] / c["n_lo"]
         out = {
-            "lep_fraction": (low_up + low_lo) / n,
-            "hep_fraction": high_all / n,
+            "lep_fraction": (c["low_up"] + c["low_lo"]) / total,
+            "hep_fraction": c["high"] / total,
             "lep_upper": lep_upper,
             "lep_lower": lep_lower,
             "lep_ratio": np.where(lep_lower > 0, lep_upper / lep_lower, np.nan),
         }
     out["mep_fraction"] = 1.0 - out["lep_fraction"] - out["hep_fraction"]
-    below_surface = y >= layers.surface[:, None, :].astype(np.float32)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out["saturated"] = count((stack == 255) & below_surface) / count(below_surface)
+    out["saturated"] = c["saturated"]
     return out
 
 
