@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import platform
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from importlib import metadata
@@ -58,6 +59,8 @@ class TrialResults:
     tables: dict[str, pd.DataFrame]
     provenance: dict = field(default_factory=dict)
     assets: dict[str, bytes] = field(default_factory=dict)
+    report_data: dict[str, object] = field(default_factory=dict)
+    """Material only the report shows (example raw curves); not written as results."""
 
     @property
     def followup_visit(self) -> str:
@@ -106,7 +109,28 @@ def _provenance(study: Study, tables: dict[str, pd.DataFrame]) -> dict:
     }
 
 
-def analyse(study: Study) -> TrialResults:
+Progress = Callable[[str, int], Callable[[int], None]]
+"""``progress(description, total)`` returns a function to call with the number of items just done."""
+
+
+def _raw_layer(study: Study, progress: Progress | None):
+    """Raw instrument files → measurements (replacing table values of the same outcomes)."""
+    from skintrial.instruments import measure_raw, read_cutometer
+
+    n_files = 0 if study.manifest is None else len(study.manifest)
+    raw = measure_raw(study, progress=progress("measuring raw instrument files", n_files) if progress else None)
+    if not raw.outcomes:
+        return study, {}, [], {}, {}
+    tables = {"instrument_files": raw.files, "instrument_agreement": raw.agreement}
+    clean = raw.files[(raw.files["instrument"] == "cutometer") & (raw.files["qc"].fillna("") == "")]["file"]
+    man = study.manifest
+    cut = man[(man["instrument"] == "cutometer") & man["file"].isin(clean)]["path"].head(3)
+    examples = {"cutometer_curves": pd.concat([read_cutometer(p) for p in cut], ignore_index=True)} if len(cut) else {}
+    return study.with_measurements(raw.measurements, outcomes=raw.outcomes), tables, [raw.exclusions], \
+        raw.overlays, examples
+
+
+def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     """Run the pre-specified analyses of a validated study.
 
     Examples
@@ -120,6 +144,7 @@ def analyse(study: Study) -> TrialResults:
     """
     from skintrial import stats
 
+    study, raw_tables, excl, assets, report_data = _raw_layer(study, progress)
     s = study.spec.study
     plan = study.spec.analysis
     long = study.long()
@@ -137,7 +162,8 @@ def analyse(study: Study) -> TrialResults:
         "emmeans": anc.emmeans,
         "arm_tests": anc.arm_test,
     }
-    excl = [analysis_exclusions(study, outcomes=study.outcomes, followup_visit=followup)]
+    tables.update(raw_tables)
+    excl.append(analysis_exclusions(study, outcomes=study.outcomes, followup_visit=followup))
     if "clda" in plan.methods:
         from skintrial.stats.clda import clda
 
@@ -148,7 +174,8 @@ def analyse(study: Study) -> TrialResults:
         tables["mixed_anova"] = stats.mixed_anova(long, visits=s.visits, arms=s.arms)
     tables["exclusions"] = pd.concat(excl, ignore_index=True)
     tables = {k: _declared_order(v, study) if "outcome" in v.columns else v for k, v in tables.items()}
-    return TrialResults(study=study, tables=tables, provenance=_provenance(study, tables))
+    return TrialResults(study=study, tables=tables, provenance=_provenance(study, tables), assets=assets,
+                        report_data=report_data)
 
 
 def write_results(results: TrialResults, out: Path) -> list[Path]:

@@ -13,6 +13,8 @@ _OUT = typer.Option("--out", "-o", help="Output folder (created if needed).")
 
 
 def _run_pipeline(study_dir: Path, out: Path) -> Path:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
     from skintrial._io import atomic_output_dir
     from skintrial.pipeline import analyse, write_results
     from skintrial.report import write_report
@@ -20,8 +22,13 @@ def _run_pipeline(study_dir: Path, out: Path) -> Path:
 
     with err_console.status("validating the study bundle"):
         study = load_study(study_dir)
-    with err_console.status("running the pre-specified analyses"):
-        results = analyse(study)
+    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err_console, transient=True) as bars:
+        def progress(description: str, total: int):
+            task = bars.add_task(description, total=total)
+            return lambda k: bars.advance(task, k)
+
+        results = analyse(study, progress=progress)
     with atomic_output_dir(out) as stage, err_console.status("writing results and report"):
         write_results(results, stage)
         write_report(results, stage / "report.html")
@@ -39,7 +46,7 @@ def demo(
     """Write the built-in synthetic study to OUT/study/ and run the whole pipeline into OUT/."""
     from skintrial.plan import synthetic_study
 
-    study_dir = synthetic_study(seed=seed, n=n, control_arm=control).write(Path(out) / "study")
+    study_dir = synthetic_study(seed=seed, n=n, control_arm=control, raw=True).write(Path(out) / "study")
     report = _run_pipeline(study_dir, Path(out))
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
 

@@ -62,6 +62,7 @@ class OutcomeSpec:
     higher_is_better: bool
     site: str | None
     description: str
+    parameter: str | None = None  # instrument output the outcome is computed from, when not its own name
 
 
 OUTCOMES: tuple[OutcomeSpec, ...] = (
@@ -72,7 +73,8 @@ OUTCOMES: tuple[OutcomeSpec, ...] = (
     OutcomeSpec("r7", "Biological elasticity R7 (cheek)", "ratio", "cutometer", "skin", True, "cheek",
                 "Cutometer R7 = Ur/Uf, immediate retraction over final deformation."),
     OutcomeSpec("dermal_thickness", "Dermal thickness (cheek)", "mm", "ultrasound", "skin", True, "cheek",
-                "High-frequency ultrasound: lower edge of the entry echo to the dermis/subcutis border."),
+                "High-frequency ultrasound: lower edge of the entry echo to the dermis/subcutis border.",
+                "dermal_thickness_mm"),
     OutcomeSpec("lep_upper", "Low-echogenic pixels, upper dermis (cheek)", "fraction", "ultrasound", "skin",
                 False, "cheek",
                 "Fraction of low-echogenic pixels in the upper half of the dermis; lower means denser "

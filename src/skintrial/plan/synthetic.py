@@ -380,11 +380,12 @@ def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw:
         lines += _toml_table(f"outcomes.{o.key}", {
             "label": o.label, "unit": o.unit, "instrument": o.instrument, "family": o.family,
             "higher_is_better": o.higher_is_better, "site": o.site, "description": o.description,
+            "parameter": o.parameter,
         })
     lines += _toml_table("analysis", {
         "primary": list(PRIMARY),
         "secondary": [o.key for o in cal.OUTCOMES if o.key not in PRIMARY],
-        "methods": ["ancova"], "alpha": 0.05, "multiplicity": "holm", "covariates": [],
+        "methods": ["ancova", "clda", "mixed_anova"], "alpha": 0.05, "multiplicity": "holm", "covariates": [],
     })
     if raw:
         numbers = cal.values()

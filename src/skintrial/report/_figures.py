@@ -85,3 +85,15 @@ def forest_figure(table: pd.DataFrame, *, labels: dict[str, str]) -> str:
     ax.set_yticks(y, [f"{labels.get(o, o)}: {c}" for o, c in zip(t["outcome"], t["contrast"], strict=True)])
     ax.set_xlabel("adjusted difference in baseline-SD units (Hedges' g scale), 95% CI; red: adjusted p < 0.05")
     return svg_data_uri(fig)
+
+
+def cutometer_curves_figure(curves: pd.DataFrame) -> str:
+    """Deformation against time for a few raw Cutometer measurements."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6.4, 2.6))
+    for j, (mid, c) in enumerate(curves.groupby("measurement_id", sort=True)):
+        ax.plot(c["time_s"], c["deformation_mm"], lw=1, color=_COLORS[j % len(_COLORS)], label=str(mid))
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("deformation (mm)")
+    ax.legend(fontsize=7, frameon=False)
+    return svg_data_uri(fig)

@@ -14,7 +14,7 @@ Tables may be ``.csv``, ``.tsv``, ``.xlsx`` or ``.parquet``.
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pandas as pd
@@ -23,7 +23,7 @@ from pydantic import ValidationError
 from skintrial.errors import InputError, Problem
 from skintrial.study._readers import ROW_COLUMN, find_table, read_table
 from skintrial.study._schema import StudyFile
-from skintrial.study._validate import check_baselines, check_measurements, check_participants
+from skintrial.study._validate import check_baselines, check_manifest, check_measurements, check_participants
 
 __all__ = ["Study", "load_study", "validate_study", "read_study_toml"]
 
@@ -44,6 +44,9 @@ class Study:
         outcome's ``replicate_rule``.
     files : tuple of Path
         Every input file read, for provenance.
+    manifest : DataFrame or None
+        The raw-file manifest (``participant_id, visit, site, instrument, file`` and ``path``, the
+        file's absolute path), when the bundle has one.
     """
 
     root: Path
@@ -51,6 +54,7 @@ class Study:
     participants: pd.DataFrame
     measurements: pd.DataFrame
     files: tuple[Path, ...]
+    manifest: pd.DataFrame | None = None
 
     @property
     def arms(self) -> list[str]:
@@ -61,6 +65,16 @@ class Study:
         """Declared outcomes that have measurements, in declaration order."""
         present = set(self.measurements["outcome"])
         return [o for o in self.spec.outcomes if o in present]
+
+    def with_measurements(self, replicates: pd.DataFrame, *, outcomes: list[str]) -> Study:
+        """A copy whose ``outcomes`` take their values from ``replicates`` (one row per replicate:
+        ``participant_id, visit, outcome, value``), combined by each outcome's replicate rule; other
+        outcomes keep theirs."""
+        keep = self.measurements[~self.measurements["outcome"].isin(outcomes)]
+        new = _combine_replicates(replicates[["participant_id", "visit", "outcome", "value"]], self.spec)
+        merged = pd.concat([keep, new], ignore_index=True).sort_values(
+            ["participant_id", "visit", "outcome"], kind="mergesort").reset_index(drop=True)
+        return replace(self, measurements=merged)
 
     def long(self) -> pd.DataFrame:
         """Measurements joined with each participant's arm, status and covariates."""
@@ -148,9 +162,23 @@ def _collect(root: Path) -> tuple[StudyFile, pd.DataFrame, pd.DataFrame, list[Pa
     problems = check_participants(parts, spec, str(p_path))
     m_problems, meas = check_measurements(meas, spec, parts, str(m_path))
     problems += m_problems
+    manifest = None
+    if spec.raw is not None:
+        m_file = root / spec.raw.manifest
+        if not m_file.is_file():
+            problems.append(Problem("raw manifest not found", file=str(m_file),
+                                    fix="add the manifest, or remove the [raw] table from study.toml"))
+        else:
+            manifest = read_table(m_file)
+            files.append(m_file)
+            problems += check_manifest(manifest, spec, parts, m_file.parent, str(m_file))
+            if "file" in manifest.columns:
+                manifest = manifest.assign(path=[str(m_file.parent / f) if f else None for f in manifest["file"]])
     if "participant_id" in parts.columns and {"participant_id", "visit"} <= set(meas.columns):
-        problems += check_baselines(meas, parts, spec, str(p_path))
-    return spec, parts, meas, files, problems
+        base = meas if manifest is None or "visit" not in manifest.columns else pd.concat(
+            [meas[["participant_id", "visit"]], manifest[["participant_id", "visit"]]])
+        problems += check_baselines(base, parts, spec, str(p_path))
+    return spec, parts, meas, manifest, files, problems
 
 
 def validate_study(root: Path | str) -> list[Problem]:
@@ -176,12 +204,17 @@ def load_study(root: Path | str) -> Study:
     root = Path(root)
     if not root.is_dir():
         raise InputError(Problem("study folder not found", file=str(root), fix="give the path of the bundle folder"))
-    spec, parts, meas, files, problems = _collect(root)
+    spec, parts, meas, manifest, files, problems = _collect(root)
     InputError.collect(problems)
+    if manifest is not None:
+        manifest = manifest.drop(columns=[ROW_COLUMN])
+        if "site" not in manifest.columns:
+            manifest["site"] = None
     return Study(
         root=root,
         spec=spec,
         participants=_typed_participants(parts),
         measurements=_combine_replicates(meas, spec),
         files=tuple(files),
+        manifest=manifest,
     )

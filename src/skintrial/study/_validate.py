@@ -166,3 +166,33 @@ def check_baselines(measurements: pd.DataFrame, participants: pd.DataFrame, spec
         )
         for pid, r in zip(lacking["participant_id"], lacking[ROW_COLUMN], strict=True)
     ]
+
+
+RAW_INSTRUMENTS = ("cutometer", "ultrasound")
+MANIFEST_REQUIRED = ("participant_id", "visit", "instrument", "file")
+
+
+def check_manifest(df: pd.DataFrame, spec: StudyFile, participants: pd.DataFrame, raw_dir, file: str) -> list[Problem]:
+    """Problems in ``raw/manifest.csv``: ids, visits, instruments, and files that do not exist.
+
+    ``file`` paths are relative to the manifest's folder.
+    """
+    problems = _required(df, MANIFEST_REQUIRED, file)
+    if problems:
+        return problems
+    known = set(participants["participant_id"].dropna()) if "participant_id" in participants else set()
+    problems += _per_group(df, ~df["participant_id"].isin(known), "participant_id", file, "participant_id",
+                           lambda v: ("raw file for a participant who is not in participants.csv",
+                                      "add the participant, or correct the id"))
+    visits = spec.study.visits
+    problems += _per_group(df, ~df["visit"].isin(visits), "visit", file, "visit",
+                           lambda v: (f"unknown visit (declared visits: {visits})", "correct the visit"))
+    problems += _per_group(df, ~df["instrument"].isin(RAW_INSTRUMENTS), "instrument", file, "instrument",
+                           lambda v: (f"unknown raw instrument (skintrial reads: {list(RAW_INSTRUMENTS)})",
+                                      "correct the instrument name"))
+    exists = df["file"].map(lambda f: f is not None and (raw_dir / f).is_file())
+    problems += _per_row(df, ~exists, file, "file", "raw file not found (paths are relative to the manifest's folder)",
+                         "correct the path, or add the file")
+    dup = df.duplicated("file", keep="first") & df["file"].notna()
+    problems += _per_row(df, dup, file, "file", "the same raw file is listed twice", "list each file once")
+    return problems
