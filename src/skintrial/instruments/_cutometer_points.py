@@ -13,10 +13,12 @@ import numpy as np
 from skintrial.instruments._cutometer_cycles import Cycles
 from skintrial.instruments._cutometer_stack import CurveStack
 
-__all__ = ["cycle_points", "row_checks"]
+__all__ = ["cycle_points", "row_checks", "largest_step"]
 
 _EPS = 1e-6
-_MAD_D2 = 0.6744897501960817 * np.sqrt(6.0)  # median |2nd difference| of N(0, s^2) noise = s * this
+# Noise SD from second differences: E|d[i-1] - 2 d[i] + d[i+1]| = s * sqrt(6) * sqrt(2 / pi) for white
+# noise of SD s. Taking the smaller of the two windows' means keeps one step (probe slip) from inflating it.
+_MEAN_D2 = np.sqrt(6.0) * np.sqrt(2.0 / np.pi)
 
 
 def _at(s: CurveStack, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -36,6 +38,9 @@ def _index(s: CurveStack, rows: np.ndarray, t: np.ndarray, *, up: bool) -> np.nd
 def _window(s: CurveStack, rows: np.ndarray, i0: np.ndarray, i1: np.ndarray):
     """Samples i0..i1 of each row as a (cycles, L) array with its mask and sample indices."""
     width = int(np.max(i1 - i0, initial=0)) + 1
+    if i0.size and np.all(i0 == i0[0]) and np.all(i1 == i1[0]):  # one window for all: a slice
+        cols = np.broadcast_to(np.arange(i0[0], i1[0] + 1), (i0.size, width))
+        return s.y[rows, i0[0]: i1[0] + 1], np.ones((i0.size, width), dtype=bool), cols
     cols = i0[:, None] + np.arange(width)[None, :]
     mask = cols <= i1[:, None]
     cols = np.minimum(cols, i1[:, None])
@@ -44,6 +49,12 @@ def _window(s: CurveStack, rows: np.ndarray, i0: np.ndarray, i1: np.ndarray):
 
 def _slope(s: CurveStack, rows, vals, mask, cols):
     """Least-squares slope (mm/s) of each masked window, and sum of squares of its times."""
+    if mask.all() and rows.size and np.all(s.dt[rows] == s.dt[rows[0]]):  # same window: one product
+        t = cols[0] * s.dt[rows[0]]
+        tc = t - t.mean()
+        sxx = float(tc @ tc)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (vals * tc).sum(axis=1) / sxx, np.full(rows.size, sxx)  # no BLAS threads
     t = cols * s.dt[rows][:, None]
     w = mask.astype(float)
     cnt = w.sum(axis=1)
@@ -56,9 +67,12 @@ def _slope(s: CurveStack, rows, vals, mask, cols):
     return slope, sxx
 
 
-def _abs_d2(vals, mask):
+def _mean_abs_d2(vals, mask):
     d2 = np.abs(vals[:, 2:] - 2.0 * vals[:, 1:-1] + vals[:, :-2])
-    return np.where(mask[:, 2:], d2, np.nan)
+    if mask.all():
+        return d2.mean(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(mask[:, 2:], d2, 0.0).sum(axis=1) / mask[:, 2:].sum(axis=1)
 
 
 def _knee(s: CurveStack, rows, t_a, t_b, start, gain, sign):
@@ -106,22 +120,27 @@ def _cycle_checks(s, c, uf, read_time_s, th):
     e1 = _index(s, r, c.t_end, up=False)
     v_a, m_a, k_a = _window(s, r, a0, a1)
     v_e, m_e, k_e = _window(s, r, e0, e1)
-    d2 = np.concatenate([_abs_d2(v_a, m_a), _abs_d2(v_e, m_e)], axis=1)
     with np.errstate(all="ignore"):
-        noise = (np.median(d2, axis=1) if not np.isnan(d2).any() else np.nanmedian(d2, axis=1)) / _MAD_D2
+        noise = np.fmin(_mean_abs_d2(v_a, m_a), _mean_abs_d2(v_e, m_e)) / _MEAN_D2
         rise, sxx_a = _slope(s, r, v_a, m_a, k_a)
         tail, sxx_e = _slope(s, r, v_e, m_e, k_e)
         no_plateau = rise > np.maximum(th["plateau_slope"] * uf, 4.0 * noise / np.sqrt(sxx_a))
         drift = np.abs(tail) > np.maximum(th["drift_slope"] * np.abs(uf), 4.0 * noise / np.sqrt(sxx_e))
+    top = (s.y_max - 1e-9 * np.maximum(1.0, np.abs(s.y_max)))[r][:, None]
+    hits = np.maximum(((v_a >= top) & m_a).sum(axis=1), ((v_e >= top) & m_e).sum(axis=1))
     dt = s.dt[r]
     few = ((np.floor(suction / dt + _EPS) + 1 < th["min_phase_samples"])
            | (np.floor(relax / dt + _EPS) + 1 < th["min_phase_samples"]) | (dt > read_time_s / 2 + _EPS))
-    return {"noise": noise, "no_plateau": no_plateau, "drift": drift, "too_few_samples": few}
+    return {"noise": noise, "no_plateau": no_plateau, "drift": drift, "too_few_samples": few,
+            "top_hits": hits, "top_room": np.maximum(m_a.sum(axis=1), m_e.sum(axis=1))}
 
 
-def row_checks(s: CurveStack, c: Cycles, pts: Mapping[str, np.ndarray],
+def row_checks(s: CurveStack, c: Cycles, pts: Mapping[str, np.ndarray], step_max: np.ndarray,
                thresholds: Mapping[str, float]) -> dict[str, np.ndarray]:
-    """Curve-level flags: negative deformation, clipping, probe slip (rows without cycles: False)."""
+    """Curve-level flags: negative deformation, clipping, probe slip (rows without cycles: False).
+
+    ``step_max`` is :func:`largest_step` of every row.
+    """
     th = thresholds
     g = len(s.n)
     has = np.bincount(c.row, minlength=g) > 0
@@ -136,7 +155,7 @@ def row_checks(s: CurveStack, c: Cycles, pts: Mapping[str, np.ndarray],
     y = s.y
     with np.errstate(invalid="ignore"):
         tol = np.maximum(th["negative_noise"] * noise, th["negative_fraction"] * np.abs(uf1))
-        cand = np.flatnonzero(has & (y.min(axis=1) < b1 - tol))
+        cand = np.flatnonzero(has & (s.y_min < b1 - tol))
     if cand.size:
         sub = y[cand]
         cs = np.cumsum(np.pad(sub, ((0, 0), (1, 0))), axis=1)
@@ -144,37 +163,50 @@ def row_checks(s: CurveStack, c: Cycles, pts: Mapping[str, np.ndarray],
         valid = np.arange(mean5.shape[1])[None, :] < (s.n[cand] - 4)[:, None]
         smooth = np.where(valid, mean5, np.inf).min(axis=1, initial=np.inf)
         out["negative_deformation"][cand] = smooth < (b1 - tol)[cand]
-    out["clipped"] = _clipped(s, has, th)
-    out["probe_slip"] = _slip(s, c, has, noise, uf1, th)
+    out["clipped"] = _clipped(s, c, pts, has, th)
+    with np.errstate(invalid="ignore"):
+        limit = np.maximum(th["slip_noise"] * np.sqrt(2.0) * noise, th["slip_fraction"] * np.abs(uf1))
+        out["probe_slip"] = has & (step_max > limit)
     return out
 
 
-def _clipped(s: CurveStack, has: np.ndarray, th) -> np.ndarray:
+def _clipped(s: CurveStack, c: Cycles, pts, has: np.ndarray, th) -> np.ndarray:
+    """Longest run at the maximum; candidates are curves whose maximum recurs in an end-of-phase window
+    (a clipped run holds the curve's highest part, so it reaches the end of suction or of relaxation)."""
     y = s.y
-    top = y.max(axis=1)
-    at_top = y >= (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]
+    top = s.y_max
     need = np.maximum(th["clip_min_samples"], np.ceil(th["clip_min_s"] / s.dt - _EPS))
     out = np.zeros(len(s.n), dtype=bool)
-    cand = np.flatnonzero(has & (at_top.sum(axis=1) >= need))
+    hits = np.zeros(len(s.n))
+    if c.row.size:
+        starts = np.flatnonzero(np.r_[True, c.row[1:] != c.row[:-1]])
+        enough = pts["top_hits"] >= np.minimum(need[c.row], pts["top_room"])
+        hits[c.row[starts]] = np.maximum.reduceat(enough.astype(np.int8), starts)
+    cand = np.flatnonzero(has & (hits > 0))
     if cand.size:
-        hit = at_top[cand] & (np.arange(y.shape[1])[None, :] < s.n[cand][:, None])
+        at_top = y[cand] >= (top[cand] - 1e-9 * np.maximum(1.0, np.abs(top[cand])))[:, None]
+        hit = at_top & (np.arange(y.shape[1])[None, :] < s.n[cand][:, None])
         run = np.cumsum(hit, axis=1)
         reset = np.maximum.accumulate(np.where(hit, 0, run), axis=1)
         out[cand] = (run - reset).max(axis=1) >= need[cand]
     return out
 
 
-def _slip(s: CurveStack, c: Cycles, has, noise, uf1, th) -> np.ndarray:
-    step = np.abs(np.diff(s.y, axis=1))
+def largest_step(s: CurveStack, c: Cycles, th) -> np.ndarray:
+    """Largest |d[i+1] - d[i]| of each row outside the guard after every onset and release.
+
+    A full pass over the samples: call it per chunk of rows.
+    """
+    step = np.diff(s.y, axis=1)
     r = c.row
-    guard = np.maximum(np.ceil(th["slip_guard_s"] / s.dt[r] - _EPS), 3).astype(np.intp)
-    width = int(guard.max(initial=0)) + 1
-    m = step.shape[1]
-    for t in (c.t_on, c.t_off):
-        i0 = _index(s, r, t, up=False)
-        cols = i0[:, None] + np.arange(width)[None, :]
-        cols = np.where(cols <= (i0 + guard)[:, None], np.minimum(cols, m - 1), i0[:, None])
-        step[r[:, None], np.minimum(cols, m - 1)] = 0.0
+    if r.size:
+        guard = np.maximum(np.ceil(th["slip_guard_s"] / s.dt[r] - _EPS), 3).astype(np.intp)
+        width = int(guard.max(initial=0)) + 1
+        m = step.shape[1]
+        for t in (c.t_on, c.t_off):
+            i0 = _index(s, r, t, up=False)
+            cols = i0[:, None] + np.arange(width)[None, :]
+            cols = np.where(cols <= (i0 + guard)[:, None], np.minimum(cols, m - 1), i0[:, None])
+            step[r[:, None], np.minimum(cols, m - 1)] = 0.0
     with np.errstate(invalid="ignore"):
-        limit = np.maximum(th["slip_noise"] * np.sqrt(2.0) * noise, th["slip_fraction"] * np.abs(uf1))
-        return has & (step.max(axis=1, initial=0.0) > limit)
+        return np.maximum(step.max(axis=1, initial=0.0), -step.min(axis=1, initial=0.0))

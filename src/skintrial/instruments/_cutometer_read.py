@@ -119,9 +119,11 @@ def _read_table(path: Path, opts: dict) -> pd.DataFrame:
             return pd.read_excel(path, sheet_name=opts.get("sheet_name", 0), skiprows=opts.get("skiprows"))
         if "sep" not in opts:
             opts = {**opts, **_sniff(path, int(opts.get("skiprows") or 0))}
-        return pd.read_csv(path, sep=opts["sep"], decimal=opts.get("decimal", "."),
-                           skiprows=opts.get("skiprows"), skipinitialspace=True, dtype=str,
-                           keep_default_na=False, na_values=[""])
+        raw = pd.read_csv(path, sep=opts["sep"], skiprows=opts.get("skiprows"), skipinitialspace=True,
+                          dtype=str, keep_default_na=False, na_values=[""])
+        if opts.get("decimal", ".") != ".":
+            raw = raw.apply(lambda col: col.str.replace(opts["decimal"], ".", regex=False))
+        return raw
     except FileNotFoundError:
         raise InputError(Problem("file not found", file=name, fix="check the path")) from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:

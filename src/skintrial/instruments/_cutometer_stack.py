@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["CurveStack", "stack_curves"]
+__all__ = ["CurveStack", "CurveLayout", "stack_curves", "merge_chunks"]
 
 _JITTER = 0.02
 
@@ -25,38 +25,98 @@ class CurveStack:
 
     keys: pd.DataFrame          # file, measurement_id; one row per curve
     y: np.ndarray               # (G, M) deformation, mm
-    p: np.ndarray | None        # (G, M) |pressure|, mbar, NaN -> 0; None when no pressure channel at all
+    p: np.ndarray | None        # (G, M) pressure, mbar, either sign (NaN kept); None when no column
+    p_max: np.ndarray | None    # (G,) max |pressure| (NaN when the row has none)
+    p_neg: np.ndarray | None    # (G,) the suction is recorded as negative pressure
     has_p: np.ndarray           # (G,) bool: the row has pressure values
     n: np.ndarray               # (G,) valid samples
     t0: np.ndarray              # (G,) first time, s
     dt: np.ndarray              # (G,) sampling interval, s
     error: np.ndarray           # (G,) object: "" or the reason the curve cannot be used
-
-    def rows(self, a: int, b: int) -> CurveStack:
-        """Rows ``a:b`` (a view)."""
-        p = None if self.p is None else self.p[a:b]
-        return CurveStack(self.keys.iloc[a:b], self.y[a:b], p, self.has_p[a:b], self.n[a:b],
-                          self.t0[a:b], self.dt[a:b], self.error[a:b])
+    y_min: np.ndarray           # (G,) smallest and largest deformation
+    y_max: np.ndarray
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(), pd.Index(col.cat.categories)
     codes, uniques = pd.factorize(col, sort=False)
-    return codes.astype(np.int64), pd.Index(uniques)
+    return codes, pd.Index(uniques)
 
 
-def stack_curves(curves: pd.DataFrame) -> CurveStack:
-    """Stack the long table ``curves`` (file, measurement_id, time_s, deformation_mm, pressure_mbar)."""
+@dataclass(frozen=True)
+class CurveLayout:
+    """The long table laid out as 2-D (curves x samples) arrays: views when possible, unchecked."""
+
+    keys: pd.DataFrame
+    y: np.ndarray
+    t: np.ndarray
+    p: np.ndarray | None
+    n: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.n)
+
+    def chunk(self, a: int, b: int) -> CurveStack:
+        """Rows ``a:b`` checked and put on uniform grids (bounded temporaries: call it per chunk)."""
+        y, t, n = self.y[a:b], self.t[a:b], self.n[a:b]
+        p = None if self.p is None else self.p[a:b]
+        g, m = y.shape
+        rows = np.arange(g)
+        error = np.full(g, "", dtype=object)
+        error[n < 2] = "fewer than 2 samples"
+        with np.errstate(all="ignore"):
+            y_min, y_max = y.min(axis=1), y.max(axis=1)
+            error[~np.isfinite(y_min + y_max)] = "missing (NaN) deformation_mm values"
+            t0 = t[:, 0].copy()
+            dt = (t[rows, n - 1] - t0) / (n - 1)
+            if g and m > 1 and bool((t == t[0]).all()):  # one time vector for all rows: check it once
+                step = np.diff(t[0])
+                lo, hi = np.full(g, step.min()), np.full(g, step.max())
+            else:
+                step = np.diff(t, axis=1)
+                pad = np.arange(m - 1)[None, :] >= (n - 1)[:, None]
+                if pad.any():
+                    step[pad] = np.broadcast_to(dt[:, None], step.shape)[pad]
+                lo, hi = step.min(axis=1, initial=np.inf), step.max(axis=1, initial=-np.inf)
+        ok = error == ""
+        error[ok & ~(lo > 0)] = "time_s repeats or is missing within the measurement"
+        jitter = (error == "") & ((hi - dt > _JITTER * dt) | (dt - lo > _JITTER * dt))
+        if jitter.any():
+            y, p = y.copy(), None if p is None else p.copy()
+            for i in np.flatnonzero(jitter):  # only curves with uneven sampling
+                k = n[i]
+                grid = t0[i] + dt[i] * np.arange(k)
+                y[i, :k] = np.interp(grid, t[i, :k], y[i, :k])
+                if p is not None:
+                    p[i, :k] = np.interp(grid, t[i, :k], p[i, :k])
+        has_p = np.zeros(g, dtype=bool)
+        p_abs = p_max = p_neg = None
+        if p is not None:
+            with np.errstate(all="ignore"):
+                hi, lo = np.fmax.reduce(p, axis=1), np.fmin.reduce(p, axis=1)
+                p_max = np.fmax(hi, -lo)
+                p_neg = lo < -hi  # suction recorded as a negative pressure
+            has_p = np.isfinite(p_max)
+            p_abs = p
+        if jitter.any():
+            y_min, y_max = y.min(axis=1), y.max(axis=1)
+        return CurveStack(self.keys.iloc[a:b], y, p_abs, p_max, p_neg, has_p, n, t0, dt, error, y_min, y_max)
+
+
+def stack_curves(curves: pd.DataFrame) -> CurveLayout:
+    """Lay out the long table ``curves`` (file, measurement_id, time_s, deformation_mm, pressure_mbar)."""
     n_all = len(curves)
     file = curves["file"] if "file" in curves else pd.Series([""] * n_all, index=curves.index)
     mid = curves["measurement_id"] if "measurement_id" in curves else pd.Series(["1"] * n_all,
                                                                                  index=curves.index)
     fc, fu = _codes(file)
     mc, mu = _codes(mid)
-    key = fc * (int(mc.max(initial=0)) + 1) + mc
+    width = int(mc.max(initial=0)) + 1
+    key = mc if len(fu) <= 1 else fc.astype(np.int64) * width + mc
     t = curves["time_s"].to_numpy(dtype=float)
     y = curves["deformation_mm"].to_numpy(dtype=float)
     p = curves["pressure_mbar"].to_numpy(dtype=float) if "pressure_mbar" in curves else None
-    order = None
     brk = np.flatnonzero(key[1:] != key[:-1]) + 1
     if len(np.unique(key[np.r_[0, brk]])) < brk.size + 1 or not _increasing(t, brk):
         order = np.lexsort((t, key))
@@ -65,52 +125,49 @@ def stack_curves(curves: pd.DataFrame) -> CurveStack:
         brk = np.flatnonzero(key[1:] != key[:-1]) + 1
     starts = np.r_[0, brk].astype(np.intp)
     n = np.diff(np.r_[starts, n_all]).astype(np.intp)
-    rk = key[starts]
-    keys = pd.DataFrame({"file": np.asarray(fu[rk // (int(mc.max(initial=0)) + 1)], dtype=object),
-                         "measurement_id": np.asarray(mu[rk % (int(mc.max(initial=0)) + 1)], dtype=object)})
-    keys["file"] = keys["file"].astype(str)
-    keys["measurement_id"] = keys["measurement_id"].astype(str)
-    g, m = len(starts), int(n.max(initial=0))
+    rk = np.asarray(key[starts], dtype=np.int64)
+    f_idx = rk // width if len(fu) > 1 else np.zeros(len(rk), dtype=np.int64)
+    keys = pd.DataFrame({"file": np.asarray(fu, dtype=object)[f_idx] if len(fu) else "",
+                         "measurement_id": np.asarray(mu, dtype=object)[rk % width]})
+    keys = keys.astype({"file": str, "measurement_id": str})
+    m = int(n.max(initial=0))
     equal = bool(np.all(n == m))
-    y2 = _to_2d(y, starts, n, m, equal)
-    t2 = _to_2d(t, starts, n, m, equal)
-    p2 = None if p is None else _to_2d(p, starts, n, m, equal)
-    error = np.full(g, "", dtype=object)
-    error[n < 2] = "fewer than 2 samples"
-    bad_val = ~np.isfinite(y2).all(axis=1) | ~np.isfinite(t2).all(axis=1)
-    error[bad_val] = "missing (NaN) time_s or deformation_mm values"
-    t0 = t2[:, 0].copy()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dt = (t2[np.arange(g), n - 1] - t0) / (n - 1)
-        step = np.diff(t2, axis=1)
-        valid = np.arange(m - 1)[None, :] < (n - 1)[:, None]
-        dup = np.any(valid & ~(step > 0), axis=1) & (error == "")
-        error[dup] = "time_s repeats within the measurement"
-        jitter = np.any(valid & (np.abs(step - dt[:, None]) > _JITTER * dt[:, None]), axis=1)
-    jitter &= error == ""
-    if jitter.any():
-        y2, p2 = y2.copy(), None if p2 is None else p2.copy()
-        for i in np.flatnonzero(jitter):  # only curves with uneven sampling
-            k = n[i]
-            grid = t0[i] + dt[i] * np.arange(k)
-            y2[i, :k] = np.interp(grid, t2[i, :k], y2[i, :k])
-            if p2 is not None:
-                p2[i, :k] = np.interp(grid, t2[i, :k], p2[i, :k])
-    has_p = np.zeros(g, dtype=bool)
-    if p2 is not None:
-        has_p = np.isfinite(p2).any(axis=1)
-        p2 = np.abs(np.nan_to_num(p2, nan=0.0)) if has_p.any() else None
-    return CurveStack(keys, y2, p2, has_p, n, t0, dt, error)
+    return CurveLayout(keys, _to_2d(y, starts, n, m, equal), _to_2d(t, starts, n, m, equal),
+                       None if p is None else _to_2d(p, starts, n, m, equal), n)
 
 
-def _increasing(t: np.ndarray, brk: np.ndarray) -> bool:
-    if t.size < 2:
-        return True
-    up = np.diff(t) > 0
-    up[brk - 1] = True
-    return bool(up.all())
+def merge_chunks(layout: CurveLayout, parts: list[tuple[int, CurveStack]]) -> CurveStack:
+    """One :class:`CurveStack` over all rows from the checked chunks (``y`` stays the layout's view
+    unless a chunk resampled uneven curves)."""
+    if not parts:
+        z = np.zeros(0)
+        return CurveStack(layout.keys, layout.y, None, None, None, z.astype(bool), z.astype(np.intp), z, z,
+                          z.astype(object), z, z)
+    y = layout.y
+    if any(s.y is not layout.y[a: a + len(s.n)] and not np.shares_memory(s.y, layout.y) for a, s in parts):
+        y = layout.y.copy()
+        for a, s in parts:
+            y[a: a + len(s.n)] = s.y
+    cat = np.concatenate
+
+    def col(name):
+        vals = [getattr(s, name) for _, s in parts]
+        return None if any(v is None for v in vals) else cat(vals)
+
+    return CurveStack(layout.keys, y, None, col("p_max"), col("p_neg"), col("has_p"), col("n"), col("t0"),
+                      col("dt"), col("error"), col("y_min"), col("y_max"))
 
 
+def _increasing(t: np.ndarray, brk: np.ndarray, block: int = 1 << 21) -> bool:
+    """Time increases within every run (checked in blocks: no full-size temporaries)."""
+    ok = np.ones(1, dtype=bool)
+    for a in range(0, max(t.size - 1, 0), block):
+        b = min(a + block, t.size - 1)
+        up = t[a + 1: b + 1] > t[a:b]
+        inside = brk[(brk - 1 >= a) & (brk - 1 < b)] - 1 - a
+        up[inside] = True
+        ok &= up.all()
+    return bool(ok[0])
 def _to_2d(v: np.ndarray, starts: np.ndarray, n: np.ndarray, m: int, equal: bool) -> np.ndarray:
     if equal:
         return v.reshape(len(starts), m)

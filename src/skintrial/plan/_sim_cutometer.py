@@ -170,8 +170,10 @@ def simulate_cutometer(
 
 
 def _curves(t, p, taus, art, n_cycles, on, off, read, fatigue):
-    tau_e, tau_c, tau_r = (x[:, None] for x in taus)
+    # a time constant shared by all curves is kept as one value: the basis functions are then 1 x samples
+    tau_e, tau_c, tau_r = (x[:1, None] if np.all(x == x[0]) else x[:, None] for x in taus)
     linear = (art == "no_plateau")[:, None]
+    any_linear = bool(linear.any())
     n = p["ue"].size
     y = np.zeros((n, t.size))
     pressure = np.zeros(t.size)
@@ -182,7 +184,8 @@ def _curves(t, p, taus, art, n_cycles, on, off, read, fatigue):
         return 1.0 - np.exp(-x / tau_e)
 
     def creep(x):
-        return np.where(linear, x / on, 1.0 - np.exp(-x / tau_c))
+        c = 1.0 - np.exp(-x / tau_c)
+        return np.where(linear, x / on, c) if any_linear else c
 
     peak = trough = None
     for k in range(n_cycles):
@@ -198,12 +201,14 @@ def _curves(t, p, taus, art, n_cycles, on, off, read, fatigue):
         relax = (s > on + 1e-9) & ((s <= period + 1e-9) | last)
         pressure[(s > 1e-9) & (s <= on + 1e-9)] = 1.0
         r, T = np.array([[read]]), np.array([[on]])
-        a, b = _solve(elastic(r)[:, 0], creep(r)[:, 0], elastic(T)[:, 0], creep(T)[:, 0], ue, uf)
+        a, b = _solve(*(np.broadcast_to(f(x)[:, 0], (n,)) for f, x in
+                        ((elastic, r), (creep, r), (elastic, T), (creep, T))), ue, uf)
         ss = s[suck][None, :]
         y[:, suck] = base[:, None] + a[:, None] * elastic(ss) + b[:, None] * creep(ss)
         rec = 1.0 - np.exp(-np.array([[read, off]]) / tau_r)
         el = 1.0 - np.exp(-np.array([[read, off]]) / tau_e)
-        c, d = _solve(el[:, 0], rec[:, 0], el[:, 1], rec[:, 1], ur, ua_drawn)
+        c, d = _solve(*(np.broadcast_to(x, (n,)) for x in (el[:, 0], rec[:, 0], el[:, 1], rec[:, 1])),
+                      ur, ua_drawn)
         u = (s[relax] - on)[None, :]
         y[:, relax] = (base + uf)[:, None] - c[:, None] * (1 - np.exp(-u / tau_e)) - d[:, None] * (
             1 - np.exp(-u / tau_r))
