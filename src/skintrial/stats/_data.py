@@ -56,6 +56,20 @@ def _ordered_arms(found: Sequence[str], arms: Sequence[str] | None, reference: s
     return tuple(order)
 
 
+def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of a column's values compared as text, and the distinct texts (one pass)."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        codes, uniques = col.cat.codes.to_numpy(), col.cat.categories
+    else:
+        codes, uniques = pd.factorize(col)
+    if (codes < 0).any():  # a missing key: keep it as its own text, as str(nan) did
+        codes = np.where(codes < 0, len(uniques), codes)
+        uniques = pd.Index(list(uniques) + [np.nan], dtype=object)
+    text = np.asarray(pd.Index(uniques).astype(str), dtype=object)
+    merged, names = pd.factorize(text)  # 1 and "1" are the same participant
+    return merged[codes], np.asarray(names, dtype=object)
+
+
 def trial_arrays(
     data: pd.DataFrame,
     *,
@@ -75,8 +89,14 @@ def trial_arrays(
     absent = [c for c in needed if c not in data.columns]
     if absent:
         raise InputError(f"column(s) {absent} not found in the data", fix=f"the data need columns {needed}")
-    dup = data.duplicated([subject, visit, outcome], keep=False)
-    if dup.any():
+    s_code, s_names = _codes(data[subject])
+    v_code, v_names = _codes(data[visit])
+    o_code, o_names = _codes(data[outcome])
+    nS, nV, nO = len(s_names), len(v_names), len(o_names)
+    cell = (s_code * nV + v_code) * nO + o_code
+    counts = np.bincount(cell, minlength=nS * nV * nO)
+    if counts.max(initial=0) > 1:
+        dup = counts[cell] > 1
         first = data.loc[dup, [subject, visit, outcome]].iloc[0].tolist()
         raise InputError(
             Problem(
@@ -86,18 +106,23 @@ def trial_arrays(
                 rows_affected=int(dup.sum()),
             )
         )
-    subj_tab = data[[subject, arm, *covariates]].drop_duplicates(subject)
-    subjects = np.asarray(sorted(subj_tab[subject].astype(str).unique()))
-    subj_tab = subj_tab.assign(**{subject: subj_tab[subject].astype(str)}).set_index(subject).loc[subjects]
-    arm_order = _ordered_arms(subj_tab[arm].astype(str).unique().tolist(), arms, reference_arm)
-    outs = tuple(outcomes) if outcomes is not None else tuple(sorted(data[outcome].astype(str).unique()))
-    vis = tuple(visits) if visits is not None else tuple(sorted(data[visit].astype(str).unique()))
-    s_idx = pd.Index(subjects).get_indexer(data[subject].astype(str))
-    o_idx = pd.Index(outs).get_indexer(data[outcome].astype(str))
-    v_idx = pd.Index(vis).get_indexer(data[visit].astype(str))
+    order = np.argsort(s_names, kind="stable")  # subjects sorted by their text
+    subjects = np.asarray(s_names[order].tolist(), dtype=str)
+    rank = np.empty(nS, dtype=np.intp)
+    rank[order] = np.arange(nS)
+    first_row = np.empty(nS, dtype=np.intp)
+    first_row[rank[s_code][::-1]] = np.arange(len(data))[::-1]  # first row of each sorted subject
+    subj_tab = data[[arm, *covariates]].iloc[first_row].set_axis(pd.Index(subjects, name=subject))
+    arm_order = _ordered_arms(pd.unique(subj_tab[arm].astype(str)).tolist(), arms, reference_arm)
+    outs = tuple(outcomes) if outcomes is not None else tuple(sorted(o_names.tolist()))
+    vis = tuple(visits) if visits is not None else tuple(sorted(v_names.tolist()))
+    o_map = pd.Index(outs).get_indexer(o_names)  # data code -> position in outs (-1: not analysed)
+    v_map = pd.Index(vis).get_indexer(v_names)
+    o_idx, v_idx = o_map[o_code], v_map[v_code]
     keep = (o_idx >= 0) & (v_idx >= 0)
-    values = np.full((len(subjects), len(outs), len(vis)), np.nan)
-    values[s_idx[keep], o_idx[keep], v_idx[keep]] = pd.to_numeric(data[value], errors="coerce").to_numpy()[keep]
+    values = np.full((nS, len(outs), len(vis)), np.nan)
+    vals = pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float)
+    values[rank[s_code][keep], o_idx[keep], v_idx[keep]] = vals[keep]
     arm_index = pd.Index(arm_order).get_indexer(subj_tab[arm].astype(str))
     return TrialArrays(
         subjects=subjects,

@@ -80,66 +80,57 @@ def _grid(fit: BatchedFit, ta: TrialArrays, levels: list[int], interaction: bool
     return G
 
 
-def _pooled_baseline_sd(ta: TrialArrays, baseline_visit: str, W: np.ndarray, i: int, j: int):
-    base = np.where(W, ta.visit(baseline_visit), np.nan)
-    parts = []
-    for a in (i, j):
-        b = base[ta.arm_index == a]
-        ok = np.isfinite(b)
-        n = ok.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(ok, b, 0.0).sum(axis=0) / n
-            ss = np.where(ok, b - mean, 0.0) ** 2
-            var = np.where(n > 1, ss.sum(axis=0) / np.maximum(n - 1, 1), np.nan)
-        parts.append((n, var))
-    (n1, v1), (n2, v2) = parts
+def _arm_moments(ta: TrialArrays, visit: str, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per outcome × arm: the count and sample variance (ddof 1) of ``visit`` over the rows used."""
+    x = np.where(W, ta.visit(visit), 0.0)  # (n, K)
+    onehot = (ta.arm_index[:, None] == np.arange(len(ta.arms))[None, :]).astype(float)  # (n, A)
+    n = onehot.T @ W.astype(float)  # (A, K)
     with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
-        J = 1.0 - 3.0 / (4.0 * (n1 + n2) - 9.0)
-    return sd, J
+        mean = (onehot.T @ x) / n
+        dev = np.where(W, x - np.nan_to_num(mean)[ta.arm_index], 0.0)
+        var = np.where(n > 1, (onehot.T @ dev**2) / np.maximum(n - 1, 1), np.nan)
+    return n.T, var.T
 
 
 def _contrast_table(fit, ta, baseline_visit, W, reference_arm, ci_level, formula=HEDGES_G) -> pd.DataFrame:
-    rows = []
-    p = fit.coef.shape[1]
-    for label, j, i in pairwise_contrasts(ta.arms, reference_arm):
-        L = np.zeros(p)
-        if j > 0:
-            L[j] = 1.0
-        if i > 0:
-            L[i] = -1.0
-        c = fit.contrast(L[None, :])
-        lo, hi = c.ci(ci_level)
-        sd, J = _pooled_baseline_sd(ta, baseline_visit, W, i, j)
-        n_pair = (W & np.isin(ta.arm_index, [i, j])[:, None]).sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            g = J * c.estimate[:, 0] / sd
-        rows.append(
-            pd.DataFrame(
-                {
-                    "outcome": fit.outcomes,
-                    "contrast": label,
-                    "estimate": c.estimate[:, 0],
-                    "se": c.se[:, 0],
-                    "ci_low": lo[:, 0],
-                    "ci_high": hi[:, 0],
-                    "df": c.df[:, 0],
-                    "t": c.t[:, 0],
-                    "p": c.p[:, 0],
-                    "p_adj": np.nan,
-                    "n": n_pair,
-                    "ci_level": ci_level,
-                    "family": "",
-                    "p_adj_method": "none",
-                    "effect_size": g,
-                    "effect_size_formula": formula,
-                    "status": fit.status,
-                }
-            )
-        )
-    out = pd.concat(rows, ignore_index=True)
-    order = {o: k for k, o in enumerate(fit.outcomes)}
-    out = out.sort_values("outcome", key=lambda s: s.map(order), kind="mergesort").reset_index(drop=True)
+    """One row per outcome × contrast (outcome-major), Hedges' g on the pooled SD of ``baseline_visit``."""
+    pairs = pairwise_contrasts(ta.arms, reference_arm)
+    K, p = fit.coef.shape
+    L = np.zeros((len(pairs), p))
+    for r, (_, j, i) in enumerate(pairs):
+        L[r, j] += 1.0 if j > 0 else 0.0
+        L[r, i] -= 1.0 if i > 0 else 0.0
+    c = fit.contrast(L)  # (K, m)
+    lo, hi = c.ci(ci_level)
+    n_arm, var = _arm_moments(ta, baseline_visit, W)
+    jj = np.array([j for _, j, _ in pairs])
+    ii = np.array([i for _, _, i in pairs])
+    n1, n2 = n_arm[:, jj], n_arm[:, ii]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        sd = np.sqrt(((n1 - 1) * var[:, jj] + (n2 - 1) * var[:, ii]) / (n1 + n2 - 2))
+        g = (1.0 - 3.0 / (4.0 * (n1 + n2) - 9.0)) * c.estimate / sd
+    m = len(pairs)
+    out = pd.DataFrame(
+        {
+            "outcome": np.repeat(np.asarray(fit.outcomes, dtype=object), m),
+            "contrast": np.tile(np.asarray([lab for lab, _, _ in pairs], dtype=object), K),
+            "estimate": c.estimate.ravel(),
+            "se": c.se.ravel(),
+            "ci_low": lo.ravel(),
+            "ci_high": hi.ravel(),
+            "df": c.df.ravel(),
+            "t": c.t.ravel(),
+            "p": c.p.ravel(),
+            "p_adj": np.nan,
+            "n": (n1 + n2).ravel().astype(np.int64),
+            "ci_level": ci_level,
+            "family": "",
+            "p_adj_method": "none",
+            "effect_size": g.ravel(),
+            "effect_size_formula": formula,
+            "status": np.repeat(fit.status, m),
+        }
+    )
     return out[list(CONTRAST_COLUMNS)]
 
 
@@ -179,9 +170,9 @@ def _arm_tests(fit, X, names, y, Z, W, n_arms, interaction) -> pd.DataFrame:
         rss_f = full_main.sigma2 * full_main.df_resid
         with np.errstate(invalid="ignore", divide="ignore"):
             f = (rss_r - rss_f) / (n_arms - 1) / fit.sigma2
-        from scipy import stats as sps
+        from scipy import special
 
-        f2 = type(f3)(f=f, num_df=n_arms - 1, den_df=fit.df_resid, p=sps.f.sf(f, n_arms - 1, fit.df_resid))
+        f2 = type(f3)(f=f, num_df=n_arms - 1, den_df=fit.df_resid, p=special.fdtrc(n_arms - 1, fit.df_resid, f))
     rows = []
     for typ, ft in (("II", f2), ("III", f3)):
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -273,6 +264,18 @@ def ancova(
         reference_arm=reference_arm,
         covariates=covariates,
     )
+    return _ancova_arrays(ta, baseline_visit, followup_visit, reference_arm, interaction, ci_level)
+
+
+def _ancova_arrays(
+    ta: TrialArrays,
+    baseline_visit: str,
+    followup_visit: str | None,
+    reference_arm: str | None,
+    interaction: bool,
+    ci_level: float,
+) -> AncovaResult:
+    """The ANCOVA from laid-out arrays (also what the benchmark times against a prepared peer)."""
     if followup_visit is None:
         followup_visit = [v for v in ta.visits if v != baseline_visit][-1]
     X, names, levels, y, Z, znames, W = _design(ta, baseline_visit, followup_visit, interaction)
