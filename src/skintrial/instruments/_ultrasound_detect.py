@@ -21,13 +21,15 @@ The method, step by step (all widths in mm are turned into rows/columns with the
    ``max_entry_echo_mm`` marks the lower edge of the entry echo in each bin; the median over bins is the
    entry-echo thickness, and the dermis starts that far below the surface everywhere.
 5. **Border** search band: from ``min_dermis_mm`` to ``max_dermis_mm`` below the top of the dermis.
-6. **SLEB.** In each bin (smoothed over 3 bins and 3 rows), the SLEB is the run of rows from the top
-   of the dermis whose fraction of low-echogenic pixels (0–30) is at least ``sleb_lep_min`` (0.5): a
-   band that is mostly low-echogenic. Its thickness is the run length (0 when the first row already
-   falls short).
-7. **Confidence.** For each boundary, the median over bins of the step along the path is compared with
-   the standard deviation of the same feature in the search band away from the path; the boundary is "found" when this
-   ratio reaches ``min_step_z`` and the median step reaches ``min_step_grey`` grey levels.
+6. **SLEB.** In each bin, the fraction of low-echogenic pixels (0–30) per row is smoothed over 3 bins
+   and 3 rows. Going down from the top of the dermis, the SLEB ends at the row that maximises
+   ``Σ (fraction − sleb_lep_min)`` over the rows above it (``sleb_lep_min`` = 0.5): the band in which
+   most pixels are low-echogenic, ended at a change point so one bright speckle cannot cut it short.
+   Zero when the first rows already fall short.
+7. **Confidence.** For each boundary, the median over bins of the step along the path is divided by
+   the standard deviation of the same feature sampled 2–5 window widths above and below the path; the
+   boundary is "found" when this ratio reaches ``min_step_z`` and the median step reaches
+   ``min_step_grey`` grey levels.
 
 Checked against simulated phantoms with known boundaries (tests/instruments/test_ultrasound.py).
 """
