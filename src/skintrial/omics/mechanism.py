@@ -156,7 +156,7 @@ def correlate_changes(
     >>> f = pd.DataFrame({"CCL28": [-1.0, -0.5, 0.1, 0.3, -0.8]}, index=list("abcde"))
     >>> s = pd.DataFrame({"dermal_thickness": [0.20, 0.10, 0.00, -0.05, 0.15]}, index=list("abcde"))
     >>> correlate_changes(f, s)[["method", "r"]].round(3).to_dict("records")
-    [{'method': 'spearman', 'r': -1.0}, {'method': 'pearson', 'r': -0.985}]
+    [{'method': 'spearman', 'r': -1.0}, {'method': 'pearson', 'r': -0.998}]
     """
     from skintrial.stats import p_adjust
 
