@@ -411,3 +411,16 @@ def test_overlay_draws_the_detected_border(phantoms, tmp_path):
     # the dermis in the middle of the picture stays the grey scan
     mid = int(np.median(result.layers.top[0] + 0.25 * (result.layers.border[0] - result.layers.top[0])))
     assert (drawn[mid, :, 0] == drawn[mid, :, 2]).mean() > 0.95
+
+
+def test_surface_search_can_skip_a_probe_membrane(phantoms):
+    from skintrial.instruments.ultrasound import DetectionSettings
+
+    pixels, truth = phantoms[1]
+    with_membrane = pixels.copy()
+    with_membrane[12:16] = 250  # a bright membrane line 0.15 mm below the top, above the skin
+    fooled = ultrasound_parameters(_image(with_membrane)).layers
+    assert np.median(np.abs(fooled.surface[0] - truth["surface_row"])) > 10
+    skip = ultrasound_parameters(_image(with_membrane), settings=DetectionSettings(surface_min_mm=0.25))
+    assert_allclose(np.median(skip.layers.surface[0] - truth["surface_row"]), 0.0, atol=1.0)
+    assert_allclose(skip["dermal_thickness_mm"], truth["dermal_thickness_mm"], rtol=THICKNESS_RTOL)

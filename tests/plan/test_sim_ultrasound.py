@@ -118,3 +118,12 @@ def test_impossible_requests_are_input_errors(kwargs, column):
     request = dict(dermal_thickness_mm=1.5, lep_upper=0.3, lep_lower=0.1, seed=0) | kwargs
     with pytest.raises(InputError, match=f"column '{column}'"):
         simulate_ultrasound(**request)
+
+
+def test_bands_with_zero_probability_stay_empty():
+    # u is kept below 1 in float32, so a band with probability 0 never receives a pixel
+    _, truth = simulate_ultrasound(dermal_thickness_mm=1.5, lep_upper=0.2, lep_lower=0.1, hep_upper=0.0,
+                                   hep_lower=0.0, seed=11)
+    assert truth["hep_fraction"] == 0.0
+    _, truth = simulate_ultrasound(dermal_thickness_mm=1.5, lep_upper=0.0, lep_lower=0.0, seed=11)
+    assert truth["lep_fraction"] == 0.0

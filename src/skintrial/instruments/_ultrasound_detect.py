@@ -52,6 +52,7 @@ class DetectionSettings:
 
     lateral_bin_mm: float = 0.1
     surface_window_mm: tuple[float, float] = (0.05, 0.1)  # (below w₁, above w₂)
+    surface_min_mm: float = 0.1  # the surface is searched below this depth (raise it past a probe membrane)
     echo_window_mm: float = 0.03
     max_entry_echo_mm: float = 0.3
     border_window_mm: float = 0.15
@@ -267,7 +268,8 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
     csum = _cumsum(prof, pad)
     surface_f = _window_mean(csum, pad, 0, w1) - _window_mean(csum, pad, -w2, w2)
     room = rows - _rows(s.min_dermis_mm + s.max_entry_echo_mm, dy)
-    allowed = np.broadcast_to((r >= w2) & (r < max(room, w2 + 1)), surface_f.shape)
+    first = max(w2, _rows(s.surface_min_mm, dy, 0))
+    allowed = np.broadcast_to((r >= first) & (r < max(room, first + 1)), surface_f.shape)
     path = _viterbi(_normalised(surface_f, allowed), allowed, k, s.smoothness)
     surface_step, surface_z, surface_found = _confidence(surface_f, allowed, path, 2 * w2, s)
     surface = _refine(surface_f, path)

@@ -237,10 +237,11 @@ def _uniform_speckle(rng: np.random.Generator, rows: int, cols: int, *, dy: floa
     from scipy.ndimage import gaussian_filter
 
     sigma = (max(0.012 / dy, 0.5), max(0.04 / dx, 0.5))  # axial and lateral speckle size in mm
-    re = gaussian_filter(rng.standard_normal((rows, cols)), sigma, mode="wrap")
-    im = gaussian_filter(rng.standard_normal((rows, cols)), sigma, mode="wrap")
-    power = re**2 + im**2
-    return -np.expm1(-power / power.mean())
+    re = gaussian_filter(rng.standard_normal((rows, cols), dtype=np.float32), sigma, mode="wrap")
+    im = gaussian_filter(rng.standard_normal((rows, cols), dtype=np.float32), sigma, mode="wrap")
+    power = re * re + im * im
+    u = -np.expm1(-power / np.float32(power.mean(dtype=np.float64)))
+    return np.minimum(u, np.nextafter(np.float32(1), np.float32(0)))  # float32 rounds e^-17 to 1
 
 
 def _quantile_map(u: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, floor: np.ndarray,
