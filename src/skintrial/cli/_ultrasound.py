@@ -69,9 +69,8 @@ def ultrasound(
 ) -> None:
     """Dermal thickness, echogenicity (LEP/MEP/HEP, upper vs lower dermis) and SLEB per scan.
 
-    Columns: file, dermal_thickness_mm, dermal_thickness_iqr_mm, entry_echo_mm, lep_fraction,
-    mep_fraction, hep_fraction, lep_upper, lep_lower, lep_ratio, sleb_thickness_mm, qc. A file that
-    cannot be read gets a row with 'error: ...' in qc; the rest goes on.
+    One CSV row per file (columns in docs/ultrasound.md); qc holds the flags, or 'error: ...' for a
+    file that cannot be read, and the rest of the batch goes on.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
