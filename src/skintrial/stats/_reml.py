@@ -54,6 +54,8 @@ class RemlFit:
 
     beta: np.ndarray  # (G, p)
     cov_beta: np.ndarray  # (G, p, p) = (X' V^-1 X)^-1 at the REML Sigma
+    dcov_beta: np.ndarray  # (G, q, p, p) derivative of cov_beta by each distinct element of Sigma
+    cov_theta: np.ndarray  # (G, q, q) inverse observed information of those elements (NaN if not PD)
     sigma: np.ndarray  # (G, T, T)
     loglik: np.ndarray  # (G,) restricted log-likelihood (without the log|X'X| / 2 term)
     n_obs: np.ndarray  # (G,) observations used
@@ -157,7 +159,7 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
     expected = 0.5 * (Sf @ F.reshape(G, T * T, T * T) @ Sf.T)
     observed = Sf @ Q.reshape(G, T * T, T * T) @ Sf.T - expected
     observed = 0.5 * (observed + np.swapaxes(observed, 1, 2))
-    return ll, score, expected, observed, beta, Ainv
+    return ll, score, expected, observed, beta, Ainv, K
 
 
 def _start(prob: _Problem) -> np.ndarray:
@@ -251,7 +253,7 @@ def fit_reml_unstructured(
         if active.size == 0:
             break
         sub = prob.take(active)
-        ll, score, expected, observed, _, _ = _evaluate(sub, sigma[active], S)
+        ll, score, expected, observed, *_ = _evaluate(sub, sigma[active], S)
         step, dec = _direction(score, expected, observed, use_newton=it >= fisher_steps)
         decrement[active] = dec
         n_iter[active] = it
@@ -282,11 +284,15 @@ def fit_reml_unstructured(
         stalled = todo | ((gain <= 1e-14 * np.maximum(1.0, np.abs(ll))) & (dec[go] < converged_tol))
         stalled |= min_correlation_eigenvalue(sigma[active]) < BOUNDARY  # heading for a singular Sigma
         active = active[~stalled]
-    ll, score, expected, observed, beta, Ainv = _evaluate(prob, sigma, S)
+    ll, score, expected, observed, beta, Ainv, K = _evaluate(prob, sigma, S)
     _, decrement = _direction(score, expected, observed, use_newton=False)
+    # d cov_beta / d theta_k = A^-1 (sum_i B_i' V_k B_i) A^-1, and sum_i B_i' E_ab B_i = K[a, :, b, :]
+    M = np.einsum("kab,gapbq->gkpq", S, K)
     return RemlFit(
         beta=beta,
         cov_beta=Ainv,
+        dcov_beta=Ainv[:, None] @ M @ Ainv[:, None],
+        cov_theta=_sym_inverse(observed)[0],
         sigma=sigma,
         loglik=ll,
         n_obs=mask.sum(axis=(1, 2)),

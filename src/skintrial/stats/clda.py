@@ -19,17 +19,27 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
+from scipy import special
 
 from skintrial.errors import DegenerateFitWarning, InputError, Problem
 from skintrial.stats._data import TrialArrays, arm_design, pairwise_contrasts, trial_arrays
 from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
 from skintrial.stats._schema import CONTRAST_COLUMNS, HEDGES_G
 
-__all__ = ["clda", "CLDA_COLUMNS", "CLDA_STATUSES"]
+__all__ = ["clda", "CLDA_COLUMNS", "CLDA_STATUSES", "DF_METHODS"]
 
-CLDA_COLUMNS: tuple[str, ...] = (*CONTRAST_COLUMNS[:2], "visit", *CONTRAST_COLUMNS[2:])
-"""``results/clda.csv``: the ANCOVA contrast columns plus the post-baseline ``visit`` of each row."""
+_DF_AT = CONTRAST_COLUMNS.index("df") + 1
+CLDA_COLUMNS: tuple[str, ...] = (
+    *CONTRAST_COLUMNS[:2],
+    "visit",
+    *CONTRAST_COLUMNS[2:_DF_AT],
+    "df_method",
+    *CONTRAST_COLUMNS[_DF_AT:],
+)
+"""``results/clda.csv``: the ANCOVA contrast columns plus the post-baseline ``visit`` of each row and
+the ``df_method`` (``residual`` or ``satterthwaite``) that gave ``df``."""
+
+DF_METHODS = ("residual", "satterthwaite")
 
 CLDA_STATUSES: dict[str, str] = {
     "ok": "fitted; the REML iterations converged",
@@ -38,6 +48,7 @@ CLDA_STATUSES: dict[str, str] = {
     "too_few_participants": "too few observations (or pairs of visits seen together) to estimate the covariance",
     "rank_deficient": "the mean model is not estimable from the observed rows (e.g. a constant covariate)",
     "not_converged": "REML did not reach the maximum in the allowed iterations",
+    "df_not_estimable": "Satterthwaite df not computable (information of the covariance not positive definite)",
     "singular_covariance": "REML drives the visit covariance to singular: too few participants seen at some visits together",
 }
 """Every value of the ``status`` column and what it means; estimates are NaN unless the status is ok."""
@@ -57,6 +68,8 @@ class _Fit:
     cov: np.ndarray  # (G, p, p)
     sigma: np.ndarray  # (G, T, T) unstructured covariance across visits (REML)
     loglik: np.ndarray  # (G,) REML log-likelihood on the data's scale, as nlme::logLik reports it
+    dcov: np.ndarray  # (G, q, p, p) d cov / d (distinct elements of sigma)
+    cov_theta: np.ndarray  # (G, q, q) inverse observed information of the elements of sigma
 
 
 def _visit_order(data: pd.DataFrame, visit: str, visits: Sequence | None, baseline_visit) -> list[str]:
@@ -176,6 +189,9 @@ def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray)
     cov = np.full((G, p, p), np.nan)
     sigma = np.full((G, T, T), np.nan)
     loglik = np.full(G, np.nan)
+    q = T * (T + 1) // 2
+    dcov = np.full((G, q, p, p), np.nan)
+    cov_theta = np.full((G, q, q), np.nan)
     ok = np.flatnonzero(status == "ok")
     chunk = max(1, _CHUNK_DOUBLES // max(1, n * T * (T + p)))
     for start in range(0, ok.size, chunk):
@@ -191,6 +207,8 @@ def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray)
         cov[idx] = fit.cov_beta * (scale**2)[:, None, None]
         sigma[idx] = fit.sigma * (scale**2)[:, None, None]
         loglik[idx] = fit.loglik - (fit.n_obs - p) * np.log(scale)
+        dcov[idx] = fit.dcov_beta  # scale-free: cov and sigma both scale by scale**2
+        cov_theta[idx] = fit.cov_theta * (scale**4)[:, None, None]
         min_corr = min_correlation_eigenvalue(fit.sigma)
         status[idx[~fit.converged]] = "not_converged"
         # REML heading for a singular covariance (no interior maximum): a degenerate fit, not a slow one
@@ -198,7 +216,7 @@ def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray)
         status[idx[singular]] = "singular_covariance"
     bad = status != "ok"
     beta[bad], cov[bad], sigma[bad], loglik[bad] = np.nan, np.nan, np.nan, np.nan
-    return _Fit(ta=None, X=X, mask=mask, status=status, beta=beta, cov=cov, sigma=sigma, loglik=loglik)
+    return _Fit(None, X, mask, status, beta, cov, sigma, loglik, dcov, cov_theta)
 
 
 def _baseline_sd(base: np.ndarray, arm_index: np.ndarray, i: int, j: int):
@@ -219,13 +237,42 @@ def _baseline_sd(base: np.ndarray, arm_index: np.ndarray, i: int, j: int):
     return sd, J
 
 
-def _table(fit: _Fit, col, reference_arm, ci_level) -> pd.DataFrame:
-    ta, mask, beta, cov, status = fit.ta, fit.mask, fit.beta, fit.cov, fit.status
-    G, p = beta.shape
-    n_obs = mask.sum(axis=(1, 2))
-    df = np.where(status == "ok", n_obs - p, np.nan).astype(float)
-    q = sps.t.ppf(0.5 + ci_level / 2.0, df)
-    seen = mask.any(axis=2)  # (G, n)
+def _contrast(fit: _Fit, L: np.ndarray, df_method: str, ci_level: float) -> dict[str, np.ndarray]:
+    """Estimate, se, df, t, p and interval of ``L beta`` for every outcome, and each row's status."""
+    est = fit.beta @ L
+    var = np.einsum("i,gij,j->g", L, fit.cov, L)
+    se = np.sqrt(var)
+    status = fit.status.astype(object).copy()
+    if df_method == "satterthwaite":
+        # df = 2 Var(L b)^2 / (g' I^-1 g), g_k = d Var(L b) / d theta_k (Satterthwaite 1946)
+        g = np.einsum("i,gkij,j->gk", L, fit.dcov, L)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            df = 2.0 * var**2 / np.einsum("gk,gkl,gl->g", g, fit.cov_theta, g)
+        failed = (status == "ok") & ~(df > 0)
+        status[failed] = "df_not_estimable"
+        df = np.where(failed, np.nan, df)
+    else:
+        df = (fit.mask.sum(axis=(1, 2)) - fit.beta.shape[1]).astype(float)
+    df = np.where(status == "ok", df, np.nan)
+    est, se = np.where(status == "ok", est, np.nan), np.where(status == "ok", se, np.nan)
+    q = special.stdtrit(df, 0.5 + ci_level / 2.0)
+    t = est / se
+    p = 2.0 * special.stdtr(df, -np.abs(t))
+    return {
+        "estimate": est,
+        "se": se,
+        "ci_low": est - q * se,
+        "ci_high": est + q * se,
+        "df": df,
+        "t": t,
+        "p": p,
+        "status": status.astype(str),
+    }
+
+
+def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
+    ta, p = fit.ta, fit.beta.shape[1]
+    seen = fit.mask.any(axis=2)  # (G, n)
     base = ta.values[:, :, 0]  # (n, G) baselines, NaN where missing
     frames = []
     for v in range(1, len(ta.visits)):
@@ -235,35 +282,22 @@ def _table(fit: _Fit, col, reference_arm, ci_level) -> pd.DataFrame:
                 L[col[(j, v)]] += 1.0
             if i > 0:
                 L[col[(i, v)]] -= 1.0
-            est = beta @ L
-            se = np.sqrt(np.einsum("i,gij,j->g", L, cov, L))
-            t = est / se
+            c = _contrast(fit, L, df_method, ci_level)
             sd, J = _baseline_sd(base, ta.arm_index, i, j)
-            n_pair = (seen & np.isin(ta.arm_index, [i, j])[None, :]).sum(axis=1)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "outcome": list(ta.outcomes),
-                        "contrast": label,
-                        "visit": ta.visits[v],
-                        "estimate": est,
-                        "se": se,
-                        "ci_low": est - q * se,
-                        "ci_high": est + q * se,
-                        "df": df,
-                        "t": t,
-                        "p": 2.0 * sps.t.sf(np.abs(t), df),
-                        "p_adj": np.nan,
-                        "n": n_pair,
-                        "ci_level": ci_level,
-                        "family": "",
-                        "p_adj_method": "none",
-                        "effect_size": np.where(status == "ok", J * est / sd, np.nan),
-                        "effect_size_formula": HEDGES_G,
-                        "status": status.astype(str),
-                    }
-                )
+            c.update(
+                outcome=list(ta.outcomes),
+                contrast=label,
+                visit=ta.visits[v],
+                df_method=df_method,
+                p_adj=np.nan,
+                n=(seen & np.isin(ta.arm_index, [i, j])[None, :]).sum(axis=1),
+                ci_level=ci_level,
+                family="",
+                p_adj_method="none",
+                effect_size=J * c["estimate"] / sd,
+                effect_size_formula=HEDGES_G,
             )
+            frames.append(pd.DataFrame(c))
     out = pd.concat(frames, ignore_index=True)
     order = {o: k for k, o in enumerate(ta.outcomes)}
     out = out.sort_values("outcome", key=lambda s: s.map(order), kind="mergesort").reset_index(drop=True)
@@ -284,6 +318,7 @@ def clda(
     reference_arm: str | None = None,
     covariates: Sequence[str] = (),
     ci_level: float = 0.95,
+    df_method: str = "residual",
 ) -> pd.DataFrame:
     """Constrained longitudinal data analysis (cLDA) of every outcome, fitted by REML.
 
@@ -359,6 +394,8 @@ def clda(
     """
     if not 0.0 < ci_level < 1.0:
         raise InputError(Problem("ci_level must lie between 0 and 1", value=ci_level, fix="e.g. 0.95"))
+    if df_method not in DF_METHODS:
+        raise InputError(Problem("unknown df_method", value=df_method, fix=f"use one of {list(DF_METHODS)}"))
     fit, col = _fit(
         data,
         baseline_visit=baseline_visit,
@@ -381,7 +418,7 @@ def clda(
             DegenerateFitWarning,
             stacklevel=2,
         )
-    return _table(fit, col, reference_arm, ci_level)
+    return _table(fit, col, reference_arm, ci_level, df_method)
 
 
 def _fit(

@@ -10,7 +10,8 @@
 #
 # Convergence is tightened (tolerance, msTol = 1e-12) so that the fixtures hold the REML maximum to
 # more digits than the tests compare. Contrasts are L beta with se sqrt(L V L'), V = vcov(fit),
-# df = N - p as in summary.gls, two-sided t p-values and t intervals.
+# df = N - p as in summary.gls, two-sided t p-values and t intervals; df_satterthwaite from numDeriv
+# derivatives of nlme's REML criterion and of vcov(beta) (see satt_parts).
 #
 # Inputs (committed next to this script): anorexia_long.csv is written here from MASS::anorexia;
 # btheb_long.csv, synthetic_long.csv and synthetic2_long.csv by make_inputs.py.
@@ -42,6 +43,28 @@ datasets <- list(
        reference = "A", covariates = "age")
 )
 
+satt_parts <- function(fit, d) {
+  # Everything in nlme's "natural" covariance parameters (as for fit$apVar): correlations as
+  # log((1+r)/(1-r)), the varIdent ratios, and log sigma.
+  pars <- attr(fit$apVar, "Pars")
+  obj <- fit$modelStruct
+  cSt <- obj$corStruct; class(cSt) <- c("corNatural", "corStruct"); obj$corStruct <- cSt
+  conLin <- fit; class(conLin) <- class(obj)
+  conLin$Xy <- cbind(model.matrix(formula(fit), data = d), d$value); conLin$fixedSigma <- FALSE
+  conLin[["logLik"]] <- 0
+  vc <- function(x) {  # vcov(beta) with sigma held fixed at exp(x[last])
+    o <- obj; coef(o) <- x[-length(x)]
+    c(exp(2 * x[length(x)]) * crossprod(nlme::glsEstimate(o, conLin)$varBeta))
+  }
+  stopifnot(max(abs(matrix(vc(pars), ncol = length(coef(fit))) - vcov(fit))) < 1e-8 * max(abs(vcov(fit))))
+  J <- numDeriv::jacobian(vc, pars)
+  # REML criterion (nlme's own, as glsApVar uses it) differentiated by numDeriv (Richardson), which is
+  # far more accurate than apVar's fdHess (they differ by up to ~15% on these fixtures)
+  N <- fit$dims$N - fit$dims$REML * fit$dims$p
+  H <- numDeriv::hessian(function(x) nlme:::glsApVar.fullGlsLogLik(x, obj, conLin, fit$dims, N), pars)
+  list(A = solve(-H), G = lapply(seq_len(ncol(J)), function(k) matrix(J[, k], length(coef(fit)))))
+}
+
 fit_one <- function(d, visits, arms, covariates) {
   d$visitf <- factor(d$visit, levels = visits)
   d$vi <- as.integer(d$visitf)
@@ -54,10 +77,16 @@ fit_one <- function(d, visits, arms, covariates) {
   }
   for (cv in covariates) if (is.character(d[[cv]])) d[[cv]] <- factor(d[[cv]])
   f <- as.formula(paste("value ~ 0 + visitf +", paste(c(terms, covariates), collapse = " + ")))
-  fit <- gls(f, data = d, correlation = corSymm(form = ~ vi | participant_id),
+  # do.call puts the formula itself into fit$call, which emmeans' gls_grad evaluates
+  fit <- do.call(gls, list(model = f, data = d, correlation = corSymm(form = ~ vi | participant_id),
              weights = varIdent(form = ~ 1 | visitf), method = "REML", na.action = na.omit,
-             control = glsControl(maxIter = 500, msMaxIter = 5000, tolerance = 1e-12, msTol = 1e-14, opt = "optim"))
-  list(fit = fit, data = d, terms = terms)
+             control = glsControl(maxIter = 500, msMaxIter = 5000, tolerance = 1e-12, msTol = 1e-14, opt = "optim")))
+  # Satterthwaite df = 2 (k'Vk)^2 / (g' A g): A = inverse Hessian of the REML criterion, g = the
+  # derivatives of k'Vk, both by nlme's covariance parameters (see satt_parts). Not emmeans: its
+  # analytic gls route differentiates in corSymm's unconstrained parameters, which do not match
+  # apVar's natural ones, so for corSymm fits emmeans itself falls back to an approximation.
+  sp <- satt_parts(fit, d)
+  list(fit = fit, data = d, terms = terms, G = sp$G, A = sp$A)
 }
 
 contrast_rows <- function(ds, outcome, res, arms, mode, pairs) {
@@ -71,10 +100,12 @@ contrast_rows <- function(ds, outcome, res, arms, mode, pairs) {
     if (lo != arms[1]) L[make.names(paste0("d_", lo, "_", v))] <- -1
     est <- sum(L * b); se <- sqrt(drop(t(L) %*% V %*% L)); tt <- est / se
     q <- qt(0.975, df)
+    g <- sapply(res$G, function(M) drop(t(L) %*% M %*% L))
+    df_satt <- 2 * (se^2)^2 / drop(t(g) %*% res$A %*% g)
     out[[length(out) + 1]] <- data.frame(
       dataset = ds$name, outcome = outcome, mode = mode, contrast = paste(hi, "-", lo), visit = v,
       estimate = est, se = se, df = df, t = tt, p = 2 * pt(-abs(tt), df),
-      ci_low = est - q * se, ci_high = est + q * se)
+      ci_low = est - q * se, ci_high = est + q * se, df_satterthwaite = df_satt)
   }
   do.call(rbind, out)
 }
@@ -108,5 +139,6 @@ fmt <- function(x) { x[] <- lapply(x, function(c) if (is.numeric(c)) signif(c, 1
 write.csv(fmt(do.call(rbind, contrasts)), file.path(here, "clda_contrasts.csv"), row.names = FALSE)
 write.csv(fmt(do.call(rbind, covs)), file.path(here, "clda_covariance.csv"), row.names = FALSE)
 write.csv(fmt(do.call(rbind, fits)), file.path(here, "clda_fit.csv"), row.names = FALSE)
-writeLines(c(R.version.string, paste("nlme", as.character(packageVersion("nlme")))),
+writeLines(c(R.version.string, paste("nlme", as.character(packageVersion("nlme"))),
+             paste("numDeriv", as.character(packageVersion("numDeriv")))),
            file.path(here, "versions.txt"))
