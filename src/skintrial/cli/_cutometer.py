@@ -1,5 +1,94 @@
-"""CLI commands (registered on the shared app)."""
+"""CLI command ``skintrial cutometer``: raw suction curves to a parameter table.
+
+Thin: parse options, call :func:`skintrial.instruments.cutometer_files`, write the CSV (to a temporary
+file renamed into place, so a failed run leaves nothing half-written). A file that cannot be read gets a
+row with ``error: ...`` in ``qc`` and the batch goes on; only when *no* file can be read (or an option
+is wrong) does the command stop with exit code 2 and the message naming file and column.
+"""
 
 from __future__ import annotations
 
-from skintrial.cli._app import app  # noqa: F401
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skintrial.cli._app import app, err_console, guarded
+
+
+def _parse_columns(specs: list[str] | None) -> dict[str, object]:
+    """``CANONICAL=SOURCE[:UNIT]`` options -> a read_cutometer mapping."""
+    from skintrial.errors import InputError, Problem
+    from skintrial.instruments._cutometer_defs import UNITS
+
+    mapping: dict[str, object] = {}
+    problems = []
+    for spec in specs or []:
+        key, sep, source = spec.partition("=")
+        key = key.strip()
+        if not sep or not source or key not in (*UNITS, "measurement_id", "sep", "decimal", "skiprows"):
+            problems.append(Problem("--column takes CANONICAL=SOURCE[:UNIT]", value=spec,
+                                    fix="CANONICAL is time_s, deformation_mm, pressure_mbar or measurement_id, "
+                                        "e.g. --column 'deformation_mm=Deformation [um]:um'"))
+            continue
+        if key == "skiprows":
+            mapping[key] = int(source) if source.isdigit() else source
+            continue
+        head, colon, unit = source.rpartition(":")
+        if colon and key in UNITS and unit.strip().lower() in {u.lower() for u in UNITS[key]}:
+            mapping[key] = (head, unit.strip())
+        else:
+            mapping[key] = source
+    InputError.collect(problems)
+    return mapping
+
+
+@app.command("cutometer")
+@guarded
+def cutometer(
+    files: Annotated[list[Path], typer.Argument(help="Raw curve files (CSV or XLSX).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Parameter CSV, one row per measurement.")],
+    on: Annotated[float | None, typer.Option(
+        "--on", help="Suction (on) time in s, for curves without a pressure channel.")] = None,
+    off: Annotated[float | None, typer.Option(
+        "--off", help="Relaxation (off) time in s (omit: one cycle to the end of the record).")] = None,
+    read_time: Annotated[float, typer.Option(help="Ue/Ur read time after onset/release, s.")] = 0.1,
+    method: Annotated[str, typer.Option(
+        help="read_time (Cutometer convention) or inflection (per-curve knee).")] = "read_time",
+    drop_first_cycle: Annotated[bool, typer.Option(
+        help="Average cycles 2..n instead of reporting cycle 1.")] = False,
+    column: Annotated[list[str] | None, typer.Option(
+        "--column", "-c",
+        help="Vendor column mapping CANONICAL=SOURCE[:UNIT], repeatable (units: mm, um, s, ms, mbar, kPa...).",
+    )] = None,
+) -> None:
+    """Ue, Uv, Uf, Ur, Ua and R0-R9 per measurement, with quality flags.
+
+    Columns: file, measurement_id, n_cycles, ue, uv, uf, ur, ua, r0 ... r9, qc (semicolon-separated
+    flags; empty when clean; 'error: ...' for a file that could not be read). Definitions:
+    docs/cutometer.md.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from skintrial.errors import InputError, Problem
+    from skintrial.instruments.cutometer import cutometer_files
+
+    mapping = _parse_columns(column)
+    columns = (TextColumn("cutometer"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=err_console, transient=True) as bar:
+        task = bar.add_task("files", total=len(files))
+        table = cutometer_files(files, mapping=mapping, on_file=lambda _: bar.advance(task),
+                                on_s=on, off_s=off, read_time_s=read_time, method=method,
+                                drop_first_cycle=drop_first_cycle)
+    errors = table["qc"].str.startswith("error")
+    if errors.all():
+        raise InputError([Problem(q.removeprefix("error: ")) for q in table["qc"]])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".part")
+    table.to_csv(tmp, index=False)
+    os.replace(tmp, out)
+    flagged = int((table["qc"] != "").sum() - errors.sum())
+    err_console.print(f"{len(table)} measurements -> {out} ({flagged} flagged, {int(errors.sum())} unreadable)")
+    for q in table.loc[errors, "qc"]:
+        err_console.print(f"  {q}", markup=False)

@@ -148,8 +148,8 @@ QC_THRESHOLDS: Mapping[str, float] = MappingProxyType({
     "negative_noise": 5.0,
     "clip_min_samples": 5,         # clipped: run at the maximum >= max(5 samples, 0.1 s)
     "clip_min_s": 0.1,
-    "slip_fraction": 0.05,         # probe_slip: |d[i+1] - d[i]| > max(8 * sqrt(2) noise, 0.05 * Uf)
-    "slip_noise": 8.0,
+    "slip_fraction": 0.05,         # probe_slip: |d[i+1] - d[i]| > max(10 * sqrt(2) noise, 0.05 * Uf)
+    "slip_noise": 10.0,
     "slip_guard_s": 0.15,          # ... ignoring max(0.15 s, 3 samples) after each onset and release
     "min_phase_samples": 10,
     "uf_min_mm": 0.01,             # implausible: Uf outside [0.01, 4] mm,

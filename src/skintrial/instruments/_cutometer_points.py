@@ -17,7 +17,8 @@ __all__ = ["cycle_points", "row_checks", "largest_step"]
 
 _EPS = 1e-6
 # Noise SD from second differences: E|d[i-1] - 2 d[i] + d[i+1]| = s * sqrt(6) * sqrt(2 / pi) for white
-# noise of SD s. Taking the smaller of the two windows' means keeps one step (probe slip) from inflating it.
+# noise of SD s. Both end-of-phase windows are averaged; when one is more than twice the other (a step,
+# i.e. a probe slip, inside it), the smaller is taken.
 _MEAN_D2 = np.sqrt(6.0) * np.sqrt(2.0 / np.pi)
 
 
@@ -69,18 +70,32 @@ def _slope(s: CurveStack, rows, vals, mask, cols):
 
 def _mean_abs_d2(vals, mask):
     d2 = np.abs(vals[:, 2:] - 2.0 * vals[:, 1:-1] + vals[:, :-2])
-    if mask.all():
-        return d2.mean(axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
+        if mask.all():
+            return d2.sum(axis=1) / d2.shape[1] if d2.shape[1] else np.full(len(d2), np.nan)
         return np.where(mask[:, 2:], d2, 0.0).sum(axis=1) / mask[:, 2:].sum(axis=1)
 
 
+def _smooth(vals: np.ndarray, half: int = 2) -> np.ndarray:
+    """Centred moving average over 2 * half + 1 samples (edges: the window is shortened)."""
+    if vals.shape[1] <= 2 * half:
+        return vals
+    cs = np.cumsum(np.pad(vals, ((0, 0), (1, 0))), axis=1)
+    j = np.arange(vals.shape[1])
+    lo, hi = np.maximum(j - half, 0), np.minimum(j + half + 1, vals.shape[1])
+    return (cs[:, hi] - cs[:, lo]) / (hi - lo)
+
+
 def _knee(s: CurveStack, rows, t_a, t_b, start, gain, sign):
-    """Point of the phase [t_a, t_b] farthest from the chord of ``sign * (d - start)``."""
+    """Point of the phase [t_a, t_b] farthest from the chord of ``sign * (d - start)``.
+
+    The curve is first smoothed by a 5-sample moving average (the distance has a broad maximum, so
+    noise would otherwise move the knee); the value returned is the smoothed one.
+    """
     i0, i1 = _index(s, rows, t_a, up=True), _index(s, rows, t_b, up=False)
     vals, mask, cols = _window(s, rows, i0, i1)
     t = s.t0[rows][:, None] + cols * s.dt[rows][:, None]
-    moved = sign * (vals - start[:, None])
+    moved = sign * (_smooth(vals) - start[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         dist = moved - (t - t_a[:, None]) * (gain / (t_b - t_a))[:, None]
     j = np.argmax(np.where(mask, dist, -np.inf), axis=1)
@@ -121,7 +136,9 @@ def _cycle_checks(s, c, uf, read_time_s, th):
     v_a, m_a, k_a = _window(s, r, a0, a1)
     v_e, m_e, k_e = _window(s, r, e0, e1)
     with np.errstate(all="ignore"):
-        noise = np.fmin(_mean_abs_d2(v_a, m_a), _mean_abs_d2(v_e, m_e)) / _MEAN_D2
+        na, ne = _mean_abs_d2(v_a, m_a), _mean_abs_d2(v_e, m_e)
+        lo, hi = np.fmin(na, ne), np.fmax(na, ne)
+        noise = np.where(hi <= 2.0 * lo, 0.5 * (na + ne), lo) / _MEAN_D2
         rise, sxx_a = _slope(s, r, v_a, m_a, k_a)
         tail, sxx_e = _slope(s, r, v_e, m_e, k_e)
         no_plateau = rise > np.maximum(th["plateau_slope"] * uf, 4.0 * noise / np.sqrt(sxx_a))
@@ -208,5 +225,8 @@ def largest_step(s: CurveStack, c: Cycles, th) -> np.ndarray:
             cols = i0[:, None] + np.arange(width)[None, :]
             cols = np.where(cols <= (i0 + guard)[:, None], np.minimum(cols, m - 1), i0[:, None])
             step[r[:, None], np.minimum(cols, m - 1)] = 0.0
+        cut = np.flatnonzero(c.incomplete[r] & np.r_[r[1:] != r[:-1], True])  # last kept cycle of a cut row
+        for row, end in zip(r[cut], _index(s, r[cut], c.t_end[cut], up=False), strict=True):
+            step[row, end:] = 0.0  # the dropped trailing cycle is not checked (rare: a loop is fine)
     with np.errstate(invalid="ignore"):
         return np.maximum(step.max(axis=1, initial=0.0), -step.min(axis=1, initial=0.0))

@@ -204,7 +204,7 @@ def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:
         problems.append(Problem(
             f"deformation of {df['deformation_mm'].iloc[i]:g} mm is impossible (the largest Cutometer "
             f"opening is 8 mm): the values look like {looks} read as {d_unit}", file=name,
-            row=i + 2 + skip, column=d_src, value=df["deformation_mm"].iloc[i], rows_affected=int(big.sum()),
+            row=i + 2 + skip, column=d_src, value=float(df["deformation_mm"].iloc[i]), rows_affected=int(big.sum()),
             fix=f"declare the unit: mapping={{'deformation_mm': ({d_src!r}, 'um')}} "
                 f"(CLI: --column deformation_mm={d_src}:um)"))
     t = df["time_s"].to_numpy()
@@ -216,7 +216,7 @@ def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:
         i = int(back[0]) + 1
         problems.append(Problem(
             f"time does not increase within measurement {df['measurement_id'].iloc[i]!r}", file=name,
-            row=i + 2 + skip, column=t_src, value=df["time_s"].iloc[i], rows_affected=len(back),
+            row=i + 2 + skip, column=t_src, value=float(df["time_s"].iloc[i]), rows_affected=len(back),
             fix="sort the rows by time; give each curve its own measurement_id"))
     elif same.any() and np.median(step[same]) >= 1.0:
         problems.append(Problem(

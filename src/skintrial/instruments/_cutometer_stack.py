@@ -3,8 +3,10 @@
 Each measurement becomes one row of ``y`` (and of ``p``, the absolute suction), sampled at ``t0 + dt * j``
 for ``j < n``; shorter rows are padded with their last value (so maxima, minima and differences of the
 padded tail change nothing). Rows sorted by measurement and of equal length are reshaped, not copied.
-A measurement whose samples are not evenly spaced (more than 2 % jitter) is linearly resampled onto its
-mean spacing; that is the only per-curve loop, and only over such curves.
+A measurement whose samples are not evenly spaced (more than 2 % jitter) is resampled onto its mean
+spacing by sample-and-hold (each grid point takes the latest sample at or before it, so the samples at
+the phase boundaries keep their values instead of being averaged across the release); that is the only
+per-curve loop, and only over such curves.
 """
 
 from __future__ import annotations
@@ -84,12 +86,13 @@ class CurveLayout:
         jitter = (error == "") & ((hi - dt > _JITTER * dt) | (dt - lo > _JITTER * dt))
         if jitter.any():
             y, p = y.copy(), None if p is None else p.copy()
-            for i in np.flatnonzero(jitter):  # only curves with uneven sampling
+            for i in np.flatnonzero(jitter):  # only curves with uneven sampling: sample-and-hold
                 k = n[i]
                 grid = t0[i] + dt[i] * np.arange(k)
-                y[i, :k] = np.interp(grid, t[i, :k], y[i, :k])
+                take = np.searchsorted(t[i, :k], grid + 1e-9 * dt[i], side="right") - 1
+                y[i, :k] = y[i, take]
                 if p is not None:
-                    p[i, :k] = np.interp(grid, t[i, :k], p[i, :k])
+                    p[i, :k] = p[i, take]
         has_p = np.zeros(g, dtype=bool)
         p_abs = p_max = p_neg = None
         if p is not None:
