@@ -189,6 +189,19 @@ def as_gene_sets(
     )
 
 
+def _expand_duplicates(ids: list[str], flat: list[str], set_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    uniq, inverse, counts = np.unique(np.asarray(ids, dtype=object), return_inverse=True, return_counts=True)
+    rows_by_gene = np.argsort(inverse.ravel(), kind="stable")
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+    code_of = {g: i for i, g in enumerate(uniq.tolist())}
+    code = np.fromiter((code_of.get(g, -1) for g in flat), dtype=np.intp, count=len(flat))
+    hit = code >= 0
+    code, set_of = code[hit], set_of[hit]
+    reps = counts[code]
+    offs = np.arange(reps.sum()) - np.repeat(np.cumsum(reps) - reps, reps)
+    return rows_by_gene[np.repeat(starts[code], reps) + offs], np.repeat(set_of, reps)
+
+
 def match_gene_sets(
     gene_sets: GeneSetCollection, genes: Sequence[str], *, aliases: bool = True
 ) -> dict[str, np.ndarray]:
@@ -204,18 +217,27 @@ def match_gene_sets(
     >>> match_gene_sets(sets, ["DCN", "CTGF", "ACTB"])["S"].tolist()
     [0, 1]
     """
-    ids = np.asarray([str(g) for g in genes], dtype=object)
+    ids = [str(g) for g in genes]
     if aliases:
         prev = previous_symbols()
-        present = set(ids.tolist())
-        ids = np.asarray(
-            [prev[g] if g in prev and prev[g] not in present else g for g in ids.tolist()], dtype=object
-        )
-    pos: dict[str, list[int]] = {}
-    for i, g in enumerate(ids.tolist()):
-        pos.setdefault(g, []).append(i)
-    out = {}
-    for name, members in gene_sets.sets.items():
-        idx = [i for g in members for i in pos.get(g, ())]
-        out[name] = np.array(sorted(idx), dtype=np.intp)
-    return out
+        present = set(ids)
+        ids = [prev[g] if g in prev and prev[g] not in present else g for g in ids]
+    names = list(gene_sets.sets)
+    members = [gene_sets.sets[k] for k in names]
+    sizes = np.array([len(m) for m in members], dtype=np.intp)
+    flat = [g for m in members for g in m]
+    set_of = np.repeat(np.arange(len(names)), sizes)
+    index_of = {g: i for i, g in enumerate(ids)}
+    if len(index_of) == len(ids):  # unique data genes: one dictionary lookup per membership
+        rows = np.fromiter((index_of.get(g, -1) for g in flat), dtype=np.intp, count=len(flat))
+        hit = rows >= 0
+        rows, set_of = rows[hit], set_of[hit]
+    else:  # duplicated data genes: every row of a duplicated gene counts (limma's ids2indices)
+        rows, set_of = _expand_duplicates(ids, flat, set_of)
+    order = np.lexsort((rows, set_of))
+    rows, set_of = rows[order], set_of[order]
+    keep = np.ones(rows.size, dtype=bool)
+    keep[1:] = (rows[1:] != rows[:-1]) | (set_of[1:] != set_of[:-1])
+    rows, set_of = rows[keep], set_of[keep]
+    bounds = np.searchsorted(set_of, np.arange(len(names) + 1))
+    return {k: rows[bounds[i] : bounds[i + 1]].astype(np.intp) for i, k in enumerate(names)}

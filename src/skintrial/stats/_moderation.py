@@ -186,7 +186,7 @@ def fit_f_dist(x: np.ndarray, df1: np.ndarray | float) -> tuple[float, float]:
             stacklevel=2,
         )
     x = np.maximum(x, 1e-5 * m)
-    half, inv = np.unique(df1 / 2, return_inverse=True)  # usually one value: evaluate it once
+    half, inv = _distinct(df1 / 2)  # usually one value: evaluate it once
     e = np.log(x) - (special.digamma(half) - np.log(half))[inv]
     emean = float(np.mean(e))
     evar = float(np.sum((e - emean) ** 2) / (nok - 1)) - float(np.mean(special.polygamma(1, half)[inv]))
@@ -245,12 +245,19 @@ def squeeze_var(s2: np.ndarray, df: np.ndarray | float) -> SqueezedVariances:
     return SqueezedVariances(df_prior=df_prior, var_prior=var_prior, var_post=post)
 
 
+def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct values and the inverse map, without sorting when all values are equal (the usual case)."""
+    if x.size and x.min() == x.max():
+        return x[:1], np.zeros(x.size, dtype=np.intp)
+    return np.unique(x, return_inverse=True)
+
+
 def _t_quantile(prob: float, df: np.ndarray) -> np.ndarray:
     """t quantile for many df that mostly repeat (one evaluation per distinct df)."""
     flat = np.asarray(df, dtype=float).ravel()
     fin = np.isfinite(flat)
     out = np.full(flat.shape, np.nan)
-    u, inv = np.unique(flat[fin], return_inverse=True)
+    u, inv = _distinct(flat[fin])
     out[fin] = special.stdtrit(u, prob)[inv]
     return out.reshape(np.shape(df))
 
@@ -276,7 +283,8 @@ def _tmixture(t: np.ndarray, v1: np.ndarray, df: np.ndarray, proportion: float, 
     p = max(ntarget / n, proportion)
     max_df = float(np.max(df))
     t = _t_to_common_df(t, df, max_df)
-    order = np.argsort(-t, kind="stable")[:ntarget]
+    top = np.argpartition(-t, ntarget - 1)[:ntarget] if ntarget < n else np.arange(n)
+    order = top[np.argsort(-t[top], kind="stable")]
     t, v1 = t[order], v1[order]
     r = np.arange(1, ntarget + 1)
     p0 = 2 * sps.t.sf(t, max_df)
