@@ -15,8 +15,9 @@ Two comparisons, both printed:
   ``ancova(data, ...)`` call.
 
 The statsmodels loop is timed on the first ``LOOP`` outcomes and scaled linearly to all ``K``: every
-outcome is an independent fit, so this is exact up to timer noise. Ours is the best of ``REPEAT`` runs
-(the machine may be shared; the minimum is the least disturbed run). BLAS runs single-threaded for
+outcome is an independent fit, so this is exact up to timer noise. Wall-clock times are the best of
+``LOOP_REPEAT`` passes for statsmodels and of ``REPEAT`` runs for ours (the machine may be shared; the
+minimum is the least disturbed run); CPU times (``time.process_time``) are printed too. BLAS runs single-threaded for
 both sides (set before numpy is imported): the matrices are small, and on a shared machine BLAS
 threads only contend; statsmodels' per-outcome fits are single-threaded in effect anyway.
 
@@ -35,7 +36,7 @@ for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-K, N, LOOP, REPEAT, TARGET, RTOL = 2000, 60, 200, 10, 300.0, 1e-9
+K, N, LOOP, REPEAT, LOOP_REPEAT, TARGET, RTOL = 2000, 60, 200, 10, 3, 300.0, 1e-9
 
 
 def make_data(seed: int = 1) -> pd.DataFrame:
@@ -53,13 +54,14 @@ def make_data(seed: int = 1) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def best_of(fn, repeat: int) -> tuple[float, object]:
-    best, out = np.inf, None
+def best_of(fn, repeat: int) -> tuple[float, float, object]:
+    """Smallest wall-clock and smallest CPU time over ``repeat`` runs, and the last result."""
+    wall, cpu, out = np.inf, np.inf, None
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        w0, c0 = time.perf_counter(), time.process_time()
         out = fn()
-        best = min(best, time.perf_counter() - t0)
-    return best, out
+        wall, cpu = min(wall, time.perf_counter() - w0), min(cpu, time.process_time() - c0)
+    return wall, cpu, out
 
 
 def main() -> int:
@@ -71,18 +73,20 @@ def main() -> int:
 
     data = make_data()
     kw = dict(baseline_visit="week0", followup_visit="week16", reference_arm="CON")
-    t_e2e, res = best_of(lambda: ancova(data, **kw), REPEAT)
+    t_e2e, _, res = best_of(lambda: ancova(data, **kw), REPEAT)
     ta = trial_arrays(data, reference_arm="CON")
-    t_arrays, _ = best_of(lambda: _ancova_arrays(ta, "week0", "week16", "CON", False, 0.95), REPEAT)
+    t_arrays, c_arrays, _ = best_of(lambda: _ancova_arrays(ta, "week0", "week16", "CON", False, 0.95), REPEAT)
 
     t0 = time.perf_counter()
     wide = data.pivot_table(index=["participant_id", "arm", "outcome"], columns="visit", values="value").reset_index()
     per_outcome = {o: g.rename(columns={"week0": "pre", "week16": "post"}) for o, g in wide.groupby("outcome")}
     t_reshape = time.perf_counter() - t0
     names = sorted(per_outcome)[:LOOP]
-    t0 = time.perf_counter()
-    params = [smf.ols("post ~ pre + C(arm, Treatment('CON'))", per_outcome[o]).fit().params for o in names]
-    t_loop = (time.perf_counter() - t0) * K / LOOP
+    t_loop, c_loop, params = best_of(
+        lambda: [smf.ols("post ~ pre + C(arm, Treatment('CON'))", per_outcome[o]).fit().params for o in names],
+        LOOP_REPEAT,
+    )
+    t_loop, c_loop = t_loop * K / LOOP, c_loop * K / LOOP
 
     ref = np.array([[p["C(arm, Treatment('CON'))[T.AT]"], p["C(arm, Treatment('CON'))[T.RT]"], p["pre"]]
                     for p in params])
@@ -93,12 +97,14 @@ def main() -> int:
     err = float(np.max(np.abs(ours - ref) / np.abs(ref)))
     ratio, ratio_e2e = t_loop / t_arrays, (t_loop + t_reshape) / t_e2e
     print(f"ANCOVA, {K} outcomes x {N} participants x 3 arms, per-outcome baseline")
-    print(f"  statsmodels ols().fit() loop:        {t_loop:8.3f} s  (timed on {LOOP} outcomes, scaled x{K // LOOP})")
+    print(f"  statsmodels ols().fit() loop:        {t_loop:8.3f} s  (timed on {LOOP} outcomes, scaled x{K // LOOP}, "
+          f"best of {LOOP_REPEAT})")
     print(f"    + pivot / split of the long table: {t_reshape:8.3f} s")
     print(f"  skintrial from laid-out arrays:      {t_arrays:8.4f} s  (best of {REPEAT})")
     print(f"  skintrial ancova(long table):        {t_e2e:8.4f} s  (best of {REPEAT})")
     print(f"  ratio like for like: {ratio:.0f}x   target: >= {TARGET:.0f}x")
     print(f"  ratio end to end:    {ratio_e2e:.0f}x   (reported, not gated)")
+    print(f"  ratio like for like in CPU time: {c_loop / c_arrays:.0f}x   (reported; insensitive to other load)")
     print(f"  max relative difference of estimates (arm contrasts, baseline slope): {err:.2e}  (limit {RTOL:g})")
     ok = ratio >= TARGET and err <= RTOL
     print("PASS" if ok else "FAIL")
