@@ -1,0 +1,99 @@
+"""`skintrial cutometer` through typer's CliRunner: schema, options, mapping, exit codes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from typer.testing import CliRunner
+
+from skintrial.cli import app
+from skintrial.instruments import OUTPUT_COLUMNS
+from skintrial.plan import simulate_cutometer
+
+runner = CliRunner()
+
+
+def _read(path):
+    table = pd.read_csv(path, dtype={"measurement_id": str})
+    table["qc"] = table["qc"].fillna("")
+    return table
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cutometer")
+    curves, truth = simulate_cutometer(3, n_cycles=2, seed=1)
+    curves.drop(columns="file").to_csv(folder / "long.csv", index=False)
+    one = curves[curves["measurement_id"] == "sim000000"]
+    vendor = pd.DataFrame({"t [ms]": one["time_s"] * 1000, "Def [um]": one["deformation_mm"] * 1000})
+    vendor.to_csv(folder / "vendor.csv", index=False)
+    (folder / "broken.csv").write_text("time_s,height\n0,1\n0.01,2\n")
+    return folder, truth
+
+
+def test_exit_0_with_exact_columns_and_values(files, tmp_path):
+    folder, truth = files
+    out = tmp_path / "params.csv"
+    result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = _read(out)
+    assert list(table.columns) == list(OUTPUT_COLUMNS)
+    assert table["measurement_id"].tolist() == truth["measurement_id"].tolist()
+    assert (table["n_cycles"] == 2).all() and (table["qc"] == "").all()
+    assert_allclose(table["r7"], truth["r7"], atol=0.05)
+
+
+def test_mapping_units_and_declared_times(files, tmp_path):
+    folder, truth = files
+    out = tmp_path / "vendor.csv"
+    args = ["cutometer", str(folder / "vendor.csv"), "-o", str(out), "--column", "time_s=t [ms]:ms",
+            "--column", "deformation_mm=Def [um]:um", "--on", "2", "--off", "2", "--drop-first-cycle"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    table = _read(out)
+    assert table["measurement_id"].tolist() == ["vendor"]
+    assert np.isfinite(table["ue"][0]) and table["qc"][0] == ""
+    same = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "-o", str(tmp_path / "l.csv"),
+                               "--drop-first-cycle"])
+    assert same.exit_code == 0
+    assert_allclose(table["ue"][0], _read(tmp_path / "l.csv")["ue"][0], rtol=1e-9)
+
+
+def test_bad_file_alone_exits_2_naming_file_and_column(files, tmp_path):
+    folder, _ = files
+    out = tmp_path / "never.csv"
+    result = runner.invoke(app, ["cutometer", str(folder / "broken.csv"), "--out", str(out)])
+    assert result.exit_code == 2
+    assert "broken.csv" in result.output and "column 'deformation_mm'" in result.output
+    assert not out.exists()
+
+
+def test_micrometres_named_on_the_command_line(files, tmp_path):
+    folder, _ = files
+    result = runner.invoke(app, ["cutometer", str(folder / "vendor.csv"), "-o", str(tmp_path / "x.csv"),
+                                 "--column", "time_s=t [ms]:ms", "--column", "deformation_mm=Def [um]"])
+    assert result.exit_code == 2
+    assert "column 'Def [um]'" in result.output and "micrometres" in result.output
+
+
+def test_one_bad_file_among_good_ones_is_a_row(files, tmp_path):
+    folder, _ = files
+    out = tmp_path / "mixed.csv"
+    result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), str(folder / "broken.csv"),
+                                 str(folder / "nowhere.csv"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = _read(out)
+    assert len(table) == 5
+    assert table["qc"].str.startswith("error:").tolist() == [False, False, False, True, True]
+    assert "nowhere.csv" in table["qc"][4] and "file not found" in table["qc"][4]
+
+
+def test_bad_options_exit_2(files, tmp_path):
+    folder, _ = files
+    out = str(tmp_path / "o.csv")
+    bad_method = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "-o", out, "--method", "knee"])
+    assert bad_method.exit_code == 2 and "unknown method 'knee'" in bad_method.output
+    bad_map = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "-o", out, "--column", "oops"])
+    assert bad_map.exit_code == 2 and "CANONICAL=SOURCE" in bad_map.output
