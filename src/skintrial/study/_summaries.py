@@ -23,7 +23,7 @@ def participant_flow(study: Study) -> pd.DataFrame:
     >>> import tempfile
     >>> from skintrial.study import load_study
     >>> s = load_study(synthetic_study(seed=3, n=20).write(tempfile.mkdtemp()))
-    >>> participant_flow(s).query("stage == 'randomised'")["n"].sum()
+    >>> int(participant_flow(s).query("stage == 'randomised'")["n"].sum())
     20
     """
     p = study.participants
