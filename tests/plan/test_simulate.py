@@ -116,3 +116,19 @@ def test_analysis_options_and_errors():
     with pytest.raises(InputError) as exc:
         simulate_power(d, n_per_arm=1, families={"primary": ["zz"]}, multiplicity="nope")
     assert len(exc.value.problems) == 3
+
+
+def test_refuses_absurd_work_and_chunks_by_memory(monkeypatch):
+    import skintrial.plan.simulate as sim
+
+    d = _design()
+    with pytest.raises(InputError, match="too large"):
+        simulate_power(d, n_per_arm=200_000, n_sims=5000)
+    # a tiny memory budget forces one-trial chunks: same answer as one big chunk
+    ref = simulate_power(d, n_per_arm=10, n_sims=50, seed=3, chunk_size=50)
+    monkeypatch.setattr(sim, "MAX_CHUNK_BYTES", 1)
+    calls = []
+    small = simulate_power(d, n_per_arm=10, n_sims=50, seed=3, progress=lambda k, n: calls.append(k))
+    assert len(calls) == 50
+    assert small.settings["n_sims"] == ref.settings["n_sims"]
+    assert abs(small.hypotheses["power"] - ref.hypotheses["power"]).max() < 0.5  # different draws, same design

@@ -1,5 +1,222 @@
-"""CLI commands (registered on the shared app)."""
+"""``skintrial power``, ``plan`` and ``randomize``: planning the next study from the command line."""
 
 from __future__ import annotations
 
-from skintrial.cli._app import app  # noqa: F401
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from skintrial.cli._app import app, err_console, guarded, out_console
+from skintrial.errors import InputError, Problem
+
+
+def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
+    """``ARM=VALUE`` options (or one bare VALUE for a single 'treatment' arm) as a mapping."""
+    out: dict[str, float] = {}
+    for v in values or []:
+        name, _, num = v.rpartition("=")
+        try:
+            out[name.strip() or "treatment"] = float(num)
+        except ValueError:
+            raise InputError(Problem(f"cannot read {v!r}", column=option, fix=f"write {option} ARM=NUMBER")) from None
+    return out
+
+
+def _csv_list(text: str | None) -> list[str]:
+    return [t.strip() for t in (text or "").split(",") if t.strip()]
+
+
+def _progress():
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=err_console, transient=True)
+
+
+def _simulate(effects, sd, rho, n, *, control, alpha, multiplicity, dropout, analysis, n_sims, seed,
+              outcome="outcome"):
+    from skintrial.plan.simulate import design_table, simulate_power
+
+    design = design_table(effects={outcome: effects}, sd={outcome: sd}, rho={outcome: rho})
+    with _progress() as bars:
+        task = bars.add_task(f"simulating {n_sims} trials", total=n_sims)
+        res = simulate_power(design, n_per_arm=n, control_arm=control, alpha=alpha, multiplicity=multiplicity,
+                             dropout=dropout, method=analysis, n_sims=n_sims, seed=seed,
+                             progress=lambda done, total: bars.update(task, completed=done))
+    return res
+
+
+def _show(table, columns: list[str]) -> None:
+    from rich.table import Table
+
+    t = Table(show_edge=False, pad_edge=False)
+    for c in columns:
+        t.add_column(c, justify="right")
+    for row in table[columns].itertuples(index=False):
+        t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
+    out_console.print(t)
+
+
+@app.command()
+@guarded
+def power(
+    effect: Annotated[list[str], typer.Option("--effect", "-e", help="ARM=DIFFERENCE from control (repeat per arm); a bare number means one arm.")],
+    sd: Annotated[float, typer.Option(help="SD of the outcome.")],
+    rho: Annotated[float, typer.Option(help="Baseline–follow-up correlation.")] = 0.5,
+    n_per_arm: Annotated[int | None, typer.Option(help="Enrolled per arm: compute power (else: sample size).")] = None,
+    target: Annotated[float, typer.Option("--power", help="Target power for the sample size.")] = 0.8,
+    control: Annotated[str, typer.Option(help="Control arm name.")] = "CON",
+    alpha: Annotated[float, typer.Option(help="Two-sided family-wise alpha.")] = 0.05,
+    multiplicity: Annotated[str, typer.Option(help="holm, hochberg, bonferroni or none.")] = "holm",
+    n_outcomes: Annotated[int, typer.Option(help="Primary outcomes in the family.")] = 1,
+    dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.0,
+    analysis: Annotated[str, typer.Option(help="ancova, change or followup.")] = "ancova",
+    simulate: Annotated[int, typer.Option("--simulate", help="Also simulate this many trials of the analysis.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
+    out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table(s) as CSV here.")] = None,
+) -> None:
+    """Analytic power (with --n-per-arm) or sample size of an ANCOVA trial, with the G*Power inputs."""
+    from skintrial._io import atomic_output_dir, write_csv
+    from skintrial.plan.power import ancova_power, ancova_sample_size
+
+    effects = _pairs(effect, "--effect")
+    kw = dict(effects=effects, sd=sd, rho=rho, control_arm=control, alpha=alpha, multiplicity=multiplicity,
+              n_outcomes=n_outcomes, dropout=dropout, analysis=analysis)
+    table = ancova_power(n_per_arm=n_per_arm, **kw) if n_per_arm else ancova_sample_size(power=target, **kw)
+    sim = None
+    if simulate > 0:
+        n = n_per_arm or int(table["n_enrolled_arm"].max())
+        sim = _simulate(effects, sd, rho, n, control=control, alpha=alpha, multiplicity=multiplicity,
+                        dropout=dropout, analysis=analysis, n_sims=simulate, seed=seed).hypotheses
+    _show(table, ["contrast", "effect", "n_enrolled_arm", "n_enrolled_total", "alpha_test", "power"])
+    g = table.iloc[0]
+    out_console.print(
+        f"G*Power 3.1: {g['gpower_test_family']} — {g['gpower_statistical_test']}; effect size f = "
+        f"{g['gpower_effect_size_f']:.4f} (d = {g['gpower_effect_size_d']:.4f}), α = {g['gpower_alpha']:.4g}, "
+        f"numerator df = 1, number of groups = {g['gpower_groups']}, number of covariates = "
+        f"{g['gpower_covariates']}, total sample size = {g['gpower_total_n']:.1f} (G*Power treats the "
+        "covariate as fixed: its power is our method 'approx').")
+    if sim is not None:
+        _show(sim, ["contrast", "power", "mcse", "power_unadjusted", "n_sims"])
+    if out is not None:
+        with atomic_output_dir(Path(out).parent) as stage:
+            write_csv(table, stage / Path(out).name)
+            if sim is not None:
+                write_csv(sim, stage / f"{Path(out).stem}_simulated.csv")
+        out_console.print(f"written: {out}")
+
+
+@app.command()
+@guarded
+def plan(
+    study: Annotated[Path, typer.Argument(help="Pilot study bundle folder.")],
+    primary: Annotated[str, typer.Option(help="Primary outcome of the new trial.")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if needed).")] = Path("plan-out"),
+    arms: Annotated[str, typer.Option(help="Arms of the new trial, comma-separated.")] = "CON,AT,RT",
+    control: Annotated[str, typer.Option(help="Control arm.")] = "CON",
+    control_change: Annotated[float, typer.Option(help="Assumed mean change in the control arm.")] = 0.0,
+    effect: Annotated[list[str] | None, typer.Option("--effect", "-e", help="ARM=DIFFERENCE overriding the pilot.")] = None,
+    target: Annotated[float, typer.Option("--power", help="Target power.")] = 0.8,
+    alpha: Annotated[float, typer.Option(help="Two-sided family-wise alpha.")] = 0.05,
+    multiplicity: Annotated[str, typer.Option(help="holm, hochberg, bonferroni or none.")] = "holm",
+    dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.1,
+    n_max: Annotated[int, typer.Option(help="Largest n per arm on the power curve.")] = 150,
+    simulate: Annotated[int, typer.Option("--simulate", help="Simulate this many trials at the planned n.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
+) -> None:
+    """Plan a controlled trial from a pilot bundle: CSV tables, a power-curve figure and plan.html."""
+    import io
+
+    import numpy as np
+
+    from skintrial._io import atomic_output_dir, write_csv
+    from skintrial.plan.pilot import pilot_estimates, plan_trial, power_curve
+    from skintrial.report._fig_planning import planning_page, power_curve_figure
+    from skintrial.study import load_study
+
+    with err_console.status("reading the pilot study"):
+        st = load_study(study)
+    est = pilot_estimates(st.long(), baseline_visit=st.spec.study.baseline_visit)
+    kw = dict(primary=primary, arms=_csv_list(arms), control_arm=control, control_change=control_change,
+              effects=_pairs(effect, "--effect") or None, alpha=alpha, multiplicity=multiplicity, dropout=dropout)
+    table = plan_trial(est, power=target, **kw)
+    top = max(n_max, int(1.15 * table["n_enrolled_arm"].max()))
+    step = max(1, top // 60)
+    grid = np.unique(np.r_[np.arange(step, top + 1, step), table["n_enrolled_arm"].astype(int)])
+    curve = power_curve(est, n_per_arm=grid, **kw)
+    sim = None
+    if simulate > 0:
+        p = table[table["scenario"] == "pilot"]
+        sim = _simulate(dict(zip(p["arm"], p["effect"], strict=True)), float(p["sd"].iloc[0]), float(p["rho"].iloc[0]),
+                        int(p["n_enrolled_arm"].max()), control=control, alpha=alpha, multiplicity=multiplicity,
+                        dropout=dropout, analysis="ancova", n_sims=simulate, seed=seed, outcome=primary).hypotheses
+    fig = power_curve_figure(curve, target_power=target, plan=table, title=f"{primary}: power by n per arm")
+    import matplotlib.pyplot as plt
+
+    images = {}
+    for fmt in ("svg", "png"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
+        images[fmt] = buf.getvalue()
+    plt.close(fig)
+    notes = (f"Pilot: {study} ({st.spec.study.name}); effects are pilot mean changes minus an assumed control "
+             f"change of {control_change:g}. 'conservative' uses the upper confidence limit of the SD and the lower "
+             "of rho. Power per contrast at the Bonferroni level of the family (conservative for Holm).")
+    html = planning_page(title=f"Planning a controlled trial: {primary}", plan=table, curve_svg=images["svg"],
+                         estimates=est.outcomes, changes=est.changes, simulation=sim, notes=notes)
+    with atomic_output_dir(Path(out)) as stage:
+        write_csv(table, stage / "plan.csv")
+        write_csv(curve, stage / "power_curve.csv")
+        write_csv(est.outcomes, stage / "pilot_outcomes.csv")
+        write_csv(est.changes, stage / "pilot_changes.csv")
+        if sim is not None:
+            write_csv(sim, stage / "simulated_power.csv")
+        (stage / "power_curve.svg").write_bytes(images["svg"])
+        (stage / "power_curve.png").write_bytes(images["png"])
+        (stage / "plan.html").write_text(html, encoding="utf-8")
+    _show(table, ["scenario", "contrast", "effect", "sd", "rho", "n_enrolled_arm", "power"])
+    out_console.print(f"written: {Path(out) / 'plan.html'}")
+
+
+@app.command()
+@guarded
+def randomize(
+    arms: Annotated[str, typer.Option(help="Arms, comma-separated.")],
+    seed: Annotated[int, typer.Option(help="Seed (recorded in the list).")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="The allocation list (CSV).")] = Path("randomization.csv"),
+    participants: Annotated[Path | None, typer.Option(help="participants.csv to allocate, in enrolment order.")] = None,
+    strata: Annotated[str, typer.Option(help="Stratification columns of participants.csv, comma-separated.")] = "",
+    level: Annotated[list[str] | None, typer.Option("--level", help="Declared stratum FACTOR=LEVEL1,LEVEL2 (repeat).")] = None,
+    n_per_stratum: Annotated[int | None, typer.Option(help="Slots per declared stratum.")] = None,
+    ratios: Annotated[str, typer.Option(help="Allocation ratios, comma-separated (default 1:1:…).")] = "",
+    block_sizes: Annotated[str, typer.Option(help="Candidate block sizes, comma-separated.")] = "",
+) -> None:
+    """A stratified permuted-block allocation list (and OUT_balance.csv, its balance report)."""
+    from skintrial._io import atomic_output_dir, write_csv
+    from skintrial.plan.randomize import balance_report, randomization_list
+    from skintrial.study import read_table
+
+    try:
+        r = [int(x) for x in _csv_list(ratios)] or None
+        b = [int(x) for x in _csv_list(block_sizes)] or None
+    except ValueError:
+        raise InputError(Problem("ratios and block sizes must be whole numbers", column="--ratios/--block-sizes",
+                                 fix="e.g. --ratios 1,1,1 --block-sizes 3,6")) from None
+    levels = {}
+    for spec in level or []:
+        f, _, lv = spec.partition("=")
+        if not f or not lv:
+            raise InputError(Problem(f"cannot read {spec!r}", column="--level", fix="write --level age_group=41-49,50-59"))
+        levels[f.strip()] = _csv_list(lv)
+    p = None
+    if participants is not None:
+        p = read_table(participants).drop(columns="_row")
+    lst = randomization_list(p, arms=_csv_list(arms), seed=seed, ratios=r, block_sizes=b, strata=_csv_list(strata),
+                             strata_levels=levels or None, n_per_stratum=n_per_stratum)
+    bal = balance_report(lst, p, factors=_csv_list(strata))
+    with atomic_output_dir(Path(out).parent) as stage:
+        write_csv(lst, stage / Path(out).name)
+        write_csv(bal, stage / f"{Path(out).stem}_balance.csv")
+    _show(bal[bal["factor"] != "stratum"], ["factor", "level", "arm", "n", "proportion", "difference"])
+    out_console.print(f"written: {out} ({len(lst)} rows, seed {seed})")

@@ -223,9 +223,10 @@ def balance_report(
     a = allocation.copy()
     arms = list(dict.fromkeys(a["arm"]))
     if participants is not None:
-        a = a[a["participant_id"].notna()].merge(
-            participants.assign(**{subject: participants[subject].astype(str)}).rename(columns={subject: "participant_id"}),
-            on="participant_id", how="left")
+        cols = [f for f in factors if f in participants.columns and f not in a.columns]
+        p = participants[[subject, *cols]].rename(columns={subject: "participant_id"})
+        a = a[a["participant_id"].notna()].merge(p.assign(participant_id=p["participant_id"].astype(str)),
+                                                 on="participant_id", how="left")
     w = np.array([float((ratios or {}).get(x, 1)) for x in arms])
     target = dict(zip(arms, w / w.sum(), strict=True))
     views = [("overall", pd.Series("all", index=a.index)), ("stratum", a["stratum"])]

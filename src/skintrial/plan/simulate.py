@@ -71,6 +71,8 @@ HYPOTHESIS_COLUMNS: tuple[str, ...] = (
 FAMILY_COLUMNS: tuple[str, ...] = ("family", "criterion", "n_hypotheses", "power", "mcse", "n_sims")
 DESIGN_COLUMNS: tuple[str, ...] = ("outcome", "arm", "effect", "sd", "rho")
 SIM_METHODS = ("ancova", "change", "followup")
+MAX_CHUNK_BYTES = 256 * 2**20  # engine memory per chunk of trials
+MAX_TOTAL_BYTES = 32 * 2**30  # work beyond this (32 GiB through the engine, minutes) is refused
 
 
 @dataclass(frozen=True)
@@ -288,7 +290,8 @@ def simulate_power(
     n_sims, seed : int
         Number of trials and the seed of ``numpy.random.default_rng``.
     chunk_size : int
-        Trials per engine call (memory ~ chunk_size · K · n · p · 8 bytes, a few tens of MB).
+        Largest number of trials per engine call; fewer when a chunk would need more than
+        :data:`MAX_CHUNK_BYTES` (about ``K · n · (p + 8) · 8`` bytes per trial).
     progress : callable, optional
         Called with (trials done, n_sims) after each chunk.
 
@@ -315,6 +318,13 @@ def simulate_power(
     first = d.drop_duplicates("outcome").set_index("outcome").loc[outcomes]
     sd, rho = first["sd"].to_numpy(float), first["rho"].to_numpy(float)
     chol = _correlation(outcome_corr, len(outcomes))
+    per_trial = len(outcomes) * arm_idx.size * (X.shape[1] + 8) * 8  # bytes of one trial in the engine
+    if per_trial * float(n_sims) > MAX_TOTAL_BYTES:
+        raise InputError(Problem(
+            f"simulating {n_sims} trials of {arm_idx.size} participants is too large for one machine",
+            column="n_sims", value=int(n_sims),
+            fix="check the sample size (an effect near zero needs an enormous trial) or simulate fewer trials"))
+    chunk_size = int(max(1, min(chunk_size, MAX_CHUNK_BYTES // per_trial)))
     rng = np.random.default_rng(seed)
     hyp = [(fam, outcomes.index(o), c) for fam, outs in fams.items() for o in outs for c in range(len(arms))]
     rej = np.zeros(len(hyp))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["power_curve_figure"]
+__all__ = ["power_curve_figure", "planning_page"]
 
 _COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93")
 
@@ -56,7 +56,7 @@ def power_curve_figure(curve: pd.DataFrame, *, target_power: float | None = 0.8,
         for scen, g in plan.groupby("scenario", sort=False):
             n = float(g["n_enrolled_arm"].max())
             ax.axvline(n, color="0.3", lw=0.8, ls=styles.get(scen, ":"))
-            ax.annotate(f"{scen}: n = {n:.0f}/arm", (n, 0.03), rotation=90, fontsize=7, ha="right", va="bottom")
+            ax.annotate(f"{scen}: n = {n:.0f}/arm", (n, 0.5), rotation=90, fontsize=7, ha="right", va="center")
     ax.set_ylim(0, 1.01)
     ax.set_xlabel("participants enrolled per arm")
     ax.set_ylabel("power")
@@ -65,3 +65,51 @@ def power_curve_figure(curve: pd.DataFrame, *, target_power: float | None = 0.8,
     ax.legend(frameon=False, fontsize=7, loc="lower right")
     fig.tight_layout()
     return fig
+
+
+def planning_page(
+    *,
+    title: str,
+    plan: pd.DataFrame,
+    curve_svg: bytes,
+    estimates: pd.DataFrame | None = None,
+    changes: pd.DataFrame | None = None,
+    simulation: pd.DataFrame | None = None,
+    notes: str = "",
+) -> str:
+    """A small self-contained HTML page (no scripts, no external files): the plan, the power curve, the
+    pilot estimates. Every text from input files is HTML-escaped; the figure is an inline SVG image.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> html = planning_page(title="r2", plan=pd.DataFrame({"scenario": ["pilot"], "n_enrolled_arm": [30.0]}),
+    ...                      curve_svg=b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    >>> html.startswith("<!DOCTYPE html>") and "data:image/svg+xml;base64," in html
+    True
+    """
+    import base64
+    import html as _html
+
+    def table(df: pd.DataFrame, caption: str) -> str:
+        body = df.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}", border=0, na_rep="")
+        return f"<h2>{_html.escape(caption)}</h2>\n{body}"
+
+    keep = ["scenario", "contrast", "effect", "sd", "rho", "n_enrolled_arm", "n_enrolled_total", "dropout",
+            "alpha_test", "power", "gpower_effect_size_f", "gpower_groups", "gpower_covariates", "gpower_total_n"]
+    parts = [table(plan[[c for c in keep if c in plan.columns]], "Sample size")]
+    uri = "data:image/svg+xml;base64," + base64.b64encode(curve_svg).decode("ascii")
+    parts.append(f'<h2>Power curve</h2>\n<img alt="power curve" src="{uri}">')
+    if simulation is not None:
+        parts.append(table(simulation, "Simulated power of the pre-specified analysis"))
+    if estimates is not None:
+        parts.append(table(estimates, "Pilot estimates: SD and baseline–follow-up correlation"))
+    if changes is not None:
+        parts.append(table(changes, "Pilot estimates: mean change per arm"))
+    style = ("body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
+             "table{border-collapse:collapse;font-size:.85rem}td,th{padding:.2rem .6rem;text-align:right;"
+             "border-bottom:1px solid #ddd}h2{font-size:1.05rem;margin-top:1.6rem}img{max-width:100%}")
+    note = f"<p>{_html.escape(notes)}</p>" if notes else ""
+    return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_html.escape(title)}</title>"
+            f"<style>{style}</style></head><body>\n<h1>{_html.escape(title)}</h1>\n{note}\n" + "\n".join(parts)
+            + "\n</body></html>\n")

@@ -1,0 +1,94 @@
+"""power, plan and randomize through typer's runner: outputs, exit codes, nothing half-written."""
+
+from __future__ import annotations
+
+import pandas as pd
+from numpy.testing import assert_allclose
+from typer.testing import CliRunner
+
+from skintrial.cli import app
+from skintrial.plan.power import ancova_power
+
+runner = CliRunner()
+
+
+def test_power_analytic_and_gpower_line(tmp_path):
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "-e", "RT=0.5", "--sd", "1", "--rho", "0.6", "--n-per-arm", "40",
+                            "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "G*Power" in r.output and "number of covariates = 1" in r.output
+    t = pd.read_csv(out)
+    ref = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.6, n_per_arm=40)
+    assert_allclose(t["power"], ref["power"], rtol=1e-12)
+
+
+def test_power_sample_size_with_simulation(tmp_path):
+    out = tmp_path / "n.csv"
+    r = runner.invoke(app, ["power", "-e", "0.6", "--sd", "1", "--rho", "0.5", "--power", "0.9", "--simulate", "400",
+                            "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    t = pd.read_csv(out)
+    assert t["power"].iloc[0] >= 0.9
+    sim = pd.read_csv(tmp_path / "n_simulated.csv")
+    assert sim["n_sims"].iloc[0] == 400 and abs(sim["power"].iloc[0] - t["power"].iloc[0]) < 5 * sim["mcse"].iloc[0]
+
+
+def test_power_bad_input_exit_2_and_nothing_written(tmp_path):
+    out = tmp_path / "x.csv"
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "-1", "--out", str(out)])
+    assert r.exit_code == 2
+    assert "sd" in r.output and not out.exists()
+
+
+def test_plan_from_a_pilot_bundle(small_bundle, tmp_path):
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(out),
+                            "--effect", "AT=0.03", "--effect", "RT=0.04", "--simulate", "200"])
+    assert r.exit_code == 0, r.output
+    for name in ("plan.csv", "power_curve.csv", "pilot_outcomes.csv", "pilot_changes.csv", "simulated_power.csv",
+                 "power_curve.svg", "power_curve.png", "plan.html"):
+        assert (out / name).is_file(), name
+    plan = pd.read_csv(out / "plan.csv")
+    assert set(plan["scenario"]) == {"pilot", "conservative"}
+    assert_allclose(plan.loc[plan.arm == "AT", "effect"], 0.03)
+    html = (out / "plan.html").read_text()
+    assert html.startswith("<!DOCTYPE html>") and "<script" not in html and "http" not in html
+    assert (out / "power_curve.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_plan_unknown_outcome_exit_2(small_bundle, tmp_path):
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "wrinkles", "--out", str(out)])
+    assert r.exit_code == 2 and "wrinkles" in r.output
+    assert not out.exists()
+
+
+def test_randomize_participants_with_strata(small_bundle, tmp_path):
+    out = tmp_path / "alloc" / "list.csv"
+    r = runner.invoke(app, ["randomize", "--arms", "CON,AT,RT", "--seed", "17", "--participants",
+                            str(small_bundle / "participants.csv"), "--strata", "age_group", "--block-sizes", "3,6",
+                            "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    lst = pd.read_csv(out)
+    assert (lst["seed"] == 17).all() and lst["participant_id"].notna().all()
+    assert lst["stratum"].str.startswith("age_group=").all()
+    bal = pd.read_csv(tmp_path / "alloc" / "list_balance.csv")
+    assert set(bal["factor"]) == {"overall", "stratum", "age_group"}
+    again = tmp_path / "again.csv"
+    runner.invoke(app, ["randomize", "--arms", "CON,AT,RT", "--seed", "17", "--participants",
+                        str(small_bundle / "participants.csv"), "--strata", "age_group", "--block-sizes", "3,6",
+                        "--out", str(again)])
+    assert pd.read_csv(again).equals(lst)
+
+
+def test_randomize_declared_strata_and_errors(tmp_path):
+    out = tmp_path / "l.csv"
+    r = runner.invoke(app, ["randomize", "--arms", "A,B", "--seed", "1", "--level", "site=x,y", "--level", "sex=F,M",
+                            "--n-per-stratum", "8", "--ratios", "1,1", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert pd.read_csv(out)["stratum"].nunique() == 4
+    r = runner.invoke(app, ["randomize", "--arms", "A,B", "--seed", "1", "--n-per-stratum", "8",
+                            "--block-sizes", "3", "--out", str(tmp_path / "bad.csv")])
+    assert r.exit_code == 2 and "multiples" in r.output
+    assert not (tmp_path / "bad.csv").exists()
