@@ -15,6 +15,7 @@ from skintrial.training._dose import (
     dose_response_data,
 )
 from skintrial.training._logs import MODALITIES, TESTS, TRAINING_COLUMNS, read_training, validate_training
+from skintrial.training._study import TrainingResults, analyse_training
 
 __all__ = [
     "TRAINING_COLUMNS",
@@ -31,4 +32,6 @@ __all__ = [
     "DOSE_MEASURES",
     "dose_response",
     "dose_response_data",
+    "TrainingResults",
+    "analyse_training",
 ]

@@ -1,0 +1,69 @@
+"""The training layer of a study bundle: read its log and derive everything from it in one call."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+from skintrial.study._readers import find_table
+from skintrial.training._adherence import per_protocol_set, training_summary
+from skintrial.training._dose import dose_response, dose_response_data
+from skintrial.training._logs import read_training
+
+__all__ = ["TrainingResults", "analyse_training"]
+
+
+@dataclass(frozen=True)
+class TrainingResults:
+    """Everything the training layer derives from a bundle.
+
+    Attributes
+    ----------
+    log : DataFrame
+        The validated ``training.csv``.
+    summary : DataFrame
+        :func:`training_summary`, one row per participant.
+    per_protocol : DataFrame or None
+        :func:`per_protocol_set` when ``[analysis] per_protocol_min_adherence`` is declared.
+    dose_response : DataFrame
+        :func:`dose_response` over the bundle's outcomes.
+    dose_data : DataFrame
+        :func:`dose_response_data` (for the figure).
+    """
+
+    log: pd.DataFrame
+    summary: pd.DataFrame
+    per_protocol: pd.DataFrame | None
+    dose_response: pd.DataFrame
+    dose_data: pd.DataFrame
+
+
+def analyse_training(study: Any) -> TrainingResults | None:
+    """Read a study's training log (``[training] file``, default ``training.csv``) and analyse it.
+
+    ``study`` is a :class:`skintrial.study.Study`. Returns None when the bundle has no training log.
+    The planned dose comes from ``[training] sessions_per_week`` and ``weeks`` (defaults 2 and 16);
+    the per-protocol rule from ``[analysis] per_protocol_min_adherence``.
+    """
+    spec = getattr(study.spec, "training", None)
+    stem = (spec.file if spec is not None else "training.csv").rsplit(".", 1)[0]
+    path = find_table(study.root, stem)
+    if path is None:
+        if spec is not None:
+            raise InputError(Problem("study.toml declares [training] but the log is missing", file=str(study.root),
+                                     fix=f"add {spec.file} to the bundle or remove the [training] table"))
+        return None
+    log = read_training(path, participants=study.participants)
+    summary = training_summary(log, study.participants,
+                               sessions_per_week=spec.sessions_per_week if spec else 2,
+                               weeks=spec.weeks if spec else 16)
+    rule = study.spec.analysis.per_protocol_min_adherence
+    pp = per_protocol_set(summary, min_adherence=rule) if rule is not None else None
+    base = study.spec.study.baseline_visit
+    follow = [v for v in study.spec.study.visits if v != base][-1]
+    dr = dose_response(study.measurements, summary, baseline_visit=base, followup_visit=follow)
+    data = dose_response_data(study.measurements, summary, baseline_visit=base, followup_visit=follow)
+    return TrainingResults(log=log, summary=summary, per_protocol=pp, dose_response=dr, dose_data=data)

@@ -1,0 +1,52 @@
+"""analyse_training on a written bundle with a training log."""
+
+from __future__ import annotations
+
+import pytest
+
+from skintrial.errors import InputError
+from skintrial.plan import synthetic_study
+from skintrial.plan._sim_training import simulate_training
+from skintrial.study import load_study
+from skintrial.training import analyse_training
+
+
+def _bundle(tmp_path, extra_toml=""):
+    s = synthetic_study(seed=5, n=30, control_arm=True)
+    root = s.write(tmp_path / "study")
+    simulate_training(s.participants, seed=5).to_csv(root / "training.csv", index=False)
+    if extra_toml:
+        text = (root / "study.toml").read_text()
+        (root / "study.toml").write_text(text + extra_toml)
+    return root
+
+
+def test_analyse_training_from_bundle(tmp_path):
+    res = analyse_training(load_study(_bundle(tmp_path)))
+    assert res is not None and res.per_protocol is None
+    assert len(res.summary) == 30
+    assert set(res.dose_response["arm"]) == {"all", "AT", "RT"}
+    assert (res.summary.loc[res.summary["arm"] == "CON", "sessions_planned"] == 0).all()
+
+
+def test_no_log_gives_none(tmp_path):
+    root = synthetic_study(seed=5, n=12).write(tmp_path / "s")
+    assert analyse_training(load_study(root)) is None
+
+
+def test_declared_training_without_log_is_an_error(tmp_path):
+    root = synthetic_study(seed=5, n=12).write(tmp_path / "s")
+    (root / "study.toml").write_text((root / "study.toml").read_text() + "\n[training]\nweeks = 16\n")
+    with pytest.raises(InputError, match="log is missing"):
+        analyse_training(load_study(root))
+
+
+def test_per_protocol_rule_from_study_toml(tmp_path):
+    root = _bundle(tmp_path)
+    text = (root / "study.toml").read_text().replace("[analysis]\n", "[analysis]\nper_protocol_min_adherence = 0.9\n")
+    (root / "study.toml").write_text(text)
+    res = analyse_training(load_study(root))
+    pp = res.per_protocol.merge(res.summary[["participant_id", "status"]], on="participant_id")
+    trained = pp[pp["adherence"].notna() & (pp["status"] == "completed")]
+    assert (trained["per_protocol"] == (trained["adherence"] >= 0.9)).all()
+    assert (pp["min_adherence"] == 0.9).all()
