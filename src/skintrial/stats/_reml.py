@@ -204,6 +204,36 @@ def _direction(score, expected, observed, use_newton: bool):
     return step, decrement
 
 
+def _line_search(sub: _Problem, sigma: np.ndarray, active: np.ndarray, ll, step, max_halvings: int):
+    """Step halving over the active outcomes: accept the first Sigma + step / 2^k that is positive
+    definite and does not lower the likelihood (beyond rounding); updates ``sigma`` in place.
+
+    Returns the likelihood gain of each outcome and which found no acceptable step."""
+    T = sigma.shape[-1]
+    iu = np.triu_indices(T)
+    theta = sigma[active][:, iu[0], iu[1]]
+    todo = np.ones(active.size, dtype=bool)
+    scale = np.ones(active.size)
+    gain = np.zeros(active.size)
+    for _ in range(max_halvings):
+        idx = np.flatnonzero(todo)
+        if idx.size == 0:
+            break
+        cand = np.zeros((idx.size, T, T))
+        cand[:, iu[0], iu[1]] = theta[idx] + scale[idx, None] * step[idx]
+        cand = cand + np.triu(cand, 1).transpose(0, 2, 1)
+        pd_ok = np.linalg.eigvalsh(cand)[:, 0] > 0
+        ll_new = np.full(idx.size, -np.inf)
+        if pd_ok.any():
+            ll_new[pd_ok] = _loglik(sub.take(idx[pd_ok]), cand[pd_ok])
+        better = ll_new >= ll[idx] - 1e-13 * np.abs(ll[idx])
+        sigma[active[idx[better]]] = cand[better]
+        gain[idx[better]] = ll_new[better] - ll[idx[better]]
+        todo[idx[better]] = False
+        scale[idx[~better]] *= 0.5
+    return gain, todo
+
+
 def fit_reml_unstructured(
     y: np.ndarray,
     mask: np.ndarray,
@@ -244,7 +274,6 @@ def fit_reml_unstructured(
         patterns=patterns,
     )
     S = _sym_index(T)
-    iu = np.triu_indices(T)
     sigma = _start(prob)
     decrement = np.full(G, np.inf)
     n_iter = np.zeros(G, dtype=int)
@@ -259,29 +288,9 @@ def fit_reml_unstructured(
         n_iter[active] = it
         go = np.isfinite(dec) & (dec > tol)
         active, ll, step = active[go], ll[go], step[go]
-        sub = prob.take(active)
-        theta = sigma[active][:, iu[0], iu[1]]
-        todo = np.ones(active.size, dtype=bool)
-        scale = np.ones(active.size)
-        gain = np.zeros(active.size)
-        for _ in range(max_halvings):
-            idx = np.flatnonzero(todo)
-            if idx.size == 0:
-                break
-            cand = np.zeros((idx.size, T, T))
-            cand[:, iu[0], iu[1]] = theta[idx] + scale[idx, None] * step[idx]
-            cand = cand + np.triu(cand, 1).transpose(0, 2, 1)
-            pd_ok = np.linalg.eigvalsh(cand)[:, 0] > 0
-            ll_new = np.full(idx.size, -np.inf)
-            if pd_ok.any():
-                ll_new[pd_ok] = _loglik(sub.take(idx[pd_ok]), cand[pd_ok])
-            better = ll_new >= ll[idx] - 1e-13 * np.abs(ll[idx])
-            sigma[active[idx[better]]] = cand[better]
-            gain[idx[better]] = ll_new[better] - ll[idx[better]]
-            todo[idx[better]] = False
-            scale[idx[~better]] *= 0.5
+        gain, failed = _line_search(prob.take(active), sigma, active, ll, step, max_halvings)
         # stop where no step helps any more, or where the gain is rounding noise near the maximum
-        stalled = todo | ((gain <= 1e-14 * np.maximum(1.0, np.abs(ll))) & (dec[go] < converged_tol))
+        stalled = failed | ((gain <= 1e-14 * np.maximum(1.0, np.abs(ll))) & (dec[go] < converged_tol))
         stalled |= min_correlation_eigenvalue(sigma[active]) < BOUNDARY  # heading for a singular Sigma
         active = active[~stalled]
     ll, score, expected, observed, beta, Ainv, K = _evaluate(prob, sigma, S)
