@@ -22,9 +22,10 @@ definition requires (R7 = R5·Ue/Uf, and Ur ≤ Ua). Withdrawn participants keep
 
 Determinism and layers
 ----------------------
-Each layer (``participants``, ``dropout``, ``measurements``, ``raw.cutometer``, ``raw.ultrasound``, and later ``serum``, ``qpcr``,
-``training``) draws from its own generator, seeded by ``SeedSequence(seed, spawn_key=(key(layer),))``
-with a key hashed from the layer's name. Adding a layer therefore never changes the files of the others,
+Each layer (``participants``, ``dropout``, ``measurements``, ``raw.cutometer``, ``raw.ultrasound``,
+``serum.catalogue``, ``serum``, ``qpcr``, and later ``training``) draws from its own generator, seeded by
+``SeedSequence(seed, spawn_key=(key(layer),))`` with a key hashed from the layer's name. Adding a layer
+therefore never changes the files of the others,
 and ``dropout=False`` gives the same values as ``dropout=True`` for every participant who completes.
 Files are written with fixed number formats and ``\\n`` line ends: the same seed gives byte-identical
 bundles.
@@ -34,7 +35,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -73,7 +74,13 @@ class SyntheticStudy:
         a contrast's true value is the difference of two arms' ``mean_change``).
     files : Mapping[str, bytes]
         Further files of later layers (raw instrument files, serum panels, …), by path relative to the
-        bundle root. Empty unless such a layer was asked for.
+        bundle root. Empty unless such a layer was asked for. The omics files are made when first
+        read (or written), so asking for the layer costs nothing until then.
+    omics_truth : Mapping[str, pandas.DataFrame]
+        With ``omics=True``: ``serum`` (every analyte's panel, true log2 mean and SD, LOD and true mean
+        log2 change per arm, columns ``change.<ARM>``), ``qpcr`` (gene, arm, true mean log2 fold change
+        of the fibroblasts given post- vs pre-training serum) and ``links`` (factor, skin outcome and
+        the correlation of their changes built in). Empty otherwise.
     """
 
     seed: int
@@ -82,6 +89,7 @@ class SyntheticStudy:
     measurements: pd.DataFrame
     truth: pd.DataFrame
     files: Mapping[str, bytes] = field(default_factory=dict)
+    omics_truth: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     def write(self, directory: str | Path) -> Path:
         """Write the bundle into ``directory`` (created if needed) and return its path.
@@ -117,15 +125,22 @@ def calibration_table() -> pd.DataFrame:
     >>> float(table.set_index("name").loc["allocation.RT", "value"])
     34.0
     """
+    rows = (*cal.TABLE, *_omics_calibration())
     return pd.DataFrame(
-        {"name": [r.name for r in cal.TABLE],
-         "value": [float(r.value) for r in cal.TABLE],
-         "source": [r.source for r in cal.TABLE]}
+        {"name": [r.name for r in rows],
+         "value": [float(r.value) for r in rows],
+         "source": [r.source for r in rows]}
     )
 
 
+def _omics_calibration() -> tuple[cal.Number, ...]:
+    from skintrial.plan import _sim_qpcr, _sim_serum
+
+    return (*_sim_serum.CALIBRATION, *_sim_qpcr.CALIBRATION)
+
+
 def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = False,
-                    dropout: bool = True, raw: bool = False) -> SyntheticStudy:
+                    dropout: bool = True, raw: bool = False, omics: bool = True) -> SyntheticStudy:
     """Generate a synthetic AT vs RT (optionally with a no-exercise control) study bundle.
 
     Parameters
@@ -148,6 +163,13 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
         R2/R5/R7 are that visit's values and a cheek ultrasound scan (DICOM, 50 MHz-like phantom) with
         that visit's ``dermal_thickness`` and ``lep_upper``, listed in ``raw/manifest.csv``, and a
         ``[raw]`` table in ``study.toml``. The tidy files are unchanged.
+    omics : bool
+        Add the molecular layer: ``serum.csv`` (1,480 circulating factors in three panels, values below
+        the LOD written ``<LOD``, a few dozen truly changing per arm, some linked to the participants'
+        skin changes) and ``qpcr.csv`` (fibroblasts given each completer's pre and post serum: ECM genes
+        and two reference genes in triplicate), with ``[serum]`` and ``[qpcr]`` tables in
+        ``study.toml``; see :mod:`skintrial.plan._sim_serum` and :mod:`skintrial.plan._sim_qpcr`. The
+        other files are unchanged, and the two files are only made when read or written.
 
     Returns
     -------
@@ -188,14 +210,47 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
 
         files.update(raw_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
                                visits=VISITS, numbers=numbers, token=str(seed)))
+    omics_truth: dict[str, pd.DataFrame] = {}
+    if omics:
+        from skintrial.plan._synthetic_omics import omics_layer
+
+        lazy, omics_truth = omics_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
+                                        arms=arms, visits=VISITS, numbers=numbers)
+        files = _LazyFiles(files, lazy)
     return SyntheticStudy(
         seed=seed,
-        study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout, raw=raw),
+        study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout, raw=raw, omics=omics),
         participants=participants,
         measurements=measurements,
         truth=_truth(arms, numbers),
         files=files,
+        omics_truth=omics_truth,
     )
+
+
+class _LazyFiles(Mapping[str, bytes]):
+    """Files by path, some made on first access by one call that returns all of them (then cached)."""
+
+    def __init__(self, ready: Mapping[str, bytes], lazy: tuple[tuple[str, ...], Callable[[], dict[str, bytes]]]):
+        self._ready = dict(ready)
+        self._names, self._make = lazy
+        self._made: dict[str, bytes] | None = None
+
+    def __getitem__(self, key: str) -> bytes:
+        if key in self._ready:
+            return self._ready[key]
+        if key not in self._names:
+            raise KeyError(key)
+        if self._made is None:
+            self._made = self._make()
+        return self._made[key]
+
+    def __iter__(self) -> Iterator[str]:
+        yield from self._ready
+        yield from (k for k in self._names if k not in self._ready)
+
+    def __len__(self) -> int:
+        return len(set(self._ready) | set(self._names))
 
 
 # --- layers -------------------------------------------------------------------------------------------
@@ -360,7 +415,7 @@ def _toml_table(header: str, items: Mapping[str, object]) -> list[str]:
     return [f"[{header}]", *(f"{k} = {_toml_value(v)}" for k, v in items.items() if v is not None), ""]
 
 
-def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw: bool) -> str:
+def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw: bool, omics: bool = False) -> str:
     reference = "CON" if "CON" in arms else "AT"
     description = (
         f"Synthetic 16-week randomised trial of aerobic (AT) vs resistance training (RT)"
@@ -392,6 +447,11 @@ def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw:
         lines += _toml_table("raw", {"manifest": "raw/manifest.csv",
                                      "cutometer_on_s": numbers["raw.cutometer_on_s"],
                                      "cutometer_off_s": numbers["raw.cutometer_off_s"]})
+    if omics:
+        from skintrial.plan._synthetic_omics import omics_toml
+
+        for header, items in omics_toml():
+            lines += _toml_table(header, items)
     return "\n".join(lines[:-1]) + "\n"
 
 
