@@ -55,13 +55,14 @@ class DetectionSettings:
     surface_min_mm: float = 0.1  # the surface is searched below this depth (raise it past a probe membrane)
     echo_window_mm: float = 0.03
     max_entry_echo_mm: float = 0.3
-    border_window_mm: float = 0.15
+    border_window_mm: tuple[float, float] = (0.3, 0.15)  # (above, below)
     min_dermis_mm: float = 0.3
     max_dermis_mm: float = 4.0
     max_slope: float = 0.5  # mm of depth per mm across
     smoothness: float = 0.2  # λ, per row of jump, in units of the feature scale
     sleb_lep_min: float = 0.5
     min_step_z: float = 1.6
+    confidence_group_mm: float = 0.1  # lateral groups for the confidence ratio (0.1 mm: per bin)
     min_step_grey: float = 8.0
     nominal_spacing_mm: tuple[float, float] = (0.0125, 0.0125)  # used for widths when spacing is missing
 
@@ -193,10 +194,20 @@ def _refine(feature: np.ndarray, path: np.ndarray) -> np.ndarray:
     return centre + np.clip(offset, -0.5, 0.5)
 
 
-def _confidence(feature: np.ndarray, allowed: np.ndarray, path: np.ndarray, away: int,
+def _group_mean(values: np.ndarray, group: int) -> np.ndarray:
+    """Means over consecutive groups of ``group`` bins (axis 1); a short last group is dropped."""
+    n, bins = values.shape[:2]
+    g = max(1, min(group, bins))
+    usable = (bins // g) * g
+    return values[:, :usable].reshape((n, usable // g, g) + values.shape[2:]).mean(axis=2)
+
+
+def _confidence(feature: np.ndarray, allowed: np.ndarray, path: np.ndarray, away: int, group: int,
                 s: DetectionSettings):
-    """Median step along the path, and its ratio to the feature's standard deviation in the search
-    band away from the path (sampled at 2, 3, 4 and 5 × ``away`` rows above and below it)."""
+    """Median step along the path, and a signal-to-noise ratio: the median over lateral groups of
+    ``group`` bins of the mean step along the path, divided by the standard deviation of the same
+    group means of the feature 2–5 window widths above and below the path (noise averages out over a
+    group, a real boundary does not)."""
     rows = feature.shape[-1]
     along = np.take_along_axis(feature, path[..., None], axis=-1)[..., 0]
     step = np.median(along, axis=1)
@@ -205,11 +216,14 @@ def _confidence(feature: np.ndarray, allowed: np.ndarray, path: np.ndarray, away
     ok = (idx >= 0) & (idx < rows)
     idx = np.clip(idx, 0, rows - 1)
     ok &= np.take_along_axis(allowed, idx, axis=-1)
-    f = np.where(ok, np.take_along_axis(feature, idx, axis=-1), 0.0)
+    off = _group_mean(np.where(ok, np.take_along_axis(feature, idx, axis=-1), np.nan), group)
+    ok = np.isfinite(off)
+    f = np.where(ok, off, 0.0)
     m = ok.sum(axis=(1, 2))
     mean = f.sum(axis=(1, 2)) / np.maximum(m, 1)
     var = (f * f).sum(axis=(1, 2)) / np.maximum(m, 1) - mean**2
-    z = np.where(m > 1, step / np.sqrt(np.maximum(var, 1e-12)), 0.0)
+    signal = np.median(_group_mean(along, group), axis=1)
+    z = np.where(m > 1, signal / np.sqrt(np.maximum(var, 1e-12)), 0.0)
     return step, z, (z >= s.min_step_z) & (step >= s.min_step_grey)
 
 
@@ -261,17 +275,18 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
     prof = _binned_profiles(stack, edges, counts)
     r = np.arange(rows)
     k = max(1, int(np.ceil(s.max_slope * s.lateral_bin_mm / dy)))
+    group = max(1, int(round(s.confidence_group_mm / s.lateral_bin_mm)))
 
     w1, w2 = _rows(s.surface_window_mm[0], dy, 2), _rows(s.surface_window_mm[1], dy, 2)
-    wb = _rows(s.border_window_mm, dy, 2)
-    pad = max(w1, w2, wb) + 1
+    wa, wb = (_rows(w, dy, 2) for w in s.border_window_mm)
+    pad = max(w1, w2, wa, wb) + 1
     csum = _cumsum(prof, pad)
     surface_f = _window_mean(csum, pad, 0, w1) - _window_mean(csum, pad, -w2, w2)
     room = rows - _rows(s.min_dermis_mm + s.max_entry_echo_mm, dy)
     first = max(w2, _rows(s.surface_min_mm, dy, 0))
     allowed = np.broadcast_to((r >= first) & (r < max(room, first + 1)), surface_f.shape)
     path = _viterbi(_normalised(surface_f, allowed), allowed, k, s.smoothness)
-    surface_step, surface_z, surface_found = _confidence(surface_f, allowed, path, 2 * w2, s)
+    surface_step, surface_z, surface_found = _confidence(surface_f, allowed, path, 2 * w2, group, s)
     surface = _refine(surface_f, path)
 
     we = _rows(s.echo_window_mm, dy, 2)
@@ -282,12 +297,12 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
     echo = np.median(echo_bottom - surface, axis=1, keepdims=True)
     top = surface + echo
 
-    border_f = _window_mean(csum, pad, -wb, wb) - _window_mean(csum, pad, 0, wb)
+    border_f = _window_mean(csum, pad, -wa, wa) - _window_mean(csum, pad, 0, wb)
     depth = r - top[..., None]
     allowed = ((depth >= _rows(s.min_dermis_mm, dy)) & (depth <= _rows(s.max_dermis_mm, dy))
                & (r <= rows - max(wb // 2, 1)))
     path = _viterbi(_normalised(border_f, allowed), allowed, k, s.smoothness)
-    border_step, border_z, border_found = _confidence(border_f, allowed, path, 2 * wb, s)
+    border_step, border_z, border_found = _confidence(border_f, allowed, path, 2 * wb, group, s)
     border = _refine(border_f, path)
 
     sleb = top + _sleb_rows(stack, edges, counts, top, border, s)
