@@ -7,6 +7,7 @@ it; ``p_adjust`` / ``adjust_families`` handle multiplicity.
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
 from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, squeeze_var
 from skintrial.stats.ancova import AncovaResult, ancova
+from skintrial.stats.clda import CLDA_COLUMNS, clda
 from skintrial.stats.cross_sectional import GroupComparison, cross_sectional
 from skintrial.stats.describe import describe, within_arm_change
 from skintrial.stats.mixed_anova import mixed_anova
@@ -22,6 +23,8 @@ __all__ = [
     "squeeze_var",
     "AncovaResult",
     "ancova",
+    "CLDA_COLUMNS",
+    "clda",
     "GroupComparison",
     "cross_sectional",
     "describe",
