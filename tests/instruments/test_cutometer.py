@@ -373,3 +373,22 @@ def test_batch_with_the_same_file_twice(tmp_path):
     res = cutometer_files([tmp_path / "a.csv", tmp_path / "a.csv"])
     assert len(res) == 2 and (res["qc"] == "").all()
     assert_array_equal(res["ue"].to_numpy()[0], res["ue"].to_numpy()[1])
+
+
+def test_unusable_curves_in_a_table_are_error_rows_and_empty_input_is_empty():
+    curves, _ = simulate_cutometer(3, seed=33)
+    curves = curves.astype({"measurement_id": str})
+    first = curves["measurement_id"] == "sim000000"
+    curves.loc[first & (curves["time_s"] == 1.0), "deformation_mm"] = np.nan
+    curves.loc[curves["measurement_id"] == "sim000001", "pressure_mbar"] = np.nan
+    single = pd.DataFrame({"file": "x", "measurement_id": "single", "time_s": [0.0], "deformation_mm": [0.1],
+                           "pressure_mbar": [np.nan]})
+    res = cutometer_parameters(pd.concat([curves, single], ignore_index=True))
+    assert res["qc"].tolist()[0] == "error: missing (NaN) deformation_mm values"
+    assert res["qc"].tolist()[1].startswith("error: no pressure_mbar values")
+    assert res["qc"].tolist()[2] == ""
+    assert res["qc"].tolist()[3] == "error: fewer than 2 samples"
+    declared = cutometer_parameters(pd.concat([curves, single], ignore_index=True), on_s=2.0, off_s=2.0)
+    assert declared["qc"].tolist()[1] == ""   # no pressure for this curve: the declared times are used
+    empty = cutometer_parameters(curves.iloc[:0])
+    assert list(empty.columns) == list(OUTPUT_COLUMNS) and len(empty) == 0

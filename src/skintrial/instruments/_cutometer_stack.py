@@ -120,6 +120,10 @@ def stack_curves(curves: pd.DataFrame) -> CurveLayout:
     t = curves["time_s"].to_numpy(dtype=float)
     y = curves["deformation_mm"].to_numpy(dtype=float)
     p = curves["pressure_mbar"].to_numpy(dtype=float) if "pressure_mbar" in curves else None
+    if n_all == 0:
+        empty = np.zeros((0, 0))
+        return CurveLayout(pd.DataFrame({"file": pd.Series(dtype=object), "measurement_id": pd.Series(dtype=object)}),
+                           empty, empty, None if p is None else empty, np.zeros(0, dtype=np.intp))
     brk = np.flatnonzero(key[1:] != key[:-1]) + 1
     if len(np.unique(key[np.r_[0, brk]])) < brk.size + 1 or not _increasing(t, brk):
         order = np.lexsort((t, key))
