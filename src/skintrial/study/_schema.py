@@ -17,6 +17,8 @@ __all__ = [
     "AnalysisSpec",
     "TrainingSpec",
     "RawSpec",
+    "SerumSpec",
+    "QpcrSpec",
     "StudyFile",
     "METHOD_NAMES",
     "physical_range",
@@ -133,6 +135,38 @@ class RawSpec(_Table):
     cutometer_off_s: float | None = None
 
 
+class SerumSpec(_Table):
+    """``[serum]``: a serum panel file (cytokines, hormones, metabolites) and how to analyse it (docs/panels.md)."""
+
+    file: str = "serum.csv"
+    log: Literal["log2", "log10", "ln", "none"] = "log2"
+    below_lod: Literal["lod_sqrt2", "lod_half", "lod", "censored_normal", "missing"] = "lod_sqrt2"
+    max_below_lod: float = Field(default=0.5, ge=0, le=1)
+    pqn: list[str] = Field(default_factory=list)
+    pqn_reference: Literal["median", "mean"] = "median"
+    pqn_total_area: bool = False
+    mechanism_outcomes: list[str] | None = None
+    mechanism_methods: list[Literal["spearman", "pearson"]] = Field(default_factory=lambda: ["spearman", "pearson"])
+    mechanism_arm_adjusted: bool = True
+
+
+class QpcrSpec(_Table):
+    """``[qpcr]``: fibroblast qPCR of each participant's pre and post serum (docs/qpcr.md, docs/panels.md)."""
+
+    file: str = "qpcr.csv"
+    reference_genes: list[str] = Field(min_length=1)
+    method: Literal["ddct", "pfaffl"] = "ddct"
+    efficiencies: dict[str, float] | None = None
+    pre: str | None = None
+    post: str | None = None
+    between: Literal["change", "ancova"] = "change"
+    test: Literal["welch", "student"] = "welch"
+    cutoff: float | None = 35.0
+    undetermined: Literal["exclude", "cutoff"] = "exclude"
+    replicate_rule: Literal["mean", "median"] = "mean"
+    max_replicate_sd: float | None = Field(default=0.5, gt=0)
+
+
 class StudyFile(BaseModel):
     """The whole ``study.toml``; unknown top-level tables are kept for later layers."""
 
@@ -143,6 +177,8 @@ class StudyFile(BaseModel):
     analysis: AnalysisSpec
     training: TrainingSpec | None = None
     raw: RawSpec | None = None
+    serum: SerumSpec | None = None
+    qpcr: QpcrSpec | None = None
 
     @model_validator(mode="after")
     def _plan_names_declared(self) -> StudyFile:

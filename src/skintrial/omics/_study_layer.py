@@ -1,0 +1,195 @@
+"""The molecular layer of a study bundle: serum panel, mechanism view and fibroblast qPCR, as result tables.
+
+A bundle may hold (``docs/bundle.md``, "Molecular data"):
+
+* ``serum.csv`` — a long serum panel (:func:`skintrial.omics.panels.read_panel`), analysed as the
+  ``[serum]`` table of ``study.toml`` says (defaults when the table is absent);
+* ``qpcr.csv`` — fibroblasts given each participant's pre and post serum (one sample per participant
+  and visit, technical replicates as rows), analysed by the paired design of
+  :func:`skintrial.omics.qpcr.paired_relative_expression`; needs ``[qpcr] reference_genes``.
+
+:func:`analyse_omics` returns the tables by name; a bundle with neither file gives ``{}``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+
+__all__ = ["analyse_omics", "OMICS_TABLES"]
+
+OMICS_TABLES = ("serum_ancova", "serum_change", "serum_lod", "serum_pqn", "mechanism", "mechanism_top", "qpcr",
+                "qpcr_exclusions")
+
+
+def _file(study, spec, stem: str) -> Path | None:
+    """The declared file (must exist), else ``<stem>.csv/.tsv/.xlsx/.parquet`` when present."""
+    from skintrial.study import find_table
+
+    if spec is not None:
+        path = study.root / spec.file
+        if not path.is_file():
+            raise InputError(Problem(f"the {stem} file declared in study.toml is missing", file=str(path),
+                                     column=f"{stem}.file", value=spec.file,
+                                     fix=f"add the file to the bundle, or correct [{stem}] file"))
+        return path
+    return find_table(study.root, stem)
+
+
+def _unknown_participants(table: pd.DataFrame, study, file: str, column: str, row: str | None) -> list[Problem]:
+    known = set(study.participants["participant_id"].astype(str))
+    ids = table[column].astype(str)
+    bad = ~ids.isin(known)
+    out = []
+    for pid, grp in table.loc[bad].groupby(ids[bad], sort=False):
+        out.append(Problem("participant not in participants.csv", file=file, column=column, value=pid,
+                           row=int(grp[row].iloc[0]) if row else None, rows_affected=len(grp),
+                           fix="correct the id, or add the participant to participants.csv"))
+    return out
+
+
+def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
+    from skintrial.omics._panels_schema import PQN_COLUMNS
+    from skintrial.omics.panels import panel_analysis, read_panel
+
+    spec = study.spec.serum
+    s, plan = study.spec.study, study.spec.analysis
+    panel = read_panel(path)
+    problems = _unknown_participants(panel, study, str(path), "participant_id", "row")
+    bad_visit = ~panel["visit"].isin(s.visits)
+    if bad_visit.any():
+        first = panel.loc[bad_visit].iloc[0]
+        problems.append(Problem(f"visit not declared in study.toml (visits: {s.visits})", file=str(path),
+                                row=int(first["row"]), column="visit", value=first["visit"],
+                                rows_affected=int(bad_visit.sum()), fix="use a visit of [study] visits"))
+    InputError.collect(problems)
+    covs = list(plan.covariates)
+    subj = study.participants[["participant_id", "arm", *covs]].astype({"participant_id": str})
+    data = panel.merge(subj, on="participant_id", how="left")
+    data.attrs["file"] = str(path)
+    opts = {} if spec is None else dict(log=spec.log, below_lod=spec.below_lod, max_below_lod=spec.max_below_lod,
+                                        pqn=spec.pqn, pqn_reference=spec.pqn_reference,
+                                        pqn_total_area=spec.pqn_total_area)
+    res = panel_analysis(data, baseline_visit=s.baseline_visit, followup_visit=s.visits[-1], arms=s.arms,
+                         reference_arm=s.reference_arm, covariates=covs, ci_level=plan.ci_level, **opts)
+    out = {"serum_ancova": res.ancova, "serum_change": res.change, "serum_lod": res.lod}
+    if len(res.pqn):
+        out["serum_pqn"] = res.pqn[list(PQN_COLUMNS)]
+    out.update(_mechanism(study, res))
+    return out
+
+
+def _skin_outcomes(study) -> list[str]:
+    spec = study.spec.serum
+    declared = study.spec.outcomes
+    if spec is not None and spec.mechanism_outcomes is not None:
+        unknown = [o for o in spec.mechanism_outcomes if o not in declared]
+        if unknown:
+            raise InputError(Problem(f"serum.mechanism_outcomes names undeclared outcomes {unknown}",
+                                     file=str(study.root / "study.toml"), column="serum.mechanism_outcomes",
+                                     fix=f"use outcomes declared under [outcomes] ({list(declared)})"))
+        names = list(spec.mechanism_outcomes)
+    else:
+        names = [o for o, d in declared.items() if d.family == "skin"] or list(study.spec.analysis.primary)
+    return [o for o in names if o in set(study.outcomes)]
+
+
+def _mechanism(study, res) -> dict[str, pd.DataFrame]:
+    from skintrial.omics.mechanism import mechanism, strongest_pairs
+
+    spec = study.spec.serum
+    outcomes = _skin_outcomes(study)
+    tested = res.lod.loc[res.lod["tested"], ["panel", "analyte"]]
+    if not outcomes or tested.empty:
+        return {}
+    values = res.values.merge(tested, on=["panel", "analyte"])
+    dup = values.drop_duplicates(["panel", "analyte"])["analyte"].duplicated(keep=False)
+    if dup.any():  # the same analyte on two panels: name factors panel:analyte
+        values = values.assign(analyte=values["panel"] + ":" + values["analyte"])
+    long = study.long()
+    skin = long[long["outcome"].isin(outcomes)]
+    s = study.spec.study
+    methods = spec.mechanism_methods if spec is not None else ["spearman", "pearson"]
+    adjusted = (False, True) if (spec is None or spec.mechanism_arm_adjusted) else (False,)
+    grid = mechanism(values, skin, baseline_visit=s.baseline_visit, followup_visit=s.visits[-1], methods=methods,
+                     adjust_for_arm=adjusted)
+    return {"mechanism": grid, "mechanism_top": strongest_pairs(grid, top=20, method=methods[0])}
+
+
+def _qpcr(study, path: Path) -> dict[str, pd.DataFrame]:
+    from skintrial.omics.qpcr import paired_relative_expression
+    from skintrial.study import read_table
+
+    spec = study.spec.qpcr
+    if spec is None:
+        raise InputError(Problem("a qPCR file is in the bundle but study.toml has no [qpcr] table", file=str(path),
+                                 fix="add [qpcr] with reference_genes = [...] (see docs/bundle.md)"))
+    s = study.spec.study
+    raw = read_table(path)
+    rename = {c: "participant" for c in raw.columns if c.strip().lower() in ("participant_id", "subject")}
+    table = raw.rename(columns=rename)
+    if "participant" not in table.columns:
+        raise InputError(Problem("the qPCR file needs a participant_id column (one sample per participant and visit)",
+                                 file=str(path), row=1, fix="add participant_id, visit, gene, ct (and sample)"))
+    InputError.collect(_unknown_participants(table, study, str(path), "participant", "_row"))
+    arms = study.participants.set_index(study.participants["participant_id"].astype(str))["arm"]
+    if "group" not in table.columns:
+        table["group"] = table["participant"].astype(str).map(arms)
+    if "sample" not in table.columns:
+        table["sample"] = table["participant"].astype(str) + "_" + table["visit"].astype(str)
+    data = table.drop(columns=["_row"])
+    data.attrs["file"] = str(path)
+    eff = pd.Series(spec.efficiencies) if spec.efficiencies else None
+    res = paired_relative_expression(
+        data, reference_genes=list(spec.reference_genes), pre=spec.pre or s.baseline_visit,
+        post=spec.post or s.visits[-1], reference_arm=s.reference_arm if s.reference_arm in set(data["group"]) else None,
+        method=spec.method, efficiencies=eff, test=spec.test, between=spec.between, cutoff=spec.cutoff,
+        undetermined=spec.undetermined, replicate_rule=spec.replicate_rule, max_replicate_sd=spec.max_replicate_sd,
+        ci_level=study.spec.analysis.ci_level)
+    out = {"qpcr": res.table}
+    if len(res.exclusions):
+        out["qpcr_exclusions"] = res.exclusions
+    return out
+
+
+def analyse_omics(study) -> dict[str, pd.DataFrame]:
+    """Analyse the molecular files of a loaded study bundle.
+
+    Parameters
+    ----------
+    study : skintrial.study.Study
+
+    Returns
+    -------
+    dict of str to DataFrame
+        Any of :data:`OMICS_TABLES`: ``serum_ancova``, ``serum_change``, ``serum_lod`` (and ``serum_pqn``
+        when PQN ran), ``mechanism`` (the whole factor × skin-outcome grid) and ``mechanism_top`` (its 20
+        strongest pairs), ``qpcr`` (and ``qpcr_exclusions``). Empty when the bundle has neither a serum
+        nor a qPCR file.
+
+    Raises
+    ------
+    InputError
+        A declared file is missing, a file names unknown participants or visits, a value cannot be
+        read, or a qPCR file has no ``[qpcr]`` table.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from skintrial.plan import synthetic_study
+    >>> from skintrial.study import load_study
+    >>> study = load_study(synthetic_study(seed=3, n=24).write(tempfile.mkdtemp()))
+    >>> sorted(analyse_omics(study))
+    ['mechanism', 'mechanism_top', 'qpcr', 'qpcr_exclusions', 'serum_ancova', 'serum_change', 'serum_lod', 'serum_pqn']
+    """
+    out: dict[str, pd.DataFrame] = {}
+    serum = _file(study, study.spec.serum, "serum")
+    if serum is not None:
+        out.update(_serum(study, serum))
+    qpcr = _file(study, study.spec.qpcr, "qpcr")
+    if qpcr is not None:
+        out.update(_qpcr(study, qpcr))
+    return out
