@@ -125,8 +125,8 @@ CYCLE_COLUMNS: tuple[str, ...] = (
 #: Quality flags, in the order they are written into ``qc`` (semicolon-separated).
 QC_FLAGS: Mapping[str, str] = MappingProxyType({
     "no_complete_cycle": "no suction phase with a release and a relaxation longer than the read time",
-    "incomplete_cycle": "a trailing cycle was cut off (suction without release, or relaxation shorter "
-                        "than the read time); it is not used",
+    "incomplete_cycle": "a cycle was cut off or too short (suction without release or not longer than "
+                        "the read time plus one sample, relaxation shorter than the read time); it is not used",
     "too_few_cycles": "drop_first_cycle was asked for but there is only one cycle",
     "too_few_samples": "a phase holds fewer than min_phase_samples samples, or the sampling interval "
                        "exceeds half the read time",
