@@ -194,3 +194,20 @@ def test_quoted_numbers_are_factors_and_c_forces_one(tmp_path):
     b = differential_expression(mat, unquoted, design="~ g + C(slide)", contrast="g: y - x")
     assert_allclose(a["t"], b["t"], rtol=1e-12)
     assert a["df_total"].iloc[0] > 8 - 4  # slide took 2 columns: residual df 4 plus d0
+
+
+@pytest.mark.rlimma
+def test_trend_option_matches_limma_trend():
+    if not (DATA / "expression_log2.csv.gz").exists():
+        pytest.skip(f"skin-aging data not found at {DATA}")
+    de = differential_expression(
+        DATA / "expression_log2.csv.gz",
+        DATA / "samples.csv",
+        design="~ condition + slide",
+        contrast="condition: old - young",
+        trend=True,
+    )
+    ref = pd.read_csv(REF / "kuehne_trend.csv.gz")
+    assert_allclose(de["t"], ref["t"], rtol=RTOL)
+    assert_allclose(de["p"], ref["P.Value"], rtol=RTOL)
+    assert_allclose(de.attrs["var_prior"], ref["s2.prior"], rtol=RTOL)

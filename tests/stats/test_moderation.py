@@ -170,3 +170,41 @@ def test_several_contrasts_come_out_long_and_named():
     assert res.table["contrast"].iloc[:3].tolist() == ["b", "c", "c-b"]
     t = res.table.pivot(index="outcome", columns="contrast", values="estimate")
     assert_allclose(t["c-b"], t["c"] - t["b"], atol=1e-12)
+
+
+def test_squeeze_var_trend_matches_limma_including_missing_and_extrapolated():
+    ref = pd.read_csv(REF / "squeezevar_trend.csv")
+    sv = squeeze_var(ref["var"].to_numpy(), 4, covariate=ref["covariate"].to_numpy())
+    assert_allclose(sv.df_prior, ref["df_prior"].iloc[0], rtol=RTOL)
+    # the last covariate lies beyond the others and its variance is missing: its prior is extrapolated
+    assert_allclose(sv.var_prior, ref["var_prior"], rtol=RTOL)
+    known = ref["var_post"].notna().to_numpy()
+    assert_allclose(sv.var_post[known], ref["var_post"][known], rtol=RTOL)
+    assert np.isnan(sv.var_post[~known]).all()
+
+
+def test_trend_on_a_constant_covariate_falls_back_to_no_trend():
+    s2 = np.array([0.2, 0.5, 1.1, 0.7, 3.4, 0.05])
+    df = np.array([3, 3, 4, 4, 5, 6])
+    flat = squeeze_var(s2, df, covariate=np.full(6, 7.0))
+    plain = squeeze_var(s2, df)
+    assert_allclose(flat.var_prior, np.full(6, plain.var_prior), rtol=1e-12)
+    assert_allclose(flat.df_prior, plain.df_prior, rtol=1e-12)
+
+
+@pytest.mark.rlimma
+def test_kuehne_trend_matches_limma(kuehne):
+    fit, _ = kuehne
+    if not (DATA / "expression_log2.csv.gz").exists():
+        pytest.skip("data absent")
+    expr = pd.read_csv(DATA / "expression_log2.csv.gz", index_col=0)
+    samples = pd.read_csv(DATA / "samples.csv", dtype={"slide": str})
+    amean = expr[samples["sample"]].to_numpy().mean(axis=1)
+    res = moderated_contrasts(fit, np.eye(fit.coef.shape[1])[1], trend=amean)
+    ref = pd.read_csv(REF / "kuehne_trend.csv.gz")  # written with 12 significant digits
+    hyper = pd.read_csv(REF / "kuehne_trend_hyper.csv").iloc[0]
+    assert_allclose(res.df_prior, hyper["df_prior"], rtol=RTOL)
+    assert_allclose(res.coef_var_prior[0], hyper["var_prior"], rtol=RTOL)
+    assert_allclose(res.var_prior, ref["s2.prior"], rtol=RTOL)
+    assert_allclose(res.table["t"], ref["t"], rtol=RTOL)
+    assert_allclose(res.table["p"], ref["P.Value"], rtol=RTOL)

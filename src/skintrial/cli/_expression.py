@@ -58,6 +58,10 @@ def expression(
         typer.Option(help='CAMERA inter-gene correlation: a number (limma default 0.01) or "estimate".'),
     ] = "0.01",
     use_ranks: Annotated[bool, typer.Option(help="CAMERA rank-based (Wilcoxon) version.")] = False,
+    trend: Annotated[
+        bool,
+        typer.Option(help="limma-trend: prior variance follows average expression (eBayes(trend=TRUE))."),
+    ] = False,
 ) -> None:
     """Moderated differential expression (limma's method): log_fc, t, p, BH p_adj, B, CI per gene."""
     from skintrial.errors import InputError
@@ -77,7 +81,7 @@ def expression(
     ef = fit_expression(
         str(expr), str(samples) if samples else None, design=design, sample_column=sample_column
     )
-    de = differential_expression_from_fit(ef, contrast, ci_level=ci_level)
+    de = differential_expression_from_fit(ef, contrast, ci_level=ci_level, trend=trend)
     cam = None
     if genesets is not None:
         cam = camera_from_fit(ef, contrast[0], genesets, inter_gene_cor=cor, use_ranks=use_ranks)
@@ -85,7 +89,9 @@ def expression(
     de.to_csv(out, index=False)
     msg = (
         f"expression: {len(ef.data.genes)} genes x {len(ef.data.samples)} samples, "
-        f"prior df {de.attrs['df_prior']:.3g}, prior variance {de.attrs['var_prior']:.3g}; "
+        f"prior df {de.attrs['df_prior']:.3g}, prior variance "
+        + ("by trend" if trend else f"{de.attrs['var_prior']:.3g}")
+        + "; "
         f"{int((de['p_adj'] < 0.05).sum())} gene-contrast rows with p_adj < 0.05 -> {out}"
     )
     if cam is not None:

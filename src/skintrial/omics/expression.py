@@ -99,6 +99,7 @@ def differential_expression(
     sample_column: str = "sample",
     ci_level: float = 0.95,
     p_adjust_method: str = "bh",
+    trend: bool = False,
 ) -> pd.DataFrame:
     """Moderated differential-expression table for one or more contrasts (limma's method).
 
@@ -123,6 +124,10 @@ def differential_expression(
         Level of the interval for ``log_fc`` (moderated t quantile on ``df_total``).
     p_adjust_method : str
         Adjustment across genes within each contrast (``"bh"`` as limma's ``topTable``).
+    trend : bool
+        limma-trend (``eBayes(trend=TRUE)``): the prior variance follows a natural-spline curve in
+        the genes' average expression (for logCPM RNA-seq values, or arrays whose variance depends
+        on intensity). ``attrs["var_prior"]`` is then one value per gene.
 
     Returns
     -------
@@ -158,22 +163,31 @@ def differential_expression(
     True
     """
     ef = fit_expression(expr, samples, design=design, sample_column=sample_column)
-    return differential_expression_from_fit(ef, contrast, ci_level=ci_level, p_adjust_method=p_adjust_method)
+    return differential_expression_from_fit(
+        ef, contrast, ci_level=ci_level, p_adjust_method=p_adjust_method, trend=trend
+    )
 
 
 def differential_expression_from_fit(
-    ef: ExpressionFit, contrast: str | Sequence[str], *, ci_level: float = 0.95, p_adjust_method: str = "bh"
+    ef: ExpressionFit,
+    contrast: str | Sequence[str],
+    *,
+    ci_level: float = 0.95,
+    p_adjust_method: str = "bh",
+    trend: bool = False,
 ) -> pd.DataFrame:
     """The table of :func:`differential_expression` from an existing :class:`ExpressionFit`."""
     labels, L = ef.contrasts(contrast)
-    mod = moderated_contrasts(ef.fit, L, contrast_names=labels, ci_level=ci_level)
+    values = ef.data.values
+    if np.isnan(values).any():
+        n_obs = np.sum(~np.isnan(values), axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            ave = np.where(n_obs > 0, np.nansum(values, axis=1) / n_obs, np.nan)  # limma AveExpr
+    else:
+        ave = values.mean(axis=1)
+    cov = np.where(np.isfinite(ave), ave, np.nanmean(ave)) if trend else None
+    mod = moderated_contrasts(ef.fit, L, contrast_names=labels, ci_level=ci_level, trend=cov)
     tab = mod.table
-    with np.errstate(invalid="ignore"):
-        ave = (
-            np.nanmean(ef.data.values, axis=1)
-            if np.isnan(ef.data.values).any()
-            else ef.data.values.mean(axis=1)
-        )
     m = len(labels)
     p_adj = np.empty(len(tab))
     p = tab["p"].to_numpy()

@@ -38,6 +38,7 @@ from scipy import stats as sps
 
 from skintrial.errors import DegenerateFitWarning
 from skintrial.stats._engine import STATUS_OK, BatchedFit
+from skintrial.stats._moderation_trend import natural_spline_fit, spline_df
 
 __all__ = [
     "SqueezedVariances",
@@ -75,14 +76,14 @@ class SqueezedVariances:
     df_prior : float
         Prior degrees of freedom ``d0`` (``inf`` when the variances vary no more than sampling
         error explains).
-    var_prior : float
-        Prior variance ``s0^2`` (limma's ``s2.prior``).
+    var_prior : float or ndarray
+        Prior variance ``s0^2`` (limma's ``s2.prior``); one per outcome with a trend covariate.
     var_post : ndarray
         Posterior (moderated) variances ``s~_g^2``; NaN where the input variance could not be used.
     """
 
     df_prior: float
-    var_prior: float
+    var_prior: float | np.ndarray
     var_post: np.ndarray
 
 
@@ -102,7 +103,7 @@ class ModeratedContrasts:
 
     table: pd.DataFrame
     df_prior: float
-    var_prior: float
+    var_prior: float | np.ndarray
     coef_var_prior: np.ndarray
 
 
@@ -137,21 +138,29 @@ def trigamma_inverse(x: np.ndarray | float) -> np.ndarray:
     return y
 
 
-def fit_f_dist(x: np.ndarray, df1: np.ndarray | float) -> tuple[float, float]:
-    """Moment estimates of a scaled F distribution: ``x ~ scale * F(df1, df2)``.
+def fit_f_dist(
+    x: np.ndarray, df1: np.ndarray | float, covariate: np.ndarray | None = None
+) -> tuple[float | np.ndarray, float]:
+    """Moment estimates of a scaled F distribution: ``x ~ scale * F(df1, df2)`` (limma ``fitFDist``).
 
-    This is limma's ``fitFDist`` without a covariate. With ``e = log x - digamma(df1/2) +
-    log(df1/2)``, the mean of ``e`` estimates ``log scale - digamma(df2/2) + log(df2/2)`` and the
-    variance of ``e`` minus ``mean(trigamma(df1/2))`` estimates ``trigamma(df2/2)``; inverting the
-    trigamma function gives ``df2``. When that excess variance is not positive, ``df2 = inf`` and
-    the scale is the pooled variance ``mean(x)`` (limma since January 2017).
+    With ``e = log x - digamma(df1/2) + log(df1/2)``, the mean of ``e`` estimates
+    ``log scale - digamma(df2/2) + log(df2/2)`` and the variance of ``e`` minus
+    ``mean(trigamma(df1/2))`` estimates ``trigamma(df2/2)``; inverting the trigamma function gives
+    ``df2``. When that excess variance is not positive, ``df2 = inf`` and the scale is the pooled
+    variance ``mean(x)`` (limma since January 2017), or ``exp(trend)`` with a covariate.
 
-    Values with ``df1 <= 0`` or non-finite ``x`` are left out. Exact zeros are offset to
-    ``1e-5 * median(x)`` with a :class:`~skintrial.errors.DegenerateFitWarning`, as limma does.
+    With a ``covariate`` (limma-trend: the genes' average expression), the mean of ``e`` is a natural
+    cubic spline in the covariate (see :mod:`skintrial.stats._moderation_trend`), the variance is the
+    residual mean square of that fit, and the scale is a vector, one per value of ``x``.
+
+    Values with ``df1 <= 0`` or non-finite ``x`` are left out (with a covariate they still get a
+    scale, from the fitted curve). Exact zeros are offset to ``1e-5 * median(x)`` with a
+    :class:`~skintrial.errors.DegenerateFitWarning`, as limma does.
 
     Returns
     -------
-    (scale, df2) : tuple of float
+    (scale, df2) : tuple
+        ``scale`` is a float without a covariate and an array of len(x) with one.
 
     Examples
     --------
@@ -162,6 +171,7 @@ def fit_f_dist(x: np.ndarray, df1: np.ndarray | float) -> tuple[float, float]:
     (0.379784, 2.183443)
     """
     x = np.asarray(x, dtype=float)
+    n = x.size
     df1 = np.broadcast_to(np.asarray(df1, dtype=float), x.shape)
     ok = np.isfinite(df1) & (df1 > 1e-15) & np.isfinite(x) & (x > -1e-15)
     nok = int(ok.sum())
@@ -169,38 +179,71 @@ def fit_f_dist(x: np.ndarray, df1: np.ndarray | float) -> tuple[float, float]:
         return float("nan"), float("nan")
     if nok == 1:
         return float(x[ok][0]), 0.0
-    x, df1 = np.maximum(x[ok], 0.0), df1[ok]
+    cov_all = None
+    if covariate is not None:
+        cov_all = _finite_covariate(np.asarray(covariate, dtype=float))
+        if spline_df(nok, cov_all[ok]) < 2:
+            scale, df2 = fit_f_dist(x, df1)
+            return np.full(n, scale), df2
+    xo, d = np.maximum(x[ok], 0.0), df1[ok]
+    xo = _offset_zeros(xo)
+    half, inv = _distinct(d / 2)  # usually one value: evaluate it once
+    e = np.log(xo) - (special.digamma(half) - np.log(half))[inv]
+    if cov_all is None:
+        emean = float(np.mean(e))
+        evar = float(np.sum((e - emean) ** 2) / (nok - 1))
+    else:
+        fitted, evar, pred = natural_spline_fit(e, cov_all[ok], spline_df(nok, cov_all[ok]), cov_all[~ok])
+        emean = np.empty(n)
+        emean[ok], emean[~ok] = fitted, pred
+    evar -= float(np.mean(special.polygamma(1, half)[inv]))
+    if evar > 0:
+        df2 = 2.0 * float(trigamma_inverse(evar)[0])
+        scale = np.exp(emean + special.digamma(df2 / 2) - np.log(df2 / 2))
+    else:
+        df2 = float("inf")
+        scale = float(np.mean(xo)) if cov_all is None else np.exp(emean)
+    return (float(scale) if cov_all is None else scale), df2
+
+
+def _finite_covariate(c: np.ndarray) -> np.ndarray:
+    if np.isnan(c).any():
+        raise ValueError("NaN covariate values are not allowed")
+    fin = np.isfinite(c)
+    if fin.all():
+        return c
+    c = c.copy()
+    if fin.any():
+        lo, hi = c[fin].min(), c[fin].max()
+        c[c == -np.inf], c[c == np.inf] = lo - 1, hi + 1
+    else:
+        c = np.sign(c)
+    return c
+
+
+def _offset_zeros(x: np.ndarray) -> np.ndarray:
     m = float(np.median(x))
     if m == 0:
         warnings.warn(
             "More than half of the residual variances are exactly zero: the moderated statistics are "
             "unreliable",
             DegenerateFitWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
         m = 1.0
     elif np.any(x == 0):
         warnings.warn(
             "Zero residual variances were offset away from zero (1e-5 times the median)",
             DegenerateFitWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    x = np.maximum(x, 1e-5 * m)
-    half, inv = _distinct(df1 / 2)  # usually one value: evaluate it once
-    e = np.log(x) - (special.digamma(half) - np.log(half))[inv]
-    emean = float(np.mean(e))
-    evar = float(np.sum((e - emean) ** 2) / (nok - 1)) - float(np.mean(special.polygamma(1, half)[inv]))
-    if evar > 0:
-        df2 = 2.0 * float(trigamma_inverse(evar)[0])
-        scale = float(np.exp(emean + special.digamma(df2 / 2) - np.log(df2 / 2)))
-    else:
-        df2 = float("inf")
-        scale = float(np.mean(x))
-    return scale, df2
+    return np.maximum(x, 1e-5 * m)
 
 
-def squeeze_var(s2: np.ndarray, df: np.ndarray | float) -> SqueezedVariances:
-    """Empirical-Bayes posterior variances (limma's ``squeezeVar``, no covariate).
+def squeeze_var(
+    s2: np.ndarray, df: np.ndarray | float, *, covariate: np.ndarray | None = None
+) -> SqueezedVariances:
+    """Empirical-Bayes posterior variances (limma's ``squeezeVar``).
 
     Parameters
     ----------
@@ -209,6 +252,9 @@ def squeeze_var(s2: np.ndarray, df: np.ndarray | float) -> SqueezedVariances:
         out of the estimation and gets a NaN posterior.
     df : float or ndarray, shape (K,)
         Residual degrees of freedom (one number for a shared design without missing values).
+    covariate : ndarray, shape (K,), optional
+        limma-trend: let the prior variance follow a smooth curve in this covariate (usually the
+        outcomes' average log expression); ``var_prior`` is then one value per outcome.
 
     Returns
     -------
@@ -218,8 +264,8 @@ def squeeze_var(s2: np.ndarray, df: np.ndarray | float) -> SqueezedVariances:
 
     Notes
     -----
-    Checked against R limma 3.54.1 ``squeezeVar`` / ``eBayes`` to 1e-6 relative (the Kuehne 2017
-    microarray gives d0 = 4.2055, s0^2 = 0.059177).
+    Checked against R limma 3.54.1 ``squeezeVar`` / ``eBayes`` (also ``trend=TRUE``) to 1e-6
+    relative (the Kuehne 2017 microarray gives d0 = 4.2055, s0^2 = 0.059177).
 
     Examples
     --------
@@ -234,7 +280,7 @@ def squeeze_var(s2: np.ndarray, df: np.ndarray | float) -> SqueezedVariances:
         return SqueezedVariances(df_prior=0.0, var_prior=float(s2[0]), var_post=s2.copy())
     df[~np.isfinite(df)] = 0.0
     use = np.isfinite(s2) & (df > 0)
-    var_prior, df_prior = fit_f_dist(np.where(use, s2, np.nan), df)
+    var_prior, df_prior = fit_f_dist(np.where(use, s2, np.nan), df, covariate)
     if np.isnan(df_prior):
         raise ValueError("could not estimate the prior degrees of freedom: no usable variances")
     if np.isinf(df_prior):
@@ -316,6 +362,7 @@ def moderated_contrasts(
     ci_level: float = 0.95,
     proportion: float = 0.01,
     stdev_coef_lim: tuple[float, float] = (0.1, 4.0),
+    trend: np.ndarray | None = None,
 ) -> ModeratedContrasts:
     """Moderated t tests of contrasts ``L beta`` for every outcome of a batched fit (limma eBayes).
 
@@ -331,6 +378,9 @@ def moderated_contrasts(
         Level of the t interval ``estimate ± t_{df_total} · se``.
     proportion, stdev_coef_lim
         limma's ``proportion`` (prior share of non-null outcomes) and ``stdev.coef.lim`` for B.
+    trend : ndarray, shape (K,), optional
+        limma-trend covariate (``eBayes(trend=TRUE)`` uses the average log expression): the prior
+        variance then follows a natural-spline curve in it.
 
     Returns
     -------
@@ -366,7 +416,7 @@ def moderated_contrasts(
         raise ValueError(f"{len(names)} contrast names for {m} contrasts")
     use = (fit.status == STATUS_OK) & np.isfinite(fit.sigma2) & (fit.df_resid > 0)
     df = np.where(use, fit.df_resid, 0.0)
-    sv = squeeze_var(np.where(use, fit.sigma2, np.nan), df)
+    sv = squeeze_var(np.where(use, fit.sigma2, np.nan), df, covariate=trend)
     s2_post = np.where(use, sv.var_post, np.nan)
     df_total = np.minimum(df + sv.df_prior, df.sum())
     df_total = np.where(use, df_total, np.nan)
@@ -380,13 +430,13 @@ def moderated_contrasts(
     p = 2 * special.stdtr(dft, -np.abs(t))
     q = _t_quantile(0.5 + ci_level / 2, dft)
 
-    lim = tuple(np.square(stdev_coef_lim) / sv.var_prior)
+    lim = tuple(np.square(stdev_coef_lim) / np.median(sv.var_prior))
     coef_var_prior = np.array(
         [_tmixture(t[use, j], v2[use, j], df_total[use], proportion, lim) for j in range(m)]
     )
     if np.isnan(coef_var_prior).any():
         warnings.warn("Estimation of var.prior failed: set to 1/s0^2", DegenerateFitWarning, stacklevel=2)
-        coef_var_prior = np.where(np.isnan(coef_var_prior), 1 / sv.var_prior, coef_var_prior)
+        coef_var_prior = np.where(np.isnan(coef_var_prior), 1 / np.median(sv.var_prior), coef_var_prior)
     with np.errstate(divide="ignore", invalid="ignore"):
         b = _lods(t, v2, dft, sv.df_prior, coef_var_prior[None, :], proportion)
 

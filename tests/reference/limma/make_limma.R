@@ -33,6 +33,14 @@ close(con)
 w(fmt(data.frame(n_genes = nrow(y), df_residual = fit$df.residual[1], df_prior = fit$df.prior,
                  s2_prior = fit$s2.prior, var_prior = fit$var.prior[2], df_total = fit$df.total[1])),
   "kuehne_hyper.csv")
+# limma-trend: the prior variance follows a spline in the average log expression.
+tfit <- eBayes(lmFit(y, design), trend = TRUE)
+con <- gzfile(out("kuehne_trend.csv.gz"), "w")
+fmt12 <- function(df) { for (j in seq_along(df)) if (is.double(df[[j]])) df[[j]] <- sprintf("%.12g", df[[j]]); df }
+write.csv(fmt12(data.frame(t = tfit$t[, "conditionold"], P.Value = tfit$p.value[, "conditionold"],
+                           s2.prior = tfit$s2.prior)), con, row.names = FALSE, quote = FALSE)
+close(con)
+w(fmt(data.frame(df_prior = tfit$df.prior, var_prior = tfit$var.prior[2])), "kuehne_trend_hyper.csv")
 # R's own time for the fit, for the benchmark's record (the benchmark re-times it in the same run).
 tm <- system.time(for (i in 1:5) eBayes(lmFit(y, design)))[["elapsed"]] / 5
 
@@ -67,6 +75,14 @@ sv_small <- squeezeVar(c(0.2, 0.5, 1.1, 0.7, 3.4, 0.05), df = c(3, 3, 4, 4, 5, 6
 w(fmt(data.frame(case = c("inf", "small"), df_prior = c(sv_inf$df.prior, sv_small$df.prior),
                  var_prior = c(sv_inf$var.prior, sv_small$var.prior))), "squeezevar_cases.csv")
 w(fmt(data.frame(var_post = sv_small$var.post)), "squeezevar_small_post.csv")
+# a trend with a missing variance (its prior comes from the curve) and a covariate beyond the others
+set.seed(7)
+cov_t <- c(seq(2, 14, length.out = 39), 16)
+var_t <- exp(-0.2 * cov_t + rnorm(40, 0, 0.8)) * rchisq(40, 4) / 4
+var_t[c(5, 40)] <- NA
+sv_trend <- squeezeVar(var_t, df = 4, covariate = cov_t)
+w(fmt(data.frame(covariate = cov_t, var = var_t, var_prior = sv_trend$var.prior,
+                 var_post = sv_trend$var.post, df_prior = sv_trend$df.prior)), "squeezevar_trend.csv")
 
 # ---- 4. camera on the shipped ECM sets and a few random sets ---------------------------------------
 read_gmt <- function(path) {
