@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -81,7 +81,7 @@ def power(
     from skintrial.plan.power import ancova_power, ancova_sample_size
 
     effects = _pairs(effect, "--effect")
-    kw = dict(effects=effects, sd=sd, rho=rho, control_arm=control, alpha=alpha, multiplicity=multiplicity,
+    kw: dict[str, Any] = dict(effects=effects, sd=sd, rho=rho, control_arm=control, alpha=alpha, multiplicity=multiplicity,
               n_outcomes=n_outcomes, dropout=dropout, analysis=analysis)
     table = ancova_power(n_per_arm=n_per_arm, **kw) if n_per_arm else ancova_sample_size(power=target, **kw)
     sim = None
@@ -138,13 +138,13 @@ def plan(
     with err_console.status("reading the pilot study"):
         st = load_study(study)
     est = pilot_estimates(st.long(), baseline_visit=st.spec.study.baseline_visit)
-    kw = dict(primary=primary, arms=_csv_list(arms), control_arm=control, control_change=control_change,
+    kw: dict[str, Any] = dict(primary=primary, arms=_csv_list(arms), control_arm=control, control_change=control_change,
               effects=_pairs(effect, "--effect") or None, alpha=alpha, multiplicity=multiplicity, dropout=dropout)
     table = plan_trial(est, power=target, **kw)
     top = max(n_max, int(1.15 * table["n_enrolled_arm"].max()))
     step = max(1, top // 60)
     grid = np.unique(np.r_[np.arange(step, top + 1, step), table["n_enrolled_arm"].astype(int)])
-    curve = power_curve(est, n_per_arm=grid, **kw)
+    curve = power_curve(est, n_per_arm=grid.tolist(), **kw)
     sim = None
     if simulate > 0:
         p = table[table["scenario"] == "pilot"]

@@ -64,7 +64,7 @@ def _check(participants: pd.DataFrame, weeks: int, sessions_per_week: int) -> No
     InputError.collect(probs)
 
 
-def _attendance(rng, p: pd.DataFrame, weeks: int, spw: int) -> np.ndarray:
+def _attendance(rng, p: pd.DataFrame, weeks: int, spw: int) -> tuple[np.ndarray, np.ndarray]:
     """(n, weeks, spw) boolean: attended; withdrawn participants stop at a random week."""
     n = len(p)
     propensity = rng.beta(18.0, 2.5, size=n)

@@ -38,6 +38,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -112,7 +113,7 @@ def design_table(
     return pd.DataFrame(rows, columns=list(DESIGN_COLUMNS))
 
 
-def analysis_options(analysis: Mapping[str, object]) -> dict:
+def analysis_options(analysis: Mapping[str, Any]) -> dict:
     """Keyword arguments of :func:`simulate_power` from a study's ``[analysis]`` table.
 
     Reads ``primary``, ``secondary``, ``methods`` (the first simulable one: ancova, change,
@@ -124,7 +125,7 @@ def analysis_options(analysis: Mapping[str, object]) -> dict:
     ...                   "alpha": 0.05, "multiplicity": "holm"})["families"]
     {'primary': ['r2'], 'secondary': ['ue']}
     """
-    methods = [str(m) for m in analysis.get("methods", ["ancova"])]  # type: ignore[union-attr]
+    methods = [str(m) for m in analysis.get("methods", ["ancova"])]
     usable = [m for m in methods if m in SIM_METHODS]
     if not usable:
         raise InputError(Problem(
@@ -132,13 +133,13 @@ def analysis_options(analysis: Mapping[str, object]) -> dict:
             column="[analysis] methods",
             fix=f"simulation runs {', '.join(SIM_METHODS)}; with complete two-visit data cLDA is close to ANCOVA",
         ))
-    fams = {"primary": list(analysis.get("primary", []))}  # type: ignore[call-overload]
+    fams = {"primary": list(analysis.get("primary", []))}
     if analysis.get("secondary"):
-        fams["secondary"] = list(analysis["secondary"])  # type: ignore[call-overload]
+        fams["secondary"] = list(analysis["secondary"])
     return {
         "families": fams,
         "method": usable[0],
-        "alpha": float(analysis.get("alpha", 0.05)),  # type: ignore[arg-type]
+        "alpha": float(analysis.get("alpha", 0.05)),
         "multiplicity": str(analysis.get("multiplicity", "holm")),
         "gatekeeping": bool(analysis.get("gatekeeping", False)),
     }
