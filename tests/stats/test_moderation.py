@@ -15,7 +15,7 @@ from numpy.testing import assert_allclose
 
 from skintrial.errors import DegenerateFitWarning
 from skintrial.stats import fit_ols, squeeze_var
-from skintrial.stats._moderation import fit_f_dist, moderated_contrasts, trigamma_inverse
+from skintrial.stats._moderation import fit_f_dist, moderated_contrasts, moderated_f_test, trigamma_inverse
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "limma"
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "kuehne2017_skin_aging"
@@ -208,3 +208,37 @@ def test_kuehne_trend_matches_limma(kuehne):
     assert_allclose(res.var_prior, ref["s2.prior"], rtol=RTOL)
     assert_allclose(res.table["t"], ref["t"], rtol=RTOL)
     assert_allclose(res.table["p"], ref["P.Value"], rtol=RTOL)
+
+
+@pytest.mark.rlimma
+def test_moderated_f_of_the_slide_effect_matches_limma(kuehne):
+    fit, res = kuehne
+    L = np.eye(fit.coef.shape[1])[2:8]
+    ft = moderated_f_test(fit, L)
+    ref = pd.read_csv(REF / "kuehne_slide_f.csv.gz")["x"].to_numpy()  # 12 significant digits
+    summary = pd.read_csv(REF / "kuehne_slide_f_summary.csv").iloc[0]
+    assert_allclose(ft["f"], ref, rtol=RTOL)
+    assert (ft["df1"] == 6).all()
+    assert_allclose(ft["df2"], summary["df2"], rtol=RTOL)
+    assert_allclose(ft["p"].iloc[0], summary["p_first"], rtol=RTOL)
+    assert_allclose(ft["p"].min(), summary["p_min"], rtol=RTOL)
+
+
+def test_moderated_f_of_one_contrast_is_t_squared():
+    rng = np.random.default_rng(9)
+    X = np.column_stack([np.ones(10), np.repeat([0.0, 1.0], 5)])
+    fit = fit_ols(X, rng.normal(size=(10, 30)))
+    t = moderated_contrasts(fit, [0, 1]).table["t"].to_numpy()
+    ft = moderated_f_test(fit, [[0, 1]])
+    assert_allclose(ft["f"], t**2, rtol=1e-10)
+
+
+def test_moderated_f_per_outcome_design_with_missing_values():
+    rng = np.random.default_rng(10)
+    X = np.column_stack([np.ones(12), np.repeat(np.eye(3)[:, 1:], 4, axis=0)])
+    Y = rng.normal(size=(12, 25))
+    Y[0, 3] = np.nan  # gene 3 loses a row: its own (X'X)^-1
+    fit = fit_ols(X, Y)
+    ft = moderated_f_test(fit, np.eye(3)[1:])
+    assert np.isfinite(ft["f"]).all() and (ft["df1"] == 2).all()
+    assert ft["df2"].iloc[3] == ft["df2"].iloc[0] - 1

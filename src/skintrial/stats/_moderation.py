@@ -48,6 +48,7 @@ __all__ = [
     "squeeze_var",
     "trigamma_inverse",
     "moderated_contrasts",
+    "moderated_f_test",
 ]
 
 MODERATED_COLUMNS = (
@@ -461,4 +462,66 @@ def moderated_contrasts(
     )
     return ModeratedContrasts(
         table=table, df_prior=sv.df_prior, var_prior=sv.var_prior, coef_var_prior=coef_var_prior
+    )
+
+
+def moderated_f_test(fit: BatchedFit, L: np.ndarray, *, trend: np.ndarray | None = None) -> pd.DataFrame:
+    """Moderated F test that all rows of ``L beta`` are zero, for every outcome (limma's ``F``).
+
+    With the moderated t statistics ``t_g`` of the m contrasts and their correlation matrix
+    ``R_g = cov2cor(L (X'X)^-1 L')``, ``F_g = t_g' R_g^+ t_g / r`` where ``r`` is the rank of ``R_g``
+    (eigenvalues above 1e-8 of the largest), referred to ``F(r, d_g + d0)``. This is limma's
+    ``eBayes`` ``F`` / ``F.p.value`` (``classifyTestsF``); limma uses one correlation matrix for all
+    genes, skintrial each outcome's own, which is the same when no values are missing.
+
+    Returns
+    -------
+    DataFrame
+        ``outcome, f, df1, df2, p, status``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skintrial.stats import fit_ols
+    >>> rng = np.random.default_rng(3)
+    >>> X = np.column_stack([np.ones(9), np.repeat(np.eye(3)[:, 1:], 3, axis=0)])
+    >>> fit = fit_ols(X, rng.normal(size=(9, 40)))
+    >>> moderated_f_test(fit, np.eye(3)[1:]).columns.tolist()
+    ['outcome', 'f', 'df1', 'df2', 'p', 'status']
+    """
+    L = np.atleast_2d(np.asarray(L, dtype=float))
+    use = (fit.status == STATUS_OK) & np.isfinite(fit.sigma2) & (fit.df_resid > 0)
+    df = np.where(use, fit.df_resid, 0.0)
+    sv = squeeze_var(np.where(use, fit.sigma2, np.nan), df, covariate=trend)
+    est = fit.coef @ L.T
+    shared = fit.xtx_inv.strides[0] == 0 or fit.xtx_inv.shape[0] == 1
+    A = fit.xtx_inv[:1] if shared else fit.xtx_inv
+    V = np.einsum("mi,kij,lj->kml", L, np.nan_to_num(A), L)
+    d = np.sqrt(np.einsum("kmm->km", V))
+    d = np.where(d > 0, d, 1.0)
+    R = V / d[:, :, None] / d[:, None, :]
+    lam, vec = np.linalg.eigh(R)  # ascending
+    keep = lam / lam[:, -1:] > 1e-8
+    r = keep.sum(axis=1)
+    w = np.where(keep, 1 / np.sqrt(np.where(keep, lam, 1.0)), 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t = est / (d if not shared else np.broadcast_to(d, est.shape)) / np.sqrt(sv.var_post)[:, None]
+        proj = np.einsum(
+            "km,kmr->kr", t, vec if not shared else np.broadcast_to(vec, (len(t),) + vec.shape[1:])
+        )
+        f = np.sum((proj * w) ** 2, axis=1) / r
+    r = np.broadcast_to(r, f.shape).astype(float)
+    df2 = df + sv.df_prior
+    p = special.fdtrc(r, np.where(np.isinf(df2), 1e300, df2), f)
+    bad = ~use
+    f, p = np.where(bad, np.nan, f), np.where(bad, np.nan, p)
+    return pd.DataFrame(
+        {
+            "outcome": list(fit.outcomes),
+            "f": f,
+            "df1": r,
+            "df2": np.where(bad, np.nan, df2),
+            "p": p,
+            "status": fit.status,
+        }
     )

@@ -33,6 +33,13 @@ close(con)
 w(fmt(data.frame(n_genes = nrow(y), df_residual = fit$df.residual[1], df_prior = fit$df.prior,
                  s2_prior = fit$s2.prior, var_prior = fit$var.prior[2], df_total = fit$df.total[1])),
   "kuehne_hyper.csv")
+# Moderated F of the slide (batch) effect: 6 coefficients at once.
+ffit <- eBayes(contrasts.fit(lmFit(y, design), coefficients = 3:8))
+con <- gzfile(out("kuehne_slide_f.csv.gz"), "w")
+write.csv(sprintf("%.12g", ffit$F), con, row.names = FALSE, quote = FALSE)
+close(con)
+w(fmt(data.frame(df1 = 6, df2 = ffit$df.prior + 40, p_first = ffit$F.p.value[1], p_min = min(ffit$F.p.value))),
+  "kuehne_slide_f_summary.csv")
 # limma-trend: the prior variance follows a spline in the average log expression.
 tfit <- eBayes(lmFit(y, design), trend = TRUE)
 con <- gzfile(out("kuehne_trend.csv.gz"), "w")
