@@ -5,7 +5,7 @@ it; ``p_adjust`` / ``adjust_families`` handle multiplicity.
 """
 
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
-from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, squeeze_var
+from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, moderated_f_test, squeeze_var
 from skintrial.stats.ancova import AncovaResult, ancova
 from skintrial.stats.clda import CLDA_COLUMNS, clda
 from skintrial.stats.cross_sectional import GroupComparison, cross_sectional
@@ -20,6 +20,7 @@ __all__ = [
     "fit_ols",
     "ModeratedContrasts",
     "moderated_contrasts",
+    "moderated_f_test",
     "squeeze_var",
     "AncovaResult",
     "ancova",
