@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
 from skintrial.errors import DegenerateFitWarning
@@ -242,3 +244,17 @@ def test_moderated_f_per_outcome_design_with_missing_values():
     ft = moderated_f_test(fit, np.eye(3)[1:])
     assert np.isfinite(ft["f"]).all() and (ft["df1"] == 2).all()
     assert ft["df2"].iloc[3] == ft["df2"].iloc[0] - 1
+
+
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(5, 60))
+@settings(max_examples=25, deadline=None)
+def test_outcome_order_does_not_matter(seed, k):
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([np.ones(9), np.repeat([0.0, 1.0, 2.0], 3)])
+    Y = rng.normal(size=(9, k)) * rng.lognormal(0, 0.7, size=k)
+    perm = rng.permutation(k)
+    a = moderated_contrasts(fit_ols(X, Y), [0, 1])
+    b = moderated_contrasts(fit_ols(X, Y[:, perm]), [0, 1])
+    assert_allclose(b.df_prior, a.df_prior, rtol=1e-9)
+    assert_allclose(b.table["t"], a.table["t"].to_numpy()[perm], rtol=1e-9)
+    assert_allclose(b.table["b"], a.table["b"].to_numpy()[perm], rtol=1e-8)
