@@ -44,6 +44,9 @@ def test_gpower_ancova_protocol_reproduced():
     assert_allclose(t["power"].iloc[0], 0.9033556, atol=5e-8)
     assert_allclose(t["gpower_effect_size_f"].iloc[0], f, rtol=1e-12)
     assert (t["gpower_groups"] == 4).all() and (t["gpower_covariates"] == 0).all()
+    exact = ancova_power(effects={"A": delta}, control_arm="R", sd=1.0, rho=0.0, n_per_arm=20, analysis="ancova",
+                         multiplicity="none")
+    assert exact["power"].iloc[0] < exact["gpower_power"].iloc[0]  # G*Power's fixed covariate is optimistic
 
 
 def test_ancova_approx_is_noncentral_t_with_reduced_df():

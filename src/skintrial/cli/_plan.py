@@ -95,8 +95,9 @@ def power(
         f"G*Power 3.1: {g['gpower_test_family']} — {g['gpower_statistical_test']}; effect size f = "
         f"{g['gpower_effect_size_f']:.4f} (d = {g['gpower_effect_size_d']:.4f}), α = {g['gpower_alpha']:.4g}, "
         f"numerator df = 1, number of groups = {g['gpower_groups']}, number of covariates = "
-        f"{g['gpower_covariates']}, total sample size = {g['gpower_total_n']:.1f} (G*Power treats the "
-        "covariate as fixed: its power is our method 'approx').")
+        f"{g['gpower_covariates']}, total sample size = {g['gpower_total_n']:.1f} → G*Power power "
+        f"{g['gpower_power']:.4f} (it treats the covariate as fixed; the table's power averages over random "
+        "baselines).")
     if sim is not None:
         _show(sim, ["contrast", "power", "mcse", "power_unadjusted", "n_sims"])
     if out is not None:

@@ -52,7 +52,7 @@ Every row states the inputs that reproduce its ``"approx"`` power in G*Power 3.1
 effects, special, main effects and interactions" without a covariate), effect size
 ``f = sqrt(lambda / N)`` with ``lambda = ncp^2`` (for two equal arms of a two-arm trial f = d / 2),
 alpha = the tested alpha, numerator df 1, number of groups k, number of covariates (1 for ANCOVA),
-total sample size N analysed. ``gpower_effect_size_d`` is the standardised difference
+total sample size N analysed; ``gpower_power`` is the power G*Power then reports (our ``"approx"``). ``gpower_effect_size_d`` is the standardised difference
 ``delta / sigma_e`` for G*Power's t test of two independent means (whose df is one larger than the
 ANCOVA's).
 
@@ -105,6 +105,7 @@ POWER_COLUMNS: tuple[str, ...] = (
     "gpower_effect_size_f",
     "gpower_effect_size_d",
     "gpower_alpha",
+    "gpower_power",
     "gpower_numerator_df",
     "gpower_groups",
     "gpower_covariates",
@@ -260,6 +261,8 @@ def _table(eff, n_enrolled, *, control_arm, sd, rho, alpha, multiplicity, n_outc
     n_arm = np.array([n_an[a] for a in arms])
     power, ncp, df = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n_arm, n_control=n_an[control_arm],
                                     n_total=n_tot, n_arms=k, alpha=a_test, analysis=analysis, method=method)
+    gp_power, _, _ = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n_arm, n_control=n_an[control_arm],
+                                    n_total=n_tot, n_arms=k, alpha=a_test, analysis=analysis, method="approx")
     factor, q = _variance_factor(analysis, np.asarray(rho, dtype=float))
     sigma_e = float(sd * np.sqrt(factor))
     test = ("ANCOVA: Fixed effects, main effects and interactions" if q else
@@ -294,6 +297,7 @@ def _table(eff, n_enrolled, *, control_arm, sd, rho, alpha, multiplicity, n_outc
         "gpower_effect_size_f": np.abs(ncp) / np.sqrt(n_tot),
         "gpower_effect_size_d": np.abs(e) / sigma_e,
         "gpower_alpha": a_test,
+        "gpower_power": gp_power,
         "gpower_numerator_df": 1,
         "gpower_groups": k,
         "gpower_covariates": q,
