@@ -21,6 +21,7 @@ detected values, or a cell with none, falls back to LOD/√2 (``status`` says so
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -96,7 +97,8 @@ def censored_normal(y: np.ndarray, censored: np.ndarray, limit: np.ndarray, cell
     fit_ok = (det.sum(axis=1) >= 3) & ~((n_use_cell > 0) & (n_det_cell == 0)).any(axis=1) & cen.any(axis=1)
     mu = _cell_means(y, det, onehot)
     mu = np.where(np.isfinite(mu), mu, 0.0)
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # analytes without detected values: not fitted
         sigma = np.nanstd(np.where(det, y - mu[:, cells], np.nan), axis=1)
     sigma = np.where(np.isfinite(sigma) & (sigma > 0), sigma, 1.0)
     Ly = np.where(cen, limit, 0.0)

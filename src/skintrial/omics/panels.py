@@ -100,6 +100,8 @@ class _Grid:
     below: np.ndarray
     present: np.ndarray
     row: np.ndarray
+    k_code: np.ndarray  # (rows,) analyte of each input row
+    s_code: np.ndarray  # (rows,) sample of each input row
 
 
 def _grid(panel: pd.DataFrame) -> _Grid:
@@ -120,7 +122,8 @@ def _grid(panel: pd.DataFrame) -> _Grid:
     samples = pd.DataFrame({"participant_id": s_uni.get_level_values(0).astype(str),
                             "visit": s_uni.get_level_values(1).astype(str)})
     return _Grid(keys=keys, samples=samples, value=mat("value", np.nan, float), lod=mat("lod", np.nan, float),
-                 below=mat("below_lod", False, bool), present=present, row=mat("row", 0, np.int64))
+                 below=mat("below_lod", False, bool), present=present, row=mat("row", 0, np.int64),
+                 k_code=np.asarray(k_code), s_code=np.asarray(s_code))
 
 
 def _pqn(g: _Grid, panels: Sequence[str], reference: str, total_area: bool) -> tuple[np.ndarray, pd.DataFrame]:
@@ -264,7 +267,7 @@ def prepare_panel(
     if log != "none":
         _check_positive(g, value, lod, file)
     values, status = _handle_lod(g, value, lod, below_lod, log, _cells(g, data, arm))
-    k, s = np.nonzero(g.present)
+    k, s = g.k_code, g.s_code  # the input's row order
     long = pd.DataFrame({
         "participant_id": g.samples["participant_id"].to_numpy()[s], "visit": g.samples["visit"].to_numpy()[s],
         "panel": g.keys["panel"].to_numpy()[k], "analyte": g.keys["analyte"].to_numpy()[k],
