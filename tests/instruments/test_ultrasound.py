@@ -424,3 +424,21 @@ def test_surface_search_can_skip_a_probe_membrane(phantoms):
     skip = ultrasound_parameters(_image(with_membrane), settings=DetectionSettings(surface_min_mm=0.25))
     assert_allclose(np.median(skip.layers.surface[0] - truth["surface_row"]), 0.0, atol=1.0)
     assert_allclose(skip["dermal_thickness_mm"], truth["dermal_thickness_mm"], rtol=THICKNESS_RTOL)
+
+
+@pytest.mark.parametrize("spacing, rows, cols", [((0.03, 0.05), 300, 256), ((0.05, 0.06), 200, 200),
+                                                 ((0.008, 0.01), 640, 512)])
+def test_other_pixel_spacings(spacing, rows, cols):
+    """20 MHz-like coarse pixels and 75 MHz-like fine pixels: the windows are set in mm."""
+    for seed, thickness in enumerate([1.3, 2.1]):
+        pixels, truth = simulate_ultrasound(dermal_thickness_mm=thickness, lep_upper=0.3, lep_lower=0.1,
+                                            sleb_thickness_mm=0.15 * seed, spacing_mm=spacing, rows=rows,
+                                            cols=cols, seed=seed)
+        row = ultrasound_parameters(_image(pixels, spacing)).as_row()
+        assert row["qc"] == ""
+        assert_allclose(row["dermal_thickness_mm"], truth["dermal_thickness_mm"], rtol=THICKNESS_RTOL)
+        upper = ("lep_fraction", "mep_fraction", "hep_fraction", "lep_upper")
+        assert_allclose([row[k] for k in upper], [truth[k] for k in upper], atol=FRACTION_ATOL)
+        # the lower dermis borders 85%-LEP fat: a border 2-3 rows deep at 8 µm pixels moves it most
+        assert_allclose(row["lep_lower"], truth["lep_lower"], atol=0.03)
+        assert_allclose(row["sleb_thickness_mm"], truth["sleb_thickness_mm"], atol=max(SLEB_ATOL_MM, spacing[0]))

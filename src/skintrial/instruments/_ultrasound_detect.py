@@ -9,14 +9,16 @@ The method, step by step (all widths in mm are turned into rows/columns with the
 1. **Lateral binning.** Columns are averaged in bins ``lateral_bin_mm`` wide (0.1 mm), which averages
    out speckle without blurring depth. Each bin is one depth profile ``I(r)``.
 2. **Step features** from running means (cumulative sums): the surface feature is
-   ``mean I[r, r+w₁) − mean I[r−w₂, r)`` (dark gel above, bright entry echo below; rows above the
-   image count as dark), the border feature ``mean I[r−w, r) − mean I[r, r+w)`` (echogenic dermis
-   above, dark fat below), each in grey levels. A step feature peaks where a boundary lies.
+   ``mean I[r, r+w₁) − mean I[r−w₂, r)`` (dark gel above, bright entry echo below; the surface is searched
+   below ``surface_min_mm``), the border feature ``mean I[r−wₐ, r) − mean I[r, r+w_b)`` with wₐ = 0.3 mm
+   and w_b = 0.15 mm (a thick echogenic dermis above, dark fat below; the long upper window keeps thin
+   bright septa in the fat from outscoring the dermis), each in grey levels. A step feature peaks where a boundary lies.
 3. **Smooth boundary by dynamic programming** over the column bins: the path ``r(j)`` that maximises
-   ``Σ F(r(j), j)/scale − λ Σ |r(j) − r(j−1)|`` with ``|r(j) − r(j−1)| ≤ k`` rows (a maximum slope),
-   solved exactly by a Viterbi sweep vectorised over the stack and all rows. ``scale`` is the 99th
-   percentile of the feature in the search band, so λ does not depend on contrast. The path is refined
-   to sub-row precision by a parabola through the feature at ``r − 1, r, r + 1``.
+   ``Σ F(r(j), j)/scale − λ Σ |r(j) − r(j−1)|·dy`` with ``|r(j) − r(j−1)| ≤ k`` rows (a maximum slope),
+   solved exactly by a Viterbi sweep vectorised over the stack and all rows. ``scale`` is the median
+   over bins of the largest feature value in the search band, so λ (per mm of jump) depends neither on
+   contrast nor on pixel size. The path is refined to sub-row precision by a parabola through the
+   feature at ``r − 1, r, r + 1``.
 4. **Entry echo thickness.** Below the surface, the strongest falling step within
    ``max_entry_echo_mm`` marks the lower edge of the entry echo in each bin; the median over bins is the
    entry-echo thickness, and the dermis starts that far below the surface everywhere.
@@ -56,10 +58,11 @@ class DetectionSettings:
     echo_window_mm: float = 0.03
     max_entry_echo_mm: float = 0.3
     border_window_mm: tuple[float, float] = (0.3, 0.15)  # (above, below)
+    border_refine_mm: float = 0.0  # > 0: re-place the border locally with this symmetric window (off)
     min_dermis_mm: float = 0.3
     max_dermis_mm: float = 4.0
     max_slope: float = 0.5  # mm of depth per mm across
-    smoothness: float = 0.2  # λ, per row of jump, in units of the feature scale
+    smoothness: float = 8.0  # λ per mm of depth jump between bins, in units of the feature scale
     sleb_lep_min: float = 0.5
     min_step_z: float = 1.6
     confidence_group_mm: float = 0.1  # lateral groups for the confidence ratio (0.1 mm: per bin)
@@ -183,6 +186,14 @@ def _viterbi(score: np.ndarray, allowed: np.ndarray, k: int, lam: float) -> np.n
     return path + lo
 
 
+def _local_peak(feature: np.ndarray, path: np.ndarray, reach: int) -> np.ndarray:
+    """Row of the largest feature value within ``reach`` rows of the path, per scan and bin."""
+    rows = feature.shape[-1]
+    idx = np.clip(path[..., None] + np.arange(-reach, reach + 1), 0, rows - 1)
+    best = np.take_along_axis(feature, idx, axis=-1).argmax(axis=-1)
+    return np.take_along_axis(idx, best[..., None], axis=-1)[..., 0]
+
+
 def _refine(feature: np.ndarray, path: np.ndarray) -> np.ndarray:
     """Sub-row peak position by a parabola through the feature at path − 1, path, path + 1."""
     rows = feature.shape[-1]
@@ -285,7 +296,7 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
     room = rows - _rows(s.min_dermis_mm + s.max_entry_echo_mm, dy)
     first = max(w2, _rows(s.surface_min_mm, dy, 0))
     allowed = np.broadcast_to((r >= first) & (r < max(room, first + 1)), surface_f.shape)
-    path = _viterbi(_normalised(surface_f, allowed), allowed, k, s.smoothness)
+    path = _viterbi(_normalised(surface_f, allowed), allowed, k, s.smoothness * dy)
     surface_step, surface_z, surface_found = _confidence(surface_f, allowed, path, 2 * w2, group, s)
     surface = _refine(surface_f, path)
 
@@ -301,9 +312,14 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
     depth = r - top[..., None]
     allowed = ((depth >= _rows(s.min_dermis_mm, dy)) & (depth <= _rows(s.max_dermis_mm, dy))
                & (r <= rows - max(wb // 2, 1)))
-    path = _viterbi(_normalised(border_f, allowed), allowed, k, s.smoothness)
+    path = _viterbi(_normalised(border_f, allowed), allowed, k, s.smoothness * dy)
     border_step, border_z, border_found = _confidence(border_f, allowed, path, 2 * wb, group, s)
-    border = _refine(border_f, path)
+    if s.border_refine_mm > 0:  # tried as a fix for the asymmetric windows' pull: worse at 50 µm pixels
+        wf = min(_rows(s.border_refine_mm, dy, 2), pad - 1)
+        fine_f = _window_mean(csum, pad, -wf, wf) - _window_mean(csum, pad, 0, wf)
+        border = _refine(fine_f, _local_peak(fine_f, path, wf))
+    else:
+        border = _refine(border_f, path)
 
     sleb = top + _sleb_rows(stack, edges, counts, top, border, s)
     surface, top, sleb, border = (_to_columns(a, edges, counts, cols) for a in (surface, top, sleb, border))

@@ -234,7 +234,7 @@ def ultrasound_files(paths: Iterable[str | Path], *, pixel_spacing_mm: SpacingAr
         if overlay_dir is not None:
             try:
                 overlay_png(image, result, Path(overlay_dir) / names[index])
-            except OSError as exc:
+            except Exception as exc:  # an overlay that cannot be drawn never costs the row
                 rows[index]["qc"] = ";".join(filter(None, [rows[index]["qc"], f"error: overlay not written ({exc})"]))
         if progress is not None:
             progress(1)
