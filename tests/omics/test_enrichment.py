@@ -129,3 +129,13 @@ def test_camera_refuses_missing_values():
     expr.iloc[3, 2] = np.nan
     with pytest.raises(InputError, match="complete data"):
         camera(expr, samples, design="~ group", contrast="group: b - a", gene_sets={"S": ["g1", "g2"]})
+
+
+def test_camera_leaves_unfittable_genes_out_of_the_universe():
+    expr, samples = _simulated(seed=2)
+    sets = {"UP": [f"g{i}" for i in range(20)] + ["g399"]}
+    base = camera(expr.iloc[:399], samples, design="~ group", contrast="group: b - a", gene_sets=sets)
+    expr.iloc[399, :] = 5.0  # a constant gene: no residual variance, no statistic
+    res = camera(expr, samples, design="~ group", contrast="group: b - a", gene_sets=sets)
+    assert res.loc[0, "n_genes"] == 20
+    assert_allclose(res["p"], base["p"], rtol=1e-10)

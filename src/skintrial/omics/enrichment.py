@@ -194,6 +194,38 @@ def _rank_sum_with_correlation(M, stat, m, rho, df):
     return special.stdtr(df, -z_up), special.stdtr(df, z_low)
 
 
+def _gene_statistic(ef: ExpressionFit, L: np.ndarray, ok: np.ndarray, use_ranks: bool) -> np.ndarray:
+    """Moderated t of the contrast (use_ranks) or its Hill z-score, for the fitted genes."""
+    fit = ef.fit
+    df_resid = float(ef.data.values.shape[1] - len(fit.params))
+    est = fit.coef[ok] @ L
+    v2 = np.einsum("i,kij,j->k", L, fit.xtx_inv[ok], L)
+    sv = squeeze_var(fit.sigma2[ok], df_resid)
+    modt = est / np.sqrt(v2) / np.sqrt(sv.var_post)
+    if use_ranks:
+        return modt
+    return _zscore_t_hill(modt, min(df_resid + sv.df_prior, ok.sum() * df_resid))
+
+
+def _estimated_vif(ef: ExpressionFit, ok: np.ndarray, M: sparse.csr_matrix, m: np.ndarray) -> np.ndarray:
+    """VIF = m * ||mean over the set of standardised residuals||^2 / (n - p), for every set."""
+    df_resid = float(ef.data.values.shape[1] - len(ef.fit.params))
+    E = ef.residuals()[ok] / np.sqrt(np.maximum(ef.fit.sigma2[ok], 1e-8))[:, None]
+    S = (M @ E) / m[:, None]
+    return np.where(m > 1, m * np.sum(S * S, axis=1) / df_resid, 1.0)
+
+
+def _parametric_test(M, stat, m, vif, df):
+    """camera's two-sample t of the set's mean statistic with variance inflated by VIF: (down, up)."""
+    G = stat.size
+    m2 = G - m
+    mean_stat, var_stat = stat.mean(), stat.var(ddof=1)
+    delta = G / m2 * ((M @ stat) / m - mean_stat)
+    var_pooled = ((G - 1) * var_stat - delta**2 * m * m2 / G) / (G - 2)
+    t = delta / np.sqrt(var_pooled * (vif / m + 1 / m2))
+    return special.stdtr(df, t), special.stdtr(df, -t)
+
+
 def camera_from_fit(
     ef: ExpressionFit,
     contrast: str,
@@ -205,7 +237,10 @@ def camera_from_fit(
     min_size: int = 1,
     aliases: bool = True,
 ) -> pd.DataFrame:
-    """CAMERA on an existing :class:`~skintrial.omics.expression.ExpressionFit` (see :func:`camera`)."""
+    """CAMERA on an existing :class:`~skintrial.omics.expression.ExpressionFit` (see :func:`camera`).
+
+    Genes whose model could not be fitted (a constant gene, say) are left out of the universe.
+    """
     sets = as_gene_sets(gene_sets)
     if np.isnan(ef.data.values).any():
         n_bad = int(np.isnan(ef.data.values).any(axis=1).sum())
@@ -217,54 +252,34 @@ def camera_from_fit(
                 rows_affected=n_bad,
             )
         )
-    fit = ef.fit
     labels, L = ef.contrasts(contrast)
-    L = L[0]
-    G, n = ef.data.values.shape
-    df_resid = float(n - len(fit.params))
-    est = fit.coef @ L
-    v2 = np.einsum("i,kij,j->k", L, fit.xtx_inv, L)
-    sigma2 = fit.sigma2
-    sv = squeeze_var(sigma2, df_resid)
-    modt = est / np.sqrt(v2) / np.sqrt(sv.var_post)
-    if use_ranks:
-        stat = modt
-    else:
-        stat = _zscore_t_hill(modt, min(df_resid + sv.df_prior, G * df_resid))
+    ok = ef.fit.ok
+    G = int(ok.sum())
+    df_resid = float(ef.data.values.shape[1] - len(ef.fit.params))
+    stat = _gene_statistic(ef, L[0], ok, use_ranks)
     fixed = inter_gene_cor is not None and not np.isnan(inter_gene_cor)
-    if fixed:
-        df_camera = np.inf if use_ranks else G - 2.0
-    else:
-        df_camera = min(df_resid, G - 2.0)
+    df_camera = (np.inf if use_ranks else G - 2.0) if fixed else min(df_resid, G - 2.0)
 
-    index = {
-        k: v
-        for k, v in match_gene_sets(sets, ef.data.genes, aliases=aliases).items()
-        if len(v) >= max(min_size, 1) and len(v) < G
-    }
+    new_pos = np.cumsum(ok) - 1  # position among the fitted genes
+    index = {}
+    for k, v in match_gene_sets(sets, ef.data.genes, aliases=aliases).items():
+        v = new_pos[v[ok[v]]]
+        if max(min_size, 1) <= len(v) < G:
+            index[k] = v
     M = _membership(index, G)
     m = np.asarray(M.sum(axis=1)).ravel()
     if fixed:
         rho = np.full(m.shape, float(inter_gene_cor))
         vif = 1 + (m - 1) * rho
     else:
-        E = ef.residuals() / np.sqrt(np.maximum(sigma2, 1e-8))[:, None]
-        S = (M @ E) / m[:, None]
-        vif = np.where(m > 1, m * np.sum(S * S, axis=1) / df_resid, 1.0)
+        vif = _estimated_vif(ef, ok, M, m)
         with np.errstate(divide="ignore", invalid="ignore"):
             rho = np.where(m > 1, (vif - 1) / (m - 1), np.nan)
     if use_ranks:
-        r = rho if allow_neg_cor else np.maximum(0, rho)
-        r = np.where(np.isnan(r), 0.0, r)
+        r = np.nan_to_num(rho if allow_neg_cor else np.maximum(0, rho), nan=0.0)
         down, up = _rank_sum_with_correlation(M, stat, m, r, df_camera)
     else:
-        v = vif if allow_neg_cor else np.maximum(1, vif)
-        m2 = G - m
-        mean_stat, var_stat = stat.mean(), stat.var(ddof=1)
-        delta = G / m2 * ((M @ stat) / m - mean_stat)
-        var_pooled = ((G - 1) * var_stat - delta**2 * m * m2 / G) / (G - 2)
-        t2 = delta / np.sqrt(var_pooled * (v / m + 1 / m2))
-        down, up = special.stdtr(df_camera, t2), special.stdtr(df_camera, -t2)
+        down, up = _parametric_test(M, stat, m, vif if allow_neg_cor else np.maximum(1, vif), df_camera)
     p = 2 * np.minimum(down, up)
     return pd.DataFrame(
         {
