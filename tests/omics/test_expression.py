@@ -211,3 +211,16 @@ def test_trend_option_matches_limma_trend():
     assert_allclose(de["t"], ref["t"], rtol=RTOL)
     assert_allclose(de["p"], ref["P.Value"], rtol=RTOL)
     assert_allclose(de.attrs["var_prior"], ref["s2.prior"], rtol=RTOL)
+
+
+def test_tsv_and_excel_inputs_give_the_csv_result(tmp_path):
+    expr, samples = _paired()
+    mat = expr.dropna()
+    csv_path, tsv_path, xlsx_path = tmp_path / "e.csv", tmp_path / "my.expr.tsv", tmp_path / "s.xlsx"
+    mat.to_csv(csv_path, index=False)
+    mat.to_csv(tsv_path, index=False, sep="\t")
+    samples.to_excel(xlsx_path, index=False)
+    kw = {"design": "~ visit + participant", "contrast": "visit: post - pre"}
+    a = differential_expression(csv_path, samples, **kw)
+    b = differential_expression(tsv_path, xlsx_path, **kw)
+    assert_allclose(b["t"], a["t"], rtol=1e-12)

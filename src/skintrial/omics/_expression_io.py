@@ -5,7 +5,8 @@ Accepted inputs
 * an ``anndata.AnnData`` (samples × genes, the scverse convention): ``obs`` is the sample table unless
   one is given, ``var_names`` are the genes;
 * a path to a ``.h5ad`` file (read with anndata);
-* a path to a CSV / TSV matrix (optionally ``.gz``): first column the gene, then one column per sample;
+* a path to a CSV / TSV matrix (optionally ``.gz``; ``.xlsx`` too): first column the gene, then one
+  column per sample;
 * a pandas DataFrame genes × samples (index = genes).
 
 The sample table is a CSV path or a DataFrame with a ``sample`` column naming the matrix columns. Every
@@ -47,12 +48,17 @@ class ExpressionData:
 
 
 def _read_table(path: Path) -> pd.DataFrame:
-    sep = "\t" if path.suffixes[:1] in ([".tsv"], [".txt"]) else ","
+    suffixes = [x.lower() for x in path.suffixes]
+    sep = "\t" if {".tsv", ".txt", ".tab"} & set(suffixes) else ","
     try:
+        if suffixes and suffixes[-1] in (".xlsx", ".xlsm", ".xls"):
+            return pd.read_excel(path)
         return pd.read_csv(path, sep=sep)
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise InputError(
-            Problem(f"cannot read the file: {exc}", fix="give a readable CSV file", file=str(path))
+            Problem(
+                f"cannot read the file: {exc}", fix="give a readable CSV, TSV or Excel file", file=str(path)
+            )
         ) from None
 
 
