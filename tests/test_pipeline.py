@@ -61,3 +61,26 @@ def test_results_and_provenance_written(small_bundle, tmp_path):
     assert set(prov["inputs"]) == {"study.toml", "participants.csv", "measurements.csv"}
     assert all(len(h) == 64 for h in prov["inputs"].values())
     assert prov["packages"]["numpy"] == np.__version__
+
+
+def test_training_log_gives_per_protocol_sensitivity_and_dose_response(tmp_path):
+    from skintrial.plan import synthetic_study
+    from skintrial.plan._sim_training import simulate_training
+
+    s = synthetic_study(seed=4, n=30, omics=False)
+    root = s.write(tmp_path / "study")
+    simulate_training(s.participants, seed=4).to_csv(root / "training.csv", index=False)
+    toml = root / "study.toml"
+    toml.write_text(toml.read_text().replace("covariates = []", "covariates = []\nper_protocol_min_adherence = 0.9"))
+    res = analyse(load_study(root))
+    pp = res.tables["per_protocol"]
+    kept = set(pp.loc[pp["per_protocol"].astype(bool), "participant_id"])
+    out = set(pp["participant_id"]) - kept
+    assert out, "a 90 % rule should leave someone out"
+    excl = res.tables["exclusions"].query("analysis == 'ancova_per_protocol'")
+    assert set(excl["participant_id"]) == out
+    ppa = res.tables["ancova_per_protocol"]
+    assert list(ppa.columns) == list(CONTRAST_COLUMNS)
+    assert (ppa["n"] <= len(kept)).all() and (ppa["n"] < res.tables["ancova"]["n"]).all()
+    dr = res.tables["dose_response"]
+    assert set(dr["outcome"]) == set(res.study.outcomes)

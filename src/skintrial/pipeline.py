@@ -31,20 +31,8 @@ from skintrial._io import sha256_file, write_csv
 from skintrial.study import Study
 from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
-__all__ = ["TrialResults", "analyse", "write_results", "RESULT_TABLES"]
+__all__ = ["TrialResults", "analyse", "write_results"]
 
-RESULT_TABLES = (
-    "flow",
-    "baseline",
-    "descriptives",
-    "change",
-    "ancova",
-    "emmeans",
-    "arm_tests",
-    "clda",
-    "mixed_anova",
-    "exclusions",
-)
 _PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "matplotlib", "jinja2")
 
 
@@ -130,6 +118,28 @@ def _raw_layer(study: Study, progress: Progress | None):
         raw.overlays, examples
 
 
+def _training_layer(study: Study, long: pd.DataFrame, ancova_args: dict):
+    """Training log → summary, dose–response and the per-protocol sensitivity ANCOVA."""
+    from skintrial.stats import ancova
+    from skintrial.training._study import analyse_training
+
+    tr = analyse_training(study)
+    if tr is None:
+        return {}, [], {}
+    tables = {"training_summary": tr.summary, "dose_response": tr.dose_response}
+    excl = []
+    if tr.per_protocol is not None:
+        pp = tr.per_protocol
+        tables["per_protocol"] = pp
+        keep = set(pp.loc[pp["per_protocol"].astype(bool), "participant_id"])
+        out = pp[~pp["participant_id"].isin(keep)]
+        excl.append(pd.DataFrame({"analysis": "ancova_per_protocol", "outcome": "all", "participant_id":
+                                  out["participant_id"], "arm": out["arm"], "reason": out["reason"]}))
+        res = ancova(long[long["participant_id"].isin(keep)], **ancova_args)
+        tables["ancova_per_protocol"] = _adjust(res.contrasts, study)
+    return tables, excl, {"dose_data": tr.dose_data, "training_summary": tr.summary}
+
+
 def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     """Run the pre-specified analyses of a validated study.
 
@@ -150,8 +160,9 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     long = study.long()
     followup = s.visits[-1]
     common = dict(arms=s.arms, reference_arm=s.reference_arm)
-    anc = stats.ancova(long, baseline_visit=s.baseline_visit, followup_visit=followup,
-                       covariates=plan.covariates, interaction=plan.interaction, ci_level=plan.ci_level, **common)
+    ancova_args = dict(baseline_visit=s.baseline_visit, followup_visit=followup, covariates=plan.covariates,
+                       interaction=plan.interaction, ci_level=plan.ci_level, **common)
+    anc = stats.ancova(long, **ancova_args)
     tables = {
         "flow": participant_flow(study),
         "baseline": baseline_characteristics(study),
@@ -163,6 +174,10 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
         "arm_tests": anc.arm_test,
     }
     tables.update(raw_tables)
+    training_tables, training_excl, training_data = _training_layer(study, long, ancova_args)
+    tables.update(training_tables)
+    excl += training_excl
+    report_data.update(training_data)
     excl.append(analysis_exclusions(study, outcomes=study.outcomes, followup_visit=followup))
     if "clda" in plan.methods:
         from skintrial.stats.clda import clda
