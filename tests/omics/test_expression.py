@@ -147,7 +147,7 @@ def test_contrast_grammar():
         ("~ condition", "slide: a - b", "not a term"),
         ("~ condition", "condition: old", "do not sum to zero"),
         ("~ condition + age", "condition: old - young", "whole numbers"),
-        ("~ condition + batch", "condition: old - young", "not of full rank"),
+        ("~ condition + batch", "condition: old - young", "cannot be estimated"),
     ],
 )
 def test_input_errors_name_the_problem_and_the_fix(formula, contrast, match):
@@ -224,3 +224,40 @@ def test_tsv_and_excel_inputs_give_the_csv_result(tmp_path):
     a = differential_expression(csv_path, samples, **kw)
     b = differential_expression(tsv_path, xlsx_path, **kw)
     assert_allclose(b["t"], a["t"], rtol=1e-12)
+
+
+TWO_ARM = [
+    "arm_visit: RT_post - RT_pre",
+    "arm_visit: AT_post - AT_pre",
+    "arm_visit: RT_post - RT_pre - AT_post + AT_pre",
+]
+
+
+def test_two_arm_paired_design_matches_limma_with_non_estimable_column_dropped():
+    de = differential_expression(
+        REF / "twoarm_expr.csv",
+        REF / "twoarm_samples.csv",
+        design="~ participant + arm_visit",
+        contrast=TWO_ARM,
+    )
+    ref = pd.read_csv(REF / "twoarm_results.csv")
+    assert de.attrs["not_estimable"]  # the arm main effect lives in the participants
+    G = len(ref)
+    for j, col in enumerate(["t_rt", "t_at", "t_rt_vs_at"]):
+        block = de.iloc[j * G : (j + 1) * G]
+        assert (block["contrast"] == TWO_ARM[j]).all()
+        assert_allclose(block["t"], ref[col], rtol=RTOL, err_msg=col)
+    assert_allclose(de["p"].iloc[2 * G :], ref["p_rt_vs_at"], rtol=RTOL)
+    assert_allclose(de.attrs["df_prior"], ref["df_prior"].iloc[0], rtol=RTOL)
+    assert_allclose(de.attrs["var_prior"], ref["s2_prior"].iloc[0], rtol=RTOL)
+
+
+def test_between_arm_contrast_confounded_with_participants_is_refused():
+    with pytest.raises(InputError, match="cannot be estimated") as err:
+        differential_expression(
+            REF / "twoarm_expr.csv",
+            REF / "twoarm_samples.csv",
+            design="~ participant + arm_visit",
+            contrast="arm_visit: RT_pre - AT_pre",
+        )
+    assert "not estimable: " in str(err.value) and "Fix:" in str(err.value)

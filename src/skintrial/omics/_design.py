@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+from scipy import linalg
 
 from skintrial.errors import InputError, Problem
 
@@ -50,13 +51,30 @@ class Term:
 
 @dataclass(frozen=True)
 class DesignMatrix:
-    """A numeric design matrix with the names of its columns and terms."""
+    """A numeric design matrix with the names of its columns and terms.
+
+    ``X`` and ``params`` hold the estimable columns only. A column that the earlier ones already
+    explain (the arm main effect once every participant has its own level, in a paired two-arm
+    study) is dropped, as limma's ``lmFit`` drops non-estimable coefficients; ``full_params`` and
+    ``kept`` remember the full coding, ``null_space`` the directions the data cannot identify, so
+    that a contrast can be checked for estimability.
+    """
 
     formula: str
     X: np.ndarray
     params: tuple[str, ...]
     terms: dict[str, Term]
     intercept: bool
+    full_params: tuple[str, ...] = ()
+    kept: np.ndarray | None = None
+    null_space: np.ndarray | None = None
+
+    @property
+    def dropped(self) -> tuple[str, ...]:
+        """Coefficients of the full coding that were not estimable and were dropped."""
+        if self.kept is None:
+            return ()
+        return tuple(p for p, k in zip(self.full_params, self.kept, strict=True) if not k)
 
 
 def _parse_formula(formula: str) -> tuple[bool, list[tuple[str, str | None]]]:
@@ -214,35 +232,39 @@ def build_design(
             params.append(f"{name}[{lev}]")
         terms[name] = Term(name, "factor", tuple(levels), tuple(range(start, len(cols))), tuple(coded))
     X = np.column_stack(cols) if cols else np.empty((len(samples), 0))
-    design = DesignMatrix(formula=formula, X=X, params=tuple(params), terms=terms, intercept=intercept)
-    _check_rank(design, file)
-    return design
+    kept, null = _estimable_columns(X, file)
+    return DesignMatrix(
+        formula=formula,
+        X=X[:, kept],
+        params=tuple(p for p, k in zip(params, kept, strict=True) if k),
+        terms=terms,
+        intercept=intercept,
+        full_params=tuple(params),
+        kept=kept,
+        null_space=null,
+    )
 
 
-def _check_rank(design: DesignMatrix, file: str | None) -> None:
-    X = design.X
+def _estimable_columns(X: np.ndarray, file: str | None) -> tuple[np.ndarray, np.ndarray]:
+    """Columns not explained by the earlier ones (QR without pivoting), and the null space of X."""
     n, p = X.shape
-    if n <= p:
+    norms = np.maximum(np.linalg.norm(X, axis=0), 1e-300)
+    Xs = X / norms
+    R = np.linalg.qr(Xs, mode="r")
+    kept = np.abs(np.diag(R)) >= 1e-10
+    rank = int(kept.sum())
+    if n <= rank:
         raise InputError(
             Problem(
-                f"{n} samples for {p} coefficients leave no residual degrees of freedom",
+                f"{n} samples for {rank} coefficients leave no residual degrees of freedom",
                 fix="use a smaller design (fewer terms or levels) or more samples",
                 file=file,
             )
         )
-    R = np.linalg.qr(X / np.maximum(np.linalg.norm(X, axis=0), 1e-300), mode="r")
-    aliased = [design.params[j] for j in range(p) if abs(R[j, j]) < 1e-10]
-    if aliased:
-        raise InputError(
-            Problem(
-                "the design is not of full rank: "
-                + ", ".join(aliased)
-                + " is explained by the earlier terms (confounded factors, or a level absent once the "
-                "others are accounted for)",
-                fix="drop one of the confounded terms, or merge the levels that always occur together",
-                file=file,
-            )
-        )
+    null = linalg.null_space(Xs) / norms[:, None] if rank < p else np.zeros((p, 0))
+    if null.size:
+        null /= np.linalg.norm(null, axis=0)
+    return kept, null
 
 
 _SUMMAND = re.compile(r"^(?:(?P<w>\d+(?:\.\d*)?|\.\d+)\s*\*?\s*)?(?P<level>.+?)$")
@@ -298,14 +320,15 @@ def contrast_vector(design: DesignMatrix, spec: str) -> tuple[str, np.ndarray]:
                 fix=fix + f"; the terms are {', '.join(design.terms) or '(none)'}",
             )
         )
-    L = np.zeros(len(design.params))
+    L = np.zeros(len(design.full_params or design.params))
     if term.kind == "numeric":
         if expr.strip():
             raise InputError(
                 Problem(f"{term_name!r} is numeric: its contrast is its slope", fix=f'write "{term_name}"')
             )
         L[term.columns[0]] = 1.0
-        return term_name, L
+        _check_estimable(design, spec, L)
+        return term_name, _restrict(design, L)
     pairs = _split_levels(expr, term.levels) if expr.strip() else None
     if not pairs:
         raise InputError(
@@ -335,4 +358,24 @@ def contrast_vector(design: DesignMatrix, spec: str) -> tuple[str, np.ndarray]:
             for i, (w, lev) in enumerate(pairs)
         )
     )
-    return label, L
+    _check_estimable(design, spec, L)
+    return label, _restrict(design, L)
+
+
+def _restrict(design: DesignMatrix, L: np.ndarray) -> np.ndarray:
+    return L if design.kept is None else L[design.kept]
+
+
+def _check_estimable(design: DesignMatrix, spec: str, L: np.ndarray) -> None:
+    """An estimable contrast is orthogonal to every direction the data cannot identify."""
+    N = design.null_space
+    if N is None or N.size == 0 or np.max(np.abs(L @ N)) <= 1e-8 * max(np.linalg.norm(L), 1.0):
+        return
+    raise InputError(
+        Problem(
+            f"the contrast {spec!r} cannot be estimated with the design {design.formula!r}: what it "
+            f"compares is confounded with other terms (not estimable: {', '.join(design.dropped)})",
+            fix="compare levels that the design separates (e.g. within the same participant or batch), "
+            "or remove the confounded term from the design",
+        )
+    )

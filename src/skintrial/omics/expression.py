@@ -137,7 +137,9 @@ def differential_expression(
         ``ave_expr`` is the gene's mean over its non-missing samples (limma's ``AveExpr``); ``b`` is
         limma's log-odds; ``status`` is the engine's fit status (``ok`` or why the gene has no
         statistics). The empirical-Bayes hyperparameters are in ``.attrs``: ``df_prior`` and
-        ``var_prior``.
+        ``var_prior``; ``.attrs["not_estimable"]`` lists coefficients of the full coding that the
+        design cannot separate and that were dropped (as limma's ``lmFit`` does), e.g. the arm
+        main effect in ``~ participant + arm_visit``. A contrast that needs them is refused.
 
     Notes
     -----
@@ -216,5 +218,10 @@ def differential_expression_from_fit(
         out = out.iloc[np.argsort(np.tile(np.arange(m), len(ef.data.genes)), kind="stable")].reset_index(
             drop=True
         )
-    out.attrs.update(df_prior=mod.df_prior, var_prior=mod.var_prior, design=ef.design.formula)
+    out.attrs.update(
+        df_prior=mod.df_prior,
+        var_prior=mod.var_prior,
+        design=ef.design.formula,
+        not_estimable=list(ef.design.dropped),
+    )
     return out

@@ -76,6 +76,31 @@ w(fmt(data.frame(gene = rownames(ptt), logFC = ptt$logFC, AveExpr = ptt$AveExpr,
 w(fmt(data.frame(df_prior = pfit$df.prior, s2_prior = pfit$s2.prior, var_prior = pfit$var.prior[2])),
   "paired_hyper.csv")
 
+# ---- 2b. Two arms, pre/post within participants: participant + arm_visit is not of full rank (the arm
+#          main effect is in the participants); the estimable columns are kept, as lmFit does, and
+#          contrasts are differences of design rows (within-arm change, and RT change - AT change).
+set.seed(2023)
+G2 <- 200; per_arm <- 6
+arm <- rep(c("AT", "RT"), each = 2 * per_arm)
+pid <- rep(sprintf("S%02d", 1:(2 * per_arm)), each = 2)
+vis <- rep(c("pre", "post"), 2 * per_arm)
+arm_visit <- paste(arm, vis, sep = "_")
+subj <- matrix(rnorm(G2 * 2 * per_arm, 7, 1), G2)[, rep(1:(2 * per_arm), each = 2)]
+eff <- outer(c(rnorm(20, 0.8, 0.2), rep(0, G2 - 20)), as.numeric(arm_visit == "RT_post"))
+y2 <- subj + eff + matrix(rnorm(G2 * 4 * per_arm, 0, 0.3), G2)
+rownames(y2) <- sprintf("h%03d", 1:G2); colnames(y2) <- sprintf("x%02d", 1:(4 * per_arm))
+X <- model.matrix(~ factor(pid) + factor(arm_visit))
+q <- qr(X); X2 <- X[, sort(q$pivot[seq_len(q$rank)])]
+row <- function(a, v) X2[which(arm == a & vis == v)[1], ]
+Lr <- cbind(rt = row("RT", "post") - row("RT", "pre"), at = row("AT", "post") - row("AT", "pre"))
+Lr <- cbind(Lr, rt_vs_at = Lr[, "rt"] - Lr[, "at"])
+fit2 <- eBayes(contrasts.fit(lmFit(y2, X2), Lr))
+write.csv(data.frame(gene = rownames(y2), y2, check.names = FALSE), out("twoarm_expr.csv"), row.names = FALSE)
+w(data.frame(sample = colnames(y2), participant = pid, arm_visit = arm_visit), "twoarm_samples.csv")
+w(fmt(data.frame(gene = rownames(y2), t_rt = fit2$t[, "rt"], t_at = fit2$t[, "at"],
+                 t_rt_vs_at = fit2$t[, "rt_vs_at"], p_rt_vs_at = fit2$p.value[, "rt_vs_at"],
+                 df_prior = fit2$df.prior, s2_prior = fit2$s2.prior)), "twoarm_results.csv")
+
 # ---- 3. squeezeVar edge cases: df.prior = Inf (no extra variation), and a trend-free small vector ---
 sv_inf <- squeezeVar(rep(c(0.99, 1.01), 50) * 0.5, df = 10)
 sv_small <- squeezeVar(c(0.2, 0.5, 1.1, 0.7, 3.4, 0.05), df = c(3, 3, 4, 4, 5, 6))
