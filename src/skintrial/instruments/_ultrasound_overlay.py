@@ -9,6 +9,7 @@ import numpy as np
 
 __all__ = ["overlay_png", "OVERLAY_COLOURS"]
 
+_GREYS = 251  # palette entries for grey levels; the line colours follow them
 OVERLAY_COLOURS = {
     "surface": (255, 220, 0),  # yellow: skin surface (top of the entry echo)
     "dermis_top": (0, 200, 255),  # cyan: lower edge of the entry echo = top of the dermis
@@ -66,8 +67,16 @@ def overlay_png(image, result, path: str | Path) -> Path:
     frame = image.frames()[result.frame]
     rows, cols = frame.shape
     caption_h = 34
-    canvas = Image.new("RGB", (cols, rows + caption_h), (0, 0, 0))
-    canvas.paste(Image.fromarray(frame).convert("RGB"), (0, 0))
+    # A palette image (one byte per pixel, 3x less to compress than RGB): entries 0..250 are grey
+    # levels 0..255 in steps of 255/250, the last five the line colours.
+    grey = np.round(np.arange(_GREYS) * 255.0 / (_GREYS - 1)).astype(np.uint8)
+    palette = np.concatenate([np.repeat(grey[:, None], 3, axis=1),
+                              np.array(list(OVERLAY_COLOURS.values()), np.uint8)]).ravel()
+    indexed = np.zeros((rows + caption_h, cols), np.uint8)
+    indexed[:rows] = (frame.astype(np.uint16) * (_GREYS - 1) + 127) // 255
+    canvas = Image.fromarray(indexed, mode="P")
+    canvas.putpalette(palette.tolist())
+    colour = {name: _GREYS + i for i, name in enumerate(OVERLAY_COLOURS)}
     draw = ImageDraw.Draw(canvas)
     layers = result.layers
     if layers is not None and bool(layers.surface_found[result.frame]):
@@ -82,7 +91,7 @@ def overlay_png(image, result, path: str | Path) -> Path:
             lines.append(("border", layers.border[f]))
         for name, y in lines:
             points = list(zip(x.tolist(), np.clip(y, 0, rows - 1).tolist(), strict=True))
-            draw.line(points, fill=OVERLAY_COLOURS[name], width=1)
-    draw.multiline_text((4, rows + 2), _caption(result), fill=(255, 255, 255), spacing=2)
-    canvas.save(path)
+            draw.line(points, fill=colour[name], width=1)
+    draw.multiline_text((4, rows + 2), _caption(result), fill=_GREYS - 1, spacing=2)
+    canvas.save(path, compress_level=1)  # fast zlib: speckle barely compresses anyway
     return path
