@@ -104,10 +104,20 @@ class _Grid:
     s_code: np.ndarray  # (rows,) sample of each input row
 
 
+def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
+    """Codes of the distinct (a, b) pairs in order of first appearance, and the pairs themselves."""
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    code, first = pd.factorize(ca.astype(np.int64) * max(len(ub), 1) + cb)
+    pairs = pd.DataFrame({"a": np.asarray(ua, dtype=object)[first // max(len(ub), 1)],
+                          "b": np.asarray(ub, dtype=object)[first % max(len(ub), 1)]})
+    return code, pairs
+
+
 def _grid(panel: pd.DataFrame) -> _Grid:
-    k_code, k_uni = pd.factorize(pd.MultiIndex.from_frame(panel[["panel", "analyte"]]))
-    s_code, s_uni = pd.factorize(pd.MultiIndex.from_frame(panel[["participant_id", "visit"]]))
-    K, S = len(k_uni), len(s_uni)
+    k_code, k_pairs = _pair_codes(panel["panel"], panel["analyte"])
+    s_code, s_pairs = _pair_codes(panel["participant_id"], panel["visit"])
+    K, S = len(k_pairs), len(s_pairs)
 
     def mat(col: str, fill, dtype) -> np.ndarray:
         out = np.full((K, S), fill, dtype=dtype)
@@ -116,11 +126,11 @@ def _grid(panel: pd.DataFrame) -> _Grid:
 
     present = np.zeros((K, S), dtype=bool)
     present[k_code, s_code] = True
-    units = panel.groupby(k_code, sort=True)["unit"].first().to_numpy()
-    keys = pd.DataFrame({"panel": k_uni.get_level_values(0).astype(str), "analyte": k_uni.get_level_values(1).astype(str),
-                         "unit": units})
-    samples = pd.DataFrame({"participant_id": s_uni.get_level_values(0).astype(str),
-                            "visit": s_uni.get_level_values(1).astype(str)})
+    first_row = np.full(K, -1)
+    first_row[k_code[::-1]] = np.arange(len(panel))[::-1]
+    keys = pd.DataFrame({"panel": k_pairs["a"].astype(str), "analyte": k_pairs["b"].astype(str),
+                         "unit": panel["unit"].to_numpy()[first_row]})
+    samples = pd.DataFrame({"participant_id": s_pairs["a"].astype(str), "visit": s_pairs["b"].astype(str)})
     return _Grid(keys=keys, samples=samples, value=mat("value", np.nan, float), lod=mat("lod", np.nan, float),
                  below=mat("below_lod", False, bool), present=present, row=mat("row", 0, np.int64),
                  k_code=np.asarray(k_code), s_code=np.asarray(s_code))
@@ -404,11 +414,11 @@ def panel_analysis(
     lod.loc[none, "status"] = "no_detected_values"
     lod["tested"] = ~(too_many | none)
     keys = lod[["panel", "analyte"]].reset_index(drop=True)
-    code = pd.MultiIndex.from_frame(prep.values[["panel", "analyte"]])
-    k = pd.MultiIndex.from_frame(keys).get_indexer(code)
+    k = _pair_codes(prep.values["panel"], prep.values["analyte"])[0]  # the same first-appearance order as lod
     width = len(str(len(keys)))
+    names = np.array([f"{i:0{width}d}" for i in range(len(keys))], dtype=object)
     subj = data.drop_duplicates("participant_id").astype({"participant_id": str})
-    long = prep.values.assign(outcome=[f"{i:0{width}d}" for i in k]).loc[lod["tested"].to_numpy()[k]]
+    long = prep.values.assign(outcome=names[k]).loc[lod["tested"].to_numpy()[k]]
     long = long.merge(subj[["participant_id", arm, *covariates]], on="participant_id", how="left")
     long = long.rename(columns={arm: "arm"}) if arm != "arm" else long
     common = dict(baseline_visit=baseline_visit, followup_visit=followup_visit, arms=arms, ci_level=ci_level, log=log)
