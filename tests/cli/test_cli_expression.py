@@ -114,3 +114,27 @@ def test_bad_input_exits_2_and_writes_nothing(tmp_path, args, needle):
     assert r.exit_code == 2, r.output
     assert needle in r.output
     assert not out.exists()
+
+
+@pytest.mark.parametrize("flag", ["--robust", "--trend"])
+def test_robust_and_trend_flags(tmp_path, flag):
+    out = tmp_path / "de.csv"
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(REF / "paired_expr.csv"),
+            "--samples",
+            str(REF / "paired_samples.csv"),
+            "--design",
+            "~ visit + participant",
+            "--contrast",
+            "visit: post - pre",
+            "--out",
+            str(out),
+            flag,
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    de = pd.read_csv(out)
+    assert list(de.columns) == list(DE_COLUMNS) and len(de) == 300

@@ -261,3 +261,14 @@ def test_between_arm_contrast_confounded_with_participants_is_refused():
             contrast="arm_visit: RT_pre - AT_pre",
         )
     assert "not estimable: " in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_robust_option_is_passed_through_and_refused_with_trend():
+    expr, samples = _paired()
+    kw = {"design": "~ visit + participant", "contrast": "visit: post - pre"}
+    de = differential_expression(expr.set_index("gene"), samples, robust=True, **kw)
+    ref = pd.read_csv(REF / "paired_robust.csv")
+    assert_allclose(de["t"], ref["t"], rtol=RTOL)
+    assert_allclose(de.attrs["df_prior"], ref["df.prior"], rtol=RTOL)
+    with pytest.raises(InputError, match="trend and robust"):
+        differential_expression(expr.set_index("gene"), samples, robust=True, trend=True, **kw)

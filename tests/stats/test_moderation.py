@@ -258,3 +258,43 @@ def test_outcome_order_does_not_matter(seed, k):
     assert_allclose(b.df_prior, a.df_prior, rtol=1e-9)
     assert_allclose(b.table["t"], a.table["t"].to_numpy()[perm], rtol=1e-9)
     assert_allclose(b.table["b"], a.table["b"].to_numpy()[perm], rtol=1e-8)
+
+
+@pytest.mark.rlimma
+def test_kuehne_robust_matches_limma(kuehne):
+    fit, _ = kuehne
+    res = moderated_contrasts(fit, np.eye(fit.coef.shape[1])[1], robust=True)
+    ref = pd.read_csv(REF / "kuehne_robust.csv.gz")  # 12 significant digits
+    hyper = pd.read_csv(REF / "kuehne_robust_hyper.csv").iloc[0]
+    assert_allclose(res.var_prior, hyper["s2_prior"], rtol=RTOL)
+    assert_allclose(res.coef_var_prior[0], hyper["var_prior"], rtol=RTOL)
+    assert_allclose(res.df_prior, ref["df.prior"], rtol=RTOL)
+    for ours, theirs in [("t", "t"), ("p", "P.Value"), ("b", "B")]:
+        assert_allclose(res.table[ours], ref[theirs], rtol=RTOL, err_msg=ours)
+
+
+def test_paired_robust_with_unequal_df_matches_limma():
+    expr = pd.read_csv(REF / "paired_expr.csv", index_col=0)
+    samples = pd.read_csv(REF / "paired_samples.csv")
+    ref = pd.read_csv(REF / "paired_robust.csv")
+    subj = sorted(samples["participant"].unique())
+    X = np.column_stack(
+        [np.ones(len(samples)), (samples["visit"] == "post").to_numpy(float)]
+        + [(samples["participant"] == s).to_numpy(float) for s in subj[1:]]
+    )
+    fit = fit_ols(X, expr[samples["sample"]].to_numpy().T)
+    res = moderated_contrasts(fit, np.eye(X.shape[1])[1], robust=True)
+    assert_allclose(res.df_prior, ref["df.prior"], rtol=RTOL)
+    assert_allclose(res.var_prior, ref["s2.prior"].iloc[0], rtol=RTOL)
+    assert_allclose(res.table["t"], ref["t"], rtol=RTOL)
+    assert_allclose(res.table["p"], ref["P.Value"], rtol=RTOL)
+
+
+def test_robust_gives_hypervariable_outcomes_less_prior_weight():
+    rng = np.random.default_rng(12)
+    s2 = 0.1 * rng.chisquare(4, 2000) / 4 * rng.lognormal(0, 0.3, 2000)
+    s2[:10] *= 50  # hypervariable
+    sv = squeeze_var(s2, 4, robust=True)
+    assert np.all(sv.df_prior[:10] < np.median(sv.df_prior[10:]))
+    plain = squeeze_var(s2, 4)
+    assert np.median(sv.df_prior) >= plain.df_prior

@@ -62,8 +62,13 @@ def expression(
         bool,
         typer.Option(help="limma-trend: prior variance follows average expression (eBayes(trend=TRUE))."),
     ] = False,
+    robust: Annotated[
+        bool, typer.Option(help="limma robust=TRUE: hyperparameters robust to hypervariable genes.")
+    ] = False,
 ) -> None:
     """Moderated differential expression (limma's method): log_fc, t, p, BH p_adj, B, CI per gene."""
+    import numpy as np
+
     from skintrial.errors import InputError
     from skintrial.omics.enrichment import camera_from_fit
     from skintrial.omics.expression import differential_expression_from_fit, fit_expression
@@ -81,7 +86,7 @@ def expression(
     ef = fit_expression(
         str(expr), str(samples) if samples else None, design=design, sample_column=sample_column
     )
-    de = differential_expression_from_fit(ef, contrast, ci_level=ci_level, trend=trend)
+    de = differential_expression_from_fit(ef, contrast, ci_level=ci_level, trend=trend, robust=robust)
     cam = None
     if genesets is not None:
         cam = camera_from_fit(ef, contrast[0], genesets, inter_gene_cor=cor, use_ranks=use_ranks)
@@ -89,7 +94,7 @@ def expression(
     de.to_csv(out, index=False)
     msg = (
         f"expression: {len(ef.data.genes)} genes x {len(ef.data.samples)} samples, "
-        f"prior df {de.attrs['df_prior']:.3g}, prior variance "
+        f"prior df {np.median(de.attrs['df_prior']):.3g}{' (median, robust)' if robust else ''}, prior variance "
         + ("by trend" if trend else f"{de.attrs['var_prior']:.3g}")
         + "; "
         f"{int((de['p_adj'] < 0.05).sum())} gene-contrast rows with p_adj < 0.05 -> {out}"

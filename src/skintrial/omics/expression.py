@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from skintrial.errors import InputError, Problem
 from skintrial.omics._design import DesignMatrix, build_design, contrast_vector
 from skintrial.omics._expression_io import ExpressionData, load_expression
 from skintrial.stats import BatchedFit, fit_ols, moderated_contrasts, p_adjust
@@ -100,6 +101,7 @@ def differential_expression(
     ci_level: float = 0.95,
     p_adjust_method: str = "bh",
     trend: bool = False,
+    robust: bool = False,
 ) -> pd.DataFrame:
     """Moderated differential-expression table for one or more contrasts (limma's method).
 
@@ -128,6 +130,10 @@ def differential_expression(
         limma-trend (``eBayes(trend=TRUE)``): the prior variance follows a natural-spline curve in
         the genes' average expression (for logCPM RNA-seq values, or arrays whose variance depends
         on intensity). ``attrs["var_prior"]`` is then one value per gene.
+    robust : bool
+        limma's ``robust=TRUE`` (Phipson et al. 2016): hyperparameters robust to hypervariable
+        genes, a prior df per gene (``attrs["df_prior"]`` is then one value per gene). Not with
+        ``trend``.
 
     Returns
     -------
@@ -166,7 +172,7 @@ def differential_expression(
     """
     ef = fit_expression(expr, samples, design=design, sample_column=sample_column)
     return differential_expression_from_fit(
-        ef, contrast, ci_level=ci_level, p_adjust_method=p_adjust_method, trend=trend
+        ef, contrast, ci_level=ci_level, p_adjust_method=p_adjust_method, trend=trend, robust=robust
     )
 
 
@@ -177,6 +183,7 @@ def differential_expression_from_fit(
     ci_level: float = 0.95,
     p_adjust_method: str = "bh",
     trend: bool = False,
+    robust: bool = False,
 ) -> pd.DataFrame:
     """The table of :func:`differential_expression` from an existing :class:`ExpressionFit`."""
     labels, L = ef.contrasts(contrast)
@@ -188,7 +195,11 @@ def differential_expression_from_fit(
     else:
         ave = values.mean(axis=1)
     cov = np.where(np.isfinite(ave), ave, np.nanmean(ave)) if trend else None
-    mod = moderated_contrasts(ef.fit, L, contrast_names=labels, ci_level=ci_level, trend=cov)
+    if trend and robust:
+        raise InputError(
+            Problem("trend and robust together are not implemented", fix="choose one of trend or robust")
+        )
+    mod = moderated_contrasts(ef.fit, L, contrast_names=labels, ci_level=ci_level, trend=cov, robust=robust)
     tab = mod.table
     m = len(labels)
     p_adj = np.empty(len(tab))

@@ -38,6 +38,7 @@ from scipy import stats as sps
 
 from skintrial.errors import DegenerateFitWarning
 from skintrial.stats._engine import STATUS_OK, BatchedFit
+from skintrial.stats._moderation_robust import fit_f_dist_robustly
 from skintrial.stats._moderation_trend import natural_spline_fit, spline_df
 
 __all__ = [
@@ -83,7 +84,7 @@ class SqueezedVariances:
         Posterior (moderated) variances ``s~_g^2``; NaN where the input variance could not be used.
     """
 
-    df_prior: float
+    df_prior: float | np.ndarray
     var_prior: float | np.ndarray
     var_post: np.ndarray
 
@@ -103,7 +104,7 @@ class ModeratedContrasts:
     """
 
     table: pd.DataFrame
-    df_prior: float
+    df_prior: float | np.ndarray
     var_prior: float | np.ndarray
     coef_var_prior: np.ndarray
 
@@ -242,7 +243,12 @@ def _offset_zeros(x: np.ndarray) -> np.ndarray:
 
 
 def squeeze_var(
-    s2: np.ndarray, df: np.ndarray | float, *, covariate: np.ndarray | None = None
+    s2: np.ndarray,
+    df: np.ndarray | float,
+    *,
+    covariate: np.ndarray | None = None,
+    robust: bool = False,
+    winsor_tail_p: tuple[float, float] = (0.05, 0.1),
 ) -> SqueezedVariances:
     """Empirical-Bayes posterior variances (limma's ``squeezeVar``).
 
@@ -256,6 +262,10 @@ def squeeze_var(
     covariate : ndarray, shape (K,), optional
         limma-trend: let the prior variance follow a smooth curve in this covariate (usually the
         outcomes' average log expression); ``var_prior`` is then one value per outcome.
+    robust, winsor_tail_p : bool, (float, float)
+        limma's ``robust=TRUE`` (Phipson et al. 2016): hyperparameters from Winsorized log variances
+        and a prior df per outcome, smaller for hypervariable outcomes (``df_prior`` is then an
+        array). Not combined with a covariate here.
 
     Returns
     -------
@@ -284,11 +294,19 @@ def squeeze_var(
     var_prior, df_prior = fit_f_dist(np.where(use, s2, np.nan), df, covariate)
     if np.isnan(df_prior):
         raise ValueError("could not estimate the prior degrees of freedom: no usable variances")
-    if np.isinf(df_prior):
-        post = np.full(s2.shape, var_prior)
-    else:
-        post = (df * s2 + df_prior * var_prior) / (df + df_prior)
-    post = np.where(np.isfinite(s2) | ~np.isfinite(df_prior), post, np.nan)
+    if robust:
+        if covariate is not None:
+            raise ValueError("robust=True with a trend covariate is not implemented")
+        if use.sum() > 2:
+            var_prior, df2, shrunk = fit_f_dist_robustly(
+                s2[use], df[use], (var_prior, df_prior), winsor_tail_p
+            )
+            df_prior = np.full(s2.shape, df2)
+            df_prior[use] = shrunk
+    inf = np.isinf(df_prior)
+    with np.errstate(invalid="ignore"):
+        post = np.where(inf, var_prior, (df * s2 + df_prior * var_prior) / (df + df_prior))
+    post = np.where(np.isfinite(s2) | inf, post, np.nan)
     return SqueezedVariances(df_prior=df_prior, var_prior=var_prior, var_post=post)
 
 
@@ -348,10 +366,11 @@ def _lods(t, v2, df_total, df_prior, var_prior_coef, proportion):
     """limma's B statistic (log-odds that the contrast is non-zero)."""
     r = (v2 + var_prior_coef) / v2
     t2 = t**2
-    if df_prior > 1e6:
-        kernel = t2 * (1 - 1 / r) / 2
-    else:
-        kernel = (1 + df_total) / 2 * np.log((t2 + df_total) / (t2 / r + df_total))
+    big = np.asarray(df_prior) > 1e6
+    big = np.broadcast_to(big[:, None] if big.ndim == 1 else big, t.shape)
+    kernel = (1 + df_total) / 2 * np.log((t2 + df_total) / (t2 / r + df_total))
+    if big.any():
+        kernel = np.where(big, t2 * (1 - 1 / r) / 2, kernel)
     return np.log(proportion / (1 - proportion)) - np.log(r) / 2 + kernel
 
 
@@ -364,6 +383,8 @@ def moderated_contrasts(
     proportion: float = 0.01,
     stdev_coef_lim: tuple[float, float] = (0.1, 4.0),
     trend: np.ndarray | None = None,
+    robust: bool = False,
+    winsor_tail_p: tuple[float, float] = (0.05, 0.1),
 ) -> ModeratedContrasts:
     """Moderated t tests of contrasts ``L beta`` for every outcome of a batched fit (limma eBayes).
 
@@ -382,6 +403,8 @@ def moderated_contrasts(
     trend : ndarray, shape (K,), optional
         limma-trend covariate (``eBayes(trend=TRUE)`` uses the average log expression): the prior
         variance then follows a natural-spline curve in it.
+    robust, winsor_tail_p
+        limma's ``eBayes(robust=TRUE)``: see :func:`squeeze_var`; ``df_prior`` is then per outcome.
 
     Returns
     -------
@@ -417,7 +440,9 @@ def moderated_contrasts(
         raise ValueError(f"{len(names)} contrast names for {m} contrasts")
     use = (fit.status == STATUS_OK) & np.isfinite(fit.sigma2) & (fit.df_resid > 0)
     df = np.where(use, fit.df_resid, 0.0)
-    sv = squeeze_var(np.where(use, fit.sigma2, np.nan), df, covariate=trend)
+    sv = squeeze_var(
+        np.where(use, fit.sigma2, np.nan), df, covariate=trend, robust=robust, winsor_tail_p=winsor_tail_p
+    )
     s2_post = np.where(use, sv.var_post, np.nan)
     df_total = np.minimum(df + sv.df_prior, df.sum())
     df_total = np.where(use, df_total, np.nan)

@@ -40,6 +40,15 @@ write.csv(sprintf("%.12g", ffit$F), con, row.names = FALSE, quote = FALSE)
 close(con)
 w(fmt(data.frame(df1 = 6, df2 = ffit$df.prior + 40, p_first = ffit$F.p.value[1], p_min = min(ffit$F.p.value))),
   "kuehne_slide_f_summary.csv")
+# robust=TRUE (Phipson et al. 2016): per-gene prior df.
+rfit <- eBayes(lmFit(y, design), robust = TRUE)
+con <- gzfile(out("kuehne_robust.csv.gz"), "w")
+write.csv(data.frame(t = sprintf("%.12g", rfit$t[, "conditionold"]),
+                     P.Value = sprintf("%.12g", rfit$p.value[, "conditionold"]),
+                     B = sprintf("%.12g", rfit$lods[, "conditionold"]),
+                     df.prior = sprintf("%.12g", rfit$df.prior)), con, row.names = FALSE, quote = FALSE)
+close(con)
+w(fmt(data.frame(s2_prior = rfit$s2.prior, var_prior = rfit$var.prior[2])), "kuehne_robust_hyper.csv")
 # limma-trend: the prior variance follows a spline in the average log expression.
 tfit <- eBayes(lmFit(y, design), trend = TRUE)
 con <- gzfile(out("kuehne_trend.csv.gz"), "w")
@@ -75,6 +84,9 @@ w(fmt(data.frame(gene = rownames(ptt), logFC = ptt$logFC, AveExpr = ptt$AveExpr,
   "paired_toptable.csv")
 w(fmt(data.frame(df_prior = pfit$df.prior, s2_prior = pfit$s2.prior, var_prior = pfit$var.prior[2])),
   "paired_hyper.csv")
+prfit <- eBayes(lmFit(py, pdesign), robust = TRUE)
+w(fmt(data.frame(t = prfit$t[, "visitpost"], P.Value = prfit$p.value[, "visitpost"],
+                 df.prior = prfit$df.prior, s2.prior = prfit$s2.prior)), "paired_robust.csv")
 
 # ---- 2b. Two arms, pre/post within participants: participant + arm_visit is not of full rank (the arm
 #          main effect is in the participants); the estimable columns are kept, as lmFit does, and
