@@ -153,3 +153,30 @@ def test_qpcr_unknown_participant(bundle, tmp_path):
     with pytest.raises(InputError) as err:
         analyse_omics(load_study(root))
     assert err.value.problems[0].row == 2 and err.value.problems[0].value == "X1"
+
+
+def test_report_sections_render_and_escape(bundle, tables, tmp_path):
+    """build(res) gives the serum, mechanism and qPCR sections; names from input files are escaped."""
+    import dataclasses
+
+    from skintrial.pipeline import analyse
+    from skintrial.report._html import _environment
+    from skintrial.report._section_omics import build
+    from skintrial.report._sections import summary
+
+    study = load_study(bundle)
+    hostile = tables["mechanism_top"].copy()
+    hostile.loc[0, "factor"] = "<script>alert(1)</script>"
+    res = analyse(study)
+    res = dataclasses.replace(res, tables={**res.tables, **tables, "mechanism_top": hostile})
+    sections = build(res)
+    assert [s["id"] for s in sections] == ["serum", "mechanism", "qpcr"]
+    serum = sections[0]
+    assert [v["contrast"] for v in serum["volcanoes"]] == ["RT - AT"]
+    assert serum["volcanoes"][0]["uri"].startswith("data:image/svg+xml;base64,")
+    assert serum["n_analytes"] == 1480 and serum["n_tested"] + serum["n_excluded_lod"] == 1480
+    html = _environment().get_template("report.html.j2").render(summary=summary(res), sections=sections, version="t")
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert 'id="mechanism-heatmap"' in html and 'id="qpcr-table"' in html and "CXCL4" in html
+    no_omics = dataclasses.replace(res, tables={k: v for k, v in res.tables.items() if k not in tables})
+    assert build(no_omics) == []
