@@ -26,9 +26,10 @@ fit <- eBayes(lmFit(y, design))
 tt <- topTable(fit, coef = "conditionold", number = Inf, sort.by = "none", confint = 0.95)
 tab <- data.frame(gene = rownames(tt), logFC = tt$logFC, CI.L = tt$CI.L, CI.R = tt$CI.R,
                   AveExpr = tt$AveExpr, t = tt$t, P.Value = tt$P.Value, adj.P.Val = tt$adj.P.Val,
-                  B = tt$B, s2.post = fit$s2.post, sigma = fit$sigma)
-con <- gzfile(out("kuehne_toptable.csv.gz"), "w")
-write.csv(fmt(tab), con, row.names = FALSE, quote = FALSE)
+                  B = tt$B, s2.post = fit$s2.post)
+fmt12 <- function(df) { for (j in seq_along(df)) if (is.double(df[[j]])) df[[j]] <- sprintf("%.12g", df[[j]]); df }
+con <- gzfile(out("kuehne_toptable.csv.gz"), "w")  # 12 significant digits: ample for a 1e-6 check
+write.csv(fmt12(tab), con, row.names = FALSE, quote = FALSE)
 close(con)
 w(fmt(data.frame(n_genes = nrow(y), df_residual = fit$df.residual[1], df_prior = fit$df.prior,
                  s2_prior = fit$s2.prior, var_prior = fit$var.prior[2], df_total = fit$df.total[1])),
@@ -52,7 +53,6 @@ w(fmt(data.frame(s2_prior = rfit$s2.prior, var_prior = rfit$var.prior[2])), "kue
 # limma-trend: the prior variance follows a spline in the average log expression.
 tfit <- eBayes(lmFit(y, design), trend = TRUE)
 con <- gzfile(out("kuehne_trend.csv.gz"), "w")
-fmt12 <- function(df) { for (j in seq_along(df)) if (is.double(df[[j]])) df[[j]] <- sprintf("%.12g", df[[j]]); df }
 write.csv(fmt12(data.frame(t = tfit$t[, "conditionold"], P.Value = tfit$p.value[, "conditionold"],
                            s2.prior = tfit$s2.prior)), con, row.names = FALSE, quote = FALSE)
 close(con)
