@@ -442,3 +442,54 @@ def test_other_pixel_spacings(spacing, rows, cols):
         # the lower dermis borders 85%-LEP fat: a border 2-3 rows deep at 8 µm pixels moves it most
         assert_allclose(row["lep_lower"], truth["lep_lower"], atol=0.03)
         assert_allclose(row["sleb_thickness_mm"], truth["sleb_thickness_mm"], atol=max(SLEB_ATOL_MM, spacing[0]))
+
+
+# ---------------------------------------------------------------- invariants
+
+def test_mirrored_scan_gives_the_same_parameters(phantoms):
+    pixels, _ = phantoms[0]
+    row = ultrasound_parameters(_image(pixels)).as_row()
+    mirrored = ultrasound_parameters(_image(np.ascontiguousarray(pixels[:, ::-1]))).as_row()
+    keys = ULTRASOUND_COLUMNS[1:-1]
+    assert_allclose([mirrored[k] for k in keys], [row[k] for k in keys], rtol=0.01, atol=1e-3)
+
+
+def test_spacing_scales_millimetres_only(phantoms):
+    """Doubling both spacings and every detection length leaves the geometry in rows unchanged."""
+    from skintrial.instruments.ultrasound import DetectionSettings
+
+    pixels, _ = phantoms[1]
+    base = ultrasound_parameters(_image(pixels))
+    d = DetectionSettings()
+    doubled = DetectionSettings(
+        lateral_bin_mm=2 * d.lateral_bin_mm, surface_window_mm=tuple(2 * w for w in d.surface_window_mm),
+        surface_min_mm=2 * d.surface_min_mm, echo_window_mm=2 * d.echo_window_mm,
+        max_entry_echo_mm=2 * d.max_entry_echo_mm, border_window_mm=tuple(2 * w for w in d.border_window_mm),
+        min_dermis_mm=2 * d.min_dermis_mm, max_dermis_mm=2 * d.max_dermis_mm, smoothness=d.smoothness / 2,
+        confidence_group_mm=2 * d.confidence_group_mm)
+    scaled = ultrasound_parameters(_image(pixels, (0.025, 0.025)), settings=doubled)
+    for key in ("dermal_thickness_mm", "entry_echo_mm", "sleb_thickness_mm", "dermal_thickness_iqr_mm"):
+        assert_allclose(scaled[key], 2 * base[key], rtol=1e-9)
+    for key in FRACTIONS:
+        assert_allclose(scaled[key], base[key], rtol=1e-12)
+
+
+def test_png_and_dicom_round_trip_any_grey_levels(tmp_path):
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    from hypothesis.extra.numpy import arrays
+
+    shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
+    spacing = st.floats(0.001, 0.5)
+
+    @settings(max_examples=25, deadline=None)
+    @given(arrays(np.uint8, shapes), spacing, spacing)
+    def check(pixels, dy, dx):
+        write_ultrasound_dicom(tmp_path / "a.dcm", pixels, spacing_mm=(dy, dx))
+        image = read_ultrasound(tmp_path / "a.dcm")
+        np.testing.assert_array_equal(image.pixels, pixels)
+        assert_allclose(image.spacing_mm, (dy, dx), rtol=1e-6)  # DS keeps 16 characters
+        Image.fromarray(pixels).save(tmp_path / "a.png")
+        np.testing.assert_array_equal(read_ultrasound(tmp_path / "a.png", pixel_spacing_mm=dy).pixels, pixels)
+
+    check()
