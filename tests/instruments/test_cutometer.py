@@ -392,3 +392,12 @@ def test_unusable_curves_in_a_table_are_error_rows_and_empty_input_is_empty():
     assert declared["qc"].tolist()[1] == ""   # no pressure for this curve: the declared times are used
     empty = cutometer_parameters(curves.iloc[:0])
     assert list(empty.columns) == list(OUTPUT_COLUMNS) and len(empty) == 0
+
+
+def test_rows_out_of_time_order_within_contiguous_measurements_are_sorted():
+    curves, truth = simulate_cutometer(3, noise_mm=0.0, seed=34)
+    flipped = pd.concat([g.iloc[::-1] for _, g in curves.groupby("measurement_id", observed=True)])
+    res = cutometer_parameters(flipped)
+    assert_allclose(res[ALL].to_numpy(), truth[ALL].to_numpy(), rtol=1e-9, atol=1e-12)
+    dup = pd.concat([curves, curves.iloc[[5]]]).sort_values(["measurement_id", "time_s"], kind="stable")
+    assert cutometer_parameters(dup)["qc"].tolist()[0].startswith("error: time_s repeats")

@@ -16,6 +16,7 @@ from skintrial.instruments._cutometer_stack import CurveStack
 __all__ = ["cycle_points", "row_checks", "largest_step"]
 
 _EPS = 1e-6
+_BLOCK = 8192
 # Noise SD from second differences: E|d[i-1] - 2 d[i] + d[i+1]| = s * sqrt(6) * sqrt(2 / pi) for white
 # noise of SD s. Both end-of-phase windows are averaged; when one is more than twice the other (a step,
 # i.e. a probe slip, inside it), the smaller is taken.
@@ -37,11 +38,14 @@ def _index(s: CurveStack, rows: np.ndarray, t: np.ndarray, *, up: bool) -> np.nd
 
 
 def _window(s: CurveStack, rows: np.ndarray, i0: np.ndarray, i1: np.ndarray):
-    """Samples i0..i1 of each row as a (cycles, L) array with its mask and sample indices."""
+    """Samples i0..i1 of each row as a (cycles, L) array with its mask (None: all valid) and indices."""
     width = int(np.max(i1 - i0, initial=0)) + 1
     if i0.size and np.all(i0 == i0[0]) and np.all(i1 == i1[0]):  # one window for all: a slice
         cols = np.broadcast_to(np.arange(i0[0], i1[0] + 1), (i0.size, width))
-        return s.y[rows, i0[0]: i1[0] + 1], np.ones((i0.size, width), dtype=bool), cols
+        mask = None
+        if rows[-1] - rows[0] + 1 == rows.size and np.all(np.diff(rows) == 1):  # consecutive rows: a view
+            return s.y[rows[0]: rows[-1] + 1, i0[0]: i1[0] + 1], mask, cols
+        return s.y[rows, i0[0]: i1[0] + 1], mask, cols
     cols = i0[:, None] + np.arange(width)[None, :]
     mask = cols <= i1[:, None]
     cols = np.minimum(cols, i1[:, None])
@@ -50,14 +54,14 @@ def _window(s: CurveStack, rows: np.ndarray, i0: np.ndarray, i1: np.ndarray):
 
 def _slope(s: CurveStack, rows, vals, mask, cols):
     """Least-squares slope (mm/s) of each masked window, and sum of squares of its times."""
-    if mask.all() and rows.size and np.all(s.dt[rows] == s.dt[rows[0]]):  # same window: one product
+    if mask is None and rows.size and np.all(s.dt[rows] == s.dt[rows[0]]):  # same window: one product
         t = cols[0] * s.dt[rows[0]]
         tc = t - t.mean()
         sxx = float(tc @ tc)
         with np.errstate(divide="ignore", invalid="ignore"):
             return (vals * tc).sum(axis=1) / sxx, np.full(rows.size, sxx)  # no BLAS threads
     t = cols * s.dt[rows][:, None]
-    w = mask.astype(float)
+    w = np.ones(vals.shape) if mask is None else mask.astype(float)
     cnt = w.sum(axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         tm = (t * w).sum(axis=1) / cnt
@@ -69,9 +73,12 @@ def _slope(s: CurveStack, rows, vals, mask, cols):
 
 
 def _mean_abs_d2(vals, mask):
-    d2 = np.abs(vals[:, 2:] - 2.0 * vals[:, 1:-1] + vals[:, :-2])
+    d2 = np.add(vals[:, 2:], vals[:, :-2])
+    d2 -= vals[:, 1:-1]
+    d2 -= vals[:, 1:-1]
+    np.abs(d2, out=d2)
     with np.errstate(invalid="ignore", divide="ignore"):
-        if mask.all():
+        if mask is None:
             return d2.sum(axis=1) / d2.shape[1] if d2.shape[1] else np.full(len(d2), np.nan)
         return np.where(mask[:, 2:], d2, 0.0).sum(axis=1) / mask[:, 2:].sum(axis=1)
 
@@ -98,7 +105,7 @@ def _knee(s: CurveStack, rows, t_a, t_b, start, gain, sign):
     moved = sign * (_smooth(vals) - start[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         dist = moved - (t - t_a[:, None]) * (gain / (t_b - t_a))[:, None]
-    j = np.argmax(np.where(mask, dist, -np.inf), axis=1)
+    j = np.argmax(dist if mask is None else np.where(mask, dist, -np.inf), axis=1)
     pick = np.arange(len(rows))
     return moved[pick, j], t[pick, j] - t_a
 
@@ -122,17 +129,19 @@ def cycle_points(s: CurveStack, c: Cycles, *, read_time_s: float, method: str,
     b1 = np.repeat(b[first], np.diff(np.r_[np.flatnonzero(first), r.size]))
     out = {"baseline": b, "ue": ue, "uv": uf - ue, "uf": uf, "ur": ur, "ua": ua,
            "peak": top - b1, "trough": bottom - b1, "t_read_on": tr_on, "t_read_off": tr_off}
-    out.update(_cycle_checks(s, c, uf, read_time_s, thresholds))
+    parts = [_cycle_checks(s, c.row[a:a + _BLOCK], c.t_on[a:a + _BLOCK], c.t_off[a:a + _BLOCK],
+                           c.t_end[a:a + _BLOCK], uf[a:a + _BLOCK], read_time_s, thresholds)
+             for a in range(0, max(r.size, 1), _BLOCK)]  # blocks of cycles: window temporaries stay in cache
+    out.update({key: np.concatenate([p[key] for p in parts]) for key in parts[0]})
     return out
 
 
-def _cycle_checks(s, c, uf, read_time_s, th):
-    r = c.row
-    suction, relax = c.t_off - c.t_on, c.t_end - c.t_off
-    a0 = _index(s, r, c.t_off - th["plateau_window"] * suction, up=True)
-    a1 = _index(s, r, c.t_off, up=False)
-    e0 = _index(s, r, c.t_end - th["drift_window"] * relax, up=True)
-    e1 = _index(s, r, c.t_end, up=False)
+def _cycle_checks(s, r, t_on, t_off, t_end, uf, read_time_s, th):
+    suction, relax = t_off - t_on, t_end - t_off
+    a0 = _index(s, r, t_off - th["plateau_window"] * suction, up=True)
+    a1 = _index(s, r, t_off, up=False)
+    e0 = _index(s, r, t_end - th["drift_window"] * relax, up=True)
+    e1 = _index(s, r, t_end, up=False)
     v_a, m_a, k_a = _window(s, r, a0, a1)
     v_e, m_e, k_e = _window(s, r, e0, e1)
     with np.errstate(all="ignore"):
@@ -143,13 +152,21 @@ def _cycle_checks(s, c, uf, read_time_s, th):
         tail, sxx_e = _slope(s, r, v_e, m_e, k_e)
         no_plateau = rise > np.maximum(th["plateau_slope"] * uf, 4.0 * noise / np.sqrt(sxx_a))
         drift = np.abs(tail) > np.maximum(th["drift_slope"] * np.abs(uf), 4.0 * noise / np.sqrt(sxx_e))
-    top = (s.y_max - 1e-9 * np.maximum(1.0, np.abs(s.y_max)))[r][:, None]
-    hits = np.maximum(((v_a >= top) & m_a).sum(axis=1), ((v_e >= top) & m_e).sum(axis=1))
+    top = np.maximum(v_a.max(axis=1), v_e.max(axis=1))  # clamped window columns repeat valid samples
+    top = (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]
+    hits = np.maximum(_count(v_a >= top, m_a), _count(v_e >= top, m_e))
     dt = s.dt[r]
     few = ((np.floor(suction / dt + _EPS) + 1 < th["min_phase_samples"])
            | (np.floor(relax / dt + _EPS) + 1 < th["min_phase_samples"]) | (dt > read_time_s / 2 + _EPS))
     return {"noise": noise, "no_plateau": no_plateau, "drift": drift, "too_few_samples": few,
-            "top_hits": hits, "top_room": np.maximum(m_a.sum(axis=1), m_e.sum(axis=1))}
+            "top_hits": hits, "top_room": np.maximum(_count(None, m_a, v_a), _count(None, m_e, v_e))}
+
+
+def _count(hit, mask, vals=None):
+    """Per-row count of ``hit & mask`` (``hit=None``: of the mask; ``mask=None``: all valid)."""
+    if hit is None:
+        return np.full(len(vals), vals.shape[1]) if mask is None else mask.sum(axis=1)
+    return hit.sum(axis=1) if mask is None else (hit & mask).sum(axis=1)
 
 
 def row_checks(s: CurveStack, c: Cycles, pts: Mapping[str, np.ndarray], step_max: np.ndarray,
@@ -188,10 +205,10 @@ def row_checks(s: CurveStack, c: Cycles, pts: Mapping[str, np.ndarray], step_max
 
 
 def _clipped(s: CurveStack, c: Cycles, pts, has: np.ndarray, th) -> np.ndarray:
-    """Longest run at the maximum; candidates are curves whose maximum recurs in an end-of-phase window
-    (a clipped run holds the curve's highest part, so it reaches the end of suction or of relaxation)."""
+    """Longest run at the maximum; candidates are curves whose end-of-phase windows repeat their own
+    maximum (a clipped run holds the curve's highest part, so it reaches the end of suction or of
+    relaxation)."""
     y = s.y
-    top = s.y_max
     need = np.maximum(th["clip_min_samples"], np.ceil(th["clip_min_s"] / s.dt - _EPS))
     out = np.zeros(len(s.n), dtype=bool)
     hits = np.zeros(len(s.n))
@@ -201,8 +218,9 @@ def _clipped(s: CurveStack, c: Cycles, pts, has: np.ndarray, th) -> np.ndarray:
         hits[c.row[starts]] = np.maximum.reduceat(enough.astype(np.int8), starts)
     cand = np.flatnonzero(has & (hits > 0))
     if cand.size:
-        at_top = y[cand] >= (top[cand] - 1e-9 * np.maximum(1.0, np.abs(top[cand])))[:, None]
-        hit = at_top & (np.arange(y.shape[1])[None, :] < s.n[cand][:, None])
+        valid = np.arange(y.shape[1])[None, :] < s.n[cand][:, None]
+        top = np.where(valid, y[cand], -np.inf).max(axis=1)
+        hit = (y[cand] >= (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]) & valid
         run = np.cumsum(hit, axis=1)
         reset = np.maximum.accumulate(np.where(hit, 0, run), axis=1)
         out[cand] = (run - reset).max(axis=1) >= need[cand]

@@ -16,9 +16,11 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-__all__ = ["CurveStack", "CurveLayout", "stack_curves", "merge_chunks"]
+__all__ = ["CurveStack", "CurveLayout", "stack_curves", "merge_chunks", "UNORDERED"]
 
 _JITTER = 0.02
+#: Error of a row whose times do not increase (after sorting: repeated or missing times).
+UNORDERED = "time_s repeats, is missing or does not increase within the measurement"
 
 
 @dataclass(frozen=True)
@@ -35,8 +37,7 @@ class CurveStack:
     t0: np.ndarray              # (G,) first time, s
     dt: np.ndarray              # (G,) sampling interval, s
     error: np.ndarray           # (G,) object: "" or the reason the curve cannot be used
-    y_min: np.ndarray           # (G,) smallest and largest deformation
-    y_max: np.ndarray
+    y_min: np.ndarray           # (G,) smallest deformation
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -68,8 +69,8 @@ class CurveLayout:
         error = np.full(g, "", dtype=object)
         error[n < 2] = "fewer than 2 samples"
         with np.errstate(all="ignore"):
-            y_min, y_max = y.min(axis=1), y.max(axis=1)
-            error[~np.isfinite(y_min + y_max)] = "missing (NaN) deformation_mm values"
+            y_min = y.min(axis=1)  # NaN propagates: also the missing-value check
+            error[~np.isfinite(y_min)] = "missing (NaN) deformation_mm values"
             t0 = t[:, 0].copy()
             dt = (t[rows, n - 1] - t0) / (n - 1)
             if g and m > 1 and bool((t == t[0]).all()):  # one time vector for all rows: check it once
@@ -82,7 +83,7 @@ class CurveLayout:
                     step[pad] = np.broadcast_to(dt[:, None], step.shape)[pad]
                 lo, hi = step.min(axis=1, initial=np.inf), step.max(axis=1, initial=-np.inf)
         ok = error == ""
-        error[ok & ~(lo > 0)] = "time_s repeats or is missing within the measurement"
+        error[ok & ~(lo > 0)] = UNORDERED
         jitter = (error == "") & ((hi - dt > _JITTER * dt) | (dt - lo > _JITTER * dt))
         if jitter.any():
             y, p = y.copy(), None if p is None else p.copy()
@@ -103,12 +104,16 @@ class CurveLayout:
             has_p = np.isfinite(p_max)
             p_abs = p
         if jitter.any():
-            y_min, y_max = y.min(axis=1), y.max(axis=1)
-        return CurveStack(self.keys.iloc[a:b], y, p_abs, p_max, p_neg, has_p, n, t0, dt, error, y_min, y_max)
+            y_min = y.min(axis=1)
+        return CurveStack(self.keys.iloc[a:b], y, p_abs, p_max, p_neg, has_p, n, t0, dt, error, y_min)
 
 
-def stack_curves(curves: pd.DataFrame) -> CurveLayout:
-    """Lay out the long table ``curves`` (file, measurement_id, time_s, deformation_mm, pressure_mbar)."""
+def stack_curves(curves: pd.DataFrame, *, sort: bool = False) -> CurveLayout:
+    """Lay out the long table ``curves`` (file, measurement_id, time_s, deformation_mm, pressure_mbar).
+
+    Rows are sorted by measurement and time when a measurement's rows are not contiguous or ``sort``
+    is true (callers re-stack with ``sort=True`` when a chunk finds times out of order).
+    """
     n_all = len(curves)
     file = curves["file"] if "file" in curves else pd.Series([""] * n_all, index=curves.index)
     mid = curves["measurement_id"] if "measurement_id" in curves else pd.Series(["1"] * n_all,
@@ -125,7 +130,7 @@ def stack_curves(curves: pd.DataFrame) -> CurveLayout:
         return CurveLayout(pd.DataFrame({"file": pd.Series(dtype=object), "measurement_id": pd.Series(dtype=object)}),
                            empty, empty, None if p is None else empty, np.zeros(0, dtype=np.intp))
     brk = np.flatnonzero(key[1:] != key[:-1]) + 1
-    if len(np.unique(key[np.r_[0, brk]])) < brk.size + 1 or not _increasing(t, brk):
+    if sort or len(np.unique(key[np.r_[0, brk]])) < brk.size + 1:
         order = np.lexsort((t, key))
         key, t, y = key[order], t[order], y[order]
         p = None if p is None else p[order]
@@ -149,7 +154,7 @@ def merge_chunks(layout: CurveLayout, parts: list[tuple[int, CurveStack]]) -> Cu
     if not parts:
         z = np.zeros(0)
         return CurveStack(layout.keys, layout.y, None, None, None, z.astype(bool), z.astype(np.intp), z, z,
-                          z.astype(object), z, z)
+                          z.astype(object), z)
     y = layout.y
     if any(s.y is not layout.y[a: a + len(s.n)] and not np.shares_memory(s.y, layout.y) for a, s in parts):
         y = layout.y.copy()
@@ -162,19 +167,9 @@ def merge_chunks(layout: CurveLayout, parts: list[tuple[int, CurveStack]]) -> Cu
         return None if any(v is None for v in vals) else cat(vals)
 
     return CurveStack(layout.keys, y, None, col("p_max"), col("p_neg"), col("has_p"), col("n"), col("t0"),
-                      col("dt"), col("error"), col("y_min"), col("y_max"))
+                      col("dt"), col("error"), col("y_min"))
 
 
-def _increasing(t: np.ndarray, brk: np.ndarray, block: int = 1 << 21) -> bool:
-    """Time increases within every run (checked in blocks: no full-size temporaries)."""
-    ok = np.ones(1, dtype=bool)
-    for a in range(0, max(t.size - 1, 0), block):
-        b = min(a + block, t.size - 1)
-        up = t[a + 1: b + 1] > t[a:b]
-        inside = brk[(brk - 1 >= a) & (brk - 1 < b)] - 1 - a
-        up[inside] = True
-        ok &= up.all()
-    return bool(ok[0])
 def _to_2d(v: np.ndarray, starts: np.ndarray, n: np.ndarray, m: int, equal: bool) -> np.ndarray:
     if equal:
         return v.reshape(len(starts), m)

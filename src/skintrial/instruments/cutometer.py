@@ -33,7 +33,7 @@ from skintrial.instruments._cutometer_defs import (
 )
 from skintrial.instruments._cutometer_points import cycle_points, largest_step, row_checks
 from skintrial.instruments._cutometer_read import read_cutometer
-from skintrial.instruments._cutometer_stack import CurveLayout, merge_chunks, stack_curves
+from skintrial.instruments._cutometer_stack import UNORDERED, CurveLayout, merge_chunks, stack_curves
 
 __all__ = [
     "read_cutometer",
@@ -91,6 +91,22 @@ def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th):
     temporaries stay in cache; the per-cycle work then runs once over all cycles.
     """
     layout = stack_curves(curves)
+    parts, cycles, steps = _sample_passes(layout, on_s, off_s, read_time_s, th)
+    if any(np.any(s.error == UNORDERED) for _, s in parts):  # rows out of time order: sort, redo
+        layout = stack_curves(curves, sort=True)
+        parts, cycles, steps = _sample_passes(layout, on_s, off_s, read_time_s, th)
+    full = merge_chunks(layout, parts)
+    cat = np.concatenate
+    c = Cycles(*(cat([getattr(x, f) for x in cycles]) if cycles else np.zeros(0, dtype=dtype)
+                 for f, dtype in (("row", np.intp), ("k", np.intp), ("t_on", float), ("t_off", float),
+                                  ("t_end", float), ("incomplete", bool), ("error", object))))
+    pts = cycle_points(full, c, read_time_s=read_time_s, method=method, thresholds=th)
+    flags = row_checks(full, c, pts, cat(steps) if steps else np.zeros(0), th)
+    return layout, c, pts, flags
+
+
+def _sample_passes(layout: CurveLayout, on_s, off_s, read_time_s, th):
+    """Per chunk of curves: grid checks, cycles, largest step (the passes over every sample)."""
     g = len(layout)
     step = max(1, _CHUNK_SAMPLES // max(layout.y.shape[1], 1))
     parts, cycles, steps = [], [], []
@@ -100,14 +116,7 @@ def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th):
         steps.append(largest_step(s, c, th))
         parts.append((a, s))
         cycles.append(Cycles(c.row + a, c.k, c.t_on, c.t_off, c.t_end, c.incomplete, c.error))
-    full = merge_chunks(layout, parts)
-    cat = np.concatenate
-    c = Cycles(*(cat([getattr(x, f) for x in cycles]) if cycles else np.zeros(0, dtype=dtype)
-                 for f, dtype in (("row", np.intp), ("k", np.intp), ("t_on", float), ("t_off", float),
-                                  ("t_end", float), ("incomplete", bool), ("error", object))))
-    pts = cycle_points(full, c, read_time_s=read_time_s, method=method, thresholds=th)
-    flags = row_checks(full, c, pts, cat(steps) if steps else np.zeros(0), th)
-    return layout, c, pts, flags
+    return parts, cycles, steps
 
 
 def _cycle_values(pts) -> dict[str, np.ndarray]:
