@@ -234,10 +234,8 @@ def match_gene_sets(
         rows, set_of = rows[hit], set_of[hit]
     else:  # duplicated data genes: every row of a duplicated gene counts (limma's ids2indices)
         rows, set_of = _expand_duplicates(ids, flat, set_of)
-    order = np.lexsort((rows, set_of))
-    rows, set_of = rows[order], set_of[order]
-    keep = np.ones(rows.size, dtype=bool)
-    keep[1:] = (rows[1:] != rows[:-1]) | (set_of[1:] != set_of[:-1])
-    rows, set_of = rows[keep], set_of[keep]
+    n_ids = max(len(ids), 1)
+    key = np.unique(set_of.astype(np.int64) * n_ids + rows)  # sorted by set, then row; no repeats
+    set_of, rows = key // n_ids, (key % n_ids).astype(np.intp)
     bounds = np.searchsorted(set_of, np.arange(len(names) + 1))
-    return {k: rows[bounds[i] : bounds[i + 1]].astype(np.intp) for i, k in enumerate(names)}
+    return {k: rows[bounds[i] : bounds[i + 1]] for i, k in enumerate(names)}
