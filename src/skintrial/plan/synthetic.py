@@ -211,19 +211,20 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
         files.update(raw_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
                                visits=VISITS, numbers=numbers, token=str(seed)))
     omics_truth: dict[str, pd.DataFrame] = {}
+    all_files: Mapping[str, bytes] = files
     if omics:
         from skintrial.plan._synthetic_omics import omics_layer
 
         lazy, omics_truth = omics_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
                                         arms=arms, visits=VISITS, numbers=numbers)
-        files = _LazyFiles(files, lazy)
+        all_files = _LazyFiles(files, lazy)
     return SyntheticStudy(
         seed=seed,
         study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout, raw=raw, omics=omics),
         participants=participants,
         measurements=measurements,
         truth=_truth(arms, numbers),
-        files=files,
+        files=all_files,
         omics_truth=omics_truth,
     )
 
