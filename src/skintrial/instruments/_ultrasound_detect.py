@@ -59,6 +59,7 @@ class DetectionSettings:
     max_entry_echo_mm: float = 0.3
     border_window_mm: tuple[float, float] = (0.3, 0.15)  # (above, below)
     border_refine_mm: float = 0.0  # > 0: re-place the border locally with this symmetric window (off)
+    border_refine_reach_mm: float = 0.05  # ... searching this far from the path
     min_dermis_mm: float = 0.3
     max_dermis_mm: float = 4.0
     max_slope: float = 0.5  # mm of depth per mm across
@@ -317,7 +318,7 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
     if s.border_refine_mm > 0:  # tried as a fix for the asymmetric windows' pull: worse at 50 µm pixels
         wf = min(_rows(s.border_refine_mm, dy, 2), pad - 1)
         fine_f = _window_mean(csum, pad, -wf, wf) - _window_mean(csum, pad, 0, wf)
-        border = _refine(fine_f, _local_peak(fine_f, path, wf))
+        border = _refine(fine_f, _local_peak(fine_f, path, _rows(s.border_refine_reach_mm, dy)))
     else:
         border = _refine(border_f, path)
 
