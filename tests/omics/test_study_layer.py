@@ -180,3 +180,16 @@ def test_report_sections_render_and_escape(bundle, tables, tmp_path):
     assert 'id="mechanism-heatmap"' in html and 'id="qpcr-table"' in html and "CXCL4" in html
     no_omics = dataclasses.replace(res, tables={k: v for k, v in res.tables.items() if k not in tables})
     assert build(no_omics) == []
+
+
+def test_serum_from_some_arms_only(tmp_path):
+    """A three-arm study whose serum was drawn in the exercise arms only: contrasts among those arms."""
+    study = synthetic_study(seed=2, n=24, control_arm=True)
+    root = study.write(tmp_path / "s")
+    frame = pd.read_csv(root / "serum.csv", dtype=str, keep_default_na=False)
+    con = set(study.participants.loc[study.participants["arm"] == "CON", "participant_id"])
+    frame[~frame["participant_id"].isin(con)].to_csv(root / "serum.csv", index=False)
+    out = analyse_omics(load_study(root))
+    assert set(out["serum_ancova"]["contrast"]) == {"RT - AT"}
+    assert (out["serum_ancova"]["status"] == "ok").mean() > 0.95
+    assert set(out["serum_change"]["arm"]) == {"AT", "RT"}

@@ -73,8 +73,11 @@ def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
     opts = {} if spec is None else dict(log=spec.log, below_lod=spec.below_lod, max_below_lod=spec.max_below_lod,
                                         pqn=spec.pqn, pqn_reference=spec.pqn_reference,
                                         pqn_total_area=spec.pqn_total_area)
-    res = panel_analysis(data, baseline_visit=s.baseline_visit, followup_visit=s.visits[-1], arms=s.arms,
-                         reference_arm=s.reference_arm, covariates=covs, ci_level=plan.ci_level, **opts)
+    present = set(data["arm"].dropna().astype(str))
+    arms = [a for a in s.arms if a in present]  # e.g. serum drawn in the exercise arms only
+    reference = s.reference_arm if s.reference_arm in present else None
+    res = panel_analysis(data, baseline_visit=s.baseline_visit, followup_visit=s.visits[-1], arms=arms,
+                         reference_arm=reference, covariates=covs, ci_level=plan.ci_level, **opts)
     out = {"serum_ancova": res.ancova, "serum_change": res.change, "serum_lod": res.lod}
     if len(res.pqn):
         out["serum_pqn"] = res.pqn[list(PQN_COLUMNS)]
