@@ -58,8 +58,6 @@ class DetectionSettings:
     echo_window_mm: float = 0.03
     max_entry_echo_mm: float = 0.3
     border_window_mm: tuple[float, float] = (0.3, 0.15)  # (above, below)
-    border_refine_mm: float = 0.0  # > 0: re-place the border locally with this symmetric window (off)
-    border_refine_reach_mm: float = 0.05  # ... searching this far from the path
     min_dermis_mm: float = 0.3
     max_dermis_mm: float = 4.0
     max_slope: float = 0.5  # mm of depth per mm across
@@ -187,14 +185,6 @@ def _viterbi(score: np.ndarray, allowed: np.ndarray, k: int, lam: float) -> np.n
     return path + lo
 
 
-def _local_peak(feature: np.ndarray, path: np.ndarray, reach: int) -> np.ndarray:
-    """Row of the largest feature value within ``reach`` rows of the path, per scan and bin."""
-    rows = feature.shape[-1]
-    idx = np.clip(path[..., None] + np.arange(-reach, reach + 1), 0, rows - 1)
-    best = np.take_along_axis(feature, idx, axis=-1).argmax(axis=-1)
-    return np.take_along_axis(idx, best[..., None], axis=-1)[..., 0]
-
-
 def _refine(feature: np.ndarray, path: np.ndarray) -> np.ndarray:
     """Sub-row peak position by a parabola through the feature at path − 1, path, path + 1."""
     rows = feature.shape[-1]
@@ -315,12 +305,7 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
                & (r <= rows - max(wb // 2, 1)))
     path = _viterbi(_normalised(border_f, allowed), allowed, k, s.smoothness * dy)
     border_step, border_z, border_found = _confidence(border_f, allowed, path, 2 * wb, group, s)
-    if s.border_refine_mm > 0:  # tried as a fix for the asymmetric windows' pull: worse at 50 µm pixels
-        wf = min(_rows(s.border_refine_mm, dy, 2), pad - 1)
-        fine_f = _window_mean(csum, pad, -wf, wf) - _window_mean(csum, pad, 0, wf)
-        border = _refine(fine_f, _local_peak(fine_f, path, _rows(s.border_refine_reach_mm, dy)))
-    else:
-        border = _refine(border_f, path)
+    border = _refine(border_f, path)
 
     sleb = top + _sleb_rows(stack, edges, counts, top, border, s)
     surface, top, sleb, border = (_to_columns(a, edges, counts, cols) for a in (surface, top, sleb, border))
