@@ -92,7 +92,7 @@ def _provenance(study: Study, tables: dict[str, pd.DataFrame]) -> dict:
         "study": study.spec.study.name,
         "seed": study.spec.study.seed,
         "analysis_plan": study.spec.analysis.model_dump(),
-        "inputs": {str(p.relative_to(study.root)): sha256_file(p) for p in study.files},
+        "inputs": {str(p.relative_to(study.root)): sha256_file(p) for p in _input_files(study)},
         "tables": {k: len(v) for k, v in tables.items()},
     }
 
@@ -140,6 +140,25 @@ def _training_layer(study: Study, long: pd.DataFrame, ancova_args: dict):
     return tables, excl, {"dose_data": tr.dose_data, "training_summary": tr.summary}
 
 
+def _omics_layer(study: Study) -> dict[str, pd.DataFrame]:
+    """Serum panel, fibroblast qPCR and the mechanism view, when the bundle has them."""
+    from skintrial.omics._study_layer import analyse_omics
+
+    return analyse_omics(study)
+
+
+def _input_files(study: Study) -> list[Path]:
+    """Every file of the bundle that fed the analysis (tables and molecular files; raw files are in
+    the manifest, whose own hash covers their list)."""
+    extra = []
+    for spec, default in ((getattr(study.spec, "serum", None), "serum.csv"), (study.spec.training, "training.csv"),
+                          (getattr(study.spec, "qpcr", None), "qpcr.csv")):
+        name = getattr(spec, "file", None) or default
+        if (study.root / name).is_file():
+            extra.append(study.root / name)
+    return [*study.files, *extra]
+
+
 def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     """Run the pre-specified analyses of a validated study.
 
@@ -176,6 +195,7 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     tables.update(raw_tables)
     training_tables, training_excl, training_data = _training_layer(study, long, ancova_args)
     tables.update(training_tables)
+    tables.update(_omics_layer(study))
     excl += training_excl
     report_data.update(training_data)
     excl.append(analysis_exclusions(study, outcomes=study.outcomes, followup_visit=followup))

@@ -306,4 +306,21 @@ def test_raw_layer_changes_no_tidy_file_and_is_deterministic(with_raw):
     again = synthetic_study(n=10, seed=4, raw=True)
     assert again.files.keys() == with_raw.files.keys()
     assert all(again.files[k] == v for k, v in with_raw.files.items())
-    assert not plain.files
+    assert not any(k.startswith("raw/") for k in plain.files)
+    assert {k: plain.files[k] for k in plain.files} == {k: v for k, v in with_raw.files.items()
+                                                        if not k.startswith("raw/")}
+
+
+def test_training_layer_is_deterministic_and_changes_nothing_else():
+    with_log = synthetic_study(n=12, seed=6, omics=False)
+    without = synthetic_study(n=12, seed=6, omics=False, training=False)
+    assert "training.csv" in with_log.files and "training.csv" not in without.files
+    pd.testing.assert_frame_equal(with_log.measurements, without.measurements)
+    assert synthetic_study(n=12, seed=6, omics=False).files["training.csv"] == with_log.files["training.csv"]
+    log = pd.read_csv(io.BytesIO(with_log.files["training.csv"]))
+    withdrawn = set(with_log.participants.query("status == 'withdrawn'")["participant_id"])
+    sessions = log[log["modality"] != "test"]
+    assert set(sessions["participant_id"]) <= set(with_log.participants["participant_id"])
+    per_person = sessions.drop_duplicates(["participant_id", "week", "session"]).groupby("participant_id").size()
+    assert (per_person.drop(list(withdrawn), errors="ignore") <= 32).all()
+    assert "per_protocol_min_adherence = 0.8" in with_log.study_toml and "[training]" in with_log.study_toml

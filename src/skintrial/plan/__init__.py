@@ -1,9 +1,32 @@
-"""plan stage."""
-from skintrial.plan._sim_ultrasound import simulate_ultrasound  # noqa: F401
-from skintrial.plan.synthetic import SyntheticStudy, calibration_table, synthetic_study  # noqa: F401
-from skintrial.plan._sim_cutometer import simulate_cutometer, simulate_cutometer_from_parameters  # noqa: F401
-from skintrial.plan._sim_training import simulate_training  # noqa: F401
-from skintrial.plan.pilot import PilotEstimates, pilot_estimates, plan_trial, power_curve  # noqa: F401
-from skintrial.plan.power import ancova_power, ancova_sample_size  # noqa: F401
-from skintrial.plan.randomize import balance_report, randomization_list  # noqa: F401
-from skintrial.plan.simulate import SimulationResult, design_table, simulate_power  # noqa: F401
+"""Planning the next study: synthetic studies and instrument simulators, power, sample size, pilots,
+randomisation."""
+
+from skintrial.plan._sim_cutometer import simulate_cutometer, simulate_cutometer_from_parameters
+from skintrial.plan._sim_training import simulate_training
+from skintrial.plan._sim_ultrasound import simulate_ultrasound
+from skintrial.plan.pilot import PilotEstimates, pilot_estimates, plan_trial, power_curve
+from skintrial.plan.power import ancova_power, ancova_sample_size
+from skintrial.plan.randomize import balance_report, randomization_list
+from skintrial.plan.simulate import SimulationResult, design_table, simulate_power
+from skintrial.plan.synthetic import SyntheticStudy, calibration_table, synthetic_study
+
+__all__ = [
+    "simulate_cutometer",
+    "simulate_cutometer_from_parameters",
+    "simulate_training",
+    "simulate_ultrasound",
+    "PilotEstimates",
+    "pilot_estimates",
+    "plan_trial",
+    "power_curve",
+    "ancova_power",
+    "ancova_sample_size",
+    "balance_report",
+    "randomization_list",
+    "SimulationResult",
+    "design_table",
+    "simulate_power",
+    "SyntheticStudy",
+    "calibration_table",
+    "synthetic_study",
+]

@@ -140,7 +140,8 @@ def _omics_calibration() -> tuple[cal.Number, ...]:
 
 
 def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = False,
-                    dropout: bool = True, raw: bool = False, omics: bool = True) -> SyntheticStudy:
+                    dropout: bool = True, raw: bool = False, omics: bool = True,
+                    training: bool = True) -> SyntheticStudy:
     """Generate a synthetic AT vs RT (optionally with a no-exercise control) study bundle.
 
     Parameters
@@ -170,6 +171,12 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
         and two reference genes in triplicate), with ``[serum]`` and ``[qpcr]`` tables in
         ``study.toml``; see :mod:`skintrial.plan._sim_serum` and :mod:`skintrial.plan._sim_qpcr`. The
         other files are unchanged, and the two files are only made when read or written.
+
+    training : bool
+        Add ``training.csv``: every supervised session of the 16-week, twice-weekly protocols (AT: cycle
+        ergometer at 65–70 % HRpeak; RT: six machines, 3×10 with progression), missed sessions,
+        withdrawals, 1RM and VO2peak tests (:func:`skintrial.plan.simulate_training`), a ``[training]``
+        table and a per-protocol rule (adherence ≥ 80 %) in ``study.toml``. Other files are unchanged.
 
     Returns
     -------
@@ -210,6 +217,11 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
 
         files.update(raw_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
                                visits=VISITS, numbers=numbers, token=str(seed)))
+    if training:
+        from skintrial.plan._sim_training import simulate_training
+
+        log = simulate_training(participants, seed=int(_layer_rng(seed, "training").integers(2**31)))
+        files["training.csv"] = log.to_csv(index=False, lineterminator="\n").encode("utf-8")
     omics_truth: dict[str, pd.DataFrame] = {}
     all_files: Mapping[str, bytes] = files
     if omics:
@@ -220,7 +232,8 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
         all_files = _LazyFiles(files, lazy)
     return SyntheticStudy(
         seed=seed,
-        study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout, raw=raw, omics=omics),
+        study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout, raw=raw, omics=omics,
+                               training=training),
         participants=participants,
         measurements=measurements,
         truth=_truth(arms, numbers),
@@ -416,7 +429,8 @@ def _toml_table(header: str, items: Mapping[str, object]) -> list[str]:
     return [f"[{header}]", *(f"{k} = {_toml_value(v)}" for k, v in items.items() if v is not None), ""]
 
 
-def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw: bool, omics: bool = False) -> str:
+def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw: bool, omics: bool = False,
+                training: bool = False) -> str:
     reference = "CON" if "CON" in arms else "AT"
     description = (
         f"Synthetic 16-week randomised trial of aerobic (AT) vs resistance training (RT)"
@@ -442,7 +456,10 @@ def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw:
         "primary": list(PRIMARY),
         "secondary": [o.key for o in cal.OUTCOMES if o.key not in PRIMARY],
         "methods": ["ancova", "clda", "mixed_anova"], "alpha": 0.05, "multiplicity": "holm", "covariates": [],
+        "per_protocol_min_adherence": 0.8 if training else None,
     })
+    if training:
+        lines += _toml_table("training", {"sessions_per_week": 2, "weeks": 16, "file": "training.csv"})
     if raw:
         numbers = cal.values()
         lines += _toml_table("raw", {"manifest": "raw/manifest.csv",

@@ -176,10 +176,11 @@ def _mixed(res: TrialResults) -> dict | None:
 
 def build_sections(res: TrialResults) -> list[dict]:
     """Every section of the report, in reading order (sections without data are left out)."""
-    from skintrial.report import _section_instruments, _section_training
+    from skintrial.report import _section_instruments, _section_omics, _section_training
 
     sections = [_flow(res), _baseline(res), _outcomes(res), _figures(res), _clda(res), _mixed(res),
-                *_section_instruments.build(res), *_section_training.build(res), _methods(res), _exclusions(res)]
+                *_section_instruments.build(res), *_section_training.build(res), *_section_omics.build(res),
+                _methods(res), _exclusions(res)]
     return [s for s in sections if s is not None]
 
 
