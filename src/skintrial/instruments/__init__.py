@@ -1,4 +1,58 @@
-"""instruments stage."""
-from skintrial.instruments.ultrasound import *  # noqa: F403  (public names: ultrasound.__all__)
-from skintrial.instruments.cutometer import CYCLE_COLUMNS, OUTPUT_COLUMNS, PARAMETERS, QC_FLAGS, QC_THRESHOLDS, cutometer_cycles, cutometer_files, cutometer_parameters, read_cutometer  # noqa: F401
-from skintrial.instruments._study_layer import RawMeasurements, measure_raw, raw_outcomes  # noqa: F401
+"""Instruments: raw signal to skin parameters, with quality flags.
+
+Cutometer suction curves → Ue, Uv, Uf, Ur, Ua and R0–R9 (``docs/cutometer.md``); high-frequency skin
+ultrasound scans → dermal thickness, echogenicity, SLEB and overlays (``docs/ultrasound.md``); and a
+bundle's raw files → measurements (``measure_raw``).
+"""
+
+from skintrial.instruments._study_layer import RawMeasurements, measure_raw, raw_outcomes
+from skintrial.instruments.cutometer import (
+    CYCLE_COLUMNS,
+    OUTPUT_COLUMNS,
+    PARAMETERS,
+    QC_FLAGS,
+    QC_THRESHOLDS,
+    cutometer_cycles,
+    cutometer_files,
+    cutometer_parameters,
+    read_cutometer,
+)
+from skintrial.instruments.ultrasound import (
+    ULTRASOUND_COLUMNS,
+    ULTRASOUND_QC_FLAGS,
+    DetectionSettings,
+    Echogenicity,
+    UltrasoundImage,
+    UltrasoundResult,
+    overlay_png,
+    read_ultrasound,
+    ultrasound_files,
+    ultrasound_parameters,
+    write_ultrasound_dicom,
+)
+
+__all__ = [
+    "RawMeasurements",
+    "measure_raw",
+    "raw_outcomes",
+    "CYCLE_COLUMNS",
+    "OUTPUT_COLUMNS",
+    "PARAMETERS",
+    "QC_FLAGS",
+    "QC_THRESHOLDS",
+    "cutometer_cycles",
+    "cutometer_files",
+    "cutometer_parameters",
+    "read_cutometer",
+    "ULTRASOUND_COLUMNS",
+    "ULTRASOUND_QC_FLAGS",
+    "DetectionSettings",
+    "Echogenicity",
+    "UltrasoundImage",
+    "UltrasoundResult",
+    "overlay_png",
+    "read_ultrasound",
+    "ultrasound_files",
+    "ultrasound_parameters",
+    "write_ultrasound_dicom",
+]
