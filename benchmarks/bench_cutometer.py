@@ -31,7 +31,7 @@ from skintrial.instruments import QC_THRESHOLDS, cutometer_parameters
 from skintrial.plan import simulate_cutometer
 
 TARGET = 50.0
-MEAN_D2 = np.sqrt(6.0) * np.sqrt(2.0 / np.pi)
+MEAN_D2 = np.sqrt(6.0)
 
 
 def _slope(t, y):
@@ -60,7 +60,8 @@ def peer_one(t, y, p, read=0.1, th=QC_THRESHOLDS):
     a0 = int(np.ceil((t_off - th["plateau_window"] * (t_off - t_on) - t[0]) / dt - 1e-6))
     e0 = int(np.ceil((t_end - th["drift_window"] * (t_end - t_off) - t[0]) / dt - 1e-6))
     wa, we = y[a0:i_off + 1], y[e0:i_end + 1]
-    noise = min(np.abs(np.diff(wa, 2)).mean(), np.abs(np.diff(we, 2)).mean()) / MEAN_D2
+    na, ne = np.sqrt(np.mean(np.diff(wa, 2) ** 2)), np.sqrt(np.mean(np.diff(we, 2) ** 2))
+    noise = (0.5 * (na + ne) if max(na, ne) <= 2 * min(na, ne) else min(na, ne)) / MEAN_D2
     rise, sxx_a = _slope(t[a0:i_off + 1], wa)
     tail, sxx_e = _slope(t[e0:i_end + 1], we)
     flags = []

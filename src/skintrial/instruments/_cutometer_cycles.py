@@ -58,14 +58,18 @@ def find_cycles(s: CurveStack, *, on_s: float | None, off_s: float | None, read_
 
 
 def _from_pressure(s: CurveStack, rows: np.ndarray, read: float, incomplete: np.ndarray):
-    p = s.p[rows]
+    every = rows.size == len(s.n)
+    p = s.p if every else s.p[rows]  # all rows: no copy
     with np.errstate(invalid="ignore"):
         neg = s.p_neg[rows]
         level = np.where(s.p_max[rows] > 0, 0.5 * s.p_max[rows], np.inf)
         on = np.where(neg[:, None], -p, p) >= level[:, None] if neg.any() else p >= level[:, None]
-    width = on.shape[1] - 1
-    flat = np.flatnonzero(on[:, 1:] != on[:, :-1])
-    r, c = flat // width, flat % width
+    width = on.shape[1]
+    flat = on.ravel()
+    change = np.flatnonzero(flat[1:] != flat[:-1])  # one contiguous pass; drop changes across row ends
+    r, c = change // width, change % width
+    inside = c < width - 1
+    r, c = r[inside], c[inside]
     rise = on[r, c + 1]
     first = np.flatnonzero(on[:, 0])
     o_row = np.r_[r[rise], first]

@@ -17,10 +17,10 @@ __all__ = ["cycle_points", "row_checks", "largest_step"]
 
 _EPS = 1e-6
 _BLOCK = 8192
-# Noise SD from second differences: E|d[i-1] - 2 d[i] + d[i+1]| = s * sqrt(6) * sqrt(2 / pi) for white
-# noise of SD s. Both end-of-phase windows are averaged; when one is more than twice the other (a step,
-# i.e. a probe slip, inside it), the smaller is taken.
-_MEAN_D2 = np.sqrt(6.0) * np.sqrt(2.0 / np.pi)
+# Noise SD from second differences: E[(d[i-1] - 2 d[i] + d[i+1])^2] = 6 s^2 for white noise of SD s.
+# Both end-of-phase windows are averaged; when one is more than twice the other (a step, i.e. a probe
+# slip, inside it), the smaller is taken.
+_MEAN_D2 = np.sqrt(6.0)
 
 
 def _at(s: CurveStack, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
@@ -59,7 +59,7 @@ def _slope(s: CurveStack, rows, vals, mask, cols):
         tc = t - t.mean()
         sxx = float(tc @ tc)
         with np.errstate(divide="ignore", invalid="ignore"):
-            return (vals * tc).sum(axis=1) / sxx, np.full(rows.size, sxx)  # no BLAS threads
+            return np.einsum("ij,j->i", vals, tc) / sxx, np.full(rows.size, sxx)  # no BLAS threads
     t = cols * s.dt[rows][:, None]
     w = np.ones(vals.shape) if mask is None else mask.astype(float)
     cnt = w.sum(axis=1)
@@ -72,15 +72,16 @@ def _slope(s: CurveStack, rows, vals, mask, cols):
     return slope, sxx
 
 
-def _mean_abs_d2(vals, mask):
+def _rms_d2(vals, mask):
+    """Root mean square of the second differences of each window (masked: valid triples only)."""
     d2 = np.add(vals[:, 2:], vals[:, :-2])
     d2 -= vals[:, 1:-1]
     d2 -= vals[:, 1:-1]
-    np.abs(d2, out=d2)
     with np.errstate(invalid="ignore", divide="ignore"):
         if mask is None:
-            return d2.sum(axis=1) / d2.shape[1] if d2.shape[1] else np.full(len(d2), np.nan)
-        return np.where(mask[:, 2:], d2, 0.0).sum(axis=1) / mask[:, 2:].sum(axis=1)
+            return np.sqrt(np.einsum("ij,ij->i", d2, d2) / d2.shape[1]) if d2.shape[1] else np.full(len(d2), np.nan)
+        d2 = np.where(mask[:, 2:], d2, 0.0)
+        return np.sqrt(np.einsum("ij,ij->i", d2, d2) / mask[:, 2:].sum(axis=1))
 
 
 def _smooth(vals: np.ndarray, half: int = 2) -> np.ndarray:
@@ -145,7 +146,7 @@ def _cycle_checks(s, r, t_on, t_off, t_end, uf, read_time_s, th):
     v_a, m_a, k_a = _window(s, r, a0, a1)
     v_e, m_e, k_e = _window(s, r, e0, e1)
     with np.errstate(all="ignore"):
-        na, ne = _mean_abs_d2(v_a, m_a), _mean_abs_d2(v_e, m_e)
+        na, ne = _rms_d2(v_a, m_a), _rms_d2(v_e, m_e)
         lo, hi = np.fmin(na, ne), np.fmax(na, ne)
         noise = np.where(hi <= 2.0 * lo, 0.5 * (na + ne), lo) / _MEAN_D2
         rise, sxx_a = _slope(s, r, v_a, m_a, k_a)
@@ -218,12 +219,17 @@ def _clipped(s: CurveStack, c: Cycles, pts, has: np.ndarray, th) -> np.ndarray:
         hits[c.row[starts]] = np.maximum.reduceat(enough.astype(np.int8), starts)
     cand = np.flatnonzero(has & (hits > 0))
     if cand.size:
-        valid = np.arange(y.shape[1])[None, :] < s.n[cand][:, None]
-        top = np.where(valid, y[cand], -np.inf).max(axis=1)
-        hit = (y[cand] >= (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]) & valid
-        run = np.cumsum(hit, axis=1)
-        reset = np.maximum.accumulate(np.where(hit, 0, run), axis=1)
-        out[cand] = (run - reset).max(axis=1) >= need[cand]
+        sub = y[cand]
+        m = sub.shape[1]
+        valid = np.arange(m)[None, :] < s.n[cand][:, None]
+        top = np.where(valid, sub, -np.inf).max(axis=1)
+        hit = np.zeros((cand.size, m + 2), dtype=np.int8)
+        hit[:, 1:-1] = (sub >= (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]) & valid
+        edge = np.diff(hit, axis=1)  # +1 where a run starts, -1 after it ends; runs pair up in order
+        start, end = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+        longest = np.zeros(cand.size)
+        np.maximum.at(longest, start // (m + 1), end - start)
+        out[cand] = longest >= need[cand]
     return out
 
 
@@ -232,17 +238,29 @@ def largest_step(s: CurveStack, c: Cycles, th) -> np.ndarray:
 
     A full pass over the samples: call it per chunk of rows.
     """
-    step = np.diff(s.y, axis=1)
+    y = np.ascontiguousarray(s.y)
+    flat = y.ravel()
+    step = np.empty(y.shape)
+    np.subtract(flat[1:], flat[:-1], out=step.ravel()[:-1])  # one contiguous pass (faster than axis=1)
+    step[:, -1] = 0.0                                          # (the differences across row ends)
     r = c.row
     if r.size:
         guard = np.maximum(np.ceil(th["slip_guard_s"] / s.dt[r] - _EPS), 3).astype(np.intp)
         width = int(guard.max(initial=0)) + 1
-        m = step.shape[1]
+        m = step.shape[1] - 1
         for t in (c.t_on, c.t_off):
             i0 = _index(s, r, t, up=False)
-            cols = i0[:, None] + np.arange(width)[None, :]
-            cols = np.where(cols <= (i0 + guard)[:, None], np.minimum(cols, m - 1), i0[:, None])
-            step[r[:, None], np.minimum(cols, m - 1)] = 0.0
+            for u in np.unique(i0) if i0.size <= 64 * len(s.n) else ():
+                at = i0 == u
+                if at.sum() == len(s.n) and np.all(guard[at] == guard[0]):  # every row: a slice
+                    step[:, u: u + guard[0] + 1] = 0.0
+                    i0 = np.where(at, -1, i0)
+            rest = i0 >= 0
+            if rest.any():
+                ii, gg, rr = i0[rest], guard[rest], r[rest]
+                cols = ii[:, None] + np.arange(width)[None, :]
+                cols = np.where(cols <= (ii + gg)[:, None], np.minimum(cols, m - 1), ii[:, None])
+                step[rr[:, None], np.minimum(cols, m - 1)] = 0.0
         cut = np.flatnonzero(c.incomplete[r] & np.r_[r[1:] != r[:-1], True])  # last kept cycle of a cut row
         for row, end in zip(r[cut], _index(s, r[cut], c.t_end[cut], up=False), strict=True):
             step[row, end:] = 0.0  # the dropped trailing cycle is not checked (rare: a loop is fine)

@@ -27,7 +27,7 @@ UNORDERED = "time_s repeats, is missing or does not increase within the measurem
 class CurveStack:
     """Curves on per-row uniform grids (see the module docstring)."""
 
-    keys: pd.DataFrame          # file, measurement_id; one row per curve
+    keys: pd.DataFrame | None   # file, measurement_id; one row per curve (None in a chunk)
     y: np.ndarray               # (G, M) deformation, mm
     p: np.ndarray | None        # (G, M) pressure, mbar, either sign (NaN kept); None when no column
     p_max: np.ndarray | None    # (G,) max |pressure| (NaN when the row has none)
@@ -98,14 +98,19 @@ class CurveLayout:
         p_abs = p_max = p_neg = None
         if p is not None:
             with np.errstate(all="ignore"):
-                hi, lo = np.fmax.reduce(p, axis=1), np.fmin.reduce(p, axis=1)
-                p_max = np.fmax(hi, -lo)
-                p_neg = lo < -hi  # suction recorded as a negative pressure
+                # max |p| exactly, in one full pass: the sign convention is read from every 4th sample
+                # (suction recorded as negative pressure when its most negative value outweighs the
+                # largest positive one), then only that side is reduced over all samples
+                p_neg = np.fmin.reduce(p[:, ::4], axis=1) < -np.fmax.reduce(p[:, ::4], axis=1)
+                if p_neg.any():
+                    p_max = np.where(p_neg, -np.fmin.reduce(p, axis=1), np.fmax.reduce(p, axis=1))
+                else:
+                    p_max = np.fmax.reduce(p, axis=1)
             has_p = np.isfinite(p_max)
             p_abs = p
         if jitter.any():
             y_min = y.min(axis=1)
-        return CurveStack(self.keys.iloc[a:b], y, p_abs, p_max, p_neg, has_p, n, t0, dt, error, y_min)
+        return CurveStack(None, y, p_abs, p_max, p_neg, has_p, n, t0, dt, error, y_min)
 
 
 def stack_curves(curves: pd.DataFrame, *, sort: bool = False) -> CurveLayout:
@@ -130,7 +135,7 @@ def stack_curves(curves: pd.DataFrame, *, sort: bool = False) -> CurveLayout:
         return CurveLayout(pd.DataFrame({"file": pd.Series(dtype=object), "measurement_id": pd.Series(dtype=object)}),
                            empty, empty, None if p is None else empty, np.zeros(0, dtype=np.intp))
     brk = np.flatnonzero(key[1:] != key[:-1]) + 1
-    if sort or len(np.unique(key[np.r_[0, brk]])) < brk.size + 1:
+    if sort or not _distinct(key[np.r_[0, brk]]):
         order = np.lexsort((t, key))
         key, t, y = key[order], t[order], y[order]
         p = None if p is None else p[order]
@@ -141,7 +146,9 @@ def stack_curves(curves: pd.DataFrame, *, sort: bool = False) -> CurveLayout:
     f_idx = rk // width if len(fu) > 1 else np.zeros(len(rk), dtype=np.int64)
     keys = pd.DataFrame({"file": np.asarray(fu, dtype=object)[f_idx] if len(fu) else "",
                          "measurement_id": np.asarray(mu, dtype=object)[rk % width]})
-    keys = keys.astype({"file": str, "measurement_id": str})
+    for col in ("file", "measurement_id"):
+        if pd.api.types.infer_dtype(keys[col], skipna=False) != "string":
+            keys[col] = keys[col].astype(str)
     m = int(n.max(initial=0))
     equal = bool(np.all(n == m))
     return CurveLayout(keys, _to_2d(y, starts, n, m, equal), _to_2d(t, starts, n, m, equal),
@@ -168,6 +175,13 @@ def merge_chunks(layout: CurveLayout, parts: list[tuple[int, CurveStack]]) -> Cu
 
     return CurveStack(layout.keys, y, None, col("p_max"), col("p_neg"), col("has_p"), col("n"), col("t0"),
                       col("dt"), col("error"), col("y_min"))
+
+
+def _distinct(keys: np.ndarray) -> bool:
+    """No key repeats (each measurement's rows are contiguous)."""
+    if keys.size and int(keys.max()) < 16 * keys.size:
+        return bool(np.bincount(keys).max() <= 1)
+    return len(np.unique(keys)) == keys.size
 
 
 def _to_2d(v: np.ndarray, starts: np.ndarray, n: np.ndarray, m: int, equal: bool) -> np.ndarray:
