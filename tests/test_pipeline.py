@@ -41,7 +41,7 @@ def test_primary_family_holm_and_secondary_family(demo_results):
 
 
 def test_every_participant_without_follow_up_is_listed(demo_results):
-    excl = demo_results.tables["exclusions"]
+    excl = demo_results.tables["exclusions"].query("analysis == 'ancova'")
     withdrawn = demo_results.study.participants.query("status == 'withdrawn'")["participant_id"]
     n_outcomes = len(demo_results.study.outcomes)
     assert len(excl) == len(withdrawn) * n_outcomes
@@ -58,7 +58,8 @@ def test_results_and_provenance_written(small_bundle, tmp_path):
     np.testing.assert_allclose(back["estimate"], res.tables["ancova"]["estimate"], rtol=1e-15)
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert prov["seed"] == 11
-    assert set(prov["inputs"]) == {"study.toml", "participants.csv", "measurements.csv"}
+    assert set(prov["inputs"]) == {"study.toml", "participants.csv", "measurements.csv", "training.csv",
+                                   "serum.csv", "qpcr.csv"}
     assert all(len(h) == 64 for h in prov["inputs"].values())
     assert prov["packages"]["numpy"] == np.__version__
 
@@ -67,7 +68,7 @@ def test_training_log_gives_per_protocol_sensitivity_and_dose_response(tmp_path)
     from skintrial.plan import synthetic_study
     from skintrial.plan._sim_training import simulate_training
 
-    s = synthetic_study(seed=4, n=30, omics=False)
+    s = synthetic_study(seed=4, n=30, omics=False, training=False)
     root = s.write(tmp_path / "study")
     simulate_training(s.participants, seed=4).to_csv(root / "training.csv", index=False)
     toml = root / "study.toml"

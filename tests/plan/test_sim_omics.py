@@ -30,7 +30,8 @@ def test_deterministic_and_other_files_unchanged(tmp_path):
     pd.testing.assert_frame_equal(a.measurements, plain.measurements)
     pd.testing.assert_frame_equal(a.participants, plain.participants)
     assert a.study_toml.startswith(plain.study_toml[:-1])  # the omics tables are appended
-    assert not plain.files and not plain.omics_truth
+    assert set(plain.files) == {"training.csv"} and not plain.omics_truth  # only the training layer
+    assert plain.files["training.csv"] == a.files["training.csv"]
     c = synthetic_study(seed=10, n=20)
     assert c.files["serum.csv"] != a.files["serum.csv"]
     root = a.write(tmp_path / "s")

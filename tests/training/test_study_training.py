@@ -12,7 +12,7 @@ from skintrial.training import analyse_training
 
 
 def _bundle(tmp_path, extra_toml=""):
-    s = synthetic_study(seed=5, n=30, control_arm=True)
+    s = synthetic_study(seed=5, n=30, control_arm=True, training=False)
     root = s.write(tmp_path / "study")
     simulate_training(s.participants, seed=5).to_csv(root / "training.csv", index=False)
     if extra_toml:
@@ -30,12 +30,12 @@ def test_analyse_training_from_bundle(tmp_path):
 
 
 def test_no_log_gives_none(tmp_path):
-    root = synthetic_study(seed=5, n=12).write(tmp_path / "s")
+    root = synthetic_study(seed=5, n=12, training=False).write(tmp_path / "s")
     assert analyse_training(load_study(root)) is None
 
 
 def test_declared_training_without_log_is_an_error(tmp_path):
-    root = synthetic_study(seed=5, n=12).write(tmp_path / "s")
+    root = synthetic_study(seed=5, n=12, training=False).write(tmp_path / "s")
     (root / "study.toml").write_text((root / "study.toml").read_text() + "\n[training]\nweeks = 16\n")
     with pytest.raises(InputError, match="log is missing"):
         analyse_training(load_study(root))

@@ -1,5 +1,13 @@
 """The molecular layer: qPCR, expression, serum panels, gene sets, enrichment and the mechanism view."""
 
+from skintrial.omics.enrichment import camera, camera_from_fit, over_representation  # noqa: F401
+from skintrial.omics.expression import (  # noqa: F401
+    DE_COLUMNS,
+    differential_expression,
+    differential_expression_from_fit,
+    fit_expression,
+)
+from skintrial.omics.genesets import GeneSetCollection, ecm_gene_sets, read_gmt  # noqa: F401
 from skintrial.omics.mechanism import (  # noqa: F401
     correlate_changes,
     mechanism,
