@@ -60,3 +60,15 @@ def test_invalid_bundle_exits_2_names_the_place_and_writes_nothing(small_bundle,
 def test_missing_bundle_exits_2(tmp_path):
     r = runner.invoke(app, ["run", str(tmp_path / "nope"), "--out", str(tmp_path / "out")])
     assert r.exit_code == 2 and "study folder not found" in r.output
+
+
+def test_validate_reads_the_layer_files_that_run_reads(small_bundle, tmp_path):
+    log = small_bundle / "training.csv"
+    lines = log.read_text().splitlines()
+    lines[1] = lines[1].replace("P0", "X9", 1)  # a session of an unknown participant
+    log.write_text("\n".join(lines) + "\n")
+    before = sorted(p.name for p in small_bundle.iterdir())
+    r = runner.invoke(app, ["validate", str(small_bundle)])
+    assert r.exit_code == 2
+    assert "training.csv, row 2, column 'participant_id'" in r.output
+    assert sorted(p.name for p in small_bundle.iterdir()) == before

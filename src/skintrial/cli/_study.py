@@ -67,9 +67,17 @@ def run(
 def validate(
     study: Annotated[Path, typer.Argument(help="Study bundle folder.")],
 ) -> None:
-    """Check a study bundle only: exit 0 when valid, 2 with every problem listed when not."""
+    """Check a study bundle only: exit 0 when valid, 2 with every problem listed when not.
+
+    The bundle's tables are checked in one pass; then every further file that ``run`` reads (raw
+    instrument files, training log, serum panel, qPCR) is read and analysed in memory, so a bundle
+    that validates is one that ``run`` accepts. Nothing is written.
+    """
     from skintrial.errors import InputError
-    from skintrial.study import validate_study
+    from skintrial.pipeline import analyse
+    from skintrial.study import load_study, validate_study
 
     InputError.collect(validate_study(study))
+    with err_console.status("reading every file the analysis uses"):
+        analyse(load_study(study))
     out_console.print(f"{study}: valid")
