@@ -221,14 +221,18 @@ def _clipped(s: CurveStack, c: Cycles, pts, has: np.ndarray, th) -> np.ndarray:
     if cand.size:
         sub = y[cand]
         m = sub.shape[1]
-        valid = np.arange(m)[None, :] < s.n[cand][:, None]
-        top = np.where(valid, sub, -np.inf).max(axis=1)
+        full = bool(np.all(s.n[cand] == m))
+        valid = None if full else np.arange(m)[None, :] < s.n[cand][:, None]
+        top = sub.max(axis=1) if full else np.where(valid, sub, -np.inf).max(axis=1)
         hit = np.zeros((cand.size, m + 2), dtype=np.int8)
-        hit[:, 1:-1] = (sub >= (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]) & valid
-        edge = np.diff(hit, axis=1)  # +1 where a run starts, -1 after it ends; runs pair up in order
+        at_top = sub >= (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]
+        hit[:, 1:-1] = at_top if full else at_top & valid
+        edge = np.diff(hit.ravel())  # +1 where a run starts, -1 after it ends; runs pair up in order
         start, end = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
+        row = start // (m + 2)
+        first = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
         longest = np.zeros(cand.size)
-        np.maximum.at(longest, start // (m + 1), end - start)
+        longest[row[first]] = np.maximum.reduceat(end - start, first)
         out[cand] = longest >= need[cand]
     return out
 

@@ -243,9 +243,12 @@ def _aggregate(stack: CurveLayout, c: Cycles, pts, flags, drop_first: bool, th) 
     use = c.k >= 2 if drop_first else c.k == 1
     cnt = np.bincount(c.row[use], minlength=g)
     out: dict[str, np.ndarray] = {}
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for name, v in vals.items():
-            out[name] = np.bincount(c.row[use], weights=v[use], minlength=g) / np.where(cnt, cnt, np.nan)
+    if use.all() and c.row.size == g and np.array_equal(c.row, np.arange(g)):  # one cycle per curve
+        out = dict(vals)
+    else:
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for name, v in vals.items():
+                out[name] = np.bincount(c.row[use], weights=v[use], minlength=g) / np.where(cnt, cnt, np.nan)
     last = np.r_[c.row[1:] != c.row[:-1], True][: c.row.size]
     first = np.r_[True, c.row[1:] != c.row[:-1]][: c.row.size]
     per = {key: np.full(g, np.nan) for key in ("peak_last", "trough_last", "uf_first")}
