@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from skintrial.stats._schema import CONTRAST_COLUMNS
+
 PANEL_COLUMNS: tuple[str, ...] = (
     "participant_id",
     "visit",
@@ -46,26 +48,12 @@ PQN_COLUMNS: tuple[str, ...] = ("participant_id", "visit", "panel", "dilution_fa
 SERUM_ANCOVA_COLUMNS: tuple[str, ...] = (
     "analyte",
     "panel",
-    "contrast",
-    "estimate",
-    "se",
-    "ci_low",
-    "ci_high",
-    "df",
-    "t",
-    "p",
-    "p_adj",
-    "n",
-    "ci_level",
-    "family",
-    "p_adj_method",
+    *CONTRAST_COLUMNS[1 : CONTRAST_COLUMNS.index("effect_size")],
     "scale",
     "ratio",
     "ratio_low",
     "ratio_high",
-    "effect_size",
-    "effect_size_formula",
-    "status",
+    *CONTRAST_COLUMNS[CONTRAST_COLUMNS.index("effect_size") :],
 )
 """One row per analyte × contrast. ``estimate`` is on the ``scale`` of the analysis (log2 by default);
 ``ratio`` = base^estimate is the ratio of adjusted geometric means (NaN when ``scale`` is ``none``)."""

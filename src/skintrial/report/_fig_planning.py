@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["power_curve_figure", "planning_page"]
+from skintrial.report._figures import _COLORS
 
-_COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93")
+__all__ = ["power_curve_figure", "planning_page"]
 
 
 def power_curve_figure(curve: pd.DataFrame, *, target_power: float | None = 0.8, plan: pd.DataFrame | None = None,
@@ -37,13 +37,9 @@ def power_curve_figure(curve: pd.DataFrame, *, target_power: float | None = 0.8,
     'participants enrolled per arm'
     >>> import matplotlib.pyplot as plt; plt.close(fig)
     """
-    import matplotlib
+    from skintrial.report._figures import _pyplot
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False,
-                         "axes.spines.right": False})
+    plt = _pyplot()
     styles = {"pilot": "-", "conservative": "--"}
     contrasts = list(dict.fromkeys(curve["contrast"]))
     fig, ax = plt.subplots(figsize=(5.0, 3.4))

@@ -9,20 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from skintrial.report._figures import _COLORS, _pyplot
+
 __all__ = ["dose_response_figure", "adherence_figure"]
 
-_COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93")
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update({"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False,
-                         "axes.spines.right": False})
-    return plt
 
 
 def dose_response_figure(
