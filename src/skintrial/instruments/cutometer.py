@@ -310,9 +310,9 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
     th_check = {k: options.get(k) for k in ("on_s", "off_s")}
     _options(None, th_check["on_s"], th_check["off_s"], options.get("read_time_s", 0.1),
              options.get("method", "read_time"), options.get("qc_thresholds"))
-    paths = [str(p) for p in paths]
+    names = [str(p) for p in paths]
     frames, errors = [], {}
-    for i, path in enumerate(paths):
+    for i, path in enumerate(names):
         try:
             df = read_cutometer(path, mapping=mapping)
             df["file"] = str(i)
@@ -325,11 +325,11 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
     if frames:
         res = cutometer_parameters(pd.concat(frames, ignore_index=True), **options)
         idx = res["file"].astype(int).to_numpy()
-        res["file"] = np.asarray(paths, dtype=object)[idx]
+        res["file"] = np.asarray(names, dtype=object)[idx]
         res["_i"] = idx
         parts.append(res)
     if errors:
-        bad = pd.DataFrame({"file": [paths[i] for i in errors], "measurement_id": "", "n_cycles": 0,
+        bad = pd.DataFrame({"file": [names[i] for i in errors], "measurement_id": "", "n_cycles": 0,
                             **{n: np.nan for n in PARAMETERS}, "qc": list(errors.values()), "_i": list(errors)})
         parts.append(bad)
     if not parts:

@@ -24,6 +24,7 @@ suction), ``"clipped"`` (the signal saturates at 85 % of Uf), ``"negative"`` (th
 from __future__ import annotations
 
 from collections.abc import Sequence
+from types import MappingProxyType
 
 import numpy as np
 import pandas as pd
@@ -33,8 +34,15 @@ from skintrial.instruments._cutometer_defs import PARAMETERS
 
 __all__ = ["simulate_cutometer", "simulate_cutometer_from_parameters", "ARTEFACTS"]
 
-#: Artefacts the simulator can add, with their sizes.
-ARTEFACTS = {"no_plateau": "linear creep", "drift": 0.1, "slip": 0.05, "clipped": 0.85, "negative": 0.05}
+#: Artefacts the simulator can add, and what each does.
+ARTEFACTS = MappingProxyType({
+    "no_plateau": "creep linear in time (never levels off)",
+    "drift": "+0.1 mm/s linear drift",
+    "slip": "+0.05 mm step 60 % into the first suction",
+    "clipped": "saturation at 0.85 Uf",
+    "negative": "the last relaxation ends 0.05 mm below the resting position",
+})
+_SIZE = MappingProxyType({"drift": 0.1, "slip": 0.05, "clipped": 0.85, "negative": 0.05})
 
 
 def _solve(a1, b1, a2, b2, v1, v2):
@@ -141,17 +149,17 @@ def simulate_cutometer(
     rng = np.random.default_rng(seed)
     t = np.arange(int(round(n_cycles * (on_s + off_s) * sampling_hz)) + 1) / sampling_hz
     y, pressure, truth = _curves(t, p, taus, art, n_cycles, on_s, off_s, read_time_s, fatigue)
-    rate = drift_mm_s + np.where(art == "drift", ARTEFACTS["drift"], 0.0)
+    rate = drift_mm_s + np.where(art == "drift", _SIZE["drift"], 0.0)
     if np.any(rate):
         y += rate[:, None] * t[None, :]
     slip = art == "slip"
     if slip.any():
-        y[np.ix_(slip, t > 0.6 * on_s + 1e-9)] += ARTEFACTS["slip"]
+        y[np.ix_(slip, t > 0.6 * on_s + 1e-9)] += _SIZE["slip"]
     if noise_mm > 0:
         y += rng.normal(0.0, noise_mm, y.shape)
     clip = art == "clipped"
     if clip.any():
-        y[clip] = np.minimum(y[clip], ARTEFACTS["clipped"] * uf[clip][:, None])
+        y[clip] = np.minimum(y[clip], _SIZE["clipped"] * uf[clip][:, None])
     ids = (list(measurement_ids) if measurement_ids is not None
            else [f"{id_prefix}{i:06d}" for i in range(n)])
     curves = pd.DataFrame({
@@ -194,7 +202,7 @@ def _curves(t, p, taus, art, n_cycles, on, off, read, fatigue):
         uf = ue + uv
         ua_drawn = ua
         if k == n_cycles - 1:
-            ua_drawn = np.where(art == "negative", base + uf + ARTEFACTS["negative"], ua)
+            ua_drawn = np.where(art == "negative", base + uf + _SIZE["negative"], ua)
         s = t - k * period
         suck = (s >= -1e-9) & (s <= on + 1e-9)
         last = k == n_cycles - 1
