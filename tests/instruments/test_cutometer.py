@@ -401,3 +401,23 @@ def test_rows_out_of_time_order_within_contiguous_measurements_are_sorted():
     assert_allclose(res[ALL].to_numpy(), truth[ALL].to_numpy(), rtol=1e-9, atol=1e-12)
     dup = pd.concat([curves, curves.iloc[[5]]]).sort_values(["measurement_id", "time_s"], kind="stable")
     assert cutometer_parameters(dup)["qc"].tolist()[0].startswith("error: time_s repeats")
+
+
+def test_property_noise_free_truth_is_recovered_anywhere_in_the_parameter_space():
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+
+    @hypothesis.settings(max_examples=40, deadline=None, derandomize=True)
+    @hypothesis.given(ue=st.floats(0.02, 1.5), creep=st.floats(0.0, 1.5), r7=st.floats(0.05, 1.0),
+                      extra=st.floats(0.0, 1.0), cycles=st.integers(1, 4), hz=st.sampled_from([50.0, 100.0, 500.0]),
+                      tau_c=st.floats(0.2, 1.5))
+    def check(ue, creep, r7, extra, cycles, hz, tau_c):
+        uf = ue * (1 + creep)
+        ur = r7 * min(ue, uf)            # 0 < Ur <= Ue
+        ua = ur + extra * (uf - ur)      # Ur <= Ua <= Uf
+        curves, truth = simulate_cutometer(1, ue=ue, uv=uf - ue, ur=ur, ua=ua, n_cycles=cycles, noise_mm=0.0,
+                                           sampling_hz=hz, tau_creep_s=tau_c, tau_recovery_s=tau_c, seed=0)
+        res = cutometer_parameters(curves)
+        assert_allclose(res[ALL].to_numpy(), truth[ALL].to_numpy(), rtol=1e-8, atol=1e-12)
+
+    check()
