@@ -53,10 +53,10 @@ def make_data(G: int, n: int = 60, seed: int = 2026) -> pd.DataFrame:
 
 
 def run_ours(d: pd.DataFrame) -> tuple[pd.DataFrame, float]:
-    from skintrial.stats import clda as clda_module
+    from skintrial.stats import clda
 
     t0 = time.perf_counter()
-    res = clda_module.clda(d, baseline_visit="w0", visits=["w0", "w8", "w16"], reference_arm="CON")
+    res = clda(d, baseline_visit="w0", visits=["w0", "w8", "w16"], reference_arm="CON")
     return res, time.perf_counter() - t0
 
 
