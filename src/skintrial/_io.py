@@ -12,28 +12,44 @@ from pathlib import Path
 
 import pandas as pd
 
-__all__ = ["atomic_output_dir", "sha256_file", "write_csv"]
+from skintrial.errors import InputError, Problem
+
+__all__ = ["atomic_output_dir", "check_output_dir", "sha256_file", "write_csv"]
+
+
+def check_output_dir(out: Path) -> None:
+    """Refuse an output path that is an existing file (before any work is done)."""
+    if Path(out).exists() and not Path(out).is_dir():
+        raise InputError(Problem("the output path is an existing file, not a folder", file=str(out),
+                                 fix="give a folder path for --out"))
 
 
 @contextlib.contextmanager
-def atomic_output_dir(out: Path) -> Iterator[Path]:
-    """Yield a private staging folder; on success its contents are moved into ``out``.
+def atomic_output_dir(out: Path, *, managed: tuple[str, ...] = ()) -> Iterator[Path]:
+    """Yield a private staging folder; on success its top-level entries replace those in ``out``.
 
     If the block raises, the staging folder is deleted and ``out`` is left exactly as it was (it is
-    not even created). Files already in ``out`` with the same names are replaced; others are kept.
+    not even created). Each top-level entry of the stage replaces the entry of that name in ``out``
+    whole (a ``results/`` folder from an earlier run is swapped out, not merged); entries named in
+    ``managed`` that this run did not produce are removed, so no result of an earlier run survives
+    beside the new ones. Anything else in ``out`` (e.g. the demo's ``study/``) is left alone.
     """
     out = Path(out)
+    check_output_dir(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     try:
         yield stage
         out.mkdir(parents=True, exist_ok=True)
-        for entry in sorted(stage.rglob("*")):
-            target = out / entry.relative_to(stage)
-            if entry.is_dir():
-                target.mkdir(parents=True, exist_ok=True)
-            else:
-                os.replace(entry, target)
+        produced = {e.name for e in stage.iterdir()}
+        for name in sorted(produced | set(managed)):
+            target = out / name
+            if target.is_dir():
+                shutil.rmtree(target)
+            elif target.exists():
+                target.unlink()
+            if name in produced:
+                os.replace(stage / name, target)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
 

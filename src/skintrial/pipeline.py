@@ -31,9 +31,13 @@ from skintrial._io import sha256_file, write_csv
 from skintrial.study import Study
 from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
-__all__ = ["TrialResults", "analyse", "write_results"]
+__all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS"]
 
-_PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "matplotlib", "jinja2")
+OUTPUTS = ("results", "overlays", "report.html", "provenance.json")
+"""What a run writes into its output folder; a new run replaces all of them."""
+
+_PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "matplotlib", "jinja2",
+             "scikit-image", "pydicom", "pillow", "openpyxl", "pyarrow", "anndata")
 
 
 @dataclass(frozen=True)
@@ -148,14 +152,16 @@ def _omics_layer(study: Study) -> dict[str, pd.DataFrame]:
 
 
 def _input_files(study: Study) -> list[Path]:
-    """Every file of the bundle that fed the analysis (tables and molecular files; raw files are in
-    the manifest, whose own hash covers their list)."""
+    """Every file of the bundle that fed the analysis: tables, training and molecular files, and each
+    raw instrument file the manifest lists."""
     extra = []
     for spec, default in ((getattr(study.spec, "serum", None), "serum.csv"), (study.spec.training, "training.csv"),
                           (getattr(study.spec, "qpcr", None), "qpcr.csv")):
         name = getattr(spec, "file", None) or default
         if (study.root / name).is_file():
             extra.append(study.root / name)
+    if study.manifest is not None:
+        extra += [Path(p) for p in study.manifest["path"]]
     return [*study.files, *extra]
 
 

@@ -72,3 +72,22 @@ def test_validate_reads_the_layer_files_that_run_reads(small_bundle, tmp_path):
     assert r.exit_code == 2
     assert "training.csv, row 2, column 'participant_id'" in r.output
     assert sorted(p.name for p in small_bundle.iterdir()) == before
+
+
+def test_a_second_run_replaces_every_output_of_the_first(small_bundle, tmp_path):
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["run", str(small_bundle), "--out", str(out)]).exit_code == 0
+    assert (out / "results" / "clda.csv").is_file()
+    (out / "notes.txt").write_text("mine")
+    toml = small_bundle / "study.toml"
+    toml.write_text(toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova"]'))
+    assert runner.invoke(app, ["run", str(small_bundle), "--out", str(out)]).exit_code == 0
+    assert not (out / "results" / "clda.csv").exists() and not (out / "results" / "mixed_anova.csv").exists()
+    assert (out / "notes.txt").read_text() == "mine"  # not skintrial's: left alone
+
+
+def test_an_output_path_that_is_a_file_exits_2_before_any_work(small_bundle, tmp_path):
+    target = tmp_path / "afile"
+    target.write_text("x")
+    r = runner.invoke(app, ["run", str(small_bundle), "--out", str(target)])
+    assert r.exit_code == 2 and "not a folder" in r.output

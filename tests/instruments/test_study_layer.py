@@ -66,3 +66,17 @@ def test_an_outcome_with_a_parameter_the_instrument_lacks_is_an_error(raw_bundle
     toml.write_text(toml.read_text().replace('parameter = "dermal_thickness_mm"', 'parameter = "thickness"'))
     with pytest.raises(InputError, match="does not produce"):
         measure_raw(load_study(raw_bundle))
+
+
+def test_provenance_hashes_every_raw_file(raw_bundle, tmp_path):
+    from skintrial.pipeline import write_results
+
+    res = analyse(load_study(raw_bundle))
+    inputs = res.provenance["inputs"]
+    man = pd.read_csv(raw_bundle / "raw" / "manifest.csv")
+    assert {f"raw/{f}" for f in man["file"]} <= set(inputs)
+    first = f"raw/{man['file'].iloc[0]}"
+    (raw_bundle / first).write_bytes((raw_bundle / first).read_bytes().replace(b"0.0", b"0.1", 1))
+    again = analyse(load_study(raw_bundle)).provenance["inputs"]
+    assert again[first] != inputs[first]
+    assert write_results(res, tmp_path)

@@ -97,3 +97,20 @@ def test_arm_test_type_ii_and_iii(case_result):
 def test_every_case_was_checked():
     assert set(CONTRASTS.case) <= set(CASES.case) and set(ANOVA.case) <= set(CASES.case)
     assert len(CASES) >= 9 and len(CONTRASTS) >= 40
+
+
+def test_followup_visit_must_be_named_with_more_than_two_visits():
+    import pandas as pd
+
+    from skintrial.errors import InputError
+    from skintrial.stats import ancova
+
+    rows = [(f"p{i}", "AB"[i % 2], v, "y", float(i + k)) for i in range(8)
+            for k, v in enumerate(["week0", "week4", "week16"])]
+    d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
+    with pytest.raises(InputError, match="followup_visit"):
+        ancova(d, baseline_visit="week0")
+    with pytest.raises(InputError, match="week12"):
+        ancova(d, baseline_visit="week0", followup_visit="week12")
+    res = ancova(d, baseline_visit="week0", followup_visit="week16")
+    assert res.contrasts["n"].iloc[0] == 8

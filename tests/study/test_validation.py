@@ -165,3 +165,37 @@ def test_excel_row_numbers_match_the_spreadsheet(small_bundle):
     (small_bundle / "measurements.csv").unlink()
     p = _one(_problems(small_bundle), "not a number")
     assert p.row == 12 and p.file.endswith("measurements.xlsx")
+
+
+def test_withdrawn_without_the_withdrawal_columns(small_bundle):
+    def edit(f):
+        f = f.drop(columns=["withdrawal_visit", "withdrawal_reason"])
+        f.loc[0, "status"] = "withdrawn"
+        return f
+
+    _edit(small_bundle, "participants", edit)
+    problems = _problems(small_bundle)
+    missing = {p.column for p in problems if "there is no" in p.message}
+    assert missing == {"withdrawal_visit", "withdrawal_reason"}
+
+
+def test_duplicates_with_an_empty_replicate_cell_are_not_averaged(small_bundle):
+    m = pd.read_csv(small_bundle / "measurements.csv", dtype=str, keep_default_na=False)
+    m["replicate"] = ""
+    m = pd.concat([m, m.iloc[[0]].assign(value="9.9")], ignore_index=True)
+    m.to_csv(small_bundle / "measurements.csv", index=False)
+    _one(_problems(small_bundle), "duplicate measurement")
+
+
+def test_a_declared_outcome_without_data_is_an_error(small_bundle):
+    toml = small_bundle / "study.toml"
+    toml.write_text(toml.read_text() + '\n[outcomes.tewl]\nunit = "g/m2/h"\n')
+    p = _one(_problems(small_bundle), "declared but has no measurements")
+    assert p.column == "outcomes.tewl"
+
+
+def test_a_misspelt_table_is_named(small_bundle):
+    toml = small_bundle / "study.toml"
+    toml.write_text(toml.read_text() + "\n[analysys]\nalpha = 0.01\n")
+    p = _one(_problems(small_bundle), "unknown table")
+    assert p.column == "analysys"

@@ -23,7 +23,13 @@ from pydantic import ValidationError
 from skintrial.errors import InputError, Problem
 from skintrial.study._readers import ROW_COLUMN, find_table, read_table
 from skintrial.study._schema import StudyFile
-from skintrial.study._validate import check_baselines, check_manifest, check_measurements, check_participants
+from skintrial.study._validate import (
+    check_baselines,
+    check_declared_outcomes,
+    check_manifest,
+    check_measurements,
+    check_participants,
+)
 
 __all__ = ["Study", "load_study", "validate_study", "read_study_toml"]
 
@@ -62,7 +68,8 @@ class Study:
 
     @property
     def outcomes(self) -> list[str]:
-        """Declared outcomes that have measurements, in declaration order."""
+        """Declared outcomes that have measurements, in declaration order (an outcome computed from raw
+        files whose every file failed has none; the pipeline reports it with status ``no_data``)."""
         present = set(self.measurements["outcome"])
         return [o for o in self.spec.outcomes if o in present]
 
@@ -90,7 +97,8 @@ def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
         value = err.get("input")
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
-            msg, fix = "unknown key", "remove it or correct its spelling (see docs/bundle.md)"
+            what = "table" if len(err["loc"]) == 1 else "key"
+            msg, fix = f"unknown {what}", "remove it or correct its spelling (see docs/bundle.md)"
         elif err["type"] == "missing":
             msg, fix, value = "required key is missing", "add it (see docs/bundle.md)", None
         else:
@@ -174,6 +182,7 @@ def _collect(root: Path) -> tuple[StudyFile, pd.DataFrame, pd.DataFrame, list[Pa
             problems += check_manifest(manifest, spec, parts, m_file.parent, str(m_file))
             if "file" in manifest.columns:
                 manifest = manifest.assign(path=[str(m_file.parent / f) if f else None for f in manifest["file"]])
+    problems += check_declared_outcomes(spec, meas, manifest, str(root / "study.toml"))
     if "participant_id" in parts.columns and {"participant_id", "visit"} <= set(meas.columns):
         base = meas if manifest is None or "visit" not in manifest.columns else pd.concat(
             [meas[["participant_id", "visit"]], manifest[["participant_id", "visit"]]])

@@ -168,9 +168,9 @@ class QpcrSpec(_Table):
 
 
 class StudyFile(BaseModel):
-    """The whole ``study.toml``; unknown top-level tables are kept for later layers."""
+    """The whole ``study.toml``. Unknown tables are errors, like unknown keys inside a table."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     study: StudySpec
     outcomes: dict[str, OutcomeSpec] = Field(min_length=1)

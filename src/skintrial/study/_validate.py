@@ -78,6 +78,13 @@ def check_participants(df: pd.DataFrame, spec: StudyFile, file: str) -> list[Pro
                                lambda v: (f"unknown status (allowed: {list(STATUSES)})",
                                           "use 'completed' or 'withdrawn'"))
         withdrawn = df["status"] == "withdrawn"
+        for column in ("withdrawal_visit", "withdrawal_reason"):
+            if withdrawn.any() and column not in df.columns:
+                first = int(df.loc[withdrawn, ROW_COLUMN].iloc[0])
+                problems.append(Problem(
+                    f"participants are withdrawn (first at row {first}) but there is no '{column}' column",
+                    file=file, row=1, column=column, rows_affected=int(withdrawn.sum()),
+                    fix=f"add the column '{column}' and fill it in for every withdrawn participant"))
         if "withdrawal_visit" in df.columns:
             visits = spec.study.visits
             bad_visit = withdrawn & ~df["withdrawal_visit"].isin(visits)
@@ -144,7 +151,8 @@ def check_measurements(
             fix="check the unit and the decimal point; declare min/max in study.toml if the range is really wider",
         ))
     keys = ["participant_id", "visit", "outcome"] + (["replicate"] if "replicate" in df.columns else [])
-    dup = df.duplicated(keys, keep="first") & df[keys].notna().all(axis=1)
+    base_keys = ["participant_id", "visit", "outcome"]
+    dup = df[keys].fillna("").duplicated(keep="first") & df[base_keys].notna().all(axis=1)
     fix = ("remove the repeated row" if "replicate" in df.columns
            else "remove the repeated row, or add a 'replicate' column numbering repeated measurements")
     problems += _per_row(df, dup, file, "outcome", f"duplicate measurement (same {', '.join(keys)})", fix)
@@ -196,3 +204,18 @@ def check_manifest(df: pd.DataFrame, spec: StudyFile, participants: pd.DataFrame
     dup = df.duplicated("file", keep="first") & df["file"].notna()
     problems += _per_row(df, dup, file, "file", "the same raw file is listed twice", "list each file once")
     return problems
+
+
+def check_declared_outcomes(spec: StudyFile, measurements: pd.DataFrame, manifest: pd.DataFrame | None,
+                            file: str) -> list[Problem]:
+    """Every declared outcome has measurements, or raw files of its instrument to compute them from."""
+    present = set(measurements["outcome"].dropna()) if "outcome" in measurements.columns else set()
+    raw_instruments = set(manifest["instrument"].dropna()) if manifest is not None and "instrument" in manifest else set()
+    return [
+        Problem(f"outcome '{name}' is declared but has no measurements"
+                + (f" and no raw {o.instrument} files" if o.instrument in RAW_INSTRUMENTS else ""),
+                file=file, column=f"outcomes.{name}",
+                fix="add its measurements, or remove the outcome from study.toml (and from the analysis plan)")
+        for name, o in spec.outcomes.items()
+        if name not in present and not (o.instrument in RAW_INSTRUMENTS and o.instrument in raw_instruments)
+    ]
