@@ -85,3 +85,16 @@ def test_training_log_gives_per_protocol_sensitivity_and_dose_response(tmp_path)
     assert (ppa["n"] <= len(kept)).all() and (ppa["n"] < res.tables["ancova"]["n"]).all()
     dr = res.tables["dose_response"]
     assert set(dr["outcome"]) == set(res.study.outcomes)
+
+
+def test_exclusions_cover_every_analysis_in_the_plan(demo_results):
+    from skintrial.study._summaries import EXCLUSION_COLUMNS
+
+    excl = demo_results.tables["exclusions"]
+    assert list(excl.columns) == list(EXCLUSION_COLUMNS)
+    plan = demo_results.study.spec.analysis.methods
+    assert {"ancova", "mixed_anova"} <= set(excl["analysis"]) and "mixed_anova" in plan
+    ma = demo_results.tables["mixed_anova"].query("term == 'arm'").set_index("outcome")["n"]
+    dropped = excl.query("analysis == 'mixed_anova'").groupby("outcome").size()
+    n = len(demo_results.study.participants)
+    assert all(ma[o] + dropped.get(o, 0) == n for o in ma.index)  # every participant used or listed

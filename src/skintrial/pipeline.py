@@ -137,8 +137,8 @@ def _training_layer(study: Study, long: pd.DataFrame, ancova_args: dict):
         tables["per_protocol"] = pp
         keep = set(pp.loc[pp["per_protocol"].astype(bool), "participant_id"])
         out = pp[~pp["participant_id"].isin(keep)]
-        excl.append(pd.DataFrame({"analysis": "ancova_per_protocol", "outcome": "all", "participant_id":
-                                  out["participant_id"], "arm": out["arm"], "reason": out["reason"]}))
+        excl.append(pd.DataFrame({"analysis": "ancova_per_protocol", "outcome": "", "participant_id":
+                                  out["participant_id"], "arm": out["arm"], "visit": "", "reason": out["reason"]}))
         res = ancova(long[long["participant_id"].isin(keep)], **ancova_args)
         tables["ancova_per_protocol"] = _adjust(res.contrasts, study)
     return tables, excl, {"dose_data": tr.dose_data, "training_summary": tr.summary}
@@ -149,6 +149,16 @@ def _omics_layer(study: Study) -> dict[str, pd.DataFrame]:
     from skintrial.omics._study_layer import analyse_omics
 
     return analyse_omics(study)
+
+
+def _qpcr_exclusions(wells: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """qPCR wells or samples left out, in the common exclusion table (details in qpcr_exclusions.csv)."""
+    arm = study.participants.set_index("participant_id")["arm"]
+    return pd.DataFrame({
+        "analysis": "qpcr", "outcome": wells["gene"], "participant_id": wells["participant_id"],
+        "arm": wells["participant_id"].map(arm), "visit": wells["visit"],
+        "reason": wells["stage"].astype(str) + ": " + wells["reason"].astype(str) + " (" + wells["action"].astype(str) + ")",
+    })
 
 
 def _input_files(study: Study) -> list[Path]:
@@ -201,10 +211,19 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     tables.update(raw_tables)
     training_tables, training_excl, training_data = _training_layer(study, long, ancova_args)
     tables.update(training_tables)
-    tables.update(_omics_layer(study))
+    omics = _omics_layer(study)
+    tables.update(omics)
+    if "qpcr_exclusions" in omics:
+        excl.append(_qpcr_exclusions(omics["qpcr_exclusions"], study))
     excl += training_excl
     report_data.update(training_data)
-    excl.append(analysis_exclusions(study, outcomes=study.outcomes, followup_visit=followup))
+    excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=[s.baseline_visit, followup],
+                                    analysis="ancova"))
+    if "clda" in plan.methods:
+        excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=s.visits, analysis="clda",
+                                        require="any"))
+    if "mixed_anova" in plan.methods:
+        excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=s.visits, analysis="mixed_anova"))
     if "clda" in plan.methods:
         from skintrial.stats.clda import clda
 

@@ -24,6 +24,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.study import Study
+from skintrial.study._summaries import EXCLUSION_COLUMNS
 
 __all__ = ["RawMeasurements", "raw_outcomes", "measure_raw"]
 
@@ -39,7 +40,7 @@ class RawMeasurements:
 
     measurements: pd.DataFrame  # participant_id, visit, outcome, value, file
     files: pd.DataFrame  # manifest columns + instrument outputs + qc
-    exclusions: pd.DataFrame  # analysis, outcome, participant_id, arm, reason
+    exclusions: pd.DataFrame  # EXCLUSION_COLUMNS, one row per file × outcome it would have given
     agreement: pd.DataFrame  # outcome, n, mean_difference, max_abs_difference (raw − table)
     outcomes: list[str]
     overlays: dict[str, bytes] = field(default_factory=dict)
@@ -119,8 +120,8 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
             outs = [o for o, (i, _) in mapping.items() if i == instrument]
             bad = res["qc"].fillna("") != ""
             for r in res[bad].itertuples():
-                excl.append(("instruments", ", ".join(outs), r.participant_id, arms.get(r.participant_id),
-                             f"{instrument} file {r.file}: {r.qc}"))
+                excl += [("instruments", o, r.participant_id, arms.get(r.participant_id), r.visit,
+                          f"{instrument} file {r.file}: {r.qc}") for o in outs]
             for o in outs:
                 site = study.spec.outcomes[o].site
                 use = ~bad & (res["site"].isna() | (site is None) | (res["site"] == site))
@@ -135,7 +136,7 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
     return RawMeasurements(
         measurements=derived,
         files=pd.concat(frames, ignore_index=True),
-        exclusions=pd.DataFrame(excl, columns=["analysis", "outcome", "participant_id", "arm", "reason"]),
+        exclusions=pd.DataFrame(excl, columns=list(EXCLUSION_COLUMNS)),
         agreement=_agreement(study, derived, outcomes),
         outcomes=outcomes,
         overlays=overlays,

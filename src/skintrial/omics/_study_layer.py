@@ -154,7 +154,10 @@ def _qpcr(study, path: Path) -> dict[str, pd.DataFrame]:
         ci_level=study.spec.analysis.ci_level)
     out = {"qpcr": res.table}
     if len(res.exclusions):
-        out["qpcr_exclusions"] = res.exclusions
+        participant = table.drop_duplicates("sample").set_index(table.drop_duplicates("sample")["sample"].astype(str))
+        out["qpcr_exclusions"] = res.exclusions.assign(
+            participant_id=res.exclusions["sample"].astype(str).map(participant["participant"]),
+            visit=res.exclusions["sample"].astype(str).map(participant["visit"]))
     return out
 
 

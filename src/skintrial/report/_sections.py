@@ -29,7 +29,8 @@ def _flow(res: TrialResults) -> dict:
             "label": res.study.spec.study.arm_labels.get(arm, ""),
             "randomised": int(f.loc[f["stage"] == "randomised", "n"].sum()),
             "withdrawn": int(withdrawn["n"].sum()),
-            "reasons": [f"{r}: {n}" for r, n in zip(withdrawn["reason"], withdrawn["n"], strict=True)],
+            "reasons": [f"{r}{f' (after {v})' if v else ''}: {n}" for r, v, n in
+                        zip(withdrawn["reason"], withdrawn["withdrawal_visit"], withdrawn["n"], strict=True)],
             "completed": int(f.loc[f["stage"] == "completed", "n"].sum()),
         })
     primary = res.study.spec.analysis.primary
@@ -103,7 +104,7 @@ def _exclusions(res: TrialResults) -> dict:
     e = res.tables["exclusions"]
     labels = _labels(res)
     rows = [{"analysis": r.analysis, "outcome": labels.get(r.outcome, r.outcome), "participant": r.participant_id,
-             "arm": r.arm, "reason": r.reason} for r in e.itertuples()]
+             "arm": r.arm, "visit": r.visit, "reason": r.reason} for r in e.itertuples()]
     return {"id": "exclusions", "title": "Excluded records", "rows": rows}
 
 

@@ -9,13 +9,14 @@ import pandas as pd
 
 from skintrial.study._bundle import Study
 
-__all__ = ["participant_flow", "baseline_characteristics", "analysis_exclusions"]
+__all__ = ["participant_flow", "baseline_characteristics", "analysis_exclusions", "EXCLUSION_COLUMNS"]
 
 
 def participant_flow(study: Study) -> pd.DataFrame:
-    """CONSORT counts per arm: randomised, withdrawn (each reason a row), completed.
+    """CONSORT counts per arm: randomised, withdrawn (each reason and last visit a row), completed.
 
-    Columns ``arm, stage, reason, n``; ``stage`` is ``randomised``, ``withdrawn`` or ``completed``.
+    Columns ``arm, stage, reason, withdrawal_visit, n``; ``stage`` is ``randomised``, ``withdrawn`` or
+    ``completed``.
 
     Examples
     --------
@@ -30,16 +31,15 @@ def participant_flow(study: Study) -> pd.DataFrame:
     rows = []
     for arm in study.arms:
         sub = p[p["arm"] == arm]
-        rows.append((arm, "randomised", "", len(sub)))
+        rows.append((arm, "randomised", "", "", len(sub)))
         wd = sub[sub["status"] == "withdrawn"]
         reasons = wd["withdrawal_reason"].fillna("not given")
         visits = wd["withdrawal_visit"].fillna("")
         for (reason, visit), n in pd.Series(1, index=pd.MultiIndex.from_arrays([reasons, visits])).groupby(
             level=[0, 1]).sum().items():
-            label = f"{reason} (after {visit})" if visit else str(reason)
-            rows.append((arm, "withdrawn", label, int(n)))
-        rows.append((arm, "completed", "", int((sub["status"] == "completed").sum())))
-    return pd.DataFrame(rows, columns=["arm", "stage", "reason", "n"])
+            rows.append((arm, "withdrawn", str(reason), str(visit), int(n)))
+        rows.append((arm, "completed", "", "", int((sub["status"] == "completed").sum())))
+    return pd.DataFrame(rows, columns=["arm", "stage", "reason", "withdrawal_visit", "n"])
 
 
 def baseline_characteristics(study: Study) -> pd.DataFrame:
@@ -73,27 +73,33 @@ def baseline_characteristics(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variable", "level", "arm", "n", "mean", "sd", "count", "percent"])
 
 
-def analysis_exclusions(study: Study, *, outcomes: Sequence[str], followup_visit: str,
-                        analysis: str = "ancova") -> pd.DataFrame:
-    """Every participant left out of a complete-case analysis of each outcome, and why.
+EXCLUSION_COLUMNS = ("analysis", "outcome", "participant_id", "arm", "visit", "reason")
+"""``results/exclusions.csv``: one row per record left out of an analysis (``visit`` empty when the
+record is a participant's whole series)."""
 
-    Columns ``analysis, outcome, participant_id, arm, reason``.
+
+def analysis_exclusions(study: Study, *, outcomes: Sequence[str], visits: Sequence[str], analysis: str,
+                        require: str = "all") -> pd.DataFrame:
+    """Every participant left out of an analysis of each outcome, and why.
+
+    ``require="all"``: the analysis needs a value at every one of ``visits`` (complete cases: ANCOVA
+    needs baseline and follow-up, the mixed ANOVA every visit). ``require="any"``: it needs at least one
+    (cLDA). Columns :data:`EXCLUSION_COLUMNS`.
     """
-    base_v = study.spec.study.baseline_visit
     m = study.measurements
     have = m.groupby(["outcome", "visit"])["participant_id"].apply(set).to_dict()
     p = study.participants
     rows = []
     for o in outcomes:
-        hb = have.get((o, base_v), set())
-        hf = have.get((o, followup_visit), set())
+        has = [(v, have.get((o, v), set())) for v in visits]
         for pid, arm, status, reason in zip(p["participant_id"], p["arm"], p["status"],
                                             p["withdrawal_reason"], strict=True):
-            missing = [v for v, h in ((base_v, hb), (followup_visit, hf)) if pid not in h]
-            if not missing:
+            missing = [v for v, h in has if pid not in h]
+            if not missing or (require == "any" and len(missing) < len(visits)):
                 continue
-            why = f"no {' and no '.join(missing)} value"
+            why = "no value at any visit" if len(missing) == len(visits) and require == "any" else \
+                f"no {' and no '.join(missing)} value"
             if status == "withdrawn":
                 why += f" (withdrawn: {reason or 'reason not given'})"
-            rows.append((analysis, o, pid, arm, why))
-    return pd.DataFrame(rows, columns=["analysis", "outcome", "participant_id", "arm", "reason"])
+            rows.append((analysis, o, pid, arm, "", why))
+    return pd.DataFrame(rows, columns=list(EXCLUSION_COLUMNS))
