@@ -103,3 +103,49 @@ def test_manifest_without_columns_names_them(scans, tmp_path):
     result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(tmp_path / "p.csv"),
                                  "--spacing-manifest", str(manifest)])
     assert result.exit_code == 2 and "file, pixel_spacing_mm" in result.output
+
+
+@pytest.mark.parametrize("text, where", [
+    ("file,pixel_spacing_mm\np0.png,abc\np1.png,0.0125\n", "row 2, column 'pixel_spacing_mm'"),
+    ("file,pixel_spacing_mm,pixel_spacing_col_mm\np0.png,0.0125,\n", "row 2, column 'pixel_spacing_col_mm'"),
+    ("file,pixel_spacing_mm\n,0.0125\n", "row 2, column 'file'"),
+    ("", "not a readable CSV"),
+    ('file,pixel_spacing_mm\n"p0.png,0.0125\n', "not a readable CSV"),
+    ("file,pixel_spacing_mm\n", "no rows"),
+])
+def test_bad_manifest_exits_2_naming_file_row_and_fix(scans, tmp_path, text, where):
+    folder, _ = scans
+    manifest = tmp_path / "m.csv"
+    manifest.write_text(text)
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(out),
+                                 "--spacing-manifest", str(manifest)])
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    text = " ".join(result.output.split())
+    assert "m.csv" in text and where in text and "Fix:" in text
+    assert not out.exists()
+
+
+def test_manifest_reports_every_bad_row_at_once(scans, tmp_path):
+    folder, _ = scans
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("file,pixel_spacing_mm\np0.png,abc\np1.png,-2\nd.dcm,0.01\n")
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(tmp_path / "p.csv"),
+                                 "--spacing-manifest", str(manifest)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "2 problems" in text and "row 2" in text and "row 3" in text and "'abc'" in text
+
+
+def test_unwritable_overlay_dir_is_refused_before_the_batch(scans, tmp_path):
+    folder, _ = scans
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(out),
+                                 "--pixel-spacing-mm", "0.0125", "--overlay-dir", str(blocker / "ov")])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "--overlay-dir" in text and "a_file" in text and "Fix:" in text
+    assert not out.exists()
