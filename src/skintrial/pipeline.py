@@ -118,7 +118,7 @@ def _raw_layer(study: Study, progress: Progress | None):
     man = study.manifest
     cut = man[(man["instrument"] == "cutometer") & man["file"].isin(clean)]["path"].head(3)
     examples = {"cutometer_curves": pd.concat([read_cutometer(p) for p in cut], ignore_index=True)} if len(cut) else {}
-    return study.with_measurements(raw.measurements, outcomes=raw.outcomes), tables, [raw.exclusions], \
+    return study.with_measurements(raw.measurements), tables, [raw.exclusions], \
         raw.overlays, examples
 
 
@@ -171,7 +171,7 @@ def _input_files(study: Study) -> list[Path]:
         if (study.root / name).is_file():
             extra.append(study.root / name)
     if study.manifest is not None:
-        extra += [Path(p) for p in study.manifest["path"]]
+        extra += [Path(p) for p in study.manifest["path"] if Path(p).is_file()]  # missing: in instrument_files
     return [*study.files, *extra]
 
 

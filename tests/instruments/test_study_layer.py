@@ -27,9 +27,10 @@ def test_cutometer_values_from_raw_curves_replace_the_table(raw_bundle):
     n_curves = (study.manifest["instrument"] == "cutometer").sum()
     assert (raw.measurements["outcome"] == "r2").sum() == n_curves
     agree = raw.agreement.set_index("outcome")
-    assert agree.loc["r2", "n"] == n_curves
+    assert agree.loc["r2", "n"] == n_curves and agree.loc["r2", "n_raw"] == n_curves
+    assert agree.loc["r2", "n_table_only"] == 0
     assert agree.loc["r2", "max_abs_difference"] < 0.02  # simulator truth vs extraction (docs/calibration.md)
-    replaced = study.with_measurements(raw.measurements, outcomes=raw.outcomes)
+    replaced = study.with_measurements(raw.measurements)
     mine = replaced.measurements.query("outcome == 'r2'").sort_values(["participant_id", "visit"])
     ours = raw.measurements.query("outcome == 'r2'").sort_values(["participant_id", "visit"])
     np.testing.assert_allclose(mine["value"].to_numpy(), ours["value"].to_numpy(), rtol=0, atol=0)
@@ -52,13 +53,31 @@ def test_a_corrupt_file_is_listed_and_the_rest_goes_on(raw_bundle):
 
 def test_manifest_problems_are_found_by_validation(raw_bundle):
     man = pd.read_csv(raw_bundle / "raw" / "manifest.csv")
-    man.loc[0, "file"] = "cutometer/missing.csv"
     man.loc[1, "instrument"] = "corneometer"
+    man.loc[2, "participant_id"] = "P999"
     man.to_csv(raw_bundle / "raw" / "manifest.csv", index=False)
     problems = validate_study(raw_bundle)
     msgs = {(p.row, p.column): p.message for p in problems}
-    assert "raw file not found" in msgs[(2, "file")]
     assert "unknown raw instrument" in msgs[(3, "instrument")]
+    assert "not in participants.csv" in msgs[(4, "participant_id")]
+
+
+def test_a_missing_file_is_an_error_row_and_table_values_are_kept(raw_bundle):
+    man = pd.read_csv(raw_bundle / "raw" / "manifest.csv")
+    cut = man.query("instrument == 'cutometer'")
+    gone = cut["file"].iloc[0]
+    (raw_bundle / "raw" / gone).unlink()
+    dropped = cut.iloc[1]  # a file taken out of the manifest: its table values must stay in use
+    man.drop(index=dropped.name).to_csv(raw_bundle / "raw" / "manifest.csv", index=False)
+    res = analyse(load_study(raw_bundle))
+    files = res.tables["instrument_files"]
+    assert files.loc[files["file"] == gone, "qc"].str.contains("file not found").all()
+    agree = res.tables["instrument_agreement"].set_index("outcome")
+    assert agree.loc["r2", "n_table_only"] == 2  # the missing file's and the unlisted file's visits
+    used = res.study.measurements.query("outcome == 'r2'")
+    assert ((used["participant_id"] == dropped["participant_id"]) & (used["visit"] == dropped["visit"])).any()
+    table = load_study(raw_bundle).measurements.query("outcome == 'r2'")
+    assert len(used) == len(table)  # every participant-visit keeps a value
 
 
 def test_an_outcome_with_a_parameter_the_instrument_lacks_is_an_error(raw_bundle):

@@ -5,7 +5,6 @@ from __future__ import annotations
 from skintrial.cli import (  # noqa: F401  (each module registers its commands on the app)
     _cutometer,
     _expression,
-    _panels,
     _plan,
     _qpcr,
     _study,

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
 from skintrial.cli._app import app, err_console, guarded, out_console
 
@@ -82,5 +83,11 @@ def validate(
 
     InputError.collect(validate_study(study))
     with err_console.status("reading every file the analysis uses"):
-        analyse(load_study(study))
+        results = analyse(load_study(study))
     out_console.print(f"{study}: valid")
+    files = results.tables.get("instrument_files")
+    if files is not None and (files["qc"].fillna("") != "").any():
+        bad = files[files["qc"].fillna("") != ""]
+        err_console.print(f"note: {len(bad)} raw file(s) will not be used (run lists them in the results):")
+        for r in bad.itertuples():
+            err_console.print(Text(f"  {r.file}: {r.qc}"))

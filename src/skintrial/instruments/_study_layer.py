@@ -6,10 +6,11 @@ when both name one). Its value is the instrument output named by the outcome's `
 (default: the outcome's own name). Several files for the same participant, visit and outcome are
 replicates, combined by the outcome's ``replicate_rule``.
 
-Files that fail to read or carry a QC flag are not used: each is listed in the exclusions with its
-error or flags. Where ``measurements.csv`` also holds values for a raw-derived outcome, the values
-computed from the raw files are used, and the two are compared in the ``instrument_agreement``
-table so that the replacement is visible.
+Files that are missing, fail to read or carry a QC flag are not used: each is listed in the
+exclusions with its error or flags, and the batch goes on. For each participant, visit and outcome
+the value computed from usable raw files replaces a value of ``measurements.csv``; where there is
+no usable file, the table's value (if any) is kept. ``instrument_agreement`` compares the two where
+both exist and counts where every value came from.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ class RawMeasurements:
     measurements: pd.DataFrame  # participant_id, visit, outcome, value, file
     files: pd.DataFrame  # manifest columns + instrument outputs + qc
     exclusions: pd.DataFrame  # EXCLUSION_COLUMNS, one row per file × outcome it would have given
-    agreement: pd.DataFrame  # outcome, n, mean_difference, max_abs_difference (raw − table)
+    agreement: pd.DataFrame  # outcome, n_raw, n_table_only, n, mean_difference, max_abs_difference
     outcomes: list[str]
     overlays: dict[str, bytes] = field(default_factory=dict)
 
@@ -56,6 +57,13 @@ def raw_outcomes(study: Study) -> dict[str, tuple[str, str]]:
         if spec.instrument not in OUTPUTS or spec.instrument not in have:
             continue
         param = spec.parameter or name
+        sites = set(study.manifest.loc[study.manifest["instrument"] == spec.instrument, "site"].dropna())
+        if spec.site is None and len(sites) > 1:
+            problems.append(Problem(
+                f"outcome '{name}' declares no site, but the manifest has {spec.instrument} files from several "
+                f"sites {sorted(sites)}", file=str(study.root / "study.toml"), column=f"outcomes.{name}.site",
+                fix="declare the outcome's site (one outcome per site), so sites are not averaged as replicates"))
+            continue
         if param not in OUTPUTS[spec.instrument]:
             problems.append(Problem(
                 f"outcome '{name}' takes parameter '{param}', which the {spec.instrument} does not produce",
@@ -67,8 +75,22 @@ def raw_outcomes(study: Study) -> dict[str, tuple[str, str]]:
     return out
 
 
+def _missing_rows(paths: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({"file": paths, "qc": "error: file not found (paths are relative to the manifest's folder)"})
+
+
 def _run_instrument(instrument: str, paths: list[str], study: Study, overlay_dir: Path,
                     progress: Callable[[int], None] | None) -> pd.DataFrame:
+    present = [p for p in paths if Path(p).is_file()]
+    missing = _missing_rows([p for p in paths if not Path(p).is_file()])
+    if progress and len(missing):
+        progress(len(missing))
+    found = _measure(instrument, present, study, overlay_dir, progress) if present else pd.DataFrame()
+    return pd.concat([found, missing], ignore_index=True) if len(missing) else found
+
+
+def _measure(instrument: str, paths: list[str], study: Study, overlay_dir: Path,
+             progress: Callable[[int], None] | None) -> pd.DataFrame:
     raw = study.spec.raw
     if instrument == "cutometer":
         from skintrial.instruments.cutometer import cutometer_files
@@ -83,13 +105,20 @@ def _run_instrument(instrument: str, paths: list[str], study: Study, overlay_dir
 
 
 def _agreement(study: Study, derived: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
+    """Per outcome: values from raw files, values kept from the table (no usable file), and the
+    differences raw − table where both exist."""
     keys = ["participant_id", "visit", "outcome"]
     table = study.measurements[study.measurements["outcome"].isin(outcomes)]
     mean_raw = derived.groupby(keys, as_index=False)["value"].mean()
-    both = mean_raw.merge(table[[*keys, "value"]], on=keys, suffixes=("_raw", "_table"))
-    diff = both.assign(d=both["value_raw"] - both["value_table"]).groupby("outcome")["d"]
-    return pd.DataFrame({"n": diff.size(), "mean_difference": diff.mean(),
-                         "max_abs_difference": diff.apply(lambda d: float(np.abs(d).max()))}).reset_index()
+    both = mean_raw.merge(table[[*keys, "value"]], on=keys, how="outer", suffixes=("_raw", "_table"))
+    rows = []
+    for o in outcomes:
+        b = both[both["outcome"] == o]
+        d = (b["value_raw"] - b["value_table"]).dropna()
+        rows.append((o, int(b["value_raw"].notna().sum()), int((b["value_raw"].isna() & b["value_table"].notna()).sum()),
+                     len(d), float(d.mean()) if len(d) else np.nan, float(d.abs().max()) if len(d) else np.nan))
+    return pd.DataFrame(rows, columns=["outcome", "n_raw", "n_table_only", "n", "mean_difference",
+                                       "max_abs_difference"])
 
 
 def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) -> RawMeasurements:
@@ -104,7 +133,7 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
     """
     mapping = raw_outcomes(study)
     man = study.manifest
-    if not mapping or man is None:
+    if not mapping or man is None:  # nothing to measure
         empty = pd.DataFrame(columns=["participant_id", "visit", "outcome", "value", "file"])
         return RawMeasurements(empty, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [])
     arms = study.participants.set_index("participant_id")["arm"]

@@ -42,8 +42,8 @@ def build(res: TrialResults) -> list[dict]:
         "title": "Instruments",
         "qc_rows": _qc_rows(files),
         "flagged": [[r.file, r.instrument, r.qc] for r in flagged.itertuples()],
-        "agreement": [[r.outcome, str(r.n), num(r.mean_difference), num(r.max_abs_difference)]
-                      for r in agreement.itertuples()],
+        "agreement": [[r.outcome, str(r.n_raw), str(r.n_table_only), str(r.n), num(r.mean_difference),
+                       num(r.max_abs_difference)] for r in agreement.itertuples()],
         "curves": cutometer_curves_figure(curves) if curves is not None and len(curves) else None,
         "overlays": overlays,
         "n_overlays": sum(1 for k in res.assets if k.startswith("overlays/")),

@@ -73,12 +73,14 @@ class Study:
         present = set(self.measurements["outcome"])
         return [o for o in self.spec.outcomes if o in present]
 
-    def with_measurements(self, replicates: pd.DataFrame, *, outcomes: list[str]) -> Study:
-        """A copy whose ``outcomes`` take their values from ``replicates`` (one row per replicate:
-        ``participant_id, visit, outcome, value``), combined by each outcome's replicate rule; other
-        outcomes keep theirs."""
-        keep = self.measurements[~self.measurements["outcome"].isin(outcomes)]
-        new = _combine_replicates(replicates[["participant_id", "visit", "outcome", "value"]], self.spec)
+    def with_measurements(self, replicates: pd.DataFrame) -> Study:
+        """A copy in which ``replicates`` (one row per replicate: ``participant_id, visit, outcome,
+        value``), combined by each outcome's replicate rule, replace the values of the same participant,
+        visit and outcome; every other value is kept."""
+        keys = ["participant_id", "visit", "outcome"]
+        new = _combine_replicates(replicates[[*keys, "value"]], self.spec)
+        replaced = self.measurements.set_index(keys).index.isin(new.set_index(keys).index)
+        keep = self.measurements[~replaced]
         merged = pd.concat([keep, new], ignore_index=True).sort_values(
             ["participant_id", "visit", "outcome"], kind="mergesort").reset_index(drop=True)
         return replace(self, measurements=merged)

@@ -181,9 +181,11 @@ MANIFEST_REQUIRED = ("participant_id", "visit", "instrument", "file")
 
 
 def check_manifest(df: pd.DataFrame, spec: StudyFile, participants: pd.DataFrame, raw_dir, file: str) -> list[Problem]:
-    """Problems in ``raw/manifest.csv``: ids, visits, instruments, and files that do not exist.
+    """Problems in ``raw/manifest.csv``: ids, visits, instruments, empty or repeated file names.
 
-    ``file`` paths are relative to the manifest's folder.
+    ``file`` paths are relative to the manifest's folder. A listed file that is missing or unreadable
+    is not a problem of the manifest: like any bad file it becomes an error row when the files are
+    measured, is listed in the results, and the rest of the batch goes on.
     """
     problems = _required(df, MANIFEST_REQUIRED, file)
     if problems:
@@ -198,9 +200,7 @@ def check_manifest(df: pd.DataFrame, spec: StudyFile, participants: pd.DataFrame
     problems += _per_group(df, ~df["instrument"].isin(RAW_INSTRUMENTS), "instrument", file, "instrument",
                            lambda v: (f"unknown raw instrument (skintrial reads: {list(RAW_INSTRUMENTS)})",
                                       "correct the instrument name"))
-    exists = df["file"].map(lambda f: f is not None and (raw_dir / f).is_file())
-    problems += _per_row(df, ~exists, file, "file", "raw file not found (paths are relative to the manifest's folder)",
-                         "correct the path, or add the file")
+    problems += _per_row(df, df["file"].isna(), file, "file", "empty file name", "give the file's path")
     dup = df.duplicated("file", keep="first") & df["file"].notna()
     problems += _per_row(df, dup, file, "file", "the same raw file is listed twice", "list each file once")
     return problems
