@@ -138,3 +138,45 @@ def test_robust_and_trend_flags(tmp_path, flag):
     assert r.exit_code == 0, r.output
     de = pd.read_csv(out)
     assert list(de.columns) == list(DE_COLUMNS) and len(de) == 300
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "needle"),
+    [
+        ("junk.h5ad", b"this is not an HDF5 file", "cannot read the file as AnnData"),
+        ("empty.csv", b"", "cannot read the file"),
+        ("gone.h5ad", None, "file not found"),
+    ],
+)
+def test_unreadable_expression_file_exits_2_naming_it(tmp_path, name, content, needle):
+    path = tmp_path / name
+    if content is not None:
+        path.write_bytes(content)
+    out = tmp_path / "de.csv"
+    r = runner.invoke(
+        app,
+        ["expression", str(path), "--samples", str(REF / "paired_samples.csv"), "--design",
+         "~ visit + participant", "--contrast", "visit: post - pre", "--out", str(out)],
+    )
+    assert r.exit_code == 2, (r.output, r.exception)
+    text = " ".join(r.output.split())
+    assert name in text and needle in text and "Fix:" in text
+    assert not out.exists()
+
+
+def test_duplicate_gene_ids_exit_2_naming_genes_and_rows(tmp_path):
+    expr = pd.read_csv(REF / "paired_expr.csv")
+    expr.loc[4, "gene"] = expr.loc[1, "gene"]  # spreadsheet rows 3 and 6
+    path = tmp_path / "expr.csv"
+    expr.to_csv(path, index=False)
+    out = tmp_path / "de.csv"
+    r = runner.invoke(
+        app,
+        ["expression", str(path), "--samples", str(REF / "paired_samples.csv"), "--design",
+         "~ visit + participant", "--contrast", "visit: post - pre", "--out", str(out)],
+    )
+    assert r.exit_code == 2, (r.output, r.exception)
+    text = " ".join(r.output.split())
+    gene = expr.loc[1, "gene"]
+    assert f"'{gene}' at rows 3, 6" in text and "expr.csv" in text and "Fix:" in text
+    assert not out.exists()

@@ -272,3 +272,39 @@ def test_robust_option_is_passed_through_and_refused_with_trend():
     assert_allclose(de.attrs["df_prior"], ref["df.prior"], rtol=RTOL)
     with pytest.raises(InputError, match="trend and robust"):
         differential_expression(expr.set_index("gene"), samples, robust=True, trend=True, **kw)
+
+
+def test_duplicate_and_empty_gene_ids_are_errors(tmp_path):
+    path = tmp_path / "expr.csv"
+    path.write_text("gene,a,b,c,d\ng1,1,2,3,4\ng2,1,2,3,4\ng1,2,2,3,4\n,1,2,3,5\ng2,1,1,1,1\n")
+    samples = pd.DataFrame({"sample": list("abcd"), "g": ["x", "y"] * 2})
+    with pytest.raises(InputError) as err:
+        differential_expression(path, samples, design="~ g", contrast="g: y - x")
+    text = str(err.value)
+    assert "2 problems" in text
+    assert "empty at rows 5" in text
+    assert "'g1' at rows 2, 4; 'g2' at rows 3, 6" in text and "Fix:" in text
+
+
+def test_duplicate_gene_ids_in_a_dataframe_or_anndata_are_errors():
+    anndata = pytest.importorskip("anndata")
+    mat = pd.DataFrame(np.arange(24.0).reshape(6, 4) % 5, columns=list("abcd"), index=list("xyzxuv"))
+    samples = pd.DataFrame({"sample": list("abcd"), "g": ["x", "y"] * 2})
+    with pytest.raises(InputError, match=r"'x' at index positions 0, 3"):
+        differential_expression(mat, samples, design="~ g", contrast="g: y - x")
+    with pytest.warns(UserWarning, match="not unique"):
+        ad = anndata.AnnData(X=mat.T.to_numpy(), obs=samples.set_index("sample"), var=pd.DataFrame(index=mat.index))
+    with pytest.raises(InputError, match=r"'x' at var positions 0, 3"):
+        differential_expression(ad, design="~ g", contrast="g: y - x")
+
+
+def test_h5ad_with_repeated_var_names_is_an_error_not_a_warning(tmp_path):
+    anndata = pytest.importorskip("anndata")
+    samples = pd.DataFrame({"sample": list("abcd"), "g": ["x", "y"] * 2})
+    ad = anndata.AnnData(X=np.arange(16.0).reshape(4, 4) % 3, obs=samples.set_index("sample"),
+                         var=pd.DataFrame(index=["k1", "k2", "k3", "k4"]))
+    ad.var_names = ["k1", "k2", "k1", "k4"]  # setting names does not warn; reading them back does
+    path = tmp_path / "d.h5ad"
+    ad.write_h5ad(path)
+    with pytest.raises(InputError, match=r"d.h5ad.*'k1' at var positions 0, 2"):
+        differential_expression(path, design="~ g", contrast="g: y - x")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,15 +113,85 @@ def _from_anndata(adata: Any) -> tuple[np.ndarray, tuple[str, ...], pd.DataFrame
     return np.asarray(X, dtype=float).T, tuple(map(str, adata.var_names)), obs.reset_index(drop=True)
 
 
+def _read_h5ad(path: Path) -> Any:
+    """``anndata.read_h5ad`` with an unreadable file turned into an :class:`InputError` naming it."""
+    import anndata
+
+    if not path.is_file():
+        raise InputError(Problem("file not found", fix="check the path of the .h5ad file", file=str(path)))
+    try:
+        with warnings.catch_warnings():  # repeated var names: _check_genes reports them as an error
+            warnings.filterwarnings("ignore", message=".*names are not unique", category=UserWarning)
+            return anndata.read_h5ad(path)
+    except Exception as exc:  # h5py and anndata raise OSError, KeyError, ValueError, … for a bad file
+        raise InputError(
+            Problem(
+                f"cannot read the file as AnnData ({type(exc).__name__}: {exc})",
+                fix="give an .h5ad file written by anndata (adata.write_h5ad), or a CSV/TSV matrix",
+                file=str(path),
+            )
+        ) from None
+
+
+def _check_genes(genes: tuple[str, ...], file: str | None, source: str) -> None:
+    """Gene ids must be present and unique: a repeated id would silently count a gene twice.
+
+    ``source`` says where the ids sit: ``"csv"`` (first column; spreadsheet rows, header = row 1),
+    ``"frame"`` (DataFrame index, 0-based positions) or ``"anndata"`` (``var_names``, 0-based).
+    """
+    ids = pd.Series(genes, dtype=object)
+    empty = ids.isin(["", "nan", "None"]).to_numpy() | ids.str.strip().eq("").to_numpy()
+    dup = ids.duplicated(keep=False).to_numpy() & ~empty
+    problems = []
+    where = {"csv": "rows", "frame": "index positions", "anndata": "var positions"}[source]
+    offset = 2 if source == "csv" else 0
+    column = "first column (gene id)" if source == "csv" else None
+    if empty.any():
+        at = np.flatnonzero(empty)
+        problems.append(
+            Problem(
+                f"gene id is empty at {where} {_positions(at + offset)}",
+                fix="give every row a gene (or probe) id",
+                file=file,
+                row=int(at[0]) + offset if source == "csv" else None,
+                column=column,
+                rows_affected=len(at),
+            )
+        )
+    if dup.any():
+        groups = ids[dup].groupby(ids[dup], sort=False).groups
+        listed = [f"{g!r} at {where} {_positions(np.asarray(ix) + offset)}" for g, ix in list(groups.items())[:5]]
+        more = f"; … {len(groups) - 5} more" if len(groups) > 5 else ""
+        problems.append(
+            Problem(
+                f"{len(groups)} gene id(s) occur more than once: {'; '.join(listed)}{more}",
+                fix="keep one row per gene: average or drop repeated probes, or make the ids unique "
+                "(e.g. probe ids instead of gene symbols)",
+                file=file,
+                column=column,
+                rows_affected=int(dup.sum()),
+            )
+        )
+    InputError.collect(problems)
+
+
+def _positions(at: np.ndarray) -> str:
+    shown = ", ".join(str(int(i)) for i in at[:6])
+    return shown + (f", … ({len(at)} in all)" if len(at) > 6 else "")
+
+
 def load_expression(expr: Any, samples: Any = None, *, sample_column: str = "sample") -> ExpressionData:
-    """Read and align an expression matrix and its sample table (see the module notes)."""
+    """Read and align an expression matrix and its sample table (see the module notes).
+
+    Gene ids must be non-empty and unique (an error names the repeated ids and their rows); an
+    unreadable ``.h5ad`` or table file is an :class:`InputError` naming the file.
+    """
     expr_file = sample_file = None
     obs = None
     if isinstance(expr, str | Path) and str(expr).endswith(".h5ad"):
-        import anndata
-
         expr_file = str(expr)
-        values, genes, obs = _from_anndata(anndata.read_h5ad(expr))
+        values, genes, obs = _from_anndata(_read_h5ad(Path(expr)))
+        _check_genes(genes, expr_file, "anndata")
         columns = list(obs["sample"])
     elif isinstance(expr, str | Path):
         path = Path(expr)
@@ -138,16 +209,19 @@ def load_expression(expr: Any, samples: Any = None, *, sample_column: str = "sam
                     file=expr_file,
                 )
             )
-        genes = tuple(df.iloc[:, 0].astype(str))
+        genes = tuple("" if pd.isna(g) else str(g) for g in df.iloc[:, 0])
+        _check_genes(genes, expr_file, "csv")
         df = df.iloc[:, 1:]
         columns = [str(c) for c in df.columns]
         values = _numeric_matrix(df, expr_file)
     elif isinstance(expr, pd.DataFrame):
         genes = tuple(map(str, expr.index))
+        _check_genes(genes, None, "frame")
         columns = [str(c) for c in expr.columns]
         values = _numeric_matrix(expr, None)
     elif hasattr(expr, "obs") and hasattr(expr, "var_names"):
         values, genes, obs = _from_anndata(expr)
+        _check_genes(genes, None, "anndata")
         columns = list(obs["sample"])
     else:
         raise InputError(
