@@ -46,12 +46,22 @@ def test_strings_from_input_files_are_escaped(small_bundle):
 
 def test_sensitivity_and_replication_sections_follow_the_plan(small_bundle):
     toml = small_bundle / "study.toml"
-    plain = render_report(analyse(load_study(small_bundle)))
-    if 'methods = ["ancova"]' in toml.read_text():
-        toml.write_text(toml.read_text().replace('methods = ["ancova"]', 'methods = ["ancova", "clda", "mixed_anova"]'))
+    text = toml.read_text()
+    assert 'methods = ["ancova", "clda", "mixed_anova"]' in text
     res = analyse(load_study(small_bundle))
     assert {"clda", "mixed_anova"} <= set(res.tables)
     html = render_report(res)
     assert 'id="clda-table"' in html and 'id="mixed-anova-table"' in html
     assert "It is not the treatment test" in html
-    assert 'id="clda-table"' not in plain or "clda" in toml.read_text()
+    toml.write_text(text.replace('methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova"]'))
+    res = analyse(load_study(small_bundle))
+    assert not {"clda", "mixed_anova"} & set(res.tables)
+    html = render_report(res)
+    assert 'id="clda-table"' not in html and 'id="mixed-anova-table"' not in html
+
+
+def test_forest_plot_follows_the_plan_ci_level_and_alpha(small_bundle):
+    toml = small_bundle / "study.toml"
+    toml.write_text(toml.read_text().replace("alpha = 0.05", "alpha = 0.01\nci_level = 0.9"))
+    html = render_report(analyse(load_study(small_bundle)))
+    assert "with 90% CIs" in html and "90% CI" in html

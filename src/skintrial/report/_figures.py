@@ -66,7 +66,7 @@ def before_after_figure(long: pd.DataFrame, *, outcome: str, label: str, unit: s
     return svg_data_uri(fig)
 
 
-def forest_figure(table: pd.DataFrame, *, labels: dict[str, str]) -> str:
+def forest_figure(table: pd.DataFrame, *, labels: dict[str, str], alpha: float = 0.05) -> str:
     """Adjusted differences with their CIs on one axis: each divided by its outcome's pooled baseline
     SD and multiplied by Hedges' J (the ``effect_size`` column), so outcomes in different units can
     stand side by side. One row per outcome × contrast."""
@@ -78,12 +78,14 @@ def forest_figure(table: pd.DataFrame, *, labels: dict[str, str]) -> str:
     g = t["effect_size"].to_numpy(dtype=float)
     scale = np.where(t["estimate"].abs() > 0, np.abs(g / t["estimate"].to_numpy(dtype=float)), np.nan)
     est, lo, hi = (t[c].to_numpy(dtype=float) * scale for c in ("estimate", "ci_low", "ci_high"))
-    sig = t["p_adj"].to_numpy(dtype=float) < 0.05
+    sig = t["p_adj"].to_numpy(dtype=float) < alpha
+    level = float(t["ci_level"].iloc[0]) if len(t) else 0.95
     ax.errorbar(est, y, xerr=[est - lo, hi - est], fmt="none", ecolor="0.4", capsize=2)
     ax.scatter(est, y, c=np.where(sig, "#d1495b", "#1b6ca8"), zorder=3, s=18)
     ax.axvline(0, color="0.5", lw=0.8, ls="--")
     ax.set_yticks(y, [f"{labels.get(o, o)}: {c}" for o, c in zip(t["outcome"], t["contrast"], strict=True)])
-    ax.set_xlabel("adjusted difference in baseline-SD units (Hedges' g scale), 95% CI; red: adjusted p < 0.05")
+    ax.set_xlabel(f"adjusted difference in baseline-SD units (Hedges' g scale), {level:.0%} CI; "
+                  f"red: adjusted p < {alpha:g}")
     return svg_data_uri(fig)
 
 

@@ -69,7 +69,7 @@ def _outcomes(res: TrialResults) -> dict:
     arms = res.study.arms
     visits = (s.study.baseline_visit, res.followup_visit)
     rows = []
-    for o in res.study.outcomes:
+    for o in [o for o in s.outcomes if o in set(anc["outcome"])]:  # declared ones, no_data rows included
         cells = []
         for arm in arms:
             for v in visits:
@@ -96,8 +96,10 @@ def _figures(res: TrialResults) -> dict:
     items = [{"outcome": labels[o], "uri": figs.before_after_figure(
         long, outcome=o, label=labels[o], unit=s.outcomes[o].unit, arms=res.study.arms,
         baseline_visit=s.study.baseline_visit, followup_visit=res.followup_visit)} for o in res.study.outcomes]
-    forest = figs.forest_figure(res.tables["ancova"], labels=labels)
-    return {"id": "figures", "title": "Figures", "forest": forest, "panels": items}
+    anc = res.tables["ancova"]
+    forest = figs.forest_figure(anc[anc["status"] == "ok"], labels=labels, alpha=s.analysis.alpha)
+    return {"id": "figures", "title": "Figures", "forest": forest, "panels": items,
+            "ci_percent": f"{s.analysis.ci_level:.0%}"}
 
 
 def _exclusions(res: TrialResults) -> dict:

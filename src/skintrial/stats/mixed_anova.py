@@ -158,6 +158,8 @@ def mixed_anova(
     status[df_e <= 0] = "too_few_observations"
     status[a < 2] = "too_few_arms"
     good = status == "ok"
+    # the remaining arms are analysed, but the table must say that a declared arm dropped out
+    status[good & (a < len(ta.arms))] = "arm_without_complete_cases"
     terms = [
         ("arm", ss_arm, a - 1.0, ss_b, df_e),
         ("visit", ss_visit, np.full(N.shape, b - 1.0), ss_w, (b - 1.0) * df_e),
