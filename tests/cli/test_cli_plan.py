@@ -92,3 +92,20 @@ def test_randomize_declared_strata_and_errors(tmp_path):
                             "--block-sizes", "3", "--out", str(tmp_path / "bad.csv")])
     assert r.exit_code == 2 and "multiples" in r.output
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_plan_with_a_control_arm_in_the_pilot(tmp_path):
+    from skintrial.plan import synthetic_study
+    from skintrial.plan.pilot import pilot_estimates
+    from skintrial.study import load_study
+
+    bundle = synthetic_study(seed=5, n=45, control_arm=True, omics=False).write(tmp_path / "study")
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["plan", str(bundle), "--primary", "r2", "--out", str(out), "--control-change", "0.5"])
+    assert r.exit_code == 0, r.output
+    st = load_study(bundle)
+    ch = pilot_estimates(st.long(), baseline_visit="week0").changes.query("outcome == 'r2'").set_index("arm")
+    plan = pd.read_csv(out / "plan.csv").query("scenario == 'pilot'").set_index("arm")
+    assert_allclose(plan["effect"], ch.loc[["AT", "RT"], "mean_change"].to_numpy() - ch.loc["CON", "mean_change"],
+                    rtol=1e-9)
+    assert "own CON mean change" in (out / "plan.html").read_text()

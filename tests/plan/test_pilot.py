@@ -131,3 +131,42 @@ def test_needs_a_followup_visit():
                          "value": [0.6, 0.7]})
     with pytest.raises(InputError, match="follow-up"):
         pilot_estimates(long, baseline_visit="week0")
+
+
+@pytest.fixture(scope="module")
+def pilot_with_control():
+    s, long = _long(seed=3, control_arm=True)
+    return long, pilot_estimates(long, baseline_visit="week0", followup_visit="week16")
+
+
+def test_plan_uses_the_pilots_own_control_arm(pilot_with_control):
+    _, est = pilot_with_control
+    ch = est.changes[est.changes.outcome == "r2"].set_index("arm")["mean_change"]
+    plan = plan_trial(est, primary="r2", control_change=0.5)  # ignored: the pilot has CON
+    p = plan[plan.scenario == "pilot"].set_index("arm")
+    assert_allclose(p["effect"], ch[["AT", "RT"]].to_numpy() - ch["CON"], rtol=1e-12)
+    assert (p["effect_basis"] == "pilot_control").all()
+    assert_allclose(p["control_change"], ch["CON"], rtol=1e-12)
+    curve = power_curve(est, primary="r2", n_per_arm=[20])
+    c = curve[curve.scenario == "pilot"].set_index("contrast")
+    assert_allclose(c["effect"], ch[["AT", "RT"]].to_numpy() - ch["CON"], rtol=1e-12)
+    assert (c["effect_basis"] == "pilot_control").all()
+
+
+def test_plan_without_control_in_pilot_states_the_assumption(pilot):
+    _, _, est = pilot
+    plan = plan_trial(est, primary="r2", control_change=0.005, effects={"RT": 0.03})
+    p = plan[plan.scenario == "pilot"].set_index("arm")
+    assert p.loc["AT", "effect_basis"] == "assumed_control_change"
+    assert_allclose(p.loc["AT", "control_change"], 0.005)
+    assert p.loc["RT", "effect_basis"] == "given" and np.isnan(p.loc["RT", "control_change"])
+
+
+def test_plan_refuses_effects_for_arms_not_planned(pilot):
+    _, _, est = pilot
+    with pytest.raises(InputError, match="ZZ"):
+        plan_trial(est, primary="r2", effects={"ZZ": 0.1})
+    with pytest.raises(InputError, match="control"):
+        plan_trial(est, primary="r2", effects={"CON": 0.1})
+    with pytest.raises(InputError, match="control arm"):
+        plan_trial(est, primary="r2", arms=("AT", "RT"), control_arm="CON")

@@ -23,6 +23,23 @@ def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
     return out
 
 
+def _effect_note(table, control: str) -> str:
+    """One sentence per effect basis used in a plan table: where the planned effects came from."""
+    rows = table[table["scenario"] == table["scenario"].iloc[0]]
+    says = []
+    for basis, g in rows.groupby("effect_basis", sort=False):
+        arms = ", ".join(g["arm"])
+        if basis == "given":
+            says.append(f"effects of {arms} as given (--effect)")
+        elif basis == "pilot_control":
+            says.append(f"effects of {arms}: pilot mean change minus the pilot's own {control} mean change "
+                        f"({g['control_change'].iloc[0]:.4g})")
+        else:
+            says.append(f"effects of {arms}: pilot mean change minus an assumed {control} change of "
+                        f"{g['control_change'].iloc[0]:.4g} (--control-change; the pilot has no {control} arm)")
+    return "Planned " + "; ".join(says) + "."
+
+
 def _csv_list(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
@@ -161,9 +178,9 @@ def plan(
         fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
         images[fmt] = buf.getvalue()
     plt.close(fig)
-    notes = (f"Pilot: {study} ({st.spec.study.name}); effects are pilot mean changes minus an assumed control "
-             f"change of {control_change:g}. 'conservative' uses the upper confidence limit of the SD and the lower "
-             "of rho. Power per contrast at the Bonferroni level of the family (conservative for Holm).")
+    notes = (f"Pilot: {study} ({st.spec.study.name}). {_effect_note(table, control)} 'conservative' uses the "
+             "upper confidence limit of the SD and the lower of rho. Power per contrast at the Bonferroni level of "
+             "the family (conservative for Holm).")
     html = planning_page(title=f"Planning a controlled trial: {primary}", plan=table, curve_svg=images["svg"],
                          estimates=est.outcomes, changes=est.changes, simulation=sim, notes=notes)
     with atomic_output_dir(Path(out)) as stage:

@@ -17,10 +17,13 @@ Estimates (per outcome, from participants with both visits)
 
 Planning a controlled trial
 ---------------------------
-A pilot without a control arm (as in Nishikori et al. 2023) cannot estimate the effect of an arm
-*against a control*; the planned effect of arm *g* is its pilot mean change minus an assumed mean
-change in controls (``control_change``, default 0: controls do not change over 16 weeks), unless
-``effects`` are given. Two scenarios are planned: ``pilot`` (point estimates of sd and rho) and
+The planned effect of arm *g* (its difference from control in mean change) comes, in this order,
+from ``effects`` when given there (``effect_basis = "given"``); from the pilot's own control arm when
+the pilot has one: pilot mean change of *g* minus pilot mean change of the control arm
+(``"pilot_control"``); otherwise, as in a pilot without a control arm (Nishikori et al. 2023), which
+cannot estimate an effect *against a control*, the pilot mean change of *g* minus an assumed mean
+change in controls (``control_change``, default 0: controls do not change over 16 weeks;
+``"assumed_control_change"``). The ``control_change`` column holds the control change subtracted. Two scenarios are planned: ``pilot`` (point estimates of sd and rho) and
 ``conservative`` (sd at its upper and rho at its lower confidence limit: pilot SDs are imprecise and
 planning on the point estimate under-powers half of all trials; Browne 1995, Kieser & Wassmer 1996).
 """
@@ -46,9 +49,11 @@ OUTCOME_COLUMNS: tuple[str, ...] = ("outcome", "n", "sd", "sd_ci_low", "sd_ci_hi
                                     "rho_ci_high", "ancova_residual_sd", "ci_level")
 CHANGE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "n", "baseline_mean", "mean_change", "se", "ci_low",
                                    "ci_high", "ci_level")
-PLAN_COLUMNS: tuple[str, ...] = ("scenario", *POWER_COLUMNS)
-CURVE_COLUMNS: tuple[str, ...] = ("scenario", "contrast", "effect", "sd", "rho", "n_per_arm", "n_enrolled_total",
-                                  "alpha_test", "power")
+PLAN_COLUMNS: tuple[str, ...] = ("scenario", *POWER_COLUMNS, "effect_basis", "control_change")
+CURVE_COLUMNS: tuple[str, ...] = ("scenario", "contrast", "effect", "effect_basis", "control_change", "sd", "rho",
+                                  "n_per_arm", "n_enrolled_total", "alpha_test", "power")
+EFFECT_BASES: tuple[str, ...] = ("given", "pilot_control", "assumed_control_change")
+"""Values of ``effect_basis``: where each planned effect came from (module notes)."""
 SCENARIOS = ("pilot", "conservative")
 
 
@@ -166,27 +171,51 @@ def pilot_estimates(
                           baseline_visit=baseline_visit, followup_visit=followup_visit)
 
 
-def _scenarios(est: PilotEstimates, primary: str, arms: Sequence[str], control_arm: str, control_change: float,
-               effects: Mapping[str, float] | None) -> tuple[dict[str, float], dict[str, tuple[float, float]]]:
-    o = est.outcomes.set_index("outcome")
-    if primary not in o.index:
-        raise InputError(Problem(f"outcome {primary!r} is not in the pilot data", column="primary",
-                                 value=primary, fix=f"choose one of {list(o.index)}"))
+def _planned_effects(est: PilotEstimates, primary: str, arms: Sequence[str], control_arm: str,
+                     control_change: float, effects: Mapping[str, float] | None) -> dict[str, tuple[float, str, float]]:
+    """{arm: (effect, effect_basis, control change subtracted)} for every non-control arm of the new trial."""
+    arms = [str(a) for a in arms]
+    probs = []
+    if control_arm not in arms:
+        probs.append(Problem(f"the control arm {control_arm!r} is not one of the trial's arms {arms}",
+                             column="arms", value=arms, fix=f"list {control_arm!r} among the arms or name another control"))
+    extra = sorted(set(effects or {}) - set(arms))
+    if extra:
+        probs.append(Problem(f"effect(s) given for arm(s) {extra} that are not arms of the new trial",
+                             column="effects", value=extra, fix=f"give effects only for {arms}, or add the arm"))
+    if effects and control_arm in effects:
+        probs.append(Problem("an effect was given for the control arm; effects are differences from the control",
+                             column="effects", value=control_arm, fix="drop the control arm's effect"))
+    InputError.collect(probs)
     ch = est.changes[est.changes["outcome"] == primary].set_index("arm")["mean_change"]
-    eff: dict[str, float] = {}
+    own = control_arm in ch.index and bool(np.isfinite(ch[control_arm]))
+    base = float(ch[control_arm]) if own else float(control_change)
+    basis = "pilot_control" if own else "assumed_control_change"
+    out: dict[str, tuple[float, str, float]] = {}
     missing = []
     for a in arms:
         if a == control_arm:
             continue
         if effects is not None and a in effects:
-            eff[a] = float(effects[a])
+            out[a] = (float(effects[a]), "given", float("nan"))
         elif a in ch.index and np.isfinite(ch[a]):
-            eff[a] = float(ch[a]) - float(control_change)
+            out[a] = (float(ch[a]) - base, basis, base)
         else:
             missing.append(a)
     if missing:
         raise InputError(Problem(f"arm(s) {missing} are not in the pilot, so their effect is unknown",
                                  column="arms", fix="give their effects (difference from control) explicitly"))
+    return out
+
+
+def _scenarios(est: PilotEstimates, primary: str, arms: Sequence[str], control_arm: str, control_change: float,
+               effects: Mapping[str, float] | None) -> tuple[dict[str, tuple[float, str, float]],
+                                                             dict[str, tuple[float, float]]]:
+    o = est.outcomes.set_index("outcome")
+    if primary not in o.index:
+        raise InputError(Problem(f"outcome {primary!r} is not in the pilot data", column="primary",
+                                 value=primary, fix=f"choose one of {list(o.index)}"))
+    eff = _planned_effects(est, primary, arms, control_arm, control_change, effects)
     r = o.loc[primary]
     scen = {"pilot": (float(r["sd"]), float(r["rho"])),
             "conservative": (float(r["sd_ci_high"]), float(max(r["rho_ci_low"], 0.0)))}
@@ -218,8 +247,9 @@ def plan_trial(
         The new trial's primary outcome.
     arms, control_arm : the new trial's arms (the control need not be in the pilot).
     control_change : float
-        Assumed mean change in the control arm (outcome units); the planned effect of an arm is its
-        pilot mean change minus this.
+        Assumed mean change in the control arm (outcome units), used only when the pilot has no
+        control arm: the planned effect of an arm is then its pilot mean change minus this. With the
+        control arm in the pilot, its own mean change is subtracted instead (``effect_basis``).
     effects : mapping, optional
         Planned differences from control that override the pilot (e.g. a minimal important difference).
     power, alpha, multiplicity, n_outcomes, dropout, allocation, method
@@ -228,7 +258,8 @@ def plan_trial(
     Returns
     -------
     DataFrame
-        :data:`PLAN_COLUMNS`: one row per scenario (``pilot``, ``conservative``) × contrast.
+        :data:`PLAN_COLUMNS`: one row per scenario (``pilot``, ``conservative``) × contrast;
+        ``effect_basis`` and ``control_change`` say where each effect came from (module notes).
 
     Examples
     --------
@@ -242,10 +273,11 @@ def plan_trial(
     eff, scen = _scenarios(estimates, primary, arms, control_arm, control_change, effects)
     parts = []
     for name, (sd, rho) in scen.items():
-        t = ancova_sample_size(effects=eff, sd=sd, rho=rho, power=power, allocation=allocation,
-                               control_arm=control_arm, alpha=alpha, multiplicity=multiplicity,
-                               n_outcomes=n_outcomes, dropout=dropout, method=method)
-        parts.append(t.assign(scenario=name))
+        t = ancova_sample_size(effects={a: e[0] for a, e in eff.items()}, sd=sd, rho=rho, power=power,
+                               allocation=allocation, control_arm=control_arm, alpha=alpha,
+                               multiplicity=multiplicity, n_outcomes=n_outcomes, dropout=dropout, method=method)
+        parts.append(t.assign(scenario=name, effect_basis=[eff[a][1] for a in t["arm"]],
+                              control_change=[eff[a][2] for a in t["arm"]]))
     return pd.concat(parts, ignore_index=True)[list(PLAN_COLUMNS)]
 
 
@@ -288,11 +320,12 @@ def power_curve(
     keep = 1.0 - dropout
     parts = []
     for name, (sd, rho) in scen.items():
-        for a, e in eff.items():
+        for a, (e, basis, c0) in eff.items():
             pw, _, _ = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n * keep, n_control=n * keep,
                                       n_total=k * n * keep, n_arms=k, alpha=a_test, method=method)
             parts.append(pd.DataFrame({
-                "scenario": name, "contrast": f"{a} - {control_arm}", "effect": e, "sd": sd, "rho": rho,
+                "scenario": name, "contrast": f"{a} - {control_arm}", "effect": e, "effect_basis": basis,
+                "control_change": c0, "sd": sd, "rho": rho,
                 "n_per_arm": n.astype(int), "n_enrolled_total": (k * n).astype(int), "alpha_test": a_test,
                 "power": pw,
             }))
