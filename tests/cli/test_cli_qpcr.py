@@ -111,3 +111,33 @@ def test_qpcr_stability_command(tmp_path):
     assert {"gene", "genorm_rank", "genorm_m", "normfinder_stability", "normfinder_rank"} <= set(s.columns)
     assert s.sort_values("genorm_rank")["gene"].iloc[-1] == "C"
     assert (tmp_path / "stab.pairwise_variation.csv").is_file()
+
+
+def _late_well_table(tmp_path: Path) -> Path:
+    ct = pd.DataFrame({"sample": ["a", "a", "b", "b", "c", "c", "d", "d"], "group": ["c", "c", "t", "t"] * 2,
+                       "gene": ["R", "T"] * 4, "ct": [20, 25, 20, 24, 20.2, 38.5, 20.1, 24.2]})
+    path = tmp_path / "ct.csv"
+    ct.to_csv(path, index=False)
+    return path
+
+
+@pytest.mark.parametrize("value", ["-5", "5", "75", "nan", "-0.5"])
+def test_qpcr_cutoff_out_of_range_exits_2_naming_the_option(tmp_path, value):
+    out = tmp_path / "o.csv"
+    r = runner.invoke(app, ["qpcr", str(_late_well_table(tmp_path)), "-r", "R", "--control-group", "c",
+                            "--cutoff", value, "-o", str(out)])
+    assert r.exit_code == 2, (r.output, r.exception)
+    text = " ".join(r.output.split())
+    assert "between 10 and 60" in text and "--cutoff 35" in text and "--cutoff 0" in text
+    assert not out.exists()
+
+
+def test_qpcr_cutoff_zero_keeps_late_wells_and_35_drops_the_late_one(tmp_path):
+    path = _late_well_table(tmp_path)
+    for value, n_late in [("0", 0), ("35", 1), ("40", 0)]:
+        out = tmp_path / f"o{value}.csv"
+        r = runner.invoke(app, ["qpcr", str(path), "-r", "R", "--control-group", "c", "--cutoff", value,
+                                "-o", str(out)])
+        assert r.exit_code == 0, r.output
+        excl = pd.read_csv(tmp_path / f"o{value}.exclusions.csv")
+        assert (excl["reason"] == "above_cutoff").sum() == n_late, value

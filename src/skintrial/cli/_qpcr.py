@@ -84,7 +84,7 @@ def qpcr(
     ci_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     pairing: Annotated[Pairing, typer.Option(help="sample: target and reference paired per sample; none: "
                                              "separate tubes (pcr's separate_tube).")] = Pairing.sample,
-    cutoff: Annotated[float, typer.Option(help="Ct above this counts as not detected (0 = no cutoff).")] = 35.0,
+    cutoff: Annotated[float, typer.Option(help="Ct above this counts as not detected: 10 to 60 cycles, or 0 for no cutoff.")] = 35.0,
     undetermined: Annotated[Undetermined, typer.Option(help="exclude undetermined/late wells, or set them "
                                                        "to the cutoff; listed either way.")] = Undetermined.exclude,
     replicate_rule: Annotated[Rule, typer.Option(help="Technical replicates: mean or median.")] = Rule.mean,
@@ -94,12 +94,15 @@ def qpcr(
 ) -> None:
     """Relative expression (delta-delta Ct or Pfaffl) with a t test on delta Ct, per gene and group."""
     from skintrial.errors import InputError
+    from skintrial.omics._qpcr_io import check_cutoff
     from skintrial.omics.qpcr import paired_relative_expression, read_ct, relative_expression
 
+    ct_cutoff = None if cutoff == 0 else cutoff  # 0 is the documented "no cutoff"; anything else is checked
+    check_cutoff(ct_cutoff, option="--cutoff")
     data = read_ct(ct_file)
     eff = _read_table(efficiency_file) if efficiency_file is not None else None
     common: dict[str, Any] = dict(reference_genes=list(reference_gene), method=method.value, efficiencies=eff,
-                                  test=test.value, ci_level=ci_level, cutoff=cutoff if cutoff > 0 else None,
+                                  test=test.value, ci_level=ci_level, cutoff=ct_cutoff,
                                   undetermined=undetermined.value, replicate_rule=replicate_rule.value,
                                   max_replicate_sd=max_replicate_sd)
     if (pre is None) != (post is None):

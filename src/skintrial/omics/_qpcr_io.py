@@ -23,6 +23,8 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "read_ct",
     "clean_ct",
+    "check_cutoff",
+    "CT_CUTOFF_RANGE",
     "empty_exclusions",
 ]
 
@@ -132,6 +134,36 @@ def _as_text(values: pd.Series) -> pd.Series:
     return values.map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v).strip())
 
 
+CT_CUTOFF_RANGE = (10.0, 60.0)
+"""Plausible Ct cutoffs in cycles: runs last 40–50 cycles (at most 60), and even the most abundant
+transcripts (18S rRNA) cross the threshold near cycle 10, so a cutoff outside this range is a typo."""
+
+
+def check_cutoff(cutoff: float | None, *, option: str = "cutoff") -> None:
+    """Refuse a Ct cutoff outside :data:`CT_CUTOFF_RANGE` (``None`` = no cutoff is fine).
+
+    Examples
+    --------
+    >>> check_cutoff(35.0)
+    >>> check_cutoff(-5)
+    Traceback (most recent call last):
+    ...
+    skintrial.errors.InputError: Ct cutoff must be a number of cycles between 10 and 60 (value: -5). Fix: ...
+    """
+    if cutoff is None:
+        return
+    low, high = CT_CUTOFF_RANGE
+    if not (isinstance(cutoff, int | float | np.floating | np.integer) and low <= cutoff <= high):
+        off = "--cutoff 0" if option.startswith("--") else "cutoff=None"
+        raise InputError(
+            Problem(
+                f"Ct cutoff must be a number of cycles between {low:g} and {high:g}",
+                value=cutoff,
+                fix=f"give {option} 35 (a common limit for 40-cycle runs) or 40; {off} keeps every well",
+            )
+        )
+
+
 def clean_ct(
     data: pd.DataFrame,
     *,
@@ -146,7 +178,8 @@ def clean_ct(
         Long table (see :func:`read_ct`). Rows are numbered as a spreadsheet shows them (header = 1).
     cutoff : float or None, default 35.0
         Ct values above ``cutoff`` are treated as not detected (late amplification is unreliable;
-        35 is a common limit for 40-cycle runs, 40 keeps every quantified well). ``None`` keeps all.
+        35 is a common limit for 40-cycle runs, 40 keeps every quantified well). ``None`` keeps all;
+        a cutoff outside :data:`CT_CUTOFF_RANGE` (10–60 cycles) is an error.
     undetermined : {"exclude", "cutoff"}, default "exclude"
         What happens to undetermined wells and wells above the cutoff: ``"exclude"`` drops them from the
         analysis; ``"cutoff"`` sets them to ``cutoff`` (a bound on expression, which keeps a gene
@@ -182,6 +215,7 @@ def clean_ct(
         raise InputError(f"undetermined must be 'exclude' or 'cutoff', not {undetermined!r}")
     if undetermined == "cutoff" and cutoff is None:
         raise InputError("undetermined='cutoff' needs a cutoff", fix="give cutoff=40 (or your cycle count)")
+    check_cutoff(cutoff)
     file = data.attrs.get("file")
     df = data.reset_index(drop=True).copy()
     df["row"] = np.arange(len(df)) + 2
