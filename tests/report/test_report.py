@@ -65,3 +65,13 @@ def test_forest_plot_follows_the_plan_ci_level_and_alpha(small_bundle):
     toml.write_text(toml.read_text().replace("alpha = 0.05", "alpha = 0.01\nci_level = 0.9"))
     html = render_report(analyse(load_study(small_bundle)))
     assert "with 90% CIs" in html and "90% CI" in html
+
+
+def test_rendering_leaves_the_users_matplotlib_state_alone(small_bundle):
+    import matplotlib
+
+    backend, size = matplotlib.get_backend(), matplotlib.rcParams["font.size"]
+    with matplotlib.rc_context({"font.size": 13.0}):
+        render_report(analyse(load_study(small_bundle)))
+        assert matplotlib.rcParams["font.size"] == 13.0
+    assert matplotlib.get_backend() == backend and matplotlib.rcParams["font.size"] == size

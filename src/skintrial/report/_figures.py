@@ -1,7 +1,9 @@
 """Report figures: matplotlib (Agg) rendered to SVG and embedded as ``data:`` images.
 
-Images embedded through ``<img src="data:image/svg+xml;base64,...">`` cannot run script, so labels
-that come from input files are harmless there.
+Figures are built as :class:`matplotlib.figure.Figure` objects without pyplot: no backend is
+selected and no global rcParams are changed, so a user's own plotting session is left alone. Images
+embedded through ``<img src="data:image/svg+xml;base64,...">`` cannot run script, so labels that come
+from input files are harmless there.
 """
 
 from __future__ import annotations
@@ -15,25 +17,38 @@ import pandas as pd
 __all__ = ["svg_data_uri", "before_after_figure", "forest_figure"]
 
 _COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93")
+_STYLE = {"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
 
 
-def _pyplot():
-    import matplotlib
+class _Figures:
+    """The two pyplot calls the report uses, without pyplot: figures that belong to no GUI backend
+    and touch no global matplotlib state (a user's own plotting session is left as it was)."""
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    @staticmethod
+    def subplots(*args, figsize=None, **kwargs):
+        import matplotlib
+        from matplotlib.figure import Figure
 
-    plt.rcParams.update({"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False,
-                         "axes.spines.right": False})
-    return plt
+        with matplotlib.rc_context(_STYLE):
+            fig = Figure(figsize=figsize)
+            return fig, fig.subplots(*args, **kwargs)
+
+    @staticmethod
+    def close(fig) -> None:
+        """Nothing to release: the figure is not registered anywhere."""
+
+
+def _pyplot() -> type[_Figures]:
+    return _Figures
 
 
 def svg_data_uri(fig) -> str:
     """Render a figure to an SVG data URI and close it."""
-    plt = _pyplot()
+    import matplotlib
+
     buf = io.BytesIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    plt.close(fig)
+    with matplotlib.rc_context(_STYLE):
+        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
