@@ -97,3 +97,59 @@ def test_bad_options_exit_2(files, tmp_path):
     assert bad_method.exit_code == 2 and "unknown method 'knee'" in bad_method.output
     bad_map = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "-o", out, "--column", "oops"])
     assert bad_map.exit_code == 2 and "CANONICAL=SOURCE" in bad_map.output
+
+
+def test_unknown_unit_on_the_command_line_is_named_as_a_unit(files, tmp_path):
+    folder, _ = files
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "-o", str(out), "--column",
+                                 "time_s=time_s:hours"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert "unknown unit 'hours' for time_s (allowed: s, ms, min)" in text and "long.csv" in text
+    assert "not found" not in text and "Fix:" in text
+    assert not out.exists()
+
+
+def test_curves_without_pressure_or_times_name_every_file(tmp_path):
+    curves, _ = simulate_cutometer(1, seed=2)
+    names = ["a.csv", "b.csv", "c.csv"]
+    for name in names:
+        curves[["time_s", "deformation_mm"]].to_csv(tmp_path / name, index=False)
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["cutometer", *[str(tmp_path / n) for n in names], "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert all(str(tmp_path / n) in text for n in names)
+    assert "no pressure_mbar values" in text and "[3 measurements]" in text and "--on/--off" in text
+    assert not out.exists()
+
+
+def test_one_sample_curve_gets_a_fix_and_a_pressure_gap_is_located(tmp_path):
+    (tmp_path / "one.csv").write_text("time_s,deformation_mm\n0,0.1\n")
+    result = runner.invoke(app, ["cutometer", str(tmp_path / "one.csv"), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "one.csv, row 2, column 'time_s'" in text and "only 1 sample" in text and "Fix:" in text
+    curves, _ = simulate_cutometer(1, seed=4)
+    curves = curves.drop(columns="file").reset_index(drop=True)
+    curves.loc[100, "pressure_mbar"] = np.nan
+    curves.to_csv(tmp_path / "gap.csv", index=False)
+    result = runner.invoke(app, ["cutometer", str(tmp_path / "gap.csv"), "-o", str(tmp_path / "o.csv")])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "gap.csv, row 102, column 'pressure_mbar': pressure missing" in text and "Fix:" in text
+
+
+def test_error_rows_printed_with_their_file_and_n_cycles_stays_integer(files, tmp_path):
+    folder, _ = files
+    curves, _ = simulate_cutometer(1, seed=5)
+    curves[["time_s", "deformation_mm"]].to_csv(tmp_path / "nopressure.csv", index=False)
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), str(tmp_path / "nopressure.csv"),
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert f"error: {tmp_path / 'nopressure.csv'} (measurement 'nopressure'): no pressure_mbar" in text
+    table = pd.read_csv(out)
+    assert table["n_cycles"].dtype == np.int64 and table["n_cycles"].tolist() == [2, 2, 2, 0]

@@ -421,3 +421,44 @@ def test_property_noise_free_truth_is_recovered_anywhere_in_the_parameter_space(
         assert_allclose(res[ALL].to_numpy(), truth[ALL].to_numpy(), rtol=1e-8, atol=1e-12)
 
     check()
+
+
+# --- reader: review fixes (units, short curves, gaps in the pressure channel) ------------------------------
+
+def test_unknown_unit_after_a_known_column_is_named_with_the_allowed_units(tmp_path):
+    (tmp_path / "c.csv").write_text("time_s,deformation_mm\n0,0\n0.01,0.1\n0.02,0.2\n")
+    with pytest.raises(InputError) as err:
+        read_cutometer(tmp_path / "c.csv", mapping={"time_s": "time_s:hours"})
+    text = str(err.value)
+    assert "column 'time_s': unknown unit 'hours' for time_s (allowed: s, ms, min)" in text
+    assert "--column time_s=time_s:s" in text and "not found" not in text
+    with pytest.raises(InputError, match=r"mapped column 'Zeit:ms' \(for time_s\) not found"):
+        read_cutometer(tmp_path / "c.csv", mapping={"time_s": "Zeit:ms"})
+
+
+def test_a_curve_with_one_sample_is_a_reader_error_with_a_fix(tmp_path):
+    (tmp_path / "short.csv").write_text(
+        "measurement_id,time_s,deformation_mm\na,0,0\na,0.01,0.1\nb,0,0.05\nc,0,0\nc,0.01,0.1\n")
+    with pytest.raises(InputError) as err:
+        read_cutometer(tmp_path / "short.csv")
+    (p,) = err.value.problems
+    assert (p.file.endswith("short.csv"), p.row, p.column) == (True, 4, "time_s")
+    assert "'b' has only 1 sample" in p.message and "whole curve" in p.fix
+
+
+def test_gaps_inside_the_pressure_channel_are_reader_errors(tmp_path):
+    curves, _ = simulate_cutometer(2, seed=35)
+    curves = curves.drop(columns="file").reset_index(drop=True)
+    second = np.flatnonzero(curves["measurement_id"] == "sim000001")
+    curves.loc[second[[10, 11, 12]], "pressure_mbar"] = np.nan
+    curves.to_csv(tmp_path / "gap.csv", index=False)
+    with pytest.raises(InputError) as err:
+        read_cutometer(tmp_path / "gap.csv")
+    (p,) = err.value.problems
+    assert (p.row, p.column, p.rows_affected) == (int(second[10]) + 2, "pressure_mbar", 3)
+    assert "sim000001" in p.message and "--on/--off" in p.fix
+    # a curve whose pressure column is empty throughout has no pressure channel: that is allowed
+    curves.loc[second, "pressure_mbar"] = np.nan
+    curves.to_csv(tmp_path / "none.csv", index=False)
+    res = cutometer_parameters(read_cutometer(tmp_path / "none.csv"), on_s=2.0, off_s=2.0)
+    assert (res["qc"] == "").all()

@@ -44,6 +44,35 @@ def _parse_columns(specs: list[str] | None) -> dict[str, object]:
     return mapping
 
 
+# Fixes for the analysis errors a curve can get after it was read (read errors carry their own).
+_FIXES = {
+    "fewer than 2 samples": "export the whole curve (a Cutometer record holds hundreds of samples); in a long "
+                            "file give each curve its own measurement_id",
+    "missing (NaN) deformation_mm values": "fill in every deformation value, or cut the curve before the gap",
+    "time_s repeats": "sort the rows by time and give each curve its own measurement_id",
+}
+
+
+def _error_problems(table) -> list:
+    """One problem per distinct analysis error (naming every file and measurement it hit), and each read
+    error as it is (it already names its file, row and column)."""
+    from skintrial.errors import Problem
+
+    problems, by_text = [], {}
+    for file, mid, qc in zip(table["file"], table["measurement_id"], table["qc"], strict=True):
+        text = qc.removeprefix("error: ")
+        if str(file) in text:  # a read error: rendered with file, row, column and fix
+            problems.append(Problem(text))
+        else:
+            by_text.setdefault(text, []).append(f"{file}" + (f" (measurement {mid!r})" if mid else ""))
+    for text, where in by_text.items():
+        fix = next((f for key, f in _FIXES.items() if text.startswith(key)), "")
+        shown = "; ".join(where[:5]) + (f"; … {len(where) - 5} more" if len(where) > 5 else "")
+        count = f" [{len(where)} measurements]" if len(where) > 1 else ""
+        problems.append(Problem(text + count, file=shown, fix=fix))
+    return problems
+
+
 @app.command("cutometer")
 @guarded
 def cutometer(
@@ -71,7 +100,7 @@ def cutometer(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from skintrial.errors import InputError, Problem
+    from skintrial.errors import InputError
     from skintrial.instruments.cutometer import cutometer_files
 
     mapping = _parse_columns(column)
@@ -83,12 +112,12 @@ def cutometer(
                                 drop_first_cycle=drop_first_cycle)
     errors = table["qc"].str.startswith("error")
     if errors.all():
-        raise InputError([Problem(q.removeprefix("error: ")) for q in table["qc"]])
+        raise InputError(_error_problems(table))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     table.to_csv(tmp, index=False)
     os.replace(tmp, out)
     flagged = int((table["qc"] != "").sum() - errors.sum())
     err_console.print(f"{len(table)} measurements -> {out} ({flagged} flagged, {int(errors.sum())} unreadable)")
-    for q in table.loc[errors, "qc"]:
-        err_console.print(f"  {q}", markup=False)
+    for problem in _error_problems(table.loc[errors]):
+        err_console.print(f"  error: {problem.render()}", markup=False)

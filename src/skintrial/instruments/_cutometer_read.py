@@ -48,6 +48,10 @@ def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = N
     mmHg, bar``. The keys ``sep``, ``decimal``, ``skiprows`` and ``sheet_name`` are passed to the pandas
     reader (for exports with metadata lines above the table).
 
+    A mapped ``'NAME:UNIT'`` whose NAME is a column but whose UNIT is not listed above is reported as
+    an unknown unit (with the allowed ones). Each curve needs at least 2 samples, and its pressure
+    channel must be complete or entirely empty (a gap inside it would split a suction phase).
+
     Units are checked: deformations above 10 mm (larger than any Cutometer probe opening) are refused
     with an error that names the column and says they look like micrometres; time steps of a second or
     more are refused as probable milliseconds.
@@ -160,8 +164,7 @@ def _resolve_columns(raw: pd.DataFrame, mapping: dict, name: str) -> dict[str, t
             continue
         src, unit = (spec, None) if isinstance(spec, str) else tuple(spec)
         if src not in raw.columns:
-            problems.append(Problem(f"mapped column {src!r} (for {canon}) not found", file=name, column=src,
-                                    fix=f"columns in the file: {', '.join(map(str, raw.columns))}"))
+            problems.append(_not_found(raw, canon, src, name))
             continue
         alias_unit = _ALIASES.get(str(src).strip().lower(), (None, None))[1]
         unit = unit or alias_unit or _default_unit(canon)
@@ -170,8 +173,7 @@ def _resolve_columns(raw: pd.DataFrame, mapping: dict, name: str) -> dict[str, t
         if canon != "measurement_id":
             units = UNITS[canon]
             if str(unit).lower() not in units and unit not in units:
-                problems.append(Problem(f"unknown unit {unit!r} for {canon}", file=name, column=src,
-                                        value=unit, fix=f"use one of {', '.join(units)}"))
+                problems.append(_unknown_unit(canon, src, unit, name))
             else:
                 found[canon] = (src, unit if unit in units else str(unit).lower())
     for canon in ("time_s", "deformation_mm"):
@@ -181,6 +183,22 @@ def _resolve_columns(raw: pd.DataFrame, mapping: dict, name: str) -> dict[str, t
                                         f"{', '.join(map(str, raw.columns))}"))
     InputError.collect(problems)
     return found
+
+
+def _unknown_unit(canon: str, src: str, unit: object, name: str) -> Problem:
+    allowed = ", ".join(UNITS[canon])
+    return Problem(f"unknown unit {unit!r} for {canon} (allowed: {allowed})", file=name, column=src,
+                   fix=f"use one of {allowed}, e.g. mapping={{{canon!r}: ({src!r}, {next(iter(UNITS[canon]))!r})}} "
+                       f"(CLI: --column {canon}={src}:{next(iter(UNITS[canon]))})")
+
+
+def _not_found(raw: pd.DataFrame, canon: str, src: object, name: str) -> Problem:
+    """A mapped column that is not in the file; ``'NAME:UNIT'`` with a known NAME is an unknown unit."""
+    head, colon, unit = str(src).rpartition(":")
+    if colon and canon in UNITS and head in raw.columns:
+        return _unknown_unit(canon, head, unit.strip(), name)
+    return Problem(f"mapped column {src!r} (for {canon}) not found", file=name, column=str(src),
+                   fix=f"columns in the file: {', '.join(map(str, raw.columns))}")
 
 
 def _default_unit(canon: str) -> str | None:
@@ -223,4 +241,37 @@ def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:
             f"median time step is {np.median(step[same]):g} s: the times look like milliseconds read "
             f"as {t_unit}", file=name, column=t_src,
             fix=f"declare the unit: mapping={{'time_s': ({t_src!r}, 'ms')}} (CLI: --column time_s={t_src}:ms)"))
+    problems += _curve_problems(df, columns, name, skip)
     InputError.collect(problems)
+
+
+def _curve_problems(df: pd.DataFrame, columns: dict, name: str, skip: int) -> list[Problem]:
+    """Per measurement: at least 2 samples, and a pressure channel that is complete or absent.
+
+    A gap inside the pressure column would split a suction phase in two (spurious cycles, ends flagged
+    implausible with the cause hidden), so a partly empty pressure channel is refused here, where the
+    file, row and column can still be named.
+    """
+    problems = []
+    ids = df["measurement_id"].to_numpy()
+    codes = pd.factorize(ids)[0]
+    size = np.bincount(codes)
+    for k in np.flatnonzero(size < 2):
+        i = int(np.flatnonzero(codes == k)[0])
+        problems.append(Problem(
+            f"measurement {ids[i]!r} has only {size[k]} sample (a curve needs at least 2)", file=name,
+            row=i + 2 + skip, column=columns["time_s"][0],
+            fix="export the whole curve (a Cutometer record holds hundreds of samples), or remove the row; "
+                "in a long file give each curve its own measurement_id"))
+    if "pressure_mbar" in columns:
+        gap = np.isnan(df["pressure_mbar"].to_numpy())
+        n_gap = np.bincount(codes, weights=gap, minlength=len(size))
+        src = columns["pressure_mbar"][0]
+        for k in np.flatnonzero((n_gap > 0) & (n_gap < size)):
+            i = int(np.flatnonzero(gap & (codes == k))[0])
+            problems.append(Problem(
+                f"pressure missing inside measurement {ids[i]!r} (an incomplete pressure channel splits the "
+                "suction phases)", file=name, row=i + 2 + skip, column=src, rows_affected=int(n_gap[k]),
+                fix="fill in every pressure value of the curve, or leave its pressure column empty and give "
+                    "the suction/relaxation times (on_s/off_s; CLI: --on/--off)"))
+    return problems
