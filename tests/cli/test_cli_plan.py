@@ -109,3 +109,48 @@ def test_plan_with_a_control_arm_in_the_pilot(tmp_path):
     assert_allclose(plan["effect"], ch.loc[["AT", "RT"], "mean_change"].to_numpy() - ch.loc["CON", "mean_change"],
                     rtol=1e-9)
     assert "own CON mean change" in (out / "plan.html").read_text()
+
+
+def test_power_simulation_uses_n_outcomes(tmp_path):
+    """Analytic (Bonferroni, exact) and simulated power answer the same question: 2 outcomes x 2 contrasts."""
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "-e", "RT=0.5", "--sd", "1", "--rho", "0.6", "--n-per-arm", "40",
+                            "--n-outcomes", "2", "--multiplicity", "bonferroni", "--simulate", "3000", "--seed", "3",
+                            "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    t = pd.read_csv(out)
+    sim = pd.read_csv(tmp_path / "p_simulated.csv")
+    assert len(sim) == 4 and sim["outcome"].nunique() == 2
+    assert (t["n_hypotheses"] == 4).all()
+    assert (abs(sim["power"] - t["power"].iloc[0]) < 4 * sim["mcse"]).all(), (sim["power"], t["power"])
+    assert "independent" in r.output  # the outcome correlation simulated is stated
+
+
+def _bundle_with_analysis(tmp_path, analysis: str):
+    from skintrial.plan import synthetic_study
+
+    s = synthetic_study(seed=11, n=30, omics=False)
+    root = s.write(tmp_path / "study")
+    toml = (root / "study.toml").read_text()
+    head, _, rest = toml.partition("[analysis]")
+    tail = rest[rest.index("\n[") :] if "\n[" in rest else ""
+    (root / "study.toml").write_text(head + "[analysis]\n" + analysis + tail)
+    return root
+
+
+def test_plan_simulation_runs_the_studys_own_analysis(tmp_path):
+    root = _bundle_with_analysis(tmp_path, 'primary = ["r2", "dermal_thickness"]\nsecondary = ["r5"]\n'
+                                           'methods = ["ancova"]\nalpha = 0.05\nmultiplicity = "bonferroni"\n')
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "--effect", "AT=0.03",
+                            "--effect", "RT=0.04", "--simulate", "300"])
+    assert r.exit_code == 0, r.output
+    sim = pd.read_csv(out / "simulated_power.csv")
+    assert set(sim["outcome"]) == {"r2", "dermal_thickness", "r5"}
+    assert set(sim.loc[sim.outcome == "r5", "family"]) == {"secondary"}
+    plan = pd.read_csv(out / "plan.csv")
+    # the analytic plan uses the same family: 2 primary outcomes x 2 contrasts, bonferroni from study.toml
+    assert (plan["n_hypotheses"] == 4).all() and (plan["multiplicity"] == "bonferroni").all()
+    assert_allclose(plan["alpha_test"], 0.0125)
+    r2 = sim[sim.outcome == "r2"].set_index("contrast")
+    assert_allclose(r2.loc["AT - CON", "effect"], 0.03)

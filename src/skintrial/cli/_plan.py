@@ -51,17 +51,21 @@ def _progress():
                     console=err_console, transient=True)
 
 
-def _simulate(effects, sd, rho, n, *, control, alpha, multiplicity, dropout, analysis, n_sims, seed,
-              outcome="outcome"):
-    from skintrial.plan.simulate import design_table, simulate_power
+def _simulate(design, n: int, *, control: str, n_sims: int, seed: int, **options):
+    """simulate_power with a progress bar; ``options`` are its analysis keywords (families, method, …)."""
+    from skintrial.plan.simulate import simulate_power
 
-    design = design_table(effects={outcome: effects}, sd={outcome: sd}, rho={outcome: rho})
     with _progress() as bars:
         task = bars.add_task(f"simulating {n_sims} trials", total=n_sims)
-        res = simulate_power(design, n_per_arm=n, control_arm=control, alpha=alpha, multiplicity=multiplicity,
-                             dropout=dropout, method=analysis, n_sims=n_sims, seed=seed,
-                             progress=lambda done, total: bars.update(task, completed=done))
-    return res
+        return simulate_power(design, n_per_arm=n, control_arm=control, n_sims=n_sims, seed=seed,
+                              progress=lambda done, total: bars.update(task, completed=done), **options)
+
+
+def _corr_words(outcome_corr: float, n_outcomes: int) -> str:
+    if n_outcomes < 2:
+        return "one outcome"
+    return (f"{n_outcomes} outcomes, independent" if outcome_corr == 0 else
+            f"{n_outcomes} outcomes, correlation {outcome_corr:g} between them")
 
 
 def _show(table, columns: list[str]) -> None:
@@ -90,12 +94,19 @@ def power(
     dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.0,
     analysis: Annotated[str, typer.Option(help="ancova, change or followup.")] = "ancova",
     simulate: Annotated[int, typer.Option("--simulate", help="Also simulate this many trials of the analysis.")] = 0,
+    outcome_corr: Annotated[float, typer.Option(help="Correlation between the n outcomes in the simulation.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table(s) as CSV here.")] = None,
 ) -> None:
-    """Analytic power (with --n-per-arm) or sample size of an ANCOVA trial, with the G*Power inputs."""
+    """Analytic power (with --n-per-arm) or sample size of an ANCOVA trial, with the G*Power inputs.
+
+    --simulate runs the same analysis: every one of the --n-outcomes outcomes gets the same effects,
+    SD and rho, and the multiplicity adjustment runs over all outcomes × contrasts, as in the analytic
+    alpha per test.
+    """
     from skintrial._io import atomic_output_dir, write_csv
     from skintrial.plan.power import ancova_power, ancova_sample_size
+    from skintrial.plan.simulate import design_table
 
     effects = _pairs(effect, "--effect")
     kw: dict[str, Any] = dict(effects=effects, sd=sd, rho=rho, control_arm=control, alpha=alpha, multiplicity=multiplicity,
@@ -104,8 +115,12 @@ def power(
     sim = None
     if simulate > 0:
         n = n_per_arm or int(table["n_enrolled_arm"].max())
-        sim = _simulate(effects, sd, rho, n, control=control, alpha=alpha, multiplicity=multiplicity,
-                        dropout=dropout, analysis=analysis, n_sims=simulate, seed=seed).hypotheses
+        names = [f"outcome_{j + 1}" for j in range(n_outcomes)] if n_outcomes > 1 else ["outcome"]
+        design = design_table(effects={o: effects for o in names}, sd={o: sd for o in names},
+                              rho={o: rho for o in names})
+        sim = _simulate(design, n, control=control, n_sims=simulate, seed=seed, families={"primary": names},
+                        method=analysis, alpha=alpha, multiplicity=multiplicity, dropout=dropout,
+                        outcome_corr=outcome_corr).hypotheses
     _show(table, ["contrast", "effect", "n_enrolled_arm", "n_enrolled_total", "alpha_test", "power"])
     g = table.iloc[0]
     out_console.print(
@@ -116,13 +131,43 @@ def power(
         f"{g['gpower_power']:.4f} (it treats the covariate as fixed; the table's power averages over random "
         "baselines).")
     if sim is not None:
-        _show(sim, ["contrast", "power", "mcse", "power_unadjusted", "n_sims"])
+        out_console.print(f"Simulated ({simulate} trials): {analysis}, {multiplicity} over "
+                          f"{int(g['n_hypotheses'])} hypotheses ({_corr_words(outcome_corr, n_outcomes)}).")
+        _show(sim, ["outcome", "contrast", "power", "mcse", "power_unadjusted", "n_sims"])
     if out is not None:
         with atomic_output_dir(Path(out).parent) as stage:
             write_csv(table, stage / Path(out).name)
             if sim is not None:
                 write_csv(sim, stage / f"{Path(out).stem}_simulated.csv")
         out_console.print(f"written: {out}")
+
+
+def _study_analysis(spec_analysis: dict, primary: str, *, alpha: float | None, multiplicity: str | None,
+                    simulate: bool) -> tuple[dict, list[str]]:
+    """The pilot's own ``[analysis]`` plan (families, method, alpha, multiplicity, gatekeeping), options overriding.
+
+    ``--primary`` joins the primary family if the plan does not test it. Returns (options, notes).
+    """
+    from skintrial.plan.simulate import analysis_options
+
+    a = dict(spec_analysis)
+    if alpha is not None:
+        a["alpha"] = alpha
+    if multiplicity is not None:
+        a["multiplicity"] = multiplicity
+    notes = []
+    try:
+        opts = analysis_options(a)
+    except InputError:
+        if simulate:
+            raise
+        opts = analysis_options({**a, "methods": ["ancova"]})
+        notes.append(f"the study's methods {a.get('methods')} have no power formula; planned for ANCOVA")
+    fams = opts["families"]
+    if not any(primary in v for v in fams.values()):
+        fams["primary"] = [primary, *fams["primary"]]
+        notes.append(f"{primary} is not in the study's [analysis] families; it was added to the primary family")
+    return opts, notes
 
 
 @app.command()
@@ -133,31 +178,42 @@ def plan(
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created if needed).")] = Path("plan-out"),
     arms: Annotated[str, typer.Option(help="Arms of the new trial, comma-separated.")] = "CON,AT,RT",
     control: Annotated[str, typer.Option(help="Control arm.")] = "CON",
-    control_change: Annotated[float, typer.Option(help="Assumed mean change in the control arm.")] = 0.0,
+    control_change: Annotated[float, typer.Option(help="Assumed mean change in the control arm, used only when the pilot has no control arm.")] = 0.0,
     effect: Annotated[list[str] | None, typer.Option("--effect", "-e", help="ARM=DIFFERENCE overriding the pilot.")] = None,
     target: Annotated[float, typer.Option("--power", help="Target power.")] = 0.8,
-    alpha: Annotated[float, typer.Option(help="Two-sided family-wise alpha.")] = 0.05,
-    multiplicity: Annotated[str, typer.Option(help="holm, hochberg, bonferroni or none.")] = "holm",
+    alpha: Annotated[float | None, typer.Option(help="Two-sided family-wise alpha (default: the study's [analysis] alpha).")] = None,
+    multiplicity: Annotated[str | None, typer.Option(help="holm, hochberg, bonferroni or none (default: the study's [analysis] multiplicity).")] = None,
     dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.1,
     n_max: Annotated[int, typer.Option(help="Largest n per arm on the power curve.")] = 150,
-    simulate: Annotated[int, typer.Option("--simulate", help="Simulate this many trials at the planned n.")] = 0,
+    simulate: Annotated[int, typer.Option("--simulate", help="Simulate this many trials of the study's [analysis] plan at the planned n.")] = 0,
+    outcome_corr: Annotated[float, typer.Option(help="Correlation between outcomes in the simulation.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
 ) -> None:
-    """Plan a controlled trial from a pilot bundle: CSV tables, a power-curve figure and plan.html."""
+    """Plan a controlled trial from a pilot bundle: CSV tables, a power-curve figure and plan.html.
+
+    The analysis planned is the pilot's own [analysis] plan: its method, alpha and multiplicity
+    (unless --alpha / --multiplicity are given), with the primary outcome's family setting the number
+    of hypotheses of the analytic alpha per test; --simulate runs that whole plan (every outcome of
+    its families, effects, SDs and rho from the pilot) at the planned n per arm.
+    """
     import io
 
     import numpy as np
 
     from skintrial._io import atomic_output_dir, write_csv
-    from skintrial.plan.pilot import pilot_estimates, plan_trial, power_curve
+    from skintrial.plan.pilot import pilot_design, pilot_estimates, plan_trial, power_curve
     from skintrial.report._fig_planning import planning_page, power_curve_figure
     from skintrial.study import load_study
 
     with err_console.status("reading the pilot study"):
         st = load_study(study)
+    opts, extra = _study_analysis(st.spec.analysis.model_dump(), primary, alpha=alpha, multiplicity=multiplicity,
+                                  simulate=simulate > 0)
     est = pilot_estimates(st.long(), baseline_visit=st.spec.study.baseline_visit)
+    family = next(v for v in opts["families"].values() if primary in v)
     kw: dict[str, Any] = dict(primary=primary, arms=_csv_list(arms), control_arm=control, control_change=control_change,
-              effects=_pairs(effect, "--effect") or None, alpha=alpha, multiplicity=multiplicity, dropout=dropout)
+              effects=_pairs(effect, "--effect") or None, alpha=opts["alpha"], multiplicity=opts["multiplicity"],
+              dropout=dropout, n_outcomes=len(family), analysis=opts["method"])
     table = plan_trial(est, power=target, **kw)
     top = max(n_max, int(1.15 * table["n_enrolled_arm"].max()))
     step = max(1, top // 60)
@@ -165,10 +221,18 @@ def plan(
     curve = power_curve(est, n_per_arm=grid.tolist(), **kw)
     sim = None
     if simulate > 0:
-        p = table[table["scenario"] == "pilot"]
-        sim = _simulate(dict(zip(p["arm"], p["effect"], strict=True)), float(p["sd"].iloc[0]), float(p["rho"].iloc[0]),
-                        int(p["n_enrolled_arm"].max()), control=control, alpha=alpha, multiplicity=multiplicity,
-                        dropout=dropout, analysis="ancova", n_sims=simulate, seed=seed, outcome=primary).hypotheses
+        usable = set(est.outcomes.loc[np.isfinite(est.outcomes["sd"]) & np.isfinite(est.outcomes["rho"]), "outcome"])
+        fams = {f: [o for o in v if o in usable] for f, v in opts["families"].items()}
+        dropped = sorted({o for v in opts["families"].values() for o in v} - usable)
+        if dropped:
+            extra.append(f"not simulated (no pilot SD or rho): {', '.join(dropped)}")
+        fams = {f: v for f, v in fams.items() if v}
+        design = pilot_design(est, outcomes=[o for v in fams.values() for o in v], primary=primary,
+                              arms=kw["arms"], control_arm=control, control_change=control_change,
+                              effects=kw["effects"])
+        sim = _simulate(design, int(table.loc[table["scenario"] == "pilot", "n_enrolled_arm"].max()), control=control,
+                        n_sims=simulate, seed=seed, dropout=dropout, outcome_corr=outcome_corr,
+                        **{**opts, "families": fams}).hypotheses
     fig = power_curve_figure(curve, target_power=target, plan=table, title=f"{primary}: power by n per arm")
     import matplotlib.pyplot as plt
 
@@ -178,9 +242,17 @@ def plan(
         fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
         images[fmt] = buf.getvalue()
     plt.close(fig)
-    notes = (f"Pilot: {study} ({st.spec.study.name}). {_effect_note(table, control)} 'conservative' uses the "
-             "upper confidence limit of the SD and the lower of rho. Power per contrast at the Bonferroni level of "
-             "the family (conservative for Holm).")
+    analysis_words = (f"Analysis (the study's [analysis] plan{'' if alpha is None and multiplicity is None else ', options overriding'}):"
+                      f" {opts['method']}, {opts['multiplicity']} at alpha {opts['alpha']:g} over {len(family)} "
+                      f"outcome(s) x {len(table['arm'].unique())} contrast(s) in {primary}'s family.")
+    fam_words = "; ".join(f"{f}: {', '.join(v)}" for f, v in opts["families"].items())
+    sim_words = (f" Simulated at the pilot scenario's n per arm: every outcome of the families ({fam_words}), "
+                 f"effects, SD and rho from the pilot, outcomes "
+                 f"{'independent' if outcome_corr == 0 else f'correlated {outcome_corr:g}'}, "
+                 f"gatekeeping {'on' if opts['gatekeeping'] else 'off'}." if sim is not None else "")
+    notes = (f"Pilot: {study} ({st.spec.study.name}). {_effect_note(table, control)} {analysis_words}{sim_words} "
+             "'conservative' uses the upper confidence limit of the SD and the lower of rho. Power per contrast at "
+             "the Bonferroni level of the family (conservative for Holm)." + "".join(f" Note: {e}." for e in extra))
     html = planning_page(title=f"Planning a controlled trial: {primary}", plan=table, curve_svg=images["svg"],
                          estimates=est.outcomes, changes=est.changes, simulation=sim, notes=notes)
     with atomic_output_dir(Path(out)) as stage:
@@ -194,6 +266,7 @@ def plan(
         (stage / "power_curve.png").write_bytes(images["png"])
         (stage / "plan.html").write_text(html, encoding="utf-8")
     _show(table, ["scenario", "contrast", "effect", "sd", "rho", "n_enrolled_arm", "power"])
+    out_console.print(analysis_words)
     out_console.print(f"written: {Path(out) / 'plan.html'}")
 
 

@@ -42,8 +42,8 @@ from skintrial.plan.power import POWER_COLUMNS, alpha_per_test, ancova_sample_si
 from skintrial.stats._data import trial_arrays
 from skintrial.stats._engine import fit_ols
 
-__all__ = ["PilotEstimates", "pilot_estimates", "plan_trial", "power_curve", "PLAN_COLUMNS", "CURVE_COLUMNS",
-           "OUTCOME_COLUMNS", "CHANGE_COLUMNS"]
+__all__ = ["PilotEstimates", "pilot_estimates", "plan_trial", "power_curve", "pilot_design", "PLAN_COLUMNS",
+           "CURVE_COLUMNS", "OUTCOME_COLUMNS", "CHANGE_COLUMNS", "PILOT_DESIGN_COLUMNS", "EFFECT_BASES"]
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("outcome", "n", "sd", "sd_ci_low", "sd_ci_high", "rho", "rho_ci_low",
                                     "rho_ci_high", "ancova_residual_sd", "ci_level")
@@ -52,8 +52,9 @@ CHANGE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "n", "baseline_mean", "mean
 PLAN_COLUMNS: tuple[str, ...] = ("scenario", *POWER_COLUMNS, "effect_basis", "control_change")
 CURVE_COLUMNS: tuple[str, ...] = ("scenario", "contrast", "effect", "effect_basis", "control_change", "sd", "rho",
                                   "n_per_arm", "n_enrolled_total", "alpha_test", "power")
-EFFECT_BASES: tuple[str, ...] = ("given", "pilot_control", "assumed_control_change")
+EFFECT_BASES: tuple[str, ...] = ("given", "pilot_control", "assumed_control_change", "no_pilot_estimate")
 """Values of ``effect_basis``: where each planned effect came from (module notes)."""
+PILOT_DESIGN_COLUMNS: tuple[str, ...] = ("outcome", "arm", "effect", "sd", "rho", "effect_basis", "control_change")
 SCENARIOS = ("pilot", "conservative")
 
 
@@ -237,6 +238,7 @@ def plan_trial(
     dropout: float = 0.1,
     allocation: Mapping[str, int] | None = None,
     method: str = "exact",
+    analysis: str = "ancova",
 ) -> pd.DataFrame:
     """Sample size of a controlled trial of the pilot's arms for one primary outcome.
 
@@ -252,7 +254,7 @@ def plan_trial(
         control arm in the pilot, its own mean change is subtracted instead (``effect_basis``).
     effects : mapping, optional
         Planned differences from control that override the pilot (e.g. a minimal important difference).
-    power, alpha, multiplicity, n_outcomes, dropout, allocation, method
+    power, alpha, multiplicity, n_outcomes, dropout, allocation, method, analysis
         As :func:`skintrial.plan.power.ancova_sample_size`.
 
     Returns
@@ -275,7 +277,8 @@ def plan_trial(
     for name, (sd, rho) in scen.items():
         t = ancova_sample_size(effects={a: e[0] for a, e in eff.items()}, sd=sd, rho=rho, power=power,
                                allocation=allocation, control_arm=control_arm, alpha=alpha,
-                               multiplicity=multiplicity, n_outcomes=n_outcomes, dropout=dropout, method=method)
+                               multiplicity=multiplicity, n_outcomes=n_outcomes, dropout=dropout, method=method,
+                               analysis=analysis)
         parts.append(t.assign(scenario=name, effect_basis=[eff[a][1] for a in t["arm"]],
                               control_change=[eff[a][2] for a in t["arm"]]))
     return pd.concat(parts, ignore_index=True)[list(PLAN_COLUMNS)]
@@ -295,6 +298,7 @@ def power_curve(
     n_outcomes: int = 1,
     dropout: float = 0.1,
     method: str = "exact",
+    analysis: str = "ancova",
 ) -> pd.DataFrame:
     """Power of each contrast against the number enrolled per arm (equal arms), for both scenarios.
 
@@ -322,7 +326,8 @@ def power_curve(
     for name, (sd, rho) in scen.items():
         for a, (e, basis, c0) in eff.items():
             pw, _, _ = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n * keep, n_control=n * keep,
-                                      n_total=k * n * keep, n_arms=k, alpha=a_test, method=method)
+                                      n_total=k * n * keep, n_arms=k, alpha=a_test, method=method,
+                                      analysis=analysis)
             parts.append(pd.DataFrame({
                 "scenario": name, "contrast": f"{a} - {control_arm}", "effect": e, "effect_basis": basis,
                 "control_change": c0, "sd": sd, "rho": rho,
@@ -330,3 +335,75 @@ def power_curve(
                 "power": pw,
             }))
     return pd.concat(parts, ignore_index=True)[list(CURVE_COLUMNS)]
+
+
+def pilot_design(
+    estimates: PilotEstimates,
+    *,
+    outcomes: Sequence[str],
+    primary: str,
+    arms: Sequence[str] = ("CON", "AT", "RT"),
+    control_arm: str = "CON",
+    control_change: float = 0.0,
+    effects: Mapping[str, float] | None = None,
+    scenario: str = "pilot",
+) -> pd.DataFrame:
+    """Design table of :func:`skintrial.plan.simulate.simulate_power` for every outcome of an analysis plan.
+
+    The ``primary`` outcome's effects follow :func:`plan_trial` (``effects``, else the pilot's own
+    control arm, else ``control_change``). Every other outcome takes the pilot's estimate: arm mean
+    change minus the pilot control arm's mean change, or minus 0 (no change in controls) when the
+    pilot has no control arm (``control_change`` is in the primary outcome's unit and is not used for
+    them). An arm of the new trial with no pilot data for an outcome other than the primary is
+    simulated at effect 0 (``effect_basis = "no_pilot_estimate"``). ``sd`` and ``rho`` are the pilot
+    point estimates (``scenario="pilot"``) or the conservative limits (``"conservative"``).
+
+    Returns
+    -------
+    DataFrame
+        :data:`PILOT_DESIGN_COLUMNS`, one row per outcome × non-control arm.
+
+    Examples
+    --------
+    >>> from skintrial.plan.synthetic import synthetic_study
+    >>> s = synthetic_study(seed=1)
+    >>> long = s.measurements.merge(s.participants[["participant_id", "arm"]], on="participant_id")
+    >>> d = pilot_design(pilot_estimates(long, baseline_visit="week0"), outcomes=["r2", "r5"], primary="r2",
+    ...                  effects={"AT": 0.03})
+    >>> d[["outcome", "arm", "effect_basis"]].values.tolist()
+    [['r2', 'AT', 'given'], ['r2', 'RT', 'assumed_control_change'], ['r5', 'AT', 'assumed_control_change'], ['r5', 'RT', 'assumed_control_change']]
+    """
+    if scenario not in SCENARIOS:
+        raise InputError(Problem(f"unknown scenario {scenario!r}", column="scenario", fix=f"use one of {SCENARIOS}"))
+    o = estimates.outcomes.set_index("outcome")
+    unknown = [x for x in [primary, *outcomes] if x not in o.index]
+    if unknown:
+        raise InputError(Problem(f"outcome(s) {unknown} are not in the pilot data", column="outcomes",
+                                 value=unknown, fix=f"choose among {list(o.index)}"))
+    rows = []
+    for name in dict.fromkeys([primary, *outcomes]):
+        if name == primary:
+            eff = _planned_effects(estimates, name, arms, control_arm, control_change, effects)
+        else:
+            eff = _other_effects(estimates, name, arms, control_arm)
+        r = o.loc[name]
+        sd, rho = ((float(r["sd"]), float(r["rho"])) if scenario == "pilot" else
+                   (float(r["sd_ci_high"]), float(max(r["rho_ci_low"], 0.0))))
+        rows += [(name, a, e, sd, rho, basis, c0) for a, (e, basis, c0) in eff.items()]
+    out = pd.DataFrame(rows, columns=list(PILOT_DESIGN_COLUMNS))
+    return out[out["outcome"].isin(list(outcomes))].reset_index(drop=True)
+
+
+def _other_effects(est: PilotEstimates, outcome: str, arms: Sequence[str],
+                   control_arm: str) -> dict[str, tuple[float, str, float]]:
+    ch = est.changes[est.changes["outcome"] == outcome].set_index("arm")["mean_change"]
+    own = control_arm in ch.index and bool(np.isfinite(ch[control_arm]))
+    base = float(ch[control_arm]) if own else 0.0
+    basis = "pilot_control" if own else "assumed_control_change"
+    out = {}
+    for a in (str(x) for x in arms):
+        if a == control_arm:
+            continue
+        ok = a in ch.index and bool(np.isfinite(ch[a]))
+        out[a] = (float(ch[a]) - base, basis, base) if ok else (0.0, "no_pilot_estimate", float("nan"))
+    return out
