@@ -149,3 +149,21 @@ def test_unwritable_overlay_dir_is_refused_before_the_batch(scans, tmp_path):
     text = " ".join(result.output.split())
     assert "--overlay-dir" in text and "a_file" in text and "Fix:" in text
     assert not out.exists()
+
+
+def test_overlay_failing_mid_batch_is_not_counted_as_unreadable(scans, tmp_path, monkeypatch):
+    import skintrial.instruments.ultrasound as us
+
+    def full_disk(image, result, path):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(us, "overlay_png", full_disk)
+    folder, truths = scans
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(out),
+                                 "--pixel-spacing-mm", "0.0125", "--overlay-dir", str(tmp_path / "ov")])
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "0 unreadable, 1 overlays not written" in text
+    row = _read(out).iloc[0]
+    assert_allclose(row["dermal_thickness_mm"], truths["p0.png"]["dermal_thickness_mm"], rtol=0.02)

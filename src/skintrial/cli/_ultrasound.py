@@ -133,6 +133,9 @@ def ultrasound(
     tmp = out.with_name(out.name + ".part")
     table.to_csv(tmp, index=False)
     os.replace(tmp, out)
-    errors = int(table["qc"].str.startswith("error").sum())
-    flagged = int((table["qc"] != "").sum()) - errors
-    err_console.print(f"{len(table)} scans -> {out} ({flagged} flagged, {errors} unreadable)")
+    # an overlay that failed mid-batch (disk full) leaves its row's values: counted apart from unreadable scans
+    no_overlay = table["qc"].str.contains("overlay not written", regex=False)
+    unreadable = table["qc"].str.startswith("error") & ~no_overlay
+    flagged = int(((table["qc"] != "") & ~unreadable).sum())
+    tail = f", {int(no_overlay.sum())} overlays not written" if no_overlay.any() else ""
+    err_console.print(f"{len(table)} scans -> {out} ({flagged} flagged, {int(unreadable.sum())} unreadable{tail})")
