@@ -86,7 +86,10 @@ def _run_instrument(instrument: str, paths: list[str], study: Study, overlay_dir
     if progress and len(missing):
         progress(len(missing))
     found = _measure(instrument, present, study, overlay_dir, progress) if present else pd.DataFrame()
-    return pd.concat([found, missing], ignore_index=True) if len(missing) else found
+    out = pd.concat([found, missing], ignore_index=True) if len(missing) else found
+    if "n_cycles" in out.columns:  # missing files have no cycles: keep the count an integer column
+        out["n_cycles"] = out["n_cycles"].astype("Int64")
+    return out
 
 
 def _measure(instrument: str, paths: list[str], study: Study, overlay_dir: Path,
