@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from numpy.testing import assert_allclose
 from typer.testing import CliRunner
 
@@ -25,7 +26,7 @@ def test_power_analytic_and_gpower_line(tmp_path):
 
 def test_power_sample_size_with_simulation(tmp_path):
     out = tmp_path / "n.csv"
-    r = runner.invoke(app, ["power", "-e", "0.6", "--sd", "1", "--rho", "0.5", "--power", "0.9", "--simulate", "400",
+    r = runner.invoke(app, ["power", "-e", "AT=0.6", "--sd", "1", "--rho", "0.5", "--power", "0.9", "--simulate", "400",
                             "--out", str(out)])
     assert r.exit_code == 0, r.output
     t = pd.read_csv(out)
@@ -154,3 +155,41 @@ def test_plan_simulation_runs_the_studys_own_analysis(tmp_path):
     assert_allclose(plan["alpha_test"], 0.0125)
     r2 = sim[sim.outcome == "r2"].set_index("contrast")
     assert_allclose(r2.loc["AT - CON", "effect"], 0.03)
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    (["power", "-e", "CON=0.3", "--sd", "1"], "control arm"),
+    (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "1"], "--n-per-arm"),
+    (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "0"], "--n-per-arm"),
+    (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "4", "--dropout", "0.6"], "n_per_arm"),
+    (["power", "-e", "AT=0.3", "-e", "AT=0.4", "--sd", "1"], "more than once"),
+    (["power", "-e", "0.4", "--sd", "1"], "ARM=NUMBER"),
+    (["power", "-e", "AT=0.3", "--sd", "1", "--simulate", "-5"], "--simulate"),
+    (["power", "-e", "AT=0.3", "--sd", "1", "--seed", "-2", "--simulate", "10"], "--seed"),
+    (["randomize", "--arms", "A,B", "--seed", "-1", "--n-per-stratum", "4"], "seed"),
+])
+def test_bad_options_exit_2_with_a_message(args, says, tmp_path):
+    r = runner.invoke(app, [*args, "--out", str(tmp_path / "x.csv")])
+    assert r.exit_code == 2, (r.exit_code, r.output, r.exception)
+    assert isinstance(r.exception, SystemExit)
+    assert says in r.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_plan_effect_for_an_arm_not_planned_exit_2(small_bundle, tmp_path):
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(out), "-e", "ZZ=0.1"])
+    assert r.exit_code == 2 and "ZZ" in r.output
+    for bad in (["--simulate", "-3"], ["--n-max", "0"]):
+        r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(out), *bad])
+        assert r.exit_code == 2 and bad[0] in r.output, r.output
+    assert not out.exists()
+
+
+def test_randomize_participants_file_without_ids_names_that_file(tmp_path):
+    f = tmp_path / "enrolled.csv"
+    f.write_text("id,age_group\n1,41-49\n2,50-59\n")
+    r = runner.invoke(app, ["randomize", "--arms", "A,B", "--seed", "1", "--participants", str(f), "--strata",
+                            "age_group", "--out", str(tmp_path / "l.csv")])
+    assert r.exit_code == 2
+    assert "enrolled.csv" in r.output and "participant_id" in r.output and "participants.csv" not in r.output

@@ -157,3 +157,15 @@ def test_far_tail_of_noncentral_t_gives_power_one_not_nan():
     below = ancova_power(effects={"AT": 0.020115, "RT": 0.038733}, sd=0.064383, rho=0.752395,
                          n_per_arm=int(t["n_enrolled_arm"].iloc[0]) - 1)
     assert below["power"].min() < 0.8 <= t["power"].min()
+
+
+def test_control_arm_effect_and_too_small_arms_are_refused():
+    with pytest.raises(InputError, match="control arm"):
+        ancova_power(effects={"CON": 0.3}, sd=1.0, rho=0.5, n_per_arm=20)
+    with pytest.raises(InputError, match="control arm"):
+        ancova_sample_size(effects={"CON": 0.3, "AT": 0.3}, sd=1.0, rho=0.5)
+    for n, dropout in ((1, 0.0), (0, 0.0), (4, 0.6), ({"CON": 10, "AT": 1}, 0.0)):
+        with pytest.raises(InputError, match="at least 2"):
+            ancova_power(effects={"AT": 0.3}, sd=1.0, rho=0.5, n_per_arm=n, dropout=dropout)
+    with pytest.raises(InputError, match="finite"):
+        ancova_power(effects={"AT": float("nan")}, sd=1.0, rho=0.5, n_per_arm=20)

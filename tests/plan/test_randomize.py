@@ -109,3 +109,13 @@ def test_input_errors():
     with pytest.raises(InputError) as exc:
         randomization_list(p2, arms=ARMS, seed=1, strata=["sex"])
     assert exc.value.problems[0].row == 5 and exc.value.problems[0].column == "sex"
+
+
+def test_negative_seed_and_missing_id_column_are_input_errors():
+    with pytest.raises(InputError, match="seed"):
+        randomization_list(arms=["A", "B"], seed=-1, n_per_stratum=4)
+    p = pd.DataFrame({"id": ["a", "b"], "sex": ["F", "M"]})
+    with pytest.raises(InputError, match="enrolled.xlsx") as e:
+        randomization_list(p, arms=["A", "B"], seed=1, strata=["sex", "site"], file="enrolled.xlsx")
+    text = str(e.value)
+    assert "participant_id" in text and "'site'" in text and "participants.csv" not in text

@@ -132,3 +132,8 @@ def test_refuses_absurd_work_and_chunks_by_memory(monkeypatch):
     assert len(calls) == 50
     assert small.settings["n_sims"] == ref.settings["n_sims"]
     assert abs(small.hypotheses["power"] - ref.hypotheses["power"]).max() < 0.5  # different draws, same design
+
+
+def test_negative_seed_is_an_input_error():
+    with pytest.raises(InputError, match="seed"):
+        simulate_power(_design(), n_per_arm=10, n_sims=10, seed=-1)

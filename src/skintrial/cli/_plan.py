@@ -12,15 +12,39 @@ from skintrial.errors import InputError, Problem
 
 
 def _pairs(values: list[str] | None, option: str) -> dict[str, float]:
-    """``ARM=VALUE`` options (or one bare VALUE for a single 'treatment' arm) as a mapping."""
+    """``ARM=VALUE`` options as a mapping; a value without an arm, an unreadable or repeated arm is refused."""
+    import math
+
     out: dict[str, float] = {}
+    probs = []
     for v in values or []:
-        name, _, num = v.rpartition("=")
+        name, eq, num = v.partition("=")
+        name = name.strip()
         try:
-            out[name.strip() or "treatment"] = float(num)
+            x = float(num)
         except ValueError:
-            raise InputError(Problem(f"cannot read {v!r}", column=option, fix=f"write {option} ARM=NUMBER")) from None
+            x = float("nan")
+        if not eq or not name or not math.isfinite(x):
+            probs.append(Problem(f"cannot read {v!r}", column=option,
+                                 fix=f"write {option} ARM=NUMBER, e.g. {option} AT=0.03 (one per arm)"))
+        elif name in out:
+            probs.append(Problem(f"arm {name!r} given more than once", column=option, value=v,
+                                 fix=f"give {option} once per arm"))
+        else:
+            out[name] = x
+    InputError.collect(probs)
     return out
+
+
+def _check_counts(**options: tuple[int | None, int]) -> None:
+    """Refuse integer options below their minimum: ``name=(value, minimum)``; None means not given."""
+    probs = []
+    for name, (value, low) in options.items():
+        if value is not None and value < low:
+            flag = "--" + name.replace("_", "-")
+            probs.append(Problem(f"must be at least {low}", column=flag, value=int(value),
+                                 fix=f"give {flag} {low} or more"))
+    InputError.collect(probs)
 
 
 def _effect_note(table, control: str) -> str:
@@ -82,10 +106,10 @@ def _show(table, columns: list[str]) -> None:
 @app.command()
 @guarded
 def power(
-    effect: Annotated[list[str], typer.Option("--effect", "-e", help="ARM=DIFFERENCE from control (repeat per arm); a bare number means one arm.")],
+    effect: Annotated[list[str], typer.Option("--effect", "-e", help="ARM=DIFFERENCE from control (repeat once per arm).")],
     sd: Annotated[float, typer.Option(help="SD of the outcome.")],
     rho: Annotated[float, typer.Option(help="Baseline–follow-up correlation.")] = 0.5,
-    n_per_arm: Annotated[int | None, typer.Option(help="Enrolled per arm: compute power (else: sample size).")] = None,
+    n_per_arm: Annotated[int | None, typer.Option(help="Enrolled per arm (2 or more): compute power (else: sample size).")] = None,
     target: Annotated[float, typer.Option("--power", help="Target power for the sample size.")] = 0.8,
     control: Annotated[str, typer.Option(help="Control arm name.")] = "CON",
     alpha: Annotated[float, typer.Option(help="Two-sided family-wise alpha.")] = 0.05,
@@ -108,10 +132,14 @@ def power(
     from skintrial.plan.power import ancova_power, ancova_sample_size
     from skintrial.plan.simulate import design_table
 
+    _check_counts(simulate=(simulate, 0), seed=(seed, 0), n_per_arm=(n_per_arm, 2), n_outcomes=(n_outcomes, 1))
     effects = _pairs(effect, "--effect")
     kw: dict[str, Any] = dict(effects=effects, sd=sd, rho=rho, control_arm=control, alpha=alpha, multiplicity=multiplicity,
               n_outcomes=n_outcomes, dropout=dropout, analysis=analysis)
-    table = ancova_power(n_per_arm=n_per_arm, **kw) if n_per_arm else ancova_sample_size(power=target, **kw)
+    if n_per_arm is not None:
+        table = ancova_power(n_per_arm=n_per_arm, **kw)
+    else:
+        table = ancova_sample_size(power=target, **kw)
     sim = None
     if simulate > 0:
         n = n_per_arm or int(table["n_enrolled_arm"].max())
@@ -205,6 +233,8 @@ def plan(
     from skintrial.report._fig_planning import planning_page, power_curve_figure
     from skintrial.study import load_study
 
+    _check_counts(simulate=(simulate, 0), seed=(seed, 0), n_max=(n_max, 2))
+    effects = _pairs(effect, "--effect") or None
     with err_console.status("reading the pilot study"):
         st = load_study(study)
     opts, extra = _study_analysis(st.spec.analysis.model_dump(), primary, alpha=alpha, multiplicity=multiplicity,
@@ -212,7 +242,7 @@ def plan(
     est = pilot_estimates(st.long(), baseline_visit=st.spec.study.baseline_visit)
     family = next(v for v in opts["families"].values() if primary in v)
     kw: dict[str, Any] = dict(primary=primary, arms=_csv_list(arms), control_arm=control, control_change=control_change,
-              effects=_pairs(effect, "--effect") or None, alpha=opts["alpha"], multiplicity=opts["multiplicity"],
+              effects=effects, alpha=opts["alpha"], multiplicity=opts["multiplicity"],
               dropout=dropout, n_outcomes=len(family), analysis=opts["method"])
     table = plan_trial(est, power=target, **kw)
     top = max(n_max, int(1.15 * table["n_enrolled_arm"].max()))
@@ -279,7 +309,7 @@ def randomize(
     participants: Annotated[Path | None, typer.Option(help="participants.csv to allocate, in enrolment order.")] = None,
     strata: Annotated[str, typer.Option(help="Stratification columns of participants.csv, comma-separated.")] = "",
     level: Annotated[list[str] | None, typer.Option("--level", help="Declared stratum FACTOR=LEVEL1,LEVEL2 (repeat).")] = None,
-    n_per_stratum: Annotated[int | None, typer.Option(help="Slots per declared stratum.")] = None,
+    n_per_stratum: Annotated[int | None, typer.Option(help="Least number of slots per declared stratum: whole blocks are drawn until at least this many, so a stratum may get up to (largest block size - 1) more.")] = None,
     ratios: Annotated[str, typer.Option(help="Allocation ratios, comma-separated (default 1:1:…).")] = "",
     block_sizes: Annotated[str, typer.Option(help="Candidate block sizes, comma-separated.")] = "",
 ) -> None:
@@ -304,7 +334,8 @@ def randomize(
     if participants is not None:
         p = read_table(participants).drop(columns="_row")
     lst = randomization_list(p, arms=_csv_list(arms), seed=seed, ratios=r, block_sizes=b, strata=_csv_list(strata),
-                             strata_levels=levels or None, n_per_stratum=n_per_stratum)
+                             strata_levels=levels or None, n_per_stratum=n_per_stratum,
+                             file=Path(participants).name if participants is not None else "participants.csv")
     bal = balance_report(lst, p, factors=_csv_list(strata))
     with atomic_output_dir(Path(out).parent) as stage:
         write_csv(lst, stage / Path(out).name)

@@ -225,7 +225,7 @@ def _arm_table(
     return eff, n
 
 
-def _check_inputs(*, sd, rho, alpha, dropout, multiplicity, n_outcomes, effects) -> None:
+def _check_inputs(*, sd, rho, alpha, dropout, multiplicity, n_outcomes, effects, control_arm) -> None:
     probs = []
     if not sd > 0:
         probs.append(Problem("the SD must be positive", column="sd", value=sd, fix="give the outcome's SD"))
@@ -242,10 +242,28 @@ def _check_inputs(*, sd, rho, alpha, dropout, multiplicity, n_outcomes, effects)
                              fix=f"use one of {', '.join(MULTIPLICITY)} (simulate_power handles the rest)"))
     if int(n_outcomes) < 1:
         probs.append(Problem("n_outcomes must be at least 1", column="n_outcomes", value=n_outcomes))
-    if not effects:
+    if isinstance(effects, Mapping) and control_arm in effects:
+        probs.append(Problem(f"an effect was given for the control arm {control_arm!r}; effects are differences "
+                             "from the control arm", column="effects", value=control_arm,
+                             fix=f"give effects only for the other arms, or name another --control than {control_arm!r}"))
+    elif not effects and not isinstance(effects, int | float):
         probs.append(Problem("no arm to compare with the control arm", column="effects",
                              fix="give effects as {arm: difference from control}"))
+    values = [effects] if isinstance(effects, int | float) else list(dict(effects).values()) if effects else []
+    if not all(np.isfinite(float(v)) for v in values):
+        probs.append(Problem("every effect must be a finite number", column="effects",
+                             fix="give each arm's difference from control"))
     InputError.collect(probs)
+
+
+def _check_sizes(n: Mapping[str, float], dropout: float) -> None:
+    """Every arm must analyse at least 2 participants on average (else the t test has no df)."""
+    small = {a: float(v) for a, v in n.items() if not np.isfinite(v) or v * (1.0 - dropout) < 2.0}
+    if small:
+        raise InputError(Problem(
+            f"too few participants per arm: n_per_arm × (1 − dropout) must be at least 2 in every arm "
+            f"(dropout {float(dropout):g})", column="n_per_arm", value=small,
+            fix=f"enrol at least {math.ceil(2.0 / (1.0 - dropout) - 1e-9)} per arm"))
 
 
 def _table(eff, n_enrolled, *, control_arm, sd, rho, alpha, multiplicity, n_outcomes, dropout,
@@ -359,8 +377,9 @@ def ancova_power(
     {'contrast': ['AT - CON', 'RT - CON'], 'alpha_test': [0.025, 0.025], 'df': [116.0, 116.0], 'power': [0.6955, 0.6955]}
     """
     _check_inputs(sd=sd, rho=rho, alpha=alpha, dropout=dropout, multiplicity=multiplicity,
-                  n_outcomes=n_outcomes, effects=effects)
+                  n_outcomes=n_outcomes, effects=effects, control_arm=control_arm)
     eff, n = _arm_table(effects, control_arm, n_per_arm)
+    _check_sizes(n, dropout)
     return _table(eff, n, control_arm=control_arm, sd=sd, rho=rho, alpha=alpha, multiplicity=multiplicity,
                   n_outcomes=n_outcomes, dropout=dropout, analysis=analysis, method=method, target_power=None)
 
@@ -409,7 +428,7 @@ def ancova_sample_size(
     [{'n_enrolled_arm': 64.0, 'n_enrolled_control': 64.0, 'power': 0.8015}]
     """
     _check_inputs(sd=sd, rho=rho, alpha=alpha, dropout=dropout, multiplicity=multiplicity,
-                  n_outcomes=n_outcomes, effects=effects)
+                  n_outcomes=n_outcomes, effects=effects, control_arm=control_arm)
     if not 0 < power < 1:
         raise InputError(Problem("target power must lie between 0 and 1", column="power", value=power,
                                  fix="e.g. 0.8 or 0.9"))

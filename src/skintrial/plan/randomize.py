@@ -92,24 +92,29 @@ def _stratum_names(frame: pd.DataFrame, strata: Sequence[str]) -> pd.Series:
     return frame[list(strata)].astype(str).apply(lambda r: "|".join(f"{c}={r[c]}" for c in strata), axis=1)
 
 
-def _check_participants(participants: pd.DataFrame, strata: Sequence[str], subject: str) -> None:
+def _check_participants(participants: pd.DataFrame, strata: Sequence[str], subject: str, file: str) -> None:
     probs = []
-    missing = [c for c in [subject, *strata] if c not in participants.columns]
-    if missing:
-        probs.append(Problem(f"column(s) {missing} not found", file="participants.csv", row=1,
-                             fix="name stratification factors that are columns of participants.csv"))
-    else:
+    if subject not in participants.columns:
+        probs.append(Problem(f"no {subject} column", file=file, row=1, column=subject,
+                             fix=f"the header needs a {subject} column (one row per participant); found "
+                                 f"{[str(c) for c in participants.columns]}"))
+    absent = [c for c in strata if c not in participants.columns]
+    if absent:
+        probs.append(Problem(f"stratification column(s) {absent} not found", file=file, row=1,
+                             fix=f"name stratification factors that are columns of {file}: "
+                                 f"{[str(c) for c in participants.columns if c != subject]}"))
+    if not probs:
         for c in [subject, *strata]:
             empty = participants[c].isna() | (participants[c].astype(str).str.strip() == "")
             if empty.any():
                 first = int(np.flatnonzero(empty.to_numpy())[0])
-                probs.append(Problem("empty value", file="participants.csv", row=first + 2, column=c,
+                probs.append(Problem("empty value", file=file, row=first + 2, column=c,
                                      rows_affected=int(empty.sum()), fix=f"give every participant a {c}"))
         dup = participants[subject].duplicated()
         if dup.any():
-            probs.append(Problem("participant listed twice", file="participants.csv", column=subject,
+            probs.append(Problem("participant listed twice", file=file, column=subject,
                                  row=int(np.flatnonzero(dup.to_numpy())[0]) + 2,
-                                 value=participants[subject][dup].iloc[0], fix="keep one row per participant"))
+                                 value=str(participants[subject][dup].iloc[0]), fix="keep one row per participant"))
     InputError.collect(probs)
 
 
@@ -124,6 +129,7 @@ def randomization_list(
     strata_levels: Mapping[str, Sequence[str]] | None = None,
     n_per_stratum: int | None = None,
     subject: str = "participant_id",
+    file: str = "participants.csv",
 ) -> pd.DataFrame:
     """A stratified permuted-block allocation list.
 
@@ -148,7 +154,10 @@ def randomization_list(
     strata_levels : mapping, optional
         Declared factors and their levels (without participants).
     n_per_stratum : int, optional
-        Slots per stratum (without participants).
+        Least number of slots per stratum (without participants): whole blocks are drawn until the
+        stratum has at least this many, so it may get up to (largest block size − 1) more.
+    file : str
+        Name of the participants file, for error messages.
 
     Returns
     -------
@@ -166,10 +175,13 @@ def randomization_list(
     arms = [str(a) for a in arms]
     if len(arms) < 2 or len(set(arms)) != len(arms):
         raise InputError(Problem("give at least two distinct arms", column="arms", value=arms))
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
+        raise InputError(Problem("the seed must be a whole number, 0 or more", column="seed",
+                                 value=seed if isinstance(seed, int | str) else repr(seed), fix="e.g. --seed 20240101"))
     r = _ratios(arms, ratios)
     sizes = _check_blocks(block_sizes if block_sizes is not None else [int(r.sum()), 2 * int(r.sum())], int(r.sum()))
     if participants is not None:
-        _check_participants(participants, strata, subject)
+        _check_participants(participants, strata, subject, file)
         names = _stratum_names(participants, strata)
         groups = {s: participants.loc[names == s, subject].astype(str).tolist() for s in pd.unique(names)}
     else:

@@ -181,7 +181,7 @@ def p_adjust_rows(P: np.ndarray, method: str) -> np.ndarray:
     return out
 
 
-def _check(design, control_arm, families, multiplicity, method, n_per_arm, dropout, n_sims) -> tuple:
+def _check(design, control_arm, families, multiplicity, method, n_per_arm, dropout, n_sims, seed) -> tuple:
     probs = []
     absent = [c for c in DESIGN_COLUMNS if c not in design.columns]
     if absent:
@@ -210,10 +210,14 @@ def _check(design, control_arm, families, multiplicity, method, n_per_arm, dropo
     all_arms = [control_arm, *arms]
     n = n_per_arm if isinstance(n_per_arm, Mapping) else {a: n_per_arm for a in all_arms}
     if any(int(n.get(a, 0)) < 2 for a in all_arms):
-        probs.append(Problem("every arm needs at least 2 participants", column="n_per_arm", value=dict(n),
+        probs.append(Problem("every arm needs at least 2 participants", column="n_per_arm",
+                             value={str(a): int(v) for a, v in n.items()},
                              fix=f"give n_per_arm for {all_arms}"))
     if not 0 <= dropout < 1 or int(n_sims) < 1:
         probs.append(Problem("dropout must be in [0, 1) and n_sims positive", column="dropout, n_sims"))
+    if not isinstance(seed, int | np.integer) or seed < 0:
+        probs.append(Problem("the seed must be a whole number, 0 or more", column="seed", value=seed,
+                             fix="e.g. seed=1"))
     InputError.collect(probs)
     return outcomes, arms, fams, {a: int(n[a]) for a in all_arms}
 
@@ -308,7 +312,7 @@ def simulate_power(
     {'contrast': ['AT - CON', 'RT - CON'], 'power': [0.775, 0.742], 'mcse': [0.021, 0.022]}
     """
     outcomes, arms, fams, n = _check(design, control_arm, families, multiplicity, method, n_per_arm,
-                                     dropout, n_sims)
+                                     dropout, n_sims, seed)
     all_arms = [control_arm, *arms]
     arm_idx = np.repeat(np.arange(len(all_arms)), [n[a] for a in all_arms])
     X = np.column_stack([np.ones(arm_idx.size), *[(arm_idx == j).astype(float) for j in range(1, len(all_arms))]])
