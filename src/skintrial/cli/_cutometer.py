@@ -73,7 +73,7 @@ def _error_problems(table) -> list:
     return problems
 
 
-@app.command("cutometer")
+@app.command("cutometer", rich_help_panel="Instruments")
 @guarded
 def cutometer(
     files: Annotated[list[Path], typer.Argument(help="Raw curve files (CSV or XLSX).")],

@@ -14,7 +14,7 @@ import typer
 from skintrial.cli._app import app, err_console, guarded
 
 
-@app.command("expression")
+@app.command("expression", rich_help_panel="Molecular")
 @guarded
 def expression(
     expr: Annotated[

@@ -61,7 +61,7 @@ def _exclusions_path(out: Path, given: Path | None) -> Path:
     return given if given is not None else out.with_name(out.stem + ".exclusions.csv")
 
 
-@app.command("qpcr")
+@app.command("qpcr", rich_help_panel="Molecular")
 @guarded
 def qpcr(
     ct_file: Annotated[Path, typer.Argument(help="Long Ct table (CSV or Excel): sample, group, gene, ct "
@@ -125,7 +125,7 @@ def qpcr(
                       f"exclusions: {summary} -> {excl_path}")
 
 
-@app.command("qpcr-curve")
+@app.command("qpcr-curve", rich_help_panel="Molecular")
 @guarded
 def qpcr_curve(
     dilution_file: Annotated[Path, typer.Argument(help="Dilution series (CSV or Excel): gene, amount, ct.")],
@@ -156,7 +156,7 @@ def qpcr_curve(
     err_console.print(f"qpcr-curve: {len(curve)} gene(s) -> {out}")
 
 
-@app.command("qpcr-stability")
+@app.command("qpcr-stability", rich_help_panel="Molecular")
 @guarded
 def qpcr_stability(
     ct_file: Annotated[Path, typer.Argument(help="Long Ct table with the candidate reference genes.")],

@@ -37,7 +37,7 @@ def _run_pipeline(study_dir: Path, out: Path) -> Path:
     return out / "report.html"
 
 
-@app.command()
+@app.command(rich_help_panel="Study")
 @guarded
 def demo(
     out: Annotated[Path, _OUT] = Path("demo-out"),
@@ -55,7 +55,7 @@ def demo(
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
 
 
-@app.command()
+@app.command(rich_help_panel="Study")
 @guarded
 def run(
     study: Annotated[Path, typer.Argument(help="Study bundle folder (study.toml, participants, measurements).")],
@@ -66,7 +66,7 @@ def run(
     out_console.print(f"report: {report}")
 
 
-@app.command()
+@app.command(rich_help_panel="Study")
 @guarded
 def validate(
     study: Annotated[Path, typer.Argument(help="Study bundle folder.")],

@@ -92,7 +92,7 @@ def _check_overlay_dir(folder: Path) -> None:
                                  fix="give a folder you may write to, or leave --overlay-dir out")) from None
 
 
-@app.command("ultrasound")
+@app.command("ultrasound", rich_help_panel="Instruments")
 @guarded
 def ultrasound(
     files: Annotated[list[Path], typer.Argument(help="B-mode scans: DICOM, PNG or TIFF.")],
