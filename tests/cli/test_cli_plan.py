@@ -193,3 +193,29 @@ def test_randomize_participants_file_without_ids_names_that_file(tmp_path):
                             "age_group", "--out", str(tmp_path / "l.csv")])
     assert r.exit_code == 2
     assert "enrolled.csv" in r.output and "participant_id" in r.output and "participants.csv" not in r.output
+
+
+def test_power_says_holm_is_a_lower_bound_and_gpower_note_follows_the_analysis(tmp_path):
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "-e", "RT=0.5", "--sd", "1", "--n-per-arm", "30", "--out", str(out)])
+    assert r.exit_code == 0 and "lower bound" in r.output
+    assert (pd.read_csv(out)["power_bound"] == "lower_bound").all()
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "1", "--n-per-arm", "30", "--multiplicity", "bonferroni",
+                            "--analysis", "change", "--out", str(out)])
+    assert r.exit_code == 0 and "lower bound" not in r.output
+    assert (pd.read_csv(out)["power_bound"] == "as_tested").all()
+    assert "covariate as fixed" not in r.output and "change scores" in r.output
+    assert "number of covariates = 0" in r.output
+
+
+def test_plan_html_says_holm_power_is_a_lower_bound(small_bundle, tmp_path):
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(out), "-e", "AT=0.03",
+                            "-e", "RT=0.04"])
+    assert r.exit_code == 0, r.output
+    assert "lower bound" in (out / "plan.html").read_text()
+    assert (pd.read_csv(out / "power_curve.csv")["power_bound"] == "lower_bound").all()
+    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(out), "-e", "AT=0.03",
+                            "-e", "RT=0.04", "--multiplicity", "bonferroni"])
+    assert r.exit_code == 0, r.output
+    assert "lower bound" not in (out / "plan.html").read_text()

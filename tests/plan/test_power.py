@@ -169,3 +169,12 @@ def test_control_arm_effect_and_too_small_arms_are_refused():
             ancova_power(effects={"AT": 0.3}, sd=1.0, rho=0.5, n_per_arm=n, dropout=dropout)
     with pytest.raises(InputError, match="finite"):
         ancova_power(effects={"AT": float("nan")}, sd=1.0, rho=0.5, n_per_arm=20)
+
+
+@pytest.mark.parametrize(("multiplicity", "bound"), [("holm", "lower_bound"), ("hochberg", "lower_bound"),
+                                                     ("bh", "lower_bound"), ("bonferroni", "as_tested"),
+                                                     ("none", "as_tested")])
+def test_power_bound_column(multiplicity, bound):
+    t = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.5, n_per_arm=30, multiplicity=multiplicity)
+    assert (t["power_bound"] == bound).all()
+    assert_allclose(t["alpha_test"], 0.05 if multiplicity == "none" else 0.025)

@@ -64,6 +64,26 @@ def _effect_note(table, control: str) -> str:
     return "Planned " + "; ".join(says) + "."
 
 
+def _gpower_note(row) -> str:
+    """What G*Power's number means for this row's analysis (in parentheses)."""
+    if row["analysis"] == "ancova":
+        return ("(G*Power treats the baseline covariate as fixed; the table's power averages over random "
+                "baselines, so it is slightly lower)")
+    if row["analysis"] == "change":
+        return (f"(ANOVA on the change scores, SD sd·sqrt(2(1 − rho)) = {row['sigma_e']:.4g}, no covariate: "
+                "G*Power's power is the table's)")
+    return f"(ANOVA on the follow-up values alone, SD {row['sigma_e']:.4g}, no covariate: G*Power's power is the table's)"
+
+
+def _bound_note(row) -> str:
+    """A sentence when the analytic power is only a lower bound (Holm, Hochberg, BH); else empty."""
+    if row["power_bound"] != "lower_bound":
+        return ""
+    return (f"{row['multiplicity']}: the power shown is a lower bound — each contrast is powered at the Bonferroni "
+            f"level alpha/m = {row['alpha_test']:.4g} (m = {int(row['n_hypotheses'])}); {row['multiplicity']} "
+            "rejects at least as often. --simulate gives the power of the procedure itself.")
+
+
 def _csv_list(text: str | None) -> list[str]:
     return [t.strip() for t in (text or "").split(",") if t.strip()]
 
@@ -113,7 +133,7 @@ def power(
     target: Annotated[float, typer.Option("--power", help="Target power for the sample size.")] = 0.8,
     control: Annotated[str, typer.Option(help="Control arm name.")] = "CON",
     alpha: Annotated[float, typer.Option(help="Two-sided family-wise alpha.")] = 0.05,
-    multiplicity: Annotated[str, typer.Option(help="holm, hochberg, bonferroni or none.")] = "holm",
+    multiplicity: Annotated[str, typer.Option(help="holm, hochberg, bh, bonferroni or none (the first three: power is a Bonferroni-level lower bound).")] = "holm",
     n_outcomes: Annotated[int, typer.Option(help="Primary outcomes in the family.")] = 1,
     dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.0,
     analysis: Annotated[str, typer.Option(help="ancova, change or followup.")] = "ancova",
@@ -156,8 +176,9 @@ def power(
         f"{g['gpower_effect_size_f']:.4f} (d = {g['gpower_effect_size_d']:.4f}), α = {g['gpower_alpha']:.4g}, "
         f"numerator df = 1, number of groups = {g['gpower_groups']}, number of covariates = "
         f"{g['gpower_covariates']}, total sample size = {g['gpower_total_n']:.1f} → G*Power power "
-        f"{g['gpower_power']:.4f} (it treats the covariate as fixed; the table's power averages over random "
-        "baselines).")
+        f"{g['gpower_power']:.4f} {_gpower_note(g)}.")
+    if bound := _bound_note(g):
+        out_console.print(bound)
     if sim is not None:
         out_console.print(f"Simulated ({simulate} trials): {analysis}, {multiplicity} over "
                           f"{int(g['n_hypotheses'])} hypotheses ({_corr_words(outcome_corr, n_outcomes)}).")
@@ -210,7 +231,7 @@ def plan(
     effect: Annotated[list[str] | None, typer.Option("--effect", "-e", help="ARM=DIFFERENCE overriding the pilot.")] = None,
     target: Annotated[float, typer.Option("--power", help="Target power.")] = 0.8,
     alpha: Annotated[float | None, typer.Option(help="Two-sided family-wise alpha (default: the study's [analysis] alpha).")] = None,
-    multiplicity: Annotated[str | None, typer.Option(help="holm, hochberg, bonferroni or none (default: the study's [analysis] multiplicity).")] = None,
+    multiplicity: Annotated[str | None, typer.Option(help="holm, hochberg, bh, bonferroni or none (default: the study's [analysis] multiplicity).")] = None,
     dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.1,
     n_max: Annotated[int, typer.Option(help="Largest n per arm on the power curve.")] = 150,
     simulate: Annotated[int, typer.Option("--simulate", help="Simulate this many trials of the study's [analysis] plan at the planned n.")] = 0,
@@ -281,8 +302,9 @@ def plan(
                  f"{'independent' if outcome_corr == 0 else f'correlated {outcome_corr:g}'}, "
                  f"gatekeeping {'on' if opts['gatekeeping'] else 'off'}." if sim is not None else "")
     notes = (f"Pilot: {study} ({st.spec.study.name}). {_effect_note(table, control)} {analysis_words}{sim_words} "
-             "'conservative' uses the upper confidence limit of the SD and the lower of rho. Power per contrast at "
-             "the Bonferroni level of the family (conservative for Holm)." + "".join(f" Note: {e}." for e in extra))
+             "'conservative' uses the upper confidence limit of the SD and the lower of rho. "
+             + (_bound_note(table.iloc[0]) or "Power per contrast at the tested alpha per contrast (alpha_test).")
+             + "".join(f" Note: {e}." for e in extra))
     html = planning_page(title=f"Planning a controlled trial: {primary}", plan=table, curve_svg=images["svg"],
                          estimates=est.outcomes, changes=est.changes, simulation=sim, notes=notes)
     with atomic_output_dir(Path(out)) as stage:

@@ -38,7 +38,13 @@ import pandas as pd
 from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
-from skintrial.plan.power import POWER_COLUMNS, alpha_per_test, ancova_sample_size, contrast_power
+from skintrial.plan.power import (
+    POWER_COLUMNS,
+    alpha_per_test,
+    ancova_sample_size,
+    contrast_power,
+    power_bound,
+)
 from skintrial.stats._data import trial_arrays
 from skintrial.stats._engine import fit_ols
 
@@ -51,7 +57,7 @@ CHANGE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "n", "baseline_mean", "mean
                                    "ci_high", "ci_level")
 PLAN_COLUMNS: tuple[str, ...] = ("scenario", *POWER_COLUMNS, "effect_basis", "control_change")
 CURVE_COLUMNS: tuple[str, ...] = ("scenario", "contrast", "effect", "effect_basis", "control_change", "sd", "rho",
-                                  "n_per_arm", "n_enrolled_total", "alpha_test", "power")
+                                  "n_per_arm", "n_enrolled_total", "alpha_test", "power", "power_bound")
 EFFECT_BASES: tuple[str, ...] = ("given", "pilot_control", "assumed_control_change", "no_pilot_estimate")
 """Values of ``effect_basis``: where each planned effect came from (module notes)."""
 PILOT_DESIGN_COLUMNS: tuple[str, ...] = ("outcome", "arm", "effect", "sd", "rho", "effect_basis", "control_change")
@@ -332,7 +338,7 @@ def power_curve(
                 "scenario": name, "contrast": f"{a} - {control_arm}", "effect": e, "effect_basis": basis,
                 "control_change": c0, "sd": sd, "rho": rho,
                 "n_per_arm": n.astype(int), "n_enrolled_total": (k * n).astype(int), "alpha_test": a_test,
-                "power": pw,
+                "power": pw, "power_bound": power_bound(multiplicity),
             }))
     return pd.concat(parts, ignore_index=True)[list(CURVE_COLUMNS)]
 

@@ -33,9 +33,11 @@ variance ``2 sd^2 (1 - rho)``, Frison & Pocock 1992) and ``"followup"`` (follow-
 Multiplicity
 ------------
 With ``m = n_outcomes * (k - 1)`` hypotheses in the primary family, each contrast is powered at
-``alpha / m`` for Bonferroni, and also for Holm and Hochberg: their first step tests at ``alpha / m``
-and later steps at a larger level, so ``alpha / m`` gives a lower bound on their power (conservative).
-``"none"`` tests each contrast at ``alpha``. For the exact power of the whole pre-specified analysis
+``alpha / m`` for Bonferroni, and also for Holm, Hochberg and Benjamini–Hochberg: each of them rejects
+every hypothesis Bonferroni rejects (their first step tests at ``alpha / m`` and later steps at a
+larger level), so ``alpha / m`` gives a *lower bound* on their power, and the ``power_bound`` column
+says ``"lower_bound"``; for Bonferroni and ``"none"`` (each contrast at ``alpha``) it says
+``"as_tested"``. For the exact power of the whole pre-specified analysis
 (Holm, gatekeeping, several outcomes, "all contrasts significant") use
 :func:`skintrial.plan.simulate.simulate_power`.
 
@@ -73,7 +75,8 @@ from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["POWER_COLUMNS", "ancova_power", "ancova_sample_size", "contrast_power", "alpha_per_test"]
+__all__ = ["POWER_COLUMNS", "ancova_power", "ancova_sample_size", "contrast_power", "alpha_per_test", "power_bound",
+           "LOWER_BOUND_METHODS"]
 
 POWER_COLUMNS: tuple[str, ...] = (
     "contrast",
@@ -99,6 +102,7 @@ POWER_COLUMNS: tuple[str, ...] = (
     "df",
     "ncp",
     "power",
+    "power_bound",
     "target_power",
     "gpower_test_family",
     "gpower_statistical_test",
@@ -115,14 +119,27 @@ POWER_COLUMNS: tuple[str, ...] = (
 
 ANALYSES = ("ancova", "change", "followup")
 METHODS = ("exact", "approx")
-MULTIPLICITY = ("holm", "hochberg", "bonferroni", "none")
+MULTIPLICITY = ("holm", "hochberg", "bh", "bonferroni", "none")
+LOWER_BOUND_METHODS = ("holm", "hochberg", "bh")
+"""Multiplicity methods whose analytic power (at the Bonferroni level) is a lower bound: ``power_bound``."""
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(64)
 _PROBS = (_NODES + 1.0) / 2.0
 _WEIGHTS = _WEIGHTS / 2.0
 
 
+def power_bound(multiplicity: str) -> str:
+    """``"lower_bound"`` where the analytic power is a Bonferroni-level lower bound, else ``"as_tested"``.
+
+    Examples
+    --------
+    >>> power_bound("holm"), power_bound("bonferroni")
+    ('lower_bound', 'as_tested')
+    """
+    return "lower_bound" if multiplicity in LOWER_BOUND_METHODS else "as_tested"
+
+
 def alpha_per_test(alpha: float, multiplicity: str, n_hypotheses: int) -> float:
-    """The per-contrast alpha used for analytic power (Bonferroni level for Holm and Hochberg).
+    """The per-contrast alpha used for analytic power (Bonferroni level for Holm, Hochberg and BH).
 
     Examples
     --------
@@ -309,6 +326,7 @@ def _table(eff, n_enrolled, *, control_arm, sd, rho, alpha, multiplicity, n_outc
         "df": df,
         "ncp": ncp,
         "power": power,
+        "power_bound": power_bound(multiplicity),
         "target_power": float(target_power) if target_power is not None else np.nan,
         "gpower_test_family": "F tests",
         "gpower_statistical_test": test,
@@ -355,8 +373,9 @@ def ancova_power(
     control_arm : str
     alpha : float
         Family-wise two-sided significance level.
-    multiplicity : {"holm", "hochberg", "bonferroni", "none"}
-        Holm and Hochberg are powered conservatively at the Bonferroni level (module notes).
+    multiplicity : {"holm", "hochberg", "bh", "bonferroni", "none"}
+        Holm, Hochberg and BH are powered at the Bonferroni level, a lower bound on their power
+        (``power_bound``; module notes).
     n_outcomes : int
         Primary outcomes in the family (each adds ``k - 1`` hypotheses).
     dropout : float
