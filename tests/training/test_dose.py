@@ -33,7 +33,7 @@ def test_matches_statsmodels_pooled_and_per_arm():
     data, summary = _trial()
     res = dose_response(data, summary, baseline_visit="week0", dose_measures=["adherence", "volume_load_kg"])
     assert list(res.columns) == list(DOSE_COLUMNS)
-    wide = dose_response_data(data, summary, baseline_visit="week0", dose_measures=["adherence", "volume_load_kg"])
+    wide = dose_response_data(data, summary, baseline_visit="week0", dose_measures=["adherence"])
     for (o, m), d in wide.groupby(["outcome", "dose_measure"]):
         ref = smf.ols("followup ~ baseline + dose + C(arm)", data=d).fit()
         row = res[(res.outcome == o) & (res.dose_measure == m) & (res.arm == "all")].iloc[0]
@@ -72,7 +72,49 @@ def test_dose_constant_within_an_arm_is_flagged_not_fitted():
     res = dose_response(data, summary, baseline_visit="week0", dose_measures=["volume_load_kg"])
     at = res[(res.arm == "AT")]
     assert (at["status"] == "rank_deficient").all() and at["estimate"].isna().all()
+    assert (res[res.arm == "RT"]["status"] == "ok").all()
+    # volume load varies in RT only: a pooled slope would be RT's slope claiming AT's participants too
+    pooled = res[res.arm == "all"]
+    assert (pooled["status"] == "not_pooled_one_arm").all() and pooled["estimate"].isna().all()
+
+
+def _intensity_trial(seed=2, n=60):
+    data, summary = _trial(seed=seed, n=n)
+    rng = np.random.default_rng(seed)
+    at = summary["arm"] == "AT"
+    summary["adherence"] = np.where(at, rng.uniform(0.5, 0.7, n), rng.uniform(0.8, 1.0, n))  # arms differ
+    summary["mean_relative_intensity"] = np.where(at, rng.uniform(60, 80, n), rng.uniform(55, 75, n))
+    summary["relative_intensity_measure"] = np.where(at, "pct_hrpeak", "pct_1rm")
+    return data, summary
+
+
+def test_relative_intensity_on_different_scales_is_not_pooled():
+    data, summary = _intensity_trial()
+    res = dose_response(data, summary, baseline_visit="week0", dose_measures=["mean_relative_intensity"])
+    pooled = res[res.arm == "all"]
+    assert len(pooled) == 2 and (pooled["status"] == "not_pooled_scales_differ").all()
+    assert pooled[["estimate", "se", "p", "dose_sd", "estimate_per_sd"]].isna().all(axis=None)
+    assert (res[res.arm != "all"]["status"] == "ok").all()
+    # the same scale in both arms (%HRpeak and age-predicted %HRmax are both % of a maximum heart rate): pooled
+    summary["relative_intensity_measure"] = np.where(summary["arm"] == "AT", "pct_hrpeak", "pct_hrmax_age_predicted")
+    res = dose_response(data, summary, baseline_visit="week0", dose_measures=["mean_relative_intensity"])
     assert (res[res.arm == "all"]["status"] == "ok").all()
+
+
+def test_pooled_dose_sd_is_the_within_arm_sd():
+    import statsmodels.formula.api as smf
+
+    data, summary = _intensity_trial()
+    res = dose_response(data, summary, baseline_visit="week0", dose_measures=["adherence"])
+    wide = dose_response_data(data, summary, baseline_visit="week0", dose_measures=["adherence"])
+    d = wide[wide.outcome == "r2"]
+    within = np.sqrt(smf.ols("dose ~ C(arm)", data=d).fit().scale)
+    row = res[(res.outcome == "r2") & (res.arm == "all")].iloc[0]
+    assert_allclose(row["dose_sd"], within, rtol=1e-10)
+    assert row["dose_sd"] < 0.5 * d["dose"].std()  # the total SD is inflated by the arms' different means
+    assert_allclose(row["estimate_per_sd"], row["estimate"] * within, rtol=1e-10)
+    at = res[(res.outcome == "r2") & (res.arm == "AT")].iloc[0]
+    assert_allclose(at["dose_sd"], d.loc[d.arm == "AT", "dose"].std(), rtol=1e-10)
 
 
 def test_row_order_does_not_matter():

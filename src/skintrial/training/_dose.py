@@ -11,10 +11,24 @@ term the baseline absorbs). Adjusting for arm keeps the comparison *within* arms
 that differs between arms by design (volume load is zero in the aerobic arm) is not confounded with
 the arm effect. The per-arm rows fit the same model within each arm (without the arm term).
 
+Which arms are pooled (``arm == "all"``): for each dose measure, the arms in which the dose is
+observed *and varies* (two or more distinct values); a dose fixed within an arm (volume load 0 in
+the aerobic arm) says nothing about the slope there. They are pooled only if the dose is on the same
+scale in all of them: ``mean_relative_intensity`` is %HRpeak (or age-predicted %HRmax, the same
+heart-rate scale) in aerobic training and %1RM in resistance training (``relative_intensity_measure``
+in the summary), and one slope across two scales means nothing. Otherwise the pooled row is kept with
+NaN estimates and ``status`` ``not_pooled_scales_differ`` or ``not_pooled_one_arm`` (the dose varies
+in fewer than two arms: read the per-arm rows).
+
+``dose_sd`` (and so ``estimate_per_sd``) is the SD of the dose the slope is estimated from: within
+one arm, the dose's SD there; for a pooled arm-adjusted row, the pooled *within-arm* SD
+``sqrt(Σ_g Σ_i (d_i − d̄_g)² / (n − G))`` (the residual SD of dose on arm), not the total SD, which
+the difference between the arms' mean doses would inflate.
+
 Every outcome × dose measure × arm is a column of one :func:`skintrial.stats.fit_ols` call with
-``Z`` = [that outcome's baseline, that dose]; the pooled fits are one call per set of arms in which
-the dose is observed. A dose that does not vary within an arm gives ``status = rank_deficient`` for
-that arm's row. This is an observational (non-randomised) association: dose is not allocated.
+``Z`` = [that outcome's baseline, that dose]; the pooled fits are one call per set of arms pooled. A
+dose that does not vary within an arm gives ``status = rank_deficient`` for that arm's row. This is
+an observational (non-randomised) association: dose is not allocated.
 """
 
 from __future__ import annotations
@@ -50,6 +64,9 @@ DOSE_COLUMNS: tuple[str, ...] = (
 )
 DOSE_DATA_COLUMNS: tuple[str, ...] = ("participant_id", "arm", "outcome", "dose_measure", "dose", "baseline",
                                       "followup", "change")
+DOSE_SCALE_COLUMNS: dict[str, str] = {"mean_relative_intensity": "relative_intensity_measure"}
+"""Dose measures whose scale differs between participants, and the summary column naming it."""
+_SAME_SCALE = {"pct_hrpeak": "pct_heart_rate_max", "pct_hrmax_age_predicted": "pct_heart_rate_max"}
 
 
 def dose_response_data(
@@ -120,12 +137,61 @@ def _fit_columns(long: pd.DataFrame, keys: list[tuple], arms: list[str], adjust_
     con = fit.contrast(L)
     lo, hi = con.ci(ci_level)
     used = mask & np.isfinite(Y) & np.isfinite(B) & np.isfinite(D)
-    dose_sd = np.array([np.std(D[used[:, c], c], ddof=1) if used[:, c].sum() > 1 else np.nan for c in range(C)])
+    groups = (arm_of.to_numpy()[:, None] == np.asarray(arms)[None, :]).astype(float) if adjust_arm else np.ones((n, 1))
+    dose_sd = _within_sd(D, used, groups)
     return pd.DataFrame({
         "outcome": [k[0] for k in keys], "dose_measure": [k[1] for k in keys], "arm": [k[2] for k in keys],
         "estimate": con.estimate[:, 0], "se": con.se[:, 0], "ci_low": lo[:, 0], "ci_high": hi[:, 0],
         "ci_level": ci_level, "df": con.df[:, 0], "t": con.t[:, 0], "p": con.p[:, 0], "n": fit.n,
         "dose_sd": dose_sd, "estimate_per_sd": con.estimate[:, 0] * dose_sd, "status": fit.status,
+    })
+
+
+def _within_sd(D: np.ndarray, used: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Per column, the SD of D around its group means among used rows, df = n − groups present, (C,)."""
+    Dm = np.where(used, D, 0.0)
+    count = groups.T @ used  # (G, C)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = (groups.T @ Dm) / count
+    resid = np.where(used, Dm - groups @ np.nan_to_num(mean), 0.0)
+    df = used.sum(axis=0) - (count > 0).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(df > 0, np.sqrt((resid**2).sum(axis=0) / np.maximum(df, 1)), np.nan)
+
+
+def _pooling(long: pd.DataFrame, summary: pd.DataFrame, measures: Sequence[str]) -> dict[str, tuple]:
+    """{measure: (arms pooled, "ok") or ((), status)}: the arms where the dose varies, on one common scale."""
+    per = long[np.isfinite(long["dose"])].drop_duplicates(["participant_id", "dose_measure"])
+    out = {}
+    for m in measures:
+        d = per[per["dose_measure"] == m]
+        varies = d.groupby("arm")["dose"].nunique()
+        arms = tuple(sorted(varies.index[varies >= 2].astype(str)))
+        if len(arms) < 2:
+            out[m] = ((), "not_pooled_one_arm")
+            continue
+        d = d[d["arm"].isin(arms)]
+        col = DOSE_SCALE_COLUMNS.get(m)
+        if col is None:
+            out[m] = (arms, "ok")
+            continue
+        if col in summary.columns:
+            sc = summary.assign(participant_id=summary["participant_id"].astype(str)).set_index("participant_id")[col]
+            scale = d["participant_id"].map(sc).map(lambda v: _SAME_SCALE.get(v, v))
+        else:
+            scale = d["arm"]  # the scale is not stated: assume it is the arm's own
+        out[m] = (arms, "ok") if scale.nunique(dropna=False) == 1 else ((), "not_pooled_scales_differ")
+    return out
+
+
+def _not_pooled(outcomes: list[str], measures: list[str], status: dict[str, str], ci_level: float) -> pd.DataFrame:
+    keys = [(o, m) for o in outcomes for m in measures]
+    nan = np.full(len(keys), np.nan)
+    return pd.DataFrame({
+        "outcome": [k[0] for k in keys], "dose_measure": [k[1] for k in keys], "arm": "all", "estimate": nan,
+        "se": nan, "ci_low": nan, "ci_high": nan, "ci_level": ci_level, "df": nan, "t": nan, "p": nan,
+        "n": np.zeros(len(keys), dtype=int), "dose_sd": nan, "estimate_per_sd": nan,
+        "status": [status[k[1]] for k in keys],
     })
 
 
@@ -166,7 +232,9 @@ def dose_response(
     DataFrame
         One row per outcome × dose measure × arm (``"all"`` for the pooled model), columns
         :data:`DOSE_COLUMNS`. ``estimate`` is per unit of dose (per session, per kg, per fraction of
-        adherence), ``estimate_per_sd`` per SD of the dose among those analysed.
+        adherence), ``estimate_per_sd`` per within-arm SD of the dose among those analysed. Pooled
+        rows only over arms where the dose varies, on one scale (module notes; else a ``not_pooled_*``
+        status).
 
     Notes
     -----
@@ -182,12 +250,15 @@ def dose_response(
         dose_measures = [d for d in DOSE_MEASURES if d in summary.columns]
     outcomes = list(dict.fromkeys(long["outcome"]))
     arms_all = sorted(long["arm"].astype(str).unique())
-    seen = long[np.isfinite(long["dose"])].groupby("dose_measure")["arm"].agg(lambda s: tuple(sorted(set(s))))
+    pool = _pooling(long, summary, dose_measures)
     parts = []
-    for arms in sorted(set(seen)):  # one engine call per set of arms in which the doses are observed
-        measures = [m for m in dose_measures if seen.get(m) == arms]
+    for arms in sorted({a for a, st in pool.values() if st == "ok"}):  # one engine call per set of arms pooled
+        measures = [m for m in dose_measures if pool[m] == (arms, "ok")]
         keys = [(o, m, "all") for o in outcomes for m in measures]
         parts.append(_fit_columns(long, keys, list(arms), adjust_arm, ci_level))
+    refused = [m for m in dose_measures if pool[m][1] != "ok"]
+    if refused:
+        parts.append(_not_pooled(outcomes, refused, {m: pool[m][1] for m in refused}, ci_level))
     if by_arm:
         keys = [(o, m, a) for o in outcomes for m in dose_measures for a in arms_all]
         parts.append(_fit_columns(long, keys, arms_all, False, ci_level))
