@@ -119,3 +119,36 @@ def test_negative_seed_and_missing_id_column_are_input_errors():
         randomization_list(p, arms=["A", "B"], seed=1, strata=["sex", "site"], file="enrolled.xlsx")
     text = str(e.value)
     assert "participant_id" in text and "'site'" in text and "participants.csv" not in text
+
+
+def test_messages_show_plain_values():
+    with pytest.raises(InputError) as e:
+        randomization_list(arms=["A", "B"], seed=1, ratios=np.array([2, 0]), n_per_stratum=4)
+    assert "np." not in str(e.value) and "[2, 0]" in str(e.value)
+    with pytest.raises(InputError) as e:
+        randomization_list(arms=["A", "B"], seed=1, block_sizes=np.array([3]), n_per_stratum=4)
+    assert "np." not in str(e.value) and "[3]" in str(e.value)
+
+
+def test_stratum_generator_is_the_documented_sha256_seed():
+    """docs/planning.md: spawn_key = first 4 bytes (little-endian) of SHA-256 of the stratum name."""
+    import hashlib
+    from pathlib import Path
+
+    lst = randomization_list(arms=["A", "B"], seed=9, block_sizes=[2], strata_levels={"sex": ["F"]}, n_per_stratum=2)
+    h = int.from_bytes(hashlib.sha256(b"sex=F").digest()[:4], "little")
+    rng = np.random.default_rng(np.random.SeedSequence(9, spawn_key=(h,)))
+    rng.integers(1)  # the block size draw
+    assert lst["arm"].tolist() == np.array(["A", "B"], dtype=object)[rng.permutation(2)].tolist()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "planning.md").read_text(encoding="utf-8")
+    assert "hash(stratum)" not in doc and "SHA-256" in doc
+
+
+def test_n_per_stratum_help_says_the_last_block_is_kept_whole():
+    import typer
+
+    from skintrial.cli import app
+
+    cmd = typer.main.get_command(app).commands["randomize"]
+    text = next(p.help for p in cmd.params if p.name == "n_per_stratum")
+    assert "at least" in text and "whole blocks" in text

@@ -57,3 +57,13 @@ def test_adherence_and_power_curve_figures(study):
     svg = _render(fig)
     html = planning_page(title="r2 <plan>", plan=plan, curve_svg=svg, estimates=est.outcomes)
     assert "r2 &lt;plan&gt;" in html and "<script" not in html
+
+
+def test_dose_response_figure_says_why_there_is_no_pooled_slope(study):
+    s, summary = study
+    data = dose_response_data(s.measurements, summary, baseline_visit="week0")
+    res = dose_response(s.measurements, summary, baseline_visit="week0")
+    assert (res.loc[res.dose_measure == "mean_relative_intensity", "arm"] == "all").any()
+    fig = dose_response_figure(data, res, outcome="r2", dose_measure="mean_relative_intensity")
+    assert "different scales" in fig.axes[0].get_title()
+    _render(fig)

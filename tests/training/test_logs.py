@@ -85,3 +85,25 @@ def test_bad_test_rows():
         validate_training(log)
     cols = sorted(p.column for p in exc.value.problems)
     assert cols == ["test", "test", "test_value"]
+
+
+def test_messages_show_plain_values_not_numpy_reprs():
+    log = pd.DataFrame({"participant_id": ["P1"], "week": [1], "session": [1], "modality": ["aerobic"],
+                        "exercise": ["cycle"], "duration_min": [30], "hr_mean": [250.0], "hr_peak": [2.5]})
+    with pytest.raises(InputError) as e:
+        validate_training(log)
+    text = str(e.value)
+    assert "np." not in text and "(value: 250.0)" in text and "(value: 2.5)" in text
+
+
+def test_documented_ranges_are_the_ranges_checked():
+    from pathlib import Path
+
+    from skintrial.training._logs import _RANGES
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "training.md").read_text(encoding="utf-8")
+    words = {"week": "week", "session": "session", "sets": "sets", "reps": "reps", "load_kg": "load",
+             "duration_min": "duration", "hr_mean": "mean heart rate", "hr_peak": "peak heart rate"}
+    for col, word in words.items():
+        lo, hi = _RANGES[col]
+        assert f"{word} {lo}–{hi}" in doc, (col, lo, hi)

@@ -142,7 +142,7 @@ def pilot_estimates(
         others = [v for v in ta.visits if v != baseline_visit]
         if baseline_visit not in ta.visits or not others:
             raise InputError(Problem(f"need the baseline visit {baseline_visit!r} and a follow-up visit",
-                                     column=visit, value=list(ta.visits), fix="check the visit names"))
+                                     column=visit, value=[str(v) for v in ta.visits], fix="check the visit names"))
         followup_visit = others[-1]
     base, follow = ta.visit(baseline_visit), ta.visit(followup_visit)
     A = len(ta.arms)

@@ -74,6 +74,7 @@ from scipy import special
 from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
+from skintrial.plan._values import plain
 
 __all__ = ["POWER_COLUMNS", "ancova_power", "ancova_sample_size", "contrast_power", "alpha_per_test", "power_bound",
            "LOWER_BOUND_METHODS"]
@@ -245,20 +246,20 @@ def _arm_table(
 def _check_inputs(*, sd, rho, alpha, dropout, multiplicity, n_outcomes, effects, control_arm) -> None:
     probs = []
     if not sd > 0:
-        probs.append(Problem("the SD must be positive", column="sd", value=sd, fix="give the outcome's SD"))
+        probs.append(Problem("the SD must be positive", column="sd", value=plain(sd), fix="give the outcome's SD"))
     if not -1 < rho < 1:
-        probs.append(Problem("rho must lie strictly between -1 and 1", column="rho", value=rho,
+        probs.append(Problem("rho must lie strictly between -1 and 1", column="rho", value=plain(rho),
                              fix="give the baseline–follow-up correlation, e.g. 0.6"))
     if not 0 < alpha < 1:
-        probs.append(Problem("alpha must lie between 0 and 1", column="alpha", value=alpha, fix="e.g. 0.05"))
+        probs.append(Problem("alpha must lie between 0 and 1", column="alpha", value=plain(alpha), fix="e.g. 0.05"))
     if not 0 <= dropout < 1:
-        probs.append(Problem("dropout must be a fraction in [0, 1)", column="dropout", value=dropout,
+        probs.append(Problem("dropout must be a fraction in [0, 1)", column="dropout", value=plain(dropout),
                              fix="give the expected fraction lost to follow-up, e.g. 0.1"))
     if multiplicity not in MULTIPLICITY:
         probs.append(Problem(f"unknown multiplicity method {multiplicity!r}", column="multiplicity",
                              fix=f"use one of {', '.join(MULTIPLICITY)} (simulate_power handles the rest)"))
     if int(n_outcomes) < 1:
-        probs.append(Problem("n_outcomes must be at least 1", column="n_outcomes", value=n_outcomes))
+        probs.append(Problem("n_outcomes must be at least 1", column="n_outcomes", value=plain(n_outcomes)))
     if isinstance(effects, Mapping) and control_arm in effects:
         probs.append(Problem(f"an effect was given for the control arm {control_arm!r}; effects are differences "
                              "from the control arm", column="effects", value=control_arm,
@@ -449,16 +450,16 @@ def ancova_sample_size(
     _check_inputs(sd=sd, rho=rho, alpha=alpha, dropout=dropout, multiplicity=multiplicity,
                   n_outcomes=n_outcomes, effects=effects, control_arm=control_arm)
     if not 0 < power < 1:
-        raise InputError(Problem("target power must lie between 0 and 1", column="power", value=power,
+        raise InputError(Problem("target power must lie between 0 and 1", column="power", value=plain(power),
                                  fix="e.g. 0.8 or 0.9"))
     eff, _ = _arm_table(effects, control_arm, 1)
     arms = [control_arm, *eff]
     ratio = {a: 1 for a in arms} if allocation is None else {a: int(allocation.get(a, 0)) for a in arms}
     if any(r < 1 for r in ratio.values()):
         raise InputError(Problem("every arm needs a positive integer allocation ratio", column="allocation",
-                                 value=dict(allocation or {}), fix=f"give ratios for {arms}"))
+                                 value=plain(dict(allocation or {})), fix=f"give ratios for {arms}"))
     if not all(abs(v) > 0 for v in eff.values()):
-        raise InputError(Problem("an effect of zero cannot be powered", column="effects", value=eff,
+        raise InputError(Problem("an effect of zero cannot be powered", column="effects", value=plain(eff),
                                  fix="give the smallest difference worth detecting"))
     kw = dict(control_arm=control_arm, sd=sd, rho=rho, alpha=alpha, multiplicity=multiplicity,
               n_outcomes=n_outcomes, dropout=0.0, analysis=analysis, method=method, target_power=power)

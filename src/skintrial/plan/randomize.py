@@ -10,7 +10,7 @@ recruiter who knows the block length. Blocks are generated until the stratum's p
 ``n_per_stratum`` slots) are covered; a list made ahead of recruitment keeps its last block whole.
 
 Reproducibility: each stratum draws from its own generator, ``SeedSequence(seed, spawn_key=(h,))``
-with ``h`` a hash of the stratum's name, so the same seed gives the same list on any machine, and
+with ``h`` the first 4 bytes (little-endian) of the SHA-256 digest of the stratum's name, so the same seed gives the same list on any machine, and
 adding a stratum does not change the others. The seed is written on every row.
 
 References: Schulz & Grimes 2002 (Lancet 359:515, generation of allocation sequences); Kernan et al.
@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.plan._values import plain
 
 __all__ = ["RANDOMIZATION_COLUMNS", "BALANCE_COLUMNS", "randomization_list", "balance_report"]
 
@@ -56,7 +57,7 @@ def _ratios(arms: Sequence[str], ratios) -> np.ndarray:
     r = np.asarray(ratios)
     if r.shape != (len(arms),) or np.any(r < 1) or np.any(r != np.round(r)):
         raise InputError(Problem("allocation ratios must be positive integers, one per arm", column="ratios",
-                                 value=list(np.atleast_1d(r)), fix=f"e.g. {[1] * len(arms)} for {list(arms)}"))
+                                 value=plain(np.atleast_1d(r).tolist()), fix=f"e.g. {[1] * len(arms)} for {list(arms)}"))
     return r.astype(int)
 
 
@@ -65,7 +66,7 @@ def _check_blocks(block_sizes: Sequence[int], total: int) -> list[int]:
     bad = [b for b in sizes if b < total or b % total]
     if not sizes or bad:
         raise InputError(Problem(f"block sizes must be multiples of the sum of the ratios ({total})",
-                                 column="block_sizes", value=list(block_sizes),
+                                 column="block_sizes", value=plain(list(block_sizes)),
                                  fix=f"e.g. {[total, 2 * total]}"))
     return sizes
 
@@ -177,7 +178,7 @@ def randomization_list(
         raise InputError(Problem("give at least two distinct arms", column="arms", value=arms))
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
         raise InputError(Problem("the seed must be a whole number, 0 or more", column="seed",
-                                 value=seed if isinstance(seed, int | str) else repr(seed), fix="e.g. --seed 20240101"))
+                                 value=plain(seed), fix="e.g. --seed 20240101"))
     r = _ratios(arms, ratios)
     sizes = _check_blocks(block_sizes if block_sizes is not None else [int(r.sum()), 2 * int(r.sum())], int(r.sum()))
     if participants is not None:

@@ -44,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.plan._values import plain
 from skintrial.stats._engine import fit_ols
 from skintrial.stats.multiplicity import METHODS as P_ADJUST_METHODS
 
@@ -216,7 +217,7 @@ def _check(design, control_arm, families, multiplicity, method, n_per_arm, dropo
     if not 0 <= dropout < 1 or int(n_sims) < 1:
         probs.append(Problem("dropout must be in [0, 1) and n_sims positive", column="dropout, n_sims"))
     if not isinstance(seed, int | np.integer) or seed < 0:
-        probs.append(Problem("the seed must be a whole number, 0 or more", column="seed", value=seed,
+        probs.append(Problem("the seed must be a whole number, 0 or more", column="seed", value=plain(seed),
                              fix="e.g. seed=1"))
     InputError.collect(probs)
     return outcomes, arms, fams, {a: int(n[a]) for a in all_arms}

@@ -13,6 +13,11 @@ from skintrial.report._figures import _COLORS, _pyplot
 
 __all__ = ["dose_response_figure", "adherence_figure"]
 
+_NOT_POOLED = {
+    "not_pooled_scales_differ": "no pooled slope: the dose is on different scales in the arms",
+    "not_pooled_one_arm": "no pooled slope: the dose varies in one arm only",
+}
+
 
 
 def dose_response_figure(
@@ -41,7 +46,8 @@ def dose_response_figure(
     -------
     matplotlib.figure.Figure
         Each arm's line has the arm's baseline-adjusted slope and passes through the arm's mean dose
-        and mean change; the title gives the pooled (arm-adjusted) slope with its CI and p.
+        and mean change; the title gives the pooled (arm-adjusted) slope with its CI and p, or says
+        why there is none (dose on different scales in the arms, or varying in one arm only).
 
     Examples
     --------
@@ -76,6 +82,8 @@ def dose_response_figure(
         a = r.loc["all"]
         ax.set_title(f"slope {a['estimate']:.3g} per unit ({100 * a['ci_level']:.0f}% CI {a['ci_low']:.3g} to "
                      f"{a['ci_high']:.3g}), p = {a['p']:.2g}", fontsize=8)
+    elif "all" in r.index and r.loc["all", "status"] in _NOT_POOLED:
+        ax.set_title(_NOT_POOLED[r.loc["all", "status"]], fontsize=8)
     ax.legend(frameon=False, fontsize=8)
     fig.tight_layout()
     return fig

@@ -82,6 +82,7 @@ def _problem(df: pd.DataFrame, bad: pd.Series, *, file: str, column: str, messag
     rows = sub[ROW_COLUMN].astype(int).tolist()
     more = f" (rows {', '.join(map(str, rows[:5]))}{', …' if len(rows) > 5 else ''})" if len(rows) > 1 else ""
     value = sub[column].iloc[0] if column in sub.columns else None
+    value = value.item() if isinstance(value, np.generic) else value  # 2.5, not np.float64(2.5)
     return [Problem(message + more, file=file, row=rows[0], column=column, value=value,
                     rows_affected=len(rows), fix=fix)]
 
