@@ -219,3 +219,13 @@ def test_plan_html_says_holm_power_is_a_lower_bound(small_bundle, tmp_path):
                             "-e", "RT=0.04", "--multiplicity", "bonferroni"])
     assert r.exit_code == 0, r.output
     assert "lower bound" not in (out / "plan.html").read_text()
+
+
+def test_plan_with_a_multiplicity_without_formula_asks_for_one(tmp_path):
+    root = _bundle_with_analysis(tmp_path, 'primary = ["r2"]\nmethods = ["ancova"]\nmultiplicity = "fixed_sequence"\n')
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04"])
+    assert r.exit_code == 2 and "--multiplicity" in r.output and "study.toml" in r.output
+    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04",
+                            "--multiplicity", "bonferroni"])
+    assert r.exit_code == 0, r.output

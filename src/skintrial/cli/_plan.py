@@ -212,6 +212,13 @@ def _study_analysis(spec_analysis: dict, primary: str, *, alpha: float | None, m
             raise
         opts = analysis_options({**a, "methods": ["ancova"]})
         notes.append(f"the study's methods {a.get('methods')} have no power formula; planned for ANCOVA")
+    from skintrial.plan.power import MULTIPLICITY
+
+    if opts["multiplicity"] not in MULTIPLICITY:
+        raise InputError(Problem(
+            f"the analysis plan's multiplicity {opts['multiplicity']!r} has no analytic power formula",
+            file="study.toml", column="[analysis] multiplicity", value=opts["multiplicity"],
+            fix=f"pass --multiplicity ({', '.join(MULTIPLICITY)}) for this plan; it then applies to --simulate too"))
     fams = opts["families"]
     if not any(primary in v for v in fams.values()):
         fams["primary"] = [primary, *fams["primary"]]
@@ -317,7 +324,7 @@ def plan(
         (stage / "power_curve.svg").write_bytes(images["svg"])
         (stage / "power_curve.png").write_bytes(images["png"])
         (stage / "plan.html").write_text(html, encoding="utf-8")
-    _show(table, ["scenario", "contrast", "effect", "sd", "rho", "n_enrolled_arm", "power"])
+    _show(table, ["scenario", "contrast", "effect", "effect_basis", "sd", "rho", "n_enrolled_arm", "power"])
     out_console.print(analysis_words)
     out_console.print(f"written: {Path(out) / 'plan.html'}")
 
