@@ -226,6 +226,49 @@ def _study_analysis(spec_analysis: dict, primary: str, *, alpha: float | None, m
     return opts, notes
 
 
+def _plan_simulation(est, table, opts: dict, kw: dict, extra: list[str], *, n_sims: int, seed: int,
+                     outcome_corr: float):
+    """Simulate the study's analysis plan (every outcome of its families) at the pilot scenario's n per arm."""
+    import numpy as np
+
+    from skintrial.plan.pilot import pilot_design
+
+    o = est.outcomes
+    usable = set(o.loc[np.isfinite(o["sd"]) & np.isfinite(o["rho"]), "outcome"])
+    dropped = sorted({x for v in opts["families"].values() for x in v} - usable)
+    if dropped:
+        extra.append(f"not simulated (no pilot SD or rho): {', '.join(dropped)}")
+    fams = {f: [x for x in v if x in usable] for f, v in opts["families"].items()}
+    fams = {f: v for f, v in fams.items() if v}
+    design = pilot_design(est, outcomes=[x for v in fams.values() for x in v], primary=kw["primary"], arms=kw["arms"],
+                          control_arm=kw["control_arm"], control_change=kw["control_change"], effects=kw["effects"])
+    n = int(table.loc[table["scenario"] == "pilot", "n_enrolled_arm"].max())
+    return _simulate(design, n, control=kw["control_arm"], n_sims=n_sims, seed=seed, dropout=kw["dropout"],
+                     outcome_corr=outcome_corr, **{**opts, "families": fams}).hypotheses
+
+
+def _simulation_note(opts: dict, outcome_corr: float) -> str:
+    fams = "; ".join(f"{f}: {', '.join(v)}" for f, v in opts["families"].items())
+    corr = "independent" if outcome_corr == 0 else f"correlated {outcome_corr:g}"
+    return (f" Simulated at the pilot scenario's n per arm: every outcome of the families ({fams}), effects, SD "
+            f"and rho from the pilot, outcomes {corr}, gatekeeping {'on' if opts['gatekeeping'] else 'off'}.")
+
+
+def _curve_images(fig) -> dict[str, bytes]:
+    """The figure as SVG (no date, reproducible) and PNG bytes; the figure is closed."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    images = {}
+    for fmt in ("svg", "png"):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
+        images[fmt] = buf.getvalue()
+    plt.close(fig)
+    return images
+
+
 @app.command()
 @guarded
 def plan(
@@ -252,12 +295,10 @@ def plan(
     of hypotheses of the analytic alpha per test; --simulate runs that whole plan (every outcome of
     its families, effects, SDs and rho from the pilot) at the planned n per arm.
     """
-    import io
-
     import numpy as np
 
     from skintrial._io import atomic_output_dir, write_csv
-    from skintrial.plan.pilot import pilot_design, pilot_estimates, plan_trial, power_curve
+    from skintrial.plan.pilot import pilot_estimates, plan_trial, power_curve
     from skintrial.report._fig_planning import planning_page, power_curve_figure
     from skintrial.study import load_study
 
@@ -279,37 +320,16 @@ def plan(
     curve = power_curve(est, n_per_arm=grid.tolist(), **kw)
     sim = None
     if simulate > 0:
-        usable = set(est.outcomes.loc[np.isfinite(est.outcomes["sd"]) & np.isfinite(est.outcomes["rho"]), "outcome"])
-        fams = {f: [o for o in v if o in usable] for f, v in opts["families"].items()}
-        dropped = sorted({o for v in opts["families"].values() for o in v} - usable)
-        if dropped:
-            extra.append(f"not simulated (no pilot SD or rho): {', '.join(dropped)}")
-        fams = {f: v for f, v in fams.items() if v}
-        design = pilot_design(est, outcomes=[o for v in fams.values() for o in v], primary=primary,
-                              arms=kw["arms"], control_arm=control, control_change=control_change,
-                              effects=kw["effects"])
-        sim = _simulate(design, int(table.loc[table["scenario"] == "pilot", "n_enrolled_arm"].max()), control=control,
-                        n_sims=simulate, seed=seed, dropout=dropout, outcome_corr=outcome_corr,
-                        **{**opts, "families": fams}).hypotheses
-    fig = power_curve_figure(curve, target_power=target, plan=table, title=f"{primary}: power by n per arm")
-    import matplotlib.pyplot as plt
-
-    images = {}
-    for fmt in ("svg", "png"):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
-        images[fmt] = buf.getvalue()
-    plt.close(fig)
-    analysis_words = (f"Analysis (the study's [analysis] plan{'' if alpha is None and multiplicity is None else ', options overriding'}):"
-                      f" {opts['method']}, {opts['multiplicity']} at alpha {opts['alpha']:g} over {len(family)} "
-                      f"outcome(s) x {len(table['arm'].unique())} contrast(s) in {primary}'s family.")
-    fam_words = "; ".join(f"{f}: {', '.join(v)}" for f, v in opts["families"].items())
-    sim_words = (f" Simulated at the pilot scenario's n per arm: every outcome of the families ({fam_words}), "
-                 f"effects, SD and rho from the pilot, outcomes "
-                 f"{'independent' if outcome_corr == 0 else f'correlated {outcome_corr:g}'}, "
-                 f"gatekeeping {'on' if opts['gatekeeping'] else 'off'}." if sim is not None else "")
-    notes = (f"Pilot: {study} ({st.spec.study.name}). {_effect_note(table, control)} {analysis_words}{sim_words} "
-             "'conservative' uses the upper confidence limit of the SD and the lower of rho. "
+        sim = _plan_simulation(est, table, opts, kw, extra, n_sims=simulate, seed=seed, outcome_corr=outcome_corr)
+    images = _curve_images(power_curve_figure(curve, target_power=target, plan=table,
+                                              title=f"{primary}: power by n per arm"))
+    overriding = "" if alpha is None and multiplicity is None else ", options overriding"
+    analysis_words = (f"Analysis (the study's [analysis] plan{overriding}): {opts['method']}, {opts['multiplicity']} "
+                      f"at alpha {opts['alpha']:g} over {len(family)} outcome(s) x {len(table['arm'].unique())} "
+                      f"contrast(s) in {primary}'s family.")
+    notes = (f"Pilot: {study} ({st.spec.study.name}). {_effect_note(table, control)} {analysis_words}"
+             f"{_simulation_note(opts, outcome_corr) if sim is not None else ''} 'conservative' uses the upper "
+             "confidence limit of the SD and the lower of rho. "
              + (_bound_note(table.iloc[0]) or "Power per contrast at the tested alpha per contrast (alpha_test).")
              + "".join(f" Note: {e}." for e in extra))
     html = planning_page(title=f"Planning a controlled trial: {primary}", plan=table, curve_svg=images["svg"],
