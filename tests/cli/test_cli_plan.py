@@ -229,3 +229,9 @@ def test_plan_with_a_multiplicity_without_formula_asks_for_one(tmp_path):
     r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04",
                             "--multiplicity", "bonferroni"])
     assert r.exit_code == 0, r.output
+
+
+def test_plan_terminal_names_the_analysis_plan(small_bundle, tmp_path):
+    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(tmp_path / "p"), "-e", "AT=0.03",
+                            "-e", "RT=0.04"])
+    assert r.exit_code == 0 and "[analysis] plan" in r.output

@@ -345,7 +345,7 @@ def plan(
         (stage / "power_curve.png").write_bytes(images["png"])
         (stage / "plan.html").write_text(html, encoding="utf-8")
     _show(table, ["scenario", "contrast", "effect", "effect_basis", "sd", "rho", "n_enrolled_arm", "power"])
-    out_console.print(analysis_words)
+    out_console.print(analysis_words, markup=False)
     out_console.print(f"written: {Path(out) / 'plan.html'}")
 
 
