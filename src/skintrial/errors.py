@@ -23,6 +23,16 @@ __all__ = [
 ]
 
 
+def _plain(value: object) -> object:
+    """numpy scalars and arrays as the Python values a person expects to read (2.5, not np.float64(2.5))."""
+    tolist = getattr(value, "tolist", None)
+    if callable(tolist) and type(value).__module__ == "numpy":
+        return tolist()
+    if isinstance(value, list | tuple):
+        return type(value)(_plain(v) for v in value)
+    return value
+
+
 @dataclass(frozen=True)
 class Problem:
     """One thing wrong with the input.
@@ -52,7 +62,7 @@ class Problem:
         head = ", ".join(where)
         text = f"{head}: {self.message}" if head else self.message
         if self.value is not None:
-            text += f" (value: {self.value!r})"
+            text += f" (value: {_plain(self.value)!r})"
         if self.rows_affected > 1:
             text += f" [{self.rows_affected} rows]"
         if self.fix:

@@ -123,7 +123,7 @@ def _show(table, columns: list[str]) -> None:
     out_console.print(t)
 
 
-@app.command()
+@app.command(rich_help_panel="Planning")
 @guarded
 def power(
     effect: Annotated[list[str], typer.Option("--effect", "-e", help="ARM=DIFFERENCE from control (repeat once per arm).")],
@@ -269,7 +269,7 @@ def _curve_images(fig) -> dict[str, bytes]:
     return images
 
 
-@app.command()
+@app.command(rich_help_panel="Planning")
 @guarded
 def plan(
     study: Annotated[Path, typer.Argument(help="Pilot study bundle folder.")],
@@ -349,7 +349,7 @@ def plan(
     out_console.print(f"written: {Path(out) / 'plan.html'}")
 
 
-@app.command()
+@app.command(rich_help_panel="Planning")
 @guarded
 def randomize(
     arms: Annotated[str, typer.Option(help="Arms, comma-separated.")],

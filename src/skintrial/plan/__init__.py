@@ -4,7 +4,7 @@ randomisation."""
 from skintrial.plan._sim_cutometer import simulate_cutometer, simulate_cutometer_from_parameters
 from skintrial.plan._sim_training import simulate_training
 from skintrial.plan._sim_ultrasound import simulate_ultrasound
-from skintrial.plan.pilot import PilotEstimates, pilot_estimates, plan_trial, power_curve
+from skintrial.plan.pilot import PilotEstimates, pilot_design, pilot_estimates, plan_trial, power_curve
 from skintrial.plan.power import ancova_power, ancova_sample_size
 from skintrial.plan.randomize import balance_report, randomization_list
 from skintrial.plan.simulate import SimulationResult, design_table, simulate_power
@@ -16,6 +16,7 @@ __all__ = [
     "simulate_training",
     "simulate_ultrasound",
     "PilotEstimates",
+    "pilot_design",
     "pilot_estimates",
     "plan_trial",
     "power_curve",
