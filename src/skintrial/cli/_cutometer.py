@@ -54,23 +54,9 @@ _FIXES = {
 
 
 def _error_problems(table) -> list:
-    """One problem per distinct analysis error (naming every file and measurement it hit), and each read
-    error as it is (it already names its file, row and column)."""
-    from skintrial.errors import Problem
+    from skintrial.instruments._batch import error_problems
 
-    problems, by_text = [], {}
-    for file, mid, qc in zip(table["file"], table["measurement_id"], table["qc"], strict=True):
-        text = qc.removeprefix("error: ")
-        if str(file) in text:  # a read error: rendered with file, row, column and fix
-            problems.append(Problem(text))
-        else:
-            by_text.setdefault(text, []).append(f"{file}" + (f" (measurement {mid!r})" if mid else ""))
-    for text, where in by_text.items():
-        fix = next((f for key, f in _FIXES.items() if text.startswith(key)), "")
-        shown = "; ".join(where[:5]) + (f"; … {len(where) - 5} more" if len(where) > 5 else "")
-        count = f" [{len(where)} measurements]" if len(where) > 1 else ""
-        problems.append(Problem(text + count, file=shown, fix=fix))
-    return problems
+    return error_problems(table, _FIXES)
 
 
 @app.command("cutometer", rich_help_panel="Instruments")

@@ -89,20 +89,28 @@ def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = N
     mapping = dict(mapping or {})
     read_opts = {k: mapping.pop(k) for k in _READ_KEYS if k in mapping}
     raw = _read_table(path, read_opts)
-    columns = _resolve_columns(raw, mapping, name)
     skip = int(read_opts.get("skiprows") or 0)
+    columns = _resolve_columns(raw, mapping, name)
+    if raw.empty:
+        raise InputError(Problem(
+            "no data rows: the file has a header but no samples", file=name, row=2 + skip,
+            fix="export the whole curve (a Cutometer record holds hundreds of samples)"
+                + (f"; skiprows={skip} may skip the samples" if skip else "")))
     out, problems = {}, []
     for canon, (src, unit) in columns.items():
         if canon == "measurement_id":
             continue
-        values, bad = _numeric(raw[src], required=canon != "pressure_mbar")
-        if bad.any():
-            rows = np.flatnonzero(bad)
-            problems.append(Problem(
-                "empty or non-numeric value", file=name, row=int(rows[0]) + 2 + skip, column=src,
-                value=raw[src].iloc[rows[0]], rows_affected=len(rows),
-                fix="every row needs a number in this column (decimal point, or decimal comma in a "
-                    "semicolon-separated file)"))
+        values, bad, infinite = _numeric(raw[src], required=canon != "pressure_mbar")
+        for mask, what, fix in (
+            (bad, "empty or non-numeric value", "every row needs a number in this column (decimal point, or "
+                                                "decimal comma in a semicolon-separated file)"),
+            (infinite, "not a finite number", "replace the infinite value by the measured number, or cut the "
+                                              "curve before it"),
+        ):
+            if mask.any():
+                rows = np.flatnonzero(mask)
+                problems.append(Problem(what, file=name, row=int(rows[0]) + 2 + skip, column=src,
+                                        value=raw[src].iloc[rows[0]], rows_affected=len(rows), fix=fix))
         out[canon] = values * UNITS[canon][unit]
     InputError.collect(problems)
     ids = (raw[columns["measurement_id"][0]].astype(str).to_numpy() if "measurement_id" in columns
@@ -118,9 +126,9 @@ def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = N
 
 def _read_table(path: Path, opts: dict) -> pd.DataFrame:
     name = str(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
+        return _read_excel(path, opts)
     try:
-        if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
-            return pd.read_excel(path, sheet_name=opts.get("sheet_name", 0), skiprows=opts.get("skiprows"))
         if "sep" not in opts:
             opts = {**opts, **_sniff(path, int(opts.get("skiprows") or 0))}
         raw = pd.read_csv(path, sep=opts["sep"], skiprows=opts.get("skiprows"), skipinitialspace=True,
@@ -133,6 +141,21 @@ def _read_table(path: Path, opts: dict) -> pd.DataFrame:
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
         raise InputError(Problem(f"cannot be read as a table ({type(e).__name__}: {e})", file=name,
                                  fix="export the curves as CSV with a header row")) from None
+
+
+def _read_excel(path: Path, opts: dict) -> pd.DataFrame:
+    """An Excel sheet; any reader failure (not a zip, no workbook inside, a missing sheet, a missing
+    engine) is an :class:`InputError` naming the file, never a traceback."""
+    name = str(path)
+    try:
+        return pd.read_excel(path, sheet_name=opts.get("sheet_name", 0), skiprows=opts.get("skiprows"))
+    except FileNotFoundError:
+        raise InputError(Problem("file not found", file=name, fix="check the path")) from None
+    except Exception as e:  # zipfile, openpyxl, xlrd and pandas each raise their own kinds
+        raise InputError(Problem(
+            f"cannot be read as an Excel workbook ({type(e).__name__}: {e})", file=name,
+            fix="open and save it again in Excel as .xlsx (check sheet_name), or export the curves as CSV "
+                "with a header row")) from None
 
 
 def _sniff(path: Path, skip: int) -> dict:
@@ -205,11 +228,12 @@ def _default_unit(canon: str) -> str | None:
     return {"time_s": "s", "deformation_mm": "mm", "pressure_mbar": "mbar"}.get(canon)
 
 
-def _numeric(col: pd.Series, *, required: bool) -> tuple[np.ndarray, np.ndarray]:
+def _numeric(col: pd.Series, *, required: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Values, cells that are empty (where required) or not numbers, and cells that are infinite."""
     values = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
     missing = col.isna().to_numpy()
     bad = np.isnan(values) & (~missing | required)
-    return values, bad
+    return values, bad, np.isinf(values)
 
 
 def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:

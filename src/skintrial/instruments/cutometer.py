@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.instruments._batch import error_cell
 from skintrial.instruments._cutometer_cycles import Cycles, find_cycles
 from skintrial.instruments._cutometer_defs import (
     CYCLE_COLUMNS,
@@ -292,8 +293,10 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
 
     Each file is read with :func:`read_cutometer` (``mapping`` as there); all curves that could be read
     are measured together by one batched :func:`cutometer_parameters` call (``options`` as there). A
-    file that cannot be read gets one row with NaN values and ``qc = "error: <message>"``; rows keep
-    the order of ``paths``. ``on_file(path)`` is called after each file is read (progress bars).
+    file that cannot be read (whatever the reader raised), that holds no measurement, or whose curves
+    make the batched analysis fail, gets one row with NaN values and ``qc = "error: <message>"`` (on
+    one line); every input file has at least one row, and rows keep the order of ``paths``.
+    ``on_file(path)`` is called after each file is read (progress bars).
 
     Examples
     --------
@@ -307,27 +310,26 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
     >>> res["qc"].str.startswith("error:").tolist(), res["n_cycles"].tolist()
     ([False, True], [1, 0])
     """
-    th_check = {k: options.get(k) for k in ("on_s", "off_s")}
-    _options(None, th_check["on_s"], th_check["off_s"], options.get("read_time_s", 0.1),
+    _options(None, options.get("on_s"), options.get("off_s"), options.get("read_time_s", 0.1),
              options.get("method", "read_time"), options.get("qc_thresholds"))
     names = [str(p) for p in paths]
     frames, errors = [], {}
     for i, path in enumerate(names):
         try:
             df = read_cutometer(path, mapping=mapping)
+        except Exception as exc:  # one bad file never stops the batch
+            errors[i] = error_cell(exc)
+        else:
             df["file"] = str(i)
             frames.append(df)
-        except InputError as exc:
-            errors[i] = f"error: {exc}"
         if on_file is not None:
             on_file(path)
-    parts = []
-    if frames:
-        res = cutometer_parameters(pd.concat(frames, ignore_index=True), **options)
-        idx = res["file"].astype(int).to_numpy()
-        res["file"] = np.asarray(names, dtype=object)[idx]
-        res["_i"] = idx
-        parts.append(res)
+    measured = _measure_frames(frames, names, options, errors) if frames else []
+    parts = [p for p in measured if len(p)]
+    done = {i for p in parts for i in p["_i"]}
+    for i in range(len(names)):  # a file that gave no row (and no error) still gets its row
+        if i not in done and i not in errors:
+            errors[i] = error_cell("no measurement found in the file")
     if errors:
         bad = pd.DataFrame({"file": [names[i] for i in errors], "measurement_id": "", "n_cycles": 0,
                             **{n: np.nan for n in PARAMETERS}, "qc": list(errors.values()), "_i": list(errors)})
@@ -337,3 +339,20 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
     out = pd.concat(parts, ignore_index=True).sort_values("_i", kind="stable")
     out["n_cycles"] = out["n_cycles"].astype(np.int64)
     return out[list(OUTPUT_COLUMNS)].reset_index(drop=True)
+
+
+def _measure_frames(frames: list[pd.DataFrame], names: list[str], options: dict,
+                    errors: dict[int, str]) -> list[pd.DataFrame]:
+    """All read files in one batched call; should that fail, file by file, so that only the file
+    that fails gets an error row (in ``errors``)."""
+    try:
+        res = cutometer_parameters(pd.concat(frames, ignore_index=True), **options)
+    except Exception as exc:
+        if len(frames) > 1:
+            return [part for f in frames for part in _measure_frames([f], names, options, errors)]
+        errors[int(frames[0]["file"].iloc[0])] = error_cell(exc)
+        return []
+    idx = res["file"].astype(int).to_numpy()
+    res["file"] = np.asarray(names, dtype=object)[idx]
+    res["_i"] = idx
+    return [res]

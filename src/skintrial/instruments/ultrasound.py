@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from skintrial.errors import InputError, Problem
+from skintrial.instruments._batch import error_cell
 from skintrial.instruments._ultrasound_detect import DetectionSettings
 from skintrial.instruments._ultrasound_io import (
     SpacingArg,
@@ -156,8 +157,7 @@ def ultrasound_parameters(image: UltrasoundImage, *, upper_fraction: float = 0.5
 
 
 def _error_row(path: str, exc: Exception) -> dict:
-    message = str(exc).replace("\n", " ") or type(exc).__name__
-    return {"file": path, **dict.fromkeys(NUMERIC, np.nan), "qc": f"error: {message}"}
+    return {"file": path, **dict.fromkeys(NUMERIC, np.nan), "qc": error_cell(exc)}
 
 
 def _overlay_names(paths: list[str]) -> list[str]:
@@ -235,7 +235,7 @@ def ultrasound_files(paths: Iterable[str | Path], *, pixel_spacing_mm: SpacingAr
             try:
                 overlay_png(image, result, Path(overlay_dir) / names[index])
             except Exception as exc:  # an overlay that cannot be drawn never costs the row
-                rows[index]["qc"] = ";".join(filter(None, [rows[index]["qc"], f"error: overlay not written ({exc})"]))
+                rows[index]["qc"] = ";".join(filter(None, [rows[index]["qc"], error_cell(f"overlay not written ({exc})")]))
         if progress is not None:
             progress(1)
 
