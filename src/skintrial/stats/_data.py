@@ -14,7 +14,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["TrialArrays", "trial_arrays", "arm_design", "pairwise_contrasts"]
+__all__ = ["TrialArrays", "trial_arrays", "check_subject_constant", "arm_design", "pairwise_contrasts"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +70,51 @@ def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return merged[codes], np.asarray(names, dtype=object)
 
 
+def check_subject_constant(
+    data: pd.DataFrame,
+    columns: Sequence[str],
+    *,
+    subject: str = "participant_id",
+    s_code: np.ndarray | None = None,
+    first_of: np.ndarray | None = None,
+) -> None:
+    """Raise :class:`~skintrial.errors.InputError` when a participant-level column varies within a participant.
+
+    The arm and the covariates describe a participant, not a visit: the analyses read them once per
+    participant, so two values on one participant's rows would make the result depend on the row
+    order. Values are compared as text (``1`` and ``"1"`` agree); a missing value next to a present
+    one is a conflict. One problem per column names the first such participant, both values, and
+    how many participants and rows are affected. ``s_code`` (each row's subject code) and
+    ``first_of`` (the first row of each code) may be passed by a caller that has them.
+    """
+    if s_code is None or first_of is None:
+        s_code, _ = _codes(data[subject])
+        first_of = np.empty(int(s_code.max(initial=-1)) + 1, dtype=np.intp)
+        first_of[s_code[::-1]] = np.arange(len(data))[::-1]
+    ref_row = first_of[s_code]  # (rows,) the first row of the same participant
+    problems = []
+    for c in dict.fromkeys(columns):
+        codes, _ = _codes(data[c])
+        differ = codes != codes[ref_row]
+        if not differ.any():
+            continue
+        r = int(np.flatnonzero(differ)[0])
+        first, other = data[c].iloc[[int(ref_row[r]), r]].tolist()
+        who = np.unique(s_code[differ])
+        pid = data[subject].iloc[[r]].tolist()[0]
+        more = f" ({who.size} participants in all)" if who.size > 1 else ""
+        problems.append(
+            Problem(
+                f"'{c}' must be the same on every row of a participant: participant {pid!r} has "
+                f"{first!r} and {other!r}{more}",
+                fix=f"correct '{c}' so that each participant has one value on all of their rows",
+                column=c,
+                rows_affected=int(np.isin(s_code, who).sum()),
+            )
+        )
+    InputError.collect(problems)
+
+
 def trial_arrays(
     data: pd.DataFrame,
     *,
@@ -110,8 +155,10 @@ def trial_arrays(
     subjects = np.asarray(s_names[order].tolist(), dtype=str)
     rank = np.empty(nS, dtype=np.intp)
     rank[order] = np.arange(nS)
-    first_row = np.empty(nS, dtype=np.intp)
-    first_row[rank[s_code][::-1]] = np.arange(len(data))[::-1]  # first row of each sorted subject
+    first_of = np.empty(nS, dtype=np.intp)
+    first_of[s_code[::-1]] = np.arange(len(data))[::-1]  # first row of each subject (by code)
+    check_subject_constant(data, [arm, *covariates], subject=subject, s_code=s_code, first_of=first_of)
+    first_row = first_of[order]  # first row of each sorted subject: all its rows agree (checked)
     subj_tab = data[[arm, *covariates]].iloc[first_row].set_axis(pd.Index(subjects, name=subject))
     arm_order = _ordered_arms(pd.unique(subj_tab[arm].astype(str)).tolist(), arms, reference_arm)
     outs = tuple(outcomes) if outcomes is not None else tuple(sorted(o_names.tolist()))

@@ -100,23 +100,11 @@ def _visit_order(data: pd.DataFrame, visit: str, visits: Sequence | None, baseli
     return [base, *[v for v in order if v != base]]
 
 
-def _check_subject_constant(data: pd.DataFrame, subject: str, columns: Sequence[str]) -> None:
+def _check_present(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    """The arm and the covariates must not be missing (that they are constant within a participant
+    is checked by :func:`~skintrial.stats._data.trial_arrays`, for every analysis)."""
     problems = []
     for c in columns:
-        if c not in data.columns:
-            continue
-        n_values = data.groupby(data[subject].astype(str))[c].nunique(dropna=False)
-        bad = n_values[n_values > 1]
-        if len(bad):
-            problems.append(
-                Problem(
-                    f"'{c}' must be the same on every row of a participant",
-                    fix=f"correct '{c}' so that each participant has one value",
-                    column=c,
-                    value=bad.index[0],
-                    rows_affected=int(data[subject].astype(str).isin(bad.index).sum()),
-                )
-            )
         missing = data[c].isna()
         if missing.any():
             problems.append(
@@ -436,7 +424,7 @@ def _fit(
     if absent:
         raise InputError(f"column(s) {absent} not found in the data", fix=f"the data need columns {needed}")
     order = _visit_order(data, visit, visits, baseline_visit)
-    _check_subject_constant(data, subject, [arm, *covariates])
+    _check_present(data, [arm, *covariates])
     ta = trial_arrays(
         data,
         outcome=outcome,

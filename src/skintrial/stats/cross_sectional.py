@@ -69,7 +69,9 @@ def cross_sectional(
     group : str
         Column holding the group (e.g. ``"active"`` / ``"sedentary"``).
     covariates : sequence of str
-        Participant-level columns: numeric as is, text as treatment-coded factors.
+        Participant-level columns: numeric as is, text as treatment-coded factors. The group and the
+        covariates must be the same on every row of a participant at the analysed visit (otherwise
+        :class:`~skintrial.errors.InputError`).
     outcomes : sequence of str, optional
         Outcomes to analyse (default: all).
     groups, reference_group : optional
@@ -112,6 +114,7 @@ def cross_sectional(
         raise InputError(
             Problem(f"visit {at_visit!r} not found", column=visit, value=at_visit, fix=f"use one of {sorted(present)}")
         )
+    data = data[data[visit].astype(str) == str(at_visit)]  # group and covariates as at that visit
     ta = trial_arrays(
         data,
         outcome=outcome,

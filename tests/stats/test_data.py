@@ -1,0 +1,96 @@
+"""The shared data layer (``stats._data``): participant-level columns must agree on every row.
+
+Every trial analysis reads the arm and the covariates once per participant. Conflicting values on
+one participant's rows used to be resolved by taking the first row, so the result changed with the
+row order; now each analysis refuses them with an InputError that names the participant, the column
+and both values.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from skintrial.errors import InputError
+from skintrial.stats import ancova, clda, cross_sectional, mixed_anova, within_arm_change
+from skintrial.stats._data import check_subject_constant, trial_arrays
+
+
+def _trial() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(12):
+        a = "AB"[i % 2]
+        for o in ("y", "z"):
+            b = rng.normal(10, 1)
+            rows += [(f"p{i}", a, "w0", o, b, 50 + i), (f"p{i}", a, "w16", o, b + rng.normal() + (a == "B"), 50 + i)]
+    return pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value", "age"])
+
+
+def _row(d: pd.DataFrame, pid: str, visit: str, outcome: str) -> int:
+    return int(np.flatnonzero((d.participant_id == pid) & (d.visit == visit) & (d.outcome == outcome))[0])
+
+
+ANALYSES = {
+    "ancova": lambda d: ancova(d, baseline_visit="w0", followup_visit="w16", reference_arm="A", covariates=["age"]),
+    "mixed_anova": lambda d: mixed_anova(d, visits=["w0", "w16"]),
+    "within_arm_change": lambda d: within_arm_change(d, baseline_visit="w0", followup_visit="w16"),
+    "cross_sectional": lambda d: cross_sectional(d, group="arm", at_visit="w16", covariates=["age"]),
+    "clda": lambda d: clda(d, baseline_visit="w0", reference_arm="A", covariates=["age"]),
+}
+
+
+@pytest.mark.parametrize("name", list(ANALYSES))
+def test_conflicting_arm_is_an_input_error_naming_participant_column_and_values(name):
+    d = _trial()
+    d.loc[_row(d, "p1", "w16", "z"), "arm"] = "A"  # p1 is in arm B on its other rows
+    with pytest.raises(InputError) as err:
+        ANALYSES[name](d)
+    (problem,) = err.value.problems
+    assert problem.column == "arm" and problem.fix
+    assert "participant 'p1' has 'B' and 'A'" in str(err.value)
+
+
+@pytest.mark.parametrize("name", ["ancova", "cross_sectional", "clda"])
+def test_conflicting_covariate_is_an_input_error(name):
+    d = _trial()
+    d.loc[_row(d, "p1", "w16", "z"), "age"] = 99  # p1 is 51 on its other rows
+    with pytest.raises(InputError, match="participant 'p1' has 51 and 99") as err:
+        ANALYSES[name](d)
+    assert err.value.problems[0].column == "age"
+
+
+def test_every_conflicting_column_is_reported_at_once_with_counts():
+    d = _trial()
+    d.loc[[_row(d, "p0", "w16", "y"), _row(d, "p1", "w16", "y")], "arm"] = ["B", "A"]  # two participants
+    d.loc[_row(d, "p1", "w0", "z"), "age"] = 99
+    with pytest.raises(InputError) as err:
+        trial_arrays(d, covariates=["age"])
+    arm, age = err.value.problems
+    assert arm.column == "arm" and "(2 participants in all)" in arm.message and arm.rows_affected == 8
+    assert age.column == "age" and "participant 'p1' has 51 and 99" in age.message
+
+
+def test_missing_next_to_a_value_is_a_conflict_and_text_equal_values_agree():
+    d = _trial()
+    d.loc[0, "age"] = np.nan
+    with pytest.raises(InputError, match="participant 'p0' has nan and 50"):
+        check_subject_constant(d, ["age"])
+    d = _trial().astype({"age": object})
+    d.loc[0, "age"] = "50"  # the same value written as text
+    check_subject_constant(d, ["age"])
+
+
+def test_consistent_data_gives_results_independent_of_row_order():
+    d = _trial()
+    a = ANALYSES["ancova"](d).contrasts
+    b = ANALYSES["ancova"](d.iloc[::-1]).contrasts
+    np.testing.assert_allclose(a["estimate"], b["estimate"], rtol=1e-12)
+
+
+def test_cross_sectional_reads_group_and_covariates_at_the_analysed_visit_only():
+    d = _trial()
+    d.loc[d.visit == "w0", "age"] -= 1  # age at each visit: consistent within the analysed visit
+    res = ANALYSES["cross_sectional"](d)
+    assert (res.contrasts["status"] == "ok").all()
