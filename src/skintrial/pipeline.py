@@ -31,10 +31,11 @@ from skintrial._io import sha256_file, write_csv
 from skintrial.study import Study
 from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
-__all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS"]
+__all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS", "is_run_output", "input_paths"]
 
 OUTPUTS = ("results", "overlays", "report.html", "provenance.json")
-"""What a run writes into its output folder; a new run replaces all of them."""
+"""What a run writes into its output folder; a new run replaces all of them, but only where the folder
+already holds an earlier run's outputs (:func:`is_run_output`)."""
 
 _PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "matplotlib", "jinja2",
              "scikit-image", "pydicom", "pillow", "openpyxl", "pyarrow", "anndata")
@@ -98,7 +99,24 @@ def _provenance(study: Study, tables: dict[str, pd.DataFrame]) -> dict:
         "analysis_plan": study.spec.analysis.model_dump(),
         "inputs": {str(p.relative_to(study.root)): sha256_file(p) for p in _input_files(study)},
         "tables": {k: len(v) for k, v in tables.items()},
+        "written_by": "skintrial",
+        "outputs": list(OUTPUTS),
     }
+
+
+def is_run_output(out: Path) -> bool:
+    """Whether ``out`` holds the outputs of an earlier run: its ``provenance.json`` was written by skintrial.
+
+    Only then may a new run replace the :data:`OUTPUTS` entries found there; a ``results/`` folder or a
+    ``report.html`` without it may be the user's own (or their study bundle) and is never deleted.
+    """
+    try:
+        prov = json.loads((Path(out) / "provenance.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    if not isinstance(prov, dict):
+        return False
+    return prov.get("written_by") == "skintrial" or {"skintrial_version", "analysis_plan", "inputs"} <= set(prov)
 
 
 Progress = Callable[[str, int], Callable[[int], None]]
@@ -159,6 +177,11 @@ def _qpcr_exclusions(wells: pd.DataFrame, study: Study) -> pd.DataFrame:
         "arm": wells["participant_id"].map(arm), "visit": wells["visit"],
         "reason": wells["stage"].astype(str) + ": " + wells["reason"].astype(str) + " (" + wells["action"].astype(str) + ")",
     })
+
+
+def input_paths(study: Study) -> list[Path]:
+    """The study folder and every file the analysis reads: what an output folder must never replace."""
+    return [study.root, *_input_files(study)]
 
 
 def _input_files(study: Study) -> list[Path]:

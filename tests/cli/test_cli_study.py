@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pandas as pd
+import pytest
 from typer.testing import CliRunner
 
 from skintrial.cli import app
@@ -91,3 +93,58 @@ def test_an_output_path_that_is_a_file_exits_2_before_any_work(small_bundle, tmp
     target.write_text("x")
     r = runner.invoke(app, ["run", str(small_bundle), "--out", str(target)])
     assert r.exit_code == 2 and "not a folder" in r.output
+
+
+def test_run_never_deletes_the_study_it_reads(small_bundle, tmp_path, monkeypatch):
+    """`cp -r study wd/results; cd wd; skintrial run results --out .` must not replace the bundle."""
+    wd = tmp_path / "wd"
+    wd.mkdir()
+    small_bundle.rename(wd / "results")
+    before = _tree_digest(wd)
+    monkeypatch.chdir(wd)
+    r = runner.invoke(app, ["run", "results", "--out", "."])
+    assert r.exit_code == 2, r.output
+    assert "is, or lies inside" in r.output and "choose another --out" in r.output
+    assert _tree_digest(wd) == before
+    assert not list(tmp_path.rglob(".*partial*"))
+
+
+def test_run_into_the_study_folder_keeps_the_bundle(small_bundle):
+    before = _tree_digest(small_bundle)
+    for _ in range(2):  # the second run replaces the first run's outputs, never the bundle
+        assert runner.invoke(app, ["run", str(small_bundle), "--out", str(small_bundle)]).exit_code == 0
+    after = _tree_digest(small_bundle)
+    assert {k: v for k, v in after.items() if k in before} == before
+
+
+@pytest.mark.parametrize("entry", ["results/mine.csv", "report.html", "overlays/scan.png"])
+def test_run_refuses_to_replace_outputs_it_did_not_write(small_bundle, tmp_path, entry):
+    out = tmp_path / "out"
+    (out / entry).parent.mkdir(parents=True, exist_ok=True)
+    (out / entry).write_text("the user's own")
+    r = runner.invoke(app, ["run", str(small_bundle), "--out", str(out)])
+    assert r.exit_code == 2
+    assert "skintrial did not write" in r.output and repr(entry.split("/")[0]) in r.output
+    assert "choose another --out" in r.output
+    assert (out / entry).read_text() == "the user's own"
+    assert sorted(p.name for p in out.iterdir()) == [entry.split("/")[0]]
+
+
+def test_a_link_in_the_output_folder_is_never_followed(small_bundle, tmp_path):
+    out = tmp_path / "out"
+    assert runner.invoke(app, ["run", str(small_bundle), "--out", str(out)]).exit_code == 0
+    shutil.rmtree(out / "results")
+    (out / "results").symlink_to(small_bundle)  # replacing it by rmtree would delete the study
+    before = _tree_digest(small_bundle)
+    r = runner.invoke(app, ["run", str(small_bundle), "--out", str(out)])
+    assert r.exit_code == 2 and "is, or lies inside" in r.output
+    assert _tree_digest(small_bundle) == before
+
+
+def test_demo_refuses_a_folder_whose_study_is_not_its_own(tmp_path):
+    mine = tmp_path / "work" / "study"
+    mine.mkdir(parents=True)
+    (mine / "study.toml").write_text("# my real study\n")
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path / "work"), "--n", "16"])
+    assert r.exit_code == 2 and "'study'" in r.output
+    assert (mine / "study.toml").read_text() == "# my real study\n"

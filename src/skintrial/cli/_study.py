@@ -16,14 +16,16 @@ _OUT = typer.Option("--out", "-o", help="Output folder (created if needed).")
 def _run_pipeline(study_dir: Path, out: Path) -> Path:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from skintrial._io import atomic_output_dir, check_output_dir
-    from skintrial.pipeline import OUTPUTS, analyse, write_results
+    from skintrial._io import atomic_output_dir, check_output_dir, check_replaceable
+    from skintrial.pipeline import OUTPUTS, analyse, input_paths, is_run_output, write_results
     from skintrial.report import write_report
     from skintrial.study import load_study
 
     check_output_dir(out)
     with err_console.status("validating the study bundle"):
         study = load_study(study_dir)
+    guard = dict(protect=input_paths(study), owned=is_run_output)
+    check_replaceable(out, OUTPUTS, **guard)  # before the analysis: refuse early, delete nothing
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err_console, transient=True) as bars:
         def progress(description: str, total: int):
@@ -31,7 +33,7 @@ def _run_pipeline(study_dir: Path, out: Path) -> Path:
             return lambda k: bars.advance(task, k)
 
         results = analyse(study, progress=progress)
-    with atomic_output_dir(out, managed=OUTPUTS) as stage, err_console.status("writing results and report"):
+    with atomic_output_dir(out, managed=OUTPUTS, **guard) as stage, err_console.status("writing results and report"):
         write_results(results, stage)
         write_report(results, stage / "report.html")
     return out / "report.html"
@@ -46,10 +48,12 @@ def demo(
     control: Annotated[bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm.")] = False,
 ) -> None:
     """Write the built-in synthetic study to OUT/study/ and run the whole pipeline into OUT/."""
-    from skintrial._io import check_output_dir
+    from skintrial._io import check_output_dir, check_replaceable
+    from skintrial.pipeline import OUTPUTS, is_run_output
     from skintrial.plan import synthetic_study
 
     check_output_dir(out)
+    check_replaceable(out, (*OUTPUTS, "study"), owned=is_run_output)  # OUT/study is rewritten: not the user's
     study_dir = synthetic_study(seed=seed, n=n, control_arm=control, raw=True).write(Path(out) / "study")
     report = _run_pipeline(study_dir, Path(out))
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
