@@ -99,3 +99,86 @@ def test_provenance_hashes_every_raw_file(raw_bundle, tmp_path):
     again = analyse(load_study(raw_bundle)).provenance["inputs"]
     assert again[first] != inputs[first]
     assert write_results(res, tmp_path)
+
+
+def test_empty_and_corrupt_curve_files_through_run_and_validate(raw_bundle, tmp_path):
+    """A header-only curve keeps the table's value; a corrupt workbook with no table value leaves the
+    participant out of the ANCOVA with an exclusions row; neither stops the run, nor leaves a NaN."""
+    from typer.testing import CliRunner
+
+    from skintrial.cli import app
+
+    man = pd.read_csv(raw_bundle / "raw" / "manifest.csv")
+    cut = man.query("instrument == 'cutometer' and visit == 'week0'")
+    empty, corrupt = cut.iloc[0], cut.iloc[1]
+    (raw_bundle / "raw" / empty["file"]).write_text("time_s,deformation_mm,pressure_mbar\n")
+    man.loc[corrupt.name, "file"] = "cutometer/corrupt.xlsx"
+    (raw_bundle / "raw" / "cutometer" / "corrupt.xlsx").write_bytes(b"PK\x03\x04" + bytes(60))
+    man.to_csv(raw_bundle / "raw" / "manifest.csv", index=False)
+    meas = pd.read_csv(raw_bundle / "measurements.csv")
+    gone = (meas["participant_id"] == corrupt["participant_id"]) & (meas["visit"] == "week0") & (meas["outcome"] == "r2")
+    assert gone.sum() == 1
+    meas[~gone].to_csv(raw_bundle / "measurements.csv", index=False)
+    table_value = meas.loc[(meas["participant_id"] == empty["participant_id"]) & (meas["visit"] == "week0")
+                           & (meas["outcome"] == "r2"), "value"].item()
+
+    runner = CliRunner()
+    checked = runner.invoke(app, ["validate", str(raw_bundle)])
+    assert checked.exit_code == 0, checked.output
+    assert "corrupt.xlsx" in checked.output and empty["file"] in checked.output
+    out = tmp_path / "out"
+    result = runner.invoke(app, ["run", str(raw_bundle), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    files = pd.read_csv(out / "results" / "instrument_files.csv")
+    for name, text in ((empty["file"], "no data rows"), ("cutometer/corrupt.xlsx", "Excel workbook")):
+        qc = files.loc[files["file"] == name, "qc"]
+        assert len(qc) == 1 and qc.iloc[0].startswith("error: ") and text in qc.iloc[0]
+    excl = pd.read_csv(out / "results" / "exclusions.csv")
+    r2 = excl[excl["outcome"] == "r2"]
+    for row in (empty, corrupt):
+        listed = r2[(r2["analysis"] == "instruments") & (r2["participant_id"] == row["participant_id"])]
+        assert listed["reason"].str.contains("error: ", regex=False).any()
+    dropped = r2[(r2["analysis"] == "ancova") & (r2["participant_id"] == corrupt["participant_id"])]
+    assert dropped["reason"].str.contains("no week0 value").all() and len(dropped) == 1
+    assert not ((r2["analysis"] == "ancova") & (r2["participant_id"] == empty["participant_id"])).any()
+    res = analyse(load_study(raw_bundle))
+    used = res.study.measurements.query("outcome == 'r2' and visit == 'week0'").set_index("participant_id")["value"]
+    assert used.notna().all()
+    assert used[empty["participant_id"]] == table_value
+    assert corrupt["participant_id"] not in used.index
+
+
+def test_a_file_without_a_result_row_or_value_is_excluded_and_keeps_the_table_value(raw_bundle, monkeypatch):
+    """Defence in depth: whatever an instrument returns, a listed file without a row is an error and a
+    clean row without a value gives none (the merge must never leave a NaN qc or a NaN value)."""
+    import skintrial.instruments._study_layer as layer
+
+    study = load_study(raw_bundle)
+    cut = study.manifest.query("instrument == 'cutometer'")
+    lost, hollow = cut.iloc[0], cut.iloc[1]
+    real = layer._measure
+
+    def leaky(instrument, paths, *args, **kwargs):
+        res = real(instrument, paths, *args, **kwargs)
+        if instrument == "cutometer":
+            res = res[res["file"] != lost["path"]].copy()
+            res.loc[res["file"] == hollow["path"], "r2"] = np.nan
+        return res
+
+    monkeypatch.setattr(layer, "_measure", leaky)
+    raw = measure_raw(study)
+    files = raw.files.set_index("file")
+    assert files.loc[lost["file"], "qc"].startswith("error: ")
+    r2 = raw.measurements.query("outcome == 'r2'")
+    assert r2["value"].notna().all()
+    assert not ((r2["participant_id"] == hollow["participant_id"]) & (r2["visit"] == hollow["visit"])).any()
+    reasons = raw.exclusions.query("outcome == 'r2'")["reason"]
+    assert reasons.str.contains(f"{lost['file']}: error: ", regex=False).any()
+    assert reasons.str.contains(f"{hollow['file']}: no r2 value", regex=False).any()
+    used = study.with_measurements(raw.measurements).measurements.query("outcome == 'r2'")
+    table = study.measurements.query("outcome == 'r2'")
+    key = ["participant_id", "visit"]
+    merged = used.merge(table, on=key, suffixes=("", "_table"))
+    for row in (lost, hollow):
+        pick = (merged["participant_id"] == row["participant_id"]) & (merged["visit"] == row["visit"])
+        assert merged.loc[pick, "value"].item() == merged.loc[pick, "value_table"].item()

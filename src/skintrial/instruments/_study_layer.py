@@ -6,8 +6,9 @@ when both name one). Its value is the instrument output named by the outcome's `
 (default: the outcome's own name). Several files for the same participant, visit and outcome are
 replicates, combined by the outcome's ``replicate_rule``.
 
-Files that are missing, fail to read or carry a QC flag are not used: each is listed in the
-exclusions with its error or flags, and the batch goes on. For each participant, visit and outcome
+Files that are missing, fail to read, give no measurement or carry a QC flag are not used: each is
+listed in the exclusions with its error or flags, and the batch goes on. A usable file whose output
+for an outcome is empty (NaN) is listed too and gives no value: a NaN never replaces a table value. For each participant, visit and outcome
 the value computed from usable raw files replaces a value of ``measurements.csv``; where there is
 no usable file, the table's value (if any) is kept. ``instrument_agreement`` compares the two where
 both exist and counts where every value came from.
@@ -24,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.instruments._batch import error_cell
 from skintrial.study import Study
 from skintrial.study._summaries import EXCLUSION_COLUMNS
 
@@ -148,18 +150,26 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
             res = rows[["participant_id", "visit", "site", "instrument", "file", "path"]].merge(
                 res.rename(columns={"file": "path"}), on="path", how="left", validate="one_to_many")
             res = res.drop(columns=["path"])
+            # a listed file the instrument gave no row for is an error, never a clean file with NaN values
+            res["qc"] = res["qc"].where(res["qc"].notna(), error_cell("no measurement came back for this file"))
             frames.append(res)
             outs = [o for o, (i, _) in mapping.items() if i == instrument]
-            bad = res["qc"].fillna("") != ""
+            bad = res["qc"] != ""
             for r in res[bad].itertuples():
                 excl += [("instruments", o, r.participant_id, arms.get(r.participant_id), r.visit,
                           f"{instrument} file {r.file}: {r.qc}") for o in outs]
             for o in outs:
                 site = study.spec.outcomes[o].site
+                param = mapping[o][1]
+                value = pd.to_numeric(res[param], errors="coerce") if param in res else pd.Series(np.nan, res.index)
                 use = ~bad & (res["site"].isna() | (site is None) | (res["site"] == site))
+                empty = use & value.isna()  # never a NaN over a table value: listed, and the table's value stays
+                excl += [("instruments", o, r.participant_id, arms.get(r.participant_id), r.visit,
+                          f"{instrument} file {r.file}: no {param} value") for r in res[empty].itertuples()]
+                use &= ~empty
                 values.append(pd.DataFrame({"participant_id": res.loc[use, "participant_id"],
                                             "visit": res.loc[use, "visit"], "outcome": o,
-                                            "value": res.loc[use, mapping[o][1]].astype(float),
+                                            "value": value[use].astype(float),
                                             "file": res.loc[use, "file"]}))
         for png in sorted(Path(tmp).glob("*.png")):
             overlays[f"overlays/{png.name}"] = png.read_bytes()
