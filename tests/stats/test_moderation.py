@@ -163,6 +163,36 @@ def test_degenerate_outcomes_keep_their_status_and_do_not_move_the_prior():
     assert_allclose(b.table["t"].iloc[:-1], a.table["t"], rtol=1e-12)
 
 
+def test_no_usable_variance_gives_nan_tables_with_statuses_and_a_warning():
+    """All outcomes constant: no prior can be estimated. Nothing crashes; every statistic is NaN,
+    each outcome keeps its status, and one DegenerateFitWarning per call says why."""
+    X = np.column_stack([np.ones(6), np.repeat([0.0, 1.0], 3)])
+    fit = fit_ols(X, np.full((6, 3), 2.0))
+    with pytest.warns(DegenerateFitWarning, match="usable residual variance") as rec:
+        res = moderated_contrasts(fit, [0, 1])
+    assert len(rec) == 1
+    assert res.table["status"].tolist() == ["no_residual_variance"] * 3
+    stats = ["estimate", "se", "t", "df_total", "p", "b", "ci_low", "ci_high", "s2_post"]
+    assert res.table[stats].isna().all().all() and np.isnan(res.df_prior)
+    with pytest.warns(DegenerateFitWarning, match="usable residual variance") as rec:
+        ft = moderated_f_test(fit, [[0, 1]])
+    assert len(rec) == 1
+    assert ft["status"].tolist() == ["no_residual_variance"] * 3
+    assert ft[["f", "df1", "df2", "p"]].isna().all().all()
+    with pytest.warns(DegenerateFitWarning, match="usable residual variance"):
+        sv = squeeze_var(np.array([np.nan, np.nan]), np.array([0.0, 3.0]))
+    assert np.isnan(sv.var_post).all() and np.isnan(sv.df_prior)
+
+
+def test_moderated_f_with_a_degenerate_outcome_is_nan_there_only():
+    rng = np.random.default_rng(4)
+    X = np.column_stack([np.ones(9), np.repeat(np.eye(3)[:, 1:], 3, axis=0)])
+    Y = np.column_stack([rng.normal(size=(9, 20)), np.full(9, 1.5)])
+    ft = moderated_f_test(fit_ols(X, Y), np.eye(3)[1:])
+    assert ft["f"].iloc[:-1].notna().all() and (ft["df1"].iloc[:-1] == 2).all()
+    assert ft.iloc[-1][["f", "df1", "df2", "p"]].isna().all() and ft["status"].iloc[-1] == "no_residual_variance"
+
+
 def test_several_contrasts_come_out_long_and_named():
     rng = np.random.default_rng(2)
     X = np.column_stack([np.ones(12), np.repeat([0.0, 1.0, 0.0], 4), np.repeat([0.0, 0.0, 1.0], 4)])

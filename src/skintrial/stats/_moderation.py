@@ -271,7 +271,9 @@ def squeeze_var(
     -------
     SqueezedVariances
         ``df_prior`` (d0), ``var_prior`` (s0^2) and ``var_post`` =
-        ``(df * s2 + d0 * s0^2) / (df + d0)``, which is ``s0^2`` when ``d0`` is infinite.
+        ``(df * s2 + d0 * s0^2) / (df + d0)``, which is ``s0^2`` when ``d0`` is infinite. When no
+        variance is usable (all NaN or on no df) all three are NaN, with a
+        :class:`~skintrial.errors.DegenerateFitWarning`.
 
     Notes
     -----
@@ -293,7 +295,13 @@ def squeeze_var(
     use = np.isfinite(s2) & (df > 0)
     var_prior, df_prior = fit_f_dist(np.where(use, s2, np.nan), df, covariate)
     if np.isnan(df_prior):
-        raise ValueError("could not estimate the prior degrees of freedom: no usable variances")
+        warnings.warn(
+            "No outcome has a usable residual variance (all missing, constant or without residual df): "
+            "the prior and the moderated variances are NaN",
+            DegenerateFitWarning,
+            stacklevel=2,
+        )
+        return SqueezedVariances(df_prior=float("nan"), var_prior=float("nan"), var_post=np.full(s2.shape, np.nan))
     if robust:
         if covariate is not None:
             raise ValueError("robust=True with a trend covariate is not implemented")
@@ -308,6 +316,12 @@ def squeeze_var(
         post = np.where(inf, var_prior, (df * s2 + df_prior * var_prior) / (df + df_prior))
     post = np.where(np.isfinite(s2) | inf, post, np.nan)
     return SqueezedVariances(df_prior=df_prior, var_prior=var_prior, var_post=post)
+
+
+def _usable(fit: BatchedFit) -> tuple[np.ndarray, np.ndarray]:
+    """Outcomes whose residual variance enters the empirical Bayes step, and their residual df (0 elsewhere)."""
+    use = (fit.status == STATUS_OK) & np.isfinite(fit.sigma2) & (fit.df_resid > 0)
+    return use, np.where(use, fit.df_resid, 0.0)
 
 
 def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -416,7 +430,8 @@ def moderated_contrasts(
     -----
     ``se = v_g s~_g``; ``df_total = min(d_g + d0, sum d_g)``; ``p = 2 P(T > |t~|)``. Outcomes whose
     fit status is not ``ok`` are left out of the hyperparameter estimation and keep NaN statistics
-    with their status. Verified against R limma 3.54.1 ``lmFit`` + ``eBayes`` + ``topTable`` to 1e-6
+    with their status; when no outcome is ``ok`` the whole table is NaN (each row with its status)
+    and a :class:`~skintrial.errors.DegenerateFitWarning` says so. Verified against R limma 3.54.1 ``lmFit`` + ``eBayes`` + ``topTable`` to 1e-6
     relative (t, p, B, CI) in ``tests/stats/test_moderation.py``.
 
     Examples
@@ -438,8 +453,7 @@ def moderated_contrasts(
     names = list(contrast_names) if contrast_names is not None else [f"c{i + 1}" for i in range(m)]
     if len(names) != m:
         raise ValueError(f"{len(names)} contrast names for {m} contrasts")
-    use = (fit.status == STATUS_OK) & np.isfinite(fit.sigma2) & (fit.df_resid > 0)
-    df = np.where(use, fit.df_resid, 0.0)
+    use, df = _usable(fit)
     sv = squeeze_var(
         np.where(use, fit.sigma2, np.nan), df, covariate=trend, robust=robust, winsor_tail_p=winsor_tail_p
     )
@@ -460,7 +474,7 @@ def moderated_contrasts(
     coef_var_prior = np.array(
         [_tmixture(t[use, j], v2[use, j], df_total[use], proportion, lim) for j in range(m)]
     )
-    if np.isnan(coef_var_prior).any():
+    if use.any() and np.isnan(coef_var_prior).any():  # (no usable outcome: squeeze_var has warned)
         warnings.warn("Estimation of var.prior failed: set to 1/s0^2", DegenerateFitWarning, stacklevel=2)
         coef_var_prior = np.where(np.isnan(coef_var_prior), 1 / np.median(sv.var_prior), coef_var_prior)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -515,8 +529,7 @@ def moderated_f_test(fit: BatchedFit, L: np.ndarray, *, trend: np.ndarray | None
     ['outcome', 'f', 'df1', 'df2', 'p', 'status']
     """
     L = np.atleast_2d(np.asarray(L, dtype=float))
-    use = (fit.status == STATUS_OK) & np.isfinite(fit.sigma2) & (fit.df_resid > 0)
-    df = np.where(use, fit.df_resid, 0.0)
+    use, df = _usable(fit)
     sv = squeeze_var(np.where(use, fit.sigma2, np.nan), df, covariate=trend)
     est = fit.coef @ L.T
     shared = fit.xtx_inv.strides[0] == 0 or fit.xtx_inv.shape[0] == 1
@@ -526,7 +539,7 @@ def moderated_f_test(fit: BatchedFit, L: np.ndarray, *, trend: np.ndarray | None
     d = np.where(d > 0, d, 1.0)
     R = V / d[:, :, None] / d[:, None, :]
     lam, vec = np.linalg.eigh(R)  # ascending
-    keep = lam / lam[:, -1:] > 1e-8
+    keep = lam > 1e-8 * lam[:, -1:]  # (an outcome without a fit has lam = 0: nothing kept)
     r = keep.sum(axis=1)
     w = np.where(keep, 1 / np.sqrt(np.where(keep, lam, 1.0)), 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -544,7 +557,7 @@ def moderated_f_test(fit: BatchedFit, L: np.ndarray, *, trend: np.ndarray | None
         {
             "outcome": list(fit.outcomes),
             "f": f,
-            "df1": r,
+            "df1": np.where(bad, np.nan, r),
             "df2": np.where(bad, np.nan, df2),
             "p": p,
             "status": fit.status,
