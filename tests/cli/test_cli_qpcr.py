@@ -141,3 +141,18 @@ def test_qpcr_cutoff_zero_keeps_late_wells_and_35_drops_the_late_one(tmp_path):
         assert r.exit_code == 0, r.output
         excl = pd.read_csv(tmp_path / f"o{value}.exclusions.csv")
         assert (excl["reason"] == "above_cutoff").sum() == n_late, value
+
+
+@pytest.mark.parametrize("content", [b"", b"\xff\xfe\x00\x01garbage\x00", b'gene,amount,ct\nG,1,20\nG,0.1,"23\n'])
+def test_unreadable_dilution_or_efficiency_file_exits_2_naming_it(tmp_path, content):
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(content)
+    out = tmp_path / "o.csv"
+    r = runner.invoke(app, ["qpcr-curve", str(bad), "-o", str(out)])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "bad.csv" in r.output and "Fix:" in r.output and not out.exists()
+    ct = _late_well_table(tmp_path)
+    r = runner.invoke(app, ["qpcr", str(ct), "-r", "R", "--control-group", "c", "--method", "pfaffl",
+                            "--efficiency-file", str(bad), "-o", str(out)])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "bad.csv" in r.output and "efficiency table" in r.output and not out.exists()

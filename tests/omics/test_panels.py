@@ -329,3 +329,15 @@ def test_same_analyte_on_two_panels_stays_apart():
 def test_needs_the_arm_column():
     with pytest.raises(InputError, match="arm"):
         panel_analysis(_panel(k=2, n=6).drop(columns="arm"), baseline_visit="week0")
+
+
+@pytest.mark.parametrize(("header", "pair"), [
+    ("participant_id,visit,analyte,value,conc", "'value' and 'conc'"),
+    ("participant_id,subject,visit,analyte,value", "'participant_id' and 'subject'"),
+])
+def test_reader_refuses_two_columns_with_one_meaning(tmp_path, header, pair):
+    p = tmp_path / "serum.csv"
+    p.write_text(header + "\nP1,week0,IL6,1.0,2.0\n", encoding="utf-8")
+    with pytest.raises(InputError, match=pair) as err:
+        read_panel(p)
+    assert err.value.problems[0].file == str(p) and "delete the other" in err.value.problems[0].fix

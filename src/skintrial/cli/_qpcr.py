@@ -45,16 +45,11 @@ class Rule(StrEnum):
     median = "median"
 
 
-def _read_table(path: Path):
-    import pandas as pd
+def _read_table(path: Path, what: str):
+    """The project's qPCR reader: unreadable, empty or ambiguous files are InputErrors naming the file (exit 2)."""
+    from skintrial.omics.qpcr import read_qpcr_table
 
-    from skintrial.errors import InputError, Problem
-
-    if not path.is_file():
-        raise InputError(Problem("file not found", fix="check the path", file=str(path)))
-    data = pd.read_excel(path) if path.suffix.lower() in (".xlsx", ".xls", ".xlsm") else pd.read_csv(path)
-    data.attrs["file"] = str(path)
-    return data
+    return read_qpcr_table(path, what=what)
 
 
 def _exclusions_path(out: Path, given: Path | None) -> Path:
@@ -100,7 +95,7 @@ def qpcr(
     ct_cutoff = None if cutoff == 0 else cutoff  # 0 is the documented "no cutoff"; anything else is checked
     check_cutoff(ct_cutoff, option="--cutoff")
     data = read_ct(ct_file)
-    eff = _read_table(efficiency_file) if efficiency_file is not None else None
+    eff = _read_table(efficiency_file, "efficiency table") if efficiency_file is not None else None
     common: dict[str, Any] = dict(reference_genes=list(reference_gene), method=method.value, efficiencies=eff,
                                   test=test.value, ci_level=ci_level, cutoff=ct_cutoff,
                                   undetermined=undetermined.value, replicate_rule=replicate_rule.value,
@@ -137,7 +132,7 @@ def qpcr_curve(
     from skintrial.errors import InputError
     from skintrial.omics.qpcr import standard_curve
 
-    data = _read_table(dilution_file)
+    data = _read_table(dilution_file, "dilution series")
     rng: tuple[float, float] | str | None
     if linear_range == "all":
         rng = None

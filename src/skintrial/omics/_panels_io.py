@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.omics._columns import canonical_columns
 from skintrial.omics._panels_schema import PANEL_COLUMNS
 
 __all__ = ["read_panel", "as_panel", "BELOW_LOD_MARKERS"]
@@ -41,12 +42,9 @@ _ALIASES = {
 }
 
 
-def _normalise(frame: pd.DataFrame) -> pd.DataFrame:
-    names = {}
-    for col in frame.columns:
-        key = str(col).strip().lower().replace(" ", "_").replace("-", "_")
-        names[col] = _ALIASES.get(key, key)
-    return frame.rename(columns=names)
+def _normalise(frame: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+    """Our column names; two columns meaning one name (``value`` and ``conc``) are an error naming both."""
+    return canonical_columns(frame, _ALIASES, file=file)
 
 
 def read_panel(path: str | Path) -> pd.DataFrame:
@@ -68,7 +66,8 @@ def read_panel(path: str | Path) -> pd.DataFrame:
     Raises
     ------
     InputError
-        Listing every problem: missing columns, text that is neither a number nor a below-limit
+        Listing every problem: two columns that mean the same thing (``value`` and ``conc``,
+        ``participant_id`` and ``subject``), missing columns, text that is neither a number nor a below-limit
         marker, a censored value without a limit, negative limits, duplicate rows.
 
     Examples
@@ -129,7 +128,7 @@ def as_panel(data: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
     ``row`` is taken from a ``row`` column when there is one (the reader's spreadsheet rows), else
     the DataFrame's position + 2.
     """
-    frame = _normalise(data.reset_index(drop=True))
+    frame = _normalise(data.reset_index(drop=True), file=file)
     if "row" not in frame.columns:
         frame["row"] = np.arange(2, len(frame) + 2)
     missing = [c for c in REQUIRED if c not in frame.columns]

@@ -14,6 +14,8 @@ from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
 
+from ._qpcr_io import _normalise_columns
+
 __all__ = ["standard_curve", "efficiency_table", "CURVE_COLUMNS"]
 
 CURVE_COLUMNS = (
@@ -179,8 +181,8 @@ def efficiency_table(data: pd.DataFrame) -> pd.Series:
     >>> efficiency_table(pd.DataFrame({"gene": ["A", "B"], "efficiency": [0.95, 1.0]})).tolist()
     [1.95, 2.0]
     """
-    df = data.rename(columns={c: str(c).strip().lower() for c in data.columns})
     file = data.attrs.get("file")
+    df = _normalise_columns(data, file=file)
     if "gene" not in df.columns:
         raise InputError(Problem("efficiency table lacks a 'gene' column", file=file,
                                  fix="columns gene + amplification_factor, gene + efficiency, "

@@ -17,11 +17,14 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
+from ._columns import canonical_columns, read_text_table
+
 __all__ = [
     "EXCLUSION_COLUMNS",
     "REQUIRED_COLUMNS",
     "OPTIONAL_COLUMNS",
     "read_ct",
+    "read_qpcr_table",
     "clean_ct",
     "check_cutoff",
     "CT_CUTOFF_RANGE",
@@ -57,12 +60,36 @@ def empty_exclusions() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=object) for c in EXCLUSION_COLUMNS})
 
 
-def _normalise_columns(data: pd.DataFrame) -> pd.DataFrame:
-    names = {}
-    for col in data.columns:
-        key = str(col).strip().lower().replace(" ", "_").replace("-", "_")
-        names[col] = _ALIASES.get(key, key)
-    return data.rename(columns=names)
+def _normalise_columns(data: pd.DataFrame, *, file: str | None = None) -> pd.DataFrame:
+    """Our column names; two columns meaning one name (``Sample`` and ``Sample Name``) are an error."""
+    return canonical_columns(data, _ALIASES, file=file)
+
+
+def read_qpcr_table(path: str | Path, *, sheet: str | int = 0, what: str = "qPCR table") -> pd.DataFrame:
+    """Read any qPCR table (Ct table, dilution series, efficiency table) with our column names.
+
+    The file reader behind :func:`read_ct`, for tables whose required columns differ (``gene, amount,
+    ct`` for a standard curve; ``gene, efficiency`` for efficiencies). Cells are text for CSV/TSV.
+
+    Raises
+    ------
+    InputError
+        Missing, empty, non-UTF-8 or unparsable file (with the row of an unclosed quote), or two
+        columns that mean the same thing (``Cq`` and ``CT``) — naming the file and the fix.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "dil.csv"
+    >>> _ = p.write_text("Target Name,amount,Cq\\nGAPDH,1,20.1\\n")
+    >>> read_qpcr_table(p, what="dilution series").columns.tolist()
+    ['gene', 'amount', 'ct']
+    """
+    data = read_text_table(path, sheet=sheet, what=what)
+    file = data.attrs["file"]
+    data = _normalise_columns(data, file=file)
+    data.attrs["file"] = file
+    return data
 
 
 def read_ct(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
@@ -86,7 +113,8 @@ def read_ct(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     Raises
     ------
     InputError
-        The file is missing, unreadable, or lacks a required column.
+        The file is missing, empty, not UTF-8 text or unparsable, two columns mean the same thing
+        (``Sample`` and ``Sample Name``), or a required column is missing.
 
     Examples
     --------
@@ -96,23 +124,8 @@ def read_ct(path: str | Path, *, sheet: str | int = 0) -> pd.DataFrame:
     >>> read_ct(d / "ct.csv").columns.tolist()
     ['sample', 'group', 'gene', 'ct']
     """
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(Problem("file not found", fix="check the path", file=str(path)))
-    suffix = path.suffix.lower()
-    try:
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            data = pd.read_excel(path, sheet_name=sheet, dtype={"ct": object})
-        else:
-            sep = "\t" if suffix in (".tsv", ".txt") else ","
-            data = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except (ValueError, OSError, pd.errors.ParserError) as exc:
-        raise InputError(
-            Problem(f"cannot read the file ({exc})", fix="save it as CSV or .xlsx", file=str(path))
-        ) from None
-    data = _normalise_columns(data)
-    check_columns(data, file=str(path))
-    data.attrs["file"] = str(path)
+    data = read_qpcr_table(path, sheet=sheet)
+    check_columns(data, file=data.attrs["file"])
     return data
 
 

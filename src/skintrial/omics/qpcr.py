@@ -29,7 +29,7 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 
 from ._qpcr_efficiency import CURVE_COLUMNS, efficiency_table, standard_curve
-from ._qpcr_io import EXCLUSION_COLUMNS, clean_ct, empty_exclusions, read_ct
+from ._qpcr_io import EXCLUSION_COLUMNS, clean_ct, empty_exclusions, read_ct, read_qpcr_table
 from ._qpcr_replicates import REPLICATE_COLUMNS, aggregate_replicates
 from ._qpcr_stability import GenormResult, genorm, normfinder
 from ._qpcr_stats import Comparison, ancova_arms, compare_cells, compare_groups, one_sample
@@ -42,6 +42,7 @@ __all__ = [
     "REPLICATE_COLUMNS",
     "CURVE_COLUMNS",
     "read_ct",
+    "read_qpcr_table",
     "clean_ct",
     "aggregate_replicates",
     "standard_curve",
