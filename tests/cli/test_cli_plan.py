@@ -235,3 +235,29 @@ def test_plan_terminal_names_the_analysis_plan(small_bundle, tmp_path):
     r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(tmp_path / "p"), "-e", "AT=0.03",
                             "-e", "RT=0.04"])
     assert r.exit_code == 0 and "[analysis] plan" in r.output
+
+
+def test_plan_uses_the_declared_last_visit_and_followup_option(tmp_path):
+    """visits week0, week8, week16: 'week8' sorts last as text; plan must compare week0 with week16."""
+    from skintrial.plan.pilot import pilot_estimates
+    from skintrial.study import load_study
+
+    root = _bundle_with_analysis(tmp_path, 'primary = ["dermal_thickness"]\nmethods = ["ancova"]\n')
+    m = pd.read_csv(root / "measurements.csv")
+    w = m.pivot_table(index=["participant_id", "outcome"], columns="visit", values="value").dropna()
+    mid = ((w["week0"] + w["week16"]) / 2).rename("value").reset_index().assign(visit="week8")
+    pd.concat([m, mid]).to_csv(root / "measurements.csv", index=False)
+    toml = (root / "study.toml").read_text()
+    (root / "study.toml").write_text(toml.replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))
+    long = load_study(root).long()
+    for option, visit in (([], "week16"), (["--followup", "week8"], "week8")):
+        out = tmp_path / f"plan_{visit}"
+        r = runner.invoke(app, ["plan", str(root), "--primary", "dermal_thickness", "--out", str(out), *option])
+        assert r.exit_code == 0, r.output
+        assert f"week0 to {visit}" in r.output and f"week0 to {visit}" in (out / "plan.html").read_text()
+        ref = pilot_estimates(long, baseline_visit="week0", followup_visit=visit)
+        assert_allclose(pd.read_csv(out / "pilot_changes.csv")["mean_change"], ref.changes["mean_change"], rtol=1e-9)
+    r = runner.invoke(app, ["plan", str(root), "--primary", "dermal_thickness", "--out", str(tmp_path / "x"),
+                            "--followup", "week0"])
+    assert r.exit_code == 2 and "--followup" in r.output and "week16" in r.output
+    assert not (tmp_path / "x").exists()

@@ -170,3 +170,24 @@ def test_plan_refuses_effects_for_arms_not_planned(pilot):
         plan_trial(est, primary="r2", effects={"CON": 0.1})
     with pytest.raises(InputError, match="control arm"):
         plan_trial(est, primary="r2", arms=("AT", "RT"), control_arm="CON")
+
+
+def _three_visits(long):
+    """The pilot with a week8 visit halfway between week0 and week16: 'week8' sorts after 'week16'."""
+    w = long.pivot_table(index=["participant_id", "arm", "outcome"], columns="visit", values="value").dropna()
+    mid = ((w["week0"] + w["week16"]) / 2).rename("value").reset_index().assign(visit="week8")
+    return pd.concat([long, mid], ignore_index=True)
+
+
+def test_three_visits_need_the_followup_named(pilot):
+    _, long, est = pilot
+    three = _three_visits(long)
+    with pytest.raises(InputError, match=r"2 visits besides the baseline 'week0': \['week16', 'week8'\]"):
+        pilot_estimates(three, baseline_visit="week0")
+    named = pilot_estimates(three, baseline_visit="week0", followup_visit="week16")
+    assert named.followup_visit == "week16"
+    pd.testing.assert_frame_equal(named.changes, est.changes)
+    early = pilot_estimates(three, baseline_visit="week0", followup_visit="week8")
+    assert_allclose(early.changes["mean_change"], est.changes["mean_change"] / 2, rtol=1e-9)
+    with pytest.raises(InputError, match="'week12' is not in the data"):
+        pilot_estimates(three, baseline_visit="week0", followup_visit="week12")

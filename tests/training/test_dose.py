@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+from skintrial.errors import InputError
 from skintrial.training import DOSE_COLUMNS, dose_response, dose_response_data
 
 
@@ -131,3 +132,13 @@ def test_unknown_dose_measure():
     data, summary = _trial()
     with pytest.raises(InputError, match="missing column"):
         dose_response(data, summary, baseline_visit="week0", dose_measures=["calories"])
+
+
+def test_several_followup_visits_need_one_named():
+    data, summary = _trial()
+    mid = data[data["visit"] == "week0"].assign(visit="week8")  # 'week8' sorts after 'week16'
+    three = pd.concat([data, mid], ignore_index=True)
+    with pytest.raises(InputError, match=r"\['week16', 'week8'\]"):
+        dose_response_data(three, summary, baseline_visit="week0")
+    named = dose_response(three, summary, baseline_visit="week0", followup_visit="week16")
+    pd.testing.assert_frame_equal(named, dose_response(data, summary, baseline_visit="week0"))

@@ -50,3 +50,20 @@ def test_per_protocol_rule_from_study_toml(tmp_path):
     trained = pp[pp["adherence"].notna() & (pp["status"] == "completed")]
     assert (trained["per_protocol"] == (trained["adherence"] >= 0.9)).all()
     assert (pp["min_adherence"] == 0.9).all()
+
+
+def test_dose_response_uses_the_last_declared_visit(tmp_path):
+    """visits week0, week8, week16: 'week8' sorts last as text, but week16 is the declared end."""
+    import pandas as pd
+
+    root = _bundle(tmp_path)
+    m = pd.read_csv(root / "measurements.csv")
+    mid = m[m["visit"] == "week0"].assign(visit="week8")
+    pd.concat([m, mid]).to_csv(root / "measurements.csv", index=False)
+    text = (root / "study.toml").read_text()
+    (root / "study.toml").write_text(text.replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))
+    res = analyse_training(load_study(root))
+    end = m.pivot_table(index=["participant_id", "outcome"], columns="visit", values="value").dropna()
+    got = res.dose_data.drop_duplicates(["participant_id", "outcome"]).set_index(["participant_id", "outcome"])
+    pd.testing.assert_series_equal(got["change"], (end["week16"] - end["week0"]).reindex(got.index),
+                                   check_names=False)

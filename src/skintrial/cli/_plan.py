@@ -226,6 +226,18 @@ def _study_analysis(spec_analysis: dict, primary: str, *, alpha: float | None, m
     return opts, notes
 
 
+def _followup_visit(spec_study, followup: str | None) -> str:
+    """``--followup``, checked against study.toml's visits; by default the last declared visit after the baseline."""
+    later = [v for v in spec_study.visits if v != spec_study.baseline_visit]
+    if followup is None:
+        return later[-1]
+    if followup not in later:
+        raise InputError(Problem(f"{followup!r} is not a follow-up visit of the pilot", column="--followup",
+                                 value=followup, fix=f"use one of {later} (study.toml [study] visits, not the "
+                                                     f"baseline {spec_study.baseline_visit!r})"))
+    return followup
+
+
 def _plan_simulation(est, table, opts: dict, kw: dict, extra: list[str], *, n_sims: int, seed: int,
                      outcome_corr: float):
     """Simulate the study's analysis plan (every outcome of its families) at the pilot scenario's n per arm."""
@@ -287,6 +299,7 @@ def plan(
     simulate: Annotated[int, typer.Option("--simulate", help="Simulate this many trials of the study's [analysis] plan at the planned n.")] = 0,
     outcome_corr: Annotated[float, typer.Option(help="Correlation between outcomes in the simulation.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
+    followup: Annotated[str | None, typer.Option(help="Pilot visit compared with the baseline (default: the last of study.toml's [study] visits).")] = None,
 ) -> None:
     """Plan a controlled trial from a pilot bundle: CSV tables, a power-curve figure and plan.html.
 
@@ -308,7 +321,8 @@ def plan(
         st = load_study(study)
     opts, extra = _study_analysis(st.spec.analysis.model_dump(), primary, alpha=alpha, multiplicity=multiplicity,
                                   simulate=simulate > 0)
-    est = pilot_estimates(st.long(), baseline_visit=st.spec.study.baseline_visit)
+    base = st.spec.study.baseline_visit
+    est = pilot_estimates(st.long(), baseline_visit=base, followup_visit=_followup_visit(st.spec.study, followup))
     family = next(v for v in opts["families"].values() if primary in v)
     kw: dict[str, Any] = dict(primary=primary, arms=_csv_list(arms), control_arm=control, control_change=control_change,
               effects=effects, alpha=opts["alpha"], multiplicity=opts["multiplicity"],
@@ -327,7 +341,7 @@ def plan(
     analysis_words = (f"Analysis (the study's [analysis] plan{overriding}): {opts['method']}, {opts['multiplicity']} "
                       f"at alpha {opts['alpha']:g} over {len(family)} outcome(s) x {len(table['arm'].unique())} "
                       f"contrast(s) in {primary}'s family.")
-    notes = (f"Pilot: {study} ({st.spec.study.name}). {_effect_note(table, control)} {analysis_words}"
+    notes = (f"Pilot: {study} ({st.spec.study.name}), change from {base} to {est.followup_visit}. {_effect_note(table, control)} {analysis_words}"
              f"{_simulation_note(opts, outcome_corr) if sim is not None else ''} 'conservative' uses the upper "
              "confidence limit of the SD and the lower of rho. "
              + (_bound_note(table.iloc[0]) or "Power per contrast at the tested alpha per contrast (alpha_test).")
@@ -345,6 +359,7 @@ def plan(
         (stage / "power_curve.png").write_bytes(images["png"])
         (stage / "plan.html").write_text(html, encoding="utf-8")
     _show(table, ["scenario", "contrast", "effect", "effect_basis", "sd", "rho", "n_enrolled_arm", "power"])
+    out_console.print(f"Pilot change: {base} to {est.followup_visit} (--followup names another visit).", markup=False)
     out_console.print(analysis_words, markup=False)
     out_console.print(f"written: {Path(out) / 'plan.html'}")
 

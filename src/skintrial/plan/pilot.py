@@ -47,6 +47,7 @@ from skintrial.plan.power import (
 )
 from skintrial.stats._data import trial_arrays
 from skintrial.stats._engine import fit_ols
+from skintrial.training._dose import followup_visit_of
 
 __all__ = ["PilotEstimates", "pilot_estimates", "plan_trial", "power_curve", "pilot_design", "PLAN_COLUMNS",
            "CURVE_COLUMNS", "OUTCOME_COLUMNS", "CHANGE_COLUMNS", "PILOT_DESIGN_COLUMNS", "EFFECT_BASES"]
@@ -121,7 +122,10 @@ def pilot_estimates(
     data : DataFrame
         Long measurements with the arm on each row (``Study.long()``).
     baseline_visit, followup_visit : str
-        ``followup_visit`` defaults to the last other visit in sorted order.
+        ``followup_visit`` may be left out only when the data have one visit besides the baseline.
+        With more it must be named: visit names carry no order that can be trusted (``week16`` sorts
+        before ``week8``); a study's own order is ``study.toml``'s ``visits`` (the CLI's ``plan``
+        uses its last visit unless ``--followup`` names another).
     ci_level : float
 
     Returns
@@ -138,12 +142,7 @@ def pilot_estimates(
     {'n': 56.0, 'rho': 0.75}
     """
     ta = trial_arrays(data, outcome=outcome, value=value, arm=arm, visit=visit, subject=subject)
-    if followup_visit is None:
-        others = [v for v in ta.visits if v != baseline_visit]
-        if baseline_visit not in ta.visits or not others:
-            raise InputError(Problem(f"need the baseline visit {baseline_visit!r} and a follow-up visit",
-                                     column=visit, value=[str(v) for v in ta.visits], fix="check the visit names"))
-        followup_visit = others[-1]
+    followup_visit = followup_visit_of([str(v) for v in ta.visits], baseline_visit, followup_visit, column=visit)
     base, follow = ta.visit(baseline_visit), ta.visit(followup_visit)
     A = len(ta.arms)
     n, df, sbb, sff, sbf = _pooled(base, follow, ta.arm_index, A)
