@@ -329,6 +329,33 @@ def test_dicom_rgb_is_converted_to_luminance(phantoms, tmp_path):
     np.testing.assert_array_equal(read_ultrasound(tmp_path / "rgb.dcm").pixels, pixels)
 
 
+@pytest.mark.parametrize("photometric", ["YBR_FULL", "YBR_FULL_422"])
+def test_dicom_ybr_colour_is_converted_once(phantoms, tmp_path, photometric):
+    """pydicom 3 already returns RGB for YBR data: a grey scan keeps its grey levels exactly, and a
+    coloured pixel becomes the luminance of its RGB colour (not of a twice-converted one)."""
+    from pydicom.pixels import convert_color_space
+
+    pixels, _ = phantoms[1]
+    rgb = np.repeat(pixels[..., None], 3, axis=2)
+    rgb[:2, :4] = [[200, 40, 90], [10, 220, 30], [60, 60, 250], [255, 255, 0]]  # a few colours
+    ybr = convert_color_space(rgb, "RGB", "YBR_FULL")
+    data = ybr
+    if photometric == "YBR_FULL_422":  # each pair of columns shares one Cb, Cr: stored Y1 Y2 Cb Cr
+        ybr[:, 1::2, 1:] = ybr[:, 0::2, 1:]
+        data = np.empty((ybr.shape[0], ybr.shape[1] * 2), np.uint8)
+        data[:, 0::4], data[:, 1::4] = ybr[:, 0::2, 0], ybr[:, 1::2, 0]
+        data[:, 2::4], data[:, 3::4] = ybr[:, 0::2, 1], ybr[:, 0::2, 2]
+        data = data.reshape(ybr.shape[0], ybr.shape[1], 2)  # same bytes; rows, columns for the helper
+    rgb = convert_color_space(ybr, "YBR_FULL", "RGB")  # the colours the file holds
+    ds = _dicom(np.ascontiguousarray(data), SamplesPerPixel=3, PhotometricInterpretation=photometric,
+                PlanarConfiguration=0, PixelSpacing=[0.0125, 0.0125])
+    ds.save_as(tmp_path / "ybr.dcm", enforce_file_format=True)
+    grey = read_ultrasound(tmp_path / "ybr.dcm").pixels
+    np.testing.assert_array_equal(grey[2:], pixels[2:])
+    luminance = np.round(rgb[:2].astype(float) @ [0.299, 0.587, 0.114])
+    assert np.abs(grey[:2].astype(int) - luminance).max() <= 1
+
+
 def test_multiframe_dicom_reports_the_median_over_frames(tmp_path):
     frames, truths = [], []
     for i, thickness in enumerate([1.4, 1.6, 1.9]):

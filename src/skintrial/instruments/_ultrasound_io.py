@@ -187,19 +187,28 @@ def _region_spacing(ds) -> tuple[tuple[float, float], tuple[int, int, int, int]]
 
 
 def _dicom_grey(ds, path: Path) -> np.ndarray:
+    """The decoded pixels as 8-bit grey levels.
+
+    pydicom (>= 3) decodes to RGB where it can (YBR_FULL, YBR_FULL_422 and the JPEG colour spaces)
+    and says which colour space it returned; only pixels it left in YBR are converted here, so a colour
+    space is never converted twice (a grey YBR_FULL pixel keeps its grey level exactly).
+    """
+    from pydicom.pixels import get_decoder
+
     try:
-        array = ds.pixel_array
+        array, meta = get_decoder(ds.file_meta.TransferSyntaxUID).as_array(ds)
     except Exception as exc:  # pydicom raises many kinds for missing handlers / bad data
         raise InputError(Problem(f"cannot decode the DICOM pixel data ({exc})", file=str(path),
                                  fix="export uncompressed, or install the decoder pydicom names")) from None
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     samples = int(getattr(ds, "SamplesPerPixel", 1))
     photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2"))
+    decoded = str(meta.get("photometric_interpretation", photometric))
     if samples == 3:
-        if photometric.startswith("YBR"):
+        if decoded.startswith("YBR"):
             from pydicom.pixels import convert_color_space
 
-            array = convert_color_space(array, photometric, "RGB")
+            array = convert_color_space(array, decoded, "RGB")
         array = array.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
         array = np.clip(np.round(array), 0, 255).astype(np.uint8)
     array = _to_uint8(np.asarray(array), int(getattr(ds, "BitsStored", 8)))
