@@ -13,11 +13,13 @@ from skintrial.plan.power import ancova_power
 from skintrial.plan.simulate import (
     FAMILY_COLUMNS,
     HYPOTHESIS_COLUMNS,
+    ROW_METHODS,
     analysis_options,
     design_table,
     p_adjust_rows,
     simulate_power,
 )
+from skintrial.stats.multiplicity import METHODS as P_ADJUST_METHODS
 from skintrial.stats.multiplicity import p_adjust
 
 FULL = os.environ.get("SKINTRIAL_FULL") == "1"
@@ -95,6 +97,20 @@ def test_p_adjust_rows_equals_p_adjust(method):
     P[0] = [0.01, 0.01, 0.02, 0.02, 0.5]  # ties
     rows = np.array([p_adjust(r, method) for r in P])
     assert_allclose(p_adjust_rows(P, method), rows, rtol=1e-14)
+
+
+@pytest.mark.parametrize("method", P_ADJUST_METHODS)
+def test_every_p_adjust_method_is_simulated_as_p_adjust_or_refused(method):
+    """No silent substitute: hommel once ran BH's formula. Each method of p_adjust is either
+    adjusted row-wise exactly as p_adjust does, or refused with a message naming the method."""
+    P = np.random.default_rng(1).random((20, 4)) ** 3
+    if method in ROW_METHODS:
+        assert_allclose(p_adjust_rows(P, method), np.array([p_adjust(r, method) for r in P]), rtol=1e-14)
+        return
+    with pytest.raises(InputError, match=f"{method!r} cannot be simulated"):
+        simulate_power(_design(), n_per_arm=10, multiplicity=method, n_sims=10)
+    with pytest.raises(InputError, match="does not implement"):
+        p_adjust_rows(P, method)
 
 
 def test_schema_and_reproducibility():
