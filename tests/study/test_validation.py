@@ -199,3 +199,34 @@ def test_a_misspelt_table_is_named(small_bundle):
     toml.write_text(toml.read_text() + "\n[analysys]\nalpha = 0.01\n")
     p = _one(_problems(small_bundle), "unknown table")
     assert p.column == "analysys"
+
+
+def _toml_edit(bundle: Path, *pairs: tuple[str, str]) -> None:
+    toml = bundle / "study.toml"
+    text = toml.read_text()
+    for old, new in pairs:
+        assert old in text, old
+        text = text.replace(old, new, 1)
+    toml.write_text(text)
+
+
+def test_a_study_needs_two_distinct_arms(small_bundle):
+    _toml_edit(small_bundle, ('arms = ["AT", "RT"]', 'arms = ["RT"]'), ('reference_arm = "AT"\n', ""))
+    p = _one(_problems(small_bundle), "at least 2 arms")
+    assert (p.column, p.value) == ("study.arms", ["RT"]) and p.file.endswith("study.toml")
+
+
+def test_baseline_visit_cannot_be_the_last_visit(small_bundle):
+    _toml_edit(small_bundle, ('baseline_visit = "week0"', 'baseline_visit = "week16"'))
+    p = _one(_problems(small_bundle), "is the last of visits")
+    assert (p.column, p.value) == ("study.baseline_visit", "week16")
+
+
+def test_every_study_toml_problem_is_reported_together(small_bundle):
+    """Cross-checks (reference arm, plan outcomes) are not held back by a field error elsewhere."""
+    _toml_edit(small_bundle, ('reference_arm = "AT"', 'reference_arm = "CON"'), ("alpha = 0.05", "alpha = 5"),
+               ('primary = ["', 'primary = ["tewl", "'))
+    problems = validate_study(small_bundle)
+    assert {p.column for p in problems} >= {"analysis.alpha", "study.reference_arm", "analysis.primary"}
+    assert all(p.fix for p in problems)
+    assert len([p for p in problems if p.column == "study.reference_arm"]) == 1

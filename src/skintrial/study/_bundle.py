@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from skintrial.errors import InputError, Problem
 from skintrial.study._readers import ROW_COLUMN, find_table, read_table
-from skintrial.study._schema import StudyFile
+from skintrial.study._schema import CONSISTENCY_ERROR, StudyFile, plan_inconsistencies, study_inconsistencies
 from skintrial.study._validate import (
     check_baselines,
     check_declared_outcomes,
@@ -95,6 +95,8 @@ class Study:
 def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
     out = []
     for err in exc.errors():
+        if err["type"] == CONSISTENCY_ERROR:  # reported one by one from the raw document
+            continue
         loc = ".".join(str(x) for x in err["loc"])
         value = err.get("input")
         msg = err["msg"].removeprefix("Value error, ")
@@ -121,10 +123,13 @@ def read_study_toml(path: Path) -> StudyFile:
         raw = tomllib.loads(path.read_text(encoding="utf-8"))
     except tomllib.TOMLDecodeError as exc:
         raise InputError(Problem(f"not valid TOML: {exc}", file=file, fix="correct the TOML syntax")) from None
+    # cross-checks run on the raw document too, so they are reported with the field errors, not after
+    cross = [Problem(i.message, file=file, column=i.key, value=i.value, fix=i.fix)
+             for i in (*study_inconsistencies(raw.get("study")), *plan_inconsistencies(raw))]
     try:
         return StudyFile.model_validate(raw)
     except ValidationError as exc:
-        raise InputError(_toml_problems(exc, file)) from None
+        raise InputError(_toml_problems(exc, file) + cross) from None
 
 
 def _combine_replicates(m: pd.DataFrame, spec: StudyFile) -> pd.DataFrame:

@@ -6,10 +6,13 @@ instead of a silently ignored setting. See ``docs/bundle.md`` for every key.
 
 from __future__ import annotations
 
-import math
-from typing import Literal
+from collections.abc import Mapping
+from typing import Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
+
+from skintrial.study._ranges import physical_range
 
 __all__ = [
     "OutcomeSpec",
@@ -21,30 +24,14 @@ __all__ = [
     "QpcrSpec",
     "StudyFile",
     "METHOD_NAMES",
+    "Inconsistency",
+    "CONSISTENCY_ERROR",
+    "study_inconsistencies",
+    "plan_inconsistencies",
     "physical_range",
 ]
 
 METHOD_NAMES = ("ancova", "clda", "mixed_anova")
-
-# Physical ranges by unit, used when an outcome does not declare min/max. A ratio is bounded by 1 for
-# the Cutometer ratios R2, R5, R7 (Ua/Uf, Ur/Ue, Ur/Uf); declare `max` for a ratio that can exceed 1.
-_UNIT_RANGES: dict[str, tuple[float, float]] = {
-    "ratio": (0.0, 1.0),
-    "fraction": (0.0, 1.0),
-    "%": (0.0, 100.0),
-    "percent": (0.0, 100.0),
-    "mm": (0.0, 100.0),
-    "um": (0.0, 100_000.0),
-    "µm": (0.0, 100_000.0),
-    "cm": (0.0, 300.0),
-    "kg": (0.0, 500.0),
-    "g": (0.0, 500_000.0),
-    "mL/kg/min": (0.0, 100.0),
-    "L/min": (0.0, 10.0),
-    "bpm": (0.0, 250.0),
-    "years": (0.0, 130.0),
-    "kg/m2": (5.0, 100.0),
-}
 
 
 class _Table(BaseModel):
@@ -69,10 +56,71 @@ class OutcomeSpec(_Table):
     Cutometer, ``dermal_thickness_mm`` of the ultrasound); default: the outcome's own name."""
 
 
-def physical_range(spec: OutcomeSpec) -> tuple[float, float]:
-    """The allowed range of an outcome: its declared min/max, else its unit's physical range."""
-    lo, hi = _UNIT_RANGES.get(spec.unit, (-math.inf, math.inf))
-    return (spec.min if spec.min is not None else lo, spec.max if spec.max is not None else hi)
+class Inconsistency(NamedTuple):
+    """A cross-check of ``study.toml`` that failed: the key (``study.reference_arm``), what, and the fix."""
+
+    key: str
+    message: str
+    value: object
+    fix: str
+
+
+CONSISTENCY_ERROR = "study_consistency"
+"""pydantic error type of the cross-checks; ``read_study_toml`` reports them one by one instead."""
+
+
+def _names(value: object) -> list[str] | None:
+    return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+
+
+def study_inconsistencies(study: object) -> list[Inconsistency]:
+    """Cross-checks of the ``[study]`` table, run on the raw TOML table (so they are reported even when
+    other keys have errors) as well as by :class:`StudySpec` itself."""
+    if not isinstance(study, Mapping):
+        return []
+    out = []
+    arms, visits = _names(study.get("arms")), _names(study.get("visits"))
+    if arms is not None:
+        twice = sorted({a for a in arms if arms.count(a) > 1})
+        if twice:
+            out.append(Inconsistency("study.arms", f"arms are listed more than once: {twice}", twice,
+                                     "list each arm once"))
+        if len(set(arms)) < 2:
+            out.append(Inconsistency(
+                "study.arms", f"a trial compares at least 2 arms; [study] arms lists {len(set(arms))}: {arms}",
+                arms, 'declare every arm participants were randomised to, e.g. arms = ["CON", "RT"]'))
+        ref = study.get("reference_arm")
+        if isinstance(ref, str) and ref not in arms:
+            out.append(Inconsistency("study.reference_arm", f"reference_arm is not one of arms {arms}", ref,
+                                     "set reference_arm to a declared arm, or add it to arms"))
+        labels = study.get("arm_labels")
+        unknown = sorted(set(labels) - set(arms)) if isinstance(labels, Mapping) else []
+        if unknown:
+            out.append(Inconsistency("study.arm_labels", f"arm_labels name arms that are not declared: {unknown}",
+                                     unknown, "correct the arm names, or add them to arms"))
+    if visits is not None:
+        twice = sorted({v for v in visits if visits.count(v) > 1})
+        if twice:
+            out.append(Inconsistency("study.visits", f"visits are listed more than once: {twice}", twice,
+                                     "list each visit once, in time order"))
+        base = study.get("baseline_visit")
+        if isinstance(base, str) and base not in visits:
+            out.append(Inconsistency("study.baseline_visit", f"baseline_visit is not one of visits {visits}", base,
+                                     "set baseline_visit to a declared visit, or add it to visits"))
+        elif isinstance(base, str) and len(visits) >= 2 and base == visits[-1]:
+            out.append(Inconsistency(
+                "study.baseline_visit",
+                f"baseline_visit is the last of visits {visits}; the last visit is the follow-up that the "
+                "primary analysis compares with the baseline, so the baseline must come before it", base,
+                "list visits in time order (baseline first), or set baseline_visit to the visit before the "
+                "intervention"))
+    return out
+
+
+def _raise(problems: list[Inconsistency]) -> None:
+    if problems:
+        raise PydanticCustomError(CONSISTENCY_ERROR, "{detail}",
+                                  {"detail": "; ".join(f"{p.key}: {p.message}" for p in problems)})
 
 
 class StudySpec(_Table):
@@ -80,7 +128,7 @@ class StudySpec(_Table):
 
     name: str
     description: str = ""
-    arms: list[str] = Field(min_length=1)
+    arms: list[str]
     reference_arm: str | None = None
     visits: list[str] = Field(min_length=2)
     baseline_visit: str
@@ -89,17 +137,7 @@ class StudySpec(_Table):
 
     @model_validator(mode="after")
     def _consistent(self) -> StudySpec:
-        if len(set(self.arms)) != len(self.arms):
-            raise ValueError(f"arms are listed twice: {self.arms}")
-        if len(set(self.visits)) != len(self.visits):
-            raise ValueError(f"visits are listed twice: {self.visits}")
-        if self.reference_arm is not None and self.reference_arm not in self.arms:
-            raise ValueError(f"reference_arm {self.reference_arm!r} is not one of arms {self.arms}")
-        if self.baseline_visit not in self.visits:
-            raise ValueError(f"baseline_visit {self.baseline_visit!r} is not one of visits {self.visits}")
-        unknown = sorted(set(self.arm_labels) - set(self.arms))
-        if unknown:
-            raise ValueError(f"arm_labels name arms that are not declared: {unknown}")
+        _raise(study_inconsistencies(self.model_dump()))
         return self
 
 
@@ -182,15 +220,7 @@ class StudyFile(BaseModel):
 
     @model_validator(mode="after")
     def _plan_names_declared(self) -> StudyFile:
-        declared = set(self.outcomes)
-        for key in ("primary", "secondary"):
-            names = getattr(self.analysis, key) or []
-            unknown = [o for o in names if o not in declared]
-            if unknown:
-                raise ValueError(f"analysis.{key} names undeclared outcomes {unknown}")
-        both = set(self.analysis.primary) & set(self.analysis.secondary or [])
-        if both:
-            raise ValueError(f"outcomes {sorted(both)} are both primary and secondary")
+        _raise(plan_inconsistencies(self.model_dump()))
         return self
 
     @property
@@ -199,3 +229,24 @@ class StudyFile(BaseModel):
         if self.analysis.secondary is not None:
             return list(self.analysis.secondary)
         return [o for o in self.outcomes if o not in self.analysis.primary]
+
+
+def plan_inconsistencies(raw: object) -> list[Inconsistency]:
+    """Cross-checks between ``[analysis]`` and ``[outcomes.*]`` on the raw TOML document (see
+    :func:`study_inconsistencies`)."""
+    if not isinstance(raw, Mapping) or not isinstance(raw.get("analysis"), Mapping):
+        return []
+    analysis, outcomes = raw["analysis"], raw.get("outcomes")
+    declared = set(outcomes) if isinstance(outcomes, Mapping) else None
+    out = []
+    for key in ("primary", "secondary"):
+        names = _names(analysis.get(key))
+        unknown = [o for o in names or [] if declared is not None and o not in declared]
+        if unknown:
+            out.append(Inconsistency(f"analysis.{key}", f"analysis.{key} names undeclared outcomes {unknown}", unknown,
+                                     "declare each as an [outcomes.NAME] table with its unit, or correct the name"))
+    both = sorted(set(_names(analysis.get("primary")) or []) & set(_names(analysis.get("secondary")) or []))
+    if both:
+        out.append(Inconsistency("analysis.secondary", f"outcomes {both} are both primary and secondary", both,
+                                 "list each outcome in one family only"))
+    return out
