@@ -156,3 +156,27 @@ def test_unreadable_dilution_or_efficiency_file_exits_2_naming_it(tmp_path, cont
                             "--efficiency-file", str(bad), "-o", str(out)])
     assert r.exit_code == 2, (r.output, r.exception)
     assert "bad.csv" in r.output and "efficiency table" in r.output and not out.exists()
+
+
+def test_qpcr_curve_refuses_reversed_range_and_lists_unused_wells(tmp_path):
+    dil = tmp_path / "dil.csv"
+    dil.write_text("gene,amount,ct\nG,1,20\nG,0.1,23.3\nG,0.01,Undetermined\nG,0.01,26.7\nG,0.001,30.1\n")
+    out = tmp_path / "curve.csv"
+    r = runner.invoke(app, ["qpcr-curve", str(dil), "-o", str(out), "--linear-range", "1:0.1"])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "reversed" in r.output and not out.exists()
+    r = runner.invoke(app, ["qpcr-curve", str(dil), "-o", str(out), "--linear-range", "0.1:1"])
+    assert r.exit_code == 2 and "at least 3" in r.output and "widen the linear range" in " ".join(r.output.split())
+    r = runner.invoke(app, ["qpcr-curve", str(dil), "-o", str(out)])
+    assert r.exit_code == 0, r.output
+    assert pd.read_csv(out)["status"].tolist() == ["ok"]
+    excl = pd.read_csv(tmp_path / "curve.exclusions.csv")
+    assert excl[["row", "reason"]].values.tolist() == [[4, "undetermined"]]
+    assert "1 undetermined (excluded)" in r.output
+
+
+def test_qpcr_pfaffl_without_efficiency_file_names_the_option(tmp_path):
+    out = tmp_path / "o.csv"
+    r = runner.invoke(app, ["qpcr", str(_late_well_table(tmp_path)), "-r", "R", "--control-group", "c",
+                            "--method", "pfaffl", "-o", str(out)])
+    assert r.exit_code == 2 and "--efficiency-file" in r.output and not out.exists()

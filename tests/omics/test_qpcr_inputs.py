@@ -3,10 +3,20 @@ dilution series, stability exclusions and small groups. Each test names the prob
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
+from numpy.testing import assert_allclose
 
 from skintrial.errors import InputError
-from skintrial.omics.qpcr import read_ct, read_qpcr_table
+from skintrial.omics.qpcr import (
+    CURVE_COLUMNS,
+    EXCLUSION_COLUMNS,
+    read_ct,
+    read_qpcr_table,
+    relative_expression,
+    standard_curve,
+)
 
 # --- unreadable files -------------------------------------------------------------------------------
 
@@ -38,3 +48,119 @@ def test_two_columns_meaning_the_same_name_are_refused_naming_both(tmp_path):
     cols = {q.column for q in err.value.problems}
     assert cols == {"Sample, Sample Name", "Cq, CT"}
     assert all(q.file == str(p) and q.row == 1 and "delete the other" in q.fix for q in err.value.problems)
+
+
+# --- standard curves: perfect fits, too few levels, linear range, status -------------------------------
+
+
+def _series(gene="G", amounts=(1, 0.1, 0.01, 0.001), slope=-3.32, noise=None, ct=None):
+    x = np.log10(np.asarray(amounts, dtype=float))
+    y = 20 + slope * x + (0 if noise is None else np.asarray(noise)) if ct is None else np.asarray(ct)
+    return pd.DataFrame({"gene": gene, "amount": amounts, "ct": y})
+
+
+def test_a_perfect_standard_curve_keeps_its_slope():
+    curve = standard_curve(_series(amounts=(1, 0.1, 0.01))).iloc[0]
+    assert_allclose([curve.slope, curve.intercept, curve.r_squared], [-3.32, 20.0, 1.0], rtol=1e-12)
+    assert_allclose(curve.amplification_factor, 10 ** (1 / 3.32), rtol=1e-12)
+    assert curve.slope_se < 1e-12 and curve.status == "perfect_fit"
+
+
+@pytest.mark.parametrize("amounts", [(1, 1), (1, 0.1), (1, 1, 0.1, 0.1)])
+def test_fewer_than_three_dilution_levels_are_refused(amounts):
+    d = _series(gene="COL1A1", amounts=amounts, noise=np.linspace(-0.02, 0.02, len(amounts)))
+    d.attrs["file"] = "dil.csv"
+    with pytest.raises(InputError, match="gene 'COL1A1'.*at least 3") as err:
+        standard_curve(d)
+    assert err.value.problems[0].file == "dil.csv"
+
+
+def test_reversed_or_empty_linear_range_is_an_error_not_nan_rows():
+    d = _series(amounts=np.repeat([1, 0.5, 0.2, 0.1, 0.05], 2), noise=np.tile([0.03, -0.03], 5))
+    with pytest.raises(InputError, match="reversed"):
+        standard_curve(d, linear_range=(1, 0.1))
+    with pytest.raises(InputError, match="2 dilution level.*inside the linear range.*of 5"):
+        standard_curve(d, linear_range=(0.5, 1))
+    with pytest.raises(InputError, match="0 dilution level"):
+        standard_curve(d, linear_range=(10, 100))
+
+
+def test_curve_status_flags_flat_and_poorly_linear_curves():
+    flat = _series(gene="F", slope=-0.05, noise=[0.01, -0.01, 0.02, 0.0])
+    noisy = _series(gene="N", noise=[1.5, -1.5, 1.5, -1.5])
+    good = _series(gene="G", noise=[0.02, -0.02, 0.01, 0.0])
+    curve = standard_curve(pd.concat([flat, noisy, good])).set_index("gene")
+    assert curve["status"].to_dict() == {"F": "efficiency_out_of_range", "N": "low_r_squared", "G": "ok"}
+    assert tuple(curve.reset_index().columns) == CURVE_COLUMNS
+
+
+# --- dilution-series Ct cells follow clean_ct's rules -----------------------------------------------------
+
+
+def test_dilution_series_text_ct_is_an_error_with_row_and_column():
+    d = pd.DataFrame({"gene": "G", "amount": [1, 0.1, 0.01, 0.001], "ct": ["20", "23.3", "abc", "30"]})
+    d.attrs["file"] = "dil.csv"
+    with pytest.raises(InputError, match="Ct is not a number") as err:
+        standard_curve(d)
+    (p,) = err.value.problems
+    assert (p.file, p.row, p.column, p.value) == ("dil.csv", 4, "ct", "abc")
+
+
+def test_dilution_series_undetermined_and_late_wells_are_listed_exclusions():
+    d = pd.DataFrame({"gene": "G", "amount": [1, 0.1, 0.01, 0.01, 0.001, 0.001],
+                      "ct": ["20", "23.3", "Undetermined", "26.7", "36.5", "30.0"]})
+    curve = standard_curve(d)
+    excl = curve.attrs["exclusions"]
+    assert excl[["row", "value", "reason", "action"]].values.tolist() == [
+        [4, "Undetermined", "undetermined", "excluded"], [6, "36.5", "above_cutoff", "excluded"]]
+    assert set(excl["stage"]) == {"standard_curve"} and tuple(excl.columns) == EXCLUSION_COLUMNS
+    used = standard_curve(d.drop(index=[2, 4]).reset_index(drop=True))
+    assert_allclose(curve.loc[0, "slope"], used.loc[0, "slope"], rtol=1e-12)
+    assert curve.loc[0, "n"] == 4
+    assert standard_curve(d, cutoff=None).loc[0, "n"] == 5  # the late well kept without a cutoff
+
+
+# --- Pfaffl: efficiencies must be finite and in (1, 2.5] -----------------------------------------------
+
+
+def _two_gene_ct():
+    return pd.DataFrame({"sample": [f"s{i}" for i in range(4)] * 2, "group": ["c", "c", "t", "t"] * 2,
+                         "gene": ["R"] * 4 + ["T"] * 4, "ct": [20, 20.1, 20.5, 20.4, 25, 25.2, 23, 23.2]})
+
+
+@pytest.mark.parametrize(("target", "expect"), [
+    (_series(gene="T", amounts=(1, 1)), "gene 'T': 1 dilution level"),
+    (_series(gene="T", amounts=(1, 0.1)), "gene 'T': 2 dilution level"),
+    (_series(gene="T", slope=0.5, noise=[0.01, -0.01, 0.02, 0.0]), "gene 'T' no usable amplification factor"),
+])
+def test_pfaffl_refuses_a_dilution_series_that_gives_no_efficiency(target, expect):
+    eff = pd.concat([_series(gene="R", noise=[0.02, -0.02, 0.01, 0.0]), target], ignore_index=True)
+    eff.attrs["file"] = "eff.csv"
+    with pytest.raises(InputError, match=expect) as err:
+        relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl",
+                            efficiencies=eff)
+    assert err.value.problems[0].file == "eff.csv"
+
+
+@pytest.mark.parametrize("bad", [np.nan, 0.9, 3.0])
+def test_pfaffl_refuses_a_series_of_efficiencies_out_of_range(bad):
+    with pytest.raises(InputError, match=r"gene 'T'.*\(1, 2.5\]"):
+        relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl",
+                            efficiencies=pd.Series({"R": 2.0, "T": bad}))
+
+
+def test_pfaffl_without_efficiencies_names_the_argument():
+    with pytest.raises(InputError, match="efficiencies="):
+        relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl")
+
+
+def test_pfaffl_lists_the_dilution_series_exclusions():
+    eff = pd.concat([_series(gene="R", noise=[0.02, -0.02, 0.01, 0.0]),
+                     _series(gene="T", noise=[0.01, 0.0, -0.01, 0.02])], ignore_index=True)
+    eff["ct"] = eff["ct"].astype(object)
+    eff.loc[len(eff)] = ["T", 0.0001, "Undetermined"]
+    res = relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl",
+                              efficiencies=eff)
+    row = res.exclusions.loc[res.exclusions["stage"] == "standard_curve"]
+    assert row[["gene", "row", "reason"]].values.tolist() == [["T", 10, "undetermined"]]
+    assert np.isfinite(res.table["fold_change"]).all()

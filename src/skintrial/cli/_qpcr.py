@@ -56,6 +56,27 @@ def _exclusions_path(out: Path, given: Path | None) -> Path:
     return given if given is not None else out.with_name(out.stem + ".exclusions.csv")
 
 
+def _cutoff(cutoff: float) -> float | None:
+    """``--cutoff``: 0 is the documented "no cutoff"; anything else must be 10-60 cycles (exit 2 otherwise)."""
+    from skintrial.omics._qpcr_io import check_cutoff
+
+    ct_cutoff = None if cutoff == 0 else cutoff
+    check_cutoff(ct_cutoff, option="--cutoff")
+    return ct_cutoff
+
+
+def _write_exclusions(excl, out: Path, given: Path | None) -> tuple[Path, str]:
+    """Write the exclusions table next to ``out`` (or to ``given``); return its path and a count summary."""
+    path = _exclusions_path(out, given)
+    excl.to_csv(path, index=False)
+    counts = excl.groupby(["reason", "action"]).size()
+    return path, ", ".join(f"{n} {r} ({a})" for (r, a), n in counts.items()) or "none"
+
+
+CUTOFF_HELP = "Ct above this counts as not detected: 10 to 60 cycles, or 0 for no cutoff."
+EXCLUSIONS_HELP = "Where to write the exclusions table (default: OUT with .exclusions.csv)."
+
+
 @app.command("qpcr", rich_help_panel="Molecular")
 @guarded
 def qpcr(
@@ -79,21 +100,22 @@ def qpcr(
     ci_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
     pairing: Annotated[Pairing, typer.Option(help="sample: target and reference paired per sample; none: "
                                              "separate tubes (pcr's separate_tube).")] = Pairing.sample,
-    cutoff: Annotated[float, typer.Option(help="Ct above this counts as not detected: 10 to 60 cycles, or 0 for no cutoff.")] = 35.0,
+    cutoff: Annotated[float, typer.Option(help=CUTOFF_HELP)] = 35.0,
     undetermined: Annotated[Undetermined, typer.Option(help="exclude undetermined/late wells, or set them "
                                                        "to the cutoff; listed either way.")] = Undetermined.exclude,
     replicate_rule: Annotated[Rule, typer.Option(help="Technical replicates: mean or median.")] = Rule.mean,
     max_replicate_sd: Annotated[float, typer.Option(help="Flag replicates with SD above this (cycles).")] = 0.5,
-    exclusions: Annotated[Path | None, typer.Option(help="Where to write the exclusions table "
-                                                    "(default: OUT with .exclusions.csv).")] = None,
+    exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
 ) -> None:
     """Relative expression (delta-delta Ct or Pfaffl) with a t test on delta Ct, per gene and group."""
     from skintrial.errors import InputError
-    from skintrial.omics._qpcr_io import check_cutoff
     from skintrial.omics.qpcr import paired_relative_expression, read_ct, relative_expression
 
-    ct_cutoff = None if cutoff == 0 else cutoff  # 0 is the documented "no cutoff"; anything else is checked
-    check_cutoff(ct_cutoff, option="--cutoff")
+    ct_cutoff = _cutoff(cutoff)
+    if method is Method.pfaffl and efficiency_file is None:
+        raise InputError("--method pfaffl needs --efficiency-file",
+                         fix="give --efficiency-file FILE (gene, efficiency; gene, amplification_factor; or a "
+                             "dilution series gene, amount, ct), or use --method ddct")
     data = read_ct(ct_file)
     eff = _read_table(efficiency_file, "efficiency table") if efficiency_file is not None else None
     common: dict[str, Any] = dict(reference_genes=list(reference_gene), method=method.value, efficiencies=eff,
@@ -112,10 +134,7 @@ def qpcr(
         res = relative_expression(data, control_group=control_group, pairing=pairing.value, **common)
     out.parent.mkdir(parents=True, exist_ok=True)
     res.table.to_csv(out, index=False)
-    excl_path = _exclusions_path(out, exclusions)
-    res.exclusions.to_csv(excl_path, index=False)
-    counts = res.exclusions.groupby(["reason", "action"]).size()
-    summary = ", ".join(f"{n} {r} ({a})" for (r, a), n in counts.items()) or "none"
+    excl_path, summary = _write_exclusions(res.exclusions, out, exclusions)
     err_console.print(f"qpcr: {res.table['gene'].nunique()} target gene(s), {len(res.table)} rows -> {out}; "
                       f"exclusions: {summary} -> {excl_path}")
 
@@ -126,12 +145,16 @@ def qpcr_curve(
     dilution_file: Annotated[Path, typer.Argument(help="Dilution series (CSV or Excel): gene, amount, ct.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Standard-curve CSV (one row per gene).")],
     linear_range: Annotated[str, typer.Option(help="'all', 'auto', or LOW:HIGH amounts to keep.")] = "all",
-    min_r_squared: Annotated[float, typer.Option(help="Target R-squared for --linear-range auto.")] = 0.98,
+    min_r_squared: Annotated[float, typer.Option(help="Target R-squared for --linear-range auto; curves "
+                                                 "below it get status low_r_squared.")] = 0.98,
+    cutoff: Annotated[float, typer.Option(help=CUTOFF_HELP)] = 35.0,
+    exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
 ) -> None:
-    """Standard curves: slope, efficiency E = 10^(-1/slope) - 1, R-squared and the linear range."""
+    """Standard curves: slope, efficiency E = 10^(-1/slope) - 1, R-squared, the linear range and a status."""
     from skintrial.errors import InputError
     from skintrial.omics.qpcr import standard_curve
 
+    ct_cutoff = _cutoff(cutoff)
     data = _read_table(dilution_file, "dilution series")
     rng: tuple[float, float] | str | None
     if linear_range == "all":
@@ -145,10 +168,13 @@ def qpcr_curve(
             raise InputError(f"--linear-range must be all, auto or LOW:HIGH, not {linear_range!r}",
                              fix="e.g. --linear-range 0.001:1") from None
         rng = (lo, hi)
-    curve = standard_curve(data, linear_range=rng, min_r_squared=min_r_squared)
+    curve = standard_curve(data, linear_range=rng, min_r_squared=min_r_squared, cutoff=ct_cutoff)
     out.parent.mkdir(parents=True, exist_ok=True)
     curve.to_csv(out, index=False)
-    err_console.print(f"qpcr-curve: {len(curve)} gene(s) -> {out}")
+    excl_path, summary = _write_exclusions(curve.attrs["exclusions"], out, exclusions)
+    status = ", ".join(f"{n} {st}" for st, n in curve["status"].value_counts(sort=False).items())
+    err_console.print(f"qpcr-curve: {len(curve)} gene(s) ({status}) -> {out}; wells not used: {summary} -> "
+                      f"{excl_path}")
 
 
 @app.command("qpcr-stability", rich_help_panel="Molecular")

@@ -177,6 +177,40 @@ def check_cutoff(cutoff: float | None, *, option: str = "cutoff") -> None:
         )
 
 
+def parse_ct_cells(
+    values: pd.Series, rows: np.ndarray, *, file: str | None, column: str = "ct",
+) -> tuple[pd.Series, pd.Series, pd.Series, list[Problem]]:
+    """Ct cells as text, as numbers, the undetermined mask, and a problem per unusable cell.
+
+    Numbers (a decimal comma is accepted) and the undetermined markers ("Undetermined", "No Ct",
+    "N/A", empty, "-") are valid; other text and negative numbers are problems naming the row
+    (``rows``: spreadsheet row numbers) and the column. The rule every qPCR table follows: Ct tables
+    (:func:`clean_ct`) and dilution series (:func:`~skintrial.omics.qpcr.standard_curve`) alike.
+    """
+    values = values.reset_index(drop=True)
+    text = _as_text(values.astype(object))
+    ct = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
+    is_undet = ct.isna() & text.str.lower().isin(_UNDETERMINED)
+    problems: list[Problem] = []
+    bad_text = (ct.isna() & ~is_undet).to_numpy()
+    for r, v in zip(rows[bad_text], text[bad_text], strict=True):
+        problems.append(
+            Problem("Ct is not a number", fix="write the Ct, or 'Undetermined' for no amplification",
+                    file=file, row=int(r), column=column, value=v)
+        )
+    neg = (ct < 0).to_numpy()
+    for r, v in zip(rows[neg], ct[neg], strict=True):
+        problems.append(Problem("Ct is negative", fix="check the export", file=file, row=int(r), column=column,
+                                value=float(v)))
+    return text, ct, is_undet, problems
+
+
+def late_or_undetermined(ct: pd.Series, is_undet: pd.Series, cutoff: float | None) -> tuple[pd.Series, np.ndarray]:
+    """Wells not used as measured (undetermined, or Ct above ``cutoff``) and the reason of each."""
+    late = ct.notna() & (ct > cutoff) if cutoff is not None else pd.Series(False, index=ct.index)
+    return is_undet | late, np.where(is_undet, "undetermined", "above_cutoff")
+
+
 def clean_ct(
     data: pd.DataFrame,
     *,
@@ -234,19 +268,7 @@ def clean_ct(
     df["row"] = np.arange(len(df)) + 2
     for col in ("sample", "group", "gene", *[c for c in OPTIONAL_COLUMNS if c in df.columns]):
         df[col] = _as_text(df[col])
-    text = _as_text(df["ct"].astype(object))
-    ct = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-    is_undet = ct.isna() & text.str.lower().isin(_UNDETERMINED)
-    problems: list[Problem] = []
-    bad_text = ct.isna() & ~is_undet
-    for r, v in zip(df.loc[bad_text, "row"], text[bad_text], strict=True):
-        problems.append(
-            Problem("Ct is not a number", fix="write the Ct, or 'Undetermined' for no amplification",
-                    file=file, row=int(r), column="ct", value=v)
-        )
-    for r, v in zip(df.loc[ct < 0, "row"], ct[ct < 0], strict=True):
-        problems.append(Problem("Ct is negative", fix="check the export", file=file, row=int(r), column="ct",
-                                value=float(v)))
+    text, ct, is_undet, problems = parse_ct_cells(df["ct"], df["row"].to_numpy(), file=file)
     for col in ("sample", "group", "gene"):
         empty = df[col] == ""
         if empty.any():
@@ -255,9 +277,7 @@ def clean_ct(
                                     rows_affected=int(empty.sum())))
     InputError.collect(problems)
 
-    late = ct.notna() & (ct > cutoff) if cutoff is not None else pd.Series(False, index=df.index)
-    flagged = is_undet | late
-    reason = np.where(is_undet, "undetermined", "above_cutoff")
+    flagged, reason = late_or_undetermined(ct, is_undet, cutoff)
     action = "excluded" if undetermined == "exclude" else "set_to_cutoff"
     excl = pd.DataFrame(
         {

@@ -28,7 +28,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-from ._qpcr_efficiency import CURVE_COLUMNS, efficiency_table, standard_curve
+from ._qpcr_efficiency import CURVE_COLUMNS, check_amplification, efficiency_table, standard_curve
 from ._qpcr_io import EXCLUSION_COLUMNS, clean_ct, empty_exclusions, read_ct, read_qpcr_table
 from ._qpcr_replicates import REPLICATE_COLUMNS, aggregate_replicates
 from ._qpcr_stability import GenormResult, genorm, normfinder
@@ -111,18 +111,23 @@ def _prepare(
     if not targets:
         raise InputError("every gene is a reference gene: nothing to quantify", fix="check --reference-gene")
     weights = pd.Series(1.0, index=genes)
+    excl_eff = empty_exclusions()
     if method == "pfaffl":
         if efficiencies is None:
             raise InputError("method 'pfaffl' needs amplification efficiencies",
-                             fix="give an efficiency table (gene, efficiency) or a dilution series")
-        eff = efficiencies if isinstance(efficiencies, pd.Series) else efficiency_table(efficiencies)
+                             fix="pass efficiencies= (a Series of E by gene, a table gene, efficiency, or a "
+                                 "dilution series gene, amount, ct), or use method='ddct'")
+        eff = efficiencies if isinstance(efficiencies, pd.Series) else efficiency_table(efficiencies, cutoff=cutoff)
+        eff_file = None if isinstance(efficiencies, pd.Series) else efficiencies.attrs.get("file")
         lacking = [g for g in genes if g not in eff.index]
         if lacking:
-            raise InputError(f"no efficiency for gene(s) {', '.join(lacking)}",
-                             fix="add them to the efficiency table, or use method 'ddct'")
+            raise InputError(Problem(f"no efficiency for gene(s) {', '.join(lacking)}", file=eff_file,
+                                     fix="add them to the efficiency table, or use method 'ddct'"))
+        check_amplification(eff, genes, file=eff_file)
         weights = np.log2(eff.reindex(genes).astype(float))
-    excl = pd.concat([e for e in (excl_ct, excl_rep) if len(e)], ignore_index=True) if (
-        len(excl_ct) or len(excl_rep)) else empty_exclusions()
+        excl_eff = eff.attrs.get("exclusions", excl_eff)
+    parts = [e for e in (excl_eff, excl_ct, excl_rep) if len(e)]
+    excl = pd.concat(parts, ignore_index=True) if parts else empty_exclusions()
     return reps, excl, reference_genes, targets, weights
 
 
