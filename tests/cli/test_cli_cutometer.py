@@ -153,3 +153,18 @@ def test_error_rows_printed_with_their_file_and_n_cycles_stays_integer(files, tm
     assert f"error: {tmp_path / 'nopressure.csv'} (measurement 'nopressure'): no pressure_mbar" in text
     table = pd.read_csv(out)
     assert table["n_cycles"].dtype == np.int64 and table["n_cycles"].tolist() == [2, 2, 2, 0]
+
+
+def test_onset_option_places_the_declared_phases(tmp_path):
+    curves, truth = simulate_cutometer(1, n_cycles=2, noise_mm=0.0, pressure_mbar=None, rest_s=1.0, seed=7)
+    curves[["time_s", "deformation_mm"]].to_csv(tmp_path / "rest.csv", index=False)
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["cutometer", str(tmp_path / "rest.csv"), "-o", str(out), "--on", "2", "--off", "2",
+                                 "--onset", "1.0"])
+    assert result.exit_code == 0, result.output
+    table = _read(out)
+    assert table["qc"][0] == "" and table["n_cycles"][0] == 2
+    assert_allclose(table[["ue", "uf", "r2", "r9"]].to_numpy()[0], truth[["ue", "uf", "r2", "r9"]].to_numpy()[0],
+                    atol=1e-6)
+    bad = runner.invoke(app, ["cutometer", str(tmp_path / "rest.csv"), "-o", str(out), "--on", "2", "--onset", "-1"])
+    assert bad.exit_code == 2 and "onset" in bad.output

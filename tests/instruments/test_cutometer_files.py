@@ -104,3 +104,13 @@ def test_an_infinite_time_is_named_as_such_not_as_milliseconds(tmp_path):
         read_cutometer(path)
     text = str(info.value)
     assert "row 4, column 'time_s': not a finite number" in text and "millisecond" not in text
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_a_non_finite_time_in_a_table_is_an_error_row_not_a_flag(bad):
+    curves, _ = simulate_cutometer(2, seed=42)
+    curves["time_s"] = curves["time_s"].astype(float)
+    curves.loc[5, "time_s"] = bad
+    res = cutometer_module.cutometer_parameters(curves)
+    assert res["qc"][0] == "error: time_s holds a value that is not a finite number (inf or NaN)"
+    assert res["qc"][1] == ""

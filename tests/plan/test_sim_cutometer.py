@@ -126,3 +126,22 @@ def test_from_points_and_bad_targets():
         simulate_cutometer_from_parameters(pd.DataFrame({"r2": [0.8], "r5": [0.4], "r7": [0.5]}))
     with pytest.raises(InputError, match="columns given: x"):
         simulate_cutometer_from_parameters(pd.DataFrame({"x": [1]}))
+
+
+def test_rest_before_the_first_suction():
+    ue, uv, ur, ua = 0.17, 0.11, 0.13, 0.21
+    curves, truth = simulate_cutometer(1, ue=ue, uv=uv, ur=ur, ua=ua, noise_mm=0.0, sampling_hz=200.0, rest_s=1.5,
+                                       seed=0)
+    t, y, p = _curve(curves)
+    assert t.size == int(round((1.5 + 4.0) * 200)) + 1
+    rest = t <= 1.5 + 1e-9
+    assert_array_equal(y[rest], 0.0)
+    assert_array_equal(p[rest], 0.0)
+    assert (p[(t > 1.5 + 1e-9) & (t <= 3.5 + 1e-9)] == 450).all()
+    assert_allclose(_at(t, y, 1.6), ue, rtol=1e-12)
+    assert_allclose(_at(t, y, 3.5), ue + uv, rtol=1e-12)
+    assert_allclose(ue + uv - _at(t, y, 5.5), ua, rtol=1e-12)
+    plain = simulate_cutometer(1, ue=ue, uv=uv, ur=ur, ua=ua, noise_mm=0.0, sampling_hz=200.0, seed=0)[1]
+    pd.testing.assert_frame_equal(truth, plain)
+    with pytest.raises(InputError, match="rest_s"):
+        simulate_cutometer(1, rest_s=-1.0)

@@ -50,6 +50,8 @@ _FIXES = {
                             "file give each curve its own measurement_id",
     "missing (NaN) deformation_mm values": "fill in every deformation value, or cut the curve before the gap",
     "time_s repeats": "sort the rows by time and give each curve its own measurement_id",
+    "time_s holds a value that is not a finite number": "give every sample its time in seconds (no inf, no "
+                                                        "empty cells)",
 }
 
 
@@ -68,6 +70,8 @@ def cutometer(
         "--on", help="Suction (on) time in s, for curves without a pressure channel.")] = None,
     off: Annotated[float | None, typer.Option(
         "--off", help="Relaxation (off) time in s (omit: one cycle to the end of the record).")] = None,
+    onset: Annotated[float, typer.Option(
+        "--onset", help="With --on/--off: time in s from the first sample to the start of suction.")] = 0.0,
     read_time: Annotated[float, typer.Option(help="Ue/Ur read time after onset/release, s.")] = 0.1,
     method: Annotated[str, typer.Option(
         help="read_time (Cutometer convention) or inflection (per-curve knee).")] = "read_time",
@@ -94,7 +98,7 @@ def cutometer(
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("files", total=len(files))
         table = cutometer_files(files, mapping=mapping, on_file=lambda _: bar.advance(task),
-                                on_s=on, off_s=off, read_time_s=read_time, method=method,
+                                on_s=on, off_s=off, onset_s=onset, read_time_s=read_time, method=method,
                                 drop_first_cycle=drop_first_cycle)
     errors = table["qc"].str.startswith("error")
     if errors.all():

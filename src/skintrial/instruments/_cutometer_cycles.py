@@ -2,8 +2,10 @@
 
 With a pressure channel, a sample is *on* when ``|p| >= 0.5 * max|p|`` of its curve. A cycle's onset
 ``t_on`` is the last *off* sample before the suction, its release ``t_off`` the last *on* sample, its end
-``t_end`` the next cycle's onset (or the last sample). Without pressure, the declared suction (``on_s``)
-and relaxation (``off_s``) durations repeat from the first sample: ``t_on = t0 + k (on_s + off_s)``.
+``t_end`` the next cycle's onset (or the last sample). Without pressure, or with a pressure channel that
+shows no suction (0 throughout), the declared suction (``on_s``) and relaxation (``off_s``) durations
+repeat from the declared onset, ``onset_s`` after the first sample:
+``t_on = t0 + onset_s + k (on_s + off_s)``.
 """
 
 from __future__ import annotations
@@ -32,23 +34,29 @@ class Cycles:
     error: np.ndarray        # (G,) object, "" or why phases cannot be found
 
 
-def find_cycles(s: CurveStack, *, on_s: float | None, off_s: float | None, read_time_s: float) -> Cycles:
+def find_cycles(s: CurveStack, *, on_s: float | None, off_s: float | None, read_time_s: float,
+                onset_s: float = 0.0) -> Cycles:
     """All complete cycles of every usable row of ``s``."""
     g = len(s.n)
     error = s.error.copy()
     incomplete = np.zeros(g, dtype=bool)
     ok = error == ""
-    use_p = ok & s.has_p
-    use_d = ok & ~s.has_p
+    with np.errstate(invalid="ignore"):
+        silent = ok & s.has_p & ~(s.p_max > 0)  # a pressure channel at 0 throughout: no suction in it
+    use_p = ok & s.has_p & ~silent
+    use_d = ok & (~s.has_p | silent)
     if on_s is None:
-        error[use_d] = ("no pressure_mbar values and no declared suction time: give on_s/off_s "
-                        "(CLI: --on/--off)")
+        error[use_d & ~silent] = ("no pressure_mbar values and no declared suction time: give on_s/off_s "
+                                  "(CLI: --on/--off)")
+        error[use_d & silent] = ("the pressure channel shows no suction (pressure_mbar is 0 throughout) and no "
+                                 "suction time is declared: give on_s/off_s (CLI: --on/--off), or map the "
+                                 "column that holds the suction pressure")
         use_d[:] = False
     parts = []
     if use_p.any():
         parts.append(_from_pressure(s, np.flatnonzero(use_p), read_time_s, incomplete))
     if use_d.any():
-        parts.append(_declared(s, np.flatnonzero(use_d), on_s, off_s, read_time_s))
+        parts.append(_declared(s, np.flatnonzero(use_d), on_s, off_s, read_time_s, onset_s))
     if not parts:
         empty = np.zeros(0)
         return Cycles(empty.astype(np.intp), empty.astype(np.intp), empty, empty, empty, incomplete, error)
@@ -96,15 +104,15 @@ def _from_pressure(s: CurveStack, rows: np.ndarray, read: float, incomplete: np.
     return rows[o_row], k, t_on, t_off, t_end
 
 
-def _declared(s: CurveStack, rows: np.ndarray, on: float, off: float | None, read: float):
+def _declared(s: CurveStack, rows: np.ndarray, on: float, off: float | None, read: float, onset: float):
     dt, t0 = s.dt[rows], s.t0[rows]
     span = (s.n[rows] - 1) * dt
     period = on + off if off is not None else np.inf
-    room = span - on - read + _EPS
+    room = span - onset - on - read + _EPS
     count = np.where(room >= 0, np.floor(np.maximum(room, 0) / period) + 1, 0).astype(np.intp)
     row = np.repeat(np.arange(len(rows)), count)
     k = np.arange(row.size) - np.repeat(np.cumsum(count) - count, count)
-    t_on = t0[row] + k * (period if np.isfinite(period) else 0.0)
+    t_on = t0[row] + onset + k * (period if np.isfinite(period) else 0.0)
     t_off = t_on + on
     t_end = np.minimum(t_on + period, (t0 + span)[row])
     return rows[row], k + 1, t_on, t_off, t_end

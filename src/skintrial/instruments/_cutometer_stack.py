@@ -21,6 +21,8 @@ __all__ = ["CurveStack", "CurveLayout", "stack_curves", "merge_chunks", "UNORDER
 _JITTER = 0.02
 #: Error of a row whose times do not increase (after sorting: repeated or missing times).
 UNORDERED = "time_s repeats, is missing or does not increase within the measurement"
+#: Error of a row with an infinite or missing time.
+NONFINITE = "time_s holds a value that is not a finite number (inf or NaN)"
 
 
 @dataclass(frozen=True)
@@ -72,7 +74,8 @@ class CurveLayout:
             y_min = y.min(axis=1)  # NaN propagates: also the missing-value check
             error[~np.isfinite(y_min)] = "missing (NaN) deformation_mm values"
             t0 = t[:, 0].copy()
-            dt = (t[rows, n - 1] - t0) / (n - 1)
+            t_last = t[rows, n - 1]
+            dt = (t_last - t0) / (n - 1)
             if g and m > 1 and bool((t == t[0]).all()):  # one time vector for all rows: check it once
                 step = np.diff(t[0])
                 lo, hi = np.full(g, step.min()), np.full(g, step.max())
@@ -82,9 +85,12 @@ class CurveLayout:
                 if pad.any():
                     step[pad] = np.broadcast_to(dt[:, None], step.shape)[pad]
                 lo, hi = step.min(axis=1, initial=np.inf), step.max(axis=1, initial=-np.inf)
+        # sorted times put inf and NaN at an end of the row (unsorted ones also fail the order check)
+        error[(error == "") & ~(np.isfinite(t0) & np.isfinite(t_last))] = NONFINITE
         ok = error == ""
         error[ok & ~(lo > 0)] = UNORDERED
-        jitter = (error == "") & ((hi - dt > _JITTER * dt) | (dt - lo > _JITTER * dt))
+        with np.errstate(invalid="ignore"):
+            jitter = (error == "") & ((hi - dt > _JITTER * dt) | (dt - lo > _JITTER * dt))
         if jitter.any():
             y, p = y.copy(), None if p is None else p.copy()
             for i in np.flatnonzero(jitter):  # only curves with uneven sampling: sample-and-hold

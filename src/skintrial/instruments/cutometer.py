@@ -54,7 +54,7 @@ _CYCLE_R = tuple(n for n, d in PARAMETERS.items() if n.startswith("r") and d.lev
 _CYCLE_FLAGS = ("too_few_samples", "no_plateau", "drift")
 
 
-def _options(curves, on_s, off_s, read_time_s, method, qc_thresholds) -> dict[str, float]:
+def _options(curves, on_s, off_s, read_time_s, method, qc_thresholds, onset_s=0.0) -> dict[str, float]:
     problems = []
     if curves is not None:
         for col in ("time_s", "deformation_mm"):
@@ -71,6 +71,10 @@ def _options(curves, on_s, off_s, read_time_s, method, qc_thresholds) -> dict[st
                                 fix="give the suction duration in seconds, e.g. on_s=2"))
     if off_s is not None and on_s is None:
         problems.append(Problem("off_s given without on_s", value=off_s, fix="give both on_s and off_s"))
+    if not (np.isfinite(onset_s) and onset_s >= 0):
+        problems.append(Problem("the onset must be a number of seconds >= 0", value=onset_s,
+                                fix="give the time from the first sample to the start of suction, e.g. "
+                                    "onset_s=1.0 (CLI: --onset 1.0); 0 when suction starts at the first sample"))
     if off_s is not None and not off_s >= read_time_s:
         problems.append(Problem("the relaxation (off) time must be at least the read time", value=off_s,
                                 fix="give the relaxation duration in seconds, e.g. off_s=2"))
@@ -85,7 +89,7 @@ def _options(curves, on_s, off_s, read_time_s, method, qc_thresholds) -> dict[st
     return th
 
 
-def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th):
+def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th, onset_s=0.0):
     """Stack, find cycles, read points, run the checks.
 
     Everything that touches the samples (grid checks, pressure edges, steps, the points and the
@@ -93,10 +97,10 @@ def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th):
     candidates of the curve-level checks are looked up again afterwards.
     """
     layout = stack_curves(curves)
-    parts, cycles, steps, pts = _chunk_passes(layout, on_s, off_s, read_time_s, method, th)
+    parts, cycles, steps, pts = _chunk_passes(layout, on_s, off_s, read_time_s, method, th, onset_s)
     if any(np.any(s.error == UNORDERED) for _, s in parts):  # rows out of time order: sort, redo
         layout = stack_curves(curves, sort=True)
-        parts, cycles, steps, pts = _chunk_passes(layout, on_s, off_s, read_time_s, method, th)
+        parts, cycles, steps, pts = _chunk_passes(layout, on_s, off_s, read_time_s, method, th, onset_s)
     full = merge_chunks(layout, parts)
     cat = np.concatenate
     c = Cycles(*(cat([getattr(x, f) for x in cycles]) if cycles else np.zeros(0, dtype=dtype)
@@ -109,14 +113,14 @@ def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th):
     return layout, c, pts, flags
 
 
-def _chunk_passes(layout: CurveLayout, on_s, off_s, read_time_s, method, th):
+def _chunk_passes(layout: CurveLayout, on_s, off_s, read_time_s, method, th, onset_s=0.0):
     """Per chunk of curves: grid checks, cycles, largest step, points and per-cycle checks."""
     g = len(layout)
     step = max(1, _CHUNK_SAMPLES // max(layout.y.shape[1], 1))
     parts, cycles, steps, pts = [], [], [], []
     for a in range(0, g, step):
         s = layout.chunk(a, min(a + step, g))
-        c = find_cycles(s, on_s=on_s, off_s=off_s, read_time_s=read_time_s)
+        c = find_cycles(s, on_s=on_s, off_s=off_s, read_time_s=read_time_s, onset_s=onset_s)
         steps.append(largest_step(s, c, th))
         pts.append(cycle_points(s, c, read_time_s=read_time_s, method=method, thresholds=th))
         parts.append((a, s))
@@ -147,7 +151,7 @@ def _join_flags(flags: Mapping[str, np.ndarray], size: int) -> np.ndarray:
 
 def cutometer_cycles(curves: pd.DataFrame, *, on_s: float | None = None, off_s: float | None = None,
                      read_time_s: float = 0.1, method: str = "read_time",
-                     qc_thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
+                     qc_thresholds: Mapping[str, float] | None = None, onset_s: float = 0.0) -> pd.DataFrame:
     """One row per suction/relaxation cycle: phase times, points, cycle-level ratios and flags.
 
     Same options as :func:`cutometer_parameters`. ``t_read_on_s``/``t_read_off_s`` are the times after
@@ -163,8 +167,8 @@ def cutometer_cycles(curves: pd.DataFrame, *, on_s: float | None = None, off_s: 
     >>> cutometer_cycles(curves)[["cycle", "t_on_s", "t_off_s"]].to_numpy().tolist()
     [[1.0, 0.0, 2.0], [2.0, 4.0, 6.0], [3.0, 8.0, 10.0]]
     """
-    th = _options(curves, on_s, off_s, read_time_s, method, qc_thresholds)
-    stack, c, pts, _ = _analyse(curves, on_s, off_s, read_time_s, method, th)
+    th = _options(curves, on_s, off_s, read_time_s, method, qc_thresholds, onset_s)
+    stack, c, pts, _ = _analyse(curves, on_s, off_s, read_time_s, method, th, onset_s)
     vals = _cycle_values(pts)
     out = pd.DataFrame({
         "file": stack.keys["file"].to_numpy()[c.row],
@@ -181,12 +185,14 @@ def cutometer_cycles(curves: pd.DataFrame, *, on_s: float | None = None, off_s: 
 
 def cutometer_parameters(curves: pd.DataFrame, *, on_s: float | None = None, off_s: float | None = None,
                          read_time_s: float = 0.1, method: str = "read_time", drop_first_cycle: bool = False,
-                         qc_thresholds: Mapping[str, float] | None = None) -> pd.DataFrame:
+                         qc_thresholds: Mapping[str, float] | None = None,
+                         onset_s: float = 0.0) -> pd.DataFrame:
     """Ue, Uv, Uf, Ur, Ua and R0-R9 of every measurement, with quality flags; batched over curves.
 
     Phases come from the pressure channel where a curve has one (a sample is under suction when
-    ``|p|`` is at least half the curve's maximum), otherwise from the declared suction and relaxation
-    durations ``on_s`` and ``off_s`` repeated from the first sample (``off_s=None``: one cycle whose
+    ``|p|`` is at least half the curve's maximum), otherwise (no pressure values, or a pressure channel
+    at 0 throughout) from the declared suction and relaxation durations ``on_s`` and ``off_s`` repeated
+    from the declared onset, ``onset_s`` after the first sample (``off_s=None``: one cycle whose
     relaxation runs to the end of the record). Each complete cycle gets its points (formulas in
     :data:`PARAMETERS`): Ue read ``read_time_s`` after onset, Uf at release, Ur ``read_time_s`` after
     release, Ua at the end of relaxation. ``method="inflection"`` reads Ue and Ur instead at the knee of
@@ -208,7 +214,11 @@ def cutometer_parameters(curves: pd.DataFrame, *, on_s: float | None = None, off
         Long table as from :func:`read_cutometer` (``time_s``, ``deformation_mm``; optional ``file``,
         ``measurement_id``, ``pressure_mbar``).
     on_s, off_s : float, optional
-        Declared suction and relaxation durations (s), used for curves without pressure values.
+        Declared suction and relaxation durations (s), used for curves without pressure values (or
+        whose pressure channel shows no suction).
+    onset_s : float
+        With declared durations: time (s) from the record's first sample to the start of the first
+        suction, for records with a rest before it (default 0: suction starts at the first sample).
     read_time_s : float
         Time after onset/release at which Ue/Ur are read (Cutometer convention 0.1 s).
     method : {"read_time", "inflection"}
@@ -232,8 +242,8 @@ def cutometer_parameters(curves: pd.DataFrame, *, on_s: float | None = None, off
     >>> res["qc"].tolist()
     ['', '']
     """
-    th = _options(curves, on_s, off_s, read_time_s, method, qc_thresholds)
-    stack, c, pts, flags = _analyse(curves, on_s, off_s, read_time_s, method, th)
+    th = _options(curves, on_s, off_s, read_time_s, method, qc_thresholds, onset_s)
+    stack, c, pts, flags = _analyse(curves, on_s, off_s, read_time_s, method, th, onset_s)
     return _aggregate(stack, c, pts, flags, drop_first_cycle, th)
 
 
@@ -311,7 +321,8 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
     ([False, True], [1, 0])
     """
     _options(None, options.get("on_s"), options.get("off_s"), options.get("read_time_s", 0.1),
-             options.get("method", "read_time"), options.get("qc_thresholds"))
+             options.get("method", "read_time"), options.get("qc_thresholds"),
+             options.get("onset_s", 0.0))
     names = [str(p) for p in paths]
     frames, errors = [], {}
     for i, path in enumerate(names):

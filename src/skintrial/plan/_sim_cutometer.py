@@ -82,7 +82,7 @@ def simulate_cutometer(
     tau_elastic_s=0.025, tau_creep_s=0.5, tau_recovery_s=0.5, fatigue: float = 0.0,
     pressure_mbar: float | None = 450.0, artefact: str | Sequence[str | None] | None = None,
     read_time_s: float = 0.1, seed: int | np.random.Generator | None = None, file: str = "simulated",
-    id_prefix: str = "sim", measurement_ids: Sequence[str] | None = None,
+    id_prefix: str = "sim", measurement_ids: Sequence[str] | None = None, rest_s: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate ``n`` Cutometer recordings with known points, in the long format of ``read_cutometer``.
 
@@ -103,6 +103,10 @@ def simulate_cutometer(
         Cycle k's points are ``(1 + fatigue) ** (k - 1)`` times cycle 1's.
     pressure_mbar : float or None
         Suction level written to ``pressure_mbar`` (``None``: no pressure channel, NaN).
+    rest_s : float
+        A rest before the first suction (s): the record starts ``rest_s`` before the first onset, at
+        the resting position (plus noise and drift) and with pressure 0 (analyse it with
+        ``onset_s=rest_s`` when the phases come from declared times).
     artefact : str, or one entry per curve (None or "" for a clean curve)
         One of ``no_plateau, drift, slip, clipped, negative``.
     seed : int or numpy Generator
@@ -135,6 +139,8 @@ def simulate_cutometer(
     for name, v in (("on_s", on_s), ("off_s", off_s), ("sampling_hz", sampling_hz)):
         if not (np.isfinite(v) and v > 0):
             problems.append(Problem(f"{name} must be positive", value=v))
+    if not (np.isfinite(rest_s) and rest_s >= 0):
+        problems.append(Problem("rest_s must be a number >= 0", value=rest_s))
     if not on_s > read_time_s or not off_s >= read_time_s:
         problems.append(Problem("on_s and off_s must exceed the read time", value=(on_s, off_s)))
     art = _artefacts(artefact, n, problems)
@@ -147,14 +153,14 @@ def simulate_cutometer(
                                  row=i + 2, value=(p["ur"][i], p["ua"][i], uf[i]), rows_affected=int(bad.sum()),
                                  fix="check the targets: R7 <= R2 <= 1"))
     rng = np.random.default_rng(seed)
-    t = np.arange(int(round(n_cycles * (on_s + off_s) * sampling_hz)) + 1) / sampling_hz
-    y, pressure, truth = _curves(t, p, taus, art, n_cycles, on_s, off_s, read_time_s, fatigue)
+    t = np.arange(int(round((rest_s + n_cycles * (on_s + off_s)) * sampling_hz)) + 1) / sampling_hz
+    y, pressure, truth = _curves(t - rest_s, p, taus, art, n_cycles, on_s, off_s, read_time_s, fatigue)
     rate = drift_mm_s + np.where(art == "drift", _SIZE["drift"], 0.0)
     if np.any(rate):
         y += rate[:, None] * t[None, :]
     slip = art == "slip"
     if slip.any():
-        y[np.ix_(slip, t > 0.6 * on_s + 1e-9)] += _SIZE["slip"]
+        y[np.ix_(slip, t - rest_s > 0.6 * on_s + 1e-9)] += _SIZE["slip"]
     if noise_mm > 0:
         y += rng.normal(0.0, noise_mm, y.shape)
     clip = art == "clipped"
