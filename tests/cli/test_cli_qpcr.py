@@ -180,3 +180,25 @@ def test_qpcr_pfaffl_without_efficiency_file_names_the_option(tmp_path):
     r = runner.invoke(app, ["qpcr", str(_late_well_table(tmp_path)), "-r", "R", "--control-group", "c",
                             "--method", "pfaffl", "-o", str(out)])
     assert r.exit_code == 2 and "--efficiency-file" in r.output and not out.exists()
+
+
+def test_qpcr_stability_lists_what_it_left_out_and_refuses_tiny_groups(tmp_path):
+    rng = np.random.default_rng(7)
+    rows = [(f"s{i}", "ab"[i % 2], g, f"{20 + s * rng.normal():.3f}") for i in range(8)
+            for g, s in [("A", 0.1), ("B", 0.2), ("C", 0.8)]]
+    rows[0] = ("s0", "a", "A", "Undetermined")
+    pd.DataFrame(rows, columns=["sample", "group", "gene", "ct"]).to_csv(tmp_path / "ct.csv", index=False)
+    out = tmp_path / "stab.csv"
+    r = runner.invoke(app, ["qpcr-stability", str(tmp_path / "ct.csv"), "-o", str(out), "--cutoff", "40"])
+    assert r.exit_code == 0, r.output
+    excl = pd.read_csv(tmp_path / "stab.exclusions.csv")
+    assert excl[["sample", "reason"]].values.tolist() == [["s0", "undetermined"], ["s0", "no_ct_for_candidate"]]
+    assert "7 of 8 samples" in r.output
+    small = pd.DataFrame(rows[3:], columns=["sample", "group", "gene", "ct"])  # s0 gone: group 'a' keeps s2, s4, s6
+    small.loc[small["sample"].isin(["s4", "s6"]), "group"] = "b"
+    small.to_csv(tmp_path / "small.csv", index=False)
+    r = runner.invoke(app, ["qpcr-stability", str(tmp_path / "small.csv"), "-o", str(tmp_path / "s2.csv")])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "group 'a' has 1 (s2)" in r.output and not (tmp_path / "s2.csv").exists()
+    r = runner.invoke(app, ["qpcr-stability", str(tmp_path / "ct.csv"), "-o", str(out), "--cutoff", "5"])
+    assert r.exit_code == 2 and "--cutoff" in r.output

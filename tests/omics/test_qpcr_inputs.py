@@ -12,8 +12,11 @@ from skintrial.errors import InputError
 from skintrial.omics.qpcr import (
     CURVE_COLUMNS,
     EXCLUSION_COLUMNS,
+    STABILITY_COLUMNS,
+    normfinder,
     read_ct,
     read_qpcr_table,
+    reference_gene_stability,
     relative_expression,
     standard_curve,
 )
@@ -164,3 +167,47 @@ def test_pfaffl_lists_the_dilution_series_exclusions():
     row = res.exclusions.loc[res.exclusions["stage"] == "standard_curve"]
     assert row[["gene", "row", "reason"]].values.tolist() == [["T", 10, "undetermined"]]
     assert np.isfinite(res.table["fold_change"]).all()
+
+
+# --- reference-gene stability: exclusions listed, small groups refused, NaN never ranked ----------------
+
+
+def _candidates_table(n=12, seed=2):
+    rng = np.random.default_rng(seed)
+    sd = {"GAPDH": 0.15, "ACTB": 0.3, "B2M": 0.5, "HPRT1": 0.8}
+    rows = [(f"s{i}", "ab"[i % 2], g, f"{20 + 0.2 * i + s * rng.normal():.4f}") for i in range(n)
+            for g, s in sd.items()]
+    return pd.DataFrame(rows, columns=["sample", "group", "gene", "ct"])
+
+
+def test_stability_lists_undetermined_wells_and_incomplete_samples():
+    d = _candidates_table()
+    d.loc[0, "ct"] = "Undetermined"  # s0 GAPDH
+    d.loc[(d["sample"] == "s1") & (d["gene"] == "B2M"), "ct"] = "38.5"  # above the cutoff
+    res = reference_gene_stability(d)
+    assert res.n_samples == 10 and res.genorm.n_samples == 10
+    excl = res.exclusions
+    assert excl[["stage", "sample", "gene", "reason"]].values.tolist() == [
+        ["ct", "s0", "GAPDH", "undetermined"], ["ct", "s1", "B2M", "above_cutoff"],
+        ["stability", "s0", "GAPDH", "no_ct_for_candidate"], ["stability", "s1", "B2M", "no_ct_for_candidate"]]
+    assert tuple(res.table.columns) == STABILITY_COLUMNS
+    kept = d.loc[~d["sample"].isin(["s0", "s1"])].astype({"ct": float})
+    assert_allclose(res.table.set_index("gene").loc[list("GAPDH ACTB B2M HPRT1".split()), "normfinder_stability"],
+                    normfinder(kept).set_index("gene").loc[list("GAPDH ACTB B2M HPRT1".split()), "stability"],
+                    rtol=1e-12)
+    assert reference_gene_stability(d, cutoff=40).n_samples == 11  # the late well counts with a 40 cutoff
+
+
+def test_normfinder_refuses_a_group_with_one_sample_naming_it():
+    d = _candidates_table(n=5).astype({"ct": float})
+    d.loc[d["sample"] == "s4", "group"] = "c"
+    d.attrs["file"] = "ct.csv"
+    with pytest.raises(InputError, match=r"group 'c' has 1 \(s4\)") as err:
+        normfinder(d)
+    assert err.value.problems[0].file == "ct.csv"
+
+
+def test_normfinder_needs_three_candidate_genes():
+    d = _candidates_table(n=6).astype({"ct": float})
+    with pytest.raises(InputError, match="at least 3 candidate genes"):
+        normfinder(d, genes=["GAPDH", "ACTB"])

@@ -184,17 +184,19 @@ def qpcr_stability(
     out: Annotated[Path, typer.Option("--out", "-o", help="Stability CSV (one row per candidate gene).")],
     gene: Annotated[list[str] | None, typer.Option("--gene", "-g", help="Candidate gene (repeat); "
                                                    "default: every gene in the file.")] = None,
+    cutoff: Annotated[float, typer.Option(help=CUTOFF_HELP)] = 35.0,
+    exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
 ) -> None:
-    """Reference-gene stability: geNorm M (stepwise) and NormFinder, one table."""
-    from skintrial.omics.qpcr import clean_ct, genorm, normfinder, read_ct
+    """Reference-gene stability: geNorm M (stepwise) and NormFinder, one table; wells and samples not used listed."""
+    from skintrial.omics.qpcr import read_ct, reference_gene_stability
 
-    data, _ = clean_ct(read_ct(ct_file))
-    genes = list(gene) if gene else None
-    g = genorm(data, genes=genes)
-    table = g.ranking.rename(columns={"rank": "genorm_rank", "m": "genorm_m"}).merge(
-        normfinder(data, genes=genes).rename(columns={"rank": "normfinder_rank", "stability": "normfinder_stability"}),
-        on="gene")
+    ct_cutoff = _cutoff(cutoff)
+    data = read_ct(ct_file)
+    res = reference_gene_stability(data, genes=list(gene) if gene else None, cutoff=ct_cutoff)
     out.parent.mkdir(parents=True, exist_ok=True)
-    table.to_csv(out, index=False)
-    g.pairwise_variation.to_csv(out.with_name(out.stem + ".pairwise_variation.csv"), index=False)
-    err_console.print(f"qpcr-stability: {len(table)} candidate gene(s), {g.n_samples} samples -> {out}")
+    res.table.to_csv(out, index=False)
+    res.genorm.pairwise_variation.to_csv(out.with_name(out.stem + ".pairwise_variation.csv"), index=False)
+    excl_path, summary = _write_exclusions(res.exclusions, out, exclusions)
+    n_all = data["sample"].nunique()
+    err_console.print(f"qpcr-stability: {len(res.table)} candidate gene(s), {res.n_samples} of {n_all} samples "
+                      f"complete -> {out}; not used: {summary} -> {excl_path}")

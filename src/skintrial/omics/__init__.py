@@ -31,6 +31,8 @@ from skintrial.omics.qpcr import (  # noqa: F401
     normfinder,
     paired_relative_expression,
     read_ct,
+    read_qpcr_table,
+    reference_gene_stability,
     relative_expression,
     standard_curve,
 )

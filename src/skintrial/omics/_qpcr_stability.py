@@ -2,7 +2,8 @@
 
 Both work on log2 relative quantities ``q = −log2(E) · Ct`` (``q = −Ct`` when E = 2) of candidate
 reference genes measured in the same samples. Samples missing any candidate are left out (geNorm and
-NormFinder need complete cases); the number used is reported.
+NormFinder need complete cases); :func:`reference_gene_stability` runs both from a raw Ct table and
+lists every well and sample it did not use.
 """
 
 from __future__ import annotations
@@ -14,7 +15,43 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["GenormResult", "genorm", "normfinder", "log2_quantities"]
+from ._qpcr_io import EXCLUSION_COLUMNS, clean_ct, empty_exclusions
+
+__all__ = ["GenormResult", "genorm", "normfinder", "log2_quantities", "incomplete_samples",
+           "reference_gene_stability", "StabilityResult", "STABILITY_COLUMNS"]
+
+STABILITY_COLUMNS = ("gene", "genorm_rank", "genorm_m", "normfinder_rank", "normfinder_stability",
+                     "intragroup_variance", "intergroup_difference")
+
+
+def _candidates(data: pd.DataFrame, genes: list[str] | None) -> list[str]:
+    genes = list(dict.fromkeys(data["gene"])) if genes is None else [str(g) for g in genes]
+    absent = [g for g in genes if g not in set(data["gene"])]
+    if absent:
+        raise InputError(Problem(f"candidate gene(s) not in the data: {', '.join(absent)}",
+                                 file=data.attrs.get("file"), column="gene",
+                                 fix="name genes exactly as in the 'gene' column"))
+    return genes
+
+
+def incomplete_samples(data: pd.DataFrame, *, genes: list[str] | None = None) -> pd.DataFrame:
+    """Samples that lack a Ct for some candidate gene: left out of geNorm and NormFinder, listed here.
+
+    Returns the exclusions schema (``stage = "stability"``, ``gene`` the missing candidates joined by
+    ``;``, ``reason = "no_ct_for_candidate"``), one row per sample.
+    """
+    genes = _candidates(data, genes)
+    sub = data.loc[data["gene"].isin(genes)]
+    has = sub.pivot_table(index="sample", columns="gene", values="ct", aggfunc="count").reindex(
+        index=list(dict.fromkeys(data["sample"])), columns=genes).fillna(0) > 0
+    lacking = ~has.all(axis=1)
+    if not lacking.any():
+        return empty_exclusions()
+    return pd.DataFrame({
+        "stage": "stability", "sample": has.index[lacking],
+        "gene": [";".join(g for g, ok in zip(genes, r, strict=True) if not ok) for r in has[lacking].to_numpy()],
+        "replicate": None, "row": None, "value": None, "reason": "no_ct_for_candidate", "action": "excluded",
+    }, columns=list(EXCLUSION_COLUMNS)).reset_index(drop=True)
 
 
 def log2_quantities(
@@ -26,15 +63,9 @@ def log2_quantities(
     Several rows for one sample and gene (technical replicates) are averaged first. Returns the
     per-sample metadata (``sample`` plus ``extra`` columns) and the (n, k) matrix.
     """
-    if genes is None:
-        genes = list(dict.fromkeys(data["gene"]))
-    absent = [g for g in genes if g not in set(data["gene"])]
-    if absent:
-        raise InputError(Problem(f"candidate gene(s) not in the data: {', '.join(absent)}",
-                                 fix="name genes exactly as in the 'gene' column", column="gene"))
-    need = 2 if extra else 3
-    if len(genes) < need:
-        raise InputError(Problem(f"need at least {need} candidate genes, got {len(genes)}",
+    genes = _candidates(data, genes)
+    if len(genes) < 3:  # geNorm ranks down to a pair; NormFinder's variance estimate divides by 1 − 2/k
+        raise InputError(Problem(f"need at least 3 candidate genes, got {len(genes)}", file=data.attrs.get("file"),
                                  fix="measure more candidate reference genes"))
     sub = data.loc[data["gene"].isin(genes)]
     wide = sub.pivot_table(index="sample", columns="gene", values="ct", aggfunc="mean")[genes]
@@ -44,7 +75,7 @@ def log2_quantities(
     wide = wide.dropna()
     if len(wide) < 3:
         raise InputError(Problem(f"only {len(wide)} samples have a Ct for every candidate gene",
-                                 fix="stability needs at least 3 complete samples"))
+                                 file=data.attrs.get("file"), fix="stability needs at least 3 complete samples"))
     ct = wide[genes].to_numpy(dtype=float)
     w = np.ones(len(genes)) if efficiencies is None else np.log2(efficiencies.reindex(genes).to_numpy(float))
     if not np.isfinite(w).all():
@@ -178,9 +209,16 @@ def normfinder(
         intergroup term and the stability reported is √σ²_i (the intragroup SD), as NormFinder's
         one-group mode ranks by the variance.
     genes : list of str, optional
-        Candidate genes (default all). At least two.
+        Candidate genes (default all). At least three (the intragroup variance divides by 1 − 2/k).
     efficiencies : Series, optional
         Amplification factor per gene (default 2).
+
+    Raises
+    ------
+    InputError
+        Fewer than three candidate genes, fewer than three complete samples, or a group with fewer
+        than two complete samples (its variance cannot be estimated; the message names the group and
+        its samples).
 
     Returns
     -------
@@ -211,6 +249,16 @@ def normfinder(
     names = list(genes) if genes is not None else list(dict.fromkeys(data["gene"]))
     labels = meta[group].astype(str).to_numpy()
     levels = list(dict.fromkeys(labels))
+    sizes = pd.Series(labels).value_counts()
+    small = [lev for lev in levels if sizes[lev] < 2]
+    if small:
+        raise InputError(Problem(
+            "NormFinder needs at least 2 complete samples in every group (the intragroup variance); "
+            + "; ".join(f"{group} '{lev}' has {sizes[lev]} ({', '.join(meta.loc[labels == lev, 'sample'].astype(str))})"
+                        for lev in small),
+            file=data.attrs.get("file"), column=group,
+            fix=f"measure at least 2 samples in every {group}, or leave such a {group} out (geNorm does not "
+                "use groups)"))
     k = y.shape[1]
     var = np.empty((len(levels), k))
     gmeans = np.empty((len(levels), k))
@@ -236,6 +284,90 @@ def normfinder(
         stab = (np.abs(dnew) + np.sqrt(vanew)).mean(axis=0)
     out = pd.DataFrame({"gene": names, "stability": stab, "intragroup_variance": var.mean(axis=0),
                         "intergroup_difference": np.abs(dnew).mean(axis=0)})
+    if not np.isfinite(stab).all():  # cannot happen with >= 2 samples per group and >= 3 genes; never rank NaN
+        raise RuntimeError(f"NormFinder stability is not finite: {stab.tolist()}")
     out = out.sort_values("stability", kind="stable").reset_index(drop=True)
     out["rank"] = np.arange(1, k + 1)
     return out
+
+
+@dataclass(frozen=True)
+class StabilityResult:
+    """geNorm and NormFinder on one Ct table, with everything left out.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per candidate gene, columns :data:`STABILITY_COLUMNS` (geNorm rank and M, NormFinder
+        rank and stability with its two parts), in geNorm rank order.
+    genorm : GenormResult
+        The stepwise M values and the pairwise variation V_n/n+1.
+    exclusions : DataFrame
+        Undetermined and above-cutoff wells (stage ``ct``) and samples without a Ct for every candidate
+        (stage ``stability``, ``no_ct_for_candidate``): the exclusions schema of :func:`clean_ct`.
+    n_samples : int
+        Complete samples used by both methods.
+    """
+
+    table: pd.DataFrame
+    genorm: GenormResult
+    exclusions: pd.DataFrame
+    n_samples: int
+
+
+def reference_gene_stability(
+    data: pd.DataFrame,
+    *,
+    genes: list[str] | None = None,
+    group: str = "group",
+    efficiencies: pd.Series | None = None,
+    cutoff: float | None = 35.0,
+    threshold: float = 0.15,
+) -> StabilityResult:
+    """geNorm and NormFinder from a raw long Ct table, listing every well and sample not used.
+
+    Ct cells are read by :func:`clean_ct` (``cutoff`` as there; undetermined and late wells are
+    excluded, never set to the cutoff: a substituted Ct would look perfectly stable). Technical
+    replicates are averaged; samples without a Ct for every candidate are left out of both methods
+    and listed.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long Ct table (:func:`read_ct`): ``sample, group, gene, ct``.
+    genes : list of str, optional
+        Candidate reference genes (default: every gene). At least three.
+    group : str, default "group"
+        The NormFinder grouping column; every group needs two complete samples.
+    efficiencies : Series, optional
+        Amplification factor per gene (default 2).
+    cutoff : float or None, default 35.0
+    threshold : float, default 0.15
+        geNorm's pairwise-variation cut-off.
+
+    Returns
+    -------
+    StabilityResult
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> rows = [(f"s{i}", "ab"[i % 2], g, 20 + 0.1 * i * (g == "C") + 0.05 * (i % 3) * (g == "B"))
+    ...         for i in range(6) for g in "ABC"]
+    >>> d = pd.DataFrame(rows, columns=["sample", "group", "gene", "ct"]).astype({"ct": object})
+    >>> d.loc[0, "ct"] = "Undetermined"
+    >>> res = reference_gene_stability(d)
+    >>> res.n_samples, res.exclusions["reason"].tolist()
+    (5, ['undetermined', 'no_ct_for_candidate'])
+    """
+    clean, excl_ct = clean_ct(data, cutoff=cutoff, undetermined="exclude")
+    clean.attrs["file"] = data.attrs.get("file")
+    excl_s = incomplete_samples(clean, genes=genes)
+    g = genorm(clean, genes=genes, efficiencies=efficiencies, threshold=threshold)
+    nf = normfinder(clean, group=group, genes=genes, efficiencies=efficiencies)
+    table = g.ranking.rename(columns={"rank": "genorm_rank", "m": "genorm_m"}).merge(
+        nf.rename(columns={"rank": "normfinder_rank", "stability": "normfinder_stability"}), on="gene")
+    parts = [e for e in (excl_ct, excl_s) if len(e)]
+    return StabilityResult(table=table[list(STABILITY_COLUMNS)], genorm=g,
+                           exclusions=pd.concat(parts, ignore_index=True) if parts else empty_exclusions(),
+                           n_samples=g.n_samples)

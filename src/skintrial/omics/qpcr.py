@@ -31,7 +31,14 @@ from skintrial.errors import InputError, Problem
 from ._qpcr_efficiency import CURVE_COLUMNS, check_amplification, efficiency_table, standard_curve
 from ._qpcr_io import EXCLUSION_COLUMNS, clean_ct, empty_exclusions, read_ct, read_qpcr_table
 from ._qpcr_replicates import REPLICATE_COLUMNS, aggregate_replicates
-from ._qpcr_stability import GenormResult, genorm, normfinder
+from ._qpcr_stability import (
+    STABILITY_COLUMNS,
+    GenormResult,
+    StabilityResult,
+    genorm,
+    normfinder,
+    reference_gene_stability,
+)
 from ._qpcr_stats import Comparison, ancova_arms, compare_cells, compare_groups, one_sample
 
 __all__ = [
@@ -50,6 +57,9 @@ __all__ = [
     "genorm",
     "GenormResult",
     "normfinder",
+    "reference_gene_stability",
+    "StabilityResult",
+    "STABILITY_COLUMNS",
     "relative_expression",
     "paired_relative_expression",
 ]
