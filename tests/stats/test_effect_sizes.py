@@ -58,3 +58,54 @@ def test_cross_sectional_hedges_g():
                      WIDE.loc[WIDE.arm == "Cont", "post"].to_numpy())
     assert_allclose(row.effect_size, expect, rtol=1e-10)
     assert row.effect_size_formula == HEDGES_G_CROSS_SECTIONAL
+
+
+def _ss(x: np.ndarray) -> float:
+    return float(np.sum((x - x.mean()) ** 2))
+
+
+def _hedges_ss(est: float, x: np.ndarray, y: np.ndarray) -> float:
+    """Pooled SD from the pooled within-arm sums of squares (an arm of one adds n, no spread)."""
+    return (1 - 3 / (4 * (len(x) + len(y)) - 9)) * est / np.sqrt((_ss(x) + _ss(y)) / (len(x) + len(y) - 2))
+
+
+ONE_FT = WIDE.loc[WIDE.arm == "FT", "participant_id"].iloc[0]
+
+
+def test_hedges_g_with_an_arm_of_one_completer():
+    """FT keeps one completer: its contrast is estimated, and so is its effect size (it used to be NaN)."""
+    keep = (DATA.arm != "FT") | (DATA.participant_id == ONE_FT) | (DATA.visit == "pre")
+    res = ancova(DATA[keep], baseline_visit="pre", followup_visit="post", reference_arm="Cont")
+    row = res.contrasts.set_index("contrast").loc["FT - Cont"]
+    assert row.status == "ok" and row.n == 1 + (WIDE.arm == "Cont").sum()
+    expect = _hedges_ss(row.estimate, WIDE.loc[WIDE.participant_id == ONE_FT, "pre"].to_numpy(),
+                        WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy())
+    assert np.isfinite(expect)
+    assert_allclose(row.effect_size, expect, rtol=1e-10)
+
+
+def test_cross_sectional_hedges_g_with_a_group_of_one():
+    keep = (DATA.arm != "FT") | (DATA.participant_id == ONE_FT)
+    res = cross_sectional(DATA[keep], group="arm", at_visit="post", reference_group="Cont")
+    row = res.contrasts.set_index("contrast").loc["FT - Cont"]
+    expect = _hedges_ss(row.estimate, WIDE.loc[WIDE.participant_id == ONE_FT, "post"].to_numpy(),
+                        WIDE.loc[WIDE.arm == "Cont", "post"].to_numpy())
+    assert row.status == "ok"
+    assert_allclose(row.effect_size, expect, rtol=1e-10)
+
+
+def test_clda_hedges_g_with_an_arm_of_one_participant():
+    from skintrial.stats import clda
+
+    keep = (DATA.arm != "FT") | (DATA.participant_id == ONE_FT)
+    res = clda(DATA[keep], baseline_visit="pre", visits=["pre", "post"], reference_arm="Cont")
+    row = res.set_index("contrast").loc["FT - Cont"]
+    expect = _hedges_ss(row.estimate, WIDE.loc[WIDE.participant_id == ONE_FT, "pre"].to_numpy(),
+                        WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy())
+    assert row.status == "ok"
+    assert_allclose(row.effect_size, expect, rtol=1e-10)
+
+
+def test_hedges_g_pooling_equals_the_variance_formula_with_two_or_more_per_arm():
+    x, y = WIDE.loc[WIDE.arm == "FT", "pre"].to_numpy(), WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy()
+    assert_allclose(_hedges_ss(1.0, x, y), _hedges(1.0, x, y), rtol=1e-12)

@@ -110,3 +110,52 @@ def test_shape_errors():
         fit_ols(np.ones((3, 1)), np.ones((4, 2)))
     with pytest.raises(ValueError, match="names"):
         fit_ols(np.ones((3, 1)), np.ones((3, 2)), outcomes=["a"])
+
+
+def test_contrast_and_f_test_df_are_nan_for_outcomes_not_fitted():
+    rng = np.random.default_rng(1)
+    X = np.column_stack([np.ones(6), np.repeat([0.0, 1.0], 3)])
+    Y = np.column_stack([rng.normal(size=6), np.full(6, 2.0), [1.0, 2.0] + [np.nan] * 4])
+    fit = fit_ols(X, Y)
+    assert fit.status.tolist() == ["ok", "no_residual_variance", "too_few_observations"]
+    assert fit.df_resid.tolist() == [4.0, 4.0, 0.0]  # the raw count stays
+    con = fit.contrast([[0.0, 1.0]])
+    assert con.df[:, 0].tolist()[0] == 4.0 and np.isnan(con.df[1:]).all()
+    lo, hi = con.ci()
+    assert np.isnan(lo[1:]).all() and np.isfinite(hi[0]).all()
+    ft = fit.f_test([[0.0, 1.0]])
+    assert ft.den_df[0] == 4.0 and np.isnan(ft.den_df[1:]).all() and np.isnan(ft.p[1:]).all()
+
+
+@pytest.mark.parametrize("q", [0, 1])
+def test_dropped_columns_fit_the_model_without_them(q):
+    """An arm with no rows for an outcome, its dummy dropped: the fit equals statsmodels on the design
+    without that column; contrasts that do not involve it are estimated, the others are NaN."""
+    X, Y, Z = _random_problem(7, missing=0.0)
+    Zq = Z[:, :, :q] if q else None
+    arm2 = X[:, 2] == 1
+    Y[arm2, 0] = np.nan  # outcome 0: arm 2 has no observations
+    drop = np.zeros((Y.shape[1], X.shape[1] + q), bool)
+    drop[0, 2] = True
+    fit = fit_ols(X, Y, Z=Zq, drop=drop)
+    assert (fit.status == "ok").all()
+    z = Zq[:, 0, :] if q else np.empty((len(Y), 0))
+    keep = ~arm2 & np.isfinite(z).all(axis=1)
+    r = _statsmodels(np.delete(X, 2, axis=1), Y[:, 0], z, keep)
+    kept = np.delete(np.arange(X.shape[1] + q), 2)
+    assert fit.df_resid[0] == r.df_resid and np.isnan(fit.coef[0, 2])
+    assert_allclose(fit.coef[0, kept], r.params, rtol=RTOL)
+    assert_allclose(fit.sigma2[0], r.scale, rtol=RTOL)
+    L = np.zeros((2, X.shape[1] + q))
+    L[0, 1], L[1, 2], L[1, 1] = 1.0, 1.0, -1.0  # arm 1 - arm 0 (estimable), arm 2 - arm 1 (not)
+    con = fit.contrast(L)
+    tt = r.t_test(np.delete(L[:1], 2, axis=1))
+    assert_allclose(con.estimate[0, 0], tt.effect[0], rtol=RTOL)
+    assert_allclose(con.se[0, 0], tt.sd.ravel()[0], rtol=RTOL)
+    assert con.df[0, 0] == r.df_resid and np.isnan([con.estimate[0, 1], con.se[0, 1], con.df[0, 1], con.p[0, 1]]).all()
+    assert np.isfinite(con.p[1:]).all()  # the other outcomes keep every contrast
+    grid = np.broadcast_to(L, (Y.shape[1], *L.shape))  # per-outcome rows follow the same rule
+    assert_allclose(fit.contrast(grid).estimate, con.estimate, rtol=1e-12)
+    ft = fit.f_test(L)
+    assert np.isnan([ft.f[0], ft.den_df[0], ft.p[0]]).all() and np.isfinite(ft.f[1:]).all()
+    assert_allclose(fit.f_test(L[:1]).f[0], tt.tvalue.ravel()[0] ** 2, rtol=RTOL)

@@ -22,8 +22,14 @@ of a QR solution for the well-conditioned designs of trials and omics (checked a
 R ``lm`` to 1e-10 relative in the tests).
 
 Outcomes that cannot be fitted are never a crash and never a silent NaN: each carries a ``status``
-(``ok``, ``rank_deficient``, ``too_few_observations``, ``no_residual_variance``), and its estimates are
-NaN *because* the status says so.
+(``ok``, ``rank_deficient``, ``too_few_observations``, ``no_residual_variance``), and its estimates —
+degrees of freedom included — are NaN *because* the status says so.
+
+A caller may *drop* columns from some outcomes' fits (``fit_ols(drop=...)``: the dummies of an arm
+with no observations for that outcome). A dropped column leaves the outcome's model as if it had never
+been there — R's ``lm`` drops an unused factor level the same way — its coefficient is NaN, the
+residual df counts only the columns kept, and every contrast or F test that puts weight on it is NaN
+while the others are estimated as usual.
 """
 
 from __future__ import annotations
@@ -102,11 +108,30 @@ class BatchedFit:
     n: np.ndarray
     status: np.ndarray
     means: np.ndarray
+    dropped: np.ndarray | None = None
 
     @property
     def ok(self) -> np.ndarray:
         """Boolean mask of outcomes that were fitted."""
         return self.status == STATUS_OK
+
+    def _filled(self) -> tuple[np.ndarray, np.ndarray]:
+        """Coefficients and ``(X'X)^-1`` with the dropped columns set to zero (they carry no weight)."""
+        if self.dropped is None or not self.dropped.any():
+            return self.coef, self.xtx_inv
+        d = self.dropped
+        return np.where(d, 0.0, self.coef), np.where(d[:, :, None] | d[:, None, :], 0.0, self.xtx_inv)
+
+    def _not_estimable(self, L: np.ndarray) -> np.ndarray:
+        """(K, m): rows of ``L`` (m, p) or (K, m, p) that are not estimated (outcome not ok, or weight
+        on a column dropped from the outcome's fit)."""
+        m = L.shape[-2]
+        bad = np.broadcast_to(~self.ok[:, None], (len(self.status), m))
+        if self.dropped is not None and self.dropped.any():
+            nz, dr = (L != 0).astype(float), self.dropped.astype(float)
+            hits = dr @ nz.T if L.ndim == 2 else np.einsum("kp,kmp->km", dr, nz)
+            bad = bad | (hits > 0)
+        return bad
 
     def contrast(
         self, L: np.ndarray, *, sigma2: np.ndarray | None = None, df: np.ndarray | None = None
@@ -120,35 +145,40 @@ class BatchedFit:
         L = np.asarray(L, dtype=float)
         s2 = self.sigma2 if sigma2 is None else sigma2
         d = self.df_resid if df is None else df
+        coef, xtx_inv = self._filled()
         if L.ndim == 2:
-            est = self.coef @ L.T
-            var = np.einsum("mi,kij,mj->km", L, self.xtx_inv, L)
+            est = coef @ L.T
+            var = np.einsum("mi,kij,mj->km", L, xtx_inv, L)
         else:
-            est = np.einsum("kmi,ki->km", L, self.coef)
-            var = np.einsum("kmi,kij,kmj->km", L, self.xtx_inv, L)
+            est = np.einsum("kmi,ki->km", L, coef)
+            var = np.einsum("kmi,kij,kmj->km", L, xtx_inv, L)
         se = np.sqrt(np.clip(var, 0.0, None) * s2[:, None])
         dfm = np.broadcast_to(np.asarray(d, dtype=float)[:, None], est.shape)
+        bad = self._not_estimable(L)
+        est, se, dfm = np.where(bad, np.nan, est), np.where(bad, np.nan, se), np.where(bad, np.nan, dfm)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(se > 0, est / se, np.nan)
         p = 2.0 * special.stdtr(dfm, -np.abs(t))  # = scipy.stats.t.sf, without the overhead
-        return ContrastResult(estimate=est, se=se, df=np.array(dfm), t=t, p=p)
+        return ContrastResult(estimate=est, se=se, df=dfm, t=t, p=p)
 
     def f_test(self, L: np.ndarray, *, sigma2: np.ndarray | None = None) -> FTestResult:
         """Wald F test of ``L beta = 0`` (q rows) for every outcome, df (q, df_resid)."""
         L = np.asarray(L, dtype=float)
         q = L.shape[0]
         s2 = self.sigma2 if sigma2 is None else sigma2
-        est = self.coef @ L.T  # (K, q)
-        V = np.einsum("mi,kij,lj->kml", L, self.xtx_inv, L)
-        bad = ~np.isfinite(est).all(axis=1) | ~np.isfinite(V).all(axis=(1, 2))
+        coef, xtx_inv = self._filled()
+        est = coef @ L.T  # (K, q)
+        V = np.einsum("mi,kij,lj->kml", L, xtx_inv, L)
+        bad = ~np.isfinite(est).all(axis=1) | ~np.isfinite(V).all(axis=(1, 2)) | self._not_estimable(L).any(axis=1)
         V = np.where(bad[:, None, None], np.eye(q), V)
         est = np.where(bad[:, None], 0.0, est)
         sol = np.linalg.solve(V, est[..., None])[..., 0]
         with np.errstate(divide="ignore", invalid="ignore"):
             f = np.einsum("km,km->k", est, sol) / q / s2
         f = np.where(bad | ~(s2 > 0), np.nan, f)
-        p = special.fdtrc(q, self.df_resid, f)
-        return FTestResult(f=f, num_df=q, den_df=self.df_resid.astype(float), p=p)
+        den_df = np.where(bad, np.nan, self.df_resid.astype(float))
+        p = special.fdtrc(q, den_df, f)
+        return FTestResult(f=f, num_df=q, den_df=den_df, p=p)
 
     def param_index(self, name: str) -> int:
         """Position of a named coefficient."""
@@ -229,6 +259,7 @@ def fit_ols(
     mask: np.ndarray | None = None,
     outcomes: Sequence[str] | None = None,
     params: Sequence[str] | None = None,
+    drop: np.ndarray | None = None,
 ) -> BatchedFit:
     """Ordinary least squares of one design on many outcomes at once.
 
@@ -245,6 +276,10 @@ def fit_ols(
         Extra per-outcome row selection (False drops the row for that outcome).
     outcomes, params : sequence of str, optional
         Names of the outcomes (K) and coefficients (p0 + q).
+    drop : ndarray of bool, shape (K, p0 + q), optional
+        Columns left out of each outcome's fit (the caller's choice, e.g. the dummies of an arm with
+        no observations for that outcome): the outcome is fitted without them, their coefficients
+        are NaN, and contrasts or F tests that involve them are NaN.
 
     Returns
     -------
@@ -290,7 +325,10 @@ def fit_ols(
     if mask is not None:
         W &= np.asarray(mask, dtype=bool)
     Yz = np.where(W, Y, 0.0)
-    shared = Z is None and bool(W.all())
+    dropped = None if drop is None else np.broadcast_to(np.asarray(drop, dtype=bool), (K, p))
+    if dropped is not None and not dropped.any():
+        dropped = None
+    shared = Z is None and bool(W.all()) and dropped is None
 
     ones = np.flatnonzero((X == 1.0).all(axis=0))
     j0 = int(ones[0]) if ones.size else None  # the intercept column, if any
@@ -310,7 +348,13 @@ def fit_ols(
         aliased = np.broadcast_to(aliased, (K, p))
     else:
         md = masked_design(X, Z, W, j0)
-        coef, Ainv, aliased = _solve_normal(md.gram(), md.cross(Yz))
+        A, b = md.gram(), md.cross(Yz)
+        if dropped is not None:  # the outcome's model without these columns: zero rows and columns
+            A = np.where(dropped[:, :, None] | dropped[:, None, :], 0.0, A)
+            b = np.where(dropped, 0.0, b)
+        coef, Ainv, aliased = _solve_normal(A, b)
+        if dropped is not None:
+            aliased = aliased & ~dropped
         resid = np.where(W, Yz - md.fitted(coef), 0.0)
         coef = coef + np.einsum("kij,kj->ki", Ainv, md.cross(resid))  # one refinement step
         resid = np.where(W, Yz - md.fitted(coef), 0.0)
@@ -318,7 +362,7 @@ def fit_ols(
     coef, Ainv = _uncentre(coef, Ainv, np.nan_to_num(shift), j0)
 
     nk = W.sum(axis=0)
-    df = nk - p
+    df = nk - p if dropped is None else nk - p + dropped.sum(axis=1)
     rss = np.einsum("nk,nk->k", resid, resid)
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma2 = np.where(df > 0, rss / np.where(df > 0, df, 1), np.nan)
@@ -332,6 +376,9 @@ def fit_ols(
         coef = np.where(bad[:, None], np.nan, coef)
         Ainv = np.where(bad[:, None, None], np.nan, Ainv)
         sigma2 = np.where(bad, np.nan, sigma2)
+    if dropped is not None:
+        coef = np.where(dropped, np.nan, coef)
+        Ainv = np.where(dropped[:, :, None] | dropped[:, None, :], np.nan, Ainv)
     return BatchedFit(
         outcomes=outcomes,
         params=params,
@@ -342,4 +389,5 @@ def fit_ols(
         n=nk,
         status=status.astype(str),
         means=np.asarray(means),
+        dropped=None if dropped is None else np.array(dropped),
     )

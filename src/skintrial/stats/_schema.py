@@ -23,7 +23,20 @@ CONTRAST_COLUMNS: tuple[str, ...] = (
 )
 """``results/ancova.csv`` and ``results/clda.csv`` (DESIGN.md), extended by the columns after ``n``."""
 
-EMMEANS_COLUMNS: tuple[str, ...] = ("outcome", "arm", "emmean", "se", "df", "ci_low", "ci_high", "ci_level", "n")
+EMMEANS_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "arm",
+    "emmean",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "n",
+    "status",
+)
+"""``results/emmeans.csv``: adjusted mean per outcome × arm; ``n`` counts the arm's rows used, and the
+statistics (``df`` included) are NaN unless ``status`` is ``ok``."""
 
 FTEST_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -34,7 +47,11 @@ FTEST_COLUMNS: tuple[str, ...] = (
     "f",
     "p",
     "partial_eta_sq",
+    "partial_eta_sq_formula",
+    "status",
 )
+"""``results/arm_tests.csv``: the F test of the arm (group) term, Type II and III, with partial eta
+squared and its formula; the statistics (both df included) are NaN unless ``status`` is ``ok``."""
 
 MIXED_ANOVA_COLUMNS: tuple[str, ...] = (
     "outcome",
@@ -76,3 +93,5 @@ HEDGES_G = "hedges_g = J * estimate / pooled baseline SD of the two arms, J = 1 
 HEDGES_G_CROSS_SECTIONAL = (
     "hedges_g = J * estimate / pooled SD of the outcome in the two groups, J = 1 - 3 / (4 (n1 + n2) - 9)"
 )
+
+PARTIAL_ETA_SQ = "partial_eta_sq = SS_term / (SS_term + SS_residual) = f * num_df / (f * num_df + den_df)"

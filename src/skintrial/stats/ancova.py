@@ -10,6 +10,13 @@ change); the adjusted means are emmeans' estimated marginal means at each outcom
 (numeric covariates at their means, categorical covariates averaged over their levels with equal
 weights). Reference: Vickers & Altman 2001, EMA adjustment guideline 2015; checked against R
 ``lm`` + ``emmeans`` + ``car::Anova`` in ``tests/reference/stats``.
+
+Every row of every table carries a ``status``: the engine's (``ok``, ``too_few_observations``,
+``rank_deficient``, ``no_residual_variance``) or ``arm_without_complete_cases`` for the rows that
+need an arm with no complete case for that outcome. Such an arm is left out of the outcome's model,
+as R's ``lm`` drops an unused level, so the contrasts between the other arms are still estimated;
+the empty arm's contrasts and adjusted mean, and the arm test (which needs every arm), are NaN. When
+the empty arm is the reference (first) arm, nothing of that outcome is estimated.
 """
 
 from __future__ import annotations
@@ -22,10 +29,13 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.stats._data import TrialArrays, arm_design, pairwise_contrasts, trial_arrays
-from skintrial.stats._engine import BatchedFit, fit_ols
-from skintrial.stats._schema import CONTRAST_COLUMNS, EMMEANS_COLUMNS, FTEST_COLUMNS, HEDGES_G
+from skintrial.stats._effect_size import arm_sums, hedges_g
+from skintrial.stats._engine import STATUS_OK, BatchedFit, fit_ols
+from skintrial.stats._schema import CONTRAST_COLUMNS, EMMEANS_COLUMNS, FTEST_COLUMNS, HEDGES_G, PARTIAL_ETA_SQ
 
-__all__ = ["AncovaResult", "ancova"]
+__all__ = ["AncovaResult", "ancova", "ARM_WITHOUT_COMPLETE_CASES"]
+
+ARM_WITHOUT_COMPLETE_CASES = "arm_without_complete_cases"
 
 
 @dataclass(frozen=True)
@@ -37,9 +47,13 @@ class AncovaResult:
     contrasts : DataFrame
         One row per outcome × contrast, columns :data:`~skintrial.stats._schema.CONTRAST_COLUMNS`.
     emmeans : DataFrame
-        Adjusted means per outcome × arm.
+        Adjusted means per outcome × arm, columns :data:`~skintrial.stats._schema.EMMEANS_COLUMNS`.
     arm_test : DataFrame
-        The F test of arm (Type II and Type III rows) with partial eta squared.
+        The F test of arm (Type II and Type III rows) with partial eta squared and its formula,
+        columns :data:`~skintrial.stats._schema.FTEST_COLUMNS`.
+
+    Every row has a ``status``; its statistics, degrees of freedom included, are NaN unless it is
+    ``ok`` (see the module docstring).
     fit : BatchedFit
         The engine's fit, for further contrasts.
     """
@@ -57,9 +71,9 @@ def _design(ta: TrialArrays, baseline_visit: str, followup_visit: str, interacti
     W = np.isfinite(y) & np.isfinite(base) & np.isfinite(X).all(axis=1)[:, None]
     if not interaction:
         return X, names, levels, y, base[:, :, None], ["baseline"], W
-    with np.errstate(invalid="ignore"):
-        centre = np.nanmean(np.where(W, base, np.nan), axis=0)
-    bc = base - centre[None, :]
+    used = W.sum(axis=0)  # an outcome without complete cases has no centre (and no fit)
+    centre = np.where(W, base, 0.0).sum(axis=0) / np.maximum(used, 1)
+    bc = base - np.where(used > 0, centre, np.nan)[None, :]
     dummies = X[:, 1 : len(ta.arms)]
     Z = np.concatenate([bc[:, :, None], bc[:, :, None] * dummies[:, None, :]], axis=2)
     znames = ["baseline", *[f"baseline:{n}" for n in names[1 : len(ta.arms)]]]
@@ -99,35 +113,66 @@ def _grid(fit: BatchedFit, ta: TrialArrays, levels: list[int], interaction: bool
     return G
 
 
-def _arm_moments(ta: TrialArrays, visit: str, W: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per outcome × arm: the count and sample variance (ddof 1) of ``visit`` over the rows used."""
-    x = np.where(W, ta.visit(visit), 0.0)  # (n, K)
-    onehot = (ta.arm_index[:, None] == np.arange(len(ta.arms))[None, :]).astype(float)  # (n, A)
-    n = onehot.T @ W.astype(float)  # (A, K)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        mean = (onehot.T @ x) / n
-        dev = np.where(W, x - np.nan_to_num(mean)[ta.arm_index], 0.0)
-        var = np.where(n > 1, (onehot.T @ dev**2) / np.maximum(n - 1, 1), np.nan)
-    return n.T, var.T
+def _empty_arms(ta: TrialArrays, W: np.ndarray) -> np.ndarray:
+    """(K, A): arms without a complete case (a row used in the fit) for each outcome."""
+    onehot = (ta.arm_index[:, None] == np.arange(len(ta.arms))[None, :]).astype(float)
+    return (W.astype(float).T @ onehot) == 0
 
 
-def _contrast_table(fit, ta, baseline_visit, W, reference_arm, ci_level, formula=HEDGES_G) -> pd.DataFrame:
+def _fit(X, y, Z, W, ta: TrialArrays, params: list[str], interaction: bool) -> tuple[BatchedFit, np.ndarray]:
+    """The engine's fit with the columns of each outcome's empty (non-reference) arms dropped.
+
+    Returns the fit and the (K, A) mask of empty arms. The arm dummies sit in columns 1..A-1 of ``X``;
+    with the interaction, ``baseline:arm[j]`` is column ``p0 + j``.
+    """
+    empty = _empty_arms(ta, W)
+    A, p0 = len(ta.arms), X.shape[1]
+    drop = np.zeros((y.shape[1], len(params)), dtype=bool)
+    drop[:, 1:A] = empty[:, 1:]
+    if interaction:
+        drop[:, p0 + 1 : p0 + A] = empty[:, 1:]
+    return fit_ols(X, y, Z=Z, mask=W, outcomes=ta.outcomes, params=params, drop=drop), empty
+
+
+def _row_status(fit: BatchedFit, empty: np.ndarray, involved: np.ndarray) -> np.ndarray:
+    """(K, m) status of result rows that each involve the arms ``involved`` (m, A).
+
+    A row that needs an arm without complete cases says so; when the reference arm is the empty one
+    the engine found the whole outcome rank deficient, and every row says why.
+    """
+    st = np.repeat(fit.status[:, None], involved.shape[0], axis=1).astype(object)
+    hit = (empty.astype(float) @ involved.T.astype(float)) > 0
+    flag = (fit.ok[:, None] & hit) | ((fit.status == "rank_deficient") & empty[:, 0])[:, None]
+    st[flag] = ARM_WITHOUT_COMPLETE_CASES
+    return st
+
+
+def _only_ok(out: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """Statistics are NaN unless the row's status is ok (degrees of freedom included)."""
+    bad = (out["status"] != STATUS_OK).to_numpy()
+    if bad.any():
+        out.loc[bad, columns] = np.nan
+    return out
+
+
+def _contrast_table(fit, ta, baseline_visit, W, empty, reference_arm, ci_level, formula=HEDGES_G) -> pd.DataFrame:
     """One row per outcome × contrast (outcome-major), Hedges' g on the pooled SD of ``baseline_visit``."""
     pairs = pairwise_contrasts(ta.arms, reference_arm)
     K, p = fit.coef.shape
+    A = len(ta.arms)
     L = np.zeros((len(pairs), p))
+    involved = np.zeros((len(pairs), A), dtype=bool)
     for r, (_, j, i) in enumerate(pairs):
         L[r, j] += 1.0 if j > 0 else 0.0
         L[r, i] -= 1.0 if i > 0 else 0.0
+        involved[r, [i, j]] = True
     c = fit.contrast(L)  # (K, m)
     lo, hi = c.ci(ci_level)
-    n_arm, var = _arm_moments(ta, baseline_visit, W)
+    n_arm, ss = arm_sums(ta.visit(baseline_visit), W, ta.arm_index, A)
     jj = np.array([j for _, j, _ in pairs])
     ii = np.array([i for _, _, i in pairs])
     n1, n2 = n_arm[:, jj], n_arm[:, ii]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(((n1 - 1) * var[:, jj] + (n2 - 1) * var[:, ii]) / (n1 + n2 - 2))
-        g = (1.0 - 3.0 / (4.0 * (n1 + n2) - 9.0)) * c.estimate / sd
+    g = hedges_g(c.estimate, n1, ss[:, jj], n2, ss[:, ii])
     m = len(pairs)
     out = pd.DataFrame(
         {
@@ -147,13 +192,14 @@ def _contrast_table(fit, ta, baseline_visit, W, reference_arm, ci_level, formula
             "p_adj_method": "none",
             "effect_size": g.ravel(),
             "effect_size_formula": formula,
-            "status": np.repeat(fit.status, m),
+            "status": _row_status(fit, empty, involved).ravel().astype(str),
         }
     )
+    out = _only_ok(out, ["estimate", "se", "ci_low", "ci_high", "df", "t", "p", "effect_size"])
     return out[list(CONTRAST_COLUMNS)]
 
 
-def _emmeans_table(fit, ta, levels, interaction, W, ci_level) -> pd.DataFrame:
+def _emmeans_table(fit, ta, levels, interaction, W, empty, ci_level) -> pd.DataFrame:
     G = _grid(fit, ta, levels, interaction)
     c = fit.contrast(G)
     lo, hi = c.ci(ci_level)
@@ -170,12 +216,14 @@ def _emmeans_table(fit, ta, levels, interaction, W, ci_level) -> pd.DataFrame:
             "ci_high": hi.ravel(),
             "ci_level": ci_level,
             "n": n_arm.ravel(),
+            "status": _row_status(fit, empty, np.eye(A, dtype=bool)).ravel().astype(str),
         }
     )
+    out = _only_ok(out, ["emmean", "se", "df", "ci_low", "ci_high"])
     return out[list(EMMEANS_COLUMNS)]
 
 
-def _arm_tests(fit, X, names, y, Z, W, n_arms, interaction) -> pd.DataFrame:
+def _arm_tests(fit, X, names, y, Z, W, empty, n_arms, interaction) -> pd.DataFrame:
     p = fit.coef.shape[1]
     L = np.zeros((n_arms - 1, p))
     L[np.arange(n_arms - 1), np.arange(1, n_arms)] = 1.0
@@ -183,8 +231,10 @@ def _arm_tests(fit, X, names, y, Z, W, n_arms, interaction) -> pd.DataFrame:
     f2 = f3
     if interaction:  # Type II: arm given baseline (and covariates), error from the full model
         keep = [c for c in range(X.shape[1]) if not 1 <= c < n_arms]
+        drop = np.zeros((y.shape[1], X.shape[1] + 1), dtype=bool)
+        drop[:, 1:n_arms] = empty[:, 1:]
         reduced = fit_ols(X[:, keep], y, Z=Z[:, :, :1], mask=W)
-        full_main = fit_ols(X, y, Z=Z[:, :, :1], mask=W)
+        full_main = fit_ols(X, y, Z=Z[:, :, :1], mask=W, drop=drop)
         rss_r = reduced.sigma2 * reduced.df_resid
         rss_f = full_main.sigma2 * full_main.df_resid
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -192,6 +242,7 @@ def _arm_tests(fit, X, names, y, Z, W, n_arms, interaction) -> pd.DataFrame:
         from scipy import special
 
         f2 = type(f3)(f=f, num_df=n_arms - 1, den_df=fit.df_resid, p=special.fdtrc(n_arms - 1, fit.df_resid, f))
+    status = _row_status(fit, empty, np.ones((1, n_arms), dtype=bool))[:, 0].astype(str)
     rows = []
     for typ, ft in (("II", f2), ("III", f3)):
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -207,10 +258,13 @@ def _arm_tests(fit, X, names, y, Z, W, n_arms, interaction) -> pd.DataFrame:
                     "f": ft.f,
                     "p": ft.p,
                     "partial_eta_sq": pes,
+                    "partial_eta_sq_formula": PARTIAL_ETA_SQ,
+                    "status": status,
                 }
             )
         )
     out = pd.concat(rows, ignore_index=True)
+    out = _only_ok(out, ["num_df", "den_df", "f", "p", "partial_eta_sq"])
     return out[list(FTEST_COLUMNS)]
 
 
@@ -258,7 +312,9 @@ def ancova(
     Notes
     -----
     Subjects missing the baseline or the follow-up value of an outcome are left out of that
-    outcome's fit only (``n`` counts those used); use ``clda`` to keep them.
+    outcome's fit only (``n`` counts those used); use ``clda`` to keep them. An arm left without
+    complete cases is left out of that outcome's model: the other arms' contrasts are estimated, the
+    rows that need the empty arm have status ``arm_without_complete_cases``.
 
     Examples
     --------
@@ -297,10 +353,10 @@ def _ancova_arrays(
     """The ANCOVA from laid-out arrays (also what the benchmark times against a prepared peer)."""
     followup_visit = _followup(ta.visits, baseline_visit, followup_visit)
     X, names, levels, y, Z, znames, W = _design(ta, baseline_visit, followup_visit, interaction)
-    fit = fit_ols(X, y, Z=Z, mask=W, outcomes=ta.outcomes, params=[*names, *znames])
+    fit, empty = _fit(X, y, Z, W, ta, [*names, *znames], interaction)
     return AncovaResult(
-        contrasts=_contrast_table(fit, ta, baseline_visit, W, reference_arm, ci_level),
-        emmeans=_emmeans_table(fit, ta, levels, interaction, W, ci_level),
-        arm_test=_arm_tests(fit, X, names, y, Z, W, len(ta.arms), interaction),
+        contrasts=_contrast_table(fit, ta, baseline_visit, W, empty, reference_arm, ci_level),
+        emmeans=_emmeans_table(fit, ta, levels, interaction, W, empty, ci_level),
+        arm_test=_arm_tests(fit, X, names, y, Z, W, empty, len(ta.arms), interaction),
         fit=fit,
     )

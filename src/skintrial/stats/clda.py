@@ -23,6 +23,7 @@ from scipy import special
 
 from skintrial.errors import DegenerateFitWarning, InputError, Problem
 from skintrial.stats._data import TrialArrays, arm_design, pairwise_contrasts, trial_arrays
+from skintrial.stats._effect_size import arm_sums, hedges_g
 from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
 from skintrial.stats._schema import CONTRAST_COLUMNS, HEDGES_G
 
@@ -207,24 +208,6 @@ def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray)
     return _Fit(None, X, mask, status, beta, cov, sigma, loglik, dcov, cov_theta)
 
 
-def _baseline_sd(base: np.ndarray, arm_index: np.ndarray, i: int, j: int):
-    """Pooled baseline SD of arms i and j per outcome, and Hedges' J, from observed baselines (n, G)."""
-    stats = []
-    for a in (i, j):
-        v = base[arm_index == a]
-        ok = np.isfinite(v)
-        k = ok.sum(axis=0)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean = np.where(ok, v, 0.0).sum(axis=0) / k
-            var = (np.where(ok, v - mean, 0.0) ** 2).sum(axis=0) / (k - 1)
-        stats.append((k, np.where(k > 1, var, np.nan)))
-    (n1, v1), (n2, v2) = stats
-    with np.errstate(invalid="ignore", divide="ignore"):
-        sd = np.sqrt(((n1 - 1) * v1 + (n2 - 1) * v2) / (n1 + n2 - 2))
-        J = 1.0 - 3.0 / (4.0 * (n1 + n2) - 9.0)
-    return sd, J
-
-
 def _contrast(fit: _Fit, L: np.ndarray, df_method: str, ci_level: float) -> dict[str, np.ndarray]:
     """Estimate, se, df, t, p and interval of ``L beta`` for every outcome, and each row's status."""
     est = fit.beta @ L
@@ -262,6 +245,7 @@ def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
     ta, p = fit.ta, fit.beta.shape[1]
     seen = fit.mask.any(axis=2)  # (G, n)
     base = ta.values[:, :, 0]  # (n, G) baselines, NaN where missing
+    n_base, ss_base = arm_sums(base, np.isfinite(base), ta.arm_index, len(ta.arms))  # (G, A)
     frames = []
     for v in range(1, len(ta.visits)):
         for label, j, i in pairwise_contrasts(ta.arms, reference_arm):
@@ -271,7 +255,6 @@ def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
             if i > 0:
                 L[col[(i, v)]] -= 1.0
             c = _contrast(fit, L, df_method, ci_level)
-            sd, J = _baseline_sd(base, ta.arm_index, i, j)
             c.update(
                 outcome=list(ta.outcomes),
                 contrast=label,
@@ -282,7 +265,7 @@ def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
                 ci_level=ci_level,
                 family="",
                 p_adj_method="none",
-                effect_size=J * c["estimate"] / sd,
+                effect_size=hedges_g(c["estimate"], n_base[:, j], ss_base[:, j], n_base[:, i], ss_base[:, i]),
                 effect_size_formula=HEDGES_G,
             )
             frames.append(pd.DataFrame(c))

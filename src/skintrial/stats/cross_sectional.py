@@ -23,9 +23,9 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.stats._data import arm_design, trial_arrays
-from skintrial.stats._engine import BatchedFit, fit_ols
+from skintrial.stats._engine import BatchedFit
 from skintrial.stats._schema import HEDGES_G_CROSS_SECTIONAL
-from skintrial.stats.ancova import _arm_tests, _contrast_table, _emmeans_table
+from skintrial.stats.ancova import _arm_tests, _contrast_table, _emmeans_table, _fit
 
 __all__ = ["GroupComparison", "cross_sectional"]
 
@@ -35,8 +35,10 @@ class GroupComparison:
     """The tables of a cross-sectional comparison over many outcomes.
 
     ``contrasts`` has the columns of ``results/ancova.csv`` (CONTRAST_COLUMNS); ``emmeans`` the
-    adjusted mean per outcome × group (its ``arm`` column holds the group); ``group_test`` the F test
-    of the group term (Type II = Type III here: no interaction) with partial eta squared.
+    adjusted mean per outcome × group (EMMEANS_COLUMNS; its ``arm`` column holds the group);
+    ``group_test`` the F test of the group term (FTEST_COLUMNS; Type II = Type III here: no
+    interaction) with partial eta squared and its formula. Every row has a ``status`` as in
+    :func:`skintrial.stats.ancova` (a group without data at the visit: ``arm_without_complete_cases``).
     """
 
     contrasts: pd.DataFrame
@@ -131,12 +133,12 @@ def cross_sectional(
     X, names, levels = arm_design(ta, arm_label=group)
     y = ta.visit(at_visit)
     W = np.isfinite(y) & np.isfinite(X).all(axis=1)[:, None]
-    fit = fit_ols(X, y, mask=W, outcomes=ta.outcomes, params=names)
-    contrasts = _contrast_table(fit, ta, at_visit, W, reference_group, ci_level, HEDGES_G_CROSS_SECTIONAL)
-    test = _arm_tests(fit, X, names, y, None, W, len(ta.arms), False)
+    fit, empty = _fit(X, y, None, W, ta, names, False)
+    contrasts = _contrast_table(fit, ta, at_visit, W, empty, reference_group, ci_level, HEDGES_G_CROSS_SECTIONAL)
+    test = _arm_tests(fit, X, names, y, None, W, empty, len(ta.arms), False)
     return GroupComparison(
         contrasts=contrasts,
-        emmeans=_emmeans_table(fit, ta, levels, False, W, ci_level),
+        emmeans=_emmeans_table(fit, ta, levels, False, W, empty, ci_level),
         group_test=test[test["type"] == "II"].assign(term=group).reset_index(drop=True),
         fit=fit,
     )

@@ -139,12 +139,16 @@ wide_for <- function(long, outcome, baseline, followup, arms, covs) {
   w
 }
 
-# skintrial's status of an outcome. R's lm drops an arm without completers (drop.unused.levels) and
-# fits the other arms; skintrial instead flags the whole outcome "rank_deficient" (an arm declared in
-# the study has no data), so the expected status is written here and no estimates are compared.
-status_of <- function(fit, w) {
-  if (nrow(w) <= length(coef(fit)) + sum(table(w$arm) == 0)) return("too_few_observations")
-  if (any(table(w$arm) == 0)) return("rank_deficient")
+# skintrial's status of an outcome, as its first contrast row reports it. An arm without completers is
+# left out of the outcome's model, as R's lm drops the unused level (drop.unused.levels), so the fit
+# of the other arms is compared here: their contrasts and adjusted means. skintrial marks the empty
+# arm's own contrasts and adjusted mean, and the arm test (which needs every arm), status
+# "arm_without_complete_cases" with NaN estimates; no arm test is written for such an outcome. When
+# the empty arm is the reference arm skintrial keeps every column (the outcome is not estimable).
+status_of <- function(fit, w, interaction) {
+  empty <- table(w$arm) == 0  # w$arm keeps every declared level
+  if (nrow(w) <= length(coef(fit)) + empty[[1]] * (1 + interaction)) return("too_few_observations")
+  if (empty[[1]]) return("arm_without_complete_cases")
   if (any(is.na(coef(fit)))) return("rank_deficient")
   if (sum(residuals(fit)^2) <= 1e-24 * sum(w$post^2)) return("no_residual_variance")
   "ok"
@@ -158,7 +162,7 @@ fit_case <- function(cs, long, outcome, ci = 0.95) {
   f <- as.formula(paste("post ~", paste(c(rhs, covs), collapse = " + ")))
   options(contrasts = c("contr.treatment", "contr.poly"))
   fit <- lm(f, data = w)
-  st <- status_of(fit, w)
+  st <- status_of(fit, w, cs$interaction)
   res <- list(fit = data.frame(case = cs$case, outcome = outcome, status = st, n = nrow(w),
                                df_resid = fit$df.residual, sigma = if (st == "ok") sigma(fit) else NA,
                                baseline_slope = if (st == "ok") unname(coef(fit)["bc"]) else NA))
@@ -173,6 +177,7 @@ fit_case <- function(cs, long, outcome, ci = 0.95) {
   res$contrasts <- data.frame(case = cs$case, outcome = outcome, contrast = as.character(cs_$contrast),
                               estimate = cs_$estimate, se = cs_$SE, df = cs_$df, t = cs_$t.ratio,
                               p = cs_$p.value, ci_low = cs_$lower.CL, ci_high = cs_$upper.CL)
+  if (any(table(w$arm) == 0)) return(res)  # the arm test needs every arm (see status_of)
   a2 <- car::Anova(fit, type = 2)
   options(contrasts = c("contr.sum", "contr.poly"))
   a3 <- car::Anova(lm(f, data = w), type = 3)
