@@ -221,14 +221,61 @@ def test_plan_html_says_holm_power_is_a_lower_bound(small_bundle, tmp_path):
     assert "lower bound" not in (out / "plan.html").read_text()
 
 
-def test_plan_with_a_multiplicity_without_formula_asks_for_one(tmp_path):
-    root = _bundle_with_analysis(tmp_path, 'primary = ["r2"]\nmethods = ["ancova"]\nmultiplicity = "fixed_sequence"\n')
+@pytest.mark.parametrize(("method", "bound"), [("fixed_sequence", ["as_tested", "upper_bound"]),
+                                               ("by", ["lower_bound", "lower_bound"])])
+def test_plan_with_the_studys_by_or_fixed_sequence_needs_no_override(tmp_path, method, bound):
+    """by and fixed_sequence have analytic bounds now, and --simulate runs the study's own method."""
+    root = _bundle_with_analysis(tmp_path, f'primary = ["r2", "dermal_thickness"]\nmethods = ["ancova"]\n'
+                                           f'multiplicity = "{method}"\n')
     out = tmp_path / "plan"
-    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04"])
-    assert r.exit_code == 2 and "--multiplicity" in r.output and "study.toml" in r.output
     r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04",
-                            "--multiplicity", "bonferroni"])
+                            "--simulate", "200"])
     assert r.exit_code == 0, r.output
+    plan = pd.read_csv(out / "plan.csv")
+    assert (plan["multiplicity"] == method).all()
+    assert plan.query("scenario == 'pilot'")["power_bound"].tolist() == bound
+    html = (out / "plan.html").read_text()
+    assert f"own ancova with {method}" in html
+    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04",
+                            "--multiplicity", "bonferroni", "--simulate", "200"])
+    assert r.exit_code == 0, r.output
+    assert (pd.read_csv(out / "plan.csv")["multiplicity"] == "bonferroni").all()
+    assert f"--simulate runs the study's own {method}" in r.output
+    assert f"own ancova with {method}" in (out / "plan.html").read_text()
+
+
+def test_plan_simulation_runs_the_studys_own_multiplicity_not_the_override(tmp_path):
+    """--multiplicity changes the analytic table only (and so the planned n the simulation runs at): the
+    simulated analysis is adjusted by the study's BY both times, never by the override 'none'."""
+    root = _bundle_with_analysis(tmp_path, 'primary = ["r2", "dermal_thickness"]\nmethods = ["ancova"]\n'
+                                           'multiplicity = "by"\n')
+    sims = []
+    for extra in ([], ["--multiplicity", "none"]):
+        out = tmp_path / f"plan{len(extra)}"
+        r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e",
+                                "RT=0.04", "--simulate", "300", "--seed", "4", *extra])
+        assert r.exit_code == 0, r.output
+        sims.append(pd.read_csv(out / "simulated_power.csv"))
+    for sim in sims:  # BY adjusts: power below the unadjusted power; with 'none' they would be equal
+        assert (sim["power"] <= sim["power_unadjusted"]).all() and (sim["power"] < sim["power_unadjusted"]).any()
+
+
+def test_plan_unknown_multiplicity_option_names_the_option(small_bundle, tmp_path):
+    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(tmp_path / "p"),
+                            "--multiplicity", "hommel"])
+    assert r.exit_code == 2 and "--multiplicity" in r.output and "hommel" in r.output
+    assert "study.toml" not in r.output
+
+
+def test_plan_says_declared_covariates_are_not_simulated(tmp_path):
+    root = _bundle_with_analysis(tmp_path, 'primary = ["r2"]\nmethods = ["ancova"]\ncovariates = ["age"]\n')
+    out = tmp_path / "plan"
+    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04",
+                            "--simulate", "100"])
+    assert r.exit_code == 0, r.output
+    html = (out / "plan.html").read_text()
+    assert "covariates (age) are left out of the simulated analysis" in html
+    assert "covariates (age) are not in the analytic power" in html
 
 
 def test_plan_terminal_names_the_analysis_plan(small_bundle, tmp_path):

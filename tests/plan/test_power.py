@@ -178,3 +178,38 @@ def test_power_bound_column(multiplicity, bound):
     t = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.5, n_per_arm=30, multiplicity=multiplicity)
     assert (t["power_bound"] == bound).all()
     assert_allclose(t["alpha_test"], 0.05 if multiplicity == "none" else 0.025)
+
+
+def test_by_is_powered_at_its_smallest_threshold_a_lower_bound():
+    t = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.5, n_per_arm=30, multiplicity="by", n_outcomes=2)
+    assert_allclose(t["alpha_test"], 0.05 / (4 * (1 + 1 / 2 + 1 / 3 + 1 / 4)), rtol=1e-14)
+    assert (t["power_bound"] == "lower_bound").all()
+    from skintrial.plan.simulate import design_table, simulate_power
+
+    d = design_table(effects={o: {"AT": 0.5, "RT": 0.5} for o in ("a", "b")}, sd={"a": 1.0, "b": 1.0},
+                     rho={"a": 0.5, "b": 0.5})
+    sim = simulate_power(d, n_per_arm=30, multiplicity="by", n_sims=4000, seed=2).hypotheses
+    assert (sim["power"] > t["power"].iloc[0] - 4 * sim["mcse"]).all(), (sim["power"], t["power"])
+
+
+def test_fixed_sequence_first_hypothesis_as_tested_later_ones_an_upper_bound():
+    t = ancova_power(effects={"AT": 0.5, "RT": 0.4}, sd=1.0, rho=0.5, n_per_arm=40, multiplicity="fixed_sequence")
+    assert_allclose(t["alpha_test"], 0.05)
+    assert t["power_bound"].tolist() == ["as_tested", "upper_bound"]
+    late = ancova_power(effects={"AT": 0.5, "RT": 0.4}, sd=1.0, rho=0.5, n_per_arm=40, multiplicity="fixed_sequence",
+                        sequence_position=2)
+    assert (late["power_bound"] == "upper_bound").all()
+    from skintrial.plan.simulate import design_table, simulate_power
+
+    d = design_table(effects={"a": {"AT": 0.5, "RT": 0.4}}, sd={"a": 1.0}, rho={"a": 0.5})
+    sim = simulate_power(d, n_per_arm=40, multiplicity="fixed_sequence", n_sims=4000, seed=3).hypotheses
+    first, second = sim.iloc[0], sim.iloc[1]
+    assert abs(first["power"] - t["power"].iloc[0]) < 4 * first["mcse"]
+    assert second["power"] < t["power"].iloc[1] + 4 * second["mcse"]
+
+
+@pytest.mark.parametrize("multiplicity", ["holm", "hochberg", "bh", "by", "fixed_sequence", "bonferroni"])
+def test_one_hypothesis_is_as_tested_at_alpha(multiplicity):
+    t = ancova_power(effects={"AT": 0.5}, sd=1.0, rho=0.5, n_per_arm=30, multiplicity=multiplicity)
+    assert t["power_bound"].tolist() == ["as_tested"]
+    assert_allclose(t["alpha_test"], 0.05, rtol=1e-14)

@@ -58,7 +58,8 @@ def test_dose_response_uses_the_last_declared_visit(tmp_path):
 
     root = _bundle(tmp_path)
     m = pd.read_csv(root / "measurements.csv")
-    mid = m[m["visit"] == "week0"].assign(visit="week8")
+    w = m.pivot_table(index=["participant_id", "outcome"], columns="visit", values="value").dropna()
+    mid = w["week0"].rename("value").reset_index().assign(visit="week8")  # completers only, no change by week 8
     pd.concat([m, mid]).to_csv(root / "measurements.csv", index=False)
     text = (root / "study.toml").read_text()
     (root / "study.toml").write_text(text.replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))

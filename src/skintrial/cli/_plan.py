@@ -75,13 +75,22 @@ def _gpower_note(row) -> str:
     return f"(ANOVA on the follow-up values alone, SD {row['sigma_e']:.4g}, no covariate: G*Power's power is the table's)"
 
 
-def _bound_note(row) -> str:
-    """A sentence when the analytic power is only a lower bound (Holm, Hochberg, BH); else empty."""
-    if row["power_bound"] != "lower_bound":
+def _bound_note(table) -> str:
+    """A sentence when the analytic power is a bound rather than the power as tested; else empty."""
+    bounds = set(table["power_bound"])
+    if bounds == {"as_tested"}:
         return ""
-    return (f"{row['multiplicity']}: the power shown is a lower bound — each contrast is powered at the Bonferroni "
-            f"level alpha/m = {row['alpha_test']:.4g} (m = {int(row['n_hypotheses'])}); {row['multiplicity']} "
-            "rejects at least as often. --simulate gives the power of the procedure itself.")
+    row = table.iloc[0]
+    method, m, a_test = row["multiplicity"], int(row["n_hypotheses"]), row["alpha_test"]
+    if "upper_bound" in bounds:  # fixed_sequence
+        later = ", ".join(table.loc[table["power_bound"] == "upper_bound", "contrast"].unique())
+        return (f"{method}: each hypothesis is tested at alpha = {a_test:.4g} in the order of the family, and only "
+                f"while every earlier one is rejected; the power shown for {later} is an upper bound (its power at "
+                "alpha alone). --simulate gives the power of the sequence.")
+    level = (f"BY's smallest threshold alpha/(m·H_m) = {a_test:.4g}, H_m = 1 + 1/2 + … + 1/m" if method == "by" else
+             f"the Bonferroni level alpha/m = {a_test:.4g}")
+    return (f"{method}: the power shown is a lower bound — each contrast is powered at {level} (m = {m}); "
+            f"{method} rejects at least as often. --simulate gives the power of the procedure itself.")
 
 
 def _csv_list(text: str | None) -> list[str]:
@@ -133,7 +142,7 @@ def power(
     target: Annotated[float, typer.Option("--power", help="Target power for the sample size.")] = 0.8,
     control: Annotated[str, typer.Option(help="Control arm name.")] = "CON",
     alpha: Annotated[float, typer.Option(help="Two-sided family-wise alpha.")] = 0.05,
-    multiplicity: Annotated[str, typer.Option(help="holm, hochberg, bh, bonferroni or none (the first three: power is a Bonferroni-level lower bound).")] = "holm",
+    multiplicity: Annotated[str, typer.Option(help="holm, hochberg, bh, by, bonferroni, fixed_sequence or none (holm, hochberg, bh, by: the power shown is a lower bound; fixed_sequence: the first contrast as tested, later ones an upper bound).")] = "holm",
     n_outcomes: Annotated[int, typer.Option(help="Primary outcomes in the family.")] = 1,
     dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.0,
     analysis: Annotated[str, typer.Option(help="ancova, change or followup.")] = "ancova",
@@ -177,7 +186,7 @@ def power(
         f"numerator df = 1, number of groups = {g['gpower_groups']}, number of covariates = "
         f"{g['gpower_covariates']}, total sample size = {g['gpower_total_n']:.1f} → G*Power power "
         f"{g['gpower_power']:.4f} {_gpower_note(g)}.")
-    if bound := _bound_note(g):
+    if bound := _bound_note(table):
         out_console.print(bound)
     if sim is not None:
         out_console.print(f"Simulated ({simulate} trials): {analysis}, {multiplicity} over "
@@ -192,18 +201,19 @@ def power(
 
 
 def _study_analysis(spec_analysis: dict, primary: str, *, alpha: float | None, multiplicity: str | None,
-                    simulate: bool) -> tuple[dict, list[str]]:
-    """The pilot's own ``[analysis]`` plan (families, method, alpha, multiplicity, gatekeeping), options overriding.
+                    simulate: bool) -> tuple[dict, str, list[str]]:
+    """The pilot's own ``[analysis]`` plan (families, method, alpha, multiplicity, gatekeeping).
 
-    ``--primary`` joins the primary family if the plan does not test it. Returns (options, notes).
+    ``--alpha`` overrides the plan's alpha everywhere; ``--multiplicity`` only the analytic table: the
+    simulation always runs the study's own method. ``--primary`` joins the primary family if the plan
+    does not test it. Returns (simulation options, analytic multiplicity, notes).
     """
+    from skintrial.plan.power import MULTIPLICITY
     from skintrial.plan.simulate import analysis_options
 
     a = dict(spec_analysis)
     if alpha is not None:
         a["alpha"] = alpha
-    if multiplicity is not None:
-        a["multiplicity"] = multiplicity
     notes = []
     try:
         opts = analysis_options(a)
@@ -212,18 +222,19 @@ def _study_analysis(spec_analysis: dict, primary: str, *, alpha: float | None, m
             raise
         opts = analysis_options({**a, "methods": ["ancova"]})
         notes.append(f"the study's methods {a.get('methods')} have no power formula; planned for ANCOVA")
-    from skintrial.plan.power import MULTIPLICITY
-
-    if opts["multiplicity"] not in MULTIPLICITY:
+    analytic = opts["multiplicity"] if multiplicity is None else multiplicity
+    if analytic not in MULTIPLICITY:
+        given = multiplicity is not None
         raise InputError(Problem(
-            f"the analysis plan's multiplicity {opts['multiplicity']!r} has no analytic power formula",
-            file="study.toml", column="[analysis] multiplicity", value=opts["multiplicity"],
-            fix=f"pass --multiplicity ({', '.join(MULTIPLICITY)}) for this plan; it then applies to --simulate too"))
+            f"multiplicity {analytic!r} has no analytic power formula",
+            file=None if given else "study.toml", column="--multiplicity" if given else "[analysis] multiplicity",
+            value=analytic, fix=f"use one of {', '.join(MULTIPLICITY)}"
+            + ("" if given else " with --multiplicity for the analytic table (--simulate runs the study's own)")))
     fams = opts["families"]
     if not any(primary in v for v in fams.values()):
         fams["primary"] = [primary, *fams["primary"]]
         notes.append(f"{primary} is not in the study's [analysis] families; it was added to the primary family")
-    return opts, notes
+    return opts, analytic, notes
 
 
 def _followup_visit(spec_study, followup: str | None) -> str:
@@ -259,11 +270,26 @@ def _plan_simulation(est, table, opts: dict, kw: dict, extra: list[str], *, n_si
                      outcome_corr=outcome_corr, **{**opts, "families": fams}).hypotheses
 
 
-def _simulation_note(opts: dict, outcome_corr: float) -> str:
+def _simulation_note(opts: dict, outcome_corr: float, covariates: list[str]) -> str:
     fams = "; ".join(f"{f}: {', '.join(v)}" for f, v in opts["families"].items())
     corr = "independent" if outcome_corr == 0 else f"correlated {outcome_corr:g}"
-    return (f" Simulated at the pilot scenario's n per arm: every outcome of the families ({fams}), effects, SD "
-            f"and rho from the pilot, outcomes {corr}, gatekeeping {'on' if opts['gatekeeping'] else 'off'}.")
+    left_out = (f" The study's [analysis] covariates ({', '.join(covariates)}) are left out of the simulated "
+                "analysis, which adjusts for the baseline only." if covariates else "")
+    return (f" Simulated at the pilot scenario's n per arm: the study's own {opts['method']} with "
+            f"{opts['multiplicity']} at alpha {opts['alpha']:g} within each family, every outcome of the families "
+            f"({fams}), effects, SD and rho from the pilot, outcomes {corr}, gatekeeping "
+            f"{'on' if opts['gatekeeping'] else 'off'}.{left_out}")
+
+
+def _analysis_words(opts: dict, analytic: str, family: list[str], table, primary: str, *, alpha_given: bool,
+                    multiplicity_given: bool) -> str:
+    """One sentence: the analysis planned, and which options overrode the study's plan."""
+    overriding = ", --alpha overriding" if alpha_given else ""
+    method = (f"{analytic} (--multiplicity, analytic table only; --simulate runs the study's own "
+              f"{opts['multiplicity']})" if multiplicity_given else analytic)
+    return (f"Analysis (the study's [analysis] plan{overriding}): {opts['method']}, {method} at alpha "
+            f"{opts['alpha']:g} over {len(family)} outcome(s) x {len(table['arm'].unique())} contrast(s) in "
+            f"{primary}'s family.")
 
 
 def _curve_images(fig) -> dict[str, bytes]:
@@ -293,7 +319,7 @@ def plan(
     effect: Annotated[list[str] | None, typer.Option("--effect", "-e", help="ARM=DIFFERENCE overriding the pilot.")] = None,
     target: Annotated[float, typer.Option("--power", help="Target power.")] = 0.8,
     alpha: Annotated[float | None, typer.Option(help="Two-sided family-wise alpha (default: the study's [analysis] alpha).")] = None,
-    multiplicity: Annotated[str | None, typer.Option(help="holm, hochberg, bh, bonferroni or none (default: the study's [analysis] multiplicity).")] = None,
+    multiplicity: Annotated[str | None, typer.Option(help="Analytic table only: holm, hochberg, bh, by, bonferroni, fixed_sequence or none (default: the study's [analysis] multiplicity, which --simulate always runs).")] = None,
     dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.1,
     n_max: Annotated[int, typer.Option(help="Largest n per arm on the power curve.")] = 150,
     simulate: Annotated[int, typer.Option("--simulate", help="Simulate this many trials of the study's [analysis] plan at the planned n.")] = 0,
@@ -304,9 +330,10 @@ def plan(
     """Plan a controlled trial from a pilot bundle: CSV tables, a power-curve figure and plan.html.
 
     The analysis planned is the pilot's own [analysis] plan: its method, alpha and multiplicity
-    (unless --alpha / --multiplicity are given), with the primary outcome's family setting the number
-    of hypotheses of the analytic alpha per test; --simulate runs that whole plan (every outcome of
-    its families, effects, SDs and rho from the pilot) at the planned n per arm.
+    (--alpha overrides the alpha; --multiplicity the analytic table's method only), with the primary
+    outcome's family setting the number of hypotheses of the analytic alpha per test; --simulate runs
+    that whole plan with the study's own multiplicity (every outcome of its families, effects, SDs and
+    rho from the pilot) at the planned n per arm.
     """
     import numpy as np
 
@@ -319,14 +346,20 @@ def plan(
     effects = _pairs(effect, "--effect") or None
     with err_console.status("reading the pilot study"):
         st = load_study(study)
-    opts, extra = _study_analysis(st.spec.analysis.model_dump(), primary, alpha=alpha, multiplicity=multiplicity,
-                                  simulate=simulate > 0)
+    opts, analytic, extra = _study_analysis(st.spec.analysis.model_dump(), primary, alpha=alpha,
+                                            multiplicity=multiplicity, simulate=simulate > 0)
     base = st.spec.study.baseline_visit
     est = pilot_estimates(st.long(), baseline_visit=base, followup_visit=_followup_visit(st.spec.study, followup))
-    family = next(v for v in opts["families"].values() if primary in v)
-    kw: dict[str, Any] = dict(primary=primary, arms=_csv_list(arms), control_arm=control, control_change=control_change,
-              effects=effects, alpha=opts["alpha"], multiplicity=opts["multiplicity"],
-              dropout=dropout, n_outcomes=len(family), analysis=opts["method"])
+    fam_name, family = next((f, v) for f, v in opts["families"].items() if primary in v)
+    new_arms = _csv_list(arms)
+    kw: dict[str, Any] = dict(primary=primary, arms=new_arms, control_arm=control, control_change=control_change,
+              effects=effects, alpha=opts["alpha"], multiplicity=analytic, dropout=dropout, n_outcomes=len(family),
+              analysis=opts["method"],
+              sequence_position=family.index(primary) * len([a for a in new_arms if a != control]))
+    if opts["gatekeeping"] and fam_name != next(iter(opts["families"])):
+        extra.append(f"{primary} is in the gated {fam_name} family: it is tested only when every hypothesis of the "
+                     "earlier families is rejected, which the analytic power leaves out (it is at most what is shown); "
+                     "--simulate includes the gate")
     table = plan_trial(est, power=target, **kw)
     top = max(n_max, int(1.15 * table["n_enrolled_arm"].max()))
     step = max(1, top // 60)
@@ -337,14 +370,18 @@ def plan(
         sim = _plan_simulation(est, table, opts, kw, extra, n_sims=simulate, seed=seed, outcome_corr=outcome_corr)
     images = _curve_images(power_curve_figure(curve, target_power=target, plan=table,
                                               title=f"{primary}: power by n per arm"))
-    overriding = "" if alpha is None and multiplicity is None else ", options overriding"
-    analysis_words = (f"Analysis (the study's [analysis] plan{overriding}): {opts['method']}, {opts['multiplicity']} "
-                      f"at alpha {opts['alpha']:g} over {len(family)} outcome(s) x {len(table['arm'].unique())} "
-                      f"contrast(s) in {primary}'s family.")
-    notes = (f"Pilot: {study} ({st.spec.study.name}), change from {base} to {est.followup_visit}. {_effect_note(table, control)} {analysis_words}"
-             f"{_simulation_note(opts, outcome_corr) if sim is not None else ''} 'conservative' uses the upper "
-             "confidence limit of the SD and the lower of rho. "
-             + (_bound_note(table.iloc[0]) or "Power per contrast at the tested alpha per contrast (alpha_test).")
+    analysis_words = _analysis_words(opts, analytic, family, table, primary, alpha_given=alpha is not None,
+                                     multiplicity_given=multiplicity is not None)
+    covariates = list(st.spec.analysis.covariates)
+    if covariates:
+        extra.append(f"the study's [analysis] covariates ({', '.join(covariates)}) are not in the analytic power, "
+                     "which adjusts for the baseline only: a prognostic covariate would lower the residual variance "
+                     "(more power), a useless one costs a degree of freedom")
+    notes = (f"Pilot: {study} ({st.spec.study.name}), change from {base} to {est.followup_visit}. "
+             f"{_effect_note(table, control)} {analysis_words}"
+             f"{_simulation_note(opts, outcome_corr, covariates) if sim is not None else ''} 'conservative' uses "
+             "the upper confidence limit of the SD and the lower of rho. "
+             + (_bound_note(table) or "Power per contrast at the tested alpha per contrast (alpha_test).")
              + "".join(f" Note: {e}." for e in extra))
     html = planning_page(title=f"Planning a controlled trial: {primary}", plan=table, curve_svg=images["svg"],
                          estimates=est.outcomes, changes=est.changes, simulation=sim, notes=notes)

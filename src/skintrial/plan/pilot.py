@@ -39,6 +39,7 @@ from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
 from skintrial.plan.power import (
+    MULTIPLICITY,
     POWER_COLUMNS,
     alpha_per_test,
     ancova_sample_size,
@@ -244,6 +245,7 @@ def plan_trial(
     allocation: Mapping[str, int] | None = None,
     method: str = "exact",
     analysis: str = "ancova",
+    sequence_position: int = 0,
 ) -> pd.DataFrame:
     """Sample size of a controlled trial of the pilot's arms for one primary outcome.
 
@@ -259,7 +261,7 @@ def plan_trial(
         control arm in the pilot, its own mean change is subtracted instead (``effect_basis``).
     effects : mapping, optional
         Planned differences from control that override the pilot (e.g. a minimal important difference).
-    power, alpha, multiplicity, n_outcomes, dropout, allocation, method, analysis
+    power, alpha, multiplicity, n_outcomes, dropout, allocation, method, analysis, sequence_position
         As :func:`skintrial.plan.power.ancova_sample_size`.
 
     Returns
@@ -283,7 +285,7 @@ def plan_trial(
         t = ancova_sample_size(effects={a: e[0] for a, e in eff.items()}, sd=sd, rho=rho, power=power,
                                allocation=allocation, control_arm=control_arm, alpha=alpha,
                                multiplicity=multiplicity, n_outcomes=n_outcomes, dropout=dropout, method=method,
-                               analysis=analysis)
+                               analysis=analysis, sequence_position=sequence_position)
         parts.append(t.assign(scenario=name, effect_basis=[eff[a][1] for a in t["arm"]],
                               control_change=[eff[a][2] for a in t["arm"]]))
     return pd.concat(parts, ignore_index=True)[list(PLAN_COLUMNS)]
@@ -304,8 +306,11 @@ def power_curve(
     dropout: float = 0.1,
     method: str = "exact",
     analysis: str = "ancova",
+    sequence_position: int = 0,
 ) -> pd.DataFrame:
     """Power of each contrast against the number enrolled per arm (equal arms), for both scenarios.
+
+    Parameters as :func:`plan_trial`; ``n_per_arm`` are the numbers enrolled per arm.
 
     Returns
     -------
@@ -322,14 +327,18 @@ def power_curve(
     >>> c.query("scenario == 'pilot'")["power"].round(3).tolist()
     [0.096, 0.396, 0.328, 0.942]
     """
+    if multiplicity not in MULTIPLICITY:
+        raise InputError(Problem(f"multiplicity {multiplicity!r} has no analytic power formula", column="multiplicity",
+                                 value=multiplicity, fix=f"use one of {', '.join(MULTIPLICITY)}"))
     eff, scen = _scenarios(estimates, primary, arms, control_arm, control_change, effects)
     n = np.asarray(list(n_per_arm), dtype=float)
     k = len(eff) + 1
-    a_test = alpha_per_test(alpha, multiplicity, n_outcomes * len(eff))
+    m = n_outcomes * len(eff)
+    a_test = alpha_per_test(alpha, multiplicity, m)
     keep = 1.0 - dropout
     parts = []
     for name, (sd, rho) in scen.items():
-        for a, (e, basis, c0) in eff.items():
+        for j, (a, (e, basis, c0)) in enumerate(eff.items()):
             pw, _, _ = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n * keep, n_control=n * keep,
                                       n_total=k * n * keep, n_arms=k, alpha=a_test, method=method,
                                       analysis=analysis)
@@ -337,7 +346,7 @@ def power_curve(
                 "scenario": name, "contrast": f"{a} - {control_arm}", "effect": e, "effect_basis": basis,
                 "control_change": c0, "sd": sd, "rho": rho,
                 "n_per_arm": n.astype(int), "n_enrolled_total": (k * n).astype(int), "alpha_test": a_test,
-                "power": pw, "power_bound": power_bound(multiplicity),
+                "power": pw, "power_bound": power_bound(multiplicity, n_hypotheses=m, position=sequence_position + j),
             }))
     return pd.concat(parts, ignore_index=True)[list(CURVE_COLUMNS)]
 

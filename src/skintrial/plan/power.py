@@ -36,10 +36,16 @@ With ``m = n_outcomes * (k - 1)`` hypotheses in the primary family, each contras
 ``alpha / m`` for Bonferroni, and also for Holm, Hochberg and Benjamini–Hochberg: each of them rejects
 every hypothesis Bonferroni rejects (their first step tests at ``alpha / m`` and later steps at a
 larger level), so ``alpha / m`` gives a *lower bound* on their power, and the ``power_bound`` column
-says ``"lower_bound"``; for Bonferroni and ``"none"`` (each contrast at ``alpha``) it says
-``"as_tested"``. For the exact power of the whole pre-specified analysis
-(Holm, gatekeeping, several outcomes, "all contrasts significant") use
-:func:`skintrial.plan.simulate.simulate_power`.
+says ``"lower_bound"``. Benjamini–Yekutieli's smallest threshold is ``alpha / (m · H_m)`` with
+``H_m = Σ_{i≤m} 1/i``: a p-value below it is rejected whatever the others are, so power at that
+level is a lower bound too. For Bonferroni and ``"none"`` (each contrast at ``alpha``) the column says
+``"as_tested"``, and so it does for every method when ``m = 1`` (all of them then test the one
+hypothesis at ``alpha``). A ``"fixed_sequence"`` tests the hypotheses in order (the family's outcomes in
+order, each arm's contrast in arm order), each at the full ``alpha`` until the first failure: the first
+hypothesis of the sequence (``sequence_position = 0``) is ``"as_tested"`` at ``alpha``; a later one is
+tested only after every earlier one was rejected, so its power at ``alpha`` is an ``"upper_bound"``.
+For the power of the whole pre-specified analysis (Holm, a sequence, gatekeeping, several outcomes,
+"all contrasts significant") use :func:`skintrial.plan.simulate.simulate_power`.
 
 Dropout
 -------
@@ -120,36 +126,55 @@ POWER_COLUMNS: tuple[str, ...] = (
 
 ANALYSES = ("ancova", "change", "followup")
 METHODS = ("exact", "approx")
-MULTIPLICITY = ("holm", "hochberg", "bh", "bonferroni", "none")
-LOWER_BOUND_METHODS = ("holm", "hochberg", "bh")
-"""Multiplicity methods whose analytic power (at the Bonferroni level) is a lower bound: ``power_bound``."""
+MULTIPLICITY = ("holm", "hochberg", "bh", "by", "bonferroni", "fixed_sequence", "none")
+LOWER_BOUND_METHODS = ("holm", "hochberg", "bh", "by")
+"""Multiplicity methods whose analytic power (at their smallest threshold) is a lower bound: ``power_bound``."""
+POWER_BOUNDS = ("as_tested", "lower_bound", "upper_bound")
+"""Values of ``power_bound`` (module notes)."""
 _NODES, _WEIGHTS = np.polynomial.legendre.leggauss(64)
 _PROBS = (_NODES + 1.0) / 2.0
 _WEIGHTS = _WEIGHTS / 2.0
 
 
-def power_bound(multiplicity: str) -> str:
-    """``"lower_bound"`` where the analytic power is a Bonferroni-level lower bound, else ``"as_tested"``.
+def power_bound(multiplicity: str, *, n_hypotheses: int | None = None, position: int = 0) -> str:
+    """What the analytic power of one hypothesis is: ``as_tested``, ``lower_bound`` or ``upper_bound``.
+
+    ``n_hypotheses`` (m) of 1 makes every method test at ``alpha`` (``as_tested``); ``None`` means
+    more than one. ``position`` is the hypothesis' place in a ``fixed_sequence`` (0 = tested first).
 
     Examples
     --------
-    >>> power_bound("holm"), power_bound("bonferroni")
-    ('lower_bound', 'as_tested')
+    >>> power_bound("holm"), power_bound("bonferroni"), power_bound("holm", n_hypotheses=1)
+    ('lower_bound', 'as_tested', 'as_tested')
+    >>> power_bound("fixed_sequence", position=0), power_bound("fixed_sequence", position=1)
+    ('as_tested', 'upper_bound')
     """
+    if n_hypotheses is not None and int(n_hypotheses) <= 1:
+        return "as_tested"
+    if multiplicity == "fixed_sequence":
+        return "as_tested" if int(position) == 0 else "upper_bound"
     return "lower_bound" if multiplicity in LOWER_BOUND_METHODS else "as_tested"
 
 
 def alpha_per_test(alpha: float, multiplicity: str, n_hypotheses: int) -> float:
-    """The per-contrast alpha used for analytic power (Bonferroni level for Holm, Hochberg and BH).
+    """The per-contrast alpha used for analytic power (module notes).
+
+    ``alpha / m`` for Bonferroni, Holm, Hochberg and BH; ``alpha / (m · H_m)`` for BY; ``alpha`` for a
+    fixed sequence and for no adjustment.
 
     Examples
     --------
     >>> alpha_per_test(0.05, "holm", 4)
     0.0125
+    >>> round(alpha_per_test(0.05, "by", 4), 6)  # 0.05 / (4 * (1 + 1/2 + 1/3 + 1/4))
+    0.006
     """
-    if multiplicity == "none":
+    m = int(n_hypotheses)
+    if multiplicity in ("none", "fixed_sequence"):
         return float(alpha)
-    return float(alpha) / int(n_hypotheses)
+    if multiplicity == "by":
+        return float(alpha) / (m * float(np.sum(1.0 / np.arange(1, m + 1))))
+    return float(alpha) / m
 
 
 def _variance_factor(analysis: str, rho: np.ndarray) -> tuple[np.ndarray, int]:
@@ -256,8 +281,8 @@ def _check_inputs(*, sd, rho, alpha, dropout, multiplicity, n_outcomes, effects,
         probs.append(Problem("dropout must be a fraction in [0, 1)", column="dropout", value=plain(dropout),
                              fix="give the expected fraction lost to follow-up, e.g. 0.1"))
     if multiplicity not in MULTIPLICITY:
-        probs.append(Problem(f"unknown multiplicity method {multiplicity!r}", column="multiplicity",
-                             fix=f"use one of {', '.join(MULTIPLICITY)} (simulate_power handles the rest)"))
+        probs.append(Problem(f"multiplicity {multiplicity!r} has no analytic power formula", column="multiplicity",
+                             value=multiplicity, fix=f"use one of {', '.join(MULTIPLICITY)}"))
     if int(n_outcomes) < 1:
         probs.append(Problem("n_outcomes must be at least 1", column="n_outcomes", value=plain(n_outcomes)))
     if isinstance(effects, Mapping) and control_arm in effects:
@@ -285,7 +310,7 @@ def _check_sizes(n: Mapping[str, float], dropout: float) -> None:
 
 
 def _table(eff, n_enrolled, *, control_arm, sd, rho, alpha, multiplicity, n_outcomes, dropout,
-           analysis, method, target_power) -> pd.DataFrame:
+           analysis, method, target_power, sequence_position=0) -> pd.DataFrame:
     arms = list(eff)
     k = len(arms) + 1
     m = int(n_outcomes) * len(arms)
@@ -327,7 +352,8 @@ def _table(eff, n_enrolled, *, control_arm, sd, rho, alpha, multiplicity, n_outc
         "df": df,
         "ncp": ncp,
         "power": power,
-        "power_bound": power_bound(multiplicity),
+        "power_bound": [power_bound(multiplicity, n_hypotheses=m, position=sequence_position + j)
+                        for j in range(len(arms))],
         "target_power": float(target_power) if target_power is not None else np.nan,
         "gpower_test_family": "F tests",
         "gpower_statistical_test": test,
@@ -356,6 +382,7 @@ def ancova_power(
     dropout: float = 0.0,
     analysis: str = "ancova",
     method: str = "exact",
+    sequence_position: int = 0,
 ) -> pd.DataFrame:
     """Power of each arm-vs-control contrast of a pre/post trial analysed by ANCOVA.
 
@@ -374,9 +401,9 @@ def ancova_power(
     control_arm : str
     alpha : float
         Family-wise two-sided significance level.
-    multiplicity : {"holm", "hochberg", "bh", "bonferroni", "none"}
-        Holm, Hochberg and BH are powered at the Bonferroni level, a lower bound on their power
-        (``power_bound``; module notes).
+    multiplicity : {"holm", "hochberg", "bh", "by", "bonferroni", "fixed_sequence", "none"}
+        Holm, Hochberg and BH are powered at the Bonferroni level and BY at ``alpha / (m · H_m)``, a
+        lower bound on their power; a fixed sequence at ``alpha`` (``power_bound``; module notes).
     n_outcomes : int
         Primary outcomes in the family (each adds ``k - 1`` hypotheses).
     dropout : float
@@ -384,6 +411,9 @@ def ancova_power(
     analysis : {"ancova", "change", "followup"}
     method : {"exact", "approx"}
         Random baseline (exact) or G*Power's fixed covariate (approx).
+    sequence_position : int
+        With ``fixed_sequence``: how many hypotheses are tested before this outcome's first contrast
+        (0 when it is the first outcome of its family).
 
     Returns
     -------
@@ -401,7 +431,8 @@ def ancova_power(
     eff, n = _arm_table(effects, control_arm, n_per_arm)
     _check_sizes(n, dropout)
     return _table(eff, n, control_arm=control_arm, sd=sd, rho=rho, alpha=alpha, multiplicity=multiplicity,
-                  n_outcomes=n_outcomes, dropout=dropout, analysis=analysis, method=method, target_power=None)
+                  n_outcomes=n_outcomes, dropout=dropout, analysis=analysis, method=method, target_power=None,
+                  sequence_position=sequence_position)
 
 
 def ancova_sample_size(
@@ -419,12 +450,15 @@ def ancova_sample_size(
     analysis: str = "ancova",
     method: str = "exact",
     max_n: int = 1_000_000,
+    sequence_position: int = 0,
 ) -> pd.DataFrame:
     """Smallest trial in which every arm-vs-control contrast reaches the target power.
 
     The search runs over the allocation unit ``m`` (arm sizes ``m * allocation[arm]`` analysed):
     doubling until the power is reached, then bisection, so the answer is the exact smallest
-    integer unit. Enrolled numbers are the analysed ones inflated for dropout and rounded up.
+    integer unit. Enrolled numbers are the analysed ones inflated for dropout and rounded up. With a
+    ``fixed_sequence`` every contrast reaches the target at ``alpha``; for a contrast later in the
+    sequence that is only necessary (``power_bound = "upper_bound"``): simulate the sequence.
 
     Parameters
     ----------
@@ -462,7 +496,8 @@ def ancova_sample_size(
         raise InputError(Problem("an effect of zero cannot be powered", column="effects", value=plain(eff),
                                  fix="give the smallest difference worth detecting"))
     kw = dict(control_arm=control_arm, sd=sd, rho=rho, alpha=alpha, multiplicity=multiplicity,
-              n_outcomes=n_outcomes, dropout=0.0, analysis=analysis, method=method, target_power=power)
+              n_outcomes=n_outcomes, dropout=0.0, analysis=analysis, method=method, target_power=power,
+              sequence_position=sequence_position)
 
     def min_power(m: int) -> float:
         t = _table(eff, {a: float(m * ratio[a]) for a in arms}, **kw)
