@@ -269,6 +269,11 @@ def _small(seed=0, n=24, arms=("A", "B", "C"), visits=("v0", "v1", "v2")) -> pd.
         (lambda d: d.assign(value=2.0), "constant_outcome"),
         (lambda d: d[~((d["arm"] == "C") & (d["visit"] == "v2"))], "arm_without_followup"),
         (lambda d: d[d["participant_id"].isin(["p00", "p01", "p02", "p03"])], "too_few_participants"),
+        (lambda d: d.assign(value=np.where(d["visit"] == "v0", 5.0, d["value"])), "constant_visit"),
+        (lambda d: d.assign(value=np.where(d["visit"] == "v2", 5.0, d["value"])), "constant_visit"),
+        # constant within each arm at v1: the arm effects there explain all of its variance
+        (lambda d: d.assign(value=np.where(d["visit"] == "v1", d["arm"].map({"A": 1.0, "B": 2.0, "C": 4.0}),
+                                           d["value"])), "constant_visit"),
     ],
 )
 def test_degenerate_outcomes_get_a_status_not_a_crash(make, status):

@@ -24,6 +24,7 @@ from scipy import special
 from skintrial.errors import DegenerateFitWarning, InputError, Problem
 from skintrial.stats._data import TrialArrays, arm_design, pairwise_contrasts, trial_arrays
 from skintrial.stats._effect_size import arm_sums, hedges_g
+from skintrial.stats._engine import fit_ols
 from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
 from skintrial.stats._schema import CONTRAST_COLUMNS, HEDGES_G
 
@@ -45,6 +46,7 @@ DF_METHODS = ("residual", "satterthwaite")
 CLDA_STATUSES: dict[str, str] = {
     "ok": "fitted; the REML iterations converged",
     "constant_outcome": "the outcome takes a single value: there is no variance to model",
+    "constant_visit": "no variance at some visit beyond the mean model (e.g. one value for everyone at that visit)",
     "arm_without_followup": "an arm has no value at some post-baseline visit, so its effect there is not estimable",
     "too_few_participants": "too few observations (or pairs of visits seen together) to estimate the covariance",
     "rank_deficient": "the mean model is not estimable from the observed rows (e.g. a constant covariate)",
@@ -163,11 +165,25 @@ def _precheck(
     onehot = (arm_index[:, None] == np.arange(n_arms)[None, :]).astype(float)  # (n, A)
     per_arm = np.einsum("gis,ia->gas", m[:, :, 1:], onehot)
     status[(per_arm == 0).any(axis=(1, 2))] = "arm_without_followup"
+    status[_constant_visit(y, mask, X)] = "constant_visit"
     with np.errstate(invalid="ignore"):
         lo = np.where(mask, y, np.inf).min(axis=(1, 2))
         hi = np.where(mask, y, -np.inf).max(axis=(1, 2))
     status[~(hi > lo)] = "constant_outcome"
     return status
+
+
+def _constant_visit(y: np.ndarray, mask: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """(G,) outcomes with no residual variance at some visit: the visit's own part of the mean model
+    (its mean, arm effects and covariates) fits it exactly, so that visit's variance is zero and REML
+    has no interior maximum. One batched least-squares fit per visit (the loop is over visits)."""
+    G, n, T = mask.shape
+    out = np.zeros(G, dtype=bool)
+    for t in range(T):
+        cols = np.flatnonzero(np.abs(X[:, t, :]).sum(axis=0) > 0)
+        fit = fit_ols(X[:, t, cols], y[:, :, t].T, mask=mask[:, :, t].T)
+        out |= fit.status == "no_residual_variance"
+    return out
 
 
 def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray):
