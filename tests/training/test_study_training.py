@@ -68,3 +68,16 @@ def test_dose_response_uses_the_last_declared_visit(tmp_path):
     got = res.dose_data.drop_duplicates(["participant_id", "outcome"]).set_index(["participant_id", "outcome"])
     pd.testing.assert_series_equal(got["change"], (end["week16"] - end["week0"]).reindex(got.index),
                                    check_names=False)
+
+
+def test_dose_response_follows_the_plans_ci_level(tmp_path):
+    root = _bundle(tmp_path)
+    text = (root / "study.toml").read_text().replace("[analysis]\n", "[analysis]\nci_level = 0.9\n")
+    (root / "study.toml").write_text(text)
+    dr = analyse_training(load_study(root)).dose_response
+    fitted = dr[dr["status"] == "ok"]
+    assert len(fitted) and (dr["ci_level"] == 0.9).all()
+    from scipy import stats as sps
+
+    half = sps.t.ppf(0.95, fitted["df"]) * fitted["se"]
+    assert ((fitted["ci_high"] - fitted["estimate"] - half).abs() < 1e-10).all()

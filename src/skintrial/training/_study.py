@@ -46,7 +46,8 @@ def analyse_training(study: Any) -> TrainingResults | None:
 
     ``study`` is a :class:`skintrial.study.Study`. Returns None when the bundle has no training log.
     The planned dose comes from ``[training] sessions_per_week`` and ``weeks`` (defaults 2 and 16);
-    the per-protocol rule from ``[analysis] per_protocol_min_adherence``.
+    the per-protocol rule from ``[analysis] per_protocol_min_adherence``; the dose–response intervals
+    use ``[analysis] ci_level`` and its follow-up is the last of ``[study] visits``.
     """
     spec = getattr(study.spec, "training", None)
     stem = (spec.file if spec is not None else "training.csv").rsplit(".", 1)[0]
@@ -64,6 +65,7 @@ def analyse_training(study: Any) -> TrainingResults | None:
     pp = per_protocol_set(summary, min_adherence=rule) if rule is not None else None
     base = study.spec.study.baseline_visit
     follow = [v for v in study.spec.study.visits if v != base][-1]
-    dr = dose_response(study.measurements, summary, baseline_visit=base, followup_visit=follow)
+    dr = dose_response(study.measurements, summary, baseline_visit=base, followup_visit=follow,
+                       ci_level=study.spec.analysis.ci_level)
     data = dose_response_data(study.measurements, summary, baseline_visit=base, followup_visit=follow)
     return TrainingResults(log=log, summary=summary, per_protocol=pp, dose_response=dr, dose_data=data)
