@@ -1,9 +1,12 @@
 """Invariants of the statistics, checked by hypothesis on random trials (small example counts).
 
-* the row order of the long table does not matter;
+* the row order of the long table does not matter (ANCOVA, mixed ANOVA, cross-sectional comparison);
 * ANCOVA on the change from baseline gives the same arm effect, SE and p as ANCOVA on follow-up
   (only the baseline slope moves, by exactly 1);
-* adjusted p-values are never below the raw ones and are monotone in them.
+* adjusted p-values are never below the raw ones and are monotone in them; for a fixed sequence,
+  monotone along the testing order instead (a later hypothesis can have a smaller raw p); with
+  families and a serial gatekeeper, within each family, and no later family's adjusted p-value falls
+  below an earlier family's largest.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from numpy.testing import assert_allclose
 
-from skintrial.stats import ancova, p_adjust
+from skintrial.stats import adjust_families, ancova, cross_sectional, mixed_anova, p_adjust
 
 FAST = settings(max_examples=15, deadline=None)
 
@@ -84,3 +87,68 @@ def test_adjusted_p_never_below_raw_and_monotone(p, method):
     assert np.all(adj[ok] >= p[ok] - 1e-15) and np.all(adj[ok] <= 1.0)
     o = np.argsort(p[ok], kind="mergesort")
     assert np.all(np.diff(adj[ok][o]) >= -1e-15)
+
+
+@FAST
+@given(data=trials, seed=st.integers(0, 1000))
+def test_row_order_does_not_matter_for_mixed_anova(data, seed):
+    a = mixed_anova(data, visits=["w0", "w16"])
+    b = mixed_anova(data.sample(frac=1.0, random_state=seed), visits=["w0", "w16"])
+    cols = ["num_df", "den_df", "f", "p", "ges", "mse", "n"]
+    assert a[["outcome", "term", "status"]].equals(b[["outcome", "term", "status"]])
+    assert_allclose(a[cols].to_numpy(float), b[cols].to_numpy(float), rtol=1e-10)
+
+
+@FAST
+@given(data=trials, seed=st.integers(0, 1000))
+def test_row_order_does_not_matter_for_cross_sectional(data, seed):
+    kw = dict(group="arm", at_visit="w16", covariates=["age"], reference_group="CON")
+    a = cross_sectional(data, **kw)
+    b = cross_sectional(data.sample(frac=1.0, random_state=seed), **kw)
+    assert a.contrasts[["outcome", "contrast", "status"]].equals(b.contrasts[["outcome", "contrast", "status"]])
+    assert_allclose(a.contrasts[COLS].to_numpy(float), b.contrasts[COLS].to_numpy(float), rtol=1e-10)
+    assert_allclose(a.emmeans["emmean"], b.emmeans["emmean"], rtol=1e-10)
+    assert_allclose(a.group_test[["f", "p"]].to_numpy(float), b.group_test[["f", "p"]].to_numpy(float), rtol=1e-10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(p=pvals)
+def test_fixed_sequence_never_below_raw_and_monotone_along_the_sequence(p):
+    p = np.asarray(p)
+    adj = p_adjust(p, "fixed_sequence")
+    ok = np.isfinite(p)
+    assert np.array_equal(np.isfinite(adj), ok)
+    assert np.all(adj[ok] >= p[ok]) and np.all(adj[ok] <= 1.0)
+    assert np.all(np.diff(adj[ok]) >= 0)  # the testing order is the given order
+
+
+MONOTONE = ["holm", "hochberg", "hommel", "bonferroni", "bh", "by", "none"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    p=st.lists(st.one_of(st.floats(0.0, 1.0), st.just(float("nan"))), min_size=2, max_size=24),
+    cut=st.floats(0.0, 1.0),
+    method=st.sampled_from([*MONOTONE, "fixed_sequence"]),
+)
+def test_gatekeeping_never_below_raw_monotone_within_a_family_and_ordered_across(p, cut, method):
+    k = len(p)
+    outcomes = [f"o{i:02d}" for i in range(k)]
+    n_primary = max(1, int(cut * k))
+    families = {"primary": outcomes[:n_primary], "secondary": outcomes[n_primary:]}
+    res = pd.DataFrame({"outcome": outcomes, "p": p})
+    out = adjust_families(res, families=families, method=method, gatekeeping=True)
+    raw, adj = out["p"].to_numpy(), out["p_adj"].to_numpy()
+    ok = np.isfinite(raw)
+    assert np.array_equal(np.isfinite(adj), ok)
+    assert np.all(adj[ok] >= raw[ok] - 1e-15) and np.all(adj[ok] <= 1.0)
+    for fam in ("primary", "secondary"):
+        f = ((out["family"] == fam).to_numpy()) & ok
+        if method == "fixed_sequence":
+            assert np.all(np.diff(adj[f]) >= 0)  # families keep the testing order of the outcomes
+        else:
+            o = np.argsort(raw[f], kind="mergesort")
+            assert np.all(np.diff(adj[f][o]) >= -1e-15)
+    first, second = ok & (out["family"] == "primary").to_numpy(), ok & (out["family"] == "secondary").to_numpy()
+    if first.any() and second.any():
+        assert adj[second].min() >= adj[first].max()
