@@ -126,6 +126,7 @@ Progress = Callable[[str, int], Callable[[int], None]]
 def _raw_layer(study: Study, progress: Progress | None):
     """Raw instrument files → measurements (replacing table values of the same outcomes)."""
     from skintrial.instruments import measure_raw, read_cutometer
+    from skintrial.instruments._study_layer import cutometer_options
 
     n_files = 0 if study.manifest is None else len(study.manifest)
     raw = measure_raw(study, progress=progress("measuring raw instrument files", n_files) if progress else None)
@@ -135,7 +136,9 @@ def _raw_layer(study: Study, progress: Progress | None):
     clean = raw.files[(raw.files["instrument"] == "cutometer") & (raw.files["qc"].fillna("") == "")]["file"]
     man = study.manifest
     cut = man[(man["instrument"] == "cutometer") & man["file"].isin(clean)]["path"].head(3)
-    examples = {"cutometer_curves": pd.concat([read_cutometer(p) for p in cut], ignore_index=True)} if len(cut) else {}
+    mapping = cutometer_options(study.spec.raw).get("mapping")  # the bundle's vendor columns, as measured
+    examples = {"cutometer_curves": pd.concat([read_cutometer(p, mapping=mapping) for p in cut],
+                                              ignore_index=True)} if len(cut) else {}
     return study.with_measurements(raw.measurements), tables, [raw.exclusions], \
         raw.overlays, examples
 

@@ -168,3 +168,20 @@ def test_onset_option_places_the_declared_phases(tmp_path):
                     atol=1e-6)
     bad = runner.invoke(app, ["cutometer", str(tmp_path / "rest.csv"), "-o", str(out), "--on", "2", "--onset", "-1"])
     assert bad.exit_code == 2 and "onset" in bad.output
+
+
+def test_sheet_name_is_a_column_option(tmp_path):
+    curves, truth = simulate_cutometer(1, seed=8, noise_mm=0.0)
+    path = tmp_path / "book.xlsx"
+    with pd.ExcelWriter(path) as book:
+        pd.DataFrame({"note": ["exported by the device"]}).to_excel(book, sheet_name="Info", index=False)
+        curves[["time_s", "deformation_mm", "pressure_mbar"]].to_excel(book, sheet_name="Curves", index=False)
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["cutometer", str(path), "-o", str(out), "--column", "sheet_name=Curves"])
+    assert result.exit_code == 0, result.output
+    table = _read(out)
+    assert table["qc"][0] == ""
+    assert_allclose(table["r2"][0], truth["r2"][0], atol=1e-9)
+    second = runner.invoke(app, ["cutometer", str(path), "-o", str(out), "--column", "sheet_name=1"])
+    assert second.exit_code == 0, second.output
+    assert_allclose(_read(out)["r2"][0], truth["r2"][0], atol=1e-9)

@@ -141,8 +141,9 @@ def test_empty_and_corrupt_curve_files_through_run_and_validate(raw_bundle, tmp_
     dropped = r2[(r2["analysis"] == "ancova") & (r2["participant_id"] == corrupt["participant_id"])]
     assert dropped["reason"].str.contains("no week0 value").all() and len(dropped) == 1
     assert not ((r2["analysis"] == "ancova") & (r2["participant_id"] == empty["participant_id"])).any()
-    res = analyse(load_study(raw_bundle))
-    used = res.study.measurements.query("outcome == 'r2' and visit == 'week0'").set_index("participant_id")["value"]
+    study = load_study(raw_bundle)
+    used = study.with_measurements(measure_raw(study).measurements).measurements
+    used = used.query("outcome == 'r2' and visit == 'week0'").set_index("participant_id")["value"]
     assert used.notna().all()
     assert used[empty["participant_id"]] == table_value
     assert corrupt["participant_id"] not in used.index
@@ -182,3 +183,82 @@ def test_a_file_without_a_result_row_or_value_is_excluded_and_keeps_the_table_va
     for row in (lost, hollow):
         pick = (merged["participant_id"] == row["participant_id"]) & (merged["visit"] == row["visit"])
         assert merged.loc[pick, "value"].item() == merged.loc[pick, "value_table"].item()
+
+
+def _raw_keys(bundle: Path, lines: str, tables: str = "") -> None:
+    """Add ``lines`` to the ``[raw]`` table of study.toml and ``tables`` at its end."""
+    toml = bundle / "study.toml"
+    text = toml.read_text().replace("[raw]\n", "[raw]\n" + lines, 1)
+    toml.write_text(text + tables)
+
+
+def _r2_by_file(raw) -> pd.Series:
+    r2 = raw.measurements.query("outcome == 'r2'")
+    return r2.set_index("file")["value"].sort_index()
+
+
+def test_raw_cutometer_columns_and_onset_read_vendor_exports(raw_bundle):
+    """Vendor exports (metadata lines, ms and µm, no pressure, 1 s at rest before suction) measured with
+    the bundle's [raw.cutometer_columns] and cutometer_onset_s give the values of the documented files."""
+    want = _r2_by_file(measure_raw(load_study(raw_bundle)))
+    man = pd.read_csv(raw_bundle / "raw" / "manifest.csv").query("instrument == 'cutometer'")
+    for name in man["file"]:
+        path = raw_bundle / "raw" / name
+        curve = pd.read_csv(path)
+        dt = float(np.median(np.diff(curve["time_s"])))
+        rest = np.arange(int(round(1.0 / dt))) * dt
+        t = np.r_[rest, curve["time_s"].to_numpy() + 1.0]
+        d = np.r_[np.full(rest.size, curve["deformation_mm"].iloc[0]), curve["deformation_mm"].to_numpy()]
+        body = pd.DataFrame({"Time [ms]": t * 1000, "Deformation [um]": d * 1000}).to_csv(index=False)
+        path.write_text("Device: MPA 580\nProbe: 2 mm\n" + body)
+    _raw_keys(raw_bundle, "cutometer_onset_s = 1.0\n",
+              '\n[raw.cutometer_columns]\ntime_s = "Time [ms]:ms"\ndeformation_mm = "Deformation [um]:um"\n'
+              "skiprows = 2\n")
+    study = load_study(raw_bundle)
+    raw = measure_raw(study)
+    assert (raw.files.query("instrument == 'cutometer'")["qc"] == "").all()
+    got = _r2_by_file(raw)
+    assert list(got.index) == list(want.index)
+    np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=1e-9)
+    res = analyse(study)  # the report's example curves are read with the same mapping
+    assert len(res.report_data["cutometer_curves"])
+
+
+def test_raw_cutometer_method_read_time_and_cycles_are_passed_through(raw_bundle):
+    from skintrial.instruments import cutometer_files
+
+    _raw_keys(raw_bundle, 'cutometer_method = "inflection"\ncutometer_drop_first_cycle = true\n'
+                          "cutometer_read_time_s = 0.12\n")
+    study = load_study(raw_bundle)
+    raw = measure_raw(study)
+    paths = study.manifest.query("instrument == 'cutometer'")["path"].tolist()
+    direct = cutometer_files(paths, on_s=study.spec.raw.cutometer_on_s, off_s=study.spec.raw.cutometer_off_s,
+                             method="inflection", drop_first_cycle=True, read_time_s=0.12)
+    files = raw.files.query("instrument == 'cutometer'")
+    np.testing.assert_allclose(files["r2"].to_numpy(dtype=float), direct["r2"].to_numpy(), rtol=0, atol=0)
+    default = cutometer_files(paths, on_s=study.spec.raw.cutometer_on_s, off_s=study.spec.raw.cutometer_off_s)
+    assert np.abs(default["r2"].to_numpy() - direct["r2"].to_numpy()).max() > 1e-3
+
+
+@pytest.mark.parametrize("lines, tables, column", [
+    ('cutometer_method = "knee"\n', "", "raw.cutometer_method"),
+    ("cutometer_onset_s = -1\n", "", "raw.cutometer_onset_s"),
+    ("cutometer_read_time_s = 3.0\n", "", "raw"),
+    ("", '\n[raw.cutometer_columns]\ntime = "T:ms"\n', "raw.cutometer_columns.time"),
+    ("", '\n[raw.cutometer_columns]\nskiprows = "two"\n', "raw"),
+])
+def test_bad_raw_cutometer_options_are_named_by_validation(raw_bundle, lines, tables, column):
+    _raw_keys(raw_bundle, lines, tables)
+    problems = validate_study(raw_bundle)
+    assert problems and any(p.file.endswith("study.toml") and (p.column or "").startswith(column) for p in problems)
+
+
+def test_raw_cutometer_options_offer_what_the_cli_offers():
+    import typing
+
+    from skintrial.instruments._cutometer_read import COLUMN_KEYS
+    from skintrial.instruments.cutometer import _METHODS
+    from skintrial.study._schema import CUTOMETER_COLUMN_KEYS, RawSpec
+
+    assert CUTOMETER_COLUMN_KEYS == COLUMN_KEYS
+    assert typing.get_args(RawSpec.model_fields["cutometer_method"].annotation) == _METHODS

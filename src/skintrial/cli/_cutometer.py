@@ -18,30 +18,25 @@ from skintrial.cli._app import app, err_console, guarded
 
 
 def _parse_columns(specs: list[str] | None) -> dict[str, object]:
-    """``CANONICAL=SOURCE[:UNIT]`` options -> a read_cutometer mapping."""
+    """``KEY=SOURCE[:UNIT]`` options -> a read_cutometer mapping (the same keys as a bundle's
+    ``[raw.cutometer_columns]``)."""
     from skintrial.errors import InputError, Problem
-    from skintrial.instruments._cutometer_defs import UNITS
+    from skintrial.instruments._cutometer_read import COLUMN_KEYS, column_mapping
 
-    mapping: dict[str, object] = {}
+    pairs: dict[str, object] = {}
     problems = []
     for spec in specs or []:
         key, sep, source = spec.partition("=")
         key = key.strip()
-        if not sep or not source or key not in (*UNITS, "measurement_id", "sep", "decimal", "skiprows"):
+        if not sep or not source or key not in COLUMN_KEYS:
             problems.append(Problem("--column takes CANONICAL=SOURCE[:UNIT]", value=spec,
-                                    fix="CANONICAL is time_s, deformation_mm, pressure_mbar or measurement_id, "
+                                    fix="CANONICAL is time_s, deformation_mm, pressure_mbar or measurement_id "
+                                        "(or a reader option: sep, decimal, skiprows, sheet_name), "
                                         "e.g. --column 'deformation_mm=Deformation [um]:um'"))
             continue
-        if key == "skiprows":
-            mapping[key] = int(source) if source.isdigit() else source
-            continue
-        head, colon, unit = source.rpartition(":")
-        if colon and key in UNITS and unit.strip().lower() in {u.lower() for u in UNITS[key]}:
-            mapping[key] = (head, unit.strip())
-        else:
-            mapping[key] = source
+        pairs[key] = source
     InputError.collect(problems)
-    return mapping
+    return column_mapping(pairs)
 
 
 # Fixes for the analysis errors a curve can get after it was read (read errors carry their own).

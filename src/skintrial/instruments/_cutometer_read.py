@@ -13,7 +13,7 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._cutometer_defs import UNITS
 
-__all__ = ["read_cutometer", "LONG_COLUMNS", "MAX_DEFORMATION_MM"]
+__all__ = ["read_cutometer", "column_mapping", "COLUMN_KEYS", "LONG_COLUMNS", "MAX_DEFORMATION_MM"]
 
 #: Columns of the long table :func:`read_cutometer` returns.
 LONG_COLUMNS = ("file", "measurement_id", "time_s", "deformation_mm", "pressure_mbar")
@@ -22,6 +22,9 @@ MAX_DEFORMATION_MM = 10.0
 
 _CANONICAL = ("time_s", "deformation_mm", "pressure_mbar", "measurement_id")
 _READ_KEYS = ("sep", "decimal", "skiprows", "sheet_name")
+#: Keys of a column mapping as written by a person (CLI ``--column KEY=...``, a bundle's
+#: ``[raw.cutometer_columns]``): the canonical columns and the reader options.
+COLUMN_KEYS = _CANONICAL + _READ_KEYS
 # Header spellings recognised without a mapping: (canonical, unit).
 _ALIASES = {
     "time_s": ("time_s", "s"), "time_ms": ("time_s", "ms"), "t_s": ("time_s", "s"),
@@ -122,6 +125,36 @@ def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = N
     })
     _check(df, columns, name, skip)
     return df
+
+
+def column_mapping(specs: Mapping[str, object]) -> dict[str, object]:
+    """A mapping for :func:`read_cutometer` from ``{KEY: "SOURCE[:UNIT]"}`` as a person writes it.
+
+    Used by the CLI's ``--column KEY=SOURCE[:UNIT]`` and by a bundle's ``[raw.cutometer_columns]``
+    alike. ``SOURCE:UNIT`` is split only when UNIT is a unit of that column (a colon may be part of a
+    column name); ``skiprows`` becomes a number, and ``sheet_name`` too when it is one (a sheet index).
+    Keys are not checked here: :func:`read_cutometer` names an unknown one.
+
+    Examples
+    --------
+    >>> column_mapping({"time_s": "Time [ms]:ms", "deformation_mm": "Def", "skiprows": "3"})
+    {'time_s': ('Time [ms]', 'ms'), 'deformation_mm': 'Def', 'skiprows': 3}
+    """
+    mapping: dict[str, object] = {}
+    for key, source in specs.items():
+        text = str(source).strip()
+        if key in ("skiprows", "sheet_name"):
+            mapping[key] = int(text) if text.isdigit() else source
+            continue
+        if key in _READ_KEYS:
+            mapping[key] = source
+            continue
+        head, colon, unit = text.rpartition(":")
+        if colon and key in UNITS and unit.strip().lower() in {u.lower() for u in UNITS[key]}:
+            mapping[key] = (head, unit.strip())
+        else:
+            mapping[key] = source
+    return mapping
 
 
 def _read_table(path: Path, opts: dict) -> pd.DataFrame:

@@ -27,9 +27,10 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
 from skintrial.study import Study
+from skintrial.study._schema import RawSpec
 from skintrial.study._summaries import EXCLUSION_COLUMNS
 
-__all__ = ["RawMeasurements", "raw_outcomes", "measure_raw"]
+__all__ = ["RawMeasurements", "raw_outcomes", "measure_raw", "cutometer_options"]
 
 _CUTOMETER_OUTPUTS = ("ue", "uv", "uf", "ur", "ua", *[f"r{i}" for i in range(10)])
 _ULTRASOUND_OUTPUTS = ("dermal_thickness_mm", "dermal_thickness_iqr_mm", "entry_echo_mm", "lep_fraction",
@@ -77,6 +78,24 @@ def raw_outcomes(study: Study) -> dict[str, tuple[str, str]]:
     return out
 
 
+def cutometer_options(raw: RawSpec | None) -> dict[str, object]:
+    """The ``[raw]`` table's Cutometer options as keyword arguments of ``cutometer_files`` (the same
+    options as ``skintrial cutometer``): ``mapping`` from ``[raw.cutometer_columns]``, and ``on_s``,
+    ``off_s``, ``onset_s``, ``read_time_s``, ``method``, ``drop_first_cycle``."""
+    from skintrial.instruments._cutometer_read import column_mapping
+
+    if raw is None:
+        return {}
+    opts: dict[str, object] = {
+        "on_s": raw.cutometer_on_s, "off_s": raw.cutometer_off_s, "onset_s": raw.cutometer_onset_s,
+        "read_time_s": raw.cutometer_read_time_s, "method": raw.cutometer_method,
+        "drop_first_cycle": raw.cutometer_drop_first_cycle,
+    }
+    if raw.cutometer_columns:
+        opts["mapping"] = column_mapping(raw.cutometer_columns)
+    return {k: v for k, v in opts.items() if v is not None}
+
+
 def _missing_rows(paths: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"file": paths, "qc": "error: file not found (paths are relative to the manifest's folder)"})
 
@@ -100,9 +119,9 @@ def _measure(instrument: str, paths: list[str], study: Study, overlay_dir: Path,
     if instrument == "cutometer":
         from skintrial.instruments.cutometer import cutometer_files
 
-        opts = {k: v for k, v in (("on_s", raw.cutometer_on_s), ("off_s", raw.cutometer_off_s)) if v is not None}
         # a long file may hold several measurements: each becomes a replicate row
-        return cutometer_files(paths, on_file=(lambda _: progress(1)) if progress else None, **opts)
+        return cutometer_files(paths, on_file=(lambda _: progress(1)) if progress else None,
+                               **cutometer_options(raw))
     from skintrial.instruments.ultrasound import ultrasound_files
 
     return ultrasound_files(paths, pixel_spacing_mm=raw.pixel_spacing_mm, overlay_dir=overlay_dir,

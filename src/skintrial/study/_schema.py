@@ -7,7 +7,7 @@ instead of a silently ignored setting. See ``docs/bundle.md`` for every key.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal, NamedTuple
+from typing import Literal, NamedTuple, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
@@ -26,6 +26,7 @@ __all__ = [
     "METHOD_NAMES",
     "Inconsistency",
     "CONSISTENCY_ERROR",
+    "CUTOMETER_COLUMN_KEYS",
     "study_inconsistencies",
     "plan_inconsistencies",
     "physical_range",
@@ -164,13 +165,46 @@ class TrainingSpec(_Table):
     file: str = "training.csv"
 
 
+CutometerColumnKey = Literal["time_s", "deformation_mm", "pressure_mbar", "measurement_id",
+                             "sep", "decimal", "skiprows", "sheet_name"]
+#: Keys of ``[raw.cutometer_columns]``: the CLI's ``--column`` keys (the columns of
+#: ``read_cutometer``'s mapping and the reader options passed to pandas).
+CUTOMETER_COLUMN_KEYS: tuple[str, ...] = get_args(CutometerColumnKey)
+
+
 class RawSpec(_Table):
-    """``[raw]``: raw instrument files and how to read them."""
+    """``[raw]``: raw instrument files and how to read them (docs/bundle.md, docs/cutometer.md).
+
+    The ``cutometer_*`` keys are the options of ``skintrial cutometer`` (``--on``, ``--off``,
+    ``--onset``, ``--read-time``, ``--method``, ``--drop-first-cycle``, and ``--column`` as the table
+    ``[raw.cutometer_columns]``: ``time_s = "Time [ms]:ms"``).
+    """
 
     manifest: str = "raw/manifest.csv"
-    pixel_spacing_mm: float | None = Field(default=None, gt=0)
-    cutometer_on_s: float | None = None
-    cutometer_off_s: float | None = None
+    pixel_spacing_mm: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    cutometer_on_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    cutometer_off_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
+    cutometer_onset_s: float = Field(default=0.0, ge=0, allow_inf_nan=False)
+    cutometer_read_time_s: float = Field(default=0.1, gt=0, allow_inf_nan=False)
+    cutometer_method: Literal["read_time", "inflection"] = "read_time"
+    cutometer_drop_first_cycle: bool = False
+    cutometer_columns: dict[CutometerColumnKey, str | int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cutometer_times(self) -> RawSpec:
+        on, off, read = self.cutometer_on_s, self.cutometer_off_s, self.cutometer_read_time_s
+        if off is not None and on is None:
+            raise ValueError("cutometer_off_s is given without cutometer_on_s: give both suction and relaxation times")
+        if on is not None and not on > read:
+            raise ValueError(f"cutometer_on_s ({on}) must be longer than cutometer_read_time_s ({read})")
+        if off is not None and not off >= read:
+            raise ValueError(f"cutometer_off_s ({off}) must be at least cutometer_read_time_s ({read})")
+        for key, value in self.cutometer_columns.items():
+            if key == "skiprows" and not (isinstance(value, int) and value >= 0):
+                raise ValueError(f"cutometer_columns.skiprows must be a whole number >= 0, not {value!r}")
+            if key not in ("skiprows", "sheet_name") and not isinstance(value, str):
+                raise ValueError(f"cutometer_columns.{key} must be a text 'SOURCE[:UNIT]', not {value!r}")
+        return self
 
 
 class SerumSpec(_Table):
