@@ -180,3 +180,12 @@ def test_duplicate_gene_ids_exit_2_naming_genes_and_rows(tmp_path):
     gene = expr.loc[1, "gene"]
     assert f"'{gene}' at rows 3, 6" in text and "expr.csv" in text and "Fix:" in text
     assert not out.exists()
+
+
+def test_expression_matrix_without_samples_asks_for_the_option(tmp_path):
+    m = tmp_path / "expr.csv"
+    m.write_text("gene,a,b,c,d\nG1,1,2,3,4\nG2,2,3,4,5\n")
+    r = runner.invoke(app, ["expression", str(m), "--design", "~ condition", "--contrast", "condition: b - a",
+                            "--out", str(tmp_path / "de.csv")])
+    assert r.exit_code == 2, (r.output, r.exception)
+    assert "--samples" in r.output and "samples=" not in r.output and not (tmp_path / "de.csv").exists()

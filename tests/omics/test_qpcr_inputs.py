@@ -3,6 +3,8 @@ dilution series, stability exclusions and small groups. Each test names the prob
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -14,6 +16,7 @@ from skintrial.omics.qpcr import (
     EXCLUSION_COLUMNS,
     STABILITY_COLUMNS,
     normfinder,
+    paired_relative_expression,
     read_ct,
     read_qpcr_table,
     reference_gene_stability,
@@ -211,3 +214,47 @@ def test_normfinder_needs_three_candidate_genes():
     d = _candidates_table(n=6).astype({"ct": float})
     with pytest.raises(InputError, match="at least 3 candidate genes"):
         normfinder(d, genes=["GAPDH", "ACTB"])
+
+
+# --- design errors name the file, the row and the right thing --------------------------------------------
+
+PAIRED = Path(__file__).resolve().parents[1] / "reference" / "qpcr" / "paired_design.csv"
+
+
+def test_missing_control_group_names_the_file():
+    d = read_ct(PAIRED)
+    with pytest.raises(InputError, match="control group 'CON' not in the data") as err:
+        relative_expression(d, reference_genes="GAPDH", control_group="CON")
+    assert err.value.problems[0].file == str(PAIRED)
+
+
+def test_paired_errors_name_file_visit_and_reference_arm():
+    d = read_ct(PAIRED)
+    with pytest.raises(InputError, match="pre visit 'week0' not in the data") as err:
+        paired_relative_expression(d, reference_genes="GAPDH", pre="week0", post="post")
+    assert err.value.problems[0].file == str(PAIRED)
+    with pytest.raises(InputError, match="^[^:]*: reference arm 'CON' not in the data") as err:
+        paired_relative_expression(d, reference_genes="GAPDH", pre="pre", post="post", reference_arm="CON")
+    assert err.value.problems[0].file == str(PAIRED) and "control group" not in str(err.value)
+
+
+def test_participant_in_two_groups_names_file_row_and_samples(tmp_path):
+    raw = pd.read_csv(PAIRED)
+    flip = raw["sample"] == "P1_post"
+    raw.loc[flip, "group"] = "RT"
+    p = tmp_path / "ct.csv"
+    raw.to_csv(p, index=False)
+    with pytest.raises(InputError, match=r"participant 'P1' is in two groups: AT \(sample P1_pre") as err:
+        paired_relative_expression(read_ct(p), reference_genes="GAPDH", pre="pre", post="post")
+    prob = err.value.problems[0]
+    assert prob.file == str(p) and prob.row == int(np.flatnonzero(flip.to_numpy())[0]) + 2 and prob.value == "RT"
+
+
+def test_duplicate_visit_sample_names_file_and_row(tmp_path):
+    raw = pd.read_csv(PAIRED)
+    extra = raw.loc[raw["sample"] == "P1_pre"].assign(sample="P1_pre_b")
+    p = tmp_path / "ct.csv"
+    pd.concat([raw, extra], ignore_index=True).to_csv(p, index=False)
+    with pytest.raises(InputError, match=r"participant 'P1' has 2 samples at visit 'pre' \(P1_pre, P1_pre_b\)") as err:
+        paired_relative_expression(read_ct(p), reference_genes="GAPDH", pre="pre", post="post")
+    assert err.value.problems[0].file == str(p) and err.value.problems[0].row == 2

@@ -83,6 +83,12 @@ def expression(
             raise InputError(
                 f"--inter-gene-cor must be a number or 'estimate', not {inter_gene_cor!r}", fix="e.g. 0.01"
             ) from None
+    if samples is None and expr.suffix.lower() != ".h5ad":
+        raise InputError(
+            "--samples is required for an expression matrix (only an .h5ad file carries its own sample table)",
+            fix="give --samples samples.csv: one row per matrix column, a 'sample' column and the design's columns",
+            file=str(expr),
+        )
     ef = fit_expression(
         str(expr), str(samples) if samples else None, design=design, sample_column=sample_column
     )

@@ -236,8 +236,9 @@ def load_expression(expr: Any, samples: Any = None, *, sample_column: str = "sam
         if obs is None:
             raise InputError(
                 Problem(
-                    "a sample table is needed",
+                    "a sample table is needed (only an AnnData carries its own, in obs)",
                     fix="pass samples= (a CSV path or a DataFrame with a 'sample' column)",
+                    file=expr_file,
                 )
             )
         table = obs

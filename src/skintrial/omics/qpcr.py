@@ -138,12 +138,16 @@ def _prepare(
         excl_eff = eff.attrs.get("exclusions", excl_eff)
     parts = [e for e in (excl_eff, excl_ct, excl_rep) if len(e)]
     excl = pd.concat(parts, ignore_index=True) if parts else empty_exclusions()
+    reps.attrs["file"] = data.attrs.get("file")
+    reps.attrs["first_row"] = clean.groupby("sample", sort=False)["row"].first().to_dict()
     return reps, excl, reference_genes, targets, weights
 
 
 def _wide(reps: pd.DataFrame, weights: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Samples × genes matrix of efficiency-weighted Ct, and the per-sample metadata in the same order."""
     meta = reps.drop_duplicates("sample")[["sample", "group", "participant", "visit"]].reset_index(drop=True)
+    meta.attrs["file"] = reps.attrs.get("file")  # for errors that name the input file and the sample's first row
+    meta["row"] = meta["sample"].map(reps.attrs.get("first_row", {}))
     w = reps.pivot(index="sample", columns="gene", values="ct").reindex(meta["sample"])
     return w * weights.reindex(w.columns).to_numpy()[None, :], meta
 
@@ -223,14 +227,16 @@ def _long_delta_ct(meta: pd.DataFrame, dct: np.ndarray, targets: list[str]) -> p
     return out.sort_values(["gene"], kind="stable").reset_index(drop=True)[list(DELTA_CT_COLUMNS)]
 
 
-def _levels(meta: pd.DataFrame, control: str, col: str = "group") -> list[str]:
+def _levels(meta: pd.DataFrame, control: str, col: str = "group", *, what: str = "control group",
+            file: str | None = None) -> list[str]:
+    """``control`` first, then the other levels of ``col`` in order of appearance; ``what`` names it in errors."""
     control = str(control)  # labels are read as text: a group written 1 is "1"
     levels = list(dict.fromkeys(meta[col]))
     if control not in levels:
-        raise InputError(Problem(f"control {col} '{control}' not in the data ({', '.join(levels)})",
+        raise InputError(Problem(f"{what} '{control}' not in the data ({', '.join(levels)})", file=file,
                                  fix=f"spell it as in the '{col}' column", column=col))
     if len(levels) < 2:
-        raise InputError(Problem(f"only one {col} ('{control}'): nothing to compare",
+        raise InputError(Problem(f"only one {col} ('{control}'): nothing to compare", file=file,
                                  fix=f"the table needs samples from at least two values of '{col}'", column=col))
     return [control] + [lev for lev in levels if lev != control]
 
@@ -244,7 +250,7 @@ def _separate_tubes(reps, weights, refs, targets, control, test, ci_level):
     """Unpaired target and reference wells: per-group ΔCt from group means, SD √(s²_T + Σ s²_R / m²)."""
     wct, meta = _wide(reps, weights)
     labels = meta["group"].to_numpy()
-    levels = _levels(meta, control)
+    levels = _levels(meta, control, file=meta.attrs.get("file"))
     tgt, ref = wct.reindex(columns=targets).to_numpy(float), wct.reindex(columns=refs).to_numpy(float)
     ns, mt, st = _group_moments(tgt, labels, levels)
     _, mr, sr = _group_moments(ref, labels, levels)
@@ -345,7 +351,7 @@ def relative_expression(
     if pairing == "sample":
         dct, meta, excl_d = _delta_ct(reps, weights, refs, targets)
         labels = meta["group"].to_numpy()
-        levels = _levels(meta, control_group)
+        levels = _levels(meta, control_group, file=meta.attrs.get("file"))
         ns, means, sds = _group_moments(dct, labels, levels)
         comp = compare_groups(dct, labels, levels, levels[0], test=test, ci_level=ci_level)
         long = _long_delta_ct(meta, dct, targets)
@@ -360,33 +366,48 @@ def relative_expression(
         ci_level=ci_level, method=method, test=[""] + [_TESTS[test]] * (len(levels) - 1))
     table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(drop=True)
     exclusions = pd.concat([e for e in (excl, excl_d) if len(e)] or [empty_exclusions()], ignore_index=True)
+    reps.attrs.pop("first_row", None)
     return QpcrResult(table=table, delta_ct=long, replicates=reps, exclusions=exclusions)
 
 
 def _pair_visits(meta: pd.DataFrame, dct: np.ndarray, pre: str, post: str):
     """Within-participant change (post − pre) of ΔCt: (P, K) matrix, participant table, exclusions."""
     pre, post = str(pre), str(post)
+    file = meta.attrs.get("file")
+    row = lambda r: None if pd.isna(r.get("row")) else int(r["row"])  # noqa: E731 - first spreadsheet row of a sample
     problems = []
-    for v in (pre, post):
-        if v not in set(meta["visit"]):
-            problems.append(Problem(f"visit '{v}' not in the data ({', '.join(sorted(set(meta['visit'])))})",
+    visits = list(dict.fromkeys(meta["visit"]))
+    for label, v in (("pre", pre), ("post", post)):
+        if v not in visits:
+            problems.append(Problem(f"{label} visit '{v}' not in the data (visits: {', '.join(visits)})", file=file,
                                     fix="spell the visit as in the 'visit' column", column="visit"))
-    if (meta["participant"] == "").any():
+    no_pid = meta["participant"] == ""
+    if no_pid.any():
         problems.append(Problem("paired design needs a participant for every sample", column="participant",
-                                fix="add a 'participant' column", rows_affected=int((meta["participant"] == "").sum())))
+                                file=file, row=row(meta.loc[no_pid].iloc[0]), rows_affected=int(no_pid.sum()),
+                                fix="add a 'participant' column naming whose serum each sample is"))
     InputError.collect(problems)
     meta = meta.assign(_i=np.arange(len(meta)))
     sub = meta.loc[meta["visit"].isin([pre, post])]
     dup = sub.duplicated(["participant", "visit"], keep=False)
     if dup.any():
         r = sub.loc[dup].iloc[0]
-        raise InputError(Problem(f"participant '{r['participant']}' has {int(dup.sum())} samples at visit "
-                                 f"'{r['visit']}'", fix="one sample per participant and visit (or merge them)",
+        others = sub.loc[dup & (sub["participant"] == r["participant"]) & (sub["visit"] == r["visit"]), "sample"]
+        raise InputError(Problem(f"participant '{r['participant']}' has {len(others)} samples at visit "
+                                 f"'{r['visit']}' ({', '.join(others)})", file=file, row=row(r),
+                                 fix="one sample per participant and visit (or merge them)",
                                  column="sample", value=r["sample"]))
     arms = sub.groupby("participant", sort=False)["group"].nunique()
     if (arms > 1).any():
-        raise InputError(Problem(f"participant '{arms.index[arms > 1][0]}' is in two groups",
-                                 fix="a participant belongs to one arm at every visit", column="group"))
+        pid = arms.index[arms > 1][0]
+        rows = sub.loc[sub["participant"] == pid]
+        second = rows.loc[rows["group"] != rows["group"].iloc[0]].iloc[0]
+        where = "; ".join(f"{g['group']} (sample {g['sample']}, visit {g['visit']})" for _, g in rows.iterrows())
+        more = f" ({int((arms > 1).sum()) - 1} more participant(s) likewise)" if (arms > 1).sum() > 1 else ""
+        raise InputError(Problem(f"participant '{pid}' is in two groups: {where}{more}", file=file,
+                                 row=row(second), value=second["group"],
+                                 fix="a participant belongs to one arm at every visit: correct the 'group' of "
+                                     "that sample", column="group"))
     idx = sub.pivot(index="participant", columns="visit", values="_i").reindex(columns=[pre, post])
     arm = sub.groupby("participant", sort=False)["group"].first().reindex(idx.index)
     lacking = idx.isna().any(axis=1)
@@ -481,10 +502,12 @@ def paired_relative_expression(
     arms = list(dict.fromkeys(arm))
     if reference_arm is not None:
         reference_arm = str(reference_arm)
-        arms = _levels(pd.DataFrame({"group": arm}), reference_arm) if len(arms) > 1 else arms
+        file = meta.attrs.get("file")
+        arms = _levels(pd.DataFrame({"group": arm}), reference_arm, what="reference arm", file=file) if len(
+            arms) > 1 else arms
         if reference_arm not in arms:
             raise InputError(Problem(f"reference arm '{reference_arm}' not in the data ({', '.join(arms)})",
-                                     column="group", fix="spell it as in the 'group' column"))
+                                     file=file, column="group", fix="spell it as in the 'group' column"))
     ns, _, sds = _group_moments(change, arm, arms)
     _, mpost, _ = _group_moments(post_dct, arm, arms)
     within = _table(genes=targets, groups=arms, contrasts=[f"{post} - {pre}"] * len(arms), n=ns, n_control=ns,
@@ -505,5 +528,6 @@ def paired_relative_expression(
     table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(drop=True)
     exclusions = pd.concat([e for e in (excl, excl_d, excl_p) if len(e)] or [empty_exclusions()],
                            ignore_index=True)
+    reps.attrs.pop("first_row", None)
     return QpcrResult(table=table, delta_ct=_long_delta_ct(meta, dct, targets), replicates=reps,
                       exclusions=exclusions)
