@@ -185,3 +185,17 @@ def test_sheet_name_is_a_column_option(tmp_path):
     second = runner.invoke(app, ["cutometer", str(path), "-o", str(out), "--column", "sheet_name=1"])
     assert second.exit_code == 0, second.output
     assert_allclose(_read(out)["r2"][0], truth["r2"][0], atol=1e-9)
+
+
+def test_a_batch_without_one_usable_curve_exits_2_naming_every_file(tmp_path):
+    """The batch rule shared with `skintrial ultrasound`: bad files are rows, unless no file is usable."""
+    (tmp_path / "corrupt.xlsx").write_bytes(b"PK\x03\x04" + bytes(60))
+    (tmp_path / "header.csv").write_text("time_s,deformation_mm\n")
+    files = [str(tmp_path / n) for n in ("corrupt.xlsx", "header.csv", "missing.csv")]
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["cutometer", *files, "-o", str(out)])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert all(f in text for f in files) and "3 problems" in text
+    assert "Excel workbook" in text and "no data rows" in text and "file not found" in text
+    assert not out.exists()

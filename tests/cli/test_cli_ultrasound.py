@@ -167,3 +167,21 @@ def test_overlay_failing_mid_batch_is_not_counted_as_unreadable(scans, tmp_path,
     assert "0 unreadable, 1 overlays not written" in text
     row = _read(out).iloc[0]
     assert_allclose(row["dermal_thickness_mm"], truths["p0.png"]["dermal_thickness_mm"], rtol=0.02)
+
+
+def test_a_batch_without_one_usable_scan_exits_2_naming_every_file(scans, tmp_path):
+    """The batch rule shared with `skintrial cutometer`: bad files are rows, unless no file is usable."""
+    folder, _ = scans
+    (tmp_path / "empty.dcm").write_bytes(b"")
+    files = [str(folder / "bad.png"), str(tmp_path / "missing.png"), str(tmp_path / "empty.dcm")]
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["ultrasound", *files, "--out", str(out), "--pixel-spacing-mm", "0.0125"])
+    assert result.exit_code == 2, result.output
+    text = " ".join(result.output.split())
+    assert all(f in text for f in files) and "3 problems" in text
+    assert not out.exists()
+    mixed = runner.invoke(app, ["ultrasound", files[0], str(folder / "p0.png"), "--out", str(out),
+                                "--pixel-spacing-mm", "0.0125"])
+    assert mixed.exit_code == 0, mixed.output
+    assert "error:" in mixed.output and "bad.png" in mixed.output
+    assert _read(out)["qc"].str.startswith("error").tolist() == [True, False]

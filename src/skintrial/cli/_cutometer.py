@@ -1,9 +1,10 @@
 """CLI command ``skintrial cutometer``: raw suction curves to a parameter table.
 
 Thin: parse options, call :func:`skintrial.instruments.cutometer_files`, write the CSV (to a temporary
-file renamed into place, so a failed run leaves nothing half-written). A file that cannot be read gets a
-row with ``error: ...`` in ``qc`` and the batch goes on; only when *no* file can be read (or an option
-is wrong) does the command stop with exit code 2 and the message naming file and column.
+file renamed into place, so a failed run leaves nothing half-written). The batch rule, shared with
+``skintrial ultrasound``: a file that cannot be read or measured gets a row with ``error: ...`` in
+``qc`` and the batch goes on; only when *no* file gives a usable row (or an option is wrong) does the
+command stop with exit code 2, writing nothing and naming every file with its error.
 """
 
 from __future__ import annotations
@@ -80,8 +81,8 @@ def cutometer(
     """Ue, Uv, Uf, Ur, Ua and R0-R9 per measurement, with quality flags.
 
     Columns: file, measurement_id, n_cycles, ue, uv, uf, ur, ua, r0 ... r9, qc (semicolon-separated
-    flags; empty when clean; 'error: ...' for a file that could not be read). Definitions:
-    docs/cutometer.md.
+    flags; empty when clean; 'error: ...' for a file that could not be read). When no file can be
+    read: exit 2, nothing written. Definitions: docs/cutometer.md.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 

@@ -1,7 +1,10 @@
 """CLI command ``skintrial ultrasound``: B-mode skin scans to a parameter table (and overlays).
 
 Thin: parse options, call :func:`skintrial.instruments.ultrasound.ultrasound_files`, write the CSV
-(to a temporary file renamed into place, so a failed run leaves nothing half-written).
+(to a temporary file renamed into place, so a failed run leaves nothing half-written). The batch rule is
+the Cutometer command's: a file that cannot be read or analysed gets a row with ``error: ...`` in
+``qc`` and the batch goes on; only when *no* file gives a usable row (or an option is wrong) does the
+command stop with exit code 2, writing nothing and naming every file with its error.
 """
 
 from __future__ import annotations
@@ -109,10 +112,13 @@ def ultrasound(
     """Dermal thickness, echogenicity (LEP/MEP/HEP, upper vs lower dermis) and SLEB per scan.
 
     One CSV row per file (columns in docs/ultrasound.md); qc holds the flags, or 'error: ...' for a
-    file that cannot be read, and the rest of the batch goes on.
+    file that cannot be read, and the rest of the batch goes on. When no file can be read: exit 2,
+    nothing written.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from skintrial.errors import InputError
+    from skintrial.instruments._batch import error_problems
     from skintrial.instruments.ultrasound import ultrasound_files
 
     spacing = _parse_spacing(pixel_spacing_mm)
@@ -129,13 +135,17 @@ def ultrasound(
         table = ultrasound_files(files, pixel_spacing_mm=spacing, overlay_dir=overlay_dir,
                                  upper_fraction=upper_fraction,
                                  progress=lambda k: bar.advance(task, k))
+    # an overlay that failed mid-batch (disk full) leaves its row's values: counted apart from unreadable scans
+    no_overlay = table["qc"].str.contains("overlay not written", regex=False)
+    unreadable = table["qc"].str.startswith("error") & ~no_overlay
+    if unreadable.all():  # nothing usable: nothing written, every file named
+        raise InputError(error_problems(table, noun="files"))
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".part")
     table.to_csv(tmp, index=False)
     os.replace(tmp, out)
-    # an overlay that failed mid-batch (disk full) leaves its row's values: counted apart from unreadable scans
-    no_overlay = table["qc"].str.contains("overlay not written", regex=False)
-    unreadable = table["qc"].str.startswith("error") & ~no_overlay
     flagged = int(((table["qc"] != "") & ~unreadable).sum())
     tail = f", {int(no_overlay.sum())} overlays not written" if no_overlay.any() else ""
     err_console.print(f"{len(table)} scans -> {out} ({flagged} flagged, {int(unreadable.sum())} unreadable{tail})")
+    for problem in error_problems(table.loc[unreadable], noun="files"):
+        err_console.print(f"  error: {problem.render()}", markup=False)

@@ -34,8 +34,9 @@ def build(res: TrialResults) -> list[dict]:
     qc = files["qc"].fillna("")
     flagged = files[qc != ""]
     agreement = res.tables.get("instrument_agreement", pd.DataFrame())
+    shown = sorted((name, data) for name, data in res.assets.items() if name.startswith("overlays/"))
     overlays = [{"name": name.rsplit("/", 1)[-1], "uri": "data:image/png;base64," + base64.b64encode(data).decode()}
-                for name, data in sorted(res.assets.items())[:N_OVERLAYS] if name.startswith("overlays/")]
+                for name, data in shown[:N_OVERLAYS]]
     curves = res.report_data.get("cutometer_curves")
     return [{
         "id": "instruments",
@@ -46,5 +47,5 @@ def build(res: TrialResults) -> list[dict]:
                        num(r.max_abs_difference)] for r in agreement.itertuples()],
         "curves": cutometer_curves_figure(curves) if curves is not None and len(curves) else None,
         "overlays": overlays,
-        "n_overlays": sum(1 for k in res.assets if k.startswith("overlays/")),
+        "n_overlays": len(shown),
     }]

@@ -1,0 +1,18 @@
+"""The report's instruments section: overlays are chosen among the overlay assets only."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from skintrial.pipeline import TrialResults
+from skintrial.report._section_instruments import N_OVERLAYS, build
+
+
+def test_overlays_are_filtered_before_the_first_few_are_taken():
+    files = pd.DataFrame({"file": ["a.dcm", "b.dcm"], "instrument": "ultrasound", "qc": ["", ""]})
+    assets = {f"aaa_other/{i}.png": b"x" for i in range(N_OVERLAYS + 2)}  # sorts before overlays/
+    assets |= {"overlays/b.png": b"\x89PNG b", "overlays/a.png": b"\x89PNG a"}
+    res = TrialResults(study=None, tables={"instrument_files": files}, assets=assets)
+    section = build(res)[0]
+    assert [o["name"] for o in section["overlays"]] == ["a.png", "b.png"]
+    assert section["n_overlays"] == 2
