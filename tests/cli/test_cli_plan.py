@@ -308,3 +308,15 @@ def test_plan_uses_the_declared_last_visit_and_followup_option(tmp_path):
                             "--followup", "week0"])
     assert r.exit_code == 2 and "--followup" in r.output and "week16" in r.output
     assert not (tmp_path / "x").exists()
+
+
+def test_randomize_balance_follows_unequal_ratios_in_declared_arm_order(tmp_path):
+    out = tmp_path / "l.csv"
+    r = runner.invoke(app, ["randomize", "--arms", "RT,CON,AT", "--seed", "3", "--ratios", "2,1,2",
+                            "--block-sizes", "5,10", "--n-per-stratum", "50", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    bal = pd.read_csv(tmp_path / "l_balance.csv")
+    overall = bal[bal["factor"] == "overall"]
+    assert overall["arm"].tolist() == ["RT", "CON", "AT"]
+    assert_allclose(overall["target_proportion"], [0.4, 0.2, 0.4], rtol=1e-12)
+    assert_allclose(overall["difference"], 0.0, atol=1e-12)  # whole blocks: exactly on target

@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from numpy.testing import assert_allclose
 
 from skintrial.errors import InputError
 from skintrial.plan.randomize import (
@@ -152,3 +153,15 @@ def test_n_per_stratum_help_says_the_last_block_is_kept_whole():
     cmd = typer.main.get_command(app).commands["randomize"]
     text = next(p.help for p in cmd.params if p.name == "n_per_stratum")
     assert "at least" in text and "whole blocks" in text
+
+
+def test_balance_report_targets_follow_the_ratios_and_refuse_unknown_arms():
+    lst = randomization_list(arms=["CON", "AT", "RT"], seed=9, ratios=[1, 2, 2], block_sizes=[5], n_per_stratum=20)
+    rep = balance_report(lst, ratios={"CON": 1, "AT": 2, "RT": 2}).query("factor == 'overall'")
+    assert rep["arm"].tolist() == ["CON", "AT", "RT"]
+    assert_allclose(rep["target_proportion"], [0.2, 0.4, 0.4], rtol=1e-12)
+    assert_allclose(rep["difference"], 0.0, atol=1e-12)
+    with pytest.raises(InputError, match="not among"):
+        balance_report(lst, arms=["CON", "AT"])
+    with pytest.raises(InputError, match="positive integers"):
+        balance_report(lst, arms=["CON", "AT", "RT"], ratios={"CON": 1, "AT": 2})

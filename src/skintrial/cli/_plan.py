@@ -437,7 +437,7 @@ def randomize(
     lst = randomization_list(p, arms=_csv_list(arms), seed=seed, ratios=r, block_sizes=b, strata=_csv_list(strata),
                              strata_levels=levels or None, n_per_stratum=n_per_stratum,
                              file=Path(participants).name if participants is not None else "participants.csv")
-    bal = balance_report(lst, p, factors=_csv_list(strata))
+    bal = balance_report(lst, p, factors=_csv_list(strata), ratios=r, arms=_csv_list(arms))
     with atomic_output_dir(Path(out).parent) as stage:
         write_csv(lst, stage / Path(out).name)
         write_csv(bal, stage / f"{Path(out).stem}_balance.csv")

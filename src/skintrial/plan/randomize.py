@@ -211,7 +211,8 @@ def balance_report(
     participants: pd.DataFrame | None = None,
     *,
     factors: Sequence[str] = (),
-    ratios: Mapping[str, int] | None = None,
+    ratios: Mapping[str, int] | Sequence[int] | None = None,
+    arms: Sequence[str] | None = None,
     subject: str = "participant_id",
 ) -> pd.DataFrame:
     """Arm counts and proportions overall, per stratum, and per level of each factor.
@@ -226,21 +227,39 @@ def balance_report(
         are given.
     participants : DataFrame, optional
         For per-factor balance on columns of participants.csv (``factors``), stratified or not.
+    factors : sequence of str
+    ratios : mapping or sequence of int, optional
+        The allocation ratios the list was made with (as in :func:`randomization_list`): they set
+        ``target_proportion``. Equal by default.
+    arms : sequence of str, optional
+        The arms in their declared order (the order of the rows); by default the order of the
+        mapping ``ratios``, else of first appearance in the list.
 
     Examples
     --------
     >>> lst = randomization_list(arms=["A", "B"], seed=1, block_sizes=[2, 4], n_per_stratum=10)
     >>> balance_report(lst).query("factor == 'overall'")[["arm", "n", "difference"]].to_dict("list")
     {'arm': ['A', 'B'], 'n': [5, 5], 'difference': [0.0, 0.0]}
+    >>> lst = randomization_list(arms=["C", "T"], seed=1, ratios=[1, 2], n_per_stratum=12)
+    >>> balance_report(lst, arms=["C", "T"], ratios=[1, 2]).query("factor == 'overall'")[
+    ...     ["arm", "n", "target_proportion"]].round(3).to_dict("list")
+    {'arm': ['C', 'T'], 'n': [4, 8], 'target_proportion': [0.333, 0.667]}
     """
     a = allocation.copy()
-    arms = list(dict.fromkeys(a["arm"]))
+    found = list(dict.fromkeys(a["arm"].astype(str)))
+    if arms is None:
+        arms = [str(x) for x in ratios] if isinstance(ratios, Mapping) else found
+    arms = [str(x) for x in arms]
+    unknown = [x for x in found if x not in arms]
+    if unknown:
+        raise InputError(Problem(f"the list holds arm(s) {unknown} that are not among {arms}", column="arm",
+                                 value=unknown, fix="give every arm of the list"))
     if participants is not None:
         cols = [f for f in factors if f in participants.columns and f not in a.columns]
         p = participants[[subject, *cols]].rename(columns={subject: "participant_id"})
         a = a[a["participant_id"].notna()].merge(p.assign(participant_id=p["participant_id"].astype(str)),
                                                  on="participant_id", how="left")
-    w = np.array([float((ratios or {}).get(x, 1)) for x in arms])
+    w = _ratios(arms, ratios).astype(float)
     target = dict(zip(arms, w / w.sum(), strict=True))
     views = [("overall", pd.Series("all", index=a.index)), ("stratum", a["stratum"])]
     views += [(f, a[f].astype(str)) for f in factors if f in a.columns]
