@@ -104,3 +104,20 @@ def test_explicit_training_arms():
     s = training_summary(_log(), P, weeks=4, training_arms=["RT", "AT", "CON"])
     assert s.set_index("participant_id").loc["C", "sessions_planned"] == 8
     assert s.set_index("participant_id").loc["C", "adherence"] == 0.0
+
+
+def test_sessions_beyond_the_plan_are_kept_and_adherence_is_capped():
+    """3 sessions a week where 2 are planned: real training (volume counts), adherence capped at 1, extras
+    reported; a make-up session after a missed week counts toward adherence."""
+    rows = [("X", w, s, "resistance", "leg", 3, 10, 20.0) for w in (1, 2) for s in (1, 2, 3)]
+    rows += [("Y", 2, s, "resistance", "leg", 3, 10, 20.0) for s in (1, 2, 3)]  # week 1 missed, one make-up
+    log = validate_training(pd.DataFrame(rows, columns=["participant_id", "week", "session", "modality", "exercise",
+                                                        "sets", "reps", "load_kg"]))
+    people = pd.DataFrame({"participant_id": ["X", "Y"], "arm": ["RT", "RT"]})
+    s = training_summary(log, people, sessions_per_week=2, weeks=2).set_index("participant_id")
+    assert s["sessions_attended"].tolist() == [6, 3]
+    assert_allclose(s["adherence"], [1.0, 0.75], rtol=1e-12)
+    assert s["sessions_beyond_plan"].tolist() == [2, 0]
+    assert s["weeks_over_prescription"].tolist() == [2, 1]
+    assert_allclose(s.loc["X", "volume_load_kg"], 6 * 3 * 10 * 20.0, rtol=1e-12)
+    assert (per_protocol_set(s.reset_index(), min_adherence=0.8)["adherence"] <= 1).all()

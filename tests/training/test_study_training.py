@@ -81,3 +81,27 @@ def test_dose_response_follows_the_plans_ci_level(tmp_path):
 
     half = sps.t.ppf(0.95, fitted["df"]) * fitted["se"]
     assert ((fitted["ci_high"] - fitted["estimate"] - half).abs() < 1e-10).all()
+
+
+def test_sessions_beyond_the_plan_are_reported_and_adherence_capped(tmp_path):
+    """A third weekly session for one participant (2 planned): kept, adherence capped, listed in the report."""
+    import pandas as pd
+
+    from skintrial.pipeline import analyse
+    from skintrial.report import render_report
+
+    root = _bundle(tmp_path)
+    log = pd.read_csv(root / "training.csv")
+    pid = log.loc[log["modality"] == "aerobic", "participant_id"].iloc[0]
+    mine = log[(log["participant_id"] == pid) & (log["modality"] == "aerobic")]
+    full = mine.groupby("week").size().pipe(lambda n: n[n == 2]).index  # weeks with both planned sessions
+    added = mine[mine["week"].isin(full)].drop_duplicates("week").assign(session=3)
+    pd.concat([log, added]).to_csv(root / "training.csv", index=False)
+    study = load_study(root)
+    s = analyse_training(study).summary.set_index("participant_id").loc[pid]
+    assert s["sessions_attended"] == len(mine) + len(added) and s["weeks_over_prescription"] == len(full)
+    assert s["adherence"] == min(1.0, s["sessions_attended"] / 32)
+    assert s["sessions_beyond_plan"] == max(0, s["sessions_attended"] - 32)
+    html = render_report(analyse(study))
+    assert 'id="training-extra-table"' in html and f"<td>{pid}</td>" in html
+    assert "adherence is capped at 100%" in html

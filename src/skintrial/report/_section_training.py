@@ -35,6 +35,9 @@ def build(res: TrialResults) -> list[dict]:
     for arm, g in summary.groupby("arm", sort=False):
         adh = g["adherence"].astype(float)
         arms.append([arm, str(len(g)), num(adh.mean()), num(adh.min()), num(g["sessions_attended"].mean())])
+    extra = summary[(summary["sessions_beyond_plan"] > 0) | (summary["weeks_over_prescription"] > 0)]
+    extra_rows = [[str(r.participant_id), str(r.arm), str(r.sessions_attended), str(r.sessions_planned),
+                   str(r.sessions_beyond_plan), str(r.weeks_over_prescription)] for r in extra.itertuples()]
     dose = res.tables["dose_response"]
     pooled = dose[(dose["arm"] == "all") & (dose["dose_measure"] == DOSE_FIGURE_MEASURE)] \
         if "all" in set(dose["arm"]) else dose[dose["dose_measure"] == DOSE_FIGURE_MEASURE]
@@ -55,6 +58,8 @@ def build(res: TrialResults) -> list[dict]:
         "arms": arms,
         "adherence_uri": svg_data_uri(adherence_figure(summary, min_adherence=rule)),
         "rule": rule,
+        "extra_rows": extra_rows,
+        "sessions_per_week": spec.training.sessions_per_week if spec.training is not None else 2,
         "pp_rows": _per_protocol_rows(res, labels) if "ancova_per_protocol" in res.tables else [],
         "dose_rows": dose_rows,
         "dose_figures": figures,

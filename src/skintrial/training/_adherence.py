@@ -5,8 +5,14 @@ Definitions (per participant; all computed from the validated log of :func:`read
 ``sessions_planned``   ``sessions_per_week × weeks`` for an arm with a training prescription
                        (an arm that appears in the log), 0 otherwise. Withdrawals keep the full plan:
                        adherence is an intention-to-treat quantity.
-``sessions_attended``  distinct (week, session) pairs with at least one training row, weeks 1..weeks.
-``adherence``          ``sessions_attended / sessions_planned`` (a fraction; NaN without a plan).
+``sessions_attended``  distinct (week, session) pairs with at least one training row, weeks 1..weeks
+                       (every session logged: extra sessions are real training and count in volume).
+``adherence``          ``min(sessions_attended, sessions_planned) / sessions_planned`` (a fraction,
+                       capped at 1; NaN without a plan). A make-up session after a missed one counts.
+``sessions_beyond_plan``  ``max(0, sessions_attended − sessions_planned)``: sessions the cap leaves out
+                       of adherence (with no plan, every session attended).
+``weeks_over_prescription``  weeks with more sessions than ``sessions_per_week`` (make-ups, extra
+                       sessions, or a session entered twice under two numbers: worth checking).
 ``volume_load_kg``     Σ sets × reps × load_kg over all resistance rows (kg lifted in total).
 ``volume_load_per_session_kg``  ``volume_load_kg / sessions_attended`` (resistance participants).
 ``aerobic_minutes``    Σ duration_min over aerobic rows.
@@ -42,6 +48,8 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "sessions_planned",
     "sessions_attended",
     "adherence",
+    "sessions_beyond_plan",
+    "weeks_over_prescription",
     "last_week_trained",
     "volume_load_kg",
     "volume_load_per_session_kg",
@@ -174,9 +182,13 @@ def training_summary(
     out["modality"] = train.groupby("participant_id")["modality"].agg(lambda s: s.mode().iat[0])
     out["sessions_planned"] = np.where(out["arm"].isin(arms), int(sessions_per_week) * int(weeks), 0)
     out["sessions_attended"] = sessions.groupby("participant_id").size().reindex(out.index).fillna(0).astype(int)
+    planned, attended = out["sessions_planned"], out["sessions_attended"]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out["adherence"] = np.where(out["sessions_planned"] > 0, out["sessions_attended"] / out["sessions_planned"],
-                                    np.nan)
+        out["adherence"] = np.where(planned > 0, np.minimum(attended, planned) / planned, np.nan)
+    out["sessions_beyond_plan"] = (attended - planned).clip(lower=0).astype(int)
+    per_week = sessions.groupby(["participant_id", "week"]).size()
+    over = (per_week > int(sessions_per_week)).groupby(level="participant_id").sum()
+    out["weeks_over_prescription"] = over.reindex(out.index).fillna(0).astype(int)
     out["last_week_trained"] = train.groupby("participant_id")["week"].max()
     out["volume_load_kg"] = vol.groupby(train["participant_id"]).sum(min_count=1).reindex(out.index).fillna(0.0)
     res_sessions = sessions[sessions["modality"] == "resistance"].groupby("participant_id").size()
