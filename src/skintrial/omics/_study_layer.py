@@ -19,7 +19,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["analyse_omics", "OMICS_TABLES"]
+__all__ = ["analyse_omics", "OMICS_TABLES", "serum_options", "qpcr_options"]
 
 OMICS_TABLES = ("serum_ancova", "serum_change", "serum_lod", "serum_pqn", "mechanism", "mechanism_top", "qpcr",
                 "qpcr_exclusions")
@@ -51,11 +51,38 @@ def _unknown_participants(table: pd.DataFrame, study, file: str, column: str, ro
     return out
 
 
+def serum_options(study) -> dict:
+    """The serum-panel settings the bundle is analysed with: ``[serum]`` of study.toml, its defaults when absent.
+
+    One source for the analysis (:func:`panel_analysis` keywords) and for the report's methods text.
+    """
+    from skintrial.study._schema import SerumSpec
+
+    spec = study.spec.serum if study.spec.serum is not None else SerumSpec()
+    return dict(log=spec.log, below_lod=spec.below_lod, max_below_lod=spec.max_below_lod, pqn=list(spec.pqn),
+                pqn_reference=spec.pqn_reference, pqn_total_area=spec.pqn_total_area)
+
+
+def qpcr_options(study) -> dict:
+    """The qPCR settings the bundle is analysed with (``[qpcr]``), as :func:`paired_relative_expression` keywords.
+
+    ``reference_arm`` is not included: it depends on the arms present in the file. Empty without ``[qpcr]``.
+    """
+    spec, s = study.spec.qpcr, study.spec.study
+    if spec is None:
+        return {}
+    return dict(reference_genes=list(spec.reference_genes), pre=spec.pre or s.baseline_visit,
+                post=spec.post or s.visits[-1], method=spec.method,
+                efficiencies=pd.Series(spec.efficiencies, dtype=float) if spec.efficiencies else None,
+                test=spec.test, between=spec.between, cutoff=spec.cutoff, undetermined=spec.undetermined,
+                replicate_rule=spec.replicate_rule, max_replicate_sd=spec.max_replicate_sd,
+                ci_level=study.spec.analysis.ci_level)
+
+
 def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
     from skintrial.omics._panels_schema import PQN_COLUMNS
     from skintrial.omics.panels import panel_analysis, read_panel
 
-    spec = study.spec.serum
     s, plan = study.spec.study, study.spec.analysis
     panel = read_panel(path)
     problems = _unknown_participants(panel, study, str(path), "participant_id", "row")
@@ -70,9 +97,7 @@ def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
     subj = study.participants[["participant_id", "arm", *covs]].astype({"participant_id": str})
     data = panel.merge(subj, on="participant_id", how="left")
     data.attrs["file"] = str(path)
-    opts = {} if spec is None else dict(log=spec.log, below_lod=spec.below_lod, max_below_lod=spec.max_below_lod,
-                                        pqn=spec.pqn, pqn_reference=spec.pqn_reference,
-                                        pqn_total_area=spec.pqn_total_area)
+    opts = serum_options(study)
     present = set(data["arm"].dropna().astype(str))
     arms = [a for a in s.arms if a in present]  # e.g. serum drawn in the exercise arms only
     reference = s.reference_arm if s.reference_arm in present else None
@@ -145,13 +170,9 @@ def _qpcr(study, path: Path) -> dict[str, pd.DataFrame]:
         table["sample"] = table["participant"].astype(str) + "_" + table["visit"].astype(str)
     data = table.drop(columns=["_row"])
     data.attrs["file"] = str(path)
-    eff = pd.Series(spec.efficiencies) if spec.efficiencies else None
     res = paired_relative_expression(
-        data, reference_genes=list(spec.reference_genes), pre=spec.pre or s.baseline_visit,
-        post=spec.post or s.visits[-1], reference_arm=s.reference_arm if s.reference_arm in set(data["group"]) else None,
-        method=spec.method, efficiencies=eff, test=spec.test, between=spec.between, cutoff=spec.cutoff,
-        undetermined=spec.undetermined, replicate_rule=spec.replicate_rule, max_replicate_sd=spec.max_replicate_sd,
-        ci_level=study.spec.analysis.ci_level)
+        data, reference_arm=s.reference_arm if s.reference_arm in set(data["group"]) else None,
+        **qpcr_options(study))
     out = {"qpcr": res.table}
     if len(res.exclusions):
         participant = table.drop_duplicates("sample").set_index(table.drop_duplicates("sample")["sample"].astype(str))

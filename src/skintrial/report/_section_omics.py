@@ -13,7 +13,7 @@ import pandas as pd
 
 from skintrial.report._format import ci, num, pval
 
-__all__ = ["build"]
+__all__ = ["build", "methods_text"]
 
 
 def _alpha(res) -> float:
@@ -104,6 +104,126 @@ def _qpcr(res) -> dict | None:
               "higher expression with post-training serum).",
         note=f"{num(100 * level, 3)}% confidence intervals. Wells excluded (undetermined, above the cutoff, "
              f"missing pairs): {n_excl}; listed in results/qpcr_exclusions.csv. Method: docs/qpcr.md.")
+
+
+_LOG = {"log2": "log2", "log10": "log10", "ln": "natural-log"}
+_LOD = {
+    "lod_sqrt2": "replaced by LOD/√2 (Hornung & Reed 1990)",
+    "lod_half": "replaced by LOD/2 (Hornung & Reed 1990, for highly skewed data)",
+    "lod": "replaced by the LOD",
+    "censored_normal": "treated as left-censored: a censored-normal (Tobit) model with one mean per arm × visit "
+                       "and one SD per analyte was fitted by maximum likelihood and each censored value replaced "
+                       "by its conditional expectation",
+    "missing": "left out (treated as missing)",
+}
+_P_ADJ = {"bh": "Benjamini–Hochberg", "by": "Benjamini–Yekutieli", "holm": "Holm", "bonferroni": "Bonferroni"}
+_BETWEEN = {"welch_t": "Welch's unequal-variance t test of the changes",
+            "student_t": "Student's t test of the changes (variance pooled over the arms)",
+            "ancova": "ANCOVA of post-training ΔCt on pre-training ΔCt and arm"}
+
+
+def _and(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _serum_methods(res) -> str:
+    from skintrial.omics._study_layer import serum_options
+
+    anc, lod = res.tables.get("serum_ancova"), res.tables.get("serum_lod")
+    if anc is None or lod is None or anc.empty:
+        return ""
+    opts = serum_options(res.study)
+    scale = str(anc["scale"].iat[0])
+    change = res.tables.get("serum_change")
+    follow = str(change["followup_visit"].iat[0]) if change is not None and len(change) else res.followup_visit
+    base = res.study.spec.study.baseline_visit
+    parts = []
+    pqn = res.tables.get("serum_pqn")
+    if pqn is not None and len(pqn):
+        panels = sorted(pqn["panel"].astype(str).unique())
+        which = f"The {panels[0]} panel was" if len(panels) == 1 else f"The {_and(panels)} panels were"
+        parts.append(f"{which} normalised by probabilistic quotient normalisation (PQN; "
+                     f"Dieterle et al. 2006{', after total-area normalisation' if opts['pqn_total_area'] else ''}"
+                     f", {opts['pqn_reference']} reference profile over all samples).")
+    methods = [m for m in dict.fromkeys(lod["method"].astype(str))]
+    n_below = int((lod["n_below_lod"] > 0).sum())
+    lod_text = "; ".join(_LOD.get(m, m) for m in methods)
+    fallback = int((lod["status"] == "fallback_lod_sqrt2").sum())
+    if fallback:
+        lod_text += f" ({fallback} analyte(s) with too few detected values fell back to LOD/√2)"
+    n_excl = int((lod["status"] == "too_many_below_lod").sum())
+    parts.append(f"Serum values below the limit of detection (in {n_below} of {len(lod)} analytes) were {lod_text}; "
+                 f"analytes with more than {opts['max_below_lod']:.0%} of their values below the LOD were not tested "
+                 f"({n_excl}).")
+    on = f"{_LOG[scale]}-transformed" if scale in _LOG else "analysed on their reported scale (not transformed)"
+    method = _P_ADJ.get(str(anc["p_adj_method"].iat[0]), str(anc["p_adj_method"].iat[0]))
+    cov = res.study.spec.analysis.covariates
+    parts.append(f"Values were {on}; each of the {int(lod['tested'].sum())} tested analytes was analysed by ANCOVA "
+                 f"of its {follow} value on its {base} value and arm{', ' + ', '.join(cov) if cov else ''}, with "
+                 f"{method} adjustment across the analytes of each panel, separately for each contrast.")
+    return " ".join(parts)
+
+
+def _mechanism_methods(res) -> str:
+    grid = res.tables.get("mechanism")
+    if grid is None or grid.empty:
+        return ""
+    names = {"spearman": "Spearman's ρ", "pearson": "Pearson's r"}
+    methods = [names.get(m, m) for m in dict.fromkeys(grid["method"].astype(str))]
+    adjusted = sorted(set(grid["arm_adjusted"].astype(bool)))
+    adj = {(False,): "without adjustment", (True,): "adjusted for arm (partial correlation given arm)",
+           (False, True): "both unadjusted and adjusted for arm (partial correlation given arm)"}[tuple(adjusted)]
+    method = _P_ADJ.get(str(grid["p_adj_method"].iat[0]), str(grid["p_adj_method"].iat[0]))
+    n_f, n_o = grid["factor"].nunique(), grid["skin_outcome"].nunique()
+    return (f"Mechanism view: participants' changes in each tested factor were correlated with their changes in "
+            f"each skin outcome ({n_f} factors × {n_o} outcomes) by {_and(methods)}, {adj}, complete cases per "
+            f"pair; p-values were adjusted by {method} over the whole factor × outcome grid, separately for each "
+            f"method and adjustment. These correlations are hypotheses, not evidence of mechanism.")
+
+
+def _qpcr_methods(res) -> str:
+    from skintrial.omics._study_layer import qpcr_options
+
+    t = res.tables.get("qpcr")
+    opts = qpcr_options(res.study)
+    if t is None or t.empty or not opts:
+        return ""
+    refs = opts["reference_genes"]
+    norm = (f"the reference gene {refs[0]}" if len(refs) == 1 else
+            f"the mean Ct of {_and(refs)} (the geometric mean of their relative quantities)")
+    cutoff = opts["cutoff"]
+    late = ("undetermined wells were " if cutoff is None else f"undetermined wells and Ct above {cutoff:g} cycles were ")
+    late += "excluded" if opts["undetermined"] == "exclude" else f"set to {cutoff:g} cycles"
+    sd = opts["max_replicate_sd"]
+    rep = f"technical replicates were combined by their {opts['replicate_rule']}" + (
+        f" (replicate SD above {sd:g} cycles flagged)" if sd is not None else "")
+    methods = set(t["method"].astype(str))
+    if "pfaffl" in methods:
+        eff = opts["efficiencies"]
+        given = "" if eff is None else " (" + ", ".join(f"{g} {e:g}" for g, e in eff.items()) + ")"
+        quant = f"efficiency-corrected ratios (Pfaffl 2001) with the amplification factors of study.toml{given}"
+    else:
+        quant = "2^−ΔΔCt (Livak & Schmittgen 2001), assuming 100% amplification efficiency for every gene"
+    tests = list(dict.fromkeys(t["test"].astype(str)))
+    between = [_BETWEEN[x] for x in tests if x in _BETWEEN]
+    text = (f"Fibroblast qPCR: {late}; {rep}; ΔCt was computed against {norm}, and relative expression as {quant}. "
+            f"Within each arm the within-participant change in ΔCt ({opts['post']} − {opts['pre']}) was tested by a "
+            f"paired t test")
+    text += f"; arms were compared by {_and(between)}." if between else "."
+    return text
+
+
+def methods_text(res) -> str:
+    """Sentences for the methods paragraph on the molecular analyses that ran, from the settings used.
+
+    Serum: PQN (when it ran), the below-LOD rule and the not-tested threshold, the log scale, ANCOVA per
+    analyte with the multiplicity method; mechanism: correlation methods, arm adjustment, FDR over the
+    grid; qPCR: reference genes, Ct cutoff and undetermined rule, replicate rule, efficiency method and
+    tests. Empty when the study has no molecular data. Settings come from the result tables where they
+    carry them (scale, LOD method, PQN panels, tests) and otherwise from the same
+    :func:`~skintrial.omics._study_layer.serum_options` / ``qpcr_options`` the analysis was called with.
+    """
+    return " ".join(x for x in (_serum_methods(res), _mechanism_methods(res), _qpcr_methods(res)) if x)
 
 
 def build(res) -> list[dict]:

@@ -137,6 +137,11 @@ def _methods(res: TrialResults) -> dict:
     if "mixed_anova" in res.tables:
         text += (" For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III) is given as "
                  "the replication analysis; it is not the treatment test.")
+    from skintrial.report._section_omics import methods_text
+
+    omics = methods_text(res)
+    if omics:
+        text += " " + omics
     return {"id": "methods", "title": "Methods", "text": text, "inputs": prov.get("inputs", {})}
 
 
