@@ -262,3 +262,56 @@ def test_raw_cutometer_options_offer_what_the_cli_offers():
 
     assert CUTOMETER_COLUMN_KEYS == COLUMN_KEYS
     assert typing.get_args(RawSpec.model_fields["cutometer_method"].annotation) == _METHODS
+
+
+def _scans_as_png(bundle: Path, k: int) -> tuple[pd.DataFrame, list[int], float]:
+    """The first ``k`` ultrasound DICOMs of the manifest saved as PNG (no spacing in the file)."""
+    from PIL import Image
+
+    from skintrial.instruments import read_ultrasound
+
+    man = pd.read_csv(bundle / "raw" / "manifest.csv")
+    rows = man.index[man["instrument"] == "ultrasound"][:k].tolist()
+    spacing = None
+    for i in rows:
+        image = read_ultrasound(bundle / "raw" / man.loc[i, "file"])
+        spacing = image.spacing_mm[0]
+        png = str(Path(man.loc[i, "file"]).with_suffix(".png"))
+        Image.fromarray(image.pixels).save(bundle / "raw" / png)
+        man.loc[i, "file"] = png
+    return man, rows, spacing
+
+
+def test_manifest_pixel_spacing_per_file_overrides_the_study_wide_value(raw_bundle):
+    want = measure_raw(load_study(raw_bundle)).files.set_index("file")["dermal_thickness_mm"]
+    man, rows, spacing = _scans_as_png(raw_bundle, 3)
+    before = {i: pd.read_csv(raw_bundle / "raw" / "manifest.csv").loc[i, "file"] for i in rows}
+    man["pixel_spacing_mm"] = None
+    man.loc[rows[:2], "pixel_spacing_mm"] = spacing  # the third falls back to [raw] pixel_spacing_mm
+    man.loc[rows[1], "pixel_spacing_col_mm"] = spacing
+    man.to_csv(raw_bundle / "raw" / "manifest.csv", index=False)
+    _raw_keys(raw_bundle, f"pixel_spacing_mm = {2 * spacing}\n")
+    got = measure_raw(load_study(raw_bundle)).files.set_index("file")["dermal_thickness_mm"]
+    png = [man.loc[i, "file"] for i in rows]
+    np.testing.assert_allclose(got[png[:2]].to_numpy(), want[[before[i] for i in rows[:2]]].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(got[png[2]], 2 * want[before[rows[2]]], rtol=0.02)  # study-wide spacing
+
+
+@pytest.mark.parametrize("column, value, where, message", [
+    ("pixel_spacing_mm", "abc", "ultrasound", "positive number of mm"),
+    ("pixel_spacing_mm", "-0.01", "ultrasound", "positive number of mm"),
+    ("pixel_spacing_mm", "0.0125", "cutometer", "not an ultrasound scan"),
+    ("pixel_spacing_col_mm", "0.0125", "ultrasound", "column spacing without a row spacing"),
+    ("pixel_spacing", "0.0125", "ultrasound", "unknown manifest column"),
+])
+def test_manifest_spacing_problems_are_named_with_row_and_column(raw_bundle, column, value, where, message):
+    man = pd.read_csv(raw_bundle / "raw" / "manifest.csv", dtype=str)
+    i = man.index[man["instrument"] == where][1]
+    man[column] = ""
+    man.loc[i, column] = value
+    man.to_csv(raw_bundle / "raw" / "manifest.csv", index=False)
+    problems = [p for p in validate_study(raw_bundle) if message in p.message]
+    assert len(problems) == 1
+    p = problems[0]
+    assert p.file.endswith("manifest.csv") and p.column == column and p.fix
+    assert p.row == (1 if message.startswith("unknown") else i + 2)

@@ -27,6 +27,7 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
 from skintrial.study import Study
+from skintrial.study._manifest import manifest_spacing
 from skintrial.study._schema import RawSpec
 from skintrial.study._summaries import EXCLUSION_COLUMNS
 
@@ -100,13 +101,14 @@ def _missing_rows(paths: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"file": paths, "qc": "error: file not found (paths are relative to the manifest's folder)"})
 
 
-def _run_instrument(instrument: str, paths: list[str], study: Study, overlay_dir: Path,
+def _run_instrument(instrument: str, rows: pd.DataFrame, study: Study, overlay_dir: Path,
                     progress: Callable[[int], None] | None) -> pd.DataFrame:
+    paths = rows["path"].tolist()
     present = [p for p in paths if Path(p).is_file()]
     missing = _missing_rows([p for p in paths if not Path(p).is_file()])
     if progress and len(missing):
         progress(len(missing))
-    found = _measure(instrument, present, study, overlay_dir, progress) if present else pd.DataFrame()
+    found = _measure(instrument, present, study, overlay_dir, progress, rows) if present else pd.DataFrame()
     out = pd.concat([found, missing], ignore_index=True) if len(missing) else found
     if "n_cycles" in out.columns:  # missing files have no cycles: keep the count an integer column
         out["n_cycles"] = out["n_cycles"].astype("Int64")
@@ -114,7 +116,7 @@ def _run_instrument(instrument: str, paths: list[str], study: Study, overlay_dir
 
 
 def _measure(instrument: str, paths: list[str], study: Study, overlay_dir: Path,
-             progress: Callable[[int], None] | None) -> pd.DataFrame:
+             progress: Callable[[int], None] | None, rows: pd.DataFrame) -> pd.DataFrame:
     raw = study.spec.raw
     if instrument == "cutometer":
         from skintrial.instruments.cutometer import cutometer_files
@@ -124,8 +126,9 @@ def _measure(instrument: str, paths: list[str], study: Study, overlay_dir: Path,
                                **cutometer_options(raw))
     from skintrial.instruments.ultrasound import ultrasound_files
 
-    return ultrasound_files(paths, pixel_spacing_mm=raw.pixel_spacing_mm, overlay_dir=overlay_dir,
-                            progress=progress)
+    # a file's own spacing in the manifest overrides the study-wide [raw] pixel_spacing_mm
+    spacing = manifest_spacing(rows, raw.pixel_spacing_mm if raw is not None else None)
+    return ultrasound_files(paths, pixel_spacing_mm=spacing, overlay_dir=overlay_dir, progress=progress)
 
 
 def _agreement(study: Study, derived: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
@@ -165,7 +168,7 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
     with tempfile.TemporaryDirectory() as tmp:
         for instrument in sorted({i for i, _ in mapping.values()}):
             rows = man[man["instrument"] == instrument].reset_index(drop=True)
-            res = _run_instrument(instrument, rows["path"].tolist(), study, Path(tmp), progress)
+            res = _run_instrument(instrument, rows, study, Path(tmp), progress)
             res = rows[["participant_id", "visit", "site", "instrument", "file", "path"]].merge(
                 res.rename(columns={"file": "path"}), on="path", how="left", validate="one_to_many")
             res = res.drop(columns=["path"])

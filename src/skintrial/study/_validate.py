@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import Problem
+from skintrial.study._manifest import check_manifest_columns
 from skintrial.study._readers import ROW_COLUMN
 from skintrial.study._schema import StudyFile, physical_range
 
@@ -203,6 +204,7 @@ def check_manifest(df: pd.DataFrame, spec: StudyFile, participants: pd.DataFrame
     problems += _per_row(df, df["file"].isna(), file, "file", "empty file name", "give the file's path")
     dup = df.duplicated("file", keep="first") & df["file"].notna()
     problems += _per_row(df, dup, file, "file", "the same raw file is listed twice", "list each file once")
+    problems += check_manifest_columns(df, file)  # unknown columns, per-file pixel spacing
     return problems
 
 
