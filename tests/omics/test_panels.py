@@ -341,3 +341,22 @@ def test_reader_refuses_two_columns_with_one_meaning(tmp_path, header, pair):
     with pytest.raises(InputError, match=pair) as err:
         read_panel(p)
     assert err.value.problems[0].file == str(p) and "delete the other" in err.value.problems[0].fix
+
+
+def _three_visits() -> pd.DataFrame:
+    d = _panel(seed=4, n=12, k=4, withdrawn=0)
+    mid = d.loc[d["visit"] == "week16"].assign(visit="week4")
+    order = {"week0": 0, "week4": 1, "week16": 2}
+    return pd.concat([d, mid], ignore_index=True).sort_values("visit", key=lambda v: v.map(order), kind="stable")
+
+
+def test_default_followup_is_the_last_visit_in_visit_order_not_text_order():
+    d = _three_visits()  # week4 sorts after week16 as text
+    res = panel_analysis(d, baseline_visit="week0", reference_arm="CON")
+    assert set(res.change["followup_visit"]) == {"week16"}
+    declared = panel_analysis(d, baseline_visit="week0", reference_arm="CON", visits=["week0", "week16", "week4"])
+    assert set(declared.change["followup_visit"]) == {"week4"}  # a declared order wins over appearance
+    cat = d.assign(visit=pd.Categorical(d["visit"], categories=["week0", "week4", "week16"], ordered=True))
+    shuffled = cat.sample(frac=1.0, random_state=1)  # appearance order lost; the category order is kept
+    assert set(panel_analysis(shuffled, baseline_visit="week0", reference_arm="CON").change["followup_visit"]) == {
+        "week16"}

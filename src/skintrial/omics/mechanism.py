@@ -64,7 +64,7 @@ def participant_changes(
     for v in (baseline_visit, followup_visit):
         if v not in set(data[visit].astype(str)):
             raise InputError(Problem(f"visit {v!r} not found in the data", column=visit, value=v,
-                                     fix=f"use one of {sorted(set(data[visit].astype(str)))}"))
+                                     fix=f"use one of {list(dict.fromkeys(data[visit].astype(str)))}"))
     d = data[[subject, visit, outcome, value]].astype({subject: str, visit: str, outcome: str})
     wide = d.pivot_table(index=subject, columns=[visit, outcome], values=value, aggfunc="first", dropna=False)
     wide.columns = wide.columns.remove_unused_levels()
