@@ -191,3 +191,26 @@ def test_three_visits_need_the_followup_named(pilot):
     assert_allclose(early.changes["mean_change"], est.changes["mean_change"] / 2, rtol=1e-9)
     with pytest.raises(InputError, match="'week12' is not in the data"):
         pilot_estimates(three, baseline_visit="week0", followup_visit="week12")
+
+
+def test_planned_effect_has_a_pooled_t_interval_as_statsmodels_ols(pilot_with_control, pilot):
+    """Effect vs the pilot's own control: difference of two independent change means, pooled within-arm
+    SD over all pilot arms (df N - A), as OLS of change on arm gives it. Assumed control change: the arm's
+    own interval shifted. Given effects: no interval."""
+    import statsmodels.formula.api as smf
+
+    long, est = pilot_with_control
+    w = _wide(long, "r2").assign(change=lambda d: d["week16"] - d["week0"])
+    fit = smf.ols("change ~ C(arm, Treatment('CON'))", data=w).fit()
+    p = plan_trial(est, primary="r2").query("scenario == 'pilot'").set_index("arm")
+    for arm in ("AT", "RT"):
+        ci = fit.conf_int(0.05).loc[f"C(arm, Treatment('CON'))[T.{arm}]"].to_numpy()
+        assert_allclose(p.loc[arm, ["effect_ci_low", "effect_ci_high"]].to_numpy(float), ci, rtol=1e-9)
+    assert (p["effect_ci_level"] == 0.95).all()
+    _, _, est2 = pilot
+    q = plan_trial(est2, primary="r2", control_change=0.005, effects={"RT": 0.03}).query("scenario == 'pilot'")
+    q = q.set_index("arm")
+    at = est2.changes.query("outcome == 'r2' and arm == 'AT'").iloc[0]
+    assert_allclose(q.loc["AT", ["effect_ci_low", "effect_ci_high"]].to_numpy(float),
+                    [at["ci_low"] - 0.005, at["ci_high"] - 0.005], rtol=1e-12)
+    assert q.loc["RT", ["effect_ci_low", "effect_ci_high"]].isna().all()

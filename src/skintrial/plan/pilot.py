@@ -23,7 +23,12 @@ the pilot has one: pilot mean change of *g* minus pilot mean change of the contr
 (``"pilot_control"``); otherwise, as in a pilot without a control arm (Nishikori et al. 2023), which
 cannot estimate an effect *against a control*, the pilot mean change of *g* minus an assumed mean
 change in controls (``control_change``, default 0: controls do not change over 16 weeks;
-``"assumed_control_change"``). The ``control_change`` column holds the control change subtracted. Two scenarios are planned: ``pilot`` (point estimates of sd and rho) and
+``"assumed_control_change"``). The ``control_change`` column holds the control change subtracted.
+``effect_ci_low`` / ``effect_ci_high`` give the effect's interval from the pilot: against the pilot's
+own control, the difference of two independent change means with the pooled within-arm SD of change
+over all pilot arms (a pooled t interval, df = N − A, the same SD as the per-arm intervals); against
+an assumed control change, the arm's own interval shifted by it (the assumption is taken as known);
+none for a given effect. Two scenarios are planned: ``pilot`` (point estimates of sd and rho) and
 ``conservative`` (sd at its upper and rho at its lower confidence limit: pilot SDs are imprecise and
 planning on the point estimate under-powers half of all trials; Browne 1995, Kieser & Wassmer 1996).
 """
@@ -32,6 +37,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -55,9 +61,10 @@ __all__ = ["PilotEstimates", "pilot_estimates", "plan_trial", "power_curve", "pi
 
 OUTCOME_COLUMNS: tuple[str, ...] = ("outcome", "n", "sd", "sd_ci_low", "sd_ci_high", "rho", "rho_ci_low",
                                     "rho_ci_high", "ancova_residual_sd", "ci_level")
-CHANGE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "n", "baseline_mean", "mean_change", "se", "ci_low",
+CHANGE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "n", "baseline_mean", "mean_change", "se", "df", "ci_low",
                                    "ci_high", "ci_level")
-PLAN_COLUMNS: tuple[str, ...] = ("scenario", *POWER_COLUMNS, "effect_basis", "control_change")
+PLAN_COLUMNS: tuple[str, ...] = ("scenario", *POWER_COLUMNS, "effect_basis", "control_change", "effect_ci_low",
+                                 "effect_ci_high", "effect_ci_level")
 CURVE_COLUMNS: tuple[str, ...] = ("scenario", "contrast", "effect", "effect_basis", "control_change", "sd", "rho",
                                   "n_per_arm", "n_enrolled_total", "alpha_test", "power", "power_bound")
 EFFECT_BASES: tuple[str, ...] = ("given", "pilot_control", "assumed_control_change", "no_pilot_estimate")
@@ -172,15 +179,25 @@ def pilot_estimates(
     changes = pd.DataFrame({
         "outcome": np.repeat(ta.outcomes, A), "arm": np.tile(ta.arms, K), "n": n_arm.ravel(),
         "baseline_mean": bmean.ravel(), "mean_change": c.estimate.ravel(), "se": c.se.ravel(),
-        "ci_low": lo.ravel(), "ci_high": hi.ravel(), "ci_level": ci_level,
+        "df": c.df.ravel(), "ci_low": lo.ravel(), "ci_high": hi.ravel(), "ci_level": ci_level,
     })
     return PilotEstimates(outcomes=outcomes[list(OUTCOME_COLUMNS)], changes=changes[list(CHANGE_COLUMNS)],
                           baseline_visit=baseline_visit, followup_visit=followup_visit)
 
 
+class _Effect(NamedTuple):
+    """A planned effect, where it came from, and its confidence interval from the pilot (NaN when given)."""
+
+    effect: float
+    basis: str
+    control_change: float
+    ci_low: float = float("nan")
+    ci_high: float = float("nan")
+
+
 def _planned_effects(est: PilotEstimates, primary: str, arms: Sequence[str], control_arm: str,
-                     control_change: float, effects: Mapping[str, float] | None) -> dict[str, tuple[float, str, float]]:
-    """{arm: (effect, effect_basis, control change subtracted)} for every non-control arm of the new trial."""
+                     control_change: float, effects: Mapping[str, float] | None) -> dict[str, _Effect]:
+    """{arm: _Effect} for every non-control arm of the new trial (module notes: the effect's interval)."""
     arms = [str(a) for a in arms]
     probs = []
     if control_arm not in arms:
@@ -194,19 +211,25 @@ def _planned_effects(est: PilotEstimates, primary: str, arms: Sequence[str], con
         probs.append(Problem("an effect was given for the control arm; effects are differences from the control",
                              column="effects", value=control_arm, fix="drop the control arm's effect"))
     InputError.collect(probs)
-    ch = est.changes[est.changes["outcome"] == primary].set_index("arm")["mean_change"]
-    own = control_arm in ch.index and bool(np.isfinite(ch[control_arm]))
-    base = float(ch[control_arm]) if own else float(control_change)
+    ch = est.changes[est.changes["outcome"] == primary].set_index("arm")
+    m = ch["mean_change"]
+    own = control_arm in ch.index and bool(np.isfinite(m[control_arm]))
+    base = float(m[control_arm]) if own else float(control_change)
+    se_base = float(ch.loc[control_arm, "se"]) if own else 0.0  # an assumed control change is taken as known
     basis = "pilot_control" if own else "assumed_control_change"
-    out: dict[str, tuple[float, str, float]] = {}
+    out: dict[str, _Effect] = {}
     missing = []
     for a in arms:
         if a == control_arm:
             continue
         if effects is not None and a in effects:
-            out[a] = (float(effects[a]), "given", float("nan"))
-        elif a in ch.index and np.isfinite(ch[a]):
-            out[a] = (float(ch[a]) - base, basis, base)
+            out[a] = _Effect(float(effects[a]), "given", float("nan"))
+        elif a in ch.index and np.isfinite(m[a]):
+            r = ch.loc[a]
+            se = float(np.hypot(r["se"], se_base))
+            q = float(sps.t.ppf(0.5 + r["ci_level"] / 2, r["df"]))
+            d = float(m[a]) - base
+            out[a] = _Effect(d, basis, base, d - q * se, d + q * se)
         else:
             missing.append(a)
     if missing:
@@ -216,8 +239,7 @@ def _planned_effects(est: PilotEstimates, primary: str, arms: Sequence[str], con
 
 
 def _scenarios(est: PilotEstimates, primary: str, arms: Sequence[str], control_arm: str, control_change: float,
-               effects: Mapping[str, float] | None) -> tuple[dict[str, tuple[float, str, float]],
-                                                             dict[str, tuple[float, float]]]:
+               effects: Mapping[str, float] | None) -> tuple[dict[str, _Effect], dict[str, tuple[float, float]]]:
     o = est.outcomes.set_index("outcome")
     if primary not in o.index:
         raise InputError(Problem(f"outcome {primary!r} is not in the pilot data", column="primary",
@@ -282,12 +304,15 @@ def plan_trial(
     eff, scen = _scenarios(estimates, primary, arms, control_arm, control_change, effects)
     parts = []
     for name, (sd, rho) in scen.items():
-        t = ancova_sample_size(effects={a: e[0] for a, e in eff.items()}, sd=sd, rho=rho, power=power,
+        t = ancova_sample_size(effects={a: e.effect for a, e in eff.items()}, sd=sd, rho=rho, power=power,
                                allocation=allocation, control_arm=control_arm, alpha=alpha,
                                multiplicity=multiplicity, n_outcomes=n_outcomes, dropout=dropout, method=method,
                                analysis=analysis, sequence_position=sequence_position)
-        parts.append(t.assign(scenario=name, effect_basis=[eff[a][1] for a in t["arm"]],
-                              control_change=[eff[a][2] for a in t["arm"]]))
+        parts.append(t.assign(scenario=name, effect_basis=[eff[a].basis for a in t["arm"]],
+                              control_change=[eff[a].control_change for a in t["arm"]],
+                              effect_ci_low=[eff[a].ci_low for a in t["arm"]],
+                              effect_ci_high=[eff[a].ci_high for a in t["arm"]],
+                              effect_ci_level=float(estimates.changes["ci_level"].iloc[0])))
     return pd.concat(parts, ignore_index=True)[list(PLAN_COLUMNS)]
 
 
@@ -338,7 +363,7 @@ def power_curve(
     keep = 1.0 - dropout
     parts = []
     for name, (sd, rho) in scen.items():
-        for j, (a, (e, basis, c0)) in enumerate(eff.items()):
+        for j, (a, (e, basis, c0, _, _)) in enumerate(eff.items()):
             pw, _, _ = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n * keep, n_control=n * keep,
                                       n_total=k * n * keep, n_arms=k, alpha=a_test, method=method,
                                       analysis=analysis)
@@ -403,13 +428,12 @@ def pilot_design(
         r = o.loc[name]
         sd, rho = ((float(r["sd"]), float(r["rho"])) if scenario == "pilot" else
                    (float(r["sd_ci_high"]), float(max(r["rho_ci_low"], 0.0))))
-        rows += [(name, a, e, sd, rho, basis, c0) for a, (e, basis, c0) in eff.items()]
+        rows += [(name, a, e.effect, sd, rho, e.basis, e.control_change) for a, e in eff.items()]
     out = pd.DataFrame(rows, columns=list(PILOT_DESIGN_COLUMNS))
     return out[out["outcome"].isin(list(outcomes))].reset_index(drop=True)
 
 
-def _other_effects(est: PilotEstimates, outcome: str, arms: Sequence[str],
-                   control_arm: str) -> dict[str, tuple[float, str, float]]:
+def _other_effects(est: PilotEstimates, outcome: str, arms: Sequence[str], control_arm: str) -> dict[str, _Effect]:
     ch = est.changes[est.changes["outcome"] == outcome].set_index("arm")["mean_change"]
     own = control_arm in ch.index and bool(np.isfinite(ch[control_arm]))
     base = float(ch[control_arm]) if own else 0.0
@@ -419,5 +443,5 @@ def _other_effects(est: PilotEstimates, outcome: str, arms: Sequence[str],
         if a == control_arm:
             continue
         ok = a in ch.index and bool(np.isfinite(ch[a]))
-        out[a] = (float(ch[a]) - base, basis, base) if ok else (0.0, "no_pilot_estimate", float("nan"))
+        out[a] = _Effect(float(ch[a]) - base, basis, base) if ok else _Effect(0.0, "no_pilot_estimate", float("nan"))
     return out

@@ -91,7 +91,7 @@ def planning_page(
         body = df.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}", border=0, na_rep="")
         return f"<h2>{_html.escape(caption)}</h2>\n{body}"
 
-    keep = ["scenario", "contrast", "effect", "sd", "rho", "n_enrolled_arm", "n_enrolled_total", "dropout",
+    keep = ["scenario", "contrast", "effect", "effect_ci_low", "effect_ci_high", "sd", "rho", "n_enrolled_arm", "n_enrolled_total", "dropout",
             "alpha_test", "power", "gpower_effect_size_f", "gpower_groups", "gpower_covariates", "gpower_total_n"]
     parts = [table(plan[[c for c in keep if c in plan.columns]], "Sample size")]
     uri = "data:image/svg+xml;base64," + base64.b64encode(curve_svg).decode("ascii")
