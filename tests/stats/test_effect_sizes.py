@@ -109,3 +109,12 @@ def test_clda_hedges_g_with_an_arm_of_one_participant():
 def test_hedges_g_pooling_equals_the_variance_formula_with_two_or_more_per_arm():
     x, y = WIDE.loc[WIDE.arm == "FT", "pre"].to_numpy(), WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy()
     assert_allclose(_hedges_ss(1.0, x, y), _hedges(1.0, x, y), rtol=1e-12)
+
+
+def test_hedges_g_needs_more_than_three_participants_in_the_two_arms():
+    from skintrial.stats._effect_size import hedges_g
+
+    g = hedges_g(np.array([1.0, 1.0, 1.0]), np.array([1.0, 2.0, 2.0]), np.array([0.0, 2.0, 2.0]),
+                 np.array([1.0, 1.0, 2.0]), np.array([0.0, 0.0, 2.0]))
+    assert np.isnan(g[:2]).all()  # n1 + n2 = 2 (no spread) and 3 (J = 0)
+    assert_allclose(g[2], (1 - 3 / 7) / np.sqrt(2.0), rtol=1e-12)  # SS 4 over 2 df: SD sqrt(2); J = 4/7

@@ -4,6 +4,8 @@
 ``SS_a`` is arm a's sum of squared deviations from its own mean (0 for an arm of one) and
 ``J = 1 - 3 / (4 (n_1 + n_2) - 9)`` (Hedges 1981). Pooling sums of squares rather than variances keeps
 an arm with a single participant in the pooled SD (it adds n but no spread) instead of making it NaN.
+g is NaN when the pooled SD is not positive, and when ``n_1 + n_2 <= 3``: there ``J <= 0`` (one
+residual df; the exact correction is 0 too), so no bias-corrected value exists.
 """
 
 from __future__ import annotations
@@ -26,9 +28,9 @@ def arm_sums(x: np.ndarray, used: np.ndarray, arm_index: np.ndarray, n_arms: int
 
 
 def hedges_g(estimate: np.ndarray, n1: np.ndarray, ss1: np.ndarray, n2: np.ndarray, ss2: np.ndarray) -> np.ndarray:
-    """Hedges' g of ``estimate`` with the pooled SD of two arms (NaN without a positive pooled SD)."""
+    """Hedges' g of ``estimate`` with the pooled SD of two arms (NaN without a positive pooled SD or J)."""
     df = n1 + n2 - 2
     with np.errstate(invalid="ignore", divide="ignore"):
         sd = np.sqrt((ss1 + ss2) / np.where(df > 0, df, np.nan))
         j = 1.0 - 3.0 / (4.0 * (n1 + n2) - 9.0)
-        return np.where(sd > 0, j * estimate / np.where(sd > 0, sd, 1.0), np.nan)
+        return np.where((sd > 0) & (df > 1), j * estimate / np.where(sd > 0, sd, 1.0), np.nan)
