@@ -230,3 +230,153 @@ def test_every_study_toml_problem_is_reported_together(small_bundle):
     assert {p.column for p in problems} >= {"analysis.alpha", "study.reference_arm", "analysis.primary"}
     assert all(p.fix for p in problems)
     assert len([p for p in problems if p.column == "study.reference_arm"]) == 1
+
+
+def test_a_declared_arm_without_participants_is_named(small_bundle):
+    _toml_edit(small_bundle, ('arms = ["AT", "RT"]', 'arms = ["CON", "AT", "RT"]'))
+    p = _one(_problems(small_bundle), "no participant")
+    assert (p.column, p.value) == ("arm", "CON") and p.file.endswith("participants.csv")
+
+
+def test_each_value_out_of_range_is_reported_on_its_row(small_bundle):
+    def edit(f):
+        rows = f.index[f["outcome"] == "r2"][:3]
+        return f.assign(value=f["value"].where(~f.index.isin(rows), "68.8"))
+
+    _edit(small_bundle, "measurements", edit)
+    hits = [p for p in _problems(small_bundle) if "outside the physical range" in p.message]
+    m = pd.read_csv(small_bundle / "measurements.csv", dtype=str)
+    assert sorted(p.row for p in hits) == sorted((m.index[m["value"] == "68.8"] + 2).tolist())
+    assert all(p.rows_affected == 1 and p.value == "68.8" for p in hits)
+
+
+@pytest.mark.parametrize("unit, bad, good", [("a.u.", "7", "0.7"), ("%", "170", "70"), ("1", "-0.2", "0.2")])
+def test_cutometer_ratio_range_applies_whatever_the_unit_is_called(small_bundle, unit, bad, good):
+    text = (small_bundle / "study.toml").read_text()
+    block = text[text.index("[outcomes.r2]"):]
+    block = block[:block.index("\n\n")]
+    unit_line = next(line for line in block.splitlines() if line.startswith("unit ="))
+    _toml_edit(small_bundle, (block, block.replace(unit_line, f'unit = "{unit}"')))
+
+    def edit(f):
+        rows = f.index[f["outcome"] == "r2"]
+        return f.assign(value=f["value"].where(~f.index.isin(rows[1:]), good).where(f.index != rows[0], bad))
+
+    _edit(small_bundle, "measurements", edit)
+    hits = [p for p in _problems(small_bundle) if "outside the physical range" in p.message]
+    assert [(p.value, "cutometer output 'r2'" in p.message) for p in hits] == [(bad, True)]
+
+
+@pytest.mark.parametrize("unit, bad", [("millimetres", "-1"), ("µm", "50"), ("mm", "12")])
+def test_dermal_thickness_range_from_the_ultrasound_output(small_bundle, unit, bad):
+    _toml_edit(small_bundle, ('unit = "mm"', f'unit = "{unit}"'))
+    factor = 1000 if unit == "µm" else 1
+
+    def edit(f):
+        rows = f.index[f["outcome"] == "dermal_thickness"]
+        scaled = (pd.to_numeric(f["value"]) * factor).map(repr)
+        f = f.assign(value=f["value"].where(~f.index.isin(rows), scaled))
+        return f.assign(value=f["value"].where(f.index != rows[0], bad))
+
+    _edit(small_bundle, "measurements", edit)
+    hits = [p for p in _problems(small_bundle) if "outside the physical range" in p.message]
+    assert [p.value for p in hits] == [bad] and "dermal_thickness_mm" in hits[0].message
+
+
+def test_an_unknown_unit_is_a_note_not_silence(small_bundle):
+    _toml_edit(small_bundle, ('unit = "kg"', 'unit = "stone"'))
+    assert validate_study(small_bundle) == []
+    notes = [p for p in validate_study(small_bundle, notes=True) if p.kind == "note"]
+    assert len(notes) == 1 and "'stone'" in notes[0].message and "min and max" in notes[0].fix
+    assert load_study(small_bundle).notes == tuple(notes)
+
+
+@pytest.mark.parametrize("column", ["participant_id", "visit", "outcome"])
+def test_an_empty_key_cell_is_named_as_empty(small_bundle, column):
+    _edit(small_bundle, "measurements", lambda f: f.assign(**{column: f[column].where(f.index != 4, "")}))
+    problems = _problems(small_bundle)
+    p = _one(problems, f"empty {column}")
+    assert (p.row, p.column, p.value) == (6, column, None)
+    assert not any("nan" in p.render() for p in problems)
+
+
+def test_an_empty_arm_is_named_as_empty(small_bundle):
+    _edit(small_bundle, "participants", lambda f: f.assign(arm=f["arm"].where(f.index != 2, "")))
+    problems = _problems(small_bundle)
+    p = _one(problems, "empty arm")
+    assert (p.row, p.column) == (4, "arm")
+    assert not any("unknown arm" in q.message for q in problems)
+
+
+def test_row_numbers_stay_right_after_a_blank_line(small_bundle):
+    _edit(small_bundle, "measurements", lambda f: f.assign(value=f["value"].where(f.index != 4, "abc")))  # row 6
+    path = small_bundle / "measurements.csv"
+    lines = path.read_text().splitlines()
+    path.write_text("\n".join([*lines[:3], "", *lines[3:]]) + "\n")  # a blank line at spreadsheet row 4
+    p = _one(_problems(small_bundle), "not a number")
+    assert p.row == 7  # row 6 of the file before, one row down
+    notes = [n for n in validate_study(small_bundle, notes=True) if n.kind == "note"]
+    assert [(n.row, n.message) for n in notes] == [(4, "blank row skipped")]
+
+
+def test_blank_excel_rows_are_skipped_with_one_note(small_bundle):
+    frame = pd.read_csv(small_bundle / "measurements.csv", dtype=str, keep_default_na=False)
+    blank = pd.DataFrame([[""] * frame.shape[1]], columns=frame.columns)
+    pd.concat([frame.iloc[:4], blank, frame.iloc[4:]]).to_excel(small_bundle / "measurements.xlsx", index=False)
+    (small_bundle / "measurements.csv").unlink()
+    assert validate_study(small_bundle) == []
+    notes = validate_study(small_bundle, notes=True)
+    assert [(n.kind, n.row) for n in notes] == [("note", 6)] and notes[0].file.endswith("measurements.xlsx")
+
+
+def test_measurements_after_the_withdrawal_visit(small_bundle):
+    parts = pd.read_csv(small_bundle / "participants.csv", dtype=str, keep_default_na=False)
+    meas = pd.read_csv(small_bundle / "measurements.csv", dtype=str, keep_default_na=False)
+    pid = next(p for p in parts.loc[parts["status"] == "completed", "participant_id"]
+               if ((meas["participant_id"] == p) & (meas["visit"] == "week16")).any())
+    _edit(small_bundle, "participants", lambda f: f.assign(
+        status=f["status"].where(f["participant_id"] != pid, "withdrawn"),
+        withdrawal_visit=f["withdrawal_visit"].where(f["participant_id"] != pid, "week0"),
+        withdrawal_reason=f["withdrawal_reason"].where(f["participant_id"] != pid, "moved")))
+    p = _one(_problems(small_bundle), "says they withdrew")
+    later = meas.index[(meas["participant_id"] == pid) & (meas["visit"] == "week16")]
+    assert (p.file.endswith("measurements.csv"), p.row, p.column, p.value) == (True, later[0] + 2, "visit", "week16")
+    assert pid in p.message and p.rows_affected == len(later)
+
+
+def test_no_follow_up_data_at_all_is_a_study_level_problem(small_bundle):
+    _edit(small_bundle, "measurements", lambda f: f[f["visit"] != "week16"])
+    problems = _problems(small_bundle)
+    p = _one(problems, "no measurements at the follow-up visit 'week16'")
+    assert p.file.endswith("measurements.csv") and "[study] visits" in p.message + p.fix
+
+
+def test_messages_name_the_files_actually_read(small_bundle):
+    for table in ("participants", "measurements"):
+        frame = pd.read_csv(small_bundle / f"{table}.csv", dtype=str, keep_default_na=False)
+        if table == "measurements":
+            frame.loc[0, "participant_id"] = "P999"
+            frame = pd.concat([frame, frame.iloc[[3]]], ignore_index=True)
+        frame.to_parquet(small_bundle / f"{table}.parquet", index=False)
+        (small_bundle / f"{table}.csv").unlink()
+    problems = _problems(small_bundle)
+    p = _one(problems, "not in participants.parquet")
+    assert "participants.parquet" in p.fix and p.file.endswith("measurements.parquet")
+    dup = _one(problems, "duplicate measurement")
+    assert "as row 5" in dup.message and not any("participants.csv" in q.render() for q in problems)
+
+
+def test_a_non_utf8_table_says_to_save_it_as_utf8(small_bundle):
+    path = small_bundle / "participants.csv"
+    text = path.read_text()
+    path.write_bytes(text.encode("utf-8") + "Zoë,AT\n".encode("latin-1"))  # saved by a legacy editor
+    p = _one(_problems(small_bundle), "not UTF-8")
+    assert "UTF-8" in p.fix and p.row == len(text.splitlines()) + 1
+
+
+def test_study_toml_problems_do_not_hide_the_tables_problems(small_bundle):
+    _toml_edit(small_bundle, ("alpha = 0.05", "alpha = 5"))
+    _edit(small_bundle, "measurements", lambda f: f.assign(value=f["value"].where(f.index != 7, "abc"),
+                                                           visit=f["visit"].where(f.index != 3, "week9")))
+    problems = validate_study(small_bundle)
+    assert {(p.column, p.row) for p in problems} >= {("analysis.alpha", None), ("value", 9), ("visit", 5)}

@@ -13,6 +13,12 @@ from skintrial.cli._app import app, err_console, guarded, out_console
 _OUT = typer.Option("--out", "-o", help="Output folder (created if needed).")
 
 
+def _print_notes(notes) -> None:
+    """Non-fatal findings of validation, on stderr (they never change the exit code)."""
+    for note in notes:
+        err_console.print(Text("note: ", style="yellow") + Text(note.render()))
+
+
 def _run_pipeline(study_dir: Path, out: Path) -> Path:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -24,6 +30,7 @@ def _run_pipeline(study_dir: Path, out: Path) -> Path:
     check_output_dir(out)
     with err_console.status("validating the study bundle"):
         study = load_study(study_dir)
+    _print_notes(study.notes)
     guard = dict(protect=input_paths(study), owned=is_run_output)
     check_replaceable(out, OUTPUTS, **guard)  # before the analysis: refuse early, delete nothing
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -85,7 +92,9 @@ def validate(
     from skintrial.pipeline import analyse
     from skintrial.study import load_study, validate_study
 
-    InputError.collect(validate_study(study))
+    found = validate_study(study, notes=True)
+    _print_notes([p for p in found if p.kind == "note"])
+    InputError.collect(p for p in found if p.kind != "note")
     with err_console.status("reading every file the analysis uses"):
         results = analyse(load_study(study))
     out_console.print(f"{study}: valid")

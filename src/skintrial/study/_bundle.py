@@ -21,14 +21,19 @@ import pandas as pd
 from pydantic import ValidationError
 
 from skintrial.errors import InputError, Problem
-from skintrial.study._readers import ROW_COLUMN, find_table, read_table
+from skintrial.study._ranges import unit_notes
+from skintrial.study._readers import ROW_COLUMN, _not_utf8, find_table, read_table
 from skintrial.study._schema import CONSISTENCY_ERROR, StudyFile, plan_inconsistencies, study_inconsistencies
 from skintrial.study._validate import (
+    Declared,
+    blank_row_notes,
     check_baselines,
     check_declared_outcomes,
+    check_followup,
     check_manifest,
     check_measurements,
     check_participants,
+    check_withdrawals,
 )
 
 __all__ = ["Study", "load_study", "validate_study", "read_study_toml"]
@@ -53,6 +58,8 @@ class Study:
     manifest : DataFrame or None
         The raw-file manifest (``participant_id, visit, site, instrument, file`` and ``path``, the
         file's absolute path), when the bundle has one.
+    notes : tuple of Problem
+        Non-fatal findings (``kind="note"``): blank rows skipped, units without a range check.
     """
 
     root: Path
@@ -61,6 +68,8 @@ class Study:
     measurements: pd.DataFrame
     files: tuple[Path, ...]
     manifest: pd.DataFrame | None = None
+    notes: tuple[Problem, ...] = ()
+    """Non-fatal findings of validation (blank rows skipped, units without a range check), for the user."""
 
     @property
     def arms(self) -> list[str]:
@@ -112,17 +121,22 @@ def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
     return out
 
 
-def read_study_toml(path: Path) -> StudyFile:
-    """Parse and type-check ``study.toml``; every problem is reported at once."""
+def _toml_document(path: Path) -> dict:
+    """The parsed TOML document of ``study.toml`` (an :class:`InputError` when it cannot be read)."""
     file = str(path)
     if not path.is_file():
         raise InputError(Problem("study.toml not found", file=file,
                                  fix="a study bundle is a folder with study.toml, participants.csv and "
                                      "measurements.csv (see docs/bundle.md)"))
     try:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(_not_utf8(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(Problem(f"not valid TOML: {exc}", file=file, fix="correct the TOML syntax")) from None
+
+
+def _study_file(raw: dict, file: str) -> StudyFile:
     # cross-checks run on the raw document too, so they are reported with the field errors, not after
     cross = [Problem(i.message, file=file, column=i.key, value=i.value, fix=i.fix)
              for i in (*study_inconsistencies(raw.get("study")), *plan_inconsistencies(raw))]
@@ -130,6 +144,11 @@ def read_study_toml(path: Path) -> StudyFile:
         return StudyFile.model_validate(raw)
     except ValidationError as exc:
         raise InputError(_toml_problems(exc, file) + cross) from None
+
+
+def read_study_toml(path: Path) -> StudyFile:
+    """Parse and type-check ``study.toml``; every problem is reported at once."""
+    return _study_file(_toml_document(path), str(path))
 
 
 def _combine_replicates(m: pd.DataFrame, spec: StudyFile) -> pd.DataFrame:
@@ -162,43 +181,116 @@ def _typed_participants(p: pd.DataFrame) -> pd.DataFrame:
     return p
 
 
-def _collect(root: Path) -> tuple[StudyFile, pd.DataFrame, pd.DataFrame, list[Path], list[Problem]]:
-    spec = read_study_toml(root / "study.toml")
+@dataclass(frozen=True)
+class _Collected:
+    spec: StudyFile | None
+    """None when study.toml has problems (they are in ``problems``)."""
+    participants: pd.DataFrame | None
+    measurements: pd.DataFrame | None
+    manifest: pd.DataFrame | None
+    files: list[Path]
+    problems: list[Problem]
+    """Errors and notes (``kind="note"``), in the order found."""
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.kind != "note"]
+
+    @property
+    def notes(self) -> list[Problem]:
+        return [p for p in self.problems if p.kind == "note"]
+
+
+def _read_spec(root: Path) -> tuple[StudyFile | None, Declared, dict, list[Problem]]:
+    """study.toml, and what it declares as far as it is readable (its problems do not stop the table checks)."""
+    path = root / "study.toml"
+    try:
+        raw = _toml_document(path)
+    except InputError as exc:
+        if not path.is_file():
+            raise
+        return None, Declared(), {}, list(exc.problems)
+    try:
+        spec = _study_file(raw, str(path))
+    except InputError as exc:
+        return None, Declared.from_raw(raw), raw, list(exc.problems)
+    return spec, Declared.from_spec(spec), raw, unit_notes(spec.outcomes, str(path))
+
+
+def _manifest_name(spec: StudyFile | None, raw: dict) -> str | None:
+    if spec is not None:
+        return spec.raw.manifest if spec.raw is not None else None
+    table = raw.get("raw")
+    if not isinstance(table, dict):
+        return None
+    name = table.get("manifest", "raw/manifest.csv")
+    return name if isinstance(name, str) else None
+
+
+def _collect(root: Path) -> _Collected:
+    spec, d, raw, problems = _read_spec(root)
+    toml = str(root / "study.toml")
     files = [root / "study.toml"]
-    tables = {}
+    tables: dict[str, tuple[Path, pd.DataFrame]] = {}
     for stem in ("participants", "measurements"):
-        path = find_table(root, stem)
-        if path is None:
-            raise InputError(Problem(f"{stem} table not found", file=str(root / f"{stem}.csv"),
-                                     fix=f"add {stem}.csv (or .xlsx / .parquet) to the bundle"))
-        tables[stem] = (path, read_table(path))
+        try:
+            path = find_table(root, stem)
+            if path is None:
+                raise InputError(Problem(f"{stem} table not found", file=str(root / f"{stem}.csv"),
+                                         fix=f"add {stem}.csv (or .xlsx / .parquet) to the bundle"))
+            tables[stem] = (path, read_table(path))
+        except InputError as exc:
+            problems += exc.problems
+            continue
         files.append(path)
+        problems += blank_row_notes(tables[stem][1], str(path))
+    if len(tables) < 2:
+        return _Collected(None, None, None, None, files, problems)
     (p_path, parts), (m_path, meas) = tables["participants"], tables["measurements"]
-    problems = check_participants(parts, spec, str(p_path))
-    m_problems, meas = check_measurements(meas, spec, parts, str(m_path))
+    p_file, m_file = str(p_path), str(m_path)
+    problems += check_participants(parts, d, p_file)
+    m_problems, meas = check_measurements(meas, d, parts, m_file, p_file)
     problems += m_problems
-    manifest = None
-    if spec.raw is not None:
-        m_file = root / spec.raw.manifest
-        if not m_file.is_file():
-            problems.append(Problem("raw manifest not found", file=str(m_file),
-                                    fix="add the manifest, or remove the [raw] table from study.toml"))
-        else:
-            manifest = read_table(m_file)
-            files.append(m_file)
-            problems += check_manifest(manifest, spec, parts, m_file.parent, str(m_file))
-            if "file" in manifest.columns:
-                manifest = manifest.assign(path=[str(m_file.parent / f) if f else None for f in manifest["file"]])
-    problems += check_declared_outcomes(spec, meas, manifest, str(root / "study.toml"))
+    problems += check_withdrawals(meas, parts, d, m_file, p_file)
+    manifest, man_problems = _manifest(root, _manifest_name(spec, raw), d, parts, p_file)
+    problems += man_problems
+    if manifest is not None:
+        files.append(root / _manifest_name(spec, raw))
+    if meas.empty:  # said once by check_measurements; every outcome, visit and participant would lack data
+        return _Collected(spec, parts, meas, manifest, files, problems)
+    problems += check_declared_outcomes(d, meas, manifest, toml)
+    problems += check_followup(meas, manifest, d, m_file)
     if "participant_id" in parts.columns and {"participant_id", "visit"} <= set(meas.columns):
         base = meas if manifest is None or "visit" not in manifest.columns else pd.concat(
             [meas[["participant_id", "visit"]], manifest[["participant_id", "visit"]]])
-        problems += check_baselines(base, parts, spec, str(p_path))
-    return spec, parts, meas, manifest, files, problems
+        problems += check_baselines(base, parts, d, p_file, m_file)
+    return _Collected(spec, parts, meas, manifest, files, problems)
 
 
-def validate_study(root: Path | str) -> list[Problem]:
+def _manifest(root: Path, name: str | None, d: Declared, parts: pd.DataFrame,
+              p_file: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+    """The raw-file manifest named by ``[raw] manifest`` (with each file's ``path``), and its problems."""
+    if name is None:
+        return None, []
+    m_file = root / name
+    if not m_file.is_file():
+        return None, [Problem("raw manifest not found", file=str(m_file),
+                              fix="add the manifest, or remove the [raw] table from study.toml")]
+    try:
+        manifest = read_table(m_file)
+    except InputError as exc:
+        return None, list(exc.problems)
+    problems = blank_row_notes(manifest, str(m_file)) + check_manifest(manifest, d, parts, str(m_file), p_file)
+    if "file" in manifest.columns:
+        manifest = manifest.assign(path=[str(m_file.parent / f) if f else None for f in manifest["file"]])
+    return manifest, problems
+
+
+def validate_study(root: Path | str, *, notes: bool = False) -> list[Problem]:
     """Every problem of a bundle, found in one pass (an empty list when it is valid).
+
+    With ``notes=True`` the non-fatal notes (``kind="note"``: blank rows skipped, units without a
+    range check) follow the errors.
 
     Examples
     --------
@@ -209,10 +301,10 @@ def validate_study(root: Path | str) -> list[Problem]:
     []
     """
     try:
-        *_, problems = _collect(Path(root))
+        found = _collect(Path(root))
     except InputError as exc:
         return list(exc.problems)
-    return problems
+    return found.errors + (found.notes if notes else [])
 
 
 def load_study(root: Path | str) -> Study:
@@ -220,8 +312,10 @@ def load_study(root: Path | str) -> Study:
     root = Path(root)
     if not root.is_dir():
         raise InputError(Problem("study folder not found", file=str(root), fix="give the path of the bundle folder"))
-    spec, parts, meas, manifest, files, problems = _collect(root)
-    InputError.collect(problems)
+    found = _collect(root)
+    InputError.collect(found.errors)
+    spec, parts, meas, manifest = found.spec, found.participants, found.measurements, found.manifest
+    assert spec is not None and parts is not None and meas is not None  # no errors: everything was read
     if manifest is not None:
         manifest = manifest.drop(columns=[ROW_COLUMN])
         if "site" not in manifest.columns:
@@ -231,6 +325,7 @@ def load_study(root: Path | str) -> Study:
         spec=spec,
         participants=_typed_participants(parts),
         measurements=_combine_replicates(meas, spec),
-        files=tuple(files),
+        files=tuple(found.files),
         manifest=manifest,
+        notes=tuple(found.notes),
     )

@@ -104,9 +104,6 @@ INSTRUMENT_RANGES: Mapping[str, Mapping[str, tuple[float, float, str]]] = {
 }
 """Range of each instrument output, in the output's own unit: ``(low, high, unit)``."""
 
-_KIND_WORDS = {"1": "a ratio", "mm": "a distance in mm"}
-
-
 def _normalise(unit: str) -> str:
     u = unit.strip().lower().replace("µ", "u").replace("μ", "u")  # micro sign and Greek mu
     u = u.replace("⁻¹", "-1").replace("⁻²", "-2").replace("²", "2").replace("^", "")
@@ -132,7 +129,8 @@ class OutcomeRange:
     low: float
     high: float
     basis: str
-    """``"declared min/max"``, ``"cutometer r2, a ratio"``, ``"unit mm"`` or ``""`` (no range)."""
+    """Where the range comes from, in words: ``"declared min/max"``, ``"the cutometer output 'r2' is a
+    ratio, 0-1"``, ``"the range of unit 'mm'"``, or ``""`` (no range)."""
 
     @property
     def checked(self) -> bool:
@@ -152,7 +150,9 @@ def _instrument_range(name: str | None, spec) -> tuple[float, float, str] | None
     if unit is None or unit not in _SCALE or _SCALE[unit][0] != _SCALE[native][0]:
         return None  # another kind of unit: unit_notes says so; the unit's own range applies
     factor = _SCALE[unit][1] / _SCALE[native][1]
-    return low * factor, high * factor, f"{spec.instrument} {key}, {_KIND_WORDS[native]}"
+    span = f"{low:g} to {high:g}" if high < _INF else f"at least {low:g}"
+    kind = f"a ratio, {span}" if native == "1" else f"{span} mm"
+    return low * factor, high * factor, f"the {spec.instrument} output '{key}' is {kind}"
 
 
 def outcome_range(spec, name: str | None = None) -> OutcomeRange:
@@ -162,9 +162,9 @@ def outcome_range(spec, name: str | None = None) -> OutcomeRange:
 
     >>> from skintrial.study import OutcomeSpec
     >>> outcome_range(OutcomeSpec(unit="a.u.", instrument="cutometer"), "r2")
-    OutcomeRange(low=0.0, high=1.0, basis='cutometer r2, a ratio')
+    OutcomeRange(low=0.0, high=1.0, basis="the cutometer output 'r2' is a ratio, 0 to 1")
     >>> outcome_range(OutcomeSpec(unit="µm", instrument="ultrasound"), "dermal_thickness")
-    OutcomeRange(low=200.0, high=10000.0, basis='ultrasound dermal_thickness_mm, a distance in mm')
+    OutcomeRange(low=200.0, high=10000.0, basis="the ultrasound output 'dermal_thickness_mm' is 0.2 to 10 mm")
     """
     found = _instrument_range(name, spec)
     if found is not None:
@@ -172,11 +172,11 @@ def outcome_range(spec, name: str | None = None) -> OutcomeRange:
     else:
         unit = canonical_unit(spec.unit)
         low, high = UNIT_RANGES.get(unit, (-_INF, _INF)) if unit else (-_INF, _INF)
-        basis = f"unit {spec.unit}" if unit in UNIT_RANGES else ""
+        basis = f"the range of unit '{unit}'" if unit in UNIT_RANGES else ""
     if spec.min is not None and spec.max is not None:
-        basis = "declared min/max"
+        basis = "declared min/max in study.toml"
     elif spec.min is not None or spec.max is not None:
-        basis = (f"{basis} and " if basis else "") + ("declared min" if spec.min is not None else "declared max")
+        basis = (f"{basis}, and " if basis else "") + ("declared min" if spec.min is not None else "declared max")
     low = spec.min if spec.min is not None else low
     high = spec.max if spec.max is not None else high
     return OutcomeRange(low, high, basis)

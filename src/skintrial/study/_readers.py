@@ -3,6 +3,8 @@
 Every reader returns text cells (numbers are converted later, by the validator that can say which
 row and column held a bad value) with the spreadsheet row number of each record in ``ROW_COLUMN``:
 the header is row 1, so the first record is row 2 — what a person sees in Excel or LibreOffice.
+Blank rows (every cell empty, e.g. an empty line in a CSV) are dropped after numbering, so the rows
+after them keep their spreadsheet numbers; their numbers are in ``frame.attrs[BLANK_ROWS]``.
 """
 
 from __future__ import annotations
@@ -13,10 +15,12 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["SUPPORTED_SUFFIXES", "ROW_COLUMN", "find_table", "read_table"]
+__all__ = ["SUPPORTED_SUFFIXES", "ROW_COLUMN", "BLANK_ROWS", "find_table", "read_table"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet")
 ROW_COLUMN = "_row"
+BLANK_ROWS = "blank_rows"
+"""Key of ``DataFrame.attrs`` holding the spreadsheet numbers of the blank rows that were dropped."""
 
 
 def find_table(root: Path, stem: str) -> Path | None:
@@ -41,6 +45,23 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _not_utf8(path: Path) -> Problem:
+    """Where a text file stops being UTF-8, as a spreadsheet row, and how to re-save it."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+        at, byte = None, None
+    except UnicodeDecodeError as exc:
+        at, byte = exc.start, data[exc.start]
+    return Problem(
+        "is not UTF-8 text" + ("" if at is None else f" (byte {byte:#04x} is not UTF-8; the file was probably saved "
+                                                      "in a legacy encoding such as Windows-1252 or Latin-1)"),
+        file=str(path), row=None if at is None else data[:at].count(b"\n") + 1,
+        fix='save the table as UTF-8: in Excel "Save As" > "CSV UTF-8 (Comma delimited)"; in LibreOffice '
+            '"Save As" > "Edit filter settings" > character set "Unicode (UTF-8)"',
+    )
+
+
 def read_table(path: Path | str) -> pd.DataFrame:
     """Read a CSV/TSV/XLSX/Parquet table as text cells plus a spreadsheet row-number column.
 
@@ -57,7 +78,8 @@ def read_table(path: Path | str) -> pd.DataFrame:
     try:
         if suffix in (".csv", ".tsv", ".txt"):
             sep = "\t" if suffix == ".tsv" else ","
-            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True)
+            frame = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False, skipinitialspace=True,
+                                skip_blank_lines=False)  # blank lines keep their row numbers
         elif suffix == ".xlsx":
             frame = pd.read_excel(path, dtype=object, engine="openpyxl", keep_default_na=False)
         elif suffix == ".parquet":
@@ -74,6 +96,8 @@ def read_table(path: Path | str) -> pd.DataFrame:
         raise
     except FileNotFoundError:
         raise InputError(Problem("file not found", file=str(path), fix="check the path")) from None
+    except UnicodeDecodeError:
+        raise InputError(_not_utf8(path)) from None
     except Exception as exc:  # a reader's own message is the most useful thing to show
         raise InputError(
             Problem(
@@ -90,4 +114,11 @@ def read_table(path: Path | str) -> pd.DataFrame:
         )
     out = _as_text(frame)
     out[ROW_COLUMN] = range(2, len(out) + 2)
+    cells = out.drop(columns=[ROW_COLUMN])
+    blank = cells.isna().all(axis=1) if len(cells.columns) else pd.Series(False, index=out.index)
+    if blank.any():
+        last = out.loc[~blank, ROW_COLUMN].max() if (~blank).any() else 1
+        interior = out.loc[blank & (out[ROW_COLUMN] < last), ROW_COLUMN]  # trailing blank rows are not worth a note
+        out = out.loc[~blank].reset_index(drop=True)
+        out.attrs[BLANK_ROWS] = [int(r) for r in interior]
     return out

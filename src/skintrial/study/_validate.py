@@ -1,26 +1,83 @@
 """Checks of a bundle's tables: every problem found in one pass, each with file, row, column and fix.
 
 A problem that repeats on many rows (an undeclared outcome on 120 rows) is reported once, at its
-first row, with the number of rows affected.
+first row, with the number of rows affected. A value that is wrong on its own row (out of range,
+not a number, an empty key cell) is reported on each row.
+
+The checks read what ``study.toml`` declares through :class:`Declared`, which holds only the parts
+that could be read: when ``study.toml`` has problems of its own, the tables are still checked for
+everything that does not depend on the broken part, so one pass reports every problem.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from skintrial.errors import Problem
 from skintrial.study._manifest import check_manifest_columns
-from skintrial.study._readers import ROW_COLUMN
-from skintrial.study._schema import StudyFile, physical_range
+from skintrial.study._ranges import outcome_range
+from skintrial.study._readers import BLANK_ROWS, ROW_COLUMN
+from skintrial.study._schema import OutcomeSpec, StudyFile
 
-__all__ = ["check_participants", "check_measurements", "STATUSES"]
+__all__ = ["Declared", "check_participants", "check_measurements", "check_withdrawals", "check_followup",
+           "check_baselines", "check_manifest", "check_declared_outcomes", "blank_row_notes", "STATUSES"]
 
 STATUSES = ("completed", "withdrawn")
 PARTICIPANT_REQUIRED = ("participant_id", "arm")
 MEASUREMENT_REQUIRED = ("participant_id", "visit", "outcome", "value")
+
+
+def _strings(value: object) -> list[str] | None:
+    return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
+
+
+@dataclass(frozen=True)
+class Declared:
+    """What ``study.toml`` declares, as far as it could be read (``None``: that part is unreadable)."""
+
+    arms: list[str] | None = None
+    visits: list[str] | None = None
+    baseline_visit: str | None = None
+    outcomes: dict[str, OutcomeSpec | None] | None = None
+    """Declared outcome names → their spec (``None`` for an outcome whose own table has errors)."""
+    covariates: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_spec(cls, spec: StudyFile) -> Declared:
+        s = spec.study
+        return cls(list(s.arms), list(s.visits), s.baseline_visit, dict(spec.outcomes), list(spec.analysis.covariates))
+
+    @classmethod
+    def from_raw(cls, raw: Mapping | None) -> Declared:
+        """The parts of an invalid ``study.toml`` document that are usable (lists of names, valid outcomes)."""
+        if not isinstance(raw, Mapping):
+            return cls()
+        study = raw.get("study") if isinstance(raw.get("study"), Mapping) else {}
+        analysis = raw.get("analysis") if isinstance(raw.get("analysis"), Mapping) else {}
+        outcomes = None
+        if isinstance(raw.get("outcomes"), Mapping):
+            outcomes = {}
+            for name, table in raw["outcomes"].items():
+                try:
+                    outcomes[name] = OutcomeSpec.model_validate(table)
+                except ValueError:  # pydantic's ValidationError; already reported against study.toml
+                    outcomes[name] = None
+        base = study.get("baseline_visit")
+        return cls(_strings(study.get("arms")), _strings(study.get("visits")), base if isinstance(base, str) else None,
+                   outcomes, _strings(analysis.get("covariates")) or [])
+
+    @property
+    def followup_visit(self) -> str | None:
+        return self.visits[-1] if self.visits and len(self.visits) >= 2 else None
+
+
+def _name(file: str) -> str:
+    return Path(file).name
 
 
 def _required(df: pd.DataFrame, cols: Iterable[str], file: str) -> list[Problem]:
@@ -60,47 +117,42 @@ def _per_row(df: pd.DataFrame, bad: pd.Series, file: str, column: str, message: 
     ]
 
 
-def check_participants(df: pd.DataFrame, spec: StudyFile, file: str) -> list[Problem]:
-    """Problems in ``participants.csv``: ids, arms, status, withdrawal visit, numeric age."""
+def _empty(df: pd.DataFrame, column: str, file: str, fix: str) -> list[Problem]:
+    """One problem per row whose ``column`` cell is empty (never 'value: nan' nonsense)."""
+    rows = df.loc[df[column].isna(), ROW_COLUMN]
+    return [Problem(f"empty {column}", file=file, row=int(r), column=column, fix=fix) for r in rows]
+
+
+def blank_row_notes(table: pd.DataFrame, file: str) -> list[Problem]:
+    """A note naming the blank rows the reader skipped (their row numbers are kept by the rows below)."""
+    rows = table.attrs.get(BLANK_ROWS) or []
+    if not rows:
+        return []
+    shown = ", ".join(str(r) for r in rows[:10]) + (" …" if len(rows) > 10 else "")
+    message = "blank row skipped" if len(rows) == 1 else f"{len(rows)} blank rows skipped (rows {shown})"
+    return [Problem(message, file=file, row=int(rows[0]), kind="note",
+                    fix="nothing to do; delete the blank rows to silence this note")]
+
+
+def check_participants(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
+    """Problems in the participants table: ids, arms, status, withdrawal visit, numeric age, covariates."""
     problems = _required(df, PARTICIPANT_REQUIRED, file)
     if problems:
         return problems
-    problems += _per_row(df, df["participant_id"].isna(), file, "participant_id",
-                         "empty participant id", "give every participant a unique id")
+    problems += _empty(df, "participant_id", file, "give every participant a unique id (or delete the row)")
     dup = df["participant_id"].notna() & df.duplicated("participant_id", keep="first")
     problems += _per_row(df, dup, file, "participant_id", "duplicate participant id",
                          "each participant appears once; merge or renumber the duplicates")
-    arms = spec.study.arms
-    problems += _per_group(df, ~df["arm"].isin(arms), "arm", file, "arm",
-                           lambda v: (f"unknown arm (declared arms: {arms})",
-                                      "correct the arm, or declare it in study.toml [study] arms"))
-    if "status" in df.columns:
-        problems += _per_group(df, df["status"].notna() & ~df["status"].isin(STATUSES), "status", file, "status",
-                               lambda v: (f"unknown status (allowed: {list(STATUSES)})",
-                                          "use 'completed' or 'withdrawn'"))
-        withdrawn = df["status"] == "withdrawn"
-        for column in ("withdrawal_visit", "withdrawal_reason"):
-            if withdrawn.any() and column not in df.columns:
-                first = int(df.loc[withdrawn, ROW_COLUMN].iloc[0])
-                problems.append(Problem(
-                    f"participants are withdrawn (first at row {first}) but there is no '{column}' column",
-                    file=file, row=1, column=column, rows_affected=int(withdrawn.sum()),
-                    fix=f"add the column '{column}' and fill it in for every withdrawn participant"))
-        if "withdrawal_visit" in df.columns:
-            visits = spec.study.visits
-            bad_visit = withdrawn & ~df["withdrawal_visit"].isin(visits)
-            problems += _per_row(df, bad_visit, file, "withdrawal_visit",
-                                 f"a withdrawn participant needs the last visit attended, one of {visits}",
-                                 "fill in withdrawal_visit")
-        if "withdrawal_reason" in df.columns:
-            problems += _per_row(df, withdrawn & df["withdrawal_reason"].isna(), file, "withdrawal_reason",
-                                 "a withdrawn participant needs a withdrawal reason",
-                                 "fill in withdrawal_reason (CONSORT reports it)")
+    problems += _empty(df, "arm", file, "fill in the arm the participant was randomised to"
+                       + (f" (one of {d.arms})" if d.arms else ""))
+    if d.arms is not None:
+        problems += _arms(df, d.arms, file)
+    problems += _status(df, d, file)
     if "age" in df.columns:
         age = pd.to_numeric(df["age"], errors="coerce")
         problems += _per_row(df, df["age"].notna() & ~(age.between(0, 130)), file, "age",
                              "age is not a number of years between 0 and 130", "correct the age")
-    for cov in spec.analysis.covariates:
+    for cov in d.covariates:
         if cov not in df.columns:
             problems.append(Problem(f"covariate '{cov}' of the analysis plan is not a column", file=file, row=1,
                                     column=cov, fix="add the column, or remove it from [analysis] covariates"))
@@ -110,67 +162,187 @@ def check_participants(df: pd.DataFrame, spec: StudyFile, file: str) -> list[Pro
     return problems
 
 
+def _arms(df: pd.DataFrame, arms: list[str], file: str) -> list[Problem]:
+    """Unknown arms, and declared arms nobody was randomised to (their contrasts could not be estimated)."""
+    problems = _per_group(df, df["arm"].notna() & ~df["arm"].isin(arms), "arm", file, "arm",
+                          lambda v: (f"unknown arm (declared arms: {arms})",
+                                     "correct the arm, or declare it in study.toml [study] arms"))
+    present = set(df["arm"].dropna())
+    problems += [
+        Problem(f"arm '{a}' is declared in study.toml [study] arms but no participant in {_name(file)} is "
+                "randomised to it", file=file, column="arm", value=a,
+                fix="add the arm's participants, or remove the arm from [study] arms (and from reference_arm "
+                    "and arm_labels)")
+        for a in arms if a not in present
+    ] if present else []
+    return problems
+
+
+def _status(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
+    if "status" not in df.columns:
+        return []
+    problems = _per_group(df, df["status"].notna() & ~df["status"].isin(STATUSES), "status", file, "status",
+                          lambda v: (f"unknown status (allowed: {list(STATUSES)})", "use 'completed' or 'withdrawn'"))
+    withdrawn = df["status"] == "withdrawn"
+    for column in ("withdrawal_visit", "withdrawal_reason"):
+        if withdrawn.any() and column not in df.columns:
+            first = int(df.loc[withdrawn, ROW_COLUMN].iloc[0])
+            problems.append(Problem(
+                f"participants are withdrawn (first at row {first}) but there is no '{column}' column",
+                file=file, row=1, column=column, rows_affected=int(withdrawn.sum()),
+                fix=f"add the column '{column}' and fill it in for every withdrawn participant"))
+    if "withdrawal_visit" in df.columns and d.visits is not None:
+        problems += _per_row(df, withdrawn & ~df["withdrawal_visit"].isin(d.visits), file, "withdrawal_visit",
+                             f"a withdrawn participant needs the last visit attended, one of {d.visits}",
+                             "fill in withdrawal_visit")
+    if "withdrawal_reason" in df.columns:
+        problems += _per_row(df, withdrawn & df["withdrawal_reason"].isna(), file, "withdrawal_reason",
+                             "a withdrawn participant needs a withdrawal reason",
+                             "fill in withdrawal_reason (CONSORT reports it)")
+    return problems
+
+
 def check_measurements(
-    df: pd.DataFrame, spec: StudyFile, participants: pd.DataFrame, file: str
+    df: pd.DataFrame, d: Declared, participants: pd.DataFrame, file: str, participants_file: str
 ) -> tuple[list[Problem], pd.DataFrame]:
-    """Problems in ``measurements.csv``; returns them and the table with a float ``value`` column."""
+    """Problems in the measurements table; returns them and the table with a float ``value`` column."""
     problems = _required(df, MEASUREMENT_REQUIRED, file)
     if problems:
         return problems, df
-    known = set(participants["participant_id"].dropna()) if "participant_id" in participants else set()
-    problems += _per_group(df, ~df["participant_id"].isin(known), "participant_id", file, "participant_id",
-                           lambda v: ("measurements for a participant who is not in participants.csv",
-                                      "add the participant to participants.csv, or correct the id"))
-    visits = spec.study.visits
-    problems += _per_group(df, ~df["visit"].isin(visits), "visit", file, "visit",
-                           lambda v: (f"unknown visit (declared visits: {visits})",
-                                      "correct the visit, or declare it in study.toml [study] visits"))
-    declared = list(spec.outcomes)
-    problems += _per_group(df, ~df["outcome"].isin(declared), "outcome", file, "outcome",
-                           lambda v: ("outcome not declared in study.toml",
-                                      f"add an [outcomes.{v}] table with its unit to study.toml, or correct the name"))
+    if df.empty:
+        return [Problem("the table has a header row but no measurements", file=file, row=2,
+                        fix="add one row per measurement taken (docs/bundle.md)")], df
+    pfile = _name(participants_file)
+    problems += _empty(df, "participant_id", file, f"fill in the participant's id, as in {pfile} (or delete the row)")
+    problems += _empty(df, "visit", file, "fill in the visit" + (f", one of {d.visits}" if d.visits else ""))
+    problems += _empty(df, "outcome", file, "fill in the outcome's name, as declared in study.toml [outcomes.NAME]")
+    if "participant_id" in participants.columns:
+        known = set(participants["participant_id"].dropna())
+        problems += _per_group(df, df["participant_id"].notna() & ~df["participant_id"].isin(known), "participant_id",
+                               file, "participant_id",
+                               lambda v: (f"measurements for a participant who is not in {pfile}",
+                                          f"add the participant to {pfile}, or correct the id"))
+    if d.visits is not None:
+        problems += _per_group(df, df["visit"].notna() & ~df["visit"].isin(d.visits), "visit", file, "visit",
+                               lambda v: (f"unknown visit (declared visits: {d.visits})",
+                                          "correct the visit, or declare it in study.toml [study] visits"))
+    if d.outcomes is not None:
+        problems += _per_group(df, df["outcome"].notna() & ~df["outcome"].isin(list(d.outcomes)), "outcome", file,
+                               "outcome",
+                               lambda v: ("outcome not declared in study.toml",
+                                          f"add an [outcomes.{v}] table with its unit to study.toml, or correct the name"))
+    value, value_problems = _values(df, file)
+    problems += value_problems
+    problems += _out_of_range(df, value, d, file)
+    problems += _duplicates(df, file)
+    return problems, df.assign(value=value)
+
+
+def _values(df: pd.DataFrame, file: str) -> tuple[pd.Series, list[Problem]]:
     raw = df["value"]
     value = pd.to_numeric(raw, errors="coerce")
-    non_numeric = raw.notna() & value.isna()
-    problems += _per_row(df, non_numeric, file, "value", "value is not a number",
-                         "write a plain number with a decimal point (no units, no text)")
+    problems = _per_row(df, raw.notna() & value.isna(), file, "value", "value is not a number",
+                        "write a plain number with a decimal point (no units, no text)")
     problems += _per_row(df, raw.isna(), file, "value", "value is empty",
                          "leave out measurements that were not taken (one row per measurement taken)")
     problems += _per_row(df, value.notna() & ~np.isfinite(value), file, "value", "value is infinite",
                          "write the measured finite number")
-    lo = df["outcome"].map({k: physical_range(v)[0] for k, v in spec.outcomes.items()})
-    hi = df["outcome"].map({k: physical_range(v)[1] for k, v in spec.outcomes.items()})
-    finite = value.notna() & np.isfinite(value) & lo.notna()
-    out_of_range = finite & ((value < lo) | (value > hi))
-    for o, grp in df.loc[out_of_range].groupby("outcome", sort=False):
-        rng = physical_range(spec.outcomes[o])
+    return value, problems
+
+
+def _out_of_range(df: pd.DataFrame, value: pd.Series, d: Declared, file: str) -> list[Problem]:
+    """One problem per value outside its outcome's physical range (docs/bundle.md, study/_ranges.py)."""
+    ranges = {k: outcome_range(v, k) for k, v in (d.outcomes or {}).items() if v is not None}
+    ranges = {k: r for k, r in ranges.items() if r.checked}
+    if not ranges:
+        return []
+    lo = df["outcome"].map({k: r.low for k, r in ranges.items()})
+    hi = df["outcome"].map({k: r.high for k, r in ranges.items()})
+    bad = value.notna() & np.isfinite(value) & lo.notna() & ((value < lo) | (value > hi))
+    problems = []
+    for o, r, v in zip(df.loc[bad, "outcome"], df.loc[bad, ROW_COLUMN], df.loc[bad, "value"], strict=True):
+        rng, spec = ranges[o], d.outcomes[o]
         problems.append(Problem(
-            f"value outside the physical range [{rng[0]:g}, {rng[1]:g}] of outcome '{o}' "
-            f"({spec.outcomes[o].unit})",
-            file=file, row=int(grp[ROW_COLUMN].iloc[0]), column="value", value=grp["value"].iloc[0],
-            rows_affected=len(grp),
-            fix="check the unit and the decimal point; declare min/max in study.toml if the range is really wider",
-        ))
+            f"value outside the physical range [{rng.low:g}, {rng.high:g}] of outcome '{o}' in '{spec.unit}' "
+            f"({rng.basis})",
+            file=file, row=int(r), column="value", value=v,
+            fix="check the unit and the decimal point; declare min/max in study.toml if the range is really wider"))
+    return problems
+
+
+def _duplicates(df: pd.DataFrame, file: str) -> list[Problem]:
+    """Each repeated measurement names the row it repeats."""
     keys = ["participant_id", "visit", "outcome"] + (["replicate"] if "replicate" in df.columns else [])
-    base_keys = ["participant_id", "visit", "outcome"]
-    dup = df[keys].fillna("").duplicated(keep="first") & df[base_keys].notna().all(axis=1)
+    if df.empty:
+        return []
+    filled = df[["participant_id", "visit", "outcome"]].notna().all(axis=1)
+    key = df[keys].fillna("").astype(str).agg("\x1f".join, axis=1)
+    first = df[ROW_COLUMN].groupby(key).transform("first")
+    dup = filled & key.duplicated(keep="first")
     fix = ("remove the repeated row" if "replicate" in df.columns
            else "remove the repeated row, or add a 'replicate' column numbering repeated measurements")
-    problems += _per_row(df, dup, file, "outcome", f"duplicate measurement (same {', '.join(keys)})", fix)
-    return problems, df.assign(value=value)
+    return [
+        Problem(f"duplicate measurement: same {', '.join(keys)} as row {int(f)}", file=file, row=int(r),
+                column="outcome", value=v, fix=fix)
+        for r, f, v in zip(df.loc[dup, ROW_COLUMN], first[dup], df.loc[dup, "outcome"], strict=True)
+    ]
 
 
-def check_baselines(measurements: pd.DataFrame, participants: pd.DataFrame, spec: StudyFile,
-                    file: str) -> list[Problem]:
+def check_withdrawals(table: pd.DataFrame, participants: pd.DataFrame, d: Declared, file: str,
+                      participants_file: str, what: str = "measurements") -> list[Problem]:
+    """Data of a withdrawn participant at a visit after the withdrawal visit (the last visit attended)."""
+    need = {"participant_id", "status", "withdrawal_visit"}
+    if d.visits is None or not need <= set(participants.columns) or not {"participant_id", "visit"} <= set(table):
+        return []
+    order = {v: i for i, v in enumerate(d.visits)}
+    wd = participants[(participants["status"] == "withdrawn") & participants["withdrawal_visit"].isin(order)]
+    wd = wd.drop_duplicates("participant_id").set_index("participant_id")
+    last = table["participant_id"].map(wd["withdrawal_visit"].map(order))
+    bad = table.loc[last.notna() & (table["visit"].map(order) > last)]
+    pfile = _name(participants_file)
+    problems = []
+    for (pid, visit), grp in bad.groupby(["participant_id", "visit"], sort=False):
+        w = wd.loc[pid]
+        problems.append(Problem(
+            f"{what} of participant '{pid}' at visit '{visit}', after the visit '{w['withdrawal_visit']}' at which "
+            f"{pfile} (row {int(w[ROW_COLUMN])}) says they withdrew", file=file, row=int(grp[ROW_COLUMN].iloc[0]),
+            column="visit", value=visit, rows_affected=len(grp),
+            fix=f"if the participant completed the visit, correct status and withdrawal_visit in {pfile} (the "
+                f"last visit attended); otherwise remove these rows or correct their participant or visit"))
+    return problems
+
+
+def check_followup(measurements: pd.DataFrame, manifest: pd.DataFrame | None, d: Declared,
+                   file: str) -> list[Problem]:
+    """The study has data at its follow-up visit (the last of ``[study] visits``, the primary endpoint)."""
+    follow = d.followup_visit
+    if follow is None or "visit" not in measurements.columns:
+        return []
+    seen = set(measurements["visit"].dropna())
+    if manifest is not None and "visit" in manifest.columns:
+        seen |= set(manifest["visit"].dropna())
+    if follow in seen:
+        return []
+    return [Problem(
+        f"no measurements at the follow-up visit '{follow}' (the last of study.toml [study] visits {d.visits}, "
+        "which the primary analysis compares with the baseline)", file=file, column="visit", value=follow,
+        fix=f"add the measurements of visit '{follow}', or, if the study ended earlier, list only the visits "
+            "that took place in study.toml [study] visits")]
+
+
+def check_baselines(measurements: pd.DataFrame, participants: pd.DataFrame, d: Declared,
+                    file: str, measurements_file: str) -> list[Problem]:
     """Every randomised participant has at least one baseline measurement."""
-    base = set(measurements.loc[measurements["visit"] == spec.study.baseline_visit, "participant_id"])
+    if d.baseline_visit is None:
+        return []
+    base = set(measurements.loc[measurements["visit"] == d.baseline_visit, "participant_id"])
     ids = participants.drop_duplicates("participant_id")
     lacking = ids.loc[ids["participant_id"].notna() & ~ids["participant_id"].isin(base)]
     return [
         Problem(
-            f"randomised participant has no measurement at the baseline visit '{spec.study.baseline_visit}'",
+            f"randomised participant has no measurement at the baseline visit '{d.baseline_visit}'",
             file=file, row=int(r), column="participant_id", value=pid,
-            fix="add the baseline measurements to measurements.csv (a trial analysis needs every "
+            fix=f"add the baseline measurements to {_name(measurements_file)} (a trial analysis needs every "
                 "randomised participant's baseline)",
         )
         for pid, r in zip(lacking["participant_id"], lacking[ROW_COLUMN], strict=True)
@@ -181,7 +353,8 @@ RAW_INSTRUMENTS = ("cutometer", "ultrasound")
 MANIFEST_REQUIRED = ("participant_id", "visit", "instrument", "file")
 
 
-def check_manifest(df: pd.DataFrame, spec: StudyFile, participants: pd.DataFrame, raw_dir, file: str) -> list[Problem]:
+def check_manifest(df: pd.DataFrame, d: Declared, participants: pd.DataFrame, file: str,
+                   participants_file: str) -> list[Problem]:
     """Problems in ``raw/manifest.csv``: ids, visits, instruments, empty or repeated file names.
 
     ``file`` paths are relative to the manifest's folder. A listed file that is missing or unreadable
@@ -191,33 +364,40 @@ def check_manifest(df: pd.DataFrame, spec: StudyFile, participants: pd.DataFrame
     problems = _required(df, MANIFEST_REQUIRED, file)
     if problems:
         return problems
+    pfile = _name(participants_file)
+    for column in MANIFEST_REQUIRED:
+        problems += _empty(df, column, file, f"fill in the {column} of this raw file (or delete the row)")
     known = set(participants["participant_id"].dropna()) if "participant_id" in participants else set()
-    problems += _per_group(df, ~df["participant_id"].isin(known), "participant_id", file, "participant_id",
-                           lambda v: ("raw file for a participant who is not in participants.csv",
+    problems += _per_group(df, df["participant_id"].notna() & ~df["participant_id"].isin(known), "participant_id",
+                           file, "participant_id",
+                           lambda v: (f"raw file for a participant who is not in {pfile}",
                                       "add the participant, or correct the id"))
-    visits = spec.study.visits
-    problems += _per_group(df, ~df["visit"].isin(visits), "visit", file, "visit",
-                           lambda v: (f"unknown visit (declared visits: {visits})", "correct the visit"))
-    problems += _per_group(df, ~df["instrument"].isin(RAW_INSTRUMENTS), "instrument", file, "instrument",
+    if d.visits is not None:
+        problems += _per_group(df, df["visit"].notna() & ~df["visit"].isin(d.visits), "visit", file, "visit",
+                               lambda v: (f"unknown visit (declared visits: {d.visits})", "correct the visit"))
+    problems += _per_group(df, df["instrument"].notna() & ~df["instrument"].isin(RAW_INSTRUMENTS), "instrument",
+                           file, "instrument",
                            lambda v: (f"unknown raw instrument (skintrial reads: {list(RAW_INSTRUMENTS)})",
                                       "correct the instrument name"))
-    problems += _per_row(df, df["file"].isna(), file, "file", "empty file name", "give the file's path")
     dup = df.duplicated("file", keep="first") & df["file"].notna()
     problems += _per_row(df, dup, file, "file", "the same raw file is listed twice", "list each file once")
     problems += check_manifest_columns(df, file)  # unknown columns, per-file pixel spacing
+    problems += check_withdrawals(df, participants, d, file, participants_file, what="raw file")
     return problems
 
 
-def check_declared_outcomes(spec: StudyFile, measurements: pd.DataFrame, manifest: pd.DataFrame | None,
+def check_declared_outcomes(d: Declared, measurements: pd.DataFrame, manifest: pd.DataFrame | None,
                             file: str) -> list[Problem]:
     """Every declared outcome has measurements, or raw files of its instrument to compute them from."""
     present = set(measurements["outcome"].dropna()) if "outcome" in measurements.columns else set()
     raw_instruments = set(manifest["instrument"].dropna()) if manifest is not None and "instrument" in manifest else set()
-    return [
-        Problem(f"outcome '{name}' is declared but has no measurements"
-                + (f" and no raw {o.instrument} files" if o.instrument in RAW_INSTRUMENTS else ""),
-                file=file, column=f"outcomes.{name}",
-                fix="add its measurements, or remove the outcome from study.toml (and from the analysis plan)")
-        for name, o in spec.outcomes.items()
-        if name not in present and not (o.instrument in RAW_INSTRUMENTS and o.instrument in raw_instruments)
-    ]
+    out = []
+    for name, o in (d.outcomes or {}).items():
+        instrument = o.instrument if o is not None else None
+        if name in present or (instrument in RAW_INSTRUMENTS and instrument in raw_instruments):
+            continue
+        out.append(Problem(f"outcome '{name}' is declared but has no measurements"
+                           + (f" and no raw {instrument} files" if instrument in RAW_INSTRUMENTS else ""),
+                           file=file, column=f"outcomes.{name}",
+                           fix="add its measurements, or remove the outcome from study.toml (and from the analysis plan)"))
+    return out
