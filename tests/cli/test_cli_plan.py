@@ -320,3 +320,25 @@ def test_randomize_balance_follows_unequal_ratios_in_declared_arm_order(tmp_path
     assert overall["arm"].tolist() == ["RT", "CON", "AT"]
     assert_allclose(overall["target_proportion"], [0.4, 0.2, 0.4], rtol=1e-12)
     assert_allclose(overall["difference"], 0.0, atol=1e-12)  # whole blocks: exactly on target
+
+
+def test_power_gpower_total_is_a_whole_number_to_type(tmp_path):
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "1", "--n-per-arm", "33", "--dropout", "0.1"])
+    assert r.exit_code == 0, r.output
+    text = " ".join(r.output.split())
+    assert "total sample size = 59 (G*Power needs a whole number; 59.40 is the expected number analysed" in text
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "1", "--n-per-arm", "30"])
+    assert "total sample size = 60 →" in " ".join(r.output.split())
+
+
+@pytest.mark.parametrize("sd", ["inf", "nan", "0"])
+def test_power_sd_must_be_finite_and_positive(sd):
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", sd])
+    assert r.exit_code == 2 and "finite and positive" in r.output
+
+
+def test_power_with_one_hypothesis_is_not_called_a_lower_bound(tmp_path):
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "1", "--n-per-arm", "30", "--out", str(out)])
+    assert r.exit_code == 0 and "lower bound" not in r.output
+    assert (pd.read_csv(out)["power_bound"] == "as_tested").all()

@@ -75,6 +75,19 @@ def _gpower_note(row) -> str:
     return f"(ANOVA on the follow-up values alone, SD {row['sigma_e']:.4g}, no covariate: G*Power's power is the table's)"
 
 
+def _gpower_n(row) -> str:
+    """G*Power's total sample size: a whole number to type; a fractional expected number analysed is explained."""
+    import math
+
+    n = float(row["gpower_total_n"])
+    if abs(n - round(n)) < 1e-9:
+        return str(round(n))
+    typed = math.floor(n)
+    return (f"{typed} (G*Power needs a whole number; {n:.2f} is the expected number analysed, enrolled × "
+            f"(1 − dropout {row['dropout']:g}), and the G*Power power given here is at {n:.2f}: at {typed} it is "
+            "slightly lower)")
+
+
 def _bound_note(table) -> str:
     """A sentence when the analytic power is a bound rather than the power as tested; else empty."""
     bounds = set(table["power_bound"])
@@ -184,7 +197,7 @@ def power(
         f"G*Power 3.1: {g['gpower_test_family']} — {g['gpower_statistical_test']}; effect size f = "
         f"{g['gpower_effect_size_f']:.4f} (d = {g['gpower_effect_size_d']:.4f}), α = {g['gpower_alpha']:.4g}, "
         f"numerator df = 1, number of groups = {g['gpower_groups']}, number of covariates = "
-        f"{g['gpower_covariates']}, total sample size = {g['gpower_total_n']:.1f} → G*Power power "
+        f"{g['gpower_covariates']}, total sample size = {_gpower_n(g)} → G*Power power "
         f"{g['gpower_power']:.4f} {_gpower_note(g)}.")
     if bound := _bound_note(table):
         out_console.print(bound)

@@ -270,8 +270,9 @@ def _arm_table(
 
 def _check_inputs(*, sd, rho, alpha, dropout, multiplicity, n_outcomes, effects, control_arm) -> None:
     probs = []
-    if not sd > 0:
-        probs.append(Problem("the SD must be positive", column="sd", value=plain(sd), fix="give the outcome's SD"))
+    if not (np.isfinite(sd) and sd > 0):
+        probs.append(Problem("the SD must be finite and positive", column="sd", value=plain(sd),
+                             fix="give the outcome's SD, e.g. 0.06"))
     if not -1 < rho < 1:
         probs.append(Problem("rho must lie strictly between -1 and 1", column="rho", value=plain(rho),
                              fix="give the baseline–follow-up correlation, e.g. 0.6"))
