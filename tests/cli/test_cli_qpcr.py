@@ -202,3 +202,11 @@ def test_qpcr_stability_lists_what_it_left_out_and_refuses_tiny_groups(tmp_path)
     assert "group 'a' has 1 (s2)" in r.output and not (tmp_path / "s2.csv").exists()
     r = runner.invoke(app, ["qpcr-stability", str(tmp_path / "ct.csv"), "-o", str(out), "--cutoff", "5"])
     assert r.exit_code == 2 and "--cutoff" in r.output
+
+
+@pytest.mark.parametrize("value", ["-1", "0"])
+def test_qpcr_refuses_a_non_positive_replicate_sd_limit(tmp_path, value):
+    out = tmp_path / "o.csv"
+    r = runner.invoke(app, ["qpcr", str(_late_well_table(tmp_path)), "-r", "R", "--control-group", "c",
+                            "--max-replicate-sd", value, "-o", str(out)])
+    assert r.exit_code == 2 and "--max-replicate-sd" in r.output and not out.exists()

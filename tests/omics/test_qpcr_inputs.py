@@ -258,3 +258,11 @@ def test_duplicate_visit_sample_names_file_and_row(tmp_path):
     with pytest.raises(InputError, match=r"participant 'P1' has 2 samples at visit 'pre' \(P1_pre, P1_pre_b\)") as err:
         paired_relative_expression(read_ct(p), reference_genes="GAPDH", pre="pre", post="post")
     assert err.value.problems[0].file == str(p) and err.value.problems[0].row == 2
+
+
+@pytest.mark.parametrize("bad", [-1.0, 0.0, np.nan])
+def test_replicate_sd_limit_must_be_positive(bad):
+    with pytest.raises(InputError, match="replicate SD limit must be a positive number"):
+        relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", max_replicate_sd=bad)
+    assert len(relative_expression(_two_gene_ct(), reference_genes="R", control_group="c",
+                                   max_replicate_sd=None).table) == 2

@@ -108,10 +108,14 @@ def qpcr(
     exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
 ) -> None:
     """Relative expression (delta-delta Ct or Pfaffl) with a t test on delta Ct, per gene and group."""
-    from skintrial.errors import InputError
+    from skintrial.errors import InputError, Problem
     from skintrial.omics.qpcr import paired_relative_expression, read_ct, relative_expression
 
     ct_cutoff = _cutoff(cutoff)
+    if not max_replicate_sd > 0:
+        raise InputError(Problem("--max-replicate-sd must be a positive number of cycles", value=max_replicate_sd,
+                                 fix="e.g. --max-replicate-sd 0.5 (replicates above it are flagged and listed, not "
+                                     "dropped)"))
     if method is Method.pfaffl and efficiency_file is None:
         raise InputError("--method pfaffl needs --efficiency-file",
                          fix="give --efficiency-file FILE (gene, efficiency; gene, amplification_factor; or a "

@@ -63,7 +63,7 @@ def aggregate_replicates(
         median (robust to one aberrant well among three or more).
     max_sd : float or None, default 0.5
         Replicates whose sample SD exceeds this (in cycles) get ``sd_flag = True``; a listed QC flag.
-        ``None`` flags nothing.
+        ``None`` flags nothing; zero, negative or NaN limits are errors.
     high_sd : {"flag", "exclude"}, default "flag"
         Keep flagged sample × gene values (listed with action ``flagged``) or drop them (``excluded``).
 
@@ -88,6 +88,10 @@ def aggregate_replicates(
         raise InputError(f"replicate rule must be 'mean' or 'median', not {rule!r}")
     if high_sd not in ("flag", "exclude"):
         raise InputError(f"high_sd must be 'flag' or 'exclude', not {high_sd!r}")
+    if max_sd is not None and not (isinstance(max_sd, int | float | np.integer | np.floating) and max_sd > 0):
+        raise InputError(Problem("the replicate SD limit must be a positive number of cycles", value=max_sd,
+                                 fix="e.g. max_replicate_sd=0.5 (a common limit for technical replicates), or "
+                                     "None to flag nothing"))
     samples = sample_table(clean)
     g = clean.groupby(["sample", "gene"], sort=False)["ct"]
     agg = g.agg(["mean", "median", "std", "count"]).reset_index()
