@@ -105,3 +105,19 @@ def test_sessions_beyond_the_plan_are_reported_and_adherence_capped(tmp_path):
     html = render_report(analyse(study))
     assert 'id="training-extra-table"' in html and f"<td>{pid}</td>" in html
     assert "adherence is capped at 100%" in html
+
+
+def test_training_arms_key_sets_who_has_a_plan(tmp_path):
+    """Only the arms listed get a plan (here RT is left out on purpose); unknown or repeated arms are refused."""
+    root = _bundle(tmp_path, '\n[training]\ntraining_arms = ["AT"]\n')
+    res = analyse_training(load_study(root))
+    planned = res.summary.groupby("arm")["sessions_planned"].max()
+    assert planned.to_dict() == {"AT": 32, "CON": 0, "RT": 0}
+    assert res.summary.loc[res.summary["arm"] == "RT", "adherence"].isna().all()
+    text = (root / "study.toml").read_text().replace('training_arms = ["AT"]', 'training_arms = ["AT", "XX"]')
+    (root / "study.toml").write_text(text)
+    with pytest.raises(InputError, match=r"\[training\] training_arms.*XX"):
+        analyse_training(load_study(root))
+    (root / "study.toml").write_text(text.replace('["AT", "XX"]', '["AT", "AT"]'))
+    with pytest.raises(InputError, match="twice"):
+        load_study(root)

@@ -163,6 +163,15 @@ class TrainingSpec(_Table):
     sessions_per_week: int = Field(default=2, gt=0)
     weeks: int = Field(default=16, gt=0)
     file: str = "training.csv"
+    training_arms: list[str] | None = Field(default=None, min_length=1)
+    """Arms with a training prescription (adherence is planned for them only); by default every arm with
+    training rows in the log. Checked against ``[study] arms`` when the log is analysed (docs/training.md)."""
+
+    @model_validator(mode="after")
+    def _distinct_training_arms(self) -> TrainingSpec:
+        if self.training_arms is not None and len(set(self.training_arms)) != len(self.training_arms):
+            raise ValueError(f"training_arms lists an arm twice: {self.training_arms}")
+        return self
 
 
 CutometerColumnKey = Literal["time_s", "deformation_mm", "pressure_mbar", "measurement_id",

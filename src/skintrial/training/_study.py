@@ -45,7 +45,8 @@ def analyse_training(study: Any) -> TrainingResults | None:
     """Read a study's training log (``[training] file``, default ``training.csv``) and analyse it.
 
     ``study`` is a :class:`skintrial.study.Study`. Returns None when the bundle has no training log.
-    The planned dose comes from ``[training] sessions_per_week`` and ``weeks`` (defaults 2 and 16);
+    The planned dose comes from ``[training] sessions_per_week`` and ``weeks`` (defaults 2 and 16), for
+    the arms of ``[training] training_arms`` (default: the arms with training rows in the log);
     the per-protocol rule from ``[analysis] per_protocol_min_adherence``; the dose–response intervals
     use ``[analysis] ci_level`` and its follow-up is the last of ``[study] visits``.
     """
@@ -58,9 +59,15 @@ def analyse_training(study: Any) -> TrainingResults | None:
                                      fix=f"add {spec.file} to the bundle or remove the [training] table"))
         return None
     log = read_training(path, participants=study.participants)
+    arms = spec.training_arms if spec is not None else None
+    unknown = [a for a in arms or [] if a not in study.spec.study.arms]
+    if unknown:
+        raise InputError(Problem(f"training_arms names arm(s) {unknown} that are not study arms", file="study.toml",
+                                 column="[training] training_arms", value=unknown,
+                                 fix=f"list arms among [study] arms {study.spec.study.arms}"))
     summary = training_summary(log, study.participants,
                                sessions_per_week=spec.sessions_per_week if spec else 2,
-                               weeks=spec.weeks if spec else 16)
+                               weeks=spec.weeks if spec else 16, training_arms=arms)
     rule = study.spec.analysis.per_protocol_min_adherence
     pp = per_protocol_set(summary, min_adherence=rule) if rule is not None else None
     base = study.spec.study.baseline_visit
