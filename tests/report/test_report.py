@@ -75,3 +75,24 @@ def test_rendering_leaves_the_users_matplotlib_state_alone(small_bundle):
         render_report(analyse(load_study(small_bundle)))
         assert matplotlib.rcParams["font.size"] == 13.0
     assert matplotlib.get_backend() == backend and matplotlib.rcParams["font.size"] == size
+
+
+def test_dollar_signs_in_labels_are_drawn_as_typed(small_bundle, tmp_path):
+    """'$...$' in an outcome or arm label is text from the user, not mathtext (it used to crash the report)."""
+    from skintrial.report import write_report
+    from skintrial.report._figures import _pyplot, svg_data_uri
+
+    toml = small_bundle / "study.toml"
+    text = toml.read_text()
+    first_label = re.search(r'^label = "[^"]*"', text, flags=re.M).group(0)
+    text = text.replace(first_label, 'label = "Dermal \\\\frac{ $x^{ $ thickness"', 1)
+    text = re.sub(r'^AT = "[^"]*"', 'AT = "No $\\\\bad{ training$"', text, count=1, flags=re.M)
+    toml.write_text(text)
+    res = analyse(load_study(small_bundle))
+    write_report(res, tmp_path / "report.html")
+    assert "$x^{ $ thickness" in (tmp_path / "report.html").read_text()
+    fig, ax = _pyplot().subplots(figsize=(3, 2))
+    ax.plot([1, 2], [3, 4], label="$\\bad{")
+    ax.set_title("$x^{ $")
+    ax.legend()
+    assert svg_data_uri(fig).startswith("data:image/svg+xml;base64,")

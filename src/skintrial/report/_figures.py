@@ -17,7 +17,10 @@ import pandas as pd
 __all__ = ["svg_data_uri", "before_after_figure", "forest_figure"]
 
 _COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93")
-_STYLE = {"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
+_STYLE = {"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
+          "text.parse_math": False}
+"""Every figure's style. ``text.parse_math`` is off: labels come from input files ("$5 voucher" arm, an
+outcome label with ``$x^{``) and are drawn as typed, never parsed as mathtext (which would fail)."""
 
 
 class _Figures:
@@ -42,11 +45,21 @@ def _pyplot() -> type[_Figures]:
     return _Figures
 
 
+def _plain_text(fig) -> None:
+    """Texts made before rendering (titles, labels, legends) were created outside :data:`_STYLE`; they
+    too are drawn as typed. Texts made while rendering (tick labels) follow :data:`_STYLE`."""
+    from matplotlib.text import Text
+
+    for text in fig.findobj(Text):
+        text.set_parse_math(False)
+
+
 def svg_data_uri(fig) -> str:
-    """Render a figure to an SVG data URI and close it."""
+    """Render a figure to an SVG data URI and close it. Every string is drawn as plain text."""
     import matplotlib
 
     buf = io.BytesIO()
+    _plain_text(fig)
     with matplotlib.rc_context(_STYLE):
         fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
     return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
