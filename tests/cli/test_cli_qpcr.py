@@ -210,3 +210,22 @@ def test_qpcr_refuses_a_non_positive_replicate_sd_limit(tmp_path, value):
     r = runner.invoke(app, ["qpcr", str(_late_well_table(tmp_path)), "-r", "R", "--control-group", "c",
                             "--max-replicate-sd", value, "-o", str(out)])
     assert r.exit_code == 2 and "--max-replicate-sd" in r.output and not out.exists()
+
+
+def test_qpcr_takes_arms_from_a_participants_file(tmp_path):
+    design = pd.read_csv(REF / "paired_design.csv")
+    design.drop(columns="group").rename(columns={"participant": "participant_id"}).to_csv(tmp_path / "ct.csv",
+                                                                                           index=False)
+    arms = design.drop_duplicates("participant")[["participant", "group"]]
+    arms.set_axis(["participant_id", "arm"], axis=1).to_csv(tmp_path / "participants.csv", index=False)
+    args = ["-r", "GAPDH", "--pre", "pre", "--post", "post", "--reference-arm", "AT"]
+    r = runner.invoke(app, ["qpcr", str(REF / "paired_design.csv"), *args, "-o", str(tmp_path / "a.csv")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["qpcr", str(tmp_path / "ct.csv"), *args, "--participants", str(tmp_path / "participants.csv"),
+                            "-o", str(tmp_path / "b.csv")])
+    assert r.exit_code == 0, r.output
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv"))
+    arms.iloc[1:].set_axis(["participant_id", "arm"], axis=1).to_csv(tmp_path / "participants.csv", index=False)
+    r = runner.invoke(app, ["qpcr", str(tmp_path / "ct.csv"), *args, "--participants", str(tmp_path / "participants.csv"),
+                            "-o", str(tmp_path / "c.csv")])
+    assert r.exit_code == 2 and "not in the participants table" in r.output and not (tmp_path / "c.csv").exists()

@@ -15,6 +15,7 @@ from skintrial.omics.qpcr import (
     CURVE_COLUMNS,
     EXCLUSION_COLUMNS,
     STABILITY_COLUMNS,
+    groups_from_participants,
     normfinder,
     paired_relative_expression,
     read_ct,
@@ -266,3 +267,39 @@ def test_replicate_sd_limit_must_be_positive(bad):
         relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", max_replicate_sd=bad)
     assert len(relative_expression(_two_gene_ct(), reference_genes="R", control_group="c",
                                    max_replicate_sd=None).table) == 2
+
+
+# --- arms from a participants table ----------------------------------------------------------------------
+
+
+def _paired_without_groups():
+    d = read_ct(PAIRED)
+    arms = d.drop_duplicates("participant")[["participant", "group"]].rename(
+        columns={"participant": "participant_id", "group": "arm"})
+    arms.attrs["file"] = "participants.csv"
+    return d, arms
+
+
+def test_groups_from_participants_reproduces_the_table_with_groups():
+    d, arms = _paired_without_groups()
+    filled = groups_from_participants(d.drop(columns="group"), arms)
+    a = paired_relative_expression(d, reference_genes="GAPDH", pre="pre", post="post").table
+    b = paired_relative_expression(filled, reference_genes="GAPDH", pre="pre", post="post").table
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_groups_from_participants_names_unknown_participants_and_disagreements():
+    d, arms = _paired_without_groups()
+    with pytest.raises(InputError, match="participant not in the participants table") as err:
+        groups_from_participants(d, arms.iloc[1:])
+    p = err.value.problems[0]
+    assert p.file == str(PAIRED) and p.value == arms["participant_id"].iloc[0] and p.row == 2
+    flipped = arms.assign(arm=arms["arm"].map({"AT": "RT", "RT": "AT"}))
+    with pytest.raises(InputError, match="differs from participant") as err:
+        groups_from_participants(d, flipped)
+    assert err.value.problems[0].column == "group"
+    twice = pd.concat([arms, arms.iloc[[0]].assign(arm="XX")], ignore_index=True)
+    twice.attrs["file"] = "participants.csv"
+    with pytest.raises(InputError, match="has two arms") as err:
+        groups_from_participants(d, twice)
+    assert err.value.problems[0].file == "participants.csv"

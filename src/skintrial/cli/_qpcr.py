@@ -56,6 +56,19 @@ def _exclusions_path(out: Path, given: Path | None) -> Path:
     return given if given is not None else out.with_name(out.stem + ".exclusions.csv")
 
 
+def _with_arms(ct_file: Path, participants: Path):
+    """The Ct table with ``group`` = each participant's arm from ``--participants`` (group column optional)."""
+    from skintrial.omics._qpcr_io import check_columns
+    from skintrial.omics.qpcr import groups_from_participants, read_qpcr_table
+    from skintrial.study import read_table
+
+    people = read_table(participants)
+    people.attrs["file"] = str(participants)
+    data = groups_from_participants(read_qpcr_table(ct_file), people)
+    check_columns(data, file=str(ct_file))
+    return data
+
+
 def _cutoff(cutoff: float) -> float | None:
     """``--cutoff``: 0 is the documented "no cutoff"; anything else must be 10-60 cycles (exit 2 otherwise)."""
     from skintrial.omics._qpcr_io import check_cutoff
@@ -106,6 +119,9 @@ def qpcr(
     replicate_rule: Annotated[Rule, typer.Option(help="Technical replicates: mean or median.")] = Rule.mean,
     max_replicate_sd: Annotated[float, typer.Option(help="Flag replicates with SD above this (cycles).")] = 0.5,
     exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
+    participants: Annotated[Path | None, typer.Option(help="Participants file (CSV/Excel: participant_id, arm, "
+                                                      "e.g. a bundle's participants.csv): each well's group is "
+                                                      "its participant's arm.")] = None,
 ) -> None:
     """Relative expression (delta-delta Ct or Pfaffl) with a t test on delta Ct, per gene and group."""
     from skintrial.errors import InputError, Problem
@@ -120,7 +136,7 @@ def qpcr(
         raise InputError("--method pfaffl needs --efficiency-file",
                          fix="give --efficiency-file FILE (gene, efficiency; gene, amplification_factor; or a "
                              "dilution series gene, amount, ct), or use --method ddct")
-    data = read_ct(ct_file)
+    data = read_ct(ct_file) if participants is None else _with_arms(ct_file, participants)
     eff = _read_table(efficiency_file, "efficiency table") if efficiency_file is not None else None
     common: dict[str, Any] = dict(reference_genes=list(reference_gene), method=method.value, efficiencies=eff,
                                   test=test.value, ci_level=ci_level, cutoff=ct_cutoff,

@@ -25,6 +25,7 @@ __all__ = [
     "OPTIONAL_COLUMNS",
     "read_ct",
     "read_qpcr_table",
+    "groups_from_participants",
     "clean_ct",
     "check_cutoff",
     "CT_CUTOFF_RANGE",
@@ -298,3 +299,90 @@ def clean_ct(
     else:
         df.loc[flagged, "ct"] = float(cutoff)  # type: ignore[arg-type]
     return df, excl if len(excl) else empty_exclusions()
+
+
+_PARTICIPANT_ALIASES = {"participant_id": "participant", "subject": "participant", "subject_id": "participant",
+                        "arm": "group"}
+
+
+def groups_from_participants(data: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
+    """Give every well its participant's arm as ``group``, from a participants table.
+
+    Parameters
+    ----------
+    data : DataFrame
+        A Ct table (:func:`read_qpcr_table`) with a ``participant`` column (``participant_id`` and
+        ``subject`` are read as it); ``group`` may be absent.
+    participants : DataFrame
+        One row per participant: ``participant_id`` (or ``participant``/``subject``) and ``arm`` (or
+        ``group``), e.g. a study bundle's ``participants.csv``. ``attrs["file"]`` names it in errors.
+
+    Returns
+    -------
+    DataFrame
+        ``data`` with ``group`` set to each participant's arm.
+
+    Raises
+    ------
+    InputError
+        A missing column in either table, a participant listed twice with different arms, a
+        participant of the Ct table not in the participants table, or a ``group`` already in the Ct
+        table that disagrees with the participant's arm (each naming file, row and value).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ct = pd.DataFrame({"sample": ["a", "b"], "participant": ["P1", "P2"], "gene": "G", "ct": [20, 21]})
+    >>> arms = pd.DataFrame({"participant_id": ["P1", "P2"], "arm": ["AT", "RT"]})
+    >>> groups_from_participants(ct, arms)["group"].tolist()
+    ['AT', 'RT']
+    """
+    file, pfile = data.attrs.get("file"), participants.attrs.get("file")
+    p = canonical_columns(participants, _PARTICIPANT_ALIASES, file=pfile)
+    missing = [c for c in ("participant", "group") if c not in p.columns]
+    if missing:
+        raise InputError(Problem(f"the participants table lacks {' and '.join(missing)} "
+                                 f"(found: {', '.join(map(str, participants.columns))})", file=pfile, row=1,
+                                 fix="give participant_id and arm columns (a study bundle's participants.csv)"))
+    if "participant" not in data.columns:
+        raise InputError(Problem("the Ct table has no participant column to look the arm up by", file=file, row=1,
+                                 fix="add a participant (or participant_id) column naming whose sample each well is"))
+    rows = p["_row"].to_numpy() if "_row" in p.columns else np.arange(len(p)) + 2
+    pid, arm = _as_text(p["participant"]).to_numpy(), _as_text(p["group"]).to_numpy()
+    problems: list[Problem] = []
+    table = pd.DataFrame({"participant": pid, "group": arm, "row": rows})
+    clash = table.groupby("participant", sort=False)["group"].nunique()
+    for q in clash.index[clash > 1]:
+        t = table.loc[table["participant"] == q]
+        problems.append(Problem(f"participant '{q}' has two arms: {', '.join(dict.fromkeys(t['group']))}",
+                                file=pfile, row=int(t["row"].iloc[1]), column="arm", value=q,
+                                fix="one row (one arm) per participant"))
+    empty = (table["group"] == "").to_numpy()
+    if empty.any():
+        problems.append(Problem("empty arm", file=pfile, row=int(rows[empty][0]), column="arm",
+                                rows_affected=int(empty.sum()), fix="fill in every participant's arm"))
+    InputError.collect(problems)
+    lookup = table.drop_duplicates("participant").set_index("participant")["group"]
+    out = data.copy()
+    who = _as_text(out["participant"].reset_index(drop=True))
+    arms = who.map(lookup)
+    unknown = arms.isna().to_numpy()
+    if unknown.any():
+        for q in dict.fromkeys(who[unknown]):
+            at = np.flatnonzero((who == q).to_numpy())
+            problems.append(Problem("participant not in the participants table", file=file, row=int(at[0]) + 2,
+                                    column="participant", value=q, rows_affected=len(at),
+                                    fix=f"correct the id, or add the participant to {pfile or 'the participants table'}"))
+    if "group" in out.columns:
+        given = _as_text(out["group"].reset_index(drop=True))
+        differ = (~unknown) & (given != "").to_numpy() & (given != arms).to_numpy()
+        if differ.any():
+            i = int(np.flatnonzero(differ)[0])
+            problems.append(Problem(f"group '{given.iloc[i]}' differs from participant '{who.iloc[i]}''s arm "
+                                    f"'{arms.iloc[i]}' in {pfile or 'the participants table'}", file=file,
+                                    row=i + 2, column="group", value=given.iloc[i], rows_affected=int(differ.sum()),
+                                    fix="correct the group, or drop the group column and let the arms decide"))
+    InputError.collect(problems)
+    out["group"] = arms.to_numpy()
+    out.attrs["file"] = file
+    return out

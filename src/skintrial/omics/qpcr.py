@@ -29,7 +29,14 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 
 from ._qpcr_efficiency import CURVE_COLUMNS, check_amplification, efficiency_table, standard_curve
-from ._qpcr_io import EXCLUSION_COLUMNS, clean_ct, empty_exclusions, read_ct, read_qpcr_table
+from ._qpcr_io import (
+    EXCLUSION_COLUMNS,
+    clean_ct,
+    empty_exclusions,
+    groups_from_participants,
+    read_ct,
+    read_qpcr_table,
+)
 from ._qpcr_replicates import REPLICATE_COLUMNS, aggregate_replicates
 from ._qpcr_stability import (
     STABILITY_COLUMNS,
@@ -50,6 +57,7 @@ __all__ = [
     "CURVE_COLUMNS",
     "read_ct",
     "read_qpcr_table",
+    "groups_from_participants",
     "clean_ct",
     "aggregate_replicates",
     "standard_curve",
