@@ -189,3 +189,16 @@ def test_expression_matrix_without_samples_asks_for_the_option(tmp_path):
                             "--out", str(tmp_path / "de.csv")])
     assert r.exit_code == 2, (r.output, r.exception)
     assert "--samples" in r.output and "samples=" not in r.output and not (tmp_path / "de.csv").exists()
+
+
+@pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/kuehne2017_skin_aging not present")
+def test_trend_is_passed_to_camera_as_trend_var(tmp_path):
+    out = tmp_path / "de.csv"
+    r = runner.invoke(app, ["expression", str(DATA / "expression_log2.csv.gz"), "--samples", str(DATA / "samples.csv"),
+                            "--design", "~ condition + slide", "--contrast", "condition: old - young", "--trend",
+                            "--genesets", "ecm", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    cam = pd.read_csv(tmp_path / "de.camera.csv")
+    rc = pd.read_csv(REF / "camera.csv")
+    rc = rc[rc["run"] == "trend"].set_index("set").loc[cam["set"]]  # limma camera(trend.var = TRUE)
+    assert_allclose(cam["p"], rc["p"], rtol=1e-6)

@@ -33,6 +33,8 @@ RUNS = {
     "estimated": {"inter_gene_cor": None},
     "ranks": {"use_ranks": True},
     "ranks_estimated": {"use_ranks": True, "inter_gene_cor": None},
+    "trend": {"trend_var": True},  # limma camera(trend.var = TRUE)
+    "ranks_trend": {"use_ranks": True, "trend_var": True},
 }
 
 

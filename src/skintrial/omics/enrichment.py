@@ -194,13 +194,19 @@ def _rank_sum_with_correlation(M, stat, m, rho, df):
     return special.stdtr(df, -z_up), special.stdtr(df, z_low)
 
 
-def _gene_statistic(ef: ExpressionFit, L: np.ndarray, ok: np.ndarray, use_ranks: bool) -> np.ndarray:
-    """Moderated t of the contrast (use_ranks) or its Hill z-score, for the fitted genes."""
+def _gene_statistic(ef: ExpressionFit, L: np.ndarray, ok: np.ndarray, use_ranks: bool,
+                    trend_var: bool = False) -> np.ndarray:
+    """Moderated t of the contrast (use_ranks) or its Hill z-score, for the fitted genes.
+
+    ``trend_var``: the prior variance follows the genes' average expression (limma camera's
+    ``trend.var = TRUE``: ``squeezeVar(covariate = rowMeans(y))``).
+    """
     fit = ef.fit
     df_resid = float(ef.data.values.shape[1] - len(fit.params))
     est = fit.coef[ok] @ L
     v2 = np.einsum("i,kij,j->k", L, fit.xtx_inv[ok], L)
-    sv = squeeze_var(fit.sigma2[ok], df_resid)
+    covariate = ef.data.values[ok].mean(axis=1) if trend_var else None
+    sv = squeeze_var(fit.sigma2[ok], df_resid, covariate=covariate)
     modt = est / np.sqrt(v2) / np.sqrt(sv.var_post)
     if use_ranks:
         return modt
@@ -236,6 +242,7 @@ def camera_from_fit(
     allow_neg_cor: bool = False,
     min_size: int = 1,
     aliases: bool = True,
+    trend_var: bool = False,
 ) -> pd.DataFrame:
     """CAMERA on an existing :class:`~skintrial.omics.expression.ExpressionFit` (see :func:`camera`).
 
@@ -256,7 +263,7 @@ def camera_from_fit(
     ok = ef.fit.ok
     G = int(ok.sum())
     df_resid = float(ef.data.values.shape[1] - len(ef.fit.params))
-    stat = _gene_statistic(ef, L[0], ok, use_ranks)
+    stat = _gene_statistic(ef, L[0], ok, use_ranks, trend_var)
     fixed = inter_gene_cor is not None and not np.isnan(inter_gene_cor)
     df_camera = (np.inf if use_ranks else G - 2.0) if fixed else min(df_resid, G - 2.0)
 
@@ -310,6 +317,7 @@ def camera(
     min_size: int = 1,
     aliases: bool = True,
     sample_column: str = "sample",
+    trend_var: bool = False,
 ) -> pd.DataFrame:
     """Competitive gene-set test accounting for inter-gene correlation (limma's ``camera``).
 
@@ -331,6 +339,10 @@ def camera(
         Sets with fewer genes found in the data are left out.
     aliases : bool
         Match previous HGNC symbols in the data to the sets' current symbols.
+    trend_var : bool
+        limma's ``trend.var``: the moderated t uses a prior variance that follows the genes' average
+        expression (as ``trend`` in the DE analysis, ``eBayes(trend = TRUE)``). limma's camera has no
+        ``robust`` option; its variance moderation is never robust.
 
     Returns
     -------
@@ -356,4 +368,5 @@ def camera(
         allow_neg_cor=allow_neg_cor,
         min_size=min_size,
         aliases=aliases,
+        trend_var=trend_var,
     )

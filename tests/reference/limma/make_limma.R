@@ -159,11 +159,13 @@ if (file.exists(gmt)) {
   runs <- list(fixed = list(inter.gene.cor = 0.01, use.ranks = FALSE),
                estimated = list(inter.gene.cor = NA, use.ranks = FALSE),
                ranks = list(inter.gene.cor = 0.01, use.ranks = TRUE),
-               ranks_estimated = list(inter.gene.cor = NA, use.ranks = TRUE))
+               ranks_estimated = list(inter.gene.cor = NA, use.ranks = TRUE),
+               trend = list(inter.gene.cor = 0.01, use.ranks = FALSE, trend.var = TRUE),
+               ranks_trend = list(inter.gene.cor = 0.01, use.ranks = TRUE, trend.var = TRUE))
   cam <- do.call(rbind, lapply(names(runs), function(r) {
     a <- runs[[r]]
     ct <- camera(y, index, design, contrast = "conditionold", inter.gene.cor = a$inter.gene.cor,
-                 use.ranks = a$use.ranks, sort = FALSE)
+                 use.ranks = a$use.ranks, trend.var = isTRUE(a$trend.var), sort = FALSE)
     data.frame(run = r, set = rownames(ct), n_genes = ct$NGenes,
                correlation = if (is.null(ct$Correlation)) a$inter.gene.cor else ct$Correlation,
                direction = ct$Direction, p = ct$PValue, fdr = ct$FDR)
