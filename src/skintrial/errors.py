@@ -57,8 +57,8 @@ class Problem:
             where.append(str(self.file))
         if self.row is not None:
             where.append(f"row {self.row}")
-        if self.column:
-            where.append(f"column '{self.column}'")
+        if self.column:  # a command-line option ("--n") is named as one
+            where.append(f"{'option' if self.column.startswith('-') else 'column'} '{self.column}'")
         head = ", ".join(where)
         text = f"{head}: {self.message}" if head else self.message
         if self.value is not None:

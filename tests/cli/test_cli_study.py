@@ -148,3 +148,11 @@ def test_demo_refuses_a_folder_whose_study_is_not_its_own(tmp_path):
     r = runner.invoke(app, ["demo", "--out", str(tmp_path / "work"), "--n", "16"])
     assert r.exit_code == 2 and "'study'" in r.output
     assert (mine / "study.toml").read_text() == "# my real study\n"
+
+
+def test_demo_names_its_own_options_in_errors(tmp_path):
+    r = runner.invoke(app, ["demo", "--out", str(tmp_path / "d"), "--n", "3", "--seed", "-1"])
+    assert r.exit_code == 2
+    assert "option '--n': --n must be an integer of at least 8" in r.output and "pass --n 8" in r.output
+    assert "option '--seed'" in r.output and "column 'n'" not in r.output
+    assert not (tmp_path / "d").exists()

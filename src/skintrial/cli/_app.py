@@ -6,8 +6,11 @@ half-written), 1 internal error.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import functools
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
 import typer
@@ -41,3 +44,23 @@ def guarded(fn: F) -> F:
             raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def options_named(options: Mapping[str, str]) -> Iterator[None]:
+    """Problems the Python API reports against a keyword (``column='n'``, "pass n=8") are said in
+    terms of the command's options (``--n``, "pass --n 8") for input errors raised inside the block."""
+    try:
+        yield
+    except InputError as exc:
+        problems = []
+        for p in exc.problems:
+            option = options.get(p.column or "")
+            if option is not None:
+                name = re.escape(p.column or "")
+                p = dataclasses.replace(
+                    p, column=option,
+                    message=re.sub(rf"^(the )?{name}\b", option, p.message),
+                    fix=re.sub(rf"\b{name}=", f"{option} ", p.fix))
+            problems.append(p)
+        raise InputError(problems) from None

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from skintrial.cli._app import app, err_console, guarded, out_console
+from skintrial.cli._app import app, err_console, guarded, options_named, out_console
 
 _OUT = typer.Option("--out", "-o", help="Output folder (created if needed).")
 
@@ -61,7 +61,9 @@ def demo(
 
     check_output_dir(out)
     check_replaceable(out, (*OUTPUTS, "study"), owned=is_run_output)  # OUT/study is rewritten: not the user's
-    study_dir = synthetic_study(seed=seed, n=n, control_arm=control, raw=True).write(Path(out) / "study")
+    with options_named({"n": "--n", "seed": "--seed"}):
+        synthetic = synthetic_study(seed=seed, n=n, control_arm=control, raw=True)
+    study_dir = synthetic.write(Path(out) / "study")
     report = _run_pipeline(study_dir, Path(out))
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
 
