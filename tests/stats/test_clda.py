@@ -358,15 +358,8 @@ def test_reml_score_and_information_match_finite_differences():
     y = rng.standard_normal((G, n, T)) @ np.array([[1, 0.5, 0.3], [0, 1, 0.4], [0, 0, 1.0]])
     mask = rng.random((G, n, T)) > 0.2
     mask[:, :, 0] = True
-    codes = (mask * (1 << np.arange(T))).sum(axis=2)
-    present, pattern = np.unique(codes, return_inverse=True)
-    prob = _reml._Problem(
-        np.where(mask, y, 0.0),
-        mask.astype(float),
-        X,
-        pattern.reshape(G, n),
-        ((present[:, None] >> np.arange(T)) & 1).astype(float),
-    )
+    prob = _reml._problem(y, mask, X)
+    assert prob.order is not None  # 2 arms x a few patterns: subjects grouped into cells
     S = _reml._sym_index(T)
     iu = np.triu_indices(T)
     sigma = np.broadcast_to(np.array([[1.2, 0.4, 0.2], [0.4, 1.0, 0.3], [0.2, 0.3, 0.9]]), (G, T, T)).copy()
@@ -396,6 +389,11 @@ def test_reml_score_and_information_match_finite_differences():
     assert_allclose(score, num_score, rtol=1e-6, atol=1e-6)
     assert_allclose(observed, -num_hess, rtol=1e-5, atol=1e-5)
     assert (np.linalg.eigvalsh(expected)[:, 0] > 0).all()
+    # every subject its own cell (the path of continuous covariates) gives the same numbers
+    ungrouped = _reml._problem(y, mask, X, group=False)
+    assert ungrouped.order is None
+    for a, b in zip(_reml._evaluate(prob, sigma, S), _reml._evaluate(ungrouped, sigma, S), strict=True):
+        assert_allclose(a, b, rtol=1e-10, atol=1e-12)
 
 
 @pytest.mark.slow

@@ -104,43 +104,113 @@ def _pd_inverse(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass(frozen=True)
 class _Problem:
+    """One batch of outcomes, with subjects grouped into cells.
+
+    Subjects of one outcome that share their design rows ``X_i`` and their missingness pattern share
+    ``W_i``, ``B_i = W_i X_i`` and the diagonal block ``P_ii``: every term of the likelihood and its
+    derivatives that does not involve ``y`` is a count-weighted sum over these cells (in a trial, arms
+    x patterns: a handful), and only the terms in ``y`` run over subjects. When grouping would not
+    shrink the problem (continuous covariates), every subject is its own cell (``order`` is None)."""
+
     y: np.ndarray  # (G, n, T) zeros where missing
     mask: np.ndarray  # (G, n, T) float 0/1
     X: np.ndarray  # (n, T, p)
     pattern: np.ndarray  # (G, n) index into patterns
     patterns: np.ndarray  # (K, T) float 0/1
+    cell: np.ndarray  # (G, n) cell of each subject, numbered 0.. in each outcome
+    order: np.ndarray | None  # (G, n) subjects sorted by cell; None: every subject is its own cell
+    cell_X: np.ndarray  # (G, C, T, p) design of each cell, or (1, n, T, p) = X
+    cell_pattern: np.ndarray  # (G, C) pattern index of each cell
+    count: np.ndarray  # (G, C) subjects in each cell (0 for padding)
 
     def take(self, idx: np.ndarray) -> _Problem:
-        return _Problem(self.y[idx], self.mask[idx], self.X, self.pattern[idx], self.patterns)
+        order = None if self.order is None else self.order[idx]
+        cell_X = self.cell_X if self.order is None else self.cell_X[idx]
+        return _Problem(
+            self.y[idx], self.mask[idx], self.X, self.pattern[idx], self.patterns, self.cell[idx], order,
+            cell_X, self.cell_pattern[idx], self.count[idx],
+        )  # fmt: skip
 
 
-def _padded_inverse(prob: _Problem, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-subject padded inverses W (G, n, T, T) and log|Sigma_O| summed over subjects (G,)."""
+def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = True) -> _Problem:
+    """Missingness patterns and cells of a batch (see ``_Problem``); ``group=False`` makes every
+    subject its own cell."""
+    G, n, T = mask.shape
+    codes = (mask * (1 << np.arange(T))).sum(axis=2)
+    present, pattern = np.unique(codes, return_inverse=True)
+    pattern = pattern.reshape(G, n)
+    patterns = ((present[:, None] >> np.arange(T)) & 1).astype(float)
+    xclass = np.unique(X.reshape(n, -1), axis=0, return_inverse=True)[1].reshape(n)
+    code = xclass[None, :] * len(present) + pattern
+    order = np.argsort(code, axis=1, kind="stable")
+    sorted_code = np.take_along_axis(code, order, axis=1)
+    first = np.ones((G, n), dtype=bool)
+    first[:, 1:] = sorted_code[:, 1:] != sorted_code[:, :-1]
+    rank = np.cumsum(first, axis=1) - 1
+    C = int(rank[:, -1].max()) + 1
+    base = dict(y=np.where(mask, y, 0.0).astype(float), mask=mask.astype(float), X=X, pattern=pattern,
+                patterns=patterns)  # fmt: skip
+    if not group or C > n // 2:  # grouping would not pay: every subject is its own cell
+        count = np.ones((G, n))
+        return _Problem(**base, cell=np.broadcast_to(np.arange(n), (G, n)), order=None, cell_X=X[None],
+                        cell_pattern=pattern, count=count)  # fmt: skip
+    cell = np.empty_like(rank)
+    np.put_along_axis(cell, order, rank, axis=1)
+    g = np.repeat(np.arange(G), n).reshape(G, n)
+    count = np.zeros((G, C))
+    np.add.at(count, (g, cell), 1.0)
+    rep = np.zeros((G, C), dtype=int)  # a representative subject of each cell (subject 0 for padding)
+    rep[g[first], rank[first]] = order[first]
+    return _Problem(**base, cell=cell, order=order, cell_X=X[rep], cell_pattern=np.take_along_axis(pattern, rep, 1),
+                    count=count)  # fmt: skip
+
+
+def _cell_sum(prob: _Problem, a: np.ndarray) -> np.ndarray:
+    """Sum a per-subject array (G, n, ...) over the subjects of each cell: (G, C, ...)."""
+    if prob.order is None:
+        return a
+    G, n = prob.cell.shape
+    C = prob.count.shape[1]
+    idx = prob.order.reshape(G, n, *([1] * (a.ndim - 2)))
+    flat = np.take_along_axis(a, idx, axis=1).reshape(G * n, -1)
+    sorted_cell = np.take_along_axis(prob.cell, prob.order, axis=1)
+    first = np.ones((G, n), dtype=bool)
+    first[:, 1:] = sorted_cell[:, 1:] != sorted_cell[:, :-1]
+    out = np.zeros((G * C, flat.shape[1]))
+    out[(prob.count > 0).ravel()] = np.add.reduceat(flat, np.flatnonzero(first.ravel()), axis=0)
+    return out.reshape(G, C, *a.shape[2:])
+
+
+def _padded_inverse(prob: _Problem, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Padded inverses per subject (G, n, T, T) and per cell (G, C, T, T), and log|Sigma_O| summed over
+    subjects (G,)."""
     m = prob.patterns  # (K, T)
     mm = m[:, :, None] * m[:, None, :]
     filled = sigma[:, None] * mm[None] + np.eye(sigma.shape[-1]) * (1.0 - m)[None, :, None, :]
     inv, logdet = _pd_inverse(filled)  # (G, K, T, T), (G, K)
     inv = inv * mm[None]
     g = np.arange(sigma.shape[0])[:, None]
-    return inv[g, prob.pattern], logdet[g, prob.pattern].sum(axis=1)
+    return inv[g, prob.pattern], inv[g, prob.cell_pattern], logdet[g, prob.pattern].sum(axis=1)
 
 
 def _gls(prob: _Problem, sigma: np.ndarray):
-    """GLS at a given Sigma: W, B = W X, A^-1, beta, u = W r and the restricted log-likelihood."""
-    W, logdet_sigma = _padded_inverse(prob, sigma)
-    B = W @ prob.X[None]  # (G, n, T, p)
-    Xf = prob.X.reshape(-1, prob.X.shape[-1])
-    A = Xf.T @ B.reshape(B.shape[0], -1, B.shape[-1])
-    Ainv, logdet_A = _pd_inverse(A)
-    c = np.einsum("gitp,git->gp", B, prob.y)
+    """GLS at a given Sigma: W per subject and per cell, B = W X per cell, A^-1, beta, u = W r and the
+    restricted log-likelihood."""
+    W, Wc, logdet_sigma = _padded_inverse(prob, sigma)
+    Bc = Wc @ prob.cell_X  # (G, C, T, p)
+    G, C, T, p = Bc.shape
+    Xw = np.broadcast_to(prob.cell_X, Bc.shape) * prob.count[:, :, None, None]
+    A = np.swapaxes(Xw.reshape(G, C * T, p), 1, 2) @ Bc.reshape(G, C * T, p)
+    Ainv, logdet_A = _pd_inverse(0.5 * (A + np.swapaxes(A, 1, 2)))
+    wy = np.einsum("gits,gis->git", W, prob.y)
+    c = wy.reshape(G, -1) @ prob.X.reshape(-1, p)
     beta = np.einsum("gpq,gq->gp", Ainv, c)
     r = (prob.y - np.einsum("itp,gp->git", prob.X, beta)) * prob.mask
     u = np.einsum("gits,gis->git", W, r)
     n_obs = prob.mask.sum(axis=(1, 2))
-    p = prob.X.shape[-1]
     quad = np.einsum("git,git->g", r, u)
     ll = -0.5 * (logdet_sigma + quad + logdet_A + (n_obs - p) * _LOG_2PI)
-    return W, B, Ainv, beta, u, ll
+    return W, Wc, Bc, Ainv, beta, u, ll
 
 
 def _loglik(prob: _Problem, sigma: np.ndarray) -> np.ndarray:
@@ -148,31 +218,33 @@ def _loglik(prob: _Problem, sigma: np.ndarray) -> np.ndarray:
 
 
 def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
-    """Log-likelihood, score, expected and observed information over the distinct elements of Sigma."""
-    W, B, Ainv, beta, u, ll = _gls(prob, sigma)
-    G, n, T, p = B.shape
-    Bf = B.reshape(G, n, T * p)
-    K = (np.swapaxes(Bf, 1, 2) @ Bf).reshape(G, T, p, T, p)  # K[x,p,y,s] = sum_i B_i[x,p] B_i[y,s]
+    """Log-likelihood, score, expected and observed information over the distinct elements of Sigma.
+
+    Sums over subjects of terms without ``y`` are count-weighted sums over cells (``w`` below)."""
+    Wi, W, B, Ainv, beta, u, ll = _gls(prob, sigma)
+    G, C, T, p = B.shape
+    w = prob.count[:, :, None]
+    Bf = B.reshape(G, C, T * p)
+    K = (np.swapaxes(Bf * w, 1, 2) @ Bf).reshape(G, T, p, T, p)  # K[x,p,y,s] = sum_i B_i[x,p] B_i[y,s]
     Kb = K.transpose(0, 1, 3, 2, 4)  # Kb[x,y] = the p x p block K[x,:,y,:]
-    BA = (B.reshape(G, n * T, p) @ Ainv).reshape(G, n, T, p)
-    H = BA @ np.swapaxes(B, -1, -2)  # H_ii = B_i A^-1 B_i'   (G, n, T, T)
+    BA = (B.reshape(G, C * T, p) @ Ainv).reshape(G, C, T, p)
+    H = BA @ np.swapaxes(B, -1, -2)  # H_ii = B_i A^-1 B_i'   (G, C, T, T)
     P = W - H  # diagonal blocks of P
+    Pf, Hf = P.reshape(G, C, T * T), H.reshape(G, C, T * T)
     # score: D[a,b] = 1/2 sum_i (u_ia u_ib - P_ii[a,b])
-    D = 0.5 * (np.einsum("gia,gib->gab", u, u) - P.sum(axis=1))
+    D = 0.5 * (np.einsum("gia,gib->gab", u, u) - (Pf * w).sum(axis=1).reshape(G, T, T))
     score = np.einsum("kab,gab->gk", S, D)
     # F[a,b,c,d] = sum_ij P_ij[b,c] P_ji[d,a], with P_ij = -B_i A^-1 B_j' off the diagonal
-    Pf, Hf = P.reshape(G, n, T * T), H.reshape(G, n, T * T)
-    diag = np.swapaxes(Pf, 1, 2) @ Pf - np.swapaxes(Hf, 1, 2) @ Hf  # [(b,c),(d,a)]
+    diag = np.swapaxes(Pf * w, 1, 2) @ Pf - np.swapaxes(Hf * w, 1, 2) @ Hf  # [(b,c),(d,a)]
     K2 = Ainv[:, None, None] @ Kb @ Ainv[:, None, None]  # [b,a] blocks of A^-1 K_ba A^-1
     cross = K2.reshape(G, T * T, p * p) @ np.swapaxes(Kb.reshape(G, T * T, p * p), 1, 2)  # [(b,a),(c,d)]
     cross = cross.reshape(G, T, T, T, T).transpose(0, 1, 3, 4, 2)  # [b,c,d,a]
     F = diag.reshape(G, T, T, T, T) + cross  # indexed [b,c,d,a]
     F = F.transpose(0, 4, 1, 2, 3)  # [a,b,c,d]
     # Q[a,b,c,d] = sum_ij u_ia P_ij[b,c] u_jd
-    uu = (u[:, :, :, None] * u[:, :, None, :]).reshape(G, n, T * T)  # [(a,d)]
-    Wf = W.reshape(G, n, T * T)
-    Q1 = (np.swapaxes(uu, 1, 2) @ Wf).reshape(G, T, T, T, T)  # [a,d,b,c]
-    R = np.einsum("gia,gibp->gabp", u, B)
+    uu = (u[:, :, :, None] * u[:, :, None, :]).reshape(G, -1, T * T)  # [(a,d)]
+    Q1 = (np.swapaxes(uu, 1, 2) @ Wi.reshape(G, -1, T * T)).reshape(G, T, T, T, T)  # [a,d,b,c]
+    R = np.einsum("gia,gibp->gabp", _cell_sum(prob, u), B)
     Q2 = np.einsum("gabp,gpq,gdcq->gadbc", R, Ainv, R, optimize=True)
     Q = (Q1 - Q2).transpose(0, 1, 3, 4, 2)  # [a,b,c,d]
     Sf = S.reshape(S.shape[0], T * T)
@@ -185,7 +257,7 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
 def _start(prob: _Problem) -> np.ndarray:
     """Starting Sigma: moments of the OLS residuals (pairwise), correlations shrunk, made positive definite."""
     eye = np.broadcast_to(np.eye(prob.y.shape[-1]), prob.y.shape[:1] + (prob.y.shape[-1],) * 2)
-    _, _, _, _, u, _ = _gls(prob, np.ascontiguousarray(eye))  # with Sigma = I, u = r
+    u = _gls(prob, np.ascontiguousarray(eye))[-2]  # with Sigma = I, u = r
     m = prob.mask
     cnt = np.einsum("gia,gib->gab", m, m)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -283,16 +355,7 @@ def fit_reml_unstructured(
     """
     mask = np.asarray(mask, dtype=bool)
     G, n, T = mask.shape
-    codes = (mask * (1 << np.arange(T))).sum(axis=2)
-    present, pattern = np.unique(codes, return_inverse=True)
-    patterns = ((present[:, None] >> np.arange(T)) & 1).astype(float)
-    prob = _Problem(
-        y=np.where(mask, y, 0.0).astype(float),
-        mask=mask.astype(float),
-        X=np.asarray(X, dtype=float),
-        pattern=pattern.reshape(G, n),
-        patterns=patterns,
-    )
+    prob = _problem(y, mask, np.asarray(X, dtype=float))
     S = _sym_index(T)
     sigma = _start(prob)
     decrement = np.full(G, np.inf)
