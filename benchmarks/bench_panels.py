@@ -5,13 +5,17 @@ arm with BH across the panel, at least 300× faster than ``statsmodels.formula.a
 fitted analyte by analyte followed by ``multipletests(method="fdr_bh")``, with equal estimates and adjusted
 p-values (1e-9 relative).
 
-Two comparisons, both printed (the same protocol as ``bench_ancova.py``):
+Three comparisons, all printed:
 
-* **like for like** (the gate): each side starts from log2 values already laid out — statsmodels from one
-  wide frame per analyte, skintrial from the subject × analyte × visit arrays — and does ANCOVA + BH:
-  formula parsing, fit, arm p-value per analyte and ``multipletests`` for statsmodels; the batched fit,
-  contrasts with CIs and Hedges' g, adjusted means, Type II/III arm tests and ``p_adjust("bh")`` for
-  skintrial.
+* **from the long table** (the gate): both sides start from the same long table of log2 values (after
+  LOD substitution; one row per participant × visit × analyte, the form ``panel_analysis`` hands to the
+  ANCOVA) and do ANCOVA + BH through their public API — statsmodels: pivot to one wide frame per analyte,
+  then formula parsing, fit, arm p-value per analyte and ``multipletests``; skintrial:
+  ``skintrial.stats.ancova(long, ...)`` (laying out the subject × analyte × visit arrays, the batched fit,
+  contrasts with CIs and Hedges' g, adjusted means, Type II/III arm tests) and ``p_adjust("bh")``. Data
+  layout is inside both timers: the claim is about what a user calls.
+* **engine only** (reported): the same without either side's layout (statsmodels from the per-analyte
+  frames, skintrial from ``trial_arrays`` built beforehand) — where the time goes, not the claim.
 * **end to end** (reported): from the raw long panel (concentrations, some below the LOD): skintrial's
   ``panel_analysis`` (LOD substitution, log2, the ANCOVA, the within-arm changes with their own BH) vs
   the statsmodels loop plus the log transform, substitution and the pivot/split into per-analyte frames.
@@ -71,28 +75,35 @@ def main() -> int:
     from statsmodels.stats.multitest import multipletests
 
     from skintrial.omics.panels import panel_analysis, prepare_panel
-    from skintrial.stats import p_adjust
-    from skintrial.stats._data import trial_arrays
+    from skintrial.stats import ancova, p_adjust
+    from skintrial.stats._data import trial_arrays  # engine-only line (reported) needs the prebuilt arrays
     from skintrial.stats.ancova import _ancova_arrays
 
     panel = make_panel()
     t_e2e, _, res = best_of(lambda: panel_analysis(panel, baseline_visit="week0", followup_visit="week16",
                                                    reference_arm="AT"), 3)
 
-    # laid-out log2 values, shared by both like-for-like sides (substitution LOD/sqrt2, log2)
+    # the long log2 table both gated sides start from (substitution LOD/sqrt2, log2, arm on every row)
     t0 = time.perf_counter()
     prep = prepare_panel(panel).values.merge(panel.drop_duplicates("participant_id")[["participant_id", "arm"]])
     long = prep.rename(columns={"analyte": "outcome"})
-    wide = long.pivot_table(index=["participant_id", "arm", "outcome"], columns="visit", values="value").reset_index()
-    per_analyte = {o: g.rename(columns={"week0": "pre", "week16": "post"}) for o, g in wide.groupby("outcome")}
-    t_prepare = time.perf_counter() - t0
-    ta = trial_arrays(long, reference_arm="AT")
+    t_log = time.perf_counter() - t0
+
+    def split():
+        wide = long.pivot_table(index=["participant_id", "arm", "outcome"], columns="visit",
+                                values="value").reset_index()
+        return {o: g.rename(columns={"week0": "pre", "week16": "post"}) for o, g in wide.groupby("outcome")}
+
+    t_split, c_split, per_analyte = best_of(split, 3)
 
     def ours():
-        r = _ancova_arrays(ta, "week0", "week16", "AT", False, 0.95)
+        r = ancova(long, baseline_visit="week0", followup_visit="week16", reference_arm="AT")
         return r, p_adjust(r.contrasts["p"].to_numpy(), "bh")
 
-    t_arrays, c_arrays, (anc, q_ours) = best_of(ours, REPEAT)
+    t_ours, c_ours, (anc, q_ours) = best_of(ours, REPEAT)
+    ta = trial_arrays(long, reference_arm="AT")
+    t_engine, _, _ = best_of(lambda: p_adjust(_ancova_arrays(ta, "week0", "week16", "AT", False, 0.95)
+                                              .contrasts["p"].to_numpy(), "bh"), REPEAT)
 
     names = sorted(per_analyte)
     term = "C(arm, Treatment('AT'))[T.RT]"
@@ -114,16 +125,23 @@ def main() -> int:
         err = max(err, float(np.max(np.abs(q_ours[order] - q_peer) / q_peer)))
     err_e2e = float(np.max(np.abs(res.ancova.set_index("analyte")["estimate"].loc[names[:LOOP]].to_numpy() - ref)
                            / np.abs(ref)))
-    ratio, ratio_e2e = t_loop / t_arrays, (t_loop + t_prepare) / t_e2e
+    ratio = (t_split + t_loop) / t_ours
+    ratio_engine = t_loop / t_engine
+    ratio_e2e = (t_log + t_split + t_loop) / t_e2e
     print(f"Serum panel: ANCOVA + BH, {K} analytes x {N} participants x 2 arms, per-analyte baseline")
     print(f"  statsmodels ols().fit() loop + multipletests: {t_loop:8.3f} s  (timed on {LOOP} analytes, "
           f"scaled x{K / LOOP:.1f}, best of {LOOP_REPEAT})")
-    print(f"    + log2, LOD/sqrt2, pivot / split:           {t_prepare:8.3f} s")
-    print(f"  skintrial from laid-out arrays (+ p_adjust):  {t_arrays:8.4f} s  (best of {REPEAT})")
+    print(f"    + pivot / split into per-analyte frames:    {t_split:8.3f} s  (best of 3)")
+    print(f"    + log2, LOD/sqrt2 (end to end only):        {t_log:8.3f} s")
+    print(f"  skintrial ancova(long) + p_adjust:            {t_ours:8.4f} s  (best of {REPEAT}; arrays built inside)")
+    print(f"    of which the engine on prebuilt arrays:     {t_engine:8.4f} s")
     print(f"  skintrial panel_analysis(raw long panel):     {t_e2e:8.4f} s  (best of 3; also within-arm changes)")
-    print(f"  ratio like for like: {ratio:.0f}x   target: >= {TARGET:.0f}x")
-    print(f"  ratio end to end:    {ratio_e2e:.0f}x   (reported, not gated)")
-    print(f"  ratio like for like in CPU time: {c_loop / c_arrays:.0f}x   (reported; insensitive to other load)")
+    print(f"  ratio from the long table (public API, layout included on both sides): {ratio:.0f}x   "
+          f"target: >= {TARGET:.0f}x")
+    print(f"  ratio engine only (layout excluded on both sides): {ratio_engine:.0f}x   (reported, not gated)")
+    print(f"  ratio end to end, panel_analysis:  {ratio_e2e:.0f}x   (reported, not gated)")
+    print(f"  ratio from the long table in CPU time: {(c_split + c_loop) / c_ours:.0f}x   (reported; insensitive "
+          f"to other load)")
     print(f"  max relative difference of RT - AT estimates{' and BH q' if q_peer is not None else ''}: {err:.2e}; "
           f"end to end {err_e2e:.2e}  (limit {RTOL:g})")
     ok = ratio >= TARGET and err <= RTOL and err_e2e <= RTOL
