@@ -98,3 +98,44 @@ def test_exclusions_cover_every_analysis_in_the_plan(demo_results):
     dropped = excl.query("analysis == 'mixed_anova'").groupby("outcome").size()
     n = len(demo_results.study.participants)
     assert all(ma[o] + dropped.get(o, 0) == n for o in ma.index)  # every participant used or listed
+
+
+def _plan_cross_sectional(bundle, table: str = "") -> None:
+    toml = bundle / "study.toml"
+    text = toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]',
+                                    'methods = ["ancova", "cross_sectional"]')
+    toml.write_text(text.replace("per_protocol_min_adherence = 0.8\n",
+                                 f"per_protocol_min_adherence = 0.8\n\n{table}", 1))
+
+
+def test_cross_sectional_defaults_to_the_arms_at_baseline(small_bundle):
+    from skintrial.pipeline import CROSS_SECTIONAL_COLUMNS
+    from skintrial.stats import cross_sectional
+
+    _plan_cross_sectional(small_bundle)
+    study = load_study(small_bundle)
+    res = analyse(study)
+    cs = res.tables["cross_sectional"]
+    assert tuple(cs.columns) == CROSS_SECTIONAL_COLUMNS and list(cs.columns[:11]) == DESIGN_ANCOVA_COLUMNS
+    assert set(cs["contrast"]) == {"RT - AT"} and (cs["visit"] == "week0").all() and (cs["group_column"] == "arm").all()
+    direct = cross_sectional(study.long(), group="arm", at_visit="week0", groups=["AT", "RT"], reference_group="AT")
+    got = cs.set_index("outcome").loc[direct.contrasts["outcome"]]
+    np.testing.assert_allclose(got["estimate"], direct.contrasts["estimate"], rtol=1e-12)
+    np.testing.assert_allclose(got["p"], direct.contrasts["p"], rtol=1e-12)
+    assert (cs["p_adj"] >= cs["p"] - 1e-15).all() and set(cs["family"]) == {"primary", "secondary"}
+    assert list(cs["outcome"]) == list(study.spec.outcomes)
+
+
+def test_cross_sectional_by_a_participant_column_at_another_visit(small_bundle):
+    from skintrial.stats import cross_sectional
+
+    _plan_cross_sectional(small_bundle, '[analysis.cross_sectional]\ngroup = "age_group"\nvisit = "week16"\n'
+                                        'reference_group = "40-49"\ncovariates = ["age"]\n')
+    study = load_study(small_bundle)
+    cs = analyse(study).tables["cross_sectional"]
+    assert set(cs["contrast"]) == {"50-59 - 40-49"} and (cs["visit"] == "week16").all()
+    data = study.measurements.merge(study.participants[["participant_id", "age_group", "age"]])
+    direct = cross_sectional(data, group="age_group", at_visit="week16", covariates=["age"],
+                             groups=["40-49", "50-59"], reference_group="40-49")
+    np.testing.assert_allclose(cs.set_index("outcome").loc[direct.contrasts["outcome"], "se"],
+                               direct.contrasts["se"], rtol=1e-12)

@@ -11,6 +11,9 @@ Which analysis is which
   multiplicity per family (primary outcomes, secondary outcomes) by the plan's method.
 * ``clda`` and ``mixed_anova`` — run when listed in ``[analysis] methods``; cLDA keeps participants
   with missing follow-up; the mixed ANOVA is the replication analysis of published papers.
+* ``cross_sectional`` — when listed: the groups of ``[analysis.cross_sectional] group`` (default: the
+  arms) compared at one visit (default: baseline) on every outcome, adjusted for covariates
+  (``results/cross_sectional.csv``: the ancova.csv columns, then ``visit, group_column``).
 * descriptive statistics by arm and visit, and within-arm change — description only.
 """
 
@@ -28,14 +31,21 @@ from pathlib import Path
 import pandas as pd
 
 from skintrial._io import sha256_file, write_csv
+from skintrial.stats._schema import CONTRAST_COLUMNS
 from skintrial.study import Study
+from skintrial.study._schema import CrossSectionalSpec
 from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
-__all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS", "is_run_output", "input_paths"]
+__all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS", "CROSS_SECTIONAL_COLUMNS", "is_run_output",
+           "input_paths"]
 
 OUTPUTS = ("results", "overlays", "report.html", "provenance.json")
 """What a run writes into its output folder; a new run replaces all of them, but only where the folder
 already holds an earlier run's outputs (:func:`is_run_output`)."""
+
+CROSS_SECTIONAL_COLUMNS = (*CONTRAST_COLUMNS, "visit", "group_column")
+"""Columns of ``results/cross_sectional.csv``: those of ``ancova.csv``, then the visit compared and the
+participants column that defines the groups (``contrast`` is ``GROUP - REFERENCE``)."""
 
 _PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "matplotlib", "jinja2",
              "scikit-image", "pydicom", "pillow", "openpyxl", "pyarrow", "anndata")
@@ -172,6 +182,36 @@ def _omics_layer(study: Study) -> dict[str, pd.DataFrame]:
     return analyse_omics(study)
 
 
+def _group_text(value: object) -> object:
+    """A group as text: ``1`` for a number column's 1.0, so contrasts read ``2 - 1``."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if value is None or isinstance(value, str) else str(value)
+
+
+def _cross_sectional(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ``cross_sectional`` method: groups compared at one visit, adjusted for covariates."""
+    from skintrial.stats import cross_sectional
+
+    s, plan = study.spec.study, study.spec.analysis
+    cs = plan.cross_sectional or CrossSectionalSpec()
+    visit = cs.visit or s.baseline_visit
+    covariates = list(plan.covariates if cs.covariates is None else cs.covariates)
+    by_arm = cs.group == "arm"
+    people = study.participants[list(dict.fromkeys(["participant_id", cs.group, *covariates]))].copy()
+    people[cs.group] = people[cs.group].map(_group_text)
+    m = study.measurements
+    data = m[m["visit"] == visit].merge(people, on="participant_id", how="inner")
+    res = cross_sectional(
+        data, group=cs.group, covariates=covariates, outcomes=study.outcomes, at_visit=visit,
+        groups=s.arms if by_arm else sorted(people[cs.group].dropna().unique()),
+        reference_group=cs.reference_group if cs.reference_group is not None else (s.reference_arm if by_arm else None),
+        ci_level=plan.ci_level)
+    table = _adjust(res.contrasts, study).assign(visit=visit, group_column=cs.group)
+    excl = analysis_exclusions(study, outcomes=study.outcomes, visits=[visit], analysis="cross_sectional")
+    return table[list(CROSS_SECTIONAL_COLUMNS)], excl
+
+
 def _qpcr_exclusions(wells: pd.DataFrame, study: Study) -> pd.DataFrame:
     """qPCR wells or samples left out, in the common exclusion table (details in qpcr_exclusions.csv)."""
     arm = study.participants.set_index("participant_id")["arm"]
@@ -258,6 +298,9 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
         tables["clda"] = _adjust(cl[cl["visit"] == followup] if "visit" in cl else cl, study)
     if "mixed_anova" in plan.methods:
         tables["mixed_anova"] = stats.mixed_anova(long, visits=s.visits, arms=s.arms)
+    if "cross_sectional" in plan.methods:
+        tables["cross_sectional"], cs_excl = _cross_sectional(study)
+        excl.append(cs_excl)
     tables["exclusions"] = pd.concat(excl, ignore_index=True)
     tables = {k: _declared_order(v, study) if "outcome" in v.columns else v for k, v in tables.items()}
     return TrialResults(study=study, tables=tables, provenance=_provenance(study, tables), assets=assets,

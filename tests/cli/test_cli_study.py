@@ -47,6 +47,16 @@ def test_run_and_validate_on_a_valid_bundle(small_bundle, tmp_path):
     assert (tmp_path / "out" / "results" / "ancova.csv").is_file()
 
 
+def test_run_writes_the_cross_sectional_table_when_planned(small_bundle, tmp_path):
+    toml = small_bundle / "study.toml"
+    toml.write_text(toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]',
+                                             'methods = ["ancova", "cross_sectional"]'))
+    r = runner.invoke(app, ["run", str(small_bundle), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 0, r.output
+    cs = pd.read_csv(tmp_path / "out" / "results" / "cross_sectional.csv")
+    assert list(cs.columns[:3]) == ["outcome", "contrast", "estimate"] and (cs["visit"] == "week0").all()
+
+
 def test_invalid_bundle_exits_2_names_the_place_and_writes_nothing(small_bundle, tmp_path):
     m = pd.read_csv(small_bundle / "measurements.csv", dtype=str)
     m.loc[3, "outcome"] = "tewl"

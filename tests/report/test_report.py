@@ -96,3 +96,14 @@ def test_dollar_signs_in_labels_are_drawn_as_typed(small_bundle, tmp_path):
     ax.set_title("$x^{ $")
     ax.legend()
     assert svg_data_uri(fig).startswith("data:image/svg+xml;base64,")
+
+
+def test_cross_sectional_section_follows_the_plan(small_bundle):
+    toml = small_bundle / "study.toml"
+    toml.write_text(toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]',
+                                             'methods = ["ancova", "cross_sectional"]'))
+    html = render_report(analyse(load_study(small_bundle)))
+    assert 'id="cross-sectional-table"' in html and "Cross-sectional comparison at week0" in html
+    assert "chance imbalances" in html and "cross-sectional comparison of the groups of" in html
+    toml.write_text(toml.read_text().replace('methods = ["ancova", "cross_sectional"]', 'methods = ["ancova"]'))
+    assert 'id="cross-sectional-table"' not in render_report(analyse(load_study(small_bundle)))

@@ -380,3 +380,24 @@ def test_study_toml_problems_do_not_hide_the_tables_problems(small_bundle):
                                                            visit=f["visit"].where(f.index != 3, "week9")))
     problems = validate_study(small_bundle)
     assert {(p.column, p.row) for p in problems} >= {("analysis.alpha", None), ("value", 9), ("visit", 5)}
+
+
+@pytest.mark.parametrize("table, methods, column, text", [
+    ('[analysis.cross_sectional]\ngroup = "age_group"\n', '"ancova"', "analysis.cross_sectional",
+     "not in [analysis] methods"),
+    ('[analysis.cross_sectional]\nvisit = "week8"\n', '"ancova", "cross_sectional"', "analysis.cross_sectional.visit",
+     "not one of [study] visits"),
+    ('[analysis.cross_sectional]\nreference_group = "CON"\n', '"ancova", "cross_sectional"',
+     "analysis.cross_sectional.reference_group", "not one of arms"),
+    ('[analysis.cross_sectional]\ngroup = "fitness"\n', '"ancova", "cross_sectional"', "fitness",
+     "grouping column 'fitness'"),
+    ('[analysis.cross_sectional]\ngroup = "age_group"\nreference_group = "30-39"\n', '"ancova", "cross_sectional"',
+     "age_group", "reference_group of [analysis.cross_sectional]"),
+    ('[analysis.cross_sectional]\ncovariates = ["bmi"]\n', '"ancova", "cross_sectional"', "bmi",
+     "covariate 'bmi'"),
+])
+def test_cross_sectional_settings_are_checked(small_bundle, table, methods, column, text):
+    _toml_edit(small_bundle, ('methods = ["ancova", "clda", "mixed_anova"]', f"methods = [{methods}]"),
+               ("per_protocol_min_adherence = 0.8\n", f"per_protocol_min_adherence = 0.8\n\n{table}"))
+    p = _one(_problems(small_bundle), text)
+    assert p.column == column

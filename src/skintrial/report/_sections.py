@@ -137,6 +137,11 @@ def _methods(res: TrialResults) -> dict:
     if "mixed_anova" in res.tables:
         text += (" For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III) is given as "
                  "the replication analysis; it is not the treatment test.")
+    if "cross_sectional" in res.tables and len(res.tables["cross_sectional"]):
+        t = res.tables["cross_sectional"]
+        text += (f" A cross-sectional comparison of the groups of '{t['group_column'].iloc[0]}' at "
+                 f"{t['visit'].iloc[0]} (linear model of each outcome on group and covariates, same engine and "
+                 "multiplicity families) is given as a secondary, descriptive analysis.")
     from skintrial.report._section_omics import methods_text
 
     omics = methods_text(res)
@@ -182,11 +187,40 @@ def _mixed(res: TrialResults) -> dict | None:
               "as the ANCOVA with less power.")
 
 
+def _cross_sectional(res: TrialResults) -> dict | None:
+    t = res.tables.get("cross_sectional")
+    if t is None:
+        return None
+    spec, a = res.study.spec, res.study.spec.analysis
+    labels = _labels(res)
+    rows = [[labels.get(r.outcome, r.outcome), r.contrast, num(r.estimate), ci(r.ci_low, r.ci_high), pval(r.p),
+             pval(r.p_adj), num(r.effect_size, 2), str(r.n), "" if r.status == "ok" else r.status]
+            for r in t.itertuples()]
+    group, visit = (t["group_column"].iloc[0], t["visit"].iloc[0]) if len(t) else ("arm", spec.study.baseline_visit)
+    cs = a.cross_sectional
+    covariates = a.covariates if cs is None or cs.covariates is None else cs.covariates
+    adjusted = f", adjusted for {', '.join(covariates)}" if covariates else ""
+    caveat = (" The arms were randomised, so at the baseline visit their differences are chance imbalances: "
+              "the table describes them and is not a test of the intervention."
+              if group == "arm" and visit == spec.study.baseline_visit else
+              " The groups were not randomised: an adjusted difference is an association, not an effect.")
+    return table_section(
+        "cross-sectional", f"Cross-sectional comparison at {visit}",
+        ["Outcome", "Contrast", "Difference", f"{a.ci_level:.0%} CI", "p", "Adjusted p", "Hedges' g", "n",
+         "Status"], rows, text_columns=2,
+        intro=f"Groups of '{group}' compared at {visit} on each outcome by a linear model of the value on "
+              f"group{adjusted}; adjusted differences with t-intervals, {a.multiplicity} adjustment within the "
+              f"primary and secondary families.{caveat}",
+        note="Hedges' g: the adjusted difference over the pooled SD of the outcome in the two groups, "
+             "times J = 1 − 3/(4(n1+n2)−9).")
+
+
 def build_sections(res: TrialResults) -> list[dict]:
     """Every section of the report, in reading order (sections without data are left out)."""
     from skintrial.report import _section_instruments, _section_omics, _section_training
 
     sections = [_flow(res), _baseline(res), _outcomes(res), _figures(res), _clda(res), _mixed(res),
+                _cross_sectional(res),
                 *_section_instruments.build(res), *_section_training.build(res), *_section_omics.build(res),
                 _methods(res), _exclusions(res)]
     return [s for s in sections if s is not None]

@@ -23,6 +23,7 @@ __all__ = [
     "SerumSpec",
     "QpcrSpec",
     "StudyFile",
+    "CrossSectionalSpec",
     "METHOD_NAMES",
     "Inconsistency",
     "CONSISTENCY_ERROR",
@@ -32,7 +33,7 @@ __all__ = [
     "physical_range",
 ]
 
-METHOD_NAMES = ("ancova", "clda", "mixed_anova")
+METHOD_NAMES = ("ancova", "clda", "mixed_anova", "cross_sectional")
 
 
 class _Table(BaseModel):
@@ -142,12 +143,28 @@ class StudySpec(_Table):
         return self
 
 
+class CrossSectionalSpec(_Table):
+    """``[analysis.cross_sectional]``: the groups compared at one visit by the ``cross_sectional`` method.
+
+    Defaults: the arms (``group = "arm"``) at the baseline visit, with the plan's covariates and its
+    reference arm; ``group`` may name any participants column (e.g. an activity level), and then the
+    contrasts are all pairs unless ``reference_group`` is given.
+    """
+
+    group: str = "arm"
+    visit: str | None = None
+    reference_group: str | None = None
+    covariates: list[str] | None = None
+
+
 class AnalysisSpec(_Table):
     """``[analysis]``: the pre-specified analysis plan."""
 
     primary: list[str] = Field(min_length=1)
     secondary: list[str] | None = None
-    methods: list[Literal["ancova", "clda", "mixed_anova"]] = Field(default_factory=lambda: ["ancova"])
+    methods: list[Literal["ancova", "clda", "mixed_anova", "cross_sectional"]] = Field(
+        default_factory=lambda: ["ancova"])
+    cross_sectional: CrossSectionalSpec | None = None
     alpha: float = Field(default=0.05, gt=0, lt=1)
     ci_level: float = Field(default=0.95, gt=0, lt=1)
     multiplicity: Literal["holm", "hochberg", "bonferroni", "bh", "by", "fixed_sequence", "none"] = "holm"
@@ -292,4 +309,29 @@ def plan_inconsistencies(raw: object) -> list[Inconsistency]:
     if both:
         out.append(Inconsistency("analysis.secondary", f"outcomes {both} are both primary and secondary", both,
                                  "list each outcome in one family only"))
+    return out + _cross_sectional_inconsistencies(raw)
+
+
+def _cross_sectional_inconsistencies(raw: Mapping) -> list[Inconsistency]:
+    """``[analysis.cross_sectional]`` goes with ``"cross_sectional"`` in methods, names a declared visit,
+    and (grouping by arm) a declared reference arm."""
+    analysis, study = raw["analysis"], raw.get("study") if isinstance(raw.get("study"), Mapping) else {}
+    table, methods = analysis.get("cross_sectional"), _names(analysis.get("methods")) or []
+    if not isinstance(table, Mapping):
+        return []
+    out = []
+    key = "analysis.cross_sectional"
+    if "cross_sectional" not in methods:
+        out.append(Inconsistency(key, "[analysis.cross_sectional] is given but 'cross_sectional' is not in "
+                                 "[analysis] methods", None,
+                                 "add 'cross_sectional' to methods, or remove the table"))
+    visits, arms = _names(study.get("visits")), _names(study.get("arms"))
+    visit = table.get("visit")
+    if isinstance(visit, str) and visits is not None and visit not in visits:
+        out.append(Inconsistency(f"{key}.visit", f"visit is not one of [study] visits {visits}", visit,
+                                 "name a declared visit (default: the baseline visit)"))
+    ref = table.get("reference_group")
+    if table.get("group", "arm") == "arm" and isinstance(ref, str) and arms is not None and ref not in arms:
+        out.append(Inconsistency(f"{key}.reference_group", f"reference_group is not one of arms {arms}", ref,
+                                 "name a declared arm, or leave it out (default: the reference arm)"))
     return out

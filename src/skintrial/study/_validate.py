@@ -22,7 +22,7 @@ from skintrial.errors import Problem
 from skintrial.study._manifest import check_manifest_columns
 from skintrial.study._ranges import outcome_range
 from skintrial.study._readers import BLANK_ROWS, ROW_COLUMN
-from skintrial.study._schema import OutcomeSpec, StudyFile
+from skintrial.study._schema import CrossSectionalSpec, OutcomeSpec, StudyFile
 
 __all__ = ["Declared", "check_participants", "check_measurements", "check_withdrawals", "check_followup",
            "check_baselines", "check_manifest", "check_declared_outcomes", "blank_row_notes", "STATUSES"]
@@ -46,11 +46,15 @@ class Declared:
     outcomes: dict[str, OutcomeSpec | None] | None = None
     """Declared outcome names → their spec (``None`` for an outcome whose own table has errors)."""
     covariates: list[str] = field(default_factory=list)
+    cross_sectional: CrossSectionalSpec | None = None
+    """The ``cross_sectional`` method's settings when the plan lists it (its group and covariates are
+    participants columns)."""
 
     @classmethod
     def from_spec(cls, spec: StudyFile) -> Declared:
-        s = spec.study
-        return cls(list(s.arms), list(s.visits), s.baseline_visit, dict(spec.outcomes), list(spec.analysis.covariates))
+        s, a = spec.study, spec.analysis
+        cs = (a.cross_sectional or CrossSectionalSpec()) if "cross_sectional" in a.methods else None
+        return cls(list(s.arms), list(s.visits), s.baseline_visit, dict(spec.outcomes), list(a.covariates), cs)
 
     @classmethod
     def from_raw(cls, raw: Mapping | None) -> Declared:
@@ -152,13 +156,42 @@ def check_participants(df: pd.DataFrame, d: Declared, file: str) -> list[Problem
         age = pd.to_numeric(df["age"], errors="coerce")
         problems += _per_row(df, df["age"].notna() & ~(age.between(0, 130)), file, "age",
                              "age is not a number of years between 0 and 130", "correct the age")
-    for cov in d.covariates:
+    problems += _model_columns(df, d, file)
+    return problems
+
+
+def _model_columns(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
+    """Participant columns the plan's models use: covariates, and the cross-sectional grouping column."""
+    problems = []
+    cs = d.cross_sectional
+    needed = {cov: "[analysis] covariates" for cov in d.covariates}
+    if cs is not None:
+        needed.update({c: "[analysis.cross_sectional] covariates" for c in cs.covariates or [] if c not in needed})
+    for cov, where in needed.items():
         if cov not in df.columns:
             problems.append(Problem(f"covariate '{cov}' of the analysis plan is not a column", file=file, row=1,
-                                    column=cov, fix="add the column, or remove it from [analysis] covariates"))
+                                    column=cov, fix=f"add the column, or remove it from {where}"))
         else:
             problems += _per_row(df, df[cov].isna(), file, cov, "covariate value missing",
                                  "fill in the covariate for every participant (the model needs it)")
+    if cs is None or cs.group == "arm":
+        return problems
+    if cs.group not in df.columns:
+        return [*problems, Problem(
+            f"the grouping column '{cs.group}' of [analysis.cross_sectional] is not a column", file=file, row=1,
+            column=cs.group, fix="add the column, or correct group in [analysis.cross_sectional] of study.toml")]
+    problems += _per_row(df, df[cs.group].isna(), file, cs.group, "group missing",
+                         "fill in the group of every participant (the cross-sectional comparison needs it)")
+    levels = sorted(set(df[cs.group].dropna()))
+    if cs.reference_group is not None and cs.reference_group not in levels:
+        problems.append(Problem(
+            f"reference_group of [analysis.cross_sectional] is not a value of column '{cs.group}' ({levels})",
+            file=file, column=cs.group, value=cs.reference_group,
+            fix="correct reference_group in study.toml, or leave it out to compare all pairs"))
+    if len(levels) < 2:
+        problems.append(Problem(
+            f"the grouping column '{cs.group}' has {len(levels)} distinct value(s); a comparison needs 2 or more",
+            file=file, column=cs.group, fix="check the column, or group by another one"))
     return problems
 
 
@@ -314,20 +347,28 @@ def check_withdrawals(table: pd.DataFrame, participants: pd.DataFrame, d: Declar
 
 def check_followup(measurements: pd.DataFrame, manifest: pd.DataFrame | None, d: Declared,
                    file: str) -> list[Problem]:
-    """The study has data at its follow-up visit (the last of ``[study] visits``, the primary endpoint)."""
-    follow = d.followup_visit
-    if follow is None or "visit" not in measurements.columns:
+    """The study has data at the visits its analyses compare: the follow-up visit (the last of ``[study]
+    visits``, the primary endpoint) and the visit of ``[analysis.cross_sectional]``."""
+    if "visit" not in measurements.columns:
         return []
     seen = set(measurements["visit"].dropna())
     if manifest is not None and "visit" in manifest.columns:
         seen |= set(manifest["visit"].dropna())
-    if follow in seen:
-        return []
-    return [Problem(
-        f"no measurements at the follow-up visit '{follow}' (the last of study.toml [study] visits {d.visits}, "
-        "which the primary analysis compares with the baseline)", file=file, column="visit", value=follow,
-        fix=f"add the measurements of visit '{follow}', or, if the study ended earlier, list only the visits "
-            "that took place in study.toml [study] visits")]
+    problems = []
+    follow = d.followup_visit
+    if follow is not None and follow not in seen:
+        problems.append(Problem(
+            f"no measurements at the follow-up visit '{follow}' (the last of study.toml [study] visits {d.visits}, "
+            "which the primary analysis compares with the baseline)", file=file, column="visit", value=follow,
+            fix=f"add the measurements of visit '{follow}', or, if the study ended earlier, list only the visits "
+                "that took place in study.toml [study] visits"))
+    cs_visit = d.cross_sectional.visit if d.cross_sectional is not None else None
+    if cs_visit is not None and cs_visit != follow and d.visits and cs_visit in d.visits and cs_visit not in seen:
+        problems.append(Problem(
+            f"no measurements at visit '{cs_visit}', the visit of study.toml [analysis.cross_sectional]",
+            file=file, column="visit", value=cs_visit,
+            fix="add that visit's measurements, or name another visit in [analysis.cross_sectional]"))
+    return problems
 
 
 def check_baselines(measurements: pd.DataFrame, participants: pd.DataFrame, d: Declared,
