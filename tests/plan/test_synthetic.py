@@ -324,3 +324,46 @@ def test_training_layer_is_deterministic_and_changes_nothing_else():
     per_person = sessions.drop_duplicates(["participant_id", "week", "session"]).groupby("participant_id").size()
     assert (per_person.drop(list(withdrawn), errors="ignore") <= 32).all()
     assert "per_protocol_min_adherence = 0.8" in with_log.study_toml and "[training]" in with_log.study_toml
+
+
+def test_training_log_tests_are_the_measured_values():
+    """The log's chest-press 1RM and VO2peak tests are the measurements (they correlated at -0.05 before)."""
+    study = synthetic_study(seed=5, omics=False)
+    log = pd.read_csv(io.BytesIO(study.files["training.csv"]))
+    m = study.measurements
+    for outcome, exercise, test in (("chest_press_1rm", "chest_press", "one_rm"),
+                                    ("vo2peak", "cycle_ergometer", "vo2peak")):
+        for visit, week in (("week0", 0), ("week16", 16)):
+            measured = m[(m.outcome == outcome) & (m.visit == visit)].set_index("participant_id")["value"]
+            logged = log[(log.test == test) & (log.exercise == exercise) & (log.week == week)]
+            logged = logged.set_index("participant_id")["test_value"]
+            assert set(logged.index) == set(measured.index), (outcome, visit)
+            assert_allclose(logged.reindex(measured.index), measured, rtol=0, atol=1e-9, err_msg=f"{outcome} {visit}")
+    # the other machines follow the participant's measured strength
+    rm0 = log[(log.test == "one_rm") & (log.week == 0)].pivot(index="participant_id", columns="exercise",
+                                                             values="test_value")
+    assert np.corrcoef(rm0["chest_press"], rm0["leg_extension"])[0, 1] > 0.8
+
+
+def test_dose_effect_on_skin_change_is_recovered_in_a_large_draw():
+    """The calibration's true slope of dermal change on adherence (trained arms), through the training log,
+    training_summary and dose_response: within 4 SE, and clearly away from zero; none on the other outcomes."""
+    from skintrial.training import dose_response, training_summary, validate_training
+
+    study = synthetic_study(seed=8, n=1500, dropout=False, omics=False)
+    log = validate_training(pd.read_csv(io.BytesIO(study.files["training.csv"])))
+    summary = training_summary(log, study.participants)
+    res = dose_response(study.measurements, summary, baseline_visit="week0", dose_measures=["adherence"])
+    pooled = res[res["arm"] == "all"].set_index("outcome")
+    numbers = cal.values()
+    assert numbers["dose.dermal_thickness.adherence"] > 0 > numbers["dose.lep_upper.adherence"]
+    for o in cal.OUTCOMES:
+        row = pooled.loc[o.key]
+        slope = numbers.get(f"dose.{o.key}.adherence", 0.0)
+        assert abs(row["estimate"] - slope) < 4 * row["se"], (o.key, row["estimate"], row["se"], slope)
+        if slope:
+            assert abs(slope) > 4 * row["se"] and np.sign(row["estimate"]) == np.sign(slope), o.key
+    truth = study.truth.set_index(["outcome", "arm"])["mean_change"]
+    changes = _changes(study).groupby(["outcome", "arm"])["change"].mean()
+    se = _changes(study).groupby(["outcome", "arm"])["change"].sem()
+    assert ((changes - truth.reindex(changes.index)).abs() < 4 * se).all()  # arm means unchanged by the dose term

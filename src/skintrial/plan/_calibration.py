@@ -9,7 +9,8 @@ Naming: ``<outcome>.<quantity>`` for outcome numbers (``baseline_mean`` and ``ba
 ``rho`` the baseline–follow-up correlation, ``age_slope`` per year of age, ``change.<ARM>`` the true mean
 change over 16 weeks, ``lower`` / ``upper`` the physical clipping range, ``resolution`` the instrument's
 reading step), ``corr.<a>.<b>`` for between-outcome correlations, and ``design.*`` / ``allocation.*`` /
-``dropout.*`` / ``withdrawal.*`` for the trial design.
+``dropout.*`` / ``withdrawal.*`` for the trial design, ``training.*`` for the synthetic training log and
+``dose.<outcome>.adherence`` for the true slope of skin change on adherence in the trained arms.
 """
 
 from __future__ import annotations
@@ -105,6 +106,10 @@ WITHDRAWAL_REASONS: dict[str, str] = {
 
 _R = "Cutometer ratios of one site re-measured months apart agree moderately (probe placement, season)"
 _DRIFT = "small drift only: seasonal and measurement drift over 4 months, no intervention"
+_DOSE = ("a small dose effect on the dermal structure seen by ultrasound: in the trained arms the change rises by "
+         "one baseline SD per unit of adherence (0 to 100 % of the sessions planned), centred at the expected "
+         "adherence so the arm's mean change is unchanged; about 0.1 SD per within-arm SD of adherence. The paper "
+         "reports no dose-response; the Cutometer ratios get none")
 
 TABLE: tuple[Number, ...] = tuple(Number(*row) for row in (
     # --- design ---------------------------------------------------------------------------------------
@@ -255,6 +260,13 @@ TABLE: tuple[Number, ...] = tuple(Number(*row) for row in (
                                         "use 20–75 MHz scanners)")),
     ("raw.cols", 256, _a("3.2 mm wide scans keep a 61-person bundle near 10 MB")),
     ("raw.depth_margin_mm", 1.4, _a("image depth = margin + 1.25 × dermal thickness: gel, entry echo, fat")),
+    # --- training log and the dose effect on skin change (training layer; docs/training.md) ------------
+    ("training.attendance_a", 18.0, _a("each participant's chance of attending a session is Beta(a, b): mean "
+                                       "a/(a+b) = 0.878, typical of supervised twice-weekly programmes")),
+    ("training.attendance_b", 2.5, _a("as training.attendance_a; within-arm SD of adherence over 32 sessions "
+                                      "about 0.09")),
+    ("dose.dermal_thickness.adherence", 0.15, _a(_DOSE)),
+    ("dose.lep_upper.adherence", -0.10, _a(_DOSE + "; negative: fewer low-echogenic pixels is better")),
     # --- between-outcome correlations (same visit; all others 0) ---------------------------------------
     ("corr.r2.r5", 0.5, _a("R2 and R5 are both recovery ratios of the same curve")),
     ("corr.r2.r7", 0.7, _a("R2 and R7 share the denominator Uf")),

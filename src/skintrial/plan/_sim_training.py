@@ -19,6 +19,14 @@ Every participant, in every arm, has the fitness tests at week 0 (1RM on the six
 on a cycle ergometer with the peak heart rate reached, HRpeak ≈ 208 − 0.7 age (Tanaka 2001) ± 7 bpm);
 completers are tested again at the end (week = ``weeks``). Arms without a protocol (the control arm)
 log no sessions.
+
+Given the participants' ``measurements`` (as in a study bundle), the log's tests *are* those
+measurements: the chest-press 1RM and the VO2peak at the first and last visit are written as measured
+(one test, recorded in both files). The other five machines' 1RMs keep their drawn ratio to the
+chest press (the machine's typical 1RM relative to the chest press's, ± 8 %), so they follow the
+participant's measured strength and its change. Without measurements the tests are drawn as above.
+:func:`attendance` gives the sessions attended that :func:`simulate_training` will log for the same
+participants and seed, before the log is made (the synthetic study draws a dose effect from it).
 """
 
 from __future__ import annotations
@@ -30,9 +38,12 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.plan._calibration import values as _calibration_values
 from skintrial.training._logs import TRAINING_COLUMNS
 
-__all__ = ["simulate_training", "RT_MACHINES", "DEFAULT_PROTOCOLS"]
+_CAL = _calibration_values()
+
+__all__ = ["simulate_training", "attendance", "RT_MACHINES", "DEFAULT_PROTOCOLS", "ATTENDANCE_BETA"]
 
 RT_MACHINES: dict[str, float] = {  # baseline 1RM (kg) of a 50-year-old woman: our assumption
     "leg_curl": 30.0,
@@ -46,6 +57,10 @@ DEFAULT_PROTOCOLS: dict[str, str] = {"AT": "aerobic", "RT": "resistance"}
 _GAIN_1RM = {"resistance": (0.25, 0.08), "aerobic": (0.05, 0.05), None: (0.0, 0.04)}
 _GAIN_VO2 = {"resistance": (0.03, 0.05), "aerobic": (0.09, 0.06), None: (0.0, 0.04)}
 _START = np.datetime64("2023-01-09")
+_SPAWN = 0x7261696E
+ATTENDANCE_BETA = (_CAL["training.attendance_a"], _CAL["training.attendance_b"])
+"""Beta(a, b) of each participant's probability of attending a session (mean a / (a + b) = 0.878): our
+assumption, in the calibration table (docs/calibration.md) as ``training.attendance_a`` / ``_b``."""
 
 
 def _week_of(visit: object) -> float:
@@ -67,7 +82,7 @@ def _check(participants: pd.DataFrame, weeks: int, sessions_per_week: int) -> No
 def _attendance(rng, p: pd.DataFrame, weeks: int, spw: int) -> tuple[np.ndarray, np.ndarray]:
     """(n, weeks, spw) boolean: attended; withdrawn participants stop at a random week."""
     n = len(p)
-    propensity = rng.beta(18.0, 2.5, size=n)
+    propensity = rng.beta(*ATTENDANCE_BETA, size=n)
     att = rng.random((n, weeks, spw)) < propensity[:, None, None]
     withdrawn = (p["status"].astype(str) == "withdrawn").to_numpy() if "status" in p else np.zeros(n, bool)
     wv = p["withdrawal_visit"] if "withdrawal_visit" in p else pd.Series([None] * n)
@@ -79,7 +94,22 @@ def _attendance(rng, p: pd.DataFrame, weeks: int, spw: int) -> tuple[np.ndarray,
     return att & active[:, :, None], withdrawn
 
 
-def _tests(rng, p, protocol, withdrawn, weeks, age, offset) -> pd.DataFrame:
+def _measured(p: pd.DataFrame, measurements: pd.DataFrame | None, outcome: str, visit: str) -> np.ndarray:
+    """Each participant's measured value of one outcome at one visit (NaN where not measured)."""
+    if measurements is None:
+        return np.full(len(p), np.nan)
+    m = measurements[(measurements["outcome"] == outcome) & (measurements["visit"].astype(str) == visit)]
+    values = m.drop_duplicates("participant_id").set_index("participant_id")["value"].astype(float)
+    return values.reindex(p["participant_id"]).to_numpy()
+
+
+def _anchor(rm: np.ndarray, chest: np.ndarray, j: int) -> np.ndarray:
+    """Scale each row of 1RMs so that machine j equals the measured chest press (rows without one unchanged)."""
+    factor = np.where(np.isfinite(chest), chest / rm[:, j], 1.0)
+    return rm * factor[:, None]
+
+
+def _tests(rng, p, protocol, withdrawn, weeks, age, offset, measurements=None, visits=("week0", "week16")):
     n = len(p)
     strength = np.exp(rng.normal(0.0, 0.2, n)) * (1.0 - 0.01 * (age - 50.0))
     machines = np.array(list(RT_MACHINES.values()))
@@ -93,6 +123,13 @@ def _tests(rng, p, protocol, withdrawn, weeks, age, offset) -> pd.DataFrame:
     vo1 = vo0 * (1.0 + v_mu + v_sd * rng.standard_normal(n))
     hrpk0 = np.round(208.0 - 0.7 * age + 7.0 * rng.standard_normal(n))
     hrpk1 = hrpk0 + np.round(2.0 * rng.standard_normal(n))
+    if measurements is not None:  # the tests are the participant's measurements (same draws, then anchored)
+        j = list(RT_MACHINES).index("chest_press")
+        rm0 = _anchor(rm0, _measured(p, measurements, "chest_press_1rm", visits[0]), j)
+        rm1 = _anchor(rm1, _measured(p, measurements, "chest_press_1rm", visits[-1]), j)
+        for vo, visit in ((vo0, visits[0]), (vo1, visits[-1])):
+            v = _measured(p, measurements, "vo2peak", visit)
+            vo[:] = np.where(np.isfinite(v), v, vo)
     rows = []
     names = list(RT_MACHINES)
     for when, rm, vo, hr, who in ((0, rm0, vo0, hrpk0, np.ones(n, bool)), (weeks, rm1, vo1, hrpk1, ~withdrawn)):
@@ -149,6 +186,49 @@ def _aerobic_rows(rng, pid, week, sess_no, date, hrpk) -> pd.DataFrame:
     })
 
 
+def _schedule(participants, seed, weeks, sessions_per_week, protocols):
+    """The generator after the schedule is drawn, and the schedule: (rng, p, protocol, offset, attended, withdrawn)."""
+    _check(participants, weeks, sessions_per_week)
+    p = participants.reset_index(drop=True)
+    protos = dict(DEFAULT_PROTOCOLS if protocols is None else protocols)
+    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(_SPAWN,)))
+    protocol = [protos.get(str(a)) for a in p["arm"]]
+    offset = rng.integers(0, 8, len(p)) * np.timedelta64(7, "D")
+    att, withdrawn = _attendance(rng, p, int(weeks), int(sessions_per_week))
+    return rng, p, protocol, offset, att, withdrawn
+
+
+def attendance(
+    participants: pd.DataFrame,
+    *,
+    seed: int,
+    weeks: int = 16,
+    sessions_per_week: int = 2,
+    protocols: Mapping[str, str] | None = None,
+) -> pd.DataFrame:
+    """The sessions :func:`simulate_training` logs for these participants and seed, without making the log.
+
+    Returns
+    -------
+    DataFrame
+        ``participant_id, sessions_attended, adherence`` (``sessions_attended / (weeks ×
+        sessions_per_week)``, as :func:`skintrial.training.training_summary` computes it; NaN in an arm
+        without a protocol).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> p = pd.DataFrame({"participant_id": ["P1", "P2", "P3"], "arm": ["AT", "RT", "CON"], "age": [45, 52, 58]})
+    >>> attendance(p, seed=1)["sessions_attended"].tolist()
+    [28, 26, 0]
+    """
+    _, p, protocol, _, att, _ = _schedule(participants, seed, weeks, sessions_per_week, protocols)
+    trained = np.array([x is not None for x in protocol])
+    attended = np.where(trained, att.sum(axis=(1, 2)), 0)
+    return pd.DataFrame({"participant_id": p["participant_id"].to_numpy(), "sessions_attended": attended,
+                         "adherence": np.where(trained, attended / (int(weeks) * int(sessions_per_week)), np.nan)})
+
+
 def simulate_training(
     participants: pd.DataFrame,
     *,
@@ -156,6 +236,8 @@ def simulate_training(
     weeks: int = 16,
     sessions_per_week: int = 2,
     protocols: Mapping[str, str] | None = None,
+    measurements: pd.DataFrame | None = None,
+    visits: tuple[str, str] = ("week0", "week16"),
 ) -> pd.DataFrame:
     """Realistic synthetic ``training.csv`` for a participants table.
 
@@ -170,6 +252,11 @@ def simulate_training(
     protocols : mapping, optional
         Arm → ``"aerobic"`` or ``"resistance"``; default ``{"AT": "aerobic", "RT": "resistance"}``.
         Other arms (the control) log tests only.
+    measurements : DataFrame, optional
+        Long ``participant_id, visit, outcome, value``: the week-0 and final tests are then the
+        measured ``chest_press_1rm`` and ``vo2peak`` at ``visits`` (first and last), module notes.
+    visits : (str, str)
+        The baseline and final visits of ``measurements``.
 
     Returns
     -------
@@ -184,16 +271,10 @@ def simulate_training(
     >>> log.groupby(["participant_id", "modality"]).size().to_dict()
     {('P1', 'aerobic'): 28, ('P1', 'test'): 14, ('P2', 'resistance'): 156, ('P2', 'test'): 14, ('P3', 'test'): 14}
     """
-    _check(participants, weeks, sessions_per_week)
-    p = participants.reset_index(drop=True)
-    protos = dict(DEFAULT_PROTOCOLS if protocols is None else protocols)
-    rng = np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(0x7261696E,)))
+    rng, p, protocol, offset, att, withdrawn = _schedule(participants, seed, weeks, sessions_per_week, protocols)
     n = len(p)
     age = pd.to_numeric(p["age"], errors="coerce").fillna(50.0).to_numpy(float) if "age" in p else np.full(n, 50.0)
-    protocol = [protos.get(str(a)) for a in p["arm"]]
-    offset = rng.integers(0, 8, n) * np.timedelta64(7, "D")
-    att, withdrawn = _attendance(rng, p, int(weeks), int(sessions_per_week))
-    tests, rm0, hrpk = _tests(rng, p, protocol, withdrawn, int(weeks), age, offset)
+    tests, rm0, hrpk = _tests(rng, p, protocol, withdrawn, int(weeks), age, offset, measurements, visits)
     i, w, s = np.nonzero(att)
     day = _START + offset[i] + (7 * w) * np.timedelta64(1, "D") + (s * 3 % 7) * np.timedelta64(1, "D")
     pid = p["participant_id"].to_numpy()[i]

@@ -13,7 +13,9 @@ outcome *k*::
     baseline_ik  = mu_k + beta_k (a_i - 50) + s_k Zb_ik
     followup_ik  = mu_k + beta_k (a_i - 50) + delta_gk + s_k (rho_k Zb_ik + sqrt(1 - rho_k^2) Ze_ik)
 
-where ``Zb_i`` and ``Ze_i`` are independent standard-normal vectors with the between-outcome correlation
+plus, in the trained arms, ``dose_k (adherence_i − ā)`` on the follow-up of the outcomes with a
+``dose.<outcome>.adherence`` row (dermal thickness and ``lep_upper``; ``ā`` the expected adherence, so arm means are unchanged). Here
+``Zb_i`` and ``Ze_i`` are independent standard-normal vectors with the between-outcome correlation
 matrix ``C`` (the ``corr.*`` rows), ``rho_k`` is the baseline–follow-up correlation given age,
 ``delta_gk`` the true mean change of arm *g*, and ``s_k`` the residual SD chosen so that the baseline
 SD over ages 41–59 equals the table's ``baseline_sd``. Values are clipped to the outcome's physical
@@ -23,10 +25,12 @@ definition requires (R7 = R5·Ue/Uf, and Ur ≤ Ua). Withdrawn participants keep
 Determinism and layers
 ----------------------
 Each layer (``participants``, ``dropout``, ``measurements``, ``raw.cutometer``, ``raw.ultrasound``,
-``serum.catalogue``, ``serum``, ``qpcr``, and later ``training``) draws from its own generator, seeded by
+``serum.catalogue``, ``serum``, ``qpcr``, ``training``) draws from its own generator, seeded by
 ``SeedSequence(seed, spawn_key=(key(layer),))`` with a key hashed from the layer's name. Adding a layer
-therefore never changes the files of the others,
-and ``dropout=False`` gives the same values as ``dropout=True`` for every participant who completes.
+therefore never changes the files of the others, with one link by design: the ``training`` layer's
+attendance is drawn first, whether or not ``training.csv`` is written, and gives the dermal outcomes a
+small dose term (below); the log's fitness tests are then the measured chest-press 1RM and VO2peak.
+``dropout=False`` gives the same values as ``dropout=True`` for every participant who completes.
 Files are written with fixed number formats and ``\\n`` line ends: the same seed gives byte-identical
 bundles.
 """
@@ -175,8 +179,10 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
     training : bool
         Add ``training.csv``: every supervised session of the 16-week, twice-weekly protocols (AT: cycle
         ergometer at 65–70 % HRpeak; RT: six machines, 3×10 with progression), missed sessions,
-        withdrawals, 1RM and VO2peak tests (:func:`skintrial.plan.simulate_training`), a ``[training]``
-        table and a per-protocol rule (adherence ≥ 80 %) in ``study.toml``. Other files are unchanged.
+        withdrawals, 1RM and VO2peak tests equal to the measured ``chest_press_1rm`` and ``vo2peak``
+        (:func:`skintrial.plan.simulate_training`), a ``[training]`` table and a per-protocol rule
+        (adherence ≥ 80 %) in ``study.toml``. Other files are unchanged: the attendance behind the dermal
+        outcomes' dose term is drawn either way.
 
     Returns
     -------
@@ -209,8 +215,12 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
     participants = _participants_layer(_layer_rng(seed, "participants"), n=n, arms=arms, numbers=numbers)
     if dropout:
         participants = _dropout_layer(_layer_rng(seed, "dropout"), participants, arms=arms, numbers=numbers)
+    from skintrial.plan._sim_training import attendance, simulate_training
+
+    training_seed = int(_layer_rng(seed, "training").integers(2**31))
+    adherence = attendance(participants, seed=training_seed)["adherence"].to_numpy()
     measurements = _measurements_layer(_layer_rng(seed, "measurements"), participants, arms=arms,
-                                       numbers=numbers)
+                                       numbers=numbers, adherence=adherence)
     files: dict[str, bytes] = {}
     if raw:
         from skintrial.plan._synthetic_raw import raw_layer
@@ -218,9 +228,7 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
         files.update(raw_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
                                visits=VISITS, numbers=numbers, token=str(seed)))
     if training:
-        from skintrial.plan._sim_training import simulate_training
-
-        log = simulate_training(participants, seed=int(_layer_rng(seed, "training").integers(2**31)))
+        log = simulate_training(participants, seed=training_seed, measurements=measurements, visits=VISITS)
         files["training.csv"] = log.to_csv(index=False, lineterminator="\n").encode("utf-8")
     omics_truth: dict[str, pd.DataFrame] = {}
     all_files: Mapping[str, bytes] = files
@@ -355,8 +363,20 @@ def _quantise(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, step: np.ndar
     return np.stack([np.round(y[..., k], decimals[k]) for k in range(step.size)], axis=-1) + 0.0
 
 
+def _dose_shift(adherence: np.ndarray, numbers: Mapping[str, float]) -> np.ndarray:
+    """The dose term of the follow-up, (participants, outcomes): b_k (adherence_i − ā) in trained arms, else 0.
+
+    ``ā = a / (a + b)`` is the expected adherence of the attendance model, so each arm's mean change
+    stays ``delta_gk`` in expectation (completers attend with probability drawn from Beta(a, b))."""
+    a, b = numbers["training.attendance_a"], numbers["training.attendance_b"]
+    slope = np.array([numbers.get(f"dose.{o.key}.adherence", 0.0) for o in cal.OUTCOMES])
+    centred = np.where(np.isfinite(adherence), adherence - a / (a + b), 0.0)
+    return centred[:, None] * slope[None, :]
+
+
 def _draw_outcomes(rng: np.random.Generator, arm_index: np.ndarray, age: np.ndarray,
-                   par: Mapping[str, np.ndarray], numbers: Mapping[str, float]) -> np.ndarray:
+                   par: Mapping[str, np.ndarray], numbers: Mapping[str, float],
+                   dose: np.ndarray | None = None) -> np.ndarray:
     """Baseline and follow-up values, shape (participants, 2, outcomes), batched over everything."""
     n, k = arm_index.size, par["mean"].size
     chol = np.linalg.cholesky(par["corr"])
@@ -364,8 +384,8 @@ def _draw_outcomes(rng: np.random.Generator, arm_index: np.ndarray, age: np.ndar
     ze = rng.standard_normal((n, k)) @ chol.T
     zf = par["rho"] * zb + np.sqrt(1.0 - par["rho"] ** 2) * ze
     centre = par["mean"] + np.outer(age - numbers["design.age_centre"], par["slope"])
-    raw = np.stack([centre + par["resid_sd"] * zb,
-                    centre + par["change"][arm_index] + par["resid_sd"] * zf], axis=1)
+    follow = centre + par["change"][arm_index] + par["resid_sd"] * zf + (0.0 if dose is None else dose)
+    raw = np.stack([centre + par["resid_sd"] * zb, follow], axis=1)
     values = _quantise(raw, par["lower"], par["upper"], par["step"])
     keys = [o.key for o in cal.OUTCOMES]
     r2, r5, r7 = (keys.index(name) for name in ("r2", "r5", "r7"))
@@ -375,11 +395,13 @@ def _draw_outcomes(rng: np.random.Generator, arm_index: np.ndarray, age: np.ndar
 
 
 def _measurements_layer(rng: np.random.Generator, participants: pd.DataFrame, *, arms: tuple[str, ...],
-                        numbers: Mapping[str, float]) -> pd.DataFrame:
-    """Long measurements: every participant at week0, completers also at week16."""
+                        numbers: Mapping[str, float], adherence: np.ndarray | None = None) -> pd.DataFrame:
+    """Long measurements: every participant at week0, completers also at week16 (with the dose term when
+    each participant's ``adherence`` is given: NaN in an arm without training)."""
     par = _outcome_parameters(arms, numbers)
     arm_index = pd.Index(arms).get_indexer(participants["arm"])
-    values = _draw_outcomes(rng, arm_index, participants["age"].to_numpy(float), par, numbers)
+    dose = None if adherence is None else _dose_shift(np.asarray(adherence, dtype=float), numbers)
+    values = _draw_outcomes(rng, arm_index, participants["age"].to_numpy(float), par, numbers, dose)
     n, n_visits, k = values.shape
     keys = np.array([o.key for o in cal.OUTCOMES], dtype=object)
     long = pd.DataFrame({
