@@ -73,12 +73,12 @@ def test_custom_schedule_and_protocols():
 
 
 def test_attendance_is_what_the_log_records():
-    """attendance() gives, before the log is made, the sessions the log will hold (the dose the synthetic
+    """simulate_attendance() gives, before the log is made, the sessions the log will hold (the dose the synthetic
     study's skin outcomes respond to)."""
-    from skintrial.plan._sim_training import attendance
+    from skintrial.plan._sim_training import simulate_attendance
 
     p = _participants(45)
     s = training_summary(validate_training(simulate_training(p, seed=4)), p).set_index("participant_id")
-    a = attendance(p, seed=4).set_index("participant_id")
+    a = simulate_attendance(p, seed=4).set_index("participant_id")
     assert (a["sessions_attended"] == s["sessions_attended"]).all()
     assert_allclose(a["adherence"].to_numpy(float), s["adherence"].to_numpy(float), rtol=1e-12, equal_nan=True)

@@ -2,7 +2,7 @@
 randomisation."""
 
 from skintrial.plan._sim_cutometer import simulate_cutometer, simulate_cutometer_from_parameters
-from skintrial.plan._sim_training import simulate_training
+from skintrial.plan._sim_training import simulate_attendance, simulate_training
 from skintrial.plan._sim_ultrasound import simulate_ultrasound
 from skintrial.plan.pilot import PilotEstimates, pilot_design, pilot_estimates, plan_trial, power_curve
 from skintrial.plan.power import ancova_power, ancova_sample_size
@@ -13,6 +13,7 @@ from skintrial.plan.synthetic import SyntheticStudy, calibration_table, syntheti
 __all__ = [
     "simulate_cutometer",
     "simulate_cutometer_from_parameters",
+    "simulate_attendance",
     "simulate_training",
     "simulate_ultrasound",
     "PilotEstimates",

@@ -25,7 +25,7 @@ measurements: the chest-press 1RM and the VO2peak at the first and last visit ar
 (one test, recorded in both files). The other five machines' 1RMs keep their drawn ratio to the
 chest press (the machine's typical 1RM relative to the chest press's, ± 8 %), so they follow the
 participant's measured strength and its change. Without measurements the tests are drawn as above.
-:func:`attendance` gives the sessions attended that :func:`simulate_training` will log for the same
+:func:`simulate_attendance` gives the sessions attended that :func:`simulate_training` will log for the same
 participants and seed, before the log is made (the synthetic study draws a dose effect from it).
 """
 
@@ -43,7 +43,7 @@ from skintrial.training._logs import TRAINING_COLUMNS
 
 _CAL = _calibration_values()
 
-__all__ = ["simulate_training", "attendance", "RT_MACHINES", "DEFAULT_PROTOCOLS", "ATTENDANCE_BETA"]
+__all__ = ["simulate_training", "simulate_attendance", "RT_MACHINES", "DEFAULT_PROTOCOLS", "ATTENDANCE_BETA"]
 
 RT_MACHINES: dict[str, float] = {  # baseline 1RM (kg) of a 50-year-old woman: our assumption
     "leg_curl": 30.0,
@@ -198,7 +198,7 @@ def _schedule(participants, seed, weeks, sessions_per_week, protocols):
     return rng, p, protocol, offset, att, withdrawn
 
 
-def attendance(
+def simulate_attendance(
     participants: pd.DataFrame,
     *,
     seed: int,
@@ -219,7 +219,7 @@ def attendance(
     --------
     >>> import pandas as pd
     >>> p = pd.DataFrame({"participant_id": ["P1", "P2", "P3"], "arm": ["AT", "RT", "CON"], "age": [45, 52, 58]})
-    >>> attendance(p, seed=1)["sessions_attended"].tolist()
+    >>> simulate_attendance(p, seed=1)["sessions_attended"].tolist()
     [28, 26, 0]
     """
     _, p, protocol, _, att, _ = _schedule(participants, seed, weeks, sessions_per_week, protocols)

@@ -215,10 +215,10 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
     participants = _participants_layer(_layer_rng(seed, "participants"), n=n, arms=arms, numbers=numbers)
     if dropout:
         participants = _dropout_layer(_layer_rng(seed, "dropout"), participants, arms=arms, numbers=numbers)
-    from skintrial.plan._sim_training import attendance, simulate_training
+    from skintrial.plan._sim_training import simulate_attendance, simulate_training
 
     training_seed = int(_layer_rng(seed, "training").integers(2**31))
-    adherence = attendance(participants, seed=training_seed)["adherence"].to_numpy()
+    adherence = simulate_attendance(participants, seed=training_seed)["adherence"].to_numpy()
     measurements = _measurements_layer(_layer_rng(seed, "measurements"), participants, arms=arms,
                                        numbers=numbers, adherence=adherence)
     files: dict[str, bytes] = {}
