@@ -294,6 +294,34 @@ def _simulation_note(opts: dict, outcome_corr: float, covariates: list[str]) -> 
             f"{'on' if opts['gatekeeping'] else 'off'}.{left_out}")
 
 
+def _plan_keywords(opts: dict, analytic: str, extra: list[str], *, primary: str, arms: list[str], control_arm: str,
+                   **given: Any) -> tuple[list[str], dict[str, Any]]:
+    """(primary's family, keywords of plan_trial / power_curve); a note when that family is gated."""
+    fam_name, family = next((f, v) for f, v in opts["families"].items() if primary in v)
+    if opts["gatekeeping"] and fam_name != next(iter(opts["families"])):
+        extra.append(f"{primary} is in the gated {fam_name} family: it is tested only when every hypothesis of the "
+                     "earlier families is rejected, which the analytic power leaves out (it is at most what is shown); "
+                     "--simulate includes the gate")
+    n_contrasts = len([a for a in arms if a != control_arm])
+    return family, dict(primary=primary, arms=arms, control_arm=control_arm, alpha=opts["alpha"],
+                        multiplicity=analytic, n_outcomes=len(family), analysis=opts["method"],
+                        sequence_position=family.index(primary) * n_contrasts, **given)
+
+
+def _plan_notes(pilot: str, table, opts: dict, analysis_words: str, extra: list[str], *, control: str,
+                outcome_corr: float, covariates: list[str], simulated: bool) -> str:
+    """The notes paragraph of plan.html: where the effects came from, the analysis, bounds, caveats."""
+    if covariates:
+        extra = [*extra, f"the study's [analysis] covariates ({', '.join(covariates)}) are not in the analytic "
+                 "power, which adjusts for the baseline only: a prognostic covariate would lower the residual "
+                 "variance (more power), a useless one costs a degree of freedom"]
+    return (f"{pilot} {_effect_note(table, control)} {analysis_words}"
+            f"{_simulation_note(opts, outcome_corr, covariates) if simulated else ''} 'conservative' uses "
+            "the upper confidence limit of the SD and the lower of rho. "
+            + (_bound_note(table) or "Power per contrast at the tested alpha per contrast (alpha_test).")
+            + "".join(f" Note: {e}." for e in extra))
+
+
 def _analysis_words(opts: dict, analytic: str, family: list[str], table, primary: str, *, alpha_given: bool,
                     multiplicity_given: bool) -> str:
     """One sentence: the analysis planned, and which options overrode the study's plan."""
@@ -363,16 +391,8 @@ def plan(
                                             multiplicity=multiplicity, simulate=simulate > 0)
     base = st.spec.study.baseline_visit
     est = pilot_estimates(st.long(), baseline_visit=base, followup_visit=_followup_visit(st.spec.study, followup))
-    fam_name, family = next((f, v) for f, v in opts["families"].items() if primary in v)
-    new_arms = _csv_list(arms)
-    kw: dict[str, Any] = dict(primary=primary, arms=new_arms, control_arm=control, control_change=control_change,
-              effects=effects, alpha=opts["alpha"], multiplicity=analytic, dropout=dropout, n_outcomes=len(family),
-              analysis=opts["method"],
-              sequence_position=family.index(primary) * len([a for a in new_arms if a != control]))
-    if opts["gatekeeping"] and fam_name != next(iter(opts["families"])):
-        extra.append(f"{primary} is in the gated {fam_name} family: it is tested only when every hypothesis of the "
-                     "earlier families is rejected, which the analytic power leaves out (it is at most what is shown); "
-                     "--simulate includes the gate")
+    family, kw = _plan_keywords(opts, analytic, extra, primary=primary, arms=_csv_list(arms), control_arm=control,
+                                control_change=control_change, effects=effects, dropout=dropout)
     table = plan_trial(est, power=target, **kw)
     top = max(n_max, int(1.15 * table["n_enrolled_arm"].max()))
     step = max(1, top // 60)
@@ -385,17 +405,9 @@ def plan(
                                               title=f"{primary}: power by n per arm"))
     analysis_words = _analysis_words(opts, analytic, family, table, primary, alpha_given=alpha is not None,
                                      multiplicity_given=multiplicity is not None)
-    covariates = list(st.spec.analysis.covariates)
-    if covariates:
-        extra.append(f"the study's [analysis] covariates ({', '.join(covariates)}) are not in the analytic power, "
-                     "which adjusts for the baseline only: a prognostic covariate would lower the residual variance "
-                     "(more power), a useless one costs a degree of freedom")
-    notes = (f"Pilot: {study} ({st.spec.study.name}), change from {base} to {est.followup_visit}. "
-             f"{_effect_note(table, control)} {analysis_words}"
-             f"{_simulation_note(opts, outcome_corr, covariates) if sim is not None else ''} 'conservative' uses "
-             "the upper confidence limit of the SD and the lower of rho. "
-             + (_bound_note(table) or "Power per contrast at the tested alpha per contrast (alpha_test).")
-             + "".join(f" Note: {e}." for e in extra))
+    notes = _plan_notes(f"Pilot: {study} ({st.spec.study.name}), change from {base} to {est.followup_visit}.",
+                        table, opts, analysis_words, extra, control=control, outcome_corr=outcome_corr,
+                        covariates=list(st.spec.analysis.covariates), simulated=sim is not None)
     html = planning_page(title=f"Planning a controlled trial: {primary}", plan=table, curve_svg=images["svg"],
                          estimates=est.outcomes, changes=est.changes, simulation=sim, notes=notes)
     with atomic_output_dir(Path(out)) as stage:
