@@ -14,7 +14,7 @@ import pytest
 
 from skintrial.errors import InputError
 from skintrial.stats import ancova, clda, cross_sectional, mixed_anova, within_arm_change
-from skintrial.stats._data import check_subject_constant, trial_arrays
+from skintrial.stats._data import check_subject_constant, default_visit_order, trial_arrays
 
 
 def _trial() -> pd.DataFrame:
@@ -94,3 +94,21 @@ def test_cross_sectional_reads_group_and_covariates_at_the_analysed_visit_only()
     d.loc[d.visit == "w0", "age"] -= 1  # age at each visit: consistent within the analysed visit
     res = ANALYSES["cross_sectional"](d)
     assert (res.contrasts["status"] == "ok").all()
+
+
+def test_default_visit_order_is_never_text_order():
+    """Without a visits argument, visits keep their natural order: 'week8' before 'week16'."""
+    d = _trial()
+    d["visit"] = d["visit"].map({"w0": "week0", "w16": "week16"})
+    mid = d[d["visit"] == "week0"].assign(visit="week8")
+    d = pd.concat([d[d["visit"] == "week0"], mid, d[d["visit"] == "week16"]], ignore_index=True)
+    assert sorted(["week0", "week8", "week16"]) == ["week0", "week16", "week8"]  # what text order would give
+    assert trial_arrays(d).visits == ("week0", "week8", "week16")
+    assert default_visit_order(pd.Series([16, 0, 8])) == ["0", "8", "16"]
+    cat = pd.Series(pd.Categorical(["b", "a"], categories=["b", "a", "unused"], ordered=True))
+    assert default_visit_order(cat) == ["b", "a"]
+    # a numeric visit named by its number reaches the same slice as its text
+    num = _trial()
+    num["visit"] = num["visit"].map({"w0": 0, "w16": 16})
+    ta = trial_arrays(num)
+    np.testing.assert_array_equal(ta.visit(16), ta.visit("16"))

@@ -14,7 +14,14 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["TrialArrays", "trial_arrays", "check_subject_constant", "arm_design", "pairwise_contrasts"]
+__all__ = [
+    "TrialArrays",
+    "trial_arrays",
+    "check_subject_constant",
+    "arm_design",
+    "pairwise_contrasts",
+    "default_visit_order",
+]
 
 
 @dataclass(frozen=True)
@@ -34,7 +41,7 @@ class TrialArrays:
 
     def visit(self, name: str) -> np.ndarray:
         """The (n, K) slice of one visit."""
-        return self.values[:, :, self.visits.index(name)]
+        return self.values[:, :, self.visits.index(str(name))]
 
 
 def _ordered_arms(found: Sequence[str], arms: Sequence[str] | None, reference: str | None) -> tuple[str, ...]:
@@ -54,6 +61,20 @@ def _ordered_arms(found: Sequence[str], arms: Sequence[str] | None, reference: s
         order.remove(reference)
         order.insert(0, reference)
     return tuple(order)
+
+
+def default_visit_order(col: pd.Series) -> list[str]:
+    """The visits of a column in their natural order, when the caller names none.
+
+    Category order for a categorical column, numeric order for numbers, else the order of first
+    appearance — never text order, where "week8" would follow "week16". Study bundles always pass the
+    order declared in study.toml.
+    """
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return [str(v) for v in col.cat.categories if (col == v).any()]
+    if pd.api.types.is_numeric_dtype(col):
+        return [str(v) for v in sorted(col.dropna().unique())]
+    return list(dict.fromkeys(col.dropna().astype(str)))
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -162,7 +183,7 @@ def trial_arrays(
     subj_tab = data[[arm, *covariates]].iloc[first_row].set_axis(pd.Index(subjects, name=subject))
     arm_order = _ordered_arms(pd.unique(subj_tab[arm].astype(str)).tolist(), arms, reference_arm)
     outs = tuple(outcomes) if outcomes is not None else tuple(sorted(o_names.tolist()))
-    vis = tuple(visits) if visits is not None else tuple(sorted(v_names.tolist()))
+    vis = tuple(str(v) for v in visits) if visits is not None else tuple(default_visit_order(data[visit]))
     o_map = pd.Index(outs).get_indexer(o_names)  # data code -> position in outs (-1: not analysed)
     v_map = pd.Index(vis).get_indexer(v_names)
     o_idx, v_idx = o_map[o_code], v_map[v_code]

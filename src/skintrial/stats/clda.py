@@ -22,7 +22,7 @@ import pandas as pd
 from scipy import special
 
 from skintrial.errors import DegenerateFitWarning, InputError, Problem
-from skintrial.stats._data import TrialArrays, arm_design, pairwise_contrasts, trial_arrays
+from skintrial.stats._data import TrialArrays, arm_design, default_visit_order, pairwise_contrasts, trial_arrays
 from skintrial.stats._effect_size import arm_sums, hedges_g
 from skintrial.stats._engine import fit_ols
 from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
@@ -76,16 +76,7 @@ class _Fit:
 
 
 def _visit_order(data: pd.DataFrame, visit: str, visits: Sequence | None, baseline_visit) -> list[str]:
-    if visits is not None:
-        order = [str(v) for v in visits]
-    else:
-        col = data[visit]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            order = [str(v) for v in col.cat.categories if (col == v).any()]
-        elif pd.api.types.is_numeric_dtype(col):
-            order = [str(v) for v in sorted(col.dropna().unique())]
-        else:
-            order = list(dict.fromkeys(col.dropna().astype(str)))
+    order = [str(v) for v in visits] if visits is not None else default_visit_order(data[visit])
     if str(baseline_visit) not in order:
         raise InputError(
             Problem(
