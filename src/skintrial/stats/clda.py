@@ -22,7 +22,13 @@ import pandas as pd
 from scipy import special
 
 from skintrial.errors import DegenerateFitWarning, InputError, Problem
-from skintrial.stats._data import TrialArrays, arm_design, default_visit_order, pairwise_contrasts, trial_arrays
+from skintrial.stats._data import (
+    TrialArrays,
+    arm_design,
+    default_visit_order,
+    pairwise_contrasts,
+    trial_arrays,
+)
 from skintrial.stats._effect_size import arm_sums, hedges_g
 from skintrial.stats._engine import fit_ols
 from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
