@@ -342,3 +342,16 @@ def test_power_with_one_hypothesis_is_not_called_a_lower_bound(tmp_path):
     r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "1", "--n-per-arm", "30", "--out", str(out)])
     assert r.exit_code == 0 and "lower bound" not in r.output
     assert (pd.read_csv(out)["power_bound"] == "as_tested").all()
+
+
+def test_power_curve_with_dollar_signs_renders_as_text():
+    """The plan's figure goes through the report's renderer: '$' in an outcome name is text, not mathtext."""
+    from skintrial.report._fig_planning import power_curve_figure
+    from skintrial.report._figures import figure_bytes
+
+    curve = pd.DataFrame({"n_per_arm": [10, 20, 30] * 2, "power": [0.3, 0.5, 0.7, 0.2, 0.4, 0.6],
+                          "contrast": ["$AT - CON"] * 3 + ["RT$ - CON"] * 3, "scenario": "pilot"})
+    fig = power_curve_figure(curve, target_power=0.8, title="cost $x^{ per $5 voucher: power by n per arm")
+    svg = figure_bytes(fig, "svg")
+    assert b"<svg" in svg and b"voucher" in svg
+    assert figure_bytes(fig, "png")[:4] == b"\x89PNG"

@@ -333,21 +333,6 @@ def _analysis_words(opts: dict, analytic: str, family: list[str], table, primary
             f"{primary}'s family.")
 
 
-def _curve_images(fig) -> dict[str, bytes]:
-    """The figure as SVG (no date, reproducible) and PNG bytes; the figure is closed."""
-    import io
-
-    import matplotlib.pyplot as plt
-
-    images = {}
-    for fmt in ("svg", "png"):
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=150, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
-        images[fmt] = buf.getvalue()
-    plt.close(fig)
-    return images
-
-
 @app.command(rich_help_panel="Planning")
 @guarded
 def plan(
@@ -381,6 +366,7 @@ def plan(
     from skintrial._io import atomic_output_dir, write_csv
     from skintrial.plan.pilot import pilot_estimates, plan_trial, power_curve
     from skintrial.report._fig_planning import planning_page, power_curve_figure
+    from skintrial.report._figures import figure_bytes
     from skintrial.study import load_study
 
     _check_counts(simulate=(simulate, 0), seed=(seed, 0), n_max=(n_max, 2))
@@ -401,8 +387,8 @@ def plan(
     sim = None
     if simulate > 0:
         sim = _plan_simulation(est, table, opts, kw, extra, n_sims=simulate, seed=seed, outcome_corr=outcome_corr)
-    images = _curve_images(power_curve_figure(curve, target_power=target, plan=table,
-                                              title=f"{primary}: power by n per arm"))
+    fig = power_curve_figure(curve, target_power=target, plan=table, title=f"{primary}: power by n per arm")
+    images = {fmt: figure_bytes(fig, fmt) for fmt in ("svg", "png")}
     analysis_words = _analysis_words(opts, analytic, family, table, primary, alpha_given=alpha is not None,
                                      multiplicity_given=multiplicity is not None)
     notes = _plan_notes(f"Pilot: {study} ({st.spec.study.name}), change from {base} to {est.followup_visit}.",

@@ -14,7 +14,7 @@ import io
 import numpy as np
 import pandas as pd
 
-__all__ = ["svg_data_uri", "before_after_figure", "forest_figure"]
+__all__ = ["svg_data_uri", "figure_bytes", "before_after_figure", "forest_figure"]
 
 _COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93")
 _STYLE = {"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
@@ -54,15 +54,20 @@ def _plain_text(fig) -> None:
         text.set_parse_math(False)
 
 
-def svg_data_uri(fig) -> str:
-    """Render a figure to an SVG data URI and close it. Every string is drawn as plain text."""
+def figure_bytes(fig, fmt: str = "svg", *, dpi: int = 150) -> bytes:
+    """Render a figure to SVG (no date: reproducible) or PNG bytes. Every string is drawn as plain text."""
     import matplotlib
 
     buf = io.BytesIO()
     _plain_text(fig)
     with matplotlib.rc_context(_STYLE):
-        fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None})
-    return "data:image/svg+xml;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
+    return buf.getvalue()
+
+
+def svg_data_uri(fig) -> str:
+    """Render a figure to an SVG data URI. Every string is drawn as plain text."""
+    return "data:image/svg+xml;base64," + base64.b64encode(figure_bytes(fig, "svg")).decode("ascii")
 
 
 def before_after_figure(long: pd.DataFrame, *, outcome: str, label: str, unit: str, arms: list[str],
