@@ -115,6 +115,14 @@ def test_unknown_participant_and_visit_are_named(bundle, tmp_path):
         analyse_omics(load_study(root))
     found = {(p.row, p.column, p.value) for p in err.value.problems}
     assert (2, "participant_id", "P999") in found and (3, "visit", "week8") in found
+    # the message names the participants table the bundle has, not always participants.csv
+    pd.read_csv(root / "participants.csv", dtype=str, keep_default_na=False).to_excel(
+        root / "participants.xlsx", index=False)
+    (root / "participants.csv").unlink()
+    with pytest.raises(InputError) as err:
+        analyse_omics(load_study(root))
+    unknown = [p for p in err.value.problems if p.value == "P999"]
+    assert unknown and "participants.xlsx" in unknown[0].message and "participants.csv" not in unknown[0].fix
 
 
 def test_qpcr_file_needs_its_table(bundle, tmp_path):

@@ -44,10 +44,11 @@ def _unknown_participants(table: pd.DataFrame, study, file: str, column: str, ro
     ids = table[column].astype(str)
     bad = ~ids.isin(known)
     out = []
+    name = study.participants.attrs.get("file", "participants.csv")
     for pid, grp in table.loc[bad].groupby(ids[bad], sort=False):
-        out.append(Problem("participant not in participants.csv", file=file, column=column, value=pid,
+        out.append(Problem(f"participant not in {name}", file=file, column=column, value=pid,
                            row=int(grp[row].iloc[0]) if row else None, rows_affected=len(grp),
-                           fix="correct the id, or add the participant to participants.csv"))
+                           fix=f"correct the id, or add the participant to {name}"))
     return out
 
 

@@ -320,10 +320,13 @@ def load_study(root: Path | str) -> Study:
         manifest = manifest.drop(columns=[ROW_COLUMN])
         if "site" not in manifest.columns:
             manifest["site"] = None
+    participants = _typed_participants(parts)
+    # messages of later layers (training, serum, qPCR) name the participants table the bundle has
+    participants.attrs["file"] = next(p.name for p in found.files if p.stem == "participants")
     return Study(
         root=root,
         spec=spec,
-        participants=_typed_participants(parts),
+        participants=participants,
         measurements=_combine_replicates(meas, spec),
         files=tuple(found.files),
         manifest=manifest,

@@ -165,9 +165,10 @@ def _keys(df: pd.DataFrame, file: str, participants: pd.DataFrame | None) -> lis
                       message=f"unknown modality (expected {', '.join(MODALITIES)})", fix="correct the spelling")
     if participants is not None:
         known = set(participants["participant_id"].astype(str))
+        table = participants.attrs.get("file", "participants.csv")
         probs += _problem(df, df["participant_id"].notna() & ~df["participant_id"].isin(known), file=file,
-                          column="participant_id", message="participant not in participants.csv",
-                          fix="correct the ID or add the participant to participants.csv")
+                          column="participant_id", message=f"participant not in {table}",
+                          fix=f"correct the ID or add the participant to {table}")
     return probs
 
 
