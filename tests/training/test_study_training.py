@@ -7,7 +7,7 @@ import pytest
 from skintrial.errors import InputError
 from skintrial.plan import synthetic_study
 from skintrial.plan._sim_training import simulate_training
-from skintrial.study import load_study
+from skintrial.study import load_study, validate_study
 from skintrial.training import analyse_training
 
 
@@ -116,8 +116,8 @@ def test_training_arms_key_sets_who_has_a_plan(tmp_path):
     assert res.summary.loc[res.summary["arm"] == "RT", "adherence"].isna().all()
     text = (root / "study.toml").read_text().replace('training_arms = ["AT"]', 'training_arms = ["AT", "XX"]')
     (root / "study.toml").write_text(text)
-    with pytest.raises(InputError, match=r"\[training\] training_arms.*XX"):
-        analyse_training(load_study(root))
+    problems = validate_study(root)  # a study.toml cross-check: validate names it before any log is read
+    assert any(p.column == "training.training_arms" and "XX" in p.message for p in problems), problems
     (root / "study.toml").write_text(text.replace('["AT", "XX"]', '["AT", "AT"]'))
     with pytest.raises(InputError, match="twice"):
         load_study(root)

@@ -182,7 +182,8 @@ class TrainingSpec(_Table):
     file: str = "training.csv"
     training_arms: list[str] | None = Field(default=None, min_length=1)
     """Arms with a training prescription (adherence is planned for them only); by default every arm with
-    training rows in the log. Checked against ``[study] arms`` when the log is analysed (docs/training.md)."""
+    training rows in the log. Checked against ``[study] arms`` with the other cross-checks of study.toml
+    (docs/training.md)."""
 
     @model_validator(mode="after")
     def _distinct_training_arms(self) -> TrainingSpec:
@@ -309,7 +310,20 @@ def plan_inconsistencies(raw: object) -> list[Inconsistency]:
     if both:
         out.append(Inconsistency("analysis.secondary", f"outcomes {both} are both primary and secondary", both,
                                  "list each outcome in one family only"))
-    return out + _cross_sectional_inconsistencies(raw)
+    return out + _cross_sectional_inconsistencies(raw) + _training_inconsistencies(raw)
+
+
+def _training_inconsistencies(raw: Mapping) -> list[Inconsistency]:
+    """``[training] training_arms`` names declared arms."""
+    training, study = raw.get("training"), raw.get("study")
+    if not isinstance(training, Mapping) or not isinstance(study, Mapping):
+        return []
+    listed, arms = _names(training.get("training_arms")), _names(study.get("arms"))
+    unknown = [a for a in listed or [] if arms is not None and a not in arms]
+    if not unknown:
+        return []
+    return [Inconsistency("training.training_arms", f"training_arms names arms that are not declared: {unknown}",
+                          unknown, f"name arms of [study] arms {arms}, or add the arm there")]
 
 
 def _cross_sectional_inconsistencies(raw: Mapping) -> list[Inconsistency]:
