@@ -153,14 +153,15 @@ def _precheck(
     q = T * (T + 1) // 2
     status = np.full(G, "ok", dtype=object)
     m = mask.astype(float)
-    A = np.einsum("itp,git,itq->gpq", X, m, X)
+    XX = (X[:, :, :, None] * X[:, :, None, :]).reshape(n * T, p * p)  # x_it x_it' per subject and visit
+    A = (m.reshape(G, n * T) @ XX).reshape(G, p, p)
     lam = np.linalg.eigvalsh(A)
     status[lam[:, 0] <= 1e-10 * np.maximum(lam[:, -1], 1e-300)] = "rank_deficient"
-    pairs = np.einsum("gia,gib->gab", m, m)
+    pairs = np.swapaxes(m, 1, 2) @ m
     n_obs = m.sum(axis=(1, 2))
     status[(pairs.min(axis=(1, 2)) < 2) | (n_obs - p < q)] = "too_few_participants"
     onehot = (arm_index[:, None] == np.arange(n_arms)[None, :]).astype(float)  # (n, A)
-    per_arm = np.einsum("gis,ia->gas", m[:, :, 1:], onehot)
+    per_arm = onehot.T @ m[:, :, 1:]  # (G, A, T - 1) follow-up values per arm and visit
     status[(per_arm == 0).any(axis=(1, 2))] = "arm_without_followup"
     status[_constant_visit(y, mask, X)] = "constant_visit"
     with np.errstate(invalid="ignore"):
