@@ -71,10 +71,12 @@ def default_visit_order(col: pd.Series) -> list[str]:
     order declared in study.toml.
     """
     if isinstance(col.dtype, pd.CategoricalDtype):
-        return [str(v) for v in col.cat.categories if (col == v).any()]
+        used = set(pd.unique(col.cat.codes))
+        return [str(v) for k, v in enumerate(col.cat.categories) if k in used]
+    found = [v for v in pd.unique(col) if not pd.isna(v)]  # distinct values, in order of first appearance
     if pd.api.types.is_numeric_dtype(col):
-        return [str(v) for v in sorted(col.dropna().unique())]
-    return list(dict.fromkeys(col.dropna().astype(str)))
+        found = sorted(found)
+    return list(dict.fromkeys(str(v) for v in found))
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -183,7 +185,12 @@ def trial_arrays(
     subj_tab = data[[arm, *covariates]].iloc[first_row].set_axis(pd.Index(subjects, name=subject))
     arm_order = _ordered_arms(pd.unique(subj_tab[arm].astype(str)).tolist(), arms, reference_arm)
     outs = tuple(outcomes) if outcomes is not None else tuple(sorted(o_names.tolist()))
-    vis = tuple(str(v) for v in visits) if visits is not None else tuple(default_visit_order(data[visit]))
+    if visits is not None:
+        vis = tuple(str(v) for v in visits)
+    elif isinstance(data[visit].dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(data[visit]):
+        vis = tuple(default_visit_order(data[visit]))
+    else:  # text: the distinct visits in order of first appearance, as _codes found them
+        vis = tuple(str(v) for v in v_names if not pd.isna(v))
     o_map = pd.Index(outs).get_indexer(o_names)  # data code -> position in outs (-1: not analysed)
     v_map = pd.Index(vis).get_indexer(v_names)
     o_idx, v_idx = o_map[o_code], v_map[v_code]
