@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
 import pandas as pd
 
 from skintrial.pipeline import analyse
@@ -107,3 +108,23 @@ def test_cross_sectional_section_follows_the_plan(small_bundle):
     assert "chance imbalances" in html and "cross-sectional comparison of the groups of" in html
     toml.write_text(toml.read_text().replace('methods = ["ancova", "cross_sectional"]', 'methods = ["ancova"]'))
     assert 'id="cross-sectional-table"' not in render_report(analyse(load_study(small_bundle)))
+
+
+def test_three_visits_are_shown_with_sphericity_corrections(small_bundle):
+    """A week-8 visit appears in the outcome table and the figures; the mixed ANOVA shows GG/HF corrections."""
+    toml = small_bundle / "study.toml"
+    toml.write_text(toml.read_text().replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))
+    m = pd.read_csv(small_bundle / "measurements.csv")
+    completers = set(m.loc[m["visit"] == "week16", "participant_id"])
+    mid = m[(m["visit"] == "week0") & m["participant_id"].isin(completers)].assign(visit="week8")
+    mid["value"] = mid["value"] * np.random.default_rng(3).normal(1.0, 0.02, len(mid))
+    pd.concat([m, mid], ignore_index=True).to_csv(small_bundle / "measurements.csv", index=False)
+    res = analyse(load_study(small_bundle))
+    html = render_report(res)
+    table = html[html.index('id="outcome-table"'):html.index("</table>", html.index('id="outcome-table"'))]
+    assert table.index("<th>week0</th>") < table.index("<th>week8</th>") < table.index("<th>week16</th>")
+    assert "reference arm" in table and 'class="outcome-name primary"' in table
+    week8 = res.tables["descriptives"].query("visit == 'week8'").iloc[0]
+    assert f"{week8['mean']:.3g}"[:4] in table
+    mixed = html[html.index('id="mixed-anova-table"'):]
+    assert "ε (GG)" in mixed and "p (HF)" in mixed and "Greenhouse–Geisser" in html

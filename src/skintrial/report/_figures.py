@@ -71,30 +71,38 @@ def svg_data_uri(fig) -> str:
 
 
 def before_after_figure(long: pd.DataFrame, *, outcome: str, label: str, unit: str, arms: list[str],
-                        baseline_visit: str, followup_visit: str) -> str:
-    """One panel per arm: each participant's baseline→follow-up line, and the arm mean ± SD."""
+                        visits: list[str]) -> str:
+    """One panel per arm: each participant's values across ``visits`` (baseline first, the analysed
+    follow-up last) joined by a line, and the arm mean ± SD at each visit. ``n`` counts participants with
+    both the baseline and the last visit (those the ANCOVA analyses); participants without the last visit
+    are marked × at their last value."""
     plt = _pyplot()
     d = long[long["outcome"] == outcome]
     wide = d.pivot_table(index=["participant_id", "arm"], columns="visit", values="value").reset_index()
-    fig, axes = plt.subplots(1, len(arms), figsize=(2.2 * len(arms) + 0.6, 2.6), sharey=True, squeeze=False)
+    x = np.arange(len(visits))
+    fig, axes = plt.subplots(1, len(arms), figsize=(max(2.2, 0.9 * len(visits) + 0.6) * len(arms) + 0.6, 2.6),
+                             sharey=True, squeeze=False)
     for j, (ax, arm) in enumerate(zip(axes[0], arms, strict=True)):
         w = wide[wide["arm"] == arm]
-        b = w.get(baseline_visit, pd.Series(dtype=float)).to_numpy(dtype=float)
-        f = w.get(followup_visit, pd.Series(dtype=float)).to_numpy(dtype=float)
-        both = np.isfinite(b) & np.isfinite(f)
+        Y = np.column_stack([w.get(v, pd.Series(np.nan, index=w.index)).to_numpy(dtype=float) for v in visits])
+        seen = np.isfinite(Y)
+        analysed = seen[:, 0] & seen[:, -1]
         color = _COLORS[j % len(_COLORS)]
-        for bi, fi in zip(b[both], f[both], strict=True):
-            ax.plot([0, 1], [bi, fi], color=color, alpha=0.25, lw=0.8)
-        only = np.isfinite(b) & ~np.isfinite(f)
-        ax.scatter(np.zeros(only.sum()), b[only], marker="x", color="0.3", s=14, label="no follow-up")
-        for x, v in ((0, b), (1, f)):
-            v = v[np.isfinite(v)]
+        for y, ok in zip(Y, seen, strict=True):
+            if ok.sum() > 1:
+                ax.plot(x[ok], y[ok], color=color, alpha=0.25, lw=0.8)
+        lost = seen.any(axis=1) & ~seen[:, -1]
+        last = np.array([np.flatnonzero(r)[-1] for r in seen[lost]], dtype=int)
+        ax.scatter(x[last], Y[lost][np.arange(lost.sum()), last], marker="x", color="0.3", s=14,
+                   label="no follow-up")
+        for k in x:
+            v = Y[seen[:, k], k]
             if len(v):
-                ax.errorbar(x, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, color="black", marker="o",
+                ax.errorbar(k, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, color="black", marker="o",
                             capsize=3, lw=1.5, zorder=5)
-        ax.set_xticks([0, 1], [baseline_visit, followup_visit])
-        ax.set_xlim(-0.3, 1.3)
-        ax.set_title(f"{arm} (n = {both.sum()})")
+        ax.set_xticks(x, visits)
+        ax.set_xlim(-0.3, len(visits) - 0.7)
+        ax.set_title(f"{arm} (n = {analysed.sum()})")
     axes[0][0].set_ylabel(f"{label} ({unit})")
     return svg_data_uri(fig)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["num", "pval", "mean_sd", "ci"]
+__all__ = ["num", "pval", "mean_sd", "ci", "dof"]
 
 
 def _bad(x: object) -> bool:
@@ -36,3 +36,10 @@ def mean_sd(mean: float | None, sd: float | None, digits: int = 3) -> str:
 
 def ci(lo: float | None, hi: float | None, digits: int = 3) -> str:
     return f"{num(lo, digits)} to {num(hi, digits)}" if not _bad(lo) else "–"
+
+
+def dof(x: float | None) -> str:
+    """Degrees of freedom: whole numbers as integers, others to 3 significant digits; '–' when missing."""
+    if _bad(x):
+        return "–"
+    return f"{x:.0f}" if float(x).is_integer() else num(x)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from skintrial.pipeline import TrialResults
 from skintrial.report import _figures as figs
-from skintrial.report._format import ci, mean_sd, num, pval
+from skintrial.report._format import ci, dof, mean_sd, num, pval
 
 __all__ = ["build_sections"]
 
@@ -62,40 +62,55 @@ def _baseline(res: TrialResults) -> dict:
 
 
 def _outcomes(res: TrialResults) -> dict:
+    """One block per outcome: a line per arm (mean ± SD at every visit) beside the ANCOVA contrasts.
+
+    With a reference arm each contrast sits on the line of its arm and the reference arm's line says
+    so; with all pairs the contrasts are listed in order. The block has as many lines as it needs."""
     s = res.study.spec
     d = res.tables["descriptives"]
     anc = res.tables["ancova"]
     labels = _labels(res)
     arms = res.study.arms
-    visits = (s.study.baseline_visit, res.followup_visit)
-    rows = []
+    visits = [v for v in s.study.visits if v in set(d["visit"])] or [s.study.baseline_visit, res.followup_visit]
+    ref = s.study.reference_arm
+    blocks = []
     for o in [o for o in s.outcomes if o in set(anc["outcome"])]:  # declared ones, no_data rows included
-        cells = []
-        for arm in arms:
-            for v in visits:
-                r = d[(d["outcome"] == o) & (d["arm"] == arm) & (d["visit"] == v)]
-                cells.append(mean_sd(r["mean"].iloc[0], r["sd"].iloc[0]) if len(r) else "–")
-        contrasts = []
+        desc = d[d["outcome"] == o].set_index(["arm", "visit"])
+        contrasts = {}
         for _, c in anc[anc["outcome"] == o].iterrows():
-            contrasts.append({
+            contrasts[c["contrast"]] = {
                 "contrast": c["contrast"], "estimate": num(c["estimate"]), "ci": ci(c["ci_low"], c["ci_high"]),
                 "p": pval(c["p"]), "p_adj": pval(c["p_adj"]), "g": num(c["effect_size"], 2),
                 "status": "" if c["status"] == "ok" else c["status"], "family": c["family"],
                 "significant": bool(c["p_adj"] < s.analysis.alpha),
-            })
-        rows.append({"outcome": labels[o], "unit": s.outcomes[o].unit, "cells": cells, "contrasts": contrasts,
-                     "primary": o in s.analysis.primary})
-    return {"id": "outcomes", "title": "Outcomes", "arms": arms, "visits": visits, "rows": rows,
-            "method": s.analysis.multiplicity, "ci_level": s.analysis.ci_level}
+            }
+        arm_lines = [{"arm": arm, "cells": [mean_sd(desc.at[(arm, v), "mean"], desc.at[(arm, v), "sd"])
+                                             if (arm, v) in desc.index else "–" for v in visits]} for arm in arms]
+        if ref is not None:
+            effect_lines = [None if arm == ref else contrasts.pop(f"{arm} - {ref}", None) for arm in arms]
+            effect_lines += list(contrasts.values())  # none expected; never dropped
+        else:
+            effect_lines = list(contrasts.values())
+        n = max(len(arm_lines), len(effect_lines))
+        lines = [{"arm": arm_lines[k] if k < len(arm_lines) else None,
+                  "effect": effect_lines[k] if k < len(effect_lines) else None,
+                  "reference": ref is not None and k < len(arms) and arms[k] == ref} for k in range(n)]
+        blocks.append({"outcome": labels[o], "unit": s.outcomes[o].unit, "lines": lines,
+                       "primary": o in s.analysis.primary})
+    return {"id": "outcomes", "title": "Outcomes", "visits": visits, "rows": blocks,
+            "method": s.analysis.multiplicity, "ci_level": s.analysis.ci_level,
+            "followup": res.followup_visit, "baseline": s.study.baseline_visit}
 
 
 def _figures(res: TrialResults) -> dict:
     s = res.study.spec
     long = res.study.long()
     labels = _labels(res)
+    visits = s.study.visits
+    shown = visits[visits.index(s.study.baseline_visit): visits.index(res.followup_visit) + 1]
     items = [{"outcome": labels[o], "uri": figs.before_after_figure(
-        long, outcome=o, label=labels[o], unit=s.outcomes[o].unit, arms=res.study.arms,
-        baseline_visit=s.study.baseline_visit, followup_visit=res.followup_visit)} for o in res.study.outcomes]
+        long, outcome=o, label=labels[o], unit=s.outcomes[o].unit, arms=res.study.arms, visits=shown)}
+        for o in res.study.outcomes]
     anc = res.tables["ancova"]
     forest = figs.forest_figure(anc[anc["status"] == "ok"], labels=labels, alpha=s.analysis.alpha)
     return {"id": "figures", "title": "Figures", "forest": forest, "panels": items,
@@ -135,8 +150,11 @@ def _methods(res: TrialResults) -> dict:
         text += (" As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
                  "(cLDA, REML, unstructured covariance) used every participant's available values.")
     if "mixed_anova" in res.tables:
-        text += (" For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III) is given as "
-                 "the replication analysis; it is not the treatment test.")
+        text += (" For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III, "
+                 "generalized η²) is given as the replication analysis; it is not the treatment test.")
+        if res.tables["mixed_anova"]["gg_eps"].notna().any():
+            text += (" Its within-participant terms are reported with Greenhouse–Geisser and Huynh–Feldt "
+                     "sphericity corrections.")
     if "cross_sectional" in res.tables and len(res.tables["cross_sectional"]):
         t = res.tables["cross_sectional"]
         text += (f" A cross-sectional comparison of the groups of '{t['group_column'].iloc[0]}' at "
@@ -177,14 +195,26 @@ def _mixed(res: TrialResults) -> dict | None:
     if t is None:
         return None
     labels = _labels(res)
-    rows = [[labels.get(r.outcome, r.outcome), r.term, f"{r.num_df:g}, {r.den_df:g}", num(r.f), pval(r.p),
-             num(r.ges, 2)] for r in t.itertuples()]
+    corrected = bool(t["gg_eps"].notna().any())  # more than two visits: sphericity corrections apply
+    headers = ["Outcome", "Term", "df", "F", "p", "Generalized η²"]
+    if corrected:
+        headers += ["ε (GG)", "p (GG)", "ε (HF)", "p (HF)"]
+    headers.append("Status")
+    rows = []
+    for r in t.itertuples():
+        row = [labels.get(r.outcome, r.outcome), r.term, f"{dof(r.num_df)}, {dof(r.den_df)}", num(r.f), pval(r.p),
+               num(r.ges, 2)]
+        if corrected:
+            row += [num(r.gg_eps), pval(r.p_gg), num(r.hf_eps), pval(r.p_hf)]
+        rows.append(row + ["" if r.status == "ok" else r.status])
+    sphericity = (" With more than two visits the visit and arm:visit terms assume sphericity; the "
+                  "Greenhouse–Geisser and Huynh–Feldt corrections (ε and corrected p) are given beside them, and "
+                  "the Greenhouse–Geisser p is the one to read when ε is well below 1." if corrected else "")
     return table_section(
-        "mixed-anova", "Replication analysis: two-way mixed ANOVA", ["Outcome", "Term", "df", "F", "p",
-                                                                     "Generalized η²"], rows, text_columns=2,
+        "mixed-anova", "Replication analysis: two-way mixed ANOVA", headers, rows, text_columns=2,
         intro="Arm × visit mixed ANOVA (Type III) as published exercise studies report it, for comparison with "
-              "the literature. It is not the treatment test: the arm:visit interaction answers the same question "
-              "as the ANCOVA with less power.")
+              "the literature, on participants with a value at every visit. It is not the treatment test: the "
+              "arm:visit interaction answers the same question as the ANCOVA with less power." + sphericity)
 
 
 def _cross_sectional(res: TrialResults) -> dict | None:
