@@ -62,6 +62,7 @@ def test_results_and_provenance_written(small_bundle, tmp_path):
                                    "serum.csv", "qpcr.csv"}
     assert all(len(h) == 64 for h in prov["inputs"].values())
     assert prov["packages"]["numpy"] == np.__version__
+    assert prov["study_dir"] == str(small_bundle.resolve())
 
 
 def test_training_log_gives_per_protocol_sensitivity_and_dose_response(tmp_path):
@@ -139,3 +140,17 @@ def test_cross_sectional_by_a_participant_column_at_another_visit(small_bundle):
                              groups=["40-49", "50-59"], reference_group="40-49")
     np.testing.assert_allclose(cs.set_index("outcome").loc[direct.contrasts["outcome"], "se"],
                                direct.contrasts["se"], rtol=1e-12)
+
+
+def test_demo_never_replaces_an_input_that_provenance_records(tmp_path):
+    """An earlier run's study, wherever it lies in OUT (here moved into OUT/results), is protected."""
+    from skintrial.pipeline import demo_problems, recorded_inputs
+
+    out = tmp_path / "out"
+    (out / "results").mkdir(parents=True)
+    (out / "results" / "study.toml").write_text("# the user's study\n")
+    prov = {"written_by": "skintrial", "study_dir": str(out / "results"), "inputs": {"study.toml": "0" * 64}}
+    (out / "provenance.json").write_text(json.dumps(prov))
+    assert recorded_inputs(out) == [out / "results", out / "results" / "study.toml"]
+    (problem,) = demo_problems(out)
+    assert "is, or lies inside" in problem.message and "choose another --out" in problem.fix

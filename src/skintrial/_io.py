@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
 import shutil
 import tempfile
@@ -14,7 +15,13 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["atomic_output_dir", "check_output_dir", "check_replaceable", "sha256_file", "write_csv"]
+__all__ = ["atomic_output_dir", "check_output_dir", "check_replaceable", "replace_problems", "mark_written",
+           "changes_since_marked", "sha256_file", "write_csv"]
+
+MARK_FILE = ".skintrial-written.json"
+"""The file in which :func:`mark_written` records who wrote a folder and the hash of each of its files."""
+
+NO_PROVENANCE = "there is no provenance.json of an earlier skintrial run beside them"
 
 
 def check_output_dir(out: Path) -> None:
@@ -29,15 +36,23 @@ def _at_or_under(path: Path, folder: Path) -> bool:
 
 
 def check_replaceable(out: Path, names: Iterable[str], *, protect: Iterable[Path] = (),
-                      owned: Callable[[Path], bool] | None = None) -> None:
+                      owned: Callable[[Path], bool] | None = None, unowned: str = NO_PROVENANCE) -> None:
     """Refuse, before anything is removed, to replace ``out/NAME`` for any of ``names`` when that would
-    destroy something that is not an earlier output.
+    destroy something that is not an earlier output: :func:`replace_problems`, raised as one
+    :class:`InputError`."""
+    InputError.collect(replace_problems(out, names, protect=protect, owned=owned, unowned=unowned))
+
+
+def replace_problems(out: Path, names: Iterable[str], *, protect: Iterable[Path] = (),
+                     owned: Callable[[Path], bool] | None = None, unowned: str = NO_PROVENANCE) -> list[Problem]:
+    """What replacing ``out/NAME`` for each of ``names`` would destroy that is not an earlier output.
 
     * A path of ``protect`` (the input folder and files) that is, or lies inside, ``out/NAME`` is never
-      replaced: an :class:`InputError` names it and asks for another ``--out``.
+      replaced: a problem names it and asks for another ``--out``.
     * When ``owned`` is given, existing entries ``out/NAME`` are replaced only if ``owned(out)`` says
       the folder holds outputs of an earlier run (e.g. its ``provenance.json`` was written by
-      skintrial); otherwise they may be the user's own files, and the error names them.
+      skintrial); otherwise they may be the user's own files, and the problem names them, saying why
+      they are not taken for outputs (``unowned``).
     """
     out = Path(out)
     names = list(dict.fromkeys(names))
@@ -62,16 +77,80 @@ def check_replaceable(out: Path, names: Iterable[str], *, protect: Iterable[Path
         existing = [n for n, t in zip(names, targets, strict=True) if t.exists() or t.is_symlink()]
         if existing and not owned(out):
             problems.append(Problem(
-                f"the output folder already holds {existing}, which skintrial did not write (there is no "
-                "provenance.json of an earlier skintrial run beside them); a run would replace them",
-                file=str(out), column="--out",
+                f"the output folder already holds {existing}, which skintrial did not write ({unowned}); "
+                "this command would replace them", file=str(out), column="--out",
                 fix="choose another --out (a new or empty folder), or move those entries away first"))
-    InputError.collect(problems)
+    return problems
+
+
+def _file_hashes(folder: Path) -> dict[str, str]:
+    """SHA-256 of every file under ``folder`` by its relative POSIX path (a link counts by its target
+    text, never followed), the mark itself left out."""
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        rel = p.relative_to(folder).as_posix()
+        if rel == MARK_FILE:
+            continue
+        if p.is_symlink():
+            out[rel] = "link:" + os.readlink(p)
+        elif p.is_file():
+            out[rel] = sha256_file(p)
+    return out
+
+
+def mark_written(folder: Path, *, by: str) -> Path:
+    """Record in ``folder``/:data:`MARK_FILE` that ``by`` wrote the folder, with the hash of each file.
+
+    :func:`changes_since_marked` later tells whether the folder still holds exactly that (so that
+    replacing it destroys nothing of anyone else's). The mark is deterministic: the same files give
+    the same mark.
+    """
+    folder = Path(folder)
+    mark = {"written_by": by, "files": _file_hashes(folder)}
+    (folder / MARK_FILE).write_text(json.dumps(mark, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return folder
+
+
+def changes_since_marked(folder: Path, *, by: str) -> str | None:
+    """``None`` when ``folder`` holds only what ``by`` wrote into it (:func:`mark_written`), unchanged;
+    otherwise why it does not, in words (no mark, a changed or added file). Files that were removed
+    since do not count: replacing the folder loses nothing of them.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.txt").write_text("x")
+    >>> changes_since_marked(d, by="me")
+    'it carries no mark of me'
+    >>> _ = mark_written(d, by="me")
+    >>> changes_since_marked(d, by="me") is None
+    True
+    >>> _ = (d / "a.txt").write_text("y")
+    >>> changes_since_marked(d, by="me")
+    'changed since me wrote it: a.txt'
+    """
+    folder = Path(folder)
+    if folder.is_symlink() or not folder.is_dir():
+        return f"it is {'a link' if folder.is_symlink() else 'not a folder'}, not a folder that {by} wrote"
+    try:
+        mark = json.loads((folder / MARK_FILE).read_text(encoding="utf-8"))
+        recorded = dict(mark["files"]) if mark.get("written_by") == by else None
+    except (OSError, UnicodeDecodeError, ValueError, TypeError, KeyError, AttributeError):
+        recorded = None
+    if recorded is None:
+        return f"it carries no mark of {by}"
+    now = _file_hashes(folder)
+    changed = [f for f, h in now.items() if recorded.get(f) != h]
+    if not changed:
+        return None
+    shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
+    return f"changed since {by} wrote it: {shown}"
 
 
 @contextlib.contextmanager
 def atomic_output_dir(out: Path, *, managed: tuple[str, ...] = (), protect: Iterable[Path] = (),
-                      owned: Callable[[Path], bool] | None = None) -> Iterator[Path]:
+                      owned: Callable[[Path], bool] | None = None, unowned: str = NO_PROVENANCE) -> Iterator[Path]:
     """Yield a private staging folder; on success its top-level entries replace those in ``out``.
 
     If the block raises, the staging folder is deleted and ``out`` is left exactly as it was (it is
@@ -80,8 +159,8 @@ def atomic_output_dir(out: Path, *, managed: tuple[str, ...] = (), protect: Iter
     ``managed`` that this run did not produce are removed, so no result of an earlier run survives
     beside the new ones. Anything else in ``out`` (e.g. the demo's ``study/``) is left alone.
 
-    Before anything in ``out`` is touched, :func:`check_replaceable` runs with ``protect`` and
-    ``owned``: an input that would be replaced, or existing entries that are not earlier outputs,
+    Before anything in ``out`` is touched, :func:`check_replaceable` runs with ``protect``, ``owned``
+    and ``unowned``: an input that would be replaced, or existing entries that are not earlier outputs,
     raise :class:`InputError` and leave ``out`` as it was. A symbolic link in ``out`` is replaced
     as a link (its target is never deleted).
     """
@@ -94,7 +173,7 @@ def atomic_output_dir(out: Path, *, managed: tuple[str, ...] = (), protect: Iter
         yield stage
         produced = {e.name for e in stage.iterdir()}
         names = sorted(produced | set(managed))
-        check_replaceable(out, names, protect=protect, owned=owned)
+        check_replaceable(out, names, protect=protect, owned=owned, unowned=unowned)
         out.mkdir(parents=True, exist_ok=True)
         for name in names:
             target = out / name

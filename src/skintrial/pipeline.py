@@ -30,14 +30,22 @@ from pathlib import Path
 
 import pandas as pd
 
-from skintrial._io import sha256_file, write_csv
+from skintrial._io import (
+    atomic_output_dir,
+    changes_since_marked,
+    mark_written,
+    replace_problems,
+    sha256_file,
+    write_csv,
+)
+from skintrial.errors import Problem
 from skintrial.stats._schema import CONTRAST_COLUMNS
 from skintrial.study import Study
 from skintrial.study._schema import CrossSectionalSpec
 from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
 __all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS", "CROSS_SECTIONAL_COLUMNS", "is_run_output",
-           "input_paths"]
+           "input_paths", "recorded_inputs", "DEMO_STUDY", "demo_problems", "write_demo_study"]
 
 OUTPUTS = ("results", "overlays", "report.html", "provenance.json")
 """What a run writes into its output folder; a new run replaces all of them, but only where the folder
@@ -107,6 +115,7 @@ def _provenance(study: Study, tables: dict[str, pd.DataFrame]) -> dict:
         "study": study.spec.study.name,
         "seed": study.spec.study.seed,
         "analysis_plan": study.spec.analysis.model_dump(),
+        "study_dir": str(study.root.resolve()),
         "inputs": {str(p.relative_to(study.root)): sha256_file(p) for p in _input_files(study)},
         "tables": {k: len(v) for k, v in tables.items()},
         "written_by": "skintrial",
@@ -120,13 +129,71 @@ def is_run_output(out: Path) -> bool:
     Only then may a new run replace the :data:`OUTPUTS` entries found there; a ``results/`` folder or a
     ``report.html`` without it may be the user's own (or their study bundle) and is never deleted.
     """
+    prov = _provenance_of(out)
+    if prov is None:
+        return False
+    return prov.get("written_by") == "skintrial" or {"skintrial_version", "analysis_plan", "inputs"} <= set(prov)
+
+
+def _provenance_of(out: Path) -> dict | None:
     try:
         prov = json.loads((Path(out) / "provenance.json").read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError):
-        return False
-    if not isinstance(prov, dict):
-        return False
-    return prov.get("written_by") == "skintrial" or {"skintrial_version", "analysis_plan", "inputs"} <= set(prov)
+        return None
+    return prov if isinstance(prov, dict) else None
+
+
+def recorded_inputs(out: Path) -> list[Path]:
+    """The study folder and the input files that the run recorded in ``out/provenance.json`` read
+    (``study_dir`` and ``inputs``); none when there is no such record (or it predates ``study_dir``)."""
+    prov = _provenance_of(out)
+    if prov is None or not is_run_output(out) or not isinstance(prov.get("study_dir"), str):
+        return []
+    root = Path(prov["study_dir"])
+    inputs = prov.get("inputs") if isinstance(prov.get("inputs"), dict) else {}
+    return [root, *(root / name for name in inputs)]
+
+
+DEMO_STUDY = "study"
+"""The folder of ``demo``'s output folder that holds its synthetic study bundle."""
+
+_DEMO = "skintrial demo"
+
+
+def _demo_study_changes(out: Path) -> str | None:
+    """Why ``out/study`` is not the demo's to replace (``None`` when it is absent, or holds exactly the
+    files an earlier demo wrote)."""
+    folder = Path(out) / DEMO_STUDY
+    if not (folder.exists() or folder.is_symlink()):
+        return None
+    why = changes_since_marked(folder, by=_DEMO)
+    if why is not None and any(p.resolve() == folder.resolve() for p in recorded_inputs(out)[:1]):
+        why += "; it is the study that the run recorded in provenance.json analysed"
+    return why
+
+
+def demo_problems(out: Path) -> list[Problem]:
+    """What ``skintrial demo --out OUT`` must not replace: an ``OUT/study`` that is not exactly the one
+    an earlier demo wrote (it is the user's, or the user changed it), outputs that no skintrial run
+    wrote, and any input file that the run recorded in ``OUT/provenance.json`` read."""
+    why = _demo_study_changes(out)
+    study = replace_problems(out, (DEMO_STUDY,), owned=lambda _: why is None, unowned=why or "")
+    outputs = replace_problems(out, OUTPUTS, protect=recorded_inputs(out), owned=is_run_output)
+    return [*study, *outputs]
+
+
+def write_demo_study(write: Callable[[Path], object], out: Path) -> Path:
+    """``write(folder)`` the demo's study bundle and put it in place as ``out/study``, marked as the
+    demo's (:func:`skintrial._io.mark_written`) so that a later demo may replace it, and no other
+    ``out/study`` ever is; written whole or not at all."""
+    def owned(o: Path) -> bool:
+        return _demo_study_changes(o) is None
+
+    with atomic_output_dir(out, managed=(DEMO_STUDY,), owned=owned,
+                           unowned=f"{DEMO_STUDY}/ changed while the demo ran") as stage:
+        write(stage / DEMO_STUDY)
+        mark_written(stage / DEMO_STUDY, by=_DEMO)
+    return Path(out) / DEMO_STUDY
 
 
 Progress = Callable[[str, int], Callable[[int], None]]

@@ -166,3 +166,37 @@ def test_demo_names_its_own_options_in_errors(tmp_path):
     assert "option '--n': --n must be an integer of at least 8" in r.output and "pass --n 8" in r.output
     assert "option '--seed'" in r.output and "column 'n'" not in r.output
     assert not (tmp_path / "d").exists()
+
+
+def test_demo_never_replaces_a_study_an_earlier_run_read(small_bundle, tmp_path, monkeypatch):
+    """The reviewer's sequence: a bundle in ./study, edited, `run study --out .`, then `demo --out .`."""
+    wd = tmp_path / "wd"
+    wd.mkdir()
+    small_bundle.rename(wd / "study")
+    toml = wd / "study" / "study.toml"
+    toml.write_text(toml.read_text() + "# my edits\n")
+    monkeypatch.chdir(wd)
+    assert runner.invoke(app, ["run", "study", "--out", "."]).exit_code == 0
+    before = _tree_digest(wd / "study")
+    r = runner.invoke(app, ["demo", "--out", ".", "--n", "16"])
+    assert r.exit_code == 2, r.output
+    text = " ".join(r.output.split())
+    assert "study" in text and "choose another --out" in text
+    assert _tree_digest(wd / "study") == before
+    assert not list(tmp_path.rglob(".*partial*"))
+
+
+def test_demo_replaces_its_own_study_but_not_once_it_was_edited(tmp_path):
+    out = tmp_path / "d"
+    for _ in range(2):  # its own study, also after a run read it, is demo's to replace
+        assert runner.invoke(app, ["demo", "--out", str(out), "--n", "16"]).exit_code == 0
+        assert runner.invoke(app, ["run", str(out / "study"), "--out", str(out)]).exit_code == 0
+    toml = out / "study" / "study.toml"
+    toml.write_text(toml.read_text().replace("alpha = 0.05", "alpha = 0.01"))
+    (out / "study" / "notes.txt").write_text("mine")
+    before = _tree_digest(out / "study")
+    r = runner.invoke(app, ["demo", "--out", str(out), "--n", "16"])
+    assert r.exit_code == 2, r.output
+    text = " ".join(r.output.split())
+    assert "'study'" in text and "study.toml" in text and "notes.txt" in text and "choose another --out" in text
+    assert _tree_digest(out / "study") == before

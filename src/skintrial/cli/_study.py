@@ -54,16 +54,20 @@ def demo(
     n: Annotated[int, typer.Option(help="Number of randomised participants.")] = 61,
     control: Annotated[bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm.")] = False,
 ) -> None:
-    """Write the built-in synthetic study to OUT/study/ and run the whole pipeline into OUT/."""
-    from skintrial._io import check_output_dir, check_replaceable
-    from skintrial.pipeline import OUTPUTS, is_run_output
+    """Write the built-in synthetic study to OUT/study/ and run the whole pipeline into OUT/.
+
+    An OUT/study/ that this command did not write, or that was changed since, is never replaced (exit 2).
+    """
+    from skintrial._io import check_output_dir
+    from skintrial.errors import InputError
+    from skintrial.pipeline import demo_problems, write_demo_study
     from skintrial.plan import synthetic_study
 
     check_output_dir(out)
-    check_replaceable(out, (*OUTPUTS, "study"), owned=is_run_output)  # OUT/study is rewritten: not the user's
+    InputError.collect(demo_problems(out))  # before any work: OUT/study and OUT's outputs are demo's to replace
     with options_named({"n": "--n", "seed": "--seed"}):
         synthetic = synthetic_study(seed=seed, n=n, control_arm=control, raw=True)
-    study_dir = synthetic.write(Path(out) / "study")
+    study_dir = write_demo_study(synthetic.write, Path(out))
     report = _run_pipeline(study_dir, Path(out))
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
 
