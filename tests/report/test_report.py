@@ -128,3 +128,17 @@ def test_three_visits_are_shown_with_sphericity_corrections(small_bundle):
     assert f"{week8['mean']:.3g}"[:4] in table
     mixed = html[html.index('id="mixed-anova-table"'):]
     assert "ε (GG)" in mixed and "p (HF)" in mixed and "Greenhouse–Geisser" in html
+
+
+def test_methods_state_instruments_training_and_per_protocol(tmp_path):
+    """The methods paragraph follows the run: raw-file processing, adherence and the per-protocol rule."""
+    from skintrial.plan import synthetic_study
+
+    root = synthetic_study(seed=11, n=20, raw=True).write(tmp_path / "study")
+    html = render_report(analyse(load_study(root)))
+    methods = html[html.index('id="methods"'):html.index('id="exclusions"')]
+    assert "on its week0 value and arm," in methods
+    assert "Cutometer parameters" in methods and "dynamic programming" in methods
+    assert "Adherence was the sessions attended over the 32 planned" in methods
+    assert "participants with adherence of at least 80%" in methods
+    assert methods.index("Within-arm changes") < methods.index("Analysis by skintrial")

@@ -10,6 +10,7 @@ import contextlib
 import dataclasses
 import functools
 import re
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -17,7 +18,7 @@ import typer
 from rich.console import Console
 from rich.text import Text
 
-from skintrial.errors import InputError
+from skintrial.errors import InputError, SkintrialWarning
 
 app = typer.Typer(
     name="skintrial",
@@ -32,16 +33,31 @@ out_console = Console(highlight=False, soft_wrap=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _say_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """skintrial's own warnings (a fit that could not be made, a quality flag) are said to the user as
+    one plain line; other libraries' warnings keep Python's form (a source line helps a bug report)."""
+    if issubclass(category, SkintrialWarning):
+        err_console.print(Text("warning: ", style="bold yellow") + Text(str(message)))
+    else:
+        _python_showwarning(message, category, filename, lineno, file, line)
+
+
+_python_showwarning = warnings.showwarning
+
+
 def guarded(fn: F) -> F:
-    """Turn an :class:`InputError` into exit code 2 with its message on stderr."""
+    """Turn an :class:`InputError` into exit code 2 with its message on stderr; skintrial's warnings
+    are printed as plain ``warning:`` lines while the command runs."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except InputError as exc:
-            err_console.print(Text("error: ", style="bold red") + Text(str(exc)))
-            raise typer.Exit(code=2) from None
+        with warnings.catch_warnings():
+            warnings.showwarning = _say_warning
+            try:
+                return fn(*args, **kwargs)
+            except InputError as exc:
+                err_console.print(Text("error: ", style="bold red") + Text(str(exc)))
+                raise typer.Exit(code=2) from None
 
     return wrapper  # type: ignore[return-value]
 

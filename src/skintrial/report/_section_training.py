@@ -11,6 +11,11 @@ __all__ = ["build"]
 DOSE_FIGURE_MEASURE = "adherence"
 
 
+def _percent(x: float) -> str:
+    """A fraction as a percentage with one decimal ('–' when missing: an arm without a plan)."""
+    return "–" if x != x else f"{100 * x:.1f}%"
+
+
 def _per_protocol_rows(res: TrialResults, labels: dict[str, str]) -> list[list[str]]:
     itt = res.tables["ancova"].set_index(["outcome", "contrast"])
     rows = []
@@ -32,9 +37,11 @@ def build(res: TrialResults) -> list[dict]:
     labels = {k: (v.label or k) for k, v in spec.outcomes.items()}
     rule = spec.analysis.per_protocol_min_adherence
     arms = []
-    for arm, g in summary.groupby("arm", sort=False):
+    for arm in [a for a in res.study.arms if a in set(summary["arm"])]:  # the study's arm order
+        g = summary[summary["arm"] == arm]
         adh = g["adherence"].astype(float)
-        arms.append([arm, str(len(g)), num(adh.mean()), num(adh.min()), num(g["sessions_attended"].mean())])
+        arms.append([arm, str(len(g)), _percent(adh.mean()), _percent(adh.min()),
+                     num(g["sessions_attended"].mean())])
     extra = summary[(summary["sessions_beyond_plan"] > 0) | (summary["weeks_over_prescription"] > 0)]
     extra_rows = [[str(r.participant_id), str(r.arm), str(r.sessions_attended), str(r.sessions_planned),
                    str(r.sessions_beyond_plan), str(r.weeks_over_prescription)] for r in extra.itertuples()]

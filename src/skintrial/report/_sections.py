@@ -131,21 +131,25 @@ def _methods(res: TrialResults) -> dict:
     a = s.analysis
     ref = (f"each arm was compared with {s.study.reference_arm}" if s.study.reference_arm
            else "all pairs of arms were compared")
-    cov = f", {', '.join(a.covariates)}" if a.covariates else ""
+    terms = [f"its {s.study.baseline_visit} value", "arm", *a.covariates]
+    regressors = ", ".join(terms[:-1]) + " and " + terms[-1]
     fam = "; secondary outcomes formed a second family" + (
         " gated by the primary family (serial gatekeeping)" if a.gatekeeping else "")
     text = (
         f"The primary analysis was an analysis of covariance (ANCOVA) of each outcome at {res.followup_visit} on "
-        f"its {s.study.baseline_visit} value and arm{cov}, in participants with both values (complete cases; "
+        f"{regressors}, in participants with both values (complete cases; "
         f"exclusions are listed below); {ref}. Adjusted differences are reported with {a.ci_level:.0%} "
         f"t-intervals and adjusted means at the mean baseline. Multiplicity was controlled with the "
         f"{a.multiplicity} method across the primary outcomes ({', '.join(a.primary)}){fam}. "
         f"Effect sizes are Hedges' g: the adjusted difference over the pooled baseline SD of the two arms, "
-        f"times J = 1 − 3/(4(n1+n2)−9). Within-arm changes are descriptive only. "
-        f"Analysis by skintrial {prov.get('skintrial_version')} (Python {prov.get('python')}, numpy "
+        f"times J = 1 − 3/(4(n1+n2)−9). Within-arm changes are descriptive only."
+    )
+    software = (
+        f" Analysis by skintrial {prov.get('skintrial_version')} (Python {prov.get('python')}, numpy "
         f"{prov['packages'].get('numpy')}, scipy {prov['packages'].get('scipy')}, pandas "
         f"{prov['packages'].get('pandas')}); study seed {prov.get('seed')}; run {prov.get('created_utc')}."
     )
+    text += _instrument_methods(res) + _training_methods(res)
     if "clda" in res.tables:
         text += (" As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
                  "(cLDA, REML, unstructured covariance) used every participant's available values.")
@@ -165,7 +169,50 @@ def _methods(res: TrialResults) -> dict:
     omics = methods_text(res)
     if omics:
         text += " " + omics
+    text += software
     return {"id": "methods", "title": "Methods", "text": text, "inputs": prov.get("inputs", {})}
+
+
+def _instrument_methods(res: TrialResults) -> str:
+    """Sentences on raw instrument files, from the [raw] settings the run used; empty without raw files."""
+    files = res.tables.get("instrument_files")
+    if files is None or files.empty:
+        return ""
+    raw = res.study.spec.raw
+    found = set(files["instrument"])
+    text = ""
+    if "cutometer" in found and raw is not None:
+        timing = (f"declared suction/relaxation times of {raw.cutometer_on_s:g}/{raw.cutometer_off_s:g} s"
+                  if raw.cutometer_on_s is not None and raw.cutometer_off_s is not None
+                  else "the pressure channel")
+        point = (f"read {raw.cutometer_read_time_s:g} s after the start of suction and relaxation"
+                 if raw.cutometer_method == "read_time" else "at each curve's inflection point")
+        cycles = "the first cycle dropped and the rest averaged" if raw.cutometer_drop_first_cycle else \
+            "the first cycle's points"
+        text += (f" Cutometer parameters (Ue, Uv, Uf, Ur, Ua, R0–R9) were computed by skintrial from the raw "
+                 f"suction curves: phases from {timing}, immediate deformations {point}, {cycles}.")
+    if "ultrasound" in found:
+        text += (" Dermal thickness and echogenicity were measured by skintrial on the B-mode scans (entry echo "
+                 "and dermis/subcutis border traced across the image by dynamic programming; thickness the "
+                 "median over columns; low-echogenic pixels 0–30 on the 0–255 scale).")
+    return text + (" Files with a quality flag were not used and are listed with the exclusions; their "
+                   "outcome values came from measurements.csv where it had them.")
+
+
+def _training_methods(res: TrialResults) -> str:
+    """Sentences on the training log and the per-protocol set; empty without a training log."""
+    summary = res.report_data.get("training_summary")
+    if summary is None:
+        return ""
+    t = res.study.spec.training
+    per_week, weeks = (t.sessions_per_week, t.weeks) if t is not None else (2, 16)
+    text = (f" Adherence was the sessions attended over the {per_week * weeks} planned ({per_week} a week for "
+            f"{weeks} weeks), capped at 100%; dose–response was the ANCOVA with the training dose added.")
+    rule = res.study.spec.analysis.per_protocol_min_adherence
+    if rule is not None and "ancova_per_protocol" in res.tables:
+        text += (f" A per-protocol sensitivity analysis repeated the primary ANCOVA in participants with adherence "
+                 f"of at least {rule:.0%}.")
+    return text
 
 
 def table_section(id_: str, title: str, headers: list[str], rows: list[list[str]], *, text_columns: int = 1,
