@@ -350,13 +350,21 @@ def _three_visits() -> pd.DataFrame:
     return pd.concat([d, mid], ignore_index=True).sort_values("visit", key=lambda v: v.map(order), kind="stable")
 
 
-def test_default_followup_is_the_last_visit_in_visit_order_not_text_order():
-    d = _three_visits()  # week4 sorts after week16 as text
-    res = panel_analysis(d, baseline_visit="week0", reference_arm="CON")
-    assert set(res.change["followup_visit"]) == {"week16"}
+def test_several_followup_visits_are_named_in_visit_order_unless_an_order_is_declared():
+    """As ancova: with two visits besides the baseline and no follow-up named, the error names both, in visit
+    order (week4 before week16, not text order) on shuffled and on sorted rows alike; a declared order's last
+    visit is the follow-up."""
+    d = _three_visits()  # week4 sorts after week16 as text; rows sorted by visit
+    for rows in (d, d.sample(frac=1.0, random_state=1), d.sort_values(["participant_id", "visit"])):
+        with pytest.raises(InputError, match=r"2 visits besides the baseline 'week0': \['week4', 'week16'\]"):
+            panel_analysis(rows, baseline_visit="week0", reference_arm="CON")
     declared = panel_analysis(d, baseline_visit="week0", reference_arm="CON", visits=["week0", "week16", "week4"])
     assert set(declared.change["followup_visit"]) == {"week4"}  # a declared order wins over appearance
-    cat = d.assign(visit=pd.Categorical(d["visit"], categories=["week0", "week4", "week16"], ordered=True))
-    shuffled = cat.sample(frac=1.0, random_state=1)  # appearance order lost; the category order is kept
-    assert set(panel_analysis(shuffled, baseline_visit="week0", reference_arm="CON").change["followup_visit"]) == {
-        "week16"}
+    natural = panel_analysis(d, baseline_visit="week0", reference_arm="CON", visits=["week0", "week4", "week16"])
+    assert set(natural.change["followup_visit"]) == {"week16"}
+    cat = d.assign(visit=pd.Categorical(d["visit"], categories=["week0", "week16", "week4"], ordered=True))
+    with pytest.raises(InputError, match=r"\['week16', 'week4'\]"):  # named in category order
+        panel_analysis(cat.sample(frac=1.0, random_state=1), baseline_visit="week0", reference_arm="CON")
+    named = panel_analysis(d.sample(frac=1.0, random_state=2), baseline_visit="week0", followup_visit="week16",
+                           reference_arm="CON")
+    assert set(named.change["followup_visit"]) == {"week16"}

@@ -182,7 +182,7 @@ def _three_visits(long):
 def test_three_visits_need_the_followup_named(pilot):
     _, long, est = pilot
     three = _three_visits(long)
-    with pytest.raises(InputError, match=r"2 visits besides the baseline 'week0': \['week16', 'week8'\]"):
+    with pytest.raises(InputError, match=r"2 visits besides the baseline 'week0': \['week8', 'week16'\]"):
         pilot_estimates(three, baseline_visit="week0")
     named = pilot_estimates(three, baseline_visit="week0", followup_visit="week16")
     assert named.followup_visit == "week16"

@@ -136,9 +136,9 @@ def test_unknown_dose_measure():
 
 def test_several_followup_visits_need_one_named():
     data, summary = _trial()
-    mid = data[data["visit"] == "week0"].assign(visit="week8")  # 'week8' sorts after 'week16'
+    mid = data[data["visit"] == "week0"].assign(visit="week8")  # 'week8' sorts after 'week16' as text
     three = pd.concat([data, mid], ignore_index=True)
-    with pytest.raises(InputError, match=r"\['week16', 'week8'\]"):
+    with pytest.raises(InputError, match=r"\['week8', 'week16'\]"):  # named in visit order, not row order
         dose_response_data(three, summary, baseline_visit="week0")
     named = dose_response(three, summary, baseline_visit="week0", followup_visit="week16")
     pd.testing.assert_frame_equal(named, dose_response(data, summary, baseline_visit="week0"))

@@ -102,7 +102,7 @@ def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
     present = set(data["arm"].dropna().astype(str))
     arms = [a for a in s.arms if a in present]  # e.g. serum drawn in the exercise arms only
     reference = s.reference_arm if s.reference_arm in present else None
-    res = panel_analysis(data, baseline_visit=s.baseline_visit, followup_visit=s.visits[-1], visits=s.visits, arms=arms,
+    res = panel_analysis(data, baseline_visit=s.baseline_visit, followup_visit=s.visits[-1], arms=arms,
                          reference_arm=reference, covariates=covs, ci_level=plan.ci_level, **opts)
     out = {"serum_ancova": res.ancova, "serum_change": res.change, "serum_lod": res.lod}
     if len(res.pqn):

@@ -42,6 +42,7 @@ from skintrial.omics._panels_schema import (
     SERUM_ANCOVA_COLUMNS,
     SERUM_CHANGE_COLUMNS,
 )
+from skintrial.stats._data import default_visit_order, followup_visit_of
 
 __all__ = [
     "LOG_SCALES",
@@ -334,23 +335,6 @@ def _change_table(long, keys, *, baseline_visit, followup_visit, arms, ci_level,
     return c[list(SERUM_CHANGE_COLUMNS)]
 
 
-def _last_visit(visit: pd.Series, visits: Sequence[str] | None, baseline_visit: str) -> str:
-    """The default follow-up: the last visit in the declared order (see :func:`panel_analysis`) present in the data."""
-    present = list(dict.fromkeys(visit.astype(str)))
-    if visits is not None:
-        order = [str(v) for v in visits]
-    elif isinstance(visit.dtype, pd.CategoricalDtype) and visit.cat.ordered:
-        order = [str(c) for c in visit.cat.categories]
-    else:
-        order = present
-    later = [v for v in order if v in set(present) and v != str(baseline_visit)]
-    if not later:
-        raise InputError(Problem(f"no visit other than the baseline '{baseline_visit}' in the data "
-                                 f"(visits: {', '.join(present)})", column="visit",
-                                 fix="give followup_visit, or data with a follow-up visit"))
-    return later[-1]
-
-
 def panel_analysis(
     data: pd.DataFrame,
     *,
@@ -377,9 +361,10 @@ def panel_analysis(
         A long panel (``participant_id, visit, analyte, value`` [``, lod, panel, unit``]) with each
         participant's ``arm`` (and covariates) on every row.
     baseline_visit, followup_visit : str
-        The visits compared. ``followup_visit`` defaults to the last visit of the visit order (see
-        ``visits``) other than the baseline — never the last in text order, where ``week4`` sorts after
-        ``week16``.
+        The visits compared. Without ``followup_visit``: the last visit of ``visits`` present in the
+        data when given, else the only visit besides the baseline; with several and no declared
+        order it must be named (:func:`skintrial.stats._data.followup_visit_of`, as
+        :func:`skintrial.stats.ancova`).
     arms, reference_arm, covariates, ci_level
         As in :func:`skintrial.stats.ancova`: contrasts ``ARM - REFERENCE`` (all pairs without one).
     log, below_lod, pqn, pqn_reference, pqn_total_area
@@ -388,8 +373,8 @@ def panel_analysis(
         Analytes with a larger fraction of values below the LOD are counted in the LOD table but not
         tested (status ``too_many_below_lod``); 1.0 tests every analyte with detected values.
     visits : sequence of str, optional
-        The declared visit order (a study's ``[study] visits``). Without it: the category order when
-        ``visit`` is an ordered categorical, else the order in which visits first appear in ``data``.
+        The declared visit order (a study's ``[study] visits``); its last visit present in the data is
+        the default follow-up.
 
     Returns
     -------
@@ -446,7 +431,8 @@ def panel_analysis(
     long = long.rename(columns={arm: "arm"}) if arm != "arm" else long
     common = dict(baseline_visit=baseline_visit, followup_visit=followup_visit, arms=arms, ci_level=ci_level, log=log)
     if followup_visit is None:
-        common["followup_visit"] = _last_visit(data["visit"], visits, baseline_visit)
+        present = default_visit_order(data["visit"], column="visit")
+        common["followup_visit"] = followup_visit_of(present, baseline_visit, None, column="visit", declared=visits)
     if long.empty:
         anc = pd.DataFrame(columns=list(SERUM_ANCOVA_COLUMNS))
         chg = pd.DataFrame(columns=list(SERUM_CHANGE_COLUMNS))

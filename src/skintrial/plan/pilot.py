@@ -52,9 +52,8 @@ from skintrial.plan.power import (
     contrast_power,
     power_bound,
 )
-from skintrial.stats._data import trial_arrays
+from skintrial.stats._data import followup_visit_of, trial_arrays
 from skintrial.stats._engine import fit_ols
-from skintrial.training._dose import followup_visit_of
 
 __all__ = ["PilotEstimates", "pilot_estimates", "plan_trial", "power_curve", "pilot_design", "PLAN_COLUMNS",
            "CURVE_COLUMNS", "OUTCOME_COLUMNS", "CHANGE_COLUMNS", "PILOT_DESIGN_COLUMNS", "EFFECT_BASES"]
@@ -131,9 +130,9 @@ def pilot_estimates(
         Long measurements with the arm on each row (``Study.long()``).
     baseline_visit, followup_visit : str
         ``followup_visit`` may be left out only when the data have one visit besides the baseline.
-        With more it must be named: visit names carry no order that can be trusted (``week16`` sorts
-        before ``week8``); a study's own order is ``study.toml``'s ``visits`` (the CLI's ``plan``
-        uses its last visit unless ``--followup`` names another).
+        With more it must be named (:func:`~skintrial.stats._data.followup_visit_of`): which visit is
+        the endpoint is a pre-specified choice; a study's is the last of ``study.toml``'s ``visits``
+        (the CLI's ``plan`` uses it unless ``--followup`` names another).
     ci_level : float
 
     Returns
@@ -150,7 +149,7 @@ def pilot_estimates(
     {'n': 56.0, 'rho': 0.75}
     """
     ta = trial_arrays(data, outcome=outcome, value=value, arm=arm, visit=visit, subject=subject)
-    followup_visit = followup_visit_of([str(v) for v in ta.visits], baseline_visit, followup_visit, column=visit)
+    followup_visit = followup_visit_of(ta.visits, baseline_visit, followup_visit, column=visit)
     base, follow = ta.visit(baseline_visit), ta.visit(followup_visit)
     A = len(ta.arms)
     n, df, sbb, sff, sbf = _pooled(base, follow, ta.arm_index, A)

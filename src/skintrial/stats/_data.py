@@ -6,6 +6,7 @@ first), the treatment-coded design, and the categorical-covariate dummies.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ __all__ = [
     "arm_design",
     "pairwise_contrasts",
     "default_visit_order",
+    "followup_visit_of",
 ]
 
 
@@ -63,20 +65,111 @@ def _ordered_arms(found: Sequence[str], arms: Sequence[str] | None, reference: s
     return tuple(order)
 
 
-def default_visit_order(col: pd.Series) -> list[str]:
+def _natural_key(text: str) -> tuple[tuple[object, ...], str]:
+    """Sort key comparing the runs of digits in a label as numbers: week0 < week8 < week16, visit2 < visit10."""
+    parts: list[object] = list(re.split(r"([0-9]+)", text))  # text, digits, text, ...: one type per position
+    parts[1::2] = [int(str(p)) for p in parts[1::2]]
+    return tuple(parts), text  # the label itself breaks ties ("week08" and "week8")
+
+
+def _natural_sorted(labels) -> list[str]:
+    """Distinct labels as text in natural order (numbers inside a label compared as numbers)."""
+    return sorted(dict.fromkeys(str(v) for v in labels), key=_natural_key)
+
+
+def _refuse_missing_visits(col: pd.Series, column: str | None = None) -> None:
+    """Raise :class:`~skintrial.errors.InputError` when a visit is missing, naming the column and rows.
+
+    A missing visit is not a visit called ``'nan'``: the row cannot be placed in time. Rows are numbered
+    as in a spreadsheet (header row 1, first data row 2), in the order of the table given.
+    """
+    missing = np.flatnonzero(pd.isna(col).to_numpy())
+    if missing.size:
+        rows = (missing[:5] + 2).tolist()
+        listed = f" (rows {', '.join(map(str, rows))}{', ...' if missing.size > 5 else ''})" if missing.size > 1 else ""
+        name = column if column is not None else str(col.name if col.name is not None else "visit")
+        raise InputError(
+            Problem(
+                f"the visit is missing{listed}: a row without a visit cannot be placed in time",
+                fix=f"fill in '{name}' on those rows, or leave the rows out",
+                file=col.attrs.get("file"),
+                row=int(rows[0]),
+                column=name,
+                rows_affected=int(missing.size),
+            )
+        )
+
+
+def default_visit_order(col: pd.Series, *, column: str | None = None) -> list[str]:
     """The visits of a column in their natural order, when the caller names none.
 
-    Category order for a categorical column, numeric order for numbers, else the order of first
-    appearance — never text order, where "week8" would follow "week16". Study bundles always pass the
-    order declared in study.toml.
+    Category order for a categorical column, numeric order for numbers, and for text the natural
+    order: numbers inside a label are compared as numbers (``week0 < week8 < week16``,
+    ``visit2 < visit10``), never plain text order, where ``week8`` would follow ``week16``. The order
+    never depends on the order of the rows. A missing visit is an :class:`~skintrial.errors.InputError`
+    naming the column and rows. Study bundles always pass the order declared in study.toml.
+
+    Examples
+    --------
+    >>> default_visit_order(pd.Series(["week16", "week0", "week8", "week16"]))
+    ['week0', 'week8', 'week16']
     """
+    _refuse_missing_visits(col, column)
     if isinstance(col.dtype, pd.CategoricalDtype):
         used = set(pd.unique(col.cat.codes))
         return [str(v) for k, v in enumerate(col.cat.categories) if k in used]
-    found = [v for v in pd.unique(col) if not pd.isna(v)]  # distinct values, in order of first appearance
     if pd.api.types.is_numeric_dtype(col):
-        found = sorted(found)
-    return list(dict.fromkeys(str(v) for v in found))
+        return list(dict.fromkeys(str(v) for v in sorted(pd.unique(col))))
+    return _natural_sorted(pd.unique(col))
+
+
+def followup_visit_of(
+    visits: Sequence[str],
+    baseline_visit: str,
+    followup_visit: str | None,
+    *,
+    column: str = "visit",
+    declared: Sequence[str] | None = None,
+) -> str:
+    """The follow-up visit of a pre/post comparison: as given, or the only visit besides the baseline.
+
+    ``visits`` are the visits in the data (in :func:`default_visit_order`). With several visits besides
+    the baseline and none named, the error names them: which post-baseline visit is the primary endpoint
+    is a pre-specified choice, not something to infer from the data. A caller that holds a declared
+    visit order (``declared``, a study's ``[study] visits``) gets its last visit present in the data.
+    Every analysis that compares a baseline with one follow-up resolves it here (``ancova``,
+    ``pilot_estimates``, ``dose_response``, ``panel_analysis``).
+
+    Examples
+    --------
+    >>> followup_visit_of(["week0", "week16"], "week0", None)
+    'week16'
+    """
+    visits = [str(v) for v in visits]
+    baseline_visit = str(baseline_visit)
+    others = [v for v in visits if v != baseline_visit]
+    if followup_visit is None and declared is not None:
+        later = [str(v) for v in declared if str(v) in set(others)]
+        followup_visit = later[-1] if later else None
+    probs = []
+    if baseline_visit not in visits:
+        probs.append(Problem(f"the baseline visit {baseline_visit!r} is not in the data (visits: {visits})",
+                             column=column, value=baseline_visit,
+                             fix="pass the baseline visit's name as it appears in the visit column"))
+    if followup_visit is None and not others:
+        probs.append(Problem(f"no follow-up visit: the data have no visit besides the baseline {baseline_visit!r}",
+                             column=column, fix="give data with a follow-up visit"))
+    elif followup_visit is None and len(others) > 1:
+        probs.append(Problem(f"the data have {len(others)} visits besides the baseline {baseline_visit!r}: {others}; "
+                             "which one is the follow-up must be named", column=column, value=others,
+                             fix="name it with followup_visit= (the CLI: --followup); a study's last visit in "
+                                 "study.toml's [study] visits is the usual choice"))
+    elif followup_visit is not None and str(followup_visit) not in others:
+        probs.append(Problem(f"the follow-up visit {str(followup_visit)!r} is not in the data (visits besides the "
+                             f"baseline: {others})", column=column, value=str(followup_visit),
+                             fix=f"use one of {others}"))
+    InputError.collect(probs)
+    return str(followup_visit) if followup_visit is not None else others[0]
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -157,6 +250,7 @@ def trial_arrays(
     absent = [c for c in needed if c not in data.columns]
     if absent:
         raise InputError(f"column(s) {absent} not found in the data", fix=f"the data need columns {needed}")
+    _refuse_missing_visits(data[visit], visit)
     s_code, s_names = _codes(data[subject])
     v_code, v_names = _codes(data[visit])
     o_code, o_names = _codes(data[outcome])
@@ -188,9 +282,9 @@ def trial_arrays(
     if visits is not None:
         vis = tuple(str(v) for v in visits)
     elif isinstance(data[visit].dtype, pd.CategoricalDtype) or pd.api.types.is_numeric_dtype(data[visit]):
-        vis = tuple(default_visit_order(data[visit]))
-    else:  # text: the distinct visits in order of first appearance, as _codes found them
-        vis = tuple(str(v) for v in v_names if not pd.isna(v))
+        vis = tuple(default_visit_order(data[visit], column=visit))
+    else:  # text: the distinct visits _codes found, in natural order (no second pass over the table)
+        vis = tuple(_natural_sorted(v_names))
     o_map = pd.Index(outs).get_indexer(o_names)  # data code -> position in outs (-1: not analysed)
     v_map = pd.Index(vis).get_indexer(v_names)
     o_idx, v_idx = o_map[o_code], v_map[v_code]

@@ -27,8 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from skintrial.errors import InputError, Problem
-from skintrial.stats._data import TrialArrays, arm_design, pairwise_contrasts, trial_arrays
+from skintrial.stats._data import TrialArrays, arm_design, followup_visit_of, pairwise_contrasts, trial_arrays
 from skintrial.stats._effect_size import arm_sums, hedges_g
 from skintrial.stats._engine import STATUS_OK, BatchedFit, fit_ols
 from skintrial.stats._schema import CONTRAST_COLUMNS, EMMEANS_COLUMNS, FTEST_COLUMNS, HEDGES_G, PARTIAL_ETA_SQ
@@ -78,24 +77,6 @@ def _design(ta: TrialArrays, baseline_visit: str, followup_visit: str, interacti
     Z = np.concatenate([bc[:, :, None], bc[:, :, None] * dummies[:, None, :]], axis=2)
     znames = ["baseline", *[f"baseline:{n}" for n in names[1 : len(ta.arms)]]]
     return X, names, levels, y, Z, znames, W
-
-
-def _followup(visits: tuple[str, ...], baseline_visit: str, followup_visit: str | None) -> str:
-    """The follow-up visit: as given, or the only other visit. Visit names carry no order that can be
-    trusted (``week16`` sorts before ``week4``), so with more than two visits it must be named."""
-    others = [v for v in visits if v != baseline_visit]
-    problems = []
-    if baseline_visit not in visits:
-        problems.append(Problem(f"baseline visit {baseline_visit!r} is not in the data (visits: {list(visits)})",
-                                fix="pass the baseline visit's name as it appears in the visit column"))
-    if followup_visit is None and len(others) != 1:
-        problems.append(Problem(f"the data have {len(others)} visits besides the baseline: {others}",
-                                fix="name the primary endpoint with followup_visit="))
-    elif followup_visit is not None and followup_visit not in others:
-        problems.append(Problem(f"follow-up visit {followup_visit!r} is not in the data (visits: {list(visits)})",
-                                fix="pass a visit name as it appears in the visit column"))
-    InputError.collect(problems)
-    return followup_visit if followup_visit is not None else others[0]
 
 
 def _grid(fit: BatchedFit, ta: TrialArrays, levels: list[int], interaction: bool) -> np.ndarray:
@@ -351,7 +332,7 @@ def _ancova_arrays(
     ci_level: float,
 ) -> AncovaResult:
     """The ANCOVA from laid-out arrays (also what the benchmark times against a prepared peer)."""
-    followup_visit = _followup(ta.visits, baseline_visit, followup_visit)
+    followup_visit = followup_visit_of(ta.visits, baseline_visit, followup_visit)
     X, names, levels, y, Z, znames, W = _design(ta, baseline_visit, followup_visit, interaction)
     fit, empty = _fit(X, y, Z, W, ta, [*names, *znames], interaction)
     return AncovaResult(

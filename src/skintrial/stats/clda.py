@@ -82,7 +82,7 @@ class _Fit:
 
 
 def _visit_order(data: pd.DataFrame, visit: str, visits: Sequence | None, baseline_visit) -> list[str]:
-    order = [str(v) for v in visits] if visits is not None else default_visit_order(data[visit])
+    order = [str(v) for v in visits] if visits is not None else default_visit_order(data[visit], column=visit)
     if str(baseline_visit) not in order:
         raise InputError(
             Problem(
@@ -326,9 +326,10 @@ def clda(
     baseline_visit
         The visit at which the arms are constrained to share the mean.
     visits : sequence, optional
-        The visits to use, in order (others are dropped). By default all visits: in category order
-        for a categorical column, numeric order for numbers, order of appearance otherwise. The
-        last visit is the primary time point.
+        The visits to use, in order (others are dropped). By default all visits in
+        :func:`~skintrial.stats._data.default_visit_order`: category order for a categorical column,
+        numeric order for numbers, natural order for text (``week0, week8, week16``), whatever the
+        order of the rows. The last visit is the primary time point.
     arms : sequence of str, optional
         Arm order (the reference arm is moved first); by default sorted.
     reference_arm : str, optional

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
-from skintrial.stats._data import arm_design, trial_arrays
+from skintrial.stats._data import arm_design, default_visit_order, trial_arrays
 from skintrial.stats._engine import BatchedFit
 from skintrial.stats._schema import HEDGES_G_CROSS_SECTIONAL
 from skintrial.stats.ancova import _arm_tests, _contrast_table, _emmeans_table, _fit
@@ -101,12 +101,12 @@ def cross_sectional(
     """
     if visit not in data.columns:
         data = data.assign(**{visit: at_visit or "visit"})
-    present = data[visit].astype(str).unique().tolist()
+    present = default_visit_order(data[visit], column=visit)
     if at_visit is None:
         if len(present) > 1:
             raise InputError(
                 Problem(
-                    f"the data hold several visits {sorted(present)}",
+                    f"the data hold several visits {present}",
                     column=visit,
                     fix="choose the visit to compare with at_visit=",
                 )
@@ -114,7 +114,7 @@ def cross_sectional(
         at_visit = present[0]
     elif at_visit not in present:
         raise InputError(
-            Problem(f"visit {at_visit!r} not found", column=visit, value=at_visit, fix=f"use one of {sorted(present)}")
+            Problem(f"visit {at_visit!r} not found", column=visit, value=at_visit, fix=f"use one of {present}")
         )
     data = data[data[visit].astype(str) == str(at_visit)]  # group and covariates as at that visit
     ta = trial_arrays(

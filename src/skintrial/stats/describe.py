@@ -15,15 +15,16 @@ import pandas as pd
 from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
-from skintrial.stats._data import trial_arrays
+from skintrial.stats._data import default_visit_order, trial_arrays
 from skintrial.stats._schema import CHANGE_COLUMNS, DESCRIPTIVE_COLUMNS
 
 __all__ = ["describe", "within_arm_change"]
 
 
-def _ordered(values: pd.Series, order: Sequence[str] | None) -> pd.Categorical:
-    found = sorted(values.astype(str).unique())
-    cats = list(order) + [c for c in found if c not in set(order)] if order is not None else found
+def _ordered(values: pd.Series, order: Sequence[str] | None, found: Sequence[str]) -> pd.Categorical:
+    """``values`` as text, categories ``order`` first and then the ``found`` values not in it."""
+    given = [str(v) for v in order] if order is not None else []
+    cats = list(dict.fromkeys([*given, *found]))
     return pd.Categorical(values.astype(str), categories=cats, ordered=True)
 
 
@@ -47,7 +48,10 @@ def describe(
     outcome, value, arm, visit, subject : str
         Column names.
     arms, visits : sequence of str, optional
-        Order of the arms and visits in the result (default: sorted). Values not listed follow.
+        Order of the arms and visits in the result; values not listed follow. By default arms are
+        sorted and visits come in :func:`~skintrial.stats._data.default_visit_order` (``week0, week8,
+        week16``: numbers inside a label compared as numbers), whatever the order of the rows. A
+        missing visit is an :class:`~skintrial.errors.InputError`.
 
     Returns
     -------
@@ -87,8 +91,8 @@ def describe(
     frame = pd.DataFrame(
         {
             "outcome": data[outcome].astype(str).to_numpy(),
-            "arm": _ordered(data[arm], arms),
-            "visit": _ordered(data[visit], visits),
+            "arm": _ordered(data[arm], arms, sorted(data[arm].astype(str).unique())),
+            "visit": _ordered(data[visit], visits, default_visit_order(data[visit], column=visit)),
             "value": pd.to_numeric(data[value], errors="coerce").to_numpy(dtype=float),
         }
     )

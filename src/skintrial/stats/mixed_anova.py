@@ -110,8 +110,10 @@ def mixed_anova(
     outcome, value, arm, visit, subject : str
         Column names.
     visits : sequence of str, optional
-        The within-subject levels, in order (default: every visit in the data, sorted). Each outcome
-        is analysed on its complete cases: the subjects observed at all of these visits.
+        The within-subject levels, in order (default: every visit in the data, in
+        :func:`~skintrial.stats._data.default_visit_order`: ``week0, week8, week16``, whatever the
+        order of the rows). Each outcome is analysed on its complete cases: the subjects observed at
+        all of these visits. The statistics do not depend on the order of the visits.
     arms : sequence of str, optional
         Arm order (does not change any statistic).
 

@@ -39,10 +39,10 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.stats._data import default_visit_order, followup_visit_of
 from skintrial.stats._engine import fit_ols
 
-__all__ = ["DOSE_COLUMNS", "DOSE_DATA_COLUMNS", "DOSE_MEASURES", "dose_response", "dose_response_data",
-           "followup_visit_of"]
+__all__ = ["DOSE_COLUMNS", "DOSE_DATA_COLUMNS", "DOSE_MEASURES", "dose_response", "dose_response_data"]
 
 DOSE_MEASURES: tuple[str, ...] = ("adherence", "sessions_attended", "volume_load_kg", "aerobic_minutes",
                                   "mean_relative_intensity")
@@ -70,38 +70,6 @@ DOSE_SCALE_COLUMNS: dict[str, str] = {"mean_relative_intensity": "relative_inten
 _SAME_SCALE = {"pct_hrpeak": "pct_heart_rate_max", "pct_hrmax_age_predicted": "pct_heart_rate_max"}
 
 
-def followup_visit_of(visits: Sequence[str], baseline_visit: str, followup_visit: str | None, *,
-                    column: str) -> str:
-    """The follow-up visit: as given, or the only visit besides the baseline.
-
-    With several visits besides the baseline and none named, the error names them: visit names carry
-    no order that can be trusted (``week16`` sorts before ``week8``), and the study's declared order
-    (``study.toml`` ``[study] visits``) is not in a data frame. Callers with a study pass its last
-    visit. Shared by :func:`dose_response_data` and :func:`skintrial.plan.pilot_estimates`.
-
-    Examples
-    --------
-    >>> followup_visit_of(["week0", "week16"], "week0", None, column="visit")
-    'week16'
-    """
-    others = [v for v in visits if v != baseline_visit]
-    probs = []
-    if baseline_visit not in visits:
-        probs.append(Problem(f"the baseline visit {baseline_visit!r} is not in the data", column=column,
-                             value=list(visits), fix="pass the baseline visit's name as it appears in the data"))
-    if followup_visit is None and len(others) != 1:
-        probs.append(Problem(f"the data have {len(others)} visits besides the baseline {baseline_visit!r}: {others}; "
-                             "which is the follow-up cannot be guessed (visit names sort as text: "
-                             "'week16' before 'week8')", column=column, value=others,
-                             fix="name it with followup_visit= (the CLI: --followup); a study's last visit in "
-                                 "study.toml's [study] visits is the usual choice"))
-    elif followup_visit is not None and str(followup_visit) not in others:
-        probs.append(Problem(f"the follow-up visit {followup_visit!r} is not in the data (besides the baseline)",
-                             column=column, value=str(followup_visit), fix=f"use one of {others}"))
-    InputError.collect(probs)
-    return str(followup_visit) if followup_visit is not None else others[0]
-
-
 def dose_response_data(
     data: pd.DataFrame,
     summary: pd.DataFrame,
@@ -118,8 +86,8 @@ def dose_response_data(
 
     Only participants with a training prescription (``sessions_planned > 0``) are included. This is
     the table the dose–response figure draws. ``followup_visit`` may be left out only when the data
-    have one visit besides the baseline (:func:`followup_visit_of`; :func:`analyse_training` passes
-    the study's last declared visit).
+    have one visit besides the baseline (:func:`skintrial.stats._data.followup_visit_of`;
+    :func:`analyse_training` passes the study's last declared visit).
     """
     if dose_measures is None:
         dose_measures = [d for d in DOSE_MEASURES if d in summary.columns]
@@ -129,7 +97,8 @@ def dose_response_data(
         raise InputError(Problem(f"missing column(s) {absent + unknown}",
                                  fix=f"measurements need {subject, visit, outcome, value}; dose measures are "
                                      f"columns of training_summary: {', '.join(DOSE_MEASURES)}"))
-    followup_visit = followup_visit_of(list(pd.unique(data[visit].astype(str))), str(baseline_visit), followup_visit,
+    baseline_visit = str(baseline_visit)
+    followup_visit = followup_visit_of(default_visit_order(data[visit], column=visit), baseline_visit, followup_visit,
                                        column=visit)
     d = data.assign(**{subject: data[subject].astype(str), visit: data[visit].astype(str)})
     wide = d[d[visit].isin([baseline_visit, followup_visit])].pivot_table(
@@ -252,7 +221,7 @@ def dose_response(
         :func:`training_summary` (gives the arm and the doses).
     baseline_visit, followup_visit : str
         ``followup_visit`` is required when the data have more than one visit besides the baseline
-        (:func:`followup_visit_of`: visit names do not sort in time order).
+        (:func:`skintrial.stats._data.followup_visit_of`: which visit is the endpoint is pre-specified).
     dose_measures : sequence of str, optional
         Columns of the summary used as doses; by default those of :data:`DOSE_MEASURES` present.
     adjust_arm : bool
