@@ -212,10 +212,8 @@ def _arm_tests(fit, X, names, y, Z, W, empty, n_arms, interaction) -> pd.DataFra
     f2 = f3
     if interaction:  # Type II: arm given baseline (and covariates), error from the full model
         keep = [c for c in range(X.shape[1]) if not 1 <= c < n_arms]
-        drop = np.zeros((y.shape[1], X.shape[1] + 1), dtype=bool)
-        drop[:, 1:n_arms] = empty[:, 1:]
         reduced = fit_ols(X[:, keep], y, Z=Z[:, :, :1], mask=W)
-        full_main = fit_ols(X, y, Z=Z[:, :, :1], mask=W, drop=drop)
+        full_main = fit_ols(X, y, Z=Z[:, :, :1], mask=W)  # an outcome with an empty arm has no arm test anyway
         rss_r = reduced.sigma2 * reduced.df_resid
         rss_f = full_main.sigma2 * full_main.df_resid
         with np.errstate(invalid="ignore", divide="ignore"):
