@@ -355,3 +355,17 @@ def test_power_curve_with_dollar_signs_renders_as_text():
     svg = figure_bytes(fig, "svg")
     assert b"<svg" in svg and b"voucher" in svg
     assert figure_bytes(fig, "png")[:4] == b"\x89PNG"
+
+
+def test_randomize_reads_ratios_with_colons_and_names_its_options(tmp_path):
+    out = tmp_path / "r.csv"
+    r = runner.invoke(app, ["randomize", "--arms", "CON,AT,RT", "--seed", "7", "--ratios", "1:2:2",
+                            "--block-sizes", "5,10", "--level", "age=young,old", "--n-per-stratum", "20",
+                            "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    counts = pd.read_csv(out)["arm"].value_counts()
+    assert counts["AT"] == counts["RT"] == 2 * counts["CON"]
+    r = runner.invoke(app, ["randomize", "--arms", "CON,AT,RT", "--seed", "7", "--ratios", "1:2:2",
+                            "--block-sizes", "4", "--out", str(tmp_path / "bad.csv")])
+    assert r.exit_code == 2 and "option '--block-sizes'" in r.output and "block_sizes" not in r.output
+    assert not (tmp_path / "bad.csv").exists()

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from skintrial.cli._app import app, err_console, guarded, out_console
+from skintrial.cli._app import app, err_console, guarded, options_named, out_console
 from skintrial.errors import InputError, Problem
 
 
@@ -344,18 +344,18 @@ def plan(
     control_change: Annotated[float, typer.Option(help="Assumed mean change in the control arm, used only when the pilot has no control arm.")] = 0.0,
     effect: Annotated[list[str] | None, typer.Option("--effect", "-e", help="ARM=DIFFERENCE overriding the pilot.")] = None,
     target: Annotated[float, typer.Option("--power", help="Target power.")] = 0.8,
-    alpha: Annotated[float | None, typer.Option(help="Two-sided family-wise alpha (default: the study's [analysis] alpha).")] = None,
-    multiplicity: Annotated[str | None, typer.Option(help="Analytic table only: holm, hochberg, bh, by, bonferroni, fixed_sequence or none (default: the study's [analysis] multiplicity, which --simulate always runs).")] = None,
+    alpha: Annotated[float | None, typer.Option(help="Two-sided family-wise alpha (default: the study's \\[analysis] alpha).")] = None,
+    multiplicity: Annotated[str | None, typer.Option(help="Analytic table only: holm, hochberg, bh, by, bonferroni, fixed_sequence or none (default: the study's \\[analysis] multiplicity, which --simulate always runs).")] = None,
     dropout: Annotated[float, typer.Option(help="Expected fraction lost to follow-up.")] = 0.1,
     n_max: Annotated[int, typer.Option(help="Largest n per arm on the power curve.")] = 150,
-    simulate: Annotated[int, typer.Option("--simulate", help="Simulate this many trials of the study's [analysis] plan at the planned n.")] = 0,
+    simulate: Annotated[int, typer.Option("--simulate", help="Simulate this many trials of the study's \\[analysis] plan at the planned n.")] = 0,
     outcome_corr: Annotated[float, typer.Option(help="Correlation between outcomes in the simulation.")] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
-    followup: Annotated[str | None, typer.Option(help="Pilot visit compared with the baseline (default: the last of study.toml's [study] visits).")] = None,
+    followup: Annotated[str | None, typer.Option(help="Pilot visit compared with the baseline (default: the last of study.toml's \\[study] visits).")] = None,
 ) -> None:
     """Plan a controlled trial from a pilot bundle: CSV tables, a power-curve figure and plan.html.
 
-    The analysis planned is the pilot's own [analysis] plan: its method, alpha and multiplicity
+    The analysis planned is the pilot's own \\[analysis] plan: its method, alpha and multiplicity
     (--alpha overrides the alpha; --multiplicity the analytic table's method only), with the primary
     outcome's family setting the number of hypotheses of the analytic alpha per test; --simulate runs
     that whole plan with the study's own multiplicity (every outcome of its families, effects, SDs and
@@ -422,7 +422,7 @@ def randomize(
     strata: Annotated[str, typer.Option(help="Stratification columns of participants.csv, comma-separated.")] = "",
     level: Annotated[list[str] | None, typer.Option("--level", help="Declared stratum FACTOR=LEVEL1,LEVEL2 (repeat).")] = None,
     n_per_stratum: Annotated[int | None, typer.Option(help="Least number of slots per declared stratum: whole blocks are drawn until at least this many, so a stratum may get up to (largest block size - 1) more.")] = None,
-    ratios: Annotated[str, typer.Option(help="Allocation ratios, comma-separated (default 1:1:…).")] = "",
+    ratios: Annotated[str, typer.Option(help="Allocation ratios in the order of --arms, e.g. 1:2:2 or 1,2,2 (default: equal).")] = "",
     block_sizes: Annotated[str, typer.Option(help="Candidate block sizes, comma-separated.")] = "",
 ) -> None:
     """A stratified permuted-block allocation list (and OUT_balance.csv, its balance report)."""
@@ -431,11 +431,11 @@ def randomize(
     from skintrial.study import read_table
 
     try:
-        r = [int(x) for x in _csv_list(ratios)] or None
+        r = [int(x) for x in _csv_list(ratios.replace(":", ","))] or None
         b = [int(x) for x in _csv_list(block_sizes)] or None
     except ValueError:
         raise InputError(Problem("ratios and block sizes must be whole numbers", column="--ratios/--block-sizes",
-                                 fix="e.g. --ratios 1,1,1 --block-sizes 3,6")) from None
+                                 fix="e.g. --ratios 1:2:2 --block-sizes 5,10")) from None
     levels = {}
     for spec in level or []:
         f, _, lv = spec.partition("=")
@@ -445,10 +445,13 @@ def randomize(
     p = None
     if participants is not None:
         p = read_table(participants).drop(columns="_row")
-    lst = randomization_list(p, arms=_csv_list(arms), seed=seed, ratios=r, block_sizes=b, strata=_csv_list(strata),
-                             strata_levels=levels or None, n_per_stratum=n_per_stratum,
-                             file=Path(participants).name if participants is not None else "participants.csv")
-    bal = balance_report(lst, p, factors=_csv_list(strata), ratios=r, arms=_csv_list(arms))
+    named = {"arms": "--arms", "block_sizes": "--block-sizes", "n_per_stratum": "--n-per-stratum",
+             "ratios": "--ratios", "seed": "--seed"}
+    with options_named(named):
+        lst = randomization_list(p, arms=_csv_list(arms), seed=seed, ratios=r, block_sizes=b,
+                                 strata=_csv_list(strata), strata_levels=levels or None, n_per_stratum=n_per_stratum,
+                                 file=Path(participants).name if participants is not None else "participants.csv")
+        bal = balance_report(lst, p, factors=_csv_list(strata), ratios=r, arms=_csv_list(arms))
     with atomic_output_dir(Path(out).parent) as stage:
         write_csv(lst, stage / Path(out).name)
         write_csv(bal, stage / f"{Path(out).stem}_balance.csv")
