@@ -199,3 +199,18 @@ def test_a_batch_without_one_usable_curve_exits_2_naming_every_file(tmp_path):
     assert all(f in text for f in files) and "3 problems" in text
     assert "Excel workbook" in text and "no data rows" in text and "file not found" in text
     assert not out.exists()
+
+
+def test_a_defect_is_exit_1_not_bad_input(files, tmp_path, monkeypatch):
+    """A bug inside the analysis (here a KeyError) is an internal error (exit 1), never 'bad input' (exit 2)."""
+    import skintrial.instruments.cutometer as cutometer_module
+
+    def broken(curves, **options):
+        raise KeyError("r7")
+
+    monkeypatch.setattr(cutometer_module, "cutometer_parameters", broken)
+    folder, _ = files
+    out = tmp_path / "params.csv"
+    result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "--out", str(out)])
+    assert result.exit_code == 1 and isinstance(result.exception, KeyError)
+    assert not out.exists()

@@ -185,3 +185,20 @@ def test_a_batch_without_one_usable_scan_exits_2_naming_every_file(scans, tmp_pa
     assert mixed.exit_code == 0, mixed.output
     assert "error:" in mixed.output and "bad.png" in mixed.output
     assert _read(out)["qc"].str.startswith("error").tolist() == [True, False]
+
+
+def test_a_defect_is_exit_1_not_bad_input(scans, tmp_path, monkeypatch):
+    """A bug inside the analysis (here a KeyError) is an internal error (exit 1), never 'bad input' (exit 2)."""
+    import skintrial.instruments.ultrasound as us
+
+    def broken(*args, **kwargs):
+        raise KeyError("lep_upper")
+
+    monkeypatch.setattr(us, "measure_stack", broken)
+    monkeypatch.setattr(us, "ultrasound_parameters", broken)
+    folder, _ = scans
+    out = tmp_path / "p.csv"
+    result = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), str(folder / "p1.png"), "--out", str(out),
+                                 "--pixel-spacing-mm", "0.0125"])
+    assert result.exit_code == 1 and isinstance(result.exception, KeyError)
+    assert not out.exists()

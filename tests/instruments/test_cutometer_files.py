@@ -81,20 +81,43 @@ def test_error_cells_hold_one_line(tmp_path, good):
     assert "\n" not in res["qc"][0] and "\r" not in res["qc"][0]
 
 
-def test_a_file_that_breaks_the_batched_analysis_fails_alone(tmp_path, good, monkeypatch):
+def _poisoned(tmp_path: Path, monkeypatch, exc: Exception) -> Path:
+    """A file whose curves make cutometer_parameters raise ``exc`` (the other files analyse normally)."""
     curves, _ = simulate_cutometer(1, seed=41, id_prefix="poison")
     curves.drop(columns="file").to_csv(tmp_path / "poison.csv", index=False)
     real = cutometer_module.cutometer_parameters
 
     def fragile(curves: pd.DataFrame, **options):
         if curves["measurement_id"].astype(str).str.startswith("poison").any():
-            raise RuntimeError("simulated failure")
+            raise exc
         return real(curves, **options)
 
     monkeypatch.setattr(cutometer_module, "cutometer_parameters", fragile)
-    res = cutometer_files([good, tmp_path / "poison.csv", good])
+    return tmp_path / "poison.csv"
+
+
+def test_a_file_that_breaks_the_batched_analysis_fails_alone(tmp_path, good, monkeypatch):
+    poison = _poisoned(tmp_path, monkeypatch, InputError("simulated bad curves"))
+    res = cutometer_files([good, poison, good])
     assert res["qc"].tolist()[0] == "" and res["qc"].tolist()[2] == ""
-    assert res["qc"][1] == "error: simulated failure"
+    assert res["qc"][1] == "error: simulated bad curves"
+
+
+@pytest.mark.parametrize("exc", [RuntimeError("simulated defect"), KeyError("r2")])
+def test_a_defect_in_the_analysis_is_raised_not_hidden_in_an_error_row(tmp_path, good, monkeypatch, exc):
+    """Only bad input (InputError) becomes an error row; a bug of ours must stop the batch (CLI exit 1)."""
+    poison = _poisoned(tmp_path, monkeypatch, exc)
+    with pytest.raises(type(exc)):
+        cutometer_files([good, poison, good])
+
+
+def test_a_defect_in_the_reader_is_raised_not_hidden_in_an_error_row(tmp_path, good, monkeypatch):
+    def broken(path, mapping=None):
+        raise KeyError("time_s")
+
+    monkeypatch.setattr(cutometer_module, "read_cutometer", broken)
+    with pytest.raises(KeyError):
+        cutometer_files([good])
 
 
 def test_an_infinite_time_is_named_as_such_not_as_milliseconds(tmp_path):

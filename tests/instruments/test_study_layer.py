@@ -149,6 +149,24 @@ def test_empty_and_corrupt_curve_files_through_run_and_validate(raw_bundle, tmp_
     assert corrupt["participant_id"] not in used.index
 
 
+def test_a_defect_in_the_cutometer_analysis_stops_run_with_exit_1(raw_bundle, tmp_path, monkeypatch):
+    """A bug (here a KeyError in cutometer_parameters) must not turn every curve file into an exclusion
+    and a report with exit 0: it is an internal error, exit 1, and nothing is written."""
+    from typer.testing import CliRunner
+
+    import skintrial.instruments.cutometer as cutometer_module
+    from skintrial.cli import app
+
+    def broken(curves, **options):
+        raise KeyError("r2")
+
+    monkeypatch.setattr(cutometer_module, "cutometer_parameters", broken)
+    out = tmp_path / "out"
+    result = CliRunner().invoke(app, ["run", str(raw_bundle), "--out", str(out)])
+    assert result.exit_code == 1 and isinstance(result.exception, KeyError)
+    assert not out.exists()
+
+
 def test_a_file_without_a_result_row_or_value_is_excluded_and_keeps_the_table_value(raw_bundle, monkeypatch):
     """Defence in depth: whatever an instrument returns, a listed file without a row is an error and a
     clean row without a value gives none (the merge must never leave a NaN qc or a NaN value)."""

@@ -525,3 +525,80 @@ def test_png_and_dicom_round_trip_any_grey_levels(tmp_path):
         np.testing.assert_array_equal(read_ultrasound(tmp_path / "a.png", pixel_spacing_mm=dy).pixels, pixels)
 
     check()
+
+
+def _tiff_declaring(width: int, height: int) -> bytes:
+    """A tiny uncompressed 8-bit TIFF whose header declares ``width`` x ``height`` pixels."""
+    import struct
+
+    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
+               (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, 16)]
+    ifd_at = 8 + 16
+    head = b"II*\x00" + struct.pack("<I", ifd_at) + bytes(16)
+    ifd = struct.pack("<H", len(entries)) + b"".join(
+        struct.pack("<HHII", tag, kind, count, value) if kind == 4 else struct.pack("<HHIHH", tag, kind, count, value, 0)
+        for tag, kind, count, value in entries) + struct.pack("<I", 0)
+    return head + ifd
+
+
+def _dicom_bytes(tmp_path, pixels, **kwargs) -> bytes:
+    path = write_ultrasound_dicom(tmp_path / "source.dcm", pixels, spacing_mm=0.0125, **kwargs)
+    return path.read_bytes()
+
+
+def _corrupt_files(tmp_path, pixels) -> dict[str, bytes]:
+    png, tif = tmp_path / "source.png", tmp_path / "source.tif"
+    Image.fromarray(pixels).save(png)
+    Image.fromarray(pixels).save(tif)
+    dcm = _dicom_bytes(tmp_path, pixels)
+    units_tag = b"\x18\x00\x24\x60US"  # (0018,6024) PhysicalUnitsXDirection in the region, explicit VR LE
+    assert dcm.count(units_tag) == 1
+    spacing = _dicom_bytes(tmp_path, pixels, calibration="pixel_spacing")
+    ds_value = b"0.0125\\0.0125"
+    assert spacing.count(ds_value) == 1
+    return {
+        "truncated.png": png.read_bytes()[: png.stat().st_size // 2],
+        "truncated.tif": tif.read_bytes()[: tif.stat().st_size // 2],
+        "bomb.tif": _tiff_declaring(40_000, 40_000),  # PIL: DecompressionBombError, not an OSError
+        "truncated.dcm": dcm[: len(dcm) // 2],
+        "unknown_vr.dcm": dcm.replace(units_tag, units_tag[:4] + b"QQ"),  # pydicom: NotImplementedError
+        "odd_length.dcm": dcm.replace(units_tag + b"\x02\x00", units_tag + b"\x03\x00"),  # BytesLengthException
+        "bad_spacing.dcm": spacing.replace(ds_value, b"0.0*25\\0.0125"),  # not a number (ValueError)
+    }
+
+
+def test_corrupt_and_truncated_files_are_input_errors_and_error_rows(phantoms, tmp_path):
+    """Whatever PIL or pydicom raise for a damaged file, the reader says InputError (naming the file),
+    so the batch gives the file an error row instead of stopping."""
+    good = tmp_path / "good.png"
+    Image.fromarray(phantoms[0][0]).save(good)
+    bad = []
+    for name, content in _corrupt_files(tmp_path, phantoms[0][0]).items():
+        (tmp_path / name).write_bytes(content)
+        bad.append(tmp_path / name)
+        with pytest.raises(InputError, match=name):
+            read_ultrasound(tmp_path / name, pixel_spacing_mm=0.0125)
+    table = ultrasound_files([*bad, good], pixel_spacing_mm=0.0125)
+    assert table["qc"].str.startswith("error: ").tolist() == [True] * len(bad) + [False]
+    assert all(p.name in qc for p, qc in zip(bad, table["qc"], strict=False))
+
+
+def test_a_defect_in_the_analysis_is_raised_not_hidden_in_an_error_row(phantoms, tmp_path, monkeypatch):
+    """Only bad input (InputError) becomes an error row; a bug of ours stops the batch (CLI exit 1)."""
+    import skintrial.instruments.ultrasound as us
+
+    paths = []
+    for i in range(2):
+        paths.append(tmp_path / f"s{i}.png")
+        Image.fromarray(phantoms[0][0]).save(paths[-1])
+
+    def broken(*args, **kwargs):
+        raise KeyError("lep_upper")
+
+    monkeypatch.setattr(us, "measure_stack", broken)
+    monkeypatch.setattr(us, "ultrasound_parameters", broken)
+    with pytest.raises(KeyError):
+        ultrasound_files(paths, pixel_spacing_mm=0.0125)
+    monkeypatch.setattr(us, "read_ultrasound", broken)
+    with pytest.raises(KeyError):
+        ultrasound_files(paths, pixel_spacing_mm=0.0125)

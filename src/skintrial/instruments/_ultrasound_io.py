@@ -151,7 +151,7 @@ def _to_uint8(array: np.ndarray, bits: int) -> np.ndarray:
 
 
 def _read_raster(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     try:
         with Image.open(path) as img:
@@ -161,8 +161,9 @@ def _read_raster(path: Path) -> np.ndarray:
             if img.mode != "L":
                 img = img.convert("L")
             return np.asarray(img, dtype=np.uint8).copy()
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise InputError(Problem(f"cannot read the image ({exc})", file=str(path),
+    except Exception as exc:  # noqa: BLE001 - only PIL decodes here; a corrupt or truncated file raises
+        # UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error, DecompressionBombError ...
+        raise InputError(Problem(f"cannot read the image ({type(exc).__name__}: {exc})", file=str(path),
                                  fix="export the scan again as an 8-bit PNG or TIFF")) from None
 
 
@@ -174,7 +175,8 @@ def _region_spacing(ds) -> tuple[tuple[float, float], tuple[int, int, int, int]]
         fmt = getattr(region, "RegionSpatialFormat", _TISSUE_2D)
         if units != (_CM_UNITS, _CM_UNITS) or fmt != _TISSUE_2D:
             continue
-        dy, dx = float(region.PhysicalDeltaY) * 10.0, float(region.PhysicalDeltaX) * 10.0
+        dy = float(getattr(region, "PhysicalDeltaY", 0) or 0) * 10.0
+        dx = float(getattr(region, "PhysicalDeltaX", 0) or 0) * 10.0
         if not (dy > 0 and dx > 0):
             continue
         box = tuple(int(getattr(region, name, default)) for name, default in (
@@ -219,25 +221,41 @@ def _dicom_grey(ds, path: Path) -> np.ndarray:
     return array
 
 
-def _read_dicom(path: Path, given: tuple[float, float] | None) -> UltrasoundImage:
+def _parse_dicom(path: Path):
+    """The dataset with every element parsed (pydicom parses lazily, so a corrupt element would
+    otherwise fail later, wherever it is first read)."""
     import pydicom
-    from pydicom.errors import InvalidDicomError
 
     try:
         ds = pydicom.dcmread(path)
-    except (InvalidDicomError, OSError, ValueError, EOFError) as exc:
-        raise InputError(Problem(f"not a readable DICOM file ({exc})", file=str(path),
+        for dataset in (getattr(ds, "file_meta", None) or (), ds):
+            for _ in dataset.iterall():
+                pass
+    except Exception as exc:  # noqa: BLE001 - only pydicom runs here; a corrupt or truncated file raises
+        # InvalidDicomError, EOFError, OSError, BytesLengthException, NotImplementedError (unknown VR) ...
+        raise InputError(Problem(f"not a readable DICOM file ({type(exc).__name__}: {exc})", file=str(path),
                                  fix="check the export; PNG/TIFF with --pixel-spacing-mm also work")) from None
-    pixels = _dicom_grey(ds, path)
-    region = _region_spacing(ds)
+    return ds
+
+
+def _read_dicom(path: Path, given: tuple[float, float] | None) -> UltrasoundImage:
+    ds = _parse_dicom(path)
+    try:
+        pixels = _dicom_grey(ds, path)
+        region = _region_spacing(ds)
+        spacing = None
+        if "PixelSpacing" in ds and len(ds.PixelSpacing) == 2:
+            spacing = (float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1]))
+    except (ValueError, TypeError, OverflowError) as exc:  # a header value that is not a usable number
+        raise InputError(Problem(f"the DICOM header holds a value that cannot be used ({exc})", file=str(path),
+                                 fix="export the scan again from the scanner; PNG/TIFF with --pixel-spacing-mm "
+                                     "also work")) from None
     if region is not None:
         spacing, (y0, y1, x0, x1) = region
         pixels = np.ascontiguousarray(pixels[..., y0:y1 + 1, x0:x1 + 1])
         return UltrasoundImage(pixels, spacing, str(path), "dicom_region")
-    if "PixelSpacing" in ds and len(ds.PixelSpacing) == 2:
-        spacing = (float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1]))
-        if spacing[0] > 0 and spacing[1] > 0:
-            return UltrasoundImage(pixels, spacing, str(path), "dicom_pixel_spacing")
+    if spacing is not None and spacing[0] > 0 and spacing[1] > 0:
+        return UltrasoundImage(pixels, spacing, str(path), "dicom_pixel_spacing")
     source = "argument" if given is not None else "missing"
     return UltrasoundImage(pixels, given, str(path), source)
 

@@ -303,9 +303,11 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
 
     Each file is read with :func:`read_cutometer` (``mapping`` as there); all curves that could be read
     are measured together by one batched :func:`cutometer_parameters` call (``options`` as there). A
-    file that cannot be read (whatever the reader raised), that holds no measurement, or whose curves
-    make the batched analysis fail, gets one row with NaN values and ``qc = "error: <message>"`` (on
-    one line); every input file has at least one row, and rows keep the order of ``paths``.
+    file that cannot be read (the reader raised :class:`~skintrial.errors.InputError`), that holds no
+    measurement, or whose curves the analysis rejects as input, gets one row with NaN values and
+    ``qc = "error: <message>"`` (on one line); every input file has at least one row, and rows keep
+    the order of ``paths``. Any other exception is a defect of skintrial, not of a file: it is raised,
+    never turned into an error row.
     ``on_file(path)`` is called after each file is read (progress bars).
 
     Examples
@@ -328,7 +330,7 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
     for i, path in enumerate(names):
         try:
             df = read_cutometer(path, mapping=mapping)
-        except Exception as exc:  # one bad file never stops the batch
+        except InputError as exc:  # one bad file never stops the batch; a defect of ours does
             errors[i] = error_cell(exc)
         else:
             df["file"] = str(i)
@@ -354,11 +356,12 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
 
 def _measure_frames(frames: list[pd.DataFrame], names: list[str], options: dict,
                     errors: dict[int, str]) -> list[pd.DataFrame]:
-    """All read files in one batched call; should that fail, file by file, so that only the file
-    that fails gets an error row (in ``errors``)."""
+    """All read files in one batched call; should that fail on the input, file by file, so that only
+    the file that fails gets an error row (in ``errors``). Any other exception is a defect and stops
+    the batch."""
     try:
         res = cutometer_parameters(pd.concat(frames, ignore_index=True), **options)
-    except Exception as exc:
+    except InputError as exc:
         if len(frames) > 1:
             return [part for f in frames for part in _measure_frames([f], names, options, errors)]
         errors[int(frames[0]["file"].iloc[0])] = error_cell(exc)

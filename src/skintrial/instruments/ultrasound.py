@@ -156,7 +156,7 @@ def ultrasound_parameters(image: UltrasoundImage, *, upper_fraction: float = 0.5
                             spacing_mm=image.spacing_mm, echogenicity=e)
 
 
-def _error_row(path: str, exc: Exception) -> dict:
+def _error_row(path: str, exc: InputError) -> dict:
     return {"file": path, **dict.fromkeys(NUMERIC, np.nan), "qc": error_cell(exc)}
 
 
@@ -179,8 +179,11 @@ def ultrasound_files(paths: Iterable[str | Path], *, pixel_spacing_mm: SpacingAr
 
     Single-frame scans of the same shape and spacing are analysed together, ``batch_size`` at a
     time, by the same array operations (the detection is vectorised over scans); a cine loop is
-    analysed as its own stack of frames. A file that cannot be read or analysed never stops the
-    batch: its row has NaN values and ``qc`` = ``"error: <message>"``.
+    analysed as its own stack of frames. A file that cannot be read or analysed (an
+    :class:`~skintrial.errors.InputError`: missing, corrupt or truncated, too small, unusable) never
+    stops the batch: its row has NaN values and ``qc`` = ``"error: <message>"``. An overlay that
+    cannot be written (``OSError``) adds ``"error: overlay not written (...)"`` to the row's ``qc``
+    and keeps its values. Any other exception is a defect of skintrial and is raised.
 
     Parameters
     ----------
@@ -234,7 +237,7 @@ def ultrasound_files(paths: Iterable[str | Path], *, pixel_spacing_mm: SpacingAr
         if overlay_dir is not None:
             try:
                 overlay_png(image, result, Path(overlay_dir) / names[index])
-            except Exception as exc:  # an overlay that cannot be drawn never costs the row
+            except OSError as exc:  # an overlay the disk does not take (full, read-only) never costs the row
                 rows[index]["qc"] = ";".join(filter(None, [rows[index]["qc"], error_cell(f"overlay not written ({exc})")]))
         if progress is not None:
             progress(1)
@@ -248,7 +251,7 @@ def ultrasound_files(paths: Iterable[str | Path], *, pixel_spacing_mm: SpacingAr
         try:
             image = read_ultrasound(path, pixel_spacing_mm=pixel_spacing_mm)
             _check_pixels(image)
-        except Exception as exc:  # one bad file never stops the batch
+        except InputError as exc:  # one bad file never stops the batch; a defect of ours does
             rows[index] = _error_row(path, exc)
             if progress is not None:
                 progress(1)
@@ -267,13 +270,14 @@ def ultrasound_files(paths: Iterable[str | Path], *, pixel_spacing_mm: SpacingAr
 
 
 def _analyse_batch(batch, e: Echogenicity, settings, finish, rows, progress) -> None:
-    """Analyse images together; if that fails, one by one so only the bad one gets an error row."""
+    """Analyse images together; if that fails on the input, one by one so only the bad one gets an error
+    row. Any other exception is a defect and stops the batch."""
     if len(batch) > 1:
         try:
             stack = np.stack([img.pixels for _, img in batch])
             values, flags, layers = measure_stack(stack, spacing_mm=batch[0][1].spacing_mm,
                                                   echogenicity=e, settings=settings)
-        except Exception:
+        except InputError:
             for item in batch:
                 _analyse_batch([item], e, settings, finish, rows, progress)
             return
@@ -286,7 +290,7 @@ def _analyse_batch(batch, e: Echogenicity, settings, finish, rows, progress) -> 
     try:
         result = ultrasound_parameters(image, upper_fraction=e.upper_fraction, low_max=e.low_max,
                                        high_min=e.high_min, settings=settings)
-    except Exception as exc:
+    except InputError as exc:
         rows[index] = _error_row(image.source, exc)
         if progress is not None:
             progress(1)
