@@ -166,7 +166,7 @@ def test_ct4_published_yuan_values():
 def test_ct3_standard_curves(pcr_ref):
     wide = pd.read_csv(DATA / "pcr_ct3.csv")
     wide["amount"] = np.repeat([1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01], 3)
-    curve = standard_curve(wide.melt(id_vars="amount", var_name="gene", value_name="ct")).set_index("gene")
+    curve = standard_curve(wide.melt(id_vars="amount", var_name="gene", value_name="ct")).table.set_index("gene")
     for gene in ("c_myc", "GAPDH"):
         for q in ("slope", "intercept", "r_squared", "slope_se", "amplification_factor", "efficiency_low",
                   "efficiency_high"):
@@ -427,9 +427,9 @@ def test_standard_curve_linear_range_auto_drops_the_flat_end():
     ct = 15 - 3.32 * np.log10(amount) + np.tile([0.05, -0.05], 6)
     ct[-2:] = [30.0, 30.2]  # the most dilute level is off the line (stochastic/plateau)
     d = pd.DataFrame({"gene": "G", "amount": amount, "ct": ct})
-    full = standard_curve(d).iloc[0]
-    auto = standard_curve(d, linear_range="auto", min_r_squared=0.999).iloc[0]
-    fixed = standard_curve(d, linear_range=(1e-4, 1)).iloc[0]
+    full = standard_curve(d).table.iloc[0]
+    auto = standard_curve(d, linear_range="auto", min_r_squared=0.999).table.iloc[0]
+    fixed = standard_curve(d, linear_range=(1e-4, 1)).table.iloc[0]
     assert full.r_squared < 0.999 <= auto.r_squared
     assert auto.range_low == 1e-4 and auto.n_levels == 5 and auto.n == 10
     assert_allclose(auto.slope, fixed.slope, rtol=1e-12)

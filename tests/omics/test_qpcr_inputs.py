@@ -15,6 +15,7 @@ from skintrial.omics.qpcr import (
     CURVE_COLUMNS,
     EXCLUSION_COLUMNS,
     STABILITY_COLUMNS,
+    efficiency_table,
     groups_from_participants,
     normfinder,
     paired_relative_expression,
@@ -67,7 +68,7 @@ def _series(gene="G", amounts=(1, 0.1, 0.01, 0.001), slope=-3.32, noise=None, ct
 
 
 def test_a_perfect_standard_curve_keeps_its_slope():
-    curve = standard_curve(_series(amounts=(1, 0.1, 0.01))).iloc[0]
+    curve = standard_curve(_series(amounts=(1, 0.1, 0.01))).table.iloc[0]
     assert_allclose([curve.slope, curve.intercept, curve.r_squared], [-3.32, 20.0, 1.0], rtol=1e-12)
     assert_allclose(curve.amplification_factor, 10 ** (1 / 3.32), rtol=1e-12)
     assert curve.slope_se < 1e-12 and curve.status == "perfect_fit"
@@ -96,7 +97,7 @@ def test_curve_status_flags_flat_and_poorly_linear_curves():
     flat = _series(gene="F", slope=-0.05, noise=[0.01, -0.01, 0.02, 0.0])
     noisy = _series(gene="N", noise=[1.5, -1.5, 1.5, -1.5])
     good = _series(gene="G", noise=[0.02, -0.02, 0.01, 0.0])
-    curve = standard_curve(pd.concat([flat, noisy, good])).set_index("gene")
+    curve = standard_curve(pd.concat([flat, noisy, good])).table.set_index("gene")
     assert curve["status"].to_dict() == {"F": "efficiency_out_of_range", "N": "low_r_squared", "G": "ok"}
     assert tuple(curve.reset_index().columns) == CURVE_COLUMNS
 
@@ -116,15 +117,29 @@ def test_dilution_series_text_ct_is_an_error_with_row_and_column():
 def test_dilution_series_undetermined_and_late_wells_are_listed_exclusions():
     d = pd.DataFrame({"gene": "G", "amount": [1, 0.1, 0.01, 0.01, 0.001, 0.001],
                       "ct": ["20", "23.3", "Undetermined", "26.7", "36.5", "30.0"]})
-    curve = standard_curve(d)
-    excl = curve.attrs["exclusions"]
+    res = standard_curve(d)
+    curve, excl = res.table, res.exclusions
     assert excl[["row", "value", "reason", "action"]].values.tolist() == [
         [4, "Undetermined", "undetermined", "excluded"], [6, "36.5", "above_cutoff", "excluded"]]
     assert set(excl["stage"]) == {"standard_curve"} and tuple(excl.columns) == EXCLUSION_COLUMNS
-    used = standard_curve(d.drop(index=[2, 4]).reset_index(drop=True))
+    used = standard_curve(d.drop(index=[2, 4]).reset_index(drop=True)).table
     assert_allclose(curve.loc[0, "slope"], used.loc[0, "slope"], rtol=1e-12)
     assert curve.loc[0, "n"] == 4
-    assert standard_curve(d, cutoff=None).loc[0, "n"] == 5  # the late well kept without a cutoff
+    assert standard_curve(d, cutoff=None).table.loc[0, "n"] == 5  # the late well kept without a cutoff
+
+
+def test_curve_tables_concatenate_and_compare_like_any_table():
+    """The exclusions travel beside the table, not in its attrs: a DataFrame in attrs made pd.concat and ==
+    raise (pandas compares attrs when it propagates them); an efficiency Series is plain too."""
+    d = pd.DataFrame({"gene": "G", "amount": [1, 0.1, 0.01, 0.01, 0.001, 0.001],
+                      "ct": ["20", "23.3", "Undetermined", "26.7", "36.5", "30.0"]})
+    c1, c2 = standard_curve(d), standard_curve(d)
+    assert len(c1.exclusions) == 2
+    both = pd.concat([c1.table, c2.table], ignore_index=True)
+    assert len(both) == 2 and (c1.table == c2.table).all().all()
+    assert not any(isinstance(v, pd.DataFrame | pd.Series) for v in c1.table.attrs.values())
+    e1 = efficiency_table(d)
+    assert len(pd.concat([e1, efficiency_table(d)])) == 2 and not e1.attrs
 
 
 # --- Pfaffl: efficiencies must be finite and in (1, 2.5] -----------------------------------------------

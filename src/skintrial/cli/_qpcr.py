@@ -190,10 +190,10 @@ def qpcr_curve(
         rng = (lo, hi)
     curve = standard_curve(data, linear_range=rng, min_r_squared=min_r_squared, cutoff=ct_cutoff)
     out.parent.mkdir(parents=True, exist_ok=True)
-    curve.to_csv(out, index=False)
-    excl_path, summary = _write_exclusions(curve.attrs["exclusions"], out, exclusions)
-    status = ", ".join(f"{n} {st}" for st, n in curve["status"].value_counts(sort=False).items())
-    err_console.print(f"qpcr-curve: {len(curve)} gene(s) ({status}) -> {out}; wells not used: {summary} -> "
+    curve.table.to_csv(out, index=False)
+    excl_path, summary = _write_exclusions(curve.exclusions, out, exclusions)
+    status = ", ".join(f"{n} {st}" for st, n in curve.table["status"].value_counts(sort=False).items())
+    err_console.print(f"qpcr-curve: {len(curve.table)} gene(s) ({status}) -> {out}; wells not used: {summary} -> "
                       f"{excl_path}")
 
 

@@ -24,6 +24,7 @@ from skintrial.omics.panels import (  # noqa: F401
 )
 from skintrial.omics.qpcr import (  # noqa: F401
     QpcrResult,
+    StandardCurveResult,
     aggregate_replicates,
     clean_ct,
     efficiency_table,

@@ -9,6 +9,8 @@ engine would withhold as a degenerate fit).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
@@ -25,8 +27,8 @@ from ._qpcr_io import (
     parse_ct_cells,
 )
 
-__all__ = ["standard_curve", "efficiency_table", "check_amplification", "CURVE_COLUMNS", "CURVE_STATUS",
-           "AMPLIFICATION_RANGE", "MIN_LEVELS"]
+__all__ = ["standard_curve", "StandardCurveResult", "efficiency_table", "check_amplification", "CURVE_COLUMNS",
+           "CURVE_STATUS", "AMPLIFICATION_RANGE", "MIN_LEVELS"]
 
 CURVE_COLUMNS = (
     "gene", "n", "n_levels", "slope", "slope_se", "intercept", "r_squared", "amplification_factor",
@@ -43,6 +45,24 @@ above 2.5 (efficiency over 150 %) is an inhibition or dilution artefact, never c
 MIN_LEVELS = 3
 """Fewest dilution levels a standard curve is fitted on: two points always lie on a line, so
 linearity (and R²) needs a third."""
+
+
+@dataclass(frozen=True)
+class StandardCurveResult:
+    """Standard curves of a dilution series, with the wells left out.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per gene, columns :data:`CURVE_COLUMNS` (slope, R², amplification factor and
+        efficiency with its interval, the linear range, a status of :data:`CURVE_STATUS`).
+    exclusions : DataFrame
+        The wells not used (undetermined, above the cutoff): the exclusions schema of
+        :func:`~skintrial.omics.qpcr.clean_ct`, stage ``standard_curve``.
+    """
+
+    table: pd.DataFrame
+    exclusions: pd.DataFrame
 
 
 def _r2(x: np.ndarray, y: np.ndarray) -> float:
@@ -153,7 +173,7 @@ def standard_curve(
         Long dilution series: one row per well with the gene, the input amount (any unit: relative
         dilution or copies) and the Ct. Ct cells follow :func:`clean_ct`'s rules: text that is not a
         number is an error naming row and column; undetermined wells ("Undetermined", "No Ct", empty)
-        and wells above ``cutoff`` are left out and listed in ``attrs["exclusions"]``.
+        and wells above ``cutoff`` are left out and listed in ``exclusions``.
     gene, amount, ct : str
         Column names.
     linear_range : (low, high), "auto" or None
@@ -169,13 +189,13 @@ def standard_curve(
 
     Returns
     -------
-    DataFrame
-        One row per gene, columns :data:`CURVE_COLUMNS`: ``gene, n, n_levels, slope, slope_se,
-        intercept, r_squared, amplification_factor, efficiency, efficiency_low, efficiency_high,
-        ci_level, range_low, range_high, status``. ``amplification_factor`` is E = 10^(−1/slope);
-        ``efficiency`` is E − 1 as a fraction; ``range_low/high`` are the smallest and largest amounts
-        in the fit; ``status`` is one of :data:`CURVE_STATUS`. ``attrs["exclusions"]`` lists the wells
-        not used (the exclusions schema of :func:`clean_ct`, stage ``standard_curve``).
+    StandardCurveResult
+        ``table``: one row per gene, columns :data:`CURVE_COLUMNS`: ``gene, n, n_levels, slope,
+        slope_se, intercept, r_squared, amplification_factor, efficiency, efficiency_low,
+        efficiency_high, ci_level, range_low, range_high, status``. ``amplification_factor`` is
+        E = 10^(−1/slope); ``efficiency`` is E − 1 as a fraction; ``range_low/high`` are the smallest
+        and largest amounts in the fit; ``status`` is one of :data:`CURVE_STATUS`. ``exclusions``: the
+        wells not used (the exclusions schema of :func:`clean_ct`, stage ``standard_curve``).
 
     Raises
     ------
@@ -194,7 +214,7 @@ def standard_curve(
     >>> amount = np.repeat([1, 0.1, 0.01, 0.001], 2)
     >>> noise = [0.02, -0.02, 0.03, -0.01, -0.02, 0.0, 0.01, -0.01]
     >>> d = pd.DataFrame({"gene": "G", "amount": amount, "ct": 20 - 3.32 * np.log10(amount) + noise})
-    >>> standard_curve(d)[["slope", "amplification_factor", "r_squared", "status"]].round(3).values.tolist()
+    >>> standard_curve(d).table[["slope", "amplification_factor", "r_squared", "status"]].round(3).values.tolist()
     [[-3.318, 2.002, 1.0, 'ok']]
     """
     check_cutoff(cutoff)
@@ -253,9 +273,8 @@ def standard_curve(
         "range_high": np.nanmax(amounts, axis=0),
         "status": status.astype(str),
     })[list(CURVE_COLUMNS)]
-    out.attrs["exclusions"] = excl
     out.attrs["file"] = file
-    return out
+    return StandardCurveResult(table=out, exclusions=excl)
 
 
 def check_amplification(eff: pd.Series, genes: list[str], *, file: str | None = None,
@@ -298,8 +317,8 @@ def efficiency_table(data: pd.DataFrame, *, cutoff: float | None = 35.0) -> pd.S
     Returns
     -------
     Series
-        E indexed by gene name. From a dilution series, ``attrs["exclusions"]`` lists its wells that
-        were not used (undetermined, above the cutoff).
+        E indexed by gene name. The wells of a dilution series that were not used are in
+        :func:`standard_curve`'s ``exclusions`` (a qPCR analysis given the series lists them).
 
     Examples
     --------
@@ -307,6 +326,11 @@ def efficiency_table(data: pd.DataFrame, *, cutoff: float | None = 35.0) -> pd.S
     >>> efficiency_table(pd.DataFrame({"gene": ["A", "B"], "efficiency": [0.95, 1.0]})).tolist()
     [1.95, 2.0]
     """
+    return efficiencies_with_exclusions(data, cutoff=cutoff)[0]
+
+
+def efficiencies_with_exclusions(data: pd.DataFrame, *, cutoff: float | None = 35.0) -> tuple[pd.Series, pd.DataFrame]:
+    """:func:`efficiency_table` and the wells a dilution series left out (empty for a table of efficiencies)."""
     file = data.attrs.get("file")
     df = _normalise_columns(data, file=file)
     if "gene" not in df.columns:
@@ -323,10 +347,10 @@ def efficiency_table(data: pd.DataFrame, *, cutoff: float | None = 35.0) -> pd.S
     elif {"amount", "ct"} <= set(df.columns):
         df.attrs["file"] = file
         curve = standard_curve(df, cutoff=cutoff)
-        out = pd.Series(curve["amplification_factor"].to_numpy(), index=curve["gene"].to_numpy(), name="E")
-        check_amplification(out, list(out.index), file=file, curve=curve)
-        out.attrs["exclusions"] = curve.attrs["exclusions"]
-        return out
+        t = curve.table
+        out = pd.Series(t["amplification_factor"].to_numpy(), index=t["gene"].to_numpy(), name="E")
+        check_amplification(out, list(out.index), file=file, curve=t)
+        return out, curve.exclusions
     else:
         raise InputError(Problem("efficiency table needs amplification_factor, efficiency, or amount + ct",
                                  file=file, fix="add one of those columns"))
@@ -342,4 +366,4 @@ def efficiency_table(data: pd.DataFrame, *, cutoff: float | None = 35.0) -> pd.S
         i = int(np.flatnonzero(dup.to_numpy())[0])
         raise InputError(Problem("gene listed twice in the efficiency table", file=file, row=i + 2,
                                  column="gene", value=df["gene"].iloc[i], fix="give one efficiency per gene"))
-    return pd.Series(e.to_numpy(dtype=float), index=df["gene"].astype(str).to_numpy(), name="E")
+    return pd.Series(e.to_numpy(dtype=float), index=df["gene"].astype(str).to_numpy(), name="E"), empty_exclusions()

@@ -28,7 +28,14 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-from ._qpcr_efficiency import CURVE_COLUMNS, check_amplification, efficiency_table, standard_curve
+from ._qpcr_efficiency import (
+    CURVE_COLUMNS,
+    StandardCurveResult,
+    check_amplification,
+    efficiencies_with_exclusions,
+    efficiency_table,
+    standard_curve,
+)
 from ._qpcr_io import (
     EXCLUSION_COLUMNS,
     clean_ct,
@@ -61,6 +68,7 @@ __all__ = [
     "clean_ct",
     "aggregate_replicates",
     "standard_curve",
+    "StandardCurveResult",
     "efficiency_table",
     "genorm",
     "GenormResult",
@@ -109,7 +117,8 @@ def _prepare(
     data, *, reference_genes, method, efficiencies, cutoff, undetermined, replicate_rule, max_replicate_sd,
     high_sd,
 ):
-    """Steps 1–3 and the efficiency weights; returns replicates, exclusions, targets and weights."""
+    """Steps 1–3 and the efficiency weights; returns replicates, exclusions, reference genes, targets, weights,
+    and each sample's first spreadsheet row (for errors that name it)."""
     if isinstance(reference_genes, str):
         reference_genes = [reference_genes]
     reference_genes = list(dict.fromkeys(str(g) for g in reference_genes))
@@ -135,7 +144,10 @@ def _prepare(
             raise InputError("method 'pfaffl' needs amplification efficiencies",
                              fix="pass efficiencies= (a Series of E by gene, a table gene, efficiency, or a "
                                  "dilution series gene, amount, ct), or use method='ddct'")
-        eff = efficiencies if isinstance(efficiencies, pd.Series) else efficiency_table(efficiencies, cutoff=cutoff)
+        if isinstance(efficiencies, pd.Series):
+            eff = efficiencies
+        else:
+            eff, excl_eff = efficiencies_with_exclusions(efficiencies, cutoff=cutoff)
         eff_file = None if isinstance(efficiencies, pd.Series) else efficiencies.attrs.get("file")
         lacking = [g for g in genes if g not in eff.index]
         if lacking:
@@ -143,19 +155,18 @@ def _prepare(
                                      fix="add them to the efficiency table, or use method 'ddct'"))
         check_amplification(eff, genes, file=eff_file)
         weights = np.log2(eff.reindex(genes).astype(float))
-        excl_eff = eff.attrs.get("exclusions", excl_eff)
     parts = [e for e in (excl_eff, excl_ct, excl_rep) if len(e)]
     excl = pd.concat(parts, ignore_index=True) if parts else empty_exclusions()
     reps.attrs["file"] = data.attrs.get("file")
-    reps.attrs["first_row"] = clean.groupby("sample", sort=False)["row"].first().to_dict()
-    return reps, excl, reference_genes, targets, weights
+    first_row = clean.groupby("sample", sort=False)["row"].first()
+    return reps, excl, reference_genes, targets, weights, first_row
 
 
-def _wide(reps: pd.DataFrame, weights: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _wide(reps: pd.DataFrame, weights: pd.Series, first_row: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Samples × genes matrix of efficiency-weighted Ct, and the per-sample metadata in the same order."""
     meta = reps.drop_duplicates("sample")[["sample", "group", "participant", "visit"]].reset_index(drop=True)
     meta.attrs["file"] = reps.attrs.get("file")  # for errors that name the input file and the sample's first row
-    meta["row"] = meta["sample"].map(reps.attrs.get("first_row", {}))
+    meta["row"] = meta["sample"].map(first_row)
     w = reps.pivot(index="sample", columns="gene", values="ct").reindex(meta["sample"])
     return w * weights.reindex(w.columns).to_numpy()[None, :], meta
 
@@ -167,9 +178,9 @@ def _missing_rows(meta, mask, genes, reason) -> pd.DataFrame:
                          "value": None, "reason": reason, "action": "excluded"}, columns=list(EXCLUSION_COLUMNS))
 
 
-def _delta_ct(reps, weights, reference_genes, targets):
+def _delta_ct(reps, weights, reference_genes, targets, first_row):
     """Per-sample ΔCt matrix (n, K) = weighted target Ct − mean weighted reference Ct, and exclusions."""
-    wct, meta = _wide(reps, weights)
+    wct, meta = _wide(reps, weights, first_row)
     ref = wct.reindex(columns=reference_genes).to_numpy(float)
     tgt = wct.reindex(columns=targets).to_numpy(float)
     norm = ref.mean(axis=1)
@@ -254,9 +265,9 @@ def _check_options(test: str, ci_level: float) -> None:
         raise InputError(f"test must be 'welch' or 'student', not {test!r}")
     if not 0.0 < ci_level < 1.0:
         raise InputError(f"ci_level must be between 0 and 1, not {ci_level!r}", fix="e.g. 0.95")
-def _separate_tubes(reps, weights, refs, targets, control, test, ci_level):
+def _separate_tubes(reps, weights, refs, targets, control, test, ci_level, first_row):
     """Unpaired target and reference wells: per-group ΔCt from group means, SD √(s²_T + Σ s²_R / m²)."""
-    wct, meta = _wide(reps, weights)
+    wct, meta = _wide(reps, weights, first_row)
     labels = meta["group"].to_numpy()
     levels = _levels(meta, control, file=meta.attrs.get("file"))
     tgt, ref = wct.reindex(columns=targets).to_numpy(float), wct.reindex(columns=refs).to_numpy(float)
@@ -352,12 +363,12 @@ def relative_expression(
     _check_options(test, ci_level)
     if pairing not in ("sample", "none"):
         raise InputError(f"pairing must be 'sample' or 'none', not {pairing!r}")
-    reps, excl, refs, targets, weights = _prepare(
+    reps, excl, refs, targets, weights, first_row = _prepare(
         data, reference_genes=reference_genes, method=method, efficiencies=efficiencies, cutoff=cutoff,
         undetermined=undetermined, replicate_rule=replicate_rule, max_replicate_sd=max_replicate_sd,
         high_sd=high_sd)
     if pairing == "sample":
-        dct, meta, excl_d = _delta_ct(reps, weights, refs, targets)
+        dct, meta, excl_d = _delta_ct(reps, weights, refs, targets, first_row)
         labels = meta["group"].to_numpy()
         levels = _levels(meta, control_group, file=meta.attrs.get("file"))
         ns, means, sds = _group_moments(dct, labels, levels)
@@ -365,7 +376,7 @@ def relative_expression(
         long = _long_delta_ct(meta, dct, targets)
     else:
         levels, ns, means, sds, comp = _separate_tubes(reps, weights, refs, targets, str(control_group), test,
-                                                       ci_level)
+                                                       ci_level, first_row)
         excl_d, long = empty_exclusions(), pd.DataFrame(columns=list(DELTA_CT_COLUMNS))
     K = len(targets)
     table = _table(
@@ -374,7 +385,6 @@ def relative_expression(
         ci_level=ci_level, method=method, test=[""] + [_TESTS[test]] * (len(levels) - 1))
     table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(drop=True)
     exclusions = pd.concat([e for e in (excl, excl_d) if len(e)] or [empty_exclusions()], ignore_index=True)
-    reps.attrs.pop("first_row", None)
     return QpcrResult(table=table, delta_ct=long, replicates=reps, exclusions=exclusions)
 
 
@@ -501,11 +511,11 @@ def paired_relative_expression(
     _check_options(test, ci_level)
     if between not in ("change", "ancova"):
         raise InputError(f"between must be 'change' or 'ancova', not {between!r}")
-    reps, excl, refs, targets, weights = _prepare(
+    reps, excl, refs, targets, weights, first_row = _prepare(
         data, reference_genes=reference_genes, method=method, efficiencies=efficiencies, cutoff=cutoff,
         undetermined=undetermined, replicate_rule=replicate_rule, max_replicate_sd=max_replicate_sd,
         high_sd=high_sd)
-    dct, meta, excl_d = _delta_ct(reps, weights, refs, targets)
+    dct, meta, excl_d = _delta_ct(reps, weights, refs, targets, first_row)
     change, post_dct, pre_dct, arm, excl_p = _pair_visits(meta, dct, pre, post)
     arms = list(dict.fromkeys(arm))
     if reference_arm is not None:
@@ -536,6 +546,5 @@ def paired_relative_expression(
     table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(drop=True)
     exclusions = pd.concat([e for e in (excl, excl_d, excl_p) if len(e)] or [empty_exclusions()],
                            ignore_index=True)
-    reps.attrs.pop("first_row", None)
     return QpcrResult(table=table, delta_ct=_long_delta_ct(meta, dct, targets), replicates=reps,
                       exclusions=exclusions)
