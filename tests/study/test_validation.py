@@ -401,3 +401,54 @@ def test_cross_sectional_settings_are_checked(small_bundle, table, methods, colu
                ("per_protocol_min_adherence = 0.8\n", f"per_protocol_min_adherence = 0.8\n\n{table}"))
     p = _one(_problems(small_bundle), text)
     assert p.column == column
+
+
+
+def _duplicates_by_row_keys(df: pd.DataFrame) -> list[tuple[int, int]]:
+    """The specification the vectorised check must meet: (row, row it repeats), from a key per row."""
+    keys = ["participant_id", "visit", "outcome"] + (["replicate"] if "replicate" in df.columns else [])
+    seen: dict[tuple, int] = {}
+    out = []
+    for rec in df.to_dict("records"):
+        key = tuple("" if rec[k] is None else str(rec[k]) for k in keys)
+        if key in seen and all(rec[k] is not None for k in keys[:3]):
+            out.append((rec["_row"], seen[key]))
+        seen.setdefault(key, rec["_row"])
+    return out
+
+
+def _no_call_per_row(method):
+    def call(self, func=None, axis=0, *args, **kwargs):
+        if axis in (1, "columns"):
+            raise AssertionError(f"DataFrame.{method.__name__}(axis=1): a Python call per row")
+        return method(self, func, axis, *args, **kwargs)
+    return call
+
+
+@pytest.mark.parametrize("replicate", [False, True])
+@pytest.mark.parametrize("seed", range(5))
+def test_duplicate_measurements_name_the_row_they_repeat(seed, replicate, monkeypatch):
+    """Every repeat (empty cells included) names the first row with its key, and the check never calls
+    Python once per row (a key string per row took 1 s on 240k rows; df.duplicated takes 0.03 s)."""
+    import numpy as np
+
+    from skintrial.study._validate import _duplicates
+
+    rng = np.random.default_rng(seed)
+    n = 300
+
+    def pick(values):
+        return [values[i] for i in rng.integers(0, len(values), n)]
+
+    df = pd.DataFrame({"participant_id": pick(["P1", "P2", "P3", None]), "visit": pick(["week0", "week16", None]),
+                       "outcome": pick(["r2", "tewl", None]), "value": pick(["1.0", "2.0"])})
+    if replicate:
+        df["replicate"] = pick(["1", "2", None])
+    df["_row"] = rng.permutation(n) + 2  # any spreadsheet numbering, not the index order
+    for name in ("agg", "aggregate", "apply"):
+        monkeypatch.setattr(pd.DataFrame, name, _no_call_per_row(getattr(pd.DataFrame, name)))
+    problems = _duplicates(df, "measurements.csv")
+    keys = "participant_id, visit, outcome" + (", replicate" if replicate else "")
+    assert [(p.row, p.message) for p in problems] == [
+        (row, f"duplicate measurement: same {keys} as row {first}") for row, first in _duplicates_by_row_keys(df)]
+    assert problems and all(p.column == "outcome" and p.file == "measurements.csv" for p in problems)
