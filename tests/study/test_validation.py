@@ -374,6 +374,18 @@ def test_a_non_utf8_table_says_to_save_it_as_utf8(small_bundle):
     assert "UTF-8" in p.fix and p.row == len(text.splitlines()) + 1
 
 
+def test_a_non_utf8_study_toml_gets_text_editor_advice_not_spreadsheet_advice(small_bundle):
+    path = small_bundle / "study.toml"
+    text = path.read_text()
+    path.write_bytes(text.encode("utf-8") + '# Zoë\n'.encode("latin-1"))  # saved by a legacy editor
+    with pytest.raises(InputError) as err:
+        load_study(small_bundle)
+    (p,) = err.value.problems
+    assert "not UTF-8" in p.message and p.file == str(path) and p.row == len(text.splitlines()) + 1
+    assert "study.toml" in p.fix and "text editor" in p.fix
+    assert "CSV" not in p.fix and "Excel" not in p.fix and "LibreOffice" not in p.fix
+
+
 def test_study_toml_problems_do_not_hide_the_tables_problems(small_bundle):
     _toml_edit(small_bundle, ("alpha = 0.05", "alpha = 5"))
     _edit(small_bundle, "measurements", lambda f: f.assign(value=f["value"].where(f.index != 7, "abc"),

@@ -22,7 +22,7 @@ from pydantic import ValidationError
 
 from skintrial.errors import InputError, Problem
 from skintrial.study._ranges import unit_notes
-from skintrial.study._readers import ROW_COLUMN, _not_utf8, find_table, read_table
+from skintrial.study._readers import ROW_COLUMN, find_table, not_utf8, read_table
 from skintrial.study._schema import CONSISTENCY_ERROR, StudyFile, plan_inconsistencies, study_inconsistencies
 from skintrial.study._validate import (
     Declared,
@@ -121,6 +121,11 @@ def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
     return out
 
 
+_TOML_UTF8_FIX = ('TOML files must be UTF-8: save study.toml as UTF-8 in a text editor (Notepad "Save As" > '
+                  'Encoding "UTF-8"; VS Code "Save with Encoding" > "UTF-8"; TextEdit "Format" > "Make Plain Text", '
+                  'then "Save" with encoding "Unicode (UTF-8)")')
+
+
 def _toml_document(path: Path) -> dict:
     """The parsed TOML document of ``study.toml`` (an :class:`InputError` when it cannot be read)."""
     file = str(path)
@@ -131,7 +136,7 @@ def _toml_document(path: Path) -> dict:
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
-        raise InputError(_not_utf8(path)) from None
+        raise InputError(not_utf8(path, fix=_TOML_UTF8_FIX)) from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(Problem(f"not valid TOML: {exc}", file=file, fix="correct the TOML syntax")) from None
 

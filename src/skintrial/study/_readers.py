@@ -15,7 +15,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["SUPPORTED_SUFFIXES", "ROW_COLUMN", "BLANK_ROWS", "find_table", "read_table"]
+__all__ = ["SUPPORTED_SUFFIXES", "ROW_COLUMN", "BLANK_ROWS", "TABLE_UTF8_FIX", "find_table", "not_utf8", "read_table"]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet")
 ROW_COLUMN = "_row"
@@ -45,8 +45,17 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _not_utf8(path: Path) -> Problem:
-    """Where a text file stops being UTF-8, as a spreadsheet row, and how to re-save it."""
+TABLE_UTF8_FIX = ('save the table as UTF-8: in Excel "Save As" > "CSV UTF-8 (Comma delimited)"; in LibreOffice '
+                  '"Save As" > "Edit filter settings" > character set "Unicode (UTF-8)"')
+"""How to re-save a table that is not UTF-8 (the advice of :func:`not_utf8` for tables)."""
+
+
+def not_utf8(path: Path, fix: str = TABLE_UTF8_FIX) -> Problem:
+    """Where a text file stops being UTF-8 (its line, shown as the row), and ``fix``: how to re-save it.
+
+    The default ``fix`` is the advice for a table saved from a spreadsheet program; a file edited in a
+    text editor (``study.toml``) passes its own.
+    """
     data = path.read_bytes()
     try:
         data.decode("utf-8")
@@ -56,9 +65,7 @@ def _not_utf8(path: Path) -> Problem:
     return Problem(
         "is not UTF-8 text" + ("" if at is None else f" (byte {byte:#04x} is not UTF-8; the file was probably saved "
                                                       "in a legacy encoding such as Windows-1252 or Latin-1)"),
-        file=str(path), row=None if at is None else data[:at].count(b"\n") + 1,
-        fix='save the table as UTF-8: in Excel "Save As" > "CSV UTF-8 (Comma delimited)"; in LibreOffice '
-            '"Save As" > "Edit filter settings" > character set "Unicode (UTF-8)"',
+        file=str(path), row=None if at is None else data[:at].count(b"\n") + 1, fix=fix,
     )
 
 
@@ -97,7 +104,7 @@ def read_table(path: Path | str) -> pd.DataFrame:
     except FileNotFoundError:
         raise InputError(Problem("file not found", file=str(path), fix="check the path")) from None
     except UnicodeDecodeError:
-        raise InputError(_not_utf8(path)) from None
+        raise InputError(not_utf8(path)) from None
     except Exception as exc:  # a reader's own message is the most useful thing to show
         raise InputError(
             Problem(
