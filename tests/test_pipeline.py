@@ -110,8 +110,8 @@ def _plan_cross_sectional(bundle, table: str = "") -> None:
 
 
 def test_cross_sectional_defaults_to_the_arms_at_baseline(small_bundle):
-    from skintrial.pipeline import CROSS_SECTIONAL_COLUMNS
     from skintrial.stats import cross_sectional
+    from skintrial.stats._schema import CROSS_SECTIONAL_COLUMNS
 
     _plan_cross_sectional(small_bundle)
     study = load_study(small_bundle)

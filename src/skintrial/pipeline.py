@@ -39,21 +39,17 @@ from skintrial._io import (
     write_csv,
 )
 from skintrial.errors import Problem
-from skintrial.stats._schema import CONTRAST_COLUMNS
+from skintrial.stats._schema import CROSS_SECTIONAL_COLUMNS
 from skintrial.study import Study
 from skintrial.study._schema import CrossSectionalSpec
 from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
-__all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS", "CROSS_SECTIONAL_COLUMNS", "is_run_output",
-           "input_paths", "recorded_inputs", "DEMO_STUDY", "demo_problems", "write_demo_study"]
+__all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS", "is_run_output", "input_paths", "recorded_inputs",
+           "DEMO_STUDY", "demo_problems", "write_demo_study"]
 
 OUTPUTS = ("results", "overlays", "report.html", "provenance.json")
 """What a run writes into its output folder; a new run replaces all of them, but only where the folder
 already holds an earlier run's outputs (:func:`is_run_output`)."""
-
-CROSS_SECTIONAL_COLUMNS = (*CONTRAST_COLUMNS, "visit", "group_column")
-"""Columns of ``results/cross_sectional.csv``: those of ``ancova.csv``, then the visit compared and the
-participants column that defines the groups (``contrast`` is ``GROUP - REFERENCE``)."""
 
 _PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "matplotlib", "jinja2",
              "scikit-image", "pydicom", "pillow", "openpyxl", "pyarrow", "anndata")

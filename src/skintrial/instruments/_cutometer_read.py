@@ -12,6 +12,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._cutometer_defs import UNITS
+from skintrial.study._schema import CUTOMETER_COLUMN_KEYS, CUTOMETER_COLUMNS, CUTOMETER_READ_KEYS
 
 __all__ = ["read_cutometer", "column_mapping", "COLUMN_KEYS", "LONG_COLUMNS", "MAX_DEFORMATION_MM"]
 
@@ -20,11 +21,12 @@ LONG_COLUMNS = ("file", "measurement_id", "time_s", "deformation_mm", "pressure_
 #: Larger deformations cannot be millimetres: the Cutometer's largest probe opening is 8 mm.
 MAX_DEFORMATION_MM = 10.0
 
-_CANONICAL = ("time_s", "deformation_mm", "pressure_mbar", "measurement_id")
-_READ_KEYS = ("sep", "decimal", "skiprows", "sheet_name")
+_CANONICAL = CUTOMETER_COLUMNS
+_READ_KEYS = CUTOMETER_READ_KEYS
 #: Keys of a column mapping as written by a person (CLI ``--column KEY=...``, a bundle's
-#: ``[raw.cutometer_columns]``): the canonical columns and the reader options.
-COLUMN_KEYS = _CANONICAL + _READ_KEYS
+#: ``[raw.cutometer_columns]``): the canonical columns and the reader options (declared with the
+#: study.toml schema, :data:`skintrial.study._schema.CUTOMETER_COLUMN_KEYS`).
+COLUMN_KEYS = CUTOMETER_COLUMN_KEYS
 # Header spellings recognised without a mapping: (canonical, unit).
 _ALIASES = {
     "time_s": ("time_s", "s"), "time_ms": ("time_s", "ms"), "t_s": ("time_s", "s"),

@@ -72,6 +72,10 @@ MIXED_ANOVA_COLUMNS: tuple[str, ...] = (
 """``results/mixed_anova.csv``: the DESIGN.md columns up to ``ges``, then error mean square, complete
 cases, sphericity corrections (NaN with two visits and on the ``arm`` row) and the fit status."""
 
+CROSS_SECTIONAL_COLUMNS: tuple[str, ...] = (*CONTRAST_COLUMNS, "visit", "group_column")
+"""``results/cross_sectional.csv``: the columns of ``ancova.csv``, then the visit compared and the
+participants column that defines the groups (``contrast`` is ``GROUP - REFERENCE``)."""
+
 DESCRIPTIVE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "visit", "n", "mean", "sd", "median", "min", "max")
 
 CHANGE_COLUMNS: tuple[str, ...] = (

@@ -28,12 +28,16 @@ __all__ = [
     "Inconsistency",
     "CONSISTENCY_ERROR",
     "CUTOMETER_COLUMN_KEYS",
+    "CUTOMETER_COLUMNS",
+    "CUTOMETER_READ_KEYS",
     "study_inconsistencies",
     "plan_inconsistencies",
     "physical_range",
 ]
 
-METHOD_NAMES = ("ancova", "clda", "mixed_anova", "cross_sectional")
+MethodName = Literal["ancova", "clda", "mixed_anova", "cross_sectional"]
+METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
+"""The analyses ``[analysis] methods`` may list."""
 
 
 class _Table(BaseModel):
@@ -162,8 +166,7 @@ class AnalysisSpec(_Table):
 
     primary: list[str] = Field(min_length=1)
     secondary: list[str] | None = None
-    methods: list[Literal["ancova", "clda", "mixed_anova", "cross_sectional"]] = Field(
-        default_factory=lambda: ["ancova"])
+    methods: list[MethodName] = Field(default_factory=lambda: ["ancova"])
     cross_sectional: CrossSectionalSpec | None = None
     alpha: float = Field(default=0.05, gt=0, lt=1)
     ci_level: float = Field(default=0.95, gt=0, lt=1)
@@ -192,10 +195,16 @@ class TrainingSpec(_Table):
         return self
 
 
-CutometerColumnKey = Literal["time_s", "deformation_mm", "pressure_mbar", "measurement_id",
-                             "sep", "decimal", "skiprows", "sheet_name"]
-#: Keys of ``[raw.cutometer_columns]``: the CLI's ``--column`` keys (the columns of
-#: ``read_cutometer``'s mapping and the reader options passed to pandas).
+CutometerColumn = Literal["time_s", "deformation_mm", "pressure_mbar", "measurement_id"]
+CutometerReadOption = Literal["sep", "decimal", "skiprows", "sheet_name"]
+CutometerColumnKey = Literal[CutometerColumn, CutometerReadOption]
+#: The canonical columns of ``read_cutometer``'s long table that a mapping may name.
+CUTOMETER_COLUMNS: tuple[str, ...] = get_args(CutometerColumn)
+#: Reader options a mapping may carry (passed to pandas).
+CUTOMETER_READ_KEYS: tuple[str, ...] = get_args(CutometerReadOption)
+#: Keys of ``[raw.cutometer_columns]`` and the CLI's ``--column`` keys: the columns and the reader
+#: options. Declared here once; ``instruments._cutometer_read`` imports them (instruments already
+#: depend on the study layer, never the other way).
 CUTOMETER_COLUMN_KEYS: tuple[str, ...] = get_args(CutometerColumnKey)
 
 
