@@ -37,7 +37,12 @@ from skintrial.errors import InputError, Problem
 from skintrial.stats._data import trial_arrays
 from skintrial.stats._schema import MIXED_ANOVA_COLUMNS
 
-__all__ = ["mixed_anova"]
+__all__ = ["mixed_anova", "ARM_DROPPED"]
+
+ARM_DROPPED = "arm_dropped"
+"""Status of an outcome for which an arm has no subject observed at every visit: that arm is left out and
+the ANOVA, reported in full, is on the remaining arms (unlike ANCOVA's ``arm_without_complete_cases``,
+whose statistics are NaN)."""
 
 
 def _arm_means(x: np.ndarray, onehot: np.ndarray, n_arm: np.ndarray) -> np.ndarray:
@@ -124,8 +129,10 @@ def mixed_anova(
         (``arm``, ``visit``, ``arm:visit``) with ``num_df, den_df, f, p, ges`` (the DESIGN.md
         contract), the error mean square ``mse``, the complete cases ``n``, and for more than two
         visits the Greenhouse–Geisser / Huynh–Feldt ``gg_eps, p_gg, hf_eps, p_hf`` (NaN otherwise and
-        on the ``arm`` row). ``status`` is ``ok``, ``too_few_arms`` (fewer than two arms with complete
-        cases), ``too_few_observations`` (no error df) or ``no_residual_variance``.
+        on the ``arm`` row). ``status`` is ``ok``, ``arm_dropped`` (an arm without complete cases is
+        left out and the ANOVA is on the remaining arms: its statistics are reported), ``too_few_arms``
+        (fewer than two arms with complete cases), ``too_few_observations`` (no error df) or
+        ``no_residual_variance``.
 
     Examples
     --------
@@ -160,8 +167,8 @@ def mixed_anova(
     status[df_e <= 0] = "too_few_observations"
     status[a < 2] = "too_few_arms"
     good = status == "ok"
-    # the remaining arms are analysed, but the table must say that a declared arm dropped out
-    status[good & (a < len(ta.arms))] = "arm_without_complete_cases"
+    # the remaining arms are analysed (their statistics are reported), and the table says an arm dropped out
+    status[good & (a < len(ta.arms))] = ARM_DROPPED
     terms = [
         ("arm", ss_arm, a - 1.0, ss_b, df_e),
         ("visit", ss_visit, np.full(N.shape, b - 1.0), ss_w, (b - 1.0) * df_e),
