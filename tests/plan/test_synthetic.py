@@ -224,6 +224,14 @@ def test_calibration_table_is_sourced_and_consistent():
     assert_allclose(p.filter(like="withdrawal.").sum(), 1.0, rtol=1e-12)
 
 
+def test_dose_slopes_are_one_baseline_sd_per_unit_of_adherence():
+    """The dose rows are derived from the SD rows (their source says "one baseline SD per unit of adherence"),
+    so changing an SD moves its slope with it."""
+    v = cal.values()
+    assert v["dose.dermal_thickness.adherence"] == v["dermal_thickness.baseline_sd"]
+    assert v["dose.lep_upper.adherence"] == -v["lep_upper.baseline_sd"]  # fewer low-echogenic pixels is better
+
+
 def test_docs_list_every_calibration_number():
     docs = Path(__file__).resolve().parents[2] / "docs" / "calibration.md"
     text = docs.read_text("utf-8")

@@ -82,3 +82,22 @@ def test_attendance_is_what_the_log_records():
     a = simulate_attendance(p, seed=4).set_index("participant_id")
     assert (a["sessions_attended"] == s["sessions_attended"]).all()
     assert_allclose(a["adherence"].to_numpy(float), s["adherence"].to_numpy(float), rtol=1e-12, equal_nan=True)
+
+
+def test_importing_the_simulator_reads_no_calibration():
+    """STYLE 8: no work at import. The attendance Beta comes from the calibration table when a log is made."""
+    import subprocess
+    import sys
+
+    code = ("import importlib\n"
+            "import skintrial.plan._calibration as c\n"
+            "import skintrial.plan._sim_training as t\n"
+            "def refuse():\n    raise RuntimeError('calibration read at import')\n"
+            "c.values = refuse\n"
+            "importlib.reload(t)\n")  # the module's code runs again, with the table unreadable
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    from skintrial.plan._calibration import values
+    from skintrial.plan._sim_training import attendance_beta
+
+    assert attendance_beta() == (values()["training.attendance_a"], values()["training.attendance_b"])

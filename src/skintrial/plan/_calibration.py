@@ -111,6 +111,11 @@ _DOSE = ("a small dose effect on the dermal structure seen by ultrasound: in the
          "adherence so the arm's mean change is unchanged; about 0.1 SD per within-arm SD of adherence. The paper "
          "reports no dose-response; the Cutometer ratios get none")
 
+# Baseline SDs that other rows are expressed in: the dose slopes are one baseline SD per unit of adherence.
+_SD_DERMAL_THICKNESS = 0.15
+_SD_LEP_UPPER = 0.10
+_DOSE_SD_PER_ADHERENCE = 1.0
+
 TABLE: tuple[Number, ...] = tuple(Number(*row) for row in (
     # --- design ---------------------------------------------------------------------------------------
     ("design.n_randomised", 61, _ABSTRACT),
@@ -167,7 +172,7 @@ TABLE: tuple[Number, ...] = tuple(Number(*row) for row in (
     ("r7.margin", 0.01, _a("R7 = R5·Ue/Uf < R5 and Ur ≤ Ua so R7 ≤ R2: R7 is capped at min(R2, R5) − margin")),
     # --- ultrasound dermal thickness --------------------------------------------------------------------
     ("dermal_thickness.baseline_mean", 1.90, _THICK + "; minus ≈0.08 mm of epidermis/entry echo (our assumption)"),
-    ("dermal_thickness.baseline_sd", 0.15, _THICK + "; widened from 0.12 for ages 41–59 and other scanners (our assumption)"),
+    ("dermal_thickness.baseline_sd", _SD_DERMAL_THICKNESS, _THICK + "; widened from 0.12 for ages 41–59 and other scanners (our assumption)"),
     ("dermal_thickness.rho", 0.85, _US_REL + "; lower over 16 weeks than same-day (our assumption)"),
     ("dermal_thickness.age_slope", -0.005, _THICK_AGE + "; magnitude our assumption"),
     ("dermal_thickness.change.AT", 0.0, _DIR_SKIN + " (no change in AT)"),
@@ -180,7 +185,7 @@ TABLE: tuple[Number, ...] = tuple(Number(*row) for row in (
     # --- ultrasound low-echogenic pixel fraction, upper dermis ------------------------------------------
     ("lep_upper.baseline_mean", 0.40, _a("no published fraction for the cheek at this age (instruments.md §2.3 gives "
                                          "pixel counts, not fractions); a mid-range value")),
-    ("lep_upper.baseline_sd", 0.10, _a("wide inter-individual and diurnal variation of SLEB (instruments.md §2.3)")),
+    ("lep_upper.baseline_sd", _SD_LEP_UPPER, _a("wide inter-individual and diurnal variation of SLEB (instruments.md §2.3)")),
     ("lep_upper.rho", 0.65, _a("echogenicity is more variable than thickness (gain, time of day)")),
     ("lep_upper.age_slope", 0.004, _LEP_AGE + "; magnitude our assumption"),
     ("lep_upper.change.AT", -0.04, _DIR_SKIN + "; magnitude our assumption (about 0.4 SD)"),
@@ -265,8 +270,9 @@ TABLE: tuple[Number, ...] = tuple(Number(*row) for row in (
                                        "a/(a+b) = 0.878, typical of supervised twice-weekly programmes")),
     ("training.attendance_b", 2.5, _a("as training.attendance_a; within-arm SD of adherence over 32 sessions "
                                       "about 0.09")),
-    ("dose.dermal_thickness.adherence", 0.15, _a(_DOSE)),
-    ("dose.lep_upper.adherence", -0.10, _a(_DOSE + "; negative: fewer low-echogenic pixels is better")),
+    ("dose.dermal_thickness.adherence", _DOSE_SD_PER_ADHERENCE * _SD_DERMAL_THICKNESS, _a(_DOSE)),
+    ("dose.lep_upper.adherence", -_DOSE_SD_PER_ADHERENCE * _SD_LEP_UPPER,
+     _a(_DOSE + "; negative: fewer low-echogenic pixels is better")),
     # --- between-outcome correlations (same visit; all others 0) ---------------------------------------
     ("corr.r2.r5", 0.5, _a("R2 and R5 are both recovery ratios of the same curve")),
     ("corr.r2.r7", 0.7, _a("R2 and R7 share the denominator Uf")),

@@ -41,9 +41,7 @@ from skintrial.errors import InputError, Problem
 from skintrial.plan._calibration import values as _calibration_values
 from skintrial.training._logs import TRAINING_COLUMNS
 
-_CAL = _calibration_values()
-
-__all__ = ["simulate_training", "simulate_attendance", "RT_MACHINES", "DEFAULT_PROTOCOLS", "ATTENDANCE_BETA"]
+__all__ = ["simulate_training", "simulate_attendance", "RT_MACHINES", "DEFAULT_PROTOCOLS", "attendance_beta"]
 
 RT_MACHINES: dict[str, float] = {  # baseline 1RM (kg) of a 50-year-old woman: our assumption
     "leg_curl": 30.0,
@@ -58,9 +56,16 @@ _GAIN_1RM = {"resistance": (0.25, 0.08), "aerobic": (0.05, 0.05), None: (0.0, 0.
 _GAIN_VO2 = {"resistance": (0.03, 0.05), "aerobic": (0.09, 0.06), None: (0.0, 0.04)}
 _START = np.datetime64("2023-01-09")
 _SPAWN = 0x7261696E
-ATTENDANCE_BETA = (_CAL["training.attendance_a"], _CAL["training.attendance_b"])
-"""Beta(a, b) of each participant's probability of attending a session (mean a / (a + b) = 0.878): our
-assumption, in the calibration table (docs/calibration.md) as ``training.attendance_a`` / ``_b``."""
+
+
+def attendance_beta() -> tuple[float, float]:
+    """Beta(a, b) of each participant's probability of attending a session (mean a / (a + b) = 0.878): our
+    assumption, in the calibration table (docs/calibration.md) as ``training.attendance_a`` / ``_b``.
+
+    Read from the table when a log is simulated, not at import (a dict of the table: no cache needed).
+    """
+    cal = _calibration_values()
+    return cal["training.attendance_a"], cal["training.attendance_b"]
 
 
 def _week_of(visit: object) -> float:
@@ -82,7 +87,7 @@ def _check(participants: pd.DataFrame, weeks: int, sessions_per_week: int) -> No
 def _attendance(rng, p: pd.DataFrame, weeks: int, spw: int) -> tuple[np.ndarray, np.ndarray]:
     """(n, weeks, spw) boolean: attended; withdrawn participants stop at a random week."""
     n = len(p)
-    propensity = rng.beta(*ATTENDANCE_BETA, size=n)
+    propensity = rng.beta(*attendance_beta(), size=n)
     att = rng.random((n, weeks, spw)) < propensity[:, None, None]
     withdrawn = (p["status"].astype(str) == "withdrawn").to_numpy() if "status" in p else np.zeros(n, bool)
     wv = p["withdrawal_visit"] if "withdrawal_visit" in p else pd.Series([None] * n)
