@@ -45,6 +45,30 @@ def test_unreadable_files_are_input_errors_naming_the_file(tmp_path, content, ex
     assert problem.file == str(p) and problem.row == row and "save" in problem.fix
 
 
+def test_one_reader_for_study_and_omics_tables(tmp_path):
+    """read_qpcr_table goes through the study reader: a Latin-1 byte is named by its spreadsheet row
+    (not a byte position), the same problem as the bundle's tables get; a UTF-16 export is said as
+    such; empty cells are None and there is no row-number column."""
+    from skintrial.study import read_table
+
+    p = tmp_path / "ct.csv"
+    p.write_bytes(b"sample,group,gene,ct\ns1,a,G,20\n" + "s2,Zoë,G,21\n".encode("latin-1"))
+    with pytest.raises(InputError) as omics:
+        read_qpcr_table(p)
+    with pytest.raises(InputError) as study:
+        read_table(p)
+    assert omics.value.problems[0].message == study.value.problems[0].message
+    assert omics.value.problems[0].row == study.value.problems[0].row == 3
+    assert "position" not in str(omics.value)
+    p.write_bytes("sample\tgroup\tgene\tct\n".encode("utf-16"))
+    with pytest.raises(InputError, match="UTF-16"):
+        read_qpcr_table(p)
+    t = tmp_path / "ct.txt"
+    t.write_text("Sample\tGroup\tTarget Name\tCq\ns1\ta\tG\t\n")
+    d = read_qpcr_table(t)
+    assert d.columns.tolist() == ["sample", "group", "gene", "ct"] and d["ct"].tolist() == [None]
+
+
 # --- two columns meaning one name ---------------------------------------------------------------------
 
 

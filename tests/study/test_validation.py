@@ -374,6 +374,19 @@ def test_a_non_utf8_table_says_to_save_it_as_utf8(small_bundle):
     assert "UTF-8" in p.fix and p.row == len(text.splitlines()) + 1
 
 
+@pytest.mark.parametrize("body, message, row", [
+    ('participant_id,arm\nP01,AT\nP02,"RT\nP03,AT\n', "EOF inside string starting at row 3", 3),
+    ("participant_id,arm\nP01,AT\nP02,RT,extra,more\n", "Expected 2 fields in line 3", 3),
+    ("", "the file is empty", None),
+])
+def test_an_unparsable_table_names_its_row(small_bundle, body, message, row):
+    (small_bundle / "participants.csv").write_text(body)
+    with pytest.raises(InputError, match=message) as err:
+        load_study(small_bundle)
+    (p,) = err.value.problems
+    assert p.file.endswith("participants.csv") and p.row == row and "save the table" in p.fix
+
+
 def test_a_non_utf8_study_toml_gets_text_editor_advice_not_spreadsheet_advice(small_bundle):
     path = small_bundle / "study.toml"
     text = path.read_text()

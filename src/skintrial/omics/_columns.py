@@ -7,7 +7,6 @@ one.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -52,55 +51,22 @@ def canonical_columns(frame: pd.DataFrame, aliases: Mapping[str, str], *, file: 
     return frame.rename(columns=names)
 
 
-_PANDAS_ROW = re.compile(r"\brow (\d+)\b")  # the C parser counts lines from 0 here ("starting at row 4")
-_PANDAS_LINE = re.compile(r"\bline (\d+)\b")  # ... and from 1 here ("Expected 4 fields in line 3")
-
-
-def _parser_row(message: str) -> tuple[str, int | None]:
-    """pandas' message with its line counted as a spreadsheet row (header = 1), and that row."""
-    if m := _PANDAS_LINE.search(message):
-        return message, int(m.group(1))
-    if m := _PANDAS_ROW.search(message):
-        row = int(m.group(1)) + 1
-        return _PANDAS_ROW.sub(f"row {row}", message), row
-    return message, None
-
-
 def read_text_table(path: str | Path, *, sheet: str | int = 0, what: str = "table") -> pd.DataFrame:
-    """Read CSV / TSV (text cells, ``""`` when empty) or Excel (cells as stored); failures are :class:`InputError`.
+    """Read a lab's table (CSV, TSV/TXT, Excel, Parquet) as text cells; failures are :class:`InputError`.
 
-    The error names the file and says what went wrong in words a lab can act on: an empty file, a
-    file that is not UTF-8 text (often an Excel workbook saved with a ``.csv`` name), an unclosed
-    quote or a row with too many fields (with its spreadsheet row), an unreadable workbook.
+    The study bundle's reader, :func:`skintrial.study.read_table` (one reader for every table: the
+    same messages for an empty file, a file that is not UTF-8 (with its row, or saying it is UTF-16 or
+    a workbook under a text name), an unclosed quote or a row with too many fields (with its
+    spreadsheet row), an unreadable workbook), without its row-number column. Empty cells are
+    ``None``; ``attrs["file"]`` names the file. The column names are left as written: the omics
+    readers map them onto ours with :func:`canonical_columns`.
     """
-    path = Path(path)
+    from skintrial.study._readers import ROW_COLUMN, read_table
+
     file = str(path)
-    if not path.is_file():
-        raise InputError(Problem("file not found", fix="check the path", file=file))
-    suffix = path.suffix.lower()
-    fix_format = f"save the {what} as a UTF-8 CSV or an .xlsx workbook with one header row"
-    try:
-        if suffix in (".xlsx", ".xlsm", ".xls"):
-            data = pd.read_excel(path, sheet_name=sheet, dtype=object)  # empty cells NaN, numbers as read
-        else:
-            sep = "\t" if suffix in (".tsv", ".txt") else ","
-            data = pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except pd.errors.EmptyDataError:
-        raise InputError(Problem(f"the file is empty (no header row, no data): not a {what}", file=file,
-                                 fix=f"export the {what} again; {fix_format}")) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(Problem(f"the file is not UTF-8 text (byte {exc.object[exc.start:exc.start + 1]!r} at "
-                                 f"position {exc.start}; perhaps a binary file, or a workbook saved under a text name)",
-                                 file=file, fix=fix_format)) from None
-    except pd.errors.ParserError as exc:
-        msg, row = _parser_row(str(exc).replace("Error tokenizing data. C error: ", "").strip())
-        raise InputError(Problem(f"cannot be parsed as a table ({msg})", file=file, row=row,
-                                 fix="close the quote or remove the extra separators on that row; "
-                                     + fix_format)) from None
-    except Exception as exc:  # noqa: BLE001 - any reader failure on a user's file is bad input
-        raise InputError(Problem(f"cannot be read as a {suffix or 'CSV'} {what} ({type(exc).__name__}: {exc})",
-                                 file=file, fix=fix_format)) from None
+    data = read_table(path, sheet=sheet, what=what).drop(columns=ROW_COLUMN)
     if len(data.columns) == 0:
-        raise InputError(Problem(f"the file has no columns: not a {what}", file=file, fix=fix_format))
+        raise InputError(Problem(f"the file has no columns: not a {what}", file=file,
+                                 fix=f"save the {what} as a UTF-8 CSV or an .xlsx workbook with one header row"))
     data.attrs["file"] = file
     return data
