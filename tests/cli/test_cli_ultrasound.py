@@ -202,3 +202,22 @@ def test_a_defect_is_exit_1_not_bad_input(scans, tmp_path, monkeypatch):
                                  "--pixel-spacing-mm", "0.0125"])
     assert result.exit_code == 1 and isinstance(result.exception, KeyError)
     assert not out.exists()
+
+
+def test_spacing_manifest_goes_through_the_table_reader(scans, tmp_path):
+    """The manifest is read as every table is (study reader): spreadsheet rows survive a blank line,
+    an Excel manifest works, and the spacing rules are the bundle manifest's."""
+    folder, truths = scans
+    manifest = tmp_path / "m.csv"
+    manifest.write_text("file,pixel_spacing_mm\np0.png,0.0125\n\np1.png,abc\n")
+    out = tmp_path / "p.csv"
+    args = ["ultrasound", str(folder / "p0.png"), "--out", str(out), "--spacing-manifest"]
+    result = runner.invoke(app, [*args, str(manifest)])
+    assert result.exit_code == 2
+    text = " ".join(result.output.split())
+    assert "row 4, column 'pixel_spacing_mm'" in text and "positive number of mm" in text and "'abc'" in text
+    book = tmp_path / "m.xlsx"
+    pd.DataFrame({"file": ["p0.png"], "pixel_spacing_mm": [0.0125]}).to_excel(book, index=False)
+    result = runner.invoke(app, [*args, str(book)])
+    assert result.exit_code == 0, result.output
+    assert_allclose(_read(out)["dermal_thickness_mm"], [truths["p0.png"]["dermal_thickness_mm"]], rtol=0.02)

@@ -33,48 +33,6 @@ def _parse_spacing(text: str | None):
     return values[0] if len(values) == 1 else values
 
 
-_MANIFEST_FIX = "give columns file, pixel_spacing_mm [, pixel_spacing_col_mm]: one row per scan, spacing in mm"
-
-
-def _read_manifest(path: Path) -> dict:
-    """``file, pixel_spacing_mm[, pixel_spacing_col_mm]`` → {file: spacing}; every bad row reported at once."""
-    import numpy as np
-    import pandas as pd
-
-    from skintrial.errors import InputError, Problem
-
-    if not path.is_file():
-        raise InputError(Problem("spacing manifest not found", file=str(path), fix="check the path"))
-    try:
-        table = pd.read_csv(path, dtype={"file": str})
-    except (pd.errors.EmptyDataError, pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
-        raise InputError(Problem(f"spacing manifest is not a readable CSV table ({exc})", file=str(path),
-                                 fix=_MANIFEST_FIX)) from None
-    missing = [c for c in ("file", "pixel_spacing_mm") if c not in table.columns]
-    if missing:
-        raise InputError(Problem(f"missing column(s) {', '.join(missing)}", file=str(path), row=1,
-                                 fix=_MANIFEST_FIX))
-    if table.empty:
-        raise InputError(Problem("spacing manifest has no rows", file=str(path), fix=_MANIFEST_FIX))
-    problems = []
-    for i, name in enumerate(table["file"]):
-        if pd.isna(name) or not str(name).strip():
-            problems.append(Problem("file name is empty", file=str(path), row=i + 2, column="file",
-                                    fix="name the scan file (its name or path) on every row"))
-    columns = ["pixel_spacing_mm"] + (["pixel_spacing_col_mm"] if "pixel_spacing_col_mm" in table else [])
-    numbers = {}
-    for column in columns:
-        numbers[column] = pd.to_numeric(table[column], errors="coerce").to_numpy(dtype=float)
-        for i in np.flatnonzero(~(np.isfinite(numbers[column]) & (numbers[column] > 0))):
-            problems.append(Problem("pixel spacing must be a positive number of mm", file=str(path),
-                                        row=i + 2, column=column, value=table[column].iloc[i],
-                                        fix="e.g. 0.0125 (mm per pixel, '.' as decimal point)"))
-    InputError.collect(problems)
-    dy = numbers["pixel_spacing_mm"]
-    dx = numbers.get("pixel_spacing_col_mm", dy)
-    return {str(name).strip(): (float(a), float(b)) for name, a, b in zip(table["file"], dy, dx, strict=True)}
-
-
 def _check_overlay_dir(folder: Path) -> None:
     """Create the overlay folder and prove it takes a file, before any scan is analysed.
 
@@ -120,12 +78,13 @@ def ultrasound(
     from skintrial.errors import InputError
     from skintrial.instruments._batch import error_problems
     from skintrial.instruments.ultrasound import ultrasound_files
+    from skintrial.study._manifest import read_spacing_manifest
 
     spacing = _parse_spacing(pixel_spacing_mm)
     if overlay_dir is not None:
         _check_overlay_dir(overlay_dir)
     if spacing_manifest is not None:
-        manifest = _read_manifest(spacing_manifest)
+        manifest = read_spacing_manifest(spacing_manifest)
         if spacing is not None:  # the manifest names files; the option covers the others
             manifest = {str(f): manifest.get(str(f), manifest.get(f.name, spacing)) for f in files}
         spacing = manifest
