@@ -154,3 +154,24 @@ def test_demo_never_replaces_an_input_that_provenance_records(tmp_path):
     assert recorded_inputs(out) == [out / "results", out / "results" / "study.toml"]
     (problem,) = demo_problems(out)
     assert "is, or lies inside" in problem.message and "choose another --out" in problem.fix
+
+
+def test_outcome_measured_at_baseline_and_end_only_in_a_three_visit_study(small_bundle):
+    """Body mass measured at week0 and week16 only, beside outcomes at week0, week8 and week16: cLDA and
+    the mixed ANOVA analyse it on its two visits, and nobody is listed as excluded for lacking week8."""
+    toml = small_bundle / "study.toml"
+    toml.write_text(toml.read_text().replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))
+    m = pd.read_csv(small_bundle / "measurements.csv")
+    completers = set(m.loc[m["visit"] == "week16", "participant_id"])
+    mid = m[(m["visit"] == "week0") & m["participant_id"].isin(completers) & (m["outcome"] != "body_mass")]
+    mid = mid.assign(visit="week8", value=mid["value"] * np.random.default_rng(5).normal(1.0, 0.02, len(mid)))
+    pd.concat([m, mid], ignore_index=True).to_csv(small_bundle / "measurements.csv", index=False)
+    res = analyse(load_study(small_bundle))
+    cl = res.tables["clda"].set_index("outcome")
+    assert cl.loc[["body_mass"], "status"].eq("ok").all()
+    mixed = res.tables["mixed_anova"].set_index("outcome")
+    assert mixed.loc["body_mass", "status"].eq("ok").all() and mixed.loc["body_mass", "n_visits"].eq(2).all()
+    assert mixed.loc["r2", "n_visits"].eq(3).all()
+    excl = res.tables["exclusions"]
+    lacking_week8 = excl[(excl["outcome"] == "body_mass") & excl["reason"].str.contains("week8")]
+    assert lacking_week8.empty

@@ -350,9 +350,10 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
                                     analysis="ancova"))
     if "clda" in plan.methods:
         excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=s.visits, analysis="clda",
-                                        require="any"))
+                                        require="any", measured_only=True))
     if "mixed_anova" in plan.methods:
-        excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=s.visits, analysis="mixed_anova"))
+        excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=s.visits, analysis="mixed_anova",
+                                        measured_only=True))
     if "clda" in plan.methods:
         from skintrial.stats.clda import clda
 

@@ -423,3 +423,30 @@ def test_many_outcomes_all_converge():
     res = clda(d, baseline_visit="w0", visits=visits, reference_arm="CON")
     assert (res["status"] == "ok").all()
     assert len(res) == G * 2 * 2
+
+
+def test_outcome_measured_at_some_visits_is_fitted_on_those():
+    """An outcome measured at baseline and the last visit only (VO2peak beside skin at three visits) is
+    fitted on its two visits, exactly as alone; the visit it lacks, and an outcome without baseline data,
+    get rows with their own status instead of NaN for everything."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for i in range(40):
+        a = ("CON", "AT", "RT")[i % 3]
+        for o in ("skin", "vo2", "nobase"):
+            for v in ("week0", "week8", "week16"):
+                if (o, v) in {("vo2", "week8"), ("nobase", "week0")}:
+                    continue
+                rows.append((f"p{i}", a, v, o, rng.normal() + (v != "week0") * (a == "RT")))
+    d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
+    with pytest.warns(DegenerateFitWarning, match=r"1 of 3 outcome\(s\) \{'no_baseline_data': 1\}"):
+        res = clda(d, baseline_visit="week0", reference_arm="CON")
+    status = res.set_index(["outcome", "visit", "contrast"])["status"].sort_index()
+    assert (status.loc["nobase"] == "no_baseline_data").all()
+    assert (status.loc[("vo2", "week8")] == "not_measured_at_visit").all()
+    assert (status.loc["skin"] == "ok").all() and (status.loc[("vo2", "week16")] == "ok").all()
+    alone = clda(d[d["outcome"] == "vo2"], baseline_visit="week0", visits=["week0", "week16"], reference_arm="CON")
+    got = res[(res["outcome"] == "vo2") & (res["visit"] == "week16")].reset_index(drop=True)
+    assert_allclose(got[["estimate", "se", "p"]], alone[["estimate", "se", "p"]], rtol=1e-12)
+    assert list(res["outcome"].unique()) == ["nobase", "skin", "vo2"]
+    assert res.groupby("outcome")["visit"].apply(list).loc["skin"] == ["week8", "week8", "week16", "week16"]

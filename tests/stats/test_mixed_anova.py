@@ -88,3 +88,26 @@ def test_an_arm_without_complete_cases_is_named_in_the_status():
     assert set(res["status"]) == {"arm_dropped"}  # not ANCOVA's arm_without_complete_cases, which means NaN
     assert res.query("term == 'arm'")["num_df"].item() == 1.0  # A and B still analysed
     assert res[["f", "p", "ges"]].notna().all().all()
+
+
+def test_outcome_measured_at_some_visits_is_analysed_on_those():
+    """VO2peak at week0 and week16 beside skin at three visits: a 2 x 2 ANOVA on its visits, equal to
+    analysing it alone; an outcome seen at one visit only gets its own status."""
+    rng = np.random.default_rng(2)
+    rows = []
+    for i in range(24):
+        a = ("AT", "RT")[i % 2]
+        for o in ("skin", "vo2", "once"):
+            for v in ("week0", "week8", "week16"):
+                if (o == "vo2" and v == "week8") or (o == "once" and v != "week0"):
+                    continue
+                rows.append((f"p{i}", a, v, o, rng.normal() + (v == "week16") * (a == "RT")))
+    d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
+    res = mixed_anova(d)
+    assert list(res["outcome"]) == ["once"] * 3 + ["skin"] * 3 + ["vo2"] * 3
+    by = res.set_index(["outcome", "term"])
+    assert (by.loc["once", "status"] == "measured_at_fewer_than_two_visits").all()
+    assert (by.loc["skin", "n_visits"] == 3).all() and (by.loc["vo2", "n_visits"] == 2).all()
+    alone = mixed_anova(d[d["outcome"] == "vo2"], visits=["week0", "week16"]).set_index("term")
+    assert_allclose(by.loc["vo2"][["f", "p", "ges"]], alone[["f", "p", "ges"]], rtol=1e-12)
+    assert by.loc[("vo2", "arm:visit"), "n"] == 24

@@ -63,6 +63,7 @@ MIXED_ANOVA_COLUMNS: tuple[str, ...] = (
     "ges",
     "mse",
     "n",
+    "n_visits",
     "gg_eps",
     "p_gg",
     "hf_eps",
@@ -70,7 +71,8 @@ MIXED_ANOVA_COLUMNS: tuple[str, ...] = (
     "status",
 )
 """``results/mixed_anova.csv``: the DESIGN.md columns up to ``ges``, then error mean square, complete
-cases, sphericity corrections (NaN with two visits and on the ``arm`` row) and the fit status."""
+cases, the number of visits analysed (those at which the outcome was measured), sphericity corrections
+(NaN with two visits and on the ``arm`` row) and the fit status."""
 
 CROSS_SECTIONAL_COLUMNS: tuple[str, ...] = (*CONTRAST_COLUMNS, "visit", "group_column")
 """``results/cross_sectional.csv``: the columns of ``ancova.csv``, then the visit compared and the

@@ -59,6 +59,10 @@ CLDA_STATUSES: dict[str, str] = {
     "not_converged": "REML did not reach the maximum in the allowed iterations",
     "df_not_estimable": "Satterthwaite df not computable (information of the covariance not positive definite)",
     "singular_covariance": "REML drives the visit covariance to singular: too few participants seen at some visits together",
+    "not_measured_at_visit": "the outcome has no value at this visit for anyone (e.g. measured at baseline and the "
+    "last visit only): it is fitted on the visits where it was measured, and this visit has no estimate",
+    "no_baseline_data": "the outcome has no value at the baseline visit for anyone: the constrained model has no "
+    "baseline to constrain",
 }
 """Every value of the ``status`` column and what it means; estimates are NaN unless the status is ok."""
 
@@ -388,42 +392,97 @@ def clda(
         raise InputError(Problem("ci_level must lie between 0 and 1", value=ci_level, fix="e.g. 0.95"))
     if df_method not in DF_METHODS:
         raise InputError(Problem("unknown df_method", value=df_method, fix=f"use one of {list(DF_METHODS)}"))
-    fit, col = _fit(
-        data,
-        baseline_visit=baseline_visit,
-        outcome=outcome,
-        value=value,
-        arm=arm,
-        visit=visit,
-        subject=subject,
-        visits=visits,
-        arms=arms,
-        reference_arm=reference_arm,
-        covariates=covariates,
-    )
-    bad = fit.status != "ok"
+    ta = _layout(data, baseline_visit=baseline_visit, outcome=outcome, value=value, arm=arm, visit=visit,
+                 subject=subject, visits=visits, arms=arms, reference_arm=reference_arm, covariates=covariates)
+    tables = [_table(fit, col, reference_arm, ci_level, df_method) for fit, col in _fits_by_measured_visits(ta)]
+    fitted = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(CLDA_COLUMNS))
+    out = _with_unmeasured_visits(fitted, ta, reference_arm, df_method, ci_level)
+    # an outcome counts as fitted when any of its rows is (one not measured at some visit still is)
+    status = out.groupby("outcome", sort=False)["status"].agg(lambda s: "ok" if (s == "ok").any() else s.iloc[0])
+    bad = (status != "ok").to_numpy()
     if bad.any():
-        counts = pd.Series(fit.status[bad]).value_counts().to_dict()
+        counts = status[bad].value_counts().to_dict()
         warnings.warn(
             f"cLDA could not be fitted for {int(bad.sum())} of {bad.size} outcome(s) {counts}; "
             "their rows carry the status and NaN estimates",
             DegenerateFitWarning,
             stacklevel=2,
         )
-    return _table(fit, col, reference_arm, ci_level, df_method)
+    return out
 
 
 def _fit(
     data, *, baseline_visit, outcome, value, arm, visit, subject, visits, arms, reference_arm, covariates
 ):
-    """Validate, lay out and fit; returns the :class:`_Fit` and the column of each arm × visit effect."""
+    """Validate, lay out and fit on every visit; returns the :class:`_Fit` and the column of each arm ×
+    visit effect (tests and the docs use it; :func:`clda` fits each outcome on its measured visits)."""
+    ta = _layout(data, baseline_visit=baseline_visit, outcome=outcome, value=value, arm=arm, visit=visit,
+                 subject=subject, visits=visits, arms=arms, reference_arm=reference_arm, covariates=covariates)
+    return _fit_arrays(ta)
+
+
+def _fit_arrays(ta: TrialArrays):
+    """Fit the laid-out outcomes on all of ``ta``'s visits: the :class:`_Fit` and the effect columns."""
+    X, col = _design(ta)
+    y = ta.values.transpose(1, 0, 2)  # (G, n, T)
+    mask = np.isfinite(y)
+    status = _precheck(y, mask, X, ta.arm_index, len(ta.arms))
+    return replace(_fit_all(y, mask, X, status), ta=ta), col
+
+
+def _fits_by_measured_visits(ta: TrialArrays):
+    """One fit per set of visits at which outcomes were measured (a handful: the loop is over visit sets,
+    not outcomes). An outcome measured at baseline and the last visit only is fitted on those two; the
+    rows of the visits it lacks are added by :func:`_with_unmeasured_visits`."""
+    measured = np.isfinite(ta.values).any(axis=0)  # (G, T): anyone has a value
+    sets, which = np.unique(measured, axis=0, return_inverse=True)
+    for k, visits_on in enumerate(sets):
+        g = np.flatnonzero(which.reshape(-1) == k)
+        if not visits_on[0] or visits_on[1:].sum() == 0:
+            continue  # no baseline, or no follow-up at all: rows come from _with_unmeasured_visits
+        t = np.flatnonzero(visits_on)
+        sub = replace(ta, outcomes=tuple(ta.outcomes[i] for i in g), visits=tuple(ta.visits[i] for i in t),
+                      values=ta.values[:, g][:, :, t])
+        yield _fit_arrays(sub)
+
+
+def _with_unmeasured_visits(out: pd.DataFrame, ta: TrialArrays, reference_arm, df_method: str,
+                            ci_level: float) -> pd.DataFrame:
+    """Add the rows of outcome × post-baseline visit × contrast that no fit produced (a visit at which the
+    outcome was not measured, or an outcome without baseline or follow-up data), with their status, and
+    put every row in outcome, visit and contrast order."""
+    labels = [label for label, _, _ in pairwise_contrasts(ta.arms, reference_arm)]
+    measured = np.isfinite(ta.values).any(axis=0)
+    have = set(zip(out["outcome"], out["visit"], strict=True))
+    missing = []
+    for g, o in enumerate(ta.outcomes):
+        for t in range(1, len(ta.visits)):
+            if (o, ta.visits[t]) in have:
+                continue
+            status = "no_baseline_data" if not measured[g, 0] else "not_measured_at_visit"
+            missing += [{"outcome": o, "contrast": c, "visit": ta.visits[t], "status": status} for c in labels]
+    if missing:
+        extra = pd.DataFrame(missing).reindex(columns=list(CLDA_COLUMNS))
+        extra = extra.assign(n=0, ci_level=ci_level, family="", p_adj_method="none", df_method=df_method,
+                             effect_size_formula=HEDGES_G)
+        out = pd.concat([out, extra], ignore_index=True) if len(out) else extra
+    key = {"outcome": {o: k for k, o in enumerate(ta.outcomes)}, "visit": {v: k for k, v in enumerate(ta.visits)},
+           "contrast": {c: k for k, c in enumerate(labels)}}
+    out = out.sort_values(["outcome", "visit", "contrast"], key=lambda s: s.map(key[s.name]), kind="mergesort")
+    return out.reset_index(drop=True)[list(CLDA_COLUMNS)]
+
+
+def _layout(
+    data, *, baseline_visit, outcome, value, arm, visit, subject, visits, arms, reference_arm, covariates
+) -> TrialArrays:
+    """Validate the columns and visits and lay the long table out (all visits)."""
     needed = [subject, visit, outcome, value, arm, *covariates]
     absent = [c for c in needed if c not in data.columns]
     if absent:
         raise InputError(f"column(s) {absent} not found in the data", fix=f"the data need columns {needed}")
     order = _visit_order(data, visit, visits, baseline_visit)
     _check_present(data, [arm, *covariates])
-    ta = trial_arrays(
+    return trial_arrays(
         data,
         outcome=outcome,
         value=value,
@@ -435,8 +494,3 @@ def _fit(
         reference_arm=reference_arm,
         covariates=covariates,
     )
-    X, col = _design(ta)
-    y = ta.values.transpose(1, 0, 2)  # (G, n, T)
-    mask = np.isfinite(y)
-    status = _precheck(y, mask, X, ta.arm_index, len(ta.arms))
-    return replace(_fit_all(y, mask, X, status), ta=ta), col

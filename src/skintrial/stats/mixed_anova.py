@@ -117,8 +117,9 @@ def mixed_anova(
     visits : sequence of str, optional
         The within-subject levels, in order (default: every visit in the data, in
         :func:`~skintrial.stats._data.default_visit_order`: ``week0, week8, week16``, whatever the
-        order of the rows). Each outcome is analysed on its complete cases: the subjects observed at
-        all of these visits. The statistics do not depend on the order of the visits.
+        order of the rows). Each outcome is analysed on the visits at which it was measured (anyone
+        has a value; ``n_visits``) and on its complete cases there: the subjects observed at all of
+        them. The statistics do not depend on the order of the visits.
     arms : sequence of str, optional
         Arm order (does not change any statistic).
 
@@ -127,12 +128,12 @@ def mixed_anova(
     DataFrame
         Columns :data:`~skintrial.stats._schema.MIXED_ANOVA_COLUMNS`: one row per outcome × term
         (``arm``, ``visit``, ``arm:visit``) with ``num_df, den_df, f, p, ges`` (the DESIGN.md
-        contract), the error mean square ``mse``, the complete cases ``n``, and for more than two
+        contract), the error mean square ``mse``, the complete cases ``n``, the visits analysed ``n_visits``, and for more than two
         visits the Greenhouse–Geisser / Huynh–Feldt ``gg_eps, p_gg, hf_eps, p_hf`` (NaN otherwise and
         on the ``arm`` row). ``status`` is ``ok``, ``arm_dropped`` (an arm without complete cases is
         left out and the ANOVA is on the remaining arms: its statistics are reported), ``too_few_arms``
         (fewer than two arms with complete cases), ``too_few_observations`` (no error df) or
-        ``no_residual_variance``.
+        ``no_residual_variance`` or ``measured_at_fewer_than_two_visits``.
 
     Examples
     --------
@@ -158,8 +159,37 @@ def mixed_anova(
             )
         )
     values = ta.values[:, :, [ta.visits.index(v) for v in vis]]
-    b = len(vis)
-    N, a, ss_arm, ss_b, ss_visit, ss_int, E = _strata(values, ta.arm_index, len(ta.arms))
+    measured = np.isfinite(values).any(axis=0)  # (K, b): anyone has a value at the visit
+    sets, which = np.unique(measured, axis=0, return_inverse=True)
+    frames = []
+    for k, on in enumerate(sets):  # one batched ANOVA per set of measured visits (a handful), not per outcome
+        g = np.flatnonzero(which.reshape(-1) == k)
+        names = [ta.outcomes[i] for i in g]
+        if on.sum() < 2:
+            frames.append(_not_analysable(names, on.sum()))
+            continue
+        frames.append(_anova(values[:, g][:, :, on], names, ta.arm_index, len(ta.arms)))
+    order = {o: k for k, o in enumerate(ta.outcomes)}
+    out = pd.concat(frames, ignore_index=True)
+    out = out.sort_values(["outcome", "_t"], key=lambda s: s.map(order) if s.name == "outcome" else s,
+                          kind="mergesort")
+    return out.reset_index(drop=True)[list(MIXED_ANOVA_COLUMNS)]
+
+
+_TERMS = ("arm", "visit", "arm:visit")
+
+
+def _not_analysable(outcomes: list[str], n_visits: int) -> pd.DataFrame:
+    """Rows of outcomes measured at fewer than two of the visits: nothing to analyse within participants."""
+    rows = pd.DataFrame([{"outcome": o, "term": t, "_t": k} for o in outcomes for k, t in enumerate(_TERMS)])
+    rows = rows.reindex(columns=[*MIXED_ANOVA_COLUMNS, "_t"])
+    return rows.assign(n=0, n_visits=int(n_visits), status="measured_at_fewer_than_two_visits")
+
+
+def _anova(values: np.ndarray, outcomes: list[str], arm_index: np.ndarray, n_arms: int) -> pd.DataFrame:
+    """The batched ANOVA of outcomes sharing their visits: ``values`` (n, K, b), complete cases per outcome."""
+    b = values.shape[2]
+    N, a, ss_arm, ss_b, ss_visit, ss_int, E = _strata(values, arm_index, n_arms)
     ss_w = np.einsum("kii->k", E)
     df_e = N - a
     status = np.full(N.shape, "ok", dtype=object)
@@ -168,14 +198,13 @@ def mixed_anova(
     status[a < 2] = "too_few_arms"
     good = status == "ok"
     # the remaining arms are analysed (their statistics are reported), and the table says an arm dropped out
-    status[good & (a < len(ta.arms))] = ARM_DROPPED
+    status[good & (a < n_arms)] = ARM_DROPPED
     terms = [
         ("arm", ss_arm, a - 1.0, ss_b, df_e),
         ("visit", ss_visit, np.full(N.shape, b - 1.0), ss_w, (b - 1.0) * df_e),
         ("arm:visit", ss_int, (a - 1.0) * (b - 1), ss_w, (b - 1.0) * df_e),
     ]
     gg, hf = _epsilons(E, df_e) if b > 2 else (np.full(N.shape, np.nan),) * 2
-    K = N.size
     frames = []
     for name, ss, df1, sse, df2 in terms:
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -189,7 +218,7 @@ def mixed_anova(
         frames.append(
             pd.DataFrame(
                 {
-                    "outcome": ta.outcomes,
+                    "outcome": outcomes,
                     "term": name,
                     "num_df": np.where(good, df1, np.nan),
                     "den_df": np.where(good, df2, np.nan),
@@ -203,9 +232,10 @@ def mixed_anova(
                     "hf_eps": eps_h,
                     "p_hf": sps.f.sf(f, np.minimum(eps_h, 1.0) * df1, np.minimum(eps_h, 1.0) * df2),
                     "status": status,
-                    "_k": np.arange(K),
+                    "n_visits": b,
+                    "_t": _TERMS.index(name),
                 }
             )
         )
-    out = pd.concat(frames, ignore_index=True).sort_values("_k", kind="mergesort").reset_index(drop=True)
-    return out[list(MIXED_ANOVA_COLUMNS)]
+    return pd.concat(frames, ignore_index=True)
+

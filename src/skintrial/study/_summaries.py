@@ -79,12 +79,14 @@ record is a participant's whole series)."""
 
 
 def analysis_exclusions(study: Study, *, outcomes: Sequence[str], visits: Sequence[str], analysis: str,
-                        require: str = "all") -> pd.DataFrame:
+                        require: str = "all", measured_only: bool = False) -> pd.DataFrame:
     """Every participant left out of an analysis of each outcome, and why.
 
     ``require="all"``: the analysis needs a value at every one of ``visits`` (complete cases: ANCOVA
     needs baseline and follow-up, the mixed ANOVA every visit). ``require="any"``: it needs at least one
-    (cLDA). Columns :data:`EXCLUSION_COLUMNS`.
+    (cLDA). ``measured_only``: of ``visits``, only those at which the outcome was measured (anyone has
+    a value) count — the analyses that fit each outcome on its measured visits (cLDA, mixed ANOVA).
+    Columns :data:`EXCLUSION_COLUMNS`.
     """
     m = study.measurements
     have = m.groupby(["outcome", "visit"])["participant_id"].apply(set).to_dict()
@@ -92,12 +94,14 @@ def analysis_exclusions(study: Study, *, outcomes: Sequence[str], visits: Sequen
     rows = []
     for o in outcomes:
         has = [(v, have.get((o, v), set())) for v in visits]
+        if measured_only:
+            has = [(v, h) for v, h in has if h]
         for pid, arm, status, reason in zip(p["participant_id"], p["arm"], p["status"],
                                             p["withdrawal_reason"], strict=True):
             missing = [v for v, h in has if pid not in h]
-            if not missing or (require == "any" and len(missing) < len(visits)):
+            if not missing or (require == "any" and len(missing) < len(has)):
                 continue
-            why = "no value at any visit" if len(missing) == len(visits) and require == "any" else \
+            why = "no value at any visit" if len(missing) == len(has) and require == "any" else \
                 f"no {' and no '.join(missing)} value"
             if status == "withdrawn":
                 why += f" (withdrawn: {reason or 'reason not given'})"
