@@ -148,8 +148,9 @@ def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = Tr
     first[:, 1:] = sorted_code[:, 1:] != sorted_code[:, :-1]
     rank = np.cumsum(first, axis=1) - 1
     C = int(rank[:, -1].max()) + 1
-    base = dict(y=np.where(mask, y, 0.0).astype(float), mask=mask.astype(float), X=X, pattern=pattern,
-                patterns=patterns)  # fmt: skip
+    # C order whatever the caller's layout (a transposed or fancy-indexed view slows every product)
+    base = dict(y=np.ascontiguousarray(np.where(mask, y, 0.0), dtype=float),
+                mask=np.ascontiguousarray(mask, dtype=float), X=X, pattern=pattern, patterns=patterns)  # fmt: skip
     if not group or C > n // 2:  # grouping would not pay: every subject is its own cell
         count = np.ones((G, n))
         return _Problem(**base, cell=np.broadcast_to(np.arange(n), (G, n)), order=None, cell_X=X[None],
@@ -205,7 +206,7 @@ def _gls(prob: _Problem, sigma: np.ndarray):
     wy = np.einsum("gits,gis->git", W, prob.y)
     c = wy.reshape(G, -1) @ prob.X.reshape(-1, p)
     beta = np.einsum("gpq,gq->gp", Ainv, c)
-    r = (prob.y - np.einsum("itp,gp->git", prob.X, beta)) * prob.mask
+    r = (prob.y - (beta @ prob.X.reshape(-1, p).T).reshape(prob.y.shape)) * prob.mask
     u = np.einsum("gits,gis->git", W, r)
     n_obs = prob.mask.sum(axis=(1, 2))
     quad = np.einsum("git,git->g", r, u)
@@ -232,7 +233,7 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
     P = W - H  # diagonal blocks of P
     Pf, Hf = P.reshape(G, C, T * T), H.reshape(G, C, T * T)
     # score: D[a,b] = 1/2 sum_i (u_ia u_ib - P_ii[a,b])
-    D = 0.5 * (np.einsum("gia,gib->gab", u, u) - (Pf * w).sum(axis=1).reshape(G, T, T))
+    D = 0.5 * (np.swapaxes(u, 1, 2) @ u - (Pf * w).sum(axis=1).reshape(G, T, T))
     score = np.einsum("kab,gab->gk", S, D)
     # F[a,b,c,d] = sum_ij P_ij[b,c] P_ji[d,a], with P_ij = -B_i A^-1 B_j' off the diagonal
     diag = np.swapaxes(Pf * w, 1, 2) @ Pf - np.swapaxes(Hf * w, 1, 2) @ Hf  # [(b,c),(d,a)]
@@ -285,7 +286,7 @@ def min_correlation_eigenvalue(sigma: np.ndarray) -> np.ndarray:
 
 def _direction(score, expected, observed, use_newton: bool):
     """Newton step where the observed information is positive definite, else Fisher scoring."""
-    inv_e, _, min_e = _sym_inverse(expected)
+    inv_e = _pd_inverse(expected)[0]
     step = np.einsum("gkl,gl->gk", inv_e, score)
     decrement = np.einsum("gk,gk->g", score, step)
     if use_newton:
@@ -379,7 +380,8 @@ def fit_reml_unstructured(
     ll, score, expected, observed, beta, Ainv, K = _evaluate(prob, sigma, S)
     _, decrement = _direction(score, expected, observed, use_newton=False)
     # d cov_beta / d theta_k = A^-1 (sum_i B_i' V_k B_i) A^-1, and sum_i B_i' E_ab B_i = K[a, :, b, :]
-    M = np.einsum("kab,gapbq->gkpq", S, K)
+    q, p = S.shape[0], K.shape[2]
+    M = (S.reshape(q, T * T) @ K.transpose(0, 1, 3, 2, 4).reshape(G, T * T, p * p)).reshape(G, q, p, p)
     return RemlFit(
         beta=beta,
         cov_beta=Ainv,

@@ -398,7 +398,8 @@ def clda(
     fitted = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(CLDA_COLUMNS))
     out = _with_unmeasured_visits(fitted, ta, reference_arm, df_method, ci_level)
     # an outcome counts as fitted when any of its rows is (one not measured at some visit still is)
-    status = out.groupby("outcome", sort=False)["status"].agg(lambda s: "ok" if (s == "ok").any() else s.iloc[0])
+    by = out.groupby("outcome", sort=False)["status"]
+    status = by.first().where(~out["status"].eq("ok").groupby(out["outcome"], sort=False).any(), "ok")
     bad = (status != "ok").to_numpy()
     if bad.any():
         counts = status[bad].value_counts().to_dict()
@@ -442,7 +443,7 @@ def _fits_by_measured_visits(ta: TrialArrays):
             continue  # no baseline, or no follow-up at all: rows come from _with_unmeasured_visits
         t = np.flatnonzero(visits_on)
         sub = replace(ta, outcomes=tuple(ta.outcomes[i] for i in g), visits=tuple(ta.visits[i] for i in t),
-                      values=ta.values[:, g][:, :, t])
+                      values=np.ascontiguousarray(ta.values[:, g][:, :, t]))
         yield _fit_arrays(sub)
 
 
