@@ -221,3 +221,20 @@ def test_spacing_manifest_goes_through_the_table_reader(scans, tmp_path):
     result = runner.invoke(app, [*args, str(book)])
     assert result.exit_code == 0, result.output
     assert_allclose(_read(out)["dermal_thickness_mm"], [truths["p0.png"]["dermal_thickness_mm"]], rtol=0.02)
+
+
+def test_implausible_spacing_is_refused_naming_the_unit_slip(scans, tmp_path):
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["ultrasound", *map(str, scans), "--pixel-spacing-mm", "20", "--out", str(out)])
+    assert r.exit_code == 2 and "--pixel-spacing-mm" in r.output and "20 µm = 0.02 mm" in r.output
+    assert not out.exists()
+
+
+def test_study_wide_spacing_is_checked_in_study_toml():
+    from pydantic import ValidationError
+
+    from skintrial.study._schema import RawSpec
+
+    with pytest.raises(ValidationError, match="implausible for skin ultrasound"):
+        RawSpec(pixel_spacing_mm=12.5)
+    assert RawSpec(pixel_spacing_mm=0.0125).pixel_spacing_mm == 0.0125

@@ -318,6 +318,7 @@ def test_manifest_pixel_spacing_per_file_overrides_the_study_wide_value(raw_bund
 @pytest.mark.parametrize("column, value, where, message", [
     ("pixel_spacing_mm", "abc", "ultrasound", "positive number of mm"),
     ("pixel_spacing_mm", "-0.01", "ultrasound", "positive number of mm"),
+    ("pixel_spacing_mm", "20", "ultrasound", "20 µm = 0.02 mm"),  # µm typed as mm
     ("pixel_spacing_mm", "0.0125", "cutometer", "not an ultrasound scan"),
     ("pixel_spacing_col_mm", "0.0125", "ultrasound", "column spacing without a row spacing"),
     ("pixel_spacing", "0.0125", "ultrasound", "unknown manifest column"),

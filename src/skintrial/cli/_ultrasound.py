@@ -30,6 +30,11 @@ def _parse_spacing(text: str | None):
     if len(values) not in (1, 2) or any(not v > 0 for v in values):
         raise InputError(Problem("--pixel-spacing-mm takes one positive number or 'ROW,COL' in mm",
                                  value=text, fix="e.g. --pixel-spacing-mm 0.0125"))
+    from skintrial.study._ranges import pixel_spacing_problem
+
+    why = next((w for w in map(pixel_spacing_problem, values) if w is not None), None)
+    if why is not None:
+        raise InputError(Problem(why, column="--pixel-spacing-mm", value=text, fix="give the spacing in mm per pixel"))
     return values[0] if len(values) == 1 else values
 
 

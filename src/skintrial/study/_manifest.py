@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.study._ranges import pixel_spacing_problem
 from skintrial.study._readers import ROW_COLUMN, read_table
 
 __all__ = ["MANIFEST_COLUMNS", "SPACING_COLUMNS", "check_manifest_columns", "manifest_spacing",
@@ -62,6 +63,10 @@ def _spacing_checks(df: pd.DataFrame, *, required: bool) -> Iterator[tuple[np.nd
         with np.errstate(invalid="ignore"):
             bad = (True if required else filled) & ~(np.isfinite(value) & (value > 0))
         yield bad, column, "pixel spacing must be a positive number of mm", fix
+        for v in np.unique(value[~bad & filled]):  # plausible values pass; each implausible one is named
+            why = pixel_spacing_problem(float(v))
+            if why is not None:
+                yield filled & (value == v), column, why, fix
         if "instrument" in df.columns:
             other = filled & (df["instrument"] != "ultrasound").to_numpy()
             yield (other, column, "pixel spacing is given for a file that is not an ultrasound scan",

@@ -27,7 +27,26 @@ from dataclasses import dataclass
 from skintrial.errors import Problem
 
 __all__ = ["UNIT_RANGES", "UNIT_ALIASES", "INSTRUMENT_RANGES", "OutcomeRange", "outcome_range",
-           "physical_range", "canonical_unit", "unit_notes"]
+           "physical_range", "canonical_unit", "unit_notes", "PIXEL_SPACING_MM", "pixel_spacing_problem"]
+
+PIXEL_SPACING_MM: tuple[float, float] = (0.001, 0.5)
+"""Plausible pixel spacing of a skin-ultrasound B-mode image, mm per pixel: 20–100 MHz scanners resolve
+tens of µm and images are sampled finer (typically 0.005–0.1 mm). Outside it the number was almost
+certainly given in another unit (µm as mm: 20 instead of 0.020), and every thickness would be wrong."""
+
+
+def pixel_spacing_problem(value: float) -> str | None:
+    """Why a pixel spacing in mm cannot be right (not a positive number, or outside
+    :data:`PIXEL_SPACING_MM`, with the likely unit slip named), or None when it is plausible."""
+    if not (math.isfinite(value) and value > 0):
+        return "pixel spacing must be a positive number of mm"
+    lo, hi = PIXEL_SPACING_MM
+    if lo <= value <= hi:
+        return None
+    guess = f"; in µm? {value:g} µm = {value / 1000:g} mm" if value > hi else \
+        f"; in metres or cm? {value:g} cm = {value * 10:g} mm"
+    return (f"a pixel spacing of {value:g} mm per pixel is implausible for skin ultrasound (expected "
+            f"{lo:g}–{hi:g} mm){guess}")
 
 UNIT_RANGES: Mapping[str, tuple[float, float]] = {
     "ratio": (0.0, 1.0),

@@ -12,7 +12,7 @@ from typing import Literal, NamedTuple, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from skintrial.study._ranges import physical_range
+from skintrial.study._ranges import physical_range, pixel_spacing_problem
 
 __all__ = [
     "OutcomeSpec",
@@ -225,6 +225,13 @@ class RawSpec(_Table):
     cutometer_method: Literal["read_time", "inflection"] = "read_time"
     cutometer_drop_first_cycle: bool = False
     cutometer_columns: dict[CutometerColumnKey, str | int] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _plausible_spacing(self) -> RawSpec:
+        why = None if self.pixel_spacing_mm is None else pixel_spacing_problem(self.pixel_spacing_mm)
+        if why is not None:
+            raise ValueError(f"pixel_spacing_mm: {why}")
+        return self
 
     @model_validator(mode="after")
     def _cutometer_times(self) -> RawSpec:
