@@ -302,6 +302,9 @@ def test_micrometres_given_as_millimetres_are_caught_and_named(tmp_path):
     assert "um.csv" in msg and "column 'deformation_mm'" in msg and "micrometres" in msg
     p = err.value.problems[0]
     assert p.column == "deformation_mm" and p.row is not None and p.row >= 2
+    # the fix says how to declare the unit from Python, the CLI and a bundle's study.toml
+    assert "--column deformation_mm=deformation_mm:um" in p.fix
+    assert '[raw.cutometer_columns] deformation_mm = "deformation_mm:um"' in p.fix
     ok = read_cutometer(tmp_path / "um.csv", mapping={"deformation_mm": ("deformation_mm", "um")})
     assert_allclose(ok["deformation_mm"], curves["deformation_mm"], rtol=1e-12)
 

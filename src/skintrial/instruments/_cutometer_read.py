@@ -36,7 +36,8 @@ _ALIASES = {
     "measurement_id": ("measurement_id", None), "measurement": ("measurement_id", None),
 }
 _MAPPING_FIX = ("map your columns, e.g. mapping={'time_s': ('Time', 'ms'), 'deformation_mm': "
-                "('Deformation', 'um')} (CLI: --column time_s=Time:ms --column deformation_mm=Deformation:um)")
+                "('Deformation', 'um')} (CLI: --column time_s=Time:ms --column deformation_mm=Deformation:um; "
+                "a study bundle: [raw.cutometer_columns] in study.toml, time_s = \"Time:ms\")")
 
 
 def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = None) -> pd.DataFrame:
@@ -243,11 +244,16 @@ def _resolve_columns(raw: pd.DataFrame, mapping: dict, name: str) -> dict[str, t
     return found
 
 
+def _declare_unit(canon: str, src: object, unit: str) -> str:
+    """How to declare a column's unit, in each of the three places a user can: Python, CLI, study.toml."""
+    return (f"mapping={{{canon!r}: ({src!r}, {unit!r})}} (CLI: --column {canon}={src}:{unit}; a study bundle: "
+            f"[raw.cutometer_columns] {canon} = \"{src}:{unit}\" in study.toml)")
+
+
 def _unknown_unit(canon: str, src: str, unit: object, name: str) -> Problem:
     allowed = ", ".join(UNITS[canon])
     return Problem(f"unknown unit {unit!r} for {canon} (allowed: {allowed})", file=name, column=src,
-                   fix=f"use one of {allowed}, e.g. mapping={{{canon!r}: ({src!r}, {next(iter(UNITS[canon]))!r})}} "
-                       f"(CLI: --column {canon}={src}:{next(iter(UNITS[canon]))})")
+                   fix=f"use one of {allowed}, e.g. {_declare_unit(canon, src, next(iter(UNITS[canon])))}")
 
 
 def _not_found(raw: pd.DataFrame, canon: str, src: object, name: str) -> Problem:
@@ -282,8 +288,7 @@ def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:
             f"deformation of {df['deformation_mm'].iloc[i]:g} mm is impossible (the largest Cutometer "
             f"opening is 8 mm): the values look like {looks} read as {d_unit}", file=name,
             row=i + 2 + skip, column=d_src, value=float(df["deformation_mm"].iloc[i]), rows_affected=int(big.sum()),
-            fix=f"declare the unit: mapping={{'deformation_mm': ({d_src!r}, 'um')}} "
-                f"(CLI: --column deformation_mm={d_src}:um)"))
+            fix=f"declare the unit: {_declare_unit('deformation_mm', d_src, 'um')}"))
     t = df["time_s"].to_numpy()
     same = df["measurement_id"].to_numpy()[1:] == df["measurement_id"].to_numpy()[:-1]
     step = np.diff(t)
@@ -299,7 +304,7 @@ def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:
         problems.append(Problem(
             f"median time step is {np.median(step[same]):g} s: the times look like milliseconds read "
             f"as {t_unit}", file=name, column=t_src,
-            fix=f"declare the unit: mapping={{'time_s': ({t_src!r}, 'ms')}} (CLI: --column time_s={t_src}:ms)"))
+            fix=f"declare the unit: {_declare_unit('time_s', t_src, 'ms')}"))
     problems += _curve_problems(df, columns, name, skip)
     InputError.collect(problems)
 
