@@ -214,3 +214,17 @@ def test_planned_effect_has_a_pooled_t_interval_as_statsmodels_ols(pilot_with_co
     assert_allclose(q.loc["AT", ["effect_ci_low", "effect_ci_high"]].to_numpy(float),
                     [at["ci_low"] - 0.005, at["ci_high"] - 0.005], rtol=1e-12)
     assert q.loc["RT", ["effect_ci_low", "effect_ci_high"]].isna().all()
+
+
+def test_outcome_without_values_at_the_followup_gives_nan_not_a_warning():
+    """VO2peak not measured at week8: planning from the week-8 change leaves it NaN (warnings are errors here)."""
+    rng = np.random.default_rng(4)
+    rows = [(f"p{i}", ("AT", "RT")[i % 2], v, o, rng.normal(10, 1))
+            for i in range(20) for o in ("skin", "vo2") for v in ("week0", "week8", "week16")
+            if not (o == "vo2" and v == "week8")]
+    d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
+    est = pilot_estimates(d, baseline_visit="week0", followup_visit="week8")
+    out = est.outcomes.set_index("outcome")
+    assert out.loc["vo2", "n"] == 0 and np.isnan(out.loc["vo2", "sd"])
+    assert out.loc["skin", "n"] == 20 and np.isfinite(out.loc["skin", "sd"])
+    assert np.isnan(est.changes.set_index(["outcome", "arm"]).loc[("vo2", "AT"), "baseline_mean"])

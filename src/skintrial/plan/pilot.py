@@ -91,6 +91,14 @@ class PilotEstimates:
     followup_visit: str
 
 
+def _column_means(x: np.ndarray) -> np.ndarray:
+    """Mean of each column over its finite values; NaN for a column without any (an arm or outcome with
+    no value at the visit), without numpy's 'Mean of empty slice' warning."""
+    n = np.isfinite(x).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, np.nansum(x, axis=0) / n, np.nan)
+
+
 def _pooled(base: np.ndarray, follow: np.ndarray, arm_index: np.ndarray, n_arms: int):
     """Within-arm centred sums over complete pairs: (n, df, Sbb, Sff, Sbf), each (K,)."""
     W = np.isfinite(base) & np.isfinite(follow)
@@ -100,8 +108,7 @@ def _pooled(base: np.ndarray, follow: np.ndarray, arm_index: np.ndarray, n_arms:
         rows = arm_index == g
         w = W[rows]
         b, f = np.where(w, base[rows], np.nan), np.where(w, follow[rows], np.nan)
-        with np.errstate(invalid="ignore"):
-            db, df_ = b - np.nanmean(b, axis=0), f - np.nanmean(f, axis=0)
+        db, df_ = b - _column_means(b), f - _column_means(f)
         sbb += np.nansum(db * db, axis=0)
         sff += np.nansum(df_ * df_, axis=0)
         sbf += np.nansum(db * df_, axis=0)
@@ -172,8 +179,7 @@ def pilot_estimates(
     lo, hi = c.ci(ci_level)
     W = np.isfinite(base) & np.isfinite(follow)
     n_arm = np.stack([(W & (ta.arm_index == g)[:, None]).sum(axis=0) for g in range(A)], axis=1)
-    with np.errstate(invalid="ignore"):
-        bmean = np.stack([np.nanmean(np.where(W, base, np.nan)[ta.arm_index == g], axis=0) for g in range(A)], 1)
+    bmean = np.stack([_column_means(np.where(W, base, np.nan)[ta.arm_index == g]) for g in range(A)], 1)
     K = len(ta.outcomes)
     changes = pd.DataFrame({
         "outcome": np.repeat(ta.outcomes, A), "arm": np.tile(ta.arms, K), "n": n_arm.ravel(),
