@@ -190,6 +190,7 @@ def test_report_sections_render_and_escape(bundle, tables, tmp_path):
     html = _environment().get_template("report.html.j2").render(summary=summary(res), sections=sections, version="t")
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'id="mechanism-heatmap"' in html and 'id="qpcr-table"' in html and "CXCL4" in html
+    assert "not adjusted for the 8 genes tested" in html
     no_omics = dataclasses.replace(res, tables={k: v for k, v in res.tables.items() if k not in tables})
     assert build(no_omics) == []
 

@@ -102,8 +102,9 @@ def _qpcr(res) -> dict | None:
               "the mean within-participant ΔΔCt (post − pre, each participant their own calibrator) with the "
               "paired t test; between arms: the difference of those changes. Fold change = 2^(−ΔΔCt) (above 1: "
               "higher expression with post-training serum).",
-        note=f"{num(100 * level, 3)}% confidence intervals. Wells excluded (undetermined, above the cutoff, "
-             f"missing pairs): {n_excl}; listed in results/qpcr_exclusions.csv. Method: docs/qpcr.md.")
+        note=f"{num(100 * level, 3)}% confidence intervals. p-values are per gene, not adjusted for the "
+             f"{t['gene'].nunique()} genes tested: read them as descriptive. Wells excluded (undetermined, above "
+             f"the cutoff, missing pairs): {n_excl}; listed in results/qpcr_exclusions.csv. Method: docs/qpcr.md.")
 
 
 _LOG = {"log2": "log2", "log10": "log10", "ln": "natural-log"}
