@@ -105,7 +105,7 @@ def test_cross_sectional_section_follows_the_plan(small_bundle):
                                              'methods = ["ancova", "cross_sectional"]'))
     html = render_report(analyse(load_study(small_bundle)))
     assert 'id="cross-sectional-table"' in html and "Cross-sectional comparison at week0" in html
-    assert "chance imbalances" in html and "cross-sectional comparison of the groups of" in html
+    assert "chance imbalances" in html and "cross-sectional comparison of the arms at" in html
     toml.write_text(toml.read_text().replace('methods = ["ancova", "cross_sectional"]', 'methods = ["ancova"]'))
     assert 'id="cross-sectional-table"' not in render_report(analyse(load_study(small_bundle)))
 

@@ -161,7 +161,7 @@ def _methods(res: TrialResults) -> dict:
                      "sphericity corrections.")
     if "cross_sectional" in res.tables and len(res.tables["cross_sectional"]):
         t = res.tables["cross_sectional"]
-        text += (f" A cross-sectional comparison of the groups of '{t['group_column'].iloc[0]}' at "
+        text += (f" A cross-sectional comparison of {_groups_words(t['group_column'].iloc[0])} at "
                  f"{t['visit'].iloc[0]} (linear model of each outcome on group and covariates, same engine and "
                  "multiplicity families) is given as a secondary, descriptive analysis.")
     from skintrial.report._section_omics import methods_text
@@ -264,6 +264,11 @@ def _mixed(res: TrialResults) -> dict | None:
               "arm:visit interaction answers the same question as the ANCOVA with less power." + sphericity)
 
 
+def _groups_words(group: str) -> str:
+    """'the arms', or the groups of a participants.csv column, for a sentence."""
+    return "the arms" if group == "arm" else f"the groups of '{group}'"
+
+
 def _cross_sectional(res: TrialResults) -> dict | None:
     t = res.tables.get("cross_sectional")
     if t is None:
@@ -285,8 +290,8 @@ def _cross_sectional(res: TrialResults) -> dict | None:
         "cross-sectional", f"Cross-sectional comparison at {visit}",
         ["Outcome", "Contrast", "Difference", f"{a.ci_level:.0%} CI", "p", "Adjusted p", "Hedges' g", "n",
          "Status"], rows, text_columns=2,
-        intro=f"Groups of '{group}' compared at {visit} on each outcome by a linear model of the value on "
-              f"group{adjusted}; adjusted differences with t-intervals, {a.multiplicity} adjustment within the "
+        intro=f"{_groups_words(group).capitalize()} compared at {visit} on each outcome by a linear model of the "
+              f"value on group{adjusted}; adjusted differences with t-intervals, {a.multiplicity} adjustment within the "
               f"primary and secondary families.{caveat}",
         note="Hedges' g: the adjusted difference over the pooled SD of the outcome in the two groups, "
              "times J = 1 − 3/(4(n1+n2)−9).")
