@@ -224,8 +224,9 @@ def test_spacing_manifest_goes_through_the_table_reader(scans, tmp_path):
 
 
 def test_implausible_spacing_is_refused_naming_the_unit_slip(scans, tmp_path):
+    folder, _ = scans
     out = tmp_path / "p.csv"
-    r = runner.invoke(app, ["ultrasound", *map(str, scans), "--pixel-spacing-mm", "20", "--out", str(out)])
+    r = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--pixel-spacing-mm", "20", "--out", str(out)])
     assert r.exit_code == 2 and "--pixel-spacing-mm" in r.output and "20 µm = 0.02 mm" in r.output
     assert not out.exists()
 
@@ -238,3 +239,16 @@ def test_study_wide_spacing_is_checked_in_study_toml():
     with pytest.raises(ValidationError, match="implausible for skin ultrasound"):
         RawSpec(pixel_spacing_mm=12.5)
     assert RawSpec(pixel_spacing_mm=0.0125).pixel_spacing_mm == 0.0125
+
+
+def test_manifest_rows_naming_no_input_file_are_said(scans, tmp_path):
+    """A mis-cased name (P0.PNG for p0.png) would leave the scan without its spacing: the command says so."""
+    folder, _ = scans
+    manifest = tmp_path / "m.csv"
+    pd.DataFrame({"file": ["P0.PNG", "p1.png"], "pixel_spacing_mm": [0.0125, 0.0125]}).to_csv(manifest, index=False)
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), str(folder / "p1.png"), "--out", str(out),
+                            "--spacing-manifest", str(manifest)])
+    assert r.exit_code == 0, r.output
+    assert "warning: 1 row(s)" in r.output and "P0.PNG" in r.output
+    assert _read(out).set_index("file")["qc"].str.contains("spacing_missing").tolist() == [True, False]

@@ -82,6 +82,7 @@ def ultrasound(
 
     from skintrial.errors import InputError
     from skintrial.instruments._batch import error_problems
+    from skintrial.instruments._ultrasound_io import unmatched_spacing_keys
     from skintrial.instruments.ultrasound import ultrasound_files
     from skintrial.study._manifest import read_spacing_manifest
 
@@ -90,6 +91,11 @@ def ultrasound(
         _check_overlay_dir(overlay_dir)
     if spacing_manifest is not None:
         manifest = read_spacing_manifest(spacing_manifest)
+        unmatched = unmatched_spacing_keys(files, manifest)
+        if unmatched:
+            err_console.print(f"warning: {len(unmatched)} row(s) of {spacing_manifest} name no input file "
+                              f"(names compare exactly, case included): {', '.join(unmatched[:5])}"
+                              f"{' …' if len(unmatched) > 5 else ''}", markup=False)
         if spacing is not None:  # the manifest names files; the option covers the others
             manifest = {str(f): manifest.get(str(f), manifest.get(f.name, spacing)) for f in files}
         spacing = manifest

@@ -6,7 +6,7 @@ echogenicity bands are defined on, and the pixel spacing in mm with where it cam
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,13 +57,25 @@ class UltrasoundImage:
         return self.pixels[None] if self.pixels.ndim == 2 else self.pixels
 
 
+def _keys(path: Path) -> tuple[str, ...]:
+    """The names under which a spacing mapping may list a file: as given, its name, its absolute path."""
+    return (str(path), path.name, str(path.resolve()))
+
+
+def unmatched_spacing_keys(paths: Iterable[str | Path], mapping: Mapping) -> list[str]:
+    """Entries of a per-file spacing mapping that name none of ``paths`` (compared exactly, case
+    included): a misspelt or mis-cased name would otherwise leave its scan without a spacing."""
+    known = {k for p in paths for k in _keys(Path(p))}
+    return [str(k) for k in mapping if str(k) not in known]
+
+
 def _spacing_for(path: Path, pixel_spacing_mm: SpacingArg) -> tuple[float, float] | None:
     """The caller's spacing for this file: one number (square pixels), a (row, col) pair, or a mapping
     from file name or path to either."""
     if pixel_spacing_mm is None:
         return None
     if isinstance(pixel_spacing_mm, Mapping):
-        for key in (str(path), path.name, str(path.resolve())):
+        for key in _keys(path):
             if key in pixel_spacing_mm:
                 return _spacing_for(path, pixel_spacing_mm[key])
         return None
