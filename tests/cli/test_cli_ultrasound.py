@@ -241,6 +241,7 @@ def test_study_wide_spacing_is_checked_in_study_toml():
     assert RawSpec(pixel_spacing_mm=0.0125).pixel_spacing_mm == 0.0125
 
 
+@pytest.mark.filterwarnings("default::skintrial.errors.QualityWarning")
 def test_manifest_rows_naming_no_input_file_are_said(scans, tmp_path):
     """A mis-cased name (P0.PNG for p0.png) would leave the scan without its spacing: the command says so."""
     folder, _ = scans
@@ -252,3 +253,16 @@ def test_manifest_rows_naming_no_input_file_are_said(scans, tmp_path):
     assert r.exit_code == 0, r.output
     assert "warning: 1 row(s)" in r.output and "P0.PNG" in r.output
     assert _read(out).set_index("file")["qc"].str.contains("spacing_missing").tolist() == [True, False]
+
+
+def test_manifest_row_by_absolute_path_wins_over_the_option(scans, tmp_path):
+    """A manifest row may name a scan by its absolute path; --pixel-spacing-mm covers only the others."""
+    folder, truths = scans
+    manifest = tmp_path / "m.csv"
+    pd.DataFrame({"file": [str((folder / "p0.png").resolve())], "pixel_spacing_mm": [0.0125]}).to_csv(
+        manifest, index=False)
+    out = tmp_path / "p.csv"
+    r = runner.invoke(app, ["ultrasound", str(folder / "p0.png"), "--out", str(out),
+                            "--spacing-manifest", str(manifest), "--pixel-spacing-mm", "0.025"])
+    assert r.exit_code == 0, r.output
+    assert_allclose(_read(out)["dermal_thickness_mm"], [truths["p0.png"]["dermal_thickness_mm"]], rtol=0.02)

@@ -450,3 +450,17 @@ def test_outcome_measured_at_some_visits_is_fitted_on_those():
     assert_allclose(got[["estimate", "se", "p"]], alone[["estimate", "se", "p"]], rtol=1e-12)
     assert list(res["outcome"].unique()) == ["nobase", "skin", "vo2"]
     assert res.groupby("outcome")["visit"].apply(list).loc["skin"] == ["week8", "week8", "week16", "week16"]
+
+
+def test_warning_names_the_fit_status_of_an_outcome_fitted_on_some_visits():
+    """VO2peak measured at week0/week16 and constant at week16: the warning says constant_visit (its fit's
+    status), not the not_measured_at_visit of its week-8 rows."""
+    rng = np.random.default_rng(3)
+    rows = [(f"p{i}", ("CON", "RT")[i % 2], v, o, 5.0 if (o, v) == ("vo2", "week16") else rng.normal())
+            for i in range(30) for o in ("skin", "vo2") for v in ("week0", "week8", "week16")
+            if (o, v) != ("vo2", "week8")]
+    d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
+    with pytest.warns(DegenerateFitWarning, match=r"1 of 2 outcome\(s\) \{'constant_visit': 1\}"):
+        res = clda(d, baseline_visit="week0", reference_arm="CON")
+    vo2 = res[res["outcome"] == "vo2"].set_index("visit")["status"]
+    assert vo2.to_dict() == {"week8": "not_measured_at_visit", "week16": "constant_visit"}

@@ -39,3 +39,17 @@ def test_precedence_declared_then_instrument_then_unit():
     declared = outcome_range(OutcomeSpec(unit="ratio", instrument="cutometer", max=2.0), "r2")
     assert (declared.low, declared.high) == (0.0, 2.0) and "declared max" in declared.basis
     assert not outcome_range(OutcomeSpec(unit="g/m2/h"), "tewl").checked
+
+
+@pytest.mark.parametrize("value, named, not_named", [
+    (20.0, "20 µm = 0.02 mm", "cm"),
+    (2e-05, "2e-05 m = 0.02 mm", "µm"),
+    (0.6, None, "another unit"),
+])
+def test_implausible_pixel_spacing_names_only_slips_that_fit(value, named, not_named):
+    from skintrial.study._ranges import pixel_spacing_problem
+
+    why = pixel_spacing_problem(value)
+    assert why is not None and "implausible" in why and not_named not in why
+    assert named is None or named in why
+    assert pixel_spacing_problem(0.0125) is None

@@ -20,3 +20,4 @@ def test_method_names_are_the_methods_literal():
 
     (item,) = get_args(AnalysisSpec.model_fields["methods"].annotation)
     assert get_args(item) is METHOD_NAMES
+

@@ -10,6 +10,7 @@ command stop with exit code 2, writing nothing and naming every file with its er
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Annotated
 
@@ -80,9 +81,9 @@ def ultrasound(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from skintrial.errors import InputError
+    from skintrial.errors import InputError, QualityWarning
     from skintrial.instruments._batch import error_problems
-    from skintrial.instruments._ultrasound_io import unmatched_spacing_keys
+    from skintrial.instruments._ultrasound_io import spacing_per_file, unmatched_spacing_keys
     from skintrial.instruments.ultrasound import ultrasound_files
     from skintrial.study._manifest import read_spacing_manifest
 
@@ -93,12 +94,11 @@ def ultrasound(
         manifest = read_spacing_manifest(spacing_manifest)
         unmatched = unmatched_spacing_keys(files, manifest)
         if unmatched:
-            err_console.print(f"warning: {len(unmatched)} row(s) of {spacing_manifest} name no input file "
-                              f"(names compare exactly, case included): {', '.join(unmatched[:5])}"
-                              f"{' …' if len(unmatched) > 5 else ''}", markup=False)
-        if spacing is not None:  # the manifest names files; the option covers the others
-            manifest = {str(f): manifest.get(str(f), manifest.get(f.name, spacing)) for f in files}
-        spacing = manifest
+            warnings.warn(f"{len(unmatched)} row(s) of {spacing_manifest} name no input file (names compare "
+                          f"exactly, case included): {', '.join(unmatched[:5])}{' …' if len(unmatched) > 5 else ''}",
+                          QualityWarning, stacklevel=1)
+        # the manifest names files; --pixel-spacing-mm (if given) covers the others
+        spacing = manifest if spacing is None else spacing_per_file(files, manifest, spacing)
     columns = (TextColumn("ultrasound"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("scans", total=len(files))

@@ -69,6 +69,16 @@ def unmatched_spacing_keys(paths: Iterable[str | Path], mapping: Mapping) -> lis
     return [str(k) for k in mapping if str(k) not in known]
 
 
+def spacing_per_file(paths: Iterable[str | Path], mapping: Mapping, default: SpacingArg) -> dict[str, SpacingArg]:
+    """Each path's spacing from a per-file mapping (matched as :func:`_spacing_for` matches), else
+    ``default``: a spacing manifest beside a spacing for the files it does not name."""
+    out: dict[str, SpacingArg] = {}
+    for p in paths:
+        own = _spacing_for(Path(p), mapping)
+        out[str(p)] = own if own is not None else default
+    return out
+
+
 def _spacing_for(path: Path, pixel_spacing_mm: SpacingArg) -> tuple[float, float] | None:
     """The caller's spacing for this file: one number (square pixels), a (row, col) pair, or a mapping
     from file name or path to either."""

@@ -148,7 +148,7 @@ def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = Tr
     first[:, 1:] = sorted_code[:, 1:] != sorted_code[:, :-1]
     rank = np.cumsum(first, axis=1) - 1
     C = int(rank[:, -1].max()) + 1
-    # C order whatever the caller's layout (a transposed or fancy-indexed view slows every product)
+    # y and mask in C order whatever the caller's layout (a transposed or fancy-indexed view slows every product)
     base = dict(y=np.ascontiguousarray(np.where(mask, y, 0.0), dtype=float),
                 mask=np.ascontiguousarray(mask, dtype=float), X=X, pattern=pattern, patterns=patterns)  # fmt: skip
     if not group or C > n // 2:  # grouping would not pay: every subject is its own cell

@@ -394,12 +394,16 @@ def clda(
         raise InputError(Problem("unknown df_method", value=df_method, fix=f"use one of {list(DF_METHODS)}"))
     ta = _layout(data, baseline_visit=baseline_visit, outcome=outcome, value=value, arm=arm, visit=visit,
                  subject=subject, visits=visits, arms=arms, reference_arm=reference_arm, covariates=covariates)
-    tables = [_table(fit, col, reference_arm, ci_level, df_method) for fit, col in _fits_by_measured_visits(ta)]
+    measured = np.isfinite(ta.values).any(axis=0)  # (G, T): anyone has the outcome at the visit
+    # per outcome: its fit's status, or why it has none (no baseline, or no post-baseline visit measured)
+    status = np.where(measured[:, 0], "not_measured_at_visit", "no_baseline_data").astype(object)
+    tables = []
+    for fit, col, g in _fits_by_measured_visits(ta, measured):
+        tables.append(_table(fit, col, reference_arm, ci_level, df_method))
+        status[g] = fit.status
     fitted = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(CLDA_COLUMNS))
-    out = _with_unmeasured_visits(fitted, ta, reference_arm, df_method, ci_level)
-    # an outcome counts as fitted when any of its rows is (one not measured at some visit still is)
-    by = out.groupby("outcome", sort=False)["status"]
-    status = by.first().where(~out["status"].eq("ok").groupby(out["outcome"], sort=False).any(), "ok")
+    out = _with_unmeasured_visits(fitted, ta, measured, reference_arm, df_method, ci_level)
+    status = pd.Series(status)
     bad = (status != "ok").to_numpy()
     if bad.any():
         counts = status[bad].value_counts().to_dict()
@@ -431,11 +435,11 @@ def _fit_arrays(ta: TrialArrays):
     return replace(_fit_all(y, mask, X, status), ta=ta), col
 
 
-def _fits_by_measured_visits(ta: TrialArrays):
+def _fits_by_measured_visits(ta: TrialArrays, measured: np.ndarray):
     """One fit per set of visits at which outcomes were measured (a handful: the loop is over visit sets,
-    not outcomes). An outcome measured at baseline and the last visit only is fitted on those two; the
-    rows of the visits it lacks are added by :func:`_with_unmeasured_visits`."""
-    measured = np.isfinite(ta.values).any(axis=0)  # (G, T): anyone has a value
+    not outcomes), yielding the fit, its effect columns and the outcomes' positions. An outcome measured
+    at baseline and the last visit only is fitted on those two; the rows of the visits it lacks are added
+    by :func:`_with_unmeasured_visits`."""
     sets, which = np.unique(measured, axis=0, return_inverse=True)
     for k, visits_on in enumerate(sets):
         g = np.flatnonzero(which.reshape(-1) == k)
@@ -443,27 +447,26 @@ def _fits_by_measured_visits(ta: TrialArrays):
             continue  # no baseline, or no follow-up at all: rows come from _with_unmeasured_visits
         t = np.flatnonzero(visits_on)
         sub = replace(ta, outcomes=tuple(ta.outcomes[i] for i in g), visits=tuple(ta.visits[i] for i in t),
-                      values=np.ascontiguousarray(ta.values[:, g][:, :, t]))
-        yield _fit_arrays(sub)
+                      values=ta.values[:, g][:, :, t])
+        yield (*_fit_arrays(sub), g)
 
 
-def _with_unmeasured_visits(out: pd.DataFrame, ta: TrialArrays, reference_arm, df_method: str,
-                            ci_level: float) -> pd.DataFrame:
+def _with_unmeasured_visits(out: pd.DataFrame, ta: TrialArrays, measured: np.ndarray, reference_arm,
+                            df_method: str, ci_level: float) -> pd.DataFrame:
     """Add the rows of outcome × post-baseline visit × contrast that no fit produced (a visit at which the
     outcome was not measured, or an outcome without baseline or follow-up data), with their status, and
     put every row in outcome, visit and contrast order."""
     labels = [label for label, _, _ in pairwise_contrasts(ta.arms, reference_arm)]
-    measured = np.isfinite(ta.values).any(axis=0)
-    have = set(zip(out["outcome"], out["visit"], strict=True))
-    missing = []
-    for g, o in enumerate(ta.outcomes):
-        for t in range(1, len(ta.visits)):
-            if (o, ta.visits[t]) in have:
-                continue
-            status = "no_baseline_data" if not measured[g, 0] else "not_measured_at_visit"
-            missing += [{"outcome": o, "contrast": c, "visit": ta.visits[t], "status": status} for c in labels]
-    if missing:
-        extra = pd.DataFrame(missing).reindex(columns=list(CLDA_COLUMNS))
+    fitted = measured[:, 0] & measured[:, 1:].any(axis=1)
+    g, t = np.nonzero(~(fitted[:, None] & measured[:, 1:]))  # (outcome, post-baseline visit) without a fit
+    if g.size:
+        L = len(labels)
+        extra = pd.DataFrame({
+            "outcome": np.repeat(np.asarray(ta.outcomes, dtype=object)[g], L),
+            "contrast": np.tile(np.asarray(labels, dtype=object), g.size),
+            "visit": np.repeat(np.asarray(ta.visits, dtype=object)[t + 1], L),
+            "status": np.repeat(np.where(measured[g, 0], "not_measured_at_visit", "no_baseline_data"), L),
+        }).reindex(columns=list(CLDA_COLUMNS))
         extra = extra.assign(n=0, ci_level=ci_level, family="", p_adj_method="none", df_method=df_method,
                              effect_size_formula=HEDGES_G)
         out = pd.concat([out, extra], ignore_index=True) if len(out) else extra

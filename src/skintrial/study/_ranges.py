@@ -43,8 +43,9 @@ def pixel_spacing_problem(value: float) -> str | None:
     lo, hi = PIXEL_SPACING_MM
     if lo <= value <= hi:
         return None
-    guess = f"; in µm? {value:g} µm = {value / 1000:g} mm" if value > hi else \
-        f"; in metres or cm? {value:g} cm = {value * 10:g} mm"
+    slips = [f"{value:g} {unit} = {value * factor:g} mm" for unit, factor in (("µm", 1e-3), ("cm", 10.0), ("m", 1e3))
+             if lo <= value * factor <= hi]  # only the unit slips that give a plausible spacing are named
+    guess = f"; given in another unit? {' or '.join(slips)}" if slips else ""
     return (f"a pixel spacing of {value:g} mm per pixel is implausible for skin ultrasound (expected "
             f"{lo:g}–{hi:g} mm){guess}")
 
