@@ -142,3 +142,16 @@ def test_methods_state_instruments_training_and_per_protocol(tmp_path):
     assert "Adherence was the sessions attended over the 32 planned" in methods
     assert "participants with adherence of at least 80%" in methods
     assert methods.index("Within-arm changes") < methods.index("Analysis by skintrial")
+
+
+def test_each_contrast_sits_on_the_line_of_its_first_named_arm(small_bundle):
+    """Without a reference arm (all pairs) 'RT - AT' is on RT's line, as 'RT - AT' is with AT as reference."""
+    toml = small_bundle / "study.toml"
+    toml.write_text(re.sub(r'reference_arm = "[^"]*"\n', "", toml.read_text()))
+    html = render_report(analyse(load_study(small_bundle)))
+    table = html[html.index('id="outcome-table"'):html.index("</table>", html.index('id="outcome-table"'))]
+    lines = [line for line in table.split("<tr>") if "<td>RT</td>" in line]
+    assert lines and all("RT - AT" in line for line in lines)
+    assert "reference arm" not in table
+    mixed = html[html.index('id="mixed-anova-table"'):]
+    assert "<th>Visits</th>" in mixed[:2000]

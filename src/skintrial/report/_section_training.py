@@ -66,7 +66,7 @@ def build(res: TrialResults) -> list[dict]:
         "adherence_uri": svg_data_uri(adherence_figure(summary, min_adherence=rule)),
         "rule": rule,
         "extra_rows": extra_rows,
-        "sessions_per_week": spec.training.sessions_per_week if spec.training is not None else 2,
+        "sessions_per_week": spec.training_plan.sessions_per_week,
         "pp_rows": _per_protocol_rows(res, labels) if "ancova_per_protocol" in res.tables else [],
         "dose_rows": dose_rows,
         "dose_figures": figures,

@@ -64,8 +64,9 @@ def _baseline(res: TrialResults) -> dict:
 def _outcomes(res: TrialResults) -> dict:
     """One block per outcome: a line per arm (mean ± SD at every visit) beside the ANCOVA contrasts.
 
-    With a reference arm each contrast sits on the line of its arm and the reference arm's line says
-    so; with all pairs the contrasts are listed in order. The block has as many lines as it needs."""
+    Each contrast sits on the line of its first-named arm (with a reference arm, the reference arm's
+    line says so); a second contrast of the same arm (all pairs, three or more arms) gets a line of its
+    own below. The block has as many lines as it needs."""
     s = res.study.spec
     d = res.tables["descriptives"]
     anc = res.tables["ancova"]
@@ -86,11 +87,18 @@ def _outcomes(res: TrialResults) -> dict:
             }
         arm_lines = [{"arm": arm, "cells": [mean_sd(desc.at[(arm, v), "mean"], desc.at[(arm, v), "sd"])
                                              if (arm, v) in desc.index else "–" for v in visits]} for arm in arms]
-        if ref is not None:
-            effect_lines = [None if arm == ref else contrasts.pop(f"{arm} - {ref}", None) for arm in arms]
-            effect_lines += list(contrasts.values())  # none expected; never dropped
-        else:
-            effect_lines = list(contrasts.values())
+        # each contrast "A - B" sits on the line of its first-named arm A (so "RT - CON" on RT's line, and
+        # with all pairs every later arm carries its differences from the earlier ones); extra lines if needed
+        effect_lines: list = [None] * len(arms)
+        spill = []
+        for label, c in contrasts.items():
+            first = label.split(" - ")[0]
+            k = arms.index(first) if first in arms else -1
+            if k >= 0 and effect_lines[k] is None:
+                effect_lines[k] = c
+            else:
+                spill.append(c)
+        effect_lines += spill
         n = max(len(arm_lines), len(effect_lines))
         lines = [{"arm": arm_lines[k] if k < len(arm_lines) else None,
                   "effect": effect_lines[k] if k < len(effect_lines) else None,
@@ -182,9 +190,10 @@ def _instrument_methods(res: TrialResults) -> str:
     found = set(files["instrument"])
     text = ""
     if "cutometer" in found and raw is not None:
-        timing = (f"declared suction/relaxation times of {raw.cutometer_on_s:g}/{raw.cutometer_off_s:g} s"
-                  if raw.cutometer_on_s is not None and raw.cutometer_off_s is not None
-                  else "the pressure channel")
+        declared = (f"the declared suction/relaxation times of {raw.cutometer_on_s:g}/{raw.cutometer_off_s:g} s"
+                    if raw.cutometer_on_s is not None and raw.cutometer_off_s is not None
+                    else f"a suction time of {raw.cutometer_on_s:g} s" if raw.cutometer_on_s is not None else None)
+        timing = "the pressure channel" + (f", or for a curve without one, from {declared}" if declared else "")
         point = (f"read {raw.cutometer_read_time_s:g} s after the start of suction and relaxation"
                  if raw.cutometer_method == "read_time" else "at each curve's inflection point")
         cycles = "the first cycle dropped and the rest averaged" if raw.cutometer_drop_first_cycle else \
@@ -204,8 +213,8 @@ def _training_methods(res: TrialResults) -> str:
     summary = res.report_data.get("training_summary")
     if summary is None:
         return ""
-    t = res.study.spec.training
-    per_week, weeks = (t.sessions_per_week, t.weeks) if t is not None else (2, 16)
+    plan = res.study.spec.training_plan
+    per_week, weeks = plan.sessions_per_week, plan.weeks
     text = (f" Adherence was the sessions attended over the {per_week * weeks} planned ({per_week} a week for "
             f"{weeks} weeks), capped at 100%; dose–response was the ANCOVA with the training dose added.")
     rule = res.study.spec.analysis.per_protocol_min_adherence
@@ -243,14 +252,14 @@ def _mixed(res: TrialResults) -> dict | None:
         return None
     labels = _labels(res)
     corrected = bool(t["gg_eps"].notna().any())  # more than two visits: sphericity corrections apply
-    headers = ["Outcome", "Term", "df", "F", "p", "Generalized η²"]
+    headers = ["Outcome", "Term", "Visits", "n", "df", "F", "p", "Generalized η²"]
     if corrected:
         headers += ["ε (GG)", "p (GG)", "ε (HF)", "p (HF)"]
     headers.append("Status")
     rows = []
     for r in t.itertuples():
-        row = [labels.get(r.outcome, r.outcome), r.term, f"{dof(r.num_df)}, {dof(r.den_df)}", num(r.f), pval(r.p),
-               num(r.ges, 2)]
+        row = [labels.get(r.outcome, r.outcome), r.term, str(r.n_visits), str(r.n),
+               f"{dof(r.num_df)}, {dof(r.den_df)}", num(r.f), pval(r.p), num(r.ges, 2)]
         if corrected:
             row += [num(r.gg_eps), pval(r.p_gg), num(r.hf_eps), pval(r.p_hf)]
         rows.append(row + ["" if r.status == "ok" else r.status])
@@ -260,7 +269,8 @@ def _mixed(res: TrialResults) -> dict | None:
     return table_section(
         "mixed-anova", "Replication analysis: two-way mixed ANOVA", headers, rows, text_columns=2,
         intro="Arm × visit mixed ANOVA (Type III) as published exercise studies report it, for comparison with "
-              "the literature, on participants with a value at every visit. It is not the treatment test: the "
+              "the literature. Each outcome is analysed on the visits at which it was measured (Visits), in the "
+              "participants with a value at every one of them (n). It is not the treatment test: the "
               "arm:visit interaction answers the same question as the ANCOVA with less power." + sphericity)
 
 

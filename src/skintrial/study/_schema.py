@@ -301,6 +301,12 @@ class StudyFile(BaseModel):
         return self
 
     @property
+    def training_plan(self) -> TrainingSpec:
+        """``[training]``, or its defaults (2 sessions a week for 16 weeks, ``training.csv``) when the
+        table is absent: the one place those defaults are read."""
+        return self.training if self.training is not None else TrainingSpec()
+
+    @property
     def secondary(self) -> list[str]:
         """Secondary outcomes: as declared, else every declared outcome that is not primary."""
         if self.analysis.secondary is not None:

@@ -50,8 +50,9 @@ def analyse_training(study: Any) -> TrainingResults | None:
     the per-protocol rule from ``[analysis] per_protocol_min_adherence``; the dose–response intervals
     use ``[analysis] ci_level`` and its follow-up is the last of ``[study] visits``.
     """
-    spec = getattr(study.spec, "training", None)
-    stem = (spec.file if spec is not None else "training.csv").rsplit(".", 1)[0]
+    spec = study.spec.training
+    plan = study.spec.training_plan
+    stem = plan.file.rsplit(".", 1)[0]
     path = find_table(study.root, stem)
     if path is None:
         if spec is not None:
@@ -59,10 +60,8 @@ def analyse_training(study: Any) -> TrainingResults | None:
                                      fix=f"add {spec.file} to the bundle or remove the [training] table"))
         return None
     log = read_training(path, participants=study.participants)
-    arms = spec.training_arms if spec is not None else None  # declared arms only (a study.toml cross-check)
-    summary = training_summary(log, study.participants,
-                               sessions_per_week=spec.sessions_per_week if spec else 2,
-                               weeks=spec.weeks if spec else 16, training_arms=arms)
+    summary = training_summary(log, study.participants, sessions_per_week=plan.sessions_per_week,
+                               weeks=plan.weeks, training_arms=plan.training_arms)  # declared arms only
     rule = study.spec.analysis.per_protocol_min_adherence
     pp = per_protocol_set(summary, min_adherence=rule) if rule is not None else None
     base = study.spec.study.baseline_visit
