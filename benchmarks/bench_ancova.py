@@ -47,8 +47,15 @@ def make_data(seed: int = 1) -> pd.DataFrame:
     pid = np.array([f"p{i:03d}" for i in range(N)])
     out = np.array([f"o{k:04d}" for k in range(K)])
     frames = [
-        pd.DataFrame({"participant_id": np.repeat(pid, K), "arm": np.repeat(arm, K), "visit": v,
-                      "outcome": np.tile(out, N), "value": vals.ravel()})
+        pd.DataFrame(
+            {
+                "participant_id": np.repeat(pid, K),
+                "arm": np.repeat(arm, K),
+                "visit": v,
+                "outcome": np.tile(out, N),
+                "value": vals.ravel(),
+            }
+        )
         for v, vals in (("week0", base), ("week16", post))
     ]
     return pd.concat(frames, ignore_index=True)
@@ -78,34 +85,52 @@ def main() -> int:
     t_arrays, c_arrays, _ = best_of(lambda: _ancova_arrays(ta, "week0", "week16", "CON", False, 0.95), REPEAT)
 
     t0 = time.perf_counter()
-    wide = data.pivot_table(index=["participant_id", "arm", "outcome"], columns="visit", values="value").reset_index()
-    per_outcome = {o: g.rename(columns={"week0": "pre", "week16": "post"}) for o, g in wide.groupby("outcome")}
+    wide = data.pivot_table(
+        index=["participant_id", "arm", "outcome"], columns="visit", values="value"
+    ).reset_index()
+    per_outcome = {
+        o: g.rename(columns={"week0": "pre", "week16": "post"}) for o, g in wide.groupby("outcome")
+    }
     t_reshape = time.perf_counter() - t0
     names = sorted(per_outcome)[:LOOP]
     t_loop, c_loop, params = best_of(
-        lambda: [smf.ols("post ~ pre + C(arm, Treatment('CON'))", per_outcome[o]).fit().params for o in names],
+        lambda: [
+            smf.ols("post ~ pre + C(arm, Treatment('CON'))", per_outcome[o]).fit().params for o in names
+        ],
         LOOP_REPEAT,
     )
     t_loop, c_loop = t_loop * K / LOOP, c_loop * K / LOOP
 
-    ref = np.array([[p["C(arm, Treatment('CON'))[T.AT]"], p["C(arm, Treatment('CON'))[T.RT]"], p["pre"]]
-                    for p in params])
+    ref = np.array(
+        [[p["C(arm, Treatment('CON'))[T.AT]"], p["C(arm, Treatment('CON'))[T.RT]"], p["pre"]] for p in params]
+    )
     c = res.contrasts.set_index(["outcome", "contrast"])["estimate"]
     k = [res.fit.outcomes.index(o) for o in names]
-    ours = np.column_stack([c.loc[[(o, "AT - CON") for o in names]], c.loc[[(o, "RT - CON") for o in names]],
-                            res.fit.coef[k, res.fit.param_index("baseline")]])
+    ours = np.column_stack(
+        [
+            c.loc[[(o, "AT - CON") for o in names]],
+            c.loc[[(o, "RT - CON") for o in names]],
+            res.fit.coef[k, res.fit.param_index("baseline")],
+        ]
+    )
     err = float(np.max(np.abs(ours - ref) / np.abs(ref)))
     ratio, ratio_e2e = t_loop / t_arrays, (t_loop + t_reshape) / t_e2e
     print(f"ANCOVA, {K} outcomes x {N} participants x 3 arms, per-outcome baseline")
-    print(f"  statsmodels ols().fit() loop:        {t_loop:8.3f} s  (timed on {LOOP} outcomes, scaled x{K // LOOP}, "
-          f"best of {LOOP_REPEAT})")
+    print(
+        f"  statsmodels ols().fit() loop:        {t_loop:8.3f} s  (timed on {LOOP} outcomes, scaled x{K // LOOP}, "
+        f"best of {LOOP_REPEAT})"
+    )
     print(f"    + pivot / split of the long table: {t_reshape:8.3f} s")
     print(f"  skintrial from laid-out arrays:      {t_arrays:8.4f} s  (best of {REPEAT})")
     print(f"  skintrial ancova(long table):        {t_e2e:8.4f} s  (best of {REPEAT})")
     print(f"  ratio like for like: {ratio:.0f}x   target: >= {TARGET:.0f}x")
     print(f"  ratio end to end:    {ratio_e2e:.0f}x   (reported, not gated)")
-    print(f"  ratio like for like in CPU time: {c_loop / c_arrays:.0f}x   (reported; insensitive to other load)")
-    print(f"  max relative difference of estimates (arm contrasts, baseline slope): {err:.2e}  (limit {RTOL:g})")
+    print(
+        f"  ratio like for like in CPU time: {c_loop / c_arrays:.0f}x   (reported; insensitive to other load)"
+    )
+    print(
+        f"  max relative difference of estimates (arm contrasts, baseline slope): {err:.2e}  (limit {RTOL:g})"
+    )
     ok = ratio >= TARGET and err <= RTOL
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -34,7 +34,9 @@ import time
 import warnings
 
 for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-    os.environ.setdefault(_var, "1")  # as in the other benchmarks: small matrices, no BLAS threads on either side
+    os.environ.setdefault(
+        _var, "1"
+    )  # as in the other benchmarks: small matrices, no BLAS threads on either side
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402

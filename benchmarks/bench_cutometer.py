@@ -59,14 +59,17 @@ def peer_one(t, y, p, read=0.1, th=QC_THRESHOLDS):
     # checks
     a0 = int(np.ceil((t_off - th["plateau_window"] * (t_off - t_on) - t[0]) / dt - 1e-6))
     e0 = int(np.ceil((t_end - th["drift_window"] * (t_end - t_off) - t[0]) / dt - 1e-6))
-    wa, we = y[a0:i_off + 1], y[e0:i_end + 1]
+    wa, we = y[a0 : i_off + 1], y[e0 : i_end + 1]
     na, ne = np.sqrt(np.mean(np.diff(wa, 2) ** 2)), np.sqrt(np.mean(np.diff(we, 2) ** 2))
     noise = (0.5 * (na + ne) if max(na, ne) <= 2 * min(na, ne) else min(na, ne)) / MEAN_D2
-    rise, sxx_a = _slope(t[a0:i_off + 1], wa)
-    tail, sxx_e = _slope(t[e0:i_end + 1], we)
+    rise, sxx_a = _slope(t[a0 : i_off + 1], wa)
+    tail, sxx_e = _slope(t[e0 : i_end + 1], we)
     flags = []
-    if (t_off - t_on) / dt + 1 < th["min_phase_samples"] or (t_end - t_off) / dt + 1 < th["min_phase_samples"] \
-            or dt > read / 2:
+    if (
+        (t_off - t_on) / dt + 1 < th["min_phase_samples"]
+        or (t_end - t_off) / dt + 1 < th["min_phase_samples"]
+        or dt > read / 2
+    ):
         flags.append("too_few_samples")
     if rise > max(th["plateau_slope"] * uf, 4 * noise / np.sqrt(sxx_a)):
         flags.append("no_plateau")
@@ -84,17 +87,36 @@ def peer_one(t, y, p, read=0.1, th=QC_THRESHOLDS):
         flags.append("clipped")
     step = np.abs(np.diff(y))
     guard = max(int(np.ceil(th["slip_guard_s"] / dt - 1e-6)), 3)
-    step[i_on:i_on + guard + 1] = 0
-    step[i_off:i_off + guard + 1] = 0
+    step[i_on : i_on + guard + 1] = 0
+    step[i_off : i_off + guard + 1] = 0
     if step.max() > max(th["slip_noise"] * np.sqrt(2) * noise, th["slip_fraction"] * abs(uf)):
         flags.append("probe_slip")
-    ok = (th["uf_min_mm"] <= uf <= th["uf_max_mm"] and 0 < ue <= th["ue_max_fraction"] * uf
-          and 0 < ur <= th["ue_max_fraction"] * uf and 0 <= ua <= th["ua_max_fraction"] * uf)
+    ok = (
+        th["uf_min_mm"] <= uf <= th["uf_max_mm"]
+        and 0 < ue <= th["ue_max_fraction"] * uf
+        and 0 < ur <= th["ue_max_fraction"] * uf
+        and 0 <= ua <= th["ua_max_fraction"] * uf
+    )
     if not ok:
         flags.append("implausible")
-    return {"ue": ue, "uv": uv, "uf": uf, "ur": ur, "ua": ua, "r0": uf, "r1": uf - ua, "r2": ua / uf,
-            "r3": uf, "r4": uf - ua, "r5": ur / ue, "r6": uv / ue, "r7": ur / uf, "r8": ua, "r9": 0.0,
-            "qc": ";".join(flags)}
+    return {
+        "ue": ue,
+        "uv": uv,
+        "uf": uf,
+        "ur": ur,
+        "ua": ua,
+        "r0": uf,
+        "r1": uf - ua,
+        "r2": ua / uf,
+        "r3": uf,
+        "r4": uf - ua,
+        "r5": ur / ue,
+        "r6": uv / ue,
+        "r7": ur / uf,
+        "r8": ua,
+        "r9": 0.0,
+        "qc": ";".join(flags),
+    }
 
 
 def peer(curves: pd.DataFrame) -> pd.DataFrame:
@@ -142,17 +164,25 @@ def main(argv=None) -> int:
     same_qc = (ours["qc"].to_numpy()[:n_peer] == ref["qc"].to_numpy()).mean()
     data_mb = curves.memory_usage(deep=False).sum() / 2**20
     ratio = t_peer / t_ours
-    print(f"peer (per-curve NumPy/pandas): {t_peer_sub:.2f} s for {n_peer:,} curves, "
-          f"scaled linearly to {n:,}: {t_peer:.1f} s ({1e3 * t_peer_sub / n_peer:.3f} ms/curve; best of "
-          f"{args.repeats}: "
-          f"{', '.join(f'{x:.2f}' for x in peer_times)} s)")
-    print(f"ours (batched):                {t_ours:.2f} s for {n:,} curves ({1e6 * t_ours / n:.1f} us/curve; "
-          f"best of {args.repeats}: {', '.join(f'{x:.2f}' for x in times)} s)")
-    print(f"agreement on the {n_peer:,} peer curves: points/ratios within 1e-9, qc identical for "
-          f"{100 * same_qc:.1f} %")
-    print(f"peak memory allocated by ours (tracemalloc, separate run): {peak / 2**20:.0f} MiB on top of the "
-          f"input long table ({data_mb:.0f} MiB); process max RSS: "
-          f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB (includes the simulation)")
+    print(
+        f"peer (per-curve NumPy/pandas): {t_peer_sub:.2f} s for {n_peer:,} curves, "
+        f"scaled linearly to {n:,}: {t_peer:.1f} s ({1e3 * t_peer_sub / n_peer:.3f} ms/curve; best of "
+        f"{args.repeats}: "
+        f"{', '.join(f'{x:.2f}' for x in peer_times)} s)"
+    )
+    print(
+        f"ours (batched):                {t_ours:.2f} s for {n:,} curves ({1e6 * t_ours / n:.1f} us/curve; "
+        f"best of {args.repeats}: {', '.join(f'{x:.2f}' for x in times)} s)"
+    )
+    print(
+        f"agreement on the {n_peer:,} peer curves: points/ratios within 1e-9, qc identical for "
+        f"{100 * same_qc:.1f} %"
+    )
+    print(
+        f"peak memory allocated by ours (tracemalloc, separate run): {peak / 2**20:.0f} MiB on top of the "
+        f"input long table ({data_mb:.0f} MiB); process max RSS: "
+        f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**10:.0f} MiB (includes the simulation)"
+    )
     print(f"(CPU time of this process, same runs: ratio {cpu_ratio:.1f}x; wall-clock decides)")
     print(f"ratio: {ratio:.1f}x   target: >= {TARGET:.0f}x   {'PASS' if ratio >= TARGET else 'FAIL'}")
     return 0 if ratio >= TARGET else 1

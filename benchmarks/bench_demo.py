@@ -26,7 +26,9 @@ def main() -> int:
     imp = min(_time([sys.executable, "-c", "import skintrial"]) for _ in range(3)) - baseline
     with tempfile.TemporaryDirectory() as tmp:
         demo = _time([str(BIN / "skintrial"), "demo", "--out", str(Path(tmp) / "demo")])
-    print(f"import skintrial: {imp * 1000:.0f} ms beyond interpreter start (target < {IMPORT_TARGET_S * 1000:.0f} ms)")
+    print(
+        f"import skintrial: {imp * 1000:.0f} ms beyond interpreter start (target < {IMPORT_TARGET_S * 1000:.0f} ms)"
+    )
     print(f"skintrial demo end to end: {demo:.1f} s (target < {DEMO_TARGET_S:.0f} s)")
     ok = imp < IMPORT_TARGET_S and demo < DEMO_TARGET_S
     print("PASS" if ok else "FAIL")

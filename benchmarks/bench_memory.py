@@ -40,8 +40,15 @@ def make_data(seed: int = 2) -> pd.DataFrame:
     out = pd.Categorical.from_codes(np.tile(np.arange(K), N), [f"g{k:05d}" for k in range(K)])
     arms = pd.Categorical.from_codes(np.repeat(arm, K), ["CON", "AT", "RT"])
     frames = [
-        pd.DataFrame({"participant_id": pid, "arm": arms, "outcome": out,
-                      "visit": pd.Categorical.from_codes(np.zeros(N * K, int), [v]), "value": vals.ravel()})
+        pd.DataFrame(
+            {
+                "participant_id": pid,
+                "arm": arms,
+                "outcome": out,
+                "visit": pd.Categorical.from_codes(np.zeros(N * K, int), [v]),
+                "value": vals.ravel(),
+            }
+        )
         for v, vals in (("week0", base), ("week16", post))
     ]
     data = pd.concat(frames, ignore_index=True)

@@ -59,8 +59,18 @@ def make_panel(seed: int = 1) -> pd.DataFrame:
     for visit, x in (("week0", base), ("week16", post)):
         v = 2.0**x
         text = np.where(np.isfinite(lod) & (v < lod), "<LOD", v.astype(str))
-        frames.append(pd.DataFrame({"participant_id": np.repeat(pid, K), "arm": np.repeat(arm, K), "visit": visit,
-                                    "analyte": np.tile(names, N), "value": text.ravel(), "lod": np.tile(lod, N)}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "participant_id": np.repeat(pid, K),
+                    "arm": np.repeat(arm, K),
+                    "visit": visit,
+                    "analyte": np.tile(names, N),
+                    "value": text.ravel(),
+                    "lod": np.tile(lod, N),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -83,18 +93,22 @@ def main() -> int:
     from skintrial.stats.ancova import _ancova_arrays
 
     panel = make_panel()
-    t_e2e, _, res = best_of(lambda: panel_analysis(panel, baseline_visit="week0", followup_visit="week16",
-                                                   reference_arm="AT"), 3)
+    t_e2e, _, res = best_of(
+        lambda: panel_analysis(panel, baseline_visit="week0", followup_visit="week16", reference_arm="AT"), 3
+    )
 
     # the long log2 table both gated sides start from (substitution LOD/sqrt2, log2, arm on every row)
     t0 = time.perf_counter()
-    prep = prepare_panel(panel).values.merge(panel.drop_duplicates("participant_id")[["participant_id", "arm"]])
+    prep = prepare_panel(panel).values.merge(
+        panel.drop_duplicates("participant_id")[["participant_id", "arm"]]
+    )
     long = prep.rename(columns={"analyte": "outcome"})
     t_log = time.perf_counter() - t0
 
     def split():
-        wide = long.pivot_table(index=["participant_id", "arm", "outcome"], columns="visit",
-                                values="value").reset_index()
+        wide = long.pivot_table(
+            index=["participant_id", "arm", "outcome"], columns="visit", values="value"
+        ).reset_index()
         return {o: g.rename(columns={"week0": "pre", "week16": "post"}) for o, g in wide.groupby("outcome")}
 
     t_split, c_split, per_analyte = best_of(split, 3)
@@ -105,8 +119,12 @@ def main() -> int:
 
     t_ours, c_ours, (anc, q_ours) = best_of(ours, REPEAT)
     ta = trial_arrays(long, reference_arm="AT")
-    t_engine, _, _ = best_of(lambda: p_adjust(_ancova_arrays(ta, "week0", "week16", "AT", False, 0.95)
-                                              .contrasts["p"].to_numpy(), "bh"), REPEAT)
+    t_engine, _, _ = best_of(
+        lambda: p_adjust(
+            _ancova_arrays(ta, "week0", "week16", "AT", False, 0.95).contrasts["p"].to_numpy(), "bh"
+        ),
+        REPEAT,
+    )
 
     names = sorted(per_analyte)
     term = "C(arm, Treatment('AT'))[T.RT]"
@@ -126,27 +144,45 @@ def main() -> int:
     if q_peer is not None:  # the BH values over the whole panel (full run only: it fits every analyte)
         order = [anc.contrasts["outcome"].tolist().index(o) for o in names]
         err = max(err, float(np.max(np.abs(q_ours[order] - q_peer) / q_peer)))
-    err_e2e = float(np.max(np.abs(res.ancova.set_index("analyte")["estimate"].loc[names[:LOOP]].to_numpy() - ref)
-                           / np.abs(ref)))
+    err_e2e = float(
+        np.max(
+            np.abs(res.ancova.set_index("analyte")["estimate"].loc[names[:LOOP]].to_numpy() - ref)
+            / np.abs(ref)
+        )
+    )
     ratio = (t_split + t_loop) / t_ours
     ratio_engine = t_loop / t_engine
     ratio_e2e = (t_log + t_split + t_loop) / t_e2e
     print(f"Serum panel: ANCOVA + BH, {K} analytes x {N} participants x 2 arms, per-analyte baseline")
-    print(f"  statsmodels ols().fit() loop + multipletests: {t_loop:8.3f} s  (timed on {LOOP} analytes, "
-          f"scaled x{K / LOOP:.1f}, best of {LOOP_REPEAT})")
+    print(
+        f"  statsmodels ols().fit() loop + multipletests: {t_loop:8.3f} s  (timed on {LOOP} analytes, "
+        f"scaled x{K / LOOP:.1f}, best of {LOOP_REPEAT})"
+    )
     print(f"    + pivot / split into per-analyte frames:    {t_split:8.3f} s  (best of 3)")
     print(f"    + log2, LOD/sqrt2 (end to end only):        {t_log:8.3f} s")
     print(f"  skintrial from laid-out arrays (+ p_adjust):  {t_engine:8.4f} s  (best of {REPEAT})")
-    print(f"  skintrial ancova(long) + p_adjust:            {t_ours:8.4f} s  (best of {REPEAT}; arrays built inside)")
-    print(f"  skintrial panel_analysis(raw long panel):     {t_e2e:8.4f} s  (best of 3; also within-arm changes)")
-    print(f"  ratio like for like (layout excluded on both sides): {ratio_engine:.0f}x   target: >= {TARGET:.0f}x")
-    print(f"  ratio from the long table (public API, layout included on both sides): {ratio:.0f}x   "
-          f"(reported, not gated)")
+    print(
+        f"  skintrial ancova(long) + p_adjust:            {t_ours:8.4f} s  (best of {REPEAT}; arrays built inside)"
+    )
+    print(
+        f"  skintrial panel_analysis(raw long panel):     {t_e2e:8.4f} s  (best of 3; also within-arm changes)"
+    )
+    print(
+        f"  ratio like for like (layout excluded on both sides): {ratio_engine:.0f}x   target: >= {TARGET:.0f}x"
+    )
+    print(
+        f"  ratio from the long table (public API, layout included on both sides): {ratio:.0f}x   "
+        f"(reported, not gated)"
+    )
     print(f"  ratio end to end, panel_analysis:  {ratio_e2e:.0f}x   (reported, not gated)")
-    print(f"  ratio from the long table in CPU time: {(c_split + c_loop) / c_ours:.0f}x   (reported; insensitive "
-          f"to other load)")
-    print(f"  max relative difference of RT - AT estimates{' and BH q' if q_peer is not None else ''}: {err:.2e}; "
-          f"end to end {err_e2e:.2e}  (limit {RTOL:g})")
+    print(
+        f"  ratio from the long table in CPU time: {(c_split + c_loop) / c_ours:.0f}x   (reported; insensitive "
+        f"to other load)"
+    )
+    print(
+        f"  max relative difference of RT - AT estimates{' and BH q' if q_peer is not None else ''}: {err:.2e}; "
+        f"end to end {err_e2e:.2e}  (limit {RTOL:g})"
+    )
     ok = ratio_engine >= TARGET and err <= RTOL and err_e2e <= RTOL
     print("PASS" if ok else "FAIL")
     return 0 if ok else 1

@@ -47,8 +47,12 @@ def make_scans(folder: Path) -> tuple[list[Path], list[float]]:
     for b in range(N_BASE):
         upper = rng.uniform(0.1, 0.45)
         pixels, truth = simulate_ultrasound(
-            dermal_thickness_mm=rng.uniform(0.9, 2.5), lep_upper=upper, lep_lower=rng.uniform(0.03, upper),
-            sleb_thickness_mm=float(rng.choice([0.0, 0.1, 0.2])), seed=b)
+            dermal_thickness_mm=rng.uniform(0.9, 2.5),
+            lep_upper=upper,
+            lep_lower=rng.uniform(0.03, upper),
+            sleb_thickness_mm=float(rng.choice([0.0, 0.1, 0.2])),
+            seed=b,
+        )
         for k in range(per_base):
             variant = np.roll(pixels, 37 * k, axis=1)
             if k % 2:
@@ -82,7 +86,11 @@ def peer_one(pixels: np.ndarray, dy: float) -> dict:
         n += column.size
         low += int(np.sum(column <= 30))
         high += int(np.sum(column >= 201))
-    return {"dermal_thickness_mm": float(np.median(thickness)), "lep_fraction": low / n, "hep_fraction": high / n}
+    return {
+        "dermal_thickness_mm": float(np.median(thickness)),
+        "lep_fraction": low / n,
+        "hep_fraction": high / n,
+    }
 
 
 def main() -> int:
@@ -93,12 +101,15 @@ def main() -> int:
         folder = Path(tmp)
         t0 = time.perf_counter()
         paths, truths = make_scans(folder)
-        print(f"wrote {len(paths)} scans of 512 x 1024 (half DICOM, half PNG) in {time.perf_counter() - t0:.1f} s "
-              "(not timed)")
+        print(
+            f"wrote {len(paths)} scans of 512 x 1024 (half DICOM, half PNG) in {time.perf_counter() - t0:.1f} s "
+            "(not timed)"
+        )
 
         t0, c0 = time.perf_counter(), time.process_time()
-        table = ultrasound_files(paths, pixel_spacing_mm=SPACING,
-                                 overlay_dir=folder / "overlays" if overlays else None)
+        table = ultrasound_files(
+            paths, pixel_spacing_mm=SPACING, overlay_dir=folder / "overlays" if overlays else None
+        )
         ours_s, ours_cpu = time.perf_counter() - t0, time.process_time() - c0
 
         t0 = time.perf_counter()
@@ -106,7 +117,7 @@ def main() -> int:
         read_s = time.perf_counter() - t0
 
         t0 = time.perf_counter()
-        ultrasound_files(paths[:PEER_SCANS * 5], pixel_spacing_mm=SPACING, batch_size=1)
+        ultrasound_files(paths[: PEER_SCANS * 5], pixel_spacing_mm=SPACING, batch_size=1)
         single_s = (time.perf_counter() - t0) * N_SCANS / (PEER_SCANS * 5)
 
         t0 = time.perf_counter()
@@ -121,17 +132,25 @@ def main() -> int:
     ms = 1000.0 / N_SCANS
     ours_analysis_s = ours_s - read_s
     print(f"reading the {N_SCANS} files alone: {read_s:.2f} s = {read_s * ms:.1f} ms per scan")
-    print(f"ours, files -> table: {ours_s:.2f} s = {ours_s * ms:.1f} ms per scan "
-          f"(analysis ~{ours_analysis_s * ms:.1f} ms{' incl. overlay' if overlays else ''}; CPU {ours_cpu:.2f} s); "
-          f"{clean} clean; "
-          f"|thickness error| median {100 * np.median(ours_err):.2f}%, max {100 * ours_err.max():.2f}%")
-    print(f"ours one scan at a time (batch_size=1, timed on {PEER_SCANS * 5}, scaled): {single_s:.2f} s = "
-          f"{single_s * ms:.1f} ms per scan")
-    print(f"peer, per-column loop without DP (analysis only, timed on {PEER_SCANS} scans and scaled to "
-          f"{N_SCANS}): {peer_analysis_s:.1f} s = {peer_analysis_s * ms:.1f} ms per scan; |thickness error| "
-          f"median {100 * np.median(peer_err):.2f}%, max {100 * peer_err.max():.2f}%")
-    print(f"ratio peer / ours (analysis only): {peer_analysis_s / max(ours_analysis_s, 1e-9):.1f}x; "
-          f"batched / one at a time: {single_s / ours_s:.2f}x   target: ours files -> table < {TARGET_S:.0f} s")
+    print(
+        f"ours, files -> table: {ours_s:.2f} s = {ours_s * ms:.1f} ms per scan "
+        f"(analysis ~{ours_analysis_s * ms:.1f} ms{' incl. overlay' if overlays else ''}; CPU {ours_cpu:.2f} s); "
+        f"{clean} clean; "
+        f"|thickness error| median {100 * np.median(ours_err):.2f}%, max {100 * ours_err.max():.2f}%"
+    )
+    print(
+        f"ours one scan at a time (batch_size=1, timed on {PEER_SCANS * 5}, scaled): {single_s:.2f} s = "
+        f"{single_s * ms:.1f} ms per scan"
+    )
+    print(
+        f"peer, per-column loop without DP (analysis only, timed on {PEER_SCANS} scans and scaled to "
+        f"{N_SCANS}): {peer_analysis_s:.1f} s = {peer_analysis_s * ms:.1f} ms per scan; |thickness error| "
+        f"median {100 * np.median(peer_err):.2f}%, max {100 * peer_err.max():.2f}%"
+    )
+    print(
+        f"ratio peer / ours (analysis only): {peer_analysis_s / max(ours_analysis_s, 1e-9):.1f}x; "
+        f"batched / one at a time: {single_s / ours_s:.2f}x   target: ours files -> table < {TARGET_S:.0f} s"
+    )
     ok = ours_s < TARGET_S
     print("PASS" if ok else "FAIL: target missed")
     return 0 if ok else 1

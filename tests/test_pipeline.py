@@ -11,7 +11,19 @@ from skintrial.pipeline import analyse, write_results
 from skintrial.stats._schema import CONTRAST_COLUMNS, DESCRIPTIVE_COLUMNS
 from skintrial.study import load_study
 
-DESIGN_ANCOVA_COLUMNS = ["outcome", "contrast", "estimate", "se", "ci_low", "ci_high", "df", "t", "p", "p_adj", "n"]
+DESIGN_ANCOVA_COLUMNS = [
+    "outcome",
+    "contrast",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "df",
+    "t",
+    "p",
+    "p_adj",
+    "n",
+]
 
 
 def test_ancova_table_has_the_contract_columns(demo_results):
@@ -58,8 +70,14 @@ def test_results_and_provenance_written(small_bundle, tmp_path):
     np.testing.assert_allclose(back["estimate"], res.tables["ancova"]["estimate"], rtol=1e-15)
     prov = json.loads((tmp_path / "provenance.json").read_text())
     assert prov["seed"] == 11
-    assert set(prov["inputs"]) == {"study.toml", "participants.csv", "measurements.csv", "training.csv",
-                                   "serum.csv", "qpcr.csv"}
+    assert set(prov["inputs"]) == {
+        "study.toml",
+        "participants.csv",
+        "measurements.csv",
+        "training.csv",
+        "serum.csv",
+        "qpcr.csv",
+    }
     assert all(len(h) == 64 for h in prov["inputs"].values())
     assert prov["packages"]["numpy"] == np.__version__
     assert prov["study_dir"] == str(small_bundle.resolve())
@@ -73,7 +91,9 @@ def test_training_log_gives_per_protocol_sensitivity_and_dose_response(tmp_path)
     root = s.write(tmp_path / "study")
     simulate_training(s.participants, seed=4).to_csv(root / "training.csv", index=False)
     toml = root / "study.toml"
-    toml.write_text(toml.read_text().replace("covariates = []", "covariates = []\nper_protocol_min_adherence = 0.9"))
+    toml.write_text(
+        toml.read_text().replace("covariates = []", "covariates = []\nper_protocol_min_adherence = 0.9")
+    )
     res = analyse(load_study(root))
     pp = res.tables["per_protocol"]
     kept = set(pp.loc[pp["per_protocol"].astype(bool), "participant_id"])
@@ -103,10 +123,12 @@ def test_exclusions_cover_every_analysis_in_the_plan(demo_results):
 
 def _plan_cross_sectional(bundle, table: str = "") -> None:
     toml = bundle / "study.toml"
-    text = toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]',
-                                    'methods = ["ancova", "cross_sectional"]')
-    toml.write_text(text.replace("per_protocol_min_adherence = 0.8\n",
-                                 f"per_protocol_min_adherence = 0.8\n\n{table}", 1))
+    text = toml.read_text().replace(
+        'methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova", "cross_sectional"]'
+    )
+    toml.write_text(
+        text.replace("per_protocol_min_adherence = 0.8\n", f"per_protocol_min_adherence = 0.8\n\n{table}", 1)
+    )
 
 
 def test_cross_sectional_defaults_to_the_arms_at_baseline(small_bundle):
@@ -118,8 +140,14 @@ def test_cross_sectional_defaults_to_the_arms_at_baseline(small_bundle):
     res = analyse(study)
     cs = res.tables["cross_sectional"]
     assert tuple(cs.columns) == CROSS_SECTIONAL_COLUMNS and list(cs.columns[:11]) == DESIGN_ANCOVA_COLUMNS
-    assert set(cs["contrast"]) == {"RT - AT"} and (cs["visit"] == "week0").all() and (cs["group_column"] == "arm").all()
-    direct = cross_sectional(study.long(), group="arm", at_visit="week0", groups=["AT", "RT"], reference_group="AT")
+    assert (
+        set(cs["contrast"]) == {"RT - AT"}
+        and (cs["visit"] == "week0").all()
+        and (cs["group_column"] == "arm").all()
+    )
+    direct = cross_sectional(
+        study.long(), group="arm", at_visit="week0", groups=["AT", "RT"], reference_group="AT"
+    )
     got = cs.set_index("outcome").loc[direct.contrasts["outcome"]]
     np.testing.assert_allclose(got["estimate"], direct.contrasts["estimate"], rtol=1e-12)
     np.testing.assert_allclose(got["p"], direct.contrasts["p"], rtol=1e-12)
@@ -130,16 +158,26 @@ def test_cross_sectional_defaults_to_the_arms_at_baseline(small_bundle):
 def test_cross_sectional_by_a_participant_column_at_another_visit(small_bundle):
     from skintrial.stats import cross_sectional
 
-    _plan_cross_sectional(small_bundle, '[analysis.cross_sectional]\ngroup = "age_group"\nvisit = "week16"\n'
-                                        'reference_group = "40-49"\ncovariates = ["age"]\n')
+    _plan_cross_sectional(
+        small_bundle,
+        '[analysis.cross_sectional]\ngroup = "age_group"\nvisit = "week16"\n'
+        'reference_group = "40-49"\ncovariates = ["age"]\n',
+    )
     study = load_study(small_bundle)
     cs = analyse(study).tables["cross_sectional"]
     assert set(cs["contrast"]) == {"50-59 - 40-49"} and (cs["visit"] == "week16").all()
     data = study.measurements.merge(study.participants[["participant_id", "age_group", "age"]])
-    direct = cross_sectional(data, group="age_group", at_visit="week16", covariates=["age"],
-                             groups=["40-49", "50-59"], reference_group="40-49")
-    np.testing.assert_allclose(cs.set_index("outcome").loc[direct.contrasts["outcome"], "se"],
-                               direct.contrasts["se"], rtol=1e-12)
+    direct = cross_sectional(
+        data,
+        group="age_group",
+        at_visit="week16",
+        covariates=["age"],
+        groups=["40-49", "50-59"],
+        reference_group="40-49",
+    )
+    np.testing.assert_allclose(
+        cs.set_index("outcome").loc[direct.contrasts["outcome"], "se"], direct.contrasts["se"], rtol=1e-12
+    )
 
 
 def test_demo_never_replaces_an_input_that_provenance_records(tmp_path):
@@ -160,7 +198,9 @@ def test_outcome_measured_at_baseline_and_end_only_in_a_three_visit_study(small_
     """Body mass measured at week0 and week16 only, beside outcomes at week0, week8 and week16: cLDA and
     the mixed ANOVA analyse it on its two visits, and nobody is listed as excluded for lacking week8."""
     toml = small_bundle / "study.toml"
-    toml.write_text(toml.read_text().replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))
+    toml.write_text(
+        toml.read_text().replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]')
+    )
     m = pd.read_csv(small_bundle / "measurements.csv")
     completers = set(m.loc[m["visit"] == "week16", "participant_id"])
     mid = m[(m["visit"] == "week0") & m["participant_id"].isin(completers) & (m["outcome"] != "body_mass")]

@@ -15,8 +15,16 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["atomic_output_dir", "check_output_dir", "check_replaceable", "replace_problems", "mark_written",
-           "changes_since_marked", "sha256_file", "write_csv"]
+__all__ = [
+    "atomic_output_dir",
+    "check_output_dir",
+    "check_replaceable",
+    "replace_problems",
+    "mark_written",
+    "changes_since_marked",
+    "sha256_file",
+    "write_csv",
+]
 
 MARK_FILE = ".skintrial-written.json"
 """The file in which :func:`mark_written` records who wrote a folder and the hash of each of its files."""
@@ -27,24 +35,41 @@ NO_PROVENANCE = "there is no provenance.json of an earlier skintrial run beside 
 def check_output_dir(out: Path) -> None:
     """Refuse an output path that is an existing file (before any work is done)."""
     if Path(out).exists() and not Path(out).is_dir():
-        raise InputError(Problem("the output path is an existing file, not a folder", file=str(out),
-                                 fix="give a folder path for --out"))
+        raise InputError(
+            Problem(
+                "the output path is an existing file, not a folder",
+                file=str(out),
+                fix="give a folder path for --out",
+            )
+        )
 
 
 def _at_or_under(path: Path, folder: Path) -> bool:
     return path == folder or folder in path.parents
 
 
-def check_replaceable(out: Path, names: Iterable[str], *, protect: Iterable[Path] = (),
-                      owned: Callable[[Path], bool] | None = None, unowned: str = NO_PROVENANCE) -> None:
+def check_replaceable(
+    out: Path,
+    names: Iterable[str],
+    *,
+    protect: Iterable[Path] = (),
+    owned: Callable[[Path], bool] | None = None,
+    unowned: str = NO_PROVENANCE,
+) -> None:
     """Refuse, before anything is removed, to replace ``out/NAME`` for any of ``names`` when that would
     destroy something that is not an earlier output: :func:`replace_problems`, raised as one
     :class:`InputError`."""
     InputError.collect(replace_problems(out, names, protect=protect, owned=owned, unowned=unowned))
 
 
-def replace_problems(out: Path, names: Iterable[str], *, protect: Iterable[Path] = (),
-                     owned: Callable[[Path], bool] | None = None, unowned: str = NO_PROVENANCE) -> list[Problem]:
+def replace_problems(
+    out: Path,
+    names: Iterable[str],
+    *,
+    protect: Iterable[Path] = (),
+    owned: Callable[[Path], bool] | None = None,
+    unowned: str = NO_PROVENANCE,
+) -> list[Problem]:
     """What replacing ``out/NAME`` for each of ``names`` would destroy that is not an earlier output.
 
     * A path of ``protect`` (the input folder and files) that is, or lies inside, ``out/NAME`` is never
@@ -68,18 +93,28 @@ def replace_problems(out: Path, names: Iterable[str], *, protect: Iterable[Path]
         p, pr, hit = hits[0]
         more = f" (and {len(hits) - 1} more of the study's files)" if len(hits) > 1 else ""
         beside = f" (e.g. --out {pr.parent / (pr.name + '-out')})" if pr.is_dir() else ""
-        problems.append(Problem(
-            f"the {'input folder' if pr.is_dir() else 'input file'} {p} is, or lies inside, {hit}{more}, which the "
-            "run replaces with its own output (it would be deleted)", file=str(p), column="--out",
-            fix=f"choose another --out, a folder that does not contain the study's files{beside}, "
-                f"or move the study out of {out}"))
+        problems.append(
+            Problem(
+                f"the {'input folder' if pr.is_dir() else 'input file'} {p} is, or lies inside, {hit}{more}, which the "
+                "run replaces with its own output (it would be deleted)",
+                file=str(p),
+                column="--out",
+                fix=f"choose another --out, a folder that does not contain the study's files{beside}, "
+                f"or move the study out of {out}",
+            )
+        )
     if owned is not None and not problems:
         existing = [n for n, t in zip(names, targets, strict=True) if t.exists() or t.is_symlink()]
         if existing and not owned(out):
-            problems.append(Problem(
-                f"the output folder already holds {existing}, which skintrial did not write ({unowned}); "
-                "this command would replace them", file=str(out), column="--out",
-                fix="choose another --out (a new or empty folder), or move those entries away first"))
+            problems.append(
+                Problem(
+                    f"the output folder already holds {existing}, which skintrial did not write ({unowned}); "
+                    "this command would replace them",
+                    file=str(out),
+                    column="--out",
+                    fix="choose another --out (a new or empty folder), or move those entries away first",
+                )
+            )
     return problems
 
 
@@ -149,8 +184,14 @@ def changes_since_marked(folder: Path, *, by: str) -> str | None:
 
 
 @contextlib.contextmanager
-def atomic_output_dir(out: Path, *, managed: tuple[str, ...] = (), protect: Iterable[Path] = (),
-                      owned: Callable[[Path], bool] | None = None, unowned: str = NO_PROVENANCE) -> Iterator[Path]:
+def atomic_output_dir(
+    out: Path,
+    *,
+    managed: tuple[str, ...] = (),
+    protect: Iterable[Path] = (),
+    owned: Callable[[Path], bool] | None = None,
+    unowned: str = NO_PROVENANCE,
+) -> Iterator[Path]:
     """Yield a private staging folder; on success its top-level entries replace those in ``out``.
 
     If the block raises, the staging folder is deleted and ``out`` is left exactly as it was (it is

@@ -77,7 +77,9 @@ class SkintrialError(Exception):
 class InputError(SkintrialError):
     """The input is wrong; the message says where and how to fix it (CLI exit code 2)."""
 
-    def __init__(self, problems: Problem | str | Sequence[Problem], *, fix: str = "", file: str | None = None):
+    def __init__(
+        self, problems: Problem | str | Sequence[Problem], *, fix: str = "", file: str | None = None
+    ):
         if isinstance(problems, str):
             problems = [Problem(problems, fix=fix, file=file)]
         elif isinstance(problems, Problem):

@@ -44,15 +44,39 @@ from skintrial.study import Study
 from skintrial.study._schema import CrossSectionalSpec
 from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
-__all__ = ["TrialResults", "analyse", "write_results", "OUTPUTS", "is_run_output", "input_paths", "recorded_inputs",
-           "DEMO_STUDY", "demo_problems", "write_demo_study"]
+__all__ = [
+    "TrialResults",
+    "analyse",
+    "write_results",
+    "OUTPUTS",
+    "is_run_output",
+    "input_paths",
+    "recorded_inputs",
+    "DEMO_STUDY",
+    "demo_problems",
+    "write_demo_study",
+]
 
 OUTPUTS = ("results", "overlays", "report.html", "provenance.json")
 """What a run writes into its output folder; a new run replaces all of them, but only where the folder
 already holds an earlier run's outputs (:func:`is_run_output`)."""
 
-_PACKAGES = ("skintrial", "numpy", "scipy", "pandas", "statsmodels", "pydantic", "matplotlib", "jinja2",
-             "scikit-image", "pydicom", "pillow", "openpyxl", "pyarrow", "anndata")
+_PACKAGES = (
+    "skintrial",
+    "numpy",
+    "scipy",
+    "pandas",
+    "statsmodels",
+    "pydantic",
+    "matplotlib",
+    "jinja2",
+    "scikit-image",
+    "pydicom",
+    "pillow",
+    "openpyxl",
+    "pyarrow",
+    "anndata",
+)
 
 
 @dataclass(frozen=True)
@@ -128,7 +152,9 @@ def is_run_output(out: Path) -> bool:
     prov = _provenance_of(out)
     if prov is None:
         return False
-    return prov.get("written_by") == "skintrial" or {"skintrial_version", "analysis_plan", "inputs"} <= set(prov)
+    return prov.get("written_by") == "skintrial" or {"skintrial_version", "analysis_plan", "inputs"} <= set(
+        prov
+    )
 
 
 def _provenance_of(out: Path) -> dict | None:
@@ -182,11 +208,13 @@ def write_demo_study(write: Callable[[Path], object], out: Path) -> Path:
     """``write(folder)`` the demo's study bundle and put it in place as ``out/study``, marked as the
     demo's (:func:`skintrial._io.mark_written`) so that a later demo may replace it, and no other
     ``out/study`` ever is; written whole or not at all."""
+
     def owned(o: Path) -> bool:
         return _demo_study_changes(o) is None
 
-    with atomic_output_dir(out, managed=(DEMO_STUDY,), owned=owned,
-                           unowned=f"{DEMO_STUDY}/ changed while the demo ran") as stage:
+    with atomic_output_dir(
+        out, managed=(DEMO_STUDY,), owned=owned, unowned=f"{DEMO_STUDY}/ changed while the demo ran"
+    ) as stage:
         write(stage / DEMO_STUDY)
         mark_written(stage / DEMO_STUDY, by=_DEMO)
     return Path(out) / DEMO_STUDY
@@ -202,7 +230,9 @@ def _raw_layer(study: Study, progress: Progress | None):
     from skintrial.instruments._study_layer import cutometer_options
 
     n_files = 0 if study.manifest is None else len(study.manifest)
-    raw = measure_raw(study, progress=progress("measuring raw instrument files", n_files) if progress else None)
+    raw = measure_raw(
+        study, progress=progress("measuring raw instrument files", n_files) if progress else None
+    )
     if not raw.outcomes:
         return study, {}, [], {}, {}
     tables = {"instrument_files": raw.files, "instrument_agreement": raw.agreement}
@@ -210,10 +240,12 @@ def _raw_layer(study: Study, progress: Progress | None):
     man = study.manifest
     cut = man[(man["instrument"] == "cutometer") & man["file"].isin(clean)]["path"].head(3)
     mapping = cutometer_options(study.spec.raw).get("mapping")  # the bundle's vendor columns, as measured
-    examples = {"cutometer_curves": pd.concat([read_cutometer(p, mapping=mapping) for p in cut],
-                                              ignore_index=True)} if len(cut) else {}
-    return study.with_measurements(raw.measurements), tables, [raw.exclusions], \
-        raw.overlays, examples
+    examples = (
+        {"cutometer_curves": pd.concat([read_cutometer(p, mapping=mapping) for p in cut], ignore_index=True)}
+        if len(cut)
+        else {}
+    )
+    return study.with_measurements(raw.measurements), tables, [raw.exclusions], raw.overlays, examples
 
 
 def _training_layer(study: Study, long: pd.DataFrame, ancova_args: dict):
@@ -231,8 +263,18 @@ def _training_layer(study: Study, long: pd.DataFrame, ancova_args: dict):
         tables["per_protocol"] = pp
         keep = set(pp.loc[pp["per_protocol"].astype(bool), "participant_id"])
         out = pp[~pp["participant_id"].isin(keep)]
-        excl.append(pd.DataFrame({"analysis": "ancova_per_protocol", "outcome": "", "participant_id":
-                                  out["participant_id"], "arm": out["arm"], "visit": "", "reason": out["reason"]}))
+        excl.append(
+            pd.DataFrame(
+                {
+                    "analysis": "ancova_per_protocol",
+                    "outcome": "",
+                    "participant_id": out["participant_id"],
+                    "arm": out["arm"],
+                    "visit": "",
+                    "reason": out["reason"],
+                }
+            )
+        )
         res = ancova(long[long["participant_id"].isin(keep)], **ancova_args)
         tables["ancova_per_protocol"] = _adjust(res.contrasts, study)
     return tables, excl, {"dose_data": tr.dose_data, "training_summary": tr.summary}
@@ -266,10 +308,17 @@ def _cross_sectional(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
     m = study.measurements
     data = m[m["visit"] == visit].merge(people, on="participant_id", how="inner")
     res = cross_sectional(
-        data, group=cs.group, covariates=covariates, outcomes=study.outcomes, at_visit=visit,
+        data,
+        group=cs.group,
+        covariates=covariates,
+        outcomes=study.outcomes,
+        at_visit=visit,
         groups=s.arms if by_arm else sorted(people[cs.group].dropna().unique()),
-        reference_group=cs.reference_group if cs.reference_group is not None else (s.reference_arm if by_arm else None),
-        ci_level=plan.ci_level)
+        reference_group=cs.reference_group
+        if cs.reference_group is not None
+        else (s.reference_arm if by_arm else None),
+        ci_level=plan.ci_level,
+    )
     table = _adjust(res.contrasts, study).assign(visit=visit, group_column=cs.group)
     excl = analysis_exclusions(study, outcomes=study.outcomes, visits=[visit], analysis="cross_sectional")
     return table[list(CROSS_SECTIONAL_COLUMNS)], excl
@@ -278,11 +327,21 @@ def _cross_sectional(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
 def _qpcr_exclusions(wells: pd.DataFrame, study: Study) -> pd.DataFrame:
     """qPCR wells or samples left out, in the common exclusion table (details in qpcr_exclusions.csv)."""
     arm = study.participants.set_index("participant_id")["arm"]
-    return pd.DataFrame({
-        "analysis": "qpcr", "outcome": wells["gene"], "participant_id": wells["participant_id"],
-        "arm": wells["participant_id"].map(arm), "visit": wells["visit"],
-        "reason": wells["stage"].astype(str) + ": " + wells["reason"].astype(str) + " (" + wells["action"].astype(str) + ")",
-    })
+    return pd.DataFrame(
+        {
+            "analysis": "qpcr",
+            "outcome": wells["gene"],
+            "participant_id": wells["participant_id"],
+            "arm": wells["participant_id"].map(arm),
+            "visit": wells["visit"],
+            "reason": wells["stage"].astype(str)
+            + ": "
+            + wells["reason"].astype(str)
+            + " ("
+            + wells["action"].astype(str)
+            + ")",
+        }
+    )
 
 
 def input_paths(study: Study) -> list[Path]:
@@ -294,13 +353,18 @@ def _input_files(study: Study) -> list[Path]:
     """Every file of the bundle that fed the analysis: tables, training and molecular files, and each
     raw instrument file the manifest lists."""
     extra = []
-    for spec, default in ((getattr(study.spec, "serum", None), "serum.csv"), (study.spec.training, "training.csv"),
-                          (getattr(study.spec, "qpcr", None), "qpcr.csv")):
+    for spec, default in (
+        (getattr(study.spec, "serum", None), "serum.csv"),
+        (study.spec.training, "training.csv"),
+        (getattr(study.spec, "qpcr", None), "qpcr.csv"),
+    ):
         name = getattr(spec, "file", None) or default
         if (study.root / name).is_file():
             extra.append(study.root / name)
     if study.manifest is not None:
-        extra += [Path(p) for p in study.manifest["path"] if Path(p).is_file()]  # missing: in instrument_files
+        extra += [
+            Path(p) for p in study.manifest["path"] if Path(p).is_file()
+        ]  # missing: in instrument_files
     return [*study.files, *extra]
 
 
@@ -324,15 +388,26 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     long = study.long()
     followup = s.visits[-1]
     common = dict(arms=s.arms, reference_arm=s.reference_arm)
-    ancova_args = dict(baseline_visit=s.baseline_visit, followup_visit=followup, covariates=plan.covariates,
-                       interaction=plan.interaction, ci_level=plan.ci_level, **common)
+    ancova_args = dict(
+        baseline_visit=s.baseline_visit,
+        followup_visit=followup,
+        covariates=plan.covariates,
+        interaction=plan.interaction,
+        ci_level=plan.ci_level,
+        **common,
+    )
     anc = stats.ancova(long, **ancova_args)
     tables = {
         "flow": participant_flow(study),
         "baseline": baseline_characteristics(study),
         "descriptives": stats.describe(long, arms=s.arms, visits=s.visits),
-        "change": stats.within_arm_change(long, baseline_visit=s.baseline_visit, followup_visit=followup,
-                                          ci_level=plan.ci_level, arms=s.arms),
+        "change": stats.within_arm_change(
+            long,
+            baseline_visit=s.baseline_visit,
+            followup_visit=followup,
+            ci_level=plan.ci_level,
+            arms=s.arms,
+        ),
         "ancova": _adjust(anc.contrasts, study),
         "emmeans": anc.emmeans,
         "arm_tests": anc.arm_test,
@@ -346,19 +421,39 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
         excl.append(_qpcr_exclusions(omics["qpcr_exclusions"], study))
     excl += training_excl
     report_data.update(training_data)
-    excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=[s.baseline_visit, followup],
-                                    analysis="ancova"))
+    excl.append(
+        analysis_exclusions(
+            study, outcomes=study.outcomes, visits=[s.baseline_visit, followup], analysis="ancova"
+        )
+    )
     if "clda" in plan.methods:
-        excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=s.visits, analysis="clda",
-                                        require="any", measured_only=True))
+        excl.append(
+            analysis_exclusions(
+                study,
+                outcomes=study.outcomes,
+                visits=s.visits,
+                analysis="clda",
+                require="any",
+                measured_only=True,
+            )
+        )
     if "mixed_anova" in plan.methods:
-        excl.append(analysis_exclusions(study, outcomes=study.outcomes, visits=s.visits, analysis="mixed_anova",
-                                        measured_only=True))
+        excl.append(
+            analysis_exclusions(
+                study, outcomes=study.outcomes, visits=s.visits, analysis="mixed_anova", measured_only=True
+            )
+        )
     if "clda" in plan.methods:
         from skintrial.stats.clda import clda
 
-        cl = clda(long, baseline_visit=s.baseline_visit, visits=s.visits, covariates=plan.covariates,
-                        ci_level=plan.ci_level, **common)
+        cl = clda(
+            long,
+            baseline_visit=s.baseline_visit,
+            visits=s.visits,
+            covariates=plan.covariates,
+            ci_level=plan.ci_level,
+            **common,
+        )
         tables["clda"] = _adjust(cl[cl["visit"] == followup] if "visit" in cl else cl, study)
     if "mixed_anova" in plan.methods:
         tables["mixed_anova"] = stats.mixed_anova(long, visits=s.visits, arms=s.arms)
@@ -367,8 +462,13 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
         excl.append(cs_excl)
     tables["exclusions"] = pd.concat(excl, ignore_index=True)
     tables = {k: _declared_order(v, study) if "outcome" in v.columns else v for k, v in tables.items()}
-    return TrialResults(study=study, tables=tables, provenance=_provenance(study, tables), assets=assets,
-                        report_data=report_data)
+    return TrialResults(
+        study=study,
+        tables=tables,
+        provenance=_provenance(study, tables),
+        assets=assets,
+        report_data=report_data,
+    )
 
 
 def write_results(results: TrialResults, out: Path) -> list[Path]:

@@ -48,15 +48,29 @@ def test_exit_0_with_exact_columns_and_values(files, tmp_path):
 def test_mapping_units_and_declared_times(files, tmp_path):
     folder, truth = files
     out = tmp_path / "vendor.csv"
-    args = ["cutometer", str(folder / "vendor.csv"), "-o", str(out), "--column", "time_s=t [ms]:ms",
-            "--column", "deformation_mm=Def [um]:um", "--on", "2", "--off", "2", "--drop-first-cycle"]
+    args = [
+        "cutometer",
+        str(folder / "vendor.csv"),
+        "-o",
+        str(out),
+        "--column",
+        "time_s=t [ms]:ms",
+        "--column",
+        "deformation_mm=Def [um]:um",
+        "--on",
+        "2",
+        "--off",
+        "2",
+        "--drop-first-cycle",
+    ]
     result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
     table = _read(out)
     assert table["measurement_id"].tolist() == ["vendor"]
     assert np.isfinite(table["ue"][0]) and table["qc"][0] == ""
-    same = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "-o", str(tmp_path / "l.csv"),
-                               "--drop-first-cycle"])
+    same = runner.invoke(
+        app, ["cutometer", str(folder / "long.csv"), "-o", str(tmp_path / "l.csv"), "--drop-first-cycle"]
+    )
     assert same.exit_code == 0
     assert_allclose(table["ue"][0], _read(tmp_path / "l.csv")["ue"][0], rtol=1e-9)
 
@@ -72,8 +86,19 @@ def test_bad_file_alone_exits_2_naming_file_and_column(files, tmp_path):
 
 def test_micrometres_named_on_the_command_line(files, tmp_path):
     folder, _ = files
-    result = runner.invoke(app, ["cutometer", str(folder / "vendor.csv"), "-o", str(tmp_path / "x.csv"),
-                                 "--column", "time_s=t [ms]:ms", "--column", "deformation_mm=Def [um]"])
+    result = runner.invoke(
+        app,
+        [
+            "cutometer",
+            str(folder / "vendor.csv"),
+            "-o",
+            str(tmp_path / "x.csv"),
+            "--column",
+            "time_s=t [ms]:ms",
+            "--column",
+            "deformation_mm=Def [um]",
+        ],
+    )
     assert result.exit_code == 2
     assert "column 'Def [um]'" in result.output and "micrometres" in result.output
 
@@ -81,8 +106,17 @@ def test_micrometres_named_on_the_command_line(files, tmp_path):
 def test_one_bad_file_among_good_ones_is_a_row(files, tmp_path):
     folder, _ = files
     out = tmp_path / "mixed.csv"
-    result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), str(folder / "broken.csv"),
-                                 str(folder / "nowhere.csv"), "--out", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "cutometer",
+            str(folder / "long.csv"),
+            str(folder / "broken.csv"),
+            str(folder / "nowhere.csv"),
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = _read(out)
     assert len(table) == 5
@@ -102,8 +136,9 @@ def test_bad_options_exit_2(files, tmp_path):
 def test_unknown_unit_on_the_command_line_is_named_as_a_unit(files, tmp_path):
     folder, _ = files
     out = tmp_path / "o.csv"
-    result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "-o", str(out), "--column",
-                                 "time_s=time_s:hours"])
+    result = runner.invoke(
+        app, ["cutometer", str(folder / "long.csv"), "-o", str(out), "--column", "time_s=time_s:hours"]
+    )
     assert result.exit_code == 2, result.output
     text = " ".join(result.output.split())
     assert "unknown unit 'hours' for time_s (allowed: s, ms, min)" in text and "long.csv" in text
@@ -146,8 +181,9 @@ def test_error_rows_printed_with_their_file_and_n_cycles_stays_integer(files, tm
     curves, _ = simulate_cutometer(1, seed=5)
     curves[["time_s", "deformation_mm"]].to_csv(tmp_path / "nopressure.csv", index=False)
     out = tmp_path / "o.csv"
-    result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), str(tmp_path / "nopressure.csv"),
-                                 "-o", str(out)])
+    result = runner.invoke(
+        app, ["cutometer", str(folder / "long.csv"), str(tmp_path / "nopressure.csv"), "-o", str(out)]
+    )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
     assert f"error: {tmp_path / 'nopressure.csv'} (measurement 'nopressure'): no pressure_mbar" in text
@@ -159,14 +195,32 @@ def test_onset_option_places_the_declared_phases(tmp_path):
     curves, truth = simulate_cutometer(1, n_cycles=2, noise_mm=0.0, pressure_mbar=None, rest_s=1.0, seed=7)
     curves[["time_s", "deformation_mm"]].to_csv(tmp_path / "rest.csv", index=False)
     out = tmp_path / "o.csv"
-    result = runner.invoke(app, ["cutometer", str(tmp_path / "rest.csv"), "-o", str(out), "--on", "2", "--off", "2",
-                                 "--onset", "1.0"])
+    result = runner.invoke(
+        app,
+        [
+            "cutometer",
+            str(tmp_path / "rest.csv"),
+            "-o",
+            str(out),
+            "--on",
+            "2",
+            "--off",
+            "2",
+            "--onset",
+            "1.0",
+        ],
+    )
     assert result.exit_code == 0, result.output
     table = _read(out)
     assert table["qc"][0] == "" and table["n_cycles"][0] == 2
-    assert_allclose(table[["ue", "uf", "r2", "r9"]].to_numpy()[0], truth[["ue", "uf", "r2", "r9"]].to_numpy()[0],
-                    atol=1e-6)
-    bad = runner.invoke(app, ["cutometer", str(tmp_path / "rest.csv"), "-o", str(out), "--on", "2", "--onset", "-1"])
+    assert_allclose(
+        table[["ue", "uf", "r2", "r9"]].to_numpy()[0],
+        truth[["ue", "uf", "r2", "r9"]].to_numpy()[0],
+        atol=1e-6,
+    )
+    bad = runner.invoke(
+        app, ["cutometer", str(tmp_path / "rest.csv"), "-o", str(out), "--on", "2", "--onset", "-1"]
+    )
     assert bad.exit_code == 2 and "onset" in bad.output
 
 

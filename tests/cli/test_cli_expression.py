@@ -155,8 +155,18 @@ def test_unreadable_expression_file_exits_2_naming_it(tmp_path, name, content, n
     out = tmp_path / "de.csv"
     r = runner.invoke(
         app,
-        ["expression", str(path), "--samples", str(REF / "paired_samples.csv"), "--design",
-         "~ visit + participant", "--contrast", "visit: post - pre", "--out", str(out)],
+        [
+            "expression",
+            str(path),
+            "--samples",
+            str(REF / "paired_samples.csv"),
+            "--design",
+            "~ visit + participant",
+            "--contrast",
+            "visit: post - pre",
+            "--out",
+            str(out),
+        ],
     )
     assert r.exit_code == 2, (r.output, r.exception)
     text = " ".join(r.output.split())
@@ -172,8 +182,18 @@ def test_duplicate_gene_ids_exit_2_naming_genes_and_rows(tmp_path):
     out = tmp_path / "de.csv"
     r = runner.invoke(
         app,
-        ["expression", str(path), "--samples", str(REF / "paired_samples.csv"), "--design",
-         "~ visit + participant", "--contrast", "visit: post - pre", "--out", str(out)],
+        [
+            "expression",
+            str(path),
+            "--samples",
+            str(REF / "paired_samples.csv"),
+            "--design",
+            "~ visit + participant",
+            "--contrast",
+            "visit: post - pre",
+            "--out",
+            str(out),
+        ],
     )
     assert r.exit_code == 2, (r.output, r.exception)
     text = " ".join(r.output.split())
@@ -185,8 +205,19 @@ def test_duplicate_gene_ids_exit_2_naming_genes_and_rows(tmp_path):
 def test_expression_matrix_without_samples_asks_for_the_option(tmp_path):
     m = tmp_path / "expr.csv"
     m.write_text("gene,a,b,c,d\nG1,1,2,3,4\nG2,2,3,4,5\n")
-    r = runner.invoke(app, ["expression", str(m), "--design", "~ condition", "--contrast", "condition: b - a",
-                            "--out", str(tmp_path / "de.csv")])
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(m),
+            "--design",
+            "~ condition",
+            "--contrast",
+            "condition: b - a",
+            "--out",
+            str(tmp_path / "de.csv"),
+        ],
+    )
     assert r.exit_code == 2, (r.output, r.exception)
     assert "--samples" in r.output and "samples=" not in r.output and not (tmp_path / "de.csv").exists()
 
@@ -194,9 +225,24 @@ def test_expression_matrix_without_samples_asks_for_the_option(tmp_path):
 @pytest.mark.skipif(not DATA.is_dir(), reason="../shared/data/kuehne2017_skin_aging not present")
 def test_trend_is_passed_to_camera_as_trend_var(tmp_path):
     out = tmp_path / "de.csv"
-    r = runner.invoke(app, ["expression", str(DATA / "expression_log2.csv.gz"), "--samples", str(DATA / "samples.csv"),
-                            "--design", "~ condition + slide", "--contrast", "condition: old - young", "--trend",
-                            "--genesets", "ecm", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(DATA / "expression_log2.csv.gz"),
+            "--samples",
+            str(DATA / "samples.csv"),
+            "--design",
+            "~ condition + slide",
+            "--contrast",
+            "condition: old - young",
+            "--trend",
+            "--genesets",
+            "ecm",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     cam = pd.read_csv(tmp_path / "de.camera.csv")
     rc = pd.read_csv(REF / "camera.csv")

@@ -15,8 +15,24 @@ runner = CliRunner()
 
 def test_power_analytic_and_gpower_line(tmp_path):
     out = tmp_path / "p.csv"
-    r = runner.invoke(app, ["power", "-e", "AT=0.5", "-e", "RT=0.5", "--sd", "1", "--rho", "0.6", "--n-per-arm", "40",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "power",
+            "-e",
+            "AT=0.5",
+            "-e",
+            "RT=0.5",
+            "--sd",
+            "1",
+            "--rho",
+            "0.6",
+            "--n-per-arm",
+            "40",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "G*Power" in r.output and "number of covariates = 1" in r.output
     t = pd.read_csv(out)
@@ -26,13 +42,32 @@ def test_power_analytic_and_gpower_line(tmp_path):
 
 def test_power_sample_size_with_simulation(tmp_path):
     out = tmp_path / "n.csv"
-    r = runner.invoke(app, ["power", "-e", "AT=0.6", "--sd", "1", "--rho", "0.5", "--power", "0.9", "--simulate", "400",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "power",
+            "-e",
+            "AT=0.6",
+            "--sd",
+            "1",
+            "--rho",
+            "0.5",
+            "--power",
+            "0.9",
+            "--simulate",
+            "400",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     t = pd.read_csv(out)
     assert t["power"].iloc[0] >= 0.9
     sim = pd.read_csv(tmp_path / "n_simulated.csv")
-    assert sim["n_sims"].iloc[0] == 400 and abs(sim["power"].iloc[0] - t["power"].iloc[0]) < 5 * sim["mcse"].iloc[0]
+    assert (
+        sim["n_sims"].iloc[0] == 400
+        and abs(sim["power"].iloc[0] - t["power"].iloc[0]) < 5 * sim["mcse"].iloc[0]
+    )
 
 
 def test_power_bad_input_exit_2_and_nothing_written(tmp_path):
@@ -44,11 +79,34 @@ def test_power_bad_input_exit_2_and_nothing_written(tmp_path):
 
 def test_plan_from_a_pilot_bundle(small_bundle, tmp_path):
     out = tmp_path / "plan"
-    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(out),
-                            "--effect", "AT=0.03", "--effect", "RT=0.04", "--simulate", "200"])
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(small_bundle),
+            "--primary",
+            "r2",
+            "--out",
+            str(out),
+            "--effect",
+            "AT=0.03",
+            "--effect",
+            "RT=0.04",
+            "--simulate",
+            "200",
+        ],
+    )
     assert r.exit_code == 0, r.output
-    for name in ("plan.csv", "power_curve.csv", "pilot_outcomes.csv", "pilot_changes.csv", "simulated_power.csv",
-                 "power_curve.svg", "power_curve.png", "plan.html"):
+    for name in (
+        "plan.csv",
+        "power_curve.csv",
+        "pilot_outcomes.csv",
+        "pilot_changes.csv",
+        "simulated_power.csv",
+        "power_curve.svg",
+        "power_curve.png",
+        "plan.html",
+    ):
         assert (out / name).is_file(), name
     plan = pd.read_csv(out / "plan.csv")
     assert set(plan["scenario"]) == {"pilot", "conservative"}
@@ -67,9 +125,24 @@ def test_plan_unknown_outcome_exit_2(small_bundle, tmp_path):
 
 def test_randomize_participants_with_strata(small_bundle, tmp_path):
     out = tmp_path / "alloc" / "list.csv"
-    r = runner.invoke(app, ["randomize", "--arms", "CON,AT,RT", "--seed", "17", "--participants",
-                            str(small_bundle / "participants.csv"), "--strata", "age_group", "--block-sizes", "3,6",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "randomize",
+            "--arms",
+            "CON,AT,RT",
+            "--seed",
+            "17",
+            "--participants",
+            str(small_bundle / "participants.csv"),
+            "--strata",
+            "age_group",
+            "--block-sizes",
+            "3,6",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     lst = pd.read_csv(out)
     assert (lst["seed"] == 17).all() and lst["participant_id"].notna().all()
@@ -77,20 +150,67 @@ def test_randomize_participants_with_strata(small_bundle, tmp_path):
     bal = pd.read_csv(tmp_path / "alloc" / "list_balance.csv")
     assert set(bal["factor"]) == {"overall", "stratum", "age_group"}
     again = tmp_path / "again.csv"
-    runner.invoke(app, ["randomize", "--arms", "CON,AT,RT", "--seed", "17", "--participants",
-                        str(small_bundle / "participants.csv"), "--strata", "age_group", "--block-sizes", "3,6",
-                        "--out", str(again)])
+    runner.invoke(
+        app,
+        [
+            "randomize",
+            "--arms",
+            "CON,AT,RT",
+            "--seed",
+            "17",
+            "--participants",
+            str(small_bundle / "participants.csv"),
+            "--strata",
+            "age_group",
+            "--block-sizes",
+            "3,6",
+            "--out",
+            str(again),
+        ],
+    )
     assert pd.read_csv(again).equals(lst)
 
 
 def test_randomize_declared_strata_and_errors(tmp_path):
     out = tmp_path / "l.csv"
-    r = runner.invoke(app, ["randomize", "--arms", "A,B", "--seed", "1", "--level", "site=x,y", "--level", "sex=F,M",
-                            "--n-per-stratum", "8", "--ratios", "1,1", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "randomize",
+            "--arms",
+            "A,B",
+            "--seed",
+            "1",
+            "--level",
+            "site=x,y",
+            "--level",
+            "sex=F,M",
+            "--n-per-stratum",
+            "8",
+            "--ratios",
+            "1,1",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert pd.read_csv(out)["stratum"].nunique() == 4
-    r = runner.invoke(app, ["randomize", "--arms", "A,B", "--seed", "1", "--n-per-stratum", "8",
-                            "--block-sizes", "3", "--out", str(tmp_path / "bad.csv")])
+    r = runner.invoke(
+        app,
+        [
+            "randomize",
+            "--arms",
+            "A,B",
+            "--seed",
+            "1",
+            "--n-per-stratum",
+            "8",
+            "--block-sizes",
+            "3",
+            "--out",
+            str(tmp_path / "bad.csv"),
+        ],
+    )
     assert r.exit_code == 2 and "multiples" in r.output
     assert not (tmp_path / "bad.csv").exists()
 
@@ -102,22 +222,50 @@ def test_plan_with_a_control_arm_in_the_pilot(tmp_path):
 
     bundle = synthetic_study(seed=5, n=45, control_arm=True, omics=False).write(tmp_path / "study")
     out = tmp_path / "plan"
-    r = runner.invoke(app, ["plan", str(bundle), "--primary", "r2", "--out", str(out), "--control-change", "0.5"])
+    r = runner.invoke(
+        app, ["plan", str(bundle), "--primary", "r2", "--out", str(out), "--control-change", "0.5"]
+    )
     assert r.exit_code == 0, r.output
     st = load_study(bundle)
     ch = pilot_estimates(st.long(), baseline_visit="week0").changes.query("outcome == 'r2'").set_index("arm")
     plan = pd.read_csv(out / "plan.csv").query("scenario == 'pilot'").set_index("arm")
-    assert_allclose(plan["effect"], ch.loc[["AT", "RT"], "mean_change"].to_numpy() - ch.loc["CON", "mean_change"],
-                    rtol=1e-9)
+    assert_allclose(
+        plan["effect"],
+        ch.loc[["AT", "RT"], "mean_change"].to_numpy() - ch.loc["CON", "mean_change"],
+        rtol=1e-9,
+    )
     assert "own CON mean change" in (out / "plan.html").read_text()
 
 
 def test_power_simulation_uses_n_outcomes(tmp_path):
     """Analytic (Bonferroni, exact) and simulated power answer the same question: 2 outcomes x 2 contrasts."""
     out = tmp_path / "p.csv"
-    r = runner.invoke(app, ["power", "-e", "AT=0.5", "-e", "RT=0.5", "--sd", "1", "--rho", "0.6", "--n-per-arm", "40",
-                            "--n-outcomes", "2", "--multiplicity", "bonferroni", "--simulate", "3000", "--seed", "3",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "power",
+            "-e",
+            "AT=0.5",
+            "-e",
+            "RT=0.5",
+            "--sd",
+            "1",
+            "--rho",
+            "0.6",
+            "--n-per-arm",
+            "40",
+            "--n-outcomes",
+            "2",
+            "--multiplicity",
+            "bonferroni",
+            "--simulate",
+            "3000",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     t = pd.read_csv(out)
     sim = pd.read_csv(tmp_path / "p_simulated.csv")
@@ -140,11 +288,29 @@ def _bundle_with_analysis(tmp_path, analysis: str):
 
 
 def test_plan_simulation_runs_the_studys_own_analysis(tmp_path):
-    root = _bundle_with_analysis(tmp_path, 'primary = ["r2", "dermal_thickness"]\nsecondary = ["r5"]\n'
-                                           'methods = ["ancova"]\nalpha = 0.05\nmultiplicity = "bonferroni"\n')
+    root = _bundle_with_analysis(
+        tmp_path,
+        'primary = ["r2", "dermal_thickness"]\nsecondary = ["r5"]\n'
+        'methods = ["ancova"]\nalpha = 0.05\nmultiplicity = "bonferroni"\n',
+    )
     out = tmp_path / "plan"
-    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "--effect", "AT=0.03",
-                            "--effect", "RT=0.04", "--simulate", "300"])
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(root),
+            "--primary",
+            "r2",
+            "--out",
+            str(out),
+            "--effect",
+            "AT=0.03",
+            "--effect",
+            "RT=0.04",
+            "--simulate",
+            "300",
+        ],
+    )
     assert r.exit_code == 0, r.output
     sim = pd.read_csv(out / "simulated_power.csv")
     assert set(sim["outcome"]) == {"r2", "dermal_thickness", "r5"}
@@ -157,17 +323,20 @@ def test_plan_simulation_runs_the_studys_own_analysis(tmp_path):
     assert_allclose(r2.loc["AT - CON", "effect"], 0.03)
 
 
-@pytest.mark.parametrize(("args", "says"), [
-    (["power", "-e", "CON=0.3", "--sd", "1"], "control arm"),
-    (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "1"], "--n-per-arm"),
-    (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "0"], "--n-per-arm"),
-    (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "4", "--dropout", "0.6"], "n_per_arm"),
-    (["power", "-e", "AT=0.3", "-e", "AT=0.4", "--sd", "1"], "more than once"),
-    (["power", "-e", "0.4", "--sd", "1"], "ARM=NUMBER"),
-    (["power", "-e", "AT=0.3", "--sd", "1", "--simulate", "-5"], "--simulate"),
-    (["power", "-e", "AT=0.3", "--sd", "1", "--seed", "-2", "--simulate", "10"], "--seed"),
-    (["randomize", "--arms", "A,B", "--seed", "-1", "--n-per-stratum", "4"], "seed"),
-])
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["power", "-e", "CON=0.3", "--sd", "1"], "control arm"),
+        (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "1"], "--n-per-arm"),
+        (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "0"], "--n-per-arm"),
+        (["power", "-e", "AT=0.3", "--sd", "1", "--n-per-arm", "4", "--dropout", "0.6"], "n_per_arm"),
+        (["power", "-e", "AT=0.3", "-e", "AT=0.4", "--sd", "1"], "more than once"),
+        (["power", "-e", "0.4", "--sd", "1"], "ARM=NUMBER"),
+        (["power", "-e", "AT=0.3", "--sd", "1", "--simulate", "-5"], "--simulate"),
+        (["power", "-e", "AT=0.3", "--sd", "1", "--seed", "-2", "--simulate", "10"], "--seed"),
+        (["randomize", "--arms", "A,B", "--seed", "-1", "--n-per-stratum", "4"], "seed"),
+    ],
+)
 def test_bad_options_exit_2_with_a_message(args, says, tmp_path):
     r = runner.invoke(app, [*args, "--out", str(tmp_path / "x.csv")])
     assert r.exit_code == 2, (r.exit_code, r.output, r.exception)
@@ -189,19 +358,51 @@ def test_plan_effect_for_an_arm_not_planned_exit_2(small_bundle, tmp_path):
 def test_randomize_participants_file_without_ids_names_that_file(tmp_path):
     f = tmp_path / "enrolled.csv"
     f.write_text("id,age_group\n1,41-49\n2,50-59\n")
-    r = runner.invoke(app, ["randomize", "--arms", "A,B", "--seed", "1", "--participants", str(f), "--strata",
-                            "age_group", "--out", str(tmp_path / "l.csv")])
+    r = runner.invoke(
+        app,
+        [
+            "randomize",
+            "--arms",
+            "A,B",
+            "--seed",
+            "1",
+            "--participants",
+            str(f),
+            "--strata",
+            "age_group",
+            "--out",
+            str(tmp_path / "l.csv"),
+        ],
+    )
     assert r.exit_code == 2
     assert "enrolled.csv" in r.output and "participant_id" in r.output and "participants.csv" not in r.output
 
 
 def test_power_says_holm_is_a_lower_bound_and_gpower_note_follows_the_analysis(tmp_path):
     out = tmp_path / "p.csv"
-    r = runner.invoke(app, ["power", "-e", "AT=0.5", "-e", "RT=0.5", "--sd", "1", "--n-per-arm", "30", "--out", str(out)])
+    r = runner.invoke(
+        app, ["power", "-e", "AT=0.5", "-e", "RT=0.5", "--sd", "1", "--n-per-arm", "30", "--out", str(out)]
+    )
     assert r.exit_code == 0 and "lower bound" in r.output
     assert (pd.read_csv(out)["power_bound"] == "lower_bound").all()
-    r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "1", "--n-per-arm", "30", "--multiplicity", "bonferroni",
-                            "--analysis", "change", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "power",
+            "-e",
+            "AT=0.5",
+            "--sd",
+            "1",
+            "--n-per-arm",
+            "30",
+            "--multiplicity",
+            "bonferroni",
+            "--analysis",
+            "change",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0 and "lower bound" not in r.output
     assert (pd.read_csv(out)["power_bound"] == "as_tested").all()
     assert "covariate as fixed" not in r.output and "change scores" in r.output
@@ -210,34 +411,86 @@ def test_power_says_holm_is_a_lower_bound_and_gpower_note_follows_the_analysis(t
 
 def test_plan_html_says_holm_power_is_a_lower_bound(small_bundle, tmp_path):
     out = tmp_path / "plan"
-    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(out), "-e", "AT=0.03",
-                            "-e", "RT=0.04"])
+    r = runner.invoke(
+        app,
+        ["plan", str(small_bundle), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04"],
+    )
     assert r.exit_code == 0, r.output
     assert "lower bound" in (out / "plan.html").read_text()
     assert (pd.read_csv(out / "power_curve.csv")["power_bound"] == "lower_bound").all()
-    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(out), "-e", "AT=0.03",
-                            "-e", "RT=0.04", "--multiplicity", "bonferroni"])
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(small_bundle),
+            "--primary",
+            "r2",
+            "--out",
+            str(out),
+            "-e",
+            "AT=0.03",
+            "-e",
+            "RT=0.04",
+            "--multiplicity",
+            "bonferroni",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert "lower bound" not in (out / "plan.html").read_text()
 
 
-@pytest.mark.parametrize(("method", "bound"), [("fixed_sequence", ["as_tested", "upper_bound"]),
-                                               ("by", ["lower_bound", "lower_bound"])])
+@pytest.mark.parametrize(
+    ("method", "bound"),
+    [("fixed_sequence", ["as_tested", "upper_bound"]), ("by", ["lower_bound", "lower_bound"])],
+)
 def test_plan_with_the_studys_by_or_fixed_sequence_needs_no_override(tmp_path, method, bound):
     """by and fixed_sequence have analytic bounds now, and --simulate runs the study's own method."""
-    root = _bundle_with_analysis(tmp_path, f'primary = ["r2", "dermal_thickness"]\nmethods = ["ancova"]\n'
-                                           f'multiplicity = "{method}"\n')
+    root = _bundle_with_analysis(
+        tmp_path, f'primary = ["r2", "dermal_thickness"]\nmethods = ["ancova"]\nmultiplicity = "{method}"\n'
+    )
     out = tmp_path / "plan"
-    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04",
-                            "--simulate", "200"])
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(root),
+            "--primary",
+            "r2",
+            "--out",
+            str(out),
+            "-e",
+            "AT=0.03",
+            "-e",
+            "RT=0.04",
+            "--simulate",
+            "200",
+        ],
+    )
     assert r.exit_code == 0, r.output
     plan = pd.read_csv(out / "plan.csv")
     assert (plan["multiplicity"] == method).all()
     assert plan.query("scenario == 'pilot'")["power_bound"].tolist() == bound
     html = (out / "plan.html").read_text()
     assert f"own ancova with {method}" in html
-    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04",
-                            "--multiplicity", "bonferroni", "--simulate", "200"])
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(root),
+            "--primary",
+            "r2",
+            "--out",
+            str(out),
+            "-e",
+            "AT=0.03",
+            "-e",
+            "RT=0.04",
+            "--multiplicity",
+            "bonferroni",
+            "--simulate",
+            "200",
+        ],
+    )
     assert r.exit_code == 0, r.output
     assert (pd.read_csv(out / "plan.csv")["multiplicity"] == "bonferroni").all()
     assert f"--simulate runs the study's own {method}" in r.output
@@ -247,22 +500,54 @@ def test_plan_with_the_studys_by_or_fixed_sequence_needs_no_override(tmp_path, m
 def test_plan_simulation_runs_the_studys_own_multiplicity_not_the_override(tmp_path):
     """--multiplicity changes the analytic table only (and so the planned n the simulation runs at): the
     simulated analysis is adjusted by the study's BY both times, never by the override 'none'."""
-    root = _bundle_with_analysis(tmp_path, 'primary = ["r2", "dermal_thickness"]\nmethods = ["ancova"]\n'
-                                           'multiplicity = "by"\n')
+    root = _bundle_with_analysis(
+        tmp_path, 'primary = ["r2", "dermal_thickness"]\nmethods = ["ancova"]\nmultiplicity = "by"\n'
+    )
     sims = []
     for extra in ([], ["--multiplicity", "none"]):
         out = tmp_path / f"plan{len(extra)}"
-        r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e",
-                                "RT=0.04", "--simulate", "300", "--seed", "4", *extra])
+        r = runner.invoke(
+            app,
+            [
+                "plan",
+                str(root),
+                "--primary",
+                "r2",
+                "--out",
+                str(out),
+                "-e",
+                "AT=0.03",
+                "-e",
+                "RT=0.04",
+                "--simulate",
+                "300",
+                "--seed",
+                "4",
+                *extra,
+            ],
+        )
         assert r.exit_code == 0, r.output
         sims.append(pd.read_csv(out / "simulated_power.csv"))
     for sim in sims:  # BY adjusts: power below the unadjusted power; with 'none' they would be equal
-        assert (sim["power"] <= sim["power_unadjusted"]).all() and (sim["power"] < sim["power_unadjusted"]).any()
+        assert (sim["power"] <= sim["power_unadjusted"]).all() and (
+            sim["power"] < sim["power_unadjusted"]
+        ).any()
 
 
 def test_plan_unknown_multiplicity_option_names_the_option(small_bundle, tmp_path):
-    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(tmp_path / "p"),
-                            "--multiplicity", "hommel"])
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(small_bundle),
+            "--primary",
+            "r2",
+            "--out",
+            str(tmp_path / "p"),
+            "--multiplicity",
+            "hommel",
+        ],
+    )
     assert r.exit_code == 2 and "--multiplicity" in r.output and "hommel" in r.output
     assert "study.toml" not in r.output
 
@@ -270,8 +555,23 @@ def test_plan_unknown_multiplicity_option_names_the_option(small_bundle, tmp_pat
 def test_plan_says_declared_covariates_are_not_simulated(tmp_path):
     root = _bundle_with_analysis(tmp_path, 'primary = ["r2"]\nmethods = ["ancova"]\ncovariates = ["age"]\n')
     out = tmp_path / "plan"
-    r = runner.invoke(app, ["plan", str(root), "--primary", "r2", "--out", str(out), "-e", "AT=0.03", "-e", "RT=0.04",
-                            "--simulate", "100"])
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(root),
+            "--primary",
+            "r2",
+            "--out",
+            str(out),
+            "-e",
+            "AT=0.03",
+            "-e",
+            "RT=0.04",
+            "--simulate",
+            "100",
+        ],
+    )
     assert r.exit_code == 0, r.output
     html = (out / "plan.html").read_text()
     assert "covariates (age) are left out of the simulated analysis" in html
@@ -279,8 +579,21 @@ def test_plan_says_declared_covariates_are_not_simulated(tmp_path):
 
 
 def test_plan_terminal_names_the_analysis_plan(small_bundle, tmp_path):
-    r = runner.invoke(app, ["plan", str(small_bundle), "--primary", "r2", "--out", str(tmp_path / "p"), "-e", "AT=0.03",
-                            "-e", "RT=0.04"])
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(small_bundle),
+            "--primary",
+            "r2",
+            "--out",
+            str(tmp_path / "p"),
+            "-e",
+            "AT=0.03",
+            "-e",
+            "RT=0.04",
+        ],
+    )
     assert r.exit_code == 0 and "[analysis] plan" in r.output
 
 
@@ -295,25 +608,58 @@ def test_plan_uses_the_declared_last_visit_and_followup_option(tmp_path):
     mid = ((w["week0"] + w["week16"]) / 2).rename("value").reset_index().assign(visit="week8")
     pd.concat([m, mid]).to_csv(root / "measurements.csv", index=False)
     toml = (root / "study.toml").read_text()
-    (root / "study.toml").write_text(toml.replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))
+    (root / "study.toml").write_text(
+        toml.replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]')
+    )
     long = load_study(root).long()
     for option, visit in (([], "week16"), (["--followup", "week8"], "week8")):
         out = tmp_path / f"plan_{visit}"
-        r = runner.invoke(app, ["plan", str(root), "--primary", "dermal_thickness", "--out", str(out), *option])
+        r = runner.invoke(
+            app, ["plan", str(root), "--primary", "dermal_thickness", "--out", str(out), *option]
+        )
         assert r.exit_code == 0, r.output
         assert f"week0 to {visit}" in r.output and f"week0 to {visit}" in (out / "plan.html").read_text()
         ref = pilot_estimates(long, baseline_visit="week0", followup_visit=visit)
-        assert_allclose(pd.read_csv(out / "pilot_changes.csv")["mean_change"], ref.changes["mean_change"], rtol=1e-9)
-    r = runner.invoke(app, ["plan", str(root), "--primary", "dermal_thickness", "--out", str(tmp_path / "x"),
-                            "--followup", "week0"])
+        assert_allclose(
+            pd.read_csv(out / "pilot_changes.csv")["mean_change"], ref.changes["mean_change"], rtol=1e-9
+        )
+    r = runner.invoke(
+        app,
+        [
+            "plan",
+            str(root),
+            "--primary",
+            "dermal_thickness",
+            "--out",
+            str(tmp_path / "x"),
+            "--followup",
+            "week0",
+        ],
+    )
     assert r.exit_code == 2 and "--followup" in r.output and "week16" in r.output
     assert not (tmp_path / "x").exists()
 
 
 def test_randomize_balance_follows_unequal_ratios_in_declared_arm_order(tmp_path):
     out = tmp_path / "l.csv"
-    r = runner.invoke(app, ["randomize", "--arms", "RT,CON,AT", "--seed", "3", "--ratios", "2,1,2",
-                            "--block-sizes", "5,10", "--n-per-stratum", "50", "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "randomize",
+            "--arms",
+            "RT,CON,AT",
+            "--seed",
+            "3",
+            "--ratios",
+            "2,1,2",
+            "--block-sizes",
+            "5,10",
+            "--n-per-stratum",
+            "50",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     bal = pd.read_csv(tmp_path / "l_balance.csv")
     overall = bal[bal["factor"] == "overall"]
@@ -326,7 +672,9 @@ def test_power_gpower_total_is_a_whole_number_to_type(tmp_path):
     r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "1", "--n-per-arm", "33", "--dropout", "0.1"])
     assert r.exit_code == 0, r.output
     text = " ".join(r.output.split())
-    assert "total sample size = 59 (G*Power needs a whole number; 59.40 is the expected number analysed" in text
+    assert (
+        "total sample size = 59 (G*Power needs a whole number; 59.40 is the expected number analysed" in text
+    )
     r = runner.invoke(app, ["power", "-e", "AT=0.5", "--sd", "1", "--n-per-arm", "30"])
     assert "total sample size = 60 →" in " ".join(r.output.split())
 
@@ -349,8 +697,14 @@ def test_power_curve_with_dollar_signs_renders_as_text():
     from skintrial.report._fig_planning import power_curve_figure
     from skintrial.report._figures import figure_bytes
 
-    curve = pd.DataFrame({"n_per_arm": [10, 20, 30] * 2, "power": [0.3, 0.5, 0.7, 0.2, 0.4, 0.6],
-                          "contrast": ["$AT - CON"] * 3 + ["RT$ - CON"] * 3, "scenario": "pilot"})
+    curve = pd.DataFrame(
+        {
+            "n_per_arm": [10, 20, 30] * 2,
+            "power": [0.3, 0.5, 0.7, 0.2, 0.4, 0.6],
+            "contrast": ["$AT - CON"] * 3 + ["RT$ - CON"] * 3,
+            "scenario": "pilot",
+        }
+    )
     fig = power_curve_figure(curve, target_power=0.8, title="cost $x^{ per $5 voucher: power by n per arm")
     svg = figure_bytes(fig, "svg")
     assert b"<svg" in svg and b"voucher" in svg
@@ -359,13 +713,44 @@ def test_power_curve_with_dollar_signs_renders_as_text():
 
 def test_randomize_reads_ratios_with_colons_and_names_its_options(tmp_path):
     out = tmp_path / "r.csv"
-    r = runner.invoke(app, ["randomize", "--arms", "CON,AT,RT", "--seed", "7", "--ratios", "1:2:2",
-                            "--block-sizes", "5,10", "--level", "age=young,old", "--n-per-stratum", "20",
-                            "--out", str(out)])
+    r = runner.invoke(
+        app,
+        [
+            "randomize",
+            "--arms",
+            "CON,AT,RT",
+            "--seed",
+            "7",
+            "--ratios",
+            "1:2:2",
+            "--block-sizes",
+            "5,10",
+            "--level",
+            "age=young,old",
+            "--n-per-stratum",
+            "20",
+            "--out",
+            str(out),
+        ],
+    )
     assert r.exit_code == 0, r.output
     counts = pd.read_csv(out)["arm"].value_counts()
     assert counts["AT"] == counts["RT"] == 2 * counts["CON"]
-    r = runner.invoke(app, ["randomize", "--arms", "CON,AT,RT", "--seed", "7", "--ratios", "1:2:2",
-                            "--block-sizes", "4", "--out", str(tmp_path / "bad.csv")])
+    r = runner.invoke(
+        app,
+        [
+            "randomize",
+            "--arms",
+            "CON,AT,RT",
+            "--seed",
+            "7",
+            "--ratios",
+            "1:2:2",
+            "--block-sizes",
+            "4",
+            "--out",
+            str(tmp_path / "bad.csv"),
+        ],
+    )
     assert r.exit_code == 2 and "option '--block-sizes'" in r.output and "block_sizes" not in r.output
     assert not (tmp_path / "bad.csv").exists()

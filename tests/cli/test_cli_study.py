@@ -16,8 +16,11 @@ runner = CliRunner()
 
 
 def _tree_digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_demo_writes_bundle_results_and_report(tmp_path):
@@ -37,7 +40,9 @@ def test_demo_is_deterministic_apart_from_timestamps(tmp_path):
         assert runner.invoke(app, ["demo", "--out", str(tmp_path / name), "--n", "16"]).exit_code == 0
     a, b = _tree_digest(tmp_path / "a"), _tree_digest(tmp_path / "b")
     stamped = {"provenance.json", "report.html"}
-    assert {k: v for k, v in a.items() if k not in stamped} == {k: v for k, v in b.items() if k not in stamped}
+    assert {k: v for k, v in a.items() if k not in stamped} == {
+        k: v for k, v in b.items() if k not in stamped
+    }
 
 
 def test_run_and_validate_on_a_valid_bundle(small_bundle, tmp_path):
@@ -49,8 +54,11 @@ def test_run_and_validate_on_a_valid_bundle(small_bundle, tmp_path):
 
 def test_run_writes_the_cross_sectional_table_when_planned(small_bundle, tmp_path):
     toml = small_bundle / "study.toml"
-    toml.write_text(toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]',
-                                             'methods = ["ancova", "cross_sectional"]'))
+    toml.write_text(
+        toml.read_text().replace(
+            'methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova", "cross_sectional"]'
+        )
+    )
     r = runner.invoke(app, ["run", str(small_bundle), "--out", str(tmp_path / "out")])
     assert r.exit_code == 0, r.output
     cs = pd.read_csv(tmp_path / "out" / "results" / "cross_sectional.csv")
@@ -92,7 +100,9 @@ def test_a_second_run_replaces_every_output_of_the_first(small_bundle, tmp_path)
     assert (out / "results" / "clda.csv").is_file()
     (out / "notes.txt").write_text("mine")
     toml = small_bundle / "study.toml"
-    toml.write_text(toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova"]'))
+    toml.write_text(
+        toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova"]')
+    )
     assert runner.invoke(app, ["run", str(small_bundle), "--out", str(out)]).exit_code == 0
     assert not (out / "results" / "clda.csv").exists() and not (out / "results" / "mixed_anova.csv").exists()
     assert (out / "notes.txt").read_text() == "mine"  # not skintrial's: left alone
@@ -198,5 +208,7 @@ def test_demo_replaces_its_own_study_but_not_once_it_was_edited(tmp_path):
     r = runner.invoke(app, ["demo", "--out", str(out), "--n", "16"])
     assert r.exit_code == 2, r.output
     text = " ".join(r.output.split())
-    assert "'study'" in text and "study.toml" in text and "notes.txt" in text and "choose another --out" in text
+    assert (
+        "'study'" in text and "study.toml" in text and "notes.txt" in text and "choose another --out" in text
+    )
     assert _tree_digest(out / "study") == before

@@ -41,11 +41,14 @@ def _targets(n, seed):
 
 # --- recovery of known parameters -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("hz", [100.0, 1000.0, 40.0])
 def test_noise_free_curves_recover_every_parameter_exactly(hz):
     # read points fall on samples at these rates: the model curve passes exactly through the truth
     pts = _targets(50, 1)
-    curves, truth = simulate_cutometer(50, **pts, noise_mm=0.0, sampling_hz=hz, n_cycles=3, fatigue=0.04, seed=2)
+    curves, truth = simulate_cutometer(
+        50, **pts, noise_mm=0.0, sampling_hz=hz, n_cycles=3, fatigue=0.04, seed=2
+    )
     res = cutometer_parameters(curves)
     assert_allclose(res[ALL].to_numpy(), truth[ALL].to_numpy(), rtol=1e-9, atol=1e-12)
     assert (res["qc"] == "").all()
@@ -67,7 +70,7 @@ def test_noisy_curves_recover_points_within_noise():
     err = res[POINTS].to_numpy() - truth[POINTS].to_numpy()
     # each point is a difference of two noisy samples: SD sqrt(2) * sd; allow 5 SD for every curve
     assert np.abs(err).max() < 5 * np.sqrt(2) * sd
-    assert_allclose(err.mean(axis=0), 0.0, atol=0.0006)           # no bias (SE of the mean ~1.4e-4)
+    assert_allclose(err.mean(axis=0), 0.0, atol=0.0006)  # no bias (SE of the mean ~1.4e-4)
     assert_allclose(err.std(axis=0), np.sqrt(2) * sd, rtol=0.25)  # and the expected scatter
     for r in ("r2", "r5", "r6", "r7"):
         e = res[r].to_numpy() - truth[r].to_numpy()
@@ -97,7 +100,9 @@ def test_no_pressure_and_no_declared_times_is_an_error_row():
 def test_row_order_and_any_sampling_rate_in_one_batch():
     a, ta = simulate_cutometer(3, **_targets(3, 7), noise_mm=0.0, sampling_hz=100.0, seed=7, id_prefix="a")
     b, tb = simulate_cutometer(2, **_targets(2, 8), noise_mm=0.0, sampling_hz=250.0, seed=8, id_prefix="b")
-    both = pd.concat([a.astype({"measurement_id": str}), b.astype({"measurement_id": str})], ignore_index=True)
+    both = pd.concat(
+        [a.astype({"measurement_id": str}), b.astype({"measurement_id": str})], ignore_index=True
+    )
     shuffled = both.sample(frac=1.0, random_state=0)
     res = cutometer_parameters(shuffled).set_index("measurement_id").sort_index()
     truth = pd.concat([ta, tb]).set_index("measurement_id").sort_index()
@@ -116,6 +121,7 @@ def test_uneven_sampling_is_resampled():
 
 # --- cycles ---------------------------------------------------------------------------------------------
 
+
 def test_multi_cycle_table_and_fatigue_parameters():
     f = 0.05
     curves, truth = simulate_cutometer(4, n_cycles=4, fatigue=f, noise_mm=0.0, seed=10)
@@ -131,8 +137,8 @@ def test_multi_cycle_table_and_fatigue_parameters():
     dropped = cutometer_parameters(curves, drop_first_cycle=True)
     scale = np.mean((1 + f) ** np.arange(1, 4))
     assert_allclose(dropped["ue"], truth["ue"] * scale, rtol=1e-9)
-    assert_allclose(dropped["r7"], truth["r7"], rtol=1e-9)   # ratios do not change with the scale
-    assert_allclose(dropped["r3"], res["r3"], rtol=1e-12)     # R3/R4/R9 use the whole record
+    assert_allclose(dropped["r7"], truth["r7"], rtol=1e-9)  # ratios do not change with the scale
+    assert_allclose(dropped["r3"], res["r3"], rtol=1e-12)  # R3/R4/R9 use the whole record
     assert (dropped["n_cycles"] == 4).all()
 
 
@@ -145,7 +151,7 @@ def test_drop_first_cycle_with_one_cycle_is_flagged_not_guessed():
 
 def test_record_cut_during_suction_drops_that_cycle_and_says_so():
     curves, truth = simulate_cutometer(1, n_cycles=2, noise_mm=0.0, seed=12)
-    cut = curves[curves["time_s"] <= 5.0]          # second suction (4-6 s) never released
+    cut = curves[curves["time_s"] <= 5.0]  # second suction (4-6 s) never released
     res = cutometer_parameters(cut)
     assert res["n_cycles"].tolist() == [1]
     assert res["qc"].tolist() == ["incomplete_cycle"]
@@ -161,7 +167,7 @@ def test_record_shorter_than_a_cycle():
 def test_inflection_method_reads_the_knee():
     taus = np.array([0.015, 0.025, 0.04, 0.06])
     fine, _ = simulate_cutometer(4, noise_mm=0.0, sampling_hz=2000.0, tau_elastic_s=taus, seed=14)
-    ref = cutometer_cycles(fine, method="inflection")   # the knee of the noise-free curve on a 2 kHz grid
+    ref = cutometer_cycles(fine, method="inflection")  # the knee of the noise-free curve on a 2 kHz grid
     clean, truth = simulate_cutometer(4, noise_mm=0.0, tau_elastic_s=taus, seed=14)
     est = cutometer_cycles(clean, method="inflection")
     assert_allclose(est[["ue", "ur"]].to_numpy(), ref[["ue", "ur"]].to_numpy(), atol=0.002)
@@ -191,15 +197,20 @@ def test_read_time_is_configurable():
 
 # --- quality flags --------------------------------------------------------------------------------------
 
-ARTEFACT_FLAG = {"no_plateau": "no_plateau", "drift": "drift", "slip": "probe_slip", "clipped": "clipped",
-                 "negative": "negative_deformation"}
+ARTEFACT_FLAG = {
+    "no_plateau": "no_plateau",
+    "drift": "drift",
+    "slip": "probe_slip",
+    "clipped": "clipped",
+    "negative": "negative_deformation",
+}
 
 
 @pytest.mark.parametrize("artefact", list(ARTEFACT_FLAG))
 def test_each_artefact_raises_its_flag(artefact):
     n = 40
     rng = np.random.default_rng(16)
-    ue, uv = rng.uniform(0.15, 0.2, n), rng.uniform(0.08, 0.12, n)   # Uv/Uf 0.29-0.44
+    ue, uv = rng.uniform(0.15, 0.2, n), rng.uniform(0.08, 0.12, n)  # Uv/Uf 0.29-0.44
     uf = ue + uv
     curves, _ = simulate_cutometer(n, ue=ue, uv=uv, ur=0.45 * uf, ua=0.75 * uf, artefact=artefact, seed=16)
     res = cutometer_parameters(curves)
@@ -210,8 +221,14 @@ def test_each_artefact_raises_its_flag(artefact):
 def test_clean_noisy_curves_raise_no_flag():
     n = 1000
     for seed, hz in ((17, 100.0), (18, 50.0), (19, 1000.0)):
-        curves, _ = simulate_cutometer(n if hz < 1000 else 100, **_targets(n if hz < 1000 else 100, seed),
-                                       noise_mm=0.003, n_cycles=2, sampling_hz=hz, seed=seed)
+        curves, _ = simulate_cutometer(
+            n if hz < 1000 else 100,
+            **_targets(n if hz < 1000 else 100, seed),
+            noise_mm=0.003,
+            n_cycles=2,
+            sampling_hz=hz,
+            seed=seed,
+        )
         res = cutometer_parameters(curves)
         assert (res["qc"] == "").all(), res["qc"].value_counts()
 
@@ -219,7 +236,7 @@ def test_clean_noisy_curves_raise_no_flag():
 def test_too_few_samples_and_implausible_values():
     coarse, _ = simulate_cutometer(3, sampling_hz=15.0, seed=20)
     assert cutometer_parameters(coarse)["qc"].str.contains("too_few_samples").all()
-    huge, _ = simulate_cutometer(3, ue=5.0, uv=1.0, ur=3.0, ua=5.0, seed=21)   # Uf = 6 mm > 4 mm
+    huge, _ = simulate_cutometer(3, ue=5.0, uv=1.0, ur=3.0, ua=5.0, seed=21)  # Uf = 6 mm > 4 mm
     assert (cutometer_parameters(huge)["qc"] == "implausible").all()
 
 
@@ -249,19 +266,56 @@ def test_option_errors_name_the_option():
 
 # --- schema and definitions -----------------------------------------------------------------------------
 
+
 def test_output_columns_exactly():
     curves, _ = simulate_cutometer(2, seed=25)
     assert list(cutometer_parameters(curves).columns) == list(OUTPUT_COLUMNS)
-    assert list(OUTPUT_COLUMNS) == ["file", "measurement_id", "n_cycles", "ue", "uv", "uf", "ur", "ua", "r0",
-                                    "r1", "r2", "r3", "r4", "r5", "r6", "r7", "r8", "r9", "qc"]
+    assert list(OUTPUT_COLUMNS) == [
+        "file",
+        "measurement_id",
+        "n_cycles",
+        "ue",
+        "uv",
+        "uf",
+        "ur",
+        "ua",
+        "r0",
+        "r1",
+        "r2",
+        "r3",
+        "r4",
+        "r5",
+        "r6",
+        "r7",
+        "r8",
+        "r9",
+        "qc",
+    ]
 
 
 def test_r_definitions_follow_instruments_md():
-    p = {"ue": np.array([0.2]), "uv": np.array([0.1]), "uf": np.array([0.3]), "ur": np.array([0.15]),
-         "ua": np.array([0.24]), "peak_last": np.array([0.4]), "trough_last": np.array([0.1]),
-         "uf_first": np.array([0.3])}
-    expect = {"r0": 0.3, "r1": 0.06, "r2": 0.8, "r3": 0.4, "r4": 0.1, "r5": 0.75, "r6": 0.5, "r7": 0.5,
-              "r8": 0.24, "r9": 0.1}
+    p = {
+        "ue": np.array([0.2]),
+        "uv": np.array([0.1]),
+        "uf": np.array([0.3]),
+        "ur": np.array([0.15]),
+        "ua": np.array([0.24]),
+        "peak_last": np.array([0.4]),
+        "trough_last": np.array([0.1]),
+        "uf_first": np.array([0.3]),
+    }
+    expect = {
+        "r0": 0.3,
+        "r1": 0.06,
+        "r2": 0.8,
+        "r3": 0.4,
+        "r4": 0.1,
+        "r5": 0.75,
+        "r6": 0.5,
+        "r7": 0.5,
+        "r8": 0.24,
+        "r9": 0.1,
+    }
     for name, value in expect.items():
         assert_allclose(PARAMETERS[name].compute(p), value, rtol=1e-12, err_msg=name)
 
@@ -277,6 +331,7 @@ def test_docs_quote_every_definition_and_flag():
 
 
 # --- reader ---------------------------------------------------------------------------------------------
+
 
 def test_reader_round_trip_single_and_long_files(tmp_path):
     curves, truth = simulate_cutometer(3, seed=26)
@@ -311,12 +366,26 @@ def test_micrometres_given_as_millimetres_are_caught_and_named(tmp_path):
 
 def test_vendor_mapping_units_and_semicolon_decimal_comma(tmp_path):
     curves, _ = simulate_cutometer(1, seed=28)
-    vendor = pd.DataFrame({"Zeit [ms]": curves["time_s"] * 1000, "Verformung [µm]": curves["deformation_mm"] * 1000,
-                           "Unterdruck [kPa]": curves["pressure_mbar"] / 10})
+    vendor = pd.DataFrame(
+        {
+            "Zeit [ms]": curves["time_s"] * 1000,
+            "Verformung [µm]": curves["deformation_mm"] * 1000,
+            "Unterdruck [kPa]": curves["pressure_mbar"] / 10,
+        }
+    )
     path = tmp_path / "vendor.csv"
-    path.write_text("# exported by a device\n" + vendor.to_csv(index=False, sep=";", decimal=","), encoding="utf-8")
-    df = read_cutometer(path, mapping={"time_s": ("Zeit [ms]", "ms"), "deformation_mm": ("Verformung [µm]", "µm"),
-                                       "pressure_mbar": ("Unterdruck [kPa]", "kPa"), "skiprows": 1})
+    path.write_text(
+        "# exported by a device\n" + vendor.to_csv(index=False, sep=";", decimal=","), encoding="utf-8"
+    )
+    df = read_cutometer(
+        path,
+        mapping={
+            "time_s": ("Zeit [ms]", "ms"),
+            "deformation_mm": ("Verformung [µm]", "µm"),
+            "pressure_mbar": ("Unterdruck [kPa]", "kPa"),
+            "skiprows": 1,
+        },
+    )
     assert_allclose(df["time_s"], curves["time_s"], rtol=1e-12, atol=1e-12)
     assert_allclose(df["deformation_mm"], curves["deformation_mm"], rtol=1e-12)
     assert_allclose(df["pressure_mbar"], curves["pressure_mbar"], rtol=1e-12)
@@ -353,6 +422,7 @@ def test_excel_export_is_read(tmp_path):
 
 # --- batch ----------------------------------------------------------------------------------------------
 
+
 def test_batch_never_stops_for_one_bad_file(tmp_path):
     a, ta = simulate_cutometer(2, seed=30)
     a.drop(columns="file").to_csv(tmp_path / "a.csv", index=False)
@@ -384,15 +454,22 @@ def test_unusable_curves_in_a_table_are_error_rows_and_empty_input_is_empty():
     first = curves["measurement_id"] == "sim000000"
     curves.loc[first & (curves["time_s"] == 1.0), "deformation_mm"] = np.nan
     curves.loc[curves["measurement_id"] == "sim000001", "pressure_mbar"] = np.nan
-    single = pd.DataFrame({"file": "x", "measurement_id": "single", "time_s": [0.0], "deformation_mm": [0.1],
-                           "pressure_mbar": [np.nan]})
+    single = pd.DataFrame(
+        {
+            "file": "x",
+            "measurement_id": "single",
+            "time_s": [0.0],
+            "deformation_mm": [0.1],
+            "pressure_mbar": [np.nan],
+        }
+    )
     res = cutometer_parameters(pd.concat([curves, single], ignore_index=True))
     assert res["qc"].tolist()[0] == "error: missing (NaN) deformation_mm values"
     assert res["qc"].tolist()[1].startswith("error: no pressure_mbar values")
     assert res["qc"].tolist()[2] == ""
     assert res["qc"].tolist()[3] == "error: fewer than 2 samples"
     declared = cutometer_parameters(pd.concat([curves, single], ignore_index=True), on_s=2.0, off_s=2.0)
-    assert declared["qc"].tolist()[1] == ""   # no pressure for this curve: the declared times are used
+    assert declared["qc"].tolist()[1] == ""  # no pressure for this curve: the declared times are used
     empty = cutometer_parameters(curves.iloc[:0])
     assert list(empty.columns) == list(OUTPUT_COLUMNS) and len(empty) == 0
 
@@ -411,15 +488,32 @@ def test_property_noise_free_truth_is_recovered_anywhere_in_the_parameter_space(
     st = hypothesis.strategies
 
     @hypothesis.settings(max_examples=40, deadline=None, derandomize=True)
-    @hypothesis.given(ue=st.floats(0.02, 1.5), creep=st.floats(0.0, 1.5), r7=st.floats(0.05, 1.0),
-                      extra=st.floats(0.0, 1.0), cycles=st.integers(1, 4), hz=st.sampled_from([50.0, 100.0, 500.0]),
-                      tau_c=st.floats(0.2, 1.5))
+    @hypothesis.given(
+        ue=st.floats(0.02, 1.5),
+        creep=st.floats(0.0, 1.5),
+        r7=st.floats(0.05, 1.0),
+        extra=st.floats(0.0, 1.0),
+        cycles=st.integers(1, 4),
+        hz=st.sampled_from([50.0, 100.0, 500.0]),
+        tau_c=st.floats(0.2, 1.5),
+    )
     def check(ue, creep, r7, extra, cycles, hz, tau_c):
         uf = ue * (1 + creep)
-        ur = r7 * min(ue, uf)            # 0 < Ur <= Ue
-        ua = ur + extra * (uf - ur)      # Ur <= Ua <= Uf
-        curves, truth = simulate_cutometer(1, ue=ue, uv=uf - ue, ur=ur, ua=ua, n_cycles=cycles, noise_mm=0.0,
-                                           sampling_hz=hz, tau_creep_s=tau_c, tau_recovery_s=tau_c, seed=0)
+        ur = r7 * min(ue, uf)  # 0 < Ur <= Ue
+        ua = ur + extra * (uf - ur)  # Ur <= Ua <= Uf
+        curves, truth = simulate_cutometer(
+            1,
+            ue=ue,
+            uv=uf - ue,
+            ur=ur,
+            ua=ua,
+            n_cycles=cycles,
+            noise_mm=0.0,
+            sampling_hz=hz,
+            tau_creep_s=tau_c,
+            tau_recovery_s=tau_c,
+            seed=0,
+        )
         res = cutometer_parameters(curves)
         assert_allclose(res[ALL].to_numpy(), truth[ALL].to_numpy(), rtol=1e-8, atol=1e-12)
 
@@ -427,6 +521,7 @@ def test_property_noise_free_truth_is_recovered_anywhere_in_the_parameter_space(
 
 
 # --- reader: review fixes (units, short curves, gaps in the pressure channel) ------------------------------
+
 
 def test_unknown_unit_after_a_known_column_is_named_with_the_allowed_units(tmp_path):
     (tmp_path / "c.csv").write_text("time_s,deformation_mm\n0,0\n0.01,0.1\n0.02,0.2\n")
@@ -441,7 +536,8 @@ def test_unknown_unit_after_a_known_column_is_named_with_the_allowed_units(tmp_p
 
 def test_a_curve_with_one_sample_is_a_reader_error_with_a_fix(tmp_path):
     (tmp_path / "short.csv").write_text(
-        "measurement_id,time_s,deformation_mm\na,0,0\na,0.01,0.1\nb,0,0.05\nc,0,0\nc,0.01,0.1\n")
+        "measurement_id,time_s,deformation_mm\na,0,0\na,0.01,0.1\nb,0,0.05\nc,0,0\nc,0.01,0.1\n"
+    )
     with pytest.raises(InputError) as err:
         read_cutometer(tmp_path / "short.csv")
     (p,) = err.value.problems

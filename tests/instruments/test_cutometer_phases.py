@@ -16,8 +16,16 @@ ALL = list(PARAMETERS)
 @pytest.fixture(scope="module")
 def rested():
     """Noise-free 2-cycle curves that begin with 1.2 s at rest, without and with a pressure channel."""
-    opts = dict(ue=[0.15, 0.18, 0.21], uv=[0.08, 0.09, 0.1], ur=[0.1, 0.12, 0.14], ua=[0.18, 0.2, 0.24],
-                n_cycles=2, noise_mm=0.0, rest_s=1.2, seed=3)
+    opts = dict(
+        ue=[0.15, 0.18, 0.21],
+        uv=[0.08, 0.09, 0.1],
+        ur=[0.1, 0.12, 0.14],
+        ua=[0.18, 0.2, 0.24],
+        n_cycles=2,
+        noise_mm=0.0,
+        rest_s=1.2,
+        seed=3,
+    )
     bare, truth = simulate_cutometer(3, pressure_mbar=None, **opts)
     pressured, _ = simulate_cutometer(3, **opts)
     return bare, pressured, truth

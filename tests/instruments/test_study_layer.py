@@ -116,11 +116,19 @@ def test_empty_and_corrupt_curve_files_through_run_and_validate(raw_bundle, tmp_
     (raw_bundle / "raw" / "cutometer" / "corrupt.xlsx").write_bytes(b"PK\x03\x04" + bytes(60))
     man.to_csv(raw_bundle / "raw" / "manifest.csv", index=False)
     meas = pd.read_csv(raw_bundle / "measurements.csv")
-    gone = (meas["participant_id"] == corrupt["participant_id"]) & (meas["visit"] == "week0") & (meas["outcome"] == "r2")
+    gone = (
+        (meas["participant_id"] == corrupt["participant_id"])
+        & (meas["visit"] == "week0")
+        & (meas["outcome"] == "r2")
+    )
     assert gone.sum() == 1
     meas[~gone].to_csv(raw_bundle / "measurements.csv", index=False)
-    table_value = meas.loc[(meas["participant_id"] == empty["participant_id"]) & (meas["visit"] == "week0")
-                           & (meas["outcome"] == "r2"), "value"].item()
+    table_value = meas.loc[
+        (meas["participant_id"] == empty["participant_id"])
+        & (meas["visit"] == "week0")
+        & (meas["outcome"] == "r2"),
+        "value",
+    ].item()
 
     runner = CliRunner()
     checked = runner.invoke(app, ["validate", str(raw_bundle)])
@@ -229,9 +237,12 @@ def test_raw_cutometer_columns_and_onset_read_vendor_exports(raw_bundle):
         d = np.r_[np.full(rest.size, curve["deformation_mm"].iloc[0]), curve["deformation_mm"].to_numpy()]
         body = pd.DataFrame({"Time [ms]": t * 1000, "Deformation [um]": d * 1000}).to_csv(index=False)
         path.write_text("Device: MPA 580\nProbe: 2 mm\n" + body)
-    _raw_keys(raw_bundle, "cutometer_onset_s = 1.0\n",
-              '\n[raw.cutometer_columns]\ntime_s = "Time [ms]:ms"\ndeformation_mm = "Deformation [um]:um"\n'
-              "skiprows = 2\n")
+    _raw_keys(
+        raw_bundle,
+        "cutometer_onset_s = 1.0\n",
+        '\n[raw.cutometer_columns]\ntime_s = "Time [ms]:ms"\ndeformation_mm = "Deformation [um]:um"\n'
+        "skiprows = 2\n",
+    )
     study = load_study(raw_bundle)
     raw = measure_raw(study)
     assert (raw.files.query("instrument == 'cutometer'")["qc"] == "").all()
@@ -245,30 +256,43 @@ def test_raw_cutometer_columns_and_onset_read_vendor_exports(raw_bundle):
 def test_raw_cutometer_method_read_time_and_cycles_are_passed_through(raw_bundle):
     from skintrial.instruments import cutometer_files
 
-    _raw_keys(raw_bundle, 'cutometer_method = "inflection"\ncutometer_drop_first_cycle = true\n'
-                          "cutometer_read_time_s = 0.12\n")
+    _raw_keys(
+        raw_bundle,
+        'cutometer_method = "inflection"\ncutometer_drop_first_cycle = true\ncutometer_read_time_s = 0.12\n',
+    )
     study = load_study(raw_bundle)
     raw = measure_raw(study)
     paths = study.manifest.query("instrument == 'cutometer'")["path"].tolist()
-    direct = cutometer_files(paths, on_s=study.spec.raw.cutometer_on_s, off_s=study.spec.raw.cutometer_off_s,
-                             method="inflection", drop_first_cycle=True, read_time_s=0.12)
+    direct = cutometer_files(
+        paths,
+        on_s=study.spec.raw.cutometer_on_s,
+        off_s=study.spec.raw.cutometer_off_s,
+        method="inflection",
+        drop_first_cycle=True,
+        read_time_s=0.12,
+    )
     files = raw.files.query("instrument == 'cutometer'")
     np.testing.assert_allclose(files["r2"].to_numpy(dtype=float), direct["r2"].to_numpy(), rtol=0, atol=0)
     default = cutometer_files(paths, on_s=study.spec.raw.cutometer_on_s, off_s=study.spec.raw.cutometer_off_s)
     assert np.abs(default["r2"].to_numpy() - direct["r2"].to_numpy()).max() > 1e-3
 
 
-@pytest.mark.parametrize("lines, tables, column", [
-    ('cutometer_method = "knee"\n', "", "raw.cutometer_method"),
-    ("cutometer_onset_s = -1\n", "", "raw.cutometer_onset_s"),
-    ("cutometer_read_time_s = 3.0\n", "", "raw"),
-    ("", '\n[raw.cutometer_columns]\ntime = "T:ms"\n', "raw.cutometer_columns.time"),
-    ("", '\n[raw.cutometer_columns]\nskiprows = "two"\n', "raw"),
-])
+@pytest.mark.parametrize(
+    "lines, tables, column",
+    [
+        ('cutometer_method = "knee"\n', "", "raw.cutometer_method"),
+        ("cutometer_onset_s = -1\n", "", "raw.cutometer_onset_s"),
+        ("cutometer_read_time_s = 3.0\n", "", "raw"),
+        ("", '\n[raw.cutometer_columns]\ntime = "T:ms"\n', "raw.cutometer_columns.time"),
+        ("", '\n[raw.cutometer_columns]\nskiprows = "two"\n', "raw"),
+    ],
+)
 def test_bad_raw_cutometer_options_are_named_by_validation(raw_bundle, lines, tables, column):
     _raw_keys(raw_bundle, lines, tables)
     problems = validate_study(raw_bundle)
-    assert problems and any(p.file.endswith("study.toml") and (p.column or "").startswith(column) for p in problems)
+    assert problems and any(
+        p.file.endswith("study.toml") and (p.column or "").startswith(column) for p in problems
+    )
 
 
 def test_raw_cutometer_options_offer_what_the_cli_offers():
@@ -311,18 +335,23 @@ def test_manifest_pixel_spacing_per_file_overrides_the_study_wide_value(raw_bund
     _raw_keys(raw_bundle, f"pixel_spacing_mm = {2 * spacing}\n")
     got = measure_raw(load_study(raw_bundle)).files.set_index("file")["dermal_thickness_mm"]
     png = [man.loc[i, "file"] for i in rows]
-    np.testing.assert_allclose(got[png[:2]].to_numpy(), want[[before[i] for i in rows[:2]]].to_numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        got[png[:2]].to_numpy(), want[[before[i] for i in rows[:2]]].to_numpy(), rtol=1e-12
+    )
     np.testing.assert_allclose(got[png[2]], 2 * want[before[rows[2]]], rtol=0.02)  # study-wide spacing
 
 
-@pytest.mark.parametrize("column, value, where, message", [
-    ("pixel_spacing_mm", "abc", "ultrasound", "positive number of mm"),
-    ("pixel_spacing_mm", "-0.01", "ultrasound", "positive number of mm"),
-    ("pixel_spacing_mm", "20", "ultrasound", "20 µm = 0.02 mm"),  # µm typed as mm
-    ("pixel_spacing_mm", "0.0125", "cutometer", "not an ultrasound scan"),
-    ("pixel_spacing_col_mm", "0.0125", "ultrasound", "column spacing without a row spacing"),
-    ("pixel_spacing", "0.0125", "ultrasound", "unknown manifest column"),
-])
+@pytest.mark.parametrize(
+    "column, value, where, message",
+    [
+        ("pixel_spacing_mm", "abc", "ultrasound", "positive number of mm"),
+        ("pixel_spacing_mm", "-0.01", "ultrasound", "positive number of mm"),
+        ("pixel_spacing_mm", "20", "ultrasound", "20 µm = 0.02 mm"),  # µm typed as mm
+        ("pixel_spacing_mm", "0.0125", "cutometer", "not an ultrasound scan"),
+        ("pixel_spacing_col_mm", "0.0125", "ultrasound", "column spacing without a row spacing"),
+        ("pixel_spacing", "0.0125", "ultrasound", "unknown manifest column"),
+    ],
+)
 def test_manifest_spacing_problems_are_named_with_row_and_column(raw_bundle, column, value, where, message):
     man = pd.read_csv(raw_bundle / "raw" / "manifest.csv", dtype=str)
     i = man.index[man["instrument"] == where][1]

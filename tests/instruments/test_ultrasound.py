@@ -97,8 +97,12 @@ def test_thickness_within_two_percent_over_random_phantoms():
     for i in range(n):
         upper = rng.uniform(0.1, 0.45)
         pixels, truth = simulate_ultrasound(
-            dermal_thickness_mm=rng.uniform(0.8, 2.6), lep_upper=upper, lep_lower=rng.uniform(0.03, 0.7 * upper),
-            sleb_thickness_mm=float(rng.choice([0.0, 0.1, 0.2])), seed=1000 + i)
+            dermal_thickness_mm=rng.uniform(0.8, 2.6),
+            lep_upper=upper,
+            lep_lower=rng.uniform(0.03, 0.7 * upper),
+            sleb_thickness_mm=float(rng.choice([0.0, 0.1, 0.2])),
+            seed=1000 + i,
+        )
         images.append(pixels)
         truths.append(truth)
     folder_rows = [ultrasound_parameters(_image(p)).as_row() for p in images]
@@ -110,11 +114,13 @@ def test_thickness_within_two_percent_over_random_phantoms():
 
 
 def test_upper_fraction_is_configurable():
-    pixels, truth = simulate_ultrasound(dermal_thickness_mm=2.0, lep_upper=0.4, lep_lower=0.1,
-                                        upper_fraction=0.3, seed=5)
+    pixels, truth = simulate_ultrasound(
+        dermal_thickness_mm=2.0, lep_upper=0.4, lep_lower=0.1, upper_fraction=0.3, seed=5
+    )
     row = ultrasound_parameters(_image(pixels), upper_fraction=0.3).as_row()
-    assert_allclose([row["lep_upper"], row["lep_lower"]], [truth["lep_upper"], truth["lep_lower"]],
-                    atol=FRACTION_ATOL)
+    assert_allclose(
+        [row["lep_upper"], row["lep_lower"]], [truth["lep_upper"], truth["lep_lower"]], atol=FRACTION_ATOL
+    )
     halves = ultrasound_parameters(_image(pixels)).as_row()
     assert halves["lep_upper"] < row["lep_upper"] - 0.03  # the shallow third is the darkest part
     assert_allclose(halves["lep_fraction"], row["lep_fraction"], rtol=1e-12)  # same dermis
@@ -131,9 +137,20 @@ def test_thresholds_are_configurable(phantoms):
 
 
 def test_columns_are_the_documented_schema(phantoms, tmp_path):
-    assert ULTRASOUND_COLUMNS == ("file", "dermal_thickness_mm", "dermal_thickness_iqr_mm", "entry_echo_mm",
-                                  "lep_fraction", "mep_fraction", "hep_fraction", "lep_upper", "lep_lower",
-                                  "lep_ratio", "sleb_thickness_mm", "qc")
+    assert ULTRASOUND_COLUMNS == (
+        "file",
+        "dermal_thickness_mm",
+        "dermal_thickness_iqr_mm",
+        "entry_echo_mm",
+        "lep_fraction",
+        "mep_fraction",
+        "hep_fraction",
+        "lep_upper",
+        "lep_lower",
+        "lep_ratio",
+        "sleb_thickness_mm",
+        "qc",
+    )
     Image.fromarray(phantoms[1][0]).save(tmp_path / "a.png")
     table = ultrasound_files([tmp_path / "a.png"], pixel_spacing_mm=0.0125)
     assert tuple(table.columns) == ULTRASOUND_COLUMNS
@@ -142,6 +159,7 @@ def test_columns_are_the_documented_schema(phantoms, tmp_path):
 
 # ---------------------------------------------------------------- batches
 
+
 def test_batch_equals_one_by_one_and_keeps_order(phantoms, tmp_path):
     paths = []
     for i, (pixels, _) in enumerate(phantoms):
@@ -149,8 +167,9 @@ def test_batch_equals_one_by_one_and_keeps_order(phantoms, tmp_path):
         Image.fromarray(pixels).save(paths[-1])
     order = [3, 0, 4, 1, 2]
     table = ultrasound_files([paths[i] for i in order], pixel_spacing_mm=SPACING, batch_size=3)
-    single = pd.DataFrame([ultrasound_parameters(read_ultrasound(paths[i], pixel_spacing_mm=SPACING)).as_row()
-                           for i in order])
+    single = pd.DataFrame(
+        [ultrasound_parameters(read_ultrasound(paths[i], pixel_spacing_mm=SPACING)).as_row() for i in order]
+    )
     pd.testing.assert_frame_equal(table, single.astype(table.dtypes.to_dict()), rtol=1e-9)
     assert table["file"].tolist() == [str(paths[i]) for i in order]
 
@@ -170,8 +189,9 @@ def test_bad_file_gets_an_error_row_and_the_batch_goes_on(phantoms, tmp_path):
     assert errors.tolist() == [True, False, True, True, True, False]
     assert "text.png" in table.loc[0, "qc"] and "missing.dcm" in table.loc[2, "qc"]
     assert table.loc[errors, "dermal_thickness_mm"].isna().all()
-    assert_allclose(table.loc[~errors, "dermal_thickness_mm"], phantoms[0][1]["dermal_thickness_mm"],
-                    rtol=THICKNESS_RTOL)
+    assert_allclose(
+        table.loc[~errors, "dermal_thickness_mm"], phantoms[0][1]["dermal_thickness_mm"], rtol=THICKNESS_RTOL
+    )
 
 
 def test_manifest_mapping_gives_spacing_per_file(phantoms, tmp_path):
@@ -195,9 +215,11 @@ def test_overlays_are_written_per_scan(phantoms, tmp_path):
 
 # ---------------------------------------------------------------- QC flags
 
+
 def test_low_contrast_is_flagged():
-    pixels, truth = simulate_ultrasound(dermal_thickness_mm=1.5, lep_upper=0.3, lep_lower=0.1, contrast=0.3,
-                                        seed=7)
+    pixels, truth = simulate_ultrasound(
+        dermal_thickness_mm=1.5, lep_upper=0.3, lep_lower=0.1, contrast=0.3, seed=7
+    )
     result = ultrasound_parameters(_image(pixels))
     assert result.qc == ("low_contrast",)
     assert_allclose(result["dermal_thickness_mm"], truth["dermal_thickness_mm"], rtol=THICKNESS_RTOL)
@@ -212,8 +234,15 @@ def test_saturation_is_flagged():
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_missing_border_is_flagged_and_values_are_nan(seed):
-    pixels, _ = simulate_ultrasound(dermal_thickness_mm=1.5, lep_upper=0.25, lep_lower=0.25, subcutis_lep=0.25,
-                                    hep_lower=0.01, septa=0, seed=seed)
+    pixels, _ = simulate_ultrasound(
+        dermal_thickness_mm=1.5,
+        lep_upper=0.25,
+        lep_lower=0.25,
+        subcutis_lep=0.25,
+        hep_lower=0.01,
+        septa=0,
+        seed=seed,
+    )
     result = ultrasound_parameters(_image(pixels))
     assert "border_not_found" in result.qc
     assert math.isnan(result["dermal_thickness_mm"]) and math.isnan(result["lep_upper"])
@@ -240,11 +269,17 @@ def test_missing_spacing_keeps_fractions(phantoms, tmp_path):
 
 
 def test_qc_flag_names_are_stable():
-    assert ULTRASOUND_QC_FLAGS == ("entry_echo_not_found", "border_not_found", "low_contrast", "saturation",
-                                   "spacing_missing")
+    assert ULTRASOUND_QC_FLAGS == (
+        "entry_echo_not_found",
+        "border_not_found",
+        "low_contrast",
+        "saturation",
+        "spacing_missing",
+    )
 
 
 # ---------------------------------------------------------------- readers
+
 
 def _dicom(pixels, **attrs):
     """A minimal ultrasound DICOM dataset written by hand with pydicom (not by skintrial's writer)."""
@@ -277,7 +312,12 @@ def _region(dy_cm, dx_cm, box, units=3, fmt=1):
 
     region = Dataset()
     region.RegionSpatialFormat, region.RegionDataType, region.RegionFlags = fmt, 1, 0
-    region.RegionLocationMinX0, region.RegionLocationMinY0, region.RegionLocationMaxX1, region.RegionLocationMaxY1 = box
+    (
+        region.RegionLocationMinX0,
+        region.RegionLocationMinY0,
+        region.RegionLocationMaxX1,
+        region.RegionLocationMaxY1,
+    ) = box
     region.PhysicalUnitsXDirection = region.PhysicalUnitsYDirection = units
     region.PhysicalDeltaX, region.PhysicalDeltaY = dx_cm, dy_cm
     return region
@@ -286,11 +326,15 @@ def _region(dy_cm, dx_cm, box, units=3, fmt=1):
 def test_dicom_region_calibration_crop_and_parameters(phantoms, tmp_path):
     pixels, truth = phantoms[0]
     framed = np.full((pixels.shape[0] + 40, pixels.shape[1] + 60), 255, np.uint8)  # annotations around
-    framed[20:20 + pixels.shape[0], 30:30 + pixels.shape[1]] = pixels
+    framed[20 : 20 + pixels.shape[0], 30 : 30 + pixels.shape[1]] = pixels
     box = (30, 20, 30 + pixels.shape[1] - 1, 20 + pixels.shape[0] - 1)
-    ds = _dicom(framed, SequenceOfUltrasoundRegions=[
-        _region(0.5, 0.5, (0, 0, 9, 9), units=4),  # a Doppler-like region in seconds: ignored
-        _region(0.00125, 0.00125, box)])
+    ds = _dicom(
+        framed,
+        SequenceOfUltrasoundRegions=[
+            _region(0.5, 0.5, (0, 0, 9, 9), units=4),  # a Doppler-like region in seconds: ignored
+            _region(0.00125, 0.00125, box),
+        ],
+    )
     ds.save_as(tmp_path / "scan.dcm", enforce_file_format=True)
     image = read_ultrasound(tmp_path / "scan.dcm", pixel_spacing_mm=0.5)  # the file's calibration wins
     assert image.spacing_source == "dicom_region"
@@ -301,15 +345,21 @@ def test_dicom_region_calibration_crop_and_parameters(phantoms, tmp_path):
 
 def test_dicom_pixel_spacing_monochrome1_and_12_bit(phantoms, tmp_path):
     pixels, truth = phantoms[1]
-    stored = ((255 - pixels).astype(np.uint16) * 16)  # 12 bits stored, inverted grey scale
-    ds = _dicom(stored, PixelSpacing=[0.0125, 0.0125], PhotometricInterpretation="MONOCHROME1", BitsStored=12,
-                HighBit=11)
+    stored = (255 - pixels).astype(np.uint16) * 16  # 12 bits stored, inverted grey scale
+    ds = _dicom(
+        stored,
+        PixelSpacing=[0.0125, 0.0125],
+        PhotometricInterpretation="MONOCHROME1",
+        BitsStored=12,
+        HighBit=11,
+    )
     ds.save_as(tmp_path / "scan.dcm", enforce_file_format=True)
     image = read_ultrasound(tmp_path / "scan.dcm")
     assert image.spacing_source == "dicom_pixel_spacing"
     assert np.abs(image.pixels.astype(int) - pixels).max() <= 1  # 12 → 8 bit rounding
-    assert_allclose(ultrasound_parameters(image)["dermal_thickness_mm"], truth["dermal_thickness_mm"],
-                    rtol=THICKNESS_RTOL)
+    assert_allclose(
+        ultrasound_parameters(image)["dermal_thickness_mm"], truth["dermal_thickness_mm"], rtol=THICKNESS_RTOL
+    )
 
 
 def test_dicom_without_spacing_uses_the_argument(phantoms, tmp_path):
@@ -323,8 +373,13 @@ def test_dicom_without_spacing_uses_the_argument(phantoms, tmp_path):
 def test_dicom_rgb_is_converted_to_luminance(phantoms, tmp_path):
     pixels, _ = phantoms[1]
     rgb = np.repeat(pixels[..., None], 3, axis=2)
-    ds = _dicom(rgb, SamplesPerPixel=3, PhotometricInterpretation="RGB", PlanarConfiguration=0,
-                PixelSpacing=[0.0125, 0.0125])
+    ds = _dicom(
+        rgb,
+        SamplesPerPixel=3,
+        PhotometricInterpretation="RGB",
+        PlanarConfiguration=0,
+        PixelSpacing=[0.0125, 0.0125],
+    )
     ds.save_as(tmp_path / "rgb.dcm", enforce_file_format=True)
     np.testing.assert_array_equal(read_ultrasound(tmp_path / "rgb.dcm").pixels, pixels)
 
@@ -347,8 +402,13 @@ def test_dicom_ybr_colour_is_converted_once(phantoms, tmp_path, photometric):
         data[:, 2::4], data[:, 3::4] = ybr[:, 0::2, 1], ybr[:, 0::2, 2]
         data = data.reshape(ybr.shape[0], ybr.shape[1], 2)  # same bytes; rows, columns for the helper
     rgb = convert_color_space(ybr, "YBR_FULL", "RGB")  # the colours the file holds
-    ds = _dicom(np.ascontiguousarray(data), SamplesPerPixel=3, PhotometricInterpretation=photometric,
-                PlanarConfiguration=0, PixelSpacing=[0.0125, 0.0125])
+    ds = _dicom(
+        np.ascontiguousarray(data),
+        SamplesPerPixel=3,
+        PhotometricInterpretation=photometric,
+        PlanarConfiguration=0,
+        PixelSpacing=[0.0125, 0.0125],
+    )
     ds.save_as(tmp_path / "ybr.dcm", enforce_file_format=True)
     grey = read_ultrasound(tmp_path / "ybr.dcm").pixels
     np.testing.assert_array_equal(grey[2:], pixels[2:])
@@ -359,8 +419,9 @@ def test_dicom_ybr_colour_is_converted_once(phantoms, tmp_path, photometric):
 def test_multiframe_dicom_reports_the_median_over_frames(tmp_path):
     frames, truths = [], []
     for i, thickness in enumerate([1.4, 1.6, 1.9]):
-        pixels, truth = simulate_ultrasound(dermal_thickness_mm=thickness, lep_upper=0.3, lep_lower=0.1,
-                                            rows=384, cols=512, seed=40 + i)
+        pixels, truth = simulate_ultrasound(
+            dermal_thickness_mm=thickness, lep_upper=0.3, lep_lower=0.1, rows=384, cols=512, seed=40 + i
+        )
         frames.append(pixels)
         truths.append(truth)
     write_ultrasound_dicom(tmp_path / "cine.dcm", np.stack(frames), spacing_mm=SPACING)
@@ -378,12 +439,15 @@ def test_multiframe_dicom_reports_the_median_over_frames(tmp_path):
     assert (tmp_path / "ov" / "cine.png").is_file()
 
 
-@pytest.mark.parametrize("calibration, source", [("region", "dicom_region"),
-                                                 ("pixel_spacing", "dicom_pixel_spacing"),
-                                                 ("none", "missing")])
+@pytest.mark.parametrize(
+    "calibration, source",
+    [("region", "dicom_region"), ("pixel_spacing", "dicom_pixel_spacing"), ("none", "missing")],
+)
 def test_dicom_writer_round_trips(phantoms, tmp_path, calibration, source):
     pixels, _ = phantoms[3]
-    path = write_ultrasound_dicom(tmp_path / "a.dcm", pixels, spacing_mm=(0.01, 0.02), calibration=calibration)
+    path = write_ultrasound_dicom(
+        tmp_path / "a.dcm", pixels, spacing_mm=(0.01, 0.02), calibration=calibration
+    )
     image = read_ultrasound(path)
     np.testing.assert_array_equal(image.pixels, pixels)
     assert image.spacing_source == source
@@ -396,7 +460,9 @@ def test_png_rgb_and_16_bit_tiff(phantoms, tmp_path):
     Image.fromarray(np.repeat(pixels[..., None], 3, axis=2)).save(tmp_path / "rgb.png")
     np.testing.assert_array_equal(read_ultrasound(tmp_path / "rgb.png").pixels, pixels)
     Image.fromarray(pixels.astype(np.uint16) * 257).save(tmp_path / "deep.tif")
-    np.testing.assert_array_equal(read_ultrasound(tmp_path / "deep.tif", pixel_spacing_mm=0.01).pixels, pixels)
+    np.testing.assert_array_equal(
+        read_ultrasound(tmp_path / "deep.tif", pixel_spacing_mm=0.01).pixels, pixels
+    )
 
 
 @pytest.mark.parametrize("spacing", [0.0, -1.0, (0.1, 0.2, 0.3), float("nan")])
@@ -429,6 +495,7 @@ def test_bad_options_are_input_errors(phantoms):
 
 # ---------------------------------------------------------------- overlay
 
+
 def test_overlay_draws_the_detected_border(phantoms, tmp_path):
     pixels, _ = phantoms[0]
     image = _image(pixels)
@@ -438,7 +505,10 @@ def test_overlay_draws_the_detected_border(phantoms, tmp_path):
     assert drawn.shape == (pixels.shape[0] + 34, pixels.shape[1], 3)
     cols = np.arange(0, pixels.shape[1], 97)
     rows = np.clip(np.round(result.layers.border[0, cols]), 0, pixels.shape[0] - 1).astype(int)
-    reddish = [(drawn[r - 1:r + 2, c, 0] > 200) & (drawn[r - 1:r + 2, c, 1] < 120) for r, c in zip(rows, cols, strict=True)]
+    reddish = [
+        (drawn[r - 1 : r + 2, c, 0] > 200) & (drawn[r - 1 : r + 2, c, 1] < 120)
+        for r, c in zip(rows, cols, strict=True)
+    ]
     assert all(x.any() for x in reddish)
     # the dermis in the middle of the picture stays the grey scan
     mid = int(np.median(result.layers.top[0] + 0.25 * (result.layers.border[0] - result.layers.top[0])))
@@ -458,14 +528,22 @@ def test_surface_search_can_skip_a_probe_membrane(phantoms):
     assert_allclose(skip["dermal_thickness_mm"], truth["dermal_thickness_mm"], rtol=THICKNESS_RTOL)
 
 
-@pytest.mark.parametrize("spacing, rows, cols", [((0.03, 0.05), 300, 256), ((0.05, 0.06), 200, 200),
-                                                 ((0.008, 0.01), 640, 512)])
+@pytest.mark.parametrize(
+    "spacing, rows, cols", [((0.03, 0.05), 300, 256), ((0.05, 0.06), 200, 200), ((0.008, 0.01), 640, 512)]
+)
 def test_other_pixel_spacings(spacing, rows, cols):
     """20 MHz-like coarse pixels and 75 MHz-like fine pixels: the windows are set in mm."""
     for seed, thickness in enumerate([1.3, 2.1]):
-        pixels, truth = simulate_ultrasound(dermal_thickness_mm=thickness, lep_upper=0.3, lep_lower=0.1,
-                                            sleb_thickness_mm=0.15 * seed, spacing_mm=spacing, rows=rows,
-                                            cols=cols, seed=seed)
+        pixels, truth = simulate_ultrasound(
+            dermal_thickness_mm=thickness,
+            lep_upper=0.3,
+            lep_lower=0.1,
+            sleb_thickness_mm=0.15 * seed,
+            spacing_mm=spacing,
+            rows=rows,
+            cols=cols,
+            seed=seed,
+        )
         row = ultrasound_parameters(_image(pixels, spacing)).as_row()
         assert row["qc"] == ""
         assert_allclose(row["dermal_thickness_mm"], truth["dermal_thickness_mm"], rtol=THICKNESS_RTOL)
@@ -473,10 +551,13 @@ def test_other_pixel_spacings(spacing, rows, cols):
         assert_allclose([row[k] for k in upper], [truth[k] for k in upper], atol=FRACTION_ATOL)
         # the lower dermis borders 85%-LEP fat: a border 2-3 rows deep at 8 µm pixels moves it most
         assert_allclose(row["lep_lower"], truth["lep_lower"], atol=0.03)
-        assert_allclose(row["sleb_thickness_mm"], truth["sleb_thickness_mm"], atol=max(SLEB_ATOL_MM, spacing[0]))
+        assert_allclose(
+            row["sleb_thickness_mm"], truth["sleb_thickness_mm"], atol=max(SLEB_ATOL_MM, spacing[0])
+        )
 
 
 # ---------------------------------------------------------------- invariants
+
 
 def test_mirrored_scan_gives_the_same_parameters(phantoms):
     pixels, _ = phantoms[0]
@@ -494,11 +575,17 @@ def test_spacing_scales_millimetres_only(phantoms):
     base = ultrasound_parameters(_image(pixels))
     d = DetectionSettings()
     doubled = DetectionSettings(
-        lateral_bin_mm=2 * d.lateral_bin_mm, surface_window_mm=tuple(2 * w for w in d.surface_window_mm),
-        surface_min_mm=2 * d.surface_min_mm, echo_window_mm=2 * d.echo_window_mm,
-        max_entry_echo_mm=2 * d.max_entry_echo_mm, border_window_mm=tuple(2 * w for w in d.border_window_mm),
-        min_dermis_mm=2 * d.min_dermis_mm, max_dermis_mm=2 * d.max_dermis_mm, smoothness=d.smoothness / 2,
-        confidence_group_mm=2 * d.confidence_group_mm)
+        lateral_bin_mm=2 * d.lateral_bin_mm,
+        surface_window_mm=tuple(2 * w for w in d.surface_window_mm),
+        surface_min_mm=2 * d.surface_min_mm,
+        echo_window_mm=2 * d.echo_window_mm,
+        max_entry_echo_mm=2 * d.max_entry_echo_mm,
+        border_window_mm=tuple(2 * w for w in d.border_window_mm),
+        min_dermis_mm=2 * d.min_dermis_mm,
+        max_dermis_mm=2 * d.max_dermis_mm,
+        smoothness=d.smoothness / 2,
+        confidence_group_mm=2 * d.confidence_group_mm,
+    )
     scaled = ultrasound_parameters(_image(pixels, (0.025, 0.025)), settings=doubled)
     for key in ("dermal_thickness_mm", "entry_echo_mm", "sleb_thickness_mm", "dermal_thickness_iqr_mm"):
         assert_allclose(scaled[key], 2 * base[key], rtol=1e-9)
@@ -531,13 +618,29 @@ def _tiff_declaring(width: int, height: int) -> bytes:
     """A tiny uncompressed 8-bit TIFF whose header declares ``width`` x ``height`` pixels."""
     import struct
 
-    entries = [(256, 4, 1, width), (257, 4, 1, height), (258, 3, 1, 8), (259, 3, 1, 1), (262, 3, 1, 1),
-               (273, 4, 1, 8), (277, 3, 1, 1), (278, 4, 1, height), (279, 4, 1, 16)]
+    entries = [
+        (256, 4, 1, width),
+        (257, 4, 1, height),
+        (258, 3, 1, 8),
+        (259, 3, 1, 1),
+        (262, 3, 1, 1),
+        (273, 4, 1, 8),
+        (277, 3, 1, 1),
+        (278, 4, 1, height),
+        (279, 4, 1, 16),
+    ]
     ifd_at = 8 + 16
     head = b"II*\x00" + struct.pack("<I", ifd_at) + bytes(16)
-    ifd = struct.pack("<H", len(entries)) + b"".join(
-        struct.pack("<HHII", tag, kind, count, value) if kind == 4 else struct.pack("<HHIHH", tag, kind, count, value, 0)
-        for tag, kind, count, value in entries) + struct.pack("<I", 0)
+    ifd = (
+        struct.pack("<H", len(entries))
+        + b"".join(
+            struct.pack("<HHII", tag, kind, count, value)
+            if kind == 4
+            else struct.pack("<HHIHH", tag, kind, count, value, 0)
+            for tag, kind, count, value in entries
+        )
+        + struct.pack("<I", 0)
+    )
     return head + ifd
 
 
@@ -562,7 +665,9 @@ def _corrupt_files(tmp_path, pixels) -> dict[str, bytes]:
         "bomb.tif": _tiff_declaring(40_000, 40_000),  # PIL: DecompressionBombError, not an OSError
         "truncated.dcm": dcm[: len(dcm) // 2],
         "unknown_vr.dcm": dcm.replace(units_tag, units_tag[:4] + b"QQ"),  # pydicom: NotImplementedError
-        "odd_length.dcm": dcm.replace(units_tag + b"\x02\x00", units_tag + b"\x03\x00"),  # BytesLengthException
+        "odd_length.dcm": dcm.replace(
+            units_tag + b"\x02\x00", units_tag + b"\x03\x00"
+        ),  # BytesLengthException
         "bad_spacing.dcm": spacing.replace(ds_value, b"0.0*25\\0.0125"),  # not a number (ValueError)
     }
 

@@ -293,7 +293,9 @@ def test_duplicate_gene_ids_in_a_dataframe_or_anndata_are_errors():
     with pytest.raises(InputError, match=r"'x' at index positions 0, 3"):
         differential_expression(mat, samples, design="~ g", contrast="g: y - x")
     with pytest.warns(UserWarning, match="not unique"):
-        ad = anndata.AnnData(X=mat.T.to_numpy(), obs=samples.set_index("sample"), var=pd.DataFrame(index=mat.index))
+        ad = anndata.AnnData(
+            X=mat.T.to_numpy(), obs=samples.set_index("sample"), var=pd.DataFrame(index=mat.index)
+        )
     with pytest.raises(InputError, match=r"'x' at var positions 0, 3"):
         differential_expression(ad, design="~ g", contrast="g: y - x")
 
@@ -301,8 +303,11 @@ def test_duplicate_gene_ids_in_a_dataframe_or_anndata_are_errors():
 def test_h5ad_with_repeated_var_names_is_an_error_not_a_warning(tmp_path):
     anndata = pytest.importorskip("anndata")
     samples = pd.DataFrame({"sample": list("abcd"), "g": ["x", "y"] * 2})
-    ad = anndata.AnnData(X=np.arange(16.0).reshape(4, 4) % 3, obs=samples.set_index("sample"),
-                         var=pd.DataFrame(index=["k1", "k2", "k3", "k4"]))
+    ad = anndata.AnnData(
+        X=np.arange(16.0).reshape(4, 4) % 3,
+        obs=samples.set_index("sample"),
+        var=pd.DataFrame(index=["k1", "k2", "k3", "k4"]),
+    )
     ad.var_names = ["k1", "k2", "k1", "k4"]  # setting names does not warn; reading them back does
     path = tmp_path / "d.h5ad"
     ad.write_h5ad(path)

@@ -81,8 +81,12 @@ def test_arm_adjusted_r_matches_pingouin(grid, data):
     f, s, arm = data
     dummies = pd.get_dummies(arm, drop_first=True).astype(float)
     for method in ("pearson", "spearman"):
-        r = grid[(grid["arm_adjusted"]) & (grid["method"] == method) & (grid["factor"] == "F1")
-                 & (grid["skin_outcome"] == "thickness")].iloc[0]
+        r = grid[
+            (grid["arm_adjusted"])
+            & (grid["method"] == method)
+            & (grid["factor"] == "F1")
+            & (grid["skin_outcome"] == "thickness")
+        ].iloc[0]
         d = pd.concat([f["F1"], s["thickness"], dummies], axis=1)
         ref = pg.partial_corr(d, x="F1", y="thickness", covar=list(dummies.columns), method=method)
         assert_allclose(r["r"], ref["r"].iat[0], rtol=1e-10)
@@ -101,17 +105,25 @@ def test_bh_across_the_grid(grid):
     from statsmodels.stats.multitest import multipletests
 
     for _, g in grid.groupby("family"):
-        assert_allclose(g["p_adj"].to_numpy(), multipletests(g["p"].to_numpy(), method="fdr_bh")[1], rtol=1e-12)
+        assert_allclose(
+            g["p_adj"].to_numpy(), multipletests(g["p"].to_numpy(), method="fdr_bh")[1], rtol=1e-12
+        )
 
 
 def test_long_tables_give_the_same_grid(data):
     f, s, arm = data
 
     def long(wide, name):
-        base = pd.DataFrame(np.random.default_rng(2).normal(size=wide.shape), index=wide.index, columns=wide.columns)
-        parts = [base.stack(future_stack=True).rename("value").reset_index().assign(visit="w0"),
-                 (base + wide).stack(future_stack=True).rename("value").reset_index().assign(visit="w16")]
-        out = pd.concat(parts, ignore_index=True).rename(columns={"level_0": "participant_id", "level_1": name})
+        base = pd.DataFrame(
+            np.random.default_rng(2).normal(size=wide.shape), index=wide.index, columns=wide.columns
+        )
+        parts = [
+            base.stack(future_stack=True).rename("value").reset_index().assign(visit="w0"),
+            (base + wide).stack(future_stack=True).rename("value").reset_index().assign(visit="w16"),
+        ]
+        out = pd.concat(parts, ignore_index=True).rename(
+            columns={"level_0": "participant_id", "level_1": name}
+        )
         return out.assign(arm=out["participant_id"].map(arm))
 
     lf, ls = long(f, "analyte"), long(s, "outcome")
@@ -147,5 +159,8 @@ def test_input_errors(data):
     with pytest.raises(InputError, match="arm"):
         correlate_changes(f, s, adjust_for_arm=(True,))
     with pytest.raises(InputError, match="visit"):
-        participant_changes(pd.DataFrame({"participant_id": ["a"], "visit": ["w0"], "outcome": ["x"], "value": [1.0]}),
-                            baseline_visit="w0", followup_visit="w16")
+        participant_changes(
+            pd.DataFrame({"participant_id": ["a"], "visit": ["w0"], "outcome": ["x"], "value": [1.0]}),
+            baseline_visit="w0",
+            followup_visit="w16",
+        )

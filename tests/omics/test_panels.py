@@ -38,7 +38,17 @@ def _panel(seed: int = 0, n: int = 24, k: int = 12, withdrawn: int = 2) -> pd.Da
             x = base + shift * (np.arange(k) < 4) + rng.normal(0, 0.4, k)
             for j in range(k):
                 panel = "cytokines" if j < k // 2 else "metabolites"
-                rows.append((f"P{i:02d}", arm[i], visit, panel, f"A{j:02d}", 2.0**x[j], 2.0**2.5 if j == 1 else None))
+                rows.append(
+                    (
+                        f"P{i:02d}",
+                        arm[i],
+                        visit,
+                        panel,
+                        f"A{j:02d}",
+                        2.0 ** x[j],
+                        2.0**2.5 if j == 1 else None,
+                    )
+                )
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "panel", "analyte", "value", "lod"])
     below = d["lod"].notna() & (d["value"] < d["lod"])
     d["value"] = d["value"].astype(object)
@@ -48,14 +58,18 @@ def _panel(seed: int = 0, n: int = 24, k: int = 12, withdrawn: int = 2) -> pd.Da
 
 # --- reader ---------------------------------------------------------------------------------------------
 
+
 def test_reader_markers_limits_and_missing(tmp_path):
     p = tmp_path / "serum.csv"
-    p.write_text("Subject,visit,Protein,Concentration,LLOQ,platform,unit\n"
-                 "P1,week0,IL6,2.5,0.4,olink,pg/mL\n"
-                 "P1,week16,IL6,<LOD,0.4,olink,pg/mL\n"
-                 "P2,week0,IL6,< 0.3,,olink,pg/mL\n"
-                 "P2,week16,IL6,,0.4,olink,pg/mL\n"
-                 "P3,week0,IL6,0.2,0.4,olink,pg/mL\n", encoding="utf-8")
+    p.write_text(
+        "Subject,visit,Protein,Concentration,LLOQ,platform,unit\n"
+        "P1,week0,IL6,2.5,0.4,olink,pg/mL\n"
+        "P1,week16,IL6,<LOD,0.4,olink,pg/mL\n"
+        "P2,week0,IL6,< 0.3,,olink,pg/mL\n"
+        "P2,week16,IL6,,0.4,olink,pg/mL\n"
+        "P3,week0,IL6,0.2,0.4,olink,pg/mL\n",
+        encoding="utf-8",
+    )
     d = read_panel(p)
     assert list(d.columns) == list(PANEL_COLUMNS)
     assert d["below_lod"].tolist() == [False, True, True, False, True]
@@ -75,11 +89,14 @@ def test_reader_excel_round_trip(tmp_path):
 
 def test_reader_reports_every_problem_with_row_and_column(tmp_path):
     p = tmp_path / "serum.csv"
-    p.write_text("participant_id,visit,analyte,value,lod\n"
-                 "P1,week0,IL6,abc,0.4\n"
-                 "P1,week16,IL6,<LOD,\n"
-                 "P2,week0,IL6,1.0,-1\n"
-                 "P2,week0,IL6,1.1,0.4\n", encoding="utf-8")
+    p.write_text(
+        "participant_id,visit,analyte,value,lod\n"
+        "P1,week0,IL6,abc,0.4\n"
+        "P1,week16,IL6,<LOD,\n"
+        "P2,week0,IL6,1.0,-1\n"
+        "P2,week0,IL6,1.1,0.4\n",
+        encoding="utf-8",
+    )
     with pytest.raises(InputError) as err:
         read_panel(p)
     problems = {(q.row, q.column) for q in err.value.problems}
@@ -99,19 +116,27 @@ def test_reader_missing_column(tmp_path):
 
 # --- transforms -----------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(("method", "factor"), [("lod_sqrt2", 1 / np.sqrt(2)), ("lod_half", 0.5), ("lod", 1.0)])
+
+@pytest.mark.parametrize(
+    ("method", "factor"), [("lod_sqrt2", 1 / np.sqrt(2)), ("lod_half", 0.5), ("lod", 1.0)]
+)
 def test_substitution_then_log2(method, factor):
     d = _panel()
     prep = prepare_panel(d, below_lod=method)
     v = prep.values.set_index(["participant_id", "visit", "analyte"])["value"]
     below = d["value"].astype(str) == "<LOD"
     keys = list(zip(d["participant_id"], d["visit"], d["analyte"], strict=True))
-    expect = np.where(below, np.log2(factor * d["lod"].astype(float).fillna(1.0)),
-                      np.log2(pd.to_numeric(d["value"], errors="coerce")))
+    expect = np.where(
+        below,
+        np.log2(factor * d["lod"].astype(float).fillna(1.0)),
+        np.log2(pd.to_numeric(d["value"], errors="coerce")),
+    )
     assert_allclose(v.loc[keys].to_numpy(), expect, rtol=1e-13)
     lod = prep.lod.set_index("analyte")
     assert lod.loc["A01", "n_below_lod"] == below.sum() and below.sum() > 0
-    assert_allclose(lod.loc["A01", "fraction_below_lod"], below.sum() / (d["analyte"] == "A01").sum(), rtol=1e-15)
+    assert_allclose(
+        lod.loc["A01", "fraction_below_lod"], below.sum() / (d["analyte"] == "A01").sum(), rtol=1e-15
+    )
     assert list(prep.lod.columns) == list(LOD_COLUMNS)
 
 
@@ -142,6 +167,7 @@ def test_bad_options():
 
 # --- censored normal vs R survreg -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def survreg():
     inp = pd.read_csv(REF / "censored_input.csv")
@@ -161,7 +187,9 @@ def test_censored_normal_matches_r_survreg(survreg):
     limit = np.stack([b["limit"].to_numpy(dtype=float) for b in blocks])
     res = censored_normal(y, cen, limit, cells, fallback=limit / np.sqrt(2))
     assert res.fitted.all() and res.converged.all()
-    mu = fit.pivot(index="analyte", columns="cell", values="mu").loc[analytes, list(dict.fromkeys(fit["cell"]))]
+    mu = fit.pivot(index="analyte", columns="cell", values="mu").loc[
+        analytes, list(dict.fromkeys(fit["cell"]))
+    ]
     sigma = fit.groupby("analyte", sort=False)["sigma"].first().loc[analytes]
     assert_allclose(res.mu, mu.to_numpy(), rtol=1e-7)
     assert_allclose(res.sigma, sigma.to_numpy(), rtol=1e-7)
@@ -189,6 +217,7 @@ def test_censored_normal_fallbacks_and_status():
 
 # --- PQN --------------------------------------------------------------------------------------------------
 
+
 def test_pqn_literal_and_recovers_dilution():
     rng = np.random.default_rng(5)
     profile = 2.0 ** rng.uniform(8, 16, 50)
@@ -213,8 +242,8 @@ def test_pqn_literal_and_recovers_dilution():
 def test_pqn_applies_to_named_panel_only():
     d = _panel(k=8, n=9).assign(lod=None)
     d.loc[d["panel"] == "metabolites", "value"] = pd.to_numeric(
-        d.loc[d["panel"] == "metabolites", "value"]) * np.where(d.loc[d["panel"] == "metabolites",
-                                                                       "participant_id"] == "P03", 4.0, 1.0)
+        d.loc[d["panel"] == "metabolites", "value"]
+    ) * np.where(d.loc[d["panel"] == "metabolites", "participant_id"] == "P03", 4.0, 1.0)
     prep = prepare_panel(d, pqn=["metabolites"])
     f = prep.pqn.set_index(["participant_id", "visit"])["dilution_factor"]
     assert f.loc[("P03", "week0")] > 2.5 and set(prep.pqn["panel"]) == {"metabolites"}
@@ -225,11 +254,13 @@ def test_pqn_applies_to_named_panel_only():
 
 # --- per-analyte trial analysis -------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def analysed():
     d = _panel(seed=3, n=30, k=12)
-    return d, panel_analysis(d, baseline_visit="week0", followup_visit="week16", reference_arm="CON",
-                             arms=["CON", "AT", "RT"])
+    return d, panel_analysis(
+        d, baseline_visit="week0", followup_visit="week16", reference_arm="CON", arms=["CON", "AT", "RT"]
+    )
 
 
 def test_schemas(analysed):
@@ -245,8 +276,12 @@ def test_ancova_matches_statsmodels_per_analyte(analysed):
 
     d, res = analysed
     prep = prepare_panel(d)
-    wide = prep.values.pivot_table(index=["participant_id", "analyte"], columns="visit", values="value").reset_index()
-    wide = wide.merge(d.drop_duplicates("participant_id")[["participant_id", "arm"]], on="participant_id").dropna()
+    wide = prep.values.pivot_table(
+        index=["participant_id", "analyte"], columns="visit", values="value"
+    ).reset_index()
+    wide = wide.merge(
+        d.drop_duplicates("participant_id")[["participant_id", "arm"]], on="participant_id"
+    ).dropna()
     for analyte in ("A00", "A01", "A07"):
         w = wide[wide["analyte"] == analyte]
         fit = smf.ols("week16 ~ week0 + C(arm, Treatment('CON'))", w).fit()
@@ -254,8 +289,11 @@ def test_ancova_matches_statsmodels_per_analyte(analysed):
         for arm in ("AT", "RT"):
             name = f"C(arm, Treatment('CON'))[T.{arm}]"
             row = ours.loc[f"{arm} - CON"]
-            assert_allclose([row["estimate"], row["se"], row["p"]], [fit.params[name], fit.bse[name], fit.pvalues[name]],
-                            rtol=1e-10)
+            assert_allclose(
+                [row["estimate"], row["se"], row["p"]],
+                [fit.params[name], fit.bse[name], fit.pvalues[name]],
+                rtol=1e-10,
+            )
             assert_allclose(row["ratio"], 2.0 ** fit.params[name], rtol=1e-10)
             assert row["n"] == int(fit.nobs) - (w["arm"] == ("RT" if arm == "AT" else "AT")).sum()
 
@@ -265,7 +303,9 @@ def test_bh_within_panel_and_contrast(analysed):
 
     _, res = analysed
     for (panel, contrast), g in res.ancova.groupby(["panel", "contrast"]):
-        assert_allclose(g["p_adj"].to_numpy(), multipletests(g["p"].to_numpy(), method="fdr_bh")[1], rtol=1e-12)
+        assert_allclose(
+            g["p_adj"].to_numpy(), multipletests(g["p"].to_numpy(), method="fdr_bh")[1], rtol=1e-12
+        )
         assert (g["family"] == f"{panel}: {contrast}").all()
     assert (res.ancova["p_adj"] >= res.ancova["p"]).all()
 
@@ -273,14 +313,21 @@ def test_bh_within_panel_and_contrast(analysed):
 def test_within_arm_change_is_the_paired_t(analysed):
     d, res = analysed
     prep = prepare_panel(d)
-    wide = prep.values.pivot_table(index=["participant_id", "analyte"], columns="visit", values="value").reset_index()
-    wide = wide.merge(d.drop_duplicates("participant_id")[["participant_id", "arm"]], on="participant_id").dropna()
+    wide = prep.values.pivot_table(
+        index=["participant_id", "analyte"], columns="visit", values="value"
+    ).reset_index()
+    wide = wide.merge(
+        d.drop_duplicates("participant_id")[["participant_id", "arm"]], on="participant_id"
+    ).dropna()
     for analyte, arm in (("A00", "RT"), ("A02", "AT"), ("A09", "CON")):
         w = wide[(wide["analyte"] == analyte) & (wide["arm"] == arm)]
         t = stats.ttest_rel(w["week16"], w["week0"])
         row = res.change[(res.change["analyte"] == analyte) & (res.change["arm"] == arm)].iloc[0]
-        assert_allclose([row["t"], row["p"], row["mean_change"]], [t.statistic, t.pvalue, (w["week16"] - w["week0"]).mean()],
-                        rtol=1e-10)
+        assert_allclose(
+            [row["t"], row["p"], row["mean_change"]],
+            [t.statistic, t.pvalue, (w["week16"] - w["week0"]).mean()],
+            rtol=1e-10,
+        )
         assert row["n"] == len(w) and row["df"] == len(w) - 1
 
 
@@ -296,8 +343,9 @@ def test_effects_found_where_they_were_built(analysed):
 def test_too_many_below_lod_are_counted_not_tested():
     d = _panel(n=12, k=4)
     d.loc[d["analyte"] == "A01", "lod"] = 2.0**4.5  # most values below
-    d["value"] = d["value"].where(~((d["analyte"] == "A01") & (pd.to_numeric(d["value"], errors="coerce") < 2.0**4.5)),
-                                  "<LOD")
+    d["value"] = d["value"].where(
+        ~((d["analyte"] == "A01") & (pd.to_numeric(d["value"], errors="coerce") < 2.0**4.5)), "<LOD"
+    )
     res = panel_analysis(d, baseline_visit="week0", reference_arm="CON", max_below_lod=0.3)
     lod = res.lod.set_index("analyte")
     assert lod.loc["A01", "fraction_below_lod"] > 0.3 and lod.loc["A01", "status"] == "too_many_below_lod"
@@ -309,13 +357,21 @@ def test_too_many_below_lod_are_counted_not_tested():
 def test_row_order_does_not_matter(analysed):
     d, res = analysed
     shuffled = d.sample(frac=1.0, random_state=1).reset_index(drop=True)
-    again = panel_analysis(shuffled, baseline_visit="week0", followup_visit="week16", reference_arm="CON",
-                           arms=["CON", "AT", "RT"])
+    again = panel_analysis(
+        shuffled,
+        baseline_visit="week0",
+        followup_visit="week16",
+        reference_arm="CON",
+        arms=["CON", "AT", "RT"],
+    )
     key = ["analyte", "contrast"]
     a = res.ancova.sort_values(key).reset_index(drop=True)
     b = again.ancova.sort_values(key).reset_index(drop=True)
-    assert_allclose(a[["estimate", "se", "p", "p_adj"]].to_numpy(), b[["estimate", "se", "p", "p_adj"]].to_numpy(),
-                    rtol=1e-12)
+    assert_allclose(
+        a[["estimate", "se", "p", "p_adj"]].to_numpy(),
+        b[["estimate", "se", "p", "p_adj"]].to_numpy(),
+        rtol=1e-12,
+    )
 
 
 def test_same_analyte_on_two_panels_stays_apart():
@@ -331,10 +387,13 @@ def test_needs_the_arm_column():
         panel_analysis(_panel(k=2, n=6).drop(columns="arm"), baseline_visit="week0")
 
 
-@pytest.mark.parametrize(("header", "pair"), [
-    ("participant_id,visit,analyte,value,conc", "'value' and 'conc'"),
-    ("participant_id,subject,visit,analyte,value", "'participant_id' and 'subject'"),
-])
+@pytest.mark.parametrize(
+    ("header", "pair"),
+    [
+        ("participant_id,visit,analyte,value,conc", "'value' and 'conc'"),
+        ("participant_id,subject,visit,analyte,value", "'participant_id' and 'subject'"),
+    ],
+)
 def test_reader_refuses_two_columns_with_one_meaning(tmp_path, header, pair):
     p = tmp_path / "serum.csv"
     p.write_text(header + "\nP1,week0,IL6,1.0,2.0\n", encoding="utf-8")
@@ -347,7 +406,9 @@ def _three_visits() -> pd.DataFrame:
     d = _panel(seed=4, n=12, k=4, withdrawn=0)
     mid = d.loc[d["visit"] == "week16"].assign(visit="week4")
     order = {"week0": 0, "week4": 1, "week16": 2}
-    return pd.concat([d, mid], ignore_index=True).sort_values("visit", key=lambda v: v.map(order), kind="stable")
+    return pd.concat([d, mid], ignore_index=True).sort_values(
+        "visit", key=lambda v: v.map(order), kind="stable"
+    )
 
 
 def test_several_followup_visits_are_named_in_visit_order_unless_an_order_is_declared():
@@ -358,13 +419,21 @@ def test_several_followup_visits_are_named_in_visit_order_unless_an_order_is_dec
     for rows in (d, d.sample(frac=1.0, random_state=1), d.sort_values(["participant_id", "visit"])):
         with pytest.raises(InputError, match=r"2 visits besides the baseline 'week0': \['week4', 'week16'\]"):
             panel_analysis(rows, baseline_visit="week0", reference_arm="CON")
-    declared = panel_analysis(d, baseline_visit="week0", reference_arm="CON", visits=["week0", "week16", "week4"])
+    declared = panel_analysis(
+        d, baseline_visit="week0", reference_arm="CON", visits=["week0", "week16", "week4"]
+    )
     assert set(declared.change["followup_visit"]) == {"week4"}  # a declared order wins over appearance
-    natural = panel_analysis(d, baseline_visit="week0", reference_arm="CON", visits=["week0", "week4", "week16"])
+    natural = panel_analysis(
+        d, baseline_visit="week0", reference_arm="CON", visits=["week0", "week4", "week16"]
+    )
     assert set(natural.change["followup_visit"]) == {"week16"}
     cat = d.assign(visit=pd.Categorical(d["visit"], categories=["week0", "week16", "week4"], ordered=True))
     with pytest.raises(InputError, match=r"\['week16', 'week4'\]"):  # named in category order
         panel_analysis(cat.sample(frac=1.0, random_state=1), baseline_visit="week0", reference_arm="CON")
-    named = panel_analysis(d.sample(frac=1.0, random_state=2), baseline_visit="week0", followup_visit="week16",
-                           reference_arm="CON")
+    named = panel_analysis(
+        d.sample(frac=1.0, random_state=2),
+        baseline_visit="week0",
+        followup_visit="week16",
+        reference_arm="CON",
+    )
     assert set(named.change["followup_visit"]) == {"week16"}

@@ -67,16 +67,25 @@ def _row(result, group):
 
 @needs_data
 def test_ct1_separate_tubes_reproduce_pcr(pcr_ref):
-    res = relative_expression(_long("pcr_ct1.csv", TISSUE, ["c_myc", "GAPDH"]), reference_genes="GAPDH",
-                              control_group="brain", pairing="none")
+    res = relative_expression(
+        _long("pcr_ct1.csv", TISSUE, ["c_myc", "GAPDH"]),
+        reference_genes="GAPDH",
+        control_group="brain",
+        pairing="none",
+    )
     brain, kidney = _row(res, "brain"), _row(res, "kidney")
     r = lambda q: pcr_ref[("ct1", q)]  # noqa: E731
     assert_allclose([brain.delta_ct, kidney.delta_ct], [r("delta_ct_brain"), r("delta_ct_kidney")], rtol=RTOL)
     assert_allclose([brain.delta_ct_sd, kidney.delta_ct_sd], [r("error_brain"), r("error_kidney")], rtol=RTOL)
-    assert_allclose([kidney.delta_delta_ct, kidney.fold_change, kidney.fc_sd_low, kidney.fc_sd_high],
-                    [r("delta_delta_ct"), r("fold_change"), r("fc_sd_low"), r("fc_sd_high")], rtol=RTOL)
+    assert_allclose(
+        [kidney.delta_delta_ct, kidney.fold_change, kidney.fc_sd_low, kidney.fc_sd_high],
+        [r("delta_delta_ct"), r("fold_change"), r("fc_sd_low"), r("fc_sd_high")],
+        rtol=RTOL,
+    )
     # research notes [measured]: 6.860, 4.365, -2.495, RE 5.637, error 0.0954, range 5.276-6.023
-    assert_allclose([brain.delta_ct, kidney.delta_ct, kidney.delta_delta_ct], [6.860, 4.365, -2.495], atol=5e-4)
+    assert_allclose(
+        [brain.delta_ct, kidney.delta_ct, kidney.delta_delta_ct], [6.860, 4.365, -2.495], atol=5e-4
+    )
     assert_allclose([kidney.fold_change, kidney.delta_ct_sd], [5.637, 0.0954], atol=5e-4)
     assert_allclose([kidney.fc_sd_low, kidney.fc_sd_high], [5.276, 6.023], atol=5e-4)
     # vignette Table 1, printed to 2 (RE: 1) decimals: 6.86, 4.37, -2.50, RE 5.6 (5.3-6.0)
@@ -86,8 +95,13 @@ def test_ct1_separate_tubes_reproduce_pcr(pcr_ref):
 
 @needs_data
 def test_ct1_separate_tubes_student_is_the_role_by_group_linear_model(pcr_ref):
-    res = relative_expression(_long("pcr_ct1.csv", TISSUE, ["c_myc", "GAPDH"]), reference_genes="GAPDH",
-                              control_group="brain", pairing="none", test="student")
+    res = relative_expression(
+        _long("pcr_ct1.csv", TISSUE, ["c_myc", "GAPDH"]),
+        reference_genes="GAPDH",
+        control_group="brain",
+        pairing="none",
+        test="student",
+    )
     k = _row(res, "kidney")
     got = [k.delta_delta_ct, k.se, k.ci_low, k.ci_high, k.p]
     want = [pcr_ref[("ct1", f"student_{q}")] for q in ("estimate", "se", "ci_low", "ci_high", "p")]
@@ -98,10 +112,16 @@ def test_ct1_separate_tubes_student_is_the_role_by_group_linear_model(pcr_ref):
 @needs_data
 def test_ct1_separate_tubes_welch_by_hand():
     wide = pd.read_csv(DATA / "pcr_ct1.csv")
-    res = relative_expression(_long("pcr_ct1.csv", TISSUE, ["c_myc", "GAPDH"]), reference_genes="GAPDH",
-                              control_group="brain", pairing="none")
+    res = relative_expression(
+        _long("pcr_ct1.csv", TISSUE, ["c_myc", "GAPDH"]),
+        reference_genes="GAPDH",
+        control_group="brain",
+        pairing="none",
+    )
     k = _row(res, "kidney")
-    parts = [wide[g].iloc[sl].var(ddof=1) / 6 for g in ("c_myc", "GAPDH") for sl in (slice(0, 6), slice(6, 12))]
+    parts = [
+        wide[g].iloc[sl].var(ddof=1) / 6 for g in ("c_myc", "GAPDH") for sl in (slice(0, 6), slice(6, 12))
+    ]
     se = np.sqrt(sum(parts))
     df = sum(parts) ** 2 / sum(a * a / 5 for a in parts)
     from scipy import stats
@@ -113,29 +133,45 @@ def test_ct1_separate_tubes_welch_by_hand():
 
 @needs_data
 def test_ct2_same_tube_reproduces_pcr(pcr_ref):
-    res = relative_expression(_long("pcr_ct2.csv", TISSUE, ["c_myc", "GAPDH"]), reference_genes="GAPDH",
-                              control_group="brain")
+    res = relative_expression(
+        _long("pcr_ct2.csv", TISSUE, ["c_myc", "GAPDH"]), reference_genes="GAPDH", control_group="brain"
+    )
     brain, kidney = _row(res, "brain"), _row(res, "kidney")
     r = lambda q: pcr_ref[("ct2", q)]  # noqa: E731
-    assert_allclose([brain.delta_ct, kidney.delta_ct, brain.delta_ct_sd, kidney.delta_ct_sd],
-                    [r("delta_ct_brain"), r("delta_ct_kidney"), r("sd_brain"), r("sd_kidney")], rtol=RTOL)
-    assert_allclose([kidney.delta_delta_ct, kidney.fold_change, kidney.fc_sd_low, kidney.fc_sd_high],
-                    [r("delta_delta_ct"), r("fold_change"), r("fc_sd_low"), r("fc_sd_high")], rtol=RTOL)
+    assert_allclose(
+        [brain.delta_ct, kidney.delta_ct, brain.delta_ct_sd, kidney.delta_ct_sd],
+        [r("delta_ct_brain"), r("delta_ct_kidney"), r("sd_brain"), r("sd_kidney")],
+        rtol=RTOL,
+    )
+    assert_allclose(
+        [kidney.delta_delta_ct, kidney.fold_change, kidney.fc_sd_low, kidney.fc_sd_high],
+        [r("delta_delta_ct"), r("fold_change"), r("fc_sd_low"), r("fc_sd_high")],
+        rtol=RTOL,
+    )
     # vignette Table 3: 6.99 +- 0.21 vs 4.47 +- 0.14; ddCt -2.53; RE 5.77 (5.23-6.37); notes: SD 0.1425.
     # The table truncates brain's 6.9967 to 6.99 (Livak 2001 prints the same), hence one unit for it.
-    near([brain.delta_ct, kidney.delta_ct, brain.delta_ct_sd, kidney.delta_ct_sd],
-         [6.99, 4.47, 0.21, 0.14], [1e-2, 5e-3, 5e-3, 5e-3])
-    near([kidney.delta_delta_ct, kidney.fold_change, kidney.fc_sd_low, kidney.fc_sd_high],
-         [-2.53, 5.77, 5.23, 6.37], [5e-3, 1e-2, 5e-3, 1e-2])
+    near(
+        [brain.delta_ct, kidney.delta_ct, brain.delta_ct_sd, kidney.delta_ct_sd],
+        [6.99, 4.47, 0.21, 0.14],
+        [1e-2, 5e-3, 5e-3, 5e-3],
+    )
+    near(
+        [kidney.delta_delta_ct, kidney.fold_change, kidney.fc_sd_low, kidney.fc_sd_high],
+        [-2.53, 5.77, 5.23, 6.37],
+        [5e-3, 1e-2, 5e-3, 1e-2],
+    )
     assert_allclose(kidney.delta_ct_sd, 0.1425, atol=5e-5)
     assert kidney.test == "welch_t" and np.isnan(brain.p) and brain.fold_change == 1.0
 
 
 @needs_data
-@pytest.mark.parametrize("name,groups,genes,control,treated", [
-    ("ct2", TISSUE, ["c_myc", "GAPDH"], "brain", "kidney"),
-    ("ct4", ["control"] * 12 + ["treatment"] * 12, ["target", "ref"], "control", "treatment"),
-])
+@pytest.mark.parametrize(
+    "name,groups,genes,control,treated",
+    [
+        ("ct2", TISSUE, ["c_myc", "GAPDH"], "brain", "kidney"),
+        ("ct4", ["control"] * 12 + ["treatment"] * 12, ["target", "ref"], "control", "treatment"),
+    ],
+)
 @pytest.mark.parametrize("test", ["welch", "student"])
 def test_t_tests_match_r(pcr_ref, name, groups, genes, control, treated, test):
     data = _long(f"pcr_{name}.csv", groups, genes)
@@ -150,8 +186,9 @@ def test_t_tests_match_r(pcr_ref, name, groups, genes, control, treated, test):
 @needs_data
 def test_ct4_published_yuan_values():
     data = _long("pcr_ct4.csv", ["control"] * 12 + ["treatment"] * 12, ["target", "ref"])
-    student = _row(relative_expression(data, reference_genes="ref", control_group="control", test="student"),
-                   "treatment")
+    student = _row(
+        relative_expression(data, reference_genes="ref", control_group="control", test="student"), "treatment"
+    )
     welch = _row(relative_expression(data, reference_genes="ref", control_group="control"), "treatment")
     # vignette Table 6 (Yuan 2006) t-test row: -0.6848, CI (-0.955, -0.4147): the equal-variance test
     assert_allclose(student.delta_delta_ct, -0.6848, atol=5e-5)
@@ -166,10 +203,19 @@ def test_ct4_published_yuan_values():
 def test_ct3_standard_curves(pcr_ref):
     wide = pd.read_csv(DATA / "pcr_ct3.csv")
     wide["amount"] = np.repeat([1, 0.5, 0.2, 0.1, 0.05, 0.02, 0.01], 3)
-    curve = standard_curve(wide.melt(id_vars="amount", var_name="gene", value_name="ct")).table.set_index("gene")
+    curve = standard_curve(wide.melt(id_vars="amount", var_name="gene", value_name="ct")).table.set_index(
+        "gene"
+    )
     for gene in ("c_myc", "GAPDH"):
-        for q in ("slope", "intercept", "r_squared", "slope_se", "amplification_factor", "efficiency_low",
-                  "efficiency_high"):
+        for q in (
+            "slope",
+            "intercept",
+            "r_squared",
+            "slope_se",
+            "amplification_factor",
+            "efficiency_low",
+            "efficiency_high",
+        ):
             assert_allclose(curve.loc[gene, q], pcr_ref[(f"ct3_{gene}", q)], rtol=1e-9, err_msg=f"{gene} {q}")
     # research notes [measured]: c-myc -3.388, 25.697, R2 0.9966, E 1.973; GAPDH -3.415, 22.682, 0.999, 1.963
     cols = ["slope", "intercept", "r_squared", "amplification_factor"]
@@ -186,21 +232,26 @@ def test_paired_design_matches_r():
     data = pd.read_csv(REF / "paired_design.csv")
     ref = pd.read_csv(REF / "paired_reference.csv").set_index(["contrast", "gene", "quantity"])["value"]
     for test in ("welch", "student"):
-        t = paired_relative_expression(data, reference_genes="GAPDH", pre="pre", post="post",
-                                       reference_arm="AT", test=test).table
+        t = paired_relative_expression(
+            data, reference_genes="GAPDH", pre="pre", post="post", reference_arm="AT", test=test
+        ).table
         for gene in ("COL1A1", "BGN"):
             for arm in ("AT", "RT"):
                 row = t.loc[(t.gene == gene) & (t.group == arm) & (t.test == "paired_t")].iloc[0]
-                assert_allclose([row.delta_delta_ct, row.ci_low, row.ci_high, row.p, row.df],
-                                [ref[(arm, gene, q)] for q in ("estimate", "ci_low", "ci_high", "p", "df")],
-                                rtol=1e-9)
+                assert_allclose(
+                    [row.delta_delta_ct, row.ci_low, row.ci_high, row.p, row.df],
+                    [ref[(arm, gene, q)] for q in ("estimate", "ci_low", "ci_high", "p", "df")],
+                    rtol=1e-9,
+                )
                 assert row.n == 7 and row.contrast == "post - pre"
             row = t.loc[(t.gene == gene) & (t.contrast == "RT - AT (post - pre)")].iloc[0]
-            assert_allclose([row.delta_delta_ct, row.ci_low, row.ci_high, row.p, row.df],
-                            [ref[(f"RT - AT {test}", gene, q)] for q in ("estimate", "ci_low", "ci_high", "p", "df")],
-                            rtol=1e-9)
+            assert_allclose(
+                [row.delta_delta_ct, row.ci_low, row.ci_high, row.p, row.df],
+                [ref[(f"RT - AT {test}", gene, q)] for q in ("estimate", "ci_low", "ci_high", "p", "df")],
+                rtol=1e-9,
+            )
             assert row.test == f"{test}_t"
-            assert_allclose(row.fold_change, 2.0 ** -row.delta_delta_ct, rtol=RTOL)
+            assert_allclose(row.fold_change, 2.0**-row.delta_delta_ct, rtol=RTOL)
 
 
 def test_paired_design_ancova_between_arms_matches_statsmodels():
@@ -209,14 +260,19 @@ def test_paired_design_ancova_between_arms_matches_statsmodels():
     data = pd.read_csv(REF / "paired_design.csv")
     res = paired_relative_expression(data, reference_genes="GAPDH", pre="pre", post="post", between="ancova")
     t = res.table
-    dct = res.delta_ct.pivot(index=["participant", "group", "gene"], columns="visit", values="delta_ct").reset_index()
+    dct = res.delta_ct.pivot(
+        index=["participant", "group", "gene"], columns="visit", values="delta_ct"
+    ).reset_index()
     for gene in ("COL1A1", "BGN"):
         fit = smf.ols("post ~ C(group, Treatment('AT')) + pre", data=dct.loc[dct.gene == gene]).fit()
         name = "C(group, Treatment('AT'))[T.RT]"
         ci = fit.conf_int().loc[name]
         row = t.loc[(t.gene == gene) & (t.test == "ancova")].iloc[0]
-        assert_allclose([row.delta_delta_ct, row.se, row.p, row.ci_low, row.ci_high, row.df],
-                        [fit.params[name], fit.bse[name], fit.pvalues[name], ci[0], ci[1], fit.df_resid], rtol=1e-9)
+        assert_allclose(
+            [row.delta_delta_ct, row.se, row.p, row.ci_low, row.ci_high, row.df],
+            [fit.params[name], fit.bse[name], fit.pvalues[name], ci[0], ci[1], fit.df_resid],
+            rtol=1e-9,
+        )
 
 
 def test_paired_design_lists_participants_without_both_visits():
@@ -224,7 +280,9 @@ def test_paired_design_lists_participants_without_both_visits():
     data = data.loc[data["sample"] != "P3_post"]
     res = paired_relative_expression(data, reference_genes="GAPDH", pre="pre", post="post")
     ex = res.exclusions
-    assert ex.loc[ex.stage == "paired", ["sample", "reason"]].values.tolist() == [["participant P3", "no_post_sample"]]
+    assert ex.loc[ex.stage == "paired", ["sample", "reason"]].values.tolist() == [
+        ["participant P3", "no_post_sample"]
+    ]
     t = res.table
     assert t.loc[(t.group == "AT") & (t.test == "paired_t"), "n"].tolist() == [6, 6]
 
@@ -241,8 +299,14 @@ def test_paired_design_rejects_duplicate_visit_sample():
 
 def _toy(ct_ref, ct_t, groups=("c", "c", "c", "t", "t", "t"), ref="R", tgt="T"):
     n = len(groups)
-    return pd.DataFrame({"sample": [f"s{i}" for i in range(n)] * 2, "group": list(groups) * 2,
-                         "gene": [ref] * n + [tgt] * n, "ct": list(ct_ref) + list(ct_t)})
+    return pd.DataFrame(
+        {
+            "sample": [f"s{i}" for i in range(n)] * 2,
+            "group": list(groups) * 2,
+            "gene": [ref] * n + [tgt] * n,
+            "ct": list(ct_ref) + list(ct_t),
+        }
+    )
 
 
 def test_pfaffl_ratio_by_hand():
@@ -254,8 +318,13 @@ def test_pfaffl_ratio_by_hand():
     want = 1.8 ** (25 - 23) / 1.9 ** (20 - 20.5)
     assert_allclose(t.loc[t.group == "t", "fold_change"].iloc[0], want, rtol=1e-12)
     livak = relative_expression(d, reference_genes="R", control_group="c").table
-    pf2 = relative_expression(d, reference_genes="R", control_group="c", method="pfaffl",
-                              efficiencies=pd.DataFrame({"gene": ["R", "T"], "efficiency": [100, 100]})).table
+    pf2 = relative_expression(
+        d,
+        reference_genes="R",
+        control_group="c",
+        method="pfaffl",
+        efficiencies=pd.DataFrame({"gene": ["R", "T"], "efficiency": [100, 100]}),
+    ).table
     assert_allclose(pf2["fold_change"], livak["fold_change"], rtol=1e-12)
     assert_allclose(livak.loc[1, "fold_change"], 2.0 ** (2 - (-0.5)), rtol=1e-12)
 
@@ -272,8 +341,9 @@ def test_two_reference_genes_use_the_geometric_mean_of_quantities():
     ddct = (dct["t1"] + dct["t2"]) / 2 - (dct["c1"] + dct["c2"]) / 2
     assert_allclose(t.loc[t.group == "t", "delta_delta_ct"].iloc[0], ddct, rtol=1e-12)
     e = pd.Series({"R1": 1.9, "R2": 2.0, "T": 1.95})
-    tp = relative_expression(d, reference_genes=["R1", "R2"], control_group="c", method="pfaffl",
-                             efficiencies=e).table
+    tp = relative_expression(
+        d, reference_genes=["R1", "R2"], control_group="c", method="pfaffl", efficiencies=e
+    ).table
     q = {s: np.log2(1.95) * tg - (np.log2(1.9) * r1 + r2) / 2 for s, (r1, r2, tg) in cts.items()}
     want = 2.0 ** -((q["t1"] + q["t2"]) / 2 - (q["c1"] + q["c2"]) / 2)
     assert_allclose(tp.loc[tp.group == "t", "fold_change"].iloc[0], want, rtol=1e-12)
@@ -309,25 +379,33 @@ def test_welch_and_student_batched_match_scipy_over_many_genes():
         for g in ("b", "c"):
             name = f"C(group, Treatment('a'))[T.{g}]"
             row = stud.loc[(stud.gene == f"G{k}") & (stud.group == g)].iloc[0]
-            assert_allclose([row.delta_delta_ct, row.se, row.p], [fit.params[name], fit.bse[name], fit.pvalues[name]],
-                            rtol=1e-9)
+            assert_allclose(
+                [row.delta_delta_ct, row.se, row.p],
+                [fit.params[name], fit.bse[name], fit.pvalues[name]],
+                rtol=1e-9,
+            )
 
 
 # --- Ct cleaning, replicates, exclusions -------------------------------------------------------------
 
 
 def test_undetermined_and_late_wells_are_listed_never_silently_dropped():
-    raw = pd.DataFrame({
-        "sample": ["a", "a", "a", "a", "b", "b", "b", "b"],
-        "group": ["c"] * 4 + ["t"] * 4,
-        "gene": ["R", "R", "T", "T"] * 2,
-        "replicate": [1, 2, 1, 2] * 2,
-        "ct": ["20.0", "20.2", "Undetermined", "36.1", "20.1", "No Ct", "25.0", "25.2"],
-    })
+    raw = pd.DataFrame(
+        {
+            "sample": ["a", "a", "a", "a", "b", "b", "b", "b"],
+            "group": ["c"] * 4 + ["t"] * 4,
+            "gene": ["R", "R", "T", "T"] * 2,
+            "replicate": [1, 2, 1, 2] * 2,
+            "ct": ["20.0", "20.2", "Undetermined", "36.1", "20.1", "No Ct", "25.0", "25.2"],
+        }
+    )
     clean, ex = clean_ct(raw, cutoff=35)
     assert len(clean) == 5
     assert ex[["row", "reason", "action"]].values.tolist() == [
-        [4, "undetermined", "excluded"], [5, "above_cutoff", "excluded"], [7, "undetermined", "excluded"]]
+        [4, "undetermined", "excluded"],
+        [5, "above_cutoff", "excluded"],
+        [7, "undetermined", "excluded"],
+    ]
     sub, ex2 = clean_ct(raw, cutoff=40, undetermined="cutoff")
     assert len(sub) == 8 and (ex2["action"] == "set_to_cutoff").all() and len(ex2) == 2
     assert_allclose(sub.loc[sub["row"] == 4, "ct"], 40.0)
@@ -337,7 +415,9 @@ def test_undetermined_and_late_wells_are_listed_never_silently_dropped():
     res = relative_expression(raw, reference_genes="R", control_group="c", cutoff=35)
     ex = res.exclusions
     assert (ex.stage == "ct").sum() == 3
-    assert ex.loc[ex.stage == "delta_ct", ["sample", "gene", "reason"]].values.tolist() == [["a", "T", "no_ct_for_sample"]]
+    assert ex.loc[ex.stage == "delta_ct", ["sample", "gene", "reason"]].values.tolist() == [
+        ["a", "T", "no_ct_for_sample"]
+    ]
 
 
 def test_bad_ct_text_names_rows_and_column():
@@ -349,8 +429,15 @@ def test_bad_ct_text_names_rows_and_column():
 
 
 def test_replicate_rules_and_sd_flag():
-    clean = pd.DataFrame({"sample": ["a"] * 3 + ["b"] * 2, "group": "g", "gene": "G",
-                          "ct": [20.0, 20.1, 21.5, 22.0, 22.2], "row": [2, 3, 4, 5, 6]})
+    clean = pd.DataFrame(
+        {
+            "sample": ["a"] * 3 + ["b"] * 2,
+            "group": "g",
+            "gene": "G",
+            "ct": [20.0, 20.1, 21.5, 22.0, 22.2],
+            "row": [2, 3, 4, 5, 6],
+        }
+    )
     mean, ex = aggregate_replicates(clean, rule="mean", max_sd=0.5)
     assert_allclose(mean["ct"], [np.mean([20, 20.1, 21.5]), 22.1])
     assert_allclose(mean["replicate_sd"], [np.std([20, 20.1, 21.5], ddof=1), np.std([22, 22.2], ddof=1)])
@@ -368,7 +455,9 @@ def test_missing_reference_gene_excludes_the_sample_and_says_so():
     d.loc[(d["sample"] == "s4") & (d["gene"] == "R"), "ct"] = "Undetermined"
     res = relative_expression(d, reference_genes="R", control_group="c")
     ex = res.exclusions
-    assert ex.loc[ex.stage == "delta_ct", ["sample", "reason"]].values.tolist() == [["s4", "reference_gene_missing"]]
+    assert ex.loc[ex.stage == "delta_ct", ["sample", "reason"]].values.tolist() == [
+        ["s4", "reference_gene_missing"]
+    ]
     assert res.table.loc[res.table.group == "t", "n"].iloc[0] == 2
 
 
@@ -381,8 +470,9 @@ def test_input_errors_name_the_fix(tmp_path):
     with pytest.raises(InputError, match="needs amplification efficiencies"):
         relative_expression(d, reference_genes="R", control_group="c", method="pfaffl")
     with pytest.raises(InputError, match="no efficiency for gene"):
-        relative_expression(d, reference_genes="R", control_group="c", method="pfaffl",
-                            efficiencies=pd.Series({"R": 2.0}))
+        relative_expression(
+            d, reference_genes="R", control_group="c", method="pfaffl", efficiencies=pd.Series({"R": 2.0})
+        )
     conflict = d.copy()
     conflict.loc[0, "group"] = "t"
     with pytest.raises(InputError, match="sample 's0' has more than one group"):
@@ -413,10 +503,15 @@ def test_numeric_labels_are_matched_as_text():
 def test_result_columns_never_depend_on_parameters():
     d = _toy([20, 20.1, 19.9, 20.5, 20.4, 20.6], [25, 25.1, 24.9, 23, 23.1, 22.8])
     for kw in ({}, {"test": "student", "ci_level": 0.9}, {"pairing": "none"}):
-        assert tuple(relative_expression(d, reference_genes="R", control_group="c", **kw).table.columns) == RESULT_COLUMNS
+        assert (
+            tuple(relative_expression(d, reference_genes="R", control_group="c", **kw).table.columns)
+            == RESULT_COLUMNS
+        )
     t90 = relative_expression(d, reference_genes="R", control_group="c", ci_level=0.9).table
     t95 = relative_expression(d, reference_genes="R", control_group="c").table
-    assert (t90.ci_level == 0.9).all() and t90.loc[1, "ci_high"] - t90.loc[1, "ci_low"] < t95.loc[1, "ci_high"] - t95.loc[1, "ci_low"]
+    assert (t90.ci_level == 0.9).all() and t90.loc[1, "ci_high"] - t90.loc[1, "ci_low"] < t95.loc[
+        1, "ci_high"
+    ] - t95.loc[1, "ci_low"]
 
 
 # --- standard curves and efficiency tables ----------------------------------------------------------
@@ -438,7 +533,9 @@ def test_standard_curve_linear_range_auto_drops_the_flat_end():
 
 def test_efficiency_table_forms():
     assert_allclose(efficiency_table(pd.DataFrame({"gene": ["A"], "amplification_factor": [1.93]})), [1.93])
-    assert_allclose(efficiency_table(pd.DataFrame({"Gene": ["A", "B"], "Efficiency": [93, 101]})), [1.93, 2.01])
+    assert_allclose(
+        efficiency_table(pd.DataFrame({"Gene": ["A", "B"], "Efficiency": [93, 101]})), [1.93, 2.01]
+    )
     with pytest.raises(InputError, match="outside"):
         efficiency_table(pd.DataFrame({"gene": ["A"], "amplification_factor": [3.5]}))
     with pytest.raises(InputError, match="twice"):
@@ -451,8 +548,11 @@ def test_efficiency_table_forms():
 def _stability_data(seed=3, n=12):
     rng = np.random.default_rng(seed)
     sd = {"A": 0.1, "B": 0.25, "C": 0.4, "D": 0.7, "E": 1.0}
-    rows = [(f"s{i}", "xy"[i % 2], g, 20 + i * 0.3 + s * rng.normal() + (0.8 * (i % 2) if g == "D" else 0))
-            for i in range(n) for g, s in sd.items()]
+    rows = [
+        (f"s{i}", "xy"[i % 2], g, 20 + i * 0.3 + s * rng.normal() + (0.8 * (i % 2) if g == "D" else 0))
+        for i in range(n)
+        for g, s in sd.items()
+    ]
     return pd.DataFrame(rows, columns=["sample", "group", "gene", "ct"])
 
 
@@ -479,8 +579,13 @@ def test_genorm_matches_the_definition_step_by_step():
 
 def test_genorm_hand_case_with_a_coregulated_pair():
     # A and B differ by a constant (V_AB = 0); C is noisy: M_A = M_B = V_AC / 2
-    d = pd.DataFrame({"sample": list(range(4)) * 3, "gene": ["A"] * 4 + ["B"] * 4 + ["C"] * 4,
-                      "ct": [20, 21, 22, 23, 25, 26, 27, 28, 20, 20, 20, 20]})
+    d = pd.DataFrame(
+        {
+            "sample": list(range(4)) * 3,
+            "gene": ["A"] * 4 + ["B"] * 4 + ["C"] * 4,
+            "ct": [20, 21, 22, 23, 25, 26, 27, 28, 20, 20, 20, 20],
+        }
+    )
     m = genorm(d).m.query("step == 1").set_index("gene")["m"]
     v_ac = np.std([0, 1, 2, 3], ddof=1)
     assert_allclose(m[["A", "B", "C"]].to_numpy(), [v_ac / 2, v_ac / 2, v_ac], rtol=1e-12)
@@ -550,9 +655,12 @@ def test_properties_swap_control_inverts_and_loading_cancels(ref, tgt, load, tes
     # adding a per-sample amount of cDNA (same shift to every gene of a sample) changes nothing
     shift = dict(zip([f"s{i}" for i in range(4)], load, strict=True))
     d2 = d.assign(ct=d["ct"] + d["sample"].map(shift).fillna(0.0))
-    res_l = relative_expression(d2, reference_genes="R", control_group="c", test="student").table.set_index("group")
+    res_l = relative_expression(d2, reference_genes="R", control_group="c", test="student").table.set_index(
+        "group"
+    )
     assert_allclose(res_l["delta_delta_ct"], res_c["delta_delta_ct"], atol=1e-9)
     # row order does not matter
-    res_p = relative_expression(d.sample(frac=1.0, random_state=1), reference_genes="R", control_group="c",
-                                test="student").table.set_index("group")
+    res_p = relative_expression(
+        d.sample(frac=1.0, random_state=1), reference_genes="R", control_group="c", test="student"
+    ).table.set_index("group")
     assert_allclose(res_p["delta_delta_ct"], res_c["delta_delta_ct"], atol=1e-12)

@@ -29,12 +29,19 @@ from skintrial.omics.qpcr import (
 # --- unreadable files -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("content", "expect", "row"), [
-    (b"", "the file is empty", None),
-    (b"\xff\xfe\x00\x01garbage\x00", "not UTF-8 text", None),
-    (b'sample,group,gene,ct\ns1,a,G,20\ns1,a,T,"25\ns2,b,G,20\n', "EOF inside string starting at row 3", 3),
-    (b"sample,group,gene,ct\ns1,a,G,20\ns1,a,T,25,7\n", "Expected 4 fields in line 3", 3),
-])
+@pytest.mark.parametrize(
+    ("content", "expect", "row"),
+    [
+        (b"", "the file is empty", None),
+        (b"\xff\xfe\x00\x01garbage\x00", "not UTF-8 text", None),
+        (
+            b'sample,group,gene,ct\ns1,a,G,20\ns1,a,T,"25\ns2,b,G,20\n',
+            "EOF inside string starting at row 3",
+            3,
+        ),
+        (b"sample,group,gene,ct\ns1,a,G,20\ns1,a,T,25,7\n", "Expected 4 fields in line 3", 3),
+    ],
+)
 @pytest.mark.parametrize("reader", [read_ct, read_qpcr_table])
 def test_unreadable_files_are_input_errors_naming_the_file(tmp_path, content, expect, row, reader):
     p = tmp_path / "ct.csv"
@@ -139,12 +146,19 @@ def test_dilution_series_text_ct_is_an_error_with_row_and_column():
 
 
 def test_dilution_series_undetermined_and_late_wells_are_listed_exclusions():
-    d = pd.DataFrame({"gene": "G", "amount": [1, 0.1, 0.01, 0.01, 0.001, 0.001],
-                      "ct": ["20", "23.3", "Undetermined", "26.7", "36.5", "30.0"]})
+    d = pd.DataFrame(
+        {
+            "gene": "G",
+            "amount": [1, 0.1, 0.01, 0.01, 0.001, 0.001],
+            "ct": ["20", "23.3", "Undetermined", "26.7", "36.5", "30.0"],
+        }
+    )
     res = standard_curve(d)
     curve, excl = res.table, res.exclusions
     assert excl[["row", "value", "reason", "action"]].values.tolist() == [
-        [4, "Undetermined", "undetermined", "excluded"], [6, "36.5", "above_cutoff", "excluded"]]
+        [4, "Undetermined", "undetermined", "excluded"],
+        [6, "36.5", "above_cutoff", "excluded"],
+    ]
     assert set(excl["stage"]) == {"standard_curve"} and tuple(excl.columns) == EXCLUSION_COLUMNS
     used = standard_curve(d.drop(index=[2, 4]).reset_index(drop=True)).table
     assert_allclose(curve.loc[0, "slope"], used.loc[0, "slope"], rtol=1e-12)
@@ -155,8 +169,13 @@ def test_dilution_series_undetermined_and_late_wells_are_listed_exclusions():
 def test_curve_tables_concatenate_and_compare_like_any_table():
     """The exclusions travel beside the table, not in its attrs: a DataFrame in attrs made pd.concat and ==
     raise (pandas compares attrs when it propagates them); an efficiency Series is plain too."""
-    d = pd.DataFrame({"gene": "G", "amount": [1, 0.1, 0.01, 0.01, 0.001, 0.001],
-                      "ct": ["20", "23.3", "Undetermined", "26.7", "36.5", "30.0"]})
+    d = pd.DataFrame(
+        {
+            "gene": "G",
+            "amount": [1, 0.1, 0.01, 0.01, 0.001, 0.001],
+            "ct": ["20", "23.3", "Undetermined", "26.7", "36.5", "30.0"],
+        }
+    )
     c1, c2 = standard_curve(d), standard_curve(d)
     assert len(c1.exclusions) == 2
     both = pd.concat([c1.table, c2.table], ignore_index=True)
@@ -170,29 +189,47 @@ def test_curve_tables_concatenate_and_compare_like_any_table():
 
 
 def _two_gene_ct():
-    return pd.DataFrame({"sample": [f"s{i}" for i in range(4)] * 2, "group": ["c", "c", "t", "t"] * 2,
-                         "gene": ["R"] * 4 + ["T"] * 4, "ct": [20, 20.1, 20.5, 20.4, 25, 25.2, 23, 23.2]})
+    return pd.DataFrame(
+        {
+            "sample": [f"s{i}" for i in range(4)] * 2,
+            "group": ["c", "c", "t", "t"] * 2,
+            "gene": ["R"] * 4 + ["T"] * 4,
+            "ct": [20, 20.1, 20.5, 20.4, 25, 25.2, 23, 23.2],
+        }
+    )
 
 
-@pytest.mark.parametrize(("target", "expect"), [
-    (_series(gene="T", amounts=(1, 1)), "gene 'T': 1 dilution level"),
-    (_series(gene="T", amounts=(1, 0.1)), "gene 'T': 2 dilution level"),
-    (_series(gene="T", slope=0.5, noise=[0.01, -0.01, 0.02, 0.0]), "gene 'T' no usable amplification factor"),
-])
+@pytest.mark.parametrize(
+    ("target", "expect"),
+    [
+        (_series(gene="T", amounts=(1, 1)), "gene 'T': 1 dilution level"),
+        (_series(gene="T", amounts=(1, 0.1)), "gene 'T': 2 dilution level"),
+        (
+            _series(gene="T", slope=0.5, noise=[0.01, -0.01, 0.02, 0.0]),
+            "gene 'T' no usable amplification factor",
+        ),
+    ],
+)
 def test_pfaffl_refuses_a_dilution_series_that_gives_no_efficiency(target, expect):
     eff = pd.concat([_series(gene="R", noise=[0.02, -0.02, 0.01, 0.0]), target], ignore_index=True)
     eff.attrs["file"] = "eff.csv"
     with pytest.raises(InputError, match=expect) as err:
-        relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl",
-                            efficiencies=eff)
+        relative_expression(
+            _two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl", efficiencies=eff
+        )
     assert err.value.problems[0].file == "eff.csv"
 
 
 @pytest.mark.parametrize("bad", [np.nan, 0.9, 3.0])
 def test_pfaffl_refuses_a_series_of_efficiencies_out_of_range(bad):
     with pytest.raises(InputError, match=r"gene 'T'.*\(1, 2.5\]"):
-        relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl",
-                            efficiencies=pd.Series({"R": 2.0, "T": bad}))
+        relative_expression(
+            _two_gene_ct(),
+            reference_genes="R",
+            control_group="c",
+            method="pfaffl",
+            efficiencies=pd.Series({"R": 2.0, "T": bad}),
+        )
 
 
 def test_pfaffl_without_efficiencies_names_the_argument():
@@ -201,12 +238,18 @@ def test_pfaffl_without_efficiencies_names_the_argument():
 
 
 def test_pfaffl_lists_the_dilution_series_exclusions():
-    eff = pd.concat([_series(gene="R", noise=[0.02, -0.02, 0.01, 0.0]),
-                     _series(gene="T", noise=[0.01, 0.0, -0.01, 0.02])], ignore_index=True)
+    eff = pd.concat(
+        [
+            _series(gene="R", noise=[0.02, -0.02, 0.01, 0.0]),
+            _series(gene="T", noise=[0.01, 0.0, -0.01, 0.02]),
+        ],
+        ignore_index=True,
+    )
     eff["ct"] = eff["ct"].astype(object)
     eff.loc[len(eff)] = ["T", 0.0001, "Undetermined"]
-    res = relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl",
-                              efficiencies=eff)
+    res = relative_expression(
+        _two_gene_ct(), reference_genes="R", control_group="c", method="pfaffl", efficiencies=eff
+    )
     row = res.exclusions.loc[res.exclusions["stage"] == "standard_curve"]
     assert row[["gene", "row", "reason"]].values.tolist() == [["T", 10, "undetermined"]]
     assert np.isfinite(res.table["fold_change"]).all()
@@ -218,8 +261,11 @@ def test_pfaffl_lists_the_dilution_series_exclusions():
 def _candidates_table(n=12, seed=2):
     rng = np.random.default_rng(seed)
     sd = {"GAPDH": 0.15, "ACTB": 0.3, "B2M": 0.5, "HPRT1": 0.8}
-    rows = [(f"s{i}", "ab"[i % 2], g, f"{20 + 0.2 * i + s * rng.normal():.4f}") for i in range(n)
-            for g, s in sd.items()]
+    rows = [
+        (f"s{i}", "ab"[i % 2], g, f"{20 + 0.2 * i + s * rng.normal():.4f}")
+        for i in range(n)
+        for g, s in sd.items()
+    ]
     return pd.DataFrame(rows, columns=["sample", "group", "gene", "ct"])
 
 
@@ -231,13 +277,18 @@ def test_stability_lists_undetermined_wells_and_incomplete_samples():
     assert res.n_samples == 10 and res.genorm.n_samples == 10
     excl = res.exclusions
     assert excl[["stage", "sample", "gene", "reason"]].values.tolist() == [
-        ["ct", "s0", "GAPDH", "undetermined"], ["ct", "s1", "B2M", "above_cutoff"],
-        ["stability", "s0", "GAPDH", "no_ct_for_candidate"], ["stability", "s1", "B2M", "no_ct_for_candidate"]]
+        ["ct", "s0", "GAPDH", "undetermined"],
+        ["ct", "s1", "B2M", "above_cutoff"],
+        ["stability", "s0", "GAPDH", "no_ct_for_candidate"],
+        ["stability", "s1", "B2M", "no_ct_for_candidate"],
+    ]
     assert tuple(res.table.columns) == STABILITY_COLUMNS
     kept = d.loc[~d["sample"].isin(["s0", "s1"])].astype({"ct": float})
-    assert_allclose(res.table.set_index("gene").loc[list("GAPDH ACTB B2M HPRT1".split()), "normfinder_stability"],
-                    normfinder(kept).set_index("gene").loc[list("GAPDH ACTB B2M HPRT1".split()), "stability"],
-                    rtol=1e-12)
+    assert_allclose(
+        res.table.set_index("gene").loc[list("GAPDH ACTB B2M HPRT1".split()), "normfinder_stability"],
+        normfinder(kept).set_index("gene").loc[list("GAPDH ACTB B2M HPRT1".split()), "stability"],
+        rtol=1e-12,
+    )
     assert reference_gene_stability(d, cutoff=40).n_samples == 11  # the late well counts with a 40 cutoff
 
 
@@ -287,7 +338,9 @@ def test_participant_in_two_groups_names_file_row_and_samples(tmp_path):
     with pytest.raises(InputError, match=r"participant 'P1' is in two groups: AT \(sample P1_pre") as err:
         paired_relative_expression(read_ct(p), reference_genes="GAPDH", pre="pre", post="post")
     prob = err.value.problems[0]
-    assert prob.file == str(p) and prob.row == int(np.flatnonzero(flip.to_numpy())[0]) + 2 and prob.value == "RT"
+    assert (
+        prob.file == str(p) and prob.row == int(np.flatnonzero(flip.to_numpy())[0]) + 2 and prob.value == "RT"
+    )
 
 
 def test_duplicate_visit_sample_names_file_and_row(tmp_path):
@@ -295,7 +348,9 @@ def test_duplicate_visit_sample_names_file_and_row(tmp_path):
     extra = raw.loc[raw["sample"] == "P1_pre"].assign(sample="P1_pre_b")
     p = tmp_path / "ct.csv"
     pd.concat([raw, extra], ignore_index=True).to_csv(p, index=False)
-    with pytest.raises(InputError, match=r"participant 'P1' has 2 samples at visit 'pre' \(P1_pre, P1_pre_b\)") as err:
+    with pytest.raises(
+        InputError, match=r"participant 'P1' has 2 samples at visit 'pre' \(P1_pre, P1_pre_b\)"
+    ) as err:
         paired_relative_expression(read_ct(p), reference_genes="GAPDH", pre="pre", post="post")
     assert err.value.problems[0].file == str(p) and err.value.problems[0].row == 2
 
@@ -304,8 +359,14 @@ def test_duplicate_visit_sample_names_file_and_row(tmp_path):
 def test_replicate_sd_limit_must_be_positive(bad):
     with pytest.raises(InputError, match="replicate SD limit must be a positive number"):
         relative_expression(_two_gene_ct(), reference_genes="R", control_group="c", max_replicate_sd=bad)
-    assert len(relative_expression(_two_gene_ct(), reference_genes="R", control_group="c",
-                                   max_replicate_sd=None).table) == 2
+    assert (
+        len(
+            relative_expression(
+                _two_gene_ct(), reference_genes="R", control_group="c", max_replicate_sd=None
+            ).table
+        )
+        == 2
+    )
 
 
 # --- arms from a participants table ----------------------------------------------------------------------
@@ -314,7 +375,8 @@ def test_replicate_sd_limit_must_be_positive(bad):
 def _paired_without_groups():
     d = read_ct(PAIRED)
     arms = d.drop_duplicates("participant")[["participant", "group"]].rename(
-        columns={"participant": "participant_id", "group": "arm"})
+        columns={"participant": "participant_id", "group": "arm"}
+    )
     arms.attrs["file"] = "participants.csv"
     return d, arms
 

@@ -29,8 +29,9 @@ GENES = ["A", "B", "C", "D", "E"]
 
 def _long(ct: np.ndarray, groups: np.ndarray | None = None) -> pd.DataFrame:
     n, k = ct.shape
-    d = pd.DataFrame({"sample": np.repeat([f"s{i}" for i in range(n)], k), "gene": np.tile(GENES[:k], n),
-                      "ct": ct.ravel()})
+    d = pd.DataFrame(
+        {"sample": np.repeat([f"s{i}" for i in range(n)], k), "gene": np.tile(GENES[:k], n), "ct": ct.ravel()}
+    )
     if groups is not None:
         d["group"] = np.repeat(groups, k)
     return d
@@ -47,8 +48,10 @@ def test_genorm_m_values_and_pairwise_variation_follow_the_one_factor_model():
     remaining = list(GENES)
     for step in range(1, 5):
         got = res.m.loc[res.m["step"] == step].set_index("gene")["m"]
-        want = {j: sd_u * sum(abs(b[j] - b[k]) for k in remaining if k != j) / (len(remaining) - 1)
-                for j in remaining}
+        want = {
+            j: sd_u * sum(abs(b[j] - b[k]) for k in remaining if k != j) / (len(remaining) - 1)
+            for j in remaining
+        }
         assert_allclose(got[list(want)].to_numpy(), list(want.values()), rtol=1e-10)
         if len(remaining) > 2:
             remaining.remove(max(want, key=want.get))

@@ -39,7 +39,15 @@ def _copy(bundle, tmp_path):
 
 def test_tables_and_schemas(tables):
     assert set(tables) <= set(OMICS_TABLES)
-    assert {"serum_ancova", "serum_change", "serum_lod", "serum_pqn", "mechanism", "mechanism_top", "qpcr"} <= set(tables)
+    assert {
+        "serum_ancova",
+        "serum_change",
+        "serum_lod",
+        "serum_pqn",
+        "mechanism",
+        "mechanism_top",
+        "qpcr",
+    } <= set(tables)
     assert list(tables["serum_ancova"].columns) == list(SERUM_ANCOVA_COLUMNS)
     assert list(tables["serum_change"].columns) == list(SERUM_CHANGE_COLUMNS)
     assert list(tables["mechanism"].columns) == list(MECHANISM_COLUMNS)
@@ -92,7 +100,7 @@ def test_serum_without_a_table_uses_defaults(bundle, tmp_path):
     root = _copy(bundle, tmp_path)
     toml = (root / "study.toml").read_text("utf-8")
     cut = toml.index("[serum]")
-    (root / "study.toml").write_text(toml[:cut] + toml[toml.index("[qpcr]"):], encoding="utf-8")
+    (root / "study.toml").write_text(toml[:cut] + toml[toml.index("[qpcr]") :], encoding="utf-8")
     out = analyse_omics(load_study(root))
     assert "serum_pqn" not in out and len(out["serum_ancova"]) > 1000 and "qpcr" in out
 
@@ -117,7 +125,8 @@ def test_unknown_participant_and_visit_are_named(bundle, tmp_path):
     assert (2, "participant_id", "P999") in found and (3, "visit", "week8") in found
     # the message names the participants table the bundle has, not always participants.csv
     pd.read_csv(root / "participants.csv", dtype=str, keep_default_na=False).to_excel(
-        root / "participants.xlsx", index=False)
+        root / "participants.xlsx", index=False
+    )
     (root / "participants.csv").unlink()
     with pytest.raises(InputError) as err:
         analyse_omics(load_study(root))
@@ -136,8 +145,9 @@ def test_qpcr_file_needs_its_table(bundle, tmp_path):
 def test_schema_rejects_unknown_serum_keys(bundle, tmp_path):
     root = _copy(bundle, tmp_path)
     toml = (root / "study.toml").read_text("utf-8")
-    (root / "study.toml").write_text(toml.replace('below_lod = "lod_sqrt2"', 'below_lod = "lod_sqrt2"\nlog_base = 2'),
-                                     encoding="utf-8")
+    (root / "study.toml").write_text(
+        toml.replace('below_lod = "lod_sqrt2"', 'below_lod = "lod_sqrt2"\nlog_base = 2'), encoding="utf-8"
+    )
     problems = validate_study(root)
     assert any(p.column == "serum.log_base" for p in problems)
 
@@ -145,8 +155,9 @@ def test_schema_rejects_unknown_serum_keys(bundle, tmp_path):
 def test_censored_option_and_undeclared_mechanism_outcome(bundle, tmp_path):
     root = _copy(bundle, tmp_path)
     toml = (root / "study.toml").read_text("utf-8")
-    (root / "study.toml").write_text(toml.replace('below_lod = "lod_sqrt2"', 'below_lod = "censored_normal"'),
-                                     encoding="utf-8")
+    (root / "study.toml").write_text(
+        toml.replace('below_lod = "lod_sqrt2"', 'below_lod = "censored_normal"'), encoding="utf-8"
+    )
     out = analyse_omics(load_study(root))
     lod = out["serum_lod"]
     assert (lod["method"] == "censored_normal").all()
@@ -187,7 +198,11 @@ def test_report_sections_render_and_escape(bundle, tables, tmp_path):
     assert [v["contrast"] for v in serum["volcanoes"]] == ["RT - AT"]
     assert serum["volcanoes"][0]["uri"].startswith("data:image/svg+xml;base64,")
     assert serum["n_analytes"] == 1480 and serum["n_tested"] + serum["n_excluded_lod"] == 1480
-    html = _environment().get_template("report.html.j2").render(summary=summary(res), sections=sections, version="t")
+    html = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(summary=summary(res), sections=sections, version="t")
+    )
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'id="mechanism-heatmap"' in html and 'id="qpcr-table"' in html and "CXCL4" in html
     assert "not adjusted for the 8 genes tested" in html

@@ -34,7 +34,9 @@ def pilot():
 
 
 def _wide(long, outcome):
-    w = long[long.outcome == outcome].pivot_table(index=["participant_id", "arm"], columns="visit", values="value")
+    w = long[long.outcome == outcome].pivot_table(
+        index=["participant_id", "arm"], columns="visit", values="value"
+    )
     return w.dropna().reset_index()
 
 
@@ -70,11 +72,15 @@ def test_mean_change_and_ancova_residual_sd(pilot):
     for arm in ("AT", "RT"):
         assert_allclose(ch.loc[arm, "mean_change"], w.loc[w.arm == arm, "change"].mean(), rtol=1e-12)
         assert_allclose(ch.loc[arm, "se"], fit.bse[f"C(arm)[{arm}]"], rtol=1e-10)
-        assert_allclose(ch.loc[arm, ["ci_low", "ci_high"]].to_numpy(float),
-                        fit.conf_int().loc[f"C(arm)[{arm}]"].to_numpy(), rtol=1e-10)
+        assert_allclose(
+            ch.loc[arm, ["ci_low", "ci_high"]].to_numpy(float),
+            fit.conf_int().loc[f"C(arm)[{arm}]"].to_numpy(),
+            rtol=1e-10,
+        )
     anc = smf.ols("week16 ~ week0 + C(arm)", data=w).fit()
-    assert_allclose(est.outcomes.set_index("outcome").loc["r2", "ancova_residual_sd"], np.sqrt(anc.scale),
-                    rtol=1e-10)
+    assert_allclose(
+        est.outcomes.set_index("outcome").loc["r2", "ancova_residual_sd"], np.sqrt(anc.scale), rtol=1e-10
+    )
 
 
 def test_truth_recovered_in_a_large_synthetic_study():
@@ -121,14 +127,26 @@ def test_power_curve(pilot):
     for _, g in c.groupby(["scenario", "contrast"]):
         assert np.all(np.diff(g["power"].to_numpy()) > 0)
     row = c[(c.scenario == "pilot") & (c.n_per_arm == 40)].set_index("contrast")
-    ref = ancova_power(effects=dict(zip(row.index.str[:2], row["effect"], strict=True)), sd=row["sd"].iloc[0],
-                       rho=row["rho"].iloc[0], n_per_arm=40, dropout=0.2)
+    ref = ancova_power(
+        effects=dict(zip(row.index.str[:2], row["effect"], strict=True)),
+        sd=row["sd"].iloc[0],
+        rho=row["rho"].iloc[0],
+        n_per_arm=40,
+        dropout=0.2,
+    )
     assert_allclose(row["power"].to_numpy(), ref["power"].to_numpy(), rtol=1e-12)
 
 
 def test_needs_a_followup_visit():
-    long = pd.DataFrame({"participant_id": ["a", "b"], "arm": ["AT", "RT"], "visit": "week0", "outcome": "r2",
-                         "value": [0.6, 0.7]})
+    long = pd.DataFrame(
+        {
+            "participant_id": ["a", "b"],
+            "arm": ["AT", "RT"],
+            "visit": "week0",
+            "outcome": "r2",
+            "value": [0.6, 0.7],
+        }
+    )
     with pytest.raises(InputError, match="follow-up"):
         pilot_estimates(long, baseline_visit="week0")
 
@@ -208,20 +226,29 @@ def test_planned_effect_has_a_pooled_t_interval_as_statsmodels_ols(pilot_with_co
         assert_allclose(p.loc[arm, ["effect_ci_low", "effect_ci_high"]].to_numpy(float), ci, rtol=1e-9)
     assert (p["effect_ci_level"] == 0.95).all()
     _, _, est2 = pilot
-    q = plan_trial(est2, primary="r2", control_change=0.005, effects={"RT": 0.03}).query("scenario == 'pilot'")
+    q = plan_trial(est2, primary="r2", control_change=0.005, effects={"RT": 0.03}).query(
+        "scenario == 'pilot'"
+    )
     q = q.set_index("arm")
     at = est2.changes.query("outcome == 'r2' and arm == 'AT'").iloc[0]
-    assert_allclose(q.loc["AT", ["effect_ci_low", "effect_ci_high"]].to_numpy(float),
-                    [at["ci_low"] - 0.005, at["ci_high"] - 0.005], rtol=1e-12)
+    assert_allclose(
+        q.loc["AT", ["effect_ci_low", "effect_ci_high"]].to_numpy(float),
+        [at["ci_low"] - 0.005, at["ci_high"] - 0.005],
+        rtol=1e-12,
+    )
     assert q.loc["RT", ["effect_ci_low", "effect_ci_high"]].isna().all()
 
 
 def test_outcome_without_values_at_the_followup_gives_nan_not_a_warning():
     """VO2peak not measured at week8: planning from the week-8 change leaves it NaN (warnings are errors here)."""
     rng = np.random.default_rng(4)
-    rows = [(f"p{i}", ("AT", "RT")[i % 2], v, o, rng.normal(10, 1))
-            for i in range(20) for o in ("skin", "vo2") for v in ("week0", "week8", "week16")
-            if not (o == "vo2" and v == "week8")]
+    rows = [
+        (f"p{i}", ("AT", "RT")[i % 2], v, o, rng.normal(10, 1))
+        for i in range(20)
+        for o in ("skin", "vo2")
+        for v in ("week0", "week8", "week16")
+        if not (o == "vo2" and v == "week8")
+    ]
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
     est = pilot_estimates(d, baseline_visit="week0", followup_visit="week8")
     out = est.outcomes.set_index("outcome")

@@ -37,15 +37,30 @@ def test_gpower_ancova_protocol_reproduced():
     # -> lambda = 10.9090925, denominator df 76, power = 0.9033556 (protocol printed by G*Power).
     f = 0.3692745
     delta = f * math.sqrt(8.0)  # 20 per arm: lambda = delta^2 / (2/20) = f^2 * 80
-    t = ancova_power(effects={"A": delta, "B": delta, "C": delta}, control_arm="R", sd=1.0, rho=0.0,
-                     n_per_arm=20, analysis="followup", multiplicity="none", method="approx")
+    t = ancova_power(
+        effects={"A": delta, "B": delta, "C": delta},
+        control_arm="R",
+        sd=1.0,
+        rho=0.0,
+        n_per_arm=20,
+        analysis="followup",
+        multiplicity="none",
+        method="approx",
+    )
     assert_allclose(t["ncp"].iloc[0] ** 2, 10.9090925, rtol=1e-7)
     assert_allclose(t["df"].iloc[0], 76.0)
     assert_allclose(t["power"].iloc[0], 0.9033556, atol=5e-8)
     assert_allclose(t["gpower_effect_size_f"].iloc[0], f, rtol=1e-12)
     assert (t["gpower_groups"] == 4).all() and (t["gpower_covariates"] == 0).all()
-    exact = ancova_power(effects={"A": delta}, control_arm="R", sd=1.0, rho=0.0, n_per_arm=20, analysis="ancova",
-                         multiplicity="none")
+    exact = ancova_power(
+        effects={"A": delta},
+        control_arm="R",
+        sd=1.0,
+        rho=0.0,
+        n_per_arm=20,
+        analysis="ancova",
+        multiplicity="none",
+    )
     assert exact["power"].iloc[0] < exact["gpower_power"].iloc[0]  # G*Power's fixed covariate is optimistic
 
 
@@ -62,8 +77,12 @@ def test_ancova_approx_is_noncentral_t_with_reduced_df():
 
 def test_exact_power_is_below_approx_and_converges():
     kw = dict(effect=0.5, sd=1.0, rho=0.6, n_arms=2, alpha=0.05)
-    small = [contrast_power(n_arm=10, n_control=10, n_total=20, method=m, **kw)[0] for m in ("exact", "approx")]
-    big = [contrast_power(n_arm=400, n_control=400, n_total=800, method=m, **kw)[0] for m in ("exact", "approx")]
+    small = [
+        contrast_power(n_arm=10, n_control=10, n_total=20, method=m, **kw)[0] for m in ("exact", "approx")
+    ]
+    big = [
+        contrast_power(n_arm=400, n_control=400, n_total=800, method=m, **kw)[0] for m in ("exact", "approx")
+    ]
     assert small[0] < small[1]  # random baseline imbalance costs power
     assert small[1] - small[0] < 0.02
     assert_allclose(big[0], big[1], atol=2e-4)
@@ -73,8 +92,9 @@ def test_exact_power_equals_numerical_integration_over_f():
     from scipy import integrate
 
     n, k, N = 12, 3, 36
-    pw, ncp, df = contrast_power(effect=0.8, sd=1.0, rho=0.5, n_arm=n, n_control=n, n_total=N, n_arms=k,
-                                 alpha=0.05)
+    pw, ncp, df = contrast_power(
+        effect=0.8, sd=1.0, rho=0.5, n_arm=n, n_control=n, n_total=N, n_arms=k, alpha=0.05
+    )
     tc = sps.t.isf(0.025, df)
 
     def integrand(x):
@@ -127,22 +147,32 @@ def test_dropout_inflates_enrolment():
 
 
 def test_allocation_ratio_and_holm_alpha():
-    t = ancova_sample_size(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.5, allocation={"CON": 1, "AT": 2, "RT": 2},
-                           n_outcomes=2, multiplicity="holm")
+    t = ancova_sample_size(
+        effects={"AT": 0.5, "RT": 0.5},
+        sd=1.0,
+        rho=0.5,
+        allocation={"CON": 1, "AT": 2, "RT": 2},
+        n_outcomes=2,
+        multiplicity="holm",
+    )
     assert_allclose(t["alpha_test"], 0.05 / 4)
     assert t["n_hypotheses"].iloc[0] == 4
     assert_allclose(t["n_enrolled_arm"], 2 * t["n_enrolled_control"])
 
 
 def test_power_monotone_in_n_and_rho():
-    pw = [ancova_power(effects={"T": 0.4}, sd=1, rho=r, n_per_arm=n)["power"].iloc[0]
-          for r, n in [(0.3, 20), (0.3, 40), (0.6, 40)]]
+    pw = [
+        ancova_power(effects={"T": 0.4}, sd=1, rho=r, n_per_arm=n)["power"].iloc[0]
+        for r, n in [(0.3, 20), (0.3, 40), (0.6, 40)]
+    ]
     assert pw[0] < pw[1] < pw[2]
 
 
 def test_bad_inputs_collected_in_one_error():
     with pytest.raises(InputError) as exc:
-        ancova_power(effects={"T": 0.4}, sd=-1, rho=1.2, n_per_arm=20, alpha=2, dropout=1.0, multiplicity="xx")
+        ancova_power(
+            effects={"T": 0.4}, sd=-1, rho=1.2, n_per_arm=20, alpha=2, dropout=1.0, multiplicity="xx"
+        )
     assert len(exc.value.problems) == 5
     with pytest.raises(InputError, match="zero"):
         ancova_sample_size(effects={"T": 0.0}, sd=1, rho=0.5)
@@ -150,12 +180,17 @@ def test_bad_inputs_collected_in_one_error():
 
 def test_far_tail_of_noncentral_t_gives_power_one_not_nan():
     # scipy's noncentral-t CDF returns NaN around df 380, ncp 7, t -2.5: the tail falls back to normal
-    pw, _, _ = contrast_power(effect=1.0, sd=1.0, rho=0.75, n_arm=128, n_control=128, n_total=384, n_arms=3,
-                              alpha=0.0125)
+    pw, _, _ = contrast_power(
+        effect=1.0, sd=1.0, rho=0.75, n_arm=128, n_control=128, n_total=384, n_arms=3, alpha=0.0125
+    )
     assert_allclose(pw, 1.0, atol=1e-12)
     t = ancova_sample_size(effects={"AT": 0.020115, "RT": 0.038733}, sd=0.064383, rho=0.752395)
-    below = ancova_power(effects={"AT": 0.020115, "RT": 0.038733}, sd=0.064383, rho=0.752395,
-                         n_per_arm=int(t["n_enrolled_arm"].iloc[0]) - 1)
+    below = ancova_power(
+        effects={"AT": 0.020115, "RT": 0.038733},
+        sd=0.064383,
+        rho=0.752395,
+        n_per_arm=int(t["n_enrolled_arm"].iloc[0]) - 1,
+    )
     assert below["power"].min() < 0.8 <= t["power"].min()
 
 
@@ -171,9 +206,16 @@ def test_control_arm_effect_and_too_small_arms_are_refused():
         ancova_power(effects={"AT": float("nan")}, sd=1.0, rho=0.5, n_per_arm=20)
 
 
-@pytest.mark.parametrize(("multiplicity", "bound"), [("holm", "lower_bound"), ("hochberg", "lower_bound"),
-                                                     ("bh", "lower_bound"), ("bonferroni", "as_tested"),
-                                                     ("none", "as_tested")])
+@pytest.mark.parametrize(
+    ("multiplicity", "bound"),
+    [
+        ("holm", "lower_bound"),
+        ("hochberg", "lower_bound"),
+        ("bh", "lower_bound"),
+        ("bonferroni", "as_tested"),
+        ("none", "as_tested"),
+    ],
+)
 def test_power_bound_column(multiplicity, bound):
     t = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.5, n_per_arm=30, multiplicity=multiplicity)
     assert (t["power_bound"] == bound).all()
@@ -181,23 +223,36 @@ def test_power_bound_column(multiplicity, bound):
 
 
 def test_by_is_powered_at_its_smallest_threshold_a_lower_bound():
-    t = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.5, n_per_arm=30, multiplicity="by", n_outcomes=2)
+    t = ancova_power(
+        effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.5, n_per_arm=30, multiplicity="by", n_outcomes=2
+    )
     assert_allclose(t["alpha_test"], 0.05 / (4 * (1 + 1 / 2 + 1 / 3 + 1 / 4)), rtol=1e-14)
     assert (t["power_bound"] == "lower_bound").all()
     from skintrial.plan.simulate import design_table, simulate_power
 
-    d = design_table(effects={o: {"AT": 0.5, "RT": 0.5} for o in ("a", "b")}, sd={"a": 1.0, "b": 1.0},
-                     rho={"a": 0.5, "b": 0.5})
+    d = design_table(
+        effects={o: {"AT": 0.5, "RT": 0.5} for o in ("a", "b")},
+        sd={"a": 1.0, "b": 1.0},
+        rho={"a": 0.5, "b": 0.5},
+    )
     sim = simulate_power(d, n_per_arm=30, multiplicity="by", n_sims=4000, seed=2).hypotheses
     assert (sim["power"] > t["power"].iloc[0] - 4 * sim["mcse"]).all(), (sim["power"], t["power"])
 
 
 def test_fixed_sequence_first_hypothesis_as_tested_later_ones_an_upper_bound():
-    t = ancova_power(effects={"AT": 0.5, "RT": 0.4}, sd=1.0, rho=0.5, n_per_arm=40, multiplicity="fixed_sequence")
+    t = ancova_power(
+        effects={"AT": 0.5, "RT": 0.4}, sd=1.0, rho=0.5, n_per_arm=40, multiplicity="fixed_sequence"
+    )
     assert_allclose(t["alpha_test"], 0.05)
     assert t["power_bound"].tolist() == ["as_tested", "upper_bound"]
-    late = ancova_power(effects={"AT": 0.5, "RT": 0.4}, sd=1.0, rho=0.5, n_per_arm=40, multiplicity="fixed_sequence",
-                        sequence_position=2)
+    late = ancova_power(
+        effects={"AT": 0.5, "RT": 0.4},
+        sd=1.0,
+        rho=0.5,
+        n_per_arm=40,
+        multiplicity="fixed_sequence",
+        sequence_position=2,
+    )
     assert (late["power_bound"] == "upper_bound").all()
     from skintrial.plan.simulate import design_table, simulate_power
 

@@ -22,14 +22,24 @@ ARMS = ["CON", "AT", "RT"]
 
 def _participants(n=90, seed=0):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({"participant_id": [f"P{i:03d}" for i in range(n)],
-                         "age_group": rng.choice(["41-49", "50-59"], n),
-                         "sex": rng.choice(["F", "M"], n, p=[0.8, 0.2])})
+    return pd.DataFrame(
+        {
+            "participant_id": [f"P{i:03d}" for i in range(n)],
+            "age_group": rng.choice(["41-49", "50-59"], n),
+            "sex": rng.choice(["F", "M"], n, p=[0.8, 0.2]),
+        }
+    )
 
 
 def test_every_block_is_a_permutation_with_the_ratios():
-    lst = randomization_list(arms=ARMS, seed=3, ratios={"CON": 1, "AT": 2, "RT": 2}, block_sizes=[5, 10],
-                             strata_levels={"site": ["a", "b"]}, n_per_stratum=40)
+    lst = randomization_list(
+        arms=ARMS,
+        seed=3,
+        ratios={"CON": 1, "AT": 2, "RT": 2},
+        block_sizes=[5, 10],
+        strata_levels={"site": ["a", "b"]},
+        n_per_stratum=40,
+    )
     assert list(lst.columns) == list(RANDOMIZATION_COLUMNS)
     for _, blk in lst.groupby(["stratum", "block"]):
         size = blk["block_size"].iloc[0]
@@ -58,8 +68,9 @@ def test_reproducible_and_strata_independent():
     b = randomization_list(arms=ARMS, seed=5, strata_levels={"g": ["x", "y"]}, n_per_stratum=12)
     pd.testing.assert_frame_equal(a, b)
     c = randomization_list(arms=ARMS, seed=5, strata_levels={"g": ["x", "y", "z"]}, n_per_stratum=12)
-    pd.testing.assert_frame_equal(a[a.stratum == "g=x"].reset_index(drop=True),
-                                  c[c.stratum == "g=x"].reset_index(drop=True))
+    pd.testing.assert_frame_equal(
+        a[a.stratum == "g=x"].reset_index(drop=True), c[c.stratum == "g=x"].reset_index(drop=True)
+    )
     d = randomization_list(arms=ARMS, seed=6, strata_levels={"g": ["x", "y"]}, n_per_stratum=12)
     assert not a["arm"].equals(d["arm"])
 
@@ -136,7 +147,9 @@ def test_stratum_generator_is_the_documented_sha256_seed():
     import hashlib
     from pathlib import Path
 
-    lst = randomization_list(arms=["A", "B"], seed=9, block_sizes=[2], strata_levels={"sex": ["F"]}, n_per_stratum=2)
+    lst = randomization_list(
+        arms=["A", "B"], seed=9, block_sizes=[2], strata_levels={"sex": ["F"]}, n_per_stratum=2
+    )
     h = int.from_bytes(hashlib.sha256(b"sex=F").digest()[:4], "little")
     rng = np.random.default_rng(np.random.SeedSequence(9, spawn_key=(h,)))
     rng.integers(1)  # the block size draw
@@ -156,7 +169,9 @@ def test_n_per_stratum_help_says_the_last_block_is_kept_whole():
 
 
 def test_balance_report_targets_follow_the_ratios_and_refuse_unknown_arms():
-    lst = randomization_list(arms=["CON", "AT", "RT"], seed=9, ratios=[1, 2, 2], block_sizes=[5], n_per_stratum=20)
+    lst = randomization_list(
+        arms=["CON", "AT", "RT"], seed=9, ratios=[1, 2, 2], block_sizes=[5], n_per_stratum=20
+    )
     rep = balance_report(lst, ratios={"CON": 1, "AT": 2, "RT": 2}).query("factor == 'overall'")
     assert rep["arm"].tolist() == ["CON", "AT", "RT"]
     assert_allclose(rep["target_proportion"], [0.2, 0.4, 0.4], rtol=1e-12)

@@ -32,8 +32,8 @@ def test_noise_free_curve_has_the_requested_points_on_its_samples():
     assert_allclose(_at(t, y, 2.0), uf, rtol=1e-12)
     assert_allclose(uf - _at(t, y, 2.1), ur, rtol=1e-12)
     assert_allclose(uf - _at(t, y, 4.0), ua, rtol=1e-12)
-    assert np.all(np.diff(y[t <= 2.0]) > 0)    # monotone creep during suction
-    assert np.all(np.diff(y[t > 2.0]) < 0)     # monotone recovery
+    assert np.all(np.diff(y[t <= 2.0]) > 0)  # monotone creep during suction
+    assert np.all(np.diff(y[t > 2.0]) < 0)  # monotone recovery
     assert_allclose(truth[["ue", "uv", "uf", "ur", "ua"]].to_numpy()[0], [ue, uv, uf, ur, ua], rtol=1e-12)
     assert_allclose(truth[["r2", "r5", "r7"]].to_numpy()[0], [ua / uf, ur / ue, ur / uf], rtol=1e-12)
 
@@ -57,7 +57,7 @@ def test_seed_reproducible_and_noise_level():
     c, _ = simulate_cutometer(200, noise_mm=0.0, seed=7)
     assert_array_equal(a["deformation_mm"], b["deformation_mm"])
     resid = a["deformation_mm"].to_numpy() - c["deformation_mm"].to_numpy()
-    assert_allclose(resid.std(), 0.004, rtol=0.02)   # 80,200 samples: SE of the SD ~0.25 %
+    assert_allclose(resid.std(), 0.004, rtol=0.02)  # 80,200 samples: SE of the SD ~0.25 %
 
 
 def test_fatigue_and_multi_cycle_truth():
@@ -87,7 +87,7 @@ def test_artefacts_change_the_curve_as_documented():
     assert_allclose(yn[-1], -0.05, atol=1e-12)
     _, yp, _ = _curve(simulate_cutometer(1, noise_mm=0.0, artefact="no_plateau", seed=3)[0])
     late = (t > 1.0) & (t <= 2.0)
-    assert_allclose(np.diff(yp[late]), np.diff(yp[late]).mean(), rtol=1e-3)   # linear creep
+    assert_allclose(np.diff(yp[late]), np.diff(yp[late]).mean(), rtol=1e-3)  # linear creep
     _, ym, _ = _curve(simulate_cutometer(2, noise_mm=0.0, artefact=[None, "slip"], seed=3)[0], 0)
     assert_allclose(ym, y0, atol=1e-15)
 
@@ -104,22 +104,40 @@ def test_invalid_inputs_raise_input_error():
 
 
 def test_from_r_targets_round_trips_and_keeps_columns():
-    targets = pd.DataFrame({"participant_id": ["p1", "p2", "p3"], "visit": ["week0", "week0", "week16"],
-                            "r0": [0.22, 0.3, 0.27], "r2": [0.8, 0.7, 0.66], "r5": [0.9, 0.62, 0.7],
-                            "r7": [0.5, 0.4, 0.38]})
+    targets = pd.DataFrame(
+        {
+            "participant_id": ["p1", "p2", "p3"],
+            "visit": ["week0", "week0", "week16"],
+            "r0": [0.22, 0.3, 0.27],
+            "r2": [0.8, 0.7, 0.66],
+            "r5": [0.9, 0.62, 0.7],
+            "r7": [0.5, 0.4, 0.38],
+        }
+    )
     curves, truth = simulate_cutometer_from_parameters(targets, seed=4, noise_mm=0.0)
-    assert_allclose(truth[["r0", "r2", "r5", "r7"]].to_numpy(), targets[["r0", "r2", "r5", "r7"]].to_numpy(),
-                    rtol=1e-12)
+    assert_allclose(
+        truth[["r0", "r2", "r5", "r7"]].to_numpy(), targets[["r0", "r2", "r5", "r7"]].to_numpy(), rtol=1e-12
+    )
     assert truth["participant_id"].tolist() == ["p1", "p2", "p3"]
     assert curves["measurement_id"].nunique() == 3
     from skintrial.instruments import cutometer_parameters
+
     measured = cutometer_parameters(curves)
-    assert_allclose(measured[["r2", "r5", "r7"]].to_numpy(), targets[["r2", "r5", "r7"]].to_numpy(), rtol=1e-9)
+    assert_allclose(
+        measured[["r2", "r5", "r7"]].to_numpy(), targets[["r2", "r5", "r7"]].to_numpy(), rtol=1e-9
+    )
 
 
 def test_from_points_and_bad_targets():
-    pts = pd.DataFrame({"measurement_id": ["a", "b"], "ue": [0.2, 0.15], "uv": [0.1, 0.1],
-                        "ur": [0.12, 0.1], "ua": [0.2, 0.2]})
+    pts = pd.DataFrame(
+        {
+            "measurement_id": ["a", "b"],
+            "ue": [0.2, 0.15],
+            "uv": [0.1, 0.1],
+            "ur": [0.12, 0.1],
+            "ua": [0.2, 0.2],
+        }
+    )
     curves, truth = simulate_cutometer_from_parameters(pts, seed=5)
     assert list(curves["measurement_id"].cat.categories) == ["a", "b"]
     with pytest.raises(InputError, match="R7 <= R5"):
@@ -130,8 +148,9 @@ def test_from_points_and_bad_targets():
 
 def test_rest_before_the_first_suction():
     ue, uv, ur, ua = 0.17, 0.11, 0.13, 0.21
-    curves, truth = simulate_cutometer(1, ue=ue, uv=uv, ur=ur, ua=ua, noise_mm=0.0, sampling_hz=200.0, rest_s=1.5,
-                                       seed=0)
+    curves, truth = simulate_cutometer(
+        1, ue=ue, uv=uv, ur=ur, ua=ua, noise_mm=0.0, sampling_hz=200.0, rest_s=1.5, seed=0
+    )
     t, y, p = _curve(curves)
     assert t.size == int(round((1.5 + 4.0) * 200)) + 1
     rest = t <= 1.5 + 1e-9

@@ -58,12 +58,17 @@ def test_serum_file_reads_back(default):
     assert list(frame.columns) == list(_sim_serum.SERUM_COLUMNS)
     completers = (default.participants["status"] == "completed").sum()
     assert len(frame) == 1480 * (len(default.participants) + completers)
-    assert frame.groupby("panel")["analyte"].nunique().to_dict() == {"cytokines": 520, "hormones": 20,
-                                                                      "metabolites": 940}
+    assert frame.groupby("panel")["analyte"].nunique().to_dict() == {
+        "cytokines": 520,
+        "hormones": 20,
+        "metabolites": 940,
+    }
     assert "N,N-dimethylglycine" in set(frame["analyte"])  # the comma survives quoting
     below = frame["value"] == "<LOD"
     assert 0.01 < below.mean() < 0.2 and (frame.loc[below, "panel"] != "metabolites").all()
-    assert (frame.loc[below, "panel"] == "cytokines").mean() > 0.99  # hormones' LODs sit at the 0.1th percentile
+    assert (
+        frame.loc[below, "panel"] == "cytokines"
+    ).mean() > 0.99  # hormones' LODs sit at the 0.1th percentile
     import tempfile
 
     with tempfile.TemporaryDirectory() as d:
@@ -90,7 +95,9 @@ def test_truth_counts_and_named_factors(default):
 
 
 def test_qpcr_file_format(default):
-    frame = pd.read_csv(io.StringIO(default.files["qpcr.csv"].decode("utf-8")), dtype=str, keep_default_na=False)
+    frame = pd.read_csv(
+        io.StringIO(default.files["qpcr.csv"].decode("utf-8")), dtype=str, keep_default_na=False
+    )
     assert list(frame.columns) == list(_sim_qpcr.QPCR_COLUMNS)
     completers = (default.participants["status"] == "completed").sum()
     assert len(frame) == completers * 2 * 10 * 3
@@ -110,19 +117,27 @@ def test_large_draw_recovers_changes_and_links():
 
     n = 2000 if os.environ.get("SKINTRIAL_FULL") == "1" else 300
     study = synthetic_study(n=n, seed=3, dropout=False)
-    frame = pd.read_csv(io.StringIO(study.files["serum.csv"].decode("utf-8")), keep_default_na=False,
-                        usecols=["participant_id", "visit", "analyte", "value"])
+    frame = pd.read_csv(
+        io.StringIO(study.files["serum.csv"].decode("utf-8")),
+        keep_default_na=False,
+        usecols=["participant_id", "visit", "analyte", "value"],
+    )
     named = ["IL15", "CCL28", "CXCL4", "CXCL8", "IFNG"]
     frame = frame[frame["analyte"].isin(named)]
-    wide = frame.assign(value=np.log2(pd.to_numeric(frame["value"], errors="coerce"))).pivot_table(
-        index=["participant_id", "analyte"], columns="visit", values="value").reset_index()
+    wide = (
+        frame.assign(value=np.log2(pd.to_numeric(frame["value"], errors="coerce")))
+        .pivot_table(index=["participant_id", "analyte"], columns="visit", values="value")
+        .reset_index()
+    )
     wide = wide.merge(study.participants[["participant_id", "arm"]], on="participant_id")
     wide["change"] = wide["week16"] - wide["week0"]
     truth = study.omics_truth["serum"].set_index("analyte")
     for (analyte, arm), g in wide.groupby(["analyte", "arm"]):
         se = g["change"].std(ddof=1) / np.sqrt(len(g))
         assert abs(g["change"].mean() - truth.loc[analyte, f"change.{arm}"]) < 4 * se, (analyte, arm)
-    skin = study.measurements.pivot_table(index="participant_id", columns=["visit", "outcome"], values="value")
+    skin = study.measurements.pivot_table(
+        index="participant_id", columns=["visit", "outcome"], values="value"
+    )
     dt = (skin["week16"]["dermal_thickness"] - skin["week0"]["dermal_thickness"]).rename("dt")
     ccl = wide[wide["analyte"] == "CCL28"].set_index("participant_id").join(dt)
     resid = ccl.groupby("arm")[["change", "dt"]].transform(lambda x: x - x.mean())

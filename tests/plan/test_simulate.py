@@ -27,18 +27,30 @@ N_SIMS = 20000 if FULL else 3000
 
 
 def _design(effect=0.5, rho=0.6, outcomes=("r2",)):
-    return design_table(effects={o: {"AT": effect, "RT": effect} for o in outcomes},
-                        sd={o: 1.0 for o in outcomes}, rho={o: rho for o in outcomes})
+    return design_table(
+        effects={o: {"AT": effect, "RT": effect} for o in outcomes},
+        sd={o: 1.0 for o in outcomes},
+        rho={o: rho for o in outcomes},
+    )
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(("method", "n", "rho"), [("ancova", 15, 0.6), ("ancova", 30, 0.0),
-                                                   ("change", 20, 0.7), ("followup", 25, 0.3)])
+@pytest.mark.parametrize(
+    ("method", "n", "rho"),
+    [("ancova", 15, 0.6), ("ancova", 30, 0.0), ("change", 20, 0.7), ("followup", 25, 0.3)],
+)
 def test_simulated_power_agrees_with_analytic(method, n, rho):
     d = _design(rho=rho)
     sim = simulate_power(d, n_per_arm=n, method=method, multiplicity="none", n_sims=N_SIMS, seed=11)
-    ana = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=rho, n_per_arm=n, analysis=method,
-                       multiplicity="none", method="exact")
+    ana = ancova_power(
+        effects={"AT": 0.5, "RT": 0.5},
+        sd=1.0,
+        rho=rho,
+        n_per_arm=n,
+        analysis=method,
+        multiplicity="none",
+        method="exact",
+    )
     h = sim.hypotheses
     # each contrast within 4 Monte Carlo SE of the exact analytic power
     assert np.all(np.abs(h["power"].to_numpy() - ana["power"].to_numpy()) < 4 * h["mcse"].to_numpy())
@@ -72,8 +84,9 @@ def test_holm_is_at_least_the_bonferroni_level_analytic_power():
 def test_dropout_lowers_power_by_about_the_expected_n():
     d = _design()
     sim = simulate_power(d, n_per_arm=30, dropout=0.2, multiplicity="none", n_sims=2000, seed=2)
-    ana = ancova_power(effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.6, n_per_arm=30, dropout=0.2,
-                       multiplicity="none")
+    ana = ancova_power(
+        effects={"AT": 0.5, "RT": 0.5}, sd=1.0, rho=0.6, n_per_arm=30, dropout=0.2, multiplicity="none"
+    )
     full = simulate_power(d, n_per_arm=30, dropout=0.0, multiplicity="none", n_sims=2000, seed=2)
     assert (sim.hypotheses["power"] < full.hypotheses["power"]).all()
     # random (binomial) completer numbers: analytic at the expected n within 5 MC SE
@@ -81,7 +94,9 @@ def test_dropout_lowers_power_by_about_the_expected_n():
 
 
 def test_gatekeeping_never_rejects_secondary_alone():
-    d = design_table(effects={"p": {"AT": 0.2}, "s": {"AT": 1.0}}, sd={"p": 1.0, "s": 1.0}, rho={"p": 0.5, "s": 0.5})
+    d = design_table(
+        effects={"p": {"AT": 0.2}, "s": {"AT": 1.0}}, sd={"p": 1.0, "s": 1.0}, rho={"p": 0.5, "s": 0.5}
+    )
     fam = {"primary": ["p"], "secondary": ["s"]}
     gated = simulate_power(d, n_per_arm=20, families=fam, gatekeeping=True, n_sims=1000, seed=4)
     free = simulate_power(d, n_per_arm=20, families=fam, gatekeeping=False, n_sims=1000, seed=4)
@@ -147,7 +162,9 @@ def test_refuses_absurd_work_and_chunks_by_memory(monkeypatch):
     small = simulate_power(d, n_per_arm=10, n_sims=50, seed=3, progress=lambda k, n: calls.append(k))
     assert len(calls) == 50
     assert small.settings["n_sims"] == ref.settings["n_sims"]
-    assert abs(small.hypotheses["power"] - ref.hypotheses["power"]).max() < 0.5  # different draws, same design
+    assert (
+        abs(small.hypotheses["power"] - ref.hypotheses["power"]).max() < 0.5
+    )  # different draws, same design
 
 
 def test_negative_seed_is_an_input_error():

@@ -21,15 +21,24 @@ REASONS = {"time constraints", "injury unrelated to training", "lost to follow-u
 
 # The published directions (paper.md §3): +1 up, -1 down, 0 no change reported.
 PUBLISHED = {
-    "r2": {"AT": 1, "RT": 1}, "r5": {"AT": 1, "RT": 1}, "r7": {"AT": 1, "RT": 1},
-    "lep_upper": {"AT": -1, "RT": -1}, "dermal_thickness": {"AT": 0, "RT": 1},
-    "vo2peak": {"AT": 1}, "body_mass": {"AT": -1}, "lean_mass": {"RT": 1}, "chest_press_1rm": {"RT": 1},
+    "r2": {"AT": 1, "RT": 1},
+    "r5": {"AT": 1, "RT": 1},
+    "r7": {"AT": 1, "RT": 1},
+    "lep_upper": {"AT": -1, "RT": -1},
+    "dermal_thickness": {"AT": 0, "RT": 1},
+    "vo2peak": {"AT": 1},
+    "body_mass": {"AT": -1},
+    "lean_mass": {"RT": 1},
+    "chest_press_1rm": {"RT": 1},
 }
 
 
 def _changes(study) -> pd.DataFrame:
-    wide = study.measurements.pivot_table(index=["participant_id", "outcome"], columns="visit",
-                                          values="value").dropna().reset_index()
+    wide = (
+        study.measurements.pivot_table(index=["participant_id", "outcome"], columns="visit", values="value")
+        .dropna()
+        .reset_index()
+    )
     wide = wide.merge(study.participants[["participant_id", "arm"]], on="participant_id")
     return wide.assign(change=wide["week16"] - wide["week0"])
 
@@ -137,8 +146,9 @@ def test_large_draw_recovers_the_true_mean_changes(large):
 
 def test_large_draw_recovers_baseline_calibration(large):
     numbers = cal.values()
-    base = large.measurements.query("visit == 'week0'").pivot(index="participant_id", columns="outcome",
-                                                              values="value")
+    base = large.measurements.query("visit == 'week0'").pivot(
+        index="participant_id", columns="outcome", values="value"
+    )
     for o in cal.OUTCOMES:
         mean, sd = numbers[f"{o.key}.baseline_mean"], numbers[f"{o.key}.baseline_sd"]
         # standard error of a mean of 2000 is sd/45; 4 SE, plus rounding of the step
@@ -189,8 +199,15 @@ def test_written_csv_reads_back_to_the_same_tables(default, tmp_path):
     assert list(m.columns) == ["participant_id", "visit", "outcome", "value"]
     assert_allclose(m["value"].to_numpy(), default.measurements["value"].to_numpy(), rtol=0, atol=1e-12)
     p = pd.read_csv(io.StringIO((root / "participants.csv").read_text("utf-8")))
-    assert list(p.columns[:7]) == ["participant_id", "arm", "age", "sex", "status", "withdrawal_visit",
-                                   "withdrawal_reason"]
+    assert list(p.columns[:7]) == [
+        "participant_id",
+        "arm",
+        "age",
+        "sex",
+        "status",
+        "withdrawal_visit",
+        "withdrawal_reason",
+    ]
     assert p["withdrawal_reason"].notna().sum() == 5
 
 
@@ -213,7 +230,8 @@ def test_calibration_table_is_sourced_and_consistent():
     table = calibration_table()
     assert list(table.columns) == ["name", "value", "source"] and table["name"].is_unique
     sourced = table["source"].str.contains("paper.md|instruments.md") | table["source"].str.startswith(
-        "assumption:")
+        "assumption:"
+    )
     assert sourced.all(), table.loc[~sourced, "name"].tolist()
     from skintrial.plan.synthetic import _outcome_parameters
 
@@ -229,7 +247,9 @@ def test_dose_slopes_are_one_baseline_sd_per_unit_of_adherence():
     so changing an SD moves its slope with it."""
     v = cal.values()
     assert v["dose.dermal_thickness.adherence"] == v["dermal_thickness.baseline_sd"]
-    assert v["dose.lep_upper.adherence"] == -v["lep_upper.baseline_sd"]  # fewer low-echogenic pixels is better
+    assert (
+        v["dose.lep_upper.adherence"] == -v["lep_upper.baseline_sd"]
+    )  # fewer low-echogenic pixels is better
 
 
 def test_docs_list_every_calibration_number():
@@ -264,7 +284,9 @@ def raw_bundle(with_raw, tmp_path_factory):
 def test_raw_layer_lists_one_curve_and_one_scan_per_visit_attended(with_raw, raw_bundle):
     root, manifest = raw_bundle
     assert list(manifest.columns) == ["participant_id", "visit", "site", "instrument", "file"]
-    attended = set(map(tuple, with_raw.measurements[["participant_id", "visit"]].drop_duplicates().to_numpy()))
+    attended = set(
+        map(tuple, with_raw.measurements[["participant_id", "visit"]].drop_duplicates().to_numpy())
+    )
     for instrument in ("cutometer", "ultrasound"):
         rows = manifest[manifest["instrument"] == instrument]
         assert set(map(tuple, rows[["participant_id", "visit"]].to_numpy())) == attended
@@ -302,8 +324,9 @@ def test_raw_ultrasound_scans_carry_the_tidy_values(with_raw, raw_bundle):
     result = ultrasound_files(paths)
     tidy = with_raw.measurements.pivot(index=["participant_id", "visit"], columns="outcome", values="value")
     expected = tidy.loc[list(zip(rows["participant_id"], rows["visit"], strict=True))]
-    assert_allclose(result["dermal_thickness_mm"].to_numpy(), expected["dermal_thickness"].to_numpy(),
-                    rtol=0, atol=0.15)
+    assert_allclose(
+        result["dermal_thickness_mm"].to_numpy(), expected["dermal_thickness"].to_numpy(), rtol=0, atol=0.15
+    )
     assert_allclose(result["lep_upper"].to_numpy(), expected["lep_upper"].to_numpy(), rtol=0, atol=0.06)
 
 
@@ -315,8 +338,9 @@ def test_raw_layer_changes_no_tidy_file_and_is_deterministic(with_raw):
     assert again.files.keys() == with_raw.files.keys()
     assert all(again.files[k] == v for k, v in with_raw.files.items())
     assert not any(k.startswith("raw/") for k in plain.files)
-    assert {k: plain.files[k] for k in plain.files} == {k: v for k, v in with_raw.files.items()
-                                                        if not k.startswith("raw/")}
+    assert {k: plain.files[k] for k in plain.files} == {
+        k: v for k, v in with_raw.files.items() if not k.startswith("raw/")
+    }
 
 
 def test_training_layer_is_deterministic_and_changes_nothing_else():
@@ -329,7 +353,9 @@ def test_training_layer_is_deterministic_and_changes_nothing_else():
     withdrawn = set(with_log.participants.query("status == 'withdrawn'")["participant_id"])
     sessions = log[log["modality"] != "test"]
     assert set(sessions["participant_id"]) <= set(with_log.participants["participant_id"])
-    per_person = sessions.drop_duplicates(["participant_id", "week", "session"]).groupby("participant_id").size()
+    per_person = (
+        sessions.drop_duplicates(["participant_id", "week", "session"]).groupby("participant_id").size()
+    )
     assert (per_person.drop(list(withdrawn), errors="ignore") <= 32).all()
     assert "per_protocol_min_adherence = 0.8" in with_log.study_toml and "[training]" in with_log.study_toml
 
@@ -339,17 +365,22 @@ def test_training_log_tests_are_the_measured_values():
     study = synthetic_study(seed=5, omics=False)
     log = pd.read_csv(io.BytesIO(study.files["training.csv"]))
     m = study.measurements
-    for outcome, exercise, test in (("chest_press_1rm", "chest_press", "one_rm"),
-                                    ("vo2peak", "cycle_ergometer", "vo2peak")):
+    for outcome, exercise, test in (
+        ("chest_press_1rm", "chest_press", "one_rm"),
+        ("vo2peak", "cycle_ergometer", "vo2peak"),
+    ):
         for visit, week in (("week0", 0), ("week16", 16)):
             measured = m[(m.outcome == outcome) & (m.visit == visit)].set_index("participant_id")["value"]
             logged = log[(log.test == test) & (log.exercise == exercise) & (log.week == week)]
             logged = logged.set_index("participant_id")["test_value"]
             assert set(logged.index) == set(measured.index), (outcome, visit)
-            assert_allclose(logged.reindex(measured.index), measured, rtol=0, atol=1e-9, err_msg=f"{outcome} {visit}")
+            assert_allclose(
+                logged.reindex(measured.index), measured, rtol=0, atol=1e-9, err_msg=f"{outcome} {visit}"
+            )
     # the other machines follow the participant's measured strength
-    rm0 = log[(log.test == "one_rm") & (log.week == 0)].pivot(index="participant_id", columns="exercise",
-                                                             values="test_value")
+    rm0 = log[(log.test == "one_rm") & (log.week == 0)].pivot(
+        index="participant_id", columns="exercise", values="test_value"
+    )
     assert np.corrcoef(rm0["chest_press"], rm0["leg_extension"])[0, 1] > 0.8
 
 
@@ -374,4 +405,6 @@ def test_dose_effect_on_skin_change_is_recovered_in_a_large_draw():
     truth = study.truth.set_index(["outcome", "arm"])["mean_change"]
     changes = _changes(study).groupby(["outcome", "arm"])["change"].mean()
     se = _changes(study).groupby(["outcome", "arm"])["change"].sem()
-    assert ((changes - truth.reindex(changes.index)).abs() < 4 * se).all()  # arm means unchanged by the dose term
+    assert (
+        (changes - truth.reindex(changes.index)).abs() < 4 * se
+    ).all()  # arm means unchanged by the dose term

@@ -32,12 +32,21 @@ def test_strings_from_input_files_are_escaped(small_bundle):
     path = small_bundle / "participants.csv"
     f = pd.read_csv(path, dtype=str, keep_default_na=False)
     row = f.index[f["participant_id"] == evil][0]
-    f.loc[row, ["status", "withdrawal_visit", "withdrawal_reason"]] = ["withdrawn", "week0", "<b>bold</b> & co"]
+    f.loc[row, ["status", "withdrawal_visit", "withdrawal_reason"]] = [
+        "withdrawn",
+        "week0",
+        "<b>bold</b> & co",
+    ]
     f.to_csv(path, index=False)
     m = pd.read_csv(small_bundle / "measurements.csv", dtype=str)
-    m[~((m["participant_id"] == evil) & (m["visit"] == "week16"))].to_csv(small_bundle / "measurements.csv",
-                                                                           index=False)
-    toml = (small_bundle / "study.toml").read_text().replace('name = "', 'name = "<img src=x onerror=alert(2)> ', 1)
+    m[~((m["participant_id"] == evil) & (m["visit"] == "week16"))].to_csv(
+        small_bundle / "measurements.csv", index=False
+    )
+    toml = (
+        (small_bundle / "study.toml")
+        .read_text()
+        .replace('name = "', 'name = "<img src=x onerror=alert(2)> ', 1)
+    )
     (small_bundle / "study.toml").write_text(toml)
     html = render_report(analyse(load_study(small_bundle)))
     assert evil not in html and "<img src=x" not in html and "<b>bold</b>" not in html
@@ -101,19 +110,26 @@ def test_dollar_signs_in_labels_are_drawn_as_typed(small_bundle, tmp_path):
 
 def test_cross_sectional_section_follows_the_plan(small_bundle):
     toml = small_bundle / "study.toml"
-    toml.write_text(toml.read_text().replace('methods = ["ancova", "clda", "mixed_anova"]',
-                                             'methods = ["ancova", "cross_sectional"]'))
+    toml.write_text(
+        toml.read_text().replace(
+            'methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova", "cross_sectional"]'
+        )
+    )
     html = render_report(analyse(load_study(small_bundle)))
     assert 'id="cross-sectional-table"' in html and "Cross-sectional comparison at week0" in html
     assert "chance imbalances" in html and "cross-sectional comparison of the arms at" in html
-    toml.write_text(toml.read_text().replace('methods = ["ancova", "cross_sectional"]', 'methods = ["ancova"]'))
+    toml.write_text(
+        toml.read_text().replace('methods = ["ancova", "cross_sectional"]', 'methods = ["ancova"]')
+    )
     assert 'id="cross-sectional-table"' not in render_report(analyse(load_study(small_bundle)))
 
 
 def test_three_visits_are_shown_with_sphericity_corrections(small_bundle):
     """A week-8 visit appears in the outcome table and the figures; the mixed ANOVA shows GG/HF corrections."""
     toml = small_bundle / "study.toml"
-    toml.write_text(toml.read_text().replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))
+    toml.write_text(
+        toml.read_text().replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]')
+    )
     m = pd.read_csv(small_bundle / "measurements.csv")
     completers = set(m.loc[m["visit"] == "week16", "participant_id"])
     mid = m[(m["visit"] == "week0") & m["participant_id"].isin(completers)].assign(visit="week8")
@@ -121,12 +137,12 @@ def test_three_visits_are_shown_with_sphericity_corrections(small_bundle):
     pd.concat([m, mid], ignore_index=True).to_csv(small_bundle / "measurements.csv", index=False)
     res = analyse(load_study(small_bundle))
     html = render_report(res)
-    table = html[html.index('id="outcome-table"'):html.index("</table>", html.index('id="outcome-table"'))]
+    table = html[html.index('id="outcome-table"') : html.index("</table>", html.index('id="outcome-table"'))]
     assert table.index("<th>week0</th>") < table.index("<th>week8</th>") < table.index("<th>week16</th>")
     assert "reference arm" in table and 'class="outcome-name primary"' in table
     week8 = res.tables["descriptives"].query("visit == 'week8'").iloc[0]
     assert f"{week8['mean']:.3g}"[:4] in table
-    mixed = html[html.index('id="mixed-anova-table"'):]
+    mixed = html[html.index('id="mixed-anova-table"') :]
     assert "ε (GG)" in mixed and "p (HF)" in mixed and "Greenhouse–Geisser" in html
 
 
@@ -136,7 +152,7 @@ def test_methods_state_instruments_training_and_per_protocol(tmp_path):
 
     root = synthetic_study(seed=11, n=20, raw=True).write(tmp_path / "study")
     html = render_report(analyse(load_study(root)))
-    methods = html[html.index('id="methods"'):html.index('id="exclusions"')]
+    methods = html[html.index('id="methods"') : html.index('id="exclusions"')]
     assert "on its week0 value and arm," in methods
     assert "Cutometer parameters" in methods and "dynamic programming" in methods
     assert "Adherence was the sessions attended over the 32 planned" in methods
@@ -149,9 +165,9 @@ def test_each_contrast_sits_on_the_line_of_its_first_named_arm(small_bundle):
     toml = small_bundle / "study.toml"
     toml.write_text(re.sub(r'reference_arm = "[^"]*"\n', "", toml.read_text()))
     html = render_report(analyse(load_study(small_bundle)))
-    table = html[html.index('id="outcome-table"'):html.index("</table>", html.index('id="outcome-table"'))]
+    table = html[html.index('id="outcome-table"') : html.index("</table>", html.index('id="outcome-table"'))]
     lines = [line for line in table.split("<tr>") if "<td>RT</td>" in line]
     assert lines and all("RT - AT" in line for line in lines)
     assert "reference arm" not in table
-    mixed = html[html.index('id="mixed-anova-table"'):]
+    mixed = html[html.index('id="mixed-anova-table"') :]
     assert "<th>Visits</th>" in mixed[:2000]

@@ -51,8 +51,13 @@ def case_result(request):
 
 def _close(ours: pd.DataFrame, ref: pd.DataFrame, cols: list[str]):
     for c in cols:
-        assert_allclose(ours[c].to_numpy(float), ref[c].to_numpy(float), rtol=RTOL, atol=1e-15 if c == "p" else 0,
-                        err_msg=c)
+        assert_allclose(
+            ours[c].to_numpy(float),
+            ref[c].to_numpy(float),
+            rtol=RTOL,
+            atol=1e-15 if c == "p" else 0,
+            err_msg=c,
+        )
 
 
 def test_status_and_n(case_result):
@@ -74,7 +79,9 @@ def test_status_and_n(case_result):
 def test_contrasts(case_result):
     name, res = case_result
     ref = CONTRASTS[CONTRASTS.case == name]
-    ours = res.contrasts.set_index(["outcome", "contrast"]).loc[list(zip(ref.outcome, ref.contrast, strict=True))]
+    ours = res.contrasts.set_index(["outcome", "contrast"]).loc[
+        list(zip(ref.outcome, ref.contrast, strict=True))
+    ]
     _close(ours, ref, ["estimate", "se", "df", "t", "p", "ci_low", "ci_high"])
 
 
@@ -105,8 +112,11 @@ def test_followup_visit_must_be_named_with_more_than_two_visits():
     from skintrial.errors import InputError
     from skintrial.stats import ancova
 
-    rows = [(f"p{i}", "AB"[i % 2], v, "y", float(i + k)) for i in range(8)
-            for k, v in enumerate(["week0", "week4", "week16"])]
+    rows = [
+        (f"p{i}", "AB"[i % 2], v, "y", float(i + k))
+        for i in range(8)
+        for k, v in enumerate(["week0", "week4", "week16"])
+    ]
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
     with pytest.raises(InputError, match="followup_visit"):
         ancova(d, baseline_visit="week0")

@@ -68,7 +68,10 @@ def test_every_table_has_its_schema_with_a_status(result):
 
 def test_statistics_and_df_are_nan_unless_the_row_is_ok(result):
     tables = {
-        "contrasts": (result.contrasts, ["estimate", "se", "ci_low", "ci_high", "df", "t", "p", "effect_size"]),
+        "contrasts": (
+            result.contrasts,
+            ["estimate", "se", "ci_low", "ci_high", "df", "t", "p", "effect_size"],
+        ),
         "emmeans": (result.emmeans, ["emmean", "se", "df", "ci_low", "ci_high"]),
         "arm_test": (result.arm_test, ["num_df", "den_df", "f", "p", "partial_eta_sq"]),
     }
@@ -95,14 +98,21 @@ def test_an_arm_without_completers_keeps_the_other_contrasts(result):
     is the ANCOVA of the two arms that have data (as R's lm, which drops the unused level)."""
     interaction = result.fit.params[-1].startswith("baseline:")
     d = _trial()
-    two = ancova(d[(d.outcome == "no_RT") & (d.arm != "RT")], **KW, arms=["CON", "AT"], interaction=interaction)
+    two = ancova(
+        d[(d.outcome == "no_RT") & (d.arm != "RT")], **KW, arms=["CON", "AT"], interaction=interaction
+    )
     ours = result.contrasts.set_index(["outcome", "contrast"]).loc[("no_RT", "AT - CON")]
     cols = ["estimate", "se", "df", "t", "p", "ci_low", "ci_high", "effect_size", "n"]
     assert_allclose(ours[cols].to_numpy(float), two.contrasts.iloc[0][cols].to_numpy(float), rtol=1e-10)
     em = result.emmeans.set_index(["outcome", "arm"])
-    assert em.loc[("no_RT", "RT"), "status"] == "arm_without_complete_cases" and em.loc[("no_RT", "RT"), "n"] == 0
+    assert (
+        em.loc[("no_RT", "RT"), "status"] == "arm_without_complete_cases"
+        and em.loc[("no_RT", "RT"), "n"] == 0
+    )
     assert np.isnan(em.loc[("no_RT", "RT"), "emmean"])
-    assert_allclose(em.loc[("no_RT", "AT"), "emmean"], two.emmeans.set_index("arm").loc["AT", "emmean"], rtol=1e-10)
+    assert_allclose(
+        em.loc[("no_RT", "AT"), "emmean"], two.emmeans.set_index("arm").loc["AT", "emmean"], rtol=1e-10
+    )
     at = result.arm_test[result.arm_test.outcome == "no_RT"]
     assert (at["status"] == "arm_without_complete_cases").all() and at["f"].isna().all()
 
@@ -123,7 +133,9 @@ def test_interaction_without_complete_cases_does_not_warn():
         warnings.simplefilter("error")
         res = ancova(d[d.outcome.isin(["ok", "allmissing"])], **KW, interaction=True)
     assert res.contrasts.groupby("outcome")["status"].first().to_dict() == {
-        "allmissing": "too_few_observations", "ok": "ok"}
+        "allmissing": "too_few_observations",
+        "ok": "ok",
+    }
 
 
 def test_partial_eta_squared_names_its_formula(result):

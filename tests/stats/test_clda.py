@@ -272,8 +272,12 @@ def _small(seed=0, n=24, arms=("A", "B", "C"), visits=("v0", "v1", "v2")) -> pd.
         (lambda d: d.assign(value=np.where(d["visit"] == "v0", 5.0, d["value"])), "constant_visit"),
         (lambda d: d.assign(value=np.where(d["visit"] == "v2", 5.0, d["value"])), "constant_visit"),
         # constant within each arm at v1: the arm effects there explain all of its variance
-        (lambda d: d.assign(value=np.where(d["visit"] == "v1", d["arm"].map({"A": 1.0, "B": 2.0, "C": 4.0}),
-                                           d["value"])), "constant_visit"),
+        (
+            lambda d: d.assign(
+                value=np.where(d["visit"] == "v1", d["arm"].map({"A": 1.0, "B": 2.0, "C": 4.0}), d["value"])
+            ),
+            "constant_visit",
+        ),
     ],
 )
 def test_degenerate_outcomes_get_a_status_not_a_crash(make, status):
@@ -445,7 +449,9 @@ def test_outcome_measured_at_some_visits_is_fitted_on_those():
     assert (status.loc["nobase"] == "no_baseline_data").all()
     assert (status.loc[("vo2", "week8")] == "not_measured_at_visit").all()
     assert (status.loc["skin"] == "ok").all() and (status.loc[("vo2", "week16")] == "ok").all()
-    alone = clda(d[d["outcome"] == "vo2"], baseline_visit="week0", visits=["week0", "week16"], reference_arm="CON")
+    alone = clda(
+        d[d["outcome"] == "vo2"], baseline_visit="week0", visits=["week0", "week16"], reference_arm="CON"
+    )
     got = res[(res["outcome"] == "vo2") & (res["visit"] == "week16")].reset_index(drop=True)
     assert_allclose(got[["estimate", "se", "p"]], alone[["estimate", "se", "p"]], rtol=1e-12)
     assert list(res["outcome"].unique()) == ["nobase", "skin", "vo2"]
@@ -456,9 +462,13 @@ def test_warning_names_the_fit_status_of_an_outcome_fitted_on_some_visits():
     """VO2peak measured at week0/week16 and constant at week16: the warning says constant_visit (its fit's
     status), not the not_measured_at_visit of its week-8 rows."""
     rng = np.random.default_rng(3)
-    rows = [(f"p{i}", ("CON", "RT")[i % 2], v, o, 5.0 if (o, v) == ("vo2", "week16") else rng.normal())
-            for i in range(30) for o in ("skin", "vo2") for v in ("week0", "week8", "week16")
-            if (o, v) != ("vo2", "week8")]
+    rows = [
+        (f"p{i}", ("CON", "RT")[i % 2], v, o, 5.0 if (o, v) == ("vo2", "week16") else rng.normal())
+        for i in range(30)
+        for o in ("skin", "vo2")
+        for v in ("week0", "week8", "week16")
+        if (o, v) != ("vo2", "week8")
+    ]
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
     with pytest.warns(DegenerateFitWarning, match=r"1 of 2 outcome\(s\) \{'constant_visit': 1\}"):
         res = clda(d, baseline_visit="week0", reference_arm="CON")

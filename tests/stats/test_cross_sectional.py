@@ -25,8 +25,13 @@ RTOL = 1e-10
 
 def _close(ours, ref, cols):
     for c in cols:
-        assert_allclose(ours[c].to_numpy(float), ref[c].to_numpy(float), rtol=RTOL, atol=1e-15 if c == "p" else 0,
-                        err_msg=c)
+        assert_allclose(
+            ours[c].to_numpy(float),
+            ref[c].to_numpy(float),
+            rtol=RTOL,
+            atol=1e-15 if c == "p" else 0,
+            err_msg=c,
+        )
 
 
 @pytest.mark.parametrize("case", list(CASES.itertuples()), ids=CASES["case"].tolist())
@@ -42,7 +47,9 @@ def test_matches_r(case):
     )
     assert tuple(res.contrasts.columns) == CONTRAST_COLUMNS
     ref = CONTRASTS[CONTRASTS.case == case.case]
-    ours = res.contrasts.set_index(["outcome", "contrast"]).loc[list(zip(ref.outcome, ref.contrast, strict=True))]
+    ours = res.contrasts.set_index(["outcome", "contrast"]).loc[
+        list(zip(ref.outcome, ref.contrast, strict=True))
+    ]
     _close(ours, ref, ["estimate", "se", "df", "t", "p", "ci_low", "ci_high"])
     k = [res.fit.outcomes.index(o) for o in ref.outcome]
     assert_allclose(res.fit.n[k], ref.n)

@@ -24,7 +24,10 @@ def _trial() -> pd.DataFrame:
         a = "AB"[i % 2]
         for o in ("y", "z"):
             b = rng.normal(10, 1)
-            rows += [(f"p{i}", a, "w0", o, b, 50 + i), (f"p{i}", a, "w16", o, b + rng.normal() + (a == "B"), 50 + i)]
+            rows += [
+                (f"p{i}", a, "w0", o, b, 50 + i),
+                (f"p{i}", a, "w16", o, b + rng.normal() + (a == "B"), 50 + i),
+            ]
     return pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value", "age"])
 
 
@@ -33,7 +36,9 @@ def _row(d: pd.DataFrame, pid: str, visit: str, outcome: str) -> int:
 
 
 ANALYSES = {
-    "ancova": lambda d: ancova(d, baseline_visit="w0", followup_visit="w16", reference_arm="A", covariates=["age"]),
+    "ancova": lambda d: ancova(
+        d, baseline_visit="w0", followup_visit="w16", reference_arm="A", covariates=["age"]
+    ),
     "mixed_anova": lambda d: mixed_anova(d, visits=["w0", "w16"]),
     "within_arm_change": lambda d: within_arm_change(d, baseline_visit="w0", followup_visit="w16"),
     "cross_sectional": lambda d: cross_sectional(d, group="arm", at_visit="w16", covariates=["age"]),

@@ -22,7 +22,9 @@ WIDE = DATA.pivot(index=["participant_id", "arm"], columns="visit", values="valu
 
 
 def _pooled_sd(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.sqrt(((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / (len(x) + len(y) - 2)))
+    return float(
+        np.sqrt(((len(x) - 1) * x.var(ddof=1) + (len(y) - 1) * y.var(ddof=1)) / (len(x) + len(y) - 2))
+    )
 
 
 def _hedges(est: float, x: np.ndarray, y: np.ndarray) -> float:
@@ -39,8 +41,11 @@ def test_ancova_hedges_g_and_partial_eta_squared():
     c = res.contrasts.set_index("contrast")
     for arm in ["CBT", "FT"]:
         row = c.loc[f"{arm} - Cont"]
-        expect = _hedges(row.estimate, WIDE.loc[WIDE.arm == arm, "pre"].to_numpy(),
-                         WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy())
+        expect = _hedges(
+            row.estimate,
+            WIDE.loc[WIDE.arm == arm, "pre"].to_numpy(),
+            WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy(),
+        )
         assert_allclose(row.effect_size, expect, rtol=1e-10)
         assert row.effect_size_formula == HEDGES_G
     one = np.ones(len(WIDE))
@@ -54,8 +59,11 @@ def test_ancova_hedges_g_and_partial_eta_squared():
 def test_cross_sectional_hedges_g():
     res = cross_sectional(DATA, group="arm", at_visit="post", reference_group="Cont")
     row = res.contrasts.set_index("contrast").loc["FT - Cont"]
-    expect = _hedges(row.estimate, WIDE.loc[WIDE.arm == "FT", "post"].to_numpy(),
-                     WIDE.loc[WIDE.arm == "Cont", "post"].to_numpy())
+    expect = _hedges(
+        row.estimate,
+        WIDE.loc[WIDE.arm == "FT", "post"].to_numpy(),
+        WIDE.loc[WIDE.arm == "Cont", "post"].to_numpy(),
+    )
     assert_allclose(row.effect_size, expect, rtol=1e-10)
     assert row.effect_size_formula == HEDGES_G_CROSS_SECTIONAL
 
@@ -78,8 +86,11 @@ def test_hedges_g_with_an_arm_of_one_completer():
     res = ancova(DATA[keep], baseline_visit="pre", followup_visit="post", reference_arm="Cont")
     row = res.contrasts.set_index("contrast").loc["FT - Cont"]
     assert row.status == "ok" and row.n == 1 + (WIDE.arm == "Cont").sum()
-    expect = _hedges_ss(row.estimate, WIDE.loc[WIDE.participant_id == ONE_FT, "pre"].to_numpy(),
-                        WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy())
+    expect = _hedges_ss(
+        row.estimate,
+        WIDE.loc[WIDE.participant_id == ONE_FT, "pre"].to_numpy(),
+        WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy(),
+    )
     assert np.isfinite(expect)
     assert_allclose(row.effect_size, expect, rtol=1e-10)
 
@@ -88,8 +99,11 @@ def test_cross_sectional_hedges_g_with_a_group_of_one():
     keep = (DATA.arm != "FT") | (DATA.participant_id == ONE_FT)
     res = cross_sectional(DATA[keep], group="arm", at_visit="post", reference_group="Cont")
     row = res.contrasts.set_index("contrast").loc["FT - Cont"]
-    expect = _hedges_ss(row.estimate, WIDE.loc[WIDE.participant_id == ONE_FT, "post"].to_numpy(),
-                        WIDE.loc[WIDE.arm == "Cont", "post"].to_numpy())
+    expect = _hedges_ss(
+        row.estimate,
+        WIDE.loc[WIDE.participant_id == ONE_FT, "post"].to_numpy(),
+        WIDE.loc[WIDE.arm == "Cont", "post"].to_numpy(),
+    )
     assert row.status == "ok"
     assert_allclose(row.effect_size, expect, rtol=1e-10)
 
@@ -100,8 +114,11 @@ def test_clda_hedges_g_with_an_arm_of_one_participant():
     keep = (DATA.arm != "FT") | (DATA.participant_id == ONE_FT)
     res = clda(DATA[keep], baseline_visit="pre", visits=["pre", "post"], reference_arm="Cont")
     row = res.set_index("contrast").loc["FT - Cont"]
-    expect = _hedges_ss(row.estimate, WIDE.loc[WIDE.participant_id == ONE_FT, "pre"].to_numpy(),
-                        WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy())
+    expect = _hedges_ss(
+        row.estimate,
+        WIDE.loc[WIDE.participant_id == ONE_FT, "pre"].to_numpy(),
+        WIDE.loc[WIDE.arm == "Cont", "pre"].to_numpy(),
+    )
     assert row.status == "ok"
     assert_allclose(row.effect_size, expect, rtol=1e-10)
 
@@ -114,7 +131,12 @@ def test_hedges_g_pooling_equals_the_variance_formula_with_two_or_more_per_arm()
 def test_hedges_g_needs_more_than_three_participants_in_the_two_arms():
     from skintrial.stats._effect_size import hedges_g
 
-    g = hedges_g(np.array([1.0, 1.0, 1.0]), np.array([1.0, 2.0, 2.0]), np.array([0.0, 2.0, 2.0]),
-                 np.array([1.0, 1.0, 2.0]), np.array([0.0, 0.0, 2.0]))
+    g = hedges_g(
+        np.array([1.0, 1.0, 1.0]),
+        np.array([1.0, 2.0, 2.0]),
+        np.array([0.0, 2.0, 2.0]),
+        np.array([1.0, 1.0, 2.0]),
+        np.array([0.0, 0.0, 2.0]),
+    )
     assert np.isnan(g[:2]).all()  # n1 + n2 = 2 (no spread) and 3 (J = 0)
     assert_allclose(g[2], (1 - 3 / 7) / np.sqrt(2.0), rtol=1e-12)  # SS 4 over 2 df: SD sqrt(2); J = 4/7

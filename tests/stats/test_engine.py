@@ -22,7 +22,7 @@ def _random_problem(seed: int, n: int = 40, K: int = 7, q: int = 1, missing: flo
     X = np.column_stack([np.ones(n), arm == 1, arm == 2, rng.normal(50, 10, n)]).astype(float)
     Z = rng.normal(size=(n, K, q)) * rng.uniform(0.5, 20, size=(1, K, q)) + rng.normal(0, 100, size=(1, K, q))
     beta = rng.normal(size=(X.shape[1] + q, K))
-    Y = X @ beta[: X.shape[1]] + np.einsum("nkq,qk->nk", Z, beta[X.shape[1]:]) + rng.normal(size=(n, K))
+    Y = X @ beta[: X.shape[1]] + np.einsum("nkq,qk->nk", Z, beta[X.shape[1] :]) + rng.normal(size=(n, K))
     Y[rng.random((n, K)) < missing] = np.nan
     Z[rng.random((n, K, q)) < missing / 2] = np.nan
     return X, Y, Z
@@ -59,7 +59,9 @@ def test_matches_statsmodels(seed, q):
         fr = r.f_test(L)
         assert_allclose(ft.f[k], np.squeeze(fr.fvalue), rtol=RTOL)
         assert_allclose(ft.p[k], np.squeeze(fr.pvalue), rtol=1e-9)
-        assert_allclose(fit.means[k], X[keep].mean(axis=0).tolist() + z[keep].mean(axis=0).tolist(), rtol=RTOL)
+        assert_allclose(
+            fit.means[k], X[keep].mean(axis=0).tolist() + z[keep].mean(axis=0).tolist(), rtol=RTOL
+        )
 
 
 def test_shared_design_path_equals_general_path():
@@ -97,8 +99,13 @@ def test_degenerate_statuses_never_crash():
     Z = rng.normal(size=(n, 5, 1))
     Z[:, 4, 0] = 2 * X[:, 1]  # the per-outcome column is collinear with an arm dummy
     fit = fit_ols(X, Y, Z=Z)
-    assert fit.status.tolist() == ["ok", "no_residual_variance", "rank_deficient", "too_few_observations",
-                                   "rank_deficient"]
+    assert fit.status.tolist() == [
+        "ok",
+        "no_residual_variance",
+        "rank_deficient",
+        "too_few_observations",
+        "rank_deficient",
+    ]
     assert np.isfinite(fit.coef[0]).all() and np.isnan(fit.coef[1:]).all()
     con = fit.contrast(np.eye(4)[1:2])
     assert np.isfinite(con.p[0]).all() and np.isnan(con.p[1:]).all()
@@ -152,7 +159,10 @@ def test_dropped_columns_fit_the_model_without_them(q):
     tt = r.t_test(np.delete(L[:1], 2, axis=1))
     assert_allclose(con.estimate[0, 0], tt.effect[0], rtol=RTOL)
     assert_allclose(con.se[0, 0], tt.sd.ravel()[0], rtol=RTOL)
-    assert con.df[0, 0] == r.df_resid and np.isnan([con.estimate[0, 1], con.se[0, 1], con.df[0, 1], con.p[0, 1]]).all()
+    assert (
+        con.df[0, 0] == r.df_resid
+        and np.isnan([con.estimate[0, 1], con.se[0, 1], con.df[0, 1], con.p[0, 1]]).all()
+    )
     assert np.isfinite(con.p[1:]).all()  # the other outcomes keep every contrast
     grid = np.broadcast_to(L, (Y.shape[1], *L.shape))  # per-outcome rows follow the same rule
     assert_allclose(fit.contrast(grid).estimate, con.estimate, rtol=1e-12)

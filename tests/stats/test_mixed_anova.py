@@ -34,10 +34,18 @@ def test_matches_afex(case):
     assert ours.status.isin(["ok", "arm_dropped"]).all()
     assert_allclose(ours.n, ref.n)
     for col in ["num_df", "den_df", "f", "mse", "ges", "gg_eps", "hf_eps"]:
-        assert_allclose(ours[col].to_numpy(float), ref[col].to_numpy(float), rtol=RTOL, equal_nan=True, err_msg=col)
+        assert_allclose(
+            ours[col].to_numpy(float), ref[col].to_numpy(float), rtol=RTOL, equal_nan=True, err_msg=col
+        )
     for col in ["p", "p_gg", "p_hf"]:
-        assert_allclose(ours[col].to_numpy(float), ref[col].to_numpy(float), rtol=RTOL, atol=1e-15,
-                        equal_nan=True, err_msg=col)
+        assert_allclose(
+            ours[col].to_numpy(float),
+            ref[col].to_numpy(float),
+            rtol=RTOL,
+            atol=1e-15,
+            equal_nan=True,
+            err_msg=col,
+        )
 
 
 def test_two_visit_interaction_is_the_change_score_t_squared():
@@ -81,8 +89,12 @@ def test_an_arm_without_complete_cases_is_named_in_the_status():
     from skintrial.stats import mixed_anova
 
     rng = np.random.default_rng(1)
-    rows = [(f"p{i}", "ABC"[i % 3], v, "y", float(rng.normal(k, 1)))
-            for i in range(18) for k, v in enumerate(["w0", "w16"]) if not ("ABC"[i % 3] == "C" and v == "w16")]
+    rows = [
+        (f"p{i}", "ABC"[i % 3], v, "y", float(rng.normal(k, 1)))
+        for i in range(18)
+        for k, v in enumerate(["w0", "w16"])
+        if not ("ABC"[i % 3] == "C" and v == "w16")
+    ]
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
     res = mixed_anova(d, arms=["A", "B", "C"], visits=["w0", "w16"])
     assert set(res["status"]) == {"arm_dropped"}  # not ANCOVA's arm_without_complete_cases, which means NaN

@@ -190,7 +190,9 @@ def test_moderated_f_with_a_degenerate_outcome_is_nan_there_only():
     Y = np.column_stack([rng.normal(size=(9, 20)), np.full(9, 1.5)])
     ft = moderated_f_test(fit_ols(X, Y), np.eye(3)[1:])
     assert ft["f"].iloc[:-1].notna().all() and (ft["df1"].iloc[:-1] == 2).all()
-    assert ft.iloc[-1][["f", "df1", "df2", "p"]].isna().all() and ft["status"].iloc[-1] == "no_residual_variance"
+    assert (
+        ft.iloc[-1][["f", "df1", "df2", "p"]].isna().all() and ft["status"].iloc[-1] == "no_residual_variance"
+    )
 
 
 def test_several_contrasts_come_out_long_and_named():

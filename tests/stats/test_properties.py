@@ -33,7 +33,9 @@ def _trial(seed: int, n_per_arm: tuple[int, int, int], n_outcomes: int, missing:
                 base = rng.normal(10 * (k + 1), 2)
                 rows.append((f"p{pid:03d}", a, "w0", f"o{k}", base, age))
                 if rng.random() >= missing:
-                    rows.append((f"p{pid:03d}", a, "w16", f"o{k}", 0.6 * base + rng.normal(a == "RT", 1), age))
+                    rows.append(
+                        (f"p{pid:03d}", a, "w16", f"o{k}", 0.6 * base + rng.normal(a == "RT", 1), age)
+                    )
             pid += 1
     return pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value", "age"])
 
@@ -64,11 +66,17 @@ def test_change_and_followup_give_the_same_arm_effect(data):
     wide = data.pivot_table(index=["participant_id", "outcome"], columns="visit", values="value")
     change = data.copy()
     post = change.visit == "w16"
-    base = wide["w0"].reindex(pd.MultiIndex.from_frame(change.loc[post, ["participant_id", "outcome"]])).to_numpy()
+    base = (
+        wide["w0"]
+        .reindex(pd.MultiIndex.from_frame(change.loc[post, ["participant_id", "outcome"]]))
+        .to_numpy()
+    )
     change.loc[post, "value"] = change.loc[post, "value"].to_numpy() - base
     a, b = ancova(data, **KW), ancova(change, **KW)
     cols = ["estimate", "se", "t", "p", "ci_low", "ci_high"]
-    assert_allclose(a.contrasts[cols].to_numpy(float), b.contrasts[cols].to_numpy(float), rtol=1e-9, atol=1e-12)
+    assert_allclose(
+        a.contrasts[cols].to_numpy(float), b.contrasts[cols].to_numpy(float), rtol=1e-9, atol=1e-12
+    )
     assert_allclose(a.arm_test["f"], b.arm_test["f"], rtol=1e-9)
     k = a.fit.param_index("baseline")
     assert_allclose(a.fit.coef[:, k] - 1.0, b.fit.coef[:, k], rtol=1e-9, atol=1e-12)
@@ -105,10 +113,14 @@ def test_row_order_does_not_matter_for_cross_sectional(data, seed):
     kw = dict(group="arm", at_visit="w16", covariates=["age"], reference_group="CON")
     a = cross_sectional(data, **kw)
     b = cross_sectional(data.sample(frac=1.0, random_state=seed), **kw)
-    assert a.contrasts[["outcome", "contrast", "status"]].equals(b.contrasts[["outcome", "contrast", "status"]])
+    assert a.contrasts[["outcome", "contrast", "status"]].equals(
+        b.contrasts[["outcome", "contrast", "status"]]
+    )
     assert_allclose(a.contrasts[COLS].to_numpy(float), b.contrasts[COLS].to_numpy(float), rtol=1e-10)
     assert_allclose(a.emmeans["emmean"], b.emmeans["emmean"], rtol=1e-10)
-    assert_allclose(a.group_test[["f", "p"]].to_numpy(float), b.group_test[["f", "p"]].to_numpy(float), rtol=1e-10)
+    assert_allclose(
+        a.group_test[["f", "p"]].to_numpy(float), b.group_test[["f", "p"]].to_numpy(float), rtol=1e-10
+    )
 
 
 @settings(max_examples=60, deadline=None)
@@ -149,6 +161,9 @@ def test_gatekeeping_never_below_raw_monotone_within_a_family_and_ordered_across
         else:
             o = np.argsort(raw[f], kind="mergesort")
             assert np.all(np.diff(adj[f][o]) >= -1e-15)
-    first, second = ok & (out["family"] == "primary").to_numpy(), ok & (out["family"] == "secondary").to_numpy()
+    first, second = (
+        ok & (out["family"] == "primary").to_numpy(),
+        ok & (out["family"] == "secondary").to_numpy(),
+    )
     if first.any() and second.any():
         assert adj[second].min() >= adj[first].max()

@@ -15,8 +15,15 @@ ROWS = {m.group(1): m.group(2) for m in re.finditer(r"\| `([A-Z_]+_COLUMNS)` \| 
 
 @pytest.mark.parametrize(
     "name",
-    ["CONTRAST_COLUMNS", "EMMEANS_COLUMNS", "FTEST_COLUMNS", "MIXED_ANOVA_COLUMNS", "DESCRIPTIVE_COLUMNS",
-     "CHANGE_COLUMNS", "CROSS_SECTIONAL_COLUMNS"],
+    [
+        "CONTRAST_COLUMNS",
+        "EMMEANS_COLUMNS",
+        "FTEST_COLUMNS",
+        "MIXED_ANOVA_COLUMNS",
+        "DESCRIPTIVE_COLUMNS",
+        "CHANGE_COLUMNS",
+        "CROSS_SECTIONAL_COLUMNS",
+    ],
 )
 def test_documented_columns_are_the_schema(name):
     assert name in ROWS, f"docs/statistics.md does not list {name}"

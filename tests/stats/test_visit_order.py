@@ -54,8 +54,11 @@ def test_default_order_is_natural_whatever_the_row_order(rows):
 def test_results_are_the_same_on_sorted_and_shuffled_rows():
     a, b = (_orders(_trial())[k] for k in ("sorted by participant and visit", "shuffled"))
     pd.testing.assert_frame_equal(describe(a), describe(b))
-    pd.testing.assert_frame_equal(clda(a, baseline_visit="week0", reference_arm="A"),
-                                  clda(b, baseline_visit="week0", reference_arm="A"), rtol=1e-9)
+    pd.testing.assert_frame_equal(
+        clda(a, baseline_visit="week0", reference_arm="A"),
+        clda(b, baseline_visit="week0", reference_arm="A"),
+        rtol=1e-9,
+    )
     pd.testing.assert_frame_equal(mixed_anova(a), mixed_anova(b), rtol=1e-9)
 
 
@@ -69,7 +72,11 @@ def test_natural_order_compares_numbers_inside_labels_as_numbers():
 
 def test_a_declared_order_is_kept():
     d = _orders(_trial())["shuffled"]
-    assert describe(d, visits=["week16", "week0"])["visit"].drop_duplicates().tolist() == ["week16", "week0", "week8"]
+    assert describe(d, visits=["week16", "week0"])["visit"].drop_duplicates().tolist() == [
+        "week16",
+        "week0",
+        "week8",
+    ]
     res = clda(d, baseline_visit="week0", visits=["week0", "week16", "week8"], reference_arm="A")
     assert res["visit"].tolist() == ["week16", "week8"]
 

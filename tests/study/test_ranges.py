@@ -21,11 +21,25 @@ def test_every_instrument_output_has_a_range_in_its_own_unit():
         assert unit == ("mm" if name.endswith("_mm") else "1") and lo < hi, name
 
 
-@pytest.mark.parametrize("spelling, unit", [
-    ("millimetres", "mm"), ("Millimeter", "mm"), ("µm", "um"), ("μm", "um"), ("microns", "um"),
-    ("percent", "%"), ("ratio", "ratio"), ("a.u.", "a.u."), ("AU", "a.u."), ("KG", "kg"),
-    ("mL/kg/min", "mL/kg/min"), ("ml·kg⁻¹·min⁻¹", "mL/kg/min"), ("kg/m²", "kg/m2"), ("beats/min", "bpm"),
-])
+@pytest.mark.parametrize(
+    "spelling, unit",
+    [
+        ("millimetres", "mm"),
+        ("Millimeter", "mm"),
+        ("µm", "um"),
+        ("μm", "um"),
+        ("microns", "um"),
+        ("percent", "%"),
+        ("ratio", "ratio"),
+        ("a.u.", "a.u."),
+        ("AU", "a.u."),
+        ("KG", "kg"),
+        ("mL/kg/min", "mL/kg/min"),
+        ("ml·kg⁻¹·min⁻¹", "mL/kg/min"),
+        ("kg/m²", "kg/m2"),
+        ("beats/min", "bpm"),
+    ],
+)
 def test_common_unit_spellings_are_recognised(spelling, unit):
     assert canonical_unit(spelling) == unit
 
@@ -33,7 +47,9 @@ def test_common_unit_spellings_are_recognised(spelling, unit):
 def test_precedence_declared_then_instrument_then_unit():
     r6 = outcome_range(OutcomeSpec(unit="ratio", instrument="cutometer"), "r6")
     assert (r6.low, r6.high) == (0.0, math.inf)  # Uv/Ue is not bounded by 1, whatever the unit says
-    assert outcome_range(OutcomeSpec(unit="mm", instrument="cutometer", parameter="r0"), "firmness").high == 10
+    assert (
+        outcome_range(OutcomeSpec(unit="mm", instrument="cutometer", parameter="r0"), "firmness").high == 10
+    )
     assert outcome_range(OutcomeSpec(unit="%", instrument="cutometer"), "r2").high == 100
     assert outcome_range(OutcomeSpec(unit="kg", instrument="scale"), "body_mass").high == UNIT_RANGES["kg"][1]
     declared = outcome_range(OutcomeSpec(unit="ratio", instrument="cutometer", max=2.0), "r2")
@@ -41,11 +57,14 @@ def test_precedence_declared_then_instrument_then_unit():
     assert not outcome_range(OutcomeSpec(unit="g/m2/h"), "tewl").checked
 
 
-@pytest.mark.parametrize("value, named, not_named", [
-    (20.0, "20 µm = 0.02 mm", "cm"),
-    (2e-05, "2e-05 m = 0.02 mm", "µm"),
-    (0.6, None, "another unit"),
-])
+@pytest.mark.parametrize(
+    "value, named, not_named",
+    [
+        (20.0, "20 µm = 0.02 mm", "cm"),
+        (2e-05, "2e-05 m = 0.02 mm", "µm"),
+        (0.6, None, "another unit"),
+    ],
+)
 def test_implausible_pixel_spacing_names_only_slips_that_fit(value, named, not_named):
     from skintrial.study._ranges import pixel_spacing_problem
 

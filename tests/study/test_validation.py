@@ -49,8 +49,11 @@ def test_unknown_visit(small_bundle):
 
 
 def test_undeclared_outcome_names_it_once_with_count(small_bundle):
-    _edit(small_bundle, "measurements",
-          lambda f: f.assign(outcome=f["outcome"].where(~f.index.isin([4, 9, 11]), "tewl")))
+    _edit(
+        small_bundle,
+        "measurements",
+        lambda f: f.assign(outcome=f["outcome"].where(~f.index.isin([4, 9, 11]), "tewl")),
+    )
     p = _one(_problems(small_bundle), "not declared")
     assert (p.row, p.column, p.value, p.rows_affected) == (6, "outcome", "tewl", 3)
     assert "[outcomes.tewl]" in p.fix
@@ -76,13 +79,16 @@ def test_replicates_are_averaged_by_the_declared_rule(small_bundle):
     study = load_study(small_bundle)
     first = m.iloc[0]
     row = study.measurements.query(
-        "participant_id == @first.participant_id and visit == @first.visit and outcome == @first.outcome")
+        "participant_id == @first.participant_id and visit == @first.visit and outcome == @first.outcome"
+    )
     assert row["n_replicates"].item() == 3
     assert row["value"].item() == pytest.approx((float(first["value"]) + 0.5 + 0.6) / 3, rel=1e-12)
 
 
-@pytest.mark.parametrize("bad, message", [("abc", "not a number"), ("", "value is empty"),
-                                          ("inf", "infinite"), ("nan", "not a number")])
+@pytest.mark.parametrize(
+    "bad, message",
+    [("abc", "not a number"), ("", "value is empty"), ("inf", "infinite"), ("nan", "not a number")],
+)
 def test_non_numeric_nan_and_infinite_values(small_bundle, bad, message):
     _edit(small_bundle, "measurements", lambda f: f.assign(value=f["value"].where(f.index != 7, bad)))
     p = _one(_problems(small_bundle), message)
@@ -101,16 +107,20 @@ def test_values_outside_the_physical_range(small_bundle, outcome, bad):
 
 
 def test_measurements_for_unknown_participant(small_bundle):
-    _edit(small_bundle, "measurements",
-          lambda f: f.assign(participant_id=f["participant_id"].where(f.index != 5, "P999")))
+    _edit(
+        small_bundle,
+        "measurements",
+        lambda f: f.assign(participant_id=f["participant_id"].where(f.index != 5, "P999")),
+    )
     p = _one(_problems(small_bundle), "not in participants.csv")
     assert (p.row, p.value) == (7, "P999")
 
 
 def test_randomised_participant_without_baseline(small_bundle):
     pid = pd.read_csv(small_bundle / "participants.csv")["participant_id"].iloc[0]
-    _edit(small_bundle, "measurements",
-          lambda f: f[~((f["participant_id"] == pid) & (f["visit"] == "week0"))])
+    _edit(
+        small_bundle, "measurements", lambda f: f[~((f["participant_id"] == pid) & (f["visit"] == "week0"))]
+    )
     p = _one(_problems(small_bundle), "no measurement at the baseline visit")
     assert p.value == pid and p.file.endswith("participants.csv")
 
@@ -224,8 +234,12 @@ def test_baseline_visit_cannot_be_the_last_visit(small_bundle):
 
 def test_every_study_toml_problem_is_reported_together(small_bundle):
     """Cross-checks (reference arm, plan outcomes) are not held back by a field error elsewhere."""
-    _toml_edit(small_bundle, ('reference_arm = "AT"', 'reference_arm = "CON"'), ("alpha = 0.05", "alpha = 5"),
-               ('primary = ["', 'primary = ["tewl", "'))
+    _toml_edit(
+        small_bundle,
+        ('reference_arm = "AT"', 'reference_arm = "CON"'),
+        ("alpha = 0.05", "alpha = 5"),
+        ('primary = ["', 'primary = ["tewl", "'),
+    )
     problems = validate_study(small_bundle)
     assert {p.column for p in problems} >= {"analysis.alpha", "study.reference_arm", "analysis.primary"}
     assert all(p.fix for p in problems)
@@ -253,8 +267,8 @@ def test_each_value_out_of_range_is_reported_on_its_row(small_bundle):
 @pytest.mark.parametrize("unit, bad, good", [("a.u.", "7", "0.7"), ("%", "170", "70"), ("1", "-0.2", "0.2")])
 def test_cutometer_ratio_range_applies_whatever_the_unit_is_called(small_bundle, unit, bad, good):
     text = (small_bundle / "study.toml").read_text()
-    block = text[text.index("[outcomes.r2]"):]
-    block = block[:block.index("\n\n")]
+    block = text[text.index("[outcomes.r2]") :]
+    block = block[: block.index("\n\n")]
     unit_line = next(line for line in block.splitlines() if line.startswith("unit ="))
     _toml_edit(small_bundle, (block, block.replace(unit_line, f'unit = "{unit}"')))
 
@@ -309,7 +323,9 @@ def test_an_empty_arm_is_named_as_empty(small_bundle):
 
 
 def test_row_numbers_stay_right_after_a_blank_line(small_bundle):
-    _edit(small_bundle, "measurements", lambda f: f.assign(value=f["value"].where(f.index != 4, "abc")))  # row 6
+    _edit(
+        small_bundle, "measurements", lambda f: f.assign(value=f["value"].where(f.index != 4, "abc"))
+    )  # row 6
     path = small_bundle / "measurements.csv"
     lines = path.read_text().splitlines()
     path.write_text("\n".join([*lines[:3], "", *lines[3:]]) + "\n")  # a blank line at spreadsheet row 4
@@ -322,7 +338,9 @@ def test_row_numbers_stay_right_after_a_blank_line(small_bundle):
 def test_blank_excel_rows_are_skipped_with_one_note(small_bundle):
     frame = pd.read_csv(small_bundle / "measurements.csv", dtype=str, keep_default_na=False)
     blank = pd.DataFrame([[""] * frame.shape[1]], columns=frame.columns)
-    pd.concat([frame.iloc[:4], blank, frame.iloc[4:]]).to_excel(small_bundle / "measurements.xlsx", index=False)
+    pd.concat([frame.iloc[:4], blank, frame.iloc[4:]]).to_excel(
+        small_bundle / "measurements.xlsx", index=False
+    )
     (small_bundle / "measurements.csv").unlink()
     assert validate_study(small_bundle) == []
     notes = validate_study(small_bundle, notes=True)
@@ -332,15 +350,28 @@ def test_blank_excel_rows_are_skipped_with_one_note(small_bundle):
 def test_measurements_after_the_withdrawal_visit(small_bundle):
     parts = pd.read_csv(small_bundle / "participants.csv", dtype=str, keep_default_na=False)
     meas = pd.read_csv(small_bundle / "measurements.csv", dtype=str, keep_default_na=False)
-    pid = next(p for p in parts.loc[parts["status"] == "completed", "participant_id"]
-               if ((meas["participant_id"] == p) & (meas["visit"] == "week16")).any())
-    _edit(small_bundle, "participants", lambda f: f.assign(
-        status=f["status"].where(f["participant_id"] != pid, "withdrawn"),
-        withdrawal_visit=f["withdrawal_visit"].where(f["participant_id"] != pid, "week0"),
-        withdrawal_reason=f["withdrawal_reason"].where(f["participant_id"] != pid, "moved")))
+    pid = next(
+        p
+        for p in parts.loc[parts["status"] == "completed", "participant_id"]
+        if ((meas["participant_id"] == p) & (meas["visit"] == "week16")).any()
+    )
+    _edit(
+        small_bundle,
+        "participants",
+        lambda f: f.assign(
+            status=f["status"].where(f["participant_id"] != pid, "withdrawn"),
+            withdrawal_visit=f["withdrawal_visit"].where(f["participant_id"] != pid, "week0"),
+            withdrawal_reason=f["withdrawal_reason"].where(f["participant_id"] != pid, "moved"),
+        ),
+    )
     p = _one(_problems(small_bundle), "says they withdrew")
     later = meas.index[(meas["participant_id"] == pid) & (meas["visit"] == "week16")]
-    assert (p.file.endswith("measurements.csv"), p.row, p.column, p.value) == (True, later[0] + 2, "visit", "week16")
+    assert (p.file.endswith("measurements.csv"), p.row, p.column, p.value) == (
+        True,
+        later[0] + 2,
+        "visit",
+        "week16",
+    )
     assert pid in p.message and p.rows_affected == len(later)
 
 
@@ -374,11 +405,14 @@ def test_a_non_utf8_table_says_to_save_it_as_utf8(small_bundle):
     assert "UTF-8" in p.fix and p.row == len(text.splitlines()) + 1
 
 
-@pytest.mark.parametrize("body, message, row", [
-    ('participant_id,arm\nP01,AT\nP02,"RT\nP03,AT\n', "EOF inside string starting at row 3", 3),
-    ("participant_id,arm\nP01,AT\nP02,RT,extra,more\n", "Expected 2 fields in line 3", 3),
-    ("", "the file is empty", None),
-])
+@pytest.mark.parametrize(
+    "body, message, row",
+    [
+        ('participant_id,arm\nP01,AT\nP02,"RT\nP03,AT\n', "EOF inside string starting at row 3", 3),
+        ("participant_id,arm\nP01,AT\nP02,RT,extra,more\n", "Expected 2 fields in line 3", 3),
+        ("", "the file is empty", None),
+    ],
+)
 def test_an_unparsable_table_names_its_row(small_bundle, body, message, row):
     (small_bundle / "participants.csv").write_text(body)
     with pytest.raises(InputError, match=message) as err:
@@ -390,7 +424,7 @@ def test_an_unparsable_table_names_its_row(small_bundle, body, message, row):
 def test_a_non_utf8_study_toml_gets_text_editor_advice_not_spreadsheet_advice(small_bundle):
     path = small_bundle / "study.toml"
     text = path.read_text()
-    path.write_bytes(text.encode("utf-8") + '# Zoë\n'.encode("latin-1"))  # saved by a legacy editor
+    path.write_bytes(text.encode("utf-8") + "# Zoë\n".encode("latin-1"))  # saved by a legacy editor
     with pytest.raises(InputError) as err:
         load_study(small_bundle)
     (p,) = err.value.problems
@@ -401,32 +435,66 @@ def test_a_non_utf8_study_toml_gets_text_editor_advice_not_spreadsheet_advice(sm
 
 def test_study_toml_problems_do_not_hide_the_tables_problems(small_bundle):
     _toml_edit(small_bundle, ("alpha = 0.05", "alpha = 5"))
-    _edit(small_bundle, "measurements", lambda f: f.assign(value=f["value"].where(f.index != 7, "abc"),
-                                                           visit=f["visit"].where(f.index != 3, "week9")))
+    _edit(
+        small_bundle,
+        "measurements",
+        lambda f: f.assign(
+            value=f["value"].where(f.index != 7, "abc"), visit=f["visit"].where(f.index != 3, "week9")
+        ),
+    )
     problems = validate_study(small_bundle)
     assert {(p.column, p.row) for p in problems} >= {("analysis.alpha", None), ("value", 9), ("visit", 5)}
 
 
-@pytest.mark.parametrize("table, methods, column, text", [
-    ('[analysis.cross_sectional]\ngroup = "age_group"\n', '"ancova"', "analysis.cross_sectional",
-     "not in [analysis] methods"),
-    ('[analysis.cross_sectional]\nvisit = "week8"\n', '"ancova", "cross_sectional"', "analysis.cross_sectional.visit",
-     "not one of [study] visits"),
-    ('[analysis.cross_sectional]\nreference_group = "CON"\n', '"ancova", "cross_sectional"',
-     "analysis.cross_sectional.reference_group", "not one of arms"),
-    ('[analysis.cross_sectional]\ngroup = "fitness"\n', '"ancova", "cross_sectional"', "fitness",
-     "grouping column 'fitness'"),
-    ('[analysis.cross_sectional]\ngroup = "age_group"\nreference_group = "30-39"\n', '"ancova", "cross_sectional"',
-     "age_group", "reference_group of [analysis.cross_sectional]"),
-    ('[analysis.cross_sectional]\ncovariates = ["bmi"]\n', '"ancova", "cross_sectional"', "bmi",
-     "covariate 'bmi'"),
-])
+@pytest.mark.parametrize(
+    "table, methods, column, text",
+    [
+        (
+            '[analysis.cross_sectional]\ngroup = "age_group"\n',
+            '"ancova"',
+            "analysis.cross_sectional",
+            "not in [analysis] methods",
+        ),
+        (
+            '[analysis.cross_sectional]\nvisit = "week8"\n',
+            '"ancova", "cross_sectional"',
+            "analysis.cross_sectional.visit",
+            "not one of [study] visits",
+        ),
+        (
+            '[analysis.cross_sectional]\nreference_group = "CON"\n',
+            '"ancova", "cross_sectional"',
+            "analysis.cross_sectional.reference_group",
+            "not one of arms",
+        ),
+        (
+            '[analysis.cross_sectional]\ngroup = "fitness"\n',
+            '"ancova", "cross_sectional"',
+            "fitness",
+            "grouping column 'fitness'",
+        ),
+        (
+            '[analysis.cross_sectional]\ngroup = "age_group"\nreference_group = "30-39"\n',
+            '"ancova", "cross_sectional"',
+            "age_group",
+            "reference_group of [analysis.cross_sectional]",
+        ),
+        (
+            '[analysis.cross_sectional]\ncovariates = ["bmi"]\n',
+            '"ancova", "cross_sectional"',
+            "bmi",
+            "covariate 'bmi'",
+        ),
+    ],
+)
 def test_cross_sectional_settings_are_checked(small_bundle, table, methods, column, text):
-    _toml_edit(small_bundle, ('methods = ["ancova", "clda", "mixed_anova"]', f"methods = [{methods}]"),
-               ("per_protocol_min_adherence = 0.8\n", f"per_protocol_min_adherence = 0.8\n\n{table}"))
+    _toml_edit(
+        small_bundle,
+        ('methods = ["ancova", "clda", "mixed_anova"]', f"methods = [{methods}]"),
+        ("per_protocol_min_adherence = 0.8\n", f"per_protocol_min_adherence = 0.8\n\n{table}"),
+    )
     p = _one(_problems(small_bundle), text)
     assert p.column == column
-
 
 
 def _duplicates_by_row_keys(df: pd.DataFrame) -> list[tuple[int, int]]:
@@ -447,6 +515,7 @@ def _no_call_per_row(method):
         if axis in (1, "columns"):
             raise AssertionError(f"DataFrame.{method.__name__}(axis=1): a Python call per row")
         return method(self, func, axis, *args, **kwargs)
+
     return call
 
 
@@ -465,8 +534,14 @@ def test_duplicate_measurements_name_the_row_they_repeat(seed, replicate, monkey
     def pick(values):
         return [values[i] for i in rng.integers(0, len(values), n)]
 
-    df = pd.DataFrame({"participant_id": pick(["P1", "P2", "P3", None]), "visit": pick(["week0", "week16", None]),
-                       "outcome": pick(["r2", "tewl", None]), "value": pick(["1.0", "2.0"])})
+    df = pd.DataFrame(
+        {
+            "participant_id": pick(["P1", "P2", "P3", None]),
+            "visit": pick(["week0", "week16", None]),
+            "outcome": pick(["r2", "tewl", None]),
+            "value": pick(["1.0", "2.0"]),
+        }
+    )
     if replicate:
         df["replicate"] = pick(["1", "2", None])
     df["_row"] = rng.permutation(n) + 2  # any spreadsheet numbering, not the index order
@@ -475,5 +550,7 @@ def test_duplicate_measurements_name_the_row_they_repeat(seed, replicate, monkey
     problems = _duplicates(df, "measurements.csv")
     keys = "participant_id, visit, outcome" + (", replicate" if replicate else "")
     assert [(p.row, p.message) for p in problems] == [
-        (row, f"duplicate measurement: same {keys} as row {first}") for row, first in _duplicates_by_row_keys(df)]
+        (row, f"duplicate measurement: same {keys} as row {first}")
+        for row, first in _duplicates_by_row_keys(df)
+    ]
     assert problems and all(p.column == "outcome" and p.file == "measurements.csv" for p in problems)

@@ -16,8 +16,14 @@ from skintrial.training import (
     validate_training,
 )
 
-P = pd.DataFrame({"participant_id": ["R", "A", "B", "C"], "arm": ["RT", "AT", "AT", "CON"], "age": [50, 40, 60, 55],
-                  "status": ["completed", "completed", "withdrawn", "completed"]})
+P = pd.DataFrame(
+    {
+        "participant_id": ["R", "A", "B", "C"],
+        "arm": ["RT", "AT", "AT", "CON"],
+        "age": [50, 40, 60, 55],
+        "status": ["completed", "completed", "withdrawn", "completed"],
+    }
+)
 
 
 def _log():
@@ -39,8 +45,21 @@ def _log():
         # B: no test: %HRmax from age (208 - 0.7*60 = 166); one session then withdrew
         ("B", 1, 1, "aerobic", "bike", None, None, None, 30.0, 108.0, 120.0, None, None),
     ]
-    cols = ["participant_id", "week", "session", "modality", "exercise", "sets", "reps", "load_kg", "duration_min",
-            "hr_mean", "hr_peak", "test", "test_value"]
+    cols = [
+        "participant_id",
+        "week",
+        "session",
+        "modality",
+        "exercise",
+        "sets",
+        "reps",
+        "load_kg",
+        "duration_min",
+        "hr_mean",
+        "hr_peak",
+        "test",
+        "test_value",
+    ]
     return validate_training(pd.DataFrame(rows, columns=cols))
 
 
@@ -73,7 +92,9 @@ def test_relative_intensity(summary):
     pct = 100 * np.array([20 / 40, 5 / 10, 22 / 40, 30 / 50, 6 / 10])
     assert_allclose(summary.loc["R", "mean_relative_intensity"], pct.mean(), rtol=1e-12)
     assert summary.loc["R", "relative_intensity_measure"] == "pct_1rm"
-    assert_allclose(summary.loc["A", "mean_relative_intensity"], 100 * np.mean([117 / 180, 126 / 180]), rtol=1e-12)
+    assert_allclose(
+        summary.loc["A", "mean_relative_intensity"], 100 * np.mean([117 / 180, 126 / 180]), rtol=1e-12
+    )
     assert summary.loc["A", "relative_intensity_measure"] == "pct_hrpeak"
     assert_allclose(summary.loc["B", "mean_relative_intensity"], 100 * 108 / (208 - 0.7 * 60), rtol=1e-12)
     assert summary.loc["B", "relative_intensity_measure"] == "pct_hrmax_age_predicted"
@@ -111,8 +132,12 @@ def test_sessions_beyond_the_plan_are_kept_and_adherence_is_capped():
     reported; a make-up session after a missed week counts toward adherence."""
     rows = [("X", w, s, "resistance", "leg", 3, 10, 20.0) for w in (1, 2) for s in (1, 2, 3)]
     rows += [("Y", 2, s, "resistance", "leg", 3, 10, 20.0) for s in (1, 2, 3)]  # week 1 missed, one make-up
-    log = validate_training(pd.DataFrame(rows, columns=["participant_id", "week", "session", "modality", "exercise",
-                                                        "sets", "reps", "load_kg"]))
+    log = validate_training(
+        pd.DataFrame(
+            rows,
+            columns=["participant_id", "week", "session", "modality", "exercise", "sets", "reps", "load_kg"],
+        )
+    )
     people = pd.DataFrame({"participant_id": ["X", "Y"], "arm": ["RT", "RT"]})
     s = training_summary(log, people, sessions_per_week=2, weeks=2).set_index("participant_id")
     assert s["sessions_attended"].tolist() == [6, 3]

@@ -17,14 +17,23 @@ def _trial(seed=0, n=40, slope=0.5):
     arm = np.where(np.arange(n) % 2 == 0, "AT", "RT")
     adherence = rng.uniform(0.5, 1.0, n)
     volume = np.where(arm == "RT", rng.uniform(5e4, 1e5, n), 0.0)
-    summary = pd.DataFrame({"participant_id": pid, "arm": arm, "sessions_planned": 32, "adherence": adherence,
-                            "volume_load_kg": volume})
+    summary = pd.DataFrame(
+        {
+            "participant_id": pid,
+            "arm": arm,
+            "sessions_planned": 32,
+            "adherence": adherence,
+            "volume_load_kg": volume,
+        }
+    )
     rows = []
     for k, (o, s) in enumerate([("r2", 1.0), ("thickness", 0.2)]):
         base = rng.normal(0, s, n)
         follow = 0.6 * base + (arm == "RT") * 0.3 + slope * adherence * (k + 1) + rng.normal(0, s * 0.5, n)
-        rows += [pd.DataFrame({"participant_id": pid, "visit": "week0", "outcome": o, "value": base}),
-                 pd.DataFrame({"participant_id": pid, "visit": "week16", "outcome": o, "value": follow})]
+        rows += [
+            pd.DataFrame({"participant_id": pid, "visit": "week0", "outcome": o, "value": base}),
+            pd.DataFrame({"participant_id": pid, "visit": "week16", "outcome": o, "value": follow}),
+        ]
     return pd.concat(rows, ignore_index=True), summary
 
 
@@ -38,8 +47,11 @@ def test_matches_statsmodels_pooled_and_per_arm():
     for (o, m), d in wide.groupby(["outcome", "dose_measure"]):
         ref = smf.ols("followup ~ baseline + dose + C(arm)", data=d).fit()
         row = res[(res.outcome == o) & (res.dose_measure == m) & (res.arm == "all")].iloc[0]
-        assert_allclose([row.estimate, row.se, row.p], [ref.params["dose"], ref.bse["dose"], ref.pvalues["dose"]],
-                        rtol=1e-8)
+        assert_allclose(
+            [row.estimate, row.se, row.p],
+            [ref.params["dose"], ref.bse["dose"], ref.pvalues["dose"]],
+            rtol=1e-8,
+        )
         assert_allclose([row.ci_low, row.ci_high], ref.conf_int().loc["dose"].to_numpy(), rtol=1e-8)
         assert row.df == ref.df_resid and row.n == len(d)
     d = wide[(wide.outcome == "r2") & (wide.dose_measure == "adherence") & (wide.arm == "AT")]
@@ -97,7 +109,9 @@ def test_relative_intensity_on_different_scales_is_not_pooled():
     assert pooled[["estimate", "se", "p", "dose_sd", "estimate_per_sd"]].isna().all(axis=None)
     assert (res[res.arm != "all"]["status"] == "ok").all()
     # the same scale in both arms (%HRpeak and age-predicted %HRmax are both % of a maximum heart rate): pooled
-    summary["relative_intensity_measure"] = np.where(summary["arm"] == "AT", "pct_hrpeak", "pct_hrmax_age_predicted")
+    summary["relative_intensity_measure"] = np.where(
+        summary["arm"] == "AT", "pct_hrpeak", "pct_hrmax_age_predicted"
+    )
     res = dose_response(data, summary, baseline_visit="week0", dose_measures=["mean_relative_intensity"])
     assert (res[res.arm == "all"]["status"] == "ok").all()
 
@@ -121,8 +135,9 @@ def test_pooled_dose_sd_is_the_within_arm_sd():
 def test_row_order_does_not_matter():
     data, summary = _trial(seed=5)
     a = dose_response(data, summary, baseline_visit="week0")
-    b = dose_response(data.sample(frac=1, random_state=1), summary.sample(frac=1, random_state=2),
-                      baseline_visit="week0")
+    b = dose_response(
+        data.sample(frac=1, random_state=1), summary.sample(frac=1, random_state=2), baseline_visit="week0"
+    )
     pd.testing.assert_frame_equal(a, b)
 
 

@@ -37,8 +37,15 @@ def test_dose_response_figure(study):
     s, summary = study
     data = dose_response_data(s.measurements, summary, baseline_visit="week0")
     res = dose_response(s.measurements, summary, baseline_visit="week0")
-    fig = dose_response_figure(data, res, outcome="dermal_thickness", dose_measure="sessions_attended",
-                               label="dermal thickness", unit="mm", dose_label="sessions attended")
+    fig = dose_response_figure(
+        data,
+        res,
+        outcome="dermal_thickness",
+        dose_measure="sessions_attended",
+        label="dermal thickness",
+        unit="mm",
+        dose_label="sessions attended",
+    )
     ax = fig.axes[0]
     assert len(ax.collections) == 2  # one scatter per trained arm
     assert ax.get_title().startswith("slope")

@@ -14,9 +14,15 @@ def _participants(n=60):
     rng = np.random.default_rng(0)
     arm = np.array(["CON", "AT", "RT"])[np.arange(n) % 3]
     status = np.where(np.arange(n) % 10 == 9, "withdrawn", "completed")
-    return pd.DataFrame({"participant_id": [f"S{i:03d}" for i in range(n)], "arm": arm,
-                         "age": rng.integers(41, 60, n), "status": status,
-                         "withdrawal_visit": np.where(status == "withdrawn", "week0", None)})
+    return pd.DataFrame(
+        {
+            "participant_id": [f"S{i:03d}" for i in range(n)],
+            "arm": arm,
+            "age": rng.integers(41, 60, n),
+            "status": status,
+            "withdrawal_visit": np.where(status == "withdrawn", "week0", None),
+        }
+    )
 
 
 def test_deterministic_valid_and_schema():
@@ -60,13 +66,16 @@ def test_attendance_progression_and_withdrawals():
     rt = s[(s["arm"] == "RT") & (s["status"] == "completed")]
     assert (rt["load_progression_pct"] > 0).all()
     assert rt["strength_change_pct"].mean() > s[s["arm"] == "AT"]["strength_change_pct"].mean()
-    assert s[s["arm"] == "AT"]["vo2peak_change_pct"].mean() > s[s["arm"] == "CON"]["vo2peak_change_pct"].mean()
+    assert (
+        s[s["arm"] == "AT"]["vo2peak_change_pct"].mean() > s[s["arm"] == "CON"]["vo2peak_change_pct"].mean()
+    )
 
 
 def test_custom_schedule_and_protocols():
     p = pd.DataFrame({"participant_id": ["a", "b"], "arm": ["cycling", "weights"]})
-    log = simulate_training(p, seed=3, weeks=8, sessions_per_week=3,
-                            protocols={"cycling": "aerobic", "weights": "resistance"})
+    log = simulate_training(
+        p, seed=3, weeks=8, sessions_per_week=3, protocols={"cycling": "aerobic", "weights": "resistance"}
+    )
     train = log[log["modality"] != "test"]
     assert train["week"].max() <= 8 and train["session"].max() <= 3
     assert set(train["modality"]) == {"aerobic", "resistance"}
@@ -81,7 +90,9 @@ def test_attendance_is_what_the_log_records():
     s = training_summary(validate_training(simulate_training(p, seed=4)), p).set_index("participant_id")
     a = simulate_attendance(p, seed=4).set_index("participant_id")
     assert (a["sessions_attended"] == s["sessions_attended"]).all()
-    assert_allclose(a["adherence"].to_numpy(float), s["adherence"].to_numpy(float), rtol=1e-12, equal_nan=True)
+    assert_allclose(
+        a["adherence"].to_numpy(float), s["adherence"].to_numpy(float), rtol=1e-12, equal_nan=True
+    )
 
 
 def test_importing_the_simulator_reads_no_calibration():
@@ -89,12 +100,14 @@ def test_importing_the_simulator_reads_no_calibration():
     import subprocess
     import sys
 
-    code = ("import importlib\n"
-            "import skintrial.plan._calibration as c\n"
-            "import skintrial.plan._sim_training as t\n"
-            "def refuse():\n    raise RuntimeError('calibration read at import')\n"
-            "c.values = refuse\n"
-            "importlib.reload(t)\n")  # the module's code runs again, with the table unreadable
+    code = (
+        "import importlib\n"
+        "import skintrial.plan._calibration as c\n"
+        "import skintrial.plan._sim_training as t\n"
+        "def refuse():\n    raise RuntimeError('calibration read at import')\n"
+        "c.values = refuse\n"
+        "importlib.reload(t)\n"
+    )  # the module's code runs again, with the table unreadable
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
     from skintrial.plan._calibration import values

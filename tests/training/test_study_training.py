@@ -43,7 +43,11 @@ def test_declared_training_without_log_is_an_error(tmp_path):
 
 def test_per_protocol_rule_from_study_toml(tmp_path):
     root = _bundle(tmp_path)
-    text = (root / "study.toml").read_text().replace("[analysis]\n", "[analysis]\nper_protocol_min_adherence = 0.9\n")
+    text = (
+        (root / "study.toml")
+        .read_text()
+        .replace("[analysis]\n", "[analysis]\nper_protocol_min_adherence = 0.9\n")
+    )
     (root / "study.toml").write_text(text)
     res = analyse_training(load_study(root))
     pp = res.per_protocol.merge(res.summary[["participant_id", "status"]], on="participant_id")
@@ -59,15 +63,22 @@ def test_dose_response_uses_the_last_declared_visit(tmp_path):
     root = _bundle(tmp_path)
     m = pd.read_csv(root / "measurements.csv")
     w = m.pivot_table(index=["participant_id", "outcome"], columns="visit", values="value").dropna()
-    mid = w["week0"].rename("value").reset_index().assign(visit="week8")  # completers only, no change by week 8
+    mid = (
+        w["week0"].rename("value").reset_index().assign(visit="week8")
+    )  # completers only, no change by week 8
     pd.concat([m, mid]).to_csv(root / "measurements.csv", index=False)
     text = (root / "study.toml").read_text()
-    (root / "study.toml").write_text(text.replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]'))
+    (root / "study.toml").write_text(
+        text.replace('visits = ["week0", "week16"]', 'visits = ["week0", "week8", "week16"]')
+    )
     res = analyse_training(load_study(root))
     end = m.pivot_table(index=["participant_id", "outcome"], columns="visit", values="value").dropna()
-    got = res.dose_data.drop_duplicates(["participant_id", "outcome"]).set_index(["participant_id", "outcome"])
-    pd.testing.assert_series_equal(got["change"], (end["week16"] - end["week0"]).reindex(got.index),
-                                   check_names=False)
+    got = res.dose_data.drop_duplicates(["participant_id", "outcome"]).set_index(
+        ["participant_id", "outcome"]
+    )
+    pd.testing.assert_series_equal(
+        got["change"], (end["week16"] - end["week0"]).reindex(got.index), check_names=False
+    )
 
 
 def test_dose_response_follows_the_plans_ci_level(tmp_path):

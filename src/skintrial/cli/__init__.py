@@ -10,6 +10,7 @@ from skintrial.cli import _study  # noqa: F401  (each module registers its comma
 from skintrial.cli import _cutometer, _ultrasound  # noqa: F401
 from skintrial.cli import _qpcr, _expression  # noqa: F401
 from skintrial.cli import _plan  # noqa: F401
+
 # isort: on
 from skintrial.cli._app import app
 

@@ -75,8 +75,10 @@ def options_named(options: Mapping[str, str]) -> Iterator[None]:
             if option is not None:
                 name = re.escape(p.column or "")
                 p = dataclasses.replace(
-                    p, column=option,
+                    p,
+                    column=option,
                     message=re.sub(rf"^(the )?{name}\b", option, p.message),
-                    fix=re.sub(rf"\b{name}=", f"{option} ", p.fix))
+                    fix=re.sub(rf"\b{name}=", f"{option} ", p.fix),
+                )
             problems.append(p)
         raise InputError(problems) from None

@@ -30,10 +30,15 @@ def _parse_columns(specs: list[str] | None) -> dict[str, object]:
         key, sep, source = spec.partition("=")
         key = key.strip()
         if not sep or not source or key not in COLUMN_KEYS:
-            problems.append(Problem("--column takes CANONICAL=SOURCE[:UNIT]", value=spec,
-                                    fix="CANONICAL is time_s, deformation_mm, pressure_mbar or measurement_id "
-                                        "(or a reader option: sep, decimal, skiprows, sheet_name), "
-                                        "e.g. --column 'deformation_mm=Deformation [um]:um'"))
+            problems.append(
+                Problem(
+                    "--column takes CANONICAL=SOURCE[:UNIT]",
+                    value=spec,
+                    fix="CANONICAL is time_s, deformation_mm, pressure_mbar or measurement_id "
+                    "(or a reader option: sep, decimal, skiprows, sheet_name), "
+                    "e.g. --column 'deformation_mm=Deformation [um]:um'",
+                )
+            )
             continue
         pairs[key] = source
     InputError.collect(problems)
@@ -43,11 +48,11 @@ def _parse_columns(specs: list[str] | None) -> dict[str, object]:
 # Fixes for the analysis errors a curve can get after it was read (read errors carry their own).
 _FIXES = {
     "fewer than 2 samples": "export the whole curve (a Cutometer record holds hundreds of samples); in a long "
-                            "file give each curve its own measurement_id",
+    "file give each curve its own measurement_id",
     "missing (NaN) deformation_mm values": "fill in every deformation value, or cut the curve before the gap",
     "time_s repeats": "sort the rows by time and give each curve its own measurement_id",
     "time_s holds a value that is not a finite number": "give every sample its time in seconds (no inf, no "
-                                                        "empty cells)",
+    "empty cells)",
 }
 
 
@@ -62,21 +67,35 @@ def _error_problems(table) -> list:
 def cutometer(
     files: Annotated[list[Path], typer.Argument(help="Raw curve files (CSV or XLSX).")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parameter CSV, one row per measurement.")],
-    on: Annotated[float | None, typer.Option(
-        "--on", help="Suction (on) time in s, for curves without a pressure channel.")] = None,
-    off: Annotated[float | None, typer.Option(
-        "--off", help="Relaxation (off) time in s (omit: one cycle to the end of the record).")] = None,
-    onset: Annotated[float, typer.Option(
-        "--onset", help="With --on/--off: time in s from the first sample to the start of suction.")] = 0.0,
+    on: Annotated[
+        float | None,
+        typer.Option("--on", help="Suction (on) time in s, for curves without a pressure channel."),
+    ] = None,
+    off: Annotated[
+        float | None,
+        typer.Option("--off", help="Relaxation (off) time in s (omit: one cycle to the end of the record)."),
+    ] = None,
+    onset: Annotated[
+        float,
+        typer.Option(
+            "--onset", help="With --on/--off: time in s from the first sample to the start of suction."
+        ),
+    ] = 0.0,
     read_time: Annotated[float, typer.Option(help="Ue/Ur read time after onset/release, s.")] = 0.1,
-    method: Annotated[str, typer.Option(
-        help="read_time (Cutometer convention) or inflection (per-curve knee).")] = "read_time",
-    drop_first_cycle: Annotated[bool, typer.Option(
-        help="Average cycles 2..n instead of reporting cycle 1.")] = False,
-    column: Annotated[list[str] | None, typer.Option(
-        "--column", "-c",
-        help="Vendor column mapping CANONICAL=SOURCE[:UNIT], repeatable (units: mm, um, s, ms, mbar, kPa...).",
-    )] = None,
+    method: Annotated[
+        str, typer.Option(help="read_time (Cutometer convention) or inflection (per-curve knee).")
+    ] = "read_time",
+    drop_first_cycle: Annotated[
+        bool, typer.Option(help="Average cycles 2..n instead of reporting cycle 1.")
+    ] = False,
+    column: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--column",
+            "-c",
+            help="Vendor column mapping CANONICAL=SOURCE[:UNIT], repeatable (units: mm, um, s, ms, mbar, kPa...).",
+        ),
+    ] = None,
 ) -> None:
     """Ue, Uv, Uf, Ur, Ua and R0-R9 per measurement, with quality flags.
 
@@ -93,9 +112,17 @@ def cutometer(
     columns = (TextColumn("cutometer"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("files", total=len(files))
-        table = cutometer_files(files, mapping=mapping, on_file=lambda _: bar.advance(task),
-                                on_s=on, off_s=off, onset_s=onset, read_time_s=read_time, method=method,
-                                drop_first_cycle=drop_first_cycle)
+        table = cutometer_files(
+            files,
+            mapping=mapping,
+            on_file=lambda _: bar.advance(task),
+            on_s=on,
+            off_s=off,
+            onset_s=onset,
+            read_time_s=read_time,
+            method=method,
+            drop_first_cycle=drop_first_cycle,
+        )
     errors = table["qc"].str.startswith("error")
     if errors.all():
         raise InputError(_error_problems(table))
@@ -104,6 +131,8 @@ def cutometer(
     table.to_csv(tmp, index=False)
     os.replace(tmp, out)
     flagged = int((table["qc"] != "").sum() - errors.sum())
-    err_console.print(f"{len(table)} measurements -> {out} ({flagged} flagged, {int(errors.sum())} unreadable)")
+    err_console.print(
+        f"{len(table)} measurements -> {out} ({flagged} flagged, {int(errors.sum())} unreadable)"
+    )
     for problem in _error_problems(table.loc[errors]):
         err_console.print(f"  error: {problem.render()}", markup=False)

@@ -60,12 +60,17 @@ def expression(
     use_ranks: Annotated[bool, typer.Option(help="CAMERA rank-based (Wilcoxon) version.")] = False,
     trend: Annotated[
         bool,
-        typer.Option(help="limma-trend: prior variance follows average expression (eBayes(trend=TRUE)); "
-                     "also CAMERA's trend.var."),
+        typer.Option(
+            help="limma-trend: prior variance follows average expression (eBayes(trend=TRUE)); "
+            "also CAMERA's trend.var."
+        ),
     ] = False,
     robust: Annotated[
-        bool, typer.Option(help="limma robust=TRUE: hyperparameters robust to hypervariable genes (DE only: "
-                                "limma's camera has no robust option).")
+        bool,
+        typer.Option(
+            help="limma robust=TRUE: hyperparameters robust to hypervariable genes (DE only: "
+            "limma's camera has no robust option)."
+        ),
     ] = False,
 ) -> None:
     """Moderated differential expression (limma's method): log_fc, t, p, BH p_adj, B, CI per gene."""
@@ -97,7 +102,9 @@ def expression(
     de = differential_expression_from_fit(ef, contrast, ci_level=ci_level, trend=trend, robust=robust)
     cam = None
     if genesets is not None:
-        cam = camera_from_fit(ef, contrast[0], genesets, inter_gene_cor=cor, use_ranks=use_ranks, trend_var=trend)
+        cam = camera_from_fit(
+            ef, contrast[0], genesets, inter_gene_cor=cor, use_ranks=use_ranks, trend_var=trend
+        )
     out.parent.mkdir(parents=True, exist_ok=True)
     de.to_csv(out, index=False)
     msg = (

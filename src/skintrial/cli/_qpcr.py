@@ -93,35 +93,72 @@ EXCLUSIONS_HELP = "Where to write the exclusions table (default: OUT with .exclu
 @app.command("qpcr", rich_help_panel="Molecular")
 @guarded
 def qpcr(
-    ct_file: Annotated[Path, typer.Argument(help="Long Ct table (CSV or Excel): sample, group, gene, ct "
-                                            "[, replicate, participant, visit, well].")],
-    reference_gene: Annotated[list[str], typer.Option("--reference-gene", "-r",
-                                                      help="Reference gene; repeat for several (geometric mean).")],
+    ct_file: Annotated[
+        Path,
+        typer.Argument(
+            help="Long Ct table (CSV or Excel): sample, group, gene, ct "
+            "[, replicate, participant, visit, well]."
+        ),
+    ],
+    reference_gene: Annotated[
+        list[str],
+        typer.Option("--reference-gene", "-r", help="Reference gene; repeat for several (geometric mean)."),
+    ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Result CSV (one row per gene x comparison).")],
     control_group: Annotated[str | None, typer.Option(help="Calibrator group (two-group design).")] = None,
-    pre: Annotated[str | None, typer.Option(help="Baseline visit: selects the paired pre/post design.")] = None,
+    pre: Annotated[
+        str | None, typer.Option(help="Baseline visit: selects the paired pre/post design.")
+    ] = None,
     post: Annotated[str | None, typer.Option(help="Follow-up visit of the paired design.")] = None,
-    reference_arm: Annotated[str | None, typer.Option(help="Paired design: calibrator arm of between-arm "
-                                                      "contrasts (default: first arm).")] = None,
-    between: Annotated[Between, typer.Option(help="Paired design, between arms: t test of the changes, or "
-                                             "ANCOVA of post on pre delta Ct.")] = Between.change,
-    method: Annotated[Method, typer.Option(help="ddct (Livak, E = 2) or pfaffl (efficiency-corrected).")] = Method.ddct,
-    efficiency_file: Annotated[Path | None, typer.Option(help="CSV: gene + efficiency (0.95 or 95), gene + "
-                                                         "amplification_factor, or a dilution series gene, amount, ct.")] = None,
-    test: Annotated[Test, typer.Option(help="t test on delta Ct: welch (unequal variances) or student "
-                                       "(pooled linear model).")] = Test.welch,
+    reference_arm: Annotated[
+        str | None,
+        typer.Option(help="Paired design: calibrator arm of between-arm contrasts (default: first arm)."),
+    ] = None,
+    between: Annotated[
+        Between,
+        typer.Option(
+            help="Paired design, between arms: t test of the changes, or ANCOVA of post on pre delta Ct."
+        ),
+    ] = Between.change,
+    method: Annotated[
+        Method, typer.Option(help="ddct (Livak, E = 2) or pfaffl (efficiency-corrected).")
+    ] = Method.ddct,
+    efficiency_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="CSV: gene + efficiency (0.95 or 95), gene + "
+            "amplification_factor, or a dilution series gene, amount, ct."
+        ),
+    ] = None,
+    test: Annotated[
+        Test,
+        typer.Option(help="t test on delta Ct: welch (unequal variances) or student (pooled linear model)."),
+    ] = Test.welch,
     ci_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
-    pairing: Annotated[Pairing, typer.Option(help="sample: target and reference paired per sample; none: "
-                                             "separate tubes (pcr's separate_tube).")] = Pairing.sample,
+    pairing: Annotated[
+        Pairing,
+        typer.Option(
+            help="sample: target and reference paired per sample; none: separate tubes (pcr's separate_tube)."
+        ),
+    ] = Pairing.sample,
     cutoff: Annotated[float, typer.Option(help=CUTOFF_HELP)] = 35.0,
-    undetermined: Annotated[Undetermined, typer.Option(help="exclude undetermined/late wells, or set them "
-                                                       "to the cutoff; listed either way.")] = Undetermined.exclude,
+    undetermined: Annotated[
+        Undetermined,
+        typer.Option(help="exclude undetermined/late wells, or set them to the cutoff; listed either way."),
+    ] = Undetermined.exclude,
     replicate_rule: Annotated[Rule, typer.Option(help="Technical replicates: mean or median.")] = Rule.mean,
-    max_replicate_sd: Annotated[float, typer.Option(help="Flag replicates with SD above this (cycles).")] = 0.5,
+    max_replicate_sd: Annotated[
+        float, typer.Option(help="Flag replicates with SD above this (cycles).")
+    ] = 0.5,
     exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
-    participants: Annotated[Path | None, typer.Option(help="Participants file (CSV/Excel: participant_id, arm, "
-                                                      "e.g. a bundle's participants.csv): each well's group is "
-                                                      "its participant's arm.")] = None,
+    participants: Annotated[
+        Path | None,
+        typer.Option(
+            help="Participants file (CSV/Excel: participant_id, arm, "
+            "e.g. a bundle's participants.csv): each well's group is "
+            "its participant's arm."
+        ),
+    ] = None,
 ) -> None:
     """Relative expression (delta-delta Ct or Pfaffl) with a t test on delta Ct, per gene and group."""
     from skintrial.errors import InputError, Problem
@@ -129,34 +166,54 @@ def qpcr(
 
     ct_cutoff = _cutoff(cutoff)
     if not max_replicate_sd > 0:
-        raise InputError(Problem("--max-replicate-sd must be a positive number of cycles", value=max_replicate_sd,
-                                 fix="e.g. --max-replicate-sd 0.5 (replicates above it are flagged and listed, not "
-                                     "dropped)"))
+        raise InputError(
+            Problem(
+                "--max-replicate-sd must be a positive number of cycles",
+                value=max_replicate_sd,
+                fix="e.g. --max-replicate-sd 0.5 (replicates above it are flagged and listed, not dropped)",
+            )
+        )
     if method is Method.pfaffl and efficiency_file is None:
-        raise InputError("--method pfaffl needs --efficiency-file",
-                         fix="give --efficiency-file FILE (gene, efficiency; gene, amplification_factor; or a "
-                             "dilution series gene, amount, ct), or use --method ddct")
+        raise InputError(
+            "--method pfaffl needs --efficiency-file",
+            fix="give --efficiency-file FILE (gene, efficiency; gene, amplification_factor; or a "
+            "dilution series gene, amount, ct), or use --method ddct",
+        )
     data = read_ct(ct_file) if participants is None else _with_arms(ct_file, participants)
     eff = _read_table(efficiency_file, "efficiency table") if efficiency_file is not None else None
-    common: dict[str, Any] = dict(reference_genes=list(reference_gene), method=method.value, efficiencies=eff,
-                                  test=test.value, ci_level=ci_level, cutoff=ct_cutoff,
-                                  undetermined=undetermined.value, replicate_rule=replicate_rule.value,
-                                  max_replicate_sd=max_replicate_sd)
+    common: dict[str, Any] = dict(
+        reference_genes=list(reference_gene),
+        method=method.value,
+        efficiencies=eff,
+        test=test.value,
+        ci_level=ci_level,
+        cutoff=ct_cutoff,
+        undetermined=undetermined.value,
+        replicate_rule=replicate_rule.value,
+        max_replicate_sd=max_replicate_sd,
+    )
     if (pre is None) != (post is None):
-        raise InputError("give both --pre and --post for the paired design", fix="e.g. --pre week0 --post week16")
+        raise InputError(
+            "give both --pre and --post for the paired design", fix="e.g. --pre week0 --post week16"
+        )
     if pre is not None and post is not None:
-        res = paired_relative_expression(data, pre=pre, post=post, reference_arm=reference_arm,
-                                         between=between.value, **common)
+        res = paired_relative_expression(
+            data, pre=pre, post=post, reference_arm=reference_arm, between=between.value, **common
+        )
     elif control_group is None:
-        raise InputError("--control-group is required (or --pre/--post for the paired design)",
-                         fix="name the calibrator group, e.g. --control-group control")
+        raise InputError(
+            "--control-group is required (or --pre/--post for the paired design)",
+            fix="name the calibrator group, e.g. --control-group control",
+        )
     else:
         res = relative_expression(data, control_group=control_group, pairing=pairing.value, **common)
     out.parent.mkdir(parents=True, exist_ok=True)
     res.table.to_csv(out, index=False)
     excl_path, summary = _write_exclusions(res.exclusions, out, exclusions)
-    err_console.print(f"qpcr: {res.table['gene'].nunique()} target gene(s), {len(res.table)} rows -> {out}; "
-                      f"exclusions: {summary} -> {excl_path}")
+    err_console.print(
+        f"qpcr: {res.table['gene'].nunique()} target gene(s), {len(res.table)} rows -> {out}; "
+        f"exclusions: {summary} -> {excl_path}"
+    )
 
 
 @app.command("qpcr-curve", rich_help_panel="Molecular")
@@ -165,8 +222,12 @@ def qpcr_curve(
     dilution_file: Annotated[Path, typer.Argument(help="Dilution series (CSV or Excel): gene, amount, ct.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Standard-curve CSV (one row per gene).")],
     linear_range: Annotated[str, typer.Option(help="'all', 'auto', or LOW:HIGH amounts to keep.")] = "all",
-    min_r_squared: Annotated[float, typer.Option(help="Target R-squared for --linear-range auto; curves "
-                                                 "below it get status low_r_squared.")] = 0.98,
+    min_r_squared: Annotated[
+        float,
+        typer.Option(
+            help="Target R-squared for --linear-range auto; curves below it get status low_r_squared."
+        ),
+    ] = 0.98,
     cutoff: Annotated[float, typer.Option(help=CUTOFF_HELP)] = 35.0,
     exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
 ) -> None:
@@ -185,16 +246,20 @@ def qpcr_curve(
         try:
             lo, hi = (float(v) for v in linear_range.split(":"))
         except ValueError:
-            raise InputError(f"--linear-range must be all, auto or LOW:HIGH, not {linear_range!r}",
-                             fix="e.g. --linear-range 0.001:1") from None
+            raise InputError(
+                f"--linear-range must be all, auto or LOW:HIGH, not {linear_range!r}",
+                fix="e.g. --linear-range 0.001:1",
+            ) from None
         rng = (lo, hi)
     curve = standard_curve(data, linear_range=rng, min_r_squared=min_r_squared, cutoff=ct_cutoff)
     out.parent.mkdir(parents=True, exist_ok=True)
     curve.table.to_csv(out, index=False)
     excl_path, summary = _write_exclusions(curve.exclusions, out, exclusions)
     status = ", ".join(f"{n} {st}" for st, n in curve.table["status"].value_counts(sort=False).items())
-    err_console.print(f"qpcr-curve: {len(curve.table)} gene(s) ({status}) -> {out}; wells not used: {summary} -> "
-                      f"{excl_path}")
+    err_console.print(
+        f"qpcr-curve: {len(curve.table)} gene(s) ({status}) -> {out}; wells not used: {summary} -> "
+        f"{excl_path}"
+    )
 
 
 @app.command("qpcr-stability", rich_help_panel="Molecular")
@@ -202,8 +267,10 @@ def qpcr_curve(
 def qpcr_stability(
     ct_file: Annotated[Path, typer.Argument(help="Long Ct table with the candidate reference genes.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Stability CSV (one row per candidate gene).")],
-    gene: Annotated[list[str] | None, typer.Option("--gene", "-g", help="Candidate gene (repeat); "
-                                                   "default: every gene in the file.")] = None,
+    gene: Annotated[
+        list[str] | None,
+        typer.Option("--gene", "-g", help="Candidate gene (repeat); default: every gene in the file."),
+    ] = None,
     cutoff: Annotated[float, typer.Option(help=CUTOFF_HELP)] = 35.0,
     exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
 ) -> None:
@@ -218,5 +285,7 @@ def qpcr_stability(
     res.genorm.pairwise_variation.to_csv(out.with_name(out.stem + ".pairwise_variation.csv"), index=False)
     excl_path, summary = _write_exclusions(res.exclusions, out, exclusions)
     n_all = data["sample"].nunique()
-    err_console.print(f"qpcr-stability: {len(res.table)} candidate gene(s), {res.n_samples} of {n_all} samples "
-                      f"complete -> {out}; not used: {summary} -> {excl_path}")
+    err_console.print(
+        f"qpcr-stability: {len(res.table)} candidate gene(s), {res.n_samples} of {n_all} samples "
+        f"complete -> {out}; not used: {summary} -> {excl_path}"
+    )

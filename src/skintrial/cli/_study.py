@@ -33,14 +33,24 @@ def _run_pipeline(study_dir: Path, out: Path) -> Path:
     _print_notes(study.notes)
     guard = dict(protect=input_paths(study), owned=is_run_output)
     check_replaceable(out, OUTPUTS, **guard)  # before the analysis: refuse early, delete nothing
-    with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err_console, transient=True) as bars:
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+    ) as bars:
+
         def progress(description: str, total: int):
             task = bars.add_task(description, total=total)
             return lambda k: bars.advance(task, k)
 
         results = analyse(study, progress=progress)
-    with atomic_output_dir(out, managed=OUTPUTS, **guard) as stage, err_console.status("writing results and report"):
+    with (
+        atomic_output_dir(out, managed=OUTPUTS, **guard) as stage,
+        err_console.status("writing results and report"),
+    ):
         write_results(results, stage)
         write_report(results, stage / "report.html")
     return out / "report.html"
@@ -52,7 +62,9 @@ def demo(
     out: Annotated[Path, _OUT] = Path("demo-out"),
     seed: Annotated[int, typer.Option(help="Seed of the synthetic study.")] = 20230623,
     n: Annotated[int, typer.Option(help="Number of randomised participants.")] = 61,
-    control: Annotated[bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm.")] = False,
+    control: Annotated[
+        bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm.")
+    ] = False,
 ) -> None:
     """Write the built-in synthetic study to OUT/study/ and run the whole pipeline into OUT/.
 
@@ -64,7 +76,9 @@ def demo(
     from skintrial.plan import synthetic_study
 
     check_output_dir(out)
-    InputError.collect(demo_problems(out))  # before any work: OUT/study and OUT's outputs are demo's to replace
+    InputError.collect(
+        demo_problems(out)
+    )  # before any work: OUT/study and OUT's outputs are demo's to replace
     with options_named({"n": "--n", "seed": "--seed"}):
         synthetic = synthetic_study(seed=seed, n=n, control_arm=control, raw=True)
     study_dir = write_demo_study(synthetic.write, Path(out))
@@ -75,7 +89,9 @@ def demo(
 @app.command(rich_help_panel="Study")
 @guarded
 def run(
-    study: Annotated[Path, typer.Argument(help="Study bundle folder (study.toml, participants, measurements).")],
+    study: Annotated[
+        Path, typer.Argument(help="Study bundle folder (study.toml, participants, measurements).")
+    ],
     out: Annotated[Path, _OUT] = Path("skintrial-out"),
 ) -> None:
     """Validate a study bundle and run its pre-specified analysis into OUT/."""

@@ -29,13 +29,20 @@ def _parse_spacing(text: str | None):
     except ValueError:
         values = ()
     if len(values) not in (1, 2) or any(not v > 0 for v in values):
-        raise InputError(Problem("--pixel-spacing-mm takes one positive number or 'ROW,COL' in mm",
-                                 value=text, fix="e.g. --pixel-spacing-mm 0.0125"))
+        raise InputError(
+            Problem(
+                "--pixel-spacing-mm takes one positive number or 'ROW,COL' in mm",
+                value=text,
+                fix="e.g. --pixel-spacing-mm 0.0125",
+            )
+        )
     from skintrial.study._ranges import pixel_spacing_problem
 
     why = next((w for w in map(pixel_spacing_problem, values) if w is not None), None)
     if why is not None:
-        raise InputError(Problem(why, column="--pixel-spacing-mm", value=text, fix="give the spacing in mm per pixel"))
+        raise InputError(
+            Problem(why, column="--pixel-spacing-mm", value=text, fix="give the spacing in mm per pixel")
+        )
     return values[0] if len(values) == 1 else values
 
 
@@ -54,9 +61,13 @@ def _check_overlay_dir(folder: Path) -> None:
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".skintrial-probe-"):
             pass
     except OSError as exc:
-        raise InputError(Problem(f"--overlay-dir cannot be written to ({exc.strerror or exc})",
-                                 file=str(folder),
-                                 fix="give a folder you may write to, or leave --overlay-dir out")) from None
+        raise InputError(
+            Problem(
+                f"--overlay-dir cannot be written to ({exc.strerror or exc})",
+                file=str(folder),
+                fix="give a folder you may write to, or leave --overlay-dir out",
+            )
+        ) from None
 
 
 @app.command("ultrasound", rich_help_panel="Instruments")
@@ -64,14 +75,19 @@ def _check_overlay_dir(folder: Path) -> None:
 def ultrasound(
     files: Annotated[list[Path], typer.Argument(help="B-mode scans: DICOM, PNG or TIFF.")],
     out: Annotated[Path, typer.Option("--out", "-o", help="Parameter CSV, one row per file.")],
-    pixel_spacing_mm: Annotated[str | None, typer.Option(
-        help="Spacing (mm) for files without calibration: one number, or 'ROW,COL'.")] = None,
-    spacing_manifest: Annotated[Path | None, typer.Option(
-        help="CSV with file, pixel_spacing_mm [, pixel_spacing_col_mm] per file name.")] = None,
-    overlay_dir: Annotated[Path | None, typer.Option(
-        help="Write an overlay PNG per scan here (<file stem>.png).")] = None,
-    upper_fraction: Annotated[float, typer.Option(
-        help="Depth fraction of the dermis counted as upper dermis.")] = 0.5,
+    pixel_spacing_mm: Annotated[
+        str | None, typer.Option(help="Spacing (mm) for files without calibration: one number, or 'ROW,COL'.")
+    ] = None,
+    spacing_manifest: Annotated[
+        Path | None,
+        typer.Option(help="CSV with file, pixel_spacing_mm [, pixel_spacing_col_mm] per file name."),
+    ] = None,
+    overlay_dir: Annotated[
+        Path | None, typer.Option(help="Write an overlay PNG per scan here (<file stem>.png).")
+    ] = None,
+    upper_fraction: Annotated[
+        float, typer.Option(help="Depth fraction of the dermis counted as upper dermis.")
+    ] = 0.5,
 ) -> None:
     """Dermal thickness, echogenicity (LEP/MEP/HEP, upper vs lower dermis) and SLEB per scan.
 
@@ -94,17 +110,24 @@ def ultrasound(
         manifest = read_spacing_manifest(spacing_manifest)
         unmatched = unmatched_spacing_keys(files, manifest)
         if unmatched:
-            warnings.warn(f"{len(unmatched)} row(s) of {spacing_manifest} name no input file (names compare "
-                          f"exactly, case included): {', '.join(unmatched[:5])}{' …' if len(unmatched) > 5 else ''}",
-                          QualityWarning, stacklevel=1)
+            warnings.warn(
+                f"{len(unmatched)} row(s) of {spacing_manifest} name no input file (names compare "
+                f"exactly, case included): {', '.join(unmatched[:5])}{' …' if len(unmatched) > 5 else ''}",
+                QualityWarning,
+                stacklevel=1,
+            )
         # the manifest names files; --pixel-spacing-mm (if given) covers the others
         spacing = manifest if spacing is None else spacing_per_file(files, manifest, spacing)
     columns = (TextColumn("ultrasound"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("scans", total=len(files))
-        table = ultrasound_files(files, pixel_spacing_mm=spacing, overlay_dir=overlay_dir,
-                                 upper_fraction=upper_fraction,
-                                 progress=lambda k: bar.advance(task, k))
+        table = ultrasound_files(
+            files,
+            pixel_spacing_mm=spacing,
+            overlay_dir=overlay_dir,
+            upper_fraction=upper_fraction,
+            progress=lambda k: bar.advance(task, k),
+        )
     # an overlay that failed mid-batch (disk full) leaves its row's values: counted apart from unreadable scans
     no_overlay = table["qc"].str.contains("overlay not written", regex=False)
     unreadable = table["qc"].str.startswith("error") & ~no_overlay
@@ -116,6 +139,8 @@ def ultrasound(
     os.replace(tmp, out)
     flagged = int(((table["qc"] != "") & ~unreadable).sum())
     tail = f", {int(no_overlay.sum())} overlays not written" if no_overlay.any() else ""
-    err_console.print(f"{len(table)} scans -> {out} ({flagged} flagged, {int(unreadable.sum())} unreadable{tail})")
+    err_console.print(
+        f"{len(table)} scans -> {out} ({flagged} flagged, {int(unreadable.sum())} unreadable{tail})"
+    )
     for problem in error_problems(table.loc[unreadable], noun="files"):
         err_console.print(f"  error: {problem.render()}", markup=False)

@@ -37,8 +37,9 @@ def error_cell(exc: BaseException | str) -> str:
     return ERROR_PREFIX + one_line(text)
 
 
-def error_problems(table: pd.DataFrame, fixes: Mapping[str, str] | None = None, *,
-                   noun: str = "measurements") -> list[Problem]:
+def error_problems(
+    table: pd.DataFrame, fixes: Mapping[str, str] | None = None, *, noun: str = "measurements"
+) -> list[Problem]:
     """One problem per distinct error of a batch table's error rows.
 
     A read error already names its file (with row, column and fix) and is shown as it is; an error

@@ -26,16 +26,17 @@ class Cycles:
     """Cycles of a :class:`CurveStack`, sorted by row then cycle number (all arrays of one length)."""
 
     row: np.ndarray
-    k: np.ndarray       # 1-based cycle number
+    k: np.ndarray  # 1-based cycle number
     t_on: np.ndarray
     t_off: np.ndarray
     t_end: np.ndarray
-    incomplete: np.ndarray   # (G,) a trailing cycle was dropped
-    error: np.ndarray        # (G,) object, "" or why phases cannot be found
+    incomplete: np.ndarray  # (G,) a trailing cycle was dropped
+    error: np.ndarray  # (G,) object, "" or why phases cannot be found
 
 
-def find_cycles(s: CurveStack, *, on_s: float | None, off_s: float | None, read_time_s: float,
-                onset_s: float = 0.0) -> Cycles:
+def find_cycles(
+    s: CurveStack, *, on_s: float | None, off_s: float | None, read_time_s: float, onset_s: float = 0.0
+) -> Cycles:
     """All complete cycles of every usable row of ``s``."""
     g = len(s.n)
     error = s.error.copy()
@@ -46,11 +47,14 @@ def find_cycles(s: CurveStack, *, on_s: float | None, off_s: float | None, read_
     use_p = ok & s.has_p & ~silent
     use_d = ok & (~s.has_p | silent)
     if on_s is None:
-        error[use_d & ~silent] = ("no pressure_mbar values and no declared suction time: give on_s/off_s "
-                                  "(CLI: --on/--off)")
-        error[use_d & silent] = ("the pressure channel shows no suction (pressure_mbar is 0 throughout) and no "
-                                 "suction time is declared: give on_s/off_s (CLI: --on/--off), or map the "
-                                 "column that holds the suction pressure")
+        error[use_d & ~silent] = (
+            "no pressure_mbar values and no declared suction time: give on_s/off_s (CLI: --on/--off)"
+        )
+        error[use_d & silent] = (
+            "the pressure channel shows no suction (pressure_mbar is 0 throughout) and no "
+            "suction time is declared: give on_s/off_s (CLI: --on/--off), or map the "
+            "column that holds the suction pressure"
+        )
         use_d[:] = False
     parts = []
     if use_p.any():

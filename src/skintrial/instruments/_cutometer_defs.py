@@ -67,41 +67,116 @@ def _d(name, unit, formula, meaning, source, compute, *, level="cycle", ours=Fal
 
 
 _POINT_DEFS = (
-    _d("ue", "mm", "Ue = d(t_on + t_r) - b", "immediate (elastic) deformation",
-       "instruments.md 1.3 [C]; read time 0.1 s (Ohshima 2016)", lambda p: p["ue"]),
-    _d("uv", "mm", "Uv = Uf - Ue", "delayed (viscoelastic) deformation, creep after Ue",
-       "instruments.md 1.3 [C]", lambda p: p["uv"]),
-    _d("uf", "mm", "Uf = d(t_off) - b", "final deformation at the end of suction",
-       "instruments.md 1.3 [C] (Uf = Ue + Uv)", lambda p: p["uf"]),
-    _d("ur", "mm", "Ur = d(t_off) - d(t_off + t_r)", "immediate retraction after release",
-       "instruments.md 1.3 [P]: read time after release by symmetry with Ue (skintrial's choice)",
-       lambda p: p["ur"], ours=True),
-    _d("ua", "mm", "Ua = d(t_off) - d(t_end)", "total recovery at the end of relaxation",
-       "instruments.md 1.3 [C]", lambda p: p["ua"]),
+    _d(
+        "ue",
+        "mm",
+        "Ue = d(t_on + t_r) - b",
+        "immediate (elastic) deformation",
+        "instruments.md 1.3 [C]; read time 0.1 s (Ohshima 2016)",
+        lambda p: p["ue"],
+    ),
+    _d(
+        "uv",
+        "mm",
+        "Uv = Uf - Ue",
+        "delayed (viscoelastic) deformation, creep after Ue",
+        "instruments.md 1.3 [C]",
+        lambda p: p["uv"],
+    ),
+    _d(
+        "uf",
+        "mm",
+        "Uf = d(t_off) - b",
+        "final deformation at the end of suction",
+        "instruments.md 1.3 [C] (Uf = Ue + Uv)",
+        lambda p: p["uf"],
+    ),
+    _d(
+        "ur",
+        "mm",
+        "Ur = d(t_off) - d(t_off + t_r)",
+        "immediate retraction after release",
+        "instruments.md 1.3 [P]: read time after release by symmetry with Ue (skintrial's choice)",
+        lambda p: p["ur"],
+        ours=True,
+    ),
+    _d(
+        "ua",
+        "mm",
+        "Ua = d(t_off) - d(t_end)",
+        "total recovery at the end of relaxation",
+        "instruments.md 1.3 [C]",
+        lambda p: p["ua"],
+    ),
 )
 
 _R_DEFS = (
-    _d("r0", "mm", "R0 = Uf", "first maximum amplitude; firmness (lower = firmer)",
-       "instruments.md 1.4 [C]", lambda p: p["uf"]),
-    _d("r1", "mm", "R1 = Uf - Ua", "first minimum amplitude: residual deformation after relaxation",
-       "instruments.md 1.4 [C] description; the identity is [P]", lambda p: p["uf"] - p["ua"]),
+    _d(
+        "r0",
+        "mm",
+        "R0 = Uf",
+        "first maximum amplitude; firmness (lower = firmer)",
+        "instruments.md 1.4 [C]",
+        lambda p: p["uf"],
+    ),
+    _d(
+        "r1",
+        "mm",
+        "R1 = Uf - Ua",
+        "first minimum amplitude: residual deformation after relaxation",
+        "instruments.md 1.4 [C] description; the identity is [P]",
+        lambda p: p["uf"] - p["ua"],
+    ),
     _d("r2", "1", "R2 = Ua / Uf", "gross elasticity", "instruments.md 1.4 [C]", _ratio("ua", "uf")),
-    _d("r3", "mm", "R3 = d(t_off of the last cycle) - b1", "last maximum amplitude (repeated suction)",
-       "instruments.md 1.4 [C] wording; measured from the cycle-1 baseline (skintrial's choice)",
-       lambda p: p["peak_last"], level="measurement", ours=True),
-    _d("r4", "mm", "R4 = d(t_end of the last cycle) - b1", "last minimum amplitude (repeated suction)",
-       "instruments.md 1.4 [P] UNCONFIRMED wording: skintrial's definition",
-       lambda p: p["trough_last"], level="measurement", ours=True),
+    _d(
+        "r3",
+        "mm",
+        "R3 = d(t_off of the last cycle) - b1",
+        "last maximum amplitude (repeated suction)",
+        "instruments.md 1.4 [C] wording; measured from the cycle-1 baseline (skintrial's choice)",
+        lambda p: p["peak_last"],
+        level="measurement",
+        ours=True,
+    ),
+    _d(
+        "r4",
+        "mm",
+        "R4 = d(t_end of the last cycle) - b1",
+        "last minimum amplitude (repeated suction)",
+        "instruments.md 1.4 [P] UNCONFIRMED wording: skintrial's definition",
+        lambda p: p["trough_last"],
+        level="measurement",
+        ours=True,
+    ),
     _d("r5", "1", "R5 = Ur / Ue", "net elasticity", "instruments.md 1.4 [C]", _ratio("ur", "ue")),
-    _d("r6", "1", "R6 = Uv / Ue", "viscoelastic-to-elastic ratio", "instruments.md 1.4 [C]",
-       _ratio("uv", "ue")),
+    _d(
+        "r6",
+        "1",
+        "R6 = Uv / Ue",
+        "viscoelastic-to-elastic ratio",
+        "instruments.md 1.4 [C]",
+        _ratio("uv", "ue"),
+    ),
     _d("r7", "1", "R7 = Ur / Uf", "biological elasticity", "instruments.md 1.4 [C]", _ratio("ur", "uf")),
-    _d("r8", "mm", "R8 = Ua", "total recovery after the curve",
-       "instruments.md 1.4 [P]: consistent with R8/R0 = Ua/Uf (skintrial's choice)",
-       lambda p: p["ua"], ours=True),
-    _d("r9", "mm", "R9 = R3 - Uf(cycle 1)", "tiring (fatigue) effect over repeated cycles",
-       "instruments.md 1.4 [P] UNCONFIRMED formula: skintrial's definition",
-       lambda p: p["peak_last"] - p["uf_first"], level="measurement", ours=True),
+    _d(
+        "r8",
+        "mm",
+        "R8 = Ua",
+        "total recovery after the curve",
+        "instruments.md 1.4 [P]: consistent with R8/R0 = Ua/Uf (skintrial's choice)",
+        lambda p: p["ua"],
+        ours=True,
+    ),
+    _d(
+        "r9",
+        "mm",
+        "R9 = R3 - Uf(cycle 1)",
+        "tiring (fatigue) effect over repeated cycles",
+        "instruments.md 1.4 [P] UNCONFIRMED formula: skintrial's definition",
+        lambda p: p["peak_last"] - p["uf_first"],
+        level="measurement",
+        ours=True,
+    ),
 )
 
 #: Every parameter by output column name, in output order (points first, then R0..R9).
@@ -116,53 +191,72 @@ OUTPUT_COLUMNS: tuple[str, ...] = ("file", "measurement_id", "n_cycles", *PARAME
 
 #: Columns of :func:`skintrial.instruments.cutometer_cycles` (one row per cycle).
 CYCLE_COLUMNS: tuple[str, ...] = (
-    "file", "measurement_id", "cycle", "t_on_s", "t_off_s", "t_end_s", "t_read_on_s", "t_read_off_s",
-    "baseline_mm", *POINTS,
+    "file",
+    "measurement_id",
+    "cycle",
+    "t_on_s",
+    "t_off_s",
+    "t_end_s",
+    "t_read_on_s",
+    "t_read_off_s",
+    "baseline_mm",
+    *POINTS,
     *(n for n, d in PARAMETERS.items() if n.startswith("r") and d.level == "cycle"),
-    "peak_mm", "trough_mm", "noise_mm", "qc",
+    "peak_mm",
+    "trough_mm",
+    "noise_mm",
+    "qc",
 )
 
 #: Quality flags, in the order they are written into ``qc`` (semicolon-separated).
-QC_FLAGS: Mapping[str, str] = MappingProxyType({
-    "no_complete_cycle": "no suction phase with a release and a relaxation longer than the read time",
-    "incomplete_cycle": "a cycle was cut off or too short (suction without release or not longer than "
-                        "the read time plus one sample, relaxation shorter than the read time); it is not used",
-    "too_few_cycles": "drop_first_cycle was asked for but there is only one cycle",
-    "too_few_samples": "a phase holds fewer than min_phase_samples samples, or the sampling interval "
-                       "exceeds half the read time",
-    "no_plateau": "the deformation still rises at the end of suction",
-    "drift": "the deformation still moves at the end of relaxation",
-    "negative_deformation": "the (5-sample smoothed) curve falls below the resting position",
-    "clipped": "a run of samples sits exactly at the curve's maximum (sensor range)",
-    "probe_slip": "a step between two consecutive samples outside the skin's fast responses",
-    "implausible": "a point or ratio outside the plausibility bounds",
-})
+QC_FLAGS: Mapping[str, str] = MappingProxyType(
+    {
+        "no_complete_cycle": "no suction phase with a release and a relaxation longer than the read time",
+        "incomplete_cycle": "a cycle was cut off or too short (suction without release or not longer than "
+        "the read time plus one sample, relaxation shorter than the read time); it is not used",
+        "too_few_cycles": "drop_first_cycle was asked for but there is only one cycle",
+        "too_few_samples": "a phase holds fewer than min_phase_samples samples, or the sampling interval "
+        "exceeds half the read time",
+        "no_plateau": "the deformation still rises at the end of suction",
+        "drift": "the deformation still moves at the end of relaxation",
+        "negative_deformation": "the (5-sample smoothed) curve falls below the resting position",
+        "clipped": "a run of samples sits exactly at the curve's maximum (sensor range)",
+        "probe_slip": "a step between two consecutive samples outside the skin's fast responses",
+        "implausible": "a point or ratio outside the plausibility bounds",
+    }
+)
 
 #: Thresholds of the quality flags (see docs/cutometer.md). Override per call with ``qc_thresholds=``.
-QC_THRESHOLDS: Mapping[str, float] = MappingProxyType({
-    "plateau_window": 0.25,        # last fraction of the suction phase fitted by a line
-    "plateau_slope": 0.10,         # no_plateau: slope > 0.10 * Uf per second (and > 4 SE)
-    "drift_window": 0.25,          # last fraction of the relaxation phase fitted by a line
-    "drift_slope": 0.15,           # drift: |slope| > 0.15 * Uf per second (and > 4 SE)
-    "negative_fraction": 0.05,     # negative: smoothed d < b1 - max(5 noise, 0.05 * Uf)
-    "negative_noise": 5.0,
-    "clip_min_samples": 5,         # clipped: run at the maximum >= max(5 samples, 0.1 s)
-    "clip_min_s": 0.1,
-    "slip_fraction": 0.05,         # probe_slip: |d[i+1] - d[i]| > max(10 * sqrt(2) noise, 0.05 * Uf)
-    "slip_noise": 10.0,
-    "slip_guard_s": 0.15,          # ... ignoring max(0.15 s, 3 samples) after each onset and release
-    "min_phase_samples": 10,
-    "uf_min_mm": 0.01,             # implausible: Uf outside [0.01, 4] mm,
-    "uf_max_mm": 4.0,
-    "ue_max_fraction": 1.05,       # Ue or Ur outside (0, 1.05 Uf], Ua outside [0, 1.2 Uf]
-    "ua_max_fraction": 1.2,
-})
+QC_THRESHOLDS: Mapping[str, float] = MappingProxyType(
+    {
+        "plateau_window": 0.25,  # last fraction of the suction phase fitted by a line
+        "plateau_slope": 0.10,  # no_plateau: slope > 0.10 * Uf per second (and > 4 SE)
+        "drift_window": 0.25,  # last fraction of the relaxation phase fitted by a line
+        "drift_slope": 0.15,  # drift: |slope| > 0.15 * Uf per second (and > 4 SE)
+        "negative_fraction": 0.05,  # negative: smoothed d < b1 - max(5 noise, 0.05 * Uf)
+        "negative_noise": 5.0,
+        "clip_min_samples": 5,  # clipped: run at the maximum >= max(5 samples, 0.1 s)
+        "clip_min_s": 0.1,
+        "slip_fraction": 0.05,  # probe_slip: |d[i+1] - d[i]| > max(10 * sqrt(2) noise, 0.05 * Uf)
+        "slip_noise": 10.0,
+        "slip_guard_s": 0.15,  # ... ignoring max(0.15 s, 3 samples) after each onset and release
+        "min_phase_samples": 10,
+        "uf_min_mm": 0.01,  # implausible: Uf outside [0.01, 4] mm,
+        "uf_max_mm": 4.0,
+        "ue_max_fraction": 1.05,  # Ue or Ur outside (0, 1.05 Uf], Ua outside [0, 1.2 Uf]
+        "ua_max_fraction": 1.2,
+    }
+)
 
 #: Unit conversion factors to skintrial's units (mm, s, mbar), by the spellings accepted in a mapping.
-UNITS: Mapping[str, Mapping[str, float]] = MappingProxyType({
-    "deformation_mm": MappingProxyType({"mm": 1.0, "um": 1e-3, "µm": 1e-3, "μm": 1e-3, "micron": 1e-3,
-                                        "cm": 10.0, "m": 1e3}),
-    "time_s": MappingProxyType({"s": 1.0, "ms": 1e-3, "min": 60.0}),
-    "pressure_mbar": MappingProxyType({"mbar": 1.0, "hpa": 1.0, "kpa": 10.0, "pa": 0.01,
-                                       "mmhg": 1.333224, "bar": 1000.0}),
-})
+UNITS: Mapping[str, Mapping[str, float]] = MappingProxyType(
+    {
+        "deformation_mm": MappingProxyType(
+            {"mm": 1.0, "um": 1e-3, "µm": 1e-3, "μm": 1e-3, "micron": 1e-3, "cm": 10.0, "m": 1e3}
+        ),
+        "time_s": MappingProxyType({"s": 1.0, "ms": 1e-3, "min": 60.0}),
+        "pressure_mbar": MappingProxyType(
+            {"mbar": 1.0, "hpa": 1.0, "kpa": 10.0, "pa": 0.01, "mmhg": 1.333224, "bar": 1000.0}
+        ),
+    }
+)

@@ -44,8 +44,8 @@ def _window(s: CurveStack, rows: np.ndarray, i0: np.ndarray, i1: np.ndarray):
         cols = np.broadcast_to(np.arange(i0[0], i1[0] + 1), (i0.size, width))
         mask = None
         if rows[-1] - rows[0] + 1 == rows.size and np.all(np.diff(rows) == 1):  # consecutive rows: a view
-            return s.y[rows[0]: rows[-1] + 1, i0[0]: i1[0] + 1], mask, cols
-        return s.y[rows, i0[0]: i1[0] + 1], mask, cols
+            return s.y[rows[0] : rows[-1] + 1, i0[0] : i1[0] + 1], mask, cols
+        return s.y[rows, i0[0] : i1[0] + 1], mask, cols
     cols = i0[:, None] + np.arange(width)[None, :]
     mask = cols <= i1[:, None]
     cols = np.minimum(cols, i1[:, None])
@@ -79,7 +79,11 @@ def _rms_d2(vals, mask):
     d2 -= vals[:, 1:-1]
     with np.errstate(invalid="ignore", divide="ignore"):
         if mask is None:
-            return np.sqrt(np.einsum("ij,ij->i", d2, d2) / d2.shape[1]) if d2.shape[1] else np.full(len(d2), np.nan)
+            return (
+                np.sqrt(np.einsum("ij,ij->i", d2, d2) / d2.shape[1])
+                if d2.shape[1]
+                else np.full(len(d2), np.nan)
+            )
         d2 = np.where(mask[:, 2:], d2, 0.0)
         return np.sqrt(np.einsum("ij,ij->i", d2, d2) / mask[:, 2:].sum(axis=1))
 
@@ -111,8 +115,9 @@ def _knee(s: CurveStack, rows, t_a, t_b, start, gain, sign):
     return moved[pick, j], t[pick, j] - t_a
 
 
-def cycle_points(s: CurveStack, c: Cycles, *, read_time_s: float, method: str,
-                 thresholds: Mapping[str, float]) -> dict[str, np.ndarray]:
+def cycle_points(
+    s: CurveStack, c: Cycles, *, read_time_s: float, method: str, thresholds: Mapping[str, float]
+) -> dict[str, np.ndarray]:
     """Per-cycle points (ue, uv, uf, ur, ua), absolute peak/trough, noise and cycle-level flags."""
     r = c.row
     b = _at(s, r, c.t_on)
@@ -128,11 +133,31 @@ def cycle_points(s: CurveStack, c: Cycles, *, read_time_s: float, method: str,
         ur = top - _at(s, r, c.t_off + read_time_s)
     first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
     b1 = np.repeat(b[first], np.diff(np.r_[np.flatnonzero(first), r.size]))
-    out = {"baseline": b, "ue": ue, "uv": uf - ue, "uf": uf, "ur": ur, "ua": ua,
-           "peak": top - b1, "trough": bottom - b1, "t_read_on": tr_on, "t_read_off": tr_off}
-    parts = [_cycle_checks(s, c.row[a:a + _BLOCK], c.t_on[a:a + _BLOCK], c.t_off[a:a + _BLOCK],
-                           c.t_end[a:a + _BLOCK], uf[a:a + _BLOCK], read_time_s, thresholds)
-             for a in range(0, max(r.size, 1), _BLOCK)]  # blocks of cycles: window temporaries stay in cache
+    out = {
+        "baseline": b,
+        "ue": ue,
+        "uv": uf - ue,
+        "uf": uf,
+        "ur": ur,
+        "ua": ua,
+        "peak": top - b1,
+        "trough": bottom - b1,
+        "t_read_on": tr_on,
+        "t_read_off": tr_off,
+    }
+    parts = [
+        _cycle_checks(
+            s,
+            c.row[a : a + _BLOCK],
+            c.t_on[a : a + _BLOCK],
+            c.t_off[a : a + _BLOCK],
+            c.t_end[a : a + _BLOCK],
+            uf[a : a + _BLOCK],
+            read_time_s,
+            thresholds,
+        )
+        for a in range(0, max(r.size, 1), _BLOCK)
+    ]  # blocks of cycles: window temporaries stay in cache
     out.update({key: np.concatenate([p[key] for p in parts]) for key in parts[0]})
     return out
 
@@ -157,10 +182,19 @@ def _cycle_checks(s, r, t_on, t_off, t_end, uf, read_time_s, th):
     top = (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]
     hits = np.maximum(_count(v_a >= top, m_a), _count(v_e >= top, m_e))
     dt = s.dt[r]
-    few = ((np.floor(suction / dt + _EPS) + 1 < th["min_phase_samples"])
-           | (np.floor(relax / dt + _EPS) + 1 < th["min_phase_samples"]) | (dt > read_time_s / 2 + _EPS))
-    return {"noise": noise, "no_plateau": no_plateau, "drift": drift, "too_few_samples": few,
-            "top_hits": hits, "top_room": np.maximum(_count(None, m_a, v_a), _count(None, m_e, v_e))}
+    few = (
+        (np.floor(suction / dt + _EPS) + 1 < th["min_phase_samples"])
+        | (np.floor(relax / dt + _EPS) + 1 < th["min_phase_samples"])
+        | (dt > read_time_s / 2 + _EPS)
+    )
+    return {
+        "noise": noise,
+        "no_plateau": no_plateau,
+        "drift": drift,
+        "too_few_samples": few,
+        "top_hits": hits,
+        "top_room": np.maximum(_count(None, m_a, v_a), _count(None, m_e, v_e)),
+    }
 
 
 def _count(hit, mask, vals=None):
@@ -170,8 +204,13 @@ def _count(hit, mask, vals=None):
     return hit.sum(axis=1) if mask is None else (hit & mask).sum(axis=1)
 
 
-def row_checks(s: CurveStack, c: Cycles, pts: Mapping[str, np.ndarray], step_max: np.ndarray,
-               thresholds: Mapping[str, float]) -> dict[str, np.ndarray]:
+def row_checks(
+    s: CurveStack,
+    c: Cycles,
+    pts: Mapping[str, np.ndarray],
+    step_max: np.ndarray,
+    thresholds: Mapping[str, float],
+) -> dict[str, np.ndarray]:
     """Curve-level flags: negative deformation, clipping, probe slip (rows without cycles: False).
 
     ``step_max`` is :func:`largest_step` of every row.
@@ -183,7 +222,8 @@ def row_checks(s: CurveStack, c: Cycles, pts: Mapping[str, np.ndarray], step_max
     b1, uf1 = np.full(g, np.nan), np.full(g, np.nan)
     b1[c.row[first]], uf1[c.row[first]] = pts["baseline"][first], pts["uf"][first]
     noise = np.bincount(c.row, weights=pts["noise"], minlength=g) / np.maximum(
-        np.bincount(c.row, minlength=g), 1)
+        np.bincount(c.row, minlength=g), 1
+    )
     out = {name: np.zeros(g, dtype=bool) for name in ("negative_deformation", "clipped", "probe_slip")}
     if not has.any():
         return out
@@ -246,7 +286,7 @@ def largest_step(s: CurveStack, c: Cycles, th) -> np.ndarray:
     flat = y.ravel()
     step = np.empty(y.shape)
     np.subtract(flat[1:], flat[:-1], out=step.ravel()[:-1])  # one contiguous pass (faster than axis=1)
-    step[:, -1] = 0.0                                          # (the differences across row ends)
+    step[:, -1] = 0.0  # (the differences across row ends)
     r = c.row
     if r.size:
         guard = np.maximum(np.ceil(th["slip_guard_s"] / s.dt[r] - _EPS), 3).astype(np.intp)
@@ -257,7 +297,7 @@ def largest_step(s: CurveStack, c: Cycles, th) -> np.ndarray:
             for u in np.unique(i0) if i0.size <= 64 * len(s.n) else ():
                 at = i0 == u
                 if at.sum() == len(s.n) and np.all(guard[at] == guard[0]):  # every row: a slice
-                    step[:, u: u + guard[0] + 1] = 0.0
+                    step[:, u : u + guard[0] + 1] = 0.0
                     i0 = np.where(at, -1, i0)
             rest = i0 >= 0
             if rest.any():

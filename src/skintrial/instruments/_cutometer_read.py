@@ -29,15 +29,23 @@ _READ_KEYS = CUTOMETER_READ_KEYS
 COLUMN_KEYS = CUTOMETER_COLUMN_KEYS
 # Header spellings recognised without a mapping: (canonical, unit).
 _ALIASES = {
-    "time_s": ("time_s", "s"), "time_ms": ("time_s", "ms"), "t_s": ("time_s", "s"),
-    "deformation_mm": ("deformation_mm", "mm"), "deformation_um": ("deformation_mm", "um"),
-    "deformation_µm": ("deformation_mm", "um"), "pressure_mbar": ("pressure_mbar", "mbar"),
-    "pressure_hpa": ("pressure_mbar", "hpa"), "pressure_kpa": ("pressure_mbar", "kpa"),
-    "measurement_id": ("measurement_id", None), "measurement": ("measurement_id", None),
+    "time_s": ("time_s", "s"),
+    "time_ms": ("time_s", "ms"),
+    "t_s": ("time_s", "s"),
+    "deformation_mm": ("deformation_mm", "mm"),
+    "deformation_um": ("deformation_mm", "um"),
+    "deformation_µm": ("deformation_mm", "um"),
+    "pressure_mbar": ("pressure_mbar", "mbar"),
+    "pressure_hpa": ("pressure_mbar", "hpa"),
+    "pressure_kpa": ("pressure_mbar", "kpa"),
+    "measurement_id": ("measurement_id", None),
+    "measurement": ("measurement_id", None),
 }
-_MAPPING_FIX = ("map your columns, e.g. mapping={'time_s': ('Time', 'ms'), 'deformation_mm': "
-                "('Deformation', 'um')} (CLI: --column time_s=Time:ms --column deformation_mm=Deformation:um; "
-                "a study bundle: [raw.cutometer_columns] in study.toml, time_s = \"Time:ms\")")
+_MAPPING_FIX = (
+    "map your columns, e.g. mapping={'time_s': ('Time', 'ms'), 'deformation_mm': "
+    "('Deformation', 'um')} (CLI: --column time_s=Time:ms --column deformation_mm=Deformation:um; "
+    'a study bundle: [raw.cutometer_columns] in study.toml, time_s = "Time:ms")'
+)
 
 
 def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = None) -> pd.DataFrame:
@@ -98,34 +106,62 @@ def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = N
     skip = int(read_opts.get("skiprows") or 0)
     columns = _resolve_columns(raw, mapping, name)
     if raw.empty:
-        raise InputError(Problem(
-            "no data rows: the file has a header but no samples", file=name, row=2 + skip,
-            fix="export the whole curve (a Cutometer record holds hundreds of samples)"
-                + (f"; skiprows={skip} may skip the samples" if skip else "")))
+        raise InputError(
+            Problem(
+                "no data rows: the file has a header but no samples",
+                file=name,
+                row=2 + skip,
+                fix="export the whole curve (a Cutometer record holds hundreds of samples)"
+                + (f"; skiprows={skip} may skip the samples" if skip else ""),
+            )
+        )
     out, problems = {}, []
     for canon, (src, unit) in columns.items():
         if canon == "measurement_id":
             continue
         values, bad, infinite = _numeric(raw[src], required=canon != "pressure_mbar")
         for mask, what, fix in (
-            (bad, "empty or non-numeric value", "every row needs a number in this column (decimal point, or "
-                                                "decimal comma in a semicolon-separated file)"),
-            (infinite, "not a finite number", "replace the infinite value by the measured number, or cut the "
-                                              "curve before it"),
+            (
+                bad,
+                "empty or non-numeric value",
+                "every row needs a number in this column (decimal point, or "
+                "decimal comma in a semicolon-separated file)",
+            ),
+            (
+                infinite,
+                "not a finite number",
+                "replace the infinite value by the measured number, or cut the curve before it",
+            ),
         ):
             if mask.any():
                 rows = np.flatnonzero(mask)
-                problems.append(Problem(what, file=name, row=int(rows[0]) + 2 + skip, column=src,
-                                        value=raw[src].iloc[rows[0]], rows_affected=len(rows), fix=fix))
+                problems.append(
+                    Problem(
+                        what,
+                        file=name,
+                        row=int(rows[0]) + 2 + skip,
+                        column=src,
+                        value=raw[src].iloc[rows[0]],
+                        rows_affected=len(rows),
+                        fix=fix,
+                    )
+                )
         out[canon] = values * UNITS[canon][unit]
     InputError.collect(problems)
-    ids = (raw[columns["measurement_id"][0]].astype(str).to_numpy() if "measurement_id" in columns
-           else np.full(len(raw), path.stem, dtype=object))
-    df = pd.DataFrame({
-        "file": name, "measurement_id": ids, "time_s": out["time_s"],
-        "deformation_mm": out["deformation_mm"],
-        "pressure_mbar": out.get("pressure_mbar", np.full(len(raw), np.nan)),
-    })
+    ids = (
+        raw[columns["measurement_id"][0]].astype(str).to_numpy()
+        if "measurement_id" in columns
+        else np.full(len(raw), path.stem, dtype=object)
+    )
+    df = pd.DataFrame(
+        {
+            "file": name,
+            "measurement_id": ids,
+            "time_s": out["time_s"],
+            "deformation_mm": out["deformation_mm"],
+            "pressure_mbar": out.get("pressure_mbar", np.full(len(raw), np.nan)),
+        }
+    )
     _check(df, columns, name, skip)
     return df
 
@@ -167,16 +203,28 @@ def _read_table(path: Path, opts: dict) -> pd.DataFrame:
     try:
         if "sep" not in opts:
             opts = {**opts, **_sniff(path, int(opts.get("skiprows") or 0))}
-        raw = pd.read_csv(path, sep=opts["sep"], skiprows=opts.get("skiprows"), skipinitialspace=True,
-                          dtype=str, keep_default_na=False, na_values=[""])
+        raw = pd.read_csv(
+            path,
+            sep=opts["sep"],
+            skiprows=opts.get("skiprows"),
+            skipinitialspace=True,
+            dtype=str,
+            keep_default_na=False,
+            na_values=[""],
+        )
         if opts.get("decimal", ".") != ".":
             raw = raw.apply(lambda col: col.str.replace(opts["decimal"], ".", regex=False))
         return raw
     except FileNotFoundError:
         raise InputError(Problem("file not found", file=name, fix="check the path")) from None
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as e:
-        raise InputError(Problem(f"cannot be read as a table ({type(e).__name__}: {e})", file=name,
-                                 fix="export the curves as CSV with a header row")) from None
+        raise InputError(
+            Problem(
+                f"cannot be read as a table ({type(e).__name__}: {e})",
+                file=name,
+                fix="export the curves as CSV with a header row",
+            )
+        ) from None
 
 
 def _read_excel(path: Path, opts: dict) -> pd.DataFrame:
@@ -188,15 +236,19 @@ def _read_excel(path: Path, opts: dict) -> pd.DataFrame:
     except FileNotFoundError:
         raise InputError(Problem("file not found", file=name, fix="check the path")) from None
     except Exception as e:  # zipfile, openpyxl, xlrd and pandas each raise their own kinds
-        raise InputError(Problem(
-            f"cannot be read as an Excel workbook ({type(e).__name__}: {e})", file=name,
-            fix="open and save it again in Excel as .xlsx (check sheet_name), or export the curves as CSV "
-                "with a header row")) from None
+        raise InputError(
+            Problem(
+                f"cannot be read as an Excel workbook ({type(e).__name__}: {e})",
+                file=name,
+                fix="open and save it again in Excel as .xlsx (check sheet_name), or export the curves as CSV "
+                "with a header row",
+            )
+        ) from None
 
 
 def _sniff(path: Path, skip: int) -> dict:
     with open(path, encoding="utf-8-sig", errors="replace") as fh:
-        lines = fh.read(8192).splitlines()[skip: skip + 20]
+        lines = fh.read(8192).splitlines()[skip : skip + 20]
     head = "\n".join(lines)
     try:
         sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
@@ -211,8 +263,14 @@ def _resolve_columns(raw: pd.DataFrame, mapping: dict, name: str) -> dict[str, t
     problems = []
     for key in mapping:
         if key not in _CANONICAL:
-            problems.append(Problem(f"unknown mapping key {key!r}", file=name, value=key,
-                                    fix=f"use one of {', '.join(_CANONICAL + _READ_KEYS)}"))
+            problems.append(
+                Problem(
+                    f"unknown mapping key {key!r}",
+                    file=name,
+                    value=key,
+                    fix=f"use one of {', '.join(_CANONICAL + _READ_KEYS)}",
+                )
+            )
     found: dict[str, tuple[str, str | None]] = {}
     lower = {str(c).strip().lower(): c for c in raw.columns}
     for alias, (canon, unit) in _ALIASES.items():
@@ -237,23 +295,34 @@ def _resolve_columns(raw: pd.DataFrame, mapping: dict, name: str) -> dict[str, t
                 found[canon] = (src, unit if unit in units else str(unit).lower())
     for canon in ("time_s", "deformation_mm"):
         if canon not in found:
-            problems.append(Problem(f"required column {canon!r} not found", file=name, column=canon,
-                                    fix=f"{_MAPPING_FIX}; columns in the file: "
-                                        f"{', '.join(map(str, raw.columns))}"))
+            problems.append(
+                Problem(
+                    f"required column {canon!r} not found",
+                    file=name,
+                    column=canon,
+                    fix=f"{_MAPPING_FIX}; columns in the file: {', '.join(map(str, raw.columns))}",
+                )
+            )
     InputError.collect(problems)
     return found
 
 
 def _declare_unit(canon: str, src: object, unit: str) -> str:
     """How to declare a column's unit, in each of the three places a user can: Python, CLI, study.toml."""
-    return (f"mapping={{{canon!r}: ({src!r}, {unit!r})}} (CLI: --column {canon}={src}:{unit}; a study bundle: "
-            f"[raw.cutometer_columns] {canon} = \"{src}:{unit}\" in study.toml)")
+    return (
+        f"mapping={{{canon!r}: ({src!r}, {unit!r})}} (CLI: --column {canon}={src}:{unit}; a study bundle: "
+        f'[raw.cutometer_columns] {canon} = "{src}:{unit}" in study.toml)'
+    )
 
 
 def _unknown_unit(canon: str, src: str, unit: object, name: str) -> Problem:
     allowed = ", ".join(UNITS[canon])
-    return Problem(f"unknown unit {unit!r} for {canon} (allowed: {allowed})", file=name, column=src,
-                   fix=f"use one of {allowed}, e.g. {_declare_unit(canon, src, next(iter(UNITS[canon])))}")
+    return Problem(
+        f"unknown unit {unit!r} for {canon} (allowed: {allowed})",
+        file=name,
+        column=src,
+        fix=f"use one of {allowed}, e.g. {_declare_unit(canon, src, next(iter(UNITS[canon])))}",
+    )
 
 
 def _not_found(raw: pd.DataFrame, canon: str, src: object, name: str) -> Problem:
@@ -261,8 +330,12 @@ def _not_found(raw: pd.DataFrame, canon: str, src: object, name: str) -> Problem
     head, colon, unit = str(src).rpartition(":")
     if colon and canon in UNITS and head in raw.columns:
         return _unknown_unit(canon, head, unit.strip(), name)
-    return Problem(f"mapped column {src!r} (for {canon}) not found", file=name, column=str(src),
-                   fix=f"columns in the file: {', '.join(map(str, raw.columns))}")
+    return Problem(
+        f"mapped column {src!r} (for {canon}) not found",
+        file=name,
+        column=str(src),
+        fix=f"columns in the file: {', '.join(map(str, raw.columns))}",
+    )
 
 
 def _default_unit(canon: str) -> str | None:
@@ -284,11 +357,18 @@ def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:
     if big.any():
         i = int(np.flatnonzero(big)[0])
         looks = "micrometres (µm)" if d_unit == "mm" else "a wrong unit"
-        problems.append(Problem(
-            f"deformation of {df['deformation_mm'].iloc[i]:g} mm is impossible (the largest Cutometer "
-            f"opening is 8 mm): the values look like {looks} read as {d_unit}", file=name,
-            row=i + 2 + skip, column=d_src, value=float(df["deformation_mm"].iloc[i]), rows_affected=int(big.sum()),
-            fix=f"declare the unit: {_declare_unit('deformation_mm', d_src, 'um')}"))
+        problems.append(
+            Problem(
+                f"deformation of {df['deformation_mm'].iloc[i]:g} mm is impossible (the largest Cutometer "
+                f"opening is 8 mm): the values look like {looks} read as {d_unit}",
+                file=name,
+                row=i + 2 + skip,
+                column=d_src,
+                value=float(df["deformation_mm"].iloc[i]),
+                rows_affected=int(big.sum()),
+                fix=f"declare the unit: {_declare_unit('deformation_mm', d_src, 'um')}",
+            )
+        )
     t = df["time_s"].to_numpy()
     same = df["measurement_id"].to_numpy()[1:] == df["measurement_id"].to_numpy()[:-1]
     step = np.diff(t)
@@ -296,15 +376,27 @@ def _check(df: pd.DataFrame, columns: dict, name: str, skip: int) -> None:
     back = np.flatnonzero(same & ~(step > 0))
     if back.size:
         i = int(back[0]) + 1
-        problems.append(Problem(
-            f"time does not increase within measurement {df['measurement_id'].iloc[i]!r}", file=name,
-            row=i + 2 + skip, column=t_src, value=float(df["time_s"].iloc[i]), rows_affected=len(back),
-            fix="sort the rows by time; give each curve its own measurement_id"))
+        problems.append(
+            Problem(
+                f"time does not increase within measurement {df['measurement_id'].iloc[i]!r}",
+                file=name,
+                row=i + 2 + skip,
+                column=t_src,
+                value=float(df["time_s"].iloc[i]),
+                rows_affected=len(back),
+                fix="sort the rows by time; give each curve its own measurement_id",
+            )
+        )
     elif same.any() and np.median(step[same]) >= 1.0:
-        problems.append(Problem(
-            f"median time step is {np.median(step[same]):g} s: the times look like milliseconds read "
-            f"as {t_unit}", file=name, column=t_src,
-            fix=f"declare the unit: {_declare_unit('time_s', t_src, 'ms')}"))
+        problems.append(
+            Problem(
+                f"median time step is {np.median(step[same]):g} s: the times look like milliseconds read "
+                f"as {t_unit}",
+                file=name,
+                column=t_src,
+                fix=f"declare the unit: {_declare_unit('time_s', t_src, 'ms')}",
+            )
+        )
     problems += _curve_problems(df, columns, name, skip)
     InputError.collect(problems)
 
@@ -322,20 +414,32 @@ def _curve_problems(df: pd.DataFrame, columns: dict, name: str, skip: int) -> li
     size = np.bincount(codes)
     for k in np.flatnonzero(size < 2):
         i = int(np.flatnonzero(codes == k)[0])
-        problems.append(Problem(
-            f"measurement {ids[i]!r} has only {size[k]} sample (a curve needs at least 2)", file=name,
-            row=i + 2 + skip, column=columns["time_s"][0],
-            fix="export the whole curve (a Cutometer record holds hundreds of samples), or remove the row; "
-                "in a long file give each curve its own measurement_id"))
+        problems.append(
+            Problem(
+                f"measurement {ids[i]!r} has only {size[k]} sample (a curve needs at least 2)",
+                file=name,
+                row=i + 2 + skip,
+                column=columns["time_s"][0],
+                fix="export the whole curve (a Cutometer record holds hundreds of samples), or remove the row; "
+                "in a long file give each curve its own measurement_id",
+            )
+        )
     if "pressure_mbar" in columns:
         gap = np.isnan(df["pressure_mbar"].to_numpy())
         n_gap = np.bincount(codes, weights=gap, minlength=len(size))
         src = columns["pressure_mbar"][0]
         for k in np.flatnonzero((n_gap > 0) & (n_gap < size)):
             i = int(np.flatnonzero(gap & (codes == k))[0])
-            problems.append(Problem(
-                f"pressure missing inside measurement {ids[i]!r} (an incomplete pressure channel splits the "
-                "suction phases)", file=name, row=i + 2 + skip, column=src, rows_affected=int(n_gap[k]),
-                fix="fill in every pressure value of the curve, or leave its pressure column empty and give "
-                    "the suction/relaxation times (on_s/off_s; CLI: --on/--off)"))
+            problems.append(
+                Problem(
+                    f"pressure missing inside measurement {ids[i]!r} (an incomplete pressure channel splits the "
+                    "suction phases)",
+                    file=name,
+                    row=i + 2 + skip,
+                    column=src,
+                    rows_affected=int(n_gap[k]),
+                    fix="fill in every pressure value of the curve, or leave its pressure column empty and give "
+                    "the suction/relaxation times (on_s/off_s; CLI: --on/--off)",
+                )
+            )
     return problems

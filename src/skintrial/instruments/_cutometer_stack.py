@@ -29,17 +29,17 @@ NONFINITE = "time_s holds a value that is not a finite number (inf or NaN)"
 class CurveStack:
     """Curves on per-row uniform grids (see the module docstring)."""
 
-    keys: pd.DataFrame | None   # file, measurement_id; one row per curve (None in a chunk)
-    y: np.ndarray               # (G, M) deformation, mm
-    p: np.ndarray | None        # (G, M) pressure, mbar, either sign (NaN kept); None when no column
-    p_max: np.ndarray | None    # (G,) max |pressure| (NaN when the row has none)
-    p_neg: np.ndarray | None    # (G,) the suction is recorded as negative pressure
-    has_p: np.ndarray           # (G,) bool: the row has pressure values
-    n: np.ndarray               # (G,) valid samples
-    t0: np.ndarray              # (G,) first time, s
-    dt: np.ndarray              # (G,) sampling interval, s
-    error: np.ndarray           # (G,) object: "" or the reason the curve cannot be used
-    y_min: np.ndarray           # (G,) smallest deformation
+    keys: pd.DataFrame | None  # file, measurement_id; one row per curve (None in a chunk)
+    y: np.ndarray  # (G, M) deformation, mm
+    p: np.ndarray | None  # (G, M) pressure, mbar, either sign (NaN kept); None when no column
+    p_max: np.ndarray | None  # (G,) max |pressure| (NaN when the row has none)
+    p_neg: np.ndarray | None  # (G,) the suction is recorded as negative pressure
+    has_p: np.ndarray  # (G,) bool: the row has pressure values
+    n: np.ndarray  # (G,) valid samples
+    t0: np.ndarray  # (G,) first time, s
+    dt: np.ndarray  # (G,) sampling interval, s
+    error: np.ndarray  # (G,) object: "" or the reason the curve cannot be used
+    y_min: np.ndarray  # (G,) smallest deformation
 
 
 def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
@@ -127,8 +127,11 @@ def stack_curves(curves: pd.DataFrame, *, sort: bool = False) -> CurveLayout:
     """
     n_all = len(curves)
     file = curves["file"] if "file" in curves else pd.Series([""] * n_all, index=curves.index)
-    mid = curves["measurement_id"] if "measurement_id" in curves else pd.Series(["1"] * n_all,
-                                                                                 index=curves.index)
+    mid = (
+        curves["measurement_id"]
+        if "measurement_id" in curves
+        else pd.Series(["1"] * n_all, index=curves.index)
+    )
     fc, fu = _codes(file)
     mc, mu = _codes(mid)
     width = int(mc.max(initial=0)) + 1
@@ -138,8 +141,13 @@ def stack_curves(curves: pd.DataFrame, *, sort: bool = False) -> CurveLayout:
     p = curves["pressure_mbar"].to_numpy(dtype=float) if "pressure_mbar" in curves else None
     if n_all == 0:
         empty = np.zeros((0, 0))
-        return CurveLayout(pd.DataFrame({"file": pd.Series(dtype=object), "measurement_id": pd.Series(dtype=object)}),
-                           empty, empty, None if p is None else empty, np.zeros(0, dtype=np.intp))
+        return CurveLayout(
+            pd.DataFrame({"file": pd.Series(dtype=object), "measurement_id": pd.Series(dtype=object)}),
+            empty,
+            empty,
+            None if p is None else empty,
+            np.zeros(0, dtype=np.intp),
+        )
     brk = np.flatnonzero(key[1:] != key[:-1]) + 1
     if sort or not _distinct(key[np.r_[0, brk]]):
         order = np.lexsort((t, key))
@@ -150,15 +158,24 @@ def stack_curves(curves: pd.DataFrame, *, sort: bool = False) -> CurveLayout:
     n = np.diff(np.r_[starts, n_all]).astype(np.intp)
     rk = np.asarray(key[starts], dtype=np.int64)
     f_idx = rk // width if len(fu) > 1 else np.zeros(len(rk), dtype=np.int64)
-    keys = pd.DataFrame({"file": np.asarray(fu, dtype=object)[f_idx] if len(fu) else "",
-                         "measurement_id": np.asarray(mu, dtype=object)[rk % width]})
+    keys = pd.DataFrame(
+        {
+            "file": np.asarray(fu, dtype=object)[f_idx] if len(fu) else "",
+            "measurement_id": np.asarray(mu, dtype=object)[rk % width],
+        }
+    )
     for col in ("file", "measurement_id"):
         if pd.api.types.infer_dtype(keys[col], skipna=False) != "string":
             keys[col] = keys[col].astype(str)
     m = int(n.max(initial=0))
     equal = bool(np.all(n == m))
-    return CurveLayout(keys, _to_2d(y, starts, n, m, equal), _to_2d(t, starts, n, m, equal),
-                       None if p is None else _to_2d(p, starts, n, m, equal), n)
+    return CurveLayout(
+        keys,
+        _to_2d(y, starts, n, m, equal),
+        _to_2d(t, starts, n, m, equal),
+        None if p is None else _to_2d(p, starts, n, m, equal),
+        n,
+    )
 
 
 def merge_chunks(layout: CurveLayout, parts: list[tuple[int, CurveStack]]) -> CurveStack:
@@ -166,21 +183,43 @@ def merge_chunks(layout: CurveLayout, parts: list[tuple[int, CurveStack]]) -> Cu
     unless a chunk resampled uneven curves)."""
     if not parts:
         z = np.zeros(0)
-        return CurveStack(layout.keys, layout.y, None, None, None, z.astype(bool), z.astype(np.intp), z, z,
-                          z.astype(object), z)
+        return CurveStack(
+            layout.keys,
+            layout.y,
+            None,
+            None,
+            None,
+            z.astype(bool),
+            z.astype(np.intp),
+            z,
+            z,
+            z.astype(object),
+            z,
+        )
     y = layout.y
-    if any(s.y is not layout.y[a: a + len(s.n)] and not np.shares_memory(s.y, layout.y) for a, s in parts):
+    if any(s.y is not layout.y[a : a + len(s.n)] and not np.shares_memory(s.y, layout.y) for a, s in parts):
         y = layout.y.copy()
         for a, s in parts:
-            y[a: a + len(s.n)] = s.y
+            y[a : a + len(s.n)] = s.y
     cat = np.concatenate
 
     def col(name):
         vals = [getattr(s, name) for _, s in parts]
         return None if any(v is None for v in vals) else cat(vals)
 
-    return CurveStack(layout.keys, y, None, col("p_max"), col("p_neg"), col("has_p"), col("n"), col("t0"),
-                      col("dt"), col("error"), col("y_min"))
+    return CurveStack(
+        layout.keys,
+        y,
+        None,
+        col("p_max"),
+        col("p_neg"),
+        col("has_p"),
+        col("n"),
+        col("t0"),
+        col("dt"),
+        col("error"),
+        col("y_min"),
+    )
 
 
 def _distinct(keys: np.ndarray) -> bool:

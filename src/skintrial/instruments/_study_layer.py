@@ -34,8 +34,18 @@ from skintrial.study._summaries import EXCLUSION_COLUMNS
 __all__ = ["RawMeasurements", "raw_outcomes", "measure_raw", "cutometer_options"]
 
 _CUTOMETER_OUTPUTS = ("ue", "uv", "uf", "ur", "ua", *[f"r{i}" for i in range(10)])
-_ULTRASOUND_OUTPUTS = ("dermal_thickness_mm", "dermal_thickness_iqr_mm", "entry_echo_mm", "lep_fraction",
-                       "mep_fraction", "hep_fraction", "lep_upper", "lep_lower", "lep_ratio", "sleb_thickness_mm")
+_ULTRASOUND_OUTPUTS = (
+    "dermal_thickness_mm",
+    "dermal_thickness_iqr_mm",
+    "entry_echo_mm",
+    "lep_fraction",
+    "mep_fraction",
+    "hep_fraction",
+    "lep_upper",
+    "lep_lower",
+    "lep_ratio",
+    "sleb_thickness_mm",
+)
 OUTPUTS = {"cutometer": _CUTOMETER_OUTPUTS, "ultrasound": _ULTRASOUND_OUTPUTS}
 
 
@@ -63,16 +73,25 @@ def raw_outcomes(study: Study) -> dict[str, tuple[str, str]]:
         param = spec.parameter or name
         sites = set(study.manifest.loc[study.manifest["instrument"] == spec.instrument, "site"].dropna())
         if spec.site is None and len(sites) > 1:
-            problems.append(Problem(
-                f"outcome '{name}' declares no site, but the manifest has {spec.instrument} files from several "
-                f"sites {sorted(sites)}", file=str(study.root / "study.toml"), column=f"outcomes.{name}.site",
-                fix="declare the outcome's site (one outcome per site), so sites are not averaged as replicates"))
+            problems.append(
+                Problem(
+                    f"outcome '{name}' declares no site, but the manifest has {spec.instrument} files from several "
+                    f"sites {sorted(sites)}",
+                    file=str(study.root / "study.toml"),
+                    column=f"outcomes.{name}.site",
+                    fix="declare the outcome's site (one outcome per site), so sites are not averaged as replicates",
+                )
+            )
             continue
         if param not in OUTPUTS[spec.instrument]:
-            problems.append(Problem(
-                f"outcome '{name}' takes parameter '{param}', which the {spec.instrument} does not produce",
-                file=str(study.root / "study.toml"), column=f"outcomes.{name}.parameter",
-                fix=f"set parameter to one of {list(OUTPUTS[spec.instrument])}"))
+            problems.append(
+                Problem(
+                    f"outcome '{name}' takes parameter '{param}', which the {spec.instrument} does not produce",
+                    file=str(study.root / "study.toml"),
+                    column=f"outcomes.{name}.parameter",
+                    fix=f"set parameter to one of {list(OUTPUTS[spec.instrument])}",
+                )
+            )
             continue
         out[name] = (spec.instrument, param)
     InputError.collect(problems)
@@ -88,8 +107,11 @@ def cutometer_options(raw: RawSpec | None) -> dict[str, object]:
     if raw is None:
         return {}
     opts: dict[str, object] = {
-        "on_s": raw.cutometer_on_s, "off_s": raw.cutometer_off_s, "onset_s": raw.cutometer_onset_s,
-        "read_time_s": raw.cutometer_read_time_s, "method": raw.cutometer_method,
+        "on_s": raw.cutometer_on_s,
+        "off_s": raw.cutometer_off_s,
+        "onset_s": raw.cutometer_onset_s,
+        "read_time_s": raw.cutometer_read_time_s,
+        "method": raw.cutometer_method,
         "drop_first_cycle": raw.cutometer_drop_first_cycle,
     }
     if raw.cutometer_columns:
@@ -98,11 +120,18 @@ def cutometer_options(raw: RawSpec | None) -> dict[str, object]:
 
 
 def _missing_rows(paths: list[str]) -> pd.DataFrame:
-    return pd.DataFrame({"file": paths, "qc": "error: file not found (paths are relative to the manifest's folder)"})
+    return pd.DataFrame(
+        {"file": paths, "qc": "error: file not found (paths are relative to the manifest's folder)"}
+    )
 
 
-def _run_instrument(instrument: str, rows: pd.DataFrame, study: Study, overlay_dir: Path,
-                    progress: Callable[[int], None] | None) -> pd.DataFrame:
+def _run_instrument(
+    instrument: str,
+    rows: pd.DataFrame,
+    study: Study,
+    overlay_dir: Path,
+    progress: Callable[[int], None] | None,
+) -> pd.DataFrame:
     paths = rows["path"].tolist()
     present = [p for p in paths if Path(p).is_file()]
     missing = _missing_rows([p for p in paths if not Path(p).is_file()])
@@ -115,15 +144,22 @@ def _run_instrument(instrument: str, rows: pd.DataFrame, study: Study, overlay_d
     return out
 
 
-def _measure(instrument: str, paths: list[str], study: Study, overlay_dir: Path,
-             progress: Callable[[int], None] | None, rows: pd.DataFrame) -> pd.DataFrame:
+def _measure(
+    instrument: str,
+    paths: list[str],
+    study: Study,
+    overlay_dir: Path,
+    progress: Callable[[int], None] | None,
+    rows: pd.DataFrame,
+) -> pd.DataFrame:
     raw = study.spec.raw
     if instrument == "cutometer":
         from skintrial.instruments.cutometer import cutometer_files
 
         # a long file may hold several measurements: each becomes a replicate row
-        return cutometer_files(paths, on_file=(lambda _: progress(1)) if progress else None,
-                               **cutometer_options(raw))
+        return cutometer_files(
+            paths, on_file=(lambda _: progress(1)) if progress else None, **cutometer_options(raw)
+        )
     from skintrial.instruments.ultrasound import ultrasound_files
 
     # a file's own spacing in the manifest overrides the study-wide [raw] pixel_spacing_mm
@@ -142,10 +178,19 @@ def _agreement(study: Study, derived: pd.DataFrame, outcomes: list[str]) -> pd.D
     for o in outcomes:
         b = both[both["outcome"] == o]
         d = (b["value_raw"] - b["value_table"]).dropna()
-        rows.append((o, int(b["value_raw"].notna().sum()), int((b["value_raw"].isna() & b["value_table"].notna()).sum()),
-                     len(d), float(d.mean()) if len(d) else np.nan, float(d.abs().max()) if len(d) else np.nan))
-    return pd.DataFrame(rows, columns=["outcome", "n_raw", "n_table_only", "n", "mean_difference",
-                                       "max_abs_difference"])
+        rows.append(
+            (
+                o,
+                int(b["value_raw"].notna().sum()),
+                int((b["value_raw"].isna() & b["value_table"].notna()).sum()),
+                len(d),
+                float(d.mean()) if len(d) else np.nan,
+                float(d.abs().max()) if len(d) else np.nan,
+            )
+        )
+    return pd.DataFrame(
+        rows, columns=["outcome", "n_raw", "n_table_only", "n", "mean_difference", "max_abs_difference"]
+    )
 
 
 def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) -> RawMeasurements:
@@ -170,29 +215,63 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
             rows = man[man["instrument"] == instrument].reset_index(drop=True)
             res = _run_instrument(instrument, rows, study, Path(tmp), progress)
             res = rows[["participant_id", "visit", "site", "instrument", "file", "path"]].merge(
-                res.rename(columns={"file": "path"}), on="path", how="left", validate="one_to_many")
+                res.rename(columns={"file": "path"}), on="path", how="left", validate="one_to_many"
+            )
             res = res.drop(columns=["path"])
             # a listed file the instrument gave no row for is an error, never a clean file with NaN values
-            res["qc"] = res["qc"].where(res["qc"].notna(), error_cell("no measurement came back for this file"))
+            res["qc"] = res["qc"].where(
+                res["qc"].notna(), error_cell("no measurement came back for this file")
+            )
             frames.append(res)
             outs = [o for o, (i, _) in mapping.items() if i == instrument]
             bad = res["qc"] != ""
             for r in res[bad].itertuples():
-                excl += [("instruments", o, r.participant_id, arms.get(r.participant_id), r.visit,
-                          f"{instrument} file {r.file}: {r.qc}") for o in outs]
+                excl += [
+                    (
+                        "instruments",
+                        o,
+                        r.participant_id,
+                        arms.get(r.participant_id),
+                        r.visit,
+                        f"{instrument} file {r.file}: {r.qc}",
+                    )
+                    for o in outs
+                ]
             for o in outs:
                 site = study.spec.outcomes[o].site
                 param = mapping[o][1]
-                value = pd.to_numeric(res[param], errors="coerce") if param in res else pd.Series(np.nan, res.index)
+                value = (
+                    pd.to_numeric(res[param], errors="coerce")
+                    if param in res
+                    else pd.Series(np.nan, res.index)
+                )
                 use = ~bad & (res["site"].isna() | (site is None) | (res["site"] == site))
-                empty = use & value.isna()  # never a NaN over a table value: listed, and the table's value stays
-                excl += [("instruments", o, r.participant_id, arms.get(r.participant_id), r.visit,
-                          f"{instrument} file {r.file}: no {param} value") for r in res[empty].itertuples()]
+                empty = (
+                    use & value.isna()
+                )  # never a NaN over a table value: listed, and the table's value stays
+                excl += [
+                    (
+                        "instruments",
+                        o,
+                        r.participant_id,
+                        arms.get(r.participant_id),
+                        r.visit,
+                        f"{instrument} file {r.file}: no {param} value",
+                    )
+                    for r in res[empty].itertuples()
+                ]
                 use &= ~empty
-                values.append(pd.DataFrame({"participant_id": res.loc[use, "participant_id"],
-                                            "visit": res.loc[use, "visit"], "outcome": o,
-                                            "value": value[use].astype(float),
-                                            "file": res.loc[use, "file"]}))
+                values.append(
+                    pd.DataFrame(
+                        {
+                            "participant_id": res.loc[use, "participant_id"],
+                            "visit": res.loc[use, "visit"],
+                            "outcome": o,
+                            "value": value[use].astype(float),
+                            "file": res.loc[use, "file"],
+                        }
+                    )
+                )
         for png in sorted(Path(tmp).glob("*.png")):
             overlays[f"overlays/{png.name}"] = png.read_bytes()
     derived = pd.concat(values, ignore_index=True)

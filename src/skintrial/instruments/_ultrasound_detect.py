@@ -114,7 +114,7 @@ def _binned_profiles(stack: np.ndarray, edges: np.ndarray, counts: np.ndarray) -
         for i in range(1, width):
             sums += blocks[..., i]
         if full < edges.size:
-            rest = stack[..., full * width:].sum(axis=2, dtype=np.uint16)[..., None]
+            rest = stack[..., full * width :].sum(axis=2, dtype=np.uint16)[..., None]
             sums = np.concatenate([sums, rest], axis=2)
     means = sums.astype(np.float32)
     means /= counts.astype(np.float32)
@@ -129,7 +129,7 @@ def _window_mean(csum: np.ndarray, pad: int, offset: int, width: int) -> np.ndar
     r = np.arange(rows)
     count = np.clip(r + offset + width, 0, rows) - np.clip(r + offset, 0, rows)
     start = pad + offset
-    total = csum[..., start + width: start + width + rows] - csum[..., start: start + rows]
+    total = csum[..., start + width : start + width + rows] - csum[..., start : start + rows]
     total *= (1.0 / np.maximum(count, 1)).astype(np.float32)
     return total
 
@@ -138,8 +138,8 @@ def _cumsum(profiles: np.ndarray, pad: int) -> np.ndarray:
     """Cumulative sum along rows with a leading zero, padded by ``pad`` copies of each end."""
     rows = profiles.shape[-1]
     out = np.zeros(profiles.shape[:-1] + (rows + 1 + 2 * pad,), np.float32)
-    np.cumsum(profiles, axis=-1, out=out[..., pad + 1: pad + 1 + rows])
-    out[..., pad + 1 + rows:] = out[..., pad + rows, None]
+    np.cumsum(profiles, axis=-1, out=out[..., pad + 1 : pad + 1 + rows])
+    out[..., pad + 1 + rows :] = out[..., pad + rows, None]
     return out
 
 
@@ -204,8 +204,9 @@ def _group_mean(values: np.ndarray, group: int) -> np.ndarray:
     return values[:, :usable].reshape((n, usable // g, g) + values.shape[2:]).mean(axis=2)
 
 
-def _confidence(feature: np.ndarray, allowed: np.ndarray, path: np.ndarray, away: int, group: int,
-                s: DetectionSettings):
+def _confidence(
+    feature: np.ndarray, allowed: np.ndarray, path: np.ndarray, away: int, group: int, s: DetectionSettings
+):
     """Median step along the path, and a signal-to-noise ratio: the median over lateral groups of
     ``group`` bins of the mean step along the path, divided by the standard deviation of the same
     group means of the feature 2–5 window widths above and below the path (noise averages out over a
@@ -248,13 +249,20 @@ def _to_columns(per_bin: np.ndarray, edges: np.ndarray, counts: np.ndarray, cols
     return per_bin[:, left] * (1 - w) + per_bin[:, right] * w
 
 
-def _sleb_rows(stack: np.ndarray, edges, counts, top_bins: np.ndarray, border_bins: np.ndarray,
-               s: DetectionSettings) -> np.ndarray:
+def _sleb_rows(
+    stack: np.ndarray, edges, counts, top_bins: np.ndarray, border_bins: np.ndarray, s: DetectionSettings
+) -> np.ndarray:
     """Per-bin SLEB thickness in rows (see step 6 of the module docstring)."""
     low = _binned_profiles(stack <= LOW_MAX, edges, counts)  # (n, bins, rows) low-echogenic fraction
     padded = np.pad(low, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    smooth = sum(padded[:, 1 + a: padded.shape[1] - 1 + a, 1 + b: padded.shape[2] - 1 + b]
-                 for a in (-1, 0, 1) for b in (-1, 0, 1)) / 9.0
+    smooth = (
+        sum(
+            padded[:, 1 + a : padded.shape[1] - 1 + a, 1 + b : padded.shape[2] - 1 + b]
+            for a in (-1, 0, 1)
+            for b in (-1, 0, 1)
+        )
+        / 9.0
+    )
     rows = stack.shape[1]
     first = np.ceil(top_bins - 0.5).astype(np.intp)  # first row whose centre is in the dermis
     depth = max(1, int(np.nanmax(border_bins - top_bins, initial=1.0) / 2) + 1)
@@ -267,8 +275,9 @@ def _sleb_rows(stack: np.ndarray, edges, counts, top_bins: np.ndarray, border_bi
     return np.where(run > 0, np.maximum(first + run - top_bins, 0.0), 0.0)
 
 
-def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
-                  settings: DetectionSettings | None = None) -> Layers:
+def detect_layers(
+    stack: np.ndarray, *, spacing_mm: tuple[float, float] | None, settings: DetectionSettings | None = None
+) -> Layers:
     """Find surface, top of dermis, SLEB and dermis/subcutis border in a ``(n, rows, cols)`` stack."""
     s = settings or DetectionSettings()
     dy, dx = spacing_mm or s.nominal_spacing_mm
@@ -301,15 +310,26 @@ def detect_layers(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
 
     border_f = _window_mean(csum, pad, -wa, wa) - _window_mean(csum, pad, 0, wb)
     depth = r - top[..., None]
-    allowed = ((depth >= _rows(s.min_dermis_mm, dy)) & (depth <= _rows(s.max_dermis_mm, dy))
-               & (r <= rows - max(wb // 2, 1)))
+    allowed = (
+        (depth >= _rows(s.min_dermis_mm, dy))
+        & (depth <= _rows(s.max_dermis_mm, dy))
+        & (r <= rows - max(wb // 2, 1))
+    )
     path = _viterbi(_normalised(border_f, allowed), allowed, k, s.smoothness * dy)
     border_step, border_z, border_found = _confidence(border_f, allowed, path, 2 * wb, group, s)
     border = _refine(border_f, path)
 
     sleb = top + _sleb_rows(stack, edges, counts, top, border, s)
     surface, top, sleb, border = (_to_columns(a, edges, counts, cols) for a in (surface, top, sleb, border))
-    return Layers(surface=surface, top=top, sleb_bottom=sleb, border=border,
-                  surface_found=surface_found, border_found=border_found & surface_found,
-                  surface_step=surface_step, border_step=border_step, surface_z=surface_z,
-                  border_z=border_z)
+    return Layers(
+        surface=surface,
+        top=top,
+        sleb_bottom=sleb,
+        border=border,
+        surface_found=surface_found,
+        border_found=border_found & surface_found,
+        surface_step=surface_step,
+        border_step=border_step,
+        surface_z=surface_z,
+        border_z=border_z,
+    )

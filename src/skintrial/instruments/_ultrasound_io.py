@@ -69,7 +69,9 @@ def unmatched_spacing_keys(paths: Iterable[str | Path], mapping: Mapping) -> lis
     return [str(k) for k in mapping if str(k) not in known]
 
 
-def spacing_per_file(paths: Iterable[str | Path], mapping: Mapping, default: SpacingArg) -> dict[str, SpacingArg]:
+def spacing_per_file(
+    paths: Iterable[str | Path], mapping: Mapping, default: SpacingArg
+) -> dict[str, SpacingArg]:
     """Each path's spacing from a per-file mapping (matched as :func:`_spacing_for` matches), else
     ``default``: a spacing manifest beside a spacing for the files it does not name."""
     out: dict[str, SpacingArg] = {}
@@ -91,9 +93,14 @@ def _spacing_for(path: Path, pixel_spacing_mm: SpacingArg) -> tuple[float, float
         return None
     values = np.atleast_1d(np.asarray(pixel_spacing_mm, dtype=float))
     if values.size not in (1, 2) or not np.all(np.isfinite(values)) or np.any(values <= 0):
-        raise InputError(Problem("pixel spacing must be one positive number or a (row, col) pair in mm",
-                                 fix="e.g. --pixel-spacing-mm 0.0125", file=str(path),
-                                 value=pixel_spacing_mm))
+        raise InputError(
+            Problem(
+                "pixel spacing must be one positive number or a (row, col) pair in mm",
+                fix="e.g. --pixel-spacing-mm 0.0125",
+                file=str(path),
+                value=pixel_spacing_mm,
+            )
+        )
     return (float(values[0]), float(values[-1]))
 
 
@@ -154,8 +161,11 @@ def read_ultrasound(path: str | Path, *, pixel_spacing_mm: SpacingArg = None) ->
         return UltrasoundImage(pixels=pixels, spacing_mm=given, source=str(path), spacing_source=source)
     if suffix in {".dcm", ".dicom", ""} or _looks_like_dicom(path):
         return _read_dicom(path, given)
-    raise InputError(Problem(f"unknown image type '{path.suffix}'", file=str(path),
-                             fix="give a DICOM (.dcm), PNG or TIFF file"))
+    raise InputError(
+        Problem(
+            f"unknown image type '{path.suffix}'", file=str(path), fix="give a DICOM (.dcm), PNG or TIFF file"
+        )
+    )
 
 
 def _looks_like_dicom(path: Path) -> bool:
@@ -185,15 +195,23 @@ def _read_raster(path: Path) -> np.ndarray:
             return np.asarray(img, dtype=np.uint8).copy()
     except Exception as exc:  # noqa: BLE001 - only PIL decodes here; a corrupt or truncated file raises
         # UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error, DecompressionBombError ...
-        raise InputError(Problem(f"cannot read the image ({type(exc).__name__}: {exc})", file=str(path),
-                                 fix="export the scan again as an 8-bit PNG or TIFF")) from None
+        raise InputError(
+            Problem(
+                f"cannot read the image ({type(exc).__name__}: {exc})",
+                file=str(path),
+                fix="export the scan again as an 8-bit PNG or TIFF",
+            )
+        ) from None
 
 
 def _region_spacing(ds) -> tuple[tuple[float, float], tuple[int, int, int, int]] | None:
     regions = getattr(ds, "SequenceOfUltrasoundRegions", None)
     best = None
     for region in regions or ():
-        units = (getattr(region, "PhysicalUnitsYDirection", None), getattr(region, "PhysicalUnitsXDirection", None))
+        units = (
+            getattr(region, "PhysicalUnitsYDirection", None),
+            getattr(region, "PhysicalUnitsXDirection", None),
+        )
         fmt = getattr(region, "RegionSpatialFormat", _TISSUE_2D)
         if units != (_CM_UNITS, _CM_UNITS) or fmt != _TISSUE_2D:
             continue
@@ -201,9 +219,15 @@ def _region_spacing(ds) -> tuple[tuple[float, float], tuple[int, int, int, int]]
         dx = float(getattr(region, "PhysicalDeltaX", 0) or 0) * 10.0
         if not (dy > 0 and dx > 0):
             continue
-        box = tuple(int(getattr(region, name, default)) for name, default in (
-            ("RegionLocationMinY0", 0), ("RegionLocationMaxY1", ds.Rows - 1),
-            ("RegionLocationMinX0", 0), ("RegionLocationMaxX1", ds.Columns - 1)))
+        box = tuple(
+            int(getattr(region, name, default))
+            for name, default in (
+                ("RegionLocationMinY0", 0),
+                ("RegionLocationMaxY1", ds.Rows - 1),
+                ("RegionLocationMinX0", 0),
+                ("RegionLocationMaxX1", ds.Columns - 1),
+            )
+        )
         area = (box[1] - box[0] + 1) * (box[3] - box[2] + 1)
         if best is None or area > best[0]:
             best = (area, (dy, dx), box)
@@ -222,8 +246,13 @@ def _dicom_grey(ds, path: Path) -> np.ndarray:
     try:
         array, meta = get_decoder(ds.file_meta.TransferSyntaxUID).as_array(ds)
     except Exception as exc:  # pydicom raises many kinds for missing handlers / bad data
-        raise InputError(Problem(f"cannot decode the DICOM pixel data ({exc})", file=str(path),
-                                 fix="export uncompressed, or install the decoder pydicom names")) from None
+        raise InputError(
+            Problem(
+                f"cannot decode the DICOM pixel data ({exc})",
+                file=str(path),
+                fix="export uncompressed, or install the decoder pydicom names",
+            )
+        ) from None
     frames = int(getattr(ds, "NumberOfFrames", 1) or 1)
     samples = int(getattr(ds, "SamplesPerPixel", 1))
     photometric = str(getattr(ds, "PhotometricInterpretation", "MONOCHROME2"))
@@ -255,8 +284,13 @@ def _parse_dicom(path: Path):
                 pass
     except Exception as exc:  # noqa: BLE001 - only pydicom runs here; a corrupt or truncated file raises
         # InvalidDicomError, EOFError, OSError, BytesLengthException, NotImplementedError (unknown VR) ...
-        raise InputError(Problem(f"not a readable DICOM file ({type(exc).__name__}: {exc})", file=str(path),
-                                 fix="check the export; PNG/TIFF with --pixel-spacing-mm also work")) from None
+        raise InputError(
+            Problem(
+                f"not a readable DICOM file ({type(exc).__name__}: {exc})",
+                file=str(path),
+                fix="check the export; PNG/TIFF with --pixel-spacing-mm also work",
+            )
+        ) from None
     return ds
 
 
@@ -269,12 +303,16 @@ def _read_dicom(path: Path, given: tuple[float, float] | None) -> UltrasoundImag
         if "PixelSpacing" in ds and len(ds.PixelSpacing) == 2:
             spacing = (float(ds.PixelSpacing[0]), float(ds.PixelSpacing[1]))
     except (ValueError, TypeError, OverflowError) as exc:  # a header value that is not a usable number
-        raise InputError(Problem(f"the DICOM header holds a value that cannot be used ({exc})", file=str(path),
-                                 fix="export the scan again from the scanner; PNG/TIFF with --pixel-spacing-mm "
-                                     "also work")) from None
+        raise InputError(
+            Problem(
+                f"the DICOM header holds a value that cannot be used ({exc})",
+                file=str(path),
+                fix="export the scan again from the scanner; PNG/TIFF with --pixel-spacing-mm also work",
+            )
+        ) from None
     if region is not None:
         spacing, (y0, y1, x0, x1) = region
-        pixels = np.ascontiguousarray(pixels[..., y0:y1 + 1, x0:x1 + 1])
+        pixels = np.ascontiguousarray(pixels[..., y0 : y1 + 1, x0 : x1 + 1])
         return UltrasoundImage(pixels, spacing, str(path), "dicom_region")
     if spacing is not None and spacing[0] > 0 and spacing[1] > 0:
         return UltrasoundImage(pixels, spacing, str(path), "dicom_pixel_spacing")
@@ -282,8 +320,14 @@ def _read_dicom(path: Path, given: tuple[float, float] | None) -> UltrasoundImag
     return UltrasoundImage(pixels, given, str(path), source)
 
 
-def write_ultrasound_dicom(path: str | Path, pixels: np.ndarray, *, spacing_mm: float | Sequence[float],
-                           calibration: str = "region", uid_seed: str | None = None) -> Path:
+def write_ultrasound_dicom(
+    path: str | Path,
+    pixels: np.ndarray,
+    *,
+    spacing_mm: float | Sequence[float],
+    calibration: str = "region",
+    uid_seed: str | None = None,
+) -> Path:
     """Write 8-bit B-mode pixels as an uncompressed ultrasound DICOM file.
 
     ``pixels`` of shape ``(rows, cols)`` give an Ultrasound Image, ``(frames, rows, cols)`` an
@@ -335,8 +379,13 @@ def write_ultrasound_dicom(path: str | Path, pixels: np.ndarray, *, spacing_mm: 
     elif calibration == "pixel_spacing":
         ds.PixelSpacing = [dy, dx]
     elif calibration != "none":
-        raise InputError(Problem("calibration must be 'region', 'pixel_spacing' or 'none'",
-                                 value=calibration, fix="use calibration='region'"))
+        raise InputError(
+            Problem(
+                "calibration must be 'region', 'pixel_spacing' or 'none'",
+                value=calibration,
+                fix="use calibration='region'",
+            )
+        )
     ds.PixelData = pixels.tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path

@@ -14,12 +14,26 @@ from skintrial.instruments._ultrasound_detect import DetectionSettings, Layers, 
 __all__ = ["COLUMNS", "QC_FLAGS", "Echogenicity", "UltrasoundResult", "measure_stack", "combine_frames"]
 
 COLUMNS: tuple[str, ...] = (
-    "file", "dermal_thickness_mm", "dermal_thickness_iqr_mm", "entry_echo_mm", "lep_fraction",
-    "mep_fraction", "hep_fraction", "lep_upper", "lep_lower", "lep_ratio", "sleb_thickness_mm", "qc",
+    "file",
+    "dermal_thickness_mm",
+    "dermal_thickness_iqr_mm",
+    "entry_echo_mm",
+    "lep_fraction",
+    "mep_fraction",
+    "hep_fraction",
+    "lep_upper",
+    "lep_lower",
+    "lep_ratio",
+    "sleb_thickness_mm",
+    "qc",
 )
 NUMERIC: tuple[str, ...] = COLUMNS[1:-1]
 QC_FLAGS: tuple[str, ...] = (
-    "entry_echo_not_found", "border_not_found", "low_contrast", "saturation", "spacing_missing",
+    "entry_echo_not_found",
+    "border_not_found",
+    "low_contrast",
+    "saturation",
+    "spacing_missing",
 )
 
 
@@ -94,7 +108,7 @@ def _fractions(stack: np.ndarray, layers: Layers, e: Echogenicity) -> dict[str, 
         c["n_up"][i], c["n_lo"][i] = np.count_nonzero(upper), np.count_nonzero(lower)
         c["low_up"][i], c["low_lo"][i] = np.count_nonzero(low & upper), np.count_nonzero(low & lower)
         c["high"][i] = np.count_nonzero((sub >= e.high_min) & (upper | lower))
-        below = stack[i, int(first_row(layers.surface[i]).min()):]
+        below = stack[i, int(first_row(layers.surface[i]).min()) :]
         c["saturated"][i] = np.count_nonzero(below == 255) / max(below.size, 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         total = c["n_up"] + c["n_lo"]
@@ -123,9 +137,13 @@ def _column_stats(rows: np.ndarray, d: float) -> tuple[np.ndarray, np.ndarray]:
     return q50, q75 - q25
 
 
-def measure_stack(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
-                  echogenicity: Echogenicity | None = None,
-                  settings: DetectionSettings | None = None) -> tuple[list[dict], list[tuple[str, ...]], Layers]:
+def measure_stack(
+    stack: np.ndarray,
+    *,
+    spacing_mm: tuple[float, float] | None,
+    echogenicity: Echogenicity | None = None,
+    settings: DetectionSettings | None = None,
+) -> tuple[list[dict], list[tuple[str, ...]], Layers]:
     """Parameters and QC flags of every scan in a ``(n, rows, cols)`` stack of one spacing."""
     e = echogenicity or Echogenicity()
     layers = detect_layers(stack, spacing_mm=spacing_mm, settings=settings)
@@ -148,10 +166,23 @@ def measure_stack(stack: np.ndarray, *, spacing_mm: tuple[float, float] | None,
             qc.append("saturation")
         if spacing_mm is None:
             qc.append("spacing_missing")
-        row = {"dermal_thickness_mm": thick[i], "dermal_thickness_iqr_mm": iqr[i],
-               "entry_echo_mm": echo[i], "sleb_thickness_mm": sleb[i],
-               **{k: frac[k][i] for k in ("lep_fraction", "mep_fraction", "hep_fraction",
-                                          "lep_upper", "lep_lower", "lep_ratio")}}
+        row = {
+            "dermal_thickness_mm": thick[i],
+            "dermal_thickness_iqr_mm": iqr[i],
+            "entry_echo_mm": echo[i],
+            "sleb_thickness_mm": sleb[i],
+            **{
+                k: frac[k][i]
+                for k in (
+                    "lep_fraction",
+                    "mep_fraction",
+                    "hep_fraction",
+                    "lep_upper",
+                    "lep_lower",
+                    "lep_ratio",
+                )
+            },
+        }
         if not layers.surface_found[i]:
             row = dict.fromkeys(row, np.nan)
         elif not layers.border_found[i]:
@@ -167,8 +198,9 @@ def combine_frames(values: list[dict], flags: list[tuple[str, ...]]) -> tuple[di
     thickness (for the overlay)."""
     table = np.array([[v[k] for k in NUMERIC] for v in values], dtype=np.float64)
     finite = np.isfinite(table)
-    median = np.array([np.median(table[finite[:, j], j]) if finite[:, j].any() else np.nan
-                       for j in range(table.shape[1])])
+    median = np.array(
+        [np.median(table[finite[:, j], j]) if finite[:, j].any() else np.nan for j in range(table.shape[1])]
+    )
     combined = dict(zip(NUMERIC, (float(v) for v in median), strict=True))
     qc = tuple(f for f in QC_FLAGS if any(f in fl for fl in flags))
     thick = table[:, NUMERIC.index("dermal_thickness_mm")]

@@ -25,9 +25,11 @@ def _caption(result) -> str:
     def fmt(x: float, digits: int = 2) -> str:
         return "NA" if not math.isfinite(x) else f"{x:.{digits}f}"
 
-    text = (f"dermis {fmt(v['dermal_thickness_mm'])} mm (IQR {fmt(v['dermal_thickness_iqr_mm'])})  "
-            f"entry echo {fmt(v['entry_echo_mm'], 3)} mm  SLEB {fmt(v['sleb_thickness_mm'])} mm  "
-            f"LEP {fmt(v['lep_fraction'])} upper {fmt(v['lep_upper'])} lower {fmt(v['lep_lower'])}")
+    text = (
+        f"dermis {fmt(v['dermal_thickness_mm'])} mm (IQR {fmt(v['dermal_thickness_iqr_mm'])})  "
+        f"entry echo {fmt(v['entry_echo_mm'], 3)} mm  SLEB {fmt(v['sleb_thickness_mm'])} mm  "
+        f"LEP {fmt(v['lep_fraction'])} upper {fmt(v['lep_upper'])} lower {fmt(v['lep_lower'])}"
+    )
     qc = ";".join(result.qc) or "clean"
     return f"{text}\nqc: {qc}   yellow surface, cyan dermis top, magenta SLEB, green split, red border"
 
@@ -70,8 +72,9 @@ def overlay_png(image, result, path: str | Path) -> Path:
     # A palette image (one byte per pixel, 3x less to compress than RGB): entries 0..250 are grey
     # levels 0..255 in steps of 255/250, the last five the line colours.
     grey = np.round(np.arange(_GREYS) * 255.0 / (_GREYS - 1)).astype(np.uint8)
-    palette = np.concatenate([np.repeat(grey[:, None], 3, axis=1),
-                              np.array(list(OVERLAY_COLOURS.values()), np.uint8)]).ravel()
+    palette = np.concatenate(
+        [np.repeat(grey[:, None], 3, axis=1), np.array(list(OVERLAY_COLOURS.values()), np.uint8)]
+    ).ravel()
     indexed = np.zeros((rows + caption_h, cols), np.uint8)
     indexed[:rows] = (frame.astype(np.uint16) * (_GREYS - 1) + 127) // 255
     canvas = Image.fromarray(indexed, mode="P")

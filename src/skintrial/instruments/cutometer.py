@@ -59,30 +59,58 @@ def _options(curves, on_s, off_s, read_time_s, method, qc_thresholds, onset_s=0.
     if curves is not None:
         for col in ("time_s", "deformation_mm"):
             if col not in curves.columns:
-                problems.append(Problem(f"required column {col!r} missing", column=col,
-                                        fix="read curves with read_cutometer(), or rename your columns"))
+                problems.append(
+                    Problem(
+                        f"required column {col!r} missing",
+                        column=col,
+                        fix="read curves with read_cutometer(), or rename your columns",
+                    )
+                )
     if method not in _METHODS:
         problems.append(Problem(f"unknown method {method!r}", value=method, fix=f"use one of {_METHODS}"))
     if not (np.isfinite(read_time_s) and read_time_s > 0):
-        problems.append(Problem("read time must be a positive number of seconds", value=read_time_s,
-                                fix="the Cutometer convention is read_time_s=0.1"))
+        problems.append(
+            Problem(
+                "read time must be a positive number of seconds",
+                value=read_time_s,
+                fix="the Cutometer convention is read_time_s=0.1",
+            )
+        )
     elif on_s is not None and not on_s > read_time_s:
-        problems.append(Problem("the suction (on) time must be longer than the read time", value=on_s,
-                                fix="give the suction duration in seconds, e.g. on_s=2"))
+        problems.append(
+            Problem(
+                "the suction (on) time must be longer than the read time",
+                value=on_s,
+                fix="give the suction duration in seconds, e.g. on_s=2",
+            )
+        )
     if off_s is not None and on_s is None:
         problems.append(Problem("off_s given without on_s", value=off_s, fix="give both on_s and off_s"))
     if not (np.isfinite(onset_s) and onset_s >= 0):
-        problems.append(Problem("the onset must be a number of seconds >= 0", value=onset_s,
-                                fix="give the time from the first sample to the start of suction, e.g. "
-                                    "onset_s=1.0 (CLI: --onset 1.0); 0 when suction starts at the first sample"))
+        problems.append(
+            Problem(
+                "the onset must be a number of seconds >= 0",
+                value=onset_s,
+                fix="give the time from the first sample to the start of suction, e.g. "
+                "onset_s=1.0 (CLI: --onset 1.0); 0 when suction starts at the first sample",
+            )
+        )
     if off_s is not None and not off_s >= read_time_s:
-        problems.append(Problem("the relaxation (off) time must be at least the read time", value=off_s,
-                                fix="give the relaxation duration in seconds, e.g. off_s=2"))
+        problems.append(
+            Problem(
+                "the relaxation (off) time must be at least the read time",
+                value=off_s,
+                fix="give the relaxation duration in seconds, e.g. off_s=2",
+            )
+        )
     th = dict(QC_THRESHOLDS)
     for key, value in (qc_thresholds or {}).items():
         if key not in th:
-            problems.append(Problem(f"unknown QC threshold {key!r}", value=key,
-                                    fix=f"use one of {', '.join(QC_THRESHOLDS)}"))
+            problems.append(
+                Problem(
+                    f"unknown QC threshold {key!r}", value=key, fix=f"use one of {', '.join(QC_THRESHOLDS)}"
+                )
+            )
         else:
             th[key] = float(value)
     InputError.collect(problems)
@@ -103,9 +131,20 @@ def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th, onset_s
         parts, cycles, steps, pts = _chunk_passes(layout, on_s, off_s, read_time_s, method, th, onset_s)
     full = merge_chunks(layout, parts)
     cat = np.concatenate
-    c = Cycles(*(cat([getattr(x, f) for x in cycles]) if cycles else np.zeros(0, dtype=dtype)
-                 for f, dtype in (("row", np.intp), ("k", np.intp), ("t_on", float), ("t_off", float),
-                                  ("t_end", float), ("incomplete", bool), ("error", object))))
+    c = Cycles(
+        *(
+            cat([getattr(x, f) for x in cycles]) if cycles else np.zeros(0, dtype=dtype)
+            for f, dtype in (
+                ("row", np.intp),
+                ("k", np.intp),
+                ("t_on", float),
+                ("t_off", float),
+                ("t_end", float),
+                ("incomplete", bool),
+                ("error", object),
+            )
+        )
+    )
     pts = {key: cat([p[key] for p in pts]) for key in pts[0]} if pts else {}
     if not pts:  # no curves at all: the per-cycle arrays are empty
         pts = cycle_points(full, c, read_time_s=read_time_s, method=method, thresholds=th)
@@ -149,9 +188,16 @@ def _join_flags(flags: Mapping[str, np.ndarray], size: int) -> np.ndarray:
     return table[code]
 
 
-def cutometer_cycles(curves: pd.DataFrame, *, on_s: float | None = None, off_s: float | None = None,
-                     read_time_s: float = 0.1, method: str = "read_time",
-                     qc_thresholds: Mapping[str, float] | None = None, onset_s: float = 0.0) -> pd.DataFrame:
+def cutometer_cycles(
+    curves: pd.DataFrame,
+    *,
+    on_s: float | None = None,
+    off_s: float | None = None,
+    read_time_s: float = 0.1,
+    method: str = "read_time",
+    qc_thresholds: Mapping[str, float] | None = None,
+    onset_s: float = 0.0,
+) -> pd.DataFrame:
     """One row per suction/relaxation cycle: phase times, points, cycle-level ratios and flags.
 
     Same options as :func:`cutometer_parameters`. ``t_read_on_s``/``t_read_off_s`` are the times after
@@ -170,23 +216,38 @@ def cutometer_cycles(curves: pd.DataFrame, *, on_s: float | None = None, off_s: 
     th = _options(curves, on_s, off_s, read_time_s, method, qc_thresholds, onset_s)
     stack, c, pts, _ = _analyse(curves, on_s, off_s, read_time_s, method, th, onset_s)
     vals = _cycle_values(pts)
-    out = pd.DataFrame({
-        "file": stack.keys["file"].to_numpy()[c.row],
-        "measurement_id": stack.keys["measurement_id"].to_numpy()[c.row],
-        "cycle": c.k, "t_on_s": c.t_on, "t_off_s": c.t_off, "t_end_s": c.t_end,
-        "t_read_on_s": pts.get("t_read_on", np.zeros(0)), "t_read_off_s": pts.get("t_read_off", np.zeros(0)),
-        "baseline_mm": pts.get("baseline", np.zeros(0)), **vals,
-        "peak_mm": pts.get("peak", np.zeros(0)), "trough_mm": pts.get("trough", np.zeros(0)),
-        "noise_mm": pts.get("noise", np.zeros(0)),
-        "qc": _join_flags({f: pts[f] for f in _CYCLE_FLAGS if f in pts}, c.row.size),
-    })
+    out = pd.DataFrame(
+        {
+            "file": stack.keys["file"].to_numpy()[c.row],
+            "measurement_id": stack.keys["measurement_id"].to_numpy()[c.row],
+            "cycle": c.k,
+            "t_on_s": c.t_on,
+            "t_off_s": c.t_off,
+            "t_end_s": c.t_end,
+            "t_read_on_s": pts.get("t_read_on", np.zeros(0)),
+            "t_read_off_s": pts.get("t_read_off", np.zeros(0)),
+            "baseline_mm": pts.get("baseline", np.zeros(0)),
+            **vals,
+            "peak_mm": pts.get("peak", np.zeros(0)),
+            "trough_mm": pts.get("trough", np.zeros(0)),
+            "noise_mm": pts.get("noise", np.zeros(0)),
+            "qc": _join_flags({f: pts[f] for f in _CYCLE_FLAGS if f in pts}, c.row.size),
+        }
+    )
     return out[list(CYCLE_COLUMNS)]
 
 
-def cutometer_parameters(curves: pd.DataFrame, *, on_s: float | None = None, off_s: float | None = None,
-                         read_time_s: float = 0.1, method: str = "read_time", drop_first_cycle: bool = False,
-                         qc_thresholds: Mapping[str, float] | None = None,
-                         onset_s: float = 0.0) -> pd.DataFrame:
+def cutometer_parameters(
+    curves: pd.DataFrame,
+    *,
+    on_s: float | None = None,
+    off_s: float | None = None,
+    read_time_s: float = 0.1,
+    method: str = "read_time",
+    drop_first_cycle: bool = False,
+    qc_thresholds: Mapping[str, float] | None = None,
+    onset_s: float = 0.0,
+) -> pd.DataFrame:
     """Ue, Uv, Uf, Ur, Ua and R0-R9 of every measurement, with quality flags; batched over curves.
 
     Phases come from the pressure channel where a curve has one (a sample is under suction when
@@ -277,8 +338,10 @@ def _aggregate(stack: CurveLayout, c: Cycles, pts, flags, drop_first: bool, th) 
     flags["too_few_cycles"] = ok & drop_first & (n_cycles == 1)
     flags["implausible"] = ok & (cnt > 0) & _implausible(out, th)
     qc = np.where(ok, _join_flags(flags, g), "error: " + c.error.astype(str))
-    table = pd.DataFrame(np.column_stack([out[n] for n in PARAMETERS]) if g else np.zeros((0, len(PARAMETERS))),
-                         columns=list(PARAMETERS))  # one float block: no consolidation copy
+    table = pd.DataFrame(
+        np.column_stack([out[n] for n in PARAMETERS]) if g else np.zeros((0, len(PARAMETERS))),
+        columns=list(PARAMETERS),
+    )  # one float block: no consolidation copy
     table.insert(0, "file", stack.keys["file"].to_numpy())
     table.insert(1, "measurement_id", stack.keys["measurement_id"].to_numpy())
     table.insert(2, "n_cycles", n_cycles.astype(np.int64))
@@ -289,16 +352,27 @@ def _aggregate(stack: CurveLayout, c: Cycles, pts, flags, drop_first: bool, th) 
 def _implausible(v: Mapping[str, np.ndarray], th) -> np.ndarray:
     uf = v["uf"]
     with np.errstate(invalid="ignore"):
-        good = ((uf >= th["uf_min_mm"]) & (uf <= th["uf_max_mm"])
-                & (v["ue"] > 0) & (v["ue"] <= th["ue_max_fraction"] * uf)
-                & (v["ur"] > 0) & (v["ur"] <= th["ue_max_fraction"] * uf)
-                & (v["ua"] >= 0) & (v["ua"] <= th["ua_max_fraction"] * uf))
+        good = (
+            (uf >= th["uf_min_mm"])
+            & (uf <= th["uf_max_mm"])
+            & (v["ue"] > 0)
+            & (v["ue"] <= th["ue_max_fraction"] * uf)
+            & (v["ur"] > 0)
+            & (v["ur"] <= th["ue_max_fraction"] * uf)
+            & (v["ua"] >= 0)
+            & (v["ua"] <= th["ua_max_fraction"] * uf)
+        )
         finite = np.all([np.isfinite(v[n]) for n in PARAMETERS], axis=0)
     return ~(good & finite)
 
 
-def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object] | None = None,
-                    on_file: Callable[[str], None] | None = None, **options) -> pd.DataFrame:
+def cutometer_files(
+    paths: Iterable[str | Path],
+    *,
+    mapping: Mapping[str, object] | None = None,
+    on_file: Callable[[str], None] | None = None,
+    **options,
+) -> pd.DataFrame:
     """Read and measure many curve files; one row per measurement, a bad file is a row, never a stop.
 
     Each file is read with :func:`read_cutometer` (``mapping`` as there); all curves that could be read
@@ -322,9 +396,15 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
     >>> res["qc"].str.startswith("error:").tolist(), res["n_cycles"].tolist()
     ([False, True], [1, 0])
     """
-    _options(None, options.get("on_s"), options.get("off_s"), options.get("read_time_s", 0.1),
-             options.get("method", "read_time"), options.get("qc_thresholds"),
-             options.get("onset_s", 0.0))
+    _options(
+        None,
+        options.get("on_s"),
+        options.get("off_s"),
+        options.get("read_time_s", 0.1),
+        options.get("method", "read_time"),
+        options.get("qc_thresholds"),
+        options.get("onset_s", 0.0),
+    )
     names = [str(p) for p in paths]
     frames, errors = [], {}
     for i, path in enumerate(names):
@@ -344,18 +424,29 @@ def cutometer_files(paths: Iterable[str | Path], *, mapping: Mapping[str, object
         if i not in done and i not in errors:
             errors[i] = error_cell("no measurement found in the file")
     if errors:
-        bad = pd.DataFrame({"file": [names[i] for i in errors], "measurement_id": "", "n_cycles": 0,
-                            **{n: np.nan for n in PARAMETERS}, "qc": list(errors.values()), "_i": list(errors)})
+        bad = pd.DataFrame(
+            {
+                "file": [names[i] for i in errors],
+                "measurement_id": "",
+                "n_cycles": 0,
+                **{n: np.nan for n in PARAMETERS},
+                "qc": list(errors.values()),
+                "_i": list(errors),
+            }
+        )
         parts.append(bad)
     if not parts:
-        return pd.DataFrame({c: pd.Series(dtype=float if c in PARAMETERS else object) for c in OUTPUT_COLUMNS})
+        return pd.DataFrame(
+            {c: pd.Series(dtype=float if c in PARAMETERS else object) for c in OUTPUT_COLUMNS}
+        )
     out = pd.concat(parts, ignore_index=True).sort_values("_i", kind="stable")
     out["n_cycles"] = out["n_cycles"].astype(np.int64)
     return out[list(OUTPUT_COLUMNS)].reset_index(drop=True)
 
 
-def _measure_frames(frames: list[pd.DataFrame], names: list[str], options: dict,
-                    errors: dict[int, str]) -> list[pd.DataFrame]:
+def _measure_frames(
+    frames: list[pd.DataFrame], names: list[str], options: dict, errors: dict[int, str]
+) -> list[pd.DataFrame]:
     """All read files in one batched call; should that fail on the input, file by file, so that only
     the file that fails gets an error row (in ``errors``). Any other exception is a defect and stops
     the batch."""

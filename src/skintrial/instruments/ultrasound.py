@@ -61,11 +61,22 @@ ULTRASOUND_QC_FLAGS = QC_FLAGS
 def _echogenicity(upper_fraction: float, low_max: int, high_min: int) -> Echogenicity:
     problems = []
     if not 0.0 < upper_fraction < 1.0:
-        problems.append(Problem("upper_fraction must lie strictly between 0 and 1", column="upper_fraction",
-                                value=upper_fraction, fix="use 0.5 to split the dermis into halves"))
+        problems.append(
+            Problem(
+                "upper_fraction must lie strictly between 0 and 1",
+                column="upper_fraction",
+                value=upper_fraction,
+                fix="use 0.5 to split the dermis into halves",
+            )
+        )
     if not 0 <= low_max < high_min <= 255:
-        problems.append(Problem("echogenicity thresholds must satisfy 0 <= low_max < high_min <= 255",
-                                value=(low_max, high_min), fix="use the documented 30 and 201"))
+        problems.append(
+            Problem(
+                "echogenicity thresholds must satisfy 0 <= low_max < high_min <= 255",
+                value=(low_max, high_min),
+                fix="use the documented 30 and 201",
+            )
+        )
     InputError.collect(problems)
     return Echogenicity(low_max=int(low_max), high_min=int(high_min), upper_fraction=float(upper_fraction))
 
@@ -73,15 +84,26 @@ def _echogenicity(upper_fraction: float, low_max: int, high_min: int) -> Echogen
 def _check_pixels(image: UltrasoundImage) -> np.ndarray:
     stack = image.frames()
     if stack.dtype != np.uint8 or stack.ndim != 3 or min(stack.shape[1:]) < 16:
-        raise InputError(Problem("a scan must be 8-bit grey levels of at least 16 × 16 pixels",
-                                 file=image.source, value=f"{stack.dtype} {stack.shape}",
-                                 fix="read the file with read_ultrasound"))
+        raise InputError(
+            Problem(
+                "a scan must be 8-bit grey levels of at least 16 × 16 pixels",
+                file=image.source,
+                value=f"{stack.dtype} {stack.shape}",
+                fix="read the file with read_ultrasound",
+            )
+        )
     return stack
 
 
-def ultrasound_parameters(image: UltrasoundImage, *, upper_fraction: float = 0.5, low_max: int = 30,
-                          high_min: int = 201, frame: int | None = None,
-                          settings: DetectionSettings | None = None) -> UltrasoundResult:
+def ultrasound_parameters(
+    image: UltrasoundImage,
+    *,
+    upper_fraction: float = 0.5,
+    low_max: int = 30,
+    high_min: int = 201,
+    frame: int | None = None,
+    settings: DetectionSettings | None = None,
+) -> UltrasoundResult:
     """Dermal thickness, echogenicity and SLEB of one B-mode scan, with QC flags.
 
     The skin surface and the dermis/subcutis border are traced across the whole image as smooth
@@ -141,19 +163,33 @@ def ultrasound_parameters(image: UltrasoundImage, *, upper_fraction: float = 0.5
     stack = _check_pixels(image)
     if frame is not None:
         if not 0 <= frame < stack.shape[0]:
-            raise InputError(Problem(f"frame {frame} does not exist (the file has {stack.shape[0]})",
-                                     file=image.source, value=frame, fix="count frames from 0"))
-        stack = stack[frame:frame + 1]
-    values, flags, layers = measure_stack(stack, spacing_mm=image.spacing_mm, echogenicity=e,
-                                          settings=settings)
+            raise InputError(
+                Problem(
+                    f"frame {frame} does not exist (the file has {stack.shape[0]})",
+                    file=image.source,
+                    value=frame,
+                    fix="count frames from 0",
+                )
+            )
+        stack = stack[frame : frame + 1]
+    values, flags, layers = measure_stack(
+        stack, spacing_mm=image.spacing_mm, echogenicity=e, settings=settings
+    )
     if len(values) == 1:
         combined, qc, chosen = values[0], flags[0], 0
     else:
         combined, qc, chosen = combine_frames(values, flags)
     if frame is not None:
         image = replace(image, pixels=stack)
-    return UltrasoundResult(file=image.source, values=combined, qc=qc, layers=layers, frame=chosen,
-                            spacing_mm=image.spacing_mm, echogenicity=e)
+    return UltrasoundResult(
+        file=image.source,
+        values=combined,
+        qc=qc,
+        layers=layers,
+        frame=chosen,
+        spacing_mm=image.spacing_mm,
+        echogenicity=e,
+    )
 
 
 def _error_row(path: str, exc: InputError) -> dict:
@@ -171,10 +207,18 @@ def _overlay_names(paths: list[str]) -> list[str]:
     return names
 
 
-def ultrasound_files(paths: Iterable[str | Path], *, pixel_spacing_mm: SpacingArg = None,
-                     overlay_dir: str | Path | None = None, upper_fraction: float = 0.5,
-                     low_max: int = 30, high_min: int = 201, settings: DetectionSettings | None = None,
-                     batch_size: int = 16, progress: Callable[[int], None] | None = None):
+def ultrasound_files(
+    paths: Iterable[str | Path],
+    *,
+    pixel_spacing_mm: SpacingArg = None,
+    overlay_dir: str | Path | None = None,
+    upper_fraction: float = 0.5,
+    low_max: int = 30,
+    high_min: int = 201,
+    settings: DetectionSettings | None = None,
+    batch_size: int = 16,
+    progress: Callable[[int], None] | None = None,
+):
     """Analyse many scans; one row per file with the columns :data:`ULTRASOUND_COLUMNS`.
 
     Single-frame scans of the same shape and spacing are analysed together, ``batch_size`` at a
@@ -238,7 +282,9 @@ def ultrasound_files(paths: Iterable[str | Path], *, pixel_spacing_mm: SpacingAr
             try:
                 overlay_png(image, result, Path(overlay_dir) / names[index])
             except OSError as exc:  # an overlay the disk does not take (full, read-only) never costs the row
-                rows[index]["qc"] = ";".join(filter(None, [rows[index]["qc"], error_cell(f"overlay not written ({exc})")]))
+                rows[index]["qc"] = ";".join(
+                    filter(None, [rows[index]["qc"], error_cell(f"overlay not written ({exc})")])
+                )
         if progress is not None:
             progress(1)
 
@@ -275,21 +321,24 @@ def _analyse_batch(batch, e: Echogenicity, settings, finish, rows, progress) -> 
     if len(batch) > 1:
         try:
             stack = np.stack([img.pixels for _, img in batch])
-            values, flags, layers = measure_stack(stack, spacing_mm=batch[0][1].spacing_mm,
-                                                  echogenicity=e, settings=settings)
+            values, flags, layers = measure_stack(
+                stack, spacing_mm=batch[0][1].spacing_mm, echogenicity=e, settings=settings
+            )
         except InputError:
             for item in batch:
                 _analyse_batch([item], e, settings, finish, rows, progress)
             return
         for j, (index, image) in enumerate(batch):
             one = _take(layers, j)
-            finish(index, image, UltrasoundResult(image.source, values[j], flags[j], one, 0,
-                                                  image.spacing_mm, e))
+            finish(
+                index, image, UltrasoundResult(image.source, values[j], flags[j], one, 0, image.spacing_mm, e)
+            )
         return
     index, image = batch[0]
     try:
-        result = ultrasound_parameters(image, upper_fraction=e.upper_fraction, low_max=e.low_max,
-                                       high_min=e.high_min, settings=settings)
+        result = ultrasound_parameters(
+            image, upper_fraction=e.upper_fraction, low_max=e.low_max, high_min=e.high_min, settings=settings
+        )
     except InputError as exc:
         rows[index] = _error_row(image.source, exc)
         if progress is not None:
@@ -302,4 +351,4 @@ def _take(layers, j: int):
     """The layers of scan ``j`` of a batch, as a one-scan :class:`Layers`."""
     from dataclasses import fields
 
-    return type(layers)(**{f.name: getattr(layers, f.name)[j:j + 1] for f in fields(layers)})
+    return type(layers)(**{f.name: getattr(layers, f.name)[j : j + 1] for f in fields(layers)})

@@ -17,7 +17,9 @@ from skintrial.errors import InputError, Problem
 __all__ = ["canonical_columns", "read_text_table"]
 
 
-def canonical_columns(frame: pd.DataFrame, aliases: Mapping[str, str], *, file: str | None = None) -> pd.DataFrame:
+def canonical_columns(
+    frame: pd.DataFrame, aliases: Mapping[str, str], *, file: str | None = None
+) -> pd.DataFrame:
     """Rename columns to our names (lower case, spaces/dashes as underscores, then ``aliases``).
 
     Raises
@@ -42,10 +44,15 @@ def canonical_columns(frame: pd.DataFrame, aliases: Mapping[str, str], *, file: 
         names[col] = aliases.get(key, key)
         sources.setdefault(names[col], []).append(str(col))
     problems = [
-        Problem(f"columns {' and '.join(repr(c) for c in cols)} both mean '{name}'", file=file, row=1,
-                column=", ".join(cols),
-                fix=f"keep one: delete the other column, or rename it to a name that is not read as '{name}'")
-        for name, cols in sources.items() if len(cols) > 1
+        Problem(
+            f"columns {' and '.join(repr(c) for c in cols)} both mean '{name}'",
+            file=file,
+            row=1,
+            column=", ".join(cols),
+            fix=f"keep one: delete the other column, or rename it to a name that is not read as '{name}'",
+        )
+        for name, cols in sources.items()
+        if len(cols) > 1
     ]
     InputError.collect(problems)
     return frame.rename(columns=names)
@@ -66,7 +73,12 @@ def read_text_table(path: str | Path, *, sheet: str | int = 0, what: str = "tabl
     file = str(path)
     data = read_table(path, sheet=sheet, what=what).drop(columns=ROW_COLUMN)
     if len(data.columns) == 0:
-        raise InputError(Problem(f"the file has no columns: not a {what}", file=file,
-                                 fix=f"save the {what} as a UTF-8 CSV or an .xlsx workbook with one header row"))
+        raise InputError(
+            Problem(
+                f"the file has no columns: not a {what}",
+                file=file,
+                fix=f"save the {what} as a UTF-8 CSV or an .xlsx workbook with one header row",
+            )
+        )
     data.attrs["file"] = file
     return data

@@ -160,7 +160,9 @@ def _check_genes(genes: tuple[str, ...], file: str | None, source: str) -> None:
         )
     if dup.any():
         groups = ids[dup].groupby(ids[dup], sort=False).groups
-        listed = [f"{g!r} at {where} {_positions(np.asarray(ix) + offset)}" for g, ix in list(groups.items())[:5]]
+        listed = [
+            f"{g!r} at {where} {_positions(np.asarray(ix) + offset)}" for g, ix in list(groups.items())[:5]
+        ]
         more = f"; … {len(groups) - 5} more" if len(groups) > 5 else ""
         problems.append(
             Problem(

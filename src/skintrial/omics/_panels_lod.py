@@ -69,8 +69,16 @@ def _cell_means(v: np.ndarray, use: np.ndarray, onehot: np.ndarray) -> np.ndarra
         return num / den
 
 
-def censored_normal(y: np.ndarray, censored: np.ndarray, limit: np.ndarray, cells: np.ndarray, *,
-                    fallback: np.ndarray, tol: float = 1e-10, max_iter: int = 5000) -> CensoredNormalFit:
+def censored_normal(
+    y: np.ndarray,
+    censored: np.ndarray,
+    limit: np.ndarray,
+    cells: np.ndarray,
+    *,
+    fallback: np.ndarray,
+    tol: float = 1e-10,
+    max_iter: int = 5000,
+) -> CensoredNormalFit:
     """Fit the left-censored normal model by EM for every analyte (row) at once.
 
     Parameters
@@ -128,5 +136,11 @@ def censored_normal(y: np.ndarray, censored: np.ndarray, limit: np.ndarray, cell
     cond = mi - sigma[:, None] * _lambda(alpha)
     values = np.where(cen & fit_ok[:, None], cond, np.where(cen, fallback, y))
     mu = np.where(fit_ok[:, None] & (n_use_cell > 0), mu, np.nan)
-    return CensoredNormalFit(mu=mu, sigma=np.where(fit_ok, sigma, np.nan), values=values, fitted=fit_ok,
-                             iterations=it, converged=converged)
+    return CensoredNormalFit(
+        mu=mu,
+        sigma=np.where(fit_ok, sigma, np.nan),
+        values=values,
+        fitted=fit_ok,
+        iterations=it,
+        converged=converged,
+    )

@@ -34,8 +34,13 @@ class PqnFit:
     n_quotients: np.ndarray
 
 
-def pqn_factors(x: np.ndarray, *, reference: str = "median", reference_samples: np.ndarray | None = None,
-                total_area: bool = False) -> PqnFit:
+def pqn_factors(
+    x: np.ndarray,
+    *,
+    reference: str = "median",
+    reference_samples: np.ndarray | None = None,
+    total_area: bool = False,
+) -> PqnFit:
     """PQN dilution factors of the samples (rows) of ``x`` (samples × features, linear scale, NaN = absent).
 
     Examples

@@ -27,12 +27,33 @@ from ._qpcr_io import (
     parse_ct_cells,
 )
 
-__all__ = ["standard_curve", "StandardCurveResult", "efficiency_table", "check_amplification", "CURVE_COLUMNS",
-           "CURVE_STATUS", "AMPLIFICATION_RANGE", "MIN_LEVELS"]
+__all__ = [
+    "standard_curve",
+    "StandardCurveResult",
+    "efficiency_table",
+    "check_amplification",
+    "CURVE_COLUMNS",
+    "CURVE_STATUS",
+    "AMPLIFICATION_RANGE",
+    "MIN_LEVELS",
+]
 
 CURVE_COLUMNS = (
-    "gene", "n", "n_levels", "slope", "slope_se", "intercept", "r_squared", "amplification_factor",
-    "efficiency", "efficiency_low", "efficiency_high", "ci_level", "range_low", "range_high", "status",
+    "gene",
+    "n",
+    "n_levels",
+    "slope",
+    "slope_se",
+    "intercept",
+    "r_squared",
+    "amplification_factor",
+    "efficiency",
+    "efficiency_low",
+    "efficiency_high",
+    "ci_level",
+    "range_low",
+    "range_high",
+    "status",
 )
 CURVE_STATUS = ("ok", "perfect_fit", "low_r_squared", "efficiency_out_of_range")
 """``status`` of a curve, most serious last: ``efficiency_out_of_range`` (E outside
@@ -93,8 +114,13 @@ def _read_series(data: pd.DataFrame, gene: str, amount: str, ct: str, cutoff: fl
     file = data.attrs.get("file")
     missing = [c for c in (gene, amount, ct) if c not in data.columns]
     if missing:
-        raise InputError(Problem(f"standard-curve table lacks column(s) {', '.join(missing)}",
-                                 fix="give one row per well: gene, amount, ct", file=file))
+        raise InputError(
+            Problem(
+                f"standard-curve table lacks column(s) {', '.join(missing)}",
+                fix="give one row per well: gene, amount, ct",
+                file=file,
+            )
+        )
     rows = np.arange(len(data)) + 2
     genes = _as_text(data[gene].reset_index(drop=True))
     amounts = pd.to_numeric(_as_text(data[amount].reset_index(drop=True)), errors="coerce")
@@ -102,34 +128,72 @@ def _read_series(data: pd.DataFrame, gene: str, amount: str, ct: str, cutoff: fl
     bad = ~(amounts > 0).to_numpy()
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
-        problems.append(Problem("amount must be a positive number", fix="write the input amount or dilution",
-                                file=file, row=r + 2, column=amount, value=data[amount].iloc[r],
-                                rows_affected=int(bad.sum())))
+        problems.append(
+            Problem(
+                "amount must be a positive number",
+                fix="write the input amount or dilution",
+                file=file,
+                row=r + 2,
+                column=amount,
+                value=data[amount].iloc[r],
+                rows_affected=int(bad.sum()),
+            )
+        )
     empty = (genes == "").to_numpy()
     if empty.any():
-        problems.append(Problem("empty gene", fix="fill in the gene of every well", file=file,
-                                row=int(rows[empty][0]), column=gene, rows_affected=int(empty.sum())))
+        problems.append(
+            Problem(
+                "empty gene",
+                fix="fill in the gene of every well",
+                file=file,
+                row=int(rows[empty][0]),
+                column=gene,
+                rows_affected=int(empty.sum()),
+            )
+        )
     InputError.collect(problems)
     flagged, reason = late_or_undetermined(ctv, undet, cutoff)
     f = flagged.to_numpy()
-    excl = pd.DataFrame({
-        "stage": "standard_curve", "sample": [f"amount {a:g}" for a in amounts[f]], "gene": genes[f].to_numpy(),
-        "replicate": None, "row": rows[f], "value": text[f].to_numpy(), "reason": reason[f], "action": "excluded",
-    }, columns=list(EXCLUSION_COLUMNS))
-    df = pd.DataFrame({"gene": genes[~f].to_numpy(), "amount": amounts[~f].to_numpy(float),
-                       "ct": ctv[~f].to_numpy(float)})
+    excl = pd.DataFrame(
+        {
+            "stage": "standard_curve",
+            "sample": [f"amount {a:g}" for a in amounts[f]],
+            "gene": genes[f].to_numpy(),
+            "replicate": None,
+            "row": rows[f],
+            "value": text[f].to_numpy(),
+            "reason": reason[f],
+            "action": "excluded",
+        },
+        columns=list(EXCLUSION_COLUMNS),
+    )
+    df = pd.DataFrame(
+        {"gene": genes[~f].to_numpy(), "amount": amounts[~f].to_numpy(float), "ct": ctv[~f].to_numpy(float)}
+    )
     return df, excl if len(excl) else empty_exclusions()
 
 
-def _select(df: pd.DataFrame, genes: list[str], x: np.ndarray, y: np.ndarray, linear_range, min_r_squared,
-            file: str | None) -> np.ndarray:
+def _select(
+    df: pd.DataFrame,
+    genes: list[str],
+    x: np.ndarray,
+    y: np.ndarray,
+    linear_range,
+    min_r_squared,
+    file: str | None,
+) -> np.ndarray:
     """Points in the linear range; fewer than :data:`MIN_LEVELS` levels for any gene is an error."""
     keep = np.ones(len(df), dtype=bool)
     if isinstance(linear_range, tuple):
         lo, hi = (float(v) for v in linear_range)
         if not (np.isfinite(lo) and np.isfinite(hi) and lo <= hi):
-            raise InputError(Problem(f"linear range {lo:g}:{hi:g} is empty or reversed", value=linear_range,
-                                     fix="give LOW:HIGH amounts with LOW <= HIGH, e.g. 0.001:1"))
+            raise InputError(
+                Problem(
+                    f"linear range {lo:g}:{hi:g} is empty or reversed",
+                    value=linear_range,
+                    fix="give LOW:HIGH amounts with LOW <= HIGH, e.g. 0.001:1",
+                )
+            )
         keep = (df["amount"] >= lo).to_numpy() & (df["amount"] <= hi).to_numpy()
     elif linear_range == "auto":
         for g in genes:  # a handful of genes, a few levels each: not a hot path
@@ -140,16 +204,23 @@ def _select(df: pd.DataFrame, genes: list[str], x: np.ndarray, y: np.ndarray, li
         raise InputError(f"linear_range must be (low, high), 'auto' or None, not {linear_range!r}")
     problems = []
     for g in genes:
-        sel = (df["gene"].to_numpy() == g)
+        sel = df["gene"].to_numpy() == g
         levels = np.unique(df["amount"].to_numpy()[sel & keep])
         if levels.size < MIN_LEVELS:
             have = np.unique(df["amount"].to_numpy()[sel])
-            where = "" if levels.size == have.size else f" inside the linear range (of {have.size} in the data)"
-            problems.append(Problem(
-                f"gene '{g}': {levels.size} dilution level(s){where} ({', '.join(f'{a:g}' for a in levels)}); "
-                f"a standard curve needs at least {MIN_LEVELS}", file=file, column="amount",
-                fix="measure at least 3 dilutions (5 or more, in replicate, is usual)"
-                    + ("" if levels.size == have.size else ", or widen the linear range")))
+            where = (
+                "" if levels.size == have.size else f" inside the linear range (of {have.size} in the data)"
+            )
+            problems.append(
+                Problem(
+                    f"gene '{g}': {levels.size} dilution level(s){where} ({', '.join(f'{a:g}' for a in levels)}); "
+                    f"a standard curve needs at least {MIN_LEVELS}",
+                    file=file,
+                    column="amount",
+                    fix="measure at least 3 dilutions (5 or more, in replicate, is usual)"
+                    + ("" if levels.size == have.size else ", or widen the linear range"),
+                )
+            )
     InputError.collect(problems)
     return keep
 
@@ -226,8 +297,13 @@ def standard_curve(
     df, excl = _read_series(data, gene, amount, ct, cutoff)
     genes = list(dict.fromkeys(df["gene"]))
     if not genes:
-        raise InputError(Problem("no well with a usable Ct in the dilution series", file=file,
-                                 fix="check the Ct column (every well undetermined or above the cutoff?)"))
+        raise InputError(
+            Problem(
+                "no well with a usable Ct in the dilution series",
+                file=file,
+                fix="check the Ct column (every well undetermined or above the cutoff?)",
+            )
+        )
     x = np.log10(df["amount"].to_numpy())
     y = df["ct"].to_numpy()
     keep = _select(df, genes, x, y, linear_range, min_r_squared, file)
@@ -246,7 +322,9 @@ def standard_curve(
     df_resid = n - 2
     se = np.sqrt(rss / df_resid / sxx)
     q = sps.t.ppf(0.5 + ci_level / 2.0, df_resid)
-    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):  # a flat curve: E = inf / NaN, flagged
+    with np.errstate(
+        invalid="ignore", divide="ignore", over="ignore"
+    ):  # a flat curve: E = inf / NaN, flagged
         r2 = np.where(syy > 0, 1.0 - rss / syy, np.nan)
         amp = lambda s: np.where(s < 0, 10.0 ** (-1.0 / np.where(s < 0, s, -1.0)), np.nan)  # noqa: E731
         e = amp(slope)
@@ -256,29 +334,37 @@ def standard_curve(
     status[~(r2 >= min_r_squared)] = "low_r_squared"
     status[~((e > AMPLIFICATION_RANGE[0]) & (e <= AMPLIFICATION_RANGE[1]))] = "efficiency_out_of_range"
     amounts = np.where(M, df["amount"].to_numpy()[:, None], np.nan)
-    out = pd.DataFrame({
-        "gene": genes,
-        "n": n.astype(int),
-        "n_levels": [int(np.unique(amounts[M[:, k], k]).size) for k in range(len(genes))],
-        "slope": slope,
-        "slope_se": se,
-        "intercept": intercept,
-        "r_squared": r2,
-        "amplification_factor": e,
-        "efficiency": e - 1.0,
-        "efficiency_low": lo_e - 1.0,
-        "efficiency_high": hi_e - 1.0,
-        "ci_level": ci_level,
-        "range_low": np.nanmin(amounts, axis=0),
-        "range_high": np.nanmax(amounts, axis=0),
-        "status": status.astype(str),
-    })[list(CURVE_COLUMNS)]
+    out = pd.DataFrame(
+        {
+            "gene": genes,
+            "n": n.astype(int),
+            "n_levels": [int(np.unique(amounts[M[:, k], k]).size) for k in range(len(genes))],
+            "slope": slope,
+            "slope_se": se,
+            "intercept": intercept,
+            "r_squared": r2,
+            "amplification_factor": e,
+            "efficiency": e - 1.0,
+            "efficiency_low": lo_e - 1.0,
+            "efficiency_high": hi_e - 1.0,
+            "ci_level": ci_level,
+            "range_low": np.nanmin(amounts, axis=0),
+            "range_high": np.nanmax(amounts, axis=0),
+            "status": status.astype(str),
+        }
+    )[list(CURVE_COLUMNS)]
     out.attrs["file"] = file
     return StandardCurveResult(table=out, exclusions=excl)
 
 
-def check_amplification(eff: pd.Series, genes: list[str], *, file: str | None = None,
-                        curve: pd.DataFrame | None = None, option: str = "efficiencies") -> None:
+def check_amplification(
+    eff: pd.Series,
+    genes: list[str],
+    *,
+    file: str | None = None,
+    curve: pd.DataFrame | None = None,
+    option: str = "efficiencies",
+) -> None:
     """Every gene needs a finite amplification factor in :data:`AMPLIFICATION_RANGE`; else an error per gene.
 
     ``curve`` (the :func:`standard_curve` table the factors came from) adds the slope, R² and status.
@@ -291,10 +377,14 @@ def check_amplification(eff: pd.Series, genes: list[str], *, file: str | None = 
             continue
         if curve is not None:
             row = curve.set_index("gene").loc[g]
-            what = (f"the dilution series gives gene '{g}' no usable amplification factor (E = {e:.4g}, "
-                    f"slope {row['slope']:.4g}, R² {row['r_squared']:.4g}, status {row['status']})")
-            fix = ("check the amounts and Ct of its dilutions (a flat or rising curve means a wrong column or "
-                   "swapped amounts), or give its efficiency in a gene, efficiency table")
+            what = (
+                f"the dilution series gives gene '{g}' no usable amplification factor (E = {e:.4g}, "
+                f"slope {row['slope']:.4g}, R² {row['r_squared']:.4g}, status {row['status']})"
+            )
+            fix = (
+                "check the amounts and Ct of its dilutions (a flat or rising curve means a wrong column or "
+                "swapped amounts), or give its efficiency in a gene, efficiency table"
+            )
         else:
             what = f"gene '{g}': amplification factor {e!r} is not a number in ({low:g}, {high:g}]"
             fix = f"give E between {low:g} and {high:g} (2.0 = 100 % efficiency) in {option}"
@@ -329,14 +419,21 @@ def efficiency_table(data: pd.DataFrame, *, cutoff: float | None = 35.0) -> pd.S
     return efficiencies_with_exclusions(data, cutoff=cutoff)[0]
 
 
-def efficiencies_with_exclusions(data: pd.DataFrame, *, cutoff: float | None = 35.0) -> tuple[pd.Series, pd.DataFrame]:
+def efficiencies_with_exclusions(
+    data: pd.DataFrame, *, cutoff: float | None = 35.0
+) -> tuple[pd.Series, pd.DataFrame]:
     """:func:`efficiency_table` and the wells a dilution series left out (empty for a table of efficiencies)."""
     file = data.attrs.get("file")
     df = _normalise_columns(data, file=file)
     if "gene" not in df.columns:
-        raise InputError(Problem("efficiency table lacks a 'gene' column", file=file,
-                                 fix="columns gene + amplification_factor, gene + efficiency, "
-                                     "or a dilution series gene, amount, ct"))
+        raise InputError(
+            Problem(
+                "efficiency table lacks a 'gene' column",
+                file=file,
+                fix="columns gene + amplification_factor, gene + efficiency, "
+                "or a dilution series gene, amount, ct",
+            )
+        )
     if "amplification_factor" in df.columns:
         e = pd.to_numeric(df["amplification_factor"], errors="coerce")
         col = "amplification_factor"
@@ -352,18 +449,41 @@ def efficiencies_with_exclusions(data: pd.DataFrame, *, cutoff: float | None = 3
         check_amplification(out, list(out.index), file=file, curve=t)
         return out, curve.exclusions
     else:
-        raise InputError(Problem("efficiency table needs amplification_factor, efficiency, or amount + ct",
-                                 file=file, fix="add one of those columns"))
+        raise InputError(
+            Problem(
+                "efficiency table needs amplification_factor, efficiency, or amount + ct",
+                file=file,
+                fix="add one of those columns",
+            )
+        )
     low, high = AMPLIFICATION_RANGE
     bad = ~((e > low) & (e <= high))
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise InputError(Problem(f"amplification factor outside ({low:g}, {high:g}]", file=file, row=i + 2, column=col,
-                                 value=df[col].iloc[i], rows_affected=int(bad.sum()),
-                                 fix="efficiency is E − 1 (0.95 or 95 for 95 %); amplification_factor is E (1.95)"))
+        raise InputError(
+            Problem(
+                f"amplification factor outside ({low:g}, {high:g}]",
+                file=file,
+                row=i + 2,
+                column=col,
+                value=df[col].iloc[i],
+                rows_affected=int(bad.sum()),
+                fix="efficiency is E − 1 (0.95 or 95 for 95 %); amplification_factor is E (1.95)",
+            )
+        )
     dup = df["gene"].astype(str).duplicated()
     if dup.any():
         i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputError(Problem("gene listed twice in the efficiency table", file=file, row=i + 2,
-                                 column="gene", value=df["gene"].iloc[i], fix="give one efficiency per gene"))
-    return pd.Series(e.to_numpy(dtype=float), index=df["gene"].astype(str).to_numpy(), name="E"), empty_exclusions()
+        raise InputError(
+            Problem(
+                "gene listed twice in the efficiency table",
+                file=file,
+                row=i + 2,
+                column="gene",
+                value=df["gene"].iloc[i],
+                fix="give one efficiency per gene",
+            )
+        )
+    return pd.Series(
+        e.to_numpy(dtype=float), index=df["gene"].astype(str).to_numpy(), name="E"
+    ), empty_exclusions()

@@ -179,7 +179,11 @@ def check_cutoff(cutoff: float | None, *, option: str = "cutoff") -> None:
 
 
 def parse_ct_cells(
-    values: pd.Series, rows: np.ndarray, *, file: str | None, column: str = "ct",
+    values: pd.Series,
+    rows: np.ndarray,
+    *,
+    file: str | None,
+    column: str = "ct",
 ) -> tuple[pd.Series, pd.Series, pd.Series, list[Problem]]:
     """Ct cells as text, as numbers, the undetermined mask, and a problem per unusable cell.
 
@@ -196,17 +200,28 @@ def parse_ct_cells(
     bad_text = (ct.isna() & ~is_undet).to_numpy()
     for r, v in zip(rows[bad_text], text[bad_text], strict=True):
         problems.append(
-            Problem("Ct is not a number", fix="write the Ct, or 'Undetermined' for no amplification",
-                    file=file, row=int(r), column=column, value=v)
+            Problem(
+                "Ct is not a number",
+                fix="write the Ct, or 'Undetermined' for no amplification",
+                file=file,
+                row=int(r),
+                column=column,
+                value=v,
+            )
         )
     neg = (ct < 0).to_numpy()
     for r, v in zip(rows[neg], ct[neg], strict=True):
-        problems.append(Problem("Ct is negative", fix="check the export", file=file, row=int(r), column=column,
-                                value=float(v)))
+        problems.append(
+            Problem(
+                "Ct is negative", fix="check the export", file=file, row=int(r), column=column, value=float(v)
+            )
+        )
     return text, ct, is_undet, problems
 
 
-def late_or_undetermined(ct: pd.Series, is_undet: pd.Series, cutoff: float | None) -> tuple[pd.Series, np.ndarray]:
+def late_or_undetermined(
+    ct: pd.Series, is_undet: pd.Series, cutoff: float | None
+) -> tuple[pd.Series, np.ndarray]:
     """Wells not used as measured (undetermined, or Ct above ``cutoff``) and the reason of each."""
     late = ct.notna() & (ct > cutoff) if cutoff is not None else pd.Series(False, index=ct.index)
     return is_undet | late, np.where(is_undet, "undetermined", "above_cutoff")
@@ -273,9 +288,16 @@ def clean_ct(
     for col in ("sample", "group", "gene"):
         empty = df[col] == ""
         if empty.any():
-            problems.append(Problem(f"empty {col}", fix=f"fill in the {col} of every well", file=file,
-                                    row=int(df.loc[empty, "row"].iloc[0]), column=col,
-                                    rows_affected=int(empty.sum())))
+            problems.append(
+                Problem(
+                    f"empty {col}",
+                    fix=f"fill in the {col} of every well",
+                    file=file,
+                    row=int(df.loc[empty, "row"].iloc[0]),
+                    column=col,
+                    rows_affected=int(empty.sum()),
+                )
+            )
     InputError.collect(problems)
 
     flagged, reason = late_or_undetermined(ct, is_undet, cutoff)
@@ -301,8 +323,12 @@ def clean_ct(
     return df, excl if len(excl) else empty_exclusions()
 
 
-_PARTICIPANT_ALIASES = {"participant_id": "participant", "subject": "participant", "subject_id": "participant",
-                        "arm": "group"}
+_PARTICIPANT_ALIASES = {
+    "participant_id": "participant",
+    "subject": "participant",
+    "subject_id": "participant",
+    "arm": "group",
+}
 
 
 def groups_from_participants(data: pd.DataFrame, participants: pd.DataFrame) -> pd.DataFrame:
@@ -341,12 +367,24 @@ def groups_from_participants(data: pd.DataFrame, participants: pd.DataFrame) -> 
     p = canonical_columns(participants, _PARTICIPANT_ALIASES, file=pfile)
     missing = [c for c in ("participant", "group") if c not in p.columns]
     if missing:
-        raise InputError(Problem(f"the participants table lacks {' and '.join(missing)} "
-                                 f"(found: {', '.join(map(str, participants.columns))})", file=pfile, row=1,
-                                 fix="give participant_id and arm columns (a study bundle's participants.csv)"))
+        raise InputError(
+            Problem(
+                f"the participants table lacks {' and '.join(missing)} "
+                f"(found: {', '.join(map(str, participants.columns))})",
+                file=pfile,
+                row=1,
+                fix="give participant_id and arm columns (a study bundle's participants.csv)",
+            )
+        )
     if "participant" not in data.columns:
-        raise InputError(Problem("the Ct table has no participant column to look the arm up by", file=file, row=1,
-                                 fix="add a participant (or participant_id) column naming whose sample each well is"))
+        raise InputError(
+            Problem(
+                "the Ct table has no participant column to look the arm up by",
+                file=file,
+                row=1,
+                fix="add a participant (or participant_id) column naming whose sample each well is",
+            )
+        )
     rows = p["_row"].to_numpy() if "_row" in p.columns else np.arange(len(p)) + 2
     pid, arm = _as_text(p["participant"]).to_numpy(), _as_text(p["group"]).to_numpy()
     problems: list[Problem] = []
@@ -354,13 +392,28 @@ def groups_from_participants(data: pd.DataFrame, participants: pd.DataFrame) -> 
     clash = table.groupby("participant", sort=False)["group"].nunique()
     for q in clash.index[clash > 1]:
         t = table.loc[table["participant"] == q]
-        problems.append(Problem(f"participant '{q}' has two arms: {', '.join(dict.fromkeys(t['group']))}",
-                                file=pfile, row=int(t["row"].iloc[1]), column="arm", value=q,
-                                fix="one row (one arm) per participant"))
+        problems.append(
+            Problem(
+                f"participant '{q}' has two arms: {', '.join(dict.fromkeys(t['group']))}",
+                file=pfile,
+                row=int(t["row"].iloc[1]),
+                column="arm",
+                value=q,
+                fix="one row (one arm) per participant",
+            )
+        )
     empty = (table["group"] == "").to_numpy()
     if empty.any():
-        problems.append(Problem("empty arm", file=pfile, row=int(rows[empty][0]), column="arm",
-                                rows_affected=int(empty.sum()), fix="fill in every participant's arm"))
+        problems.append(
+            Problem(
+                "empty arm",
+                file=pfile,
+                row=int(rows[empty][0]),
+                column="arm",
+                rows_affected=int(empty.sum()),
+                fix="fill in every participant's arm",
+            )
+        )
     InputError.collect(problems)
     lookup = table.drop_duplicates("participant").set_index("participant")["group"]
     out = data.copy()
@@ -370,18 +423,34 @@ def groups_from_participants(data: pd.DataFrame, participants: pd.DataFrame) -> 
     if unknown.any():
         for q in dict.fromkeys(who[unknown]):
             at = np.flatnonzero((who == q).to_numpy())
-            problems.append(Problem("participant not in the participants table", file=file, row=int(at[0]) + 2,
-                                    column="participant", value=q, rows_affected=len(at),
-                                    fix=f"correct the id, or add the participant to {pfile or 'the participants table'}"))
+            problems.append(
+                Problem(
+                    "participant not in the participants table",
+                    file=file,
+                    row=int(at[0]) + 2,
+                    column="participant",
+                    value=q,
+                    rows_affected=len(at),
+                    fix=f"correct the id, or add the participant to {pfile or 'the participants table'}",
+                )
+            )
     if "group" in out.columns:
         given = _as_text(out["group"].reset_index(drop=True))
         differ = (~unknown) & (given != "").to_numpy() & (given != arms).to_numpy()
         if differ.any():
             i = int(np.flatnonzero(differ)[0])
-            problems.append(Problem(f"group '{given.iloc[i]}' differs from participant '{who.iloc[i]}''s arm "
-                                    f"'{arms.iloc[i]}' in {pfile or 'the participants table'}", file=file,
-                                    row=i + 2, column="group", value=given.iloc[i], rows_affected=int(differ.sum()),
-                                    fix="correct the group, or drop the group column and let the arms decide"))
+            problems.append(
+                Problem(
+                    f"group '{given.iloc[i]}' differs from participant '{who.iloc[i]}''s arm "
+                    f"'{arms.iloc[i]}' in {pfile or 'the participants table'}",
+                    file=file,
+                    row=i + 2,
+                    column="group",
+                    value=given.iloc[i],
+                    rows_affected=int(differ.sum()),
+                    fix="correct the group, or drop the group column and let the arms decide",
+                )
+            )
     InputError.collect(problems)
     out["group"] = arms.to_numpy()
     out.attrs["file"] = file

@@ -14,7 +14,15 @@ from ._qpcr_io import EXCLUSION_COLUMNS, empty_exclusions
 __all__ = ["aggregate_replicates", "REPLICATE_COLUMNS", "sample_table"]
 
 REPLICATE_COLUMNS = (
-    "sample", "group", "participant", "visit", "gene", "ct", "n_replicates", "replicate_sd", "sd_flag",
+    "sample",
+    "group",
+    "participant",
+    "visit",
+    "gene",
+    "ct",
+    "n_replicates",
+    "replicate_sd",
+    "sd_flag",
 )
 
 
@@ -32,10 +40,14 @@ def sample_table(clean: pd.DataFrame) -> pd.DataFrame:
             rows = clean.loc[clean["sample"] == s]
             values = sorted(rows[col].unique())
             problems.append(
-                Problem(f"sample '{s}' has more than one {col}: {', '.join(values)}",
-                        fix=f"a sample belongs to one {col}; rename the sample or correct the {col}",
-                        file=clean.attrs.get("file"), row=int(rows["row"].iloc[0]) if "row" in rows else None,
-                        column=col, rows_affected=len(rows))
+                Problem(
+                    f"sample '{s}' has more than one {col}: {', '.join(values)}",
+                    fix=f"a sample belongs to one {col}; rename the sample or correct the {col}",
+                    file=clean.attrs.get("file"),
+                    row=int(rows["row"].iloc[0]) if "row" in rows else None,
+                    column=col,
+                    rows_affected=len(rows),
+                )
             )
     InputError.collect(problems)
     out = clean.groupby("sample", sort=False)[cols].first().reset_index()
@@ -89,9 +101,14 @@ def aggregate_replicates(
     if high_sd not in ("flag", "exclude"):
         raise InputError(f"high_sd must be 'flag' or 'exclude', not {high_sd!r}")
     if max_sd is not None and not (isinstance(max_sd, int | float | np.integer | np.floating) and max_sd > 0):
-        raise InputError(Problem("the replicate SD limit must be a positive number of cycles", value=max_sd,
-                                 fix="e.g. max_replicate_sd=0.5 (a common limit for technical replicates), or "
-                                     "None to flag nothing"))
+        raise InputError(
+            Problem(
+                "the replicate SD limit must be a positive number of cycles",
+                value=max_sd,
+                fix="e.g. max_replicate_sd=0.5 (a common limit for technical replicates), or "
+                "None to flag nothing",
+            )
+        )
     samples = sample_table(clean)
     g = clean.groupby(["sample", "gene"], sort=False)["ct"]
     agg = g.agg(["mean", "median", "std", "count"]).reset_index()
@@ -118,7 +135,8 @@ def aggregate_replicates(
                 "gene": f["gene"].to_numpy(),
                 "replicate": None,
                 "row": [rows.get((s, gg)) for s, gg in zip(f["sample"], f["gene"], strict=True)]
-                if rows is not None else None,
+                if rows is not None
+                else None,
                 "value": np.round(f["replicate_sd"].to_numpy(), 6),
                 "reason": f"replicate_sd_above_{max_sd:g}",
                 "action": "flagged" if high_sd == "flag" else "excluded",
@@ -128,4 +146,3 @@ def aggregate_replicates(
         if high_sd == "exclude":
             out = out.loc[~flag.to_numpy()].reset_index(drop=True)
     return out.reset_index(drop=True), excl
-

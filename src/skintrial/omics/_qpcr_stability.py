@@ -17,20 +17,40 @@ from skintrial.errors import InputError, Problem
 
 from ._qpcr_io import EXCLUSION_COLUMNS, clean_ct, empty_exclusions
 
-__all__ = ["GenormResult", "genorm", "normfinder", "log2_quantities", "incomplete_samples",
-           "reference_gene_stability", "StabilityResult", "STABILITY_COLUMNS"]
+__all__ = [
+    "GenormResult",
+    "genorm",
+    "normfinder",
+    "log2_quantities",
+    "incomplete_samples",
+    "reference_gene_stability",
+    "StabilityResult",
+    "STABILITY_COLUMNS",
+]
 
-STABILITY_COLUMNS = ("gene", "genorm_rank", "genorm_m", "normfinder_rank", "normfinder_stability",
-                     "intragroup_variance", "intergroup_difference")
+STABILITY_COLUMNS = (
+    "gene",
+    "genorm_rank",
+    "genorm_m",
+    "normfinder_rank",
+    "normfinder_stability",
+    "intragroup_variance",
+    "intergroup_difference",
+)
 
 
 def _candidates(data: pd.DataFrame, genes: list[str] | None) -> list[str]:
     genes = list(dict.fromkeys(data["gene"])) if genes is None else [str(g) for g in genes]
     absent = [g for g in genes if g not in set(data["gene"])]
     if absent:
-        raise InputError(Problem(f"candidate gene(s) not in the data: {', '.join(absent)}",
-                                 file=data.attrs.get("file"), column="gene",
-                                 fix="name genes exactly as in the 'gene' column"))
+        raise InputError(
+            Problem(
+                f"candidate gene(s) not in the data: {', '.join(absent)}",
+                file=data.attrs.get("file"),
+                column="gene",
+                fix="name genes exactly as in the 'gene' column",
+            )
+        )
     return genes
 
 
@@ -42,20 +62,37 @@ def incomplete_samples(data: pd.DataFrame, *, genes: list[str] | None = None) ->
     """
     genes = _candidates(data, genes)
     sub = data.loc[data["gene"].isin(genes)]
-    has = sub.pivot_table(index="sample", columns="gene", values="ct", aggfunc="count").reindex(
-        index=list(dict.fromkeys(data["sample"])), columns=genes).fillna(0) > 0
+    has = (
+        sub.pivot_table(index="sample", columns="gene", values="ct", aggfunc="count")
+        .reindex(index=list(dict.fromkeys(data["sample"])), columns=genes)
+        .fillna(0)
+        > 0
+    )
     lacking = ~has.all(axis=1)
     if not lacking.any():
         return empty_exclusions()
-    return pd.DataFrame({
-        "stage": "stability", "sample": has.index[lacking],
-        "gene": [";".join(g for g, ok in zip(genes, r, strict=True) if not ok) for r in has[lacking].to_numpy()],
-        "replicate": None, "row": None, "value": None, "reason": "no_ct_for_candidate", "action": "excluded",
-    }, columns=list(EXCLUSION_COLUMNS)).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "stage": "stability",
+            "sample": has.index[lacking],
+            "gene": [
+                ";".join(g for g, ok in zip(genes, r, strict=True) if not ok) for r in has[lacking].to_numpy()
+            ],
+            "replicate": None,
+            "row": None,
+            "value": None,
+            "reason": "no_ct_for_candidate",
+            "action": "excluded",
+        },
+        columns=list(EXCLUSION_COLUMNS),
+    ).reset_index(drop=True)
 
 
 def log2_quantities(
-    data: pd.DataFrame, *, genes: list[str] | None = None, efficiencies: pd.Series | None = None,
+    data: pd.DataFrame,
+    *,
+    genes: list[str] | None = None,
+    efficiencies: pd.Series | None = None,
     extra: tuple[str, ...] = (),
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Wide complete-case matrix of log2 quantities (samples × genes) from a long Ct table.
@@ -65,8 +102,13 @@ def log2_quantities(
     """
     genes = _candidates(data, genes)
     if len(genes) < 3:  # geNorm ranks down to a pair; NormFinder's variance estimate divides by 1 − 2/k
-        raise InputError(Problem(f"need at least 3 candidate genes, got {len(genes)}", file=data.attrs.get("file"),
-                                 fix="measure more candidate reference genes"))
+        raise InputError(
+            Problem(
+                f"need at least 3 candidate genes, got {len(genes)}",
+                file=data.attrs.get("file"),
+                fix="measure more candidate reference genes",
+            )
+        )
     sub = data.loc[data["gene"].isin(genes)]
     wide = sub.pivot_table(index="sample", columns="gene", values="ct", aggfunc="mean")[genes]
     if extra:
@@ -74,12 +116,19 @@ def log2_quantities(
         wide = wide.join(meta)
     wide = wide.dropna()
     if len(wide) < 3:
-        raise InputError(Problem(f"only {len(wide)} samples have a Ct for every candidate gene",
-                                 file=data.attrs.get("file"), fix="stability needs at least 3 complete samples"))
+        raise InputError(
+            Problem(
+                f"only {len(wide)} samples have a Ct for every candidate gene",
+                file=data.attrs.get("file"),
+                fix="stability needs at least 3 complete samples",
+            )
+        )
     ct = wide[genes].to_numpy(dtype=float)
     w = np.ones(len(genes)) if efficiencies is None else np.log2(efficiencies.reindex(genes).to_numpy(float))
     if not np.isfinite(w).all():
-        raise InputError("an efficiency is missing for a candidate gene", fix="add it to the efficiency table")
+        raise InputError(
+            "an efficiency is missing for a candidate gene", fix="add it to the efficiency table"
+        )
     meta = wide.reset_index()[["sample", *extra]]
     return meta, -ct * w[None, :]
 
@@ -172,16 +221,18 @@ def genorm(
         del remaining[worst]
         step += 1
     order = [(names[j], float(mj)) for j, mj in zip(remaining, m, strict=True)] + removed[::-1]
-    ranking = pd.DataFrame({"rank": [1, 1, *range(3, len(order) + 1)],
-                            "gene": [g for g, _ in order], "m": [v for _, v in order]})
+    ranking = pd.DataFrame(
+        {"rank": [1, 1, *range(3, len(order) + 1)], "gene": [g for g, _ in order], "m": [v for _, v in order]}
+    )
     idx = [names.index(g) for g, _ in order]
     cum = np.cumsum(q[:, idx], axis=1) / np.arange(1, len(idx) + 1)[None, :]  # log2 NF_n (n = 1..k)
     ns = np.arange(2, len(idx))
     v = np.array([np.std(cum[:, n - 1] - cum[:, n], ddof=1) for n in ns])
     pv = pd.DataFrame({"n": ns, "v": v, "below_threshold": v < threshold})
     mdf = pd.DataFrame(m_rows, columns=["step", "n_genes", "gene", "m"])
-    return GenormResult(m=mdf, ranking=ranking, pairwise_variation=pv, threshold=threshold,
-                        n_samples=int(q.shape[0]))
+    return GenormResult(
+        m=mdf, ranking=ranking, pairwise_variation=pv, threshold=threshold, n_samples=int(q.shape[0])
+    )
 
 
 def normfinder(
@@ -252,13 +303,19 @@ def normfinder(
     sizes = pd.Series(labels).value_counts()
     small = [lev for lev in levels if sizes[lev] < 2]
     if small:
-        raise InputError(Problem(
-            "NormFinder needs at least 2 complete samples in every group (the intragroup variance); "
-            + "; ".join(f"{group} '{lev}' has {sizes[lev]} ({', '.join(meta.loc[labels == lev, 'sample'].astype(str))})"
-                        for lev in small),
-            file=data.attrs.get("file"), column=group,
-            fix=f"measure at least 2 samples in every {group}, or leave such a {group} out (geNorm does not "
-                "use groups)"))
+        raise InputError(
+            Problem(
+                "NormFinder needs at least 2 complete samples in every group (the intragroup variance); "
+                + "; ".join(
+                    f"{group} '{lev}' has {sizes[lev]} ({', '.join(meta.loc[labels == lev, 'sample'].astype(str))})"
+                    for lev in small
+                ),
+                file=data.attrs.get("file"),
+                column=group,
+                fix=f"measure at least 2 samples in every {group}, or leave such a {group} out (geNorm does not "
+                "use groups)",
+            )
+        )
     k = y.shape[1]
     var = np.empty((len(levels), k))
     gmeans = np.empty((len(levels), k))
@@ -282,9 +339,17 @@ def normfinder(
             vanew = va + np.where(tau + va > 0, tau * va / (tau + va), 0.0)
         dnew = dif * shrink
         stab = (np.abs(dnew) + np.sqrt(vanew)).mean(axis=0)
-    out = pd.DataFrame({"gene": names, "stability": stab, "intragroup_variance": var.mean(axis=0),
-                        "intergroup_difference": np.abs(dnew).mean(axis=0)})
-    if not np.isfinite(stab).all():  # cannot happen with >= 2 samples per group and >= 3 genes; never rank NaN
+    out = pd.DataFrame(
+        {
+            "gene": names,
+            "stability": stab,
+            "intragroup_variance": var.mean(axis=0),
+            "intergroup_difference": np.abs(dnew).mean(axis=0),
+        }
+    )
+    if not np.isfinite(
+        stab
+    ).all():  # cannot happen with >= 2 samples per group and >= 3 genes; never rank NaN
         raise RuntimeError(f"NormFinder stability is not finite: {stab.tolist()}")
     out = out.sort_values("stability", kind="stable").reset_index(drop=True)
     out["rank"] = np.arange(1, k + 1)
@@ -366,8 +431,12 @@ def reference_gene_stability(
     g = genorm(clean, genes=genes, efficiencies=efficiencies, threshold=threshold)
     nf = normfinder(clean, group=group, genes=genes, efficiencies=efficiencies)
     table = g.ranking.rename(columns={"rank": "genorm_rank", "m": "genorm_m"}).merge(
-        nf.rename(columns={"rank": "normfinder_rank", "stability": "normfinder_stability"}), on="gene")
+        nf.rename(columns={"rank": "normfinder_rank", "stability": "normfinder_stability"}), on="gene"
+    )
     parts = [e for e in (excl_ct, excl_s) if len(e)]
-    return StabilityResult(table=table[list(STABILITY_COLUMNS)], genorm=g,
-                           exclusions=pd.concat(parts, ignore_index=True) if parts else empty_exclusions(),
-                           n_samples=g.n_samples)
+    return StabilityResult(
+        table=table[list(STABILITY_COLUMNS)],
+        genorm=g,
+        exclusions=pd.concat(parts, ignore_index=True) if parts else empty_exclusions(),
+        n_samples=g.n_samples,
+    )

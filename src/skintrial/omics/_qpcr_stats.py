@@ -39,7 +39,9 @@ def _finish(est: np.ndarray, se: np.ndarray, df: np.ndarray, ci_level: float) ->
         q = np.where(df > 0, sps.t.ppf(0.5 + ci_level / 2.0, np.where(df > 0, df, 1.0)), np.nan)
     p = np.where(ok, 2.0 * sps.t.sf(np.abs(t), np.where(ok, df, 1.0)), np.nan)
     half = np.where(ok, q * se, np.nan)
-    return Comparison(est, np.where(ok, se, np.nan), np.where(df > 0, df, np.nan), t, p, est - half, est + half)
+    return Comparison(
+        est, np.where(ok, se, np.nan), np.where(df > 0, df, np.nan), t, p, est - half, est + half
+    )
 
 
 def _moments(values: np.ndarray, member: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -104,8 +106,14 @@ def one_sample(values: np.ndarray, labels: np.ndarray, levels: list[str], *, ci_
 
 
 def compare_cells(
-    target: np.ndarray, refs: np.ndarray, labels: np.ndarray, levels: list[str], control: str,
-    *, test: str, ci_level: float,
+    target: np.ndarray,
+    refs: np.ndarray,
+    labels: np.ndarray,
+    levels: list[str],
+    control: str,
+    *,
+    test: str,
+    ci_level: float,
 ) -> Comparison:
     """ΔΔCt when target and reference genes were measured in separate wells (no per-sample pairing).
 
@@ -125,7 +133,7 @@ def compare_cells(
         cells = [(ri, lev) for ri in range(R + 1) for lev in levels]
         X = np.zeros((n * (R + 1), len(cells)))
         for j, (ri, lev) in enumerate(cells):
-            X[ri * n:(ri + 1) * n, j] = labels == lev
+            X[ri * n : (ri + 1) * n, j] = labels == lev
         fit = fit_ols(X, np.vstack(roles))
         L = np.zeros((len(others), len(cells)))
         for i, lev in enumerate(others):
@@ -135,7 +143,9 @@ def compare_cells(
         cell_est = np.zeros((len(others), target.shape[1]))
         for ri, w in enumerate(coefs):
             for i, lev in enumerate(others):
-                cell_est[i] += w * (_moments(roles[ri], labels == lev)[1] - _moments(roles[ri], labels == control)[1])
+                cell_est[i] += w * (
+                    _moments(roles[ri], labels == lev)[1] - _moments(roles[ri], labels == control)[1]
+                )
         return _finish(cell_est, c.se.T, c.df.T, ci_level)
     est, se, df = [], [], []
     for lev in others:

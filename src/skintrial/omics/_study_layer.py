@@ -21,8 +21,16 @@ from skintrial.errors import InputError, Problem
 
 __all__ = ["analyse_omics", "OMICS_TABLES", "serum_options", "qpcr_options"]
 
-OMICS_TABLES = ("serum_ancova", "serum_change", "serum_lod", "serum_pqn", "mechanism", "mechanism_top", "qpcr",
-                "qpcr_exclusions")
+OMICS_TABLES = (
+    "serum_ancova",
+    "serum_change",
+    "serum_lod",
+    "serum_pqn",
+    "mechanism",
+    "mechanism_top",
+    "qpcr",
+    "qpcr_exclusions",
+)
 
 
 def _file(study, spec, stem: str) -> Path | None:
@@ -32,23 +40,39 @@ def _file(study, spec, stem: str) -> Path | None:
     if spec is not None:
         path = study.root / spec.file
         if not path.is_file():
-            raise InputError(Problem(f"the {stem} file declared in study.toml is missing", file=str(path),
-                                     column=f"{stem}.file", value=spec.file,
-                                     fix=f"add the file to the bundle, or correct [{stem}] file"))
+            raise InputError(
+                Problem(
+                    f"the {stem} file declared in study.toml is missing",
+                    file=str(path),
+                    column=f"{stem}.file",
+                    value=spec.file,
+                    fix=f"add the file to the bundle, or correct [{stem}] file",
+                )
+            )
         return path
     return find_table(study.root, stem)
 
 
-def _unknown_participants(table: pd.DataFrame, study, file: str, column: str, row: str | None) -> list[Problem]:
+def _unknown_participants(
+    table: pd.DataFrame, study, file: str, column: str, row: str | None
+) -> list[Problem]:
     known = set(study.participants["participant_id"].astype(str))
     ids = table[column].astype(str)
     bad = ~ids.isin(known)
     out = []
     name = study.participants.attrs.get("file", "participants.csv")
     for pid, grp in table.loc[bad].groupby(ids[bad], sort=False):
-        out.append(Problem(f"participant not in {name}", file=file, column=column, value=pid,
-                           row=int(grp[row].iloc[0]) if row else None, rows_affected=len(grp),
-                           fix=f"correct the id, or add the participant to {name}"))
+        out.append(
+            Problem(
+                f"participant not in {name}",
+                file=file,
+                column=column,
+                value=pid,
+                row=int(grp[row].iloc[0]) if row else None,
+                rows_affected=len(grp),
+                fix=f"correct the id, or add the participant to {name}",
+            )
+        )
     return out
 
 
@@ -60,8 +84,14 @@ def serum_options(study) -> dict:
     from skintrial.study._schema import SerumSpec
 
     spec = study.spec.serum if study.spec.serum is not None else SerumSpec()
-    return dict(log=spec.log, below_lod=spec.below_lod, max_below_lod=spec.max_below_lod, pqn=list(spec.pqn),
-                pqn_reference=spec.pqn_reference, pqn_total_area=spec.pqn_total_area)
+    return dict(
+        log=spec.log,
+        below_lod=spec.below_lod,
+        max_below_lod=spec.max_below_lod,
+        pqn=list(spec.pqn),
+        pqn_reference=spec.pqn_reference,
+        pqn_total_area=spec.pqn_total_area,
+    )
 
 
 def qpcr_options(study) -> dict:
@@ -72,12 +102,20 @@ def qpcr_options(study) -> dict:
     spec, s = study.spec.qpcr, study.spec.study
     if spec is None:
         return {}
-    return dict(reference_genes=list(spec.reference_genes), pre=spec.pre or s.baseline_visit,
-                post=spec.post or s.visits[-1], method=spec.method,
-                efficiencies=pd.Series(spec.efficiencies, dtype=float) if spec.efficiencies else None,
-                test=spec.test, between=spec.between, cutoff=spec.cutoff, undetermined=spec.undetermined,
-                replicate_rule=spec.replicate_rule, max_replicate_sd=spec.max_replicate_sd,
-                ci_level=study.spec.analysis.ci_level)
+    return dict(
+        reference_genes=list(spec.reference_genes),
+        pre=spec.pre or s.baseline_visit,
+        post=spec.post or s.visits[-1],
+        method=spec.method,
+        efficiencies=pd.Series(spec.efficiencies, dtype=float) if spec.efficiencies else None,
+        test=spec.test,
+        between=spec.between,
+        cutoff=spec.cutoff,
+        undetermined=spec.undetermined,
+        replicate_rule=spec.replicate_rule,
+        max_replicate_sd=spec.max_replicate_sd,
+        ci_level=study.spec.analysis.ci_level,
+    )
 
 
 def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
@@ -90,9 +128,17 @@ def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
     bad_visit = ~panel["visit"].isin(s.visits)
     if bad_visit.any():
         first = panel.loc[bad_visit].iloc[0]
-        problems.append(Problem(f"visit not declared in study.toml (visits: {s.visits})", file=str(path),
-                                row=int(first["row"]), column="visit", value=first["visit"],
-                                rows_affected=int(bad_visit.sum()), fix="use a visit of [study] visits"))
+        problems.append(
+            Problem(
+                f"visit not declared in study.toml (visits: {s.visits})",
+                file=str(path),
+                row=int(first["row"]),
+                column="visit",
+                value=first["visit"],
+                rows_affected=int(bad_visit.sum()),
+                fix="use a visit of [study] visits",
+            )
+        )
     InputError.collect(problems)
     covs = list(plan.covariates)
     subj = study.participants[["participant_id", "arm", *covs]].astype({"participant_id": str})
@@ -102,8 +148,16 @@ def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
     present = set(data["arm"].dropna().astype(str))
     arms = [a for a in s.arms if a in present]  # e.g. serum drawn in the exercise arms only
     reference = s.reference_arm if s.reference_arm in present else None
-    res = panel_analysis(data, baseline_visit=s.baseline_visit, followup_visit=s.visits[-1], arms=arms,
-                         reference_arm=reference, covariates=covs, ci_level=plan.ci_level, **opts)
+    res = panel_analysis(
+        data,
+        baseline_visit=s.baseline_visit,
+        followup_visit=s.visits[-1],
+        arms=arms,
+        reference_arm=reference,
+        covariates=covs,
+        ci_level=plan.ci_level,
+        **opts,
+    )
     out = {"serum_ancova": res.ancova, "serum_change": res.change, "serum_lod": res.lod}
     if len(res.pqn):
         out["serum_pqn"] = res.pqn[list(PQN_COLUMNS)]
@@ -117,9 +171,14 @@ def _skin_outcomes(study) -> list[str]:
     if spec is not None and spec.mechanism_outcomes is not None:
         unknown = [o for o in spec.mechanism_outcomes if o not in declared]
         if unknown:
-            raise InputError(Problem(f"serum.mechanism_outcomes names undeclared outcomes {unknown}",
-                                     file=str(study.root / "study.toml"), column="serum.mechanism_outcomes",
-                                     fix=f"use outcomes declared under [outcomes] ({list(declared)})"))
+            raise InputError(
+                Problem(
+                    f"serum.mechanism_outcomes names undeclared outcomes {unknown}",
+                    file=str(study.root / "study.toml"),
+                    column="serum.mechanism_outcomes",
+                    fix=f"use outcomes declared under [outcomes] ({list(declared)})",
+                )
+            )
         names = list(spec.mechanism_outcomes)
     else:
         names = [o for o, d in declared.items() if d.family == "skin"] or list(study.spec.analysis.primary)
@@ -143,8 +202,14 @@ def _mechanism(study, res) -> dict[str, pd.DataFrame]:
     s = study.spec.study
     methods = spec.mechanism_methods if spec is not None else ["spearman", "pearson"]
     adjusted = (False, True) if (spec is None or spec.mechanism_arm_adjusted) else (False,)
-    grid = mechanism(values, skin, baseline_visit=s.baseline_visit, followup_visit=s.visits[-1], methods=methods,
-                     adjust_for_arm=adjusted)
+    grid = mechanism(
+        values,
+        skin,
+        baseline_visit=s.baseline_visit,
+        followup_visit=s.visits[-1],
+        methods=methods,
+        adjust_for_arm=adjusted,
+    )
     return {"mechanism": grid, "mechanism_top": strongest_pairs(grid, top=20, method=methods[0])}
 
 
@@ -154,15 +219,26 @@ def _qpcr(study, path: Path) -> dict[str, pd.DataFrame]:
 
     spec = study.spec.qpcr
     if spec is None:
-        raise InputError(Problem("a qPCR file is in the bundle but study.toml has no [qpcr] table", file=str(path),
-                                 fix="add [qpcr] with reference_genes = [...] (see docs/bundle.md)"))
+        raise InputError(
+            Problem(
+                "a qPCR file is in the bundle but study.toml has no [qpcr] table",
+                file=str(path),
+                fix="add [qpcr] with reference_genes = [...] (see docs/bundle.md)",
+            )
+        )
     s = study.spec.study
     raw = read_table(path)
     rename = {c: "participant" for c in raw.columns if c.strip().lower() in ("participant_id", "subject")}
     table = raw.rename(columns=rename)
     if "participant" not in table.columns:
-        raise InputError(Problem("the qPCR file needs a participant_id column (one sample per participant and visit)",
-                                 file=str(path), row=1, fix="add participant_id, visit, gene, ct (and sample)"))
+        raise InputError(
+            Problem(
+                "the qPCR file needs a participant_id column (one sample per participant and visit)",
+                file=str(path),
+                row=1,
+                fix="add participant_id, visit, gene, ct (and sample)",
+            )
+        )
     InputError.collect(_unknown_participants(table, study, str(path), "participant", "_row"))
     arms = study.participants.set_index(study.participants["participant_id"].astype(str))["arm"]
     if "group" not in table.columns:
@@ -172,14 +248,19 @@ def _qpcr(study, path: Path) -> dict[str, pd.DataFrame]:
     data = table.drop(columns=["_row"])
     data.attrs["file"] = str(path)
     res = paired_relative_expression(
-        data, reference_arm=s.reference_arm if s.reference_arm in set(data["group"]) else None,
-        **qpcr_options(study))
+        data,
+        reference_arm=s.reference_arm if s.reference_arm in set(data["group"]) else None,
+        **qpcr_options(study),
+    )
     out = {"qpcr": res.table}
     if len(res.exclusions):
-        participant = table.drop_duplicates("sample").set_index(table.drop_duplicates("sample")["sample"].astype(str))
+        participant = table.drop_duplicates("sample").set_index(
+            table.drop_duplicates("sample")["sample"].astype(str)
+        )
         out["qpcr_exclusions"] = res.exclusions.assign(
             participant_id=res.exclusions["sample"].astype(str).map(participant["participant"]),
-            visit=res.exclusions["sample"].astype(str).map(participant["visit"]))
+            visit=res.exclusions["sample"].astype(str).map(participant["visit"]),
+        )
     return out
 
 

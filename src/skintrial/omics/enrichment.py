@@ -194,8 +194,9 @@ def _rank_sum_with_correlation(M, stat, m, rho, df):
     return special.stdtr(df, -z_up), special.stdtr(df, z_low)
 
 
-def _gene_statistic(ef: ExpressionFit, L: np.ndarray, ok: np.ndarray, use_ranks: bool,
-                    trend_var: bool = False) -> np.ndarray:
+def _gene_statistic(
+    ef: ExpressionFit, L: np.ndarray, ok: np.ndarray, use_ranks: bool, trend_var: bool = False
+) -> np.ndarray:
     """Moderated t of the contrast (use_ranks) or its Hill z-score, for the fitted genes.
 
     ``trend_var``: the prior variance follows the genes' average expression (limma camera's

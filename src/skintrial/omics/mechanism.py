@@ -63,8 +63,14 @@ def participant_changes(
     """
     for v in (baseline_visit, followup_visit):
         if v not in set(data[visit].astype(str)):
-            raise InputError(Problem(f"visit {v!r} not found in the data", column=visit, value=v,
-                                     fix=f"use one of {list(dict.fromkeys(data[visit].astype(str)))}"))
+            raise InputError(
+                Problem(
+                    f"visit {v!r} not found in the data",
+                    column=visit,
+                    value=v,
+                    fix=f"use one of {list(dict.fromkeys(data[visit].astype(str)))}",
+                )
+            )
     d = data[[subject, visit, outcome, value]].astype({subject: str, visit: str, outcome: str})
     wide = d.pivot_table(index=subject, columns=[visit, outcome], values=value, aggfunc="first", dropna=False)
     wide.columns = wide.columns.remove_unused_levels()
@@ -162,10 +168,16 @@ def correlate_changes(
 
     bad = [m for m in methods if m not in ("spearman", "pearson")]
     if bad:
-        raise InputError(Problem(f"unknown correlation method(s) {bad}", fix="use 'spearman' and/or 'pearson'"))
+        raise InputError(
+            Problem(f"unknown correlation method(s) {bad}", fix="use 'spearman' and/or 'pearson'")
+        )
     if any(adjust_for_arm) and arm is None:
-        raise InputError(Problem("the arm-adjusted correlation needs each participant's arm",
-                                 fix="pass arm= (a Series indexed by participant)"))
+        raise InputError(
+            Problem(
+                "the arm-adjusted correlation needs each participant's arm",
+                fix="pass arm= (a Series indexed by participant)",
+            )
+        )
     ids = factors.index.intersection(skin.index, sort=False)
     if arm is not None:
         ids = ids.intersection(arm.dropna().index, sort=False)
@@ -187,13 +199,24 @@ def correlate_changes(
                 p = np.where(np.isfinite(r), special.betainc(df / 2.0, 0.5, df / (df + t**2)), np.nan)
             p = np.where(np.abs(r) >= 1.0, 0.0, p)
             family = f"{method}{', arm-adjusted' if adjusted else ''}"
-            parts.append(pd.DataFrame({
-                "factor": np.repeat(factors.columns.astype(str), len(skin.columns)),
-                "skin_outcome": np.tile(skin.columns.astype(str), len(factors.columns)),
-                "method": method, "arm_adjusted": bool(adjusted), "r": r.ravel(), "n": n.ravel().astype(int),
-                "df": df.ravel().astype(float), "t": t.ravel(), "p": p.ravel(),
-                "p_adj": p_adjust(p.ravel(), "bh"), "p_adj_method": "bh", "family": family,
-            }))
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "factor": np.repeat(factors.columns.astype(str), len(skin.columns)),
+                        "skin_outcome": np.tile(skin.columns.astype(str), len(factors.columns)),
+                        "method": method,
+                        "arm_adjusted": bool(adjusted),
+                        "r": r.ravel(),
+                        "n": n.ravel().astype(int),
+                        "df": df.ravel().astype(float),
+                        "t": t.ravel(),
+                        "p": p.ravel(),
+                        "p_adj": p_adjust(p.ravel(), "bh"),
+                        "p_adj_method": "bh",
+                        "family": family,
+                    }
+                )
+            )
     if not parts:
         return pd.DataFrame(columns=list(MECHANISM_COLUMNS))
     return pd.concat(parts, ignore_index=True)[list(MECHANISM_COLUMNS)]
@@ -234,17 +257,26 @@ def mechanism(
     DataFrame
         :data:`~skintrial.omics._panels_schema.MECHANISM_COLUMNS`.
     """
-    common = dict(baseline_visit=baseline_visit, followup_visit=followup_visit, value=value, visit=visit,
-                  subject=subject)
+    common = dict(
+        baseline_visit=baseline_visit,
+        followup_visit=followup_visit,
+        value=value,
+        visit=visit,
+        subject=subject,
+    )
     fx = participant_changes(factors, outcome=factor, **common)
     sy = participant_changes(skin, outcome=outcome, **common)
-    arms = skin.drop_duplicates(subject).set_index(skin.drop_duplicates(subject)[subject].astype(str))[arm] \
-        if arm in skin.columns else None
+    arms = (
+        skin.drop_duplicates(subject).set_index(skin.drop_duplicates(subject)[subject].astype(str))[arm]
+        if arm in skin.columns
+        else None
+    )
     return correlate_changes(fx, sy, arm=arms, methods=methods, adjust_for_arm=adjust_for_arm)
 
 
-def strongest_pairs(table: pd.DataFrame, *, top: int = 15, method: str = "spearman",
-                    arm_adjusted: bool | None = None) -> pd.DataFrame:
+def strongest_pairs(
+    table: pd.DataFrame, *, top: int = 15, method: str = "spearman", arm_adjusted: bool | None = None
+) -> pd.DataFrame:
     """The ``top`` factor × outcome pairs of one method, smallest p first (ties: larger |r| first).
 
     With ``arm_adjusted=None`` the arm-adjusted version is used when the table has it.

@@ -110,8 +110,12 @@ def _pair_codes(a: pd.Series, b: pd.Series) -> tuple[np.ndarray, pd.DataFrame]:
     ca, ua = pd.factorize(a)
     cb, ub = pd.factorize(b)
     code, first = pd.factorize(ca.astype(np.int64) * max(len(ub), 1) + cb)
-    pairs = pd.DataFrame({"a": np.asarray(ua, dtype=object)[first // max(len(ub), 1)],
-                          "b": np.asarray(ub, dtype=object)[first % max(len(ub), 1)]})
+    pairs = pd.DataFrame(
+        {
+            "a": np.asarray(ua, dtype=object)[first // max(len(ub), 1)],
+            "b": np.asarray(ub, dtype=object)[first % max(len(ub), 1)],
+        }
+    )
     return code, pairs
 
 
@@ -129,29 +133,51 @@ def _grid(panel: pd.DataFrame) -> _Grid:
     present[k_code, s_code] = True
     first_row = np.full(K, -1)
     first_row[k_code[::-1]] = np.arange(len(panel))[::-1]
-    keys = pd.DataFrame({"panel": k_pairs["a"].astype(str), "analyte": k_pairs["b"].astype(str),
-                         "unit": panel["unit"].to_numpy()[first_row]})
+    keys = pd.DataFrame(
+        {
+            "panel": k_pairs["a"].astype(str),
+            "analyte": k_pairs["b"].astype(str),
+            "unit": panel["unit"].to_numpy()[first_row],
+        }
+    )
     samples = pd.DataFrame({"participant_id": s_pairs["a"].astype(str), "visit": s_pairs["b"].astype(str)})
-    return _Grid(keys=keys, samples=samples, value=mat("value", np.nan, float), lod=mat("lod", np.nan, float),
-                 below=mat("below_lod", False, bool), present=present, row=mat("row", 0, np.int64),
-                 k_code=np.asarray(k_code), s_code=np.asarray(s_code))
+    return _Grid(
+        keys=keys,
+        samples=samples,
+        value=mat("value", np.nan, float),
+        lod=mat("lod", np.nan, float),
+        below=mat("below_lod", False, bool),
+        present=present,
+        row=mat("row", 0, np.int64),
+        k_code=np.asarray(k_code),
+        s_code=np.asarray(s_code),
+    )
 
 
-def _pqn(g: _Grid, panels: Sequence[str], reference: str, total_area: bool) -> tuple[np.ndarray, pd.DataFrame]:
+def _pqn(
+    g: _Grid, panels: Sequence[str], reference: str, total_area: bool
+) -> tuple[np.ndarray, pd.DataFrame]:
     """Divide the PQN panels' values and limits by each sample's dilution factor."""
     factor = np.ones(g.value.shape)
     rows = []
     for name in panels:
         k = (g.keys["panel"] == name).to_numpy()
         if not k.any():
-            raise InputError(Problem(f"PQN asked for panel '{name}', which is not in the data "
-                                     f"(panels: {sorted(set(g.keys['panel']))})", column="panel",
-                                     fix="name a panel of the file, as written in its 'panel' column"))
+            raise InputError(
+                Problem(
+                    f"PQN asked for panel '{name}', which is not in the data "
+                    f"(panels: {sorted(set(g.keys['panel']))})",
+                    column="panel",
+                    fix="name a panel of the file, as written in its 'panel' column",
+                )
+            )
         s = g.present[k].any(axis=0)
         detected = np.where(g.present[k] & ~g.below[k], g.value[k], np.nan)[:, s].T
         fit = pqn_factors(detected, reference=reference, total_area=total_area)
         factor[np.ix_(k, s)] = fit.factors[None, :]
-        rows.append(g.samples.loc[s].assign(panel=name, dilution_factor=fit.factors, n_quotients=fit.n_quotients))
+        rows.append(
+            g.samples.loc[s].assign(panel=name, dilution_factor=fit.factors, n_quotients=fit.n_quotients)
+        )
     table = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=list(PQN_COLUMNS))
     return factor, table[list(PQN_COLUMNS)]
 
@@ -165,15 +191,24 @@ def _transform(x: np.ndarray, log: str) -> np.ndarray:
 
 def _check_positive(g: _Grid, value: np.ndarray, lod: np.ndarray, file: str | None) -> None:
     problems = []
-    for what, bad, column in (("value", g.present & ~g.below & (value <= 0), "value"),
-                              ("limit of detection", g.present & g.below & ~(lod > 0), "lod")):
+    for what, bad, column in (
+        ("value", g.present & ~g.below & (value <= 0), "value"),
+        ("limit of detection", g.present & g.below & ~(lod > 0), "lod"),
+    ):
         if bad.any():
             k, s = np.argwhere(bad)[0]
-            problems.append(Problem(
-                f"a {what} of 0 or less cannot be log-transformed", file=file, row=int(g.row[k, s]), column=column,
-                value=float(value[k, s] if column == "value" else lod[k, s]), rows_affected=int(bad.sum()),
-                fix="mark values below the detection limit as '<LOD' with their limit, or use log = 'none' "
-                    "for data already on a log scale"))
+            problems.append(
+                Problem(
+                    f"a {what} of 0 or less cannot be log-transformed",
+                    file=file,
+                    row=int(g.row[k, s]),
+                    column=column,
+                    value=float(value[k, s] if column == "value" else lod[k, s]),
+                    rows_affected=int(bad.sum()),
+                    fix="mark values below the detection limit as '<LOD' with their limit, or use log = 'none' "
+                    "for data already on a log scale",
+                )
+            )
     InputError.collect(problems)
 
 
@@ -194,11 +229,22 @@ def _lod_table(g: _Grid, method: str, status: np.ndarray) -> pd.DataFrame:
         warnings.simplefilter("ignore", RuntimeWarning)  # analytes without limits: NaN, as intended
         lod = np.nanmedian(np.where(g.present, g.lod, np.nan), axis=1)
         frac = np.where(n_values > 0, n_below / np.maximum(n_values, 1), np.nan)
-    return pd.DataFrame({
-        "analyte": g.keys["analyte"], "panel": g.keys["panel"], "unit": g.keys["unit"], "lod": lod,
-        "n_values": n_values, "n_below_lod": n_below, "fraction_below_lod": frac,
-        "n_missing": (g.present & ~measured).sum(axis=1), "method": method, "tested": False, "status": status,
-    }, columns=list(LOD_COLUMNS))
+    return pd.DataFrame(
+        {
+            "analyte": g.keys["analyte"],
+            "panel": g.keys["panel"],
+            "unit": g.keys["unit"],
+            "lod": lod,
+            "n_values": n_values,
+            "n_below_lod": n_below,
+            "fraction_below_lod": frac,
+            "n_missing": (g.present & ~measured).sum(axis=1),
+            "method": method,
+            "tested": False,
+            "status": status,
+        },
+        columns=list(LOD_COLUMNS),
+    )
 
 
 def _handle_lod(g, value, lod, below_lod, log, cells) -> tuple[np.ndarray, np.ndarray]:
@@ -265,13 +311,22 @@ def prepare_panel(
     if log not in LOG_SCALES:
         problems.append(Problem(f"unknown log scale {log!r}", fix=f"use one of {list(LOG_SCALES)}"))
     if below_lod not in LOD_METHODS:
-        problems.append(Problem(f"unknown below-LOD method {below_lod!r}", fix=f"use one of {list(LOD_METHODS)}"))
+        problems.append(
+            Problem(f"unknown below-LOD method {below_lod!r}", fix=f"use one of {list(LOD_METHODS)}")
+        )
     if pqn and log == "none":
-        problems.append(Problem("PQN needs intensities on the linear scale, but log = 'none' says the values are "
-                                "already transformed", fix="give linear intensities with log = 'log2', or drop PQN"))
+        problems.append(
+            Problem(
+                "PQN needs intensities on the linear scale, but log = 'none' says the values are "
+                "already transformed",
+                fix="give linear intensities with log = 'log2', or drop PQN",
+            )
+        )
     InputError.collect(problems)
     file = data.attrs.get("file")
-    panel = data if list(data.columns[: len(PANEL_COLUMNS)]) == list(PANEL_COLUMNS) else as_panel(data, file=file)
+    panel = (
+        data if list(data.columns[: len(PANEL_COLUMNS)]) == list(PANEL_COLUMNS) else as_panel(data, file=file)
+    )
     g = _grid(panel)
     factor, pqn_table = _pqn(g, list(pqn), pqn_reference, pqn_total_area)
     value, lod = g.value / factor, g.lod / factor
@@ -279,11 +334,18 @@ def prepare_panel(
         _check_positive(g, value, lod, file)
     values, status = _handle_lod(g, value, lod, below_lod, log, _cells(g, data, arm))
     k, s = g.k_code, g.s_code  # the input's row order
-    long = pd.DataFrame({
-        "participant_id": g.samples["participant_id"].to_numpy()[s], "visit": g.samples["visit"].to_numpy()[s],
-        "panel": g.keys["panel"].to_numpy()[k], "analyte": g.keys["analyte"].to_numpy()[k],
-        "value": values[k, s], "below_lod": g.below[k, s], "scale": log,
-    }, columns=list(PREPARED_COLUMNS))
+    long = pd.DataFrame(
+        {
+            "participant_id": g.samples["participant_id"].to_numpy()[s],
+            "visit": g.samples["visit"].to_numpy()[s],
+            "panel": g.keys["panel"].to_numpy()[k],
+            "analyte": g.keys["analyte"].to_numpy()[k],
+            "value": values[k, s],
+            "below_lod": g.below[k, s],
+            "scale": log,
+        },
+        columns=list(PREPARED_COLUMNS),
+    )
     return PreparedPanel(values=long, lod=_lod_table(g, below_lod, status), pqn=pqn_table)
 
 
@@ -297,19 +359,37 @@ def _bh(table: pd.DataFrame, by: list[str]) -> pd.Series:
 
 
 def _ratio(x: np.ndarray | pd.Series, log: str) -> np.ndarray:
-    return np.asarray(LOG_SCALES[log] ** np.asarray(x, dtype=float)) if log != "none" else np.full(len(x), np.nan)
+    return (
+        np.asarray(LOG_SCALES[log] ** np.asarray(x, dtype=float))
+        if log != "none"
+        else np.full(len(x), np.nan)
+    )
 
 
-def _ancova_table(long, keys, *, baseline_visit, followup_visit, arms, reference_arm, covariates, ci_level, log):
+def _ancova_table(
+    long, keys, *, baseline_visit, followup_visit, arms, reference_arm, covariates, ci_level, log
+):
     from skintrial.stats import ancova
 
-    res = ancova(long, baseline_visit=baseline_visit, followup_visit=followup_visit, arms=arms,
-                 reference_arm=reference_arm, covariates=covariates, ci_level=ci_level)
+    res = ancova(
+        long,
+        baseline_visit=baseline_visit,
+        followup_visit=followup_visit,
+        arms=arms,
+        reference_arm=reference_arm,
+        covariates=covariates,
+        ci_level=ci_level,
+    )
     t = res.contrasts
     k = t["outcome"].astype(int).to_numpy()
-    t = t.assign(analyte=keys["analyte"].to_numpy()[k], panel=keys["panel"].to_numpy()[k], scale=log,
-                 ratio=_ratio(t["estimate"], log), ratio_low=_ratio(t["ci_low"], log),
-                 ratio_high=_ratio(t["ci_high"], log))
+    t = t.assign(
+        analyte=keys["analyte"].to_numpy()[k],
+        panel=keys["panel"].to_numpy()[k],
+        scale=log,
+        ratio=_ratio(t["estimate"], log),
+        ratio_low=_ratio(t["ci_low"], log),
+        ratio_high=_ratio(t["ci_high"], log),
+    )
     t["family"] = t["panel"] + ": " + t["contrast"]
     t["p_adj"] = _bh(t, ["panel", "contrast"])
     t["p_adj_method"] = "bh"
@@ -319,16 +399,25 @@ def _ancova_table(long, keys, *, baseline_visit, followup_visit, arms, reference
 def _change_table(long, keys, *, baseline_visit, followup_visit, arms, ci_level, log):
     from skintrial.stats import within_arm_change
 
-    c = within_arm_change(long, baseline_visit=baseline_visit, followup_visit=followup_visit, ci_level=ci_level,
-                          arms=arms)
+    c = within_arm_change(
+        long, baseline_visit=baseline_visit, followup_visit=followup_visit, ci_level=ci_level, arms=arms
+    )
     k = c["outcome"].astype(int).to_numpy()
     n = c["n"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         se = c["sd_change"].to_numpy() / np.sqrt(n)
         t = np.where(se > 0, c["mean_change"].to_numpy() / se, np.nan)
     df = np.where(n > 1, n - 1, np.nan)
-    c = c.assign(analyte=keys["analyte"].to_numpy()[k], panel=keys["panel"].to_numpy()[k], se=se, df=df, t=t,
-                 p=2.0 * sps.t.sf(np.abs(t), df), scale=log, ratio=_ratio(c["mean_change"], log))
+    c = c.assign(
+        analyte=keys["analyte"].to_numpy()[k],
+        panel=keys["panel"].to_numpy()[k],
+        se=se,
+        df=df,
+        t=t,
+        p=2.0 * sps.t.sf(np.abs(t), df),
+        scale=log,
+        ratio=_ratio(c["mean_change"], log),
+    )
     c["family"] = c["panel"] + ": " + c["arm"].astype(str) + " change"
     c["p_adj"] = _bh(c, ["panel", "arm"])
     c["p_adj_method"] = "bh"
@@ -408,13 +497,30 @@ def panel_analysis(
     [1.35, 1.42, 2.01]
     """
     if not 0.0 <= max_below_lod <= 1.0:
-        raise InputError(Problem("max_below_lod must be a fraction between 0 and 1", value=max_below_lod,
-                                 fix="e.g. 0.5: analytes with more than half the values below the LOD are not tested"))
+        raise InputError(
+            Problem(
+                "max_below_lod must be a fraction between 0 and 1",
+                value=max_below_lod,
+                fix="e.g. 0.5: analytes with more than half the values below the LOD are not tested",
+            )
+        )
     if arm not in data.columns:
-        raise InputError(Problem(f"no '{arm}' column: the panel needs each participant's arm", column=arm,
-                                 fix="join the participants' arms onto the panel rows"))
-    prep = prepare_panel(data, log=log, below_lod=below_lod, pqn=pqn, pqn_reference=pqn_reference,
-                         pqn_total_area=pqn_total_area, arm=arm)
+        raise InputError(
+            Problem(
+                f"no '{arm}' column: the panel needs each participant's arm",
+                column=arm,
+                fix="join the participants' arms onto the panel rows",
+            )
+        )
+    prep = prepare_panel(
+        data,
+        log=log,
+        below_lod=below_lod,
+        pqn=pqn,
+        pqn_reference=pqn_reference,
+        pqn_total_area=pqn_total_area,
+        arm=arm,
+    )
     lod = prep.lod.copy()
     too_many = lod["fraction_below_lod"].to_numpy() > max_below_lod
     none = lod["n_below_lod"].to_numpy() >= lod["n_values"].to_numpy()
@@ -429,10 +535,14 @@ def panel_analysis(
     long = prep.values.assign(outcome=names[k]).loc[lod["tested"].to_numpy()[k]]
     long = long.merge(subj[["participant_id", arm, *covariates]], on="participant_id", how="left")
     long = long.rename(columns={arm: "arm"}) if arm != "arm" else long
-    common = dict(baseline_visit=baseline_visit, followup_visit=followup_visit, arms=arms, ci_level=ci_level, log=log)
+    common = dict(
+        baseline_visit=baseline_visit, followup_visit=followup_visit, arms=arms, ci_level=ci_level, log=log
+    )
     if followup_visit is None:
         present = default_visit_order(data["visit"], column="visit")
-        common["followup_visit"] = followup_visit_of(present, baseline_visit, None, column="visit", declared=visits)
+        common["followup_visit"] = followup_visit_of(
+            present, baseline_visit, None, column="visit", declared=visits
+        )
     if long.empty:
         anc = pd.DataFrame(columns=list(SERUM_ANCOVA_COLUMNS))
         chg = pd.DataFrame(columns=list(SERUM_CHANGE_COLUMNS))

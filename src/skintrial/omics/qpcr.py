@@ -81,9 +81,28 @@ __all__ = [
 ]
 
 RESULT_COLUMNS = (
-    "gene", "group", "contrast", "n", "n_control", "delta_ct", "delta_ct_sd", "delta_delta_ct", "se", "df",
-    "t", "p", "ci_level", "ci_low", "ci_high", "fold_change", "fc_low", "fc_high", "fc_sd_low",
-    "fc_sd_high", "method", "test",
+    "gene",
+    "group",
+    "contrast",
+    "n",
+    "n_control",
+    "delta_ct",
+    "delta_ct_sd",
+    "delta_delta_ct",
+    "se",
+    "df",
+    "t",
+    "p",
+    "ci_level",
+    "ci_low",
+    "ci_high",
+    "fold_change",
+    "fc_low",
+    "fc_high",
+    "fc_sd_low",
+    "fc_sd_high",
+    "method",
+    "test",
 )
 DELTA_CT_COLUMNS = ("sample", "group", "participant", "visit", "gene", "delta_ct")
 _TESTS = {"welch": "welch_t", "student": "student_t"}
@@ -114,7 +133,15 @@ class QpcrResult:
 
 
 def _prepare(
-    data, *, reference_genes, method, efficiencies, cutoff, undetermined, replicate_rule, max_replicate_sd,
+    data,
+    *,
+    reference_genes,
+    method,
+    efficiencies,
+    cutoff,
+    undetermined,
+    replicate_rule,
+    max_replicate_sd,
     high_sd,
 ):
     """Steps 1–3 and the efficiency weights; returns replicates, exclusions, reference genes, targets, weights,
@@ -127,13 +154,20 @@ def _prepare(
     if method not in ("ddct", "pfaffl"):
         raise InputError(f"method must be 'ddct' or 'pfaffl', not {method!r}")
     clean, excl_ct = clean_ct(data, cutoff=cutoff, undetermined=undetermined)
-    reps, excl_rep = aggregate_replicates(clean, rule=replicate_rule, max_sd=max_replicate_sd, high_sd=high_sd)
+    reps, excl_rep = aggregate_replicates(
+        clean, rule=replicate_rule, max_sd=max_replicate_sd, high_sd=high_sd
+    )
     genes = list(dict.fromkeys(clean["gene"]))
     absent = [g for g in reference_genes if g not in genes]
     if absent:
-        raise InputError(Problem(f"reference gene(s) {', '.join(absent)} not in the data (genes: "
-                                 f"{', '.join(genes)})", fix="spell the reference gene as in the 'gene' column",
-                                 file=data.attrs.get("file"), column="gene"))
+        raise InputError(
+            Problem(
+                f"reference gene(s) {', '.join(absent)} not in the data (genes: {', '.join(genes)})",
+                fix="spell the reference gene as in the 'gene' column",
+                file=data.attrs.get("file"),
+                column="gene",
+            )
+        )
     targets = [g for g in genes if g not in reference_genes]
     if not targets:
         raise InputError("every gene is a reference gene: nothing to quantify", fix="check --reference-gene")
@@ -141,9 +175,11 @@ def _prepare(
     excl_eff = empty_exclusions()
     if method == "pfaffl":
         if efficiencies is None:
-            raise InputError("method 'pfaffl' needs amplification efficiencies",
-                             fix="pass efficiencies= (a Series of E by gene, a table gene, efficiency, or a "
-                                 "dilution series gene, amount, ct), or use method='ddct'")
+            raise InputError(
+                "method 'pfaffl' needs amplification efficiencies",
+                fix="pass efficiencies= (a Series of E by gene, a table gene, efficiency, or a "
+                "dilution series gene, amount, ct), or use method='ddct'",
+            )
         if isinstance(efficiencies, pd.Series):
             eff = efficiencies
         else:
@@ -151,8 +187,13 @@ def _prepare(
         eff_file = None if isinstance(efficiencies, pd.Series) else efficiencies.attrs.get("file")
         lacking = [g for g in genes if g not in eff.index]
         if lacking:
-            raise InputError(Problem(f"no efficiency for gene(s) {', '.join(lacking)}", file=eff_file,
-                                     fix="add them to the efficiency table, or use method 'ddct'"))
+            raise InputError(
+                Problem(
+                    f"no efficiency for gene(s) {', '.join(lacking)}",
+                    file=eff_file,
+                    fix="add them to the efficiency table, or use method 'ddct'",
+                )
+            )
         check_amplification(eff, genes, file=eff_file)
         weights = np.log2(eff.reindex(genes).astype(float))
     parts = [e for e in (excl_eff, excl_ct, excl_rep) if len(e)]
@@ -165,7 +206,9 @@ def _prepare(
 def _wide(reps: pd.DataFrame, weights: pd.Series, first_row: pd.Series) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Samples × genes matrix of efficiency-weighted Ct, and the per-sample metadata in the same order."""
     meta = reps.drop_duplicates("sample")[["sample", "group", "participant", "visit"]].reset_index(drop=True)
-    meta.attrs["file"] = reps.attrs.get("file")  # for errors that name the input file and the sample's first row
+    meta.attrs["file"] = reps.attrs.get(
+        "file"
+    )  # for errors that name the input file and the sample's first row
     meta["row"] = meta["sample"].map(first_row)
     w = reps.pivot(index="sample", columns="gene", values="ct").reindex(meta["sample"])
     return w * weights.reindex(w.columns).to_numpy()[None, :], meta
@@ -173,9 +216,19 @@ def _wide(reps: pd.DataFrame, weights: pd.Series, first_row: pd.Series) -> tuple
 
 def _missing_rows(meta, mask, genes, reason) -> pd.DataFrame:
     si, gi = np.nonzero(mask)
-    return pd.DataFrame({"stage": "delta_ct", "sample": meta["sample"].to_numpy()[si],
-                         "gene": np.asarray(genes, dtype=object)[gi], "replicate": None, "row": None,
-                         "value": None, "reason": reason, "action": "excluded"}, columns=list(EXCLUSION_COLUMNS))
+    return pd.DataFrame(
+        {
+            "stage": "delta_ct",
+            "sample": meta["sample"].to_numpy()[si],
+            "gene": np.asarray(genes, dtype=object)[gi],
+            "replicate": None,
+            "row": None,
+            "value": None,
+            "reason": reason,
+            "action": "excluded",
+        },
+        columns=list(EXCLUSION_COLUMNS),
+    )
 
 
 def _delta_ct(reps, weights, reference_genes, targets, first_row):
@@ -191,30 +244,47 @@ def _delta_ct(reps, weights, reference_genes, targets, first_row):
     return dct, meta, pd.concat([e for e in excl if len(e)] or [empty_exclusions()], ignore_index=True)
 
 
-def _table(*, genes, groups, contrasts, n, n_control, delta_ct, delta_ct_sd, comp: Comparison, ci_level,
-           method, test) -> pd.DataFrame:
+def _table(
+    *, genes, groups, contrasts, n, n_control, delta_ct, delta_ct_sd, comp: Comparison, ci_level, method, test
+) -> pd.DataFrame:
     """Assemble result rows from (G, K) arrays; ``genes`` has length K, ``groups``/``contrasts`` G."""
     G, K = comp.estimate.shape
     num = lambda a: np.broadcast_to(np.asarray(a, dtype=float), (G, K)).ravel()  # noqa: E731
     est, sd = num(comp.estimate), num(delta_ct_sd)
     low, high = num(comp.low), num(comp.high)
-    out = pd.DataFrame({
-        "gene": np.broadcast_to(np.asarray(genes, dtype=object)[None, :], (G, K)).ravel(),
-        "group": np.broadcast_to(np.asarray(groups, dtype=object)[:, None], (G, K)).ravel(),
-        "contrast": np.broadcast_to(np.asarray(contrasts, dtype=object)[:, None], (G, K)).ravel(),
-        "n": num(n).astype(int), "n_control": num(n_control).astype(int),
-        "delta_ct": num(delta_ct), "delta_ct_sd": sd, "delta_delta_ct": est,
-        "se": num(comp.se), "df": num(comp.df), "t": num(comp.t), "p": num(comp.p),
-        "ci_level": float(ci_level), "ci_low": low, "ci_high": high,
-        "fold_change": 2.0 ** -est, "fc_low": 2.0 ** -high, "fc_high": 2.0 ** -low,
-        "fc_sd_low": 2.0 ** -(est + sd), "fc_sd_high": 2.0 ** -(est - sd),
-        "method": method, "test": np.broadcast_to(np.asarray(test, dtype=object)[:, None], (G, K)).ravel(),
-    })
+    out = pd.DataFrame(
+        {
+            "gene": np.broadcast_to(np.asarray(genes, dtype=object)[None, :], (G, K)).ravel(),
+            "group": np.broadcast_to(np.asarray(groups, dtype=object)[:, None], (G, K)).ravel(),
+            "contrast": np.broadcast_to(np.asarray(contrasts, dtype=object)[:, None], (G, K)).ravel(),
+            "n": num(n).astype(int),
+            "n_control": num(n_control).astype(int),
+            "delta_ct": num(delta_ct),
+            "delta_ct_sd": sd,
+            "delta_delta_ct": est,
+            "se": num(comp.se),
+            "df": num(comp.df),
+            "t": num(comp.t),
+            "p": num(comp.p),
+            "ci_level": float(ci_level),
+            "ci_low": low,
+            "ci_high": high,
+            "fold_change": 2.0**-est,
+            "fc_low": 2.0**-high,
+            "fc_high": 2.0**-low,
+            "fc_sd_low": 2.0 ** -(est + sd),
+            "fc_sd_high": 2.0 ** -(est - sd),
+            "method": method,
+            "test": np.broadcast_to(np.asarray(test, dtype=object)[:, None], (G, K)).ravel(),
+        }
+    )
     return out[list(RESULT_COLUMNS)]
 
 
 def _stack(*comps: Comparison) -> Comparison:
-    return Comparison(*(np.concatenate([getattr(c, f) for c in comps]) for f in Comparison.__dataclass_fields__))
+    return Comparison(
+        *(np.concatenate([getattr(c, f) for c in comps]) for f in Comparison.__dataclass_fields__)
+    )
 
 
 def _zero_row(K: int) -> Comparison:
@@ -246,17 +316,35 @@ def _long_delta_ct(meta: pd.DataFrame, dct: np.ndarray, targets: list[str]) -> p
     return out.sort_values(["gene"], kind="stable").reset_index(drop=True)[list(DELTA_CT_COLUMNS)]
 
 
-def _levels(meta: pd.DataFrame, control: str, col: str = "group", *, what: str = "control group",
-            file: str | None = None) -> list[str]:
+def _levels(
+    meta: pd.DataFrame,
+    control: str,
+    col: str = "group",
+    *,
+    what: str = "control group",
+    file: str | None = None,
+) -> list[str]:
     """``control`` first, then the other levels of ``col`` in order of appearance; ``what`` names it in errors."""
     control = str(control)  # labels are read as text: a group written 1 is "1"
     levels = list(dict.fromkeys(meta[col]))
     if control not in levels:
-        raise InputError(Problem(f"{what} '{control}' not in the data ({', '.join(levels)})", file=file,
-                                 fix=f"spell it as in the '{col}' column", column=col))
+        raise InputError(
+            Problem(
+                f"{what} '{control}' not in the data ({', '.join(levels)})",
+                file=file,
+                fix=f"spell it as in the '{col}' column",
+                column=col,
+            )
+        )
     if len(levels) < 2:
-        raise InputError(Problem(f"only one {col} ('{control}'): nothing to compare", file=file,
-                                 fix=f"the table needs samples from at least two values of '{col}'", column=col))
+        raise InputError(
+            Problem(
+                f"only one {col} ('{control}'): nothing to compare",
+                file=file,
+                fix=f"the table needs samples from at least two values of '{col}'",
+                column=col,
+            )
+        )
     return [control] + [lev for lev in levels if lev != control]
 
 
@@ -265,6 +353,8 @@ def _check_options(test: str, ci_level: float) -> None:
         raise InputError(f"test must be 'welch' or 'student', not {test!r}")
     if not 0.0 < ci_level < 1.0:
         raise InputError(f"ci_level must be between 0 and 1, not {ci_level!r}", fix="e.g. 0.95")
+
+
 def _separate_tubes(reps, weights, refs, targets, control, test, ci_level, first_row):
     """Unpaired target and reference wells: per-group ΔCt from group means, SD √(s²_T + Σ s²_R / m²)."""
     wct, meta = _wide(reps, weights, first_row)
@@ -364,9 +454,16 @@ def relative_expression(
     if pairing not in ("sample", "none"):
         raise InputError(f"pairing must be 'sample' or 'none', not {pairing!r}")
     reps, excl, refs, targets, weights, first_row = _prepare(
-        data, reference_genes=reference_genes, method=method, efficiencies=efficiencies, cutoff=cutoff,
-        undetermined=undetermined, replicate_rule=replicate_rule, max_replicate_sd=max_replicate_sd,
-        high_sd=high_sd)
+        data,
+        reference_genes=reference_genes,
+        method=method,
+        efficiencies=efficiencies,
+        cutoff=cutoff,
+        undetermined=undetermined,
+        replicate_rule=replicate_rule,
+        max_replicate_sd=max_replicate_sd,
+        high_sd=high_sd,
+    )
     if pairing == "sample":
         dct, meta, excl_d = _delta_ct(reps, weights, refs, targets, first_row)
         labels = meta["group"].to_numpy()
@@ -375,15 +472,27 @@ def relative_expression(
         comp = compare_groups(dct, labels, levels, levels[0], test=test, ci_level=ci_level)
         long = _long_delta_ct(meta, dct, targets)
     else:
-        levels, ns, means, sds, comp = _separate_tubes(reps, weights, refs, targets, str(control_group), test,
-                                                       ci_level, first_row)
+        levels, ns, means, sds, comp = _separate_tubes(
+            reps, weights, refs, targets, str(control_group), test, ci_level, first_row
+        )
         excl_d, long = empty_exclusions(), pd.DataFrame(columns=list(DELTA_CT_COLUMNS))
     K = len(targets)
     table = _table(
-        genes=targets, groups=levels, contrasts=[f"{g} - {levels[0]}" for g in levels], n=ns,
-        n_control=ns[:1], delta_ct=means, delta_ct_sd=sds, comp=_stack(_zero_row(K), comp),
-        ci_level=ci_level, method=method, test=[""] + [_TESTS[test]] * (len(levels) - 1))
-    table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(drop=True)
+        genes=targets,
+        groups=levels,
+        contrasts=[f"{g} - {levels[0]}" for g in levels],
+        n=ns,
+        n_control=ns[:1],
+        delta_ct=means,
+        delta_ct_sd=sds,
+        comp=_stack(_zero_row(K), comp),
+        ci_level=ci_level,
+        method=method,
+        test=[""] + [_TESTS[test]] * (len(levels) - 1),
+    )
+    table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(
+        drop=True
+    )
     exclusions = pd.concat([e for e in (excl, excl_d) if len(e)] or [empty_exclusions()], ignore_index=True)
     return QpcrResult(table=table, delta_ct=long, replicates=reps, exclusions=exclusions)
 
@@ -397,42 +506,81 @@ def _pair_visits(meta: pd.DataFrame, dct: np.ndarray, pre: str, post: str):
     visits = list(dict.fromkeys(meta["visit"]))
     for label, v in (("pre", pre), ("post", post)):
         if v not in visits:
-            problems.append(Problem(f"{label} visit '{v}' not in the data (visits: {', '.join(visits)})", file=file,
-                                    fix="spell the visit as in the 'visit' column", column="visit"))
+            problems.append(
+                Problem(
+                    f"{label} visit '{v}' not in the data (visits: {', '.join(visits)})",
+                    file=file,
+                    fix="spell the visit as in the 'visit' column",
+                    column="visit",
+                )
+            )
     no_pid = meta["participant"] == ""
     if no_pid.any():
-        problems.append(Problem("paired design needs a participant for every sample", column="participant",
-                                file=file, row=row(meta.loc[no_pid].iloc[0]), rows_affected=int(no_pid.sum()),
-                                fix="add a 'participant' column naming whose serum each sample is"))
+        problems.append(
+            Problem(
+                "paired design needs a participant for every sample",
+                column="participant",
+                file=file,
+                row=row(meta.loc[no_pid].iloc[0]),
+                rows_affected=int(no_pid.sum()),
+                fix="add a 'participant' column naming whose serum each sample is",
+            )
+        )
     InputError.collect(problems)
     meta = meta.assign(_i=np.arange(len(meta)))
     sub = meta.loc[meta["visit"].isin([pre, post])]
     dup = sub.duplicated(["participant", "visit"], keep=False)
     if dup.any():
         r = sub.loc[dup].iloc[0]
-        others = sub.loc[dup & (sub["participant"] == r["participant"]) & (sub["visit"] == r["visit"]), "sample"]
-        raise InputError(Problem(f"participant '{r['participant']}' has {len(others)} samples at visit "
-                                 f"'{r['visit']}' ({', '.join(others)})", file=file, row=row(r),
-                                 fix="one sample per participant and visit (or merge them)",
-                                 column="sample", value=r["sample"]))
+        others = sub.loc[
+            dup & (sub["participant"] == r["participant"]) & (sub["visit"] == r["visit"]), "sample"
+        ]
+        raise InputError(
+            Problem(
+                f"participant '{r['participant']}' has {len(others)} samples at visit "
+                f"'{r['visit']}' ({', '.join(others)})",
+                file=file,
+                row=row(r),
+                fix="one sample per participant and visit (or merge them)",
+                column="sample",
+                value=r["sample"],
+            )
+        )
     arms = sub.groupby("participant", sort=False)["group"].nunique()
     if (arms > 1).any():
         pid = arms.index[arms > 1][0]
         rows = sub.loc[sub["participant"] == pid]
         second = rows.loc[rows["group"] != rows["group"].iloc[0]].iloc[0]
-        where = "; ".join(f"{g['group']} (sample {g['sample']}, visit {g['visit']})" for _, g in rows.iterrows())
+        where = "; ".join(
+            f"{g['group']} (sample {g['sample']}, visit {g['visit']})" for _, g in rows.iterrows()
+        )
         more = f" ({int((arms > 1).sum()) - 1} more participant(s) likewise)" if (arms > 1).sum() > 1 else ""
-        raise InputError(Problem(f"participant '{pid}' is in two groups: {where}{more}", file=file,
-                                 row=row(second), value=second["group"],
-                                 fix="a participant belongs to one arm at every visit: correct the 'group' of "
-                                     "that sample", column="group"))
+        raise InputError(
+            Problem(
+                f"participant '{pid}' is in two groups: {where}{more}",
+                file=file,
+                row=row(second),
+                value=second["group"],
+                fix="a participant belongs to one arm at every visit: correct the 'group' of that sample",
+                column="group",
+            )
+        )
     idx = sub.pivot(index="participant", columns="visit", values="_i").reindex(columns=[pre, post])
     arm = sub.groupby("participant", sort=False)["group"].first().reindex(idx.index)
     lacking = idx.isna().any(axis=1)
-    excl = pd.DataFrame({"stage": "paired", "sample": [f"participant {p}" for p in idx.index[lacking]],
-                         "gene": None, "replicate": None, "row": None, "value": None,
-                         "reason": [f"no_{'pre' if np.isnan(a) else 'post'}_sample" for a in idx.loc[lacking, pre]],
-                         "action": "excluded"}, columns=list(EXCLUSION_COLUMNS))
+    excl = pd.DataFrame(
+        {
+            "stage": "paired",
+            "sample": [f"participant {p}" for p in idx.index[lacking]],
+            "gene": None,
+            "replicate": None,
+            "row": None,
+            "value": None,
+            "reason": [f"no_{'pre' if np.isnan(a) else 'post'}_sample" for a in idx.loc[lacking, pre]],
+            "action": "excluded",
+        },
+        columns=list(EXCLUSION_COLUMNS),
+    )
     idx, arm = idx.loc[~lacking].astype(int), arm.loc[~lacking]
     change = dct[idx[post].to_numpy()] - dct[idx[pre].to_numpy()]
     post_dct = np.where(np.isfinite(change), dct[idx[post].to_numpy()], np.nan)
@@ -512,25 +660,51 @@ def paired_relative_expression(
     if between not in ("change", "ancova"):
         raise InputError(f"between must be 'change' or 'ancova', not {between!r}")
     reps, excl, refs, targets, weights, first_row = _prepare(
-        data, reference_genes=reference_genes, method=method, efficiencies=efficiencies, cutoff=cutoff,
-        undetermined=undetermined, replicate_rule=replicate_rule, max_replicate_sd=max_replicate_sd,
-        high_sd=high_sd)
+        data,
+        reference_genes=reference_genes,
+        method=method,
+        efficiencies=efficiencies,
+        cutoff=cutoff,
+        undetermined=undetermined,
+        replicate_rule=replicate_rule,
+        max_replicate_sd=max_replicate_sd,
+        high_sd=high_sd,
+    )
     dct, meta, excl_d = _delta_ct(reps, weights, refs, targets, first_row)
     change, post_dct, pre_dct, arm, excl_p = _pair_visits(meta, dct, pre, post)
     arms = list(dict.fromkeys(arm))
     if reference_arm is not None:
         reference_arm = str(reference_arm)
         file = meta.attrs.get("file")
-        arms = _levels(pd.DataFrame({"group": arm}), reference_arm, what="reference arm", file=file) if len(
-            arms) > 1 else arms
+        arms = (
+            _levels(pd.DataFrame({"group": arm}), reference_arm, what="reference arm", file=file)
+            if len(arms) > 1
+            else arms
+        )
         if reference_arm not in arms:
-            raise InputError(Problem(f"reference arm '{reference_arm}' not in the data ({', '.join(arms)})",
-                                     file=file, column="group", fix="spell it as in the 'group' column"))
+            raise InputError(
+                Problem(
+                    f"reference arm '{reference_arm}' not in the data ({', '.join(arms)})",
+                    file=file,
+                    column="group",
+                    fix="spell it as in the 'group' column",
+                )
+            )
     ns, _, sds = _group_moments(change, arm, arms)
     _, mpost, _ = _group_moments(post_dct, arm, arms)
-    within = _table(genes=targets, groups=arms, contrasts=[f"{post} - {pre}"] * len(arms), n=ns, n_control=ns,
-                    delta_ct=mpost, delta_ct_sd=sds, comp=one_sample(change, arm, arms, ci_level=ci_level),
-                    ci_level=ci_level, method=method, test=["paired_t"] * len(arms))
+    within = _table(
+        genes=targets,
+        groups=arms,
+        contrasts=[f"{post} - {pre}"] * len(arms),
+        n=ns,
+        n_control=ns,
+        delta_ct=mpost,
+        delta_ct_sd=sds,
+        comp=one_sample(change, arm, arms, ci_level=ci_level),
+        ci_level=ci_level,
+        method=method,
+        test=["paired_t"] * len(arms),
+    )
     parts = [within]
     if len(arms) > 1:
         ref = arms[0]
@@ -538,13 +712,28 @@ def paired_relative_expression(
             comp, label = ancova_arms(post_dct, pre_dct, arm, arms, ref, ci_level=ci_level), "ancova"
         else:
             comp, label = compare_groups(change, arm, arms, ref, test=test, ci_level=ci_level), _TESTS[test]
-        parts.append(_table(
-            genes=targets, groups=arms[1:], contrasts=[f"{a} - {ref} ({post} - {pre})" for a in arms[1:]],
-            n=ns[1:], n_control=ns[:1], delta_ct=np.nan, delta_ct_sd=np.nan, comp=comp, ci_level=ci_level,
-            method=method, test=[label] * (len(arms) - 1)))
+        parts.append(
+            _table(
+                genes=targets,
+                groups=arms[1:],
+                contrasts=[f"{a} - {ref} ({post} - {pre})" for a in arms[1:]],
+                n=ns[1:],
+                n_control=ns[:1],
+                delta_ct=np.nan,
+                delta_ct_sd=np.nan,
+                comp=comp,
+                ci_level=ci_level,
+                method=method,
+                test=[label] * (len(arms) - 1),
+            )
+        )
     table = pd.concat(parts, ignore_index=True)
-    table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(drop=True)
-    exclusions = pd.concat([e for e in (excl, excl_d, excl_p) if len(e)] or [empty_exclusions()],
-                           ignore_index=True)
-    return QpcrResult(table=table, delta_ct=_long_delta_ct(meta, dct, targets), replicates=reps,
-                      exclusions=exclusions)
+    table = table.sort_values("gene", kind="stable", key=lambda s: s.map(targets.index)).reset_index(
+        drop=True
+    )
+    exclusions = pd.concat(
+        [e for e in (excl, excl_d, excl_p) if len(e)] or [empty_exclusions()], ignore_index=True
+    )
+    return QpcrResult(
+        table=table, delta_ct=_long_delta_ct(meta, dct, targets), replicates=reps, exclusions=exclusions
+    )

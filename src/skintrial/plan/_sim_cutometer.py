@@ -35,13 +35,15 @@ from skintrial.instruments._cutometer_defs import PARAMETERS
 __all__ = ["simulate_cutometer", "simulate_cutometer_from_parameters", "ARTEFACTS"]
 
 #: Artefacts the simulator can add, and what each does.
-ARTEFACTS = MappingProxyType({
-    "no_plateau": "creep linear in time (never levels off)",
-    "drift": "+0.1 mm/s linear drift",
-    "slip": "+0.05 mm step 60 % into the first suction",
-    "clipped": "saturation at 0.85 Uf",
-    "negative": "the last relaxation ends 0.05 mm below the resting position",
-})
+ARTEFACTS = MappingProxyType(
+    {
+        "no_plateau": "creep linear in time (never levels off)",
+        "drift": "+0.1 mm/s linear drift",
+        "slip": "+0.05 mm step 60 % into the first suction",
+        "clipped": "saturation at 0.85 Uf",
+        "negative": "the last relaxation ends 0.05 mm below the resting position",
+    }
+)
 _SIZE = MappingProxyType({"drift": 0.1, "slip": 0.05, "clipped": 0.85, "negative": 0.05})
 
 
@@ -56,8 +58,14 @@ def _arr(value, n, name, problems, *, low=None, strict=True):
     if low is not None:
         bad |= (v <= low) if strict else (v < low)
     if bad.any():
-        problems.append(Problem(f"{name} must be a finite number {'>' if strict else '>='} {low}",
-                                value=float(v[bad][0]), rows_affected=int(bad.sum()), column=name))
+        problems.append(
+            Problem(
+                f"{name} must be a finite number {'>' if strict else '>='} {low}",
+                value=float(v[bad][0]),
+                rows_affected=int(bad.sum()),
+                column=name,
+            )
+        )
     return v
 
 
@@ -71,18 +79,39 @@ def _artefacts(artefact, n, problems) -> np.ndarray:
             return np.full(n, "", dtype=object)
     unknown = sorted(set(art) - set(ARTEFACTS) - {""})
     if unknown:
-        problems.append(Problem(f"unknown artefact {unknown[0]!r}", value=unknown[0],
-                                fix=f"use one of {', '.join(ARTEFACTS)}"))
+        problems.append(
+            Problem(
+                f"unknown artefact {unknown[0]!r}", value=unknown[0], fix=f"use one of {', '.join(ARTEFACTS)}"
+            )
+        )
     return art
 
 
 def simulate_cutometer(
-    n: int = 1, *, ue=0.18, uv=0.09, ur=0.12, ua=0.20, on_s: float = 2.0, off_s: float = 2.0,
-    n_cycles: int = 1, sampling_hz: float = 100.0, noise_mm: float = 0.002, drift_mm_s: float = 0.0,
-    tau_elastic_s=0.025, tau_creep_s=0.5, tau_recovery_s=0.5, fatigue: float = 0.0,
-    pressure_mbar: float | None = 450.0, artefact: str | Sequence[str | None] | None = None,
-    read_time_s: float = 0.1, seed: int | np.random.Generator | None = None, file: str = "simulated",
-    id_prefix: str = "sim", measurement_ids: Sequence[str] | None = None, rest_s: float = 0.0,
+    n: int = 1,
+    *,
+    ue=0.18,
+    uv=0.09,
+    ur=0.12,
+    ua=0.20,
+    on_s: float = 2.0,
+    off_s: float = 2.0,
+    n_cycles: int = 1,
+    sampling_hz: float = 100.0,
+    noise_mm: float = 0.002,
+    drift_mm_s: float = 0.0,
+    tau_elastic_s=0.025,
+    tau_creep_s=0.5,
+    tau_recovery_s=0.5,
+    fatigue: float = 0.0,
+    pressure_mbar: float | None = 450.0,
+    artefact: str | Sequence[str | None] | None = None,
+    read_time_s: float = 0.1,
+    seed: int | np.random.Generator | None = None,
+    file: str = "simulated",
+    id_prefix: str = "sim",
+    measurement_ids: Sequence[str] | None = None,
+    rest_s: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Simulate ``n`` Cutometer recordings with known points, in the long format of ``read_cutometer``.
 
@@ -133,9 +162,14 @@ def simulate_cutometer(
     n, n_cycles = int(n), int(n_cycles)
     p = {k: _arr(v, n, k, problems, low=0.0) for k, v in (("ue", ue), ("ur", ur), ("ua", ua))}
     p["uv"] = _arr(uv, n, "uv", problems, low=0.0, strict=False)
-    taus = [_arr(v, n, k, problems, low=0.0) for k, v in (("tau_elastic_s", tau_elastic_s),
-                                                         ("tau_creep_s", tau_creep_s),
-                                                         ("tau_recovery_s", tau_recovery_s))]
+    taus = [
+        _arr(v, n, k, problems, low=0.0)
+        for k, v in (
+            ("tau_elastic_s", tau_elastic_s),
+            ("tau_creep_s", tau_creep_s),
+            ("tau_recovery_s", tau_recovery_s),
+        )
+    ]
     for name, v in (("on_s", on_s), ("off_s", off_s), ("sampling_hz", sampling_hz)):
         if not (np.isfinite(v) and v > 0):
             problems.append(Problem(f"{name} must be positive", value=v))
@@ -149,9 +183,15 @@ def simulate_cutometer(
     bad = (p["ur"] > p["ua"] + 1e-12) | (p["ua"] > uf + 1e-12)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise InputError(Problem("need ur <= ua <= ue + uv (recovery cannot exceed the deformation)",
-                                 row=i + 2, value=(p["ur"][i], p["ua"][i], uf[i]), rows_affected=int(bad.sum()),
-                                 fix="check the targets: R7 <= R2 <= 1"))
+        raise InputError(
+            Problem(
+                "need ur <= ua <= ue + uv (recovery cannot exceed the deformation)",
+                row=i + 2,
+                value=(p["ur"][i], p["ua"][i], uf[i]),
+                rows_affected=int(bad.sum()),
+                fix="check the targets: R7 <= R2 <= 1",
+            )
+        )
     rng = np.random.default_rng(seed)
     t = np.arange(int(round((rest_s + n_cycles * (on_s + off_s)) * sampling_hz)) + 1) / sampling_hz
     y, pressure, truth = _curves(t - rest_s, p, taus, art, n_cycles, on_s, off_s, read_time_s, fatigue)
@@ -166,16 +206,17 @@ def simulate_cutometer(
     clip = art == "clipped"
     if clip.any():
         y[clip] = np.minimum(y[clip], _SIZE["clipped"] * uf[clip][:, None])
-    ids = (list(measurement_ids) if measurement_ids is not None
-           else [f"{id_prefix}{i:06d}" for i in range(n)])
-    curves = pd.DataFrame({
-        "file": pd.Categorical.from_codes(np.zeros(y.size, dtype=np.int8), [file]),
-        "measurement_id": pd.Categorical.from_codes(np.repeat(np.arange(n, dtype=np.int32), t.size), ids),
-        "time_s": np.tile(t, n),
-        "deformation_mm": y.ravel(),
-        "pressure_mbar": np.tile(pressure if pressure_mbar is not None else np.full(t.size, np.nan), n)
-        * (pressure_mbar if pressure_mbar is not None else 1.0),
-    })
+    ids = list(measurement_ids) if measurement_ids is not None else [f"{id_prefix}{i:06d}" for i in range(n)]
+    curves = pd.DataFrame(
+        {
+            "file": pd.Categorical.from_codes(np.zeros(y.size, dtype=np.int8), [file]),
+            "measurement_id": pd.Categorical.from_codes(np.repeat(np.arange(n, dtype=np.int32), t.size), ids),
+            "time_s": np.tile(t, n),
+            "deformation_mm": y.ravel(),
+            "pressure_mbar": np.tile(pressure if pressure_mbar is not None else np.full(t.size, np.nan), n)
+            * (pressure_mbar if pressure_mbar is not None else 1.0),
+        }
+    )
     truth.insert(0, "measurement_id", ids)
     truth.insert(1, "artefact", art)
     truth.insert(2, "n_cycles", n_cycles)
@@ -215,17 +256,27 @@ def _curves(t, p, taus, art, n_cycles, on, off, read, fatigue):
         relax = (s > on + 1e-9) & ((s <= period + 1e-9) | last)
         pressure[(s > 1e-9) & (s <= on + 1e-9)] = 1.0
         r, T = np.array([[read]]), np.array([[on]])
-        a, b = _solve(*(np.broadcast_to(f(x)[:, 0], (n,)) for f, x in
-                        ((elastic, r), (creep, r), (elastic, T), (creep, T))), ue, uf)
+        a, b = _solve(
+            *(
+                np.broadcast_to(f(x)[:, 0], (n,))
+                for f, x in ((elastic, r), (creep, r), (elastic, T), (creep, T))
+            ),
+            ue,
+            uf,
+        )
         ss = s[suck][None, :]
         y[:, suck] = base[:, None] + a[:, None] * elastic(ss) + b[:, None] * creep(ss)
         rec = 1.0 - np.exp(-np.array([[read, off]]) / tau_r)
         el = 1.0 - np.exp(-np.array([[read, off]]) / tau_e)
-        c, d = _solve(*(np.broadcast_to(x, (n,)) for x in (el[:, 0], rec[:, 0], el[:, 1], rec[:, 1])),
-                      ur, ua_drawn)
+        c, d = _solve(
+            *(np.broadcast_to(x, (n,)) for x in (el[:, 0], rec[:, 0], el[:, 1], rec[:, 1])), ur, ua_drawn
+        )
         u = (s[relax] - on)[None, :]
-        y[:, relax] = (base + uf)[:, None] - c[:, None] * (1 - np.exp(-u / tau_e)) - d[:, None] * (
-            1 - np.exp(-u / tau_r))
+        y[:, relax] = (
+            (base + uf)[:, None]
+            - c[:, None] * (1 - np.exp(-u / tau_e))
+            - d[:, None] * (1 - np.exp(-u / tau_r))
+        )
         if k == 0:
             first = {"ue": ue, "uv": uv, "uf": uf, "ur": ur, "ua": ua}
         peak, trough = base + uf, base + uf - ua
@@ -262,11 +313,21 @@ def simulate_cutometer_from_parameters(params: pd.DataFrame, *, seed=None, **opt
         pts = {"ue": ue, "uv": uf - ue, "ur": ur, "ua": df["r2"].to_numpy(dtype=float) * uf}
         bad = np.flatnonzero(~(ue <= uf) | ~(ur <= pts["ua"]))
         if bad.size:
-            raise InputError(Problem("targets need R7 <= R5 and R7 <= R2", row=int(bad[0]) + 2,
-                                     rows_affected=bad.size, fix="check r2, r5, r7 of these rows"))
+            raise InputError(
+                Problem(
+                    "targets need R7 <= R5 and R7 <= R2",
+                    row=int(bad[0]) + 2,
+                    rows_affected=bad.size,
+                    fix="check r2, r5, r7 of these rows",
+                )
+            )
     else:
-        raise InputError(Problem("params need columns ue, uv, ur, ua or r2, r5, r7 (and r0)",
-                                 fix=f"columns given: {', '.join(map(str, df.columns))}"))
+        raise InputError(
+            Problem(
+                "params need columns ue, uv, ur, ua or r2, r5, r7 (and r0)",
+                fix=f"columns given: {', '.join(map(str, df.columns))}",
+            )
+        )
     ids = df["measurement_id"].astype(str).tolist() if "measurement_id" in df else None
     curves, truth = simulate_cutometer(len(df), seed=seed, measurement_ids=ids, **pts, **options)
     extra = [c for c in df.columns if c not in truth.columns]

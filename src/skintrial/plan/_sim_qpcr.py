@@ -33,8 +33,10 @@ QPCR_COLUMNS = ("sample", "participant_id", "visit", "gene", "replicate", "ct")
 TARGETS = ("COL1A1", "COL3A1", "COL6A1", "HAS2", "DCN", "BGN", "ELN", "FBN1")
 REFERENCES = ("GAPDH", "ACTB")
 
-_T2 = ("paper.md §5 (ECM genes rise in fibroblasts given post-training serum [P]); omics.md §4.1 "
-       "(Nishikori 2023 Table 2, All n=56: {})")
+_T2 = (
+    "paper.md §5 (ECM genes rise in fibroblasts given post-training serum [P]); omics.md §4.1 "
+    "(Nishikori 2023 Table 2, All n=56: {})"
+)
 
 
 def _a(reason: str) -> str:
@@ -45,36 +47,47 @@ def _log2(before: float, after: float) -> float:
     return float(np.round(np.log2(after / before), 3))
 
 
-CALIBRATION: tuple[Number, ...] = tuple(Number(*row) for row in (
-    ("qpcr.change.COL1A1", _log2(0.821, 0.858), _T2.format("COL1A1 0.821 → 0.858, p = 0.19")),
-    ("qpcr.change.COL3A1", _log2(0.895, 0.969), _T2.format("COL3A1 0.895 → 0.969, p < 0.01")),
-    ("qpcr.change.COL6A1", _log2(0.809, 0.908), _T2.format("COL6A1 0.809 → 0.908, p < 0.001")),
-    ("qpcr.change.HAS2", _log2(0.177, 0.239), _T2.format("HAS2 0.177 → 0.239, p < 0.001")),
-    ("qpcr.change.DCN", _log2(0.911, 0.994), _T2.format("DCN 0.911 → 0.994, p < 0.001")),
-    ("qpcr.change.BGN.AT", _log2(0.722, 0.750), _T2.format("BGN in AT 0.722 → 0.750, p = 0.31")),
-    ("qpcr.change.BGN.RT", _log2(0.653, 0.723), _T2.format("BGN in RT 0.653 → 0.723, p < 0.001")),
-    ("qpcr.change.ELN", 0.07, _a("ELN not in Table 2; a small rise like COL1A1's")),
-    ("qpcr.change.FBN1", 0.07, _a("FBN1 not in Table 2; a small rise like COL1A1's")),
-    ("qpcr.change_sd", 0.3, _a("SD of a participant's log2 change; Table 2's p-values at n = 56 imply 0.3–0.4")),
-    ("qpcr.change_sd.HAS2", 0.5, _a("HAS2 is the most variable (lowest expression)")),
-    ("qpcr.donor_sd", 0.25, _a("SD of the donor serum's own effect on a gene (log2)")),
-    ("qpcr.load_sd", 0.3, _a("SD of the cDNA amount between samples (cycles)")),
-    ("qpcr.tech_sd", 0.12, _a("SD of technical replicate Cts (typical of good qPCR, < 0.2)")),
-    ("qpcr.replicates", 3, _a("technical triplicates")),
-    ("qpcr.undetermined_rate", 0.002, _a("rare failed wells, written 'Undetermined'")),
-    ("qpcr.link.BGN", 0.5, "paper.md §5 (RT lowers CCL28 / CXCL4, which suppress BGN [P/PR]); correlation of the "
-                           "BGN response with their fall our assumption"),
-    ("qpcr.base.COL1A1", 18.0, _a("abundant in fibroblasts")),
-    ("qpcr.base.COL3A1", 20.0, _a("abundant in fibroblasts")),
-    ("qpcr.base.COL6A1", 21.0, _a("typical Ct")),
-    ("qpcr.base.HAS2", 27.0, _a("low expression; Table 2 relative level 0.18")),
-    ("qpcr.base.DCN", 22.0, _a("typical Ct")),
-    ("qpcr.base.BGN", 21.0, _a("typical Ct")),
-    ("qpcr.base.ELN", 24.0, _a("typical Ct")),
-    ("qpcr.base.FBN1", 22.0, _a("typical Ct")),
-    ("qpcr.base.GAPDH", 17.0, _a("typical reference-gene Ct")),
-    ("qpcr.base.ACTB", 16.0, _a("typical reference-gene Ct")),
-))
+CALIBRATION: tuple[Number, ...] = tuple(
+    Number(*row)
+    for row in (
+        ("qpcr.change.COL1A1", _log2(0.821, 0.858), _T2.format("COL1A1 0.821 → 0.858, p = 0.19")),
+        ("qpcr.change.COL3A1", _log2(0.895, 0.969), _T2.format("COL3A1 0.895 → 0.969, p < 0.01")),
+        ("qpcr.change.COL6A1", _log2(0.809, 0.908), _T2.format("COL6A1 0.809 → 0.908, p < 0.001")),
+        ("qpcr.change.HAS2", _log2(0.177, 0.239), _T2.format("HAS2 0.177 → 0.239, p < 0.001")),
+        ("qpcr.change.DCN", _log2(0.911, 0.994), _T2.format("DCN 0.911 → 0.994, p < 0.001")),
+        ("qpcr.change.BGN.AT", _log2(0.722, 0.750), _T2.format("BGN in AT 0.722 → 0.750, p = 0.31")),
+        ("qpcr.change.BGN.RT", _log2(0.653, 0.723), _T2.format("BGN in RT 0.653 → 0.723, p < 0.001")),
+        ("qpcr.change.ELN", 0.07, _a("ELN not in Table 2; a small rise like COL1A1's")),
+        ("qpcr.change.FBN1", 0.07, _a("FBN1 not in Table 2; a small rise like COL1A1's")),
+        (
+            "qpcr.change_sd",
+            0.3,
+            _a("SD of a participant's log2 change; Table 2's p-values at n = 56 imply 0.3–0.4"),
+        ),
+        ("qpcr.change_sd.HAS2", 0.5, _a("HAS2 is the most variable (lowest expression)")),
+        ("qpcr.donor_sd", 0.25, _a("SD of the donor serum's own effect on a gene (log2)")),
+        ("qpcr.load_sd", 0.3, _a("SD of the cDNA amount between samples (cycles)")),
+        ("qpcr.tech_sd", 0.12, _a("SD of technical replicate Cts (typical of good qPCR, < 0.2)")),
+        ("qpcr.replicates", 3, _a("technical triplicates")),
+        ("qpcr.undetermined_rate", 0.002, _a("rare failed wells, written 'Undetermined'")),
+        (
+            "qpcr.link.BGN",
+            0.5,
+            "paper.md §5 (RT lowers CCL28 / CXCL4, which suppress BGN [P/PR]); correlation of the "
+            "BGN response with their fall our assumption",
+        ),
+        ("qpcr.base.COL1A1", 18.0, _a("abundant in fibroblasts")),
+        ("qpcr.base.COL3A1", 20.0, _a("abundant in fibroblasts")),
+        ("qpcr.base.COL6A1", 21.0, _a("typical Ct")),
+        ("qpcr.base.HAS2", 27.0, _a("low expression; Table 2 relative level 0.18")),
+        ("qpcr.base.DCN", 22.0, _a("typical Ct")),
+        ("qpcr.base.BGN", 21.0, _a("typical Ct")),
+        ("qpcr.base.ELN", 24.0, _a("typical Ct")),
+        ("qpcr.base.FBN1", 22.0, _a("typical Ct")),
+        ("qpcr.base.GAPDH", 17.0, _a("typical reference-gene Ct")),
+        ("qpcr.base.ACTB", 16.0, _a("typical reference-gene Ct")),
+    )
+)
 
 
 def _delta(gene: str, arm: str, numbers: Mapping[str, float]) -> float:
@@ -85,8 +98,14 @@ def _delta(gene: str, arm: str, numbers: Mapping[str, float]) -> float:
     return numbers.get(f"qpcr.change.{gene}", 0.0)
 
 
-def qpcr_table(rng: np.random.Generator, participants: pd.DataFrame, serum_drop: np.ndarray, *,
-               visits: tuple[str, str], numbers: Mapping[str, float]) -> pd.DataFrame:
+def qpcr_table(
+    rng: np.random.Generator,
+    participants: pd.DataFrame,
+    serum_drop: np.ndarray,
+    *,
+    visits: tuple[str, str],
+    numbers: Mapping[str, float],
+) -> pd.DataFrame:
     """Long Ct table for the completers (``serum_drop``: standardised fall of CCL28 + CXCL4, (n,))."""
     done = (participants["status"] != "withdrawn").to_numpy()
     pids = participants["participant_id"].to_numpy()[done]
@@ -113,14 +132,17 @@ def qpcr_table(rng: np.random.Generator, participants: pd.DataFrame, serum_drop:
     failed = rng.random(ct.shape) < numbers["qpcr.undetermined_rate"]
     sample = np.array([[f"{p}_{v}" for v in visits] for p in pids], dtype=object)
     idx = np.indices(ct.shape).reshape(4, -1)
-    return pd.DataFrame({
-        "sample": sample[idx[0], idx[1]],
-        "participant_id": pids[idx[0]],
-        "visit": np.asarray(visits, dtype=object)[idx[1]],
-        "gene": np.asarray(genes, dtype=object)[idx[2]],
-        "replicate": idx[3] + 1,
-        "ct": np.where(failed.reshape(-1), np.nan, np.round(ct.reshape(-1), 3)),
-    }, columns=list(QPCR_COLUMNS))
+    return pd.DataFrame(
+        {
+            "sample": sample[idx[0], idx[1]],
+            "participant_id": pids[idx[0]],
+            "visit": np.asarray(visits, dtype=object)[idx[1]],
+            "gene": np.asarray(genes, dtype=object)[idx[2]],
+            "replicate": idx[3] + 1,
+            "ct": np.where(failed.reshape(-1), np.nan, np.round(ct.reshape(-1), 3)),
+        },
+        columns=list(QPCR_COLUMNS),
+    )
 
 
 def qpcr_csv(table: pd.DataFrame) -> bytes:

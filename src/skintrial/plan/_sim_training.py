@@ -77,8 +77,14 @@ def _check(participants: pd.DataFrame, weeks: int, sessions_per_week: int) -> No
     probs = []
     missing = [c for c in ("participant_id", "arm") if c not in participants.columns]
     if missing:
-        probs.append(Problem(f"participants table lacks column(s) {missing}", file="participants.csv", row=1,
-                             fix="give participant_id and arm"))
+        probs.append(
+            Problem(
+                f"participants table lacks column(s) {missing}",
+                file="participants.csv",
+                row=1,
+                fix="give participant_id and arm",
+            )
+        )
     if int(weeks) < 2 or int(sessions_per_week) < 1:
         probs.append(Problem("weeks must be at least 2 and sessions_per_week at least 1", column="weeks"))
     InputError.collect(probs)
@@ -137,16 +143,44 @@ def _tests(rng, p, protocol, withdrawn, weeks, age, offset, measurements=None, v
             vo[:] = np.where(np.isfinite(v), v, vo)
     rows = []
     names = list(RT_MACHINES)
-    for when, rm, vo, hr, who in ((0, rm0, vo0, hrpk0, np.ones(n, bool)), (weeks, rm1, vo1, hrpk1, ~withdrawn)):
+    for when, rm, vo, hr, who in (
+        (0, rm0, vo0, hrpk0, np.ones(n, bool)),
+        (weeks, rm1, vo1, hrpk1, ~withdrawn),
+    ):
         day = _START + offset + (np.timedelta64(-3, "D") if when == 0 else np.timedelta64(7 * weeks + 2, "D"))
         for i in np.flatnonzero(who):
             pid = p["participant_id"].iat[i]
             for j, name in enumerate(names):
-                rows.append((pid, when, np.nan, day[i], "test", name, "one_rm", round(float(rm[i, j]), 1), np.nan))
-            rows.append((pid, when, np.nan, day[i], "test", "cycle_ergometer", "vo2peak", round(float(vo[i]), 1),
-                         float(hr[i])))
-    t = pd.DataFrame(rows, columns=["participant_id", "week", "session", "date", "modality", "exercise", "test",
-                                    "test_value", "hr_peak"])
+                rows.append(
+                    (pid, when, np.nan, day[i], "test", name, "one_rm", round(float(rm[i, j]), 1), np.nan)
+                )
+            rows.append(
+                (
+                    pid,
+                    when,
+                    np.nan,
+                    day[i],
+                    "test",
+                    "cycle_ergometer",
+                    "vo2peak",
+                    round(float(vo[i]), 1),
+                    float(hr[i]),
+                )
+            )
+    t = pd.DataFrame(
+        rows,
+        columns=[
+            "participant_id",
+            "week",
+            "session",
+            "date",
+            "modality",
+            "exercise",
+            "test",
+            "test_value",
+            "hr_peak",
+        ],
+    )
     return t, rm0, hrpk0
 
 
@@ -160,17 +194,19 @@ def _resistance_rows(rng, pid, week, sess, date, rm0, weeks) -> pd.DataFrame:
     load = 0.6 * rm0[sess] * (1.0 + gain[sess][:, None] * frac[:, None])
     load = np.round(load / step[sess]) * step[sess]
     reps = np.where(rng.random((week.size, m)) < 0.08, rng.integers(8, 10, (week.size, m)), 10)
-    return pd.DataFrame({
-        "participant_id": np.repeat(pid, m),
-        "week": np.repeat(week, m),
-        "session": np.repeat(date[1], m),
-        "date": np.repeat(date[0], m),
-        "modality": "resistance",
-        "exercise": np.tile(names, week.size),
-        "sets": 3.0,
-        "reps": reps.ravel().astype(float),
-        "load_kg": load.ravel(),
-    })
+    return pd.DataFrame(
+        {
+            "participant_id": np.repeat(pid, m),
+            "week": np.repeat(week, m),
+            "session": np.repeat(date[1], m),
+            "date": np.repeat(date[0], m),
+            "modality": "resistance",
+            "exercise": np.tile(names, week.size),
+            "sets": 3.0,
+            "reps": reps.ravel().astype(float),
+            "load_kg": load.ravel(),
+        }
+    )
 
 
 def _aerobic_rows(rng, pid, week, sess_no, date, hrpk) -> pd.DataFrame:
@@ -178,17 +214,19 @@ def _aerobic_rows(rng, pid, week, sess_no, date, hrpk) -> pd.DataFrame:
     k = week.size
     hr_mean = np.round(hrpk * rng.uniform(0.65, 0.70, k) + rng.normal(0.0, 2.0, k))
     short = rng.random(k) < 0.05
-    return pd.DataFrame({
-        "participant_id": pid,
-        "week": week,
-        "session": sess_no,
-        "date": date,
-        "modality": "aerobic",
-        "exercise": "cycle_ergometer",
-        "duration_min": np.where(short, rng.integers(20, 30, k), 30).astype(float),
-        "hr_mean": hr_mean,
-        "hr_peak": hr_mean + rng.integers(6, 16, k),
-    })
+    return pd.DataFrame(
+        {
+            "participant_id": pid,
+            "week": week,
+            "session": sess_no,
+            "date": date,
+            "modality": "aerobic",
+            "exercise": "cycle_ergometer",
+            "duration_min": np.where(short, rng.integers(20, 30, k), 30).astype(float),
+            "hr_mean": hr_mean,
+            "hr_peak": hr_mean + rng.integers(6, 16, k),
+        }
+    )
 
 
 def _schedule(participants, seed, weeks, sessions_per_week, protocols):
@@ -230,8 +268,13 @@ def simulate_attendance(
     _, p, protocol, _, att, _ = _schedule(participants, seed, weeks, sessions_per_week, protocols)
     trained = np.array([x is not None for x in protocol])
     attended = np.where(trained, att.sum(axis=(1, 2)), 0)
-    return pd.DataFrame({"participant_id": p["participant_id"].to_numpy(), "sessions_attended": attended,
-                         "adherence": np.where(trained, attended / (int(weeks) * int(sessions_per_week)), np.nan)})
+    return pd.DataFrame(
+        {
+            "participant_id": p["participant_id"].to_numpy(),
+            "sessions_attended": attended,
+            "adherence": np.where(trained, attended / (int(weeks) * int(sessions_per_week)), np.nan),
+        }
+    )
 
 
 def simulate_training(
@@ -276,9 +319,15 @@ def simulate_training(
     >>> log.groupby(["participant_id", "modality"]).size().to_dict()
     {('P1', 'aerobic'): 28, ('P1', 'test'): 14, ('P2', 'resistance'): 156, ('P2', 'test'): 14, ('P3', 'test'): 14}
     """
-    rng, p, protocol, offset, att, withdrawn = _schedule(participants, seed, weeks, sessions_per_week, protocols)
+    rng, p, protocol, offset, att, withdrawn = _schedule(
+        participants, seed, weeks, sessions_per_week, protocols
+    )
     n = len(p)
-    age = pd.to_numeric(p["age"], errors="coerce").fillna(50.0).to_numpy(float) if "age" in p else np.full(n, 50.0)
+    age = (
+        pd.to_numeric(p["age"], errors="coerce").fillna(50.0).to_numpy(float)
+        if "age" in p
+        else np.full(n, 50.0)
+    )
     tests, rm0, hrpk = _tests(rng, p, protocol, withdrawn, int(weeks), age, offset, measurements, visits)
     i, w, s = np.nonzero(att)
     day = _START + offset[i] + (7 * w) * np.timedelta64(1, "D") + (s * 3 % 7) * np.timedelta64(1, "D")
@@ -287,12 +336,24 @@ def simulate_training(
     parts = [tests]
     res = kind == "resistance"
     if res.any():
-        parts.append(_resistance_rows(rng, pid[res], (w[res] + 1).astype(float), i[res],
-                                      (day[res], (s[res] + 1).astype(float)), rm0, int(weeks)))
+        parts.append(
+            _resistance_rows(
+                rng,
+                pid[res],
+                (w[res] + 1).astype(float),
+                i[res],
+                (day[res], (s[res] + 1).astype(float)),
+                rm0,
+                int(weeks),
+            )
+        )
     aer = kind == "aerobic"
     if aer.any():
-        parts.append(_aerobic_rows(rng, pid[aer], (w[aer] + 1).astype(float), (s[aer] + 1).astype(float),
-                                   day[aer], hrpk[i[aer]]))
+        parts.append(
+            _aerobic_rows(
+                rng, pid[aer], (w[aer] + 1).astype(float), (s[aer] + 1).astype(float), day[aer], hrpk[i[aer]]
+            )
+        )
     out = pd.concat([x for x in parts if len(x)], ignore_index=True)
     out["date"] = pd.to_datetime(out["date"]).dt.strftime("%Y-%m-%d")
     for c in TRAINING_COLUMNS:

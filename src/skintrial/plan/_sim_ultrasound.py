@@ -118,23 +118,50 @@ def simulate_ultrasound(
     rng = np.random.default_rng(seed)
     dy, dx = _spacing_pair(spacing_mm)
     _check_request(locals(), dy=dy)
-    geometry = _geometry(rng, rows=rows, cols=cols, dy=dy, dx=dx, surface_depth_mm=surface_depth_mm,
-                         entry_echo_mm=entry_echo_mm, dermal_thickness_mm=dermal_thickness_mm,
-                         sleb_thickness_mm=sleb_thickness_mm, undulation_mm=undulation_mm,
-                         thickness_cv=thickness_cv)
+    geometry = _geometry(
+        rng,
+        rows=rows,
+        cols=cols,
+        dy=dy,
+        dx=dx,
+        surface_depth_mm=surface_depth_mm,
+        entry_echo_mm=entry_echo_mm,
+        dermal_thickness_mm=dermal_thickness_mm,
+        sleb_thickness_mm=sleb_thickness_mm,
+        undulation_mm=undulation_mm,
+        thickness_cv=thickness_cv,
+    )
     centre = (np.arange(rows, dtype=np.float64) + 0.5)[:, None]
     p_low, p_high, floor, span = _layer_distributions(
-        centre, geometry, rows=rows, cols=cols, lep_upper=lep_upper, lep_lower=lep_lower,
-        hep_upper=hep_upper, hep_lower=hep_lower, upper_fraction=upper_fraction,
-        sleb_fraction=sleb_thickness_mm / dermal_thickness_mm, sleb_lep=sleb_lep,
-        subcutis_lep=subcutis_lep)
+        centre,
+        geometry,
+        rows=rows,
+        cols=cols,
+        lep_upper=lep_upper,
+        lep_lower=lep_lower,
+        hep_upper=hep_upper,
+        hep_lower=hep_lower,
+        upper_fraction=upper_fraction,
+        sleb_fraction=sleb_thickness_mm / dermal_thickness_mm,
+        sleb_lep=sleb_lep,
+        subcutis_lep=subcutis_lep,
+    )
     u = _uniform_speckle(rng, rows, cols, dy=dy, dx=dx)
     value = _quantile_map(u, p_low, p_high, floor, span)
     _draw_septa(rng, value, u, geometry, centre, n=septa, dy=dy, dx=dx)
     value = (128.0 + contrast * (value - 128.0)) * gain
     pixels = np.clip(np.floor(value), 0, 255).astype(np.uint8)
-    truth = _truth(pixels, p_low, p_high, geometry, centre, dy=dy, upper_fraction=upper_fraction,
-                   sleb_thickness_mm=sleb_thickness_mm, entry_echo_mm=entry_echo_mm)
+    truth = _truth(
+        pixels,
+        p_low,
+        p_high,
+        geometry,
+        centre,
+        dy=dy,
+        upper_fraction=upper_fraction,
+        sleb_thickness_mm=sleb_thickness_mm,
+        entry_echo_mm=entry_echo_mm,
+    )
     truth["spacing_mm"] = (dy, dx)
     return pixels, truth
 
@@ -163,15 +190,28 @@ def _check_request(args: dict, *, dy: float) -> None:
     if args["dermal_thickness_mm"] <= 0:
         bad("dermal_thickness_mm", "dermal thickness must be positive", "give it in mm, e.g. 1.6")
     elif args["sleb_thickness_mm"] < 0 or (
-            args["sleb_thickness_mm"] >= args["upper_fraction"] * args["dermal_thickness_mm"]):
-        bad("sleb_thickness_mm", "the SLEB must be thinner than the upper dermis",
-            "give 0 <= sleb_thickness_mm < upper_fraction * dermal_thickness_mm")
+        args["sleb_thickness_mm"] >= args["upper_fraction"] * args["dermal_thickness_mm"]
+    ):
+        bad(
+            "sleb_thickness_mm",
+            "the SLEB must be thinner than the upper dermis",
+            "give 0 <= sleb_thickness_mm < upper_fraction * dermal_thickness_mm",
+        )
     else:
-        bottom = (args["surface_depth_mm"] + args["entry_echo_mm"] + args["undulation_mm"]
-                  + args["dermal_thickness_mm"] * (1 + 3 * args["thickness_cv"]) + 0.3)
+        bottom = (
+            args["surface_depth_mm"]
+            + args["entry_echo_mm"]
+            + args["undulation_mm"]
+            + args["dermal_thickness_mm"] * (1 + 3 * args["thickness_cv"])
+            + 0.3
+        )
         if bottom > args["rows"] * dy:
-            bad("dermal_thickness_mm", f"the skin does not fit in {args['rows']} rows of {dy} mm "
-                f"(it needs {bottom:.2f} mm with 0.3 mm of subcutis)", "add rows or thin the skin")
+            bad(
+                "dermal_thickness_mm",
+                f"the skin does not fit in {args['rows']} rows of {dy} mm "
+                f"(it needs {bottom:.2f} mm with 0.3 mm of subcutis)",
+                "add rows or thin the skin",
+            )
     if args["rows"] < 32 or args["cols"] < 32:
         bad("rows", "a phantom needs at least 32 rows and 32 columns", "use the defaults 512 × 1024")
     InputError.collect(problems)
@@ -187,9 +227,20 @@ def _smooth_field(rng: np.random.Generator, cols: int, n_waves: int = 3) -> np.n
     return wave / max(np.ptp(wave), 1e-12)
 
 
-def _geometry(rng: np.random.Generator, *, rows: int, cols: int, dy: float, dx: float,
-              surface_depth_mm: float, entry_echo_mm: float, dermal_thickness_mm: float,
-              sleb_thickness_mm: float, undulation_mm: float, thickness_cv: float) -> dict:
+def _geometry(
+    rng: np.random.Generator,
+    *,
+    rows: int,
+    cols: int,
+    dy: float,
+    dx: float,
+    surface_depth_mm: float,
+    entry_echo_mm: float,
+    dermal_thickness_mm: float,
+    sleb_thickness_mm: float,
+    undulation_mm: float,
+    thickness_cv: float,
+) -> dict:
     surface = surface_depth_mm / dy + undulation_mm / dy * _smooth_field(rng, cols)
     surface = np.maximum(surface, 0.0)
     top = surface + entry_echo_mm / dy
@@ -197,8 +248,13 @@ def _geometry(rng: np.random.Generator, *, rows: int, cols: int, dy: float, dx: 
     variation = variation / max(variation.std(), 1e-12)
     variation -= np.median(variation)
     thickness = dermal_thickness_mm / dy * (1.0 + thickness_cv * variation)
-    return {"surface": surface, "top": top, "sleb": top + sleb_thickness_mm / dy,
-            "border": top + thickness, "thickness": thickness}
+    return {
+        "surface": surface,
+        "top": top,
+        "sleb": top + sleb_thickness_mm / dy,
+        "border": top + thickness,
+        "thickness": thickness,
+    }
 
 
 def _linear_profile(upper: float, lower: float, f: float, zs: float, ps: float) -> tuple[float, float]:
@@ -208,9 +264,21 @@ def _linear_profile(upper: float, lower: float, f: float, zs: float, ps: float) 
     return lower - b * (1.0 + f) / 2.0, b
 
 
-def _layer_distributions(centre: np.ndarray, g: dict, *, rows: int, cols: int, lep_upper: float,
-                         lep_lower: float, hep_upper: float, hep_lower: float, upper_fraction: float,
-                         sleb_fraction: float, sleb_lep: float, subcutis_lep: float):
+def _layer_distributions(
+    centre: np.ndarray,
+    g: dict,
+    *,
+    rows: int,
+    cols: int,
+    lep_upper: float,
+    lep_lower: float,
+    hep_upper: float,
+    hep_lower: float,
+    upper_fraction: float,
+    sleb_fraction: float,
+    sleb_lep: float,
+    subcutis_lep: float,
+):
     """Per-pixel probability of a low and of a high grey level, and the (floor, span) of the grey
     levels in the gel and entry echo (where the speckle maps linearly, not through the bands)."""
     f = upper_fraction
@@ -228,8 +296,12 @@ def _layer_distributions(centre: np.ndarray, g: dict, *, rows: int, cols: int, l
     floor = np.where(gel, 0.0, np.where(echo, 190.0, np.nan))
     span = np.where(gel, 11.0, np.where(echo, 60.0, np.nan))
     shape = (rows, cols)
-    return (np.broadcast_to(p_low, shape), np.broadcast_to(p_high, shape),
-            np.broadcast_to(floor, shape), np.broadcast_to(span, shape))
+    return (
+        np.broadcast_to(p_low, shape),
+        np.broadcast_to(p_high, shape),
+        np.broadcast_to(floor, shape),
+        np.broadcast_to(span, shape),
+    )
 
 
 def _uniform_speckle(rng: np.random.Generator, rows: int, cols: int, *, dy: float, dx: float) -> np.ndarray:
@@ -244,8 +316,9 @@ def _uniform_speckle(rng: np.random.Generator, rows: int, cols: int, *, dy: floa
     return np.minimum(u, np.nextafter(np.float32(1), np.float32(0)))  # float32 rounds e^-17 to 1
 
 
-def _quantile_map(u: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, floor: np.ndarray,
-                  span: np.ndarray) -> np.ndarray:
+def _quantile_map(
+    u: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, floor: np.ndarray, span: np.ndarray
+) -> np.ndarray:
     """Grey level F⁻¹(u) of a three-band distribution: uniform on 0–30 with probability ``p_low``,
     on 31–200 with probability ``1 − p_low − p_high``, on 201–255 with probability ``p_high``."""
     p_mid = 1.0 - p_low - p_high
@@ -257,8 +330,17 @@ def _quantile_map(u: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, floor: n
     return np.where(np.isnan(floor), value, floor + span * u)
 
 
-def _draw_septa(rng: np.random.Generator, value: np.ndarray, u: np.ndarray, g: dict, centre: np.ndarray,
-                *, n: int, dy: float, dx: float) -> None:
+def _draw_septa(
+    rng: np.random.Generator,
+    value: np.ndarray,
+    u: np.ndarray,
+    g: dict,
+    centre: np.ndarray,
+    *,
+    n: int,
+    dy: float,
+    dx: float,
+) -> None:
     """Bright, thin, slightly oblique connective-tissue septa in the subcutis (in place)."""
     rows, cols = value.shape
     c = np.arange(cols)
@@ -272,8 +354,18 @@ def _draw_septa(rng: np.random.Generator, value: np.ndarray, u: np.ndarray, g: d
         value[band] = np.maximum(value[band], 170.0 + 60.0 * u[band])
 
 
-def _truth(pixels: np.ndarray, p_low: np.ndarray, p_high: np.ndarray, g: dict, centre: np.ndarray, *,
-           dy: float, upper_fraction: float, sleb_thickness_mm: float, entry_echo_mm: float) -> dict:
+def _truth(
+    pixels: np.ndarray,
+    p_low: np.ndarray,
+    p_high: np.ndarray,
+    g: dict,
+    centre: np.ndarray,
+    *,
+    dy: float,
+    upper_fraction: float,
+    sleb_thickness_mm: float,
+    entry_echo_mm: float,
+) -> dict:
     split = g["top"] + upper_fraction * g["thickness"]
     upper = (centre >= g["top"]) & (centre < split)
     lower = (centre >= split) & (centre < g["border"])
@@ -314,6 +406,7 @@ def _sleb_truth(p_low: np.ndarray, g: dict, centre: np.ndarray, threshold: float
     rows = p_low.shape[0]
     depth = np.arange(rows)[:, None]
     mostly_low = (p_low >= threshold) & (depth >= first) & (centre < g["border"])
-    run = np.cumprod(mostly_low[np.clip(first[None, :] + depth, 0, rows - 1), np.arange(p_low.shape[1])],
-                     axis=0).sum(axis=0)
+    run = np.cumprod(
+        mostly_low[np.clip(first[None, :] + depth, 0, rows - 1), np.arange(p_low.shape[1])], axis=0
+    ).sum(axis=0)
     return np.where(run > 0, first + run - g["top"], 0.0)

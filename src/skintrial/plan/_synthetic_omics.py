@@ -41,30 +41,57 @@ def _serum_drop(values: np.ndarray, cat: pd.DataFrame, participants: pd.DataFram
 
 def _truth(cat: pd.DataFrame, arms: tuple[str, ...], numbers: Mapping[str, float]) -> dict[str, pd.DataFrame]:
     genes = _sim_qpcr.TARGETS + _sim_qpcr.REFERENCES
-    qpcr = pd.DataFrame([(g, a, _sim_qpcr._delta(g, a, numbers) if g in _sim_qpcr.TARGETS else 0.0)
-                         for g in genes for a in arms], columns=["gene", "arm", "log2_fold_change"])
-    links = pd.DataFrame([(f, o, r) for f, (o, r) in _sim_serum.LINKS.items()],
-                         columns=["factor", "skin_outcome", "rho"])
-    links = pd.concat([links, pd.DataFrame({"factor": ["CCL28 + CXCL4 (fall) -> BGN (qPCR)"], "skin_outcome": [""],
-                                            "rho": [numbers["qpcr.link.BGN"]]})], ignore_index=True)
+    qpcr = pd.DataFrame(
+        [
+            (g, a, _sim_qpcr._delta(g, a, numbers) if g in _sim_qpcr.TARGETS else 0.0)
+            for g in genes
+            for a in arms
+        ],
+        columns=["gene", "arm", "log2_fold_change"],
+    )
+    links = pd.DataFrame(
+        [(f, o, r) for f, (o, r) in _sim_serum.LINKS.items()], columns=["factor", "skin_outcome", "rho"]
+    )
+    links = pd.concat(
+        [
+            links,
+            pd.DataFrame(
+                {
+                    "factor": ["CCL28 + CXCL4 (fall) -> BGN (qPCR)"],
+                    "skin_outcome": [""],
+                    "rho": [numbers["qpcr.link.BGN"]],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
     return {"serum": cat.drop(columns=["lod_quantile"]).reset_index(drop=True), "qpcr": qpcr, "links": links}
 
 
-def omics_layer(rng_for: Callable[[str], np.random.Generator], participants: pd.DataFrame,
-                measurements: pd.DataFrame, *, arms: tuple[str, ...], visits: tuple[str, ...],
-                numbers: Mapping[str, float]):
+def omics_layer(
+    rng_for: Callable[[str], np.random.Generator],
+    participants: pd.DataFrame,
+    measurements: pd.DataFrame,
+    *,
+    arms: tuple[str, ...],
+    visits: tuple[str, ...],
+    numbers: Mapping[str, float],
+):
     """``((names, make_files), truth)``: the file names, a function making them, and the ground truth."""
     nums = _numbers(numbers)
     cat = _sim_serum.catalogue(rng_for("serum.catalogue"), arms, nums)
     pair = (visits[0], visits[-1])
 
     def make() -> dict[str, bytes]:
-        values, has_follow = _sim_serum.serum_values(rng_for("serum"), cat, participants, measurements,
-                                                     visits=pair, numbers=nums)
+        values, has_follow = _sim_serum.serum_values(
+            rng_for("serum"), cat, participants, measurements, visits=pair, numbers=nums
+        )
         drop = _serum_drop(values, cat, participants)
         table = _sim_qpcr.qpcr_table(rng_for("qpcr"), participants, drop, visits=pair, numbers=nums)
-        return {_sim_serum.SERUM_FILE: _sim_serum.serum_csv(values, has_follow, cat, participants, visits=pair),
-                _sim_qpcr.QPCR_FILE: _sim_qpcr.qpcr_csv(table)}
+        return {
+            _sim_serum.SERUM_FILE: _sim_serum.serum_csv(values, has_follow, cat, participants, visits=pair),
+            _sim_qpcr.QPCR_FILE: _sim_qpcr.qpcr_csv(table),
+        }
 
     return ((_sim_serum.SERUM_FILE, _sim_qpcr.QPCR_FILE), make), _truth(cat, arms, nums)
 
@@ -72,7 +99,19 @@ def omics_layer(rng_for: Callable[[str], np.random.Generator], participants: pd.
 def omics_toml() -> list[tuple[str, dict[str, object]]]:
     """The ``[serum]`` and ``[qpcr]`` tables of the synthetic ``study.toml``."""
     return [
-        ("serum", {"file": _sim_serum.SERUM_FILE, "log": "log2", "below_lod": "lod_sqrt2", "max_below_lod": 0.5,
-                   "pqn": ["metabolites"], "mechanism_outcomes": list(MECHANISM_OUTCOMES)}),
-        ("qpcr", {"file": _sim_qpcr.QPCR_FILE, "reference_genes": list(_sim_qpcr.REFERENCES), "method": "ddct"}),
+        (
+            "serum",
+            {
+                "file": _sim_serum.SERUM_FILE,
+                "log": "log2",
+                "below_lod": "lod_sqrt2",
+                "max_below_lod": 0.5,
+                "pqn": ["metabolites"],
+                "mechanism_outcomes": list(MECHANISM_OUTCOMES),
+            },
+        ),
+        (
+            "qpcr",
+            {"file": _sim_qpcr.QPCR_FILE, "reference_genes": list(_sim_qpcr.REFERENCES), "method": "ddct"},
+        ),
     ]

@@ -30,9 +30,15 @@ SITE = "cheek"
 CURVE_COLUMNS = ("measurement_id", "time_s", "deformation_mm", "pressure_mbar")
 
 
-def raw_layer(rng_for: Callable[[str], np.random.Generator], participants: pd.DataFrame,
-              measurements: pd.DataFrame, *, visits: tuple[str, ...], numbers: Mapping[str, float],
-              token: str) -> dict[str, bytes]:
+def raw_layer(
+    rng_for: Callable[[str], np.random.Generator],
+    participants: pd.DataFrame,
+    measurements: pd.DataFrame,
+    *,
+    visits: tuple[str, ...],
+    numbers: Mapping[str, float],
+    token: str,
+) -> dict[str, bytes]:
     """All raw files of the study by bundle-relative path, the manifest included.
 
     ``rng_for(layer)`` gives a layer's generator; ``token`` (the study seed) makes the DICOM UIDs differ
@@ -44,10 +50,13 @@ def raw_layer(rng_for: Callable[[str], np.random.Generator], participants: pd.Da
     files: dict[str, bytes] = {}
     manifest = []
     for instrument, make in (("cutometer", _cutometer_files), ("ultrasound", _ultrasound_files)):
-        made = make(rng_for(f"raw.{instrument}"), participants, wide, visits=visits, numbers=numbers,
-                    token=token)
+        made = make(
+            rng_for(f"raw.{instrument}"), participants, wide, visits=visits, numbers=numbers, token=token
+        )
         files.update({f"raw/{name}": content for name, content in made.items()})
-        manifest += [(pid, visit, SITE, instrument, name) for (pid, visit), name in zip(wide.index, made, strict=True)]
+        manifest += [
+            (pid, visit, SITE, instrument, name) for (pid, visit), name in zip(wide.index, made, strict=True)
+        ]
     table = pd.DataFrame(manifest, columns=list(MANIFEST_COLUMNS))
     position = {key: i for i, key in enumerate(wide.index)}
     table["_order"] = [position[key] for key in zip(table["participant_id"], table["visit"], strict=True)]
@@ -56,9 +65,19 @@ def raw_layer(rng_for: Callable[[str], np.random.Generator], participants: pd.Da
     return files
 
 
-def _per_visit(rng: np.random.Generator, participants: pd.DataFrame, wide_index: pd.MultiIndex, *,
-               visits: tuple[str, ...], mean: float, sd: float, rho: float, low: float, high: float,
-               decimals: int) -> np.ndarray:
+def _per_visit(
+    rng: np.random.Generator,
+    participants: pd.DataFrame,
+    wide_index: pd.MultiIndex,
+    *,
+    visits: tuple[str, ...],
+    mean: float,
+    sd: float,
+    rho: float,
+    low: float,
+    high: float,
+    decimals: int,
+) -> np.ndarray:
     """A participant trait with no training effect: baseline and follow-ups correlated ``rho``."""
     z = rng.standard_normal((len(participants), 2))
     z_follow = rho * z[:, 0] + np.sqrt(1.0 - rho**2) * z[:, 1]
@@ -68,33 +87,61 @@ def _per_visit(rng: np.random.Generator, participants: pd.DataFrame, wide_index:
 
 
 def _trait(rng, participants, wide, visits, numbers, prefix, decimals) -> np.ndarray:
-    return _per_visit(rng, participants, wide.index, visits=visits, decimals=decimals,
-                      **{q: numbers[f"{prefix}_{q}"] for q in ("mean", "sd", "rho")},
-                      low=numbers[f"{prefix}_min"], high=numbers[f"{prefix}_max"])
+    return _per_visit(
+        rng,
+        participants,
+        wide.index,
+        visits=visits,
+        decimals=decimals,
+        **{q: numbers[f"{prefix}_{q}"] for q in ("mean", "sd", "rho")},
+        low=numbers[f"{prefix}_min"],
+        high=numbers[f"{prefix}_max"],
+    )
 
 
-def _cutometer_files(rng: np.random.Generator, participants: pd.DataFrame, wide: pd.DataFrame, *,
-                     visits: tuple[str, ...], numbers: Mapping[str, float], token: str) -> dict[str, bytes]:
+def _cutometer_files(
+    rng: np.random.Generator,
+    participants: pd.DataFrame,
+    wide: pd.DataFrame,
+    *,
+    visits: tuple[str, ...],
+    numbers: Mapping[str, float],
+    token: str,
+) -> dict[str, bytes]:
     """One curve file per visit; all curves simulated in one batched call."""
     from skintrial.plan._sim_cutometer import simulate_cutometer_from_parameters
 
     names = [f"cutometer/{pid}_{visit}_{SITE}.csv" for pid, visit in wide.index]
     ids = [f"{pid}_{visit}_{SITE}" for pid, visit in wide.index]
-    targets = pd.DataFrame({
-        "measurement_id": ids,
-        "r0": _trait(rng, participants, wide, visits, numbers, "raw.r0", 3),
-        "r2": wide["r2"].to_numpy(), "r5": wide["r5"].to_numpy(), "r7": wide["r7"].to_numpy(),
-    })
+    targets = pd.DataFrame(
+        {
+            "measurement_id": ids,
+            "r0": _trait(rng, participants, wide, visits, numbers, "raw.r0", 3),
+            "r2": wide["r2"].to_numpy(),
+            "r5": wide["r5"].to_numpy(),
+            "r7": wide["r7"].to_numpy(),
+        }
+    )
     seed = int(rng.integers(0, 2**63 - 1))
     curves, _ = simulate_cutometer_from_parameters(
-        targets, seed=seed, on_s=numbers["raw.cutometer_on_s"], off_s=numbers["raw.cutometer_off_s"],
-        n_cycles=int(numbers["raw.cutometer_cycles"]), sampling_hz=numbers["raw.cutometer_hz"],
-        noise_mm=numbers["raw.cutometer_noise_mm"], pressure_mbar=numbers["raw.cutometer_mbar"])
+        targets,
+        seed=seed,
+        on_s=numbers["raw.cutometer_on_s"],
+        off_s=numbers["raw.cutometer_off_s"],
+        n_cycles=int(numbers["raw.cutometer_cycles"]),
+        sampling_hz=numbers["raw.cutometer_hz"],
+        noise_mm=numbers["raw.cutometer_noise_mm"],
+        pressure_mbar=numbers["raw.cutometer_mbar"],
+    )
     per_curve = len(curves) // len(ids)
     text = _curve_lines(curves)
-    return {name: ("measurement_id,time_s,deformation_mm,pressure_mbar\n"
-                   + "".join(text[i * per_curve:(i + 1) * per_curve])).encode("utf-8")
-            for i, name in enumerate(names)}
+    return {
+        name: (
+            "measurement_id,time_s,deformation_mm,pressure_mbar\n"
+            + "".join(text[i * per_curve : (i + 1) * per_curve])
+        ).encode("utf-8")
+        for i, name in enumerate(names)
+    }
 
 
 def _curve_lines(curves: pd.DataFrame) -> list[str]:
@@ -104,31 +151,60 @@ def _curve_lines(curves: pd.DataFrame) -> list[str]:
     return [f"{i},{a:.2f},{b + 0.0:.4f},{c + 0.0:.1f}\n" for i, a, b, c in zip(ids, t, d, p, strict=True)]
 
 
-def _ultrasound_files(rng: np.random.Generator, participants: pd.DataFrame, wide: pd.DataFrame, *,
-                      visits: tuple[str, ...], numbers: Mapping[str, float], token: str) -> dict[str, bytes]:
+def _ultrasound_files(
+    rng: np.random.Generator,
+    participants: pd.DataFrame,
+    wide: pd.DataFrame,
+    *,
+    visits: tuple[str, ...],
+    numbers: Mapping[str, float],
+    token: str,
+) -> dict[str, bytes]:
     """One DICOM scan per visit; each scan's speckle from its own seed drawn in visit order."""
     lep_lower = _trait(rng, participants, wide, visits, numbers, "raw.lep_lower", 3)
     seeds = rng.integers(0, 2**63 - 1, size=len(wide))
     files = {}
     with tempfile.TemporaryDirectory() as tmp:
         for (pid, visit), thick, lep_up, lep_lo, seed in zip(
-                wide.index, wide["dermal_thickness"], wide["lep_upper"], lep_lower, seeds, strict=True):
+            wide.index, wide["dermal_thickness"], wide["lep_upper"], lep_lower, seeds, strict=True
+        ):
             name = f"ultrasound/{pid}_{visit}_{SITE}.dcm"
-            files[name] = _scan_bytes(Path(tmp), thick, lep_up, lep_lo, int(seed), numbers=numbers,
-                                      uid_seed=f"skintrial-synthetic/{token}/{name}")
+            files[name] = _scan_bytes(
+                Path(tmp),
+                thick,
+                lep_up,
+                lep_lo,
+                int(seed),
+                numbers=numbers,
+                uid_seed=f"skintrial-synthetic/{token}/{name}",
+            )
     return files
 
 
-def _scan_bytes(tmp: Path, thickness: float, lep_upper: float, lep_lower: float, seed: int, *,
-                numbers: Mapping[str, float], uid_seed: str) -> bytes:
+def _scan_bytes(
+    tmp: Path,
+    thickness: float,
+    lep_upper: float,
+    lep_lower: float,
+    seed: int,
+    *,
+    numbers: Mapping[str, float],
+    uid_seed: str,
+) -> bytes:
     from skintrial.instruments._ultrasound_io import write_ultrasound_dicom
     from skintrial.plan._sim_ultrasound import simulate_ultrasound
 
     dy = numbers["raw.pixel_spacing_mm"]
     depth = numbers["raw.depth_margin_mm"] + 1.25 * thickness  # gel, entry echo, dermis and some fat
     rows = int(16 * np.ceil(depth / dy / 16))
-    pixels, _ = simulate_ultrasound(dermal_thickness_mm=float(thickness), lep_upper=float(lep_upper),
-                                    lep_lower=float(lep_lower), rows=rows, cols=int(numbers["raw.cols"]),
-                                    spacing_mm=(dy, dy), seed=seed)
+    pixels, _ = simulate_ultrasound(
+        dermal_thickness_mm=float(thickness),
+        lep_upper=float(lep_upper),
+        lep_lower=float(lep_lower),
+        rows=rows,
+        cols=int(numbers["raw.cols"]),
+        spacing_mm=(dy, dy),
+        seed=seed,
+    )
     path = write_ultrasound_dicom(tmp / "scan.dcm", pixels, spacing_mm=(dy, dy), uid_seed=uid_seed)
     return path.read_bytes()

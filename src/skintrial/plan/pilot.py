@@ -55,20 +55,78 @@ from skintrial.plan.power import (
 from skintrial.stats._data import followup_visit_of, trial_arrays
 from skintrial.stats._engine import fit_ols
 
-__all__ = ["PilotEstimates", "pilot_estimates", "plan_trial", "power_curve", "pilot_design", "PLAN_COLUMNS",
-           "CURVE_COLUMNS", "OUTCOME_COLUMNS", "CHANGE_COLUMNS", "PILOT_DESIGN_COLUMNS", "EFFECT_BASES"]
+__all__ = [
+    "PilotEstimates",
+    "pilot_estimates",
+    "plan_trial",
+    "power_curve",
+    "pilot_design",
+    "PLAN_COLUMNS",
+    "CURVE_COLUMNS",
+    "OUTCOME_COLUMNS",
+    "CHANGE_COLUMNS",
+    "PILOT_DESIGN_COLUMNS",
+    "EFFECT_BASES",
+]
 
-OUTCOME_COLUMNS: tuple[str, ...] = ("outcome", "n", "sd", "sd_ci_low", "sd_ci_high", "rho", "rho_ci_low",
-                                    "rho_ci_high", "ancova_residual_sd", "ci_level")
-CHANGE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "n", "baseline_mean", "mean_change", "se", "df", "ci_low",
-                                   "ci_high", "ci_level")
-PLAN_COLUMNS: tuple[str, ...] = ("scenario", *POWER_COLUMNS, "effect_basis", "control_change", "effect_ci_low",
-                                 "effect_ci_high", "effect_ci_level")
-CURVE_COLUMNS: tuple[str, ...] = ("scenario", "contrast", "effect", "effect_basis", "control_change", "sd", "rho",
-                                  "n_per_arm", "n_enrolled_total", "alpha_test", "power", "power_bound")
+OUTCOME_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "n",
+    "sd",
+    "sd_ci_low",
+    "sd_ci_high",
+    "rho",
+    "rho_ci_low",
+    "rho_ci_high",
+    "ancova_residual_sd",
+    "ci_level",
+)
+CHANGE_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "arm",
+    "n",
+    "baseline_mean",
+    "mean_change",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+)
+PLAN_COLUMNS: tuple[str, ...] = (
+    "scenario",
+    *POWER_COLUMNS,
+    "effect_basis",
+    "control_change",
+    "effect_ci_low",
+    "effect_ci_high",
+    "effect_ci_level",
+)
+CURVE_COLUMNS: tuple[str, ...] = (
+    "scenario",
+    "contrast",
+    "effect",
+    "effect_basis",
+    "control_change",
+    "sd",
+    "rho",
+    "n_per_arm",
+    "n_enrolled_total",
+    "alpha_test",
+    "power",
+    "power_bound",
+)
 EFFECT_BASES: tuple[str, ...] = ("given", "pilot_control", "assumed_control_change", "no_pilot_estimate")
 """Values of ``effect_basis``: where each planned effect came from (module notes)."""
-PILOT_DESIGN_COLUMNS: tuple[str, ...] = ("outcome", "arm", "effect", "sd", "rho", "effect_basis", "control_change")
+PILOT_DESIGN_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "arm",
+    "effect",
+    "sd",
+    "rho",
+    "effect_basis",
+    "control_change",
+)
 SCENARIOS = ("pilot", "conservative")
 
 
@@ -166,14 +224,27 @@ def pilot_estimates(
         sd_lo = np.sqrt(df * sd**2 / sps.chi2.ppf(1 - a / 2, df))
         sd_hi = np.sqrt(df * sd**2 / sps.chi2.ppf(a / 2, df))
         rho = sbf / np.sqrt(sbb * sff)
-        z, zse, q = np.arctanh(np.clip(rho, -0.999999, 0.999999)), 1.0 / np.sqrt(df - 2), sps.norm.ppf(1 - a / 2)
+        z, zse, q = (
+            np.arctanh(np.clip(rho, -0.999999, 0.999999)),
+            1.0 / np.sqrt(df - 2),
+            sps.norm.ppf(1 - a / 2),
+        )
     X = (ta.arm_index[:, None] == np.arange(A)[None, :]).astype(float)
     anc = fit_ols(X, follow, Z=base[:, :, None])
-    outcomes = pd.DataFrame({
-        "outcome": ta.outcomes, "n": n, "sd": sd, "sd_ci_low": sd_lo, "sd_ci_high": sd_hi, "rho": rho,
-        "rho_ci_low": np.tanh(z - q * zse), "rho_ci_high": np.tanh(z + q * zse),
-        "ancova_residual_sd": np.sqrt(anc.sigma2), "ci_level": ci_level,
-    })
+    outcomes = pd.DataFrame(
+        {
+            "outcome": ta.outcomes,
+            "n": n,
+            "sd": sd,
+            "sd_ci_low": sd_lo,
+            "sd_ci_high": sd_hi,
+            "rho": rho,
+            "rho_ci_low": np.tanh(z - q * zse),
+            "rho_ci_high": np.tanh(z + q * zse),
+            "ancova_residual_sd": np.sqrt(anc.sigma2),
+            "ci_level": ci_level,
+        }
+    )
     chg = fit_ols(X, follow - base)
     c = chg.contrast(np.eye(A))
     lo, hi = c.ci(ci_level)
@@ -181,13 +252,26 @@ def pilot_estimates(
     n_arm = np.stack([(W & (ta.arm_index == g)[:, None]).sum(axis=0) for g in range(A)], axis=1)
     bmean = np.stack([_column_means(np.where(W, base, np.nan)[ta.arm_index == g]) for g in range(A)], 1)
     K = len(ta.outcomes)
-    changes = pd.DataFrame({
-        "outcome": np.repeat(ta.outcomes, A), "arm": np.tile(ta.arms, K), "n": n_arm.ravel(),
-        "baseline_mean": bmean.ravel(), "mean_change": c.estimate.ravel(), "se": c.se.ravel(),
-        "df": c.df.ravel(), "ci_low": lo.ravel(), "ci_high": hi.ravel(), "ci_level": ci_level,
-    })
-    return PilotEstimates(outcomes=outcomes[list(OUTCOME_COLUMNS)], changes=changes[list(CHANGE_COLUMNS)],
-                          baseline_visit=baseline_visit, followup_visit=followup_visit)
+    changes = pd.DataFrame(
+        {
+            "outcome": np.repeat(ta.outcomes, A),
+            "arm": np.tile(ta.arms, K),
+            "n": n_arm.ravel(),
+            "baseline_mean": bmean.ravel(),
+            "mean_change": c.estimate.ravel(),
+            "se": c.se.ravel(),
+            "df": c.df.ravel(),
+            "ci_low": lo.ravel(),
+            "ci_high": hi.ravel(),
+            "ci_level": ci_level,
+        }
+    )
+    return PilotEstimates(
+        outcomes=outcomes[list(OUTCOME_COLUMNS)],
+        changes=changes[list(CHANGE_COLUMNS)],
+        baseline_visit=baseline_visit,
+        followup_visit=followup_visit,
+    )
 
 
 class _Effect(NamedTuple):
@@ -200,21 +284,45 @@ class _Effect(NamedTuple):
     ci_high: float = float("nan")
 
 
-def _planned_effects(est: PilotEstimates, primary: str, arms: Sequence[str], control_arm: str,
-                     control_change: float, effects: Mapping[str, float] | None) -> dict[str, _Effect]:
+def _planned_effects(
+    est: PilotEstimates,
+    primary: str,
+    arms: Sequence[str],
+    control_arm: str,
+    control_change: float,
+    effects: Mapping[str, float] | None,
+) -> dict[str, _Effect]:
     """{arm: _Effect} for every non-control arm of the new trial (module notes: the effect's interval)."""
     arms = [str(a) for a in arms]
     probs = []
     if control_arm not in arms:
-        probs.append(Problem(f"the control arm {control_arm!r} is not one of the trial's arms {arms}",
-                             column="arms", value=arms, fix=f"list {control_arm!r} among the arms or name another control"))
+        probs.append(
+            Problem(
+                f"the control arm {control_arm!r} is not one of the trial's arms {arms}",
+                column="arms",
+                value=arms,
+                fix=f"list {control_arm!r} among the arms or name another control",
+            )
+        )
     extra = sorted(set(effects or {}) - set(arms))
     if extra:
-        probs.append(Problem(f"effect(s) given for arm(s) {extra} that are not arms of the new trial",
-                             column="effects", value=extra, fix=f"give effects only for {arms}, or add the arm"))
+        probs.append(
+            Problem(
+                f"effect(s) given for arm(s) {extra} that are not arms of the new trial",
+                column="effects",
+                value=extra,
+                fix=f"give effects only for {arms}, or add the arm",
+            )
+        )
     if effects and control_arm in effects:
-        probs.append(Problem("an effect was given for the control arm; effects are differences from the control",
-                             column="effects", value=control_arm, fix="drop the control arm's effect"))
+        probs.append(
+            Problem(
+                "an effect was given for the control arm; effects are differences from the control",
+                column="effects",
+                value=control_arm,
+                fix="drop the control arm's effect",
+            )
+        )
     InputError.collect(probs)
     ch = est.changes[est.changes["outcome"] == primary].set_index("arm")
     m = ch["mean_change"]
@@ -238,21 +346,40 @@ def _planned_effects(est: PilotEstimates, primary: str, arms: Sequence[str], con
         else:
             missing.append(a)
     if missing:
-        raise InputError(Problem(f"arm(s) {missing} are not in the pilot, so their effect is unknown",
-                                 column="arms", fix="give their effects (difference from control) explicitly"))
+        raise InputError(
+            Problem(
+                f"arm(s) {missing} are not in the pilot, so their effect is unknown",
+                column="arms",
+                fix="give their effects (difference from control) explicitly",
+            )
+        )
     return out
 
 
-def _scenarios(est: PilotEstimates, primary: str, arms: Sequence[str], control_arm: str, control_change: float,
-               effects: Mapping[str, float] | None) -> tuple[dict[str, _Effect], dict[str, tuple[float, float]]]:
+def _scenarios(
+    est: PilotEstimates,
+    primary: str,
+    arms: Sequence[str],
+    control_arm: str,
+    control_change: float,
+    effects: Mapping[str, float] | None,
+) -> tuple[dict[str, _Effect], dict[str, tuple[float, float]]]:
     o = est.outcomes.set_index("outcome")
     if primary not in o.index:
-        raise InputError(Problem(f"outcome {primary!r} is not in the pilot data", column="primary",
-                                 value=primary, fix=f"choose one of {list(o.index)}"))
+        raise InputError(
+            Problem(
+                f"outcome {primary!r} is not in the pilot data",
+                column="primary",
+                value=primary,
+                fix=f"choose one of {list(o.index)}",
+            )
+        )
     eff = _planned_effects(est, primary, arms, control_arm, control_change, effects)
     r = o.loc[primary]
-    scen = {"pilot": (float(r["sd"]), float(r["rho"])),
-            "conservative": (float(r["sd_ci_high"]), float(max(r["rho_ci_low"], 0.0)))}
+    scen = {
+        "pilot": (float(r["sd"]), float(r["rho"])),
+        "conservative": (float(r["sd_ci_high"]), float(max(r["rho_ci_low"], 0.0))),
+    }
     return eff, scen
 
 
@@ -309,15 +436,31 @@ def plan_trial(
     eff, scen = _scenarios(estimates, primary, arms, control_arm, control_change, effects)
     parts = []
     for name, (sd, rho) in scen.items():
-        t = ancova_sample_size(effects={a: e.effect for a, e in eff.items()}, sd=sd, rho=rho, power=power,
-                               allocation=allocation, control_arm=control_arm, alpha=alpha,
-                               multiplicity=multiplicity, n_outcomes=n_outcomes, dropout=dropout, method=method,
-                               analysis=analysis, sequence_position=sequence_position)
-        parts.append(t.assign(scenario=name, effect_basis=[eff[a].basis for a in t["arm"]],
-                              control_change=[eff[a].control_change for a in t["arm"]],
-                              effect_ci_low=[eff[a].ci_low for a in t["arm"]],
-                              effect_ci_high=[eff[a].ci_high for a in t["arm"]],
-                              effect_ci_level=float(estimates.changes["ci_level"].iloc[0])))
+        t = ancova_sample_size(
+            effects={a: e.effect for a, e in eff.items()},
+            sd=sd,
+            rho=rho,
+            power=power,
+            allocation=allocation,
+            control_arm=control_arm,
+            alpha=alpha,
+            multiplicity=multiplicity,
+            n_outcomes=n_outcomes,
+            dropout=dropout,
+            method=method,
+            analysis=analysis,
+            sequence_position=sequence_position,
+        )
+        parts.append(
+            t.assign(
+                scenario=name,
+                effect_basis=[eff[a].basis for a in t["arm"]],
+                control_change=[eff[a].control_change for a in t["arm"]],
+                effect_ci_low=[eff[a].ci_low for a in t["arm"]],
+                effect_ci_high=[eff[a].ci_high for a in t["arm"]],
+                effect_ci_level=float(estimates.changes["ci_level"].iloc[0]),
+            )
+        )
     return pd.concat(parts, ignore_index=True)[list(PLAN_COLUMNS)]
 
 
@@ -358,8 +501,14 @@ def power_curve(
     [0.096, 0.396, 0.328, 0.942]
     """
     if multiplicity not in MULTIPLICITY:
-        raise InputError(Problem(f"multiplicity {multiplicity!r} has no analytic power formula", column="multiplicity",
-                                 value=multiplicity, fix=f"use one of {', '.join(MULTIPLICITY)}"))
+        raise InputError(
+            Problem(
+                f"multiplicity {multiplicity!r} has no analytic power formula",
+                column="multiplicity",
+                value=multiplicity,
+                fix=f"use one of {', '.join(MULTIPLICITY)}",
+            )
+        )
     eff, scen = _scenarios(estimates, primary, arms, control_arm, control_change, effects)
     n = np.asarray(list(n_per_arm), dtype=float)
     k = len(eff) + 1
@@ -369,15 +518,38 @@ def power_curve(
     parts = []
     for name, (sd, rho) in scen.items():
         for j, (a, (e, basis, c0, _, _)) in enumerate(eff.items()):
-            pw, _, _ = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n * keep, n_control=n * keep,
-                                      n_total=k * n * keep, n_arms=k, alpha=a_test, method=method,
-                                      analysis=analysis)
-            parts.append(pd.DataFrame({
-                "scenario": name, "contrast": f"{a} - {control_arm}", "effect": e, "effect_basis": basis,
-                "control_change": c0, "sd": sd, "rho": rho,
-                "n_per_arm": n.astype(int), "n_enrolled_total": (k * n).astype(int), "alpha_test": a_test,
-                "power": pw, "power_bound": power_bound(multiplicity, n_hypotheses=m, position=sequence_position + j),
-            }))
+            pw, _, _ = contrast_power(
+                effect=e,
+                sd=sd,
+                rho=rho,
+                n_arm=n * keep,
+                n_control=n * keep,
+                n_total=k * n * keep,
+                n_arms=k,
+                alpha=a_test,
+                method=method,
+                analysis=analysis,
+            )
+            parts.append(
+                pd.DataFrame(
+                    {
+                        "scenario": name,
+                        "contrast": f"{a} - {control_arm}",
+                        "effect": e,
+                        "effect_basis": basis,
+                        "control_change": c0,
+                        "sd": sd,
+                        "rho": rho,
+                        "n_per_arm": n.astype(int),
+                        "n_enrolled_total": (k * n).astype(int),
+                        "alpha_test": a_test,
+                        "power": pw,
+                        "power_bound": power_bound(
+                            multiplicity, n_hypotheses=m, position=sequence_position + j
+                        ),
+                    }
+                )
+            )
     return pd.concat(parts, ignore_index=True)[list(CURVE_COLUMNS)]
 
 
@@ -418,12 +590,20 @@ def pilot_design(
     [['r2', 'AT', 'given'], ['r2', 'RT', 'assumed_control_change'], ['r5', 'AT', 'assumed_control_change'], ['r5', 'RT', 'assumed_control_change']]
     """
     if scenario not in SCENARIOS:
-        raise InputError(Problem(f"unknown scenario {scenario!r}", column="scenario", fix=f"use one of {SCENARIOS}"))
+        raise InputError(
+            Problem(f"unknown scenario {scenario!r}", column="scenario", fix=f"use one of {SCENARIOS}")
+        )
     o = estimates.outcomes.set_index("outcome")
     unknown = [x for x in [primary, *outcomes] if x not in o.index]
     if unknown:
-        raise InputError(Problem(f"outcome(s) {unknown} are not in the pilot data", column="outcomes",
-                                 value=unknown, fix=f"choose among {list(o.index)}"))
+        raise InputError(
+            Problem(
+                f"outcome(s) {unknown} are not in the pilot data",
+                column="outcomes",
+                value=unknown,
+                fix=f"choose among {list(o.index)}",
+            )
+        )
     rows = []
     for name in dict.fromkeys([primary, *outcomes]):
         if name == primary:
@@ -431,14 +611,19 @@ def pilot_design(
         else:
             eff = _other_effects(estimates, name, arms, control_arm)
         r = o.loc[name]
-        sd, rho = ((float(r["sd"]), float(r["rho"])) if scenario == "pilot" else
-                   (float(r["sd_ci_high"]), float(max(r["rho_ci_low"], 0.0))))
+        sd, rho = (
+            (float(r["sd"]), float(r["rho"]))
+            if scenario == "pilot"
+            else (float(r["sd_ci_high"]), float(max(r["rho_ci_low"], 0.0)))
+        )
         rows += [(name, a, e.effect, sd, rho, e.basis, e.control_change) for a, e in eff.items()]
     out = pd.DataFrame(rows, columns=list(PILOT_DESIGN_COLUMNS))
     return out[out["outcome"].isin(list(outcomes))].reset_index(drop=True)
 
 
-def _other_effects(est: PilotEstimates, outcome: str, arms: Sequence[str], control_arm: str) -> dict[str, _Effect]:
+def _other_effects(
+    est: PilotEstimates, outcome: str, arms: Sequence[str], control_arm: str
+) -> dict[str, _Effect]:
     ch = est.changes[est.changes["outcome"] == outcome].set_index("arm")["mean_change"]
     own = control_arm in ch.index and bool(np.isfinite(ch[control_arm]))
     base = float(ch[control_arm]) if own else 0.0
@@ -448,5 +633,9 @@ def _other_effects(est: PilotEstimates, outcome: str, arms: Sequence[str], contr
         if a == control_arm:
             continue
         ok = a in ch.index and bool(np.isfinite(ch[a]))
-        out[a] = _Effect(float(ch[a]) - base, basis, base) if ok else _Effect(0.0, "no_pilot_estimate", float("nan"))
+        out[a] = (
+            _Effect(float(ch[a]) - base, basis, base)
+            if ok
+            else _Effect(0.0, "no_pilot_estimate", float("nan"))
+        )
     return out

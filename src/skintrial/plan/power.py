@@ -82,8 +82,15 @@ from scipy import stats as sps
 from skintrial.errors import InputError, Problem
 from skintrial.plan._values import plain
 
-__all__ = ["POWER_COLUMNS", "ancova_power", "ancova_sample_size", "contrast_power", "alpha_per_test", "power_bound",
-           "LOWER_BOUND_METHODS"]
+__all__ = [
+    "POWER_COLUMNS",
+    "ancova_power",
+    "ancova_sample_size",
+    "contrast_power",
+    "alpha_per_test",
+    "power_bound",
+    "LOWER_BOUND_METHODS",
+]
 
 POWER_COLUMNS: tuple[str, ...] = (
     "contrast",
@@ -271,32 +278,76 @@ def _arm_table(
 def _check_inputs(*, sd, rho, alpha, dropout, multiplicity, n_outcomes, effects, control_arm) -> None:
     probs = []
     if not (np.isfinite(sd) and sd > 0):
-        probs.append(Problem("the SD must be finite and positive", column="sd", value=plain(sd),
-                             fix="give the outcome's SD, e.g. 0.06"))
+        probs.append(
+            Problem(
+                "the SD must be finite and positive",
+                column="sd",
+                value=plain(sd),
+                fix="give the outcome's SD, e.g. 0.06",
+            )
+        )
     if not -1 < rho < 1:
-        probs.append(Problem("rho must lie strictly between -1 and 1", column="rho", value=plain(rho),
-                             fix="give the baseline–follow-up correlation, e.g. 0.6"))
+        probs.append(
+            Problem(
+                "rho must lie strictly between -1 and 1",
+                column="rho",
+                value=plain(rho),
+                fix="give the baseline–follow-up correlation, e.g. 0.6",
+            )
+        )
     if not 0 < alpha < 1:
-        probs.append(Problem("alpha must lie between 0 and 1", column="alpha", value=plain(alpha), fix="e.g. 0.05"))
+        probs.append(
+            Problem("alpha must lie between 0 and 1", column="alpha", value=plain(alpha), fix="e.g. 0.05")
+        )
     if not 0 <= dropout < 1:
-        probs.append(Problem("dropout must be a fraction in [0, 1)", column="dropout", value=plain(dropout),
-                             fix="give the expected fraction lost to follow-up, e.g. 0.1"))
+        probs.append(
+            Problem(
+                "dropout must be a fraction in [0, 1)",
+                column="dropout",
+                value=plain(dropout),
+                fix="give the expected fraction lost to follow-up, e.g. 0.1",
+            )
+        )
     if multiplicity not in MULTIPLICITY:
-        probs.append(Problem(f"multiplicity {multiplicity!r} has no analytic power formula", column="multiplicity",
-                             value=multiplicity, fix=f"use one of {', '.join(MULTIPLICITY)}"))
+        probs.append(
+            Problem(
+                f"multiplicity {multiplicity!r} has no analytic power formula",
+                column="multiplicity",
+                value=multiplicity,
+                fix=f"use one of {', '.join(MULTIPLICITY)}",
+            )
+        )
     if int(n_outcomes) < 1:
         probs.append(Problem("n_outcomes must be at least 1", column="n_outcomes", value=plain(n_outcomes)))
     if isinstance(effects, Mapping) and control_arm in effects:
-        probs.append(Problem(f"an effect was given for the control arm {control_arm!r}; effects are differences "
-                             "from the control arm", column="effects", value=control_arm,
-                             fix=f"give effects only for the other arms, or name another --control than {control_arm!r}"))
+        probs.append(
+            Problem(
+                f"an effect was given for the control arm {control_arm!r}; effects are differences "
+                "from the control arm",
+                column="effects",
+                value=control_arm,
+                fix=f"give effects only for the other arms, or name another --control than {control_arm!r}",
+            )
+        )
     elif not effects and not isinstance(effects, int | float):
-        probs.append(Problem("no arm to compare with the control arm", column="effects",
-                             fix="give effects as {arm: difference from control}"))
-    values = [effects] if isinstance(effects, int | float) else list(dict(effects).values()) if effects else []
+        probs.append(
+            Problem(
+                "no arm to compare with the control arm",
+                column="effects",
+                fix="give effects as {arm: difference from control}",
+            )
+        )
+    values = (
+        [effects] if isinstance(effects, int | float) else list(dict(effects).values()) if effects else []
+    )
     if not all(np.isfinite(float(v)) for v in values):
-        probs.append(Problem("every effect must be a finite number", column="effects",
-                             fix="give each arm's difference from control"))
+        probs.append(
+            Problem(
+                "every effect must be a finite number",
+                column="effects",
+                fix="give each arm's difference from control",
+            )
+        )
     InputError.collect(probs)
 
 
@@ -304,14 +355,33 @@ def _check_sizes(n: Mapping[str, float], dropout: float) -> None:
     """Every arm must analyse at least 2 participants on average (else the t test has no df)."""
     small = {a: float(v) for a, v in n.items() if not np.isfinite(v) or v * (1.0 - dropout) < 2.0}
     if small:
-        raise InputError(Problem(
-            f"too few participants per arm: n_per_arm × (1 − dropout) must be at least 2 in every arm "
-            f"(dropout {float(dropout):g})", column="n_per_arm", value=small,
-            fix=f"enrol at least {math.ceil(2.0 / (1.0 - dropout) - 1e-9)} per arm"))
+        raise InputError(
+            Problem(
+                f"too few participants per arm: n_per_arm × (1 − dropout) must be at least 2 in every arm "
+                f"(dropout {float(dropout):g})",
+                column="n_per_arm",
+                value=small,
+                fix=f"enrol at least {math.ceil(2.0 / (1.0 - dropout) - 1e-9)} per arm",
+            )
+        )
 
 
-def _table(eff, n_enrolled, *, control_arm, sd, rho, alpha, multiplicity, n_outcomes, dropout,
-           analysis, method, target_power, sequence_position=0) -> pd.DataFrame:
+def _table(
+    eff,
+    n_enrolled,
+    *,
+    control_arm,
+    sd,
+    rho,
+    alpha,
+    multiplicity,
+    n_outcomes,
+    dropout,
+    analysis,
+    method,
+    target_power,
+    sequence_position=0,
+) -> pd.DataFrame:
     arms = list(eff)
     k = len(arms) + 1
     m = int(n_outcomes) * len(arms)
@@ -321,52 +391,79 @@ def _table(eff, n_enrolled, *, control_arm, sd, rho, alpha, multiplicity, n_outc
     n_tot = sum(n_an.values())
     e = np.array([eff[a] for a in arms])
     n_arm = np.array([n_an[a] for a in arms])
-    power, ncp, df = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n_arm, n_control=n_an[control_arm],
-                                    n_total=n_tot, n_arms=k, alpha=a_test, analysis=analysis, method=method)
-    gp_power, _, _ = contrast_power(effect=e, sd=sd, rho=rho, n_arm=n_arm, n_control=n_an[control_arm],
-                                    n_total=n_tot, n_arms=k, alpha=a_test, analysis=analysis, method="approx")
+    power, ncp, df = contrast_power(
+        effect=e,
+        sd=sd,
+        rho=rho,
+        n_arm=n_arm,
+        n_control=n_an[control_arm],
+        n_total=n_tot,
+        n_arms=k,
+        alpha=a_test,
+        analysis=analysis,
+        method=method,
+    )
+    gp_power, _, _ = contrast_power(
+        effect=e,
+        sd=sd,
+        rho=rho,
+        n_arm=n_arm,
+        n_control=n_an[control_arm],
+        n_total=n_tot,
+        n_arms=k,
+        alpha=a_test,
+        analysis=analysis,
+        method="approx",
+    )
     factor, q = _variance_factor(analysis, np.asarray(rho, dtype=float))
     sigma_e = float(sd * np.sqrt(factor))
-    test = ("ANCOVA: Fixed effects, main effects and interactions" if q else
-            "ANOVA: Fixed effects, special, main effects and interactions")
-    out = pd.DataFrame({
-        "contrast": [f"{a} - {control_arm}" for a in arms],
-        "arm": arms,
-        "control_arm": control_arm,
-        "effect": e,
-        "sd": float(sd),
-        "rho": float(rho),
-        "analysis": analysis,
-        "method": method,
-        "n_enrolled_arm": [n_enrolled[a] for a in arms],
-        "n_enrolled_control": n_enrolled[control_arm],
-        "n_enrolled_total": sum(n_enrolled.values()),
-        "dropout": float(dropout),
-        "n_analysed_arm": n_arm,
-        "n_analysed_control": n_an[control_arm],
-        "n_analysed_total": n_tot,
-        "alpha": float(alpha),
-        "multiplicity": multiplicity,
-        "n_hypotheses": m,
-        "alpha_test": a_test,
-        "sigma_e": sigma_e,
-        "df": df,
-        "ncp": ncp,
-        "power": power,
-        "power_bound": [power_bound(multiplicity, n_hypotheses=m, position=sequence_position + j)
-                        for j in range(len(arms))],
-        "target_power": float(target_power) if target_power is not None else np.nan,
-        "gpower_test_family": "F tests",
-        "gpower_statistical_test": test,
-        "gpower_effect_size_f": np.abs(ncp) / np.sqrt(n_tot),
-        "gpower_effect_size_d": np.abs(e) / sigma_e,
-        "gpower_alpha": a_test,
-        "gpower_power": gp_power,
-        "gpower_numerator_df": 1,
-        "gpower_groups": k,
-        "gpower_covariates": q,
-        "gpower_total_n": n_tot,
-    })
+    test = (
+        "ANCOVA: Fixed effects, main effects and interactions"
+        if q
+        else "ANOVA: Fixed effects, special, main effects and interactions"
+    )
+    out = pd.DataFrame(
+        {
+            "contrast": [f"{a} - {control_arm}" for a in arms],
+            "arm": arms,
+            "control_arm": control_arm,
+            "effect": e,
+            "sd": float(sd),
+            "rho": float(rho),
+            "analysis": analysis,
+            "method": method,
+            "n_enrolled_arm": [n_enrolled[a] for a in arms],
+            "n_enrolled_control": n_enrolled[control_arm],
+            "n_enrolled_total": sum(n_enrolled.values()),
+            "dropout": float(dropout),
+            "n_analysed_arm": n_arm,
+            "n_analysed_control": n_an[control_arm],
+            "n_analysed_total": n_tot,
+            "alpha": float(alpha),
+            "multiplicity": multiplicity,
+            "n_hypotheses": m,
+            "alpha_test": a_test,
+            "sigma_e": sigma_e,
+            "df": df,
+            "ncp": ncp,
+            "power": power,
+            "power_bound": [
+                power_bound(multiplicity, n_hypotheses=m, position=sequence_position + j)
+                for j in range(len(arms))
+            ],
+            "target_power": float(target_power) if target_power is not None else np.nan,
+            "gpower_test_family": "F tests",
+            "gpower_statistical_test": test,
+            "gpower_effect_size_f": np.abs(ncp) / np.sqrt(n_tot),
+            "gpower_effect_size_d": np.abs(e) / sigma_e,
+            "gpower_alpha": a_test,
+            "gpower_power": gp_power,
+            "gpower_numerator_df": 1,
+            "gpower_groups": k,
+            "gpower_covariates": q,
+            "gpower_total_n": n_tot,
+        }
+    )
     return out[list(POWER_COLUMNS)]
 
 
@@ -427,13 +524,33 @@ def ancova_power(
     >>> t[["contrast", "alpha_test", "df", "power"]].round(4).to_dict("list")
     {'contrast': ['AT - CON', 'RT - CON'], 'alpha_test': [0.025, 0.025], 'df': [116.0, 116.0], 'power': [0.6955, 0.6955]}
     """
-    _check_inputs(sd=sd, rho=rho, alpha=alpha, dropout=dropout, multiplicity=multiplicity,
-                  n_outcomes=n_outcomes, effects=effects, control_arm=control_arm)
+    _check_inputs(
+        sd=sd,
+        rho=rho,
+        alpha=alpha,
+        dropout=dropout,
+        multiplicity=multiplicity,
+        n_outcomes=n_outcomes,
+        effects=effects,
+        control_arm=control_arm,
+    )
     eff, n = _arm_table(effects, control_arm, n_per_arm)
     _check_sizes(n, dropout)
-    return _table(eff, n, control_arm=control_arm, sd=sd, rho=rho, alpha=alpha, multiplicity=multiplicity,
-                  n_outcomes=n_outcomes, dropout=dropout, analysis=analysis, method=method, target_power=None,
-                  sequence_position=sequence_position)
+    return _table(
+        eff,
+        n,
+        control_arm=control_arm,
+        sd=sd,
+        rho=rho,
+        alpha=alpha,
+        multiplicity=multiplicity,
+        n_outcomes=n_outcomes,
+        dropout=dropout,
+        analysis=analysis,
+        method=method,
+        target_power=None,
+        sequence_position=sequence_position,
+    )
 
 
 def ancova_sample_size(
@@ -482,23 +599,59 @@ def ancova_sample_size(
     >>> t[["n_enrolled_arm", "n_enrolled_control", "power"]].round(4).to_dict("records")
     [{'n_enrolled_arm': 64.0, 'n_enrolled_control': 64.0, 'power': 0.8015}]
     """
-    _check_inputs(sd=sd, rho=rho, alpha=alpha, dropout=dropout, multiplicity=multiplicity,
-                  n_outcomes=n_outcomes, effects=effects, control_arm=control_arm)
+    _check_inputs(
+        sd=sd,
+        rho=rho,
+        alpha=alpha,
+        dropout=dropout,
+        multiplicity=multiplicity,
+        n_outcomes=n_outcomes,
+        effects=effects,
+        control_arm=control_arm,
+    )
     if not 0 < power < 1:
-        raise InputError(Problem("target power must lie between 0 and 1", column="power", value=plain(power),
-                                 fix="e.g. 0.8 or 0.9"))
+        raise InputError(
+            Problem(
+                "target power must lie between 0 and 1",
+                column="power",
+                value=plain(power),
+                fix="e.g. 0.8 or 0.9",
+            )
+        )
     eff, _ = _arm_table(effects, control_arm, 1)
     arms = [control_arm, *eff]
     ratio = {a: 1 for a in arms} if allocation is None else {a: int(allocation.get(a, 0)) for a in arms}
     if any(r < 1 for r in ratio.values()):
-        raise InputError(Problem("every arm needs a positive integer allocation ratio", column="allocation",
-                                 value=plain(dict(allocation or {})), fix=f"give ratios for {arms}"))
+        raise InputError(
+            Problem(
+                "every arm needs a positive integer allocation ratio",
+                column="allocation",
+                value=plain(dict(allocation or {})),
+                fix=f"give ratios for {arms}",
+            )
+        )
     if not all(abs(v) > 0 for v in eff.values()):
-        raise InputError(Problem("an effect of zero cannot be powered", column="effects", value=plain(eff),
-                                 fix="give the smallest difference worth detecting"))
-    kw = dict(control_arm=control_arm, sd=sd, rho=rho, alpha=alpha, multiplicity=multiplicity,
-              n_outcomes=n_outcomes, dropout=0.0, analysis=analysis, method=method, target_power=power,
-              sequence_position=sequence_position)
+        raise InputError(
+            Problem(
+                "an effect of zero cannot be powered",
+                column="effects",
+                value=plain(eff),
+                fix="give the smallest difference worth detecting",
+            )
+        )
+    kw = dict(
+        control_arm=control_arm,
+        sd=sd,
+        rho=rho,
+        alpha=alpha,
+        multiplicity=multiplicity,
+        n_outcomes=n_outcomes,
+        dropout=0.0,
+        analysis=analysis,
+        method=method,
+        target_power=power,
+        sequence_position=sequence_position,
+    )
 
     def min_power(m: int) -> float:
         t = _table(eff, {a: float(m * ratio[a]) for a in arms}, **kw)
@@ -509,8 +662,12 @@ def ancova_sample_size(
     while min_power(hi) < power:
         lo, hi = hi, hi * 2
         if hi > max_n:
-            raise InputError(Problem(f"more than {max_n} participants per arm would be needed",
-                                     fix="check the effect, SD and rho, or raise max_n"))
+            raise InputError(
+                Problem(
+                    f"more than {max_n} participants per arm would be needed",
+                    fix="check the effect, SD and rho, or raise max_n",
+                )
+            )
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if min_power(mid) < power else (lo, mid)

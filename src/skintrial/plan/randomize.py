@@ -41,7 +41,15 @@ RANDOMIZATION_COLUMNS: tuple[str, ...] = (
     "participant_id",
     "seed",
 )
-BALANCE_COLUMNS: tuple[str, ...] = ("factor", "level", "arm", "n", "proportion", "target_proportion", "difference")
+BALANCE_COLUMNS: tuple[str, ...] = (
+    "factor",
+    "level",
+    "arm",
+    "n",
+    "proportion",
+    "target_proportion",
+    "difference",
+)
 
 
 def _stratum_rng(seed: int, stratum: str) -> np.random.Generator:
@@ -56,8 +64,14 @@ def _ratios(arms: Sequence[str], ratios) -> np.ndarray:
         ratios = [ratios.get(a, 0) for a in arms]
     r = np.asarray(ratios)
     if r.shape != (len(arms),) or np.any(r < 1) or np.any(r != np.round(r)):
-        raise InputError(Problem("allocation ratios must be positive integers, one per arm", column="ratios",
-                                 value=plain(np.atleast_1d(r).tolist()), fix=f"e.g. {[1] * len(arms)} for {list(arms)}"))
+        raise InputError(
+            Problem(
+                "allocation ratios must be positive integers, one per arm",
+                column="ratios",
+                value=plain(np.atleast_1d(r).tolist()),
+                fix=f"e.g. {[1] * len(arms)} for {list(arms)}",
+            )
+        )
     return r.astype(int)
 
 
@@ -65,9 +79,14 @@ def _check_blocks(block_sizes: Sequence[int], total: int) -> list[int]:
     sizes = [int(b) for b in block_sizes]
     bad = [b for b in sizes if b < total or b % total]
     if not sizes or bad:
-        raise InputError(Problem(f"block sizes must be multiples of the sum of the ratios ({total})",
-                                 column="block_sizes", value=plain(list(block_sizes)),
-                                 fix=f"e.g. {[total, 2 * total]}"))
+        raise InputError(
+            Problem(
+                f"block sizes must be multiples of the sum of the ratios ({total})",
+                column="block_sizes",
+                value=plain(list(block_sizes)),
+                fix=f"e.g. {[total, 2 * total]}",
+            )
+        )
     return sizes
 
 
@@ -96,26 +115,54 @@ def _stratum_names(frame: pd.DataFrame, strata: Sequence[str]) -> pd.Series:
 def _check_participants(participants: pd.DataFrame, strata: Sequence[str], subject: str, file: str) -> None:
     probs = []
     if subject not in participants.columns:
-        probs.append(Problem(f"no {subject} column", file=file, row=1, column=subject,
-                             fix=f"the header needs a {subject} column (one row per participant); found "
-                                 f"{[str(c) for c in participants.columns]}"))
+        probs.append(
+            Problem(
+                f"no {subject} column",
+                file=file,
+                row=1,
+                column=subject,
+                fix=f"the header needs a {subject} column (one row per participant); found "
+                f"{[str(c) for c in participants.columns]}",
+            )
+        )
     absent = [c for c in strata if c not in participants.columns]
     if absent:
-        probs.append(Problem(f"stratification column(s) {absent} not found", file=file, row=1,
-                             fix=f"name stratification factors that are columns of {file}: "
-                                 f"{[str(c) for c in participants.columns if c != subject]}"))
+        probs.append(
+            Problem(
+                f"stratification column(s) {absent} not found",
+                file=file,
+                row=1,
+                fix=f"name stratification factors that are columns of {file}: "
+                f"{[str(c) for c in participants.columns if c != subject]}",
+            )
+        )
     if not probs:
         for c in [subject, *strata]:
             empty = participants[c].isna() | (participants[c].astype(str).str.strip() == "")
             if empty.any():
                 first = int(np.flatnonzero(empty.to_numpy())[0])
-                probs.append(Problem("empty value", file=file, row=first + 2, column=c,
-                                     rows_affected=int(empty.sum()), fix=f"give every participant a {c}"))
+                probs.append(
+                    Problem(
+                        "empty value",
+                        file=file,
+                        row=first + 2,
+                        column=c,
+                        rows_affected=int(empty.sum()),
+                        fix=f"give every participant a {c}",
+                    )
+                )
         dup = participants[subject].duplicated()
         if dup.any():
-            probs.append(Problem("participant listed twice", file=file, column=subject,
-                                 row=int(np.flatnonzero(dup.to_numpy())[0]) + 2,
-                                 value=str(participants[subject][dup].iloc[0]), fix="keep one row per participant"))
+            probs.append(
+                Problem(
+                    "participant listed twice",
+                    file=file,
+                    column=subject,
+                    row=int(np.flatnonzero(dup.to_numpy())[0]) + 2,
+                    value=str(participants[subject][dup].iloc[0]),
+                    fix="keep one row per participant",
+                )
+            )
     InputError.collect(probs)
 
 
@@ -177,10 +224,18 @@ def randomization_list(
     if len(arms) < 2 or len(set(arms)) != len(arms):
         raise InputError(Problem("give at least two distinct arms", column="arms", value=arms))
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        raise InputError(Problem("the seed must be a whole number, 0 or more", column="seed",
-                                 value=plain(seed), fix="e.g. --seed 20240101"))
+        raise InputError(
+            Problem(
+                "the seed must be a whole number, 0 or more",
+                column="seed",
+                value=plain(seed),
+                fix="e.g. --seed 20240101",
+            )
+        )
     r = _ratios(arms, ratios)
-    sizes = _check_blocks(block_sizes if block_sizes is not None else [int(r.sum()), 2 * int(r.sum())], int(r.sum()))
+    sizes = _check_blocks(
+        block_sizes if block_sizes is not None else [int(r.sum()), 2 * int(r.sum())], int(r.sum())
+    )
     if participants is not None:
         _check_participants(participants, strata, subject, file)
         names = _stratum_names(participants, strata)
@@ -188,8 +243,13 @@ def randomization_list(
     else:
         levels = dict(strata_levels or {})
         if n_per_stratum is None or int(n_per_stratum) < 1:
-            raise InputError(Problem("without participants, give n_per_stratum (slots per stratum)",
-                                     column="n_per_stratum", fix="e.g. n_per_stratum=30"))
+            raise InputError(
+                Problem(
+                    "without participants, give n_per_stratum (slots per stratum)",
+                    column="n_per_stratum",
+                    fix="e.g. n_per_stratum=30",
+                )
+            )
         combos = list(itertools.product(*levels.values())) if levels else [()]
         keys = ["|".join(f"{f}={v}" for f, v in zip(levels, c, strict=True)) or "all" for c in combos]
         groups = {k: [None] * int(n_per_stratum) for k in keys}
@@ -252,13 +312,20 @@ def balance_report(
     arms = [str(x) for x in arms]
     unknown = [x for x in found if x not in arms]
     if unknown:
-        raise InputError(Problem(f"the list holds arm(s) {unknown} that are not among {arms}", column="arm",
-                                 value=unknown, fix="give every arm of the list"))
+        raise InputError(
+            Problem(
+                f"the list holds arm(s) {unknown} that are not among {arms}",
+                column="arm",
+                value=unknown,
+                fix="give every arm of the list",
+            )
+        )
     if participants is not None:
         cols = [f for f in factors if f in participants.columns and f not in a.columns]
         p = participants[[subject, *cols]].rename(columns={subject: "participant_id"})
-        a = a[a["participant_id"].notna()].merge(p.assign(participant_id=p["participant_id"].astype(str)),
-                                                 on="participant_id", how="left")
+        a = a[a["participant_id"].notna()].merge(
+            p.assign(participant_id=p["participant_id"].astype(str)), on="participant_id", how="left"
+        )
     w = _ratios(arms, ratios).astype(float)
     target = dict(zip(arms, w / w.sum(), strict=True))
     views = [("overall", pd.Series("all", index=a.index)), ("stratum", a["stratum"])]

@@ -114,7 +114,9 @@ def design_table(
     0      r2  AT    0.02  0.06  0.7
     1      r2  RT    0.03  0.06  0.7
     """
-    rows = [(o, a, float(d), float(sd[o]), float(rho[o])) for o, arms in effects.items() for a, d in arms.items()]
+    rows = [
+        (o, a, float(d), float(sd[o]), float(rho[o])) for o, arms in effects.items() for a, d in arms.items()
+    ]
     return pd.DataFrame(rows, columns=list(DESIGN_COLUMNS))
 
 
@@ -133,11 +135,13 @@ def analysis_options(analysis: Mapping[str, Any]) -> dict:
     methods = [str(m) for m in analysis.get("methods", ["ancova"])]
     usable = [m for m in methods if m in SIM_METHODS]
     if not usable:
-        raise InputError(Problem(
-            f"none of the analysis methods {methods} can be simulated",
-            column="[analysis] methods",
-            fix=f"simulation runs {', '.join(SIM_METHODS)}; with complete two-visit data cLDA is close to ANCOVA",
-        ))
+        raise InputError(
+            Problem(
+                f"none of the analysis methods {methods} can be simulated",
+                column="[analysis] methods",
+                fix=f"simulation runs {', '.join(SIM_METHODS)}; with complete two-visit data cLDA is close to ANCOVA",
+            )
+        )
     fams = {"primary": list(analysis.get("primary", []))}
     if analysis.get("secondary"):
         fams["secondary"] = list(analysis["secondary"])
@@ -162,8 +166,14 @@ def p_adjust_rows(P: np.ndarray, method: str) -> np.ndarray:
            [0.4 , 0.03, 0.5 ]])
     """
     if method not in ROW_METHODS:
-        raise InputError(Problem(f"p_adjust_rows does not implement {method!r}", column="multiplicity",
-                                 value=method, fix=f"use one of {', '.join(ROW_METHODS)}"))
+        raise InputError(
+            Problem(
+                f"p_adjust_rows does not implement {method!r}",
+                column="multiplicity",
+                value=method,
+                fix=f"use one of {', '.join(ROW_METHODS)}",
+            )
+        )
     P = np.where(np.isfinite(P), P, 1.0)
     S, m = P.shape
     if method == "none":
@@ -193,12 +203,20 @@ def _check(design, control_arm, families, multiplicity, method, n_per_arm, dropo
     probs = []
     absent = [c for c in DESIGN_COLUMNS if c not in design.columns]
     if absent:
-        raise InputError(Problem(f"design table lacks column(s) {absent}", fix=f"columns {list(DESIGN_COLUMNS)}"))
+        raise InputError(
+            Problem(f"design table lacks column(s) {absent}", fix=f"columns {list(DESIGN_COLUMNS)}")
+        )
     outcomes = list(dict.fromkeys(design["outcome"].astype(str)))
     arms = list(dict.fromkeys(design["arm"].astype(str)))
     if control_arm in arms:
-        probs.append(Problem("the control arm must not have a design row", column="arm", value=control_arm,
-                             fix="effects are differences from the control arm; drop its rows"))
+        probs.append(
+            Problem(
+                "the control arm must not have a design row",
+                column="arm",
+                value=control_arm,
+                fix="effects are differences from the control arm; drop its rows",
+            )
+        )
     per_o = design.groupby("outcome")[["sd", "rho"]].nunique()
     if (per_o > 1).any(axis=None):
         probs.append(Problem("sd and rho must be the same on every row of an outcome", column="sd, rho"))
@@ -206,32 +224,65 @@ def _check(design, control_arm, families, multiplicity, method, n_per_arm, dropo
         probs.append(Problem("sd must be positive and rho within (-1, 1)", column="sd, rho"))
     if multiplicity not in ROW_METHODS:
         known = multiplicity in P_ADJUST_METHODS
-        probs.append(Problem(
-            f"multiplicity {multiplicity!r} " + ("cannot be simulated: the batched adjustment (p_adjust_rows) does "
-                                                 "not implement it" if known else "is unknown"),
-            column="multiplicity", value=multiplicity,
-            fix=f"simulate with one of {', '.join(ROW_METHODS)}"
-                + ("; Hochberg is the closest (Hommel rejects at least what Hochberg rejects, so its power is a "
-                   "lower bound)" if multiplicity == "hommel" else "")))
+        probs.append(
+            Problem(
+                f"multiplicity {multiplicity!r} "
+                + (
+                    "cannot be simulated: the batched adjustment (p_adjust_rows) does not implement it"
+                    if known
+                    else "is unknown"
+                ),
+                column="multiplicity",
+                value=multiplicity,
+                fix=f"simulate with one of {', '.join(ROW_METHODS)}"
+                + (
+                    "; Hochberg is the closest (Hommel rejects at least what Hochberg rejects, so its power is a "
+                    "lower bound)"
+                    if multiplicity == "hommel"
+                    else ""
+                ),
+            )
+        )
     if method not in SIM_METHODS:
-        probs.append(Problem(f"method {method!r} cannot be simulated", column="method",
-                             fix=f"use one of {', '.join(SIM_METHODS)}"))
+        probs.append(
+            Problem(
+                f"method {method!r} cannot be simulated",
+                column="method",
+                fix=f"use one of {', '.join(SIM_METHODS)}",
+            )
+        )
     fams = {"primary": outcomes} if not families else {f: [str(o) for o in v] for f, v in families.items()}
     unknown = sorted({o for v in fams.values() for o in v} - set(outcomes))
     if unknown:
-        probs.append(Problem(f"family outcome(s) {unknown} have no design rows", column="outcome",
-                             fix="give effect, sd and rho for every outcome of the analysis plan"))
+        probs.append(
+            Problem(
+                f"family outcome(s) {unknown} have no design rows",
+                column="outcome",
+                fix="give effect, sd and rho for every outcome of the analysis plan",
+            )
+        )
     all_arms = [control_arm, *arms]
     n = n_per_arm if isinstance(n_per_arm, Mapping) else {a: n_per_arm for a in all_arms}
     if any(int(n.get(a, 0)) < 2 for a in all_arms):
-        probs.append(Problem("every arm needs at least 2 participants", column="n_per_arm",
-                             value={str(a): int(v) for a, v in n.items()},
-                             fix=f"give n_per_arm for {all_arms}"))
+        probs.append(
+            Problem(
+                "every arm needs at least 2 participants",
+                column="n_per_arm",
+                value={str(a): int(v) for a, v in n.items()},
+                fix=f"give n_per_arm for {all_arms}",
+            )
+        )
     if not 0 <= dropout < 1 or int(n_sims) < 1:
         probs.append(Problem("dropout must be in [0, 1) and n_sims positive", column="dropout, n_sims"))
     if not isinstance(seed, int | np.integer) or seed < 0:
-        probs.append(Problem("the seed must be a whole number, 0 or more", column="seed", value=plain(seed),
-                             fix="e.g. seed=1"))
+        probs.append(
+            Problem(
+                "the seed must be a whole number, 0 or more",
+                column="seed",
+                value=plain(seed),
+                fix="e.g. seed=1",
+            )
+        )
     InputError.collect(probs)
     return outcomes, arms, fams, {a: int(n[a]) for a in all_arms}
 
@@ -244,8 +295,13 @@ def _correlation(outcome_corr: float | np.ndarray, K: int) -> np.ndarray:
     try:
         return np.linalg.cholesky(C)
     except np.linalg.LinAlgError:
-        raise InputError(Problem("outcome_corr is not a valid correlation matrix", column="outcome_corr",
-                                 fix="give a positive definite K × K matrix or one number in (-1/(K-1), 1)")) from None
+        raise InputError(
+            Problem(
+                "outcome_corr is not a valid correlation matrix",
+                column="outcome_corr",
+                fix="give a positive definite K × K matrix or one number in (-1/(K-1), 1)",
+            )
+        ) from None
 
 
 def _simulate_batch(rng, S, X, arm_idx, delta, sd, rho, chol, dropout, method):
@@ -326,11 +382,14 @@ def simulate_power(
     >>> res.hypotheses[["contrast", "power", "mcse"]].round(3).to_dict("list")
     {'contrast': ['AT - CON', 'RT - CON'], 'power': [0.775, 0.742], 'mcse': [0.021, 0.022]}
     """
-    outcomes, arms, fams, n = _check(design, control_arm, families, multiplicity, method, n_per_arm,
-                                     dropout, n_sims, seed)
+    outcomes, arms, fams, n = _check(
+        design, control_arm, families, multiplicity, method, n_per_arm, dropout, n_sims, seed
+    )
     all_arms = [control_arm, *arms]
     arm_idx = np.repeat(np.arange(len(all_arms)), [n[a] for a in all_arms])
-    X = np.column_stack([np.ones(arm_idx.size), *[(arm_idx == j).astype(float) for j in range(1, len(all_arms))]])
+    X = np.column_stack(
+        [np.ones(arm_idx.size), *[(arm_idx == j).astype(float) for j in range(1, len(all_arms))]]
+    )
     d = design.assign(outcome=design["outcome"].astype(str), arm=design["arm"].astype(str))
     delta = np.zeros((len(all_arms), len(outcomes)))
     eff = d.pivot_table(index="arm", columns="outcome", values="effect", aggfunc="first")
@@ -340,10 +399,14 @@ def simulate_power(
     chol = _correlation(outcome_corr, len(outcomes))
     per_trial = len(outcomes) * arm_idx.size * (X.shape[1] + 8) * 8  # bytes of one trial in the engine
     if per_trial * float(n_sims) > MAX_TOTAL_BYTES:
-        raise InputError(Problem(
-            f"simulating {n_sims} trials of {arm_idx.size} participants is too large for one machine",
-            column="n_sims", value=int(n_sims),
-            fix="check the sample size (an effect near zero needs an enormous trial) or simulate fewer trials"))
+        raise InputError(
+            Problem(
+                f"simulating {n_sims} trials of {arm_idx.size} participants is too large for one machine",
+                column="n_sims",
+                value=int(n_sims),
+                fix="check the sample size (an effect near zero needs an enormous trial) or simulate fewer trials",
+            )
+        )
     chunk_size = int(max(1, min(chunk_size, MAX_CHUNK_BYTES // per_trial)))
     rng = np.random.default_rng(seed)
     hyp = [(fam, outcomes.index(o), c) for fam, outs in fams.items() for o in outs for c in range(len(arms))]
@@ -373,10 +436,30 @@ def simulate_power(
         done += S
         if progress is not None:
             progress(done, n_sims)
-    return _result(hyp, outcomes, arms, control_arm, delta, rej, rej_raw, est_sum, fam_any, fam_all, fams,
-                   settings=dict(n_per_arm=n, method=method, multiplicity=multiplicity, gatekeeping=gatekeeping,
-                                 alpha=alpha, dropout=dropout, outcome_corr=np.asarray(outcome_corr).tolist(),
-                                 n_sims=int(n_sims), seed=seed))
+    return _result(
+        hyp,
+        outcomes,
+        arms,
+        control_arm,
+        delta,
+        rej,
+        rej_raw,
+        est_sum,
+        fam_any,
+        fam_all,
+        fams,
+        settings=dict(
+            n_per_arm=n,
+            method=method,
+            multiplicity=multiplicity,
+            gatekeeping=gatekeeping,
+            alpha=alpha,
+            dropout=dropout,
+            outcome_corr=np.asarray(outcome_corr).tolist(),
+            n_sims=int(n_sims),
+            seed=seed,
+        ),
+    )
 
 
 def _mcse(p: np.ndarray, n: int) -> np.ndarray:
@@ -386,18 +469,20 @@ def _mcse(p: np.ndarray, n: int) -> np.ndarray:
 def _result(hyp, outcomes, arms, control_arm, delta, rej, rej_raw, est_sum, fam_any, fam_all, fams, settings):
     N = settings["n_sims"]
     power, raw = rej / N, rej_raw / N
-    hypotheses = pd.DataFrame({
-        "outcome": [outcomes[k] for _, k, _ in hyp],
-        "contrast": [f"{arms[c]} - {control_arm}" for _, _, c in hyp],
-        "family": [f for f, _, _ in hyp],
-        "effect": [delta[c + 1, k] for _, k, c in hyp],
-        "mean_estimate": est_sum / N,
-        "power": power,
-        "mcse": _mcse(power, N),
-        "power_unadjusted": raw,
-        "mcse_unadjusted": _mcse(raw, N),
-        "n_sims": N,
-    })
+    hypotheses = pd.DataFrame(
+        {
+            "outcome": [outcomes[k] for _, k, _ in hyp],
+            "contrast": [f"{arms[c]} - {control_arm}" for _, _, c in hyp],
+            "family": [f for f, _, _ in hyp],
+            "effect": [delta[c + 1, k] for _, k, c in hyp],
+            "mean_estimate": est_sum / N,
+            "power": power,
+            "mcse": _mcse(power, N),
+            "power_unadjusted": raw,
+            "mcse_unadjusted": _mcse(raw, N),
+            "n_sims": N,
+        }
+    )
     rows = []
     for f in fams:
         m = sum(1 for h in hyp if h[0] == f)
@@ -405,4 +490,6 @@ def _result(hyp, outcomes, arms, control_arm, delta, rej, rej_raw, est_sum, fam_
             p = cnt / N
             rows.append((f, crit, m, p, float(_mcse(np.asarray(p), N)), N))
     families = pd.DataFrame(rows, columns=list(FAMILY_COLUMNS))
-    return SimulationResult(hypotheses=hypotheses[list(HYPOTHESIS_COLUMNS)], families=families, settings=settings)
+    return SimulationResult(
+        hypotheses=hypotheses[list(HYPOTHESIS_COLUMNS)], families=families, settings=settings
+    )

@@ -54,8 +54,16 @@ __all__ = ["SyntheticStudy", "synthetic_study", "calibration_table"]
 VISITS = ("week0", "week16")
 BASELINE_VISIT = "week0"
 PRIMARY = ("r2", "dermal_thickness")
-PARTICIPANT_COLUMNS = ("participant_id", "arm", "age", "sex", "status", "withdrawal_visit",
-                       "withdrawal_reason", "age_group")
+PARTICIPANT_COLUMNS = (
+    "participant_id",
+    "arm",
+    "age",
+    "sex",
+    "status",
+    "withdrawal_visit",
+    "withdrawal_reason",
+    "age_group",
+)
 MEASUREMENT_COLUMNS = ("participant_id", "visit", "outcome", "value")
 TRUTH_COLUMNS = ("outcome", "arm", "baseline_mean", "baseline_sd", "rho", "mean_change")
 
@@ -131,9 +139,11 @@ def calibration_table() -> pd.DataFrame:
     """
     rows = (*cal.TABLE, *_omics_calibration())
     return pd.DataFrame(
-        {"name": [r.name for r in rows],
-         "value": [float(r.value) for r in rows],
-         "source": [r.source for r in rows]}
+        {
+            "name": [r.name for r in rows],
+            "value": [float(r.value) for r in rows],
+            "source": [r.source for r in rows],
+        }
     )
 
 
@@ -143,9 +153,16 @@ def _omics_calibration() -> tuple[cal.Number, ...]:
     return (*_sim_serum.CALIBRATION, *_sim_qpcr.CALIBRATION)
 
 
-def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = False,
-                    dropout: bool = True, raw: bool = False, omics: bool = True,
-                    training: bool = True) -> SyntheticStudy:
+def synthetic_study(
+    *,
+    seed: int = 20230623,
+    n: int = 61,
+    control_arm: bool = False,
+    dropout: bool = True,
+    raw: bool = False,
+    omics: bool = True,
+    training: bool = True,
+) -> SyntheticStudy:
     """Generate a synthetic AT vs RT (optionally with a no-exercise control) study bundle.
 
     Parameters
@@ -219,14 +236,23 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
 
     training_seed = int(_layer_rng(seed, "training").integers(2**31))
     adherence = simulate_attendance(participants, seed=training_seed)["adherence"].to_numpy()
-    measurements = _measurements_layer(_layer_rng(seed, "measurements"), participants, arms=arms,
-                                       numbers=numbers, adherence=adherence)
+    measurements = _measurements_layer(
+        _layer_rng(seed, "measurements"), participants, arms=arms, numbers=numbers, adherence=adherence
+    )
     files: dict[str, bytes] = {}
     if raw:
         from skintrial.plan._synthetic_raw import raw_layer
 
-        files.update(raw_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
-                               visits=VISITS, numbers=numbers, token=str(seed)))
+        files.update(
+            raw_layer(
+                lambda layer: _layer_rng(seed, layer),
+                participants,
+                measurements,
+                visits=VISITS,
+                numbers=numbers,
+                token=str(seed),
+            )
+        )
     if training:
         log = simulate_training(participants, seed=training_seed, measurements=measurements, visits=VISITS)
         files["training.csv"] = log.to_csv(index=False, lineterminator="\n").encode("utf-8")
@@ -235,13 +261,20 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
     if omics:
         from skintrial.plan._synthetic_omics import omics_layer
 
-        lazy, omics_truth = omics_layer(lambda layer: _layer_rng(seed, layer), participants, measurements,
-                                        arms=arms, visits=VISITS, numbers=numbers)
+        lazy, omics_truth = omics_layer(
+            lambda layer: _layer_rng(seed, layer),
+            participants,
+            measurements,
+            arms=arms,
+            visits=VISITS,
+            numbers=numbers,
+        )
         all_files = _LazyFiles(files, lazy)
     return SyntheticStudy(
         seed=seed,
-        study_toml=_study_toml(arms=arms, seed=seed, n=n, dropout=dropout, raw=raw, omics=omics,
-                               training=training),
+        study_toml=_study_toml(
+            arms=arms, seed=seed, n=n, dropout=dropout, raw=raw, omics=omics, training=training
+        ),
         participants=participants,
         measurements=measurements,
         truth=_truth(arms, numbers),
@@ -253,7 +286,9 @@ def synthetic_study(*, seed: int = 20230623, n: int = 61, control_arm: bool = Fa
 class _LazyFiles(Mapping[str, bytes]):
     """Files by path, some made on first access by one call that returns all of them (then cached)."""
 
-    def __init__(self, ready: Mapping[str, bytes], lazy: tuple[tuple[str, ...], Callable[[], dict[str, bytes]]]):
+    def __init__(
+        self, ready: Mapping[str, bytes], lazy: tuple[tuple[str, ...], Callable[[], dict[str, bytes]]]
+    ):
         self._ready = dict(ready)
         self._names, self._make = lazy
         self._made: dict[str, bytes] | None = None
@@ -277,6 +312,7 @@ class _LazyFiles(Mapping[str, bytes]):
 
 # --- layers -------------------------------------------------------------------------------------------
 
+
 def _layer_rng(seed: int, layer: str) -> np.random.Generator:
     """The generator of one layer: independent of every other layer and of the order they run in."""
     key = int.from_bytes(hashlib.sha256(layer.encode("utf-8")).digest()[:4], "little")
@@ -296,27 +332,36 @@ def _allocate(n: int, arms: tuple[str, ...], numbers: Mapping[str, float]) -> di
     return {arm: int(s) for arm, s in zip(arms, size, strict=True)}
 
 
-def _participants_layer(rng: np.random.Generator, *, n: int, arms: tuple[str, ...],
-                        numbers: Mapping[str, float]) -> pd.DataFrame:
+def _participants_layer(
+    rng: np.random.Generator, *, n: int, arms: tuple[str, ...], numbers: Mapping[str, float]
+) -> pd.DataFrame:
     """Randomised participants: id, arm (a random permutation of the allocation), age, sex, age group."""
     sizes = _allocate(n, arms, numbers)
     arm = rng.permutation(np.repeat(np.array(arms), [sizes[a] for a in arms]))
     age = rng.integers(int(numbers["design.age_min"]), int(numbers["design.age_max"]) + 1, size=n)
     width = max(3, len(str(n)))
-    return pd.DataFrame({
-        "participant_id": [f"P{i:0{width}d}" for i in range(1, n + 1)],
-        "arm": arm.astype(object),
-        "age": age.astype(np.int64),
-        "sex": "F",
-        "status": "completed",
-        "withdrawal_visit": None,
-        "withdrawal_reason": None,
-        "age_group": np.where(age < 50, "40-49", "50-59").astype(object),
-    }, columns=list(PARTICIPANT_COLUMNS))
+    return pd.DataFrame(
+        {
+            "participant_id": [f"P{i:0{width}d}" for i in range(1, n + 1)],
+            "arm": arm.astype(object),
+            "age": age.astype(np.int64),
+            "sex": "F",
+            "status": "completed",
+            "withdrawal_visit": None,
+            "withdrawal_reason": None,
+            "age_group": np.where(age < 50, "40-49", "50-59").astype(object),
+        },
+        columns=list(PARTICIPANT_COLUMNS),
+    )
 
 
-def _dropout_layer(rng: np.random.Generator, participants: pd.DataFrame, *, arms: tuple[str, ...],
-                   numbers: Mapping[str, float]) -> pd.DataFrame:
+def _dropout_layer(
+    rng: np.random.Generator,
+    participants: pd.DataFrame,
+    *,
+    arms: tuple[str, ...],
+    numbers: Mapping[str, float],
+) -> pd.DataFrame:
     """Withdraw round(rate × arm size) participants per arm after baseline (at most all but two)."""
     out = participants.copy()
     keys = list(cal.WITHDRAWAL_REASONS)
@@ -349,10 +394,15 @@ def _outcome_parameters(arms: tuple[str, ...], numbers: Mapping[str, float]) -> 
     age_var = ((hi - lo + 1) ** 2 - 1) / 12.0  # discrete uniform ages
     sd, slope = vec("baseline_sd"), vec("age_slope")
     return {
-        "mean": vec("baseline_mean"), "slope": slope, "rho": vec("rho"),
+        "mean": vec("baseline_mean"),
+        "slope": slope,
+        "rho": vec("rho"),
         "resid_sd": np.sqrt(sd**2 - slope**2 * age_var),
         "change": np.array([[numbers[f"{k}.change.{arm}"] for k in keys] for arm in arms]),
-        "lower": vec("lower"), "upper": vec("upper"), "step": vec("resolution"), "corr": corr,
+        "lower": vec("lower"),
+        "upper": vec("upper"),
+        "step": vec("resolution"),
+        "corr": corr,
     }
 
 
@@ -374,9 +424,14 @@ def _dose_shift(adherence: np.ndarray, numbers: Mapping[str, float]) -> np.ndarr
     return centred[:, None] * slope[None, :]
 
 
-def _draw_outcomes(rng: np.random.Generator, arm_index: np.ndarray, age: np.ndarray,
-                   par: Mapping[str, np.ndarray], numbers: Mapping[str, float],
-                   dose: np.ndarray | None = None) -> np.ndarray:
+def _draw_outcomes(
+    rng: np.random.Generator,
+    arm_index: np.ndarray,
+    age: np.ndarray,
+    par: Mapping[str, np.ndarray],
+    numbers: Mapping[str, float],
+    dose: np.ndarray | None = None,
+) -> np.ndarray:
     """Baseline and follow-up values, shape (participants, 2, outcomes), batched over everything."""
     n, k = arm_index.size, par["mean"].size
     chol = np.linalg.cholesky(par["corr"])
@@ -394,8 +449,14 @@ def _draw_outcomes(rng: np.random.Generator, arm_index: np.ndarray, age: np.ndar
     return values
 
 
-def _measurements_layer(rng: np.random.Generator, participants: pd.DataFrame, *, arms: tuple[str, ...],
-                        numbers: Mapping[str, float], adherence: np.ndarray | None = None) -> pd.DataFrame:
+def _measurements_layer(
+    rng: np.random.Generator,
+    participants: pd.DataFrame,
+    *,
+    arms: tuple[str, ...],
+    numbers: Mapping[str, float],
+    adherence: np.ndarray | None = None,
+) -> pd.DataFrame:
     """Long measurements: every participant at week0, completers also at week16 (with the dose term when
     each participant's ``adherence`` is given: NaN in an arm without training)."""
     par = _outcome_parameters(arms, numbers)
@@ -404,25 +465,37 @@ def _measurements_layer(rng: np.random.Generator, participants: pd.DataFrame, *,
     values = _draw_outcomes(rng, arm_index, participants["age"].to_numpy(float), par, numbers, dose)
     n, n_visits, k = values.shape
     keys = np.array([o.key for o in cal.OUTCOMES], dtype=object)
-    long = pd.DataFrame({
-        "participant_id": np.repeat(participants["participant_id"].to_numpy(), n_visits * k),
-        "visit": np.tile(np.repeat(np.array(VISITS, dtype=object), k), n),
-        "outcome": np.tile(keys, n * n_visits),
-        "value": values.reshape(-1),
-    })
+    long = pd.DataFrame(
+        {
+            "participant_id": np.repeat(participants["participant_id"].to_numpy(), n_visits * k),
+            "visit": np.tile(np.repeat(np.array(VISITS, dtype=object), k), n),
+            "outcome": np.tile(keys, n * n_visits),
+            "value": values.reshape(-1),
+        }
+    )
     withdrawn = np.repeat((participants["status"] == "withdrawn").to_numpy(), n_visits * k)
     keep = ~(withdrawn & (long["visit"].to_numpy() != BASELINE_VISIT))
     return long.loc[keep].reset_index(drop=True)
 
 
 def _truth(arms: tuple[str, ...], numbers: Mapping[str, float]) -> pd.DataFrame:
-    rows = [(o.key, arm, numbers[f"{o.key}.baseline_mean"], numbers[f"{o.key}.baseline_sd"],
-             numbers[f"{o.key}.rho"], numbers[f"{o.key}.change.{arm}"])
-            for o in cal.OUTCOMES for arm in arms]
+    rows = [
+        (
+            o.key,
+            arm,
+            numbers[f"{o.key}.baseline_mean"],
+            numbers[f"{o.key}.baseline_sd"],
+            numbers[f"{o.key}.rho"],
+            numbers[f"{o.key}.change.{arm}"],
+        )
+        for o in cal.OUTCOMES
+        for arm in arms
+    ]
     return pd.DataFrame(rows, columns=list(TRUTH_COLUMNS))
 
 
 # --- rendering ----------------------------------------------------------------------------------------
+
 
 def _participants_csv(participants: pd.DataFrame) -> str:
     return participants.to_csv(index=False, lineterminator="\n", na_rep="")
@@ -430,8 +503,7 @@ def _participants_csv(participants: pd.DataFrame) -> str:
 
 def _measurements_csv(measurements: pd.DataFrame) -> str:
     numbers = cal.values()
-    decimals = {o.key: max(0, -int(np.floor(np.log10(numbers[f"{o.key}.resolution"]))))
-                for o in cal.OUTCOMES}
+    decimals = {o.key: max(0, -int(np.floor(np.log10(numbers[f"{o.key}.resolution"])))) for o in cal.OUTCOMES}
     digits = measurements["outcome"].map(decimals).to_numpy()
     text = [f"{v:.{d}f}" for v, d in zip(measurements["value"].to_numpy(), digits, strict=True)]
     return measurements.assign(value=text).to_csv(index=False, lineterminator="\n")
@@ -451,8 +523,16 @@ def _toml_table(header: str, items: Mapping[str, object]) -> list[str]:
     return [f"[{header}]", *(f"{k} = {_toml_value(v)}" for k, v in items.items() if v is not None), ""]
 
 
-def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw: bool, omics: bool = False,
-                training: bool = False) -> str:
+def _study_toml(
+    *,
+    arms: tuple[str, ...],
+    seed: int,
+    n: int,
+    dropout: bool,
+    raw: bool,
+    omics: bool = False,
+    training: bool = False,
+) -> str:
     reference = "CON" if "CON" in arms else "AT"
     description = (
         f"Synthetic 16-week randomised trial of aerobic (AT) vs resistance training (RT)"
@@ -463,30 +543,57 @@ def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw:
         f"docs/calibration.md."
     )
     lines = ["# Synthetic study bundle written by skintrial.plan.synthetic_study (deterministic).", ""]
-    lines += _toml_table("study", {
-        "name": "Exercise and facial skin (synthetic)", "description": description, "arms": list(arms),
-        "reference_arm": reference, "visits": list(VISITS), "baseline_visit": BASELINE_VISIT, "seed": seed,
-    })
+    lines += _toml_table(
+        "study",
+        {
+            "name": "Exercise and facial skin (synthetic)",
+            "description": description,
+            "arms": list(arms),
+            "reference_arm": reference,
+            "visits": list(VISITS),
+            "baseline_visit": BASELINE_VISIT,
+            "seed": seed,
+        },
+    )
     lines += _toml_table("study.arm_labels", {arm: cal.ARM_LABELS[arm] for arm in arms})
     for o in cal.OUTCOMES:
-        lines += _toml_table(f"outcomes.{o.key}", {
-            "label": o.label, "unit": o.unit, "instrument": o.instrument, "family": o.family,
-            "higher_is_better": o.higher_is_better, "site": o.site, "description": o.description,
-            "parameter": o.parameter,
-        })
-    lines += _toml_table("analysis", {
-        "primary": list(PRIMARY),
-        "secondary": [o.key for o in cal.OUTCOMES if o.key not in PRIMARY],
-        "methods": ["ancova", "clda", "mixed_anova"], "alpha": 0.05, "multiplicity": "holm", "covariates": [],
-        "per_protocol_min_adherence": 0.8 if training else None,
-    })
+        lines += _toml_table(
+            f"outcomes.{o.key}",
+            {
+                "label": o.label,
+                "unit": o.unit,
+                "instrument": o.instrument,
+                "family": o.family,
+                "higher_is_better": o.higher_is_better,
+                "site": o.site,
+                "description": o.description,
+                "parameter": o.parameter,
+            },
+        )
+    lines += _toml_table(
+        "analysis",
+        {
+            "primary": list(PRIMARY),
+            "secondary": [o.key for o in cal.OUTCOMES if o.key not in PRIMARY],
+            "methods": ["ancova", "clda", "mixed_anova"],
+            "alpha": 0.05,
+            "multiplicity": "holm",
+            "covariates": [],
+            "per_protocol_min_adherence": 0.8 if training else None,
+        },
+    )
     if training:
         lines += _toml_table("training", {"sessions_per_week": 2, "weeks": 16, "file": "training.csv"})
     if raw:
         numbers = cal.values()
-        lines += _toml_table("raw", {"manifest": "raw/manifest.csv",
-                                     "cutometer_on_s": numbers["raw.cutometer_on_s"],
-                                     "cutometer_off_s": numbers["raw.cutometer_off_s"]})
+        lines += _toml_table(
+            "raw",
+            {
+                "manifest": "raw/manifest.csv",
+                "cutometer_on_s": numbers["raw.cutometer_on_s"],
+                "cutometer_off_s": numbers["raw.cutometer_off_s"],
+            },
+        )
     if omics:
         from skintrial.plan._synthetic_omics import omics_toml
 
@@ -498,11 +605,22 @@ def _study_toml(*, arms: tuple[str, ...], seed: int, n: int, dropout: bool, raw:
 def _check_options(*, seed: object, n: object, n_arms: int) -> None:
     problems = []
     if isinstance(seed, bool) or not isinstance(seed, int | np.integer) or seed < 0:
-        problems.append(Problem("the seed must be a non-negative integer", fix="pass e.g. seed=20230623",
-                                column="seed", value=seed))
+        problems.append(
+            Problem(
+                "the seed must be a non-negative integer",
+                fix="pass e.g. seed=20230623",
+                column="seed",
+                value=seed,
+            )
+        )
     if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 4 * n_arms:
-        problems.append(Problem(f"n must be an integer of at least {4 * n_arms} for {n_arms} arms",
-                                fix=f"pass n={4 * n_arms} or more (the published study randomised 61)",
-                                column="n", value=n))
+        problems.append(
+            Problem(
+                f"n must be an integer of at least {4 * n_arms} for {n_arms} arms",
+                fix=f"pass n={4 * n_arms} or more (the published study randomised 61)",
+                column="n",
+                value=n,
+            )
+        )
     if problems:
         raise InputError(problems)

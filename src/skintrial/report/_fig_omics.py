@@ -25,10 +25,16 @@ def volcano_figure(table: pd.DataFrame, *, contrast: str, alpha: float = 0.05, l
     sig = t["p_adj"].to_numpy(dtype=float) < alpha
     fig, ax = plt.subplots(figsize=(5.2, 4.0))
     ax.scatter(x[~sig], y[~sig], s=6, color="0.7", lw=0, label="not significant")
-    ax.scatter(x[sig & (x > 0)], y[sig & (x > 0)], s=10, color="#d1495b", lw=0, label=f"higher (BH q < {alpha:g})")
-    ax.scatter(x[sig & (x < 0)], y[sig & (x < 0)], s=10, color="#1b6ca8", lw=0, label=f"lower (BH q < {alpha:g})")
+    ax.scatter(
+        x[sig & (x > 0)], y[sig & (x > 0)], s=10, color="#d1495b", lw=0, label=f"higher (BH q < {alpha:g})"
+    )
+    ax.scatter(
+        x[sig & (x < 0)], y[sig & (x < 0)], s=10, color="#1b6ca8", lw=0, label=f"lower (BH q < {alpha:g})"
+    )
     for i in np.argsort(p)[:label_top]:
-        ax.annotate(str(t["analyte"].iat[i]), (x[i], y[i]), fontsize=6.5, xytext=(3, 2), textcoords="offset points")
+        ax.annotate(
+            str(t["analyte"].iat[i]), (x[i], y[i]), fontsize=6.5, xytext=(3, 2), textcoords="offset points"
+        )
     ax.axvline(0.0, color="0.5", lw=0.6)
     scale = str(t["scale"].iat[0]) if len(t) else "log2"
     ax.set_xlabel(f"adjusted difference ({scale} ratio), {contrast}")
@@ -38,8 +44,15 @@ def volcano_figure(table: pd.DataFrame, *, contrast: str, alpha: float = 0.05, l
     return svg_data_uri(fig)
 
 
-def mechanism_heatmap(grid: pd.DataFrame, *, method: str, arm_adjusted: bool, top: int = 25,
-                      labels: dict[str, str] | None = None, alpha: float = 0.05) -> str:
+def mechanism_heatmap(
+    grid: pd.DataFrame,
+    *,
+    method: str,
+    arm_adjusted: bool,
+    top: int = 25,
+    labels: dict[str, str] | None = None,
+    alpha: float = 0.05,
+) -> str:
     """Correlations of the ``top`` factors (smallest p over the outcomes) with every skin outcome;
     ``*`` marks BH q < ``alpha`` across the whole grid."""
     plt = _pyplot()
@@ -54,7 +67,9 @@ def mechanism_heatmap(grid: pd.DataFrame, *, method: str, arm_adjusted: bool, to
     for (i, j), value in np.ndenumerate(q.to_numpy(dtype=float)):
         if value < alpha:
             ax.text(j, i, "*", ha="center", va="center", fontsize=9, color="black")
-    ax.set_xticks(range(r.shape[1]), [labels.get(c, c) for c in r.columns], rotation=30, ha="right", fontsize=7)
+    ax.set_xticks(
+        range(r.shape[1]), [labels.get(c, c) for c in r.columns], rotation=30, ha="right", fontsize=7
+    )
     ax.set_yticks(range(r.shape[0]), [str(f) for f in r.index], fontsize=6.5)
     kind = f"{method.capitalize()} r{', given arm' if arm_adjusted else ''}"
     fig.colorbar(im, ax=ax, shrink=0.7, label=kind)

@@ -19,7 +19,6 @@ _NOT_POOLED = {
 }
 
 
-
 def dose_response_figure(
     data: pd.DataFrame,
     results: pd.DataFrame,
@@ -70,7 +69,14 @@ def dose_response_figure(
     for j, (arm, g) in enumerate(d.groupby("arm", sort=True)):
         color = _COLORS[j % len(_COLORS)]
         ok = np.isfinite(g["dose"]) & np.isfinite(g["change"])
-        ax.scatter(g.loc[ok, "dose"], g.loc[ok, "change"], s=16, color=color, alpha=0.8, label=f"{arm} (n = {ok.sum()})")
+        ax.scatter(
+            g.loc[ok, "dose"],
+            g.loc[ok, "change"],
+            s=16,
+            color=color,
+            alpha=0.8,
+            label=f"{arm} (n = {ok.sum()})",
+        )
         if arm in r.index and r.loc[arm, "status"] == "ok" and ok.sum() > 1:
             x = np.linspace(g.loc[ok, "dose"].min(), g.loc[ok, "dose"].max(), 2)
             y = g.loc[ok, "change"].mean() + r.loc[arm, "estimate"] * (x - g.loc[ok, "dose"].mean())
@@ -80,8 +86,11 @@ def dose_response_figure(
     ax.set_ylabel(f"change in {label or outcome}" + (f" ({unit})" if unit else ""))
     if "all" in r.index and r.loc["all", "status"] == "ok":
         a = r.loc["all"]
-        ax.set_title(f"slope {a['estimate']:.3g} per unit ({100 * a['ci_level']:.0f}% CI {a['ci_low']:.3g} to "
-                     f"{a['ci_high']:.3g}), p = {a['p']:.2g}", fontsize=8)
+        ax.set_title(
+            f"slope {a['estimate']:.3g} per unit ({100 * a['ci_level']:.0f}% CI {a['ci_low']:.3g} to "
+            f"{a['ci_high']:.3g}), p = {a['p']:.2g}",
+            fontsize=8,
+        )
     elif "all" in r.index and r.loc["all", "status"] in _NOT_POOLED:
         ax.set_title(_NOT_POOLED[r.loc["all", "status"]], fontsize=8)
     ax.legend(frameon=False, fontsize=8)

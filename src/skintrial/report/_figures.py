@@ -17,8 +17,13 @@ import pandas as pd
 __all__ = ["svg_data_uri", "figure_bytes", "before_after_figure", "forest_figure"]
 
 _COLORS = ("#1b6ca8", "#d1495b", "#2e933c", "#edae49", "#6a4c93")
-_STYLE = {"svg.hashsalt": "skintrial", "font.size": 9, "axes.spines.top": False, "axes.spines.right": False,
-          "text.parse_math": False}
+_STYLE = {
+    "svg.hashsalt": "skintrial",
+    "font.size": 9,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "text.parse_math": False,
+}
 """Every figure's style. ``text.parse_math`` is off: labels come from input files ("$5 voucher" arm, an
 outcome label with ``$x^{``) and are drawn as typed, never parsed as mathtext (which would fail)."""
 
@@ -61,7 +66,9 @@ def figure_bytes(fig, fmt: str = "svg", *, dpi: int = 150) -> bytes:
     buf = io.BytesIO()
     _plain_text(fig)
     with matplotlib.rc_context(_STYLE):
-        fig.savefig(buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None)
+        fig.savefig(
+            buf, format=fmt, dpi=dpi, bbox_inches="tight", metadata={"Date": None} if fmt == "svg" else None
+        )
     return buf.getvalue()
 
 
@@ -70,8 +77,9 @@ def svg_data_uri(fig) -> str:
     return "data:image/svg+xml;base64," + base64.b64encode(figure_bytes(fig, "svg")).decode("ascii")
 
 
-def before_after_figure(long: pd.DataFrame, *, outcome: str, label: str, unit: str, arms: list[str],
-                        visits: list[str]) -> str:
+def before_after_figure(
+    long: pd.DataFrame, *, outcome: str, label: str, unit: str, arms: list[str], visits: list[str]
+) -> str:
     """One panel per arm: each participant's values across ``visits`` (baseline first, the analysed
     follow-up last) joined by a line, and the arm mean ± SD at each visit. ``n`` counts participants with
     both the baseline and the last visit (those the ANCOVA analyses); participants without the last visit
@@ -80,11 +88,18 @@ def before_after_figure(long: pd.DataFrame, *, outcome: str, label: str, unit: s
     d = long[long["outcome"] == outcome]
     wide = d.pivot_table(index=["participant_id", "arm"], columns="visit", values="value").reset_index()
     x = np.arange(len(visits))
-    fig, axes = plt.subplots(1, len(arms), figsize=(max(2.2, 0.9 * len(visits) + 0.6) * len(arms) + 0.6, 2.6),
-                             sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1,
+        len(arms),
+        figsize=(max(2.2, 0.9 * len(visits) + 0.6) * len(arms) + 0.6, 2.6),
+        sharey=True,
+        squeeze=False,
+    )
     for j, (ax, arm) in enumerate(zip(axes[0], arms, strict=True)):
         w = wide[wide["arm"] == arm]
-        Y = np.column_stack([w.get(v, pd.Series(np.nan, index=w.index)).to_numpy(dtype=float) for v in visits])
+        Y = np.column_stack(
+            [w.get(v, pd.Series(np.nan, index=w.index)).to_numpy(dtype=float) for v in visits]
+        )
         seen = np.isfinite(Y)
         analysed = seen[:, 0] & seen[:, -1]
         color = _COLORS[j % len(_COLORS)]
@@ -93,13 +108,22 @@ def before_after_figure(long: pd.DataFrame, *, outcome: str, label: str, unit: s
                 ax.plot(x[ok], y[ok], color=color, alpha=0.25, lw=0.8)
         lost = seen.any(axis=1) & ~seen[:, -1]
         last = np.array([np.flatnonzero(r)[-1] for r in seen[lost]], dtype=int)
-        ax.scatter(x[last], Y[lost][np.arange(lost.sum()), last], marker="x", color="0.3", s=14,
-                   label="no follow-up")
+        ax.scatter(
+            x[last], Y[lost][np.arange(lost.sum()), last], marker="x", color="0.3", s=14, label="no follow-up"
+        )
         for k in x:
             v = Y[seen[:, k], k]
             if len(v):
-                ax.errorbar(k, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, color="black", marker="o",
-                            capsize=3, lw=1.5, zorder=5)
+                ax.errorbar(
+                    k,
+                    v.mean(),
+                    yerr=v.std(ddof=1) if len(v) > 1 else 0,
+                    color="black",
+                    marker="o",
+                    capsize=3,
+                    lw=1.5,
+                    zorder=5,
+                )
         ax.set_xticks(x, visits)
         ax.set_xlim(-0.3, len(visits) - 0.7)
         ax.set_title(f"{arm} (n = {analysed.sum()})")
@@ -125,8 +149,10 @@ def forest_figure(table: pd.DataFrame, *, labels: dict[str, str], alpha: float =
     ax.scatter(est, y, c=np.where(sig, "#d1495b", "#1b6ca8"), zorder=3, s=18)
     ax.axvline(0, color="0.5", lw=0.8, ls="--")
     ax.set_yticks(y, [f"{labels.get(o, o)}: {c}" for o, c in zip(t["outcome"], t["contrast"], strict=True)])
-    ax.set_xlabel(f"adjusted difference in baseline-SD units (Hedges' g scale), {level:.0%} CI; "
-                  f"red: adjusted p < {alpha:g}")
+    ax.set_xlabel(
+        f"adjusted difference in baseline-SD units (Hedges' g scale), {level:.0%} CI; "
+        f"red: adjusted p < {alpha:g}"
+    )
     return svg_data_uri(fig)
 
 

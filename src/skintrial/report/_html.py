@@ -31,8 +31,11 @@ def render_report(results: TrialResults) -> str:
     from skintrial.report._sections import build_sections, summary
 
     template = _environment().get_template("report.html.j2")
-    return template.render(summary=summary(results), sections=build_sections(results),
-                           version=results.provenance.get("skintrial_version", ""))
+    return template.render(
+        summary=summary(results),
+        sections=build_sections(results),
+        version=results.provenance.get("skintrial_version", ""),
+    )
 
 
 def write_report(results: TrialResults, path: Path | str) -> Path:

@@ -21,8 +21,16 @@ def _qc_rows(files: pd.DataFrame) -> list[list[str]]:
         qc = grp["qc"].fillna("")
         errors = qc.str.startswith("error")
         flagged = (qc != "") & ~errors
-        rows.append([instrument, str(grp["file"].nunique()), str(len(grp)), str(int((qc == "").sum())),
-                     str(int(flagged.sum())), str(int(errors.sum()))])
+        rows.append(
+            [
+                instrument,
+                str(grp["file"].nunique()),
+                str(len(grp)),
+                str(int((qc == "").sum())),
+                str(int(flagged.sum())),
+                str(int(errors.sum())),
+            ]
+        )
     return rows
 
 
@@ -35,17 +43,30 @@ def build(res: TrialResults) -> list[dict]:
     flagged = files[qc != ""]
     agreement = res.tables.get("instrument_agreement", pd.DataFrame())
     shown = sorted((name, data) for name, data in res.assets.items() if name.startswith("overlays/"))
-    overlays = [{"name": name.rsplit("/", 1)[-1], "uri": "data:image/png;base64," + base64.b64encode(data).decode()}
-                for name, data in shown[:N_OVERLAYS]]
+    overlays = [
+        {"name": name.rsplit("/", 1)[-1], "uri": "data:image/png;base64," + base64.b64encode(data).decode()}
+        for name, data in shown[:N_OVERLAYS]
+    ]
     curves = res.report_data.get("cutometer_curves")
-    return [{
-        "id": "instruments",
-        "title": "Instruments",
-        "qc_rows": _qc_rows(files),
-        "flagged": [[r.file, r.instrument, r.qc] for r in flagged.itertuples()],
-        "agreement": [[r.outcome, str(r.n_raw), str(r.n_table_only), str(r.n), num(r.mean_difference),
-                       num(r.max_abs_difference)] for r in agreement.itertuples()],
-        "curves": cutometer_curves_figure(curves) if curves is not None and len(curves) else None,
-        "overlays": overlays,
-        "n_overlays": len(shown),
-    }]
+    return [
+        {
+            "id": "instruments",
+            "title": "Instruments",
+            "qc_rows": _qc_rows(files),
+            "flagged": [[r.file, r.instrument, r.qc] for r in flagged.itertuples()],
+            "agreement": [
+                [
+                    r.outcome,
+                    str(r.n_raw),
+                    str(r.n_table_only),
+                    str(r.n),
+                    num(r.mean_difference),
+                    num(r.max_abs_difference),
+                ]
+                for r in agreement.itertuples()
+            ],
+            "curves": cutometer_curves_figure(curves) if curves is not None and len(curves) else None,
+            "overlays": overlays,
+            "n_overlays": len(shown),
+        }
+    ]

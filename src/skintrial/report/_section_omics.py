@@ -41,22 +41,41 @@ def _serum(res) -> dict | None:
         return None
     alpha = _alpha(res)
     lod = res.tables.get("serum_lod", pd.DataFrame(columns=["tested", "status", "n_below_lod", "method"]))
-    volcanoes = [{"contrast": c, "uri": volcano_figure(anc, contrast=c, alpha=alpha)}
-                 for c in dict.fromkeys(anc["contrast"])]
+    volcanoes = [
+        {"contrast": c, "uri": volcano_figure(anc, contrast=c, alpha=alpha)}
+        for c in dict.fromkeys(anc["contrast"])
+    ]
     top = anc.sort_values("p", kind="mergesort").head(20)
-    rows = [[r.analyte, r.panel, r.contrast, num(r.ratio), ci(r.ratio_low, r.ratio_high), pval(r.p), pval(r.p_adj),
-             str(r.n)] for r in top.itertuples()]
+    rows = [
+        [
+            r.analyte,
+            r.panel,
+            r.contrast,
+            num(r.ratio),
+            ci(r.ratio_low, r.ratio_high),
+            pval(r.p),
+            pval(r.p_adj),
+            str(r.n),
+        ]
+        for r in top.itertuples()
+    ]
     change = res.tables.get("serum_change")
     pqn = res.tables.get("serum_pqn")
     return {
-        "id": "serum", "title": "Serum panel", "template": "serum", "volcanoes": volcanoes, "alpha": alpha,
-        "n_analytes": len(lod), "n_tested": int(lod["tested"].sum()) if len(lod) else 0,
+        "id": "serum",
+        "title": "Serum panel",
+        "template": "serum",
+        "volcanoes": volcanoes,
+        "alpha": alpha,
+        "n_analytes": len(lod),
+        "n_tested": int(lod["tested"].sum()) if len(lod) else 0,
         "n_excluded_lod": int((lod["status"] == "too_many_below_lod").sum()) if len(lod) else 0,
         "n_with_below_lod": int((lod["n_below_lod"] > 0).sum()) if len(lod) else 0,
         "lod_method": str(lod["method"].iat[0]) if len(lod) else "",
         "pqn_panels": sorted(pqn["panel"].unique().tolist()) if pqn is not None and len(pqn) else [],
         "scale": str(anc["scale"].iat[0]),
-        "top_headers": ["Analyte", "Panel", "Contrast", "Ratio", "CI", "p", "BH q", "n"], "top_rows": rows,
+        "top_headers": ["Analyte", "Panel", "Contrast", "Ratio", "CI", "p", "BH q", "n"],
+        "top_rows": rows,
         "count_headers": ["Arm", "Panel", "Analytes", "Up (q < α)", "Down (q < α)"],
         "count_rows": _counts(change, alpha) if change is not None else [],
     }
@@ -72,15 +91,34 @@ def _mechanism(res) -> dict | None:
     method = str(top["method"].iat[0]) if len(top) else "spearman"
     adjusted = bool(top["arm_adjusted"].iat[0]) if len(top) else False
     alpha = _alpha(res)
-    rows = [[r.factor, labels.get(r.skin_outcome, r.skin_outcome), num(r.r, 2), str(r.n), f"{r.df:g}", pval(r.p),
-             pval(r.p_adj)] for r in top.itertuples()]
+    rows = [
+        [
+            r.factor,
+            labels.get(r.skin_outcome, r.skin_outcome),
+            num(r.r, 2),
+            str(r.n),
+            f"{r.df:g}",
+            pval(r.p),
+            pval(r.p_adj),
+        ]
+        for r in top.itertuples()
+    ]
     n_pairs = int(((grid["method"] == method) & (grid["arm_adjusted"] == adjusted)).sum())
-    n_sig = int(((grid["method"] == method) & (grid["arm_adjusted"] == adjusted) & (grid["p_adj"] < alpha)).sum())
+    n_sig = int(
+        ((grid["method"] == method) & (grid["arm_adjusted"] == adjusted) & (grid["p_adj"] < alpha)).sum()
+    )
     return {
-        "id": "mechanism", "title": "Mechanism: circulating factors vs skin", "template": "mechanism",
+        "id": "mechanism",
+        "title": "Mechanism: circulating factors vs skin",
+        "template": "mechanism",
         "heatmap": mechanism_heatmap(grid, method=method, arm_adjusted=adjusted, labels=labels, alpha=alpha),
-        "method": method, "adjusted": adjusted, "n_pairs": n_pairs, "n_significant": n_sig, "alpha": alpha,
-        "headers": ["Factor", "Skin outcome", "r", "n", "df", "p", "BH q"], "rows": rows,
+        "method": method,
+        "adjusted": adjusted,
+        "n_pairs": n_pairs,
+        "n_significant": n_sig,
+        "alpha": alpha,
+        "headers": ["Factor", "Skin outcome", "r", "n", "df", "p", "BH q"],
+        "rows": rows,
     }
 
 
@@ -90,21 +128,37 @@ def _qpcr(res) -> dict | None:
     t = res.tables.get("qpcr")
     if t is None or t.empty:
         return None
-    rows = [[r.gene, r.group, r.contrast, str(r.n), num(r.delta_delta_ct), num(r.fold_change),
-             ci(r.fc_low, r.fc_high), pval(r.p), r.test] for r in t.itertuples()]
+    rows = [
+        [
+            r.gene,
+            r.group,
+            r.contrast,
+            str(r.n),
+            num(r.delta_delta_ct),
+            num(r.fold_change),
+            ci(r.fc_low, r.fc_high),
+            pval(r.p),
+            r.test,
+        ]
+        for r in t.itertuples()
+    ]
     excl = res.tables.get("qpcr_exclusions")
     n_excl = 0 if excl is None else len(excl)
     level = t["ci_level"].iat[0] if "ci_level" in t.columns else np.nan
     return table_section(
-        "qpcr", "Fibroblast ECM gene expression (qPCR)",
-        ["Gene", "Arm", "Comparison", "n", "ΔΔCt", "Fold change", "CI", "p", "Test"], rows, text_columns=3,
+        "qpcr",
+        "Fibroblast ECM gene expression (qPCR)",
+        ["Gene", "Arm", "Comparison", "n", "ΔΔCt", "Fold change", "CI", "p", "Test"],
+        rows,
+        text_columns=3,
         intro="Dermal fibroblasts given each participant's serum from before and after training. Within each arm: "
-              "the mean within-participant ΔΔCt (post − pre, each participant their own calibrator) with the "
-              "paired t test; between arms: the difference of those changes. Fold change = 2^(−ΔΔCt) (above 1: "
-              "higher expression with post-training serum).",
+        "the mean within-participant ΔΔCt (post − pre, each participant their own calibrator) with the "
+        "paired t test; between arms: the difference of those changes. Fold change = 2^(−ΔΔCt) (above 1: "
+        "higher expression with post-training serum).",
         note=f"{num(100 * level, 3)}% confidence intervals. p-values are per gene, not adjusted for the "
-             f"{t['gene'].nunique()} genes tested: read them as descriptive. Wells excluded (undetermined, above "
-             f"the cutoff, missing pairs): {n_excl}; listed in results/qpcr_exclusions.csv. Method: docs/qpcr.md.")
+        f"{t['gene'].nunique()} genes tested: read them as descriptive. Wells excluded (undetermined, above "
+        f"the cutoff, missing pairs): {n_excl}; listed in results/qpcr_exclusions.csv. Method: docs/qpcr.md.",
+    )
 
 
 _LOG = {"log2": "log2", "log10": "log10", "ln": "natural-log"}
@@ -113,14 +167,16 @@ _LOD = {
     "lod_half": "replaced by LOD/2 (Hornung & Reed 1990, for highly skewed data)",
     "lod": "replaced by the LOD",
     "censored_normal": "treated as left-censored: a censored-normal (Tobit) model with one mean per arm × visit "
-                       "and one SD per analyte was fitted by maximum likelihood and each censored value replaced "
-                       "by its conditional expectation",
+    "and one SD per analyte was fitted by maximum likelihood and each censored value replaced "
+    "by its conditional expectation",
     "missing": "left out (treated as missing)",
 }
 _P_ADJ = {"bh": "Benjamini–Hochberg", "by": "Benjamini–Yekutieli", "holm": "Holm", "bonferroni": "Bonferroni"}
-_BETWEEN = {"welch_t": "Welch's unequal-variance t test of the changes",
-            "student_t": "Student's t test of the changes (variance pooled over the arms)",
-            "ancova": "ANCOVA of post-training ΔCt on pre-training ΔCt and arm"}
+_BETWEEN = {
+    "welch_t": "Welch's unequal-variance t test of the changes",
+    "student_t": "Student's t test of the changes (variance pooled over the arms)",
+    "ancova": "ANCOVA of post-training ΔCt on pre-training ΔCt and arm",
+}
 
 
 def _and(items: list[str]) -> str:
@@ -136,16 +192,20 @@ def _serum_methods(res) -> str:
     opts = serum_options(res.study)
     scale = str(anc["scale"].iat[0])
     change = res.tables.get("serum_change")
-    follow = str(change["followup_visit"].iat[0]) if change is not None and len(change) else res.followup_visit
+    follow = (
+        str(change["followup_visit"].iat[0]) if change is not None and len(change) else res.followup_visit
+    )
     base = res.study.spec.study.baseline_visit
     parts = []
     pqn = res.tables.get("serum_pqn")
     if pqn is not None and len(pqn):
         panels = sorted(pqn["panel"].astype(str).unique())
         which = f"The {panels[0]} panel was" if len(panels) == 1 else f"The {_and(panels)} panels were"
-        parts.append(f"{which} normalised by probabilistic quotient normalisation (PQN; "
-                     f"Dieterle et al. 2006{', after total-area normalisation' if opts['pqn_total_area'] else ''}"
-                     f", {opts['pqn_reference']} reference profile over all samples).")
+        parts.append(
+            f"{which} normalised by probabilistic quotient normalisation (PQN; "
+            f"Dieterle et al. 2006{', after total-area normalisation' if opts['pqn_total_area'] else ''}"
+            f", {opts['pqn_reference']} reference profile over all samples)."
+        )
     methods = [m for m in dict.fromkeys(lod["method"].astype(str))]
     n_below = int((lod["n_below_lod"] > 0).sum())
     lod_text = "; ".join(_LOD.get(m, m) for m in methods)
@@ -153,15 +213,23 @@ def _serum_methods(res) -> str:
     if fallback:
         lod_text += f" ({fallback} analyte(s) with too few detected values fell back to LOD/√2)"
     n_excl = int((lod["status"] == "too_many_below_lod").sum())
-    parts.append(f"Serum values below the limit of detection (in {n_below} of {len(lod)} analytes) were {lod_text}; "
-                 f"analytes with more than {opts['max_below_lod']:.0%} of their values below the LOD were not tested "
-                 f"({n_excl}).")
-    on = f"{_LOG[scale]}-transformed" if scale in _LOG else "analysed on their reported scale (not transformed)"
+    parts.append(
+        f"Serum values below the limit of detection (in {n_below} of {len(lod)} analytes) were {lod_text}; "
+        f"analytes with more than {opts['max_below_lod']:.0%} of their values below the LOD were not tested "
+        f"({n_excl})."
+    )
+    on = (
+        f"{_LOG[scale]}-transformed"
+        if scale in _LOG
+        else "analysed on their reported scale (not transformed)"
+    )
     method = _P_ADJ.get(str(anc["p_adj_method"].iat[0]), str(anc["p_adj_method"].iat[0]))
     cov = res.study.spec.analysis.covariates
-    parts.append(f"Values were {on}; each of the {int(lod['tested'].sum())} tested analytes was analysed by ANCOVA "
-                 f"of its {follow} value on its {base} value and arm{', ' + ', '.join(cov) if cov else ''}, with "
-                 f"{method} adjustment across the analytes of each panel, separately for each contrast.")
+    parts.append(
+        f"Values were {on}; each of the {int(lod['tested'].sum())} tested analytes was analysed by ANCOVA "
+        f"of its {follow} value on its {base} value and arm{', ' + ', '.join(cov) if cov else ''}, with "
+        f"{method} adjustment across the analytes of each panel, separately for each contrast."
+    )
     return " ".join(parts)
 
 
@@ -172,14 +240,19 @@ def _mechanism_methods(res) -> str:
     names = {"spearman": "Spearman's ρ", "pearson": "Pearson's r"}
     methods = [names.get(m, m) for m in dict.fromkeys(grid["method"].astype(str))]
     adjusted = sorted(set(grid["arm_adjusted"].astype(bool)))
-    adj = {(False,): "without adjustment", (True,): "adjusted for arm (partial correlation given arm)",
-           (False, True): "both unadjusted and adjusted for arm (partial correlation given arm)"}[tuple(adjusted)]
+    adj = {
+        (False,): "without adjustment",
+        (True,): "adjusted for arm (partial correlation given arm)",
+        (False, True): "both unadjusted and adjusted for arm (partial correlation given arm)",
+    }[tuple(adjusted)]
     method = _P_ADJ.get(str(grid["p_adj_method"].iat[0]), str(grid["p_adj_method"].iat[0]))
     n_f, n_o = grid["factor"].nunique(), grid["skin_outcome"].nunique()
-    return (f"Mechanism view: participants' changes in each tested factor were correlated with their changes in "
-            f"each skin outcome ({n_f} factors × {n_o} outcomes) by {_and(methods)}, {adj}, complete cases per "
-            f"pair; p-values were adjusted by {method} over the whole factor × outcome grid, separately for each "
-            f"method and adjustment. These correlations are hypotheses, not evidence of mechanism.")
+    return (
+        f"Mechanism view: participants' changes in each tested factor were correlated with their changes in "
+        f"each skin outcome ({n_f} factors × {n_o} outcomes) by {_and(methods)}, {adj}, complete cases per "
+        f"pair; p-values were adjusted by {method} over the whole factor × outcome grid, separately for each "
+        f"method and adjustment. These correlations are hypotheses, not evidence of mechanism."
+    )
 
 
 def _qpcr_methods(res) -> str:
@@ -190,26 +263,38 @@ def _qpcr_methods(res) -> str:
     if t is None or t.empty or not opts:
         return ""
     refs = opts["reference_genes"]
-    norm = (f"the reference gene {refs[0]}" if len(refs) == 1 else
-            f"the mean Ct of {_and(refs)} (the geometric mean of their relative quantities)")
+    norm = (
+        f"the reference gene {refs[0]}"
+        if len(refs) == 1
+        else f"the mean Ct of {_and(refs)} (the geometric mean of their relative quantities)"
+    )
     cutoff = opts["cutoff"]
-    late = ("undetermined wells were " if cutoff is None else f"undetermined wells and Ct above {cutoff:g} cycles were ")
+    late = (
+        "undetermined wells were "
+        if cutoff is None
+        else f"undetermined wells and Ct above {cutoff:g} cycles were "
+    )
     late += "excluded" if opts["undetermined"] == "exclude" else f"set to {cutoff:g} cycles"
     sd = opts["max_replicate_sd"]
     rep = f"technical replicates were combined by their {opts['replicate_rule']}" + (
-        f" (replicate SD above {sd:g} cycles flagged)" if sd is not None else "")
+        f" (replicate SD above {sd:g} cycles flagged)" if sd is not None else ""
+    )
     methods = set(t["method"].astype(str))
     if "pfaffl" in methods:
         eff = opts["efficiencies"]
         given = "" if eff is None else " (" + ", ".join(f"{g} {e:g}" for g, e in eff.items()) + ")"
-        quant = f"efficiency-corrected ratios (Pfaffl 2001) with the amplification factors of study.toml{given}"
+        quant = (
+            f"efficiency-corrected ratios (Pfaffl 2001) with the amplification factors of study.toml{given}"
+        )
     else:
         quant = "2^−ΔΔCt (Livak & Schmittgen 2001), assuming 100% amplification efficiency for every gene"
     tests = list(dict.fromkeys(t["test"].astype(str)))
     between = [_BETWEEN[x] for x in tests if x in _BETWEEN]
-    text = (f"Fibroblast qPCR: {late}; {rep}; ΔCt was computed against {norm}, and relative expression as {quant}. "
-            f"Within each arm the within-participant change in ΔCt ({opts['post']} − {opts['pre']}) was tested by a "
-            f"paired t test")
+    text = (
+        f"Fibroblast qPCR: {late}; {rep}; ΔCt was computed against {norm}, and relative expression as {quant}. "
+        f"Within each arm the within-participant change in ΔCt ({opts['post']} − {opts['pre']}) was tested by a "
+        f"paired t test"
+    )
     text += f"; arms were compared by {_and(between)}." if between else "."
     return text
 

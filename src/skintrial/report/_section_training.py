@@ -21,8 +21,17 @@ def _per_protocol_rows(res: TrialResults, labels: dict[str, str]) -> list[list[s
     rows = []
     for r in res.tables["ancova_per_protocol"].itertuples():
         i = itt.loc[(r.outcome, r.contrast)]
-        rows.append([labels.get(r.outcome, r.outcome), r.contrast, f"{num(i.estimate)} ({ci(i.ci_low, i.ci_high)})",
-                     str(i.n), f"{num(r.estimate)} ({ci(r.ci_low, r.ci_high)})", str(r.n), pval(r.p_adj)])
+        rows.append(
+            [
+                labels.get(r.outcome, r.outcome),
+                r.contrast,
+                f"{num(i.estimate)} ({ci(i.ci_low, i.ci_high)})",
+                str(i.n),
+                f"{num(r.estimate)} ({ci(r.ci_low, r.ci_high)})",
+                str(r.n),
+                pval(r.p_adj),
+            ]
+        )
     return rows
 
 
@@ -40,34 +49,65 @@ def build(res: TrialResults) -> list[dict]:
     for arm in [a for a in res.study.arms if a in set(summary["arm"])]:  # the study's arm order
         g = summary[summary["arm"] == arm]
         adh = g["adherence"].astype(float)
-        arms.append([arm, str(len(g)), _percent(adh.mean()), _percent(adh.min()),
-                     num(g["sessions_attended"].mean())])
+        arms.append(
+            [arm, str(len(g)), _percent(adh.mean()), _percent(adh.min()), num(g["sessions_attended"].mean())]
+        )
     extra = summary[(summary["sessions_beyond_plan"] > 0) | (summary["weeks_over_prescription"] > 0)]
-    extra_rows = [[str(r.participant_id), str(r.arm), str(r.sessions_attended), str(r.sessions_planned),
-                   str(r.sessions_beyond_plan), str(r.weeks_over_prescription)] for r in extra.itertuples()]
+    extra_rows = [
+        [
+            str(r.participant_id),
+            str(r.arm),
+            str(r.sessions_attended),
+            str(r.sessions_planned),
+            str(r.sessions_beyond_plan),
+            str(r.weeks_over_prescription),
+        ]
+        for r in extra.itertuples()
+    ]
     dose = res.tables["dose_response"]
-    pooled = dose[(dose["arm"] == "all") & (dose["dose_measure"] == DOSE_FIGURE_MEASURE)] \
-        if "all" in set(dose["arm"]) else dose[dose["dose_measure"] == DOSE_FIGURE_MEASURE]
-    dose_rows = [[labels.get(r.outcome, r.outcome), r.dose_measure, str(r.arm), num(r.estimate),
-                  ci(r.ci_low, r.ci_high), pval(r.p), str(r.n)] for r in pooled.itertuples()]
+    pooled = (
+        dose[(dose["arm"] == "all") & (dose["dose_measure"] == DOSE_FIGURE_MEASURE)]
+        if "all" in set(dose["arm"])
+        else dose[dose["dose_measure"] == DOSE_FIGURE_MEASURE]
+    )
+    dose_rows = [
+        [
+            labels.get(r.outcome, r.outcome),
+            r.dose_measure,
+            str(r.arm),
+            num(r.estimate),
+            ci(r.ci_low, r.ci_high),
+            pval(r.p),
+            str(r.n),
+        ]
+        for r in pooled.itertuples()
+    ]
     figures = []
     data = res.report_data.get("dose_data")
     if data is not None and len(data):
         for o in spec.analysis.primary:
             if ((data["outcome"] == o) & (data["dose_measure"] == DOSE_FIGURE_MEASURE)).any():
-                fig = dose_response_figure(data, dose, outcome=o, dose_measure=DOSE_FIGURE_MEASURE,
-                                           label=labels.get(o, o), unit=spec.outcomes[o].unit,
-                                           dose_label="adherence (fraction of planned sessions)")
+                fig = dose_response_figure(
+                    data,
+                    dose,
+                    outcome=o,
+                    dose_measure=DOSE_FIGURE_MEASURE,
+                    label=labels.get(o, o),
+                    unit=spec.outcomes[o].unit,
+                    dose_label="adherence (fraction of planned sessions)",
+                )
                 figures.append({"caption": labels.get(o, o), "uri": svg_data_uri(fig)})
-    return [{
-        "id": "training",
-        "title": "Training",
-        "arms": arms,
-        "adherence_uri": svg_data_uri(adherence_figure(summary, min_adherence=rule)),
-        "rule": rule,
-        "extra_rows": extra_rows,
-        "sessions_per_week": spec.training_plan.sessions_per_week,
-        "pp_rows": _per_protocol_rows(res, labels) if "ancova_per_protocol" in res.tables else [],
-        "dose_rows": dose_rows,
-        "dose_figures": figures,
-    }]
+    return [
+        {
+            "id": "training",
+            "title": "Training",
+            "arms": arms,
+            "adherence_uri": svg_data_uri(adherence_figure(summary, min_adherence=rule)),
+            "rule": rule,
+            "extra_rows": extra_rows,
+            "sessions_per_week": spec.training_plan.sessions_per_week,
+            "pp_rows": _per_protocol_rows(res, labels) if "ancova_per_protocol" in res.tables else [],
+            "dose_rows": dose_rows,
+            "dose_figures": figures,
+        }
+    ]

@@ -24,15 +24,21 @@ def _flow(res: TrialResults) -> dict:
     for arm in res.study.arms:
         f = flow[flow["arm"] == arm]
         withdrawn = f[f["stage"] == "withdrawn"]
-        rows.append({
-            "arm": arm,
-            "label": res.study.spec.study.arm_labels.get(arm, ""),
-            "randomised": int(f.loc[f["stage"] == "randomised", "n"].sum()),
-            "withdrawn": int(withdrawn["n"].sum()),
-            "reasons": [f"{r}{f' (after {v})' if v else ''}: {n}" for r, v, n in
-                        zip(withdrawn["reason"], withdrawn["withdrawal_visit"], withdrawn["n"], strict=True)],
-            "completed": int(f.loc[f["stage"] == "completed", "n"].sum()),
-        })
+        rows.append(
+            {
+                "arm": arm,
+                "label": res.study.spec.study.arm_labels.get(arm, ""),
+                "randomised": int(f.loc[f["stage"] == "randomised", "n"].sum()),
+                "withdrawn": int(withdrawn["n"].sum()),
+                "reasons": [
+                    f"{r}{f' (after {v})' if v else ''}: {n}"
+                    for r, v, n in zip(
+                        withdrawn["reason"], withdrawn["withdrawal_visit"], withdrawn["n"], strict=True
+                    )
+                ],
+                "completed": int(f.loc[f["stage"] == "completed", "n"].sum()),
+            }
+        )
     primary = res.study.spec.analysis.primary
     em = res.tables["emmeans"]
     analysed = em[em["outcome"].isin(primary)].groupby("arm")["n"].min().to_dict()
@@ -72,7 +78,10 @@ def _outcomes(res: TrialResults) -> dict:
     anc = res.tables["ancova"]
     labels = _labels(res)
     arms = res.study.arms
-    visits = [v for v in s.study.visits if v in set(d["visit"])] or [s.study.baseline_visit, res.followup_visit]
+    visits = [v for v in s.study.visits if v in set(d["visit"])] or [
+        s.study.baseline_visit,
+        res.followup_visit,
+    ]
     ref = s.study.reference_arm
     blocks = []
     for o in [o for o in s.outcomes if o in set(anc["outcome"])]:  # declared ones, no_data rows included
@@ -80,13 +89,28 @@ def _outcomes(res: TrialResults) -> dict:
         contrasts = {}
         for _, c in anc[anc["outcome"] == o].iterrows():
             contrasts[c["contrast"]] = {
-                "contrast": c["contrast"], "estimate": num(c["estimate"]), "ci": ci(c["ci_low"], c["ci_high"]),
-                "p": pval(c["p"]), "p_adj": pval(c["p_adj"]), "g": num(c["effect_size"], 2),
-                "status": "" if c["status"] == "ok" else c["status"], "family": c["family"],
+                "contrast": c["contrast"],
+                "estimate": num(c["estimate"]),
+                "ci": ci(c["ci_low"], c["ci_high"]),
+                "p": pval(c["p"]),
+                "p_adj": pval(c["p_adj"]),
+                "g": num(c["effect_size"], 2),
+                "status": "" if c["status"] == "ok" else c["status"],
+                "family": c["family"],
                 "significant": bool(c["p_adj"] < s.analysis.alpha),
             }
-        arm_lines = [{"arm": arm, "cells": [mean_sd(desc.at[(arm, v), "mean"], desc.at[(arm, v), "sd"])
-                                             if (arm, v) in desc.index else "–" for v in visits]} for arm in arms]
+        arm_lines = [
+            {
+                "arm": arm,
+                "cells": [
+                    mean_sd(desc.at[(arm, v), "mean"], desc.at[(arm, v), "sd"])
+                    if (arm, v) in desc.index
+                    else "–"
+                    for v in visits
+                ],
+            }
+            for arm in arms
+        ]
         # each contrast "A - B" sits on the line of its first-named arm A (so "RT - CON" on RT's line, and
         # with all pairs every later arm carries its differences from the earlier ones); extra lines if needed
         effect_lines: list = [None] * len(arms)
@@ -100,14 +124,32 @@ def _outcomes(res: TrialResults) -> dict:
                 spill.append(c)
         effect_lines += spill
         n = max(len(arm_lines), len(effect_lines))
-        lines = [{"arm": arm_lines[k] if k < len(arm_lines) else None,
-                  "effect": effect_lines[k] if k < len(effect_lines) else None,
-                  "reference": ref is not None and k < len(arms) and arms[k] == ref} for k in range(n)]
-        blocks.append({"outcome": labels[o], "unit": s.outcomes[o].unit, "lines": lines,
-                       "primary": o in s.analysis.primary})
-    return {"id": "outcomes", "title": "Outcomes", "visits": visits, "rows": blocks,
-            "method": s.analysis.multiplicity, "ci_level": s.analysis.ci_level,
-            "followup": res.followup_visit, "baseline": s.study.baseline_visit}
+        lines = [
+            {
+                "arm": arm_lines[k] if k < len(arm_lines) else None,
+                "effect": effect_lines[k] if k < len(effect_lines) else None,
+                "reference": ref is not None and k < len(arms) and arms[k] == ref,
+            }
+            for k in range(n)
+        ]
+        blocks.append(
+            {
+                "outcome": labels[o],
+                "unit": s.outcomes[o].unit,
+                "lines": lines,
+                "primary": o in s.analysis.primary,
+            }
+        )
+    return {
+        "id": "outcomes",
+        "title": "Outcomes",
+        "visits": visits,
+        "rows": blocks,
+        "method": s.analysis.multiplicity,
+        "ci_level": s.analysis.ci_level,
+        "followup": res.followup_visit,
+        "baseline": s.study.baseline_visit,
+    }
 
 
 def _figures(res: TrialResults) -> dict:
@@ -115,21 +157,41 @@ def _figures(res: TrialResults) -> dict:
     long = res.study.long()
     labels = _labels(res)
     visits = s.study.visits
-    shown = visits[visits.index(s.study.baseline_visit): visits.index(res.followup_visit) + 1]
-    items = [{"outcome": labels[o], "uri": figs.before_after_figure(
-        long, outcome=o, label=labels[o], unit=s.outcomes[o].unit, arms=res.study.arms, visits=shown)}
-        for o in res.study.outcomes]
+    shown = visits[visits.index(s.study.baseline_visit) : visits.index(res.followup_visit) + 1]
+    items = [
+        {
+            "outcome": labels[o],
+            "uri": figs.before_after_figure(
+                long, outcome=o, label=labels[o], unit=s.outcomes[o].unit, arms=res.study.arms, visits=shown
+            ),
+        }
+        for o in res.study.outcomes
+    ]
     anc = res.tables["ancova"]
     forest = figs.forest_figure(anc[anc["status"] == "ok"], labels=labels, alpha=s.analysis.alpha)
-    return {"id": "figures", "title": "Figures", "forest": forest, "panels": items,
-            "ci_percent": f"{s.analysis.ci_level:.0%}"}
+    return {
+        "id": "figures",
+        "title": "Figures",
+        "forest": forest,
+        "panels": items,
+        "ci_percent": f"{s.analysis.ci_level:.0%}",
+    }
 
 
 def _exclusions(res: TrialResults) -> dict:
     e = res.tables["exclusions"]
     labels = _labels(res)
-    rows = [{"analysis": r.analysis, "outcome": labels.get(r.outcome, r.outcome), "participant": r.participant_id,
-             "arm": r.arm, "visit": r.visit, "reason": r.reason} for r in e.itertuples()]
+    rows = [
+        {
+            "analysis": r.analysis,
+            "outcome": labels.get(r.outcome, r.outcome),
+            "participant": r.participant_id,
+            "arm": r.arm,
+            "visit": r.visit,
+            "reason": r.reason,
+        }
+        for r in e.itertuples()
+    ]
     return {"id": "exclusions", "title": "Excluded records", "rows": rows}
 
 
@@ -137,12 +199,16 @@ def _methods(res: TrialResults) -> dict:
     s = res.study.spec
     prov = res.provenance
     a = s.analysis
-    ref = (f"each arm was compared with {s.study.reference_arm}" if s.study.reference_arm
-           else "all pairs of arms were compared")
+    ref = (
+        f"each arm was compared with {s.study.reference_arm}"
+        if s.study.reference_arm
+        else "all pairs of arms were compared"
+    )
     terms = [f"its {s.study.baseline_visit} value", "arm", *a.covariates]
     regressors = ", ".join(terms[:-1]) + " and " + terms[-1]
     fam = "; secondary outcomes formed a second family" + (
-        " gated by the primary family (serial gatekeeping)" if a.gatekeeping else "")
+        " gated by the primary family (serial gatekeeping)" if a.gatekeeping else ""
+    )
     text = (
         f"The primary analysis was an analysis of covariance (ANCOVA) of each outcome at {res.followup_visit} on "
         f"{regressors}, in participants with both values (complete cases; "
@@ -159,19 +225,27 @@ def _methods(res: TrialResults) -> dict:
     )
     text += _instrument_methods(res) + _training_methods(res)
     if "clda" in res.tables:
-        text += (" As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
-                 "(cLDA, REML, unstructured covariance) used every participant's available values.")
+        text += (
+            " As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
+            "(cLDA, REML, unstructured covariance) used every participant's available values."
+        )
     if "mixed_anova" in res.tables:
-        text += (" For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III, "
-                 "generalized η²) is given as the replication analysis; it is not the treatment test.")
+        text += (
+            " For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III, "
+            "generalized η²) is given as the replication analysis; it is not the treatment test."
+        )
         if res.tables["mixed_anova"]["gg_eps"].notna().any():
-            text += (" Its within-participant terms are reported with Greenhouse–Geisser and Huynh–Feldt "
-                     "sphericity corrections.")
+            text += (
+                " Its within-participant terms are reported with Greenhouse–Geisser and Huynh–Feldt "
+                "sphericity corrections."
+            )
     if "cross_sectional" in res.tables and len(res.tables["cross_sectional"]):
         t = res.tables["cross_sectional"]
-        text += (f" A cross-sectional comparison of {_groups_words(t['group_column'].iloc[0])} at "
-                 f"{t['visit'].iloc[0]} (linear model of each outcome on group and covariates, same engine and "
-                 "multiplicity families) is given as a secondary, descriptive analysis.")
+        text += (
+            f" A cross-sectional comparison of {_groups_words(t['group_column'].iloc[0])} at "
+            f"{t['visit'].iloc[0]} (linear model of each outcome on group and covariates, same engine and "
+            "multiplicity families) is given as a secondary, descriptive analysis."
+        )
     from skintrial.report._section_omics import methods_text
 
     omics = methods_text(res)
@@ -190,22 +264,40 @@ def _instrument_methods(res: TrialResults) -> str:
     found = set(files["instrument"])
     text = ""
     if "cutometer" in found and raw is not None:
-        declared = (f"the declared suction/relaxation times of {raw.cutometer_on_s:g}/{raw.cutometer_off_s:g} s"
-                    if raw.cutometer_on_s is not None and raw.cutometer_off_s is not None
-                    else f"a suction time of {raw.cutometer_on_s:g} s" if raw.cutometer_on_s is not None else None)
-        timing = "the pressure channel" + (f", or for a curve without one, from {declared}" if declared else "")
-        point = (f"read {raw.cutometer_read_time_s:g} s after the start of suction and relaxation"
-                 if raw.cutometer_method == "read_time" else "at each curve's inflection point")
-        cycles = "the first cycle dropped and the rest averaged" if raw.cutometer_drop_first_cycle else \
-            "the first cycle's points"
-        text += (f" Cutometer parameters (Ue, Uv, Uf, Ur, Ua, R0–R9) were computed by skintrial from the raw "
-                 f"suction curves: phases from {timing}, immediate deformations {point}, {cycles}.")
+        declared = (
+            f"the declared suction/relaxation times of {raw.cutometer_on_s:g}/{raw.cutometer_off_s:g} s"
+            if raw.cutometer_on_s is not None and raw.cutometer_off_s is not None
+            else f"a suction time of {raw.cutometer_on_s:g} s"
+            if raw.cutometer_on_s is not None
+            else None
+        )
+        timing = "the pressure channel" + (
+            f", or for a curve without one, from {declared}" if declared else ""
+        )
+        point = (
+            f"read {raw.cutometer_read_time_s:g} s after the start of suction and relaxation"
+            if raw.cutometer_method == "read_time"
+            else "at each curve's inflection point"
+        )
+        cycles = (
+            "the first cycle dropped and the rest averaged"
+            if raw.cutometer_drop_first_cycle
+            else "the first cycle's points"
+        )
+        text += (
+            f" Cutometer parameters (Ue, Uv, Uf, Ur, Ua, R0–R9) were computed by skintrial from the raw "
+            f"suction curves: phases from {timing}, immediate deformations {point}, {cycles}."
+        )
     if "ultrasound" in found:
-        text += (" Dermal thickness and echogenicity were measured by skintrial on the B-mode scans (entry echo "
-                 "and dermis/subcutis border traced across the image by dynamic programming; thickness the "
-                 "median over columns; low-echogenic pixels 0–30 on the 0–255 scale).")
-    return text + (" Files with a quality flag were not used and are listed with the exclusions; their "
-                   "outcome values came from measurements.csv where it had them.")
+        text += (
+            " Dermal thickness and echogenicity were measured by skintrial on the B-mode scans (entry echo "
+            "and dermis/subcutis border traced across the image by dynamic programming; thickness the "
+            "median over columns; low-echogenic pixels 0–30 on the 0–255 scale)."
+        )
+    return text + (
+        " Files with a quality flag were not used and are listed with the exclusions; their "
+        "outcome values came from measurements.csv where it had them."
+    )
 
 
 def _training_methods(res: TrialResults) -> str:
@@ -215,20 +307,40 @@ def _training_methods(res: TrialResults) -> str:
         return ""
     plan = res.study.spec.training_plan
     per_week, weeks = plan.sessions_per_week, plan.weeks
-    text = (f" Adherence was the sessions attended over the {per_week * weeks} planned ({per_week} a week for "
-            f"{weeks} weeks), capped at 100%; dose–response was the ANCOVA with the training dose added.")
+    text = (
+        f" Adherence was the sessions attended over the {per_week * weeks} planned ({per_week} a week for "
+        f"{weeks} weeks), capped at 100%; dose–response was the ANCOVA with the training dose added."
+    )
     rule = res.study.spec.analysis.per_protocol_min_adherence
     if rule is not None and "ancova_per_protocol" in res.tables:
-        text += (f" A per-protocol sensitivity analysis repeated the primary ANCOVA in participants with adherence "
-                 f"of at least {rule:.0%}.")
+        text += (
+            f" A per-protocol sensitivity analysis repeated the primary ANCOVA in participants with adherence "
+            f"of at least {rule:.0%}."
+        )
     return text
 
 
-def table_section(id_: str, title: str, headers: list[str], rows: list[list[str]], *, text_columns: int = 1,
-                  intro: str = "", note: str = "") -> dict:
+def table_section(
+    id_: str,
+    title: str,
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    text_columns: int = 1,
+    intro: str = "",
+    note: str = "",
+) -> dict:
     """A section that is one table of already formatted cells (``section_table.html.j2``)."""
-    return {"id": id_, "title": title, "template": "table", "headers": headers, "rows": rows,
-            "text_columns": text_columns, "intro": intro, "note": note}
+    return {
+        "id": id_,
+        "title": title,
+        "template": "table",
+        "headers": headers,
+        "rows": rows,
+        "text_columns": text_columns,
+        "intro": intro,
+        "note": note,
+    }
 
 
 def _clda(res: TrialResults) -> dict | None:
@@ -236,14 +348,29 @@ def _clda(res: TrialResults) -> dict | None:
     if t is None:
         return None
     labels = _labels(res)
-    rows = [[labels.get(r.outcome, r.outcome), r.contrast, num(r.estimate), ci(r.ci_low, r.ci_high), pval(r.p),
-             pval(r.p_adj), str(r.n), "" if r.status == "ok" else r.status] for r in t.itertuples()]
+    rows = [
+        [
+            labels.get(r.outcome, r.outcome),
+            r.contrast,
+            num(r.estimate),
+            ci(r.ci_low, r.ci_high),
+            pval(r.p),
+            pval(r.p_adj),
+            str(r.n),
+            "" if r.status == "ok" else r.status,
+        ]
+        for r in t.itertuples()
+    ]
     return table_section(
-        "clda", "Sensitivity analysis: cLDA", ["Outcome", "Contrast", "Difference", "CI", "p", "Adjusted p", "n",
-                                               "Status"], rows, text_columns=2,
+        "clda",
+        "Sensitivity analysis: cLDA",
+        ["Outcome", "Contrast", "Difference", "CI", "p", "Adjusted p", "n", "Status"],
+        rows,
+        text_columns=2,
         intro="Constrained longitudinal data analysis (REML, unstructured covariance, arms share the baseline "
-              "mean): every randomised participant contributes, including those without follow-up.",
-        note="Degrees of freedom: residual df of the stacked model (observations − parameters), as nlme::gls.")
+        "mean): every randomised participant contributes, including those without follow-up.",
+        note="Degrees of freedom: residual df of the stacked model (observations − parameters), as nlme::gls.",
+    )
 
 
 def _mixed(res: TrialResults) -> dict | None:
@@ -258,20 +385,37 @@ def _mixed(res: TrialResults) -> dict | None:
     headers.append("Status")
     rows = []
     for r in t.itertuples():
-        row = [labels.get(r.outcome, r.outcome), r.term, str(r.n_visits), str(r.n),
-               f"{dof(r.num_df)}, {dof(r.den_df)}", num(r.f), pval(r.p), num(r.ges, 2)]
+        row = [
+            labels.get(r.outcome, r.outcome),
+            r.term,
+            str(r.n_visits),
+            str(r.n),
+            f"{dof(r.num_df)}, {dof(r.den_df)}",
+            num(r.f),
+            pval(r.p),
+            num(r.ges, 2),
+        ]
         if corrected:
             row += [num(r.gg_eps), pval(r.p_gg), num(r.hf_eps), pval(r.p_hf)]
         rows.append(row + ["" if r.status == "ok" else r.status])
-    sphericity = (" With more than two visits the visit and arm:visit terms assume sphericity; the "
-                  "Greenhouse–Geisser and Huynh–Feldt corrections (ε and corrected p) are given beside them, and "
-                  "the Greenhouse–Geisser p is the one to read when ε is well below 1." if corrected else "")
+    sphericity = (
+        " With more than two visits the visit and arm:visit terms assume sphericity; the "
+        "Greenhouse–Geisser and Huynh–Feldt corrections (ε and corrected p) are given beside them, and "
+        "the Greenhouse–Geisser p is the one to read when ε is well below 1."
+        if corrected
+        else ""
+    )
     return table_section(
-        "mixed-anova", "Replication analysis: two-way mixed ANOVA", headers, rows, text_columns=2,
+        "mixed-anova",
+        "Replication analysis: two-way mixed ANOVA",
+        headers,
+        rows,
+        text_columns=2,
         intro="Arm × visit mixed ANOVA (Type III) as published exercise studies report it, for comparison with "
-              "the literature. Each outcome is analysed on the visits at which it was measured (Visits), in the "
-              "participants with a value at every one of them (n). It is not the treatment test: the "
-              "arm:visit interaction answers the same question as the ANCOVA with less power." + sphericity)
+        "the literature. Each outcome is analysed on the visits at which it was measured (Visits), in the "
+        "participants with a value at every one of them (n). It is not the treatment test: the "
+        "arm:visit interaction answers the same question as the ANCOVA with less power." + sphericity,
+    )
 
 
 def _groups_words(group: str) -> str:
@@ -285,44 +429,87 @@ def _cross_sectional(res: TrialResults) -> dict | None:
         return None
     spec, a = res.study.spec, res.study.spec.analysis
     labels = _labels(res)
-    rows = [[labels.get(r.outcome, r.outcome), r.contrast, num(r.estimate), ci(r.ci_low, r.ci_high), pval(r.p),
-             pval(r.p_adj), num(r.effect_size, 2), str(r.n), "" if r.status == "ok" else r.status]
-            for r in t.itertuples()]
-    group, visit = (t["group_column"].iloc[0], t["visit"].iloc[0]) if len(t) else ("arm", spec.study.baseline_visit)
+    rows = [
+        [
+            labels.get(r.outcome, r.outcome),
+            r.contrast,
+            num(r.estimate),
+            ci(r.ci_low, r.ci_high),
+            pval(r.p),
+            pval(r.p_adj),
+            num(r.effect_size, 2),
+            str(r.n),
+            "" if r.status == "ok" else r.status,
+        ]
+        for r in t.itertuples()
+    ]
+    group, visit = (
+        (t["group_column"].iloc[0], t["visit"].iloc[0]) if len(t) else ("arm", spec.study.baseline_visit)
+    )
     cs = a.cross_sectional
     covariates = a.covariates if cs is None or cs.covariates is None else cs.covariates
     adjusted = f", adjusted for {', '.join(covariates)}" if covariates else ""
-    caveat = (" The arms were randomised, so at the baseline visit their differences are chance imbalances: "
-              "the table describes them and is not a test of the intervention."
-              if group == "arm" and visit == spec.study.baseline_visit else
-              " The groups were not randomised: an adjusted difference is an association, not an effect.")
+    caveat = (
+        " The arms were randomised, so at the baseline visit their differences are chance imbalances: "
+        "the table describes them and is not a test of the intervention."
+        if group == "arm" and visit == spec.study.baseline_visit
+        else " The groups were not randomised: an adjusted difference is an association, not an effect."
+    )
     return table_section(
-        "cross-sectional", f"Cross-sectional comparison at {visit}",
-        ["Outcome", "Contrast", "Difference", f"{a.ci_level:.0%} CI", "p", "Adjusted p", "Hedges' g", "n",
-         "Status"], rows, text_columns=2,
+        "cross-sectional",
+        f"Cross-sectional comparison at {visit}",
+        [
+            "Outcome",
+            "Contrast",
+            "Difference",
+            f"{a.ci_level:.0%} CI",
+            "p",
+            "Adjusted p",
+            "Hedges' g",
+            "n",
+            "Status",
+        ],
+        rows,
+        text_columns=2,
         intro=f"{_groups_words(group).capitalize()} compared at {visit} on each outcome by a linear model of the "
-              f"value on group{adjusted}; adjusted differences with t-intervals, {a.multiplicity} adjustment within the "
-              f"primary and secondary families.{caveat}",
+        f"value on group{adjusted}; adjusted differences with t-intervals, {a.multiplicity} adjustment within the "
+        f"primary and secondary families.{caveat}",
         note="Hedges' g: the adjusted difference over the pooled SD of the outcome in the two groups, "
-             "times J = 1 − 3/(4(n1+n2)−9).")
+        "times J = 1 − 3/(4(n1+n2)−9).",
+    )
 
 
 def build_sections(res: TrialResults) -> list[dict]:
     """Every section of the report, in reading order (sections without data are left out)."""
     from skintrial.report import _section_instruments, _section_omics, _section_training
 
-    sections = [_flow(res), _baseline(res), _outcomes(res), _figures(res), _clda(res), _mixed(res),
-                _cross_sectional(res),
-                *_section_instruments.build(res), *_section_training.build(res), *_section_omics.build(res),
-                _methods(res), _exclusions(res)]
+    sections = [
+        _flow(res),
+        _baseline(res),
+        _outcomes(res),
+        _figures(res),
+        _clda(res),
+        _mixed(res),
+        _cross_sectional(res),
+        *_section_instruments.build(res),
+        *_section_training.build(res),
+        *_section_omics.build(res),
+        _methods(res),
+        _exclusions(res),
+    ]
     return [s for s in sections if s is not None]
 
 
 def summary(res: TrialResults) -> dict:
     s = res.study.spec.study
     p = res.study.participants
-    return {"name": s.name, "description": s.description, "arms": [
-        {"arm": a, "label": s.arm_labels.get(a, "")} for a in s.arms],
-        "visits": s.visits, "n": len(p), "n_completed": int((p["status"] == "completed").sum()),
-        "outcomes": len(res.study.outcomes), "created": res.provenance.get("created_utc", "")}
-
+    return {
+        "name": s.name,
+        "description": s.description,
+        "arms": [{"arm": a, "label": s.arm_labels.get(a, "")} for a in s.arms],
+        "visits": s.visits,
+        "n": len(p),
+        "n_completed": int((p["status"] == "completed").sum()),
+        "outcomes": len(res.study.outcomes),
+        "created": res.provenance.get("created_utc", ""),
+    }

@@ -86,7 +86,11 @@ def _refuse_missing_visits(col: pd.Series, column: str | None = None) -> None:
     missing = np.flatnonzero(pd.isna(col).to_numpy())
     if missing.size:
         rows = (missing[:5] + 2).tolist()
-        listed = f" (rows {', '.join(map(str, rows))}{', ...' if missing.size > 5 else ''})" if missing.size > 1 else ""
+        listed = (
+            f" (rows {', '.join(map(str, rows))}{', ...' if missing.size > 5 else ''})"
+            if missing.size > 1
+            else ""
+        )
         name = column if column is not None else str(col.name if col.name is not None else "visit")
         raise InputError(
             Problem(
@@ -153,21 +157,43 @@ def followup_visit_of(
         followup_visit = later[-1] if later else None
     probs = []
     if baseline_visit not in visits:
-        probs.append(Problem(f"the baseline visit {baseline_visit!r} is not in the data (visits: {visits})",
-                             column=column, value=baseline_visit,
-                             fix="pass the baseline visit's name as it appears in the visit column"))
+        probs.append(
+            Problem(
+                f"the baseline visit {baseline_visit!r} is not in the data (visits: {visits})",
+                column=column,
+                value=baseline_visit,
+                fix="pass the baseline visit's name as it appears in the visit column",
+            )
+        )
     if followup_visit is None and not others:
-        probs.append(Problem(f"no follow-up visit: the data have no visit besides the baseline {baseline_visit!r}",
-                             column=column, fix="give data with a follow-up visit"))
+        probs.append(
+            Problem(
+                f"no follow-up visit: the data have no visit besides the baseline {baseline_visit!r}",
+                column=column,
+                fix="give data with a follow-up visit",
+            )
+        )
     elif followup_visit is None and len(others) > 1:
-        probs.append(Problem(f"the data have {len(others)} visits besides the baseline {baseline_visit!r}: {others}; "
-                             "which one is the follow-up must be named", column=column, value=others,
-                             fix="name it with followup_visit= (the CLI: --followup); a study's last visit in "
-                                 "study.toml's [study] visits is the usual choice"))
+        probs.append(
+            Problem(
+                f"the data have {len(others)} visits besides the baseline {baseline_visit!r}: {others}; "
+                "which one is the follow-up must be named",
+                column=column,
+                value=others,
+                fix="name it with followup_visit= (the CLI: --followup); a study's last visit in "
+                "study.toml's [study] visits is the usual choice",
+            )
+        )
     elif followup_visit is not None and str(followup_visit) not in others:
-        probs.append(Problem(f"the follow-up visit {str(followup_visit)!r} is not in the data (visits besides the "
-                             f"baseline: {others})", column=column, value=str(followup_visit),
-                             fix=f"use one of {others}"))
+        probs.append(
+            Problem(
+                f"the follow-up visit {str(followup_visit)!r} is not in the data (visits besides the "
+                f"baseline: {others})",
+                column=column,
+                value=str(followup_visit),
+                fix=f"use one of {others}",
+            )
+        )
     InputError.collect(probs)
     return str(followup_visit) if followup_visit is not None else others[0]
 

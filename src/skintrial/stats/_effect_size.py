@@ -15,7 +15,9 @@ import numpy as np
 __all__ = ["arm_sums", "hedges_g"]
 
 
-def arm_sums(x: np.ndarray, used: np.ndarray, arm_index: np.ndarray, n_arms: int) -> tuple[np.ndarray, np.ndarray]:
+def arm_sums(
+    x: np.ndarray, used: np.ndarray, arm_index: np.ndarray, n_arms: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Per outcome × arm: the count and the within-arm sum of squares of ``x`` (n, K) over ``used`` (n, K)."""
     onehot = (arm_index[:, None] == np.arange(n_arms)[None, :]).astype(float)  # (n, A)
     w = used.astype(float)
@@ -27,7 +29,9 @@ def arm_sums(x: np.ndarray, used: np.ndarray, arm_index: np.ndarray, n_arms: int
     return n.T, (onehot.T @ dev**2).T
 
 
-def hedges_g(estimate: np.ndarray, n1: np.ndarray, ss1: np.ndarray, n2: np.ndarray, ss2: np.ndarray) -> np.ndarray:
+def hedges_g(
+    estimate: np.ndarray, n1: np.ndarray, ss1: np.ndarray, n2: np.ndarray, ss2: np.ndarray
+) -> np.ndarray:
     """Hedges' g of ``estimate`` with the pooled SD of two arms (NaN without a positive pooled SD or J)."""
     df = n1 + n2 - 2
     with np.errstate(invalid="ignore", divide="ignore"):

@@ -169,7 +169,11 @@ class BatchedFit:
         coef, xtx_inv = self._filled()
         est = coef @ L.T  # (K, q)
         V = np.einsum("mi,kij,lj->kml", L, xtx_inv, L)
-        bad = ~np.isfinite(est).all(axis=1) | ~np.isfinite(V).all(axis=(1, 2)) | self._not_estimable(L).any(axis=1)
+        bad = (
+            ~np.isfinite(est).all(axis=1)
+            | ~np.isfinite(V).all(axis=(1, 2))
+            | self._not_estimable(L).any(axis=1)
+        )
         V = np.where(bad[:, None, None], np.eye(q), V)
         est = np.where(bad[:, None], 0.0, est)
         sol = np.linalg.solve(V, est[..., None])[..., 0]

@@ -301,7 +301,9 @@ def squeeze_var(
             DegenerateFitWarning,
             stacklevel=2,
         )
-        return SqueezedVariances(df_prior=float("nan"), var_prior=float("nan"), var_post=np.full(s2.shape, np.nan))
+        return SqueezedVariances(
+            df_prior=float("nan"), var_prior=float("nan"), var_post=np.full(s2.shape, np.nan)
+        )
     if robust:
         if covariate is not None:
             raise ValueError("robust=True with a trend covariate is not implemented")

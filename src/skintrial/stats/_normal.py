@@ -48,13 +48,17 @@ class MaskedDesign:
         Zc = self.Zc
         q = Zc.shape[2]
         sz = Zc.sum(axis=0)  # (K, q)
-        Axz = (Xt.T @ Zc.reshape(n, K * q)).reshape(p0, K, q).transpose(1, 0, 2) - d[:, :, None] * sz[:, None, :]
+        Axz = (Xt.T @ Zc.reshape(n, K * q)).reshape(p0, K, q).transpose(1, 0, 2) - d[:, :, None] * sz[
+            :, None, :
+        ]
         Azz = np.einsum("nkq,nkr->kqr", Zc, Zc)
         zraw = np.einsum("nk,nkq->kq", Wf, np.where(Wf[:, :, None] > 0, self.Zraw, 0.0) ** 2)
         top = np.concatenate([Axx, Axz], axis=2)
         bottom = np.concatenate([np.swapaxes(Axz, 1, 2), Azz], axis=2)
         A = np.concatenate([top, bottom], axis=1)
-        return _zero_null_columns(A, np.concatenate([np.einsum("kii->ki", Axx), zraw], axis=1), 1e-24, start=p0)
+        return _zero_null_columns(
+            A, np.concatenate([np.einsum("kii->ki", Axx), zraw], axis=1), 1e-24, start=p0
+        )
 
     def cross(self, R: np.ndarray) -> np.ndarray:
         """``X_k' r_k`` for (n, K) responses that are zero off each outcome's rows, (K, p)."""

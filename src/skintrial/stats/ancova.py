@@ -136,7 +136,9 @@ def _only_ok(out: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     return out
 
 
-def _contrast_table(fit, ta, baseline_visit, W, empty, reference_arm, ci_level, formula=HEDGES_G) -> pd.DataFrame:
+def _contrast_table(
+    fit, ta, baseline_visit, W, empty, reference_arm, ci_level, formula=HEDGES_G
+) -> pd.DataFrame:
     """One row per outcome × contrast (outcome-major), Hedges' g on the pooled SD of ``baseline_visit``."""
     pairs = pairwise_contrasts(ta.arms, reference_arm)
     K, p = fit.coef.shape
@@ -213,14 +215,18 @@ def _arm_tests(fit, X, names, y, Z, W, empty, n_arms, interaction) -> pd.DataFra
     if interaction:  # Type II: arm given baseline (and covariates), error from the full model
         keep = [c for c in range(X.shape[1]) if not 1 <= c < n_arms]
         reduced = fit_ols(X[:, keep], y, Z=Z[:, :, :1], mask=W)
-        full_main = fit_ols(X, y, Z=Z[:, :, :1], mask=W)  # an outcome with an empty arm has no arm test anyway
+        full_main = fit_ols(
+            X, y, Z=Z[:, :, :1], mask=W
+        )  # an outcome with an empty arm has no arm test anyway
         rss_r = reduced.sigma2 * reduced.df_resid
         rss_f = full_main.sigma2 * full_main.df_resid
         with np.errstate(invalid="ignore", divide="ignore"):
             f = (rss_r - rss_f) / (n_arms - 1) / fit.sigma2
         from scipy import special
 
-        f2 = type(f3)(f=f, num_df=n_arms - 1, den_df=fit.df_resid, p=special.fdtrc(n_arms - 1, fit.df_resid, f))
+        f2 = type(f3)(
+            f=f, num_df=n_arms - 1, den_df=fit.df_resid, p=special.fdtrc(n_arms - 1, fit.df_resid, f)
+        )
     status = _row_status(fit, empty, np.ones((1, n_arms), dtype=bool))[:, 0].astype(str)
     rows = []
     for typ, ft in (("II", f2), ("III", f3)):

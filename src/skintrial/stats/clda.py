@@ -392,8 +392,19 @@ def clda(
         raise InputError(Problem("ci_level must lie between 0 and 1", value=ci_level, fix="e.g. 0.95"))
     if df_method not in DF_METHODS:
         raise InputError(Problem("unknown df_method", value=df_method, fix=f"use one of {list(DF_METHODS)}"))
-    ta = _layout(data, baseline_visit=baseline_visit, outcome=outcome, value=value, arm=arm, visit=visit,
-                 subject=subject, visits=visits, arms=arms, reference_arm=reference_arm, covariates=covariates)
+    ta = _layout(
+        data,
+        baseline_visit=baseline_visit,
+        outcome=outcome,
+        value=value,
+        arm=arm,
+        visit=visit,
+        subject=subject,
+        visits=visits,
+        arms=arms,
+        reference_arm=reference_arm,
+        covariates=covariates,
+    )
     measured = np.isfinite(ta.values).any(axis=0)  # (G, T): anyone has the outcome at the visit
     # per outcome: its fit's status, or why it has none (no baseline, or no post-baseline visit measured)
     status = np.where(measured[:, 0], "not_measured_at_visit", "no_baseline_data").astype(object)
@@ -421,8 +432,19 @@ def _fit(
 ):
     """Validate, lay out and fit on every visit; returns the :class:`_Fit` and the column of each arm ×
     visit effect (tests and the docs use it; :func:`clda` fits each outcome on its measured visits)."""
-    ta = _layout(data, baseline_visit=baseline_visit, outcome=outcome, value=value, arm=arm, visit=visit,
-                 subject=subject, visits=visits, arms=arms, reference_arm=reference_arm, covariates=covariates)
+    ta = _layout(
+        data,
+        baseline_visit=baseline_visit,
+        outcome=outcome,
+        value=value,
+        arm=arm,
+        visit=visit,
+        subject=subject,
+        visits=visits,
+        arms=arms,
+        reference_arm=reference_arm,
+        covariates=covariates,
+    )
     return _fit_arrays(ta)
 
 
@@ -446,13 +468,18 @@ def _fits_by_measured_visits(ta: TrialArrays, measured: np.ndarray):
         if not visits_on[0] or visits_on[1:].sum() == 0:
             continue  # no baseline, or no follow-up at all: rows come from _with_unmeasured_visits
         t = np.flatnonzero(visits_on)
-        sub = replace(ta, outcomes=tuple(ta.outcomes[i] for i in g), visits=tuple(ta.visits[i] for i in t),
-                      values=ta.values[:, g][:, :, t])
+        sub = replace(
+            ta,
+            outcomes=tuple(ta.outcomes[i] for i in g),
+            visits=tuple(ta.visits[i] for i in t),
+            values=ta.values[:, g][:, :, t],
+        )
         yield (*_fit_arrays(sub), g)
 
 
-def _with_unmeasured_visits(out: pd.DataFrame, ta: TrialArrays, measured: np.ndarray, reference_arm,
-                            df_method: str, ci_level: float) -> pd.DataFrame:
+def _with_unmeasured_visits(
+    out: pd.DataFrame, ta: TrialArrays, measured: np.ndarray, reference_arm, df_method: str, ci_level: float
+) -> pd.DataFrame:
     """Add the rows of outcome × post-baseline visit × contrast that no fit produced (a visit at which the
     outcome was not measured, or an outcome without baseline or follow-up data), with their status, and
     put every row in outcome, visit and contrast order."""
@@ -461,18 +488,31 @@ def _with_unmeasured_visits(out: pd.DataFrame, ta: TrialArrays, measured: np.nda
     g, t = np.nonzero(~(fitted[:, None] & measured[:, 1:]))  # (outcome, post-baseline visit) without a fit
     if g.size:
         L = len(labels)
-        extra = pd.DataFrame({
-            "outcome": np.repeat(np.asarray(ta.outcomes, dtype=object)[g], L),
-            "contrast": np.tile(np.asarray(labels, dtype=object), g.size),
-            "visit": np.repeat(np.asarray(ta.visits, dtype=object)[t + 1], L),
-            "status": np.repeat(np.where(measured[g, 0], "not_measured_at_visit", "no_baseline_data"), L),
-        }).reindex(columns=list(CLDA_COLUMNS))
-        extra = extra.assign(n=0, ci_level=ci_level, family="", p_adj_method="none", df_method=df_method,
-                             effect_size_formula=HEDGES_G)
+        extra = pd.DataFrame(
+            {
+                "outcome": np.repeat(np.asarray(ta.outcomes, dtype=object)[g], L),
+                "contrast": np.tile(np.asarray(labels, dtype=object), g.size),
+                "visit": np.repeat(np.asarray(ta.visits, dtype=object)[t + 1], L),
+                "status": np.repeat(np.where(measured[g, 0], "not_measured_at_visit", "no_baseline_data"), L),
+            }
+        ).reindex(columns=list(CLDA_COLUMNS))
+        extra = extra.assign(
+            n=0,
+            ci_level=ci_level,
+            family="",
+            p_adj_method="none",
+            df_method=df_method,
+            effect_size_formula=HEDGES_G,
+        )
         out = pd.concat([out, extra], ignore_index=True) if len(out) else extra
-    key = {"outcome": {o: k for k, o in enumerate(ta.outcomes)}, "visit": {v: k for k, v in enumerate(ta.visits)},
-           "contrast": {c: k for k, c in enumerate(labels)}}
-    out = out.sort_values(["outcome", "visit", "contrast"], key=lambda s: s.map(key[s.name]), kind="mergesort")
+    key = {
+        "outcome": {o: k for k, o in enumerate(ta.outcomes)},
+        "visit": {v: k for k, v in enumerate(ta.visits)},
+        "contrast": {c: k for k, c in enumerate(labels)},
+    }
+    out = out.sort_values(
+        ["outcome", "visit", "contrast"], key=lambda s: s.map(key[s.name]), kind="mergesort"
+    )
     return out.reset_index(drop=True)[list(CLDA_COLUMNS)]
 
 

@@ -114,7 +114,9 @@ def cross_sectional(
         at_visit = present[0]
     elif at_visit not in present:
         raise InputError(
-            Problem(f"visit {at_visit!r} not found", column=visit, value=at_visit, fix=f"use one of {present}")
+            Problem(
+                f"visit {at_visit!r} not found", column=visit, value=at_visit, fix=f"use one of {present}"
+            )
         )
     data = data[data[visit].astype(str) == str(at_visit)]  # group and covariates as at that visit
     ta = trial_arrays(
@@ -134,7 +136,9 @@ def cross_sectional(
     y = ta.visit(at_visit)
     W = np.isfinite(y) & np.isfinite(X).all(axis=1)[:, None]
     fit, empty = _fit(X, y, None, W, ta, names, False)
-    contrasts = _contrast_table(fit, ta, at_visit, W, empty, reference_group, ci_level, HEDGES_G_CROSS_SECTIONAL)
+    contrasts = _contrast_table(
+        fit, ta, at_visit, W, empty, reference_group, ci_level, HEDGES_G_CROSS_SECTIONAL
+    )
     test = _arm_tests(fit, X, names, y, None, W, empty, len(ta.arms), False)
     return GroupComparison(
         contrasts=contrasts,

@@ -171,8 +171,9 @@ def mixed_anova(
         frames.append(_anova(values[:, g][:, :, on], names, ta.arm_index, len(ta.arms)))
     order = {o: k for k, o in enumerate(ta.outcomes)}
     out = pd.concat(frames, ignore_index=True)
-    out = out.sort_values(["outcome", "_t"], key=lambda s: s.map(order) if s.name == "outcome" else s,
-                          kind="mergesort")
+    out = out.sort_values(
+        ["outcome", "_t"], key=lambda s: s.map(order) if s.name == "outcome" else s, kind="mergesort"
+    )
     return out.reset_index(drop=True)[list(MIXED_ANOVA_COLUMNS)]
 
 
@@ -238,4 +239,3 @@ def _anova(values: np.ndarray, outcomes: list[str], arm_index: np.ndarray, n_arm
             )
         )
     return pd.concat(frames, ignore_index=True)
-

@@ -90,8 +90,11 @@ class Study:
         new = _combine_replicates(replicates[[*keys, "value"]], self.spec)
         replaced = self.measurements.set_index(keys).index.isin(new.set_index(keys).index)
         keep = self.measurements[~replaced]
-        merged = pd.concat([keep, new], ignore_index=True).sort_values(
-            ["participant_id", "visit", "outcome"], kind="mergesort").reset_index(drop=True)
+        merged = (
+            pd.concat([keep, new], ignore_index=True)
+            .sort_values(["participant_id", "visit", "outcome"], kind="mergesort")
+            .reset_index(drop=True)
+        )
         return replace(self, measurements=merged)
 
     def long(self) -> pd.DataFrame:
@@ -116,35 +119,53 @@ def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
             msg, fix, value = "required key is missing", "add it (see docs/bundle.md)", None
         else:
             fix = "correct the value (see docs/bundle.md)"
-        out.append(Problem(msg, file=file, column=loc or None,
-                           value=value if isinstance(value, (str, int, float, bool)) else None, fix=fix))
+        out.append(
+            Problem(
+                msg,
+                file=file,
+                column=loc or None,
+                value=value if isinstance(value, (str, int, float, bool)) else None,
+                fix=fix,
+            )
+        )
     return out
 
 
-_TOML_UTF8_FIX = ('TOML files must be UTF-8: save study.toml as UTF-8 in a text editor (Notepad "Save As" > '
-                  'Encoding "UTF-8"; VS Code "Save with Encoding" > "UTF-8"; TextEdit "Format" > "Make Plain Text", '
-                  'then "Save" with encoding "Unicode (UTF-8)")')
+_TOML_UTF8_FIX = (
+    'TOML files must be UTF-8: save study.toml as UTF-8 in a text editor (Notepad "Save As" > '
+    'Encoding "UTF-8"; VS Code "Save with Encoding" > "UTF-8"; TextEdit "Format" > "Make Plain Text", '
+    'then "Save" with encoding "Unicode (UTF-8)")'
+)
 
 
 def _toml_document(path: Path) -> dict:
     """The parsed TOML document of ``study.toml`` (an :class:`InputError` when it cannot be read)."""
     file = str(path)
     if not path.is_file():
-        raise InputError(Problem("study.toml not found", file=file,
-                                 fix="a study bundle is a folder with study.toml, participants.csv and "
-                                     "measurements.csv (see docs/bundle.md)"))
+        raise InputError(
+            Problem(
+                "study.toml not found",
+                file=file,
+                fix="a study bundle is a folder with study.toml, participants.csv and "
+                "measurements.csv (see docs/bundle.md)",
+            )
+        )
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise InputError(not_utf8(path, fix=_TOML_UTF8_FIX)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(Problem(f"not valid TOML: {exc}", file=file, fix="correct the TOML syntax")) from None
+        raise InputError(
+            Problem(f"not valid TOML: {exc}", file=file, fix="correct the TOML syntax")
+        ) from None
 
 
 def _study_file(raw: dict, file: str) -> StudyFile:
     # cross-checks run on the raw document too, so they are reported with the field errors, not after
-    cross = [Problem(i.message, file=file, column=i.key, value=i.value, fix=i.fix)
-             for i in (*study_inconsistencies(raw.get("study")), *plan_inconsistencies(raw))]
+    cross = [
+        Problem(i.message, file=file, column=i.key, value=i.value, fix=i.fix)
+        for i in (*study_inconsistencies(raw.get("study")), *plan_inconsistencies(raw))
+    ]
     try:
         return StudyFile.model_validate(raw)
     except ValidationError as exc:
@@ -163,8 +184,12 @@ def _combine_replicates(m: pd.DataFrame, spec: StudyFile) -> pd.DataFrame:
     for r in ("mean", "median"):
         sub = m.loc[rule == r]
         if len(sub):
-            parts.append(sub.groupby(keys, sort=False)["value"].agg([r, "size"]).rename(
-                columns={r: "value", "size": "n_replicates"}).reset_index())
+            parts.append(
+                sub.groupby(keys, sort=False)["value"]
+                .agg([r, "size"])
+                .rename(columns={r: "value", "size": "n_replicates"})
+                .reset_index()
+            )
     out = pd.concat(parts, ignore_index=True) if parts else m[keys].assign(value=[], n_replicates=[])
     return out.sort_values(keys, kind="mergesort").reset_index(drop=True)
 
@@ -241,8 +266,13 @@ def _collect(root: Path) -> _Collected:
         try:
             path = find_table(root, stem)
             if path is None:
-                raise InputError(Problem(f"{stem} table not found", file=str(root / f"{stem}.csv"),
-                                         fix=f"add {stem}.csv (or .xlsx / .parquet) to the bundle"))
+                raise InputError(
+                    Problem(
+                        f"{stem} table not found",
+                        file=str(root / f"{stem}.csv"),
+                        fix=f"add {stem}.csv (or .xlsx / .parquet) to the bundle",
+                    )
+                )
             tables[stem] = (path, read_table(path))
         except InputError as exc:
             problems += exc.problems
@@ -266,26 +296,37 @@ def _collect(root: Path) -> _Collected:
     problems += check_declared_outcomes(d, meas, manifest, toml)
     problems += check_followup(meas, manifest, d, m_file)
     if "participant_id" in parts.columns and {"participant_id", "visit"} <= set(meas.columns):
-        base = meas if manifest is None or "visit" not in manifest.columns else pd.concat(
-            [meas[["participant_id", "visit"]], manifest[["participant_id", "visit"]]])
+        base = (
+            meas
+            if manifest is None or "visit" not in manifest.columns
+            else pd.concat([meas[["participant_id", "visit"]], manifest[["participant_id", "visit"]]])
+        )
         problems += check_baselines(base, parts, d, p_file, m_file)
     return _Collected(spec, parts, meas, manifest, files, problems)
 
 
-def _manifest(root: Path, name: str | None, d: Declared, parts: pd.DataFrame,
-              p_file: str) -> tuple[pd.DataFrame | None, list[Problem]]:
+def _manifest(
+    root: Path, name: str | None, d: Declared, parts: pd.DataFrame, p_file: str
+) -> tuple[pd.DataFrame | None, list[Problem]]:
     """The raw-file manifest named by ``[raw] manifest`` (with each file's ``path``), and its problems."""
     if name is None:
         return None, []
     m_file = root / name
     if not m_file.is_file():
-        return None, [Problem("raw manifest not found", file=str(m_file),
-                              fix="add the manifest, or remove the [raw] table from study.toml")]
+        return None, [
+            Problem(
+                "raw manifest not found",
+                file=str(m_file),
+                fix="add the manifest, or remove the [raw] table from study.toml",
+            )
+        ]
     try:
         manifest = read_table(m_file)
     except InputError as exc:
         return None, list(exc.problems)
-    problems = blank_row_notes(manifest, str(m_file)) + check_manifest(manifest, d, parts, str(m_file), p_file)
+    problems = blank_row_notes(manifest, str(m_file)) + check_manifest(
+        manifest, d, parts, str(m_file), p_file
+    )
     if "file" in manifest.columns:
         manifest = manifest.assign(path=[str(m_file.parent / f) if f else None for f in manifest["file"]])
     return manifest, problems
@@ -316,7 +357,9 @@ def load_study(root: Path | str) -> Study:
     """Load and validate a study bundle; raise :class:`InputError` listing every problem."""
     root = Path(root)
     if not root.is_dir():
-        raise InputError(Problem("study folder not found", file=str(root), fix="give the path of the bundle folder"))
+        raise InputError(
+            Problem("study folder not found", file=str(root), fix="give the path of the bundle folder")
+        )
     found = _collect(root)
     InputError.collect(found.errors)
     spec, parts, meas, manifest = found.spec, found.participants, found.measurements, found.manifest

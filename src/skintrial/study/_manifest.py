@@ -23,8 +23,13 @@ from skintrial.errors import InputError, Problem
 from skintrial.study._ranges import pixel_spacing_problem
 from skintrial.study._readers import ROW_COLUMN, read_table
 
-__all__ = ["MANIFEST_COLUMNS", "SPACING_COLUMNS", "check_manifest_columns", "manifest_spacing",
-           "read_spacing_manifest"]
+__all__ = [
+    "MANIFEST_COLUMNS",
+    "SPACING_COLUMNS",
+    "check_manifest_columns",
+    "manifest_spacing",
+    "read_spacing_manifest",
+]
 
 #: Row spacing (or both, for square pixels) and column spacing of a scan, mm per pixel.
 SPACING_COLUMNS = ("pixel_spacing_mm", "pixel_spacing_col_mm")
@@ -34,19 +39,39 @@ MANIFEST_COLUMNS = ("participant_id", "visit", "instrument", "file", "site", *SP
 _SPACING_FIX = "mm per pixel, a positive number with '.' as decimal point (e.g. 0.0125)"
 
 
-def _first(df: pd.DataFrame, bad: np.ndarray, column: str, message: str, fix: str, file: str) -> list[Problem]:
+def _first(
+    df: pd.DataFrame, bad: np.ndarray, column: str, message: str, fix: str, file: str
+) -> list[Problem]:
     """One problem at the first offending row, with the count of rows that share it."""
     if not bad.any():
         return []
     i = int(np.flatnonzero(bad)[0])
-    return [Problem(message, file=file, row=int(df[ROW_COLUMN].iloc[i]), column=column,
-                    value=df[column].iloc[i], rows_affected=int(bad.sum()), fix=fix)]
+    return [
+        Problem(
+            message,
+            file=file,
+            row=int(df[ROW_COLUMN].iloc[i]),
+            column=column,
+            value=df[column].iloc[i],
+            rows_affected=int(bad.sum()),
+            fix=fix,
+        )
+    ]
 
 
 def _each(df: pd.DataFrame, bad: np.ndarray, column: str, message: str, fix: str, file: str) -> list[Problem]:
     """One problem per offending row."""
-    return [Problem(message, file=file, row=int(df[ROW_COLUMN].iloc[i]), column=column, value=df[column].iloc[i],
-                    fix=fix) for i in np.flatnonzero(bad)]
+    return [
+        Problem(
+            message,
+            file=file,
+            row=int(df[ROW_COLUMN].iloc[i]),
+            column=column,
+            value=df[column].iloc[i],
+            fix=fix,
+        )
+        for i in np.flatnonzero(bad)
+    ]
 
 
 def _spacing_checks(df: pd.DataFrame, *, required: bool) -> Iterator[tuple[np.ndarray, str, str, str]]:
@@ -69,27 +94,45 @@ def _spacing_checks(df: pd.DataFrame, *, required: bool) -> Iterator[tuple[np.nd
                 yield filled & (value == v), column, why, fix
         if "instrument" in df.columns:
             other = filled & (df["instrument"] != "ultrasound").to_numpy()
-            yield (other, column, "pixel spacing is given for a file that is not an ultrasound scan",
-                   "leave the spacing empty on the rows of other instruments")
+            yield (
+                other,
+                column,
+                "pixel spacing is given for a file that is not an ultrasound scan",
+                "leave the spacing empty on the rows of other instruments",
+            )
     if "pixel_spacing_col_mm" in given and not required:
         alone = given["pixel_spacing_col_mm"] & ~given.get("pixel_spacing_mm", np.zeros(len(df), dtype=bool))
-        yield (alone, "pixel_spacing_col_mm", "column spacing without a row spacing",
-               "give pixel_spacing_mm (the row spacing) on this row too")
+        yield (
+            alone,
+            "pixel_spacing_col_mm",
+            "column spacing without a row spacing",
+            "give pixel_spacing_mm (the row spacing) on this row too",
+        )
 
 
 def check_manifest_columns(df: pd.DataFrame, file: str) -> list[Problem]:
     """Unknown columns, and per-file pixel spacings that are not positive numbers of mm, that are given
     for a file other than an ultrasound scan, or a column spacing without its row spacing."""
     known = ", ".join(MANIFEST_COLUMNS)
-    problems = [Problem(f"unknown manifest column {c!r}", file=file, row=1, column=str(c),
-                        fix=f"remove it or correct its spelling; a manifest has the columns {known}")
-                for c in df.columns if c != ROW_COLUMN and c not in MANIFEST_COLUMNS]
+    problems = [
+        Problem(
+            f"unknown manifest column {c!r}",
+            file=file,
+            row=1,
+            column=str(c),
+            fix=f"remove it or correct its spelling; a manifest has the columns {known}",
+        )
+        for c in df.columns
+        if c != ROW_COLUMN and c not in MANIFEST_COLUMNS
+    ]
     for bad, column, message, fix in _spacing_checks(df, required=False):
         problems += _first(df, bad, column, message, fix, file)
     return problems
 
 
-_SPACING_MANIFEST_FIX = "give columns file, pixel_spacing_mm [, pixel_spacing_col_mm]: one row per scan, spacing in mm"
+_SPACING_MANIFEST_FIX = (
+    "give columns file, pixel_spacing_mm [, pixel_spacing_col_mm]: one row per scan, spacing in mm"
+)
 
 
 def read_spacing_manifest(path: str | Path) -> dict[str, tuple[float, float]]:
@@ -116,33 +159,53 @@ def read_spacing_manifest(path: str | Path) -> dict[str, tuple[float, float]]:
     try:
         table = read_table(path, what="spacing manifest")
     except InputError as exc:
-        raise InputError([dataclasses.replace(p, message=f"spacing manifest is not a readable {kind}table ({p.message})")
-                          for p in exc.problems]) from None
+        raise InputError(
+            [
+                dataclasses.replace(
+                    p, message=f"spacing manifest is not a readable {kind}table ({p.message})"
+                )
+                for p in exc.problems
+            ]
+        ) from None
     missing = [c for c in ("file", "pixel_spacing_mm") if c not in table.columns]
     if missing:
-        raise InputError(Problem(f"missing column(s) {', '.join(missing)}", file=file, row=1,
-                                 fix=_SPACING_MANIFEST_FIX))
+        raise InputError(
+            Problem(f"missing column(s) {', '.join(missing)}", file=file, row=1, fix=_SPACING_MANIFEST_FIX)
+        )
     if table.empty:
         raise InputError(Problem("spacing manifest has no rows", file=file, fix=_SPACING_MANIFEST_FIX))
-    problems = _each(table, table["file"].isna().to_numpy(), "file", "file name is empty",
-                     "name the scan file (its name or path) on every row", file)
+    problems = _each(
+        table,
+        table["file"].isna().to_numpy(),
+        "file",
+        "file name is empty",
+        "name the scan file (its name or path) on every row",
+        file,
+    )
     for bad, column, message, fix in _spacing_checks(table, required=True):
         problems += _each(table, bad, column, message, fix, file)
     InputError.collect(problems)
-    dy, dx = (pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) if c in table.columns else None
-              for c in SPACING_COLUMNS)
+    dy, dx = (
+        pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) if c in table.columns else None
+        for c in SPACING_COLUMNS
+    )
     dx = dy if dx is None else dx
     return {str(name): (float(a), float(b)) for name, a, b in zip(table["file"], dy, dx, strict=True)}
 
 
-def manifest_spacing(rows: pd.DataFrame, default: float | None) -> dict[str, tuple[float, float]] | float | None:
+def manifest_spacing(
+    rows: pd.DataFrame, default: float | None
+) -> dict[str, tuple[float, float]] | float | None:
     """The spacing of each listed file (by its ``path``): its own, else ``default`` (``[raw]
     pixel_spacing_mm``). ``default`` itself when the manifest has no spacing column."""
     if "pixel_spacing_mm" not in rows.columns:
         return default
     dy = pd.to_numeric(rows["pixel_spacing_mm"], errors="coerce").to_numpy(dtype=float)
-    dx = (pd.to_numeric(rows["pixel_spacing_col_mm"], errors="coerce").to_numpy(dtype=float)
-          if "pixel_spacing_col_mm" in rows.columns else dy)
+    dx = (
+        pd.to_numeric(rows["pixel_spacing_col_mm"], errors="coerce").to_numpy(dtype=float)
+        if "pixel_spacing_col_mm" in rows.columns
+        else dy
+    )
     out = {}
     for path, a, b in zip(rows["path"], dy, dx, strict=True):
         if np.isfinite(a):

@@ -26,8 +26,18 @@ from dataclasses import dataclass
 
 from skintrial.errors import Problem
 
-__all__ = ["UNIT_RANGES", "UNIT_ALIASES", "INSTRUMENT_RANGES", "OutcomeRange", "outcome_range",
-           "physical_range", "canonical_unit", "unit_notes", "PIXEL_SPACING_MM", "pixel_spacing_problem"]
+__all__ = [
+    "UNIT_RANGES",
+    "UNIT_ALIASES",
+    "INSTRUMENT_RANGES",
+    "OutcomeRange",
+    "outcome_range",
+    "physical_range",
+    "canonical_unit",
+    "unit_notes",
+    "PIXEL_SPACING_MM",
+    "pixel_spacing_problem",
+]
 
 PIXEL_SPACING_MM: tuple[float, float] = (0.001, 0.5)
 """Plausible pixel spacing of a skin-ultrasound B-mode image, mm per pixel: 20–100 MHz scanners resolve
@@ -43,11 +53,17 @@ def pixel_spacing_problem(value: float) -> str | None:
     lo, hi = PIXEL_SPACING_MM
     if lo <= value <= hi:
         return None
-    slips = [f"{value:g} {unit} = {value * factor:g} mm" for unit, factor in (("µm", 1e-3), ("cm", 10.0), ("m", 1e3))
-             if lo <= value * factor <= hi]  # only the unit slips that give a plausible spacing are named
+    slips = [
+        f"{value:g} {unit} = {value * factor:g} mm"
+        for unit, factor in (("µm", 1e-3), ("cm", 10.0), ("m", 1e3))
+        if lo <= value * factor <= hi
+    ]  # only the unit slips that give a plausible spacing are named
     guess = f"; given in another unit? {' or '.join(slips)}" if slips else ""
-    return (f"a pixel spacing of {value:g} mm per pixel is implausible for skin ultrasound (expected "
-            f"{lo:g}–{hi:g} mm){guess}")
+    return (
+        f"a pixel spacing of {value:g} mm per pixel is implausible for skin ultrasound (expected "
+        f"{lo:g}–{hi:g} mm){guess}"
+    )
+
 
 UNIT_RANGES: Mapping[str, tuple[float, float]] = {
     "ratio": (0.0, 1.0),
@@ -93,9 +109,14 @@ UNIT_ALIASES: Mapping[str, str] = {alias: unit for unit, aliases in _SPELLINGS.i
 
 # kind and factor of each unit relative to the instrument outputs' units (mm; a dimensionless 1)
 _SCALE: Mapping[str, tuple[str, float]] = {
-    "mm": ("length", 1.0), "um": ("length", 1000.0), "cm": ("length", 0.1),
-    "1": ("dimensionless", 1.0), "ratio": ("dimensionless", 1.0), "fraction": ("dimensionless", 1.0),
-    "a.u.": ("dimensionless", 1.0), "%": ("dimensionless", 100.0),
+    "mm": ("length", 1.0),
+    "um": ("length", 1000.0),
+    "cm": ("length", 0.1),
+    "1": ("dimensionless", 1.0),
+    "ratio": ("dimensionless", 1.0),
+    "fraction": ("dimensionless", 1.0),
+    "a.u.": ("dimensionless", 1.0),
+    "%": ("dimensionless", 100.0),
 }
 
 _INF = math.inf
@@ -118,11 +139,15 @@ INSTRUMENT_RANGES: Mapping[str, Mapping[str, tuple[float, float, str]]] = {
         "dermal_thickness_iqr_mm": (0.0, 10.0, "mm"),
         "entry_echo_mm": (0.0, 5.0, "mm"),
         "sleb_thickness_mm": (0.0, 10.0, "mm"),
-        **{p: (0.0, 1.0, "1") for p in ("lep_fraction", "mep_fraction", "hep_fraction", "lep_upper", "lep_lower")},
+        **{
+            p: (0.0, 1.0, "1")
+            for p in ("lep_fraction", "mep_fraction", "hep_fraction", "lep_upper", "lep_lower")
+        },
         "lep_ratio": (0.0, _INF, "1"),
     },
 }
 """Range of each instrument output, in the output's own unit: ``(low, high, unit)``."""
+
 
 def _normalise(unit: str) -> str:
     u = unit.strip().lower().replace("µ", "u").replace("μ", "u")  # micro sign and Greek mu
@@ -196,7 +221,9 @@ def outcome_range(spec, name: str | None = None) -> OutcomeRange:
     if spec.min is not None and spec.max is not None:
         basis = "declared min/max in study.toml"
     elif spec.min is not None or spec.max is not None:
-        basis = (f"{basis}, and " if basis else "") + ("declared min" if spec.min is not None else "declared max")
+        basis = (f"{basis}, and " if basis else "") + (
+            "declared min" if spec.min is not None else "declared max"
+        )
     low = spec.min if spec.min is not None else low
     high = spec.max if spec.max is not None else high
     return OutcomeRange(low, high, basis)
@@ -216,19 +243,34 @@ def unit_notes(outcomes: Mapping[str, object], file: str) -> list[Problem]:
             continue
         unit = canonical_unit(spec.unit)
         if unit is None and _instrument_range(name, spec) is None:
-            notes.append(Problem(
-                f"outcome '{name}': unit '{spec.unit}' is not one skintrial knows a physical range for, so its "
-                "values are not range-checked", file=file, column=f"outcomes.{name}.unit", kind="note",
-                fix=f"declare min and max for it, or write the unit as one of {sorted(UNIT_RANGES)} "
-                    "(spellings such as 'millimetres', 'µm', 'percent' are recognised; docs/bundle.md)"))
-        elif (spec.instrument or "").strip().lower() in INSTRUMENT_RANGES and unit is not None \
-                and _instrument_range(name, spec) is None and _param_known(name, spec):
-            notes.append(Problem(
-                f"outcome '{name}': unit '{spec.unit}' is not the kind of unit the {spec.instrument} output "
-                f"'{spec.parameter or name}' has, so the instrument's range is not applied", file=file,
-                column=f"outcomes.{name}.unit", kind="note",
-                fix="correct the unit (Cutometer distances are in mm, ratios dimensionless; docs/cutometer.md), "
-                    "or declare min and max"))
+            notes.append(
+                Problem(
+                    f"outcome '{name}': unit '{spec.unit}' is not one skintrial knows a physical range for, so its "
+                    "values are not range-checked",
+                    file=file,
+                    column=f"outcomes.{name}.unit",
+                    kind="note",
+                    fix=f"declare min and max for it, or write the unit as one of {sorted(UNIT_RANGES)} "
+                    "(spellings such as 'millimetres', 'µm', 'percent' are recognised; docs/bundle.md)",
+                )
+            )
+        elif (
+            (spec.instrument or "").strip().lower() in INSTRUMENT_RANGES
+            and unit is not None
+            and _instrument_range(name, spec) is None
+            and _param_known(name, spec)
+        ):
+            notes.append(
+                Problem(
+                    f"outcome '{name}': unit '{spec.unit}' is not the kind of unit the {spec.instrument} output "
+                    f"'{spec.parameter or name}' has, so the instrument's range is not applied",
+                    file=file,
+                    column=f"outcomes.{name}.unit",
+                    kind="note",
+                    fix="correct the unit (Cutometer distances are in mm, ratios dimensionless; docs/cutometer.md), "
+                    "or declare min and max",
+                )
+            )
     return notes
 
 

@@ -19,8 +19,15 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["SUPPORTED_SUFFIXES", "ROW_COLUMN", "BLANK_ROWS", "find_table", "not_utf8", "read_table",
-           "table_utf8_fix"]
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "ROW_COLUMN",
+    "BLANK_ROWS",
+    "find_table",
+    "not_utf8",
+    "read_table",
+    "table_utf8_fix",
+]
 
 SUPPORTED_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet")
 ROW_COLUMN = "_row"
@@ -52,8 +59,10 @@ def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
 
 def table_utf8_fix(what: str = "table") -> str:
     """How to re-save a table (``what``) that is not UTF-8, from the spreadsheet programs labs use."""
-    return (f'save the {what} as UTF-8: in Excel "Save As" > "CSV UTF-8 (Comma delimited)"; in LibreOffice '
-            '"Save As" > "Edit filter settings" > character set "Unicode (UTF-8)"')
+    return (
+        f'save the {what} as UTF-8: in Excel "Save As" > "CSV UTF-8 (Comma delimited)"; in LibreOffice '
+        '"Save As" > "Edit filter settings" > character set "Unicode (UTF-8)"'
+    )
 
 
 _BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")  # .xlsx (zip), .xls (OLE2)
@@ -70,19 +79,31 @@ def not_utf8(path: Path, fix: str | None = None) -> Problem:
     fix = table_utf8_fix() if fix is None else fix
     data = path.read_bytes()
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return Problem('is not UTF-8 text: it is UTF-16 (as Excel saves "Unicode Text")', file=str(path), fix=fix)
+        return Problem(
+            'is not UTF-8 text: it is UTF-16 (as Excel saves "Unicode Text")', file=str(path), fix=fix
+        )
     if data.startswith(_BINARY_SIGNATURES):
-        return Problem("is not UTF-8 text: it is a binary file, perhaps an Excel workbook saved under a text name",
-                       file=str(path), fix="give the workbook its .xlsx name, or " + fix)
+        return Problem(
+            "is not UTF-8 text: it is a binary file, perhaps an Excel workbook saved under a text name",
+            file=str(path),
+            fix="give the workbook its .xlsx name, or " + fix,
+        )
     try:
         data.decode("utf-8")
         at, byte = None, None
     except UnicodeDecodeError as exc:
         at, byte = exc.start, data[exc.start]
     return Problem(
-        "is not UTF-8 text" + ("" if at is None else f" (byte {byte:#04x} is not UTF-8; the file was probably saved "
-                                                      "in a legacy encoding such as Windows-1252 or Latin-1)"),
-        file=str(path), row=None if at is None else data[:at].count(b"\n") + 1, fix=fix,
+        "is not UTF-8 text"
+        + (
+            ""
+            if at is None
+            else f" (byte {byte:#04x} is not UTF-8; the file was probably saved "
+            "in a legacy encoding such as Windows-1252 or Latin-1)"
+        ),
+        file=str(path),
+        row=None if at is None else data[:at].count(b"\n") + 1,
+        fix=fix,
     )
 
 
@@ -132,11 +153,22 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
     fix_format = f"save the {what} as a UTF-8 CSV or an .xlsx workbook with one header row"
     try:
         if suffix in (".csv", ".tsv", ".txt"):
-            frame = pd.read_csv(path, sep=_text_separator(path, suffix), dtype=str, keep_default_na=False,
-                                skipinitialspace=True, skip_blank_lines=False)  # blank lines keep their row numbers
+            frame = pd.read_csv(
+                path,
+                sep=_text_separator(path, suffix),
+                dtype=str,
+                keep_default_na=False,
+                skipinitialspace=True,
+                skip_blank_lines=False,
+            )  # blank lines keep their row numbers
         elif suffix in (".xlsx", ".xlsm", ".xls"):
-            frame = pd.read_excel(path, sheet_name=sheet, dtype=object, keep_default_na=False,
-                                  engine="openpyxl" if suffix != ".xls" else None)
+            frame = pd.read_excel(
+                path,
+                sheet_name=sheet,
+                dtype=object,
+                keep_default_na=False,
+                engine="openpyxl" if suffix != ".xls" else None,
+            )
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
@@ -154,23 +186,40 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
     except UnicodeDecodeError:
         raise InputError(not_utf8(path, fix=table_utf8_fix(what))) from None
     except pd.errors.EmptyDataError:
-        raise InputError(Problem(f"the file is empty (no header row, no data): not a {what}", file=file,
-                                 fix=f"export the {what} again; {fix_format}")) from None
+        raise InputError(
+            Problem(
+                f"the file is empty (no header row, no data): not a {what}",
+                file=file,
+                fix=f"export the {what} again; {fix_format}",
+            )
+        ) from None
     except pd.errors.ParserError as exc:
         msg, row = _parser_row(str(exc).replace("Error tokenizing data. C error: ", "").strip())
-        raise InputError(Problem(f"cannot be parsed as a table ({msg})", file=file, row=row,
-                                 fix="close the quote or remove the extra separators on that row; "
-                                     + fix_format)) from None
+        raise InputError(
+            Problem(
+                f"cannot be parsed as a table ({msg})",
+                file=file,
+                row=row,
+                fix="close the quote or remove the extra separators on that row; " + fix_format,
+            )
+        ) from None
     except Exception as exc:  # noqa: BLE001 - only the readers run here; a reader's own message is the most useful
         raise InputError(
-            Problem(f"could not be read as a {suffix} {what} ({type(exc).__name__}: {exc})", file=file,
-                    fix=fix_format)
+            Problem(
+                f"could not be read as a {suffix} {what} ({type(exc).__name__}: {exc})",
+                file=file,
+                fix=fix_format,
+            )
         ) from None
     dupes = [c for c in frame.columns if list(frame.columns).count(c) > 1]
     if dupes:
         raise InputError(
-            Problem(f"column(s) {sorted(set(dupes))} appear twice in the header", file=file, row=1,
-                    fix="give every column a unique name")
+            Problem(
+                f"column(s) {sorted(set(dupes))} appear twice in the header",
+                file=file,
+                row=1,
+                fix="give every column a unique name",
+            )
         )
     out = _as_text(frame)
     out[ROW_COLUMN] = range(2, len(out) + 2)
@@ -178,7 +227,9 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
     blank = cells.isna().all(axis=1) if len(cells.columns) else pd.Series(False, index=out.index)
     if blank.any():
         last = out.loc[~blank, ROW_COLUMN].max() if (~blank).any() else 1
-        interior = out.loc[blank & (out[ROW_COLUMN] < last), ROW_COLUMN]  # trailing blank rows are not worth a note
+        interior = out.loc[
+            blank & (out[ROW_COLUMN] < last), ROW_COLUMN
+        ]  # trailing blank rows are not worth a note
         out = out.loc[~blank].reset_index(drop=True)
         out.attrs[BLANK_ROWS] = [int(r) for r in interior]
     return out

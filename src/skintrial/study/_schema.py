@@ -89,44 +89,81 @@ def study_inconsistencies(study: object) -> list[Inconsistency]:
     if arms is not None:
         twice = sorted({a for a in arms if arms.count(a) > 1})
         if twice:
-            out.append(Inconsistency("study.arms", f"arms are listed more than once: {twice}", twice,
-                                     "list each arm once"))
+            out.append(
+                Inconsistency(
+                    "study.arms", f"arms are listed more than once: {twice}", twice, "list each arm once"
+                )
+            )
         if len(set(arms)) < 2:
-            out.append(Inconsistency(
-                "study.arms", f"a trial compares at least 2 arms; [study] arms lists {len(set(arms))}: {arms}",
-                arms, 'declare every arm participants were randomised to, e.g. arms = ["CON", "RT"]'))
+            out.append(
+                Inconsistency(
+                    "study.arms",
+                    f"a trial compares at least 2 arms; [study] arms lists {len(set(arms))}: {arms}",
+                    arms,
+                    'declare every arm participants were randomised to, e.g. arms = ["CON", "RT"]',
+                )
+            )
         ref = study.get("reference_arm")
         if isinstance(ref, str) and ref not in arms:
-            out.append(Inconsistency("study.reference_arm", f"reference_arm is not one of arms {arms}", ref,
-                                     "set reference_arm to a declared arm, or add it to arms"))
+            out.append(
+                Inconsistency(
+                    "study.reference_arm",
+                    f"reference_arm is not one of arms {arms}",
+                    ref,
+                    "set reference_arm to a declared arm, or add it to arms",
+                )
+            )
         labels = study.get("arm_labels")
         unknown = sorted(set(labels) - set(arms)) if isinstance(labels, Mapping) else []
         if unknown:
-            out.append(Inconsistency("study.arm_labels", f"arm_labels name arms that are not declared: {unknown}",
-                                     unknown, "correct the arm names, or add them to arms"))
+            out.append(
+                Inconsistency(
+                    "study.arm_labels",
+                    f"arm_labels name arms that are not declared: {unknown}",
+                    unknown,
+                    "correct the arm names, or add them to arms",
+                )
+            )
     if visits is not None:
         twice = sorted({v for v in visits if visits.count(v) > 1})
         if twice:
-            out.append(Inconsistency("study.visits", f"visits are listed more than once: {twice}", twice,
-                                     "list each visit once, in time order"))
+            out.append(
+                Inconsistency(
+                    "study.visits",
+                    f"visits are listed more than once: {twice}",
+                    twice,
+                    "list each visit once, in time order",
+                )
+            )
         base = study.get("baseline_visit")
         if isinstance(base, str) and base not in visits:
-            out.append(Inconsistency("study.baseline_visit", f"baseline_visit is not one of visits {visits}", base,
-                                     "set baseline_visit to a declared visit, or add it to visits"))
+            out.append(
+                Inconsistency(
+                    "study.baseline_visit",
+                    f"baseline_visit is not one of visits {visits}",
+                    base,
+                    "set baseline_visit to a declared visit, or add it to visits",
+                )
+            )
         elif isinstance(base, str) and len(visits) >= 2 and base == visits[-1]:
-            out.append(Inconsistency(
-                "study.baseline_visit",
-                f"baseline_visit is the last of visits {visits}; the last visit is the follow-up that the "
-                "primary analysis compares with the baseline, so the baseline must come before it", base,
-                "list visits in time order (baseline first), or set baseline_visit to the visit before the "
-                "intervention"))
+            out.append(
+                Inconsistency(
+                    "study.baseline_visit",
+                    f"baseline_visit is the last of visits {visits}; the last visit is the follow-up that the "
+                    "primary analysis compares with the baseline, so the baseline must come before it",
+                    base,
+                    "list visits in time order (baseline first), or set baseline_visit to the visit before the "
+                    "intervention",
+                )
+            )
     return out
 
 
 def _raise(problems: list[Inconsistency]) -> None:
     if problems:
-        raise PydanticCustomError(CONSISTENCY_ERROR, "{detail}",
-                                  {"detail": "; ".join(f"{p.key}: {p.message}" for p in problems)})
+        raise PydanticCustomError(
+            CONSISTENCY_ERROR, "{detail}", {"detail": "; ".join(f"{p.key}: {p.message}" for p in problems)}
+        )
 
 
 class StudySpec(_Table):
@@ -237,7 +274,9 @@ class RawSpec(_Table):
     def _cutometer_times(self) -> RawSpec:
         on, off, read = self.cutometer_on_s, self.cutometer_off_s, self.cutometer_read_time_s
         if off is not None and on is None:
-            raise ValueError("cutometer_off_s is given without cutometer_on_s: give both suction and relaxation times")
+            raise ValueError(
+                "cutometer_off_s is given without cutometer_on_s: give both suction and relaxation times"
+            )
         if on is not None and not on > read:
             raise ValueError(f"cutometer_on_s ({on}) must be longer than cutometer_read_time_s ({read})")
         if off is not None and not off >= read:
@@ -261,7 +300,9 @@ class SerumSpec(_Table):
     pqn_reference: Literal["median", "mean"] = "median"
     pqn_total_area: bool = False
     mechanism_outcomes: list[str] | None = None
-    mechanism_methods: list[Literal["spearman", "pearson"]] = Field(default_factory=lambda: ["spearman", "pearson"])
+    mechanism_methods: list[Literal["spearman", "pearson"]] = Field(
+        default_factory=lambda: ["spearman", "pearson"]
+    )
     mechanism_arm_adjusted: bool = True
 
 
@@ -326,12 +367,24 @@ def plan_inconsistencies(raw: object) -> list[Inconsistency]:
         names = _names(analysis.get(key))
         unknown = [o for o in names or [] if declared is not None and o not in declared]
         if unknown:
-            out.append(Inconsistency(f"analysis.{key}", f"analysis.{key} names undeclared outcomes {unknown}", unknown,
-                                     "declare each as an [outcomes.NAME] table with its unit, or correct the name"))
+            out.append(
+                Inconsistency(
+                    f"analysis.{key}",
+                    f"analysis.{key} names undeclared outcomes {unknown}",
+                    unknown,
+                    "declare each as an [outcomes.NAME] table with its unit, or correct the name",
+                )
+            )
     both = sorted(set(_names(analysis.get("primary")) or []) & set(_names(analysis.get("secondary")) or []))
     if both:
-        out.append(Inconsistency("analysis.secondary", f"outcomes {both} are both primary and secondary", both,
-                                 "list each outcome in one family only"))
+        out.append(
+            Inconsistency(
+                "analysis.secondary",
+                f"outcomes {both} are both primary and secondary",
+                both,
+                "list each outcome in one family only",
+            )
+        )
     return out + _cross_sectional_inconsistencies(raw) + _training_inconsistencies(raw)
 
 
@@ -344,8 +397,14 @@ def _training_inconsistencies(raw: Mapping) -> list[Inconsistency]:
     unknown = [a for a in listed or [] if arms is not None and a not in arms]
     if not unknown:
         return []
-    return [Inconsistency("training.training_arms", f"training_arms names arms that are not declared: {unknown}",
-                          unknown, f"name arms of [study] arms {arms}, or add the arm there")]
+    return [
+        Inconsistency(
+            "training.training_arms",
+            f"training_arms names arms that are not declared: {unknown}",
+            unknown,
+            f"name arms of [study] arms {arms}, or add the arm there",
+        )
+    ]
 
 
 def _cross_sectional_inconsistencies(raw: Mapping) -> list[Inconsistency]:
@@ -358,16 +417,33 @@ def _cross_sectional_inconsistencies(raw: Mapping) -> list[Inconsistency]:
     out = []
     key = "analysis.cross_sectional"
     if "cross_sectional" not in methods:
-        out.append(Inconsistency(key, "[analysis.cross_sectional] is given but 'cross_sectional' is not in "
-                                 "[analysis] methods", None,
-                                 "add 'cross_sectional' to methods, or remove the table"))
+        out.append(
+            Inconsistency(
+                key,
+                "[analysis.cross_sectional] is given but 'cross_sectional' is not in [analysis] methods",
+                None,
+                "add 'cross_sectional' to methods, or remove the table",
+            )
+        )
     visits, arms = _names(study.get("visits")), _names(study.get("arms"))
     visit = table.get("visit")
     if isinstance(visit, str) and visits is not None and visit not in visits:
-        out.append(Inconsistency(f"{key}.visit", f"visit is not one of [study] visits {visits}", visit,
-                                 "name a declared visit (default: the baseline visit)"))
+        out.append(
+            Inconsistency(
+                f"{key}.visit",
+                f"visit is not one of [study] visits {visits}",
+                visit,
+                "name a declared visit (default: the baseline visit)",
+            )
+        )
     ref = table.get("reference_group")
     if table.get("group", "arm") == "arm" and isinstance(ref, str) and arms is not None and ref not in arms:
-        out.append(Inconsistency(f"{key}.reference_group", f"reference_group is not one of arms {arms}", ref,
-                                 "name a declared arm, or leave it out (default: the reference arm)"))
+        out.append(
+            Inconsistency(
+                f"{key}.reference_group",
+                f"reference_group is not one of arms {arms}",
+                ref,
+                "name a declared arm, or leave it out (default: the reference arm)",
+            )
+        )
     return out

@@ -35,8 +35,12 @@ def participant_flow(study: Study) -> pd.DataFrame:
         wd = sub[sub["status"] == "withdrawn"]
         reasons = wd["withdrawal_reason"].fillna("not given")
         visits = wd["withdrawal_visit"].fillna("")
-        for (reason, visit), n in pd.Series(1, index=pd.MultiIndex.from_arrays([reasons, visits])).groupby(
-            level=[0, 1]).sum().items():
+        for (reason, visit), n in (
+            pd.Series(1, index=pd.MultiIndex.from_arrays([reasons, visits]))
+            .groupby(level=[0, 1])
+            .sum()
+            .items()
+        ):
             rows.append((arm, "withdrawn", str(reason), str(visit), int(n)))
         rows.append((arm, "completed", "", "", int((sub["status"] == "completed").sum())))
     return pd.DataFrame(rows, columns=["arm", "stage", "reason", "withdrawal_visit", "n"])
@@ -51,8 +55,11 @@ def baseline_characteristics(study: Study) -> pd.DataFrame:
     """
     p = study.participants
     rows = []
-    cat_cols = [c for c in p.columns if c not in ("participant_id", "arm", "status", "withdrawal_visit",
-                                                  "withdrawal_reason")]
+    cat_cols = [
+        c
+        for c in p.columns
+        if c not in ("participant_id", "arm", "status", "withdrawal_visit", "withdrawal_reason")
+    ]
     for arm in study.arms:
         sub = p[p["arm"] == arm]
         for c in cat_cols:
@@ -69,7 +76,9 @@ def baseline_characteristics(study: Study) -> pd.DataFrame:
     for o in study.outcomes:
         for arm in study.arms:
             x = base.loc[(base["outcome"] == o) & (base["arm"] == arm), "value"]
-            rows.append((o, "", arm, len(x), x.mean(), x.std(ddof=1) if len(x) > 1 else np.nan, np.nan, np.nan))
+            rows.append(
+                (o, "", arm, len(x), x.mean(), x.std(ddof=1) if len(x) > 1 else np.nan, np.nan, np.nan)
+            )
     return pd.DataFrame(rows, columns=["variable", "level", "arm", "n", "mean", "sd", "count", "percent"])
 
 
@@ -78,8 +87,15 @@ EXCLUSION_COLUMNS = ("analysis", "outcome", "participant_id", "arm", "visit", "r
 record is a participant's whole series)."""
 
 
-def analysis_exclusions(study: Study, *, outcomes: Sequence[str], visits: Sequence[str], analysis: str,
-                        require: str = "all", measured_only: bool = False) -> pd.DataFrame:
+def analysis_exclusions(
+    study: Study,
+    *,
+    outcomes: Sequence[str],
+    visits: Sequence[str],
+    analysis: str,
+    require: str = "all",
+    measured_only: bool = False,
+) -> pd.DataFrame:
     """Every participant left out of an analysis of each outcome, and why.
 
     ``require="all"``: the analysis needs a value at every one of ``visits`` (complete cases: ANCOVA
@@ -96,13 +112,17 @@ def analysis_exclusions(study: Study, *, outcomes: Sequence[str], visits: Sequen
         has = [(v, have.get((o, v), set())) for v in visits]
         if measured_only:
             has = [(v, h) for v, h in has if h]
-        for pid, arm, status, reason in zip(p["participant_id"], p["arm"], p["status"],
-                                            p["withdrawal_reason"], strict=True):
+        for pid, arm, status, reason in zip(
+            p["participant_id"], p["arm"], p["status"], p["withdrawal_reason"], strict=True
+        ):
             missing = [v for v, h in has if pid not in h]
             if not missing or (require == "any" and len(missing) < len(has)):
                 continue
-            why = "no value at any visit" if len(missing) == len(has) and require == "any" else \
-                f"no {' and no '.join(missing)} value"
+            why = (
+                "no value at any visit"
+                if len(missing) == len(has) and require == "any"
+                else f"no {' and no '.join(missing)} value"
+            )
             if status == "withdrawn":
                 why += f" (withdrawn: {reason or 'reason not given'})"
             rows.append((analysis, o, pid, arm, "", why))

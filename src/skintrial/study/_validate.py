@@ -24,8 +24,18 @@ from skintrial.study._ranges import outcome_range
 from skintrial.study._readers import BLANK_ROWS, ROW_COLUMN
 from skintrial.study._schema import CrossSectionalSpec, OutcomeSpec, StudyFile
 
-__all__ = ["Declared", "check_participants", "check_measurements", "check_withdrawals", "check_followup",
-           "check_baselines", "check_manifest", "check_declared_outcomes", "blank_row_notes", "STATUSES"]
+__all__ = [
+    "Declared",
+    "check_participants",
+    "check_measurements",
+    "check_withdrawals",
+    "check_followup",
+    "check_baselines",
+    "check_manifest",
+    "check_declared_outcomes",
+    "blank_row_notes",
+    "STATUSES",
+]
 
 STATUSES = ("completed", "withdrawn")
 PARTICIPANT_REQUIRED = ("participant_id", "arm")
@@ -54,7 +64,9 @@ class Declared:
     def from_spec(cls, spec: StudyFile) -> Declared:
         s, a = spec.study, spec.analysis
         cs = (a.cross_sectional or CrossSectionalSpec()) if "cross_sectional" in a.methods else None
-        return cls(list(s.arms), list(s.visits), s.baseline_visit, dict(spec.outcomes), list(a.covariates), cs)
+        return cls(
+            list(s.arms), list(s.visits), s.baseline_visit, dict(spec.outcomes), list(a.covariates), cs
+        )
 
     @classmethod
     def from_raw(cls, raw: Mapping | None) -> Declared:
@@ -72,8 +84,13 @@ class Declared:
                 except ValueError:  # pydantic's ValidationError; already reported against study.toml
                     outcomes[name] = None
         base = study.get("baseline_visit")
-        return cls(_strings(study.get("arms")), _strings(study.get("visits")), base if isinstance(base, str) else None,
-                   outcomes, _strings(analysis.get("covariates")) or [])
+        return cls(
+            _strings(study.get("arms")),
+            _strings(study.get("visits")),
+            base if isinstance(base, str) else None,
+            outcomes,
+            _strings(analysis.get("covariates")) or [],
+        )
 
     @property
     def followup_visit(self) -> str | None:
@@ -99,7 +116,12 @@ def _required(df: pd.DataFrame, cols: Iterable[str], file: str) -> list[Problem]
 
 
 def _per_group(
-    df: pd.DataFrame, bad: pd.Series, key: str, file: str, column: str, make: Callable[[object], tuple[str, str]]
+    df: pd.DataFrame,
+    bad: pd.Series,
+    key: str,
+    file: str,
+    column: str,
+    make: Callable[[object], tuple[str, str]],
 ) -> list[Problem]:
     """One problem per distinct offending value of ``key``, at its first row, with a row count."""
     out = []
@@ -107,13 +129,22 @@ def _per_group(
     for value, grp in sub.groupby(key, sort=False, dropna=False):
         message, fix = make(value)
         out.append(
-            Problem(message, file=file, row=int(grp[ROW_COLUMN].iloc[0]), column=column, value=value,
-                    rows_affected=len(grp), fix=fix)
+            Problem(
+                message,
+                file=file,
+                row=int(grp[ROW_COLUMN].iloc[0]),
+                column=column,
+                value=value,
+                rows_affected=len(grp),
+                fix=fix,
+            )
         )
     return out
 
 
-def _per_row(df: pd.DataFrame, bad: pd.Series, file: str, column: str, message: str, fix: str) -> list[Problem]:
+def _per_row(
+    df: pd.DataFrame, bad: pd.Series, file: str, column: str, message: str, fix: str
+) -> list[Problem]:
     sub = df.loc[bad.fillna(False).astype(bool)]
     return [
         Problem(message, file=file, row=int(r), column=column, value=v, fix=fix)
@@ -134,8 +165,15 @@ def blank_row_notes(table: pd.DataFrame, file: str) -> list[Problem]:
         return []
     shown = ", ".join(str(r) for r in rows[:10]) + (" …" if len(rows) > 10 else "")
     message = "blank row skipped" if len(rows) == 1 else f"{len(rows)} blank rows skipped (rows {shown})"
-    return [Problem(message, file=file, row=int(rows[0]), kind="note",
-                    fix="nothing to do; delete the blank rows to silence this note")]
+    return [
+        Problem(
+            message,
+            file=file,
+            row=int(rows[0]),
+            kind="note",
+            fix="nothing to do; delete the blank rows to silence this note",
+        )
+    ]
 
 
 def check_participants(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
@@ -145,17 +183,33 @@ def check_participants(df: pd.DataFrame, d: Declared, file: str) -> list[Problem
         return problems
     problems += _empty(df, "participant_id", file, "give every participant a unique id (or delete the row)")
     dup = df["participant_id"].notna() & df.duplicated("participant_id", keep="first")
-    problems += _per_row(df, dup, file, "participant_id", "duplicate participant id",
-                         "each participant appears once; merge or renumber the duplicates")
-    problems += _empty(df, "arm", file, "fill in the arm the participant was randomised to"
-                       + (f" (one of {d.arms})" if d.arms else ""))
+    problems += _per_row(
+        df,
+        dup,
+        file,
+        "participant_id",
+        "duplicate participant id",
+        "each participant appears once; merge or renumber the duplicates",
+    )
+    problems += _empty(
+        df,
+        "arm",
+        file,
+        "fill in the arm the participant was randomised to" + (f" (one of {d.arms})" if d.arms else ""),
+    )
     if d.arms is not None:
         problems += _arms(df, d.arms, file)
     problems += _status(df, d, file)
     if "age" in df.columns:
         age = pd.to_numeric(df["age"], errors="coerce")
-        problems += _per_row(df, df["age"].notna() & ~(age.between(0, 130)), file, "age",
-                             "age is not a number of years between 0 and 130", "correct the age")
+        problems += _per_row(
+            df,
+            df["age"].notna() & ~(age.between(0, 130)),
+            file,
+            "age",
+            "age is not a number of years between 0 and 130",
+            "correct the age",
+        )
     problems += _model_columns(df, d, file)
     return problems
 
@@ -166,72 +220,150 @@ def _model_columns(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
     cs = d.cross_sectional
     needed = {cov: "[analysis] covariates" for cov in d.covariates}
     if cs is not None:
-        needed.update({c: "[analysis.cross_sectional] covariates" for c in cs.covariates or [] if c not in needed})
+        needed.update(
+            {c: "[analysis.cross_sectional] covariates" for c in cs.covariates or [] if c not in needed}
+        )
     for cov, where in needed.items():
         if cov not in df.columns:
-            problems.append(Problem(f"covariate '{cov}' of the analysis plan is not a column", file=file, row=1,
-                                    column=cov, fix=f"add the column, or remove it from {where}"))
+            problems.append(
+                Problem(
+                    f"covariate '{cov}' of the analysis plan is not a column",
+                    file=file,
+                    row=1,
+                    column=cov,
+                    fix=f"add the column, or remove it from {where}",
+                )
+            )
         else:
-            problems += _per_row(df, df[cov].isna(), file, cov, "covariate value missing",
-                                 "fill in the covariate for every participant (the model needs it)")
+            problems += _per_row(
+                df,
+                df[cov].isna(),
+                file,
+                cov,
+                "covariate value missing",
+                "fill in the covariate for every participant (the model needs it)",
+            )
     if cs is None or cs.group == "arm":
         return problems
     if cs.group not in df.columns:
-        return [*problems, Problem(
-            f"the grouping column '{cs.group}' of [analysis.cross_sectional] is not a column", file=file, row=1,
-            column=cs.group, fix="add the column, or correct group in [analysis.cross_sectional] of study.toml")]
-    problems += _per_row(df, df[cs.group].isna(), file, cs.group, "group missing",
-                         "fill in the group of every participant (the cross-sectional comparison needs it)")
+        return [
+            *problems,
+            Problem(
+                f"the grouping column '{cs.group}' of [analysis.cross_sectional] is not a column",
+                file=file,
+                row=1,
+                column=cs.group,
+                fix="add the column, or correct group in [analysis.cross_sectional] of study.toml",
+            ),
+        ]
+    problems += _per_row(
+        df,
+        df[cs.group].isna(),
+        file,
+        cs.group,
+        "group missing",
+        "fill in the group of every participant (the cross-sectional comparison needs it)",
+    )
     levels = sorted(set(df[cs.group].dropna()))
     if cs.reference_group is not None and cs.reference_group not in levels:
-        problems.append(Problem(
-            f"reference_group of [analysis.cross_sectional] is not a value of column '{cs.group}' ({levels})",
-            file=file, column=cs.group, value=cs.reference_group,
-            fix="correct reference_group in study.toml, or leave it out to compare all pairs"))
+        problems.append(
+            Problem(
+                f"reference_group of [analysis.cross_sectional] is not a value of column '{cs.group}' ({levels})",
+                file=file,
+                column=cs.group,
+                value=cs.reference_group,
+                fix="correct reference_group in study.toml, or leave it out to compare all pairs",
+            )
+        )
     if len(levels) < 2:
-        problems.append(Problem(
-            f"the grouping column '{cs.group}' has {len(levels)} distinct value(s); a comparison needs 2 or more",
-            file=file, column=cs.group, fix="check the column, or group by another one"))
+        problems.append(
+            Problem(
+                f"the grouping column '{cs.group}' has {len(levels)} distinct value(s); a comparison needs 2 or more",
+                file=file,
+                column=cs.group,
+                fix="check the column, or group by another one",
+            )
+        )
     return problems
 
 
 def _arms(df: pd.DataFrame, arms: list[str], file: str) -> list[Problem]:
     """Unknown arms, and declared arms nobody was randomised to (their contrasts could not be estimated)."""
-    problems = _per_group(df, df["arm"].notna() & ~df["arm"].isin(arms), "arm", file, "arm",
-                          lambda v: (f"unknown arm (declared arms: {arms})",
-                                     "correct the arm, or declare it in study.toml [study] arms"))
+    problems = _per_group(
+        df,
+        df["arm"].notna() & ~df["arm"].isin(arms),
+        "arm",
+        file,
+        "arm",
+        lambda v: (
+            f"unknown arm (declared arms: {arms})",
+            "correct the arm, or declare it in study.toml [study] arms",
+        ),
+    )
     present = set(df["arm"].dropna())
-    problems += [
-        Problem(f"arm '{a}' is declared in study.toml [study] arms but no participant in {_name(file)} is "
-                "randomised to it", file=file, column="arm", value=a,
+    problems += (
+        [
+            Problem(
+                f"arm '{a}' is declared in study.toml [study] arms but no participant in {_name(file)} is "
+                "randomised to it",
+                file=file,
+                column="arm",
+                value=a,
                 fix="add the arm's participants, or remove the arm from [study] arms (and from reference_arm "
-                    "and arm_labels)")
-        for a in arms if a not in present
-    ] if present else []
+                "and arm_labels)",
+            )
+            for a in arms
+            if a not in present
+        ]
+        if present
+        else []
+    )
     return problems
 
 
 def _status(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
     if "status" not in df.columns:
         return []
-    problems = _per_group(df, df["status"].notna() & ~df["status"].isin(STATUSES), "status", file, "status",
-                          lambda v: (f"unknown status (allowed: {list(STATUSES)})", "use 'completed' or 'withdrawn'"))
+    problems = _per_group(
+        df,
+        df["status"].notna() & ~df["status"].isin(STATUSES),
+        "status",
+        file,
+        "status",
+        lambda v: (f"unknown status (allowed: {list(STATUSES)})", "use 'completed' or 'withdrawn'"),
+    )
     withdrawn = df["status"] == "withdrawn"
     for column in ("withdrawal_visit", "withdrawal_reason"):
         if withdrawn.any() and column not in df.columns:
             first = int(df.loc[withdrawn, ROW_COLUMN].iloc[0])
-            problems.append(Problem(
-                f"participants are withdrawn (first at row {first}) but there is no '{column}' column",
-                file=file, row=1, column=column, rows_affected=int(withdrawn.sum()),
-                fix=f"add the column '{column}' and fill it in for every withdrawn participant"))
+            problems.append(
+                Problem(
+                    f"participants are withdrawn (first at row {first}) but there is no '{column}' column",
+                    file=file,
+                    row=1,
+                    column=column,
+                    rows_affected=int(withdrawn.sum()),
+                    fix=f"add the column '{column}' and fill it in for every withdrawn participant",
+                )
+            )
     if "withdrawal_visit" in df.columns and d.visits is not None:
-        problems += _per_row(df, withdrawn & ~df["withdrawal_visit"].isin(d.visits), file, "withdrawal_visit",
-                             f"a withdrawn participant needs the last visit attended, one of {d.visits}",
-                             "fill in withdrawal_visit")
+        problems += _per_row(
+            df,
+            withdrawn & ~df["withdrawal_visit"].isin(d.visits),
+            file,
+            "withdrawal_visit",
+            f"a withdrawn participant needs the last visit attended, one of {d.visits}",
+            "fill in withdrawal_visit",
+        )
     if "withdrawal_reason" in df.columns:
-        problems += _per_row(df, withdrawn & df["withdrawal_reason"].isna(), file, "withdrawal_reason",
-                             "a withdrawn participant needs a withdrawal reason",
-                             "fill in withdrawal_reason (CONSORT reports it)")
+        problems += _per_row(
+            df,
+            withdrawn & df["withdrawal_reason"].isna(),
+            file,
+            "withdrawal_reason",
+            "a withdrawn participant needs a withdrawal reason",
+            "fill in withdrawal_reason (CONSORT reports it)",
+        )
     return problems
 
 
@@ -243,27 +375,59 @@ def check_measurements(
     if problems:
         return problems, df
     if df.empty:
-        return [Problem("the table has a header row but no measurements", file=file, row=2,
-                        fix="add one row per measurement taken (docs/bundle.md)")], df
+        return [
+            Problem(
+                "the table has a header row but no measurements",
+                file=file,
+                row=2,
+                fix="add one row per measurement taken (docs/bundle.md)",
+            )
+        ], df
     pfile = _name(participants_file)
-    problems += _empty(df, "participant_id", file, f"fill in the participant's id, as in {pfile} (or delete the row)")
+    problems += _empty(
+        df, "participant_id", file, f"fill in the participant's id, as in {pfile} (or delete the row)"
+    )
     problems += _empty(df, "visit", file, "fill in the visit" + (f", one of {d.visits}" if d.visits else ""))
-    problems += _empty(df, "outcome", file, "fill in the outcome's name, as declared in study.toml [outcomes.NAME]")
+    problems += _empty(
+        df, "outcome", file, "fill in the outcome's name, as declared in study.toml [outcomes.NAME]"
+    )
     if "participant_id" in participants.columns:
         known = set(participants["participant_id"].dropna())
-        problems += _per_group(df, df["participant_id"].notna() & ~df["participant_id"].isin(known), "participant_id",
-                               file, "participant_id",
-                               lambda v: (f"measurements for a participant who is not in {pfile}",
-                                          f"add the participant to {pfile}, or correct the id"))
+        problems += _per_group(
+            df,
+            df["participant_id"].notna() & ~df["participant_id"].isin(known),
+            "participant_id",
+            file,
+            "participant_id",
+            lambda v: (
+                f"measurements for a participant who is not in {pfile}",
+                f"add the participant to {pfile}, or correct the id",
+            ),
+        )
     if d.visits is not None:
-        problems += _per_group(df, df["visit"].notna() & ~df["visit"].isin(d.visits), "visit", file, "visit",
-                               lambda v: (f"unknown visit (declared visits: {d.visits})",
-                                          "correct the visit, or declare it in study.toml [study] visits"))
+        problems += _per_group(
+            df,
+            df["visit"].notna() & ~df["visit"].isin(d.visits),
+            "visit",
+            file,
+            "visit",
+            lambda v: (
+                f"unknown visit (declared visits: {d.visits})",
+                "correct the visit, or declare it in study.toml [study] visits",
+            ),
+        )
     if d.outcomes is not None:
-        problems += _per_group(df, df["outcome"].notna() & ~df["outcome"].isin(list(d.outcomes)), "outcome", file,
-                               "outcome",
-                               lambda v: ("outcome not declared in study.toml",
-                                          f"add an [outcomes.{v}] table with its unit to study.toml, or correct the name"))
+        problems += _per_group(
+            df,
+            df["outcome"].notna() & ~df["outcome"].isin(list(d.outcomes)),
+            "outcome",
+            file,
+            "outcome",
+            lambda v: (
+                "outcome not declared in study.toml",
+                f"add an [outcomes.{v}] table with its unit to study.toml, or correct the name",
+            ),
+        )
     value, value_problems = _values(df, file)
     problems += value_problems
     problems += _out_of_range(df, value, d, file)
@@ -274,12 +438,30 @@ def check_measurements(
 def _values(df: pd.DataFrame, file: str) -> tuple[pd.Series, list[Problem]]:
     raw = df["value"]
     value = pd.to_numeric(raw, errors="coerce")
-    problems = _per_row(df, raw.notna() & value.isna(), file, "value", "value is not a number",
-                        "write a plain number with a decimal point (no units, no text)")
-    problems += _per_row(df, raw.isna(), file, "value", "value is empty",
-                         "leave out measurements that were not taken (one row per measurement taken)")
-    problems += _per_row(df, value.notna() & ~np.isfinite(value), file, "value", "value is infinite",
-                         "write the measured finite number")
+    problems = _per_row(
+        df,
+        raw.notna() & value.isna(),
+        file,
+        "value",
+        "value is not a number",
+        "write a plain number with a decimal point (no units, no text)",
+    )
+    problems += _per_row(
+        df,
+        raw.isna(),
+        file,
+        "value",
+        "value is empty",
+        "leave out measurements that were not taken (one row per measurement taken)",
+    )
+    problems += _per_row(
+        df,
+        value.notna() & ~np.isfinite(value),
+        file,
+        "value",
+        "value is infinite",
+        "write the measured finite number",
+    )
     return value, problems
 
 
@@ -295,11 +477,17 @@ def _out_of_range(df: pd.DataFrame, value: pd.Series, d: Declared, file: str) ->
     problems = []
     for o, r, v in zip(df.loc[bad, "outcome"], df.loc[bad, ROW_COLUMN], df.loc[bad, "value"], strict=True):
         rng, spec = ranges[o], d.outcomes[o]
-        problems.append(Problem(
-            f"value outside the physical range [{rng.low:g}, {rng.high:g}] of outcome '{o}' in '{spec.unit}' "
-            f"({rng.basis})",
-            file=file, row=int(r), column="value", value=v,
-            fix="check the unit and the decimal point; declare min/max in study.toml if the range is really wider"))
+        problems.append(
+            Problem(
+                f"value outside the physical range [{rng.low:g}, {rng.high:g}] of outcome '{o}' in '{spec.unit}' "
+                f"({rng.basis})",
+                file=file,
+                row=int(r),
+                column="value",
+                value=v,
+                fix="check the unit and the decimal point; declare min/max in study.toml if the range is really wider",
+            )
+        )
     return problems
 
 
@@ -318,20 +506,39 @@ def _duplicates(df: pd.DataFrame, file: str) -> list[Problem]:
     if not dup.any():
         return []
     first = df.groupby(keys, sort=False, dropna=False)[ROW_COLUMN].transform("first")
-    fix = ("remove the repeated row" if "replicate" in df.columns
-           else "remove the repeated row, or add a 'replicate' column numbering repeated measurements")
+    fix = (
+        "remove the repeated row"
+        if "replicate" in df.columns
+        else "remove the repeated row, or add a 'replicate' column numbering repeated measurements"
+    )
     return [
-        Problem(f"duplicate measurement: same {', '.join(keys)} as row {int(f)}", file=file, row=int(r),
-                column="outcome", value=v, fix=fix)
+        Problem(
+            f"duplicate measurement: same {', '.join(keys)} as row {int(f)}",
+            file=file,
+            row=int(r),
+            column="outcome",
+            value=v,
+            fix=fix,
+        )
         for r, f, v in zip(df.loc[dup, ROW_COLUMN], first[dup], df.loc[dup, "outcome"], strict=True)
     ]
 
 
-def check_withdrawals(table: pd.DataFrame, participants: pd.DataFrame, d: Declared, file: str,
-                      participants_file: str, what: str = "measurements") -> list[Problem]:
+def check_withdrawals(
+    table: pd.DataFrame,
+    participants: pd.DataFrame,
+    d: Declared,
+    file: str,
+    participants_file: str,
+    what: str = "measurements",
+) -> list[Problem]:
     """Data of a withdrawn participant at a visit after the withdrawal visit (the last visit attended)."""
     need = {"participant_id", "status", "withdrawal_visit"}
-    if d.visits is None or not need <= set(participants.columns) or not {"participant_id", "visit"} <= set(table):
+    if (
+        d.visits is None
+        or not need <= set(participants.columns)
+        or not {"participant_id", "visit"} <= set(table)
+    ):
         return []
     order = {v: i for i, v in enumerate(d.visits)}
     wd = participants[(participants["status"] == "withdrawn") & participants["withdrawal_visit"].isin(order)]
@@ -342,17 +549,25 @@ def check_withdrawals(table: pd.DataFrame, participants: pd.DataFrame, d: Declar
     problems = []
     for (pid, visit), grp in bad.groupby(["participant_id", "visit"], sort=False):
         w = wd.loc[pid]
-        problems.append(Problem(
-            f"{what} of participant '{pid}' at visit '{visit}', after the visit '{w['withdrawal_visit']}' at which "
-            f"{pfile} (row {int(w[ROW_COLUMN])}) says they withdrew", file=file, row=int(grp[ROW_COLUMN].iloc[0]),
-            column="visit", value=visit, rows_affected=len(grp),
-            fix=f"if the participant completed the visit, correct status and withdrawal_visit in {pfile} (the "
-                f"last visit attended); otherwise remove these rows or correct their participant or visit"))
+        problems.append(
+            Problem(
+                f"{what} of participant '{pid}' at visit '{visit}', after the visit '{w['withdrawal_visit']}' at which "
+                f"{pfile} (row {int(w[ROW_COLUMN])}) says they withdrew",
+                file=file,
+                row=int(grp[ROW_COLUMN].iloc[0]),
+                column="visit",
+                value=visit,
+                rows_affected=len(grp),
+                fix=f"if the participant completed the visit, correct status and withdrawal_visit in {pfile} (the "
+                f"last visit attended); otherwise remove these rows or correct their participant or visit",
+            )
+        )
     return problems
 
 
-def check_followup(measurements: pd.DataFrame, manifest: pd.DataFrame | None, d: Declared,
-                   file: str) -> list[Problem]:
+def check_followup(
+    measurements: pd.DataFrame, manifest: pd.DataFrame | None, d: Declared, file: str
+) -> list[Problem]:
     """The study has data at the visits its analyses compare: the follow-up visit (the last of ``[study]
     visits``, the primary endpoint) and the visit of ``[analysis.cross_sectional]``."""
     if "visit" not in measurements.columns:
@@ -363,22 +578,40 @@ def check_followup(measurements: pd.DataFrame, manifest: pd.DataFrame | None, d:
     problems = []
     follow = d.followup_visit
     if follow is not None and follow not in seen:
-        problems.append(Problem(
-            f"no measurements at the follow-up visit '{follow}' (the last of study.toml [study] visits {d.visits}, "
-            "which the primary analysis compares with the baseline)", file=file, column="visit", value=follow,
-            fix=f"add the measurements of visit '{follow}', or, if the study ended earlier, list only the visits "
-                "that took place in study.toml [study] visits"))
+        problems.append(
+            Problem(
+                f"no measurements at the follow-up visit '{follow}' (the last of study.toml [study] visits {d.visits}, "
+                "which the primary analysis compares with the baseline)",
+                file=file,
+                column="visit",
+                value=follow,
+                fix=f"add the measurements of visit '{follow}', or, if the study ended earlier, list only the visits "
+                "that took place in study.toml [study] visits",
+            )
+        )
     cs_visit = d.cross_sectional.visit if d.cross_sectional is not None else None
-    if cs_visit is not None and cs_visit != follow and d.visits and cs_visit in d.visits and cs_visit not in seen:
-        problems.append(Problem(
-            f"no measurements at visit '{cs_visit}', the visit of study.toml [analysis.cross_sectional]",
-            file=file, column="visit", value=cs_visit,
-            fix="add that visit's measurements, or name another visit in [analysis.cross_sectional]"))
+    if (
+        cs_visit is not None
+        and cs_visit != follow
+        and d.visits
+        and cs_visit in d.visits
+        and cs_visit not in seen
+    ):
+        problems.append(
+            Problem(
+                f"no measurements at visit '{cs_visit}', the visit of study.toml [analysis.cross_sectional]",
+                file=file,
+                column="visit",
+                value=cs_visit,
+                fix="add that visit's measurements, or name another visit in [analysis.cross_sectional]",
+            )
+        )
     return problems
 
 
-def check_baselines(measurements: pd.DataFrame, participants: pd.DataFrame, d: Declared,
-                    file: str, measurements_file: str) -> list[Problem]:
+def check_baselines(
+    measurements: pd.DataFrame, participants: pd.DataFrame, d: Declared, file: str, measurements_file: str
+) -> list[Problem]:
     """Every randomised participant has at least one baseline measurement."""
     if d.baseline_visit is None:
         return []
@@ -388,9 +621,12 @@ def check_baselines(measurements: pd.DataFrame, participants: pd.DataFrame, d: D
     return [
         Problem(
             f"randomised participant has no measurement at the baseline visit '{d.baseline_visit}'",
-            file=file, row=int(r), column="participant_id", value=pid,
+            file=file,
+            row=int(r),
+            column="participant_id",
+            value=pid,
             fix=f"add the baseline measurements to {_name(measurements_file)} (a trial analysis needs every "
-                "randomised participant's baseline)",
+            "randomised participant's baseline)",
         )
         for pid, r in zip(lacking["participant_id"], lacking[ROW_COLUMN], strict=True)
     ]
@@ -400,8 +636,9 @@ RAW_INSTRUMENTS = ("cutometer", "ultrasound")
 MANIFEST_REQUIRED = ("participant_id", "visit", "instrument", "file")
 
 
-def check_manifest(df: pd.DataFrame, d: Declared, participants: pd.DataFrame, file: str,
-                   participants_file: str) -> list[Problem]:
+def check_manifest(
+    df: pd.DataFrame, d: Declared, participants: pd.DataFrame, file: str, participants_file: str
+) -> list[Problem]:
     """Problems in ``raw/manifest.csv``: ids, visits, instruments, empty or repeated file names.
 
     ``file`` paths are relative to the manifest's folder. A listed file that is missing or unreadable
@@ -415,17 +652,37 @@ def check_manifest(df: pd.DataFrame, d: Declared, participants: pd.DataFrame, fi
     for column in MANIFEST_REQUIRED:
         problems += _empty(df, column, file, f"fill in the {column} of this raw file (or delete the row)")
     known = set(participants["participant_id"].dropna()) if "participant_id" in participants else set()
-    problems += _per_group(df, df["participant_id"].notna() & ~df["participant_id"].isin(known), "participant_id",
-                           file, "participant_id",
-                           lambda v: (f"raw file for a participant who is not in {pfile}",
-                                      "add the participant, or correct the id"))
+    problems += _per_group(
+        df,
+        df["participant_id"].notna() & ~df["participant_id"].isin(known),
+        "participant_id",
+        file,
+        "participant_id",
+        lambda v: (
+            f"raw file for a participant who is not in {pfile}",
+            "add the participant, or correct the id",
+        ),
+    )
     if d.visits is not None:
-        problems += _per_group(df, df["visit"].notna() & ~df["visit"].isin(d.visits), "visit", file, "visit",
-                               lambda v: (f"unknown visit (declared visits: {d.visits})", "correct the visit"))
-    problems += _per_group(df, df["instrument"].notna() & ~df["instrument"].isin(RAW_INSTRUMENTS), "instrument",
-                           file, "instrument",
-                           lambda v: (f"unknown raw instrument (skintrial reads: {list(RAW_INSTRUMENTS)})",
-                                      "correct the instrument name"))
+        problems += _per_group(
+            df,
+            df["visit"].notna() & ~df["visit"].isin(d.visits),
+            "visit",
+            file,
+            "visit",
+            lambda v: (f"unknown visit (declared visits: {d.visits})", "correct the visit"),
+        )
+    problems += _per_group(
+        df,
+        df["instrument"].notna() & ~df["instrument"].isin(RAW_INSTRUMENTS),
+        "instrument",
+        file,
+        "instrument",
+        lambda v: (
+            f"unknown raw instrument (skintrial reads: {list(RAW_INSTRUMENTS)})",
+            "correct the instrument name",
+        ),
+    )
     dup = df.duplicated("file", keep="first") & df["file"].notna()
     problems += _per_row(df, dup, file, "file", "the same raw file is listed twice", "list each file once")
     problems += check_manifest_columns(df, file)  # unknown columns, per-file pixel spacing
@@ -433,18 +690,26 @@ def check_manifest(df: pd.DataFrame, d: Declared, participants: pd.DataFrame, fi
     return problems
 
 
-def check_declared_outcomes(d: Declared, measurements: pd.DataFrame, manifest: pd.DataFrame | None,
-                            file: str) -> list[Problem]:
+def check_declared_outcomes(
+    d: Declared, measurements: pd.DataFrame, manifest: pd.DataFrame | None, file: str
+) -> list[Problem]:
     """Every declared outcome has measurements, or raw files of its instrument to compute them from."""
     present = set(measurements["outcome"].dropna()) if "outcome" in measurements.columns else set()
-    raw_instruments = set(manifest["instrument"].dropna()) if manifest is not None and "instrument" in manifest else set()
+    raw_instruments = (
+        set(manifest["instrument"].dropna()) if manifest is not None and "instrument" in manifest else set()
+    )
     out = []
     for name, o in (d.outcomes or {}).items():
         instrument = o.instrument if o is not None else None
         if name in present or (instrument in RAW_INSTRUMENTS and instrument in raw_instruments):
             continue
-        out.append(Problem(f"outcome '{name}' is declared but has no measurements"
-                           + (f" and no raw {instrument} files" if instrument in RAW_INSTRUMENTS else ""),
-                           file=file, column=f"outcomes.{name}",
-                           fix="add its measurements, or remove the outcome from study.toml (and from the analysis plan)"))
+        out.append(
+            Problem(
+                f"outcome '{name}' is declared but has no measurements"
+                + (f" and no raw {instrument} files" if instrument in RAW_INSTRUMENTS else ""),
+                file=file,
+                column=f"outcomes.{name}",
+                fix="add its measurements, or remove the outcome from study.toml (and from the analysis plan)",
+            )
+        )
     return out

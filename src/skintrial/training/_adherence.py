@@ -62,8 +62,14 @@ SUMMARY_COLUMNS: tuple[str, ...] = (
     "vo2peak_baseline",
     "vo2peak_change_pct",
 )
-PER_PROTOCOL_COLUMNS: tuple[str, ...] = ("participant_id", "arm", "adherence", "min_adherence", "per_protocol",
-                                         "reason")
+PER_PROTOCOL_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "arm",
+    "adherence",
+    "min_adherence",
+    "per_protocol",
+    "reason",
+)
 
 
 def _latest_test(rows: pd.DataFrame, tests: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -91,8 +97,13 @@ def _intensity(log: pd.DataFrame, age: pd.Series) -> pd.DataFrame:
     pct_hr = 100.0 * aer["hr_mean"] / hr_ref.fillna(predicted)
     parts = [
         pd.DataFrame({"participant_id": res["participant_id"], "value": pct_rm, "measure": "pct_1rm"}),
-        pd.DataFrame({"participant_id": aer["participant_id"], "value": pct_hr,
-                      "measure": np.where(measured, "pct_hrpeak", "pct_hrmax_age_predicted")}),
+        pd.DataFrame(
+            {
+                "participant_id": aer["participant_id"],
+                "value": pct_hr,
+                "measure": np.where(measured, "pct_hrpeak", "pct_hrmax_age_predicted"),
+            }
+        ),
     ]
     both = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(len(p) for p in parts) else None
     if both is None:
@@ -107,20 +118,26 @@ def _progression(log: pd.DataFrame) -> pd.DataFrame:
     res = log[(log["modality"] == "resistance") & (log["load_kg"] > 0)]
     weekly = res.groupby(["participant_id", "exercise", "week"])["load_kg"].mean().reset_index()
     g = weekly.sort_values("week").groupby(["participant_id", "exercise"])["load_kg"]
-    prog = (100.0 * (g.last() / g.first() - 1.0)).groupby("participant_id").mean().rename("load_progression_pct")
+    prog = (
+        (100.0 * (g.last() / g.first() - 1.0)).groupby("participant_id").mean().rename("load_progression_pct")
+    )
     tests = log[log["modality"] == "test"].sort_values("week")
     rm = tests[tests["test"] == "one_rm"].groupby(["participant_id", "exercise"])["test_value"]
     two = rm.count() >= 2
     first, last = rm.first(), rm.last()
-    strength = pd.DataFrame({
-        "strength_baseline_kg": first.groupby("participant_id").sum(),
-        "strength_change_pct": (100.0 * (last / first - 1.0))[two].groupby("participant_id").mean(),
-    })
+    strength = pd.DataFrame(
+        {
+            "strength_baseline_kg": first.groupby("participant_id").sum(),
+            "strength_change_pct": (100.0 * (last / first - 1.0))[two].groupby("participant_id").mean(),
+        }
+    )
     vo = tests[tests["test"] == "vo2peak"].groupby("participant_id")["test_value"]
-    vo2 = pd.DataFrame({
-        "vo2peak_baseline": vo.first(),
-        "vo2peak_change_pct": (100.0 * (vo.last() / vo.first() - 1.0)).where(vo.count() >= 2),
-    })
+    vo2 = pd.DataFrame(
+        {
+            "vo2peak_baseline": vo.first(),
+            "vo2peak_change_pct": (100.0 * (vo.last() / vo.first() - 1.0)).where(vo.count() >= 2),
+        }
+    )
     return pd.concat([prog, strength, vo2], axis=1)
 
 
@@ -165,14 +182,29 @@ def training_summary(
     2             P3                  0        NaN                        NaN
     """
     if int(sessions_per_week) < 1 or int(weeks) < 1:
-        raise InputError(Problem("sessions_per_week and weeks must be positive", column="[training]",
-                                 fix="set [training] sessions_per_week and weeks in study.toml"))
-    p = participants.assign(participant_id=participants["participant_id"].astype(str)).drop_duplicates("participant_id")
+        raise InputError(
+            Problem(
+                "sessions_per_week and weeks must be positive",
+                column="[training]",
+                fix="set [training] sessions_per_week and weeks in study.toml",
+            )
+        )
+    p = participants.assign(participant_id=participants["participant_id"].astype(str)).drop_duplicates(
+        "participant_id"
+    )
     log = log.assign(participant_id=log["participant_id"].astype(str))
-    age = pd.to_numeric(p.set_index("participant_id")["age"], errors="coerce") if "age" in p else pd.Series(dtype=float)
+    age = (
+        pd.to_numeric(p.set_index("participant_id")["age"], errors="coerce")
+        if "age" in p
+        else pd.Series(dtype=float)
+    )
     train = log[log["modality"].isin(("resistance", "aerobic"))]
     arm_of = p.set_index("participant_id")["arm"].astype(str)
-    arms = set(training_arms) if training_arms is not None else set(arm_of.reindex(train["participant_id"]).dropna())
+    arms = (
+        set(training_arms)
+        if training_arms is not None
+        else set(arm_of.reindex(train["participant_id"]).dropna())
+    )
     in_plan = train[train["week"].between(1, weeks)]
     sessions = in_plan.drop_duplicates(["participant_id", "week", "session"])
     vol = (train["sets"] * train["reps"] * train["load_kg"]).where(train["modality"] == "resistance")
@@ -181,7 +213,9 @@ def training_summary(
     out["status"] = p.set_index("participant_id")["status"] if "status" in p else "completed"
     out["modality"] = train.groupby("participant_id")["modality"].agg(lambda s: s.mode().iat[0])
     out["sessions_planned"] = np.where(out["arm"].isin(arms), int(sessions_per_week) * int(weeks), 0)
-    out["sessions_attended"] = sessions.groupby("participant_id").size().reindex(out.index).fillna(0).astype(int)
+    out["sessions_attended"] = (
+        sessions.groupby("participant_id").size().reindex(out.index).fillna(0).astype(int)
+    )
     planned, attended = out["sessions_planned"], out["sessions_attended"]
     with np.errstate(invalid="ignore", divide="ignore"):
         out["adherence"] = np.where(planned > 0, np.minimum(attended, planned) / planned, np.nan)
@@ -190,11 +224,15 @@ def training_summary(
     over = (per_week > int(sessions_per_week)).groupby(level="participant_id").sum()
     out["weeks_over_prescription"] = over.reindex(out.index).fillna(0).astype(int)
     out["last_week_trained"] = train.groupby("participant_id")["week"].max()
-    out["volume_load_kg"] = vol.groupby(train["participant_id"]).sum(min_count=1).reindex(out.index).fillna(0.0)
+    out["volume_load_kg"] = (
+        vol.groupby(train["participant_id"]).sum(min_count=1).reindex(out.index).fillna(0.0)
+    )
     res_sessions = sessions[sessions["modality"] == "resistance"].groupby("participant_id").size()
     out["volume_load_per_session_kg"] = out["volume_load_kg"] / res_sessions.reindex(out.index)
     aer = train[train["modality"] == "aerobic"]
-    out["aerobic_minutes"] = aer.groupby("participant_id")["duration_min"].sum().reindex(out.index).fillna(0.0)
+    out["aerobic_minutes"] = (
+        aer.groupby("participant_id")["duration_min"].sum().reindex(out.index).fillna(0.0)
+    )
     out = out.join(_intensity(log, age)).join(_progression(log))
     out = out.reset_index()
     for c in SUMMARY_COLUMNS:
@@ -227,22 +265,34 @@ def per_protocol_set(summary: pd.DataFrame, *, min_adherence: float = 0.8) -> pd
     {'per_protocol': [True, False, True, False], 'reason': ['', 'adherence below 80.0 %', 'no training prescribed', 'withdrawn']}
     """
     if not 0 <= float(min_adherence) <= 1:
-        raise InputError(Problem("per_protocol_min_adherence must be a fraction between 0 and 1",
-                                 column="[analysis] per_protocol_min_adherence", value=min_adherence,
-                                 fix="write 0.8 for 80 %"))
+        raise InputError(
+            Problem(
+                "per_protocol_min_adherence must be a fraction between 0 and 1",
+                column="[analysis] per_protocol_min_adherence",
+                value=min_adherence,
+                fix="write 0.8 for 80 %",
+            )
+        )
     adh = summary["adherence"].astype(float)
-    status = summary["status"].astype(str) if "status" in summary else pd.Series("completed", index=summary.index)
+    status = (
+        summary["status"].astype(str) if "status" in summary else pd.Series("completed", index=summary.index)
+    )
     withdrawn = status == "withdrawn"
     no_plan = adh.isna()
     low = ~no_plan & (adh < float(min_adherence) - 1e-12)
-    reason = np.select([withdrawn, low, no_plan], ["withdrawn", f"adherence below {100 * min_adherence:.1f} %",
-                                                   "no training prescribed"], "")
-    out = pd.DataFrame({
-        "participant_id": summary["participant_id"],
-        "arm": summary["arm"],
-        "adherence": adh,
-        "min_adherence": float(min_adherence),
-        "per_protocol": ~withdrawn & ~low,
-        "reason": reason,
-    })
+    reason = np.select(
+        [withdrawn, low, no_plan],
+        ["withdrawn", f"adherence below {100 * min_adherence:.1f} %", "no training prescribed"],
+        "",
+    )
+    out = pd.DataFrame(
+        {
+            "participant_id": summary["participant_id"],
+            "arm": summary["arm"],
+            "adherence": adh,
+            "min_adherence": float(min_adherence),
+            "per_protocol": ~withdrawn & ~low,
+            "reason": reason,
+        }
+    )
     return out[list(PER_PROTOCOL_COLUMNS)].reset_index(drop=True)

@@ -44,8 +44,13 @@ from skintrial.stats._engine import fit_ols
 
 __all__ = ["DOSE_COLUMNS", "DOSE_DATA_COLUMNS", "DOSE_MEASURES", "dose_response", "dose_response_data"]
 
-DOSE_MEASURES: tuple[str, ...] = ("adherence", "sessions_attended", "volume_load_kg", "aerobic_minutes",
-                                  "mean_relative_intensity")
+DOSE_MEASURES: tuple[str, ...] = (
+    "adherence",
+    "sessions_attended",
+    "volume_load_kg",
+    "aerobic_minutes",
+    "mean_relative_intensity",
+)
 DOSE_COLUMNS: tuple[str, ...] = (
     "outcome",
     "dose_measure",
@@ -63,8 +68,16 @@ DOSE_COLUMNS: tuple[str, ...] = (
     "estimate_per_sd",
     "status",
 )
-DOSE_DATA_COLUMNS: tuple[str, ...] = ("participant_id", "arm", "outcome", "dose_measure", "dose", "baseline",
-                                      "followup", "change")
+DOSE_DATA_COLUMNS: tuple[str, ...] = (
+    "participant_id",
+    "arm",
+    "outcome",
+    "dose_measure",
+    "dose",
+    "baseline",
+    "followup",
+    "change",
+)
 DOSE_SCALE_COLUMNS: dict[str, str] = {"mean_relative_intensity": "relative_intensity_measure"}
 """Dose measures whose scale differs between participants, and the summary column naming it."""
 _SAME_SCALE = {"pct_hrpeak": "pct_heart_rate_max", "pct_hrmax_age_predicted": "pct_heart_rate_max"}
@@ -94,21 +107,33 @@ def dose_response_data(
     absent = [c for c in (subject, visit, outcome, value) if c not in data.columns]
     unknown = [d for d in dose_measures if d not in summary.columns]
     if absent or unknown:
-        raise InputError(Problem(f"missing column(s) {absent + unknown}",
-                                 fix=f"measurements need {subject, visit, outcome, value}; dose measures are "
-                                     f"columns of training_summary: {', '.join(DOSE_MEASURES)}"))
+        raise InputError(
+            Problem(
+                f"missing column(s) {absent + unknown}",
+                fix=f"measurements need {subject, visit, outcome, value}; dose measures are "
+                f"columns of training_summary: {', '.join(DOSE_MEASURES)}",
+            )
+        )
     baseline_visit = str(baseline_visit)
-    followup_visit = followup_visit_of(default_visit_order(data[visit], column=visit), baseline_visit, followup_visit,
-                                       column=visit)
+    followup_visit = followup_visit_of(
+        default_visit_order(data[visit], column=visit), baseline_visit, followup_visit, column=visit
+    )
     d = data.assign(**{subject: data[subject].astype(str), visit: data[visit].astype(str)})
     wide = d[d[visit].isin([baseline_visit, followup_visit])].pivot_table(
-        index=[subject, outcome], columns=visit, values=value, aggfunc="mean")
+        index=[subject, outcome], columns=visit, values=value, aggfunc="mean"
+    )
     wide = wide.reindex(columns=[baseline_visit, followup_visit])
     wide.columns = ["baseline", "followup"]
     wide = wide.reset_index().rename(columns={subject: "participant_id", outcome: "outcome"})
-    s = summary[summary["sessions_planned"] > 0].assign(participant_id=lambda x: x["participant_id"].astype(str))
-    dose = s.melt(id_vars=["participant_id", "arm"], value_vars=list(dose_measures), var_name="dose_measure",
-                  value_name="dose")
+    s = summary[summary["sessions_planned"] > 0].assign(
+        participant_id=lambda x: x["participant_id"].astype(str)
+    )
+    dose = s.melt(
+        id_vars=["participant_id", "arm"],
+        value_vars=list(dose_measures),
+        var_name="dose_measure",
+        value_name="dose",
+    )
     out = dose.merge(wide, on="participant_id", how="inner")
     out["dose"] = out["dose"].astype(float)
     out["change"] = out["followup"] - out["baseline"]
@@ -138,14 +163,31 @@ def _fit_columns(long: pd.DataFrame, keys: list[tuple], arms: list[str], adjust_
     con = fit.contrast(L)
     lo, hi = con.ci(ci_level)
     used = mask & np.isfinite(Y) & np.isfinite(B) & np.isfinite(D)
-    groups = (arm_of.to_numpy()[:, None] == np.asarray(arms)[None, :]).astype(float) if adjust_arm else np.ones((n, 1))
+    groups = (
+        (arm_of.to_numpy()[:, None] == np.asarray(arms)[None, :]).astype(float)
+        if adjust_arm
+        else np.ones((n, 1))
+    )
     dose_sd = _within_sd(D, used, groups)
-    return pd.DataFrame({
-        "outcome": [k[0] for k in keys], "dose_measure": [k[1] for k in keys], "arm": [k[2] for k in keys],
-        "estimate": con.estimate[:, 0], "se": con.se[:, 0], "ci_low": lo[:, 0], "ci_high": hi[:, 0],
-        "ci_level": ci_level, "df": con.df[:, 0], "t": con.t[:, 0], "p": con.p[:, 0], "n": fit.n,
-        "dose_sd": dose_sd, "estimate_per_sd": con.estimate[:, 0] * dose_sd, "status": fit.status,
-    })
+    return pd.DataFrame(
+        {
+            "outcome": [k[0] for k in keys],
+            "dose_measure": [k[1] for k in keys],
+            "arm": [k[2] for k in keys],
+            "estimate": con.estimate[:, 0],
+            "se": con.se[:, 0],
+            "ci_low": lo[:, 0],
+            "ci_high": hi[:, 0],
+            "ci_level": ci_level,
+            "df": con.df[:, 0],
+            "t": con.t[:, 0],
+            "p": con.p[:, 0],
+            "n": fit.n,
+            "dose_sd": dose_sd,
+            "estimate_per_sd": con.estimate[:, 0] * dose_sd,
+            "status": fit.status,
+        }
+    )
 
 
 def _within_sd(D: np.ndarray, used: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -177,7 +219,9 @@ def _pooling(long: pd.DataFrame, summary: pd.DataFrame, measures: Sequence[str])
             out[m] = (arms, "ok")
             continue
         if col in summary.columns:
-            sc = summary.assign(participant_id=summary["participant_id"].astype(str)).set_index("participant_id")[col]
+            sc = summary.assign(participant_id=summary["participant_id"].astype(str)).set_index(
+                "participant_id"
+            )[col]
             scale = d["participant_id"].map(sc).map(lambda v: _SAME_SCALE.get(v, v))
         else:
             scale = d["arm"]  # the scale is not stated: assume it is the arm's own
@@ -185,15 +229,30 @@ def _pooling(long: pd.DataFrame, summary: pd.DataFrame, measures: Sequence[str])
     return out
 
 
-def _not_pooled(outcomes: list[str], measures: list[str], status: dict[str, str], ci_level: float) -> pd.DataFrame:
+def _not_pooled(
+    outcomes: list[str], measures: list[str], status: dict[str, str], ci_level: float
+) -> pd.DataFrame:
     keys = [(o, m) for o in outcomes for m in measures]
     nan = np.full(len(keys), np.nan)
-    return pd.DataFrame({
-        "outcome": [k[0] for k in keys], "dose_measure": [k[1] for k in keys], "arm": "all", "estimate": nan,
-        "se": nan, "ci_low": nan, "ci_high": nan, "ci_level": ci_level, "df": nan, "t": nan, "p": nan,
-        "n": np.zeros(len(keys), dtype=int), "dose_sd": nan, "estimate_per_sd": nan,
-        "status": [status[k[1]] for k in keys],
-    })
+    return pd.DataFrame(
+        {
+            "outcome": [k[0] for k in keys],
+            "dose_measure": [k[1] for k in keys],
+            "arm": "all",
+            "estimate": nan,
+            "se": nan,
+            "ci_low": nan,
+            "ci_high": nan,
+            "ci_level": ci_level,
+            "df": nan,
+            "t": nan,
+            "p": nan,
+            "n": np.zeros(len(keys), dtype=int),
+            "dose_sd": nan,
+            "estimate_per_sd": nan,
+            "status": [status[k[1]] for k in keys],
+        }
+    )
 
 
 def dose_response(
@@ -244,9 +303,17 @@ def dose_response(
     Checked against statsmodels OLS (``followup ~ baseline + dose + C(arm)``) in
     ``tests/training/test_dose.py``.
     """
-    long = dose_response_data(data, summary, baseline_visit=baseline_visit, followup_visit=followup_visit,
-                              dose_measures=dose_measures, outcome=outcome, value=value, visit=visit,
-                              subject=subject)
+    long = dose_response_data(
+        data,
+        summary,
+        baseline_visit=baseline_visit,
+        followup_visit=followup_visit,
+        dose_measures=dose_measures,
+        outcome=outcome,
+        value=value,
+        visit=visit,
+        subject=subject,
+    )
     if long.empty:
         return pd.DataFrame(columns=list(DOSE_COLUMNS))
     if dose_measures is None:
@@ -255,7 +322,9 @@ def dose_response(
     arms_all = sorted(long["arm"].astype(str).unique())
     pool = _pooling(long, summary, dose_measures)
     parts = []
-    for arms in sorted({a for a, st in pool.values() if st == "ok"}):  # one engine call per set of arms pooled
+    for arms in sorted(
+        {a for a, st in pool.values() if st == "ok"}
+    ):  # one engine call per set of arms pooled
         measures = [m for m in dose_measures if pool[m] == (arms, "ok")]
         keys = [(o, m, "all") for o in outcomes for m in measures]
         parts.append(_fit_columns(long, keys, list(arms), adjust_arm, ci_level))

@@ -73,7 +73,9 @@ _RANGES = {  # plausible ranges: a value outside is a typing error more often th
 }
 
 
-def _problem(df: pd.DataFrame, bad: pd.Series, *, file: str, column: str, message: str, fix: str) -> list[Problem]:
+def _problem(
+    df: pd.DataFrame, bad: pd.Series, *, file: str, column: str, message: str, fix: str
+) -> list[Problem]:
     """One problem per check: at the first offending row, listing up to five rows, with the count."""
     bad = bad.fillna(False).astype(bool)
     if not bad.any():
@@ -83,8 +85,17 @@ def _problem(df: pd.DataFrame, bad: pd.Series, *, file: str, column: str, messag
     more = f" (rows {', '.join(map(str, rows[:5]))}{', …' if len(rows) > 5 else ''})" if len(rows) > 1 else ""
     value = sub[column].iloc[0] if column in sub.columns else None
     value = value.item() if isinstance(value, np.generic) else value  # 2.5, not np.float64(2.5)
-    return [Problem(message + more, file=file, row=rows[0], column=column, value=value,
-                    rows_affected=len(rows), fix=fix)]
+    return [
+        Problem(
+            message + more,
+            file=file,
+            row=rows[0],
+            column=column,
+            value=value,
+            rows_affected=len(rows),
+            fix=fix,
+        )
+    ]
 
 
 def _numbers(df: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem], pd.Series]:
@@ -98,18 +109,35 @@ def _numbers(df: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Problem], 
         raw = out[c]
         num = pd.to_numeric(raw, errors="coerce")
         given = raw.notna() & (raw.astype(str).str.strip() != "")
-        probs += _problem(out, given & num.isna(), file=file, column=c, message="not a number",
-                          fix="write a plain number with a decimal point, no units")
+        probs += _problem(
+            out,
+            given & num.isna(),
+            file=file,
+            column=c,
+            message="not a number",
+            fix="write a plain number with a decimal point, no units",
+        )
         unreadable |= given & num.isna()
         lo, hi = _RANGES[c]
-        probs += _problem(out, num.notna() & ~num.between(lo, hi), file=file, column=c,
-                          message=f"outside the plausible range {lo}–{hi}",
-                          fix="check the value (and its unit: kg, minutes, beats per minute)")
+        probs += _problem(
+            out,
+            num.notna() & ~num.between(lo, hi),
+            file=file,
+            column=c,
+            message=f"outside the plausible range {lo}–{hi}",
+            fix="check the value (and its unit: kg, minutes, beats per minute)",
+        )
         out[c] = num.astype(float)
     for c in ("week", "session", "sets", "reps"):
         v = out[c]
-        probs += _problem(out, v.notna() & (v != np.round(v)), file=file, column=c,
-                          message="must be a whole number", fix="write an integer")
+        probs += _problem(
+            out,
+            v.notna() & (v != np.round(v)),
+            file=file,
+            column=c,
+            message="must be a whole number",
+            fix="write an integer",
+        )
     return out, probs, unreadable
 
 
@@ -119,10 +147,22 @@ def _dates_to_weeks(df: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[Pro
         df["date"] = None
     given = df["date"].notna() & (df["date"].astype(str).str.strip() != "")
     d = pd.to_datetime(df["date"].where(given), errors="coerce", format="%Y-%m-%d")
-    probs += _problem(df, given & d.isna(), file=file, column="date", message="not a date in YYYY-MM-DD form",
-                      fix="write dates as 2023-01-09")
-    probs += _problem(df, df["week"].isna() & d.isna(), file=file, column="week",
-                      message="neither week nor date given", fix="give the training week (1 = first) or the date")
+    probs += _problem(
+        df,
+        given & d.isna(),
+        file=file,
+        column="date",
+        message="not a date in YYYY-MM-DD form",
+        fix="write dates as 2023-01-09",
+    )
+    probs += _problem(
+        df,
+        df["week"].isna() & d.isna(),
+        file=file,
+        column="week",
+        message="neither week nor date given",
+        fix="give the training week (1 = first) or the date",
+    )
     need = df["week"].isna() & d.notna()
     if need.any():
         train = d.where(df["modality"] != "test")
@@ -140,35 +180,81 @@ def _by_modality(df: pd.DataFrame, file: str, unreadable: pd.Series) -> list[Pro
     mod = df["modality"].where(~unreadable)
     res, aer, tst = mod == "resistance", mod == "aerobic", mod == "test"
     for c in ("sets", "reps", "load_kg"):
-        probs += _problem(df, res & df[c].isna(), file=file, column=c, message="missing on a resistance row",
-                          fix="give sets, reps and load_kg for every resistance exercise")
-    probs += _problem(df, aer & df["duration_min"].isna(), file=file, column="duration_min",
-                      message="missing on an aerobic row", fix="give the minutes of aerobic work")
-    probs += _problem(df, df["hr_mean"] > df["hr_peak"], file=file, column="hr_mean",
-                      message="mean heart rate above the peak heart rate", fix="swap or correct the two values")
+        probs += _problem(
+            df,
+            res & df[c].isna(),
+            file=file,
+            column=c,
+            message="missing on a resistance row",
+            fix="give sets, reps and load_kg for every resistance exercise",
+        )
+    probs += _problem(
+        df,
+        aer & df["duration_min"].isna(),
+        file=file,
+        column="duration_min",
+        message="missing on an aerobic row",
+        fix="give the minutes of aerobic work",
+    )
+    probs += _problem(
+        df,
+        df["hr_mean"] > df["hr_peak"],
+        file=file,
+        column="hr_mean",
+        message="mean heart rate above the peak heart rate",
+        fix="swap or correct the two values",
+    )
     test = df["test"].where(df["test"].notna(), None)
-    probs += _problem(df, tst & ~test.isin(TESTS), file=file, column="test",
-                      message=f"a test row needs test = {' or '.join(TESTS)}", fix="name the test")
-    probs += _problem(df, tst & df["test_value"].isna(), file=file, column="test_value",
-                      message="missing on a test row", fix="give the result (kg for one_rm, mL/kg/min for vo2peak)")
-    probs += _problem(df, ~tst & test.notna(), file=file, column="test",
-                      message="a test result on a training row", fix="set modality = test on test rows")
+    probs += _problem(
+        df,
+        tst & ~test.isin(TESTS),
+        file=file,
+        column="test",
+        message=f"a test row needs test = {' or '.join(TESTS)}",
+        fix="name the test",
+    )
+    probs += _problem(
+        df,
+        tst & df["test_value"].isna(),
+        file=file,
+        column="test_value",
+        message="missing on a test row",
+        fix="give the result (kg for one_rm, mL/kg/min for vo2peak)",
+    )
+    probs += _problem(
+        df,
+        ~tst & test.notna(),
+        file=file,
+        column="test",
+        message="a test result on a training row",
+        fix="set modality = test on test rows",
+    )
     return probs
 
 
 def _keys(df: pd.DataFrame, file: str, participants: pd.DataFrame | None) -> list[Problem]:
     probs: list[Problem] = []
     for c in ("participant_id", "modality", "exercise"):
-        probs += _problem(df, df[c].isna(), file=file, column=c, message="empty",
-                          fix=f"every row needs {c}")
-    probs += _problem(df, df["modality"].notna() & ~df["modality"].isin(MODALITIES), file=file, column="modality",
-                      message=f"unknown modality (expected {', '.join(MODALITIES)})", fix="correct the spelling")
+        probs += _problem(df, df[c].isna(), file=file, column=c, message="empty", fix=f"every row needs {c}")
+    probs += _problem(
+        df,
+        df["modality"].notna() & ~df["modality"].isin(MODALITIES),
+        file=file,
+        column="modality",
+        message=f"unknown modality (expected {', '.join(MODALITIES)})",
+        fix="correct the spelling",
+    )
     if participants is not None:
         known = set(participants["participant_id"].astype(str))
         table = participants.attrs.get("file", "participants.csv")
-        probs += _problem(df, df["participant_id"].notna() & ~df["participant_id"].isin(known), file=file,
-                          column="participant_id", message=f"participant not in {table}",
-                          fix=f"correct the ID or add the participant to {table}")
+        probs += _problem(
+            df,
+            df["participant_id"].notna() & ~df["participant_id"].isin(known),
+            file=file,
+            column="participant_id",
+            message=f"participant not in {table}",
+            fix=f"correct the ID or add the participant to {table}",
+        )
     return probs
 
 
@@ -200,12 +286,23 @@ def validate_training(
     missing = [c for c in required if c not in df.columns]
     if missing or ("week" not in df.columns and "date" not in df.columns):
         need = missing + ([] if ("week" in df.columns or "date" in df.columns) else ["week or date"])
-        raise InputError(Problem(f"required column(s) {need} missing", file=file, row=1,
-                                 fix=f"the header needs {', '.join(required)}, and week or date"))
+        raise InputError(
+            Problem(
+                f"required column(s) {need} missing",
+                file=file,
+                row=1,
+                fix=f"the header needs {', '.join(required)}, and week or date",
+            )
+        )
     for c in ("participant_id", "modality", "exercise", "test"):
         if c in df.columns:
-            df[c] = df[c].map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v))
-                              or str(v).strip() == "" else str(v).strip())
+            df[c] = df[c].map(
+                lambda v: (
+                    None
+                    if v is None or (isinstance(v, float) and np.isnan(v)) or str(v).strip() == ""
+                    else str(v).strip()
+                )
+            )
         else:
             df[c] = None
     df["modality"] = df["modality"].str.lower()
@@ -219,9 +316,14 @@ def validate_training(
         num = order.groupby(["participant_id", "week"])["_d"].rank(method="dense")
         df.loc[num.index, "session"] = df.loc[num.index, "session"].fillna(num)
     dup = train & df.duplicated(["participant_id", "week", "session", "exercise"], keep=False)
-    probs += _problem(df, dup, file=file, column="exercise",
-                      message="the same exercise logged twice in one session",
-                      fix="merge the rows (sets add up) or correct the week/session")
+    probs += _problem(
+        df,
+        dup,
+        file=file,
+        column="exercise",
+        message="the same exercise logged twice in one session",
+        fix="merge the rows (sets add up) or correct the week/session",
+    )
     InputError.collect(probs)
     return df[[*TRAINING_COLUMNS, ROW_COLUMN]].reset_index(drop=True)
 

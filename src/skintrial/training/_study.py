@@ -56,17 +56,32 @@ def analyse_training(study: Any) -> TrainingResults | None:
     path = find_table(study.root, stem)
     if path is None:
         if spec is not None:
-            raise InputError(Problem("study.toml declares [training] but the log is missing", file=str(study.root),
-                                     fix=f"add {spec.file} to the bundle or remove the [training] table"))
+            raise InputError(
+                Problem(
+                    "study.toml declares [training] but the log is missing",
+                    file=str(study.root),
+                    fix=f"add {spec.file} to the bundle or remove the [training] table",
+                )
+            )
         return None
     log = read_training(path, participants=study.participants)
-    summary = training_summary(log, study.participants, sessions_per_week=plan.sessions_per_week,
-                               weeks=plan.weeks, training_arms=plan.training_arms)  # declared arms only
+    summary = training_summary(
+        log,
+        study.participants,
+        sessions_per_week=plan.sessions_per_week,
+        weeks=plan.weeks,
+        training_arms=plan.training_arms,
+    )  # declared arms only
     rule = study.spec.analysis.per_protocol_min_adherence
     pp = per_protocol_set(summary, min_adherence=rule) if rule is not None else None
     base = study.spec.study.baseline_visit
     follow = [v for v in study.spec.study.visits if v != base][-1]
-    dr = dose_response(study.measurements, summary, baseline_visit=base, followup_visit=follow,
-                       ci_level=study.spec.analysis.ci_level)
+    dr = dose_response(
+        study.measurements,
+        summary,
+        baseline_visit=base,
+        followup_visit=follow,
+        ci_level=study.spec.analysis.ci_level,
+    )
     data = dose_response_data(study.measurements, summary, baseline_visit=base, followup_visit=follow)
     return TrainingResults(log=log, summary=summary, per_protocol=pp, dose_response=dr, dose_data=data)
