@@ -1,6 +1,7 @@
 # Two commands do everything on a fresh machine with Python 3.11:
 #   make demo   install skintrial into .venv and run the built-in synthetic study (report in demo-out/)
-#   make test   install skintrial with its test tools into .venv and run the whole test suite
+#   make test   install skintrial with its test tools into .venv, run the linters and mypy (make lint),
+#               then the whole test suite, in parallel on the available cores (pytest-xdist)
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -29,14 +30,16 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) ; } || \
 	  echo "chromium not installed: the browser test will be skipped"
 
-test: $(VENV)/.installed-test browser
-	$(BIN)/python -m pytest -q
+test: lint browser
+	$(BIN)/python -m pytest -q -n auto
 
 bench: $(VENV)/.installed-test
 	for b in benchmarks/bench_*.py; do $(BIN)/python $$b || exit 1; done
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src
 
 clean:
 	rm -rf $(VENV) demo-out
