@@ -88,6 +88,9 @@ def test_pressure_channel_declared_times_and_negative_pressure_agree():
     c = cutometer_parameters(negative)
     assert_allclose(a[ALL].to_numpy(), b[ALL].to_numpy(), rtol=1e-12)
     assert_allclose(a[ALL].to_numpy(), c[ALL].to_numpy(), rtol=1e-12)
+    # no pressure_mbar column at all (it is optional) is the same as a column without values
+    d = cutometer_parameters(without_p.drop(columns="pressure_mbar"), on_s=2.0, off_s=2.0)
+    assert_allclose(a[ALL].to_numpy(), d[ALL].to_numpy(), rtol=1e-12)
 
 
 def test_no_pressure_and_no_declared_times_is_an_error_row():

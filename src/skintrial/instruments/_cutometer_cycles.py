@@ -42,8 +42,11 @@ def find_cycles(
     error = s.error.copy()
     incomplete = np.zeros(g, dtype=bool)
     ok = error == ""
-    with np.errstate(invalid="ignore"):
-        silent = ok & s.has_p & ~(s.p_max > 0)  # a pressure channel at 0 throughout: no suction in it
+    if s.p_max is None:  # no pressure_mbar column at all
+        silent = np.zeros(g, dtype=bool)
+    else:
+        with np.errstate(invalid="ignore"):
+            silent = ok & s.has_p & ~(s.p_max > 0)  # a pressure channel at 0 throughout: no suction in it
     use_p = ok & s.has_p & ~silent
     use_d = ok & (~s.has_p | silent)
     if on_s is None:
@@ -59,7 +62,7 @@ def find_cycles(
     parts = []
     if use_p.any():
         parts.append(_from_pressure(s, np.flatnonzero(use_p), read_time_s, incomplete))
-    if use_d.any():
+    if on_s is not None and use_d.any():
         parts.append(_declared(s, np.flatnonzero(use_d), on_s, off_s, read_time_s, onset_s))
     if not parts:
         empty = np.zeros(0)
@@ -70,6 +73,8 @@ def find_cycles(
 
 
 def _from_pressure(s: CurveStack, rows: np.ndarray, read: float, incomplete: np.ndarray):
+    # rows has only rows with pressure values (has_p), so the stack has its pressure arrays
+    assert s.p is not None and s.p_max is not None and s.p_neg is not None
     every = rows.size == len(s.n)
     p = s.p if every else s.p[rows]  # all rows: no copy
     with np.errstate(invalid="ignore"):
