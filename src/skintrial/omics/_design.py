@@ -90,7 +90,8 @@ def _parse_formula(formula: str) -> tuple[bool, list[tuple[str, str | None]]]:
                 "the two (e.g. arm_visit = arm + '_' + visit) and contrast its levels",
             )
         )
-    intercept, terms = True, []
+    intercept = True
+    terms: list[tuple[str, str | None]] = []
     parts = re.split(r"\s*(?<![(])([+-])\s*", body)
     sign = "+"
     for tok in parts:
@@ -274,7 +275,8 @@ def _split_levels(expr: str, levels: tuple[str, ...]) -> list[tuple[float, str]]
     """Split ``a - b + 0.5*c`` into (weight, level) pairs; None if a level is unknown."""
     for pattern in (r"\s+([+-])\s+", r"\s*([+-])\s*"):
         parts = re.split(pattern, " " + expr.strip() if expr.strip()[:1] in "+-" else expr.strip())
-        out, sign = [], 1.0
+        out: list[tuple[float, str]] = []
+        sign = 1.0
         for tok in parts:
             if tok in ("+", "-"):
                 sign = 1.0 if tok == "+" else -1.0
@@ -286,11 +288,10 @@ def _split_levels(expr: str, levels: tuple[str, ...]) -> list[tuple[float, str]]
                 out.append((sign, tok))
             else:
                 m = _SUMMAND.match(tok)
-                lev = m.group("level").strip() if m else tok
-                if lev not in levels:
-                    out = None
+                if m is None or m.group("level").strip() not in levels:
+                    out = []  # not a sum of known levels with this split: try the next one
                     break
-                out.append((sign * float(m.group("w") or 1.0), lev))
+                out.append((sign * float(m.group("w") or 1.0), m.group("level").strip()))
             sign = 1.0
         if out:
             return out
@@ -369,7 +370,7 @@ def _restrict(design: DesignMatrix, L: np.ndarray) -> np.ndarray:
 def _check_estimable(design: DesignMatrix, spec: str, L: np.ndarray) -> None:
     """An estimable contrast is orthogonal to every direction the data cannot identify."""
     N = design.null_space
-    if N is None or N.size == 0 or np.max(np.abs(L @ N)) <= 1e-8 * max(np.linalg.norm(L), 1.0):
+    if N is None or N.size == 0 or np.max(np.abs(L @ N)) <= 1e-8 * max(float(np.linalg.norm(L)), 1.0):
         return
     raise InputError(
         Problem(

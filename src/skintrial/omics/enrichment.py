@@ -265,7 +265,8 @@ def camera_from_fit(
     G = int(ok.sum())
     df_resid = float(ef.data.values.shape[1] - len(ef.fit.params))
     stat = _gene_statistic(ef, L[0], ok, use_ranks, trend_var)
-    fixed = inter_gene_cor is not None and not np.isnan(inter_gene_cor)
+    cor = None if inter_gene_cor is None or np.isnan(inter_gene_cor) else float(inter_gene_cor)
+    fixed = cor is not None
     df_camera = (np.inf if use_ranks else G - 2.0) if fixed else min(df_resid, G - 2.0)
 
     new_pos = np.cumsum(ok) - 1  # position among the fitted genes
@@ -276,8 +277,8 @@ def camera_from_fit(
             index[k] = v
     M = _membership(index, G)
     m = np.asarray(M.sum(axis=1)).ravel()
-    if fixed:
-        rho = np.full(m.shape, float(inter_gene_cor))
+    if cor is not None:
+        rho = np.full(m.shape, cor)
         vif = 1 + (m - 1) * rho
     else:
         vif = _estimated_vif(ef, ok, M, m)

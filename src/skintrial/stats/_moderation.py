@@ -191,6 +191,7 @@ def fit_f_dist(
     xo = _offset_zeros(xo)
     half, inv = _distinct(d / 2)  # usually one value: evaluate it once
     e = np.log(xo) - (special.digamma(half) - np.log(half))[inv]
+    emean: float | np.ndarray
     if cov_all is None:
         emean = float(np.mean(e))
         evar = float(np.sum((e - emean) ** 2) / (nok - 1))
@@ -293,6 +294,7 @@ def squeeze_var(
         return SqueezedVariances(df_prior=0.0, var_prior=float(s2[0]), var_post=s2.copy())
     df[~np.isfinite(df)] = 0.0
     use = np.isfinite(s2) & (df > 0)
+    df_prior: float | np.ndarray
     var_prior, df_prior = fit_f_dist(np.where(use, s2, np.nan), df, covariate)
     if np.isnan(df_prior):
         warnings.warn(
@@ -308,8 +310,9 @@ def squeeze_var(
         if covariate is not None:
             raise ValueError("robust=True with a trend covariate is not implemented")
         if use.sum() > 2:
+            # without a covariate, fit_f_dist's scale is one float
             var_prior, df2, shrunk = fit_f_dist_robustly(
-                s2[use], df[use], (var_prior, df_prior), winsor_tail_p
+                s2[use], df[use], (float(var_prior), float(df_prior)), winsor_tail_p
             )
             df_prior = np.full(s2.shape, df2)
             df_prior[use] = shrunk

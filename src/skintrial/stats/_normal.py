@@ -42,17 +42,17 @@ class MaskedDesign:
         Axx = S2 - d[:, :, None] * sx[:, None, :] - sx[:, :, None] * d[:, None, :]
         Axx += nw[:, None, None] * d[:, :, None] * d[:, None, :]
         raw = np.einsum("kii->ki", S2)
-        if self.Zc is None:
+        Zc, Zraw = self.Zc, self.Zraw
+        if Zc is None or Zraw is None:  # both or neither: no per-outcome columns
             return _zero_null_columns(Axx, raw, 1e-13)
         Axx = _zero_null_columns(Axx, raw, 1e-13)
-        Zc = self.Zc
         q = Zc.shape[2]
         sz = Zc.sum(axis=0)  # (K, q)
         Axz = (Xt.T @ Zc.reshape(n, K * q)).reshape(p0, K, q).transpose(1, 0, 2) - d[:, :, None] * sz[
             :, None, :
         ]
         Azz = np.einsum("nkq,nkr->kqr", Zc, Zc)
-        zraw = np.einsum("nk,nkq->kq", Wf, np.where(Wf[:, :, None] > 0, self.Zraw, 0.0) ** 2)
+        zraw = np.einsum("nk,nkq->kq", Wf, np.where(Wf[:, :, None] > 0, Zraw, 0.0) ** 2)
         top = np.concatenate([Axx, Axz], axis=2)
         bottom = np.concatenate([np.swapaxes(Axz, 1, 2), Azz], axis=2)
         A = np.concatenate([top, bottom], axis=1)
