@@ -1,10 +1,25 @@
 """Trial statistics on one batched linear-model engine (many outcomes, one design).
 
 ``fit_ols`` is the engine; ``ancova``, ``clda``, ``mixed_anova`` and the descriptive summaries stand on
-it; ``p_adjust`` / ``adjust_families`` handle multiplicity.
+it; ``p_adjust`` / ``adjust_families`` handle multiplicity; ``t_inference``, ``t_pvalue``,
+``t_critical``, ``f_pvalue`` … (batched t / z / F tails, quantiles and intervals) are the one
+inference path every package uses.
 """
 
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
+from skintrial.stats._inference import (
+    TInference,
+    f_pvalue,
+    t_cdf,
+    t_critical,
+    t_inference,
+    t_interval,
+    t_pvalue,
+    t_quantile,
+    t_sf,
+    z_critical,
+    z_pvalue,
+)
 from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, moderated_f_test, squeeze_var
 from skintrial.stats.ancova import AncovaResult, ancova
 from skintrial.stats.clda import CLDA_COLUMNS, clda
@@ -33,4 +48,15 @@ __all__ = [
     "mixed_anova",
     "adjust_families",
     "p_adjust",
+    "TInference",
+    "t_cdf",
+    "t_sf",
+    "t_pvalue",
+    "t_quantile",
+    "t_critical",
+    "t_interval",
+    "t_inference",
+    "z_pvalue",
+    "z_critical",
+    "f_pvalue",
 ]
