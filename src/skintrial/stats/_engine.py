@@ -38,8 +38,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import special
 
+from skintrial.stats._inference import f_pvalue, t_interval, t_pvalue
 from skintrial.stats._normal import masked_design
 
 __all__ = ["BatchedFit", "ContrastResult", "FTestResult", "fit_ols", "RANK_TOL", "STATUS_OK"]
@@ -59,10 +59,8 @@ class ContrastResult:
     p: np.ndarray
 
     def ci(self, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-        """Two-sided t interval at ``level``."""
-        dfs, inv = np.unique(self.df, return_inverse=True)  # few distinct df: one quantile each
-        q = special.stdtrit(dfs, 0.5 + level / 2.0)[inv].reshape(self.df.shape)
-        return self.estimate - q * self.se, self.estimate + q * self.se
+        """Two-sided t interval at ``level`` (:func:`skintrial.stats.t_interval`)."""
+        return t_interval(self.estimate, self.se, self.df, level)
 
 
 @dataclass(frozen=True)
@@ -158,7 +156,7 @@ class BatchedFit:
         est, se, dfm = np.where(bad, np.nan, est), np.where(bad, np.nan, se), np.where(bad, np.nan, dfm)
         with np.errstate(divide="ignore", invalid="ignore"):
             t = np.where(se > 0, est / se, np.nan)
-        p = 2.0 * special.stdtr(dfm, -np.abs(t))  # = scipy.stats.t.sf, without the overhead
+        p = t_pvalue(t, dfm)
         return ContrastResult(estimate=est, se=se, df=dfm, t=t, p=p)
 
     def f_test(self, L: np.ndarray, *, sigma2: np.ndarray | None = None) -> FTestResult:
@@ -181,7 +179,7 @@ class BatchedFit:
             f = np.einsum("km,km->k", est, sol) / q / s2
         f = np.where(bad | ~(s2 > 0), np.nan, f)
         den_df = np.where(bad, np.nan, self.df_resid.astype(float))
-        p = special.fdtrc(q, den_df, f)
+        p = f_pvalue(f, q, den_df)
         return FTestResult(f=f, num_df=q, den_df=den_df, p=p)
 
     def param_index(self, name: str) -> int:

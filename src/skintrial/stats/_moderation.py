@@ -34,10 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 from scipy import special
-from scipy import stats as sps
 
 from skintrial.errors import DegenerateFitWarning
 from skintrial.stats._engine import STATUS_OK, BatchedFit
+from skintrial.stats._inference import f_pvalue, t_interval, t_pvalue, t_quantile, t_sf
 from skintrial.stats._moderation_robust import fit_f_dist_robustly
 from skintrial.stats._moderation_trend import natural_spline_fit, spline_df
 
@@ -336,23 +336,13 @@ def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.unique(x, return_inverse=True)
 
 
-def _t_quantile(prob: float, df: np.ndarray) -> np.ndarray:
-    """t quantile for many df that mostly repeat (one evaluation per distinct df)."""
-    flat = np.asarray(df, dtype=float).ravel()
-    fin = np.isfinite(flat)
-    out = np.full(flat.shape, np.nan)
-    u, inv = _distinct(flat[fin])
-    out[fin] = special.stdtrit(u, prob)[inv]
-    return out.reshape(np.shape(df))
-
-
 def _t_to_common_df(t: np.ndarray, df: np.ndarray, max_df: float) -> np.ndarray:
     """Map |t| on df to the |t| on ``max_df`` with the same upper tail probability (tmixture)."""
     out = t.copy()
     i = df < max_df
     if np.any(i):
-        tail = sps.t.sf(t[i], df[i])
-        out[i] = sps.t.isf(np.maximum(tail, np.finfo(float).tiny), max_df)
+        tail = t_sf(t[i], df[i])
+        out[i] = -t_quantile(np.maximum(tail, np.finfo(float).tiny), max_df)
     return out
 
 
@@ -371,12 +361,12 @@ def _tmixture(t: np.ndarray, v1: np.ndarray, df: np.ndarray, proportion: float, 
     order = top[np.argsort(-t[top], kind="stable")]
     t, v1 = t[order], v1[order]
     r = np.arange(1, ntarget + 1)
-    p0 = 2 * sps.t.sf(t, max_df)
+    p0 = 2 * t_sf(t, max_df)
     ptarget = ((r - 0.5) / n - (1 - p) * p0) / p
     v0 = np.zeros(ntarget)
     pos = ptarget > p0
     if np.any(pos):
-        qtarget = sps.t.isf(ptarget[pos] / 2, max_df)
+        qtarget = -t_quantile(ptarget[pos] / 2, max_df)
         v0[pos] = v1[pos] * ((t[pos] / qtarget) ** 2 - 1)
     return float(np.mean(np.clip(v0, lim[0], lim[1])))
 
@@ -472,8 +462,8 @@ def moderated_contrasts(
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
     dft = np.broadcast_to(df_total[:, None], t.shape)
-    p = 2 * special.stdtr(dft, -np.abs(t))
-    q = _t_quantile(0.5 + ci_level / 2, dft)
+    p = t_pvalue(t, dft)  # |t| = inf (se = 0, limma keeps it): p = 0
+    ci_low, ci_high = t_interval(est, se, dft, ci_level)
 
     lim = tuple(np.square(stdev_coef_lim) / np.median(sv.var_prior))
     coef_var_prior = np.array(
@@ -496,8 +486,8 @@ def moderated_contrasts(
             "df_total": dft.ravel(),
             "p": p.ravel(),
             "b": b.ravel(),
-            "ci_low": (est - q * se).ravel(),
-            "ci_high": (est + q * se).ravel(),
+            "ci_low": ci_low.ravel(),
+            "ci_high": ci_high.ravel(),
             "ci_level": ci_level,
             "s2_post": np.repeat(s2_post, m),
             "status": np.repeat(fit.status, m),
@@ -555,7 +545,7 @@ def moderated_f_test(fit: BatchedFit, L: np.ndarray, *, trend: np.ndarray | None
         f = np.sum((proj * w) ** 2, axis=1) / r
     r = np.broadcast_to(r, f.shape).astype(float)
     df2 = df + sv.df_prior
-    p = special.fdtrc(r, np.where(np.isinf(df2), 1e300, df2), f)
+    p = f_pvalue(f, r, df2)  # df2 = inf: the chi-square limit
     bad = ~use
     f, p = np.where(bad, np.nan, f), np.where(bad, np.nan, p)
     return pd.DataFrame(

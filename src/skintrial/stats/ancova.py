@@ -30,6 +30,7 @@ import pandas as pd
 from skintrial.stats._data import TrialArrays, arm_design, followup_visit_of, pairwise_contrasts, trial_arrays
 from skintrial.stats._effect_size import arm_sums, hedges_g
 from skintrial.stats._engine import STATUS_OK, BatchedFit, fit_ols
+from skintrial.stats._inference import f_pvalue
 from skintrial.stats._schema import CONTRAST_COLUMNS, EMMEANS_COLUMNS, FTEST_COLUMNS, HEDGES_G, PARTIAL_ETA_SQ
 
 __all__ = ["AncovaResult", "ancova", "ARM_WITHOUT_COMPLETE_CASES"]
@@ -222,11 +223,7 @@ def _arm_tests(fit, X, names, y, Z, W, empty, n_arms, interaction) -> pd.DataFra
         rss_f = full_main.sigma2 * full_main.df_resid
         with np.errstate(invalid="ignore", divide="ignore"):
             f = (rss_r - rss_f) / (n_arms - 1) / fit.sigma2
-        from scipy import special
-
-        f2 = type(f3)(
-            f=f, num_df=n_arms - 1, den_df=fit.df_resid, p=special.fdtrc(n_arms - 1, fit.df_resid, f)
-        )
+        f2 = type(f3)(f=f, num_df=n_arms - 1, den_df=fit.df_resid, p=f_pvalue(f, n_arms - 1, fit.df_resid))
     status = _row_status(fit, empty, np.ones((1, n_arms), dtype=bool))[:, 0].astype(str)
     rows = []
     for typ, ft in (("II", f2), ("III", f3)):

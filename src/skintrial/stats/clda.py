@@ -19,7 +19,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from skintrial.errors import DegenerateFitWarning, InputError, Problem
 from skintrial.stats._data import (
@@ -31,6 +30,7 @@ from skintrial.stats._data import (
 )
 from skintrial.stats._effect_size import arm_sums, hedges_g
 from skintrial.stats._engine import fit_ols
+from skintrial.stats._inference import t_inference
 from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
 from skintrial.stats._schema import CONTRAST_COLUMNS, HEDGES_G
 
@@ -244,17 +244,15 @@ def _contrast(fit: _Fit, L: np.ndarray, df_method: str, ci_level: float) -> dict
         df = (fit.mask.sum(axis=(1, 2)) - fit.beta.shape[1]).astype(float)
     df = np.where(status == "ok", df, np.nan)
     est, se = np.where(status == "ok", est, np.nan), np.where(status == "ok", se, np.nan)
-    q = special.stdtrit(df, 0.5 + ci_level / 2.0)
-    t = est / se
-    p = 2.0 * special.stdtr(df, -np.abs(t))
+    r = t_inference(est, se, df, ci_level=ci_level)
     return {
         "estimate": est,
         "se": se,
-        "ci_low": est - q * se,
-        "ci_high": est + q * se,
+        "ci_low": r.ci_low,
+        "ci_high": r.ci_high,
         "df": df,
-        "t": t,
-        "p": p,
+        "t": r.t,
+        "p": r.p,
         "status": status.astype(str),
     }
 

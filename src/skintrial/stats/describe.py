@@ -12,10 +12,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
 from skintrial.stats._data import default_visit_order, trial_arrays
+from skintrial.stats._inference import t_interval
 from skintrial.stats._schema import CHANGE_COLUMNS, DESCRIPTIVE_COLUMNS
 
 __all__ = ["describe", "within_arm_change"]
@@ -180,8 +180,7 @@ def within_arm_change(
         dev = np.where(ok, d0 - own, 0.0)
         ss = np.einsum("ia,ik->ka", onehot, dev**2)
         sd = np.where(n > 1, np.sqrt(ss / np.where(n > 1, n - 1, 1)), np.nan)
-        q = np.where(n > 1, sps.t.ppf(0.5 + ci_level / 2.0, np.maximum(n - 1, 1)), np.nan)
-        half = q * sd / np.sqrt(n)
+        low, high = t_interval(mean, sd / np.sqrt(n), n - 1, ci_level)  # NaN for n <= 1
         pct = 100.0 * mean / bmean
     K, A = n.shape
     out = pd.DataFrame(
@@ -191,8 +190,8 @@ def within_arm_change(
             "n": n.ravel().astype(int),
             "mean_change": mean.ravel(),
             "sd_change": sd.ravel(),
-            "ci_low": (mean - half).ravel(),
-            "ci_high": (mean + half).ravel(),
+            "ci_low": low.ravel(),
+            "ci_high": high.ravel(),
             "ci_level": ci_level,
             "percent_change": pct.ravel(),
             "baseline_visit": baseline_visit,

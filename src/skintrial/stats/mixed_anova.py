@@ -31,10 +31,10 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
 from skintrial.stats._data import trial_arrays
+from skintrial.stats._inference import f_pvalue
 from skintrial.stats._schema import MIXED_ANOVA_COLUMNS
 
 __all__ = ["mixed_anova", "ARM_DROPPED"]
@@ -212,7 +212,7 @@ def _anova(values: np.ndarray, outcomes: list[str], arm_index: np.ndarray, n_arm
             mse = np.where(good, sse / df2, np.nan)
             f = np.where(good, (ss / df1) / mse, np.nan)
             ges = np.where(good, ss / (ss + ss_b + ss_w), np.nan)
-        p = sps.f.sf(f, df1, df2)
+        p = f_pvalue(f, df1, df2)
         within = name != "arm" and b > 2
         eps_g = np.where(good & within, gg, np.nan)
         eps_h = np.where(good & within, hf, np.nan)
@@ -229,9 +229,9 @@ def _anova(values: np.ndarray, outcomes: list[str], arm_index: np.ndarray, n_arm
                     "mse": mse,
                     "n": N.astype(int),
                     "gg_eps": eps_g,
-                    "p_gg": sps.f.sf(f, eps_g * df1, eps_g * df2),
+                    "p_gg": f_pvalue(f, eps_g * df1, eps_g * df2),
                     "hf_eps": eps_h,
-                    "p_hf": sps.f.sf(f, np.minimum(eps_h, 1.0) * df1, np.minimum(eps_h, 1.0) * df2),
+                    "p_hf": f_pvalue(f, np.minimum(eps_h, 1.0) * df1, np.minimum(eps_h, 1.0) * df2),
                     "status": status,
                     "n_visits": b,
                     "_t": _TERMS.index(name),
