@@ -413,6 +413,9 @@ def test_reader_errors_name_file_row_column(tmp_path):
         read_cutometer(tmp_path / "ms.csv", mapping={"time_s": ("time_s", "furlong")})
     with pytest.raises(InputError, match="file not found"):
         read_cutometer(tmp_path / "absent.csv")
+    for skiprows in ("two", [0], -1, 1.5):
+        with pytest.raises(InputError, match=r"skiprows=.* is not a number of lines.*Fix: give skiprows"):
+            read_cutometer(tmp_path / "ms.csv", mapping={"skiprows": skiprows})
 
 
 def test_excel_export_is_read(tmp_path):

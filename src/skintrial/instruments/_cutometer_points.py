@@ -263,10 +263,10 @@ def _clipped(s: CurveStack, c: Cycles, pts, has: np.ndarray, th) -> np.ndarray:
         m = sub.shape[1]
         full = bool(np.all(s.n[cand] == m))
         valid = None if full else np.arange(m)[None, :] < s.n[cand][:, None]
-        top = sub.max(axis=1) if full else np.where(valid, sub, -np.inf).max(axis=1)
+        top = sub.max(axis=1) if valid is None else np.where(valid, sub, -np.inf).max(axis=1)
         hit = np.zeros((cand.size, m + 2), dtype=np.int8)
         at_top = sub >= (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]
-        hit[:, 1:-1] = at_top if full else at_top & valid
+        hit[:, 1:-1] = at_top if valid is None else at_top & valid
         edge = np.diff(hit.ravel())  # +1 where a run starts, -1 after it ends; runs pair up in order
         start, end = np.flatnonzero(edge == 1), np.flatnonzero(edge == -1)
         row = start // (m + 2)
@@ -284,7 +284,7 @@ def largest_step(s: CurveStack, c: Cycles, th) -> np.ndarray:
     """
     y = np.ascontiguousarray(s.y)
     flat = y.ravel()
-    step = np.empty(y.shape)
+    step = np.empty_like(y, dtype=float)  # (np.empty(y.shape) types as 0-d in numpy's stubs)
     np.subtract(flat[1:], flat[:-1], out=step.ravel()[:-1])  # one contiguous pass (faster than axis=1)
     step[:, -1] = 0.0  # (the differences across row ends)
     r = c.row

@@ -102,8 +102,10 @@ def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = N
     name = str(path)
     mapping = dict(mapping or {})
     read_opts = {k: mapping.pop(k) for k in _READ_KEYS if k in mapping}
+    skip = _skiprows(read_opts.get("skiprows"), name)
+    if "skiprows" in read_opts:
+        read_opts["skiprows"] = skip
     raw = _read_table(path, read_opts)
-    skip = int(read_opts.get("skiprows") or 0)
     columns = _resolve_columns(raw, mapping, name)
     if raw.empty:
         raise InputError(
@@ -146,6 +148,7 @@ def read_cutometer(path: str | Path, *, mapping: Mapping[str, object] | None = N
                         fix=fix,
                     )
                 )
+        assert unit is not None  # _resolve_columns gave every column but measurement_id a known unit
         out[canon] = values * UNITS[canon][unit]
     InputError.collect(problems)
     ids = (
@@ -196,13 +199,29 @@ def column_mapping(specs: Mapping[str, object]) -> dict[str, object]:
     return mapping
 
 
+def _skiprows(value: object, name: str) -> int:
+    """The ``skiprows`` reader option as a number of lines (0 when not given)."""
+    if value is None:
+        return 0
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return value
+    raise InputError(
+        Problem(
+            f"the reader option skiprows={value!r} is not a number of lines",
+            file=name,
+            value=value,
+            fix="give skiprows as the whole number (>= 0) of lines above the header row, e.g. skiprows=3",
+        )
+    )
+
+
 def _read_table(path: Path, opts: dict) -> pd.DataFrame:
     name = str(path)
     if path.suffix.lower() in (".xlsx", ".xlsm", ".xls"):
         return _read_excel(path, opts)
     try:
         if "sep" not in opts:
-            opts = {**opts, **_sniff(path, int(opts.get("skiprows") or 0))}
+            opts = {**opts, **_sniff(path, opts.get("skiprows") or 0)}
         raw = pd.read_csv(
             path,
             sep=opts["sep"],
