@@ -49,7 +49,8 @@ def error_problems(
     """
     fixes = fixes or {}
     ids = table["measurement_id"] if "measurement_id" in table.columns else pd.Series("", index=table.index)
-    problems, by_text = [], {}
+    problems: list[Problem] = []
+    by_text: dict[str, list[str]] = {}
     for file, mid, qc in zip(table["file"], ids, table["qc"], strict=True):
         text = str(qc).removeprefix(ERROR_PREFIX)
         if str(file) in text:

@@ -255,14 +255,11 @@ def _sleb_rows(
     """Per-bin SLEB thickness in rows (see step 6 of the module docstring)."""
     low = _binned_profiles(stack <= LOW_MAX, edges, counts)  # (n, bins, rows) low-echogenic fraction
     padded = np.pad(low, ((0, 0), (1, 1), (1, 1)), mode="edge")
-    smooth = (
-        sum(
-            padded[:, 1 + a : padded.shape[1] - 1 + a, 1 + b : padded.shape[2] - 1 + b]
-            for a in (-1, 0, 1)
-            for b in (-1, 0, 1)
-        )
-        / 9.0
-    )
+    smooth = np.zeros_like(low)  # 3 x 3 mean over (bin, row), summed in place
+    for a in (-1, 0, 1):
+        for b in (-1, 0, 1):
+            smooth += padded[:, 1 + a : padded.shape[1] - 1 + a, 1 + b : padded.shape[2] - 1 + b]
+    smooth /= 9.0
     rows = stack.shape[1]
     first = np.ceil(top_bins - 0.5).astype(np.intp)  # first row whose centre is in the dermis
     depth = max(1, int(np.nanmax(border_bins - top_bins, initial=1.0) / 2) + 1)

@@ -190,9 +190,7 @@ def _read_raster(path: Path) -> np.ndarray:
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 array = np.asarray(img, dtype=np.float64)
                 return np.clip(np.round(array / 257.0), 0, 255).astype(np.uint8)
-            if img.mode != "L":
-                img = img.convert("L")
-            return np.asarray(img, dtype=np.uint8).copy()
+            return np.asarray(img if img.mode == "L" else img.convert("L"), dtype=np.uint8).copy()
     except Exception as exc:  # noqa: BLE001 - only PIL decodes here; a corrupt or truncated file raises
         # UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error, DecompressionBombError ...
         raise InputError(
@@ -219,7 +217,7 @@ def _region_spacing(ds) -> tuple[tuple[float, float], tuple[int, int, int, int]]
         dx = float(getattr(region, "PhysicalDeltaX", 0) or 0) * 10.0
         if not (dy > 0 and dx > 0):
             continue
-        box = tuple(
+        y0, y1, x0, x1 = (
             int(getattr(region, name, default))
             for name, default in (
                 ("RegionLocationMinY0", 0),
@@ -228,7 +226,8 @@ def _region_spacing(ds) -> tuple[tuple[float, float], tuple[int, int, int, int]]
                 ("RegionLocationMaxX1", ds.Columns - 1),
             )
         )
-        area = (box[1] - box[0] + 1) * (box[3] - box[2] + 1)
+        box = (y0, y1, x0, x1)
+        area = (y1 - y0 + 1) * (x1 - x0 + 1)
         if best is None or area > best[0]:
             best = (area, (dy, dx), box)
     return None if best is None else (best[1], best[2])
@@ -279,7 +278,8 @@ def _parse_dicom(path: Path):
 
     try:
         ds = pydicom.dcmread(path)
-        for dataset in (getattr(ds, "file_meta", None) or (), ds):
+        meta = getattr(ds, "file_meta", None)
+        for dataset in (ds,) if meta is None else (meta, ds):
             for _ in dataset.iterall():
                 pass
     except Exception as exc:  # noqa: BLE001 - only pydicom runs here; a corrupt or truncated file raises
@@ -345,7 +345,7 @@ def write_ultrasound_dicom(
     (0.01, 0.02)
     """
     from pydicom.dataset import Dataset, FileMetaDataset
-    from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+    from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
     path = Path(path)
     pixels = np.ascontiguousarray(pixels, dtype=np.uint8)
@@ -353,7 +353,7 @@ def write_ultrasound_dicom(
     multi = pixels.ndim == 3
     seed = uid_seed or path.name
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = _US_MULTIFRAME if multi else _US_IMAGE
+    meta.MediaStorageSOPClassUID = UID(_US_MULTIFRAME if multi else _US_IMAGE)
     meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[seed, "sop"])
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = Dataset()

@@ -271,8 +271,8 @@ def ultrasound_files(
     import pandas as pd
 
     e = _echogenicity(upper_fraction, low_max, high_min)
-    paths = [str(p) for p in paths]
-    names = _overlay_names(paths) if overlay_dir is not None else []
+    files = [str(p) for p in paths]
+    names = _overlay_names(files) if overlay_dir is not None else []
     rows: dict[int, dict] = {}
     pending: dict[tuple, list[tuple[int, UltrasoundImage]]] = defaultdict(list)
 
@@ -293,7 +293,7 @@ def ultrasound_files(
         if batch:
             _analyse_batch(batch, e, settings, finish, rows, progress)
 
-    for index, path in enumerate(paths):
+    for index, path in enumerate(files):
         try:
             image = read_ultrasound(path, pixel_spacing_mm=pixel_spacing_mm)
             _check_pixels(image)
@@ -311,7 +311,7 @@ def ultrasound_files(
             flush(key)
     for key in list(pending):
         flush(key)
-    table = pd.DataFrame([rows[i] for i in range(len(paths))], columns=list(COLUMNS))
+    table = pd.DataFrame([rows[i] for i in range(len(files))], columns=list(COLUMNS))
     return table.astype({k: "float64" for k in NUMERIC})
 
 
