@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
+from skintrial.stats import t_critical
 
 from ._qpcr_io import (
     EXCLUSION_COLUMNS,
@@ -321,7 +321,7 @@ def standard_curve(
     rss = (np.where(M, dy - slope * dx, 0.0) ** 2).sum(axis=0)
     df_resid = n - 2
     se = np.sqrt(rss / df_resid / sxx)
-    q = sps.t.ppf(0.5 + ci_level / 2.0, df_resid)
+    q = t_critical(ci_level, df_resid)
     with np.errstate(
         invalid="ignore", divide="ignore", over="ignore"
     ):  # a flat curve: E = inf / NaN, flagged

@@ -11,7 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats as sps
+
+from skintrial.stats import t_inference
 
 __all__ = ["Comparison", "compare_groups", "one_sample", "compare_cells", "ancova_arms"]
 
@@ -33,14 +34,16 @@ def _finish(est: np.ndarray, se: np.ndarray, df: np.ndarray, ci_level: float) ->
     """t, p and the interval; where the engine could not give a variance (no residual variance, too
     few observations) the estimate stays and the test quantities are NaN."""
     se = np.where(np.isfinite(se), se, np.nan)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        ok = (se > 0) & (df > 0)
-        t = np.where(ok, est / np.where(ok, se, 1.0), np.nan)
-        q = np.where(df > 0, sps.t.ppf(0.5 + ci_level / 2.0, np.where(df > 0, df, 1.0)), np.nan)
-    p = np.where(ok, 2.0 * sps.t.sf(np.abs(t), np.where(ok, df, 1.0)), np.nan)
-    half = np.where(ok, q * se, np.nan)
+    ok = (se > 0) & (df > 0)
+    r = t_inference(est, se, df, ci_level=ci_level)
     return Comparison(
-        est, np.where(ok, se, np.nan), np.where(df > 0, df, np.nan), t, p, est - half, est + half
+        est,
+        np.where(ok, se, np.nan),
+        np.where(df > 0, df, np.nan),
+        r.t,
+        r.p,
+        np.where(ok, r.ci_low, np.nan),
+        np.where(ok, r.ci_high, np.nan),
     )
 
 

@@ -31,7 +31,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import special
 
 from skintrial.errors import InputError, Problem
 from skintrial.omics._panels_schema import MECHANISM_COLUMNS
@@ -164,7 +163,7 @@ def correlate_changes(
     >>> correlate_changes(f, s)[["method", "r"]].round(3).to_dict("records")
     [{'method': 'spearman', 'r': -1.0}, {'method': 'pearson', 'r': -0.998}]
     """
-    from skintrial.stats import p_adjust
+    from skintrial.stats import p_adjust, t_pvalue
 
     bad = [m for m in methods if m not in ("spearman", "pearson")]
     if bad:
@@ -196,8 +195,8 @@ def correlate_changes(
             r, n, df = _grid_correlation(X, Y, M, groups if adjusted else None)
             with np.errstate(invalid="ignore", divide="ignore"):
                 t = r * np.sqrt(df / np.maximum(1.0 - r**2, 1e-300))
-                p = np.where(np.isfinite(r), special.betainc(df / 2.0, 0.5, df / (df + t**2)), np.nan)
-            p = np.where(np.abs(r) >= 1.0, 0.0, p)
+                p = t_pvalue(t, df)
+            p = np.where((np.abs(r) >= 1.0) & (df > 0), 0.0, p)  # a perfect correlation; none with df 0
             family = f"{method}{', arm-adjusted' if adjusted else ''}"
             parts.append(
                 pd.DataFrame(

@@ -28,7 +28,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
 from skintrial.omics._panels_io import as_panel, read_panel
@@ -397,7 +396,7 @@ def _ancova_table(
 
 
 def _change_table(long, keys, *, baseline_visit, followup_visit, arms, ci_level, log):
-    from skintrial.stats import within_arm_change
+    from skintrial.stats import t_pvalue, within_arm_change
 
     c = within_arm_change(
         long, baseline_visit=baseline_visit, followup_visit=followup_visit, ci_level=ci_level, arms=arms
@@ -414,7 +413,7 @@ def _change_table(long, keys, *, baseline_visit, followup_visit, arms, ci_level,
         se=se,
         df=df,
         t=t,
-        p=2.0 * sps.t.sf(np.abs(t), df),
+        p=t_pvalue(t, df),
         scale=log,
         ratio=_ratio(c["mean_change"], log),
     )
