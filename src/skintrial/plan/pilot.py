@@ -52,6 +52,7 @@ from skintrial.plan.power import (
     contrast_power,
     power_bound,
 )
+from skintrial.stats import t_critical, z_critical
 from skintrial.stats._data import followup_visit_of, trial_arrays
 from skintrial.stats._engine import fit_ols
 
@@ -227,7 +228,7 @@ def pilot_estimates(
         z, zse, q = (
             np.arctanh(np.clip(rho, -0.999999, 0.999999)),
             1.0 / np.sqrt(df - 2),
-            sps.norm.ppf(1 - a / 2),
+            z_critical(ci_level),
         )
     X = (ta.arm_index[:, None] == np.arange(A)[None, :]).astype(float)
     anc = fit_ols(X, follow, Z=base[:, :, None])
@@ -340,7 +341,7 @@ def _planned_effects(
         elif a in ch.index and np.isfinite(m[a]):
             r = ch.loc[a]
             se = float(np.hypot(r["se"], se_base))
-            q = float(sps.t.ppf(0.5 + r["ci_level"] / 2, r["df"]))
+            q = float(t_critical(r["ci_level"], r["df"]))
             d = float(m[a]) - base
             out[a] = _Effect(d, basis, base, d - q * se, d + q * se)
         else:

@@ -81,6 +81,7 @@ from scipy import stats as sps
 
 from skintrial.errors import InputError, Problem
 from skintrial.plan._values import plain
+from skintrial.stats import t_quantile
 
 __all__ = [
     "POWER_COLUMNS",
@@ -194,7 +195,7 @@ def _variance_factor(analysis: str, rho: np.ndarray) -> tuple[np.ndarray, int]:
 
 
 def _t_power(ncp: np.ndarray, df: np.ndarray, alpha: np.ndarray) -> np.ndarray:
-    tcrit = sps.t.isf(alpha / 2.0, df)
+    tcrit = -t_quantile(alpha / 2.0, df)  # two-sided critical value, accurate for a tiny alpha
     ncp = np.abs(ncp)
     with np.errstate(invalid="ignore", over="ignore", under="ignore"):
         upper = special.nctdtr(df, ncp, tcrit)  # P(T <= tcrit)

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from skintrial.errors import InputError, Problem
+
 __all__ = [
     "TInference",
     "t_cdf",
@@ -55,7 +57,14 @@ def _df_ok(df: np.ndarray) -> np.ndarray:
 def _check_level(ci_level) -> np.ndarray:
     level = _array(ci_level)
     if not np.all((level > 0) & (level < 1)):
-        raise ValueError(f"ci_level must be strictly between 0 and 1, got {ci_level!r} (e.g. 0.95, not 95)")
+        raise InputError(
+            Problem(
+                "the confidence level must lie strictly between 0 and 1",
+                column="ci_level",
+                value=ci_level,
+                fix="give a proportion, e.g. 0.95 (not 95)",
+            )
+        )
     return level
 
 
@@ -145,7 +154,7 @@ def t_critical(ci_level, df) -> np.ndarray:
     """Two-sided critical value ``q`` with ``P(|T| <= q) = ci_level``: ``qt(1 - (1 - ci_level)/2, df)``.
 
     Computed as minus the lower ``(1 - ci_level)/2`` quantile, which keeps its accuracy for levels
-    close to 1. A ``ci_level`` outside (0, 1) is a programming error (ValueError).
+    close to 1. A ``ci_level`` outside (0, 1) raises :class:`~skintrial.errors.InputError`.
 
     Examples
     --------
