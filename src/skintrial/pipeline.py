@@ -1,20 +1,21 @@
-"""The trial pipeline: a validated study → every pre-specified analysis → result tables + provenance.
+"""The trial pipeline: a validated study → a loop over stages → result tables + provenance.
 
-Data flow (DESIGN.md): study → instruments/training → stats/omics → report. This module runs the
-first three and writes ``results/*.csv`` and ``provenance.json``; the CLI hands its
-:class:`TrialResults` to :mod:`skintrial.report` for the HTML.
+Data flow (DESIGN.md): study → instruments/training → stats/omics → report. Each stage
+(:data:`STAGES`) takes the study and returns one :class:`~skintrial.stage.StageResult` (its tables under
+names registered in :mod:`skintrial.tables`, its exclusions, assets and settings); this module runs
+them in order, checks each against the registry, and writes ``results/*.csv`` and ``provenance.json``.
+The CLI hands its :class:`TrialResults` to :mod:`skintrial.report` for the HTML.
 
-Which analysis is which
------------------------
+The stages
+----------
+* ``instruments`` — raw instrument files measured; their values replace the table values of the same
+  outcomes before any analysis (:func:`skintrial.instruments.raw_stage`).
+* ``description`` — participant flow, baseline table, descriptives, within-arm change.
 * ``ancova`` — always run: the primary analysis of the last visit on baseline + arm (+ the plan's
-  covariates), complete cases per outcome, contrasts vs the reference arm (or all pairs),
-  multiplicity per family (primary outcomes, secondary outcomes) by the plan's method.
-* ``clda`` and ``mixed_anova`` — run when listed in ``[analysis] methods``; cLDA keeps participants
-  with missing follow-up; the mixed ANOVA is the replication analysis of published papers.
-* ``cross_sectional`` — when listed: the groups of ``[analysis.cross_sectional] group`` (default: the
-  arms) compared at one visit (default: baseline) on every outcome, adjusted for covariates
-  (``results/cross_sectional.csv``: the ancova.csv columns, then ``visit, group_column``).
-* descriptive statistics by arm and visit, and within-arm change — description only.
+  covariates), complete cases per outcome, multiplicity per family (primary, secondary outcomes).
+* ``clda``, ``mixed_anova``, ``cross_sectional`` — when listed in ``[analysis] methods``.
+* ``training`` — the training log, dose–response and the per-protocol sensitivity ANCOVA.
+* ``omics`` — serum panel, mechanism view, fibroblast qPCR.
 """
 
 from __future__ import annotations
@@ -22,11 +23,12 @@ from __future__ import annotations
 import json
 import platform
 import sys
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
+from types import MappingProxyType
 
 import pandas as pd
 
@@ -39,12 +41,12 @@ from skintrial._io import (
     write_csv,
 )
 from skintrial.errors import Problem
-from skintrial.stats._schema import CROSS_SECTIONAL_COLUMNS
+from skintrial.stage import EXCLUSION_COLUMNS, StageResult
 from skintrial.study import Study
-from skintrial.study._schema import CrossSectionalSpec
-from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
+from skintrial.tables import TABLES, check_stage, table_spec
 
 __all__ = [
+    "Stage",
     "TrialResults",
     "analyse",
     "write_results",
@@ -79,31 +81,68 @@ _PACKAGES = (
 )
 
 
+Progress = Callable[[str, int], Callable[[int], None]]
+"""``progress(description, total)`` returns a function to call with the number of items just done."""
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One step of the pipeline: ``run(study, progress)`` gives its result when ``when(study)``."""
+
+    name: str
+    run: Callable[[Study, Progress | None], StageResult]
+    when: Callable[[Study], bool] = lambda study: True
+
+
 @dataclass(frozen=True)
 class TrialResults:
-    """Everything a report needs: the study, named result tables, provenance, and files to write.
+    """Everything a report needs: the study as analysed, each stage's result, and the provenance.
 
-    ``assets`` maps a path relative to the output folder (``overlays/P001_week0.png``) to its bytes.
+    Tables are read by their registered name (:meth:`table`); a name that is not registered in
+    :mod:`skintrial.tables` raises, so a misspelt name fails instead of silently dropping a section.
     """
 
     study: Study
-    tables: dict[str, pd.DataFrame]
-    provenance: dict = field(default_factory=dict)
-    assets: dict[str, bytes] = field(default_factory=dict)
-    report_data: dict[str, object] = field(default_factory=dict)
-    """Material only the report shows (example raw curves); not written as results."""
+    stages: tuple[StageResult, ...] = ()
+    provenance: Mapping[str, object] = field(default_factory=dict)
+
+    def table(self, name: str) -> pd.DataFrame:
+        """The table ``name``: registered, and produced by a stage of this run (``KeyError`` if not)."""
+        found = self.get(name)
+        if found is None:
+            raise KeyError(f"this run produced no {name!r} table (its stage did not run or had no data)")
+        return found
+
+    def get(self, name: str, default: pd.DataFrame | None = None) -> pd.DataFrame | None:
+        """The table ``name`` (registered), or ``default`` when no stage of this run produced it."""
+        table_spec(name)
+        for stage in self.stages:
+            if name in stage.tables:
+                return stage.tables[name]
+        return default
+
+    def has(self, name: str) -> bool:
+        """Whether this run produced the registered table ``name``."""
+        return self.get(name) is not None
+
+    @property
+    def tables(self) -> Mapping[str, pd.DataFrame]:
+        """Every table of the run by name, in the registry's order (written and report-only)."""
+        found = {n: t for stage in self.stages for n, t in stage.tables.items()}
+        return MappingProxyType({n: found[n] for n in TABLES if n in found})
+
+    def settings(self, stage: str) -> Mapping[str, object]:
+        """The settings stage ``stage`` ran with (empty when it did not run)."""
+        return next((s.settings for s in self.stages if s.stage == stage), MappingProxyType({}))
+
+    @property
+    def assets(self) -> Mapping[str, bytes]:
+        """Files for the output folder (overlays), by path relative to it."""
+        return MappingProxyType({k: v for stage in self.stages for k, v in stage.assets.items()})
 
     @property
     def followup_visit(self) -> str:
         return self.study.spec.study.visits[-1]
-
-
-def _families(study: Study) -> dict[str, list[str]]:
-    present = set(study.outcomes)
-    return {
-        "primary": [o for o in study.spec.analysis.primary if o in present],
-        "secondary": [o for o in study.spec.secondary if o in present],
-    }
 
 
 def _declared_order(table: pd.DataFrame, study: Study) -> pd.DataFrame:
@@ -112,14 +151,7 @@ def _declared_order(table: pd.DataFrame, study: Study) -> pd.DataFrame:
     return table.sort_values("outcome", key=lambda s: s.map(rank), kind="mergesort").reset_index(drop=True)
 
 
-def _adjust(table: pd.DataFrame, study: Study) -> pd.DataFrame:
-    from skintrial.stats import adjust_families
-
-    a = study.spec.analysis
-    return adjust_families(table, families=_families(study), method=a.multiplicity, gatekeeping=a.gatekeeping)
-
-
-def _provenance(study: Study, tables: dict[str, pd.DataFrame]) -> dict:
+def _provenance(study: Study, stages: Sequence[StageResult]) -> dict:
     versions = {}
     for pkg in _PACKAGES:
         try:
@@ -137,7 +169,8 @@ def _provenance(study: Study, tables: dict[str, pd.DataFrame]) -> dict:
         "analysis_plan": study.spec.analysis.model_dump(),
         "study_dir": str(study.root.resolve()),
         "inputs": {str(p.relative_to(study.root)): sha256_file(p) for p in _input_files(study)},
-        "tables": {k: len(v) for k, v in tables.items()},
+        "tables": {k: len(v) for s in stages for k, v in s.tables.items() if TABLES[k].written},
+        "stages": {s.stage: dict(s.settings) for s in stages},
         "written_by": "skintrial",
         "outputs": list(OUTPUTS),
     }
@@ -220,127 +253,41 @@ def write_demo_study(write: Callable[[Path], object], out: Path) -> Path:
     return Path(out) / DEMO_STUDY
 
 
-Progress = Callable[[str, int], Callable[[int], None]]
-"""``progress(description, total)`` returns a function to call with the number of items just done."""
-
-
-def _raw_layer(study: Study, progress: Progress | None):
-    """Raw instrument files → measurements (replacing table values of the same outcomes)."""
-    from skintrial.instruments import measure_raw, read_cutometer
-    from skintrial.instruments._study_layer import cutometer_options
+def _instruments(study: Study, progress: Progress | None) -> StageResult:
+    from skintrial.instruments import raw_stage
 
     n_files = 0 if study.manifest is None else len(study.manifest)
-    raw = measure_raw(
+    return raw_stage(
         study, progress=progress("measuring raw instrument files", n_files) if progress else None
     )
-    if not raw.outcomes:
-        return study, {}, [], {}, {}
-    tables = {"instrument_files": raw.files, "instrument_agreement": raw.agreement}
-    clean = raw.files[(raw.files["instrument"] == "cutometer") & (raw.files["qc"].fillna("") == "")]["file"]
-    man = study.manifest
-    cut = man[(man["instrument"] == "cutometer") & man["file"].isin(clean)]["path"].head(3)
-    mapping = cutometer_options(study.spec.raw).get("mapping")  # the bundle's vendor columns, as measured
-    examples = (
-        {"cutometer_curves": pd.concat([read_cutometer(p, mapping=mapping) for p in cut], ignore_index=True)}
-        if len(cut)
-        else {}
-    )
-    return study.with_measurements(raw.measurements), tables, [raw.exclusions], raw.overlays, examples
 
 
-def _training_layer(study: Study, long: pd.DataFrame, ancova_args: dict):
-    """Training log → summary, dose–response and the per-protocol sensitivity ANCOVA."""
-    from skintrial.stats import ancova
-    from skintrial.training._study import analyse_training
+def _plain(run: Callable[[Study], StageResult]) -> Callable[[Study, Progress | None], StageResult]:
+    def stage(study: Study, progress: Progress | None) -> StageResult:
+        return run(study)
 
-    tr = analyse_training(study)
-    if tr is None:
-        return {}, [], {}
-    tables = {"training_summary": tr.summary, "dose_response": tr.dose_response}
-    excl = []
-    if tr.per_protocol is not None:
-        pp = tr.per_protocol
-        tables["per_protocol"] = pp
-        keep = set(pp.loc[pp["per_protocol"].astype(bool), "participant_id"])
-        out = pp[~pp["participant_id"].isin(keep)]
-        excl.append(
-            pd.DataFrame(
-                {
-                    "analysis": "ancova_per_protocol",
-                    "outcome": "",
-                    "participant_id": out["participant_id"],
-                    "arm": out["arm"],
-                    "visit": "",
-                    "reason": out["reason"],
-                }
-            )
-        )
-        res = ancova(long[long["participant_id"].isin(keep)], **ancova_args)
-        tables["ancova_per_protocol"] = _adjust(res.contrasts, study)
-    return tables, excl, {"dose_data": tr.dose_data, "training_summary": tr.summary}
+    return stage
 
 
-def _omics_layer(study: Study) -> dict[str, pd.DataFrame]:
-    """Serum panel, fibroblast qPCR and the mechanism view, when the bundle has them."""
-    from skintrial.omics._study_layer import analyse_omics
+def _listed(method: str) -> Callable[[Study], bool]:
+    def when(study: Study) -> bool:
+        return method in study.spec.analysis.methods
 
-    return analyse_omics(study)
-
-
-def _group_text(value: object) -> object:
-    """A group as text: ``1`` for a number column's 1.0, so contrasts read ``2 - 1``."""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return value if value is None or isinstance(value, str) else str(value)
+    return when
 
 
-def _cross_sectional(study: Study) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``cross_sectional`` method: groups compared at one visit, adjusted for covariates."""
-    from skintrial.stats import cross_sectional
+def _stages() -> tuple[Stage, ...]:
+    from skintrial import omics, stats, training
 
-    s, plan = study.spec.study, study.spec.analysis
-    cs = plan.cross_sectional or CrossSectionalSpec()
-    visit = cs.visit or s.baseline_visit
-    covariates = list(plan.covariates if cs.covariates is None else cs.covariates)
-    by_arm = cs.group == "arm"
-    people = study.participants[list(dict.fromkeys(["participant_id", cs.group, *covariates]))].copy()
-    people[cs.group] = people[cs.group].map(_group_text)
-    m = study.measurements
-    data = m[m["visit"] == visit].merge(people, on="participant_id", how="inner")
-    res = cross_sectional(
-        data,
-        group=cs.group,
-        covariates=covariates,
-        outcomes=study.outcomes,
-        at_visit=visit,
-        groups=s.arms if by_arm else sorted(people[cs.group].dropna().unique()),
-        reference_group=cs.reference_group
-        if cs.reference_group is not None
-        else (s.reference_arm if by_arm else None),
-        ci_level=plan.ci_level,
-    )
-    table = _adjust(res.contrasts, study).assign(visit=visit, group_column=cs.group)
-    excl = analysis_exclusions(study, outcomes=study.outcomes, visits=[visit], analysis="cross_sectional")
-    return table[list(CROSS_SECTIONAL_COLUMNS)], excl
-
-
-def _qpcr_exclusions(wells: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """qPCR wells or samples left out, in the common exclusion table (details in qpcr_exclusions.csv)."""
-    arm = study.participants.set_index("participant_id")["arm"]
-    return pd.DataFrame(
-        {
-            "analysis": "qpcr",
-            "outcome": wells["gene"],
-            "participant_id": wells["participant_id"],
-            "arm": wells["participant_id"].map(arm),
-            "visit": wells["visit"],
-            "reason": wells["stage"].astype(str)
-            + ": "
-            + wells["reason"].astype(str)
-            + " ("
-            + wells["action"].astype(str)
-            + ")",
-        }
+    return (
+        Stage("instruments", _instruments),
+        Stage("description", _plain(stats.description_stage)),
+        Stage("ancova", _plain(stats.ancova_stage)),
+        Stage("clda", _plain(stats.clda_stage), when=_listed("clda")),
+        Stage("mixed_anova", _plain(stats.mixed_anova_stage), when=_listed("mixed_anova")),
+        Stage("cross_sectional", _plain(stats.cross_sectional_stage), when=_listed("cross_sectional")),
+        Stage("training", _plain(training.training_stage)),
+        Stage("omics", _plain(omics.omics_stage)),
     )
 
 
@@ -369,7 +316,11 @@ def _input_files(study: Study) -> list[Path]:
 
 
 def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
-    """Run the pre-specified analyses of a validated study.
+    """Run the pre-specified analyses of a validated study: every stage of the pipeline in order.
+
+    Each stage's tables are checked against the registry (:func:`skintrial.tables.check_stage`) and
+    put in the order outcomes are declared in study.toml; the exclusions of all stages make the
+    ``exclusions`` table.
 
     Examples
     --------
@@ -377,103 +328,40 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     >>> from skintrial.plan import synthetic_study
     >>> from skintrial.study import load_study
     >>> res = analyse(load_study(synthetic_study(seed=2, n=24).write(tempfile.mkdtemp())))
-    >>> sorted(res.tables["ancova"]["contrast"].unique())
+    >>> sorted(res.table("ancova")["contrast"].unique())
     ['RT - AT']
+    >>> [s.stage for s in res.stages][:3]
+    ['instruments', 'description', 'ancova']
     """
-    from skintrial import stats
-
-    study, raw_tables, excl, assets, report_data = _raw_layer(study, progress)
-    s = study.spec.study
-    plan = study.spec.analysis
-    long = study.long()
-    followup = s.visits[-1]
-    common = dict(arms=s.arms, reference_arm=s.reference_arm)
-    ancova_args = dict(
-        baseline_visit=s.baseline_visit,
-        followup_visit=followup,
-        covariates=plan.covariates,
-        interaction=plan.interaction,
-        ci_level=plan.ci_level,
-        **common,
+    done: list[StageResult] = []
+    for stage in _stages():
+        if not stage.when(study):
+            continue
+        result = check_stage(stage.run(study, progress))
+        if result.measurements is not None:
+            study = study.with_measurements(result.measurements)
+        tables = {
+            k: _declared_order(v, study) if "outcome" in v.columns else v for k, v in result.tables.items()
+        }
+        done.append(replace(result, tables=tables))
+    frames = [e for s in done for e in s.exclusions]
+    exclusions = (
+        pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=list(EXCLUSION_COLUMNS))
     )
-    anc = stats.ancova(long, **ancova_args)
-    tables = {
-        "flow": participant_flow(study),
-        "baseline": baseline_characteristics(study),
-        "descriptives": stats.describe(long, arms=s.arms, visits=s.visits),
-        "change": stats.within_arm_change(
-            long,
-            baseline_visit=s.baseline_visit,
-            followup_visit=followup,
-            ci_level=plan.ci_level,
-            arms=s.arms,
-        ),
-        "ancova": _adjust(anc.contrasts, study),
-        "emmeans": anc.emmeans,
-        "arm_tests": anc.arm_test,
-    }
-    tables.update(raw_tables)
-    training_tables, training_excl, training_data = _training_layer(study, long, ancova_args)
-    tables.update(training_tables)
-    omics = _omics_layer(study)
-    tables.update(omics)
-    if "qpcr_exclusions" in omics:
-        excl.append(_qpcr_exclusions(omics["qpcr_exclusions"], study))
-    excl += training_excl
-    report_data.update(training_data)
-    excl.append(
-        analysis_exclusions(
-            study, outcomes=study.outcomes, visits=[s.baseline_visit, followup], analysis="ancova"
-        )
+    done.append(
+        check_stage(StageResult(stage="pipeline", tables={"exclusions": _declared_order(exclusions, study)}))
     )
-    if "clda" in plan.methods:
-        excl.append(
-            analysis_exclusions(
-                study,
-                outcomes=study.outcomes,
-                visits=s.visits,
-                analysis="clda",
-                require="any",
-                measured_only=True,
-            )
-        )
-    if "mixed_anova" in plan.methods:
-        excl.append(
-            analysis_exclusions(
-                study, outcomes=study.outcomes, visits=s.visits, analysis="mixed_anova", measured_only=True
-            )
-        )
-    if "clda" in plan.methods:
-        from skintrial.stats.clda import clda
-
-        cl = clda(
-            long,
-            baseline_visit=s.baseline_visit,
-            visits=s.visits,
-            covariates=plan.covariates,
-            ci_level=plan.ci_level,
-            **common,
-        )
-        tables["clda"] = _adjust(cl[cl["visit"] == followup] if "visit" in cl else cl, study)
-    if "mixed_anova" in plan.methods:
-        tables["mixed_anova"] = stats.mixed_anova(long, visits=s.visits, arms=s.arms)
-    if "cross_sectional" in plan.methods:
-        tables["cross_sectional"], cs_excl = _cross_sectional(study)
-        excl.append(cs_excl)
-    tables["exclusions"] = pd.concat(excl, ignore_index=True)
-    tables = {k: _declared_order(v, study) if "outcome" in v.columns else v for k, v in tables.items()}
-    return TrialResults(
-        study=study,
-        tables=tables,
-        provenance=_provenance(study, tables),
-        assets=assets,
-        report_data=report_data,
-    )
+    return TrialResults(study=study, stages=tuple(done), provenance=_provenance(study, done))
 
 
 def write_results(results: TrialResults, out: Path) -> list[Path]:
-    """Write ``results/<table>.csv`` and ``provenance.json`` under ``out``."""
-    written = [write_csv(t, out / "results" / f"{name}.csv") for name, t in results.tables.items()]
+    """Write ``results/<table>.csv`` for every written table of the registry, the stages' assets, and
+    ``provenance.json`` under ``out``."""
+    written = [
+        write_csv(t, out / "results" / f"{name}.csv")
+        for name, t in results.tables.items()
+        if TABLES[name].written
+    ]
     for rel, data in results.assets.items():
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)

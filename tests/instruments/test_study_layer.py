@@ -250,7 +250,7 @@ def test_raw_cutometer_columns_and_onset_read_vendor_exports(raw_bundle):
     assert list(got.index) == list(want.index)
     np.testing.assert_allclose(got.to_numpy(), want.to_numpy(), rtol=0, atol=1e-9)
     res = analyse(study)  # the report's example curves are read with the same mapping
-    assert len(res.report_data["cutometer_curves"])
+    assert len(res.table("cutometer_curves"))
 
 
 def test_raw_cutometer_method_read_time_and_cycles_are_passed_through(raw_bundle):

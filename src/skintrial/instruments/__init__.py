@@ -5,7 +5,8 @@ ultrasound scans → dermal thickness, echogenicity, SLEB and overlays (``docs/u
 bundle's raw files → measurements (``measure_raw``).
 """
 
-from skintrial.instruments._study_layer import RawMeasurements, measure_raw, raw_outcomes
+from skintrial.instruments._cutometer_read import LONG_COLUMNS
+from skintrial.instruments._study_layer import RawMeasurements, measure_raw, raw_outcomes, raw_stage
 from skintrial.instruments.cutometer import (
     CYCLE_COLUMNS,
     OUTPUT_COLUMNS,
@@ -32,9 +33,11 @@ from skintrial.instruments.ultrasound import (
 )
 
 __all__ = [
+    "LONG_COLUMNS",
     "RawMeasurements",
     "measure_raw",
     "raw_outcomes",
+    "raw_stage",
     "CYCLE_COLUMNS",
     "OUTPUT_COLUMNS",
     "PARAMETERS",

@@ -17,21 +17,21 @@ both exist and counts where every value came from.
 from __future__ import annotations
 
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
-from skintrial.study import Study
+from skintrial.stage import EXCLUSION_COLUMNS, StageResult
+from skintrial.study import RawSpec, Study
 from skintrial.study._manifest import manifest_spacing
-from skintrial.study._schema import RawSpec
-from skintrial.study._summaries import EXCLUSION_COLUMNS
 
-__all__ = ["RawMeasurements", "raw_outcomes", "measure_raw", "cutometer_options"]
+__all__ = ["RawMeasurements", "raw_outcomes", "measure_raw", "cutometer_options", "raw_stage"]
 
 _CUTOMETER_OUTPUTS = ("ue", "uv", "uf", "ur", "ua", *[f"r{i}" for i in range(10)])
 _ULTRASOUND_OUTPUTS = (
@@ -283,4 +283,43 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
         agreement=_agreement(study, derived, outcomes),
         outcomes=outcomes,
         overlays=overlays,
+    )
+
+
+N_EXAMPLE_CURVES = 3
+"""How many clean Cutometer curves the report draws as examples."""
+
+
+def raw_stage(study: Study, *, progress: Callable[[int], None] | None = None) -> StageResult:
+    """The raw-instrument stage: every file of the manifest measured (:func:`measure_raw`).
+
+    Its ``measurements`` replace the table values of the same outcomes before any analysis; its tables
+    are ``instrument_files`` and ``instrument_agreement`` (written) and ``cutometer_curves`` (a few clean
+    curves for the report, read with the bundle's own column mapping); its assets are the ultrasound
+    overlays; its settings the Cutometer options it measured with. Empty when no outcome comes from raw
+    files.
+    """
+    from skintrial.instruments._cutometer_read import read_cutometer
+
+    raw = measure_raw(study, progress=progress)
+    if not raw.outcomes:
+        return StageResult(stage="instruments")
+    options = cutometer_options(study.spec.raw)
+    files = raw.files
+    clean = files[(files["instrument"] == "cutometer") & (files["qc"].fillna("") == "")]["file"]
+    man = study.manifest
+    assert man is not None  # measure_raw gave outcomes, so the bundle has a manifest
+    paths = man[(man["instrument"] == "cutometer") & man["file"].isin(clean)]["path"].head(N_EXAMPLE_CURVES)
+    tables = {"instrument_files": files, "instrument_agreement": raw.agreement}
+    if len(paths):
+        mapping = cast("Mapping[str, object] | None", options.get("mapping"))
+        curves = [read_cutometer(p, mapping=mapping) for p in paths]
+        tables["cutometer_curves"] = pd.concat(curves, ignore_index=True)
+    return StageResult(
+        stage="instruments",
+        tables=tables,
+        exclusions=(raw.exclusions,),
+        assets=raw.overlays,
+        settings={"outcomes": list(raw.outcomes), "cutometer": options},
+        measurements=raw.measurements,
     )

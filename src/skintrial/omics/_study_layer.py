@@ -18,8 +18,9 @@ from pathlib import Path
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.stage import StageResult
 
-__all__ = ["analyse_omics", "OMICS_TABLES", "serum_options", "qpcr_options"]
+__all__ = ["analyse_omics", "OMICS_TABLES", "serum_options", "qpcr_options", "omics_stage"]
 
 OMICS_TABLES = (
     "serum_ancova",
@@ -302,3 +303,42 @@ def analyse_omics(study) -> dict[str, pd.DataFrame]:
     if qpcr is not None:
         out.update(_qpcr(study, qpcr))
     return out
+
+
+def _qpcr_exclusions(wells: pd.DataFrame, study) -> pd.DataFrame:
+    """qPCR wells or samples left out, in the common exclusion table (details in qpcr_exclusions.csv)."""
+    arm = study.participants.set_index("participant_id")["arm"]
+    return pd.DataFrame(
+        {
+            "analysis": "qpcr",
+            "outcome": wells["gene"],
+            "participant_id": wells["participant_id"],
+            "arm": wells["participant_id"].map(arm),
+            "visit": wells["visit"],
+            "reason": wells["stage"].astype(str)
+            + ": "
+            + wells["reason"].astype(str)
+            + " ("
+            + wells["action"].astype(str)
+            + ")",
+        }
+    )
+
+
+def omics_stage(study) -> StageResult:
+    """The molecular stage: :func:`analyse_omics`'s tables, the qPCR wells left out as exclusions, and
+    the settings each part ran with (``serum``: :func:`serum_options`; ``qpcr``: :func:`qpcr_options`)
+    for the report's methods text. Empty when the bundle has neither a serum nor a qPCR file."""
+    tables = analyse_omics(study)
+    settings: dict[str, object] = {}
+    if "serum_lod" in tables:
+        settings["serum"] = serum_options(study)
+    if "qpcr" in tables:
+        settings["qpcr"] = qpcr_options(study)
+    wells = tables.get("qpcr_exclusions")
+    return StageResult(
+        stage="omics",
+        tables=tables,
+        exclusions=(_qpcr_exclusions(wells, study),) if wells is not None else (),
+        settings=settings,
+    )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["num", "pval", "mean_sd", "ci", "dof"]
+__all__ = ["num", "pval", "mean_sd", "ci", "dof", "table_section"]
 
 
 def _bad(x: object) -> bool:
@@ -43,3 +43,26 @@ def dof(x: float | None) -> str:
     if _bad(x):
         return "–"
     return f"{x:.0f}" if float(x).is_integer() else num(x)
+
+
+def table_section(
+    id_: str,
+    title: str,
+    headers: list[str],
+    rows: list[list[str]],
+    *,
+    text_columns: int = 1,
+    intro: str = "",
+    note: str = "",
+) -> dict:
+    """A section that is one table of already formatted cells (``section_table.html.j2``)."""
+    return {
+        "id": id_,
+        "title": title,
+        "template": "table",
+        "headers": headers,
+        "rows": rows,
+        "text_columns": text_columns,
+        "intro": intro,
+        "note": note,
+    }

@@ -36,18 +36,18 @@ def _qc_rows(files: pd.DataFrame) -> list[list[str]]:
 
 def build(res: TrialResults) -> list[dict]:
     """The instruments section, or nothing when the bundle had no raw files."""
-    files = res.tables.get("instrument_files")
+    files = res.get("instrument_files")
     if files is None or files.empty:
         return []
     qc = files["qc"].fillna("")
     flagged = files[qc != ""]
-    agreement = res.tables.get("instrument_agreement", pd.DataFrame())
+    agreement = res.get("instrument_agreement", pd.DataFrame())
     shown = sorted((name, data) for name, data in res.assets.items() if name.startswith("overlays/"))
     overlays = [
         {"name": name.rsplit("/", 1)[-1], "uri": "data:image/png;base64," + base64.b64encode(data).decode()}
         for name, data in shown[:N_OVERLAYS]
     ]
-    curves = res.report_data.get("cutometer_curves")
+    curves = res.get("cutometer_curves")
     return [
         {
             "id": "instruments",

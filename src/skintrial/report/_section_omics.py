@@ -1,17 +1,20 @@
 """Report sections of the molecular layer: serum panel, mechanism view, fibroblast qPCR.
 
-:func:`build` reads the tables of :func:`skintrial.omics._study_layer.analyse_omics` from
-``res.tables`` and returns the sections that have data (none when the study has no molecular files).
+:func:`build` reads the tables of the ``omics`` stage (:func:`skintrial.omics.omics_stage`) from
+the run's results and returns the sections that have data (none when the study has no molecular files).
 Numbers become strings here (``_format``); names from input files stay raw and are escaped by the
 autoescaping templates.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, cast
+
 import numpy as np
 import pandas as pd
 
-from skintrial.report._format import ci, num, pval
+from skintrial.report._format import ci, num, pval, table_section
 
 __all__ = ["build", "methods_text"]
 
@@ -36,11 +39,11 @@ def _counts(change: pd.DataFrame, alpha: float) -> list[list[str]]:
 def _serum(res) -> dict | None:
     from skintrial.report._fig_omics import volcano_figure
 
-    anc = res.tables.get("serum_ancova")
+    anc = res.get("serum_ancova")
     if anc is None or anc.empty:
         return None
     alpha = _alpha(res)
-    lod = res.tables.get("serum_lod", pd.DataFrame(columns=["tested", "status", "n_below_lod", "method"]))
+    lod = res.get("serum_lod", pd.DataFrame(columns=["tested", "status", "n_below_lod", "method"]))
     volcanoes = [
         {"contrast": c, "uri": volcano_figure(anc, contrast=c, alpha=alpha)}
         for c in dict.fromkeys(anc["contrast"])
@@ -59,8 +62,8 @@ def _serum(res) -> dict | None:
         ]
         for r in top.itertuples()
     ]
-    change = res.tables.get("serum_change")
-    pqn = res.tables.get("serum_pqn")
+    change = res.get("serum_change")
+    pqn = res.get("serum_pqn")
     return {
         "id": "serum",
         "title": "Serum panel",
@@ -84,7 +87,7 @@ def _serum(res) -> dict | None:
 def _mechanism(res) -> dict | None:
     from skintrial.report._fig_omics import mechanism_heatmap
 
-    grid, top = res.tables.get("mechanism"), res.tables.get("mechanism_top")
+    grid, top = res.get("mechanism"), res.get("mechanism_top")
     if grid is None or grid.empty or top is None:
         return None
     labels = _labels(res)
@@ -123,9 +126,7 @@ def _mechanism(res) -> dict | None:
 
 
 def _qpcr(res) -> dict | None:
-    from skintrial.report._sections import table_section
-
-    t = res.tables.get("qpcr")
+    t = res.get("qpcr")
     if t is None or t.empty:
         return None
     rows = [
@@ -142,7 +143,7 @@ def _qpcr(res) -> dict | None:
         ]
         for r in t.itertuples()
     ]
-    excl = res.tables.get("qpcr_exclusions")
+    excl = res.get("qpcr_exclusions")
     n_excl = 0 if excl is None else len(excl)
     level = t["ci_level"].iat[0] if "ci_level" in t.columns else np.nan
     return table_section(
@@ -184,20 +185,18 @@ def _and(items: list[str]) -> str:
 
 
 def _serum_methods(res) -> str:
-    from skintrial.omics._study_layer import serum_options
-
-    anc, lod = res.tables.get("serum_ancova"), res.tables.get("serum_lod")
+    anc, lod = res.get("serum_ancova"), res.get("serum_lod")
     if anc is None or lod is None or anc.empty:
         return ""
-    opts = serum_options(res.study)
+    opts = cast("Mapping[str, Any]", res.settings("omics").get("serum", {}))
     scale = str(anc["scale"].iat[0])
-    change = res.tables.get("serum_change")
+    change = res.get("serum_change")
     follow = (
         str(change["followup_visit"].iat[0]) if change is not None and len(change) else res.followup_visit
     )
     base = res.study.spec.study.baseline_visit
     parts = []
-    pqn = res.tables.get("serum_pqn")
+    pqn = res.get("serum_pqn")
     if pqn is not None and len(pqn):
         panels = sorted(pqn["panel"].astype(str).unique())
         which = f"The {panels[0]} panel was" if len(panels) == 1 else f"The {_and(panels)} panels were"
@@ -234,7 +233,7 @@ def _serum_methods(res) -> str:
 
 
 def _mechanism_methods(res) -> str:
-    grid = res.tables.get("mechanism")
+    grid = res.get("mechanism")
     if grid is None or grid.empty:
         return ""
     names = {"spearman": "Spearman's ρ", "pearson": "Pearson's r"}
@@ -256,10 +255,8 @@ def _mechanism_methods(res) -> str:
 
 
 def _qpcr_methods(res) -> str:
-    from skintrial.omics._study_layer import qpcr_options
-
-    t = res.tables.get("qpcr")
-    opts = qpcr_options(res.study)
+    t = res.get("qpcr")
+    opts = cast("Mapping[str, Any]", res.settings("omics").get("qpcr", {}))
     if t is None or t.empty or not opts:
         return ""
     refs = opts["reference_genes"]
@@ -306,8 +303,8 @@ def methods_text(res) -> str:
     analyte with the multiplicity method; mechanism: correlation methods, arm adjustment, FDR over the
     grid; qPCR: reference genes, Ct cutoff and undetermined rule, replicate rule, efficiency method and
     tests. Empty when the study has no molecular data. Settings come from the result tables where they
-    carry them (scale, LOD method, PQN panels, tests) and otherwise from the same
-    :func:`~skintrial.omics._study_layer.serum_options` / ``qpcr_options`` the analysis was called with.
+    carry them (scale, LOD method, PQN panels, tests) and otherwise from the settings the ``omics`` stage
+    recorded (``res.settings("omics")``: the ``serum`` and ``qpcr`` options the analysis ran with).
     """
     return " ".join(x for x in (_serum_methods(res), _mechanism_methods(res), _qpcr_methods(res)) if x)
 
@@ -318,7 +315,7 @@ def build(res) -> list[dict]:
     Parameters
     ----------
     res : skintrial.pipeline.TrialResults
-        With the tables of :func:`skintrial.omics._study_layer.analyse_omics` merged into ``res.tables``.
+        A run whose ``omics`` stage produced the molecular tables (none is fine).
 
     Returns
     -------

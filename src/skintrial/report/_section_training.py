@@ -17,9 +17,9 @@ def _percent(x: float) -> str:
 
 
 def _per_protocol_rows(res: TrialResults, labels: dict[str, str]) -> list[list[str]]:
-    itt = res.tables["ancova"].set_index(["outcome", "contrast"])
+    itt = res.table("ancova").set_index(["outcome", "contrast"])
     rows = []
-    for r in res.tables["ancova_per_protocol"].itertuples():
+    for r in res.table("ancova_per_protocol").itertuples():
         i = itt.loc[(r.outcome, r.contrast)]
         rows.append(
             [
@@ -37,7 +37,7 @@ def _per_protocol_rows(res: TrialResults, labels: dict[str, str]) -> list[list[s
 
 def build(res: TrialResults) -> list[dict]:
     """The training section, or nothing when the bundle had no training log."""
-    summary = res.report_data.get("training_summary")
+    summary = res.get("training_summary")
     if summary is None:
         return []
     from skintrial.report._fig_training import adherence_figure, dose_response_figure
@@ -64,7 +64,7 @@ def build(res: TrialResults) -> list[dict]:
         ]
         for r in extra.itertuples()
     ]
-    dose = res.tables["dose_response"]
+    dose = res.table("dose_response")
     pooled = (
         dose[(dose["arm"] == "all") & (dose["dose_measure"] == DOSE_FIGURE_MEASURE)]
         if "all" in set(dose["arm"])
@@ -83,7 +83,7 @@ def build(res: TrialResults) -> list[dict]:
         for r in pooled.itertuples()
     ]
     figures = []
-    data = res.report_data.get("dose_data")
+    data = res.get("dose_data")
     if data is not None and len(data):
         for o in spec.analysis.primary:
             if ((data["outcome"] == o) & (data["dose_measure"] == DOSE_FIGURE_MEASURE)).any():
@@ -106,7 +106,7 @@ def build(res: TrialResults) -> list[dict]:
             "rule": rule,
             "extra_rows": extra_rows,
             "sessions_per_week": spec.training_plan.sessions_per_week,
-            "pp_rows": _per_protocol_rows(res, labels) if "ancova_per_protocol" in res.tables else [],
+            "pp_rows": _per_protocol_rows(res, labels) if res.has("ancova_per_protocol") else [],
             "dose_rows": dose_rows,
             "dose_figures": figures,
         }

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from skintrial.pipeline import TrialResults
 from skintrial.report import _figures as figs
-from skintrial.report._format import ci, dof, mean_sd, num, pval
+from skintrial.report._format import ci, dof, mean_sd, num, pval, table_section
 
 __all__ = ["build_sections"]
 
@@ -18,8 +18,8 @@ def _labels(res: TrialResults) -> dict[str, str]:
 
 
 def _flow(res: TrialResults) -> dict:
-    flow = res.tables["flow"]
-    anc = res.tables["ancova"]
+    flow = res.table("flow")
+    anc = res.table("ancova")
     rows = []
     for arm in res.study.arms:
         f = flow[flow["arm"] == arm]
@@ -40,7 +40,7 @@ def _flow(res: TrialResults) -> dict:
             }
         )
     primary = res.study.spec.analysis.primary
-    em = res.tables["emmeans"]
+    em = res.table("emmeans")
     analysed = em[em["outcome"].isin(primary)].groupby("arm")["n"].min().to_dict()
     for r in rows:
         r["analysed"] = int(analysed.get(r["arm"], 0))
@@ -48,7 +48,7 @@ def _flow(res: TrialResults) -> dict:
 
 
 def _baseline(res: TrialResults) -> dict:
-    b = res.tables["baseline"]
+    b = res.table("baseline")
     labels = _labels(res)
     arms = res.study.arms
     rows = []
@@ -74,8 +74,8 @@ def _outcomes(res: TrialResults) -> dict:
     line says so); a second contrast of the same arm (all pairs, three or more arms) gets a line of its
     own below. The block has as many lines as it needs."""
     s = res.study.spec
-    d = res.tables["descriptives"]
-    anc = res.tables["ancova"]
+    d = res.table("descriptives")
+    anc = res.table("ancova")
     labels = _labels(res)
     arms = res.study.arms
     visits = [v for v in s.study.visits if v in set(d["visit"])] or [
@@ -167,7 +167,7 @@ def _figures(res: TrialResults) -> dict:
         }
         for o in res.study.outcomes
     ]
-    anc = res.tables["ancova"]
+    anc = res.table("ancova")
     forest = figs.forest_figure(anc[anc["status"] == "ok"], labels=labels, alpha=s.analysis.alpha)
     return {
         "id": "figures",
@@ -179,7 +179,7 @@ def _figures(res: TrialResults) -> dict:
 
 
 def _exclusions(res: TrialResults) -> dict:
-    e = res.tables["exclusions"]
+    e = res.table("exclusions")
     labels = _labels(res)
     rows = [
         {
@@ -224,23 +224,23 @@ def _methods(res: TrialResults) -> dict:
         f"{prov['packages'].get('pandas')}); study seed {prov.get('seed')}; run {prov.get('created_utc')}."
     )
     text += _instrument_methods(res) + _training_methods(res)
-    if "clda" in res.tables:
+    if res.has("clda"):
         text += (
             " As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
             "(cLDA, REML, unstructured covariance) used every participant's available values."
         )
-    if "mixed_anova" in res.tables:
+    if res.has("mixed_anova"):
         text += (
             " For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III, "
             "generalized η²) is given as the replication analysis; it is not the treatment test."
         )
-        if res.tables["mixed_anova"]["gg_eps"].notna().any():
+        if res.table("mixed_anova")["gg_eps"].notna().any():
             text += (
                 " Its within-participant terms are reported with Greenhouse–Geisser and Huynh–Feldt "
                 "sphericity corrections."
             )
-    if "cross_sectional" in res.tables and len(res.tables["cross_sectional"]):
-        t = res.tables["cross_sectional"]
+    if res.has("cross_sectional") and len(res.table("cross_sectional")):
+        t = res.table("cross_sectional")
         text += (
             f" A cross-sectional comparison of {_groups_words(t['group_column'].iloc[0])} at "
             f"{t['visit'].iloc[0]} (linear model of each outcome on group and covariates, same engine and "
@@ -257,7 +257,7 @@ def _methods(res: TrialResults) -> dict:
 
 def _instrument_methods(res: TrialResults) -> str:
     """Sentences on raw instrument files, from the [raw] settings the run used; empty without raw files."""
-    files = res.tables.get("instrument_files")
+    files = res.get("instrument_files")
     if files is None or files.empty:
         return ""
     raw = res.study.spec.raw
@@ -302,7 +302,7 @@ def _instrument_methods(res: TrialResults) -> str:
 
 def _training_methods(res: TrialResults) -> str:
     """Sentences on the training log and the per-protocol set; empty without a training log."""
-    summary = res.report_data.get("training_summary")
+    summary = res.get("training_summary")
     if summary is None:
         return ""
     plan = res.study.spec.training_plan
@@ -312,7 +312,7 @@ def _training_methods(res: TrialResults) -> str:
         f"{weeks} weeks), capped at 100%; dose–response was the ANCOVA with the training dose added."
     )
     rule = res.study.spec.analysis.per_protocol_min_adherence
-    if rule is not None and "ancova_per_protocol" in res.tables:
+    if rule is not None and res.has("ancova_per_protocol"):
         text += (
             f" A per-protocol sensitivity analysis repeated the primary ANCOVA in participants with adherence "
             f"of at least {rule:.0%}."
@@ -320,31 +320,8 @@ def _training_methods(res: TrialResults) -> str:
     return text
 
 
-def table_section(
-    id_: str,
-    title: str,
-    headers: list[str],
-    rows: list[list[str]],
-    *,
-    text_columns: int = 1,
-    intro: str = "",
-    note: str = "",
-) -> dict:
-    """A section that is one table of already formatted cells (``section_table.html.j2``)."""
-    return {
-        "id": id_,
-        "title": title,
-        "template": "table",
-        "headers": headers,
-        "rows": rows,
-        "text_columns": text_columns,
-        "intro": intro,
-        "note": note,
-    }
-
-
 def _clda(res: TrialResults) -> dict | None:
-    t = res.tables.get("clda")
+    t = res.get("clda")
     if t is None:
         return None
     labels = _labels(res)
@@ -374,7 +351,7 @@ def _clda(res: TrialResults) -> dict | None:
 
 
 def _mixed(res: TrialResults) -> dict | None:
-    t = res.tables.get("mixed_anova")
+    t = res.get("mixed_anova")
     if t is None:
         return None
     labels = _labels(res)
@@ -424,7 +401,7 @@ def _groups_words(group: str) -> str:
 
 
 def _cross_sectional(res: TrialResults) -> dict | None:
-    t = res.tables.get("cross_sectional")
+    t = res.get("cross_sectional")
     if t is None:
         return None
     spec, a = res.study.spec, res.study.spec.analysis

@@ -25,6 +25,24 @@ from skintrial.stats.ancova import AncovaResult, ancova
 from skintrial.stats.clda import CLDA_COLUMNS, clda
 from skintrial.stats.cross_sectional import GroupComparison, cross_sectional
 from skintrial.stats.describe import describe, within_arm_change
+from skintrial.stats._schema import (
+    CHANGE_COLUMNS,
+    CONTRAST_COLUMNS,
+    CROSS_SECTIONAL_COLUMNS,
+    DESCRIPTIVE_COLUMNS,
+    EMMEANS_COLUMNS,
+    FTEST_COLUMNS,
+    MIXED_ANOVA_COLUMNS,
+)
+from skintrial.stats._stages import (
+    adjust_study_families,
+    ancova_settings,
+    ancova_stage,
+    clda_stage,
+    cross_sectional_stage,
+    description_stage,
+    mixed_anova_stage,
+)
 from skintrial.stats.mixed_anova import mixed_anova
 from skintrial.stats.multiplicity import adjust_families, p_adjust
 
@@ -59,4 +77,18 @@ __all__ = [
     "z_pvalue",
     "z_critical",
     "f_pvalue",
+    "CHANGE_COLUMNS",
+    "CONTRAST_COLUMNS",
+    "CROSS_SECTIONAL_COLUMNS",
+    "DESCRIPTIVE_COLUMNS",
+    "EMMEANS_COLUMNS",
+    "FTEST_COLUMNS",
+    "MIXED_ANOVA_COLUMNS",
+    "adjust_study_families",
+    "ancova_settings",
+    "description_stage",
+    "ancova_stage",
+    "clda_stage",
+    "mixed_anova_stage",
+    "cross_sectional_stage",
 ]

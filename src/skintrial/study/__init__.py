@@ -2,7 +2,18 @@
 
 from skintrial.study._bundle import Study, load_study, read_study_toml, validate_study
 from skintrial.study._readers import find_table, read_table
-from skintrial.study._schema import AnalysisSpec, OutcomeSpec, StudyFile, StudySpec, physical_range
+from skintrial.study._schema import (
+    AnalysisSpec,
+    CrossSectionalSpec,
+    OutcomeSpec,
+    QpcrSpec,
+    RawSpec,
+    SerumSpec,
+    StudyFile,
+    StudySpec,
+    physical_range,
+)
+from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
 __all__ = [
     "Study",
@@ -12,8 +23,15 @@ __all__ = [
     "find_table",
     "read_table",
     "AnalysisSpec",
+    "CrossSectionalSpec",
+    "QpcrSpec",
+    "RawSpec",
+    "SerumSpec",
     "OutcomeSpec",
     "StudyFile",
     "StudySpec",
     "physical_range",
+    "participant_flow",
+    "baseline_characteristics",
+    "analysis_exclusions",
 ]

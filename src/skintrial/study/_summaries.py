@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from skintrial.stage import EXCLUSION_COLUMNS
 from skintrial.study._bundle import Study
 
 __all__ = ["participant_flow", "baseline_characteristics", "analysis_exclusions", "EXCLUSION_COLUMNS"]
@@ -82,9 +83,6 @@ def baseline_characteristics(study: Study) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["variable", "level", "arm", "n", "mean", "sd", "count", "percent"])
 
 
-EXCLUSION_COLUMNS = ("analysis", "outcome", "participant_id", "arm", "visit", "reason")
-"""``results/exclusions.csv``: one row per record left out of an analysis (``visit`` empty when the
-record is a participant's whole series)."""
 
 
 def analysis_exclusions(

@@ -15,7 +15,7 @@ from skintrial.training._dose import (
     dose_response_data,
 )
 from skintrial.training._logs import MODALITIES, TESTS, TRAINING_COLUMNS, read_training, validate_training
-from skintrial.training._study import TrainingResults, analyse_training
+from skintrial.training._study import TrainingResults, analyse_training, training_stage
 
 __all__ = [
     "TRAINING_COLUMNS",
@@ -34,4 +34,5 @@ __all__ = [
     "dose_response_data",
     "TrainingResults",
     "analyse_training",
+    "training_stage",
 ]

@@ -8,12 +8,13 @@ from typing import Any
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.stage import StageResult
 from skintrial.study._readers import find_table
 from skintrial.training._adherence import per_protocol_set, training_summary
 from skintrial.training._dose import dose_response, dose_response_data
 from skintrial.training._logs import read_training
 
-__all__ = ["TrainingResults", "analyse_training"]
+__all__ = ["TrainingResults", "analyse_training", "training_stage"]
 
 
 @dataclass(frozen=True)
@@ -85,3 +86,57 @@ def analyse_training(study: Any) -> TrainingResults | None:
     )
     data = dose_response_data(study.measurements, summary, baseline_visit=base, followup_visit=follow)
     return TrainingResults(log=log, summary=summary, per_protocol=pp, dose_response=dr, dose_data=data)
+
+
+def training_stage(study: Any) -> StageResult:
+    """The training stage: the log's summary, dose–response (and its per-participant data for the
+    figure), and with ``[analysis] per_protocol_min_adherence`` the per-protocol set and the primary
+    ANCOVA on it (a sensitivity analysis; the participants left out are listed as exclusions).
+
+    Empty when the bundle has no training log.
+    """
+    from skintrial.stats import adjust_study_families, ancova, ancova_settings
+
+    tr = analyse_training(study)
+    if tr is None:
+        return StageResult(stage="training")
+    plan = study.spec.training_plan
+    tables = {
+        "training_summary": tr.summary,
+        "dose_response": tr.dose_response,
+        "dose_data": tr.dose_data,
+    }
+    excl = []
+    rule = study.spec.analysis.per_protocol_min_adherence
+    if tr.per_protocol is not None:
+        pp = tr.per_protocol
+        tables["per_protocol"] = pp
+        keep = set(pp.loc[pp["per_protocol"].astype(bool), "participant_id"])
+        out = pp[~pp["participant_id"].isin(keep)]
+        excl.append(
+            pd.DataFrame(
+                {
+                    "analysis": "ancova_per_protocol",
+                    "outcome": "",
+                    "participant_id": out["participant_id"],
+                    "arm": out["arm"],
+                    "visit": "",
+                    "reason": out["reason"],
+                }
+            )
+        )
+        long = study.long()
+        res = ancova(long[long["participant_id"].isin(keep)], **ancova_settings(study))
+        tables["ancova_per_protocol"] = adjust_study_families(res.contrasts, study)
+    return StageResult(
+        stage="training",
+        tables=tables,
+        exclusions=tuple(excl),
+        settings={
+            "file": plan.file,
+            "sessions_per_week": plan.sessions_per_week,
+            "weeks": plan.weeks,
+            "training_arms": None if plan.training_arms is None else list(plan.training_arms),
+            "per_protocol_min_adherence": rule,
+        },
+    )
