@@ -21,8 +21,10 @@ How it is fitted
 ----------------
 All trials share the allocation, so a batch of S trials × K outcomes is S·K outcome columns of *one*
 design: a single :func:`skintrial.stats.fit_ols` call with ``Z`` = each column's own baseline and the
-dropout as a per-column mask. Multiplicity is applied to the (S, hypotheses) p-value matrix at once
-with the formulas of :func:`skintrial.stats.p_adjust` (checked equal to it in the tests).
+dropout as a per-column mask. Multiplicity is applied to each family's (S, hypotheses) p-value matrix
+at once by :func:`skintrial.stats.p_adjust` — the very function the study analysis uses — and the
+gatekeeper by :func:`skintrial.stats.serial_gatekeeper`, so the simulated analysis is the real one,
+missing p-values (a degenerate simulated fit) included.
 
 Monte Carlo error
 -----------------
@@ -45,7 +47,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.plan._values import plain
-from skintrial.stats._engine import fit_ols
+from skintrial.stats import fit_ols, p_adjust, serial_gatekeeper
 from skintrial.stats.multiplicity import METHODS as P_ADJUST_METHODS
 
 __all__ = [
@@ -55,8 +57,6 @@ __all__ = [
     "simulate_power",
     "design_table",
     "analysis_options",
-    "p_adjust_rows",
-    "ROW_METHODS",
 ]
 
 HYPOTHESIS_COLUMNS: tuple[str, ...] = (
@@ -74,9 +74,6 @@ HYPOTHESIS_COLUMNS: tuple[str, ...] = (
 FAMILY_COLUMNS: tuple[str, ...] = ("family", "criterion", "n_hypotheses", "power", "mcse", "n_sims")
 DESIGN_COLUMNS: tuple[str, ...] = ("outcome", "arm", "effect", "sd", "rho")
 SIM_METHODS = ("ancova", "change", "followup")
-ROW_METHODS = ("holm", "hochberg", "bonferroni", "bh", "by", "fixed_sequence", "none")
-"""Multiplicity methods :func:`p_adjust_rows` implements (and so :func:`simulate_power` accepts): those of
-:func:`skintrial.stats.p_adjust` except Hommel, whose closed Simes tests have no row-wise form here yet."""
 MAX_CHUNK_BYTES = 256 * 2**20  # engine memory per chunk of trials
 MAX_TOTAL_BYTES = 32 * 2**30  # work beyond this (32 GiB through the engine, minutes) is refused
 
@@ -154,51 +151,6 @@ def analysis_options(analysis: Mapping[str, Any]) -> dict:
     }
 
 
-def p_adjust_rows(P: np.ndarray, method: str) -> np.ndarray:
-    """:func:`skintrial.stats.p_adjust` applied to every row of an (S, m) matrix at once.
-
-    A NaN p-value (a degenerate fit) is treated as 1: it is never rejected and still counts in m.
-
-    Examples
-    --------
-    >>> p_adjust_rows(np.array([[0.01, 0.04, 0.03], [0.2, 0.01, 0.5]]), "holm").round(3)
-    array([[0.03, 0.06, 0.06],
-           [0.4 , 0.03, 0.5 ]])
-    """
-    if method not in ROW_METHODS:
-        raise InputError(
-            Problem(
-                f"p_adjust_rows does not implement {method!r}",
-                column="multiplicity",
-                value=method,
-                fix=f"use one of {', '.join(ROW_METHODS)}",
-            )
-        )
-    P = np.where(np.isfinite(P), P, 1.0)
-    S, m = P.shape
-    if method == "none":
-        return P.copy()
-    if method == "fixed_sequence":
-        return np.maximum.accumulate(P, axis=1)
-    if method == "bonferroni":
-        return np.minimum(1.0, m * P)
-    i = np.arange(1, m + 1)
-    rows = np.arange(S)[:, None]
-    if method == "holm":
-        o = np.argsort(P, axis=1, kind="stable")
-        adj = np.minimum(1.0, np.maximum.accumulate((m - i + 1) * P[rows, o], axis=1))
-    else:
-        o = np.argsort(-P, axis=1, kind="stable")
-        ii = i[::-1]
-        factor = (m - ii + 1).astype(float) if method == "hochberg" else m / ii
-        if method == "by":
-            factor = factor * np.sum(1.0 / i)
-        adj = np.minimum(1.0, np.minimum.accumulate(factor * P[rows, o], axis=1))
-    out = np.empty_like(P)
-    out[rows, o] = adj
-    return out
-
-
 def _check(design, control_arm, families, multiplicity, method, n_per_arm, dropout, n_sims, seed) -> tuple:
     probs = []
     absent = [c for c in DESIGN_COLUMNS if c not in design.columns]
@@ -222,25 +174,13 @@ def _check(design, control_arm, families, multiplicity, method, n_per_arm, dropo
         probs.append(Problem("sd and rho must be the same on every row of an outcome", column="sd, rho"))
     if ((design["sd"] <= 0) | ~design["rho"].between(-0.999999, 0.999999)).any():
         probs.append(Problem("sd must be positive and rho within (-1, 1)", column="sd, rho"))
-    if multiplicity not in ROW_METHODS:
-        known = multiplicity in P_ADJUST_METHODS
+    if multiplicity not in P_ADJUST_METHODS:
         probs.append(
             Problem(
-                f"multiplicity {multiplicity!r} "
-                + (
-                    "cannot be simulated: the batched adjustment (p_adjust_rows) does not implement it"
-                    if known
-                    else "is unknown"
-                ),
+                f"multiplicity {multiplicity!r} is unknown",
                 column="multiplicity",
                 value=multiplicity,
-                fix=f"simulate with one of {', '.join(ROW_METHODS)}"
-                + (
-                    "; Hochberg is the closest (Hommel rejects at least what Hochberg rejects, so its power is a "
-                    "lower bound)"
-                    if multiplicity == "hommel"
-                    else ""
-                ),
+                fix=f"simulate with one of {', '.join(P_ADJUST_METHODS)}",
             )
         )
     if method not in SIM_METHODS:
@@ -353,10 +293,10 @@ def simulate_power(
         Family → outcomes (the analysis plan's ``primary`` / ``secondary``); all outcomes form
         one ``primary`` family by default. Outcomes in no family are not tested.
     multiplicity : str
-        One of :data:`ROW_METHODS` (the methods of :func:`skintrial.stats.p_adjust` except Hommel),
-        applied within each family; any other is refused.
+        Any method of :func:`skintrial.stats.p_adjust` (``skintrial.stats.multiplicity.METHODS``),
+        applied within each family of every simulated trial; any other is refused.
     gatekeeping : bool
-        Serial gatekeeper between families, in the order given.
+        Serial gatekeeper between families, in the order given (:func:`skintrial.stats.serial_gatekeeper`).
     alpha : float
     method : {"ancova", "change", "followup"}
     dropout : float
@@ -415,19 +355,20 @@ def simulate_power(
     est_sum = np.zeros(len(hyp))
     fam_any = {f: 0.0 for f in fams}
     fam_all = {f: 0.0 for f in fams}
+    cols_of = {fam: [h for h, (f, _, _) in enumerate(hyp) if f == fam] for fam in fams}
     done = 0
     while done < n_sims:
         S = min(chunk_size, n_sims - done)
         P, E = _simulate_batch(rng, S, X, arm_idx, delta, sd, rho, chol, dropout, method)
-        gate = np.zeros(S)
-        for fam in fams:
-            cols = [h for h, (f, _, _) in enumerate(hyp) if f == fam]
-            Pf = np.stack([P[:, hyp[h][1], hyp[h][2]] for h in cols], axis=1)
-            adj = p_adjust_rows(Pf, multiplicity)
-            if gatekeeping:
-                adj = np.maximum(adj, gate[:, None])
-                gate = np.maximum(gate, adj.max(axis=1))
-            r = adj < alpha
+        raw = {
+            fam: np.stack([P[:, hyp[h][1], hyp[h][2]] for h in cols], axis=1) for fam, cols in cols_of.items()
+        }
+        adjusted = [p_adjust(raw[fam], multiplicity) for fam in fams]  # (S, hypotheses): one row a trial
+        if gatekeeping:
+            adjusted = serial_gatekeeper(adjusted)
+        for fam, adj in zip(fams, adjusted, strict=True):
+            cols, Pf = cols_of[fam], raw[fam]
+            r = adj < alpha  # a missing p-value is never a rejection
             rej[cols] += r.sum(axis=0)
             rej_raw[cols] += (Pf < alpha).sum(axis=0)
             est_sum[cols] += np.stack([E[:, hyp[h][1], hyp[h][2]] for h in cols], axis=1).sum(axis=0)

@@ -1,9 +1,9 @@
 """Trial statistics on one batched linear-model engine (many outcomes, one design).
 
 ``fit_ols`` is the engine; ``ancova``, ``clda``, ``mixed_anova`` and the descriptive summaries stand on
-it; ``p_adjust`` / ``adjust_families`` handle multiplicity; ``t_inference``, ``t_pvalue``,
-``t_critical``, ``f_pvalue`` … (batched t / z / F tails, quantiles and intervals) are the one
-inference path every package uses.
+it; ``p_adjust`` / ``serial_gatekeeper`` / ``adjust_families`` handle multiplicity; ``t_inference``,
+``t_pvalue``, ``t_critical``, ``f_pvalue`` … (batched t / z / F tails, quantiles and intervals) are the
+one inference path every package uses.
 """
 
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
@@ -44,7 +44,7 @@ from skintrial.stats._stages import (
     mixed_anova_stage,
 )
 from skintrial.stats.mixed_anova import mixed_anova
-from skintrial.stats.multiplicity import adjust_families, p_adjust
+from skintrial.stats.multiplicity import adjust_families, p_adjust, serial_gatekeeper
 
 __all__ = [
     "BatchedFit",
@@ -66,6 +66,7 @@ __all__ = [
     "mixed_anova",
     "adjust_families",
     "p_adjust",
+    "serial_gatekeeper",
     "TInference",
     "t_cdf",
     "t_sf",
