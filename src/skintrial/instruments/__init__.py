@@ -5,8 +5,10 @@ ultrasound scans → dermal thickness, echogenicity, SLEB and overlays (``docs/u
 bundle's raw files → measurements (``measure_raw``).
 """
 
-from skintrial.instruments._cutometer_read import LONG_COLUMNS
+from skintrial.instruments._batch import error_problems
+from skintrial.instruments._cutometer_read import COLUMN_KEYS, LONG_COLUMNS, column_mapping
 from skintrial.instruments._study_layer import RawMeasurements, measure_raw, raw_outcomes, raw_stage
+from skintrial.instruments._ultrasound_io import spacing_per_file, unmatched_spacing_keys
 from skintrial.instruments.cutometer import (
     CYCLE_COLUMNS,
     OUTPUT_COLUMNS,
@@ -33,7 +35,12 @@ from skintrial.instruments.ultrasound import (
 )
 
 __all__ = [
+    "COLUMN_KEYS",
     "LONG_COLUMNS",
+    "column_mapping",
+    "error_problems",
+    "spacing_per_file",
+    "unmatched_spacing_keys",
     "RawMeasurements",
     "measure_raw",
     "raw_outcomes",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from skintrial.stats._schema import CONTRAST_COLUMNS
+from skintrial.stats import CONTRAST_COLUMNS
 
 PANEL_COLUMNS: tuple[str, ...] = (
     "participant_id",

@@ -41,7 +41,7 @@ from skintrial.omics._panels_schema import (
     SERUM_ANCOVA_COLUMNS,
     SERUM_CHANGE_COLUMNS,
 )
-from skintrial.stats._data import default_visit_order, followup_visit_of
+from skintrial.stats import default_visit_order, followup_visit_of
 
 __all__ = [
     "LOG_SCALES",
@@ -451,7 +451,7 @@ def panel_analysis(
     baseline_visit, followup_visit : str
         The visits compared. Without ``followup_visit``: the last visit of ``visits`` present in the
         data when given, else the only visit besides the baseline; with several and no declared
-        order it must be named (:func:`skintrial.stats._data.followup_visit_of`, as
+        order it must be named (:func:`skintrial.stats.followup_visit_of`, as
         :func:`skintrial.stats.ancova`).
     arms, reference_arm, covariates, ci_level
         As in :func:`skintrial.stats.ancova`: contrasts ``ARM - REFERENCE`` (all pairs without one).

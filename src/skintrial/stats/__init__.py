@@ -6,6 +6,7 @@ it; ``p_adjust`` / ``serial_gatekeeper`` / ``adjust_families`` handle multiplici
 one inference path every package uses.
 """
 
+from skintrial.stats._data import default_visit_order, followup_visit_of, trial_arrays
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
 from skintrial.stats._inference import (
     TInference,
@@ -21,10 +22,6 @@ from skintrial.stats._inference import (
     z_pvalue,
 )
 from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, moderated_f_test, squeeze_var
-from skintrial.stats.ancova import AncovaResult, ancova
-from skintrial.stats.clda import CLDA_COLUMNS, clda
-from skintrial.stats.cross_sectional import GroupComparison, cross_sectional
-from skintrial.stats.describe import describe, within_arm_change
 from skintrial.stats._schema import (
     CHANGE_COLUMNS,
     CONTRAST_COLUMNS,
@@ -43,10 +40,17 @@ from skintrial.stats._stages import (
     description_stage,
     mixed_anova_stage,
 )
+from skintrial.stats.ancova import AncovaResult, ancova
+from skintrial.stats.clda import CLDA_COLUMNS, clda
+from skintrial.stats.cross_sectional import GroupComparison, cross_sectional
+from skintrial.stats.describe import describe, within_arm_change
 from skintrial.stats.mixed_anova import mixed_anova
 from skintrial.stats.multiplicity import adjust_families, p_adjust, serial_gatekeeper
 
 __all__ = [
+    "default_visit_order",
+    "followup_visit_of",
+    "trial_arrays",
     "BatchedFit",
     "ContrastResult",
     "FTestResult",

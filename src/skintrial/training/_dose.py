@@ -39,8 +39,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
-from skintrial.stats._data import default_visit_order, followup_visit_of
-from skintrial.stats._engine import fit_ols
+from skintrial.stats import default_visit_order, fit_ols, followup_visit_of
 
 __all__ = ["DOSE_COLUMNS", "DOSE_DATA_COLUMNS", "DOSE_MEASURES", "dose_response", "dose_response_data"]
 
@@ -99,7 +98,7 @@ def dose_response_data(
 
     Only participants with a training prescription (``sessions_planned > 0``) are included. This is
     the table the dose–response figure draws. ``followup_visit`` may be left out only when the data
-    have one visit besides the baseline (:func:`skintrial.stats._data.followup_visit_of`;
+    have one visit besides the baseline (:func:`skintrial.stats.followup_visit_of`;
     :func:`analyse_training` passes the study's last declared visit).
     """
     if dose_measures is None:
@@ -280,7 +279,7 @@ def dose_response(
         :func:`training_summary` (gives the arm and the doses).
     baseline_visit, followup_visit : str
         ``followup_visit`` is required when the data have more than one visit besides the baseline
-        (:func:`skintrial.stats._data.followup_visit_of`: which visit is the endpoint is pre-specified).
+        (:func:`skintrial.stats.followup_visit_of`: which visit is the endpoint is pre-specified).
     dose_measures : sequence of str, optional
         Columns of the summary used as doses; by default those of :data:`DOSE_MEASURES` present.
     adjust_arm : bool

@@ -37,7 +37,8 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
-from skintrial.study._readers import ROW_COLUMN, read_table
+from skintrial.study import read_table
+from skintrial.study._readers import ROW_COLUMN
 
 __all__ = ["TRAINING_COLUMNS", "MODALITIES", "TESTS", "read_training", "validate_training"]
 
