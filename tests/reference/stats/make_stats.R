@@ -14,7 +14,7 @@
 #   cross_sectional_*.csv       the same for one-visit group comparisons with covariates
 #   mixed_anova_cases.csv       one row per mixed-ANOVA case
 #   mixed_anova.csv             afex::aov_ez (type 3, ges) with GG / HF epsilon and corrected p
-#   p_adjust.csv                stats::p.adjust for every method on fixed vectors (with NA)
+#   (p_adjust.csv is written by make_p_adjust.R beside this script: base R only)
 #
 # Coding. skintrial fits treatment-coded arm dummies (reference arm first). Arm contrasts, adjusted
 # means and the Type II test do not depend on the coding. car::Anova Type III tests each term with the
@@ -279,16 +279,3 @@ fit_ma <- function(cs, long, outcome) {
 }
 ma <- collect(ma_cases, inputs, fit_ma)
 wcsv(ma$mixed_anova, "mixed_anova.csv")
-
-# -------------------------------------------------------------------------------------------- p.adjust
-vectors <- list(
-  pingouin = c(0.52, 0.12, 0.0001, 0.03, 0.14),
-  ties_na = c(0.01, NA, 0.04, 0.03, 0.04, 0.2, NA, 0.9, 0.0004, 0.04),
-  all_na = c(NA_real_, NA_real_),
-  single = 0.03,
-  pair = c(0.04, 0.03),
-  uniform50 = local({ set.seed(1); round(c(runif(40), rbeta(10, 0.2, 5)), 6) }))
-pa <- do.call(rbind, lapply(names(vectors), function(v) do.call(rbind, lapply(p.adjust.methods, function(m)
-  data.frame(vector = v, index = seq_along(vectors[[v]]), p = vectors[[v]], method = m,
-             p_adj = p.adjust(vectors[[v]], m))))))
-wcsv(pa, "p_adjust.csv")
