@@ -14,7 +14,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "MAX_SHOWN",
     "Problem",
+    "more_like_this",
     "SkintrialError",
     "InputError",
     "SkintrialWarning",
@@ -70,6 +72,59 @@ class Problem:
         return text
 
 
+MAX_SHOWN = 10
+"""How many problems of one class (same file, column and message) are listed; the rest are counted.
+
+A file with a million bad rows gives ten examples and one line counting the others, not a million
+lines: checks that run over whole columns build at most this many records per class
+(:func:`more_like_this` stands for the rest), and :class:`InputError` lists at most this many of any
+class it is given."""
+
+
+def more_like_this(example: Problem, count: int, first_row: int | None, last_row: int | None) -> Problem:
+    """One record standing for ``count`` further rows that have the problem of ``example``, between
+    ``first_row`` and ``last_row`` (spreadsheet numbers)."""
+    span = ""
+    if first_row is not None and last_row is not None:
+        span = f" (row {first_row})" if first_row == last_row else f" (rows {first_row} to {last_row})"
+    noun = "row" if count == 1 else "rows"
+    return Problem(
+        f"{example.message}: the same on {count:,} more {noun}{span}",
+        fix=example.fix,
+        file=example.file,
+        column=example.column,
+        rows_affected=count,
+        kind=example.kind,
+    )
+
+
+def _capped_lines(problems: Sequence[Problem], limit: int) -> list[str]:
+    """Rendered problems, at most ``limit`` of each class, each class's listing followed by one line
+    that counts the rest of it."""
+    count: dict[tuple, int] = {}
+    hidden: dict[tuple, list] = {}  # class -> [problems left out, rows they affect, the first of them]
+    shown: list[tuple[tuple, Problem]] = []
+    for p in problems:
+        key = (p.file, p.column, p.message, p.kind)
+        count[key] = count.get(key, 0) + 1
+        if count[key] <= limit:
+            shown.append((key, p))
+        else:
+            h = hidden.setdefault(key, [0, 0, p])
+            h[0] += 1
+            h[1] += p.rows_affected
+    last = {key: i for i, (key, _) in enumerate(shown)}
+    out = []
+    for i, (key, p) in enumerate(shown):
+        out.append(p.render())
+        if key in hidden and last[key] == i:
+            n, rows, first = hidden[key]
+            out.append(
+                f"… and {n:,} more like the one above ({rows:,} rows in all), the first of them: {first.render()}"
+            )
+    return out
+
+
 class SkintrialError(Exception):
     """Base class of skintrial's own exceptions."""
 
@@ -90,8 +145,8 @@ class InputError(SkintrialError):
     def _text(self) -> str:
         if len(self.problems) == 1:
             return self.problems[0].render()
-        lines = [f"{len(self.problems)} problems found:"]
-        lines += [f"  - {p.render()}" for p in self.problems]
+        lines = [f"{len(self.problems):,} problems found:"]
+        lines += [f"  - {line}" for line in _capped_lines(self.problems, MAX_SHOWN)]
         return "\n".join(lines)
 
     @classmethod

@@ -21,6 +21,15 @@ import pandas as pd
 from pydantic import ValidationError
 
 from skintrial.errors import InputError, Problem
+from skintrial.study._paths import (
+    FILE_KEYS,
+    Confinement,
+    confinement,
+    manifest_paths,
+    normalised_name,
+    outside_problem,
+    toml_path_problems,
+)
 from skintrial.study._ranges import unit_notes
 from skintrial.study._readers import ROW_COLUMN, find_table, not_utf8, read_table
 from skintrial.study._schema import CONSISTENCY_ERROR, StudyFile, plan_inconsistencies, study_inconsistencies
@@ -47,7 +56,8 @@ class Study:
     ----------
     root : Path
     spec : StudyFile
-        The parsed ``study.toml``.
+        The parsed ``study.toml``; its file keys (``[raw] manifest``, ``[serum] file`` …) name their
+        files by the path inside the bundle (``./serum.csv`` is ``serum.csv``).
     participants : DataFrame
         One row per randomised participant (``age`` numeric; ``status`` defaults to ``completed``).
     measurements : DataFrame
@@ -57,7 +67,8 @@ class Study:
         Every input file read, for provenance.
     manifest : DataFrame or None
         The raw-file manifest (``participant_id, visit, site, instrument, file`` and ``path``, the
-        file's absolute path), when the bundle has one.
+        file's normalised path: ``root / path inside the bundle``, or the resolved path of a file
+        under ``[raw] data_root``; see :mod:`skintrial.study._paths`), when the bundle has one.
     notes : tuple of Problem
         Non-fatal findings (``kind="note"``): blank rows skipped, units without a range check.
     """
@@ -117,6 +128,17 @@ def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
             msg, fix = f"unknown {what}", "remove it or correct its spelling (see docs/bundle.md)"
         elif err["type"] == "missing":
             msg, fix, value = "required key is missing", "add it (see docs/bundle.md)", None
+        elif err["type"] in _TYPE_ERRORS and isinstance(value, str):
+            key, table = str(err["loc"][-1]), ".".join(str(x) for x in err["loc"][:-1])
+            msg = f"{msg}, not text in quotes"
+            fix = f'write {key} = {value.strip()} in [{table}], without quotes (not {key} = "{value}")'
+        elif "is greater than max" in msg:
+            fix = "swap min and max, or correct the one that is wrong"
+        elif err["type"] == "finite_number":
+            msg, fix = (
+                "must be a finite number (nan and inf are not values)",
+                "give a number, or remove the key",
+            )
         else:
             fix = "correct the value (see docs/bundle.md)"
         out.append(
@@ -130,6 +152,9 @@ def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
         )
     return out
 
+
+_TYPE_ERRORS = ("float_type", "int_type", "bool_type", "float_parsing", "int_parsing")
+"""pydantic error types of a value of the wrong type: a number or boolean written as text is named so."""
 
 _TOML_UTF8_FIX = (
     'TOML files must be UTF-8: save study.toml as UTF-8 in a text editor (Notepad "Save As" > '
@@ -150,8 +175,8 @@ def _toml_document(path: Path) -> dict:
                 "measurements.csv (see docs/bundle.md)",
             )
         )
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+    try:  # utf-8-sig: a byte-order mark (Notepad writes one) is not part of the document
+        return tomllib.loads(path.read_text(encoding="utf-8-sig"))
     except UnicodeDecodeError:
         raise InputError(not_utf8(path, fix=_TOML_UTF8_FIX)) from None
     except tomllib.TOMLDecodeError as exc:
@@ -257,9 +282,52 @@ def _manifest_name(spec: StudyFile | None, raw: dict) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _check_toml_place(root: Path) -> None:
+    """study.toml itself is read only when it lies in the bundle (not a link leading out of it)."""
+    path = root / "study.toml"
+    where = confinement(root, {}, str(path))[0]
+    if path.is_symlink() and where.place(path) is None:
+        raise InputError(outside_problem(path, where))
+
+
+def _per_protocol_without_log(root: Path, spec: StudyFile | None, raw: dict, toml: str) -> list[Problem]:
+    """A per-protocol rule needs the training log that gives each participant's adherence."""
+    analysis = raw.get("analysis")
+    rule = analysis.get("per_protocol_min_adherence") if isinstance(analysis, dict) else None
+    if rule is None:
+        return []
+    training = raw.get("training")
+    name = (
+        spec.training_plan.file
+        if spec is not None
+        else (training.get("file", "training.csv") if isinstance(training, dict) else "training.csv")
+    )
+    if not isinstance(name, str):
+        return []
+    try:
+        found = find_table(root, name.rsplit(".", 1)[0])
+    except InputError:  # two files for the log: said by the training layer
+        return []
+    if found is not None:
+        return []
+    return [
+        Problem(
+            f"a per-protocol rule is given but the bundle has no training log ({name}) to compute adherence from",
+            file=toml,
+            column="analysis.per_protocol_min_adherence",
+            value=rule,
+            fix="add the training log (docs/training.md), or remove per_protocol_min_adherence from [analysis]",
+        )
+    ]
+
+
 def _collect(root: Path) -> _Collected:
+    _check_toml_place(root)
     spec, d, raw, problems = _read_spec(root)
     toml = str(root / "study.toml")
+    where, root_problems = confinement(root, raw, toml)
+    problems += root_problems + toml_path_problems(raw, where, toml)
+    problems += _per_protocol_without_log(root, spec, raw, toml)
     files = [root / "study.toml"]
     tables: dict[str, tuple[Path, pd.DataFrame]] = {}
     for stem in ("participants", "measurements"):
@@ -273,6 +341,8 @@ def _collect(root: Path) -> _Collected:
                         fix=f"add {stem}.csv (or .xlsx / .parquet) to the bundle",
                     )
                 )
+            if where.place(path) is None:
+                raise InputError(outside_problem(path, where))
             tables[stem] = (path, read_table(path))
         except InputError as exc:
             problems += exc.problems
@@ -287,49 +357,73 @@ def _collect(root: Path) -> _Collected:
     m_problems, meas = check_measurements(meas, d, parts, m_file, p_file)
     problems += m_problems
     problems += check_withdrawals(meas, parts, d, m_file, p_file)
-    manifest, man_problems = _manifest(root, _manifest_name(spec, raw), d, parts, p_file)
+    manifest_file, manifest, man_problems = _manifest(where, _manifest_name(spec, raw), d, parts, p_file)
     problems += man_problems
-    if manifest is not None:
-        files.append(root / _manifest_name(spec, raw))
+    if manifest is not None and manifest_file is not None:
+        files.append(manifest_file)
     if meas.empty:  # said once by check_measurements; every outcome, visit and participant would lack data
         return _Collected(spec, parts, meas, manifest, files, problems)
     problems += check_declared_outcomes(d, meas, manifest, toml)
     problems += check_followup(meas, manifest, d, m_file)
     if "participant_id" in parts.columns and {"participant_id", "visit"} <= set(meas.columns):
+        keys = ["participant_id", "visit"]
         base = (
             meas
-            if manifest is None or "visit" not in manifest.columns
-            else pd.concat([meas[["participant_id", "visit"]], manifest[["participant_id", "visit"]]])
+            if manifest is None or not set(keys) <= set(manifest.columns)
+            else pd.concat([meas[keys], manifest[keys]])
         )
         problems += check_baselines(base, parts, d, p_file, m_file)
     return _Collected(spec, parts, meas, manifest, files, problems)
 
 
 def _manifest(
-    root: Path, name: str | None, d: Declared, parts: pd.DataFrame, p_file: str
-) -> tuple[pd.DataFrame | None, list[Problem]]:
-    """The raw-file manifest named by ``[raw] manifest`` (with each file's ``path``), and its problems."""
+    where: Confinement, name: str | None, d: Declared, parts: pd.DataFrame, p_file: str
+) -> tuple[Path | None, pd.DataFrame | None, list[Problem]]:
+    """The raw-file manifest named by ``[raw] manifest`` (normalised path; the table with each file's
+    normalised ``path``), and its problems."""
     if name is None:
-        return None, []
-    m_file = root / name
-    if not m_file.is_file():
-        return None, [
-            Problem(
-                "raw manifest not found",
-                file=str(m_file),
-                fix="add the manifest, or remove the [raw] table from study.toml",
-            )
-        ]
+        return None, None, []
+    m_file = where.root / name
+    placed = where.place(m_file)
+    if placed is None:  # said against the key of study.toml (toml_path_problems)
+        return None, None, []
+    if not placed.is_file():
+        return (
+            None,
+            None,
+            [
+                Problem(
+                    "raw manifest not found",
+                    file=str(m_file),
+                    fix="add the manifest, or remove the [raw] table from study.toml",
+                )
+            ],
+        )
     try:
-        manifest = read_table(m_file)
+        manifest = read_table(placed)
     except InputError as exc:
-        return None, list(exc.problems)
-    problems = blank_row_notes(manifest, str(m_file)) + check_manifest(
-        manifest, d, parts, str(m_file), p_file
+        return None, None, list(exc.problems)
+    problems = blank_row_notes(manifest, str(placed)) + check_manifest(
+        manifest, d, parts, str(placed), p_file
     )
     if "file" in manifest.columns:
-        manifest = manifest.assign(path=[str(m_file.parent / f) if f else None for f in manifest["file"]])
-    return manifest, problems
+        # relative to the manifest's folder as study.toml names it (a linked manifest keeps that folder)
+        paths, path_problems = manifest_paths(manifest, m_file.parent, where, str(placed))
+        problems += path_problems
+        manifest = manifest.assign(path=paths)
+    return placed, manifest, problems
+
+
+def _normalised_spec(spec: StudyFile, where: Confinement) -> StudyFile:
+    """``spec`` with each file key naming its file by the path inside the bundle (``./serum.csv`` →
+    ``serum.csv``, an absolute path into the bundle → relative), so that later layers read the file
+    that was checked and every input path lies under the bundle root."""
+    update = {}
+    for table, key in FILE_KEYS:
+        section = getattr(spec, table)
+        if section is not None:
+            update[table] = section.model_copy(update={key: normalised_name(where, getattr(section, key))})
+    return spec.model_copy(update=update)
 
 
 def validate_study(root: Path | str, *, notes: bool = False) -> list[Problem]:
@@ -364,6 +458,7 @@ def load_study(root: Path | str) -> Study:
     InputError.collect(found.errors)
     spec, parts, meas, manifest = found.spec, found.participants, found.measurements, found.manifest
     assert spec is not None and parts is not None and meas is not None  # no errors: everything was read
+    spec = _normalised_spec(spec, confinement(root, spec.model_dump(), "")[0])
     if manifest is not None:
         manifest = manifest.drop(columns=[ROW_COLUMN])
         if "site" not in manifest.columns:

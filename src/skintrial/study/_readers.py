@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from skintrial.errors import InputError, Problem
+from skintrial.errors import MAX_SHOWN, InputError, Problem, more_like_this
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -130,6 +130,123 @@ def _text_separator(path: Path, suffix: str) -> str:
         return "\t" if b"\t" in fh.readline() else ","
 
 
+def _header_names(frame: pd.DataFrame, path: Path, suffix: str) -> list[str]:
+    """The header as the file writes it: pandas renames a repeated CSV column ``x`` to ``x.1``, so a
+    text file's first row is read again as it stands."""
+    if suffix not in (".csv", ".tsv", ".txt"):
+        return [str(c) for c in frame.columns]
+    head = pd.read_csv(
+        path, sep=_text_separator(path, suffix), header=None, nrows=1, dtype=str, keep_default_na=False
+    )
+    return [str(c) for c in head.iloc[0]] if len(head) else [str(c) for c in frame.columns]
+
+
+def _check_header(frame: pd.DataFrame, path: Path, suffix: str) -> None:
+    """Every column name appears once, spaces around a name not counting (``participant_id`` and
+    ``participant_id `` are one name written twice)."""
+    names = [n.strip() for n in _header_names(frame, path, suffix)]
+    dupes = sorted({n for n in names if names.count(n) > 1})
+    if dupes:
+        raise InputError(
+            Problem(
+                f"column(s) {dupes} appear twice in the header (spaces around a name do not count)",
+                file=str(path),
+                row=1,
+                fix="give every column a unique name",
+            )
+        )
+
+
+_SEPARATORS = {";": "semicolon", "\t": "tab", "|": "pipe"}
+
+
+def _separator_problem(header: str, path: Path, what: str) -> Problem | None:
+    """The problem of a text table whose header row holds no separator of its kind but another one:
+    it was saved with that separator (Excel in a locale with a decimal comma saves "CSV" with
+    semicolons)."""
+    expected = _text_separator(path, path.suffix.lower())
+    if expected in header:
+        return None
+    for sep, name in _SEPARATORS.items():
+        if sep != expected and sep in header:
+            fix = (
+                "rename the file to .tsv (tab-separated tables are read as such)"
+                if sep == "\t"
+                else f'save it comma-separated: in Excel "Save As" > "CSV UTF-8 (Comma delimited)"; in '
+                f'LibreOffice "Save As" > "Edit filter settings" > Field delimiter "," and character set '
+                f'"Unicode (UTF-8)"; or save the {what} as an .xlsx workbook (then decimal commas and '
+                "separators no longer matter)"
+            )
+            shown = header[:80] + ("…" if len(header) > 80 else "")
+            return Problem(
+                f"looks {name}-separated: the header row {shown!r} has no "
+                f"{'tab' if expected == chr(9) else 'comma'} between its column names",
+                file=str(path),
+                row=1,
+                fix=fix,
+            )
+    return None
+
+
+def _first_line(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return fh.readline().decode("utf-8", errors="replace").strip()
+
+
+def _check_separator(frame: pd.DataFrame, path: Path, what: str) -> None:
+    """A text table read as a single column may have been saved with another separator."""
+    if len(frame.columns) == 1:
+        problem = _separator_problem(_first_line(path), path, what)
+        if problem is not None:
+            raise InputError(problem)
+
+
+def _check_formulas(path: Path, sheet: str | int, header: list[str]) -> None:
+    """Formula cells without a saved value: a workbook written by a program that does not compute
+    formulas (a script, some exporters) holds only the formula, and pandas reads the cell as empty."""
+    from openpyxl import load_workbook
+    from openpyxl.utils import get_column_letter
+
+    found: list[tuple[int, int, str]] = []
+    try:
+        books = [load_workbook(path, read_only=True, data_only=flag) for flag in (False, True)]
+    except Exception:  # noqa: BLE001 - pandas read it; a second reading that fails says nothing new
+        return
+    try:
+        sheets = [b.worksheets[sheet] if isinstance(sheet, int) else b[sheet] for b in books]
+        rows = zip(*(s.iter_rows(min_row=1, min_col=1, values_only=True) for s in sheets), strict=False)
+        for r, (formulas, values) in enumerate(rows, start=1):
+            for c, (f, v) in enumerate(zip(formulas, values, strict=False), start=1):
+                if isinstance(f, str) and f.startswith("=") and v is None:
+                    found.append((r, c, f))
+    except Exception:  # noqa: BLE001 - as above
+        return
+    finally:
+        for b in books:
+            b.close()
+    if not found:
+        return
+    fix = (
+        "open the file in Excel or LibreOffice and save it again (that stores each formula's value), "
+        "or replace the formulas by their values"
+    )
+    problems = [
+        Problem(
+            f"cell {get_column_letter(c)}{r} holds a formula without a saved value ({f[:60]})",
+            file=str(path),
+            row=r,
+            column=header[c - 1] if 0 < c <= len(header) and r > 1 else None,
+            fix=fix,
+        )
+        for r, c, f in found[:MAX_SHOWN]
+    ]
+    if len(found) > MAX_SHOWN:
+        rest = [r for r, _, _ in found[MAX_SHOWN:]]
+        example = Problem("a formula without a saved value", file=str(path), fix=fix)
+        problems.append(more_like_this(example, len(rest), min(rest), max(rest)))
+    raise InputError(problems)
+
+
 def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -> pd.DataFrame:
     """Read a CSV/TSV/XLSX/Parquet table as text cells plus a spreadsheet row-number column.
 
@@ -194,6 +311,9 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
             )
         ) from None
     except pd.errors.ParserError as exc:
+        wrong_sep = _separator_problem(_first_line(path), path, what)
+        if wrong_sep is not None:  # '1,5' decimal commas in a ';' file give rows of several fields
+            raise InputError(wrong_sep) from None
         msg, row = _parser_row(str(exc).replace("Error tokenizing data. C error: ", "").strip())
         raise InputError(
             Problem(
@@ -211,17 +331,12 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
                 fix=fix_format,
             )
         ) from None
-    dupes = [c for c in frame.columns if list(frame.columns).count(c) > 1]
-    if dupes:
-        raise InputError(
-            Problem(
-                f"column(s) {sorted(set(dupes))} appear twice in the header",
-                file=file,
-                row=1,
-                fix="give every column a unique name",
-            )
-        )
+    if suffix in (".csv", ".tsv", ".txt"):
+        _check_separator(frame, path, what)
+    _check_header(frame, path, suffix)
     out = _as_text(frame)
+    if suffix in (".xlsx", ".xlsm") and out.isna().to_numpy().any():
+        _check_formulas(path, sheet, [str(c) for c in out.columns])
     out[ROW_COLUMN] = range(2, len(out) + 2)
     cells = out.drop(columns=[ROW_COLUMN])
     blank = cells.isna().all(axis=1) if len(cells.columns) else pd.Series(False, index=out.index)

@@ -1,7 +1,9 @@
 """``study.toml``: the typed schema of a study's design and pre-specified analysis plan.
 
 Inner tables reject unknown keys, so a typo (``basline_visit``) is an error that names the key
-instead of a silently ignored setting. See ``docs/bundle.md`` for every key.
+instead of a silently ignored setting. Values are strict: a number written as text (``alpha =
+"0.05"``), a ``true`` written as ``"yes"``, or a ``nan`` bound is an error that names the key, never
+a value converted or ignored behind the user's back. See ``docs/bundle.md`` for every key.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 
 
 class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class OutcomeSpec(_Table):
@@ -60,6 +62,14 @@ class OutcomeSpec(_Table):
     parameter: str | None = None
     """The instrument output this outcome is computed from when raw files are given (e.g. ``r2`` of the
     Cutometer, ``dermal_thickness_mm`` of the ultrasound); default: the outcome's own name."""
+
+    @model_validator(mode="after")
+    def _ordered_range(self) -> OutcomeSpec:
+        if self.min is not None and self.max is not None and self.min > self.max:
+            raise ValueError(
+                f"min ({self.min:g}) is greater than max ({self.max:g}): no value could pass the range check"
+            )
+        return self
 
 
 class Inconsistency(NamedTuple):
@@ -254,6 +264,9 @@ class RawSpec(_Table):
     """
 
     manifest: str = "raw/manifest.csv"
+    data_root: str | None = None
+    """A shared raw-data folder (absolute, or relative to study.toml) whose files the manifest may list
+    besides the bundle's own; without it, every raw file lies inside the bundle folder."""
     pixel_spacing_mm: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     cutometer_on_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     cutometer_off_s: float | None = Field(default=None, gt=0, allow_inf_nan=False)
@@ -326,7 +339,7 @@ class QpcrSpec(_Table):
 class StudyFile(BaseModel):
     """The whole ``study.toml``. Unknown tables are errors, like unknown keys inside a table."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     study: StudySpec
     outcomes: dict[str, OutcomeSpec] = Field(min_length=1)

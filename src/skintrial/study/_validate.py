@@ -2,7 +2,9 @@
 
 A problem that repeats on many rows (an undeclared outcome on 120 rows) is reported once, at its
 first row, with the number of rows affected. A value that is wrong on its own row (out of range,
-not a number, an empty key cell) is reported on each row.
+not a number, an empty key cell) is reported on each row, for the first
+:data:`~skintrial.errors.MAX_SHOWN` rows of its kind; one more record counts the rest (a file with a
+million bad rows is a few lines, and the checks build a few records, not a million).
 
 The checks read what ``study.toml`` declares through :class:`Declared`, which holds only the parts
 that could be read: when ``study.toml`` has problems of its own, the tables are still checked for
@@ -18,7 +20,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from skintrial.errors import Problem
+from skintrial.errors import MAX_SHOWN, Problem, more_like_this
 from skintrial.study._manifest import check_manifest_columns
 from skintrial.study._ranges import outcome_range
 from skintrial.study._readers import BLANK_ROWS, ROW_COLUMN
@@ -115,6 +117,15 @@ def _required(df: pd.DataFrame, cols: Iterable[str], file: str) -> list[Problem]
     ]
 
 
+def _with_rest(sub: pd.DataFrame, shown: list[Problem]) -> list[Problem]:
+    """``shown`` (records of the first rows of ``sub``) and one record counting the rows left out."""
+    rest = len(sub) - len(shown)
+    if rest <= 0 or not shown:
+        return shown
+    rows = sub[ROW_COLUMN].iloc[len(shown) :]
+    return [*shown, more_like_this(shown[-1], rest, int(rows.min()), int(rows.max()))]
+
+
 def _per_group(
     df: pd.DataFrame,
     bad: pd.Series,
@@ -123,19 +134,31 @@ def _per_group(
     column: str,
     make: Callable[[object], tuple[str, str]],
 ) -> list[Problem]:
-    """One problem per distinct offending value of ``key``, at its first row, with a row count."""
-    out = []
+    """One problem per distinct offending value of ``key``, at its first row, with a row count (the
+    first :data:`MAX_SHOWN` values; one more record counts the others and their rows)."""
     sub = df.loc[bad.fillna(False).astype(bool)]
-    for value, grp in sub.groupby(key, sort=False, dropna=False):
+    if sub.empty:
+        return []
+    firsts = sub.drop_duplicates(key)
+    counts = sub[key].value_counts(dropna=False, sort=False)
+    out = []
+    for value, row in zip(firsts[key].head(MAX_SHOWN), firsts[ROW_COLUMN].head(MAX_SHOWN), strict=True):
         message, fix = make(value)
+        n = int(counts.get(value, 1))  # the callers' masks keep only filled cells
+        out.append(
+            Problem(message, file=file, row=int(row), column=column, value=value, rows_affected=n, fix=fix)
+        )
+    if len(firsts) > MAX_SHOWN:
+        rest = firsts.iloc[MAX_SHOWN:]
+        message, fix = make(rest[key].iloc[0])
+        n_rows = len(sub) - sum(p.rows_affected for p in out)
         out.append(
             Problem(
-                message,
+                f"{message}: {len(rest):,} more distinct values like this (on {n_rows:,} rows, the first "
+                f"at row {int(rest[ROW_COLUMN].iloc[0])})",
                 file=file,
-                row=int(grp[ROW_COLUMN].iloc[0]),
                 column=column,
-                value=value,
-                rows_affected=len(grp),
+                rows_affected=n_rows,
                 fix=fix,
             )
         )
@@ -145,17 +168,24 @@ def _per_group(
 def _per_row(
     df: pd.DataFrame, bad: pd.Series, file: str, column: str, message: str, fix: str
 ) -> list[Problem]:
+    """One problem per offending row (the first :data:`MAX_SHOWN`; one more record counts the rest)."""
     sub = df.loc[bad.fillna(False).astype(bool)]
-    return [
+    head = sub.head(MAX_SHOWN)
+    shown = [
         Problem(message, file=file, row=int(r), column=column, value=v, fix=fix)
-        for r, v in zip(sub[ROW_COLUMN], sub[column], strict=True)
+        for r, v in zip(head[ROW_COLUMN], head[column], strict=True)
     ]
+    return _with_rest(sub, shown)
 
 
 def _empty(df: pd.DataFrame, column: str, file: str, fix: str) -> list[Problem]:
     """One problem per row whose ``column`` cell is empty (never 'value: nan' nonsense)."""
-    rows = df.loc[df[column].isna(), ROW_COLUMN]
-    return [Problem(f"empty {column}", file=file, row=int(r), column=column, fix=fix) for r in rows]
+    sub = df.loc[df[column].isna()]
+    shown = [
+        Problem(f"empty {column}", file=file, row=int(r), column=column, fix=fix)
+        for r in sub[ROW_COLUMN].head(MAX_SHOWN)
+    ]
+    return _with_rest(sub, shown)
 
 
 def blank_row_notes(table: pd.DataFrame, file: str) -> list[Problem]:
@@ -430,6 +460,7 @@ def check_measurements(
         )
     value, value_problems = _values(df, file)
     problems += value_problems
+    problems += _replicates(df, file)
     problems += _out_of_range(df, value, d, file)
     problems += _duplicates(df, file)
     return problems, df.assign(value=value)
@@ -465,6 +496,24 @@ def _values(df: pd.DataFrame, file: str) -> tuple[pd.Series, list[Problem]]:
     return value, problems
 
 
+def _replicates(df: pd.DataFrame, file: str) -> list[Problem]:
+    """A ``replicate`` cell numbers a repeated measurement: a whole number, or empty."""
+    if "replicate" not in df.columns:
+        return []
+    number = pd.to_numeric(df["replicate"], errors="coerce").to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        whole = np.isfinite(number) & (number == np.round(number)) & (number >= 0)
+    return _per_row(
+        df,
+        df["replicate"].notna() & ~whole,
+        file,
+        "replicate",
+        "replicate is not a whole number",
+        "number the repeated measurements of a participant, visit and outcome 1, 2, 3 … (or leave the "
+        "cell empty for a single measurement)",
+    )
+
+
 def _out_of_range(df: pd.DataFrame, value: pd.Series, d: Declared, file: str) -> list[Problem]:
     """One problem per value outside its outcome's physical range (docs/bundle.md, study/_ranges.py)."""
     ranges = {k: outcome_range(v, k) for k, v in (d.outcomes or {}).items() if v is not None}
@@ -475,9 +524,10 @@ def _out_of_range(df: pd.DataFrame, value: pd.Series, d: Declared, file: str) ->
     hi = df["outcome"].map({k: r.high for k, r in ranges.items()})
     bad = value.notna() & np.isfinite(value) & lo.notna() & ((value < lo) | (value > hi))
     problems = []
-    for o, r, v in zip(df.loc[bad, "outcome"], df.loc[bad, ROW_COLUMN], df.loc[bad, "value"], strict=True):
+    for o, sub in df.loc[bad].groupby("outcome", sort=False):
         rng, spec = ranges[o], d.outcomes[o]
-        problems.append(
+        head = sub.head(MAX_SHOWN)
+        shown = [
             Problem(
                 f"value outside the physical range [{rng.low:g}, {rng.high:g}] of outcome '{o}' in '{spec.unit}' "
                 f"({rng.basis})",
@@ -487,7 +537,9 @@ def _out_of_range(df: pd.DataFrame, value: pd.Series, d: Declared, file: str) ->
                 value=v,
                 fix="check the unit and the decimal point; declare min/max in study.toml if the range is really wider",
             )
-        )
+            for r, v in zip(head[ROW_COLUMN], head["value"], strict=True)
+        ]
+        problems += _with_rest(sub, shown)
     return problems
 
 
@@ -511,7 +563,9 @@ def _duplicates(df: pd.DataFrame, file: str) -> list[Problem]:
         if "replicate" in df.columns
         else "remove the repeated row, or add a 'replicate' column numbering repeated measurements"
     )
-    return [
+    sub = df.loc[dup]
+    head = sub.head(MAX_SHOWN)
+    shown = [
         Problem(
             f"duplicate measurement: same {', '.join(keys)} as row {int(f)}",
             file=file,
@@ -520,8 +574,18 @@ def _duplicates(df: pd.DataFrame, file: str) -> list[Problem]:
             value=v,
             fix=fix,
         )
-        for r, f, v in zip(df.loc[dup, ROW_COLUMN], first[dup], df.loc[dup, "outcome"], strict=True)
+        for r, f, v in zip(head[ROW_COLUMN], first[head.index], head["outcome"], strict=True)
     ]
+    if len(sub) > len(shown):
+        example = Problem(
+            f"duplicate measurement (same {', '.join(keys)} as a row above)",
+            file=file,
+            column="outcome",
+            fix=fix,
+        )
+        rows = sub[ROW_COLUMN].iloc[len(shown) :]
+        shown.append(more_like_this(example, len(rows), int(rows.min()), int(rows.max())))
+    return shown
 
 
 def check_withdrawals(
@@ -618,7 +682,8 @@ def check_baselines(
     base = set(measurements.loc[measurements["visit"] == d.baseline_visit, "participant_id"])
     ids = participants.drop_duplicates("participant_id")
     lacking = ids.loc[ids["participant_id"].notna() & ~ids["participant_id"].isin(base)]
-    return [
+    head = lacking.head(MAX_SHOWN)
+    shown = [
         Problem(
             f"randomised participant has no measurement at the baseline visit '{d.baseline_visit}'",
             file=file,
@@ -628,8 +693,9 @@ def check_baselines(
             fix=f"add the baseline measurements to {_name(measurements_file)} (a trial analysis needs every "
             "randomised participant's baseline)",
         )
-        for pid, r in zip(lacking["participant_id"], lacking[ROW_COLUMN], strict=True)
+        for pid, r in zip(head["participant_id"], head[ROW_COLUMN], strict=True)
     ]
+    return _with_rest(lacking, shown)
 
 
 RAW_INSTRUMENTS = ("cutometer", "ultrasound")
@@ -639,7 +705,9 @@ MANIFEST_REQUIRED = ("participant_id", "visit", "instrument", "file")
 def check_manifest(
     df: pd.DataFrame, d: Declared, participants: pd.DataFrame, file: str, participants_file: str
 ) -> list[Problem]:
-    """Problems in ``raw/manifest.csv``: ids, visits, instruments, empty or repeated file names.
+    """Problems in ``raw/manifest.csv``: ids, visits, instruments, empty file names
+    (where each file lies, and a file listed twice, are checked on resolved paths by
+    :func:`skintrial.study._paths.manifest_paths`).
 
     ``file`` paths are relative to the manifest's folder. A listed file that is missing or unreadable
     is not a problem of the manifest: like any bad file it becomes an error row when the files are
@@ -683,8 +751,7 @@ def check_manifest(
             "correct the instrument name",
         ),
     )
-    dup = df.duplicated("file", keep="first") & df["file"].notna()
-    problems += _per_row(df, dup, file, "file", "the same raw file is listed twice", "list each file once")
+    # the same file listed twice is checked on resolved paths (study._paths.manifest_paths)
     problems += check_manifest_columns(df, file)  # unknown columns, per-file pixel spacing
     problems += check_withdrawals(df, participants, d, file, participants_file, what="raw file")
     return problems
