@@ -190,7 +190,11 @@ def _read_raster(path: Path) -> np.ndarray:
             if img.mode in ("I;16", "I;16B", "I;16L", "I"):
                 array = np.asarray(img, dtype=np.float64)
                 return np.clip(np.round(array / 257.0), 0, 255).astype(np.uint8)
+            if img.mode == "F":  # 32-bit float: NaN would become a grey value behind the user's back
+                _check_finite(np.asarray(img, dtype=np.float64), path)
             return np.asarray(img if img.mode == "L" else img.convert("L"), dtype=np.uint8).copy()
+    except InputError:
+        raise
     except Exception as exc:  # noqa: BLE001 - only PIL decodes here; a corrupt or truncated file raises
         # UnidentifiedImageError, OSError, ValueError, SyntaxError, struct.error, DecompressionBombError ...
         raise InputError(
@@ -200,6 +204,24 @@ def _read_raster(path: Path) -> np.ndarray:
                 fix="export the scan again as an 8-bit PNG or TIFF",
             )
         ) from None
+
+
+def _check_finite(array: np.ndarray, path: Path) -> None:
+    """A floating-point image whose pixels are not all numbers (NaN rows of an export that lost part
+    of the scan) is not measured: its grey values, and every border found in them, would be made up."""
+    bad = ~np.isfinite(array)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad.any(axis=-1))
+    shown = ", ".join(str(int(r)) for r in rows[:5]) + (" …" if len(rows) > 5 else "")
+    raise InputError(
+        Problem(
+            f"the image has {int(bad.sum())} pixels that are not numbers (NaN or infinite) on "
+            f"{len(rows)} rows (rows {shown}, counted from 0 at the top)",
+            file=str(path),
+            fix="export the scan again from the scanner software as an 8-bit PNG or TIFF (every pixel a grey value)",
+        )
+    )
 
 
 def _region_spacing(ds) -> tuple[tuple[float, float], tuple[int, int, int, int]] | None:

@@ -233,6 +233,14 @@ def load_expression(expr: Any, samples: Any = None, *, sample_column: str = "sam
             )
         )
 
+    if len(genes) == 0:
+        raise InputError(
+            Problem(
+                "the expression matrix has no genes (a header row, but no gene rows below it)",
+                fix="export the matrix again with one row per gene (first column the gene id)",
+                file=expr_file,
+            )
+        )
     quoted: set[str] = set()
     if samples is None:
         if obs is None:

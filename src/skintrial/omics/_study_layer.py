@@ -240,7 +240,32 @@ def _qpcr(study, path: Path) -> dict[str, pd.DataFrame]:
                 fix="add participant_id, visit, gene, ct (and sample)",
             )
         )
-    InputError.collect(_unknown_participants(table, study, str(path), "participant", "_row"))
+    problems = _unknown_participants(table, study, str(path), "participant", "_row")
+    if "visit" not in table.columns:
+        problems.append(
+            Problem(
+                "the qPCR file needs a visit column (the serum of which visit each sample is)",
+                file=str(path),
+                row=1,
+                fix=f"add a visit column with visits of [study] visits {s.visits}",
+            )
+        )
+    else:
+        bad_visit = ~table["visit"].isin(s.visits)
+        if bad_visit.any():
+            first = table.loc[bad_visit].iloc[0]
+            problems.append(
+                Problem(
+                    f"visit not declared in study.toml (visits: {s.visits})",
+                    file=str(path),
+                    row=int(first["_row"]),
+                    column="visit",
+                    value=first["visit"],
+                    rows_affected=int(bad_visit.sum()),
+                    fix="use a visit of [study] visits",
+                )
+            )
+    InputError.collect(problems)
     arms = study.participants.set_index(study.participants["participant_id"].astype(str))["arm"]
     if "group" not in table.columns:
         table["group"] = table["participant"].astype(str).map(arms)
