@@ -44,7 +44,8 @@ def build(res: TrialResults) -> list[dict]:
 
     spec = res.study.spec
     labels = {k: (v.label or k) for k, v in spec.outcomes.items()}
-    rule = spec.analysis.per_protocol_min_adherence
+    settings = res.settings("training")
+    rule = settings["per_protocol_min_adherence"]
     arms = []
     for arm in [a for a in res.study.arms if a in set(summary["arm"])]:  # the study's arm order
         g = summary[summary["arm"] == arm]
@@ -105,7 +106,7 @@ def build(res: TrialResults) -> list[dict]:
             "adherence_uri": svg_data_uri(adherence_figure(summary, min_adherence=rule)),
             "rule": rule,
             "extra_rows": extra_rows,
-            "sessions_per_week": spec.training_plan.sessions_per_week,
+            "sessions_per_week": settings["sessions_per_week"],
             "pp_rows": _per_protocol_rows(res, labels) if res.has("ancova_per_protocol") else [],
             "dose_rows": dose_rows,
             "dose_figures": figures,

@@ -6,6 +6,9 @@ formatted here (``_format``); strings from input files stay raw and are escaped 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any, cast
+
 from skintrial.pipeline import TrialResults
 from skintrial.report import _figures as figs
 from skintrial.report._format import ci, dof, mean_sd, num, pval, table_section
@@ -260,28 +263,29 @@ def _instrument_methods(res: TrialResults) -> str:
     files = res.get("instrument_files")
     if files is None or files.empty:
         return ""
-    raw = res.study.spec.raw
+    raw = cast("Mapping[str, Any]", res.settings("instruments").get("cutometer", {}))
     found = set(files["instrument"])
     text = ""
-    if "cutometer" in found and raw is not None:
+    if "cutometer" in found and raw:
+        on_s, off_s = raw.get("on_s"), raw.get("off_s")
         declared = (
-            f"the declared suction/relaxation times of {raw.cutometer_on_s:g}/{raw.cutometer_off_s:g} s"
-            if raw.cutometer_on_s is not None and raw.cutometer_off_s is not None
-            else f"a suction time of {raw.cutometer_on_s:g} s"
-            if raw.cutometer_on_s is not None
+            f"the declared suction/relaxation times of {on_s:g}/{off_s:g} s"
+            if on_s is not None and off_s is not None
+            else f"a suction time of {on_s:g} s"
+            if on_s is not None
             else None
         )
         timing = "the pressure channel" + (
             f", or for a curve without one, from {declared}" if declared else ""
         )
         point = (
-            f"read {raw.cutometer_read_time_s:g} s after the start of suction and relaxation"
-            if raw.cutometer_method == "read_time"
+            f"read {raw['read_time_s']:g} s after the start of suction and relaxation"
+            if raw.get("method") == "read_time"
             else "at each curve's inflection point"
         )
         cycles = (
             "the first cycle dropped and the rest averaged"
-            if raw.cutometer_drop_first_cycle
+            if raw.get("drop_first_cycle")
             else "the first cycle's points"
         )
         text += (
@@ -305,13 +309,13 @@ def _training_methods(res: TrialResults) -> str:
     summary = res.get("training_summary")
     if summary is None:
         return ""
-    plan = res.study.spec.training_plan
-    per_week, weeks = plan.sessions_per_week, plan.weeks
+    plan = res.settings("training")
+    per_week, weeks = cast(int, plan["sessions_per_week"]), cast(int, plan["weeks"])
     text = (
         f" Adherence was the sessions attended over the {per_week * weeks} planned ({per_week} a week for "
         f"{weeks} weeks), capped at 100%; dose–response was the ANCOVA with the training dose added."
     )
-    rule = res.study.spec.analysis.per_protocol_min_adherence
+    rule = cast("float | None", plan["per_protocol_min_adherence"])
     if rule is not None and res.has("ancova_per_protocol"):
         text += (
             f" A per-protocol sensitivity analysis repeated the primary ANCOVA in participants with adherence "
