@@ -168,7 +168,11 @@ def _provenance(study: Study, stages: Sequence[StageResult]) -> dict:
         "seed": study.spec.study.seed,
         "analysis_plan": study.spec.analysis.model_dump(),
         "study_dir": str(study.root.resolve()),
-        "inputs": {str(p.relative_to(study.root)): sha256_file(p) for p in _input_files(study)},
+        # a raw file under [raw] data_root lies outside the bundle: recorded by its absolute path
+        "inputs": {
+            str(p.relative_to(study.root) if p.is_relative_to(study.root) else p): sha256_file(p)
+            for p in _input_files(study)
+        },
         "tables": {k: len(v) for s in stages for k, v in s.tables.items() if TABLES[k].written},
         "stages": {s.stage: dict(s.settings) for s in stages},
         "written_by": "skintrial",
