@@ -124,8 +124,9 @@ def _distinct(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def t_quantile(prob, df) -> np.ndarray:
     """Quantile ``q`` with ``P(T <= q) = prob`` of Student's t (the normal quantile when ``df`` is inf).
 
-    ``prob`` outside [0, 1], ``df <= 0`` or NaN give NaN. With a single ``prob`` each distinct df is
-    evaluated once.
+    ``prob`` outside [0, 1], ``df <= 0`` or NaN give NaN; ``prob`` 0 and 1 give ∓inf (``stdtrit``
+    alone answers +inf for both, and for lower-tail probabilities below about 1e-300). With a single
+    ``prob`` each distinct df is evaluated once.
 
     Examples
     --------
@@ -143,11 +144,16 @@ def t_quantile(prob, df) -> np.ndarray:
             u, inv = _distinct(flat[fin])
             out[fin] = special.stdtrit(u, prob)[inv]
         out[np.isposinf(flat)] = special.ndtri(prob)
-        return out.reshape(df.shape)
+        return _lower_tail_sign(out.reshape(df.shape), prob)
     prob, df = np.broadcast_arrays(prob, df)
     fin = _df_ok(df) & np.isfinite(df)
     out = special.stdtrit(np.where(fin, df, np.nan), prob)
-    return np.where(np.isposinf(df), special.ndtri(prob), out)
+    return _lower_tail_sign(np.where(np.isposinf(df), special.ndtri(prob), out), prob)
+
+
+def _lower_tail_sign(q: np.ndarray, prob: np.ndarray) -> np.ndarray:
+    """A quantile below the median is negative: ``stdtrit``'s +inf for a tiny or zero ``prob`` is -inf."""
+    return np.where((prob < 0.5) & (q == np.inf), -np.inf, q)
 
 
 def t_critical(ci_level, df) -> np.ndarray:
