@@ -182,7 +182,7 @@ def test_cross_sectional_by_a_participant_column_at_another_visit(small_bundle):
 
 def test_demo_never_replaces_an_input_that_provenance_records(tmp_path):
     """An earlier run's study, wherever it lies in OUT (here moved into OUT/results), is protected."""
-    from skintrial.pipeline import demo_problems, recorded_inputs
+    from skintrial._io import demo_problems, recorded_inputs
 
     out = tmp_path / "out"
     (out / "results").mkdir(parents=True)

@@ -32,15 +32,7 @@ from types import MappingProxyType
 
 import pandas as pd
 
-from skintrial._io import (
-    atomic_output_dir,
-    changes_since_marked,
-    mark_written,
-    replace_problems,
-    sha256_file,
-    write_csv,
-)
-from skintrial.errors import Problem
+from skintrial._io import OUTPUTS, sha256_file, write_files
 from skintrial.stage import EXCLUSION_COLUMNS, StageResult
 from skintrial.study import Study
 from skintrial.tables import TABLES, check_stage, table_spec
@@ -50,18 +42,8 @@ __all__ = [
     "TrialResults",
     "analyse",
     "write_results",
-    "OUTPUTS",
-    "is_run_output",
     "input_paths",
-    "recorded_inputs",
-    "DEMO_STUDY",
-    "demo_problems",
-    "write_demo_study",
 ]
-
-OUTPUTS = ("results", "overlays", "report.html", "provenance.json")
-"""What a run writes into its output folder; a new run replaces all of them, but only where the folder
-already holds an earlier run's outputs (:func:`is_run_output`)."""
 
 _PACKAGES = (
     "skintrial",
@@ -180,83 +162,6 @@ def _provenance(study: Study, stages: Sequence[StageResult]) -> dict:
     }
 
 
-def is_run_output(out: Path) -> bool:
-    """Whether ``out`` holds the outputs of an earlier run: its ``provenance.json`` was written by skintrial.
-
-    Only then may a new run replace the :data:`OUTPUTS` entries found there; a ``results/`` folder or a
-    ``report.html`` without it may be the user's own (or their study bundle) and is never deleted.
-    """
-    prov = _provenance_of(out)
-    if prov is None:
-        return False
-    return prov.get("written_by") == "skintrial" or {"skintrial_version", "analysis_plan", "inputs"} <= set(
-        prov
-    )
-
-
-def _provenance_of(out: Path) -> dict | None:
-    try:
-        prov = json.loads((Path(out) / "provenance.json").read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, ValueError):
-        return None
-    return prov if isinstance(prov, dict) else None
-
-
-def recorded_inputs(out: Path) -> list[Path]:
-    """The study folder and the input files that the run recorded in ``out/provenance.json`` read
-    (``study_dir`` and ``inputs``); none when there is no such record (or it predates ``study_dir``)."""
-    prov = _provenance_of(out)
-    if prov is None or not is_run_output(out) or not isinstance(prov.get("study_dir"), str):
-        return []
-    root = Path(prov["study_dir"])
-    inputs = prov.get("inputs") if isinstance(prov.get("inputs"), dict) else {}
-    return [root, *(root / name for name in inputs)]
-
-
-DEMO_STUDY = "study"
-"""The folder of ``demo``'s output folder that holds its synthetic study bundle."""
-
-_DEMO = "skintrial demo"
-
-
-def _demo_study_changes(out: Path) -> str | None:
-    """Why ``out/study`` is not the demo's to replace (``None`` when it is absent, or holds exactly the
-    files an earlier demo wrote)."""
-    folder = Path(out) / DEMO_STUDY
-    if not (folder.exists() or folder.is_symlink()):
-        return None
-    why = changes_since_marked(folder, by=_DEMO)
-    if why is not None and any(p.resolve() == folder.resolve() for p in recorded_inputs(out)[:1]):
-        why += "; it is the study that the run recorded in provenance.json analysed"
-    return why
-
-
-def demo_problems(out: Path) -> list[Problem]:
-    """What ``skintrial demo --out OUT`` must not replace: an ``OUT/study`` that is not exactly the one
-    an earlier demo wrote (it is the user's, or the user changed it), outputs that no skintrial run
-    wrote, and any input file that the run recorded in ``OUT/provenance.json`` read."""
-    why = _demo_study_changes(out)
-    study = replace_problems(out, (DEMO_STUDY,), owned=lambda _: why is None, unowned=why or "")
-    outputs = replace_problems(out, OUTPUTS, protect=recorded_inputs(out), owned=is_run_output)
-    return [*study, *outputs]
-
-
-def write_demo_study(write: Callable[[Path], object], out: Path) -> Path:
-    """``write(folder)`` the demo's study bundle and put it in place as ``out/study``, marked as the
-    demo's (:func:`skintrial._io.mark_written`) so that a later demo may replace it, and no other
-    ``out/study`` ever is; written whole or not at all."""
-
-    def owned(o: Path) -> bool:
-        return _demo_study_changes(o) is None
-
-    with atomic_output_dir(
-        out, managed=(DEMO_STUDY,), owned=owned, unowned=f"{DEMO_STUDY}/ changed while the demo ran"
-    ) as stage:
-        write(stage / DEMO_STUDY)
-        mark_written(stage / DEMO_STUDY, by=_DEMO)
-    return Path(out) / DEMO_STUDY
-
-
 def _instruments(study: Study, progress: Progress | None) -> StageResult:
     from skintrial.instruments import raw_stage
 
@@ -360,17 +265,10 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
 
 def write_results(results: TrialResults, out: Path) -> list[Path]:
     """Write ``results/<table>.csv`` for every written table of the registry, the stages' assets, and
-    ``provenance.json`` under ``out``."""
-    written = [
-        write_csv(t, out / "results" / f"{name}.csv")
-        for name, t in results.tables.items()
-        if TABLES[name].written
-    ]
-    for rel, data in results.assets.items():
-        target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
-        written.append(target)
-    prov = out / "provenance.json"
-    prov.write_text(json.dumps(results.provenance, indent=2, default=str) + "\n", encoding="utf-8")
-    return [*written, prov]
+    ``provenance.json`` under ``out`` (all or none of them, :func:`skintrial._io.write_files`)."""
+    files: dict[Path, bytes | str | pd.DataFrame] = {
+        out / "results" / f"{name}.csv": t for name, t in results.tables.items() if TABLES[name].written
+    }
+    files.update({out / rel: data for rel, data in results.assets.items()})
+    files[out / "provenance.json"] = json.dumps(results.provenance, indent=2, default=str) + "\n"
+    return write_files(files)

@@ -19,15 +19,15 @@ def _print_notes(notes) -> None:
         err_console.print(Text("note: ", style="yellow") + Text(note.render()))
 
 
-def _run_pipeline(study_dir: Path, out: Path) -> Path:
+def _run_pipeline(study_dir: Path, out: Path, *, lock) -> Path:
+    """Validate, analyse and publish into ``out`` under its held ``lock``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from skintrial._io import atomic_output_dir, check_output_dir, check_replaceable
-    from skintrial.pipeline import OUTPUTS, analyse, input_paths, is_run_output, write_results
+    from skintrial._io import OUTPUTS, atomic_output_dir, check_replaceable, is_run_output
+    from skintrial.pipeline import analyse, input_paths, write_results
     from skintrial.report import write_report
     from skintrial.study import load_study
 
-    check_output_dir(out)
     with err_console.status("validating the study bundle"):
         study = load_study(study_dir)
     _print_notes(study.notes)
@@ -48,7 +48,7 @@ def _run_pipeline(study_dir: Path, out: Path) -> Path:
 
         results = analyse(study, progress=progress)
     with (
-        atomic_output_dir(out, managed=OUTPUTS, **guard) as stage,
+        atomic_output_dir(out, managed=OUTPUTS, lock=lock, **guard) as stage,
         err_console.status("writing results and report"),
     ):
         write_results(results, stage)
@@ -70,19 +70,16 @@ def demo(
 
     An OUT/study/ that this command did not write, or that was changed since, is never replaced (exit 2).
     """
-    from skintrial._io import check_output_dir
+    from skintrial._io import demo_problems, output_lock, write_demo_study
     from skintrial.errors import InputError
-    from skintrial.pipeline import demo_problems, write_demo_study
     from skintrial.plan import synthetic_study
 
-    check_output_dir(out)
-    InputError.collect(
-        demo_problems(out)
-    )  # before any work: OUT/study and OUT's outputs are demo's to replace
-    with options_named({"n": "--n", "seed": "--seed"}):
-        synthetic = synthetic_study(seed=seed, n=n, control_arm=control, raw=True)
-    study_dir = write_demo_study(synthetic.write, Path(out))
-    report = _run_pipeline(study_dir, Path(out))
+    with output_lock(out, command="skintrial demo") as lock:  # one run into OUT at a time
+        InputError.collect(demo_problems(out))  # before any work: OUT/study and OUT's outputs are demo's
+        with options_named({"n": "--n", "seed": "--seed"}):
+            synthetic = synthetic_study(seed=seed, n=n, control_arm=control, raw=True)
+        study_dir = write_demo_study(synthetic.write, Path(out), lock=lock)
+        report = _run_pipeline(study_dir, Path(out), lock=lock)
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
 
 
@@ -95,7 +92,10 @@ def run(
     out: Annotated[Path, _OUT] = Path("skintrial-out"),
 ) -> None:
     """Validate a study bundle and run its pre-specified analysis into OUT/."""
-    report = _run_pipeline(study, out)
+    from skintrial._io import output_lock
+
+    with output_lock(out, command=f"skintrial run {study}") as lock:  # one run into OUT at a time
+        report = _run_pipeline(study, out, lock=lock)
     out_console.print(f"report: {report}")
 
 

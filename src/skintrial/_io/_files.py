@@ -1,0 +1,319 @@
+"""One atomic file writer: every output file skintrial writes goes through :func:`write_files`.
+
+A file is written to a temporary file in its own folder (so on its own filesystem), flushed to disk
+(``fsync``) and renamed over the target (``os.replace``, atomic on POSIX): a reader, or a run killed at
+any moment, sees the previous file or the new one, never a half-written one. Several files given
+together are all written to temporaries first and renamed only when every one is complete, so an error
+in any of them (a full disk, a refused path) leaves every target as it was.
+
+Before anything is written, no output may be one of the command's inputs (:func:`input_problems`):
+the same path after resolving links, or the same file on disk (``os.stat`` device and inode, so a hard
+link counts too). A full disk is bad input too (exit 2), said as "no space left on device writing X".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import socket
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from skintrial.errors import InputError, Problem
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = [
+    "write_files",
+    "write_csv",
+    "write_text",
+    "write_bytes",
+    "csv_bytes",
+    "neutralise_formulas",
+    "input_problems",
+    "refuse_inputs",
+    "same_file",
+    "no_space",
+    "is_no_space",
+    "no_space_problem",
+    "fsync_dir",
+    "sha256_file",
+]
+
+_HOST = hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+_TEMP = re.compile(r"^\.(?P<name>.+)\.skintrial-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[0-9a-z_]+\.part$")
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file: the same path once links are resolved, or the same device
+    and inode (a hard link, a bind mount)."""
+    a, b = Path(a), Path(b)
+    with contextlib.suppress(OSError, RuntimeError):
+        if a.resolve() == b.resolve():
+            return True
+    try:
+        return os.path.samestat(os.stat(a), os.stat(b))
+    except OSError:  # one of them does not exist (yet): not the same file
+        return False
+
+
+def input_problems(outputs: Mapping[Path, str] | Iterable[Path], inputs: Iterable[Path]) -> list[Problem]:
+    """One problem per output that is one of the ``inputs`` (:func:`same_file`); writing it would
+    destroy the input. ``outputs`` may map each path to the option that named it (``--out``)."""
+    named = dict(outputs) if isinstance(outputs, Mapping) else dict.fromkeys(outputs, "--out")
+    inputs = [Path(p) for p in inputs]
+    problems = []
+    for out, option in named.items():
+        hit = next((p for p in inputs if same_file(Path(out), p)), None)
+        if hit is None:
+            continue
+        out = Path(out)
+        other = out.with_name(f"{out.stem}-out{out.suffix}")
+        what = (
+            f"is the input {hit}"
+            if out.resolve() == hit.resolve()
+            else f"is the same file on disk as the input {hit} (a link to it)"
+        )
+        problems.append(
+            Problem(
+                f"the output {out} {what}; writing it would replace the input",
+                file=str(out),
+                column=option,
+                fix=f"choose another {option}, a path that is none of the command's input files "
+                f"(e.g. {option} {other})",
+            )
+        )
+    return problems
+
+
+def refuse_inputs(outputs: Mapping[Path, str] | Iterable[Path], inputs: Iterable[Path]) -> None:
+    """Raise :class:`InputError` (exit 2) when any output is an input (:func:`input_problems`)."""
+    InputError.collect(input_problems(outputs, inputs))
+
+
+def no_space_problem(path: Path | str | None, exc: OSError | None = None) -> Problem:
+    """A full disk (or quota) while writing ``path``, said as bad input with the fix."""
+    what = (
+        "disk quota exceeded" if exc is not None and exc.errno == errno.EDQUOT else "no space left on device"
+    )
+    return Problem(
+        f"{what} writing {path}; nothing was replaced (earlier outputs are as they were)",
+        fix="free space or choose another --out",
+    )
+
+
+def is_no_space(exc: BaseException) -> bool:
+    """Whether ``exc`` is a full disk or an exceeded quota."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+@contextlib.contextmanager
+def no_space(path: Path | str) -> Iterator[None]:
+    """Turn a full disk inside the block into :class:`InputError` (:func:`no_space_problem`) naming
+    ``path`` (or the file the error names, when it names one)."""
+    try:
+        yield
+    except OSError as exc:
+        if not is_no_space(exc):
+            raise
+        raise InputError(no_space_problem(exc.filename or path, exc)) from None
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush a folder's entries (a rename into it) to disk; a filesystem that cannot is let be."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell that a spreadsheet would run as a formula made plain text.
+
+    A cell (or column name) that is text and begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage
+    return gets a single quote ``'`` in front (OWASP's advice against CSV injection: Excel, LibreOffice
+    and Google Sheets show ``'=1+1`` as the text ``=1+1`` instead of evaluating it). Numbers are never
+    touched: numeric columns stay numeric (``-1.5`` is written ``-1.5``), and a text cell that is
+    exactly a number (``-1.5``, ``+2e-3``) is left as it is, since a spreadsheet reads it as that number
+    and runs nothing. Reading such a file back gives the quoted text (``'=1+1``).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"gene": ["=HYPERLINK(1)", "-x", "COL1A1", "-2"], "log_fc": [-1.5, 2.0, 0.1, 3.0]})
+    >>> neutralise_formulas(df)["gene"].tolist()
+    ["'=HYPERLINK(1)", "'-x", 'COL1A1', '-2']
+    >>> neutralise_formulas(df)["log_fc"].tolist()
+    [-1.5, 2.0, 0.1, 3.0]
+    """
+    import pandas as pd
+
+    out = frame
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object)
+        elif not (pd.api.types.is_object_dtype(s.dtype) or pd.api.types.is_string_dtype(s.dtype)):
+            continue
+        text = s.where(s.map(lambda v: isinstance(v, str))).astype(object)  # numbers, NaN: as they are
+        risky = text.str.startswith(_FORMULA_START).eq(True) & ~text.str.fullmatch(_NUMBER).eq(True)
+        if risky.any():
+            if out is frame:
+                out = frame.copy()
+            col_values = s.copy()
+            col_values[risky] = "'" + text[risky]
+            out.isetitem(i, col_values)
+    names = [
+        "'" + c if isinstance(c, str) and c.startswith(_FORMULA_START) and not _NUMBER.fullmatch(c) else c
+        for c in out.columns
+    ]
+    return out.set_axis(names, axis=1) if names != list(out.columns) else out
+
+
+def csv_bytes(frame: pd.DataFrame) -> bytes:
+    """A result table as CSV bytes: UTF-8, ``\\n`` line ends, no index, full float precision, formulas
+    neutralised (:func:`neutralise_formulas`)."""
+    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _as_bytes(content: object) -> bytes:
+    if isinstance(content, bytes):
+        return content
+    if isinstance(content, str):
+        return content.encode("utf-8")
+    return csv_bytes(content)  # type: ignore[arg-type]
+
+
+def _remove_stale_temps(folder: Path, name: str) -> None:
+    """Temporaries of ``name`` left in ``folder`` by a killed writer on this host (its process is gone)."""
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(folder):
+            m = _TEMP.match(entry.name)
+            if m is None or m["name"] != name or m["host"] != _HOST or int(m["pid"]) == os.getpid():
+                continue
+            try:
+                os.kill(int(m["pid"]), 0)
+                continue  # that writer is still running
+            except ProcessLookupError:
+                pass
+            except OSError:  # not ours to signal: alive
+                continue
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+
+
+def _write_temp(path: Path, data: bytes) -> Path:
+    """``data`` in a fresh temporary beside ``path``, flushed to disk; its path."""
+    fd, name = tempfile.mkstemp(
+        dir=path.parent, prefix=f".{path.name}.skintrial-{_HOST}-{os.getpid()}-", suffix=".part"
+    )
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(name)
+        raise
+    return Path(name)
+
+
+def write_files(
+    files: Mapping[Path, bytes | str | pd.DataFrame],
+    *,
+    inputs: Iterable[Path] = (),
+) -> list[Path]:
+    """Write each ``path: content`` atomically; all or, on any error, none of them.
+
+    Every file goes to a temporary beside its target first (bytes as given, text as UTF-8, a
+    DataFrame as a result CSV, :func:`csv_bytes`); only when all are complete and on disk is each
+    renamed over its target. A target that is one of ``inputs`` (or twice in ``files``) is refused
+    before anything is written; a full disk raises :class:`InputError` naming the file, with every
+    target left as it was. Temporaries that a killed run left beside a target are removed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> [p.name for p in write_files({d / "a.txt": "x", d / "b.bin": b"y"})]
+    ['a.txt', 'b.bin']
+    >>> write_files({d / "a.txt": "z"}, inputs=[d / "a.txt"])
+    Traceback (most recent call last):
+    ...
+    skintrial.errors.InputError: ...a.txt, option '--out': the output ... is the input ...
+    """
+    targets = [Path(p) for p in files]
+    dup = sorted({str(p) for p in targets if sum(same_file(p, q) for q in targets) > 1})
+    if dup:
+        raise InputError(
+            Problem(
+                f"one file is named as two outputs: {', '.join(dup)}", fix="give each output its own path"
+            )
+        )
+    refuse_inputs(targets, inputs)
+    temps: dict[Path, Path] = {}
+    current = None
+    try:
+        for path, content in zip(targets, files.values(), strict=True):
+            current = path
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _remove_stale_temps(path.parent, path.name)
+            temps[path] = _write_temp(path, _as_bytes(content))
+        for path, temp in temps.items():
+            current = path
+            os.replace(temp, path)
+        for folder in dict.fromkeys(p.parent for p in targets):
+            fsync_dir(folder)
+    except OSError as exc:
+        if is_no_space(exc):
+            raise InputError(no_space_problem(current, exc)) from None
+        raise
+    finally:
+        for temp in temps.values():
+            with contextlib.suppress(OSError):
+                os.unlink(temp)  # renamed already: nothing there
+    return targets
+
+
+def write_csv(frame: pd.DataFrame, path: Path, *, inputs: Iterable[Path] = ()) -> Path:
+    """Write a result table atomically (:func:`write_files`, :func:`csv_bytes`): UTF-8, ``\\n`` line
+    ends, no index, full float precision, text cells that a spreadsheet would run as formulas quoted."""
+    write_files({Path(path): frame}, inputs=inputs)
+    return Path(path)
+
+
+def write_text(text: str, path: Path, *, inputs: Iterable[Path] = ()) -> Path:
+    """Write UTF-8 text atomically (:func:`write_files`)."""
+    write_files({Path(path): text}, inputs=inputs)
+    return Path(path)
+
+
+def write_bytes(data: bytes, path: Path, *, inputs: Iterable[Path] = ()) -> Path:
+    """Write bytes atomically (:func:`write_files`)."""
+    write_files({Path(path): data}, inputs=inputs)
+    return Path(path)
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file's bytes."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
