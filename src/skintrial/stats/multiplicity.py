@@ -36,7 +36,7 @@ Tamhane 2007).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -197,7 +197,7 @@ def serial_gatekeeper(adjusted: Sequence[np.ndarray]) -> list[np.ndarray]:
 def adjust_families(
     results: pd.DataFrame,
     *,
-    families: dict[str, Sequence[str]],
+    families: Mapping[str, Sequence[str]],
     method: str = "holm",
     gatekeeping: bool = False,
     outcome: str = "outcome",
@@ -209,7 +209,7 @@ def adjust_families(
     results : DataFrame
         A contrast table (one row per outcome × contrast) with a ``p`` column; its other columns
         (``status`` included) are passed through unchanged.
-    families : dict
+    families : mapping
         Family name → outcomes, in testing order (``{"primary": [...], "secondary": [...]}``).
         Every row of a family (all its outcomes and contrasts) is one set of hypotheses. Outcomes in
         no family form their own family ``"other"``, adjusted last.
