@@ -52,9 +52,7 @@ from skintrial.plan.power import (
     contrast_power,
     power_bound,
 )
-from skintrial.stats import t_critical, z_critical
-from skintrial.stats._data import followup_visit_of, trial_arrays
-from skintrial.stats._engine import fit_ols
+from skintrial.stats import fit_ols, followup_visit_of, t_critical, trial_arrays, z_critical
 
 __all__ = [
     "PilotEstimates",
