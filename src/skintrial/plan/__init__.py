@@ -1,9 +1,21 @@
 """Planning the next study: synthetic studies and instrument simulators, power, sample size, pilots,
-randomisation."""
+randomisation, and the workflows of ``skintrial plan`` and ``power`` (:func:`plan_study`,
+:func:`plan_power`)."""
 
 from skintrial.plan._sim_cutometer import simulate_cutometer, simulate_cutometer_from_parameters
 from skintrial.plan._sim_training import simulate_attendance, simulate_training
 from skintrial.plan._sim_ultrasound import simulate_ultrasound
+from skintrial.plan._workflow import (
+    NOTE_KINDS,
+    PLAN_TABLES,
+    PlannedAnalysis,
+    PlanNote,
+    PowerPlan,
+    TrialPlan,
+    n_grid,
+    plan_power,
+    plan_study,
+)
 from skintrial.plan.pilot import PilotEstimates, pilot_design, pilot_estimates, plan_trial, power_curve
 from skintrial.plan.power import ancova_power, ancova_sample_size
 from skintrial.plan.randomize import balance_report, randomization_list
@@ -31,4 +43,13 @@ __all__ = [
     "SyntheticStudy",
     "calibration_table",
     "synthetic_study",
+    "NOTE_KINDS",
+    "PLAN_TABLES",
+    "PlannedAnalysis",
+    "PlanNote",
+    "PowerPlan",
+    "TrialPlan",
+    "n_grid",
+    "plan_power",
+    "plan_study",
 ]
