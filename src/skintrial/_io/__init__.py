@@ -15,6 +15,7 @@ Shared infrastructure of every command (private to skintrial as a whole):
 
 from skintrial._io._files import (
     csv_bytes,
+    input_hits,
     input_problems,
     neutralise_formulas,
     no_space,
@@ -49,6 +50,7 @@ __all__ = [
     "write_bytes",
     "csv_bytes",
     "neutralise_formulas",
+    "input_hits",
     "input_problems",
     "refuse_inputs",
     "same_file",

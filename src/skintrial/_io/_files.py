@@ -36,6 +36,7 @@ __all__ = [
     "write_bytes",
     "csv_bytes",
     "neutralise_formulas",
+    "input_hits",
     "input_problems",
     "refuse_inputs",
     "same_file",
@@ -53,34 +54,67 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
+def _resolved(path: Path) -> Path:
+    try:
+        return Path(path).resolve()
+    except (OSError, RuntimeError):  # a link loop: compare as written
+        return Path(os.path.abspath(path))
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        st = os.stat(path)
+    except OSError:  # not there (yet), or not readable: no identity to compare
+        return None
+    return (st.st_dev, st.st_ino)
+
+
 def same_file(a: Path, b: Path) -> bool:
     """Whether ``a`` and ``b`` name one file: the same path once links are resolved, or the same device
     and inode (a hard link, a bind mount)."""
-    a, b = Path(a), Path(b)
-    with contextlib.suppress(OSError, RuntimeError):
-        if a.resolve() == b.resolve():
-            return True
-    try:
-        return os.path.samestat(os.stat(a), os.stat(b))
-    except OSError:  # one of them does not exist (yet): not the same file
-        return False
+    if _resolved(a) == _resolved(b):
+        return True
+    ia = _identity(a)
+    return ia is not None and ia == _identity(b)
+
+
+def input_hits(outputs: Iterable[Path], inputs: Iterable[Path]) -> list[tuple[Path, Path]]:
+    """``(output, input)`` for each output that is one of the inputs (:func:`same_file`), in the order
+    of ``outputs``; each path is resolved and stat-ed once, so thousands of files cost little."""
+    by_path: dict[Path, Path] = {}
+    by_id: dict[tuple[int, int], Path] = {}
+    for p in inputs:
+        by_path.setdefault(_resolved(p), Path(p))
+        ident = _identity(p)
+        if ident is not None:
+            by_id.setdefault(ident, Path(p))
+    hits = []
+    for out in outputs:
+        hit = by_path.get(_resolved(out))
+        if hit is None and by_id:
+            ident = _identity(out)
+            hit = by_id.get(ident) if ident is not None else None
+        if hit is not None:
+            hits.append((Path(out), hit))
+    return hits
 
 
 def input_problems(outputs: Mapping[Path, str] | Iterable[Path], inputs: Iterable[Path]) -> list[Problem]:
-    """One problem per output that is one of the ``inputs`` (:func:`same_file`); writing it would
+    """One problem per output that is one of the ``inputs`` (:func:`input_hits`); writing it would
     destroy the input. ``outputs`` may map each path to the option that named it (``--out``)."""
-    named = dict(outputs) if isinstance(outputs, Mapping) else dict.fromkeys(outputs, "--out")
-    inputs = [Path(p) for p in inputs]
+    named = {
+        Path(k): v
+        for k, v in (
+            outputs.items() if isinstance(outputs, Mapping) else dict.fromkeys(outputs, "--out").items()
+        )
+    }
     problems = []
-    for out, option in named.items():
-        hit = next((p for p in inputs if same_file(Path(out), p)), None)
-        if hit is None:
-            continue
-        out = Path(out)
+    for out, hit in input_hits(named, inputs):
+        option = named[out]
         other = out.with_name(f"{out.stem}-out{out.suffix}")
         what = (
             f"is the input {hit}"
-            if out.resolve() == hit.resolve()
+            if _resolved(out) == _resolved(hit)
             else f"is the same file on disk as the input {hit} (a link to it)"
         )
         problems.append(
@@ -259,7 +293,8 @@ def write_files(
     skintrial.errors.InputError: ...a.txt, option '--out': the output ... is the input ...
     """
     targets = [Path(p) for p in files]
-    dup = sorted({str(p) for p in targets if sum(same_file(p, q) for q in targets) > 1})
+    seen: dict[Path, Path] = {}
+    dup = sorted({str(p) for p in targets if seen.setdefault(_resolved(p), p) is not p})
     if dup:
         raise InputError(
             Problem(

@@ -1,7 +1,7 @@
 """CLI command ``skintrial cutometer``: raw suction curves to a parameter table.
 
-Thin: parse options, call :func:`skintrial.instruments.cutometer_files`, write the CSV (to a temporary
-file renamed into place, so a failed run leaves nothing half-written). The batch rule, shared with
+Thin: parse options, call :func:`skintrial.instruments.cutometer_files`, write the CSV (atomically, by
+:func:`skintrial._io.write_files`, never over one of the input curves). The batch rule, shared with
 ``skintrial ultrasound``: a file that cannot be read or measured gets a row with ``error: ...`` in
 ``qc`` and the batch goes on; only when *no* file gives a usable row (or an option is wrong) does the
 command stop with exit code 2, writing nothing and naming every file with its error.
@@ -9,7 +9,6 @@ command stop with exit code 2, writing nothing and naming every file with its er
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -105,9 +104,11 @@ def cutometer(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from skintrial._io import refuse_inputs, write_files
     from skintrial.errors import InputError
     from skintrial.instruments.cutometer import cutometer_files
 
+    refuse_inputs({out: "--out"}, files)  # before any work: the output never replaces an input curve
     mapping = _parse_columns(column)
     columns = (TextColumn("cutometer"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=err_console, transient=True) as bar:
@@ -126,10 +127,7 @@ def cutometer(
     errors = table["qc"].str.startswith("error")
     if errors.all():
         raise InputError(_error_problems(table))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, out)
+    write_files({out: table}, inputs=files)
     flagged = int((table["qc"] != "").sum() - errors.sum())
     err_console.print(
         f"{len(table)} measurements -> {out} ({flagged} flagged, {int(errors.sum())} unreadable)"

@@ -1,7 +1,8 @@
 """CLI command ``skintrial expression``: moderated differential expression, optionally CAMERA gene sets.
 
 Thin: parse options, call :mod:`skintrial.omics.expression` / :mod:`skintrial.omics.enrichment`, and
-write the CSV files only after everything was computed (bad input leaves nothing half-written).
+write the CSV files only after everything was computed, both or neither, never over an input
+(:func:`skintrial._io.write_files`).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ def expression(
     """Moderated differential expression (limma's method): log_fc, t, p, BH p_adj, B, CI per gene."""
     import numpy as np
 
+    from skintrial._io import refuse_inputs, write_files
     from skintrial.errors import InputError
     from skintrial.omics.enrichment import camera_from_fit
     from skintrial.omics.expression import differential_expression_from_fit, fit_expression
@@ -96,6 +98,12 @@ def expression(
             fix="give --samples samples.csv: one row per matrix column, a 'sample' column and the design's columns",
             file=str(expr),
         )
+    cam_path = out.with_name(out.name.removesuffix(".csv") + ".camera.csv")
+    outputs = {out: "--out", **({cam_path: "--out"} if genesets is not None else {})}
+    inputs = [expr, *([samples] if samples is not None else [])]
+    if genesets is not None and Path(genesets).is_file():
+        inputs.append(Path(genesets))
+    refuse_inputs(outputs, inputs)  # before any work: an output never replaces an input
     ef = fit_expression(
         str(expr), str(samples) if samples else None, design=design, sample_column=sample_column
     )
@@ -105,8 +113,7 @@ def expression(
         cam = camera_from_fit(
             ef, contrast[0], genesets, inter_gene_cor=cor, use_ranks=use_ranks, trend_var=trend
         )
-    out.parent.mkdir(parents=True, exist_ok=True)
-    de.to_csv(out, index=False)
+    write_files({out: de, **({cam_path: cam} if cam is not None else {})}, inputs=inputs)
     msg = (
         f"expression: {len(ef.data.genes)} genes x {len(ef.data.samples)} samples, "
         f"prior df {np.median(de.attrs['df_prior']):.3g}{' (median, robust)' if robust else ''}, prior variance "
@@ -115,7 +122,5 @@ def expression(
         f"{int((de['p_adj'] < 0.05).sum())} gene-contrast rows with p_adj < 0.05 -> {out}"
     )
     if cam is not None:
-        cam_path = out.with_name(out.name.removesuffix(".csv") + ".camera.csv")
-        cam.to_csv(cam_path, index=False)
         msg += f"; camera: {len(cam)} sets -> {cam_path}"
     err_console.print(msg)

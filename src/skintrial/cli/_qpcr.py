@@ -1,7 +1,7 @@
 """CLI commands for qPCR: ``skintrial qpcr``, ``skintrial qpcr-curve``, ``skintrial qpcr-stability``.
 
 Thin: parse options, call :mod:`skintrial.omics.qpcr`, write the CSV files (only after everything was
-computed, so bad input leaves nothing half-written).
+computed, all or none of them, never over an input: :func:`skintrial._io.write_files`).
 """
 
 from __future__ import annotations
@@ -78,12 +78,25 @@ def _cutoff(cutoff: float) -> float | None:
     return ct_cutoff
 
 
-def _write_exclusions(excl, out: Path, given: Path | None) -> tuple[Path, str]:
-    """Write the exclusions table next to ``out`` (or to ``given``); return its path and a count summary."""
-    path = _exclusions_path(out, given)
-    excl.to_csv(path, index=False)
+def _outputs(out: Path, exclusions: Path | None, *extra: Path) -> dict[Path, str]:
+    """Every file a qPCR command writes, by the option that names it."""
+    excl = {_exclusions_path(out, exclusions): "--out" if exclusions is None else "--exclusions"}
+    return {out: "--out", **dict.fromkeys(extra, "--out"), **excl}
+
+
+def _refuse_inputs(outputs: dict[Path, str], *inputs: Path | None) -> list[Path]:
+    """The command's input files (refused as outputs before any work, :func:`skintrial._io.refuse_inputs`)."""
+    from skintrial._io import refuse_inputs
+
+    given = [p for p in inputs if p is not None]
+    refuse_inputs(outputs, given)
+    return given
+
+
+def _summary(excl) -> str:
+    """The exclusions by reason and action, in words."""
     counts = excl.groupby(["reason", "action"]).size()
-    return path, ", ".join(f"{n} {r} ({a})" for (r, a), n in counts.items()) or "none"
+    return ", ".join(f"{n} {r} ({a})" for (r, a), n in counts.items()) or "none"
 
 
 CUTOFF_HELP = "Ct above this counts as not detected: 10 to 60 cycles, or 0 for no cutoff."
@@ -161,9 +174,12 @@ def qpcr(
     ] = None,
 ) -> None:
     """Relative expression (delta-delta Ct or Pfaffl) with a t test on delta Ct, per gene and group."""
+    from skintrial._io import write_files
     from skintrial.errors import InputError, Problem
     from skintrial.omics.qpcr import paired_relative_expression, read_ct, relative_expression
 
+    outputs = _outputs(out, exclusions)
+    inputs = _refuse_inputs(outputs, ct_file, efficiency_file, participants)
     ct_cutoff = _cutoff(cutoff)
     if not max_replicate_sd > 0:
         raise InputError(
@@ -207,12 +223,11 @@ def qpcr(
         )
     else:
         res = relative_expression(data, control_group=control_group, pairing=pairing.value, **common)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    res.table.to_csv(out, index=False)
-    excl_path, summary = _write_exclusions(res.exclusions, out, exclusions)
+    excl_path = _exclusions_path(out, exclusions)
+    write_files({out: res.table, excl_path: res.exclusions}, inputs=inputs)
     err_console.print(
         f"qpcr: {res.table['gene'].nunique()} target gene(s), {len(res.table)} rows -> {out}; "
-        f"exclusions: {summary} -> {excl_path}"
+        f"exclusions: {_summary(res.exclusions)} -> {excl_path}"
     )
 
 
@@ -232,9 +247,11 @@ def qpcr_curve(
     exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
 ) -> None:
     """Standard curves: slope, efficiency E = 10^(-1/slope) - 1, R-squared, the linear range and a status."""
+    from skintrial._io import write_files
     from skintrial.errors import InputError
     from skintrial.omics.qpcr import standard_curve
 
+    inputs = _refuse_inputs(_outputs(out, exclusions), dilution_file)
     ct_cutoff = _cutoff(cutoff)
     data = _read_table(dilution_file, "dilution series")
     rng: tuple[float, float] | str | None
@@ -252,13 +269,12 @@ def qpcr_curve(
             ) from None
         rng = (lo, hi)
     curve = standard_curve(data, linear_range=rng, min_r_squared=min_r_squared, cutoff=ct_cutoff)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    curve.table.to_csv(out, index=False)
-    excl_path, summary = _write_exclusions(curve.exclusions, out, exclusions)
+    excl_path = _exclusions_path(out, exclusions)
+    write_files({out: curve.table, excl_path: curve.exclusions}, inputs=inputs)
     status = ", ".join(f"{n} {st}" for st, n in curve.table["status"].value_counts(sort=False).items())
     err_console.print(
-        f"qpcr-curve: {len(curve.table)} gene(s) ({status}) -> {out}; wells not used: {summary} -> "
-        f"{excl_path}"
+        f"qpcr-curve: {len(curve.table)} gene(s) ({status}) -> {out}; wells not used: "
+        f"{_summary(curve.exclusions)} -> {excl_path}"
     )
 
 
@@ -275,17 +291,19 @@ def qpcr_stability(
     exclusions: Annotated[Path | None, typer.Option(help=EXCLUSIONS_HELP)] = None,
 ) -> None:
     """Reference-gene stability: geNorm M (stepwise) and NormFinder, one table; wells and samples not used listed."""
+    from skintrial._io import write_files
     from skintrial.omics.qpcr import read_ct, reference_gene_stability
 
+    pairwise = out.with_name(out.stem + ".pairwise_variation.csv")
+    inputs = _refuse_inputs(_outputs(out, exclusions, pairwise), ct_file)
     ct_cutoff = _cutoff(cutoff)
     data = read_ct(ct_file)
     res = reference_gene_stability(data, genes=list(gene) if gene else None, cutoff=ct_cutoff)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    res.table.to_csv(out, index=False)
-    res.genorm.pairwise_variation.to_csv(out.with_name(out.stem + ".pairwise_variation.csv"), index=False)
-    excl_path, summary = _write_exclusions(res.exclusions, out, exclusions)
+    excl_path = _exclusions_path(out, exclusions)
+    tables = {out: res.table, pairwise: res.genorm.pairwise_variation, excl_path: res.exclusions}
+    write_files(tables, inputs=inputs)
     n_all = data["sample"].nunique()
     err_console.print(
         f"qpcr-stability: {len(res.table)} candidate gene(s), {res.n_samples} of {n_all} samples "
-        f"complete -> {out}; not used: {summary} -> {excl_path}"
+        f"complete -> {out}; not used: {_summary(res.exclusions)} -> {excl_path}"
     )

@@ -1,7 +1,9 @@
 """CLI command ``skintrial ultrasound``: B-mode skin scans to a parameter table (and overlays).
 
 Thin: parse options, call :func:`skintrial.instruments.ultrasound.ultrasound_files`, write the CSV
-(to a temporary file renamed into place, so a failed run leaves nothing half-written). The batch rule is
+(atomically, :func:`skintrial._io.write_files`). Neither the CSV nor an overlay is ever written over
+an input: ``--overlay-dir`` the scans' own folder, or ``--out`` one of the inputs, is refused (exit 2)
+before any scan is read. The batch rule is
 the Cutometer command's: a file that cannot be read or analysed gets a row with ``error: ...`` in
 ``qc`` and the batch goes on; only when *no* file gives a usable row (or an option is wrong) does the
 command stop with exit code 2, writing nothing and naming every file with its error.
@@ -9,7 +11,6 @@ command stop with exit code 2, writing nothing and naming every file with its er
 
 from __future__ import annotations
 
-import os
 import warnings
 from pathlib import Path
 from typing import Annotated
@@ -97,12 +98,18 @@ def ultrasound(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+    from skintrial._io import input_problems, write_files
     from skintrial.errors import InputError, QualityWarning
     from skintrial.instruments._batch import error_problems
     from skintrial.instruments._ultrasound_io import spacing_per_file, unmatched_spacing_keys
-    from skintrial.instruments.ultrasound import ultrasound_files
+    from skintrial.instruments.ultrasound import overlay_problems, ultrasound_files
     from skintrial.study._manifest import read_spacing_manifest
 
+    inputs = [*files, *([spacing_manifest] if spacing_manifest is not None else [])]
+    problems = input_problems({out: "--out"}, inputs)  # before any work: no output replaces an input
+    if overlay_dir is not None:
+        problems += overlay_problems(files, overlay_dir, option="--overlay-dir")
+    InputError.collect(problems)
     spacing = _parse_spacing(pixel_spacing_mm)
     if overlay_dir is not None:
         _check_overlay_dir(overlay_dir)
@@ -133,10 +140,7 @@ def ultrasound(
     unreadable = table["qc"].str.startswith("error") & ~no_overlay
     if unreadable.all():  # nothing usable: nothing written, every file named
         raise InputError(error_problems(table, noun="files"))
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".part")
-    table.to_csv(tmp, index=False)
-    os.replace(tmp, out)
+    write_files({out: table}, inputs=inputs)
     flagged = int(((table["qc"] != "") & ~unreadable).sum())
     tail = f", {int(no_overlay.sum())} overlays not written" if no_overlay.any() else ""
     err_console.print(

@@ -49,7 +49,7 @@ def overlay_png(image, result, path: str | Path) -> Path:
     result
         Its :class:`UltrasoundResult` from :func:`ultrasound_parameters`.
     path
-        Where to write the PNG (parent folders are created).
+        Where to write the PNG (parent folders are created); written atomically.
 
     Examples
     --------
@@ -62,10 +62,13 @@ def overlay_png(image, result, path: str | Path) -> Path:
     >>> out.suffix
     '.png'
     """
+    import io
+
     from PIL import Image, ImageDraw
 
+    from skintrial._io import write_bytes
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     frame = image.frames()[result.frame]
     rows, cols = frame.shape
     caption_h = 34
@@ -96,5 +99,6 @@ def overlay_png(image, result, path: str | Path) -> Path:
             points = list(zip(x.tolist(), np.clip(y, 0, rows - 1).tolist(), strict=True))
             draw.line(points, fill=colour[name], width=1)
     draw.multiline_text((4, rows + 2), _caption(result), fill=_GREYS - 1, spacing=2)
-    canvas.save(path, compress_level=1)  # fast zlib: speckle barely compresses anyway
-    return path
+    png = io.BytesIO()
+    canvas.save(png, format="PNG", compress_level=1)  # fast zlib: speckle barely compresses anyway
+    return write_bytes(png.getvalue(), path)  # atomic: a reader never sees half an overlay

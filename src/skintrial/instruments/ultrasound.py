@@ -48,6 +48,8 @@ __all__ = [
     "UltrasoundImage",
     "UltrasoundResult",
     "overlay_png",
+    "overlay_paths",
+    "overlay_problems",
     "read_ultrasound",
     "ultrasound_files",
     "ultrasound_parameters",
@@ -207,6 +209,42 @@ def _overlay_names(paths: list[str]) -> list[str]:
     return names
 
 
+def overlay_paths(paths: Iterable[str | Path], overlay_dir: str | Path) -> list[Path]:
+    """Where :func:`ultrasound_files` writes the overlay of each file: ``overlay_dir/<stem>.png``, a
+    repeated stem getting ``_2``, ``_3``, … in input order.
+
+    Examples
+    --------
+    >>> [p.as_posix() for p in overlay_paths(["a/s.dcm", "b/s.png", "t.tif"], "qc")]
+    ['qc/s.png', 'qc/s_2.png', 'qc/t.png']
+    """
+    return [Path(overlay_dir) / name for name in _overlay_names([str(p) for p in paths])]
+
+
+def overlay_problems(
+    paths: Iterable[str | Path], overlay_dir: str | Path, *, option: str = "overlay_dir"
+) -> list[Problem]:
+    """A problem when an overlay would be written over one of the input files ``paths`` (the same
+    path, or the same file on disk): ``overlay_dir`` is the scans' own folder, and an overlay would
+    replace a scan. Empty when no overlay path is an input."""
+    from skintrial._io import input_hits
+
+    files = [Path(p) for p in paths]
+    hits = input_hits(overlay_paths(files, overlay_dir), files)
+    if not hits:
+        return []
+    shown = ", ".join(str(i) for _, i in hits[:3]) + (f" and {len(hits) - 3} more" if len(hits) > 3 else "")
+    return [
+        Problem(
+            f"{len(hits)} overlay(s) would be written over the input scan(s) {shown}, replacing them",
+            file=str(overlay_dir),
+            column=option,
+            fix=f"choose another {option}, a folder apart from the scans "
+            f"(e.g. {option} {Path(overlay_dir).resolve().name or 'scans'}-overlays)",
+        )
+    ]
+
+
 def ultrasound_files(
     paths: Iterable[str | Path],
     *,
@@ -238,7 +276,9 @@ def ultrasound_files(
         name (or path) to either — a manifest. Calibrated DICOM files keep their own spacing.
     overlay_dir
         If given, an overlay PNG per scan is written there as ``<file stem>.png`` (repeated stems
-        get ``_2``, ``_3``, … in input order).
+        get ``_2``, ``_3``, … in input order: :func:`overlay_paths`). An overlay path that is one of
+        the input files (``--overlay-dir`` the scans' own folder) raises :class:`InputError` before
+        anything is read: an overlay never replaces a scan.
     upper_fraction, low_max, high_min, settings
         As in :func:`ultrasound_parameters`.
     batch_size
@@ -273,6 +313,8 @@ def ultrasound_files(
     e = _echogenicity(upper_fraction, low_max, high_min)
     files = [str(p) for p in paths]
     names = _overlay_names(files) if overlay_dir is not None else []
+    if overlay_dir is not None:
+        InputError.collect(overlay_problems(files, overlay_dir))
     rows: dict[int, dict] = {}
     pending: dict[tuple, list[tuple[int, UltrasoundImage]]] = defaultdict(list)
 
