@@ -88,14 +88,14 @@ def test_contrasts(case_result):
 def test_emmeans(case_result):
     name, res = case_result
     ref = EMMEANS[EMMEANS.case == name]
-    ours = res.emmeans.set_index(["outcome", "arm"]).loc[list(zip(ref.outcome, ref.arm, strict=True))]
+    ours = res.estimates.set_index(["outcome", "arm"]).loc[list(zip(ref.outcome, ref.arm, strict=True))]
     _close(ours, ref, ["emmean", "se", "df", "ci_low", "ci_high"])
 
 
 def test_arm_test_type_ii_and_iii(case_result):
     name, res = case_result
     ref = ANOVA[ANOVA.case == name]
-    ours = res.arm_test.set_index(["outcome", "type"]).loc[list(zip(ref.outcome, ref.type, strict=True))]
+    ours = res.tests.set_index(["outcome", "type"]).loc[list(zip(ref.outcome, ref.type, strict=True))]
     _close(ours, ref, ["num_df", "den_df", "f", "p"])
     pes = ref.ss / (ref.ss + ref.ss_resid)
     assert_allclose(ours["partial_eta_sq"].to_numpy(), pes.to_numpy(), rtol=RTOL)

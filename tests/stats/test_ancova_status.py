@@ -61,9 +61,9 @@ def result(request):
 
 def test_every_table_has_its_schema_with_a_status(result):
     assert tuple(result.contrasts.columns) == CONTRAST_COLUMNS
-    assert tuple(result.emmeans.columns) == EMMEANS_COLUMNS and "status" in EMMEANS_COLUMNS
-    assert tuple(result.arm_test.columns) == FTEST_COLUMNS and "status" in FTEST_COLUMNS
-    assert result.emmeans["status"].notna().all() and result.arm_test["status"].notna().all()
+    assert tuple(result.estimates.columns) == EMMEANS_COLUMNS and "status" in EMMEANS_COLUMNS
+    assert tuple(result.tests.columns) == FTEST_COLUMNS and "status" in FTEST_COLUMNS
+    assert result.estimates["status"].notna().all() and result.tests["status"].notna().all()
 
 
 def test_statistics_and_df_are_nan_unless_the_row_is_ok(result):
@@ -72,8 +72,8 @@ def test_statistics_and_df_are_nan_unless_the_row_is_ok(result):
             result.contrasts,
             ["estimate", "se", "ci_low", "ci_high", "df", "t", "p", "effect_size"],
         ),
-        "emmeans": (result.emmeans, ["emmean", "se", "df", "ci_low", "ci_high"]),
-        "arm_test": (result.arm_test, ["num_df", "den_df", "f", "p", "partial_eta_sq"]),
+        "estimates": (result.estimates, ["emmean", "se", "df", "ci_low", "ci_high"]),
+        "tests": (result.tests, ["num_df", "den_df", "f", "p", "partial_eta_sq"]),
     }
     for name, (t, cols) in tables.items():
         bad = t["status"] != "ok"
@@ -104,16 +104,16 @@ def test_an_arm_without_completers_keeps_the_other_contrasts(result):
     ours = result.contrasts.set_index(["outcome", "contrast"]).loc[("no_RT", "AT - CON")]
     cols = ["estimate", "se", "df", "t", "p", "ci_low", "ci_high", "effect_size", "n"]
     assert_allclose(ours[cols].to_numpy(float), two.contrasts.iloc[0][cols].to_numpy(float), rtol=1e-10)
-    em = result.emmeans.set_index(["outcome", "arm"])
+    em = result.estimates.set_index(["outcome", "arm"])
     assert (
         em.loc[("no_RT", "RT"), "status"] == "arm_without_complete_cases"
         and em.loc[("no_RT", "RT"), "n"] == 0
     )
     assert np.isnan(em.loc[("no_RT", "RT"), "emmean"])
     assert_allclose(
-        em.loc[("no_RT", "AT"), "emmean"], two.emmeans.set_index("arm").loc["AT", "emmean"], rtol=1e-10
+        em.loc[("no_RT", "AT"), "emmean"], two.estimates.set_index("arm").loc["AT", "emmean"], rtol=1e-10
     )
-    at = result.arm_test[result.arm_test.outcome == "no_RT"]
+    at = result.tests[result.tests.outcome == "no_RT"]
     assert (at["status"] == "arm_without_complete_cases").all() and at["f"].isna().all()
 
 
@@ -121,7 +121,7 @@ def test_an_empty_reference_arm_estimates_nothing_and_says_why():
     d = _trial()
     d = d[~((d.outcome == "ok") & (d.arm == "CON") & (d.visit == "w16"))]
     res = ancova(d, baseline_visit="w0", followup_visit="w16", arms=["CON", "AT", "RT"])  # all pairs
-    for t in (res.contrasts, res.emmeans, res.arm_test):
+    for t in (res.contrasts, res.estimates, res.tests):
         rows = t[t.outcome == "ok"]
         assert (rows["status"] == "arm_without_complete_cases").all()
     assert res.contrasts.loc[res.contrasts.outcome == "ok", "estimate"].isna().all()
@@ -140,8 +140,8 @@ def test_interaction_without_complete_cases_does_not_warn():
 
 def test_partial_eta_squared_names_its_formula(result):
     assert "partial_eta_sq_formula" in FTEST_COLUMNS
-    assert (result.arm_test["partial_eta_sq_formula"] == PARTIAL_ETA_SQ).all()
-    ok = result.arm_test[result.arm_test.status == "ok"]
+    assert (result.tests["partial_eta_sq_formula"] == PARTIAL_ETA_SQ).all()
+    ok = result.tests[result.tests.status == "ok"]
     f, q, d = ok["f"], ok["num_df"], ok["den_df"]
     assert_allclose(ok["partial_eta_sq"], f * q / (f * q + d), rtol=1e-12)
 
@@ -149,9 +149,9 @@ def test_partial_eta_squared_names_its_formula(result):
 def test_cross_sectional_group_test_and_emmeans_carry_status_and_formula():
     d = _trial()
     res = cross_sectional(d[d.visit == "w16"], group="arm", reference_group="CON")
-    assert tuple(res.group_test.columns) == FTEST_COLUMNS and tuple(res.emmeans.columns) == EMMEANS_COLUMNS
-    assert (res.group_test["partial_eta_sq_formula"] == PARTIAL_ETA_SQ).all()
-    gt = res.group_test.set_index("outcome")
+    assert tuple(res.tests.columns) == FTEST_COLUMNS and tuple(res.estimates.columns) == EMMEANS_COLUMNS
+    assert (res.tests["partial_eta_sq_formula"] == PARTIAL_ETA_SQ).all()
+    gt = res.tests.set_index("outcome")
     assert gt.loc["no_RT", "status"] == "arm_without_complete_cases" and np.isnan(gt.loc["no_RT", "den_df"])
     assert gt.loc["ok", "status"] == "ok"
     con = res.contrasts.set_index(["outcome", "contrast"])

@@ -43,7 +43,7 @@ def _run(name: str, mode: str) -> pd.DataFrame:
         visits=visits,
         reference_arm=ref if mode == "reference" else None,
         covariates=cov,
-    )
+    ).contrasts
 
 
 def _internal_fit(name: str):
@@ -82,6 +82,59 @@ def test_matches_nlme_gls(name, mode):
 
 
 @pytest.mark.parametrize("name", list(DATASETS))
+def test_adjusted_means_match_nlme_gls(name):
+    """``estimates``: the adjusted mean of each arm at each visit, ``L beta`` of the same gls fit
+    (make_clda_means.R), numeric covariates at the outcome's participants' mean and factors averaged over
+    their levels. Same tolerances as the contrasts."""
+    _, visits, ref_arm, cov = DATASETS[name]
+    ref = pd.read_csv(REF / "clda_means.csv", dtype={"visit": str})
+    ref = ref[ref["dataset"] == name]
+    res = clda(_load(name), baseline_visit=visits[0], visits=visits, reference_arm=ref_arm, covariates=cov)
+    ours = res.estimates
+    m = ours.merge(ref, on=["outcome", "arm", "visit"], suffixes=("", "_r"), validate="one_to_one")
+    assert len(m) == len(ref) == len(ours) and (m["status"] == "ok").all()
+    assert np.all(np.abs(m["emmean"] - m["emmean_r"]) <= EST_TOL_SE * m["se_r"])
+    assert_allclose(m["se"], m["se_r"], rtol=SE_RTOL)
+    assert_allclose(m["df"], m["df_r"], rtol=0, atol=0)
+    assert_allclose(m["ci_low"], m["ci_low_r"], rtol=1e-5, atol=1e-5 * m["se_r"].max())
+    assert_allclose(m["ci_high"], m["ci_high_r"], rtol=1e-5, atol=1e-5 * m["se_r"].max())
+
+
+def test_adjusted_means_agree_with_the_contrasts_and_share_the_baseline():
+    d = _load("synthetic")
+    res = clda(
+        d, baseline_visit="w0", reference_arm="CON", covariates=["age", "sex"], df_method="satterthwaite"
+    )
+    est = res.estimates.set_index(["outcome", "visit", "arm"])["emmean"]
+    for row in res.contrasts.itertuples():
+        hi, lo = row.contrast.split(" - ")
+        diff = est[row.outcome, row.visit, hi] - est[row.outcome, row.visit, lo]
+        assert_allclose(diff, row.estimate, rtol=1e-10, atol=1e-12)
+    base = res.estimates[res.estimates["visit"] == "w0"].groupby("outcome")["emmean"]
+    assert_allclose(base.max() - base.min(), 0.0, atol=1e-10)
+    n_arm = d.groupby(["outcome", "arm"])["participant_id"].nunique()
+    got = res.estimates.drop_duplicates(["outcome", "arm"]).set_index(["outcome", "arm"])["n"]
+    assert got.sort_index().to_dict() == n_arm.sort_index().to_dict()
+    assert list(res.estimates.columns) == list(res.estimate_columns)
+    assert res.df_method == "satterthwaite" and (res.estimates["df"] > 0).all()
+
+
+def test_adjusted_means_ignore_participants_without_the_outcome():
+    """The covariates are averaged over the participants who have the outcome, so an outcome's means
+    are the same analysed alone or beside an outcome that other participants have."""
+    d = _load("synthetic")
+    kw = dict(baseline_visit="w0", reference_arm="CON", covariates=["age", "sex"])
+    extra = d[d["outcome"] == "r2"].assign(
+        participant_id=lambda x: "new_" + x["participant_id"], age=lambda x: x["age"] + 30.0
+    )
+    thickness = d[d["outcome"] == "thickness"]
+    alone = clda(thickness, **kw).estimates
+    beside = clda(pd.concat([thickness, extra]), **kw).estimates
+    beside = beside[beside["outcome"] == "thickness"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, beside, rtol=1e-8)
+
+
+@pytest.mark.parametrize("name", list(DATASETS))
 def test_satterthwaite_df_match_r(name):
     """Satterthwaite df against numDeriv derivatives of nlme's REML criterion and vcov (make_clda.R).
 
@@ -92,7 +145,7 @@ def test_satterthwaite_df_match_r(name):
     ref = ref[(ref["dataset"] == name) & (ref["mode"] == "pairs")]
     ours = clda(
         _load(name), baseline_visit=visits[0], visits=visits, covariates=cov, df_method="satterthwaite"
-    )
+    ).contrasts
     m = ours.merge(ref, on=["outcome", "contrast", "visit"], suffixes=("", "_r"), validate="one_to_one")
     assert len(m) == len(ref) and (m["df_method"] == "satterthwaite").all()
     assert_allclose(m["df"], m["df_satterthwaite"], rtol=1e-5)
@@ -138,7 +191,7 @@ def test_complete_two_visit_estimate_equals_ancova():
     (cLDA does not carry the slope's own uncertainty the same way, and its df are 2n - p).
     """
     d = _load("anorexia")
-    ours = clda(d, baseline_visit="Pre", visits=["Pre", "Post"], reference_arm="Cont")
+    ours = clda(d, baseline_visit="Pre", visits=["Pre", "Post"], reference_arm="Cont").contrasts
     ols = _ancova_ols(d, "Pre", "Post", "Cont")
     m = ours.merge(ols, on="contrast", suffixes=("", "_ols"))
     assert len(m) == 2
@@ -150,7 +203,7 @@ def test_complete_synthetic_equals_ancova_for_each_outcome():
     d = _load("synthetic2")
     complete = d.groupby(["participant_id", "outcome"])["visit"].transform("size") == 2
     d = d[complete]
-    ours = clda(d, baseline_visit="pre", visits=["pre", "post"], reference_arm="A")
+    ours = clda(d, baseline_visit="pre", visits=["pre", "post"], reference_arm="A").contrasts
     for out, sub in d.groupby("outcome"):
         ols = _ancova_ols(sub, "pre", "post", "A")
         assert_allclose(ours.loc[ours["outcome"] == out, "estimate"].to_numpy(), ols["estimate"], rtol=1e-8)
@@ -160,7 +213,7 @@ def test_row_order_does_not_matter():
     d = _load("synthetic")
     a = clda(
         d, baseline_visit="w0", visits=["w0", "w4", "w8", "w16"], reference_arm="CON", covariates=["age"]
-    )
+    ).contrasts
     shuffled = d.sample(frac=1.0, random_state=3)
     b = clda(
         shuffled,
@@ -168,15 +221,15 @@ def test_row_order_does_not_matter():
         visits=["w0", "w4", "w8", "w16"],
         reference_arm="CON",
         covariates=["age"],
-    )
+    ).contrasts
     pd.testing.assert_frame_equal(a, b, rtol=1e-9)
 
 
 def test_location_scale_equivariance():
     d = _load("synthetic")
     kw = dict(baseline_visit="w0", visits=["w0", "w4", "w8", "w16"], reference_arm="CON")
-    a = clda(d, **kw)
-    b = clda(d.assign(value=d["value"] * 1000.0 - 7.0), **kw)
+    a = clda(d, **kw).contrasts
+    b = clda(d.assign(value=d["value"] * 1000.0 - 7.0), **kw).contrasts
     assert_allclose(b["estimate"], a["estimate"] * 1000.0, rtol=1e-8)
     assert_allclose(b["se"], a["se"] * 1000.0, rtol=1e-8)
     assert_allclose(b["p"], a["p"], rtol=1e-7)
@@ -185,15 +238,15 @@ def test_location_scale_equivariance():
 def test_batched_equals_one_by_one_and_degenerate_neighbours_do_not_leak():
     d = _load("synthetic")
     kw = dict(baseline_visit="w0", visits=["w0", "w4", "w8", "w16"], reference_arm="CON", covariates=["sex"])
-    together = clda(d, **kw)
+    together = clda(d, **kw).contrasts
     for out in together["outcome"].unique():
-        alone = clda(d[d["outcome"] == out], **kw)
+        alone = clda(d[d["outcome"] == out], **kw).contrasts
         pd.testing.assert_frame_equal(
             together[together["outcome"] == out].reset_index(drop=True), alone, rtol=1e-8
         )
     const = d[d["outcome"] == "r2"].assign(outcome="zz_const", value=1.0)
     with pytest.warns(DegenerateFitWarning, match="constant_outcome"):
-        mixed = clda(pd.concat([d, const]), **kw)
+        mixed = clda(pd.concat([d, const]), **kw).contrasts
     pd.testing.assert_frame_equal(
         mixed[mixed["outcome"] != "zz_const"].reset_index(drop=True), together, rtol=1e-8
     )
@@ -207,7 +260,7 @@ def test_two_visits_missing_followup_estimate_equals_completers_ancova():
     follow-up are still counted in ``n`` and inform the baseline mean and variance.
     """
     d = _load("synthetic2")
-    res = clda(d, baseline_visit="pre", visits=["pre", "post"], reference_arm="A")
+    res = clda(d, baseline_visit="pre", visits=["pre", "post"], reference_arm="A").contrasts
     n_any = d.groupby("outcome")["participant_id"].nunique()
     assert res.set_index("outcome")["n"].to_dict() == n_any.to_dict()
     followed = d[d.groupby(["participant_id", "outcome"])["visit"].transform("size") == 2]
@@ -221,10 +274,10 @@ def test_intermediate_visits_of_dropouts_change_the_final_estimate():
     """With more visits, the intermediate values of participants who later drop out inform the last visit."""
     d = _load("synthetic")
     kw = dict(baseline_visit="w0", visits=["w0", "w4", "w8", "w16"], reference_arm="CON")
-    res = clda(d, **kw)
+    res = clda(d, **kw).contrasts
     has_last = d[d["visit"] == "w16"][["participant_id", "outcome"]]
     completers = d.merge(has_last, on=["participant_id", "outcome"])
-    cc = clda(completers, **kw)
+    cc = clda(completers, **kw).contrasts
     assert (res["n"].to_numpy() >= cc["n"].to_numpy()).all() and (res["n"] > cc["n"]).any()
     last = res["visit"] == "w16"
     assert not np.allclose(res.loc[last, "estimate"], cc.loc[last, "estimate"], rtol=1e-3)
@@ -244,8 +297,8 @@ def test_schema_and_contrast_labels():
 
 def test_ci_level_changes_only_the_interval():
     d = _load("synthetic2")
-    a = clda(d, baseline_visit="pre", reference_arm="A", ci_level=0.95)
-    b = clda(d, baseline_visit="pre", reference_arm="A", ci_level=0.80)
+    a = clda(d, baseline_visit="pre", reference_arm="A", ci_level=0.95).contrasts
+    b = clda(d, baseline_visit="pre", reference_arm="A", ci_level=0.80).contrasts
     assert_allclose(a["estimate"], b["estimate"])
     assert_allclose(a["p"], b["p"])
     assert ((b["ci_high"] - b["ci_low"]) < (a["ci_high"] - a["ci_low"])).all()
@@ -284,7 +337,9 @@ def test_degenerate_outcomes_get_a_status_not_a_crash(make, status):
     good = _small()
     bad = make(_small(seed=1)).assign(outcome="bad")
     with pytest.warns(DegenerateFitWarning, match=status):
-        res = clda(pd.concat([good, bad]), baseline_visit="v0", visits=["v0", "v1", "v2"], reference_arm="A")
+        res = clda(
+            pd.concat([good, bad]), baseline_visit="v0", visits=["v0", "v1", "v2"], reference_arm="A"
+        ).contrasts
     b = res[res["outcome"] == "bad"]
     assert (b["status"] == status).all()
     assert b[["estimate", "se", "p", "ci_low", "ci_high", "df"]].isna().all().all()
@@ -306,7 +361,7 @@ def test_perfectly_correlated_visits_give_singular_covariance():
             pd.concat([_small(), _copy_visit(_small(seed=2)).assign(outcome="bad")]),
             baseline_visit="v0",
             reference_arm="A",
-        )
+        ).contrasts
     assert (res.loc[res["outcome"] == "bad", "status"] == "singular_covariance").all()
     assert res.loc[res["outcome"] == "bad", "estimate"].isna().all()
     assert (res.loc[res["outcome"] == "y", "status"] == "ok").all()
@@ -315,7 +370,7 @@ def test_perfectly_correlated_visits_give_singular_covariance():
 def test_constant_covariate_is_rank_deficient():
     d = _small()
     with pytest.warns(DegenerateFitWarning, match="rank_deficient"):
-        res = clda(d.assign(age=50.0), baseline_visit="v0", covariates=["age"], reference_arm="A")
+        res = clda(d.assign(age=50.0), baseline_visit="v0", covariates=["age"], reference_arm="A").contrasts
     assert (res["status"] == "rank_deficient").all()
 
 
@@ -343,11 +398,14 @@ def test_input_errors_name_the_column():
 
 def test_visit_order_default_keeps_numeric_and_categorical_order():
     d = _small(visits=(0, 4, 16))
-    res = clda(d, baseline_visit=0, reference_arm="A")
+    res = clda(d, baseline_visit=0, reference_arm="A").contrasts
     assert list(res["visit"].unique()) == ["4", "16"]
     d2 = _small(visits=("wk0", "wk4", "wk16"))
     d2["visit"] = pd.Categorical(d2["visit"], categories=["wk0", "wk4", "wk16"], ordered=True)
-    assert list(clda(d2, baseline_visit="wk0", reference_arm="A")["visit"].unique()) == ["wk4", "wk16"]
+    assert list(clda(d2, baseline_visit="wk0", reference_arm="A").contrasts["visit"].unique()) == [
+        "wk4",
+        "wk16",
+    ]
 
 
 def test_reml_score_and_information_match_finite_differences():
@@ -424,7 +482,7 @@ def test_many_outcomes_all_converge():
             "value": y[g, i, t],
         }
     )
-    res = clda(d, baseline_visit="w0", visits=visits, reference_arm="CON")
+    res = clda(d, baseline_visit="w0", visits=visits, reference_arm="CON").contrasts
     assert (res["status"] == "ok").all()
     assert len(res) == G * 2 * 2
 
@@ -444,18 +502,37 @@ def test_outcome_measured_at_some_visits_is_fitted_on_those():
                 rows.append((f"p{i}", a, v, o, rng.normal() + (v != "week0") * (a == "RT")))
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
     with pytest.warns(DegenerateFitWarning, match=r"1 of 3 outcome\(s\) \{'no_baseline_data': 1\}"):
-        res = clda(d, baseline_visit="week0", reference_arm="CON")
+        full = clda(d, baseline_visit="week0", reference_arm="CON")
+    res = full.contrasts
     status = res.set_index(["outcome", "visit", "contrast"])["status"].sort_index()
     assert (status.loc["nobase"] == "no_baseline_data").all()
     assert (status.loc[("vo2", "week8")] == "not_measured_at_visit").all()
     assert (status.loc["skin"] == "ok").all() and (status.loc[("vo2", "week16")] == "ok").all()
     alone = clda(
         d[d["outcome"] == "vo2"], baseline_visit="week0", visits=["week0", "week16"], reference_arm="CON"
-    )
+    ).contrasts
     got = res[(res["outcome"] == "vo2") & (res["visit"] == "week16")].reset_index(drop=True)
     assert_allclose(got[["estimate", "se", "p"]], alone[["estimate", "se", "p"]], rtol=1e-12)
     assert list(res["outcome"].unique()) == ["nobase", "skin", "vo2"]
     assert res.groupby("outcome")["visit"].apply(list).loc["skin"] == ["week8", "week8", "week16", "week16"]
+    est = full.estimates.set_index(["outcome", "visit", "arm"])["status"].sort_index()
+    assert (est.loc["nobase"] == "no_baseline_data").all() and len(est.loc["nobase"]) == 9
+    assert (est.loc[("vo2", "week8")] == "not_measured_at_visit").all()
+    e = full.estimates
+    fitted = e["outcome"].isin(["skin", "vo2"]) & ~((e["outcome"] == "vo2") & (e["visit"] == "week8"))
+    assert (e.loc[fitted, "status"] == "ok").all() and e.loc[fitted, "emmean"].notna().all()
+
+
+def test_an_outcome_with_baseline_only_has_no_estimate_at_baseline_either():
+    d = _small()
+    base_only = d[d["visit"] == "v0"].assign(outcome="z_base_only")
+    with pytest.warns(DegenerateFitWarning, match="not_measured_at_visit"):
+        res = clda(pd.concat([d, base_only]), baseline_visit="v0", reference_arm="A")
+    est = res.estimates[res.estimates["outcome"] == "z_base_only"].set_index(["visit", "arm"])
+    assert (est.loc["v0", "status"] == "no_followup_data").all()
+    assert (est.drop("v0", level=0)["status"] == "not_measured_at_visit").all()
+    assert est["emmean"].isna().all() and (est["n"] == 0).all()
+    assert set(res.estimates["status"]) <= set(CLDA_STATUSES)
 
 
 def test_warning_names_the_fit_status_of_an_outcome_fitted_on_some_visits():
@@ -471,6 +548,6 @@ def test_warning_names_the_fit_status_of_an_outcome_fitted_on_some_visits():
     ]
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
     with pytest.warns(DegenerateFitWarning, match=r"1 of 2 outcome\(s\) \{'constant_visit': 1\}"):
-        res = clda(d, baseline_visit="week0", reference_arm="CON")
+        res = clda(d, baseline_visit="week0", reference_arm="CON").contrasts
     vo2 = res[res["outcome"] == "vo2"].set_index("visit")["status"]
     assert vo2.to_dict() == {"week8": "not_measured_at_visit", "week16": "constant_visit"}

@@ -13,7 +13,7 @@ from numpy.testing import assert_allclose
 
 from skintrial.errors import InputError
 from skintrial.stats import cross_sectional
-from skintrial.stats._schema import CONTRAST_COLUMNS
+from skintrial.stats._schema import CROSS_SECTIONAL_COLUMNS
 
 REF = Path(__file__).resolve().parents[1] / "reference" / "stats"
 CASES = pd.read_csv(REF / "cross_sectional_cases.csv", keep_default_na=False)
@@ -45,7 +45,8 @@ def test_matches_r(case):
         reference_group=case.reference_group or None,
         covariates=case.covariates.split(";") if case.covariates else [],
     )
-    assert tuple(res.contrasts.columns) == CONTRAST_COLUMNS
+    assert tuple(res.contrasts.columns) == CROSS_SECTIONAL_COLUMNS
+    assert (res.contrasts["visit"] == case.visit).all() and (res.contrasts["group_column"] == "arm").all()
     ref = CONTRASTS[CONTRASTS.case == case.case]
     ours = res.contrasts.set_index(["outcome", "contrast"]).loc[
         list(zip(ref.outcome, ref.contrast, strict=True))
@@ -54,10 +55,10 @@ def test_matches_r(case):
     k = [res.fit.outcomes.index(o) for o in ref.outcome]
     assert_allclose(res.fit.n[k], ref.n)
     ref_e = EMMEANS[EMMEANS.case == case.case]
-    ours_e = res.emmeans.set_index(["outcome", "arm"]).loc[list(zip(ref_e.outcome, ref_e.arm, strict=True))]
+    ours_e = res.estimates.set_index(["outcome", "arm"]).loc[list(zip(ref_e.outcome, ref_e.arm, strict=True))]
     _close(ours_e, ref_e, ["emmean", "se", "df", "ci_low", "ci_high"])
     ref_a = ANOVA[ANOVA.case == case.case]
-    ours_a = res.group_test.set_index("outcome").loc[ref_a.outcome]
+    ours_a = res.tests.set_index("outcome").loc[ref_a.outcome]
     _close(ours_a, ref_a, ["num_df", "den_df", "f", "p"])
 
 

@@ -53,7 +53,7 @@ def test_ancova_hedges_g_and_partial_eta_squared():
     full = _rss(np.column_stack([one, WIDE.pre, dummies]), WIDE.post.to_numpy())
     reduced = _rss(np.column_stack([one, WIDE.pre]), WIDE.post.to_numpy())
     pes = (reduced - full) / ((reduced - full) + full)
-    assert_allclose(res.arm_test["partial_eta_sq"], [pes, pes], rtol=1e-10)
+    assert_allclose(res.tests["partial_eta_sq"], [pes, pes], rtol=1e-10)
 
 
 def test_cross_sectional_hedges_g():
@@ -112,7 +112,7 @@ def test_clda_hedges_g_with_an_arm_of_one_participant():
     from skintrial.stats import clda
 
     keep = (DATA.arm != "FT") | (DATA.participant_id == ONE_FT)
-    res = clda(DATA[keep], baseline_visit="pre", visits=["pre", "post"], reference_arm="Cont")
+    res = clda(DATA[keep], baseline_visit="pre", visits=["pre", "post"], reference_arm="Cont").contrasts
     row = res.set_index("contrast").loc["FT - Cont"]
     expect = _hedges_ss(
         row.estimate,

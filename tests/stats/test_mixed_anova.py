@@ -26,7 +26,7 @@ RTOL = 1e-10
 @pytest.mark.parametrize("case", list(CASES.itertuples()), ids=CASES["case"].tolist())
 def test_matches_afex(case):
     data = pd.read_csv(REF / f"input_{case.input}.csv")
-    out = mixed_anova(data, visits=case.visits.split(";"))
+    out = mixed_anova(data, visits=case.visits.split(";")).tests
     assert tuple(out.columns) == MIXED_ANOVA_COLUMNS
     ref = EXPECTED[EXPECTED.case == case.case]
     ours = out.set_index(["outcome", "term"]).loc[list(zip(ref.outcome, ref.term, strict=True))]
@@ -54,7 +54,7 @@ def test_two_visit_interaction_is_the_change_score_t_squared():
 
     data = pd.read_csv(REF / "input_anorexia.csv")
     data = data[data.arm != "FT"]
-    out = mixed_anova(data, visits=["pre", "post"]).set_index("term")
+    out = mixed_anova(data, visits=["pre", "post"]).tests.set_index("term")
     w = data.pivot(index=["participant_id", "arm"], columns="visit", values="value").reset_index()
     ch = w["post"] - w["pre"]
     t = sps.ttest_ind(ch[w.arm == "CBT"], ch[w.arm == "Cont"]).statistic
@@ -70,7 +70,7 @@ def test_degenerate_outcomes_get_a_status():
     data = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
     data.loc[(data.outcome == "one_arm"), "arm"] = data.loc[(data.outcome == "flat"), "arm"].to_numpy()
     data = data[~((data.outcome == "one_arm") & (data.arm == "B") & (data.visit == "v2"))]
-    out = mixed_anova(data).drop_duplicates("outcome").set_index("outcome")
+    out = mixed_anova(data).tests.drop_duplicates("outcome").set_index("outcome")
     assert out.loc["flat", "status"] == "no_residual_variance"
     assert out.loc["one_arm", "status"] == "too_few_arms"
     assert np.isnan(out["f"]).all()
@@ -96,7 +96,7 @@ def test_an_arm_without_complete_cases_is_named_in_the_status():
         if not ("ABC"[i % 3] == "C" and v == "w16")
     ]
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
-    res = mixed_anova(d, arms=["A", "B", "C"], visits=["w0", "w16"])
+    res = mixed_anova(d, arms=["A", "B", "C"], visits=["w0", "w16"]).tests
     assert set(res["status"]) == {"arm_dropped"}  # not ANCOVA's arm_without_complete_cases, which means NaN
     assert res.query("term == 'arm'")["num_df"].item() == 1.0  # A and B still analysed
     assert res[["f", "p", "ges"]].notna().all().all()
@@ -115,11 +115,11 @@ def test_outcome_measured_at_some_visits_is_analysed_on_those():
                     continue
                 rows.append((f"p{i}", a, v, o, rng.normal() + (v == "week16") * (a == "RT")))
     d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
-    res = mixed_anova(d)
+    res = mixed_anova(d).tests
     assert list(res["outcome"]) == ["once"] * 3 + ["skin"] * 3 + ["vo2"] * 3
     by = res.set_index(["outcome", "term"])
     assert (by.loc["once", "status"] == "measured_at_fewer_than_two_visits").all()
     assert (by.loc["skin", "n_visits"] == 3).all() and (by.loc["vo2", "n_visits"] == 2).all()
-    alone = mixed_anova(d[d["outcome"] == "vo2"], visits=["week0", "week16"]).set_index("term")
+    alone = mixed_anova(d[d["outcome"] == "vo2"], visits=["week0", "week16"]).tests.set_index("term")
     assert_allclose(by.loc["vo2"][["f", "p", "ges"]], alone[["f", "p", "ges"]], rtol=1e-12)
     assert by.loc[("vo2", "arm:visit"), "n"] == 24

@@ -18,6 +18,7 @@ ROWS = {m.group(1): m.group(2) for m in re.finditer(r"\| `([A-Z_]+_COLUMNS)` \| 
     [
         "CONTRAST_COLUMNS",
         "EMMEANS_COLUMNS",
+        "VISIT_EMMEANS_COLUMNS",
         "FTEST_COLUMNS",
         "MIXED_ANOVA_COLUMNS",
         "DESCRIPTIVE_COLUMNS",
@@ -31,5 +32,11 @@ def test_documented_columns_are_the_schema(name):
 
 
 def test_every_documented_status_column_table_has_status():
-    for name in ("CONTRAST_COLUMNS", "EMMEANS_COLUMNS", "FTEST_COLUMNS", "MIXED_ANOVA_COLUMNS"):
+    for name in (
+        "CONTRAST_COLUMNS",
+        "EMMEANS_COLUMNS",
+        "VISIT_EMMEANS_COLUMNS",
+        "FTEST_COLUMNS",
+        "MIXED_ANOVA_COLUMNS",
+    ):
         assert getattr(_schema, name)[-1] == "status"

@@ -1,7 +1,9 @@
 """Trial statistics on one batched linear-model engine (many outcomes, one design).
 
-``fit_ols`` is the engine; ``ancova``, ``clda``, ``mixed_anova`` and the descriptive summaries stand on
-it; ``p_adjust`` / ``serial_gatekeeper`` / ``adjust_families`` handle multiplicity; ``t_inference``,
+``fit_ols`` is the engine; ``ancova``, ``cross_sectional``, ``clda``, ``mixed_anova`` and the descriptive
+summaries stand on it. The four trial analyses return one family of results, :class:`TrialAnalysis`:
+``contrasts``, ``tests``, ``estimates``, ``ci_level`` and ``tables()`` (the tables a run writes).
+``p_adjust`` / ``serial_gatekeeper`` / ``adjust_families`` handle multiplicity; ``t_inference``,
 ``t_pvalue``, ``t_critical``, ``f_pvalue`` … (batched t / z / F tails, quantiles and intervals) are the
 one inference path every package uses.
 """
@@ -30,6 +32,7 @@ from skintrial.stats._schema import (
     EMMEANS_COLUMNS,
     FTEST_COLUMNS,
     MIXED_ANOVA_COLUMNS,
+    VISIT_EMMEANS_COLUMNS,
 )
 from skintrial.stats._stages import (
     adjust_study_families,
@@ -40,11 +43,12 @@ from skintrial.stats._stages import (
     description_stage,
     mixed_anova_stage,
 )
+from skintrial.stats._trial import TrialAnalysis
 from skintrial.stats.ancova import AncovaResult, ancova
-from skintrial.stats.clda import CLDA_COLUMNS, clda
-from skintrial.stats.cross_sectional import GroupComparison, cross_sectional
+from skintrial.stats.clda import CLDA_COLUMNS, CldaResult, clda
+from skintrial.stats.cross_sectional import CrossSectionalResult, cross_sectional
 from skintrial.stats.describe import describe, within_arm_change
-from skintrial.stats.mixed_anova import mixed_anova
+from skintrial.stats.mixed_anova import MixedAnovaResult, mixed_anova
 from skintrial.stats.multiplicity import adjust_families, p_adjust, serial_gatekeeper
 
 __all__ = [
@@ -59,14 +63,17 @@ __all__ = [
     "moderated_contrasts",
     "moderated_f_test",
     "squeeze_var",
+    "TrialAnalysis",
     "AncovaResult",
     "ancova",
     "CLDA_COLUMNS",
+    "CldaResult",
     "clda",
-    "GroupComparison",
+    "CrossSectionalResult",
     "cross_sectional",
     "describe",
     "within_arm_change",
+    "MixedAnovaResult",
     "mixed_anova",
     "adjust_families",
     "p_adjust",
@@ -89,6 +96,7 @@ __all__ = [
     "EMMEANS_COLUMNS",
     "FTEST_COLUMNS",
     "MIXED_ANOVA_COLUMNS",
+    "VISIT_EMMEANS_COLUMNS",
     "adjust_study_families",
     "ancova_settings",
     "description_stage",

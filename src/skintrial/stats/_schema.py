@@ -38,6 +38,10 @@ EMMEANS_COLUMNS: tuple[str, ...] = (
 """``results/emmeans.csv``: adjusted mean per outcome × arm; ``n`` counts the arm's rows used, and the
 statistics (``df`` included) are NaN unless ``status`` is ``ok``."""
 
+VISIT_EMMEANS_COLUMNS: tuple[str, ...] = (*EMMEANS_COLUMNS[:2], "visit", *EMMEANS_COLUMNS[2:])
+"""Adjusted mean per outcome × arm × visit (the ``estimates`` of cLDA): the columns of ``emmeans.csv``
+with the ``visit`` after the ``arm``."""
+
 FTEST_COLUMNS: tuple[str, ...] = (
     "outcome",
     "term",

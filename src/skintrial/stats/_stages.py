@@ -107,8 +107,8 @@ def ancova_stage(study: Study) -> StageResult:
         stage="ancova",
         tables={
             "ancova": adjust_study_families(res.contrasts, study),
-            "emmeans": res.emmeans,
-            "arm_tests": res.arm_test,
+            "emmeans": res.estimates,
+            "arm_tests": res.tests,
         },
         exclusions=(excl,),
         settings=args,
@@ -133,8 +133,7 @@ def clda_stage(study: Study) -> StageResult:
     excl = analysis_exclusions(
         study, outcomes=study.outcomes, visits=s.visits, analysis="clda", require="any", measured_only=True
     )
-    followup = s.visits[-1]
-    table = adjust_study_families(cl[cl["visit"] == followup] if "visit" in cl else cl, study)
+    table = adjust_study_families(cl.tables()["clda"], study)  # the contrasts at the last visit
     return StageResult(stage="clda", tables={"clda": table}, exclusions=(excl,), settings=args)
 
 
@@ -146,7 +145,7 @@ def mixed_anova_stage(study: Study) -> StageResult:
     excl = analysis_exclusions(
         study, outcomes=study.outcomes, visits=s.visits, analysis="mixed_anova", measured_only=True
     )
-    table = mixed_anova(study.long(), visits=s.visits, arms=s.arms)
+    table = mixed_anova(study.long(), visits=s.visits, arms=s.arms).tables()["mixed_anova"]
     return StageResult(
         stage="mixed_anova",
         tables={"mixed_anova": table},
@@ -189,7 +188,7 @@ def cross_sectional_stage(study: Study) -> StageResult:
         reference_group=reference,
         ci_level=plan.ci_level,
     )
-    table = adjust_study_families(res.contrasts, study).assign(visit=visit, group_column=cs.group)
+    table = adjust_study_families(res.tables()["cross_sectional"], study)  # visit, group_column included
     excl = analysis_exclusions(study, outcomes=study.outcomes, visits=[visit], analysis="cross_sectional")
     return StageResult(
         stage="cross_sectional",

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -32,36 +33,46 @@ from skintrial.stats._effect_size import arm_sums, hedges_g
 from skintrial.stats._engine import STATUS_OK, BatchedFit, fit_ols
 from skintrial.stats._inference import f_pvalue
 from skintrial.stats._schema import CONTRAST_COLUMNS, EMMEANS_COLUMNS, FTEST_COLUMNS, HEDGES_G, PARTIAL_ETA_SQ
+from skintrial.stats._trial import TrialAnalysis
 
 __all__ = ["AncovaResult", "ancova", "ARM_WITHOUT_COMPLETE_CASES"]
 
 ARM_WITHOUT_COMPLETE_CASES = "arm_without_complete_cases"
 
 
-@dataclass(frozen=True)
-class AncovaResult:
-    """The tables of an ANCOVA over many outcomes.
+@dataclass(frozen=True, kw_only=True)
+class AncovaResult(TrialAnalysis):
+    """The tables of an ANCOVA over many outcomes (a :class:`~skintrial.stats.TrialAnalysis`).
 
     Attributes
     ----------
     contrasts : DataFrame
-        One row per outcome × contrast, columns :data:`~skintrial.stats._schema.CONTRAST_COLUMNS`.
-    emmeans : DataFrame
-        Adjusted means per outcome × arm, columns :data:`~skintrial.stats._schema.EMMEANS_COLUMNS`.
-    arm_test : DataFrame
+        One row per outcome × contrast, columns :data:`~skintrial.stats._schema.CONTRAST_COLUMNS`
+        (``results/ancova.csv``).
+    tests : DataFrame
         The F test of arm (Type II and Type III rows) with partial eta squared and its formula,
-        columns :data:`~skintrial.stats._schema.FTEST_COLUMNS`.
+        columns :data:`~skintrial.stats._schema.FTEST_COLUMNS` (``results/arm_tests.csv``).
+    estimates : DataFrame
+        Adjusted means (emmeans) per outcome × arm, columns
+        :data:`~skintrial.stats._schema.EMMEANS_COLUMNS` (``results/emmeans.csv``).
+    ci_level : float
+    fit : BatchedFit
+        The engine's fit, for further contrasts.
 
     Every row has a ``status``; its statistics, degrees of freedom included, are NaN unless it is
     ``ok`` (see the module docstring).
-    fit : BatchedFit
-        The engine's fit, for further contrasts.
     """
 
-    contrasts: pd.DataFrame
-    emmeans: pd.DataFrame
-    arm_test: pd.DataFrame
+    method: ClassVar[str] = "ancova"
+    contrast_columns: ClassVar[tuple[str, ...]] = CONTRAST_COLUMNS
+    test_columns: ClassVar[tuple[str, ...]] = FTEST_COLUMNS
+    estimate_columns: ClassVar[tuple[str, ...]] = EMMEANS_COLUMNS
+
     fit: BatchedFit
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``ancova`` (the contrasts), ``emmeans`` (the estimates) and ``arm_tests`` (the tests)."""
+        return {"ancova": self.contrasts, "emmeans": self.estimates, "arm_tests": self.tests}
 
 
 def _design(ta: TrialArrays, baseline_visit: str, followup_visit: str, interaction: bool):
@@ -289,7 +300,8 @@ def ancova(
     -------
     AncovaResult
         ``contrasts`` (the ``results/ancova.csv`` table; ``p_adj`` is filled by
-        :func:`~skintrial.stats.multiplicity.adjust_families`), ``emmeans``, ``arm_test``.
+        :func:`~skintrial.stats.multiplicity.adjust_families`), ``tests`` (the F test of arm),
+        ``estimates`` (the adjusted means); ``tables()`` names them as the pipeline writes them.
 
     Notes
     -----
@@ -309,6 +321,12 @@ def ancova(
     >>> res = ancova(d, baseline_visit="week0", followup_visit="week16", reference_arm="A")
     >>> res.contrasts[["contrast", "estimate", "n"]].round(4).to_dict("records")
     [{'contrast': 'B - A', 'estimate': 0.6292, 'n': 6}]
+    >>> res.estimates[["arm", "emmean"]].round(4).to_dict("records")
+    [{'arm': 'A', 'emmean': 2.4687}, {'arm': 'B', 'emmean': 3.0979}]
+    >>> res.tests[["type", "num_df", "den_df"]].to_dict("records")
+    [{'type': 'II', 'num_df': 1.0, 'den_df': 3.0}, {'type': 'III', 'num_df': 1.0, 'den_df': 3.0}]
+    >>> sorted(res.tables())
+    ['ancova', 'arm_tests', 'emmeans']
     """
     ta = trial_arrays(
         data,
@@ -338,7 +356,8 @@ def _ancova_arrays(
     fit, empty = _fit(X, y, Z, W, ta, [*names, *znames], interaction)
     return AncovaResult(
         contrasts=_contrast_table(fit, ta, baseline_visit, W, empty, reference_arm, ci_level),
-        emmeans=_emmeans_table(fit, ta, levels, interaction, W, empty, ci_level),
-        arm_test=_arm_tests(fit, X, names, y, Z, W, empty, len(ta.arms), interaction),
+        tests=_arm_tests(fit, X, names, y, Z, W, empty, len(ta.arms), interaction),
+        estimates=_emmeans_table(fit, ta, levels, interaction, W, empty, ci_level),
+        ci_level=ci_level,
         fit=fit,
     )

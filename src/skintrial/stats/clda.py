@@ -16,6 +16,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -32,9 +33,10 @@ from skintrial.stats._effect_size import arm_sums, hedges_g
 from skintrial.stats._engine import fit_ols
 from skintrial.stats._inference import t_inference
 from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
-from skintrial.stats._schema import CONTRAST_COLUMNS, HEDGES_G
+from skintrial.stats._schema import CONTRAST_COLUMNS, FTEST_COLUMNS, HEDGES_G, VISIT_EMMEANS_COLUMNS
+from skintrial.stats._trial import TrialAnalysis, empty_table
 
-__all__ = ["clda", "CLDA_COLUMNS", "CLDA_STATUSES", "DF_METHODS"]
+__all__ = ["CldaResult", "clda", "CLDA_COLUMNS", "CLDA_STATUSES", "DF_METHODS"]
 
 _DF_AT = CONTRAST_COLUMNS.index("df") + 1
 CLDA_COLUMNS: tuple[str, ...] = (
@@ -63,8 +65,47 @@ CLDA_STATUSES: dict[str, str] = {
     "last visit only): it is fitted on the visits where it was measured, and this visit has no estimate",
     "no_baseline_data": "the outcome has no value at the baseline visit for anyone: the constrained model has no "
     "baseline to constrain",
+    "no_followup_data": "(estimates, baseline rows) the outcome has no value after baseline for anyone: "
+    "there is nothing to fit, so its baseline mean has no estimate either",
 }
 """Every value of the ``status`` column and what it means; estimates are NaN unless the status is ok."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class CldaResult(TrialAnalysis):
+    """cLDA of many outcomes: a :class:`~skintrial.stats.TrialAnalysis`.
+
+    Attributes
+    ----------
+    contrasts : DataFrame
+        One row per outcome × post-baseline visit × contrast, columns :data:`CLDA_COLUMNS`: every
+        visit, not only the primary one.
+    estimates : DataFrame
+        The adjusted mean of every arm at every visit, baseline included (where the arms share one
+        mean), one row per outcome × visit × arm, columns
+        :data:`~skintrial.stats._schema.VISIT_EMMEANS_COLUMNS`.
+    tests : DataFrame
+        Empty (columns :data:`~skintrial.stats._schema.FTEST_COLUMNS`): cLDA has no omnibus test.
+    ci_level : float
+    visits : tuple of str
+        The visits analysed, baseline first; the last is the primary time point.
+    df_method : str
+        ``residual`` or ``satterthwaite``: what gave ``df`` in both tables.
+    """
+
+    method: ClassVar[str] = "clda"
+    contrast_columns: ClassVar[tuple[str, ...]] = CLDA_COLUMNS
+    test_columns: ClassVar[tuple[str, ...]] = FTEST_COLUMNS
+    estimate_columns: ClassVar[tuple[str, ...]] = VISIT_EMMEANS_COLUMNS
+
+    visits: tuple[str, ...]
+    df_method: str
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``clda``: the contrasts at the last visit, the primary time point (``results/clda.csv``)."""
+        at_last = (self.contrasts["visit"] == self.visits[-1]).to_numpy()
+        return {"clda": self.contrasts[at_last].reset_index(drop=True)}
+
 
 _CHUNK_DOUBLES = 5_000_000  # working-set budget per batch of outcomes (doubles per array)
 
@@ -227,14 +268,16 @@ def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray)
 
 
 def _contrast(fit: _Fit, L: np.ndarray, df_method: str, ci_level: float) -> dict[str, np.ndarray]:
-    """Estimate, se, df, t, p and interval of ``L beta`` for every outcome, and each row's status."""
-    est = fit.beta @ L
-    var = np.einsum("i,gij,j->g", L, fit.cov, L)
+    """Estimate, se, df, t, p and interval of ``L beta`` for every outcome, and each row's status;
+    ``L`` is one row (p,) for all outcomes or one per outcome (G, p)."""
+    L = np.broadcast_to(L, fit.beta.shape)
+    est = np.einsum("gi,gi->g", fit.beta, L)
+    var = np.einsum("gi,gij,gj->g", L, fit.cov, L)
     se = np.sqrt(var)
     status = fit.status.astype(object).copy()
     if df_method == "satterthwaite":
         # df = 2 Var(L b)^2 / (g' I^-1 g), g_k = d Var(L b) / d theta_k (Satterthwaite 1946)
-        g = np.einsum("i,gkij,j->gk", L, fit.dcov, L)
+        g = np.einsum("gi,gkij,gj->gk", L, fit.dcov, L)
         with np.errstate(invalid="ignore", divide="ignore"):
             df = 2.0 * var**2 / np.einsum("gk,gkl,gl->g", g, fit.cov_theta, g)
         failed = (status == "ok") & ~(df > 0)
@@ -291,6 +334,55 @@ def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
     return out[list(CLDA_COLUMNS)]
 
 
+def _covariate_grid(ta: TrialArrays, seen: np.ndarray) -> np.ndarray:
+    """(G, c) the covariate columns of the design (centred by :func:`_design` over all participants) at
+    each outcome's reference grid: a numeric covariate at its mean over the participants with a value of
+    the outcome (``seen``, (G, n)), a factor's dummies at 1/levels (its levels weighted equally, as
+    emmeans and :func:`~skintrial.stats.ancova` average them)."""
+    subj_X, _, levels = arm_design(ta)
+    A = len(ta.arms)
+    raw, lv = subj_X[:, A:], np.asarray(levels[A:], dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):  # an outcome nobody has is not fitted
+        seen_mean = (seen.astype(float) @ raw) / seen.sum(axis=1)[:, None]
+    return np.where(lv > 1, 1.0 / np.maximum(lv, 1.0), seen_mean) - raw.mean(axis=0)
+
+
+def _means_table(fit: _Fit, col, ci_level, df_method) -> pd.DataFrame:
+    """Adjusted mean of every arm at every visit of the fit (at baseline the arms' shared mean), outcome ×
+    visit × arm: ``mu_t + delta_{a,t} + gamma' z`` with z at :func:`_covariate_grid`."""
+    ta, (G, p) = fit.ta, fit.beta.shape
+    assert ta is not None  # set by _fit_arrays
+    seen = np.asarray(fit.mask.any(axis=2))  # (G, n)
+    grid = _covariate_grid(ta, seen)
+    frames = []
+    for v in range(len(ta.visits)):
+        for a, name in enumerate(ta.arms):
+            L = np.zeros((G, p))
+            L[:, v] = 1.0
+            if a > 0 and v > 0:
+                L[:, col[(a, v)]] = 1.0
+            L[:, p - grid.shape[1] :] = grid
+            c = _contrast(fit, L, df_method, ci_level)
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "outcome": list(ta.outcomes),
+                        "arm": name,
+                        "visit": ta.visits[v],
+                        "emmean": c["estimate"],
+                        "se": c["se"],
+                        "df": c["df"],
+                        "ci_low": c["ci_low"],
+                        "ci_high": c["ci_high"],
+                        "ci_level": ci_level,
+                        "n": (seen & (ta.arm_index == a)[None, :]).sum(axis=1),
+                        "status": c["status"],
+                    }
+                )
+            )
+    return pd.concat(frames, ignore_index=True)[list(VISIT_EMMEANS_COLUMNS)]
+
+
 def clda(
     data: pd.DataFrame,
     *,
@@ -306,7 +398,7 @@ def clda(
     covariates: Sequence[str] = (),
     ci_level: float = 0.95,
     df_method: str = "residual",
-) -> pd.DataFrame:
+) -> CldaResult:
     """Constrained longitudinal data analysis (cLDA) of every outcome, fitted by REML.
 
     For each outcome the values of participant i at all visits t (baseline included) follow
@@ -349,13 +441,23 @@ def clda(
 
     Returns
     -------
-    DataFrame
-        One row per outcome × post-baseline visit × contrast with the columns
-        :data:`CLDA_COLUMNS`: ``estimate`` (difference in adjusted means), ``se``, ``ci_low``,
+    CldaResult
+        ``contrasts``: one row per outcome × post-baseline visit × contrast with the columns
+        :data:`CLDA_COLUMNS`; ``tables()["clda"]`` holds those of the last visit, as
+        ``results/clda.csv``. ``estimate`` (difference in adjusted means), ``se``, ``ci_low``,
         ``ci_high``, ``df``, ``t``, ``p`` (two-sided), ``p_adj`` (NaN until
         :func:`~skintrial.stats.multiplicity.adjust_families` fills it), ``n`` (participants of the
         two arms with at least one value), ``effect_size`` (estimate over the pooled baseline SD,
         Hedges-corrected) and ``status`` (see :data:`CLDA_STATUSES`).
+
+        ``estimates``: the adjusted mean of each arm at each visit, baseline included (one mean shared
+        by the arms there), one row per outcome × visit × arm with the columns
+        :data:`~skintrial.stats._schema.VISIT_EMMEANS_COLUMNS`. Numeric covariates are taken at their
+        mean over the participants with a value of the outcome, factors averaged over their levels
+        with equal weights (as :func:`~skintrial.stats.ancova`'s adjusted means); ``n`` counts the
+        arm's participants with at least one value; ``df`` as for the contrasts.
+
+        ``tests`` is empty: cLDA has no omnibus test.
 
     Notes
     -----
@@ -381,9 +483,14 @@ def clda(
     ...         rows.append((f"p{i}", a, "week16", "thickness", b + 0.2 * (a == "RT") + rng.normal(0, 0.1)))
     >>> d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
     >>> res = clda(d, baseline_visit="week0", reference_arm="CON")
-    >>> res[["outcome", "contrast", "visit", "n", "status"]].to_dict("records")
+    >>> res.contrasts[["outcome", "contrast", "visit", "n", "status"]].to_dict("records")
     [{'outcome': 'thickness', 'contrast': 'RT - CON', 'visit': 'week16', 'n': 30, 'status': 'ok'}]
-    >>> bool(res["ci_low"].iloc[0] < 0.2 < res["ci_high"].iloc[0])
+    >>> bool(res.contrasts["ci_low"].iloc[0] < 0.2 < res.contrasts["ci_high"].iloc[0])
+    True
+    >>> means = res.estimates.set_index(["visit", "arm"])["emmean"]
+    >>> bool(np.isclose(means["week0", "CON"], means["week0", "RT"]))  # one baseline mean for the arms
+    True
+    >>> bool(np.isclose(means["week16", "RT"] - means["week16", "CON"], res.contrasts["estimate"].iloc[0]))
     True
     """
     if not 0.0 < ci_level < 1.0:
@@ -406,12 +513,24 @@ def clda(
     measured = np.isfinite(ta.values).any(axis=0)  # (G, T): anyone has the outcome at the visit
     # per outcome: its fit's status, or why it has none (no baseline, or no post-baseline visit measured)
     status = np.where(measured[:, 0], "not_measured_at_visit", "no_baseline_data").astype(object)
-    tables = []
+    tables, means = [], []
     for fit, col, g in _fits_by_measured_visits(ta, measured):
         tables.append(_table(fit, col, reference_arm, ci_level, df_method))
+        means.append(_means_table(fit, col, ci_level, df_method))
         status[g] = fit.status
-    fitted = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=list(CLDA_COLUMNS))
-    out = _with_unmeasured_visits(fitted, ta, measured, reference_arm, df_method, ci_level)
+    fill = dict(
+        n=0,
+        ci_level=ci_level,
+        family="",
+        p_adj_method="none",
+        df_method=df_method,
+        effect_size_formula=HEDGES_G,
+    )
+    labels = [label for label, _, _ in pairwise_contrasts(ta.arms, reference_arm)]
+    contrasts = _with_unmeasured_visits(tables, ta, measured, "contrast", labels, CLDA_COLUMNS, fill)
+    estimates = _with_unmeasured_visits(
+        means, ta, measured, "arm", list(ta.arms), VISIT_EMMEANS_COLUMNS, fill
+    )
     status = pd.Series(status)
     bad = (status != "ok").to_numpy()
     if bad.any():
@@ -422,7 +541,14 @@ def clda(
             DegenerateFitWarning,
             stacklevel=2,
         )
-    return out
+    return CldaResult(
+        contrasts=contrasts,
+        tests=empty_table(FTEST_COLUMNS),
+        estimates=estimates,
+        ci_level=ci_level,
+        visits=tuple(ta.visits),
+        df_method=df_method,
+    )
 
 
 def _fit(
@@ -476,42 +602,45 @@ def _fits_by_measured_visits(ta: TrialArrays, measured: np.ndarray):
 
 
 def _with_unmeasured_visits(
-    out: pd.DataFrame, ta: TrialArrays, measured: np.ndarray, reference_arm, df_method: str, ci_level: float
+    fitted: list[pd.DataFrame],
+    ta: TrialArrays,
+    measured: np.ndarray,
+    key: str,
+    labels: list[str],
+    columns: tuple[str, ...],
+    fill: dict,
 ) -> pd.DataFrame:
-    """Add the rows of outcome × post-baseline visit × contrast that no fit produced (a visit at which the
-    outcome was not measured, or an outcome without baseline or follow-up data), with their status, and
-    put every row in outcome, visit and contrast order."""
-    labels = [label for label, _, _ in pairwise_contrasts(ta.arms, reference_arm)]
-    fitted = measured[:, 0] & measured[:, 1:].any(axis=1)
-    g, t = np.nonzero(~(fitted[:, None] & measured[:, 1:]))  # (outcome, post-baseline visit) without a fit
+    """The fits' rows with the rows of outcome × visit × ``key`` that no fit produced, in outcome, visit
+    and ``labels`` order: a visit at which the outcome was not measured, or an outcome without baseline
+    or follow-up data, with their status and the ``fill`` values of ``columns``.
+
+    ``key`` is ``contrast`` (rows at the post-baseline visits) or ``arm`` (the estimates: every visit,
+    baseline included)."""
+    out = pd.concat(fitted, ignore_index=True) if fitted else pd.DataFrame(columns=list(columns))
+    first = 1 if key == "contrast" else 0
+    fitted_outcome = measured[:, 0] & measured[:, 1:].any(axis=1)
+    g, t = np.nonzero(~(fitted_outcome[:, None] & measured[:, first:]))  # (outcome, visit) without a fit
+    t = t + first
     if g.size:
         L = len(labels)
+        why = np.where(t == 0, "no_followup_data", "not_measured_at_visit")
         extra = pd.DataFrame(
             {
                 "outcome": np.repeat(np.asarray(ta.outcomes, dtype=object)[g], L),
-                "contrast": np.tile(np.asarray(labels, dtype=object), g.size),
-                "visit": np.repeat(np.asarray(ta.visits, dtype=object)[t + 1], L),
-                "status": np.repeat(np.where(measured[g, 0], "not_measured_at_visit", "no_baseline_data"), L),
+                key: np.tile(np.asarray(labels, dtype=object), g.size),
+                "visit": np.repeat(np.asarray(ta.visits, dtype=object)[t], L),
+                "status": np.repeat(np.where(measured[g, 0], why, "no_baseline_data"), L),
             }
-        ).reindex(columns=list(CLDA_COLUMNS))
-        extra = extra.assign(
-            n=0,
-            ci_level=ci_level,
-            family="",
-            p_adj_method="none",
-            df_method=df_method,
-            effect_size_formula=HEDGES_G,
-        )
+        ).reindex(columns=list(columns))
+        extra = extra.assign(**{k: v for k, v in fill.items() if k in columns})
         out = pd.concat([out, extra], ignore_index=True) if len(out) else extra
-    key = {
+    order = {
         "outcome": {o: k for k, o in enumerate(ta.outcomes)},
         "visit": {v: k for k, v in enumerate(ta.visits)},
-        "contrast": {c: k for k, c in enumerate(labels)},
+        key: {c: k for k, c in enumerate(labels)},
     }
-    out = out.sort_values(
-        ["outcome", "visit", "contrast"], key=lambda s: s.map(key[s.name]), kind="mergesort"
-    )
-    return out.reset_index(drop=True)[list(CLDA_COLUMNS)]
+    out = out.sort_values(["outcome", "visit", key], key=lambda s: s.map(order[s.name]), kind="mergesort")
+    return out.reset_index(drop=True)[list(columns)]
 
 
 def _layout(

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -24,27 +25,51 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 from skintrial.stats._data import arm_design, default_visit_order, trial_arrays
 from skintrial.stats._engine import BatchedFit
-from skintrial.stats._schema import HEDGES_G_CROSS_SECTIONAL
+from skintrial.stats._schema import (
+    CROSS_SECTIONAL_COLUMNS,
+    EMMEANS_COLUMNS,
+    FTEST_COLUMNS,
+    HEDGES_G_CROSS_SECTIONAL,
+)
+from skintrial.stats._trial import TrialAnalysis
 from skintrial.stats.ancova import _arm_tests, _contrast_table, _emmeans_table, _fit
 
-__all__ = ["GroupComparison", "cross_sectional"]
+__all__ = ["CrossSectionalResult", "cross_sectional"]
 
 
-@dataclass(frozen=True)
-class GroupComparison:
-    """The tables of a cross-sectional comparison over many outcomes.
+@dataclass(frozen=True, kw_only=True)
+class CrossSectionalResult(TrialAnalysis):
+    """A cross-sectional comparison over many outcomes: a :class:`~skintrial.stats.TrialAnalysis`.
 
-    ``contrasts`` has the columns of ``results/ancova.csv`` (CONTRAST_COLUMNS); ``emmeans`` the
-    adjusted mean per outcome × group (EMMEANS_COLUMNS; its ``arm`` column holds the group);
-    ``group_test`` the F test of the group term (FTEST_COLUMNS; Type II = Type III here: no
-    interaction) with partial eta squared and its formula. Every row has a ``status`` as in
-    :func:`skintrial.stats.ancova` (a group without data at the visit: ``arm_without_complete_cases``).
+    Attributes
+    ----------
+    contrasts : DataFrame
+        The columns of ``results/ancova.csv``, then the ``visit`` compared and the ``group_column``
+        that defines the groups (:data:`~skintrial.stats._schema.CROSS_SECTIONAL_COLUMNS`,
+        ``results/cross_sectional.csv``); ``contrast`` is ``GROUP - REFERENCE``.
+    tests : DataFrame
+        The F test of the group term (FTEST_COLUMNS; one Type II row per outcome, equal to Type III
+        here: no interaction) with partial eta squared and its formula; ``term`` is the group column.
+    estimates : DataFrame
+        The adjusted mean per outcome × group (EMMEANS_COLUMNS; its ``arm`` column holds the group).
+    ci_level : float
+    fit : BatchedFit
+        The engine's fit.
+
+    Every row has a ``status`` as in :func:`skintrial.stats.ancova` (a group without data at the
+    visit: ``arm_without_complete_cases``).
     """
 
-    contrasts: pd.DataFrame
-    emmeans: pd.DataFrame
-    group_test: pd.DataFrame
+    method: ClassVar[str] = "cross_sectional"
+    contrast_columns: ClassVar[tuple[str, ...]] = CROSS_SECTIONAL_COLUMNS
+    test_columns: ClassVar[tuple[str, ...]] = FTEST_COLUMNS
+    estimate_columns: ClassVar[tuple[str, ...]] = EMMEANS_COLUMNS
+
     fit: BatchedFit
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``cross_sectional``: the contrasts (the tests and estimates are not written)."""
+        return {"cross_sectional": self.contrasts}
 
 
 def cross_sectional(
@@ -61,7 +86,7 @@ def cross_sectional(
     visit: str = "visit",
     at_visit: str | None = None,
     ci_level: float = 0.95,
-) -> GroupComparison:
+) -> CrossSectionalResult:
     """Compare two or more groups on every outcome at one visit, adjusted for covariates.
 
     Parameters
@@ -85,9 +110,13 @@ def cross_sectional(
 
     Returns
     -------
-    GroupComparison
-        The ``effect_size`` column is Hedges' g: the adjusted difference over the pooled SD of the
-        outcome in the two groups, times ``J = 1 - 3 / (4 (n1 + n2) - 9)`` (formula in the table).
+    CrossSectionalResult
+        ``contrasts`` (``results/cross_sectional.csv``; ``p_adj`` is filled by
+        :func:`~skintrial.stats.multiplicity.adjust_families`), ``tests`` (the group F test) and
+        ``estimates`` (adjusted means per group). The ``effect_size`` column is Hedges' g: the adjusted
+        difference over the pooled SD of the outcome in the two groups, times
+        ``J = 1 - 3 / (4 (n1 + n2) - 9)`` (formula in the table). ``visit`` is ``at_visit`` (empty when
+        the data have no visit column and none is named).
 
     Examples
     --------
@@ -98,7 +127,12 @@ def cross_sectional(
     >>> r = cross_sectional(d, group="group", covariates=["age"], reference_group="sedentary")
     >>> r.contrasts[["contrast", "estimate", "df"]].round(3).to_dict("records")
     [{'contrast': 'active - sedentary', 'estimate': 0.195, 'df': 5.0}]
+    >>> r.tests[["term", "type", "num_df", "den_df"]].to_dict("records")
+    [{'term': 'group', 'type': 'II', 'num_df': 1.0, 'den_df': 5.0}]
+    >>> r.estimates["arm"].tolist(), list(r.tables())
+    (['sedentary', 'active'], ['cross_sectional'])
     """
+    no_visit = visit not in data.columns and at_visit is None  # one visit, unnamed: "" in the table
     if visit not in data.columns:
         data = data.assign(**{visit: at_visit or "visit"})
     present = default_visit_order(data[visit], column=visit)
@@ -140,9 +174,12 @@ def cross_sectional(
         fit, ta, at_visit, W, empty, reference_group, ci_level, HEDGES_G_CROSS_SECTIONAL
     )
     test = _arm_tests(fit, X, names, y, None, W, empty, len(ta.arms), False)
-    return GroupComparison(
-        contrasts=contrasts,
-        emmeans=_emmeans_table(fit, ta, levels, False, W, empty, ci_level),
-        group_test=test[test["type"] == "II"].assign(term=group).reset_index(drop=True),
+    return CrossSectionalResult(
+        contrasts=contrasts.assign(visit="" if no_visit else at_visit, group_column=group)[
+            list(CROSS_SECTIONAL_COLUMNS)
+        ],
+        tests=test[test["type"] == "II"].assign(term=group).reset_index(drop=True),
+        estimates=_emmeans_table(fit, ta, levels, False, W, empty, ci_level),
+        ci_level=ci_level,
         fit=fit,
     )

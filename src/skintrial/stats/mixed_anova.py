@@ -28,6 +28,8 @@ anorexia, ChickWeight (3 and 12 visits) and synthetic data, ``tests/stats/test_m
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import pandas as pd
@@ -35,14 +37,42 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 from skintrial.stats._data import trial_arrays
 from skintrial.stats._inference import f_pvalue
-from skintrial.stats._schema import MIXED_ANOVA_COLUMNS
+from skintrial.stats._schema import CONTRAST_COLUMNS, MIXED_ANOVA_COLUMNS, VISIT_EMMEANS_COLUMNS
+from skintrial.stats._trial import TrialAnalysis, empty_table
 
-__all__ = ["mixed_anova", "ARM_DROPPED"]
+__all__ = ["MixedAnovaResult", "mixed_anova", "ARM_DROPPED"]
 
 ARM_DROPPED = "arm_dropped"
 """Status of an outcome for which an arm has no subject observed at every visit: that arm is left out and
 the ANOVA, reported in full, is on the remaining arms (unlike ANCOVA's ``arm_without_complete_cases``,
 whose statistics are NaN)."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MixedAnovaResult(TrialAnalysis):
+    """The arm × visit mixed ANOVA of many outcomes: a :class:`~skintrial.stats.TrialAnalysis`.
+
+    Attributes
+    ----------
+    tests : DataFrame
+        One row per outcome × term (``arm``, ``visit``, ``arm:visit``), columns
+        :data:`~skintrial.stats._schema.MIXED_ANOVA_COLUMNS` (``results/mixed_anova.csv``).
+    contrasts, estimates : DataFrame
+        Empty (columns :data:`~skintrial.stats._schema.CONTRAST_COLUMNS` and
+        :data:`~skintrial.stats._schema.VISIT_EMMEANS_COLUMNS`): the replication ANOVA tests terms;
+        the arm contrasts are :func:`~skintrial.stats.ancova`'s and :func:`~skintrial.stats.clda`'s.
+    ci_level : None
+        The ANOVA has no intervals.
+    """
+
+    method: ClassVar[str] = "mixed_anova"
+    contrast_columns: ClassVar[tuple[str, ...]] = CONTRAST_COLUMNS
+    test_columns: ClassVar[tuple[str, ...]] = MIXED_ANOVA_COLUMNS
+    estimate_columns: ClassVar[tuple[str, ...]] = VISIT_EMMEANS_COLUMNS
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """``mixed_anova``: the tests."""
+        return {"mixed_anova": self.tests}
 
 
 def _arm_means(x: np.ndarray, onehot: np.ndarray, n_arm: np.ndarray) -> np.ndarray:
@@ -101,7 +131,7 @@ def mixed_anova(
     subject: str = "participant_id",
     visits: Sequence[str] | None = None,
     arms: Sequence[str] | None = None,
-) -> pd.DataFrame:
+) -> MixedAnovaResult:
     """Arm × visit mixed ANOVA (Type III, generalized eta squared) for every outcome at once.
 
     This is the **replication analysis** — the table most published pre/post exercise studies
@@ -125,15 +155,16 @@ def mixed_anova(
 
     Returns
     -------
-    DataFrame
-        Columns :data:`~skintrial.stats._schema.MIXED_ANOVA_COLUMNS`: one row per outcome × term
-        (``arm``, ``visit``, ``arm:visit``) with ``num_df, den_df, f, p, ges`` (the DESIGN.md
-        contract), the error mean square ``mse``, the complete cases ``n``, the visits analysed ``n_visits``, and for more than two
-        visits the Greenhouse–Geisser / Huynh–Feldt ``gg_eps, p_gg, hf_eps, p_hf`` (NaN otherwise and
-        on the ``arm`` row). ``status`` is ``ok``, ``arm_dropped`` (an arm without complete cases is
-        left out and the ANOVA is on the remaining arms: its statistics are reported), ``too_few_arms``
-        (fewer than two arms with complete cases), ``too_few_observations`` (no error df) or
-        ``no_residual_variance`` or ``measured_at_fewer_than_two_visits``.
+    MixedAnovaResult
+        ``tests`` with the columns :data:`~skintrial.stats._schema.MIXED_ANOVA_COLUMNS`: one row per
+        outcome × term (``arm``, ``visit``, ``arm:visit``) with ``num_df, den_df, f, p, ges`` (the
+        DESIGN.md contract), the error mean square ``mse``, the complete cases ``n``, the visits
+        analysed ``n_visits``, and for more than two visits the Greenhouse–Geisser / Huynh–Feldt
+        ``gg_eps, p_gg, hf_eps, p_hf`` (NaN otherwise and on the ``arm`` row). ``status`` is ``ok``,
+        ``arm_dropped`` (an arm without complete cases is left out and the ANOVA is on the remaining
+        arms: its statistics are reported), ``too_few_arms`` (fewer than two arms with complete
+        cases), ``too_few_observations`` (no error df) or ``no_residual_variance`` or
+        ``measured_at_fewer_than_two_visits``. ``contrasts`` and ``estimates`` are empty.
 
     Examples
     --------
@@ -143,7 +174,8 @@ def mixed_anova(
     >>> rows = [(s, "AT" if s in "abc" else "RT", v, "r2", x)
     ...         for s, pair in vals.items() for v, x in zip(["w0", "w16"], pair)]
     >>> d = pd.DataFrame(rows, columns=["participant_id", "arm", "visit", "outcome", "value"])
-    >>> mixed_anova(d, visits=["w0", "w16"])[["term", "num_df", "den_df", "f"]].round(3).to_dict("records")
+    >>> res = mixed_anova(d, visits=["w0", "w16"])
+    >>> res.tests[["term", "num_df", "den_df", "f"]].round(3).to_dict("records")
     [{'term': 'arm', 'num_df': 1.0, 'den_df': 4.0, 'f': 0.773}, {'term': 'visit', 'num_df': 1.0, 'den_df': 4.0, 'f': 13.43}, {'term': 'arm:visit', 'num_df': 1.0, 'den_df': 4.0, 'f': 0.821}]
     """
     ta = trial_arrays(data, outcome=outcome, value=value, arm=arm, visit=visit, subject=subject, arms=arms)
@@ -174,7 +206,12 @@ def mixed_anova(
     out = out.sort_values(
         ["outcome", "_t"], key=lambda s: s.map(order) if s.name == "outcome" else s, kind="mergesort"
     )
-    return out.reset_index(drop=True)[list(MIXED_ANOVA_COLUMNS)]
+    return MixedAnovaResult(
+        contrasts=empty_table(CONTRAST_COLUMNS),
+        tests=out.reset_index(drop=True)[list(MIXED_ANOVA_COLUMNS)],
+        estimates=empty_table(VISIT_EMMEANS_COLUMNS),
+        ci_level=None,
+    )
 
 
 _TERMS = ("arm", "visit", "arm:visit")
