@@ -146,7 +146,7 @@ def test_partial_eta_squared_names_its_formula(result):
     assert_allclose(ok["partial_eta_sq"], f * q / (f * q + d), rtol=1e-12)
 
 
-def test_cross_sectional_group_test_and_emmeans_carry_status_and_formula():
+def test_cross_sectional_tests_and_estimates_carry_status_and_formula():
     d = _trial()
     res = cross_sectional(d[d.visit == "w16"], group="arm", reference_group="CON")
     assert tuple(res.tests.columns) == FTEST_COLUMNS and tuple(res.estimates.columns) == EMMEANS_COLUMNS

@@ -20,6 +20,7 @@ is one such small class.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import ClassVar
@@ -35,7 +36,7 @@ def empty_table(columns: Sequence[str]) -> pd.DataFrame:
 
 
 @dataclass(frozen=True, kw_only=True)
-class TrialAnalysis:
+class TrialAnalysis(ABC):
     """The result of a trial analysis over many outcomes: the base of every analysis's result.
 
     Attributes
@@ -59,6 +60,14 @@ class TrialAnalysis:
 
     Every row of every table has a ``status``; its statistics are NaN unless it is ``ok`` (each
     analysis's docstring lists its statuses).
+
+    Examples
+    --------
+    >>> from skintrial.stats import AncovaResult, CldaResult, MixedAnovaResult
+    >>> AncovaResult.method, CldaResult.method, MixedAnovaResult.method
+    ('ancova', 'clda', 'mixed_anova')
+    >>> CldaResult.schema()["estimates"][:3]  # adjusted means per outcome x arm x visit
+    ('outcome', 'arm', 'visit')
     """
 
     method: ClassVar[str]
@@ -80,6 +89,6 @@ class TrialAnalysis:
             "estimates": cls.estimate_columns,
         }
 
+    @abstractmethod
     def tables(self) -> dict[str, pd.DataFrame]:
         """The tables the pipeline writes, by their name in ``results/<name>.csv`` (``p_adj`` not filled)."""
-        raise NotImplementedError(f"{type(self).__name__} does not say which tables it writes")
