@@ -7,6 +7,7 @@ from __future__ import annotations
 
 # isort: off
 from skintrial.cli import _study  # noqa: F401  (each module registers its commands on the app)
+from skintrial.cli import _import  # noqa: F401
 from skintrial.cli import _cutometer, _ultrasound  # noqa: F401
 from skintrial.cli import _qpcr, _expression  # noqa: F401
 from skintrial.cli import _plan  # noqa: F401

@@ -1,7 +1,16 @@
-"""The study bundle: ``study.toml`` schema, table readers (CSV, Excel, Parquet), validation, :class:`Study`."""
+"""The study bundle: ``study.toml`` schema, table readers (CSV, Excel, Parquet), validation, :class:`Study`;
+import of REDCap projects into a bundle (docs/import.md)."""
 
 from skintrial.study._bundle import Study, load_study, read_study_toml, validate_study
 from skintrial.study._readers import find_table, read_table
+from skintrial.study._redcap_import import (
+    MAPPING_FILE,
+    RedcapImport,
+    import_redcap,
+    redcap_draft,
+    write_redcap_bundle,
+    write_redcap_draft,
+)
 from skintrial.study._schema import (
     AnalysisSpec,
     CrossSectionalSpec,
@@ -22,6 +31,12 @@ __all__ = [
     "validate_study",
     "find_table",
     "read_table",
+    "MAPPING_FILE",
+    "RedcapImport",
+    "import_redcap",
+    "redcap_draft",
+    "write_redcap_bundle",
+    "write_redcap_draft",
     "AnalysisSpec",
     "CrossSectionalSpec",
     "QpcrSpec",
