@@ -222,7 +222,15 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
 def csv_bytes(frame: pd.DataFrame) -> bytes:
     """A result table as CSV bytes: UTF-8, ``\\n`` line ends, no index, full float precision, formulas
     neutralised (:func:`neutralise_formulas`)."""
-    return neutralise_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
+    import csv
+
+    safe = neutralise_formulas(frame)
+    # csv quotes a cell holding the line terminator "\n" but not a bare "\r", which readers take for a
+    # line end: a table with such a cell quotes every text cell instead
+    texts = [c for c in range(safe.shape[1]) if safe.iloc[:, c].dtype == object]
+    cr = any(safe.iloc[:, c].map(lambda v: isinstance(v, str) and "\r" in v).any() for c in texts)
+    quoting = csv.QUOTE_NONNUMERIC if cr else csv.QUOTE_MINIMAL
+    return safe.to_csv(index=False, lineterminator="\n", quoting=quoting).encode("utf-8")
 
 
 def _as_bytes(content: object) -> bytes:

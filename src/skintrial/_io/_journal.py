@@ -282,21 +282,30 @@ def publish(out: Path, stage: Path, names: list[str], produced: set[str]) -> Non
     out = Path(out)
     swap = _plan(out, stage, names, produced)
     try:
-        _swap_or_undo(out, swap)
-    except OSError as exc:
-        if exc.errno != errno.EXDEV:
+        try:
+            _swap_or_undo(out, swap)
+        except OSError as exc:
+            if exc.errno != errno.EXDEV:
+                raise
+            _rmdir(out, swap)
+            swap = _plan_beside(out, stage, names, produced)
+            _swap_or_undo(out, swap)
+        done = _Swap(swap.stage, swap.aside, swap.entries, committed=True)
+        try:
+            _write_journal(out, done)  # the commit point
+        except BaseException:
+            _roll_back(out, swap)
             raise
-        if swap.aside is not None:
-            remove_entry(out / swap.aside)
-        swap = _plan_beside(out, stage, names, produced)
-        _swap_or_undo(out, swap)
-    done = _Swap(swap.stage, swap.aside, swap.entries, committed=True)
-    try:
-        _write_journal(out, done)  # the commit point
     except BaseException:
-        _roll_back(out, swap)
+        _rmdir(out, swap)  # rolled back: the folder for the old entries is empty again
         raise
     _finish(out, done)
+
+
+def _rmdir(out: Path, swap: _Swap) -> None:
+    if swap.aside is not None:
+        with contextlib.suppress(OSError):
+            (out / swap.aside).rmdir()
 
 
 def recover(out: Path) -> None:

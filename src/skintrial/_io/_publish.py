@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
@@ -12,7 +13,7 @@ from skintrial._io._files import is_no_space, no_space, no_space_problem, same_f
 from skintrial._io._guard import NO_PROVENANCE, check_replaceable
 from skintrial._io._journal import STAGE_PREFIX, WORK, fsync_tree, publish, remove_entry
 from skintrial._io._lock import OutputLock, output_lock
-from skintrial.errors import InputError
+from skintrial.errors import InputError, Problem
 
 __all__ = ["atomic_output_dir"]
 
@@ -26,6 +27,15 @@ def _shown(filename: object, stage: Path, out: Path) -> object:
         return out / path.relative_to(stage)
     except ValueError:
         return path
+
+
+def _public(problem: Problem, stage: Path, out: Path) -> Problem:
+    def say(text: str | None) -> str | None:
+        return None if text is None else text.replace(str(stage), str(out))
+
+    return dataclasses.replace(
+        problem, message=say(problem.message) or "", file=say(problem.file), fix=say(problem.fix) or ""
+    )
 
 
 @contextlib.contextmanager
@@ -87,6 +97,8 @@ def atomic_output_dir(
                 if not is_no_space(exc):
                     raise
                 raise InputError(no_space_problem(_shown(exc.filename, stage, out), exc)) from None
+            except InputError as exc:  # a file named by where it will be, not by the staging path
+                raise InputError([_public(p, stage, out) for p in exc.problems]) from None
             produced = {e.name for e in os.scandir(stage)}
             names = sorted(produced | set(managed))
             if WORK in names:
