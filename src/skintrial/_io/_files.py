@@ -44,6 +44,7 @@ __all__ = [
     "is_no_space",
     "no_space_problem",
     "fsync_dir",
+    "remove_stale_temps",
     "sha256_file",
 ]
 
@@ -241,12 +242,16 @@ def _as_bytes(content: object) -> bytes:
     return csv_bytes(content)  # type: ignore[arg-type]
 
 
-def _remove_stale_temps(folder: Path, name: str) -> None:
-    """Temporaries of ``name`` left in ``folder`` by a killed writer on this host (its process is gone)."""
+def remove_stale_temps(folder: Path, names: Iterable[str] | None = None) -> None:
+    """Remove the temporaries that killed writers on this host left in ``folder`` (their process is
+    gone): of the targets ``names``, or of any target when ``names`` is None. One scan of the folder."""
+    wanted = None if names is None else set(names)
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):
             m = _TEMP.match(entry.name)
-            if m is None or m["name"] != name or m["host"] != _HOST or int(m["pid"]) == os.getpid():
+            if m is None or (wanted is not None and m["name"] not in wanted):
+                continue
+            if m["host"] != _HOST or int(m["pid"]) == os.getpid():
                 continue
             try:
                 os.kill(int(m["pid"]), 0)
@@ -280,6 +285,7 @@ def write_files(
     files: Mapping[Path, bytes | str | pd.DataFrame],
     *,
     inputs: Iterable[Path] = (),
+    tidy: bool = True,
 ) -> list[Path]:
     """Write each ``path: content`` atomically; all or, on any error, none of them.
 
@@ -287,7 +293,9 @@ def write_files(
     DataFrame as a result CSV, :func:`csv_bytes`); only when all are complete and on disk is each
     renamed over its target. A target that is one of ``inputs`` (or twice in ``files``) is refused
     before anything is written; a full disk raises :class:`InputError` naming the file, with every
-    target left as it was. Temporaries that a killed run left beside a target are removed.
+    target left as it was. Temporaries that a killed run left beside a target are removed (one scan
+    of each folder; ``tidy=False`` skips it, for a caller writing thousands of files into one folder
+    that calls :func:`remove_stale_temps` once itself).
 
     Examples
     --------
@@ -313,10 +321,13 @@ def write_files(
     temps: dict[Path, Path] = {}
     current = None
     try:
+        for folder in dict.fromkeys(p.parent for p in targets):
+            current = folder
+            folder.mkdir(parents=True, exist_ok=True)
+            if tidy:
+                remove_stale_temps(folder, [p.name for p in targets if p.parent == folder])
         for path, content in zip(targets, files.values(), strict=True):
             current = path
-            path.parent.mkdir(parents=True, exist_ok=True)
-            _remove_stale_temps(path.parent, path.name)
             temps[path] = _write_temp(path, _as_bytes(content))
         for path, temp in temps.items():
             current = path
@@ -347,9 +358,9 @@ def write_text(text: str, path: Path, *, inputs: Iterable[Path] = ()) -> Path:
     return Path(path)
 
 
-def write_bytes(data: bytes, path: Path, *, inputs: Iterable[Path] = ()) -> Path:
+def write_bytes(data: bytes, path: Path, *, inputs: Iterable[Path] = (), tidy: bool = True) -> Path:
     """Write bytes atomically (:func:`write_files`)."""
-    write_files({Path(path): data}, inputs=inputs)
+    write_files({Path(path): data}, inputs=inputs, tidy=tidy)
     return Path(path)
 
 

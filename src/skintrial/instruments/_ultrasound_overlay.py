@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["overlay_png", "OVERLAY_COLOURS"]
+__all__ = ["overlay_png", "overlay_bytes", "OVERLAY_COLOURS"]
 
 _GREYS = 251  # palette entries for grey levels; the line colours follow them
 OVERLAY_COLOURS = {
@@ -62,13 +62,18 @@ def overlay_png(image, result, path: str | Path) -> Path:
     >>> out.suffix
     '.png'
     """
+    from skintrial._io import write_bytes
+
+    # atomic: never half an overlay; ultrasound_files removes killed runs' temporaries once per batch
+    return write_bytes(overlay_bytes(image, result), Path(path), tidy=False)
+
+
+def overlay_bytes(image, result) -> bytes:
+    """The PNG of :func:`overlay_png`, as bytes."""
     import io
 
     from PIL import Image, ImageDraw
 
-    from skintrial._io import write_bytes
-
-    path = Path(path)
     frame = image.frames()[result.frame]
     rows, cols = frame.shape
     caption_h = 34
@@ -101,4 +106,4 @@ def overlay_png(image, result, path: str | Path) -> Path:
     draw.multiline_text((4, rows + 2), _caption(result), fill=_GREYS - 1, spacing=2)
     png = io.BytesIO()
     canvas.save(png, format="PNG", compress_level=1)  # fast zlib: speckle barely compresses anyway
-    return write_bytes(png.getvalue(), path)  # atomic: a reader never sees half an overlay
+    return png.getvalue()

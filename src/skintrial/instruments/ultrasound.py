@@ -264,7 +264,7 @@ def ultrasound_files(
     analysed as its own stack of frames. A file that cannot be read or analysed (an
     :class:`~skintrial.errors.InputError`: missing, corrupt or truncated, too small, unusable) never
     stops the batch: its row has NaN values and ``qc`` = ``"error: <message>"``. An overlay that
-    cannot be written (``OSError``) adds ``"error: overlay not written (...)"`` to the row's ``qc``
+    cannot be written (``OSError``, or a full disk) adds ``"error: overlay not written (...)"`` to the row's ``qc``
     and keeps its values. Any other exception is a defect of skintrial and is raised.
 
     Parameters
@@ -310,11 +310,14 @@ def ultrasound_files(
     """
     import pandas as pd
 
+    from skintrial._io import remove_stale_temps
+
     e = _echogenicity(upper_fraction, low_max, high_min)
     files = [str(p) for p in paths]
     names = _overlay_names(files) if overlay_dir is not None else []
     if overlay_dir is not None:
         InputError.collect(overlay_problems(files, overlay_dir))
+        remove_stale_temps(overlay_dir)  # of killed runs, once (overlay_png leaves it to the batch)
     rows: dict[int, dict] = {}
     pending: dict[tuple, list[tuple[int, UltrasoundImage]]] = defaultdict(list)
 
@@ -323,7 +326,10 @@ def ultrasound_files(
         if overlay_dir is not None:
             try:
                 overlay_png(image, result, Path(overlay_dir) / names[index])
-            except OSError as exc:  # an overlay the disk does not take (full, read-only) never costs the row
+            except (
+                OSError,
+                InputError,
+            ) as exc:  # a full disk is an InputError of the writer  # an overlay the disk does not take (full, read-only) never costs the row
                 rows[index]["qc"] = ";".join(
                     filter(None, [rows[index]["qc"], error_cell(f"overlay not written ({exc})")])
                 )
