@@ -133,8 +133,8 @@ def recorded_inputs(out: Path) -> list[Path]:
     if prov is None or not is_run_output(out) or not isinstance(prov.get("study_dir"), str):
         return []
     root = Path(prov["study_dir"])
-    inputs = prov.get("inputs") if isinstance(prov.get("inputs"), dict) else {}
-    return [root, *(root / name for name in inputs)]
+    inputs = prov.get("inputs")
+    return [root, *(root / name for name in (inputs if isinstance(inputs, dict) else {}))]
 
 
 DEMO_STUDY = "study"

@@ -18,11 +18,11 @@ from skintrial.errors import InputError, Problem
 __all__ = ["atomic_output_dir"]
 
 
-def _shown(filename: object, stage: Path, out: Path) -> object:
+def _shown(filename: object, stage: Path, out: Path) -> Path:
     """A staged file named by where it will be: ``OUT/results/x.csv``, not the staging path."""
     if not isinstance(filename, str | os.PathLike):
         return out
-    path = Path(filename)
+    path = Path(os.fspath(filename))
     try:
         return out / path.relative_to(stage)
     except ValueError:

@@ -31,8 +31,8 @@ def _run_pipeline(study_dir: Path, out: Path, *, lock) -> Path:
     with err_console.status("validating the study bundle"):
         study = load_study(study_dir)
     _print_notes(study.notes)
-    guard = dict(protect=input_paths(study), owned=is_run_output)
-    check_replaceable(out, OUTPUTS, **guard)  # before the analysis: refuse early, delete nothing
+    inputs = input_paths(study)
+    check_replaceable(out, OUTPUTS, protect=inputs, owned=is_run_output)  # refuse early, delete nothing
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -48,7 +48,7 @@ def _run_pipeline(study_dir: Path, out: Path, *, lock) -> Path:
 
         results = analyse(study, progress=progress)
     with (
-        atomic_output_dir(out, managed=OUTPUTS, lock=lock, **guard) as stage,
+        atomic_output_dir(out, managed=OUTPUTS, protect=inputs, owned=is_run_output, lock=lock) as stage,
         err_console.status("writing results and report"),
     ):
         write_results(results, stage)
