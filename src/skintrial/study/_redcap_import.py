@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -211,8 +212,11 @@ class _Builder:
 
     # --- participants -------------------------------------------------------------------------------
 
-    def record_values(self, f: RedcapField | None, column: str | None = None) -> pd.Series:
-        """Each record's one value of a participant field (its choice label for a choice field)."""
+    def record_values(
+        self, f: RedcapField | None, column: str | None = None, *, codes: bool = False
+    ) -> pd.Series:
+        """Each record's one value of a participant field (its choice label for a choice field, unless
+        ``codes``)."""
         name = column or (f.name if f is not None else None)
         records = pd.Index(self.frame[self.rid].drop_duplicates())
         if name is None:
@@ -243,7 +247,7 @@ class _Builder:
                 )
             )
         values = distinct.drop_duplicates(self.rid).set_index(self.rid)[name]
-        if f is not None and f.choice_field:
+        if f is not None and f.choice_field and not codes:
             values = values.map(lambda v: f.choices.get(v, v))
         return values.reindex(records)
 
@@ -378,9 +382,14 @@ class _Builder:
     def withdrawal_visits(self, out: pd.DataFrame, wv_f: RedcapField | None) -> pd.DataFrame:
         withdrawn = out["status"] == "withdrawn"
         if wv_f is not None:
-            raw = self.record_values(wv_f).reindex(out["participant_id"]).to_numpy()
+            raw = self.record_values(wv_f, codes=True).reindex(out["participant_id"]).to_numpy()
             lookup = {**{v: v for v in self.visits}, **self.event_visit}
-            visit = [None if v is None else lookup.get(v, lookup.get(str(v).lower())) for v in raw]
+            visit = [
+                None
+                if v is None
+                else lookup.get(v, lookup.get(wv_f.choices.get(v, ""), lookup.get(str(v).lower())))
+                for v in raw
+            ]
             for rid, v, vis, wd, row in zip(
                 out["participant_id"], raw, visit, withdrawn, out["_record_row"], strict=True
             ):
@@ -422,10 +431,8 @@ class _Builder:
             return None, []
         first = fs[0]
         assert first is not None
-        said = []
         unit = o.unit or unit_from_note(first.note)
-        if o.unit is None and unit is not None:
-            said.append(f"unit '{unit}' from the field note")
+        said = [f"unit '{unit}'" + (" (from the field note)" if o.unit is None else "")]
         if not unit:
             self.problems.append(
                 Problem(
@@ -440,11 +447,12 @@ class _Builder:
         values["unit"] = unit
         if o.label is None and first.label:
             values["label"] = first.label
+            said.append("label from the field label")
         for bound in ("min", "max"):
             given = getattr(first, bound)
             if getattr(o, bound) is None and given is not None:
                 values[bound] = given
-                said.append(f"{bound} {given:g} from the field's validation")
+                said.append(f"{bound} {given:g} (from the field's validation {bound})")
         try:
             return OutcomeSpec.model_validate(values), said
         except ValidationError as exc:
@@ -519,8 +527,7 @@ class _Builder:
                     )
                 )
             self.confirm.append(
-                f"outcome '{name}' <- field(s) {', '.join(str(s[1]) for s in sources)}: unit '{spec.unit}'"
-                + (f"; {'; '.join(said)}" if said else "")
+                f"outcome '{name}' <- field(s) {', '.join(str(s[1]) for s in sources)}: {', '.join(said)}"
             )
         if incomplete:
             self.confirm.append(
@@ -699,13 +706,14 @@ def _said_in_redcap(p: Problem, root: Path, people: pd.DataFrame, long: pd.DataF
             if rec["_event"] is not None:
                 where += f", event '{rec['_event']}'"
             column = rec["_field"]
+        message = re.sub(r"participants\.csv \(row \d+\)", "the record's withdrawal fields", p.message)
         return Problem(
-            f"{where}: {p.message}",
+            f"{where}: {message}",
             file=b.r.file,
             row=int(rec["_record_row"]),
             column=column,
             value=p.value,
-            fix=p.fix,
+            fix=p.fix.replace("participants.csv", "REDCap (the record's participant fields)"),
             rows_affected=p.rows_affected,
         )
     return Problem(
