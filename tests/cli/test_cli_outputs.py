@@ -98,7 +98,6 @@ def test_an_output_that_is_an_input_is_refused(tmp_path, command, how):
     src.write_text("participant_id,arm\nP1,A\n")
     for other in ("ct.csv", "expr.csv"):
         (tmp_path / other).write_text("gene,s1\nx,1\n")
-    before = _digest(tmp_path)
     out = _alias(src, how)
     before = _digest(tmp_path)
     r = runner.invoke(app, COMMANDS[command](src, out))
