@@ -87,6 +87,11 @@ class Study:
         return list(self.spec.study.arms)
 
     @property
+    def design(self) -> str:
+        """``[study] design``: ``randomised``, ``cross_sectional`` or ``single_arm``."""
+        return self.spec.study.design
+
+    @property
     def outcomes(self) -> list[str]:
         """Declared outcomes that have measurements, in declaration order (an outcome computed from raw
         files whose every file failed has none; the pipeline reports it with status ``no_data``)."""
@@ -132,6 +137,8 @@ def _toml_problems(exc: ValidationError, file: str) -> list[Problem]:
             key, table = str(err["loc"][-1]), ".".join(str(x) for x in err["loc"][:-1])
             msg = f"{msg}, not text in quotes"
             fix = f'write {key} = {value.strip()} in [{table}], without quotes (not {key} = "{value}")'
+        elif err["type"] == "literal_error" and loc == "study.design":
+            fix = 'write design = "randomised" (the default), "cross_sectional" or "single_arm" (docs/bundle.md)'
         elif "is greater than max" in msg:
             fix = "swap min and max, or correct the one that is wrong"
         elif err["type"] == "finite_number":
@@ -219,8 +226,10 @@ def _combine_replicates(m: pd.DataFrame, spec: StudyFile) -> pd.DataFrame:
     return out.sort_values(keys, kind="mergesort").reset_index(drop=True)
 
 
-def _typed_participants(p: pd.DataFrame) -> pd.DataFrame:
+def _typed_participants(p: pd.DataFrame, spec: StudyFile) -> pd.DataFrame:
     p = p.drop(columns=[ROW_COLUMN]).copy()
+    if "arm" not in p.columns:  # a non-randomised study without arms: its one group (validated)
+        p.insert(1, "arm", spec.study.arms[0])
     if "status" not in p.columns:
         p["status"] = "completed"
     p["status"] = p["status"].fillna("completed")
@@ -463,7 +472,7 @@ def load_study(root: Path | str) -> Study:
         manifest = manifest.drop(columns=[ROW_COLUMN])
         if "site" not in manifest.columns:
             manifest["site"] = None
-    participants = _typed_participants(parts)
+    participants = _typed_participants(parts, spec)
     # messages of later layers (training, serum, qPCR) name the participants table the bundle has
     participants.attrs["file"] = next(p.name for p in found.files if p.stem == "participants")
     return Study(

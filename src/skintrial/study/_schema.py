@@ -26,7 +26,13 @@ __all__ = [
     "QpcrSpec",
     "StudyFile",
     "CrossSectionalSpec",
+    "DESIGNS",
+    "DESIGN_METHODS",
+    "DEFAULT_METHODS",
+    "SINGLE_GROUP",
     "METHOD_NAMES",
+    "design_of",
+    "methods_of",
     "Inconsistency",
     "CONSISTENCY_ERROR",
     "CUTOMETER_COLUMN_KEYS",
@@ -37,9 +43,50 @@ __all__ = [
     "physical_range",
 ]
 
-MethodName = Literal["ancova", "clda", "mixed_anova", "cross_sectional"]
+MethodName = Literal["ancova", "clda", "mixed_anova", "cross_sectional", "paired_change"]
 METHOD_NAMES: tuple[str, ...] = get_args(MethodName)
 """The analyses ``[analysis] methods`` may list."""
+
+DesignName = Literal["randomised", "cross_sectional", "single_arm"]
+DESIGNS: tuple[str, ...] = get_args(DesignName)
+"""The study designs ``[study] design`` may name (docs/bundle.md, "Study designs")."""
+
+DESIGN_METHODS: Mapping[str, tuple[str, ...]] = {
+    "randomised": ("ancova", "clda", "mixed_anova", "cross_sectional"),
+    "cross_sectional": ("cross_sectional",),
+    "single_arm": ("paired_change", "clda"),
+}
+"""The methods each design may list: a cross-sectional study has no follow-up (no ANCOVA, cLDA or
+mixed ANOVA); a single-arm study has no second arm (never a between-arm test)."""
+
+DEFAULT_METHODS: Mapping[str, tuple[str, ...]] = {
+    "randomised": ("ancova",),
+    "cross_sectional": ("cross_sectional",),
+    "single_arm": ("paired_change",),
+}
+"""``[analysis] methods`` when study.toml does not list them, by design."""
+
+SINGLE_GROUP = "all"
+"""The one arm of a non-randomised study that declares no ``[study] arms`` (and whose participants
+table may then have no ``arm`` column)."""
+
+
+def design_of(raw: object) -> str:
+    """The design a raw ``study.toml`` document (or its ``[study]`` table) declares; ``randomised``
+    by default and for a value that is not a design (reported by the schema)."""
+    if isinstance(raw, Mapping) and isinstance(raw.get("study"), Mapping):
+        raw = raw["study"]
+    design = raw.get("design", "randomised") if isinstance(raw, Mapping) else "randomised"
+    return design if design in DESIGNS else "randomised"
+
+
+def methods_of(raw: object) -> list[str]:
+    """``[analysis] methods`` of a raw document, or the design's default when the key is absent."""
+    analysis = raw.get("analysis") if isinstance(raw, Mapping) else None
+    listed = analysis.get("methods") if isinstance(analysis, Mapping) else None
+    if listed is None:
+        return list(DEFAULT_METHODS[design_of(raw)])
+    return _names(listed) or []
 
 
 class _Table(BaseModel):
@@ -95,7 +142,17 @@ def study_inconsistencies(study: object) -> list[Inconsistency]:
     if not isinstance(study, Mapping):
         return []
     out = []
+    design = design_of(study)
     arms, visits = _names(study.get("arms")), _names(study.get("visits"))
+    if design == "single_arm" and isinstance(study.get("reference_arm"), str):
+        out.append(
+            Inconsistency(
+                "study.reference_arm",
+                "a single-arm study has no reference arm: nothing is compared between arms",
+                study.get("reference_arm"),
+                'remove reference_arm, or set design = "randomised" for a trial that compares arms',
+            )
+        )
     if arms is not None:
         twice = sorted({a for a in arms if arms.count(a) > 1})
         if twice:
@@ -104,13 +161,24 @@ def study_inconsistencies(study: object) -> list[Inconsistency]:
                     "study.arms", f"arms are listed more than once: {twice}", twice, "list each arm once"
                 )
             )
-        if len(set(arms)) < 2:
+        if design == "randomised" and len(set(arms)) < 2:
             out.append(
                 Inconsistency(
                     "study.arms",
                     f"a trial compares at least 2 arms; [study] arms lists {len(set(arms))}: {arms}",
                     arms,
-                    'declare every arm participants were randomised to, e.g. arms = ["CON", "RT"]',
+                    'declare every arm participants were randomised to, e.g. arms = ["CON", "RT"]; a study '
+                    'of one group measured before and after is design = "single_arm"',
+                )
+            )
+        if design == "single_arm" and len(set(arms)) != 1:
+            out.append(
+                Inconsistency(
+                    "study.arms",
+                    f"a single-arm study has one arm; [study] arms lists {len(set(arms))}: {arms}",
+                    arms,
+                    'list the one arm (or leave arms out), or set design = "randomised" for a trial that '
+                    "compares arms",
                 )
             )
         ref = study.get("reference_arm")
@@ -155,7 +223,9 @@ def study_inconsistencies(study: object) -> list[Inconsistency]:
                     "set baseline_visit to a declared visit, or add it to visits",
                 )
             )
-        elif isinstance(base, str) and len(visits) >= 2 and base == visits[-1]:
+        elif (
+            isinstance(base, str) and design != "cross_sectional" and len(visits) >= 2 and base == visits[-1]
+        ):
             out.append(
                 Inconsistency(
                     "study.baseline_visit",
@@ -164,6 +234,18 @@ def study_inconsistencies(study: object) -> list[Inconsistency]:
                     base,
                     "list visits in time order (baseline first), or set baseline_visit to the visit before the "
                     "intervention",
+                )
+            )
+        if design != "cross_sectional" and len(visits) < 2:
+            what = "a randomised trial" if design == "randomised" else "a single-arm pre/post study"
+            out.append(
+                Inconsistency(
+                    "study.visits",
+                    f"{what} needs a baseline and at least one follow-up visit; [study] visits lists "
+                    f"{len(visits)}: {visits}",
+                    visits,
+                    'list the visits in time order (e.g. visits = ["week0", "week12"]), or set design = '
+                    '"cross_sectional" for a study that measures each participant once',
                 )
             )
     return out
@@ -177,16 +259,36 @@ def _raise(problems: list[Inconsistency]) -> None:
 
 
 class StudySpec(_Table):
-    """``[study]``: arms, visits and identity of the study."""
+    """``[study]``: design, arms, visits and identity of the study.
+
+    ``design`` is ``randomised`` (the default: a parallel trial of two or more arms, a baseline and
+    follow-up visits), ``cross_sectional`` (groups of a participants column compared at one visit; one
+    visit is enough) or ``single_arm`` (one group measured before and after). A non-randomised study
+    may leave ``arms`` out: it then has the one arm :data:`SINGLE_GROUP` and its participants table
+    needs no ``arm`` column.
+    """
 
     name: str
     description: str = ""
+    design: DesignName = "randomised"
     arms: list[str]
     reference_arm: str | None = None
-    visits: list[str] = Field(min_length=2)
+    visits: list[str] = Field(min_length=1)
     baseline_visit: str
     seed: int | None = None
     arm_labels: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_group_by_default(cls, data: object) -> object:
+        if isinstance(data, Mapping) and "arms" not in data and design_of(data) != "randomised":
+            return {**data, "arms": [SINGLE_GROUP]}
+        return data
+
+    @property
+    def randomised(self) -> bool:
+        """Whether the study is a randomised trial (its report may say so)."""
+        return self.design == "randomised"
 
     @model_validator(mode="after")
     def _consistent(self) -> StudySpec:
@@ -206,6 +308,10 @@ class CrossSectionalSpec(_Table):
     visit: str | None = None
     reference_group: str | None = None
     covariates: list[str] | None = None
+    by: str | None = None
+    """An optional second factor (a participants column, e.g. an age band): the two-way ANOVA
+    group × by (Type II and III, partial eta squared) and the simple effects of group within each level
+    of ``by``."""
 
 
 class AnalysisSpec(_Table):
@@ -349,6 +455,17 @@ class StudyFile(BaseModel):
     serum: SerumSpec | None = None
     qpcr: QpcrSpec | None = None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _design_default_methods(cls, data: object) -> object:
+        """``[analysis] methods`` left out: the design's own analysis (:data:`DEFAULT_METHODS`)."""
+        if not isinstance(data, Mapping) or not isinstance(data.get("analysis"), Mapping):
+            return data
+        if "methods" in data["analysis"]:
+            return data
+        analysis = {**data["analysis"], "methods": list(DEFAULT_METHODS[design_of(data)])}
+        return {**data, "analysis": analysis}
+
     @model_validator(mode="after")
     def _plan_names_declared(self) -> StudyFile:
         _raise(plan_inconsistencies(self.model_dump()))
@@ -398,7 +515,82 @@ def plan_inconsistencies(raw: object) -> list[Inconsistency]:
                 "list each outcome in one family only",
             )
         )
-    return out + _cross_sectional_inconsistencies(raw) + _training_inconsistencies(raw)
+    return (
+        out
+        + _design_inconsistencies(raw)
+        + _cross_sectional_inconsistencies(raw)
+        + _training_inconsistencies(raw)
+    )
+
+
+_NOT_FOR_DESIGN = {
+    "cross_sectional": "a cross-sectional study measures each participant once: it has no follow-up to "
+    "analyse by {method}",
+    "single_arm": "a single-arm study has no second arm: {method} compares arms, and a single-arm study is "
+    "never analysed by a between-arm test",
+    "randomised": "{method} tests change within one group; in a randomised trial within-arm tests are no "
+    "comparison of the arms (the within-arm change is described in change.csv)",
+}
+
+
+def _mapping(value: object) -> Mapping:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _design_inconsistencies(raw: Mapping) -> list[Inconsistency]:
+    """The methods of ``[analysis]`` fit the study's design, and the design's own analysis is listed;
+    the ANCOVA-only settings (interaction, per-protocol set) belong to a randomised trial."""
+    design, methods = design_of(raw), methods_of(raw)
+    allowed = DESIGN_METHODS[design]
+    out = []
+    for m in methods:
+        if m in METHOD_NAMES and m not in allowed:
+            out.append(
+                Inconsistency(
+                    "analysis.methods",
+                    _NOT_FOR_DESIGN[design].format(method=m) + f" (design = {design!r})",
+                    m,
+                    f"list only methods of this design: {list(allowed)}, or correct [study] design",
+                )
+            )
+    own = DEFAULT_METHODS[design][0]
+    if design != "randomised" and own not in methods:
+        out.append(
+            Inconsistency(
+                "analysis.methods",
+                f"a {design.replace('_', '-')} study is analysed by {own!r}, which methods does not list",
+                methods,
+                f"add {own!r} to [analysis] methods (or leave methods out)",
+            )
+        )
+    analysis, study = _mapping(raw.get("analysis")), _mapping(raw.get("study"))
+    table = analysis.get("cross_sectional")
+    group = table.get("group", "arm") if isinstance(table, Mapping) else "arm"
+    arms = _names(study.get("arms"))
+    if design == "cross_sectional" and group == "arm" and (arms is None or len(set(arms)) < 2):
+        out.append(
+            Inconsistency(
+                "analysis.cross_sectional.group",
+                "a cross-sectional study compares the groups of a participants column, and none is named "
+                "(the default, the arm, has one value here)",
+                None,
+                'name the column in study.toml: [analysis.cross_sectional] group = "activity" (any '
+                "participants column with two or more values)",
+            )
+        )
+    if design != "randomised":
+        for key in ("interaction", "per_protocol_min_adherence"):
+            if analysis.get(key) not in (None, False):
+                out.append(
+                    Inconsistency(
+                        f"analysis.{key}",
+                        f"{key} is a setting of the ANCOVA of a randomised trial; this study's design is "
+                        f"{design!r}",
+                        analysis.get(key),
+                        f"remove {key} from [analysis], or correct [study] design",
+                    )
+                )
+    return out
 
 
 def _training_inconsistencies(raw: Mapping) -> list[Inconsistency]:
@@ -424,7 +616,7 @@ def _cross_sectional_inconsistencies(raw: Mapping) -> list[Inconsistency]:
     """``[analysis.cross_sectional]`` goes with ``"cross_sectional"`` in methods, names a declared visit,
     and (grouping by arm) a declared reference arm."""
     analysis, study = raw["analysis"], raw.get("study") if isinstance(raw.get("study"), Mapping) else {}
-    table, methods = analysis.get("cross_sectional"), _names(analysis.get("methods")) or []
+    table, methods = analysis.get("cross_sectional"), methods_of(raw)
     if not isinstance(table, Mapping):
         return []
     out = []
@@ -449,8 +641,18 @@ def _cross_sectional_inconsistencies(raw: Mapping) -> list[Inconsistency]:
                 "name a declared visit (default: the baseline visit)",
             )
         )
+    group, by = table.get("group", "arm"), table.get("by")
+    if isinstance(by, str) and by == group:
+        out.append(
+            Inconsistency(
+                f"{key}.by",
+                f"by names the grouping column {group!r} itself; the two-way ANOVA needs a second factor",
+                by,
+                "name another participants column (e.g. an age band), or leave by out",
+            )
+        )
     ref = table.get("reference_group")
-    if table.get("group", "arm") == "arm" and isinstance(ref, str) and arms is not None and ref not in arms:
+    if group == "arm" and isinstance(ref, str) and arms is not None and ref not in arms:
         out.append(
             Inconsistency(
                 f"{key}.reference_group",

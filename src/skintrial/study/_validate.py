@@ -24,7 +24,7 @@ from skintrial.errors import MAX_SHOWN, Problem, more_like_this
 from skintrial.study._manifest import check_manifest_columns
 from skintrial.study._ranges import outcome_range
 from skintrial.study._readers import BLANK_ROWS, ROW_COLUMN
-from skintrial.study._schema import CrossSectionalSpec, OutcomeSpec, StudyFile
+from skintrial.study._schema import SINGLE_GROUP, CrossSectionalSpec, OutcomeSpec, StudyFile, design_of
 
 __all__ = [
     "Declared",
@@ -61,13 +61,21 @@ class Declared:
     cross_sectional: CrossSectionalSpec | None = None
     """The ``cross_sectional`` method's settings when the plan lists it (its group and covariates are
     participants columns)."""
+    design: str = "randomised"
+    """``[study] design``: ``randomised``, ``cross_sectional`` or ``single_arm``."""
 
     @classmethod
     def from_spec(cls, spec: StudyFile) -> Declared:
         s, a = spec.study, spec.analysis
         cs = (a.cross_sectional or CrossSectionalSpec()) if "cross_sectional" in a.methods else None
         return cls(
-            list(s.arms), list(s.visits), s.baseline_visit, dict(spec.outcomes), list(a.covariates), cs
+            list(s.arms),
+            list(s.visits),
+            s.baseline_visit,
+            dict(spec.outcomes),
+            list(a.covariates),
+            cs,
+            s.design,
         )
 
     @classmethod
@@ -86,17 +94,32 @@ class Declared:
                 except ValueError:  # pydantic's ValidationError; already reported against study.toml
                     outcomes[name] = None
         base = study.get("baseline_visit")
+        design = design_of(study)
+        arms = _strings(study.get("arms"))
         return cls(
-            _strings(study.get("arms")),
+            [SINGLE_GROUP] if arms is None and "arms" not in study and design != "randomised" else arms,
             _strings(study.get("visits")),
             base if isinstance(base, str) else None,
             outcomes,
             _strings(analysis.get("covariates")) or [],
+            design=design,
         )
 
     @property
     def followup_visit(self) -> str | None:
+        """The primary follow-up visit (the last); none in a cross-sectional study."""
+        if self.design == "cross_sectional":
+            return None
         return self.visits[-1] if self.visits and len(self.visits) >= 2 else None
+
+    @property
+    def randomised(self) -> bool:
+        return self.design == "randomised"
+
+    @property
+    def arm_optional(self) -> bool:
+        """A non-randomised study that declares no arms needs no ``arm`` column (it has one group)."""
+        return not self.randomised and self.arms == [SINGLE_GROUP]
 
 
 def _name(file: str) -> str:
@@ -208,7 +231,8 @@ def blank_row_notes(table: pd.DataFrame, file: str) -> list[Problem]:
 
 def check_participants(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
     """Problems in the participants table: ids, arms, status, withdrawal visit, numeric age, covariates."""
-    problems = _required(df, PARTICIPANT_REQUIRED, file)
+    required = PARTICIPANT_REQUIRED if d.randomised else ("participant_id",)
+    problems = _required(df, required, file)
     if problems:
         return problems
     problems += _empty(df, "participant_id", file, "give every participant a unique id (or delete the row)")
@@ -221,14 +245,20 @@ def check_participants(df: pd.DataFrame, d: Declared, file: str) -> list[Problem
         "duplicate participant id",
         "each participant appears once; merge or renumber the duplicates",
     )
-    problems += _empty(
-        df,
-        "arm",
-        file,
-        "fill in the arm the participant was randomised to" + (f" (one of {d.arms})" if d.arms else ""),
-    )
-    if d.arms is not None:
-        problems += _arms(df, d.arms, file)
+    if "arm" in df.columns:
+        problems += _empty(
+            df,
+            "arm",
+            file,
+            (
+                "fill in the arm the participant was randomised to"
+                if d.randomised
+                else "fill in the participant's arm"
+            )
+            + (f" (one of {d.arms})" if d.arms else ""),
+        )
+    if d.arms is not None and "arm" in df.columns:
+        problems += _arms(df, d, file)
     problems += _status(df, d, file)
     if "age" in df.columns:
         age = pd.to_numeric(df["age"], errors="coerce")
@@ -273,7 +303,11 @@ def _model_columns(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
                 "covariate value missing",
                 "fill in the covariate for every participant (the model needs it)",
             )
-    if cs is None or cs.group == "arm":
+    if cs is None:
+        return problems
+    if cs.by is not None:
+        problems += _factor_column(df, cs.by, "by", file)
+    if cs.group == "arm":
         return problems
     if cs.group not in df.columns:
         return [
@@ -317,25 +351,66 @@ def _model_columns(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
     return problems
 
 
-def _arms(df: pd.DataFrame, arms: list[str], file: str) -> list[Problem]:
+def _factor_column(df: pd.DataFrame, column: str, key: str, file: str) -> list[Problem]:
+    """The second factor of the two-way ANOVA (``[analysis.cross_sectional] by``): a participants
+    column, filled for everyone, with two or more values."""
+    if column not in df.columns:
+        return [
+            Problem(
+                f"the column '{column}' named by {key} in [analysis.cross_sectional] is not a column",
+                file=file,
+                row=1,
+                column=column,
+                fix=f"add the column (e.g. an age band for each participant), or correct {key} in study.toml",
+            )
+        ]
+    problems = _per_row(
+        df,
+        df[column].isna(),
+        file,
+        column,
+        f"{key} value missing",
+        f"fill in '{column}' for every participant (the two-way ANOVA needs it)",
+    )
+    levels = sorted({str(v) for v in df[column].dropna()})
+    if len(levels) < 2:
+        problems.append(
+            Problem(
+                f"the column '{column}' ({key} of [analysis.cross_sectional]) has {len(levels)} distinct "
+                "value(s); the two-way ANOVA needs 2 or more",
+                file=file,
+                column=column,
+                fix=f"check the column, or leave {key} out of [analysis.cross_sectional]",
+            )
+        )
+    return problems
+
+
+def _arms(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
     """Unknown arms, and declared arms nobody was randomised to (their contrasts could not be estimated)."""
+    arms = d.arms or []
+    fix = "correct the arm, or declare it in study.toml [study] arms"
+    if d.arm_optional:
+        fix = (
+            'declare the study\'s one arm in study.toml (arms = ["NAME"]), or remove the arm column'
+            if d.design == "single_arm"
+            else "remove the arm column (the groups are named by [analysis.cross_sectional] group), or declare "
+            "the arms in study.toml [study] arms"
+        )
     problems = _per_group(
         df,
         df["arm"].notna() & ~df["arm"].isin(arms),
         "arm",
         file,
         "arm",
-        lambda v: (
-            f"unknown arm (declared arms: {arms})",
-            "correct the arm, or declare it in study.toml [study] arms",
-        ),
+        lambda v: (f"unknown arm (declared arms: {arms})", fix),
     )
     present = set(df["arm"].dropna())
     problems += (
         [
             Problem(
                 f"arm '{a}' is declared in study.toml [study] arms but no participant in {_name(file)} is "
-                "randomised to it",
+                + ("randomised to it" if d.randomised else "in it"),
                 file=file,
                 column="arm",
                 value=a,
@@ -683,15 +758,27 @@ def check_baselines(
     ids = participants.drop_duplicates("participant_id")
     lacking = ids.loc[ids["participant_id"].notna() & ~ids["participant_id"].isin(base)]
     head = lacking.head(MAX_SHOWN)
+    what = (
+        f"randomised participant has no measurement at the baseline visit '{d.baseline_visit}'"
+        if d.randomised
+        else f"participant has no measurement at the {'' if d.design == 'cross_sectional' else 'baseline '}"
+        f"visit '{d.baseline_visit}'"
+    )
+    fix = (
+        f"add the baseline measurements to {_name(measurements_file)} (a trial analysis needs every "
+        "randomised participant's baseline)"
+        if d.randomised
+        else f"add the participant's measurements to {_name(measurements_file)}, or remove the participant "
+        "from the participants table"
+    )
     shown = [
         Problem(
-            f"randomised participant has no measurement at the baseline visit '{d.baseline_visit}'",
+            what,
             file=file,
             row=int(r),
             column="participant_id",
             value=pid,
-            fix=f"add the baseline measurements to {_name(measurements_file)} (a trial analysis needs every "
-            "randomised participant's baseline)",
+            fix=fix,
         )
         for pid, r in zip(head["participant_id"], head[ROW_COLUMN], strict=True)
     ]
