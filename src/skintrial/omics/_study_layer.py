@@ -140,6 +140,18 @@ def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
                 fix="use a visit of [study] visits",
             )
         )
+    panels = sorted(set(panel["panel"].astype(str)))
+    unknown = [name for name in serum_options(study)["pqn"] if name not in panels]
+    if unknown:
+        problems.append(
+            Problem(
+                f"[serum] pqn in study.toml names panel(s) {unknown} that the file does not have (its panels: "
+                f"{panels})",
+                file=str(path),
+                column="panel",
+                fix="name panels as the file's 'panel' column writes them in [serum] pqn, or remove them",
+            )
+        )
     InputError.collect(problems)
     covs = list(plan.covariates)
     subj = study.participants[["participant_id", "arm", *covs]].astype({"participant_id": str})
