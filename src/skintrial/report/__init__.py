@@ -1,6 +1,8 @@
-"""The report: one self-contained HTML file (tables, figures, methods, exclusions) from pipeline results."""
+"""The report: one self-contained HTML file (tables, figures, methods, exclusions) from pipeline results,
+with report.docx (manuscript tables), figures/ (SVG, PDF, PNG) and, on request, report.pdf."""
 
-from skintrial.report._html import render_report, write_report
+from skintrial.report._html import render_report, report_files, write_report
+from skintrial.report._pdf import pdf_engine, require_pdf_engine, write_pdf
 from skintrial.report._plan_text import (
     PlanPage,
     analysis_sentence,
@@ -16,6 +18,10 @@ from skintrial.report._plan_text import (
 __all__ = [
     "render_report",
     "write_report",
+    "report_files",
+    "write_pdf",
+    "pdf_engine",
+    "require_pdf_engine",
     "PlanPage",
     "render_plan",
     "plan_notes",

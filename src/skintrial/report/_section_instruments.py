@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import base64
+from typing import cast
 
 import pandas as pd
 
-from skintrial.pipeline import TrialResults
+from skintrial.report._context import Context
 from skintrial.report._figures import cutometer_curves_figure
-from skintrial.report._format import num
+from skintrial.report._format import fixed
 
 __all__ = ["build"]
 
 N_OVERLAYS = 4
+
+OVERLAY_LEGEND = (
+    ("#ffdc00", "yellow", "skin surface (top of the entry echo)"),
+    ("#00c8ff", "cyan", "top of the dermis (lower edge of the entry echo)"),
+    ("#ff00ff", "magenta", "lower edge of the subepidermal low-echogenic band (SLEB)"),
+    ("#50ff50", "green", "split between upper and lower dermis"),
+    ("#ff2828", "red", "dermis/subcutis border"),
+)
+"""The lines of an ultrasound overlay (the colours skintrial.instruments draws), as the page's legend."""
 
 
 def _qc_rows(files: pd.DataFrame) -> list[list[str]]:
@@ -34,14 +44,15 @@ def _qc_rows(files: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
-def build(res: TrialResults) -> list[dict]:
+def build(ctx: Context) -> list[dict]:
     """The instruments section, or nothing when the bundle had no raw files."""
+    res = ctx.res
     files = res.get("instrument_files")
     if files is None or files.empty:
         return []
     qc = files["qc"].fillna("")
     flagged = files[qc != ""]
-    agreement = res.get("instrument_agreement", pd.DataFrame())
+    agreement = cast(pd.DataFrame, res.get("instrument_agreement", pd.DataFrame()))
     shown = sorted((name, data) for name, data in res.assets.items() if name.startswith("overlays/"))
     overlays = [
         {"name": name.rsplit("/", 1)[-1], "uri": "data:image/png;base64," + base64.b64encode(data).decode()}
@@ -56,17 +67,20 @@ def build(res: TrialResults) -> list[dict]:
             "flagged": [[r.file, r.instrument, r.qc] for r in flagged.itertuples()],
             "agreement": [
                 [
-                    r.outcome,
+                    ctx.label(r.outcome),
                     str(r.n_raw),
                     str(r.n_table_only),
                     str(r.n),
-                    num(r.mean_difference),
-                    num(r.max_abs_difference),
+                    fixed(r.mean_difference, ctx.d(r.outcome) + 1),
+                    fixed(r.max_abs_difference, ctx.d(r.outcome) + 1),
                 ]
                 for r in agreement.itertuples()
             ],
-            "curves": cutometer_curves_figure(curves) if curves is not None and len(curves) else None,
+            "curves": ctx.figures.add("instruments-cutometer-curves", cutometer_curves_figure(curves))
+            if curves is not None and len(curves)
+            else None,
             "overlays": overlays,
             "n_overlays": len(shown),
+            "legend": OVERLAY_LEGEND,
         }
     ]

@@ -14,17 +14,16 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
-from skintrial.report._format import ci, num, pval, table_section
+from skintrial.report._context import Context
+from skintrial.report._datatable import data_table
+from skintrial.report._figures import slug
+from skintrial.report._format import ci, count_of, dof, effect, fixed, name_of, pval, table_section
 
 __all__ = ["build", "methods_text"]
 
 
 def _alpha(res) -> float:
     return float(res.study.spec.analysis.alpha)
-
-
-def _labels(res) -> dict[str, str]:
-    return {k: (v.label or k) for k, v in res.study.spec.outcomes.items()}
 
 
 def _counts(change: pd.DataFrame, alpha: float) -> list[list[str]]:
@@ -36,32 +35,49 @@ def _counts(change: pd.DataFrame, alpha: float) -> list[list[str]]:
     return rows
 
 
-def _serum(res) -> dict | None:
+def _serum(ctx: Context) -> dict | None:
     from skintrial.report._fig_omics import volcano_figure
 
+    res = ctx.res
     anc = res.get("serum_ancova")
     if anc is None or anc.empty:
         return None
     alpha = _alpha(res)
-    lod = res.get("serum_lod", pd.DataFrame(columns=["tested", "status", "n_below_lod", "method"]))
-    volcanoes = [
-        {"contrast": c, "uri": volcano_figure(anc, contrast=c, alpha=alpha)}
-        for c in dict.fromkeys(anc["contrast"])
-    ]
-    top = anc.sort_values("p", kind="mergesort").head(20)
+    lod = cast(
+        pd.DataFrame,
+        res.get("serum_lod", pd.DataFrame(columns=["tested", "status", "n_below_lod", "method"])),
+    )
+    volcanoes = []
+    for c in dict.fromkeys(anc["contrast"]):
+        fig, spots = volcano_figure(anc, contrast=c, alpha=alpha)
+        volcanoes.append({**ctx.figures.add(f"serum-volcano-{slug(c)}", fig, hotspots=spots), "contrast": c})
+    ordered = anc.sort_values("p", kind="mergesort", na_position="last")
     rows = [
         [
-            r.analyte,
-            r.panel,
-            r.contrast,
-            num(r.ratio),
-            ci(r.ratio_low, r.ratio_high),
+            str(r.analyte),
+            str(r.panel),
+            str(r.contrast),
+            fixed(r.ratio, 2),
+            ci(r.ratio_low, r.ratio_high, 2),
             pval(r.p),
             pval(r.p_adj),
-            str(r.n),
+            count_of(r.n),
         ]
-        for r in top.itertuples()
+        for r in ordered.itertuples()
     ]
+    keys = np.column_stack(
+        [ordered[c].to_numpy(dtype=float) for c in ("ratio", "ratio_low", "p", "p_adj", "n")]
+    ).tolist()
+    table = data_table(
+        "serum-panel",
+        ["Analyte", "Panel", "Contrast", "Ratio", "CI", "p", "BH q", "n"],
+        rows,
+        keys=[[None, None, None, *k] for k in keys],
+        text_columns=3,
+        filters=[1, 2],
+        what="analyte contrasts",
+        order="smallest p first",
+    )
     change = res.get("serum_change")
     pqn = res.get("serum_pqn")
     return {
@@ -74,92 +90,115 @@ def _serum(res) -> dict | None:
         "n_tested": int(lod["tested"].sum()) if len(lod) else 0,
         "n_excluded_lod": int((lod["status"] == "too_many_below_lod").sum()) if len(lod) else 0,
         "n_with_below_lod": int((lod["n_below_lod"] > 0).sum()) if len(lod) else 0,
-        "lod_method": str(lod["method"].iat[0]) if len(lod) else "",
+        "lod_method": _LOD_SHORT.get(str(lod["method"].iat[0]), str(lod["method"].iat[0]))
+        if len(lod)
+        else "",
         "pqn_panels": sorted(pqn["panel"].unique().tolist()) if pqn is not None and len(pqn) else [],
         "scale": str(anc["scale"].iat[0]),
-        "top_headers": ["Analyte", "Panel", "Contrast", "Ratio", "CI", "p", "BH q", "n"],
-        "top_rows": rows,
+        "ci_level": f"{float(anc['ci_level'].iat[0]):.0%}" if "ci_level" in anc.columns else "95%",
+        "table": table,
         "count_headers": ["Arm", "Panel", "Analytes", "Up (q < α)", "Down (q < α)"],
         "count_rows": _counts(change, alpha) if change is not None else [],
     }
 
 
-def _mechanism(res) -> dict | None:
+def _mechanism(ctx: Context) -> dict | None:
     from skintrial.report._fig_omics import mechanism_heatmap
 
+    res = ctx.res
     grid, top = res.get("mechanism"), res.get("mechanism_top")
     if grid is None or grid.empty or top is None:
         return None
-    labels = _labels(res)
     method = str(top["method"].iat[0]) if len(top) else "spearman"
     adjusted = bool(top["arm_adjusted"].iat[0]) if len(top) else False
     alpha = _alpha(res)
+    shown = grid[(grid["method"] == method) & (grid["arm_adjusted"] == adjusted)]
+    shown = shown.sort_values("p", kind="mergesort", na_position="last")
     rows = [
         [
-            r.factor,
-            labels.get(r.skin_outcome, r.skin_outcome),
-            num(r.r, 2),
-            str(r.n),
-            f"{r.df:g}",
+            str(r.factor),
+            ctx.label(r.skin_outcome),
+            effect(r.r),
+            count_of(r.n),
+            dof(r.df),
             pval(r.p),
             pval(r.p_adj),
         ]
-        for r in top.itertuples()
+        for r in shown.itertuples()
     ]
-    n_pairs = int(((grid["method"] == method) & (grid["arm_adjusted"] == adjusted)).sum())
-    n_sig = int(
-        ((grid["method"] == method) & (grid["arm_adjusted"] == adjusted) & (grid["p_adj"] < alpha)).sum()
+    keys = np.column_stack([shown[c].to_numpy(dtype=float) for c in ("r", "n", "df", "p", "p_adj")]).tolist()
+    table = data_table(
+        "mechanism",
+        ["Factor", "Skin outcome", "r", "n", "df", "p", "BH q"],
+        rows,
+        keys=[[None, None, *k] for k in keys],
+        text_columns=2,
+        filters=[1],
+        what="factor × outcome pairs",
+        order="smallest p first",
     )
+    n_sig = int((shown["p_adj"] < alpha).sum())
+    fig, spots = mechanism_heatmap(grid, method=method, arm_adjusted=adjusted, labels=ctx.labels, alpha=alpha)
     return {
         "id": "mechanism",
         "title": "Mechanism: circulating factors vs skin",
         "template": "mechanism",
-        "heatmap": mechanism_heatmap(grid, method=method, arm_adjusted=adjusted, labels=labels, alpha=alpha),
-        "method": method,
+        "heatmap": ctx.figures.add("mechanism-heatmap", fig, hotspots=spots),
+        "method": name_of(method),
         "adjusted": adjusted,
-        "n_pairs": n_pairs,
+        "n_pairs": len(shown),
         "n_significant": n_sig,
         "alpha": alpha,
-        "headers": ["Factor", "Skin outcome", "r", "n", "df", "p", "BH q"],
-        "rows": rows,
+        "table": table,
     }
 
 
-def _qpcr(res) -> dict | None:
+def _qpcr(ctx: Context) -> dict | None:
+    res = ctx.res
     t = res.get("qpcr")
     if t is None or t.empty:
         return None
+    between = (t["test"].astype(str) != "paired_t").to_numpy()  # a between-arm row: n of both arms
     rows = [
         [
-            r.gene,
-            r.group,
-            r.contrast,
-            str(r.n),
-            num(r.delta_delta_ct),
-            num(r.fold_change),
-            ci(r.fc_low, r.fc_high),
+            str(r.gene),
+            str(r.group),
+            str(r.contrast),
+            f"{count_of(r.n)} vs {count_of(r.n_control)}" if b else count_of(r.n),
+            fixed(r.delta_delta_ct, 2),
+            fixed(r.fold_change, 2),
+            ci(r.fc_low, r.fc_high, 2),
             pval(r.p),
-            r.test,
+            name_of(r.test),
         ]
-        for r in t.itertuples()
+        for r, b in zip(t.itertuples(), between, strict=True)
     ]
     excl = res.get("qpcr_exclusions")
     n_excl = 0 if excl is None else len(excl)
-    level = t["ci_level"].iat[0] if "ci_level" in t.columns else np.nan
+    level = float(t["ci_level"].iat[0]) if "ci_level" in t.columns else np.nan
     return table_section(
         "qpcr",
         "Fibroblast ECM gene expression (qPCR)",
-        ["Gene", "Arm", "Comparison", "n", "ΔΔCt", "Fold change", "CI", "p", "Test"],
+        ["Gene", "Arm", "Comparison", "n", "ΔΔCt", "Fold change", f"{level:.0%} CI", "p", "Test"],
         rows,
         text_columns=3,
         intro="Dermal fibroblasts given each participant's serum from before and after training. Within each arm: "
         "the mean within-participant ΔΔCt (post − pre, each participant their own calibrator) with the "
-        "paired t test; between arms: the difference of those changes. Fold change = 2^(−ΔΔCt) (above 1: "
-        "higher expression with post-training serum).",
-        note=f"{num(100 * level, 3)}% confidence intervals. p-values are per gene, not adjusted for the "
-        f"{t['gene'].nunique()} genes tested: read them as descriptive. Wells excluded (undetermined, above "
-        f"the cutoff, missing pairs): {n_excl}; listed in results/qpcr_exclusions.csv. Method: docs/qpcr.md.",
+        "paired t test; between arms: the difference of those changes (n: participants in each arm). "
+        "Fold change = 2^(−ΔΔCt) (above 1: higher expression with post-training serum).",
+        note=f"p-values are per gene, not adjusted for the {t['gene'].nunique()} genes tested: read them as "
+        f"descriptive. Wells excluded (undetermined, above the cutoff, missing pairs): {n_excl}; listed in "
+        f"results/qpcr_exclusions.csv. Method: docs/qpcr.md.",
     )
+
+
+_LOD_SHORT = {
+    "lod_sqrt2": "LOD/√2",
+    "lod_half": "LOD/2",
+    "lod": "the LOD",
+    "censored_normal": "a censored-normal model",
+    "missing": "treating them as missing",
+}
 
 
 _LOG = {"log2": "log2", "log10": "log10", "ln": "natural-log"}
@@ -309,13 +348,13 @@ def methods_text(res) -> str:
     return " ".join(x for x in (_serum_methods(res), _mechanism_methods(res), _qpcr_methods(res)) if x)
 
 
-def build(res) -> list[dict]:
+def build(ctx: Context) -> list[dict]:
     """The molecular sections of the report, in reading order: serum panel, mechanism, qPCR.
 
     Parameters
     ----------
-    res : skintrial.pipeline.TrialResults
-        A run whose ``omics`` stage produced the molecular tables (none is fine).
+    ctx : Context
+        The report's context: a run whose ``omics`` stage produced the molecular tables (none is fine).
 
     Returns
     -------
@@ -323,5 +362,5 @@ def build(res) -> list[dict]:
         Sections for ``report.html.j2`` (``template`` names ``section_serum.html.j2``,
         ``section_mechanism.html.j2``, or the shared table template); empty without molecular tables.
     """
-    sections = [_serum(res), _mechanism(res), _qpcr(res)]
+    sections = [_serum(ctx), _mechanism(ctx), _qpcr(ctx)]
     return [s for s in sections if s is not None]

@@ -1,28 +1,47 @@
 """The report's sections, each built from result tables into plain values for the template.
 
 A section is a dict with ``id``, ``title`` and the fields its template block reads. Numbers are
-formatted here (``_format``); strings from input files stay raw and are escaped by the template.
+formatted here (``_format``: each outcome to its own decimals); strings from input files stay raw and
+are escaped by the template. Figures go through the report's :class:`~skintrial.report._figures.FigureSet`
+(``ctx.figures``), which also keeps them for ``figures/``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
-from skintrial.pipeline import TrialResults
+import pandas as pd
+
 from skintrial.report import _figures as figs
-from skintrial.report._format import ci, dof, mean_sd, num, pval, table_section
+from skintrial.report._context import Context
+from skintrial.report._format import (
+    ci,
+    count_of,
+    dof,
+    effect,
+    eta_sq,
+    fixed,
+    mean_sd,
+    name_of,
+    percent,
+    pval,
+    table_section,
+)
+from skintrial.report._methods import MULTIPLICITY, _groups_words, methods_text
 
-__all__ = ["build_sections"]
+__all__ = ["build_sections", "summary", "flow_rows", "status_text"]
 
 
-def _labels(res: TrialResults) -> dict[str, str]:
-    return {k: (v.label or k) for k, v in res.study.spec.outcomes.items()}
+def status_text(status: object) -> str:
+    """'' for a fit that is ok; otherwise the status in words."""
+    return "" if status == "ok" else name_of(status)
 
 
-def _flow(res: TrialResults) -> dict:
+def flow_rows(ctx: Context) -> list[dict]:
+    """Per arm: randomised, withdrawn (with reasons), completed and analysed (the primary ANCOVA's
+    fewest over the primary outcomes)."""
+    res = ctx.res
     flow = res.table("flow")
-    anc = res.table("ancova")
     rows = []
     for arm in res.study.arms:
         f = flow[flow["arm"] == arm]
@@ -47,73 +66,140 @@ def _flow(res: TrialResults) -> dict:
     analysed = em[em["outcome"].isin(primary)].groupby("arm")["n"].min().to_dict()
     for r in rows:
         r["analysed"] = int(analysed.get(r["arm"], 0))
-    return {"id": "flow", "title": "Participant flow", "rows": rows, "anc_n": len(anc)}
+    return rows
 
 
-def _baseline(res: TrialResults) -> dict:
-    b = res.table("baseline")
-    labels = _labels(res)
-    arms = res.study.arms
-    rows = []
-    for (var, level), grp in b.groupby(["variable", "level"], sort=False):
+def _flow(ctx: Context) -> dict:
+    from skintrial.report._consort import consort_figure
+
+    rows = flow_rows(ctx)
+    consort = None
+    if len(rows) >= 2:  # a randomised parallel design: the CONSORT diagram
+        consort = ctx.figures.add("flow-consort", consort_figure(rows, followup=ctx.res.followup_visit))
+    return {"id": "flow", "title": "Participant flow", "rows": rows, "consort": consort}
+
+
+def arm_sizes(ctx: Context) -> dict[str, int]:
+    """Participants randomised per arm (the n of a table's column header)."""
+    flow = ctx.res.table("flow")
+    return {
+        a: int(flow.loc[(flow["arm"] == a) & (flow["stage"] == "randomised"), "n"].sum())
+        for a in ctx.res.study.arms
+    }
+
+
+def baseline_rows(ctx: Context) -> list[dict]:
+    """Table 1's rows: a continuous variable is one row (mean ± SD); a categorical one a heading row
+    ("Sex, n (%)") with one indented row per level. Variables named by their labels, with units."""
+    b = ctx.res.table("baseline")
+    arms = ctx.res.study.arms
+    participants = ctx.res.study.participants
+    rows: list[dict] = []
+    for var, grp in b.groupby("variable", sort=False):
+        var = str(var)
+        categorical = bool((grp["level"].astype(str) != "").any())
+        name = ctx.labelled(var) if var in ctx.labels else name_of(var)
+        if categorical:
+            rows.append({"variable": f"{name}, n (%)", "cells": [""] * len(arms), "heading": True})
+            for level, g in grp.groupby("level", sort=False):
+                cells = []
+                for arm in arms:
+                    r = g[g["arm"] == arm]
+                    cells.append(
+                        "–"
+                        if r.empty
+                        else f"{count_of(r['count'].iloc[0])} ({fixed(r['percent'].iloc[0], 1)}%)"
+                    )
+                rows.append({"variable": str(level), "cells": cells, "level": True})
+            continue
+        if var in ctx.decimals:
+            d = ctx.d(var)
+        elif var in participants.columns:
+            from skintrial.report._format import outcome_decimals
+
+            values = pd.to_numeric(participants[var], errors="coerce")
+            d = outcome_decimals(pd.DataFrame({"outcome": var, "visit": "", "value": values})).get(var, 1)
+        else:
+            d = 1
         cells = []
         for arm in arms:
             r = grp[grp["arm"] == arm]
-            if r.empty:
-                cells.append("–")
-            elif level:
-                cells.append(f"{int(r['count'].iloc[0])} ({num(r['percent'].iloc[0], 3)}%)")
-            else:
-                cells.append(mean_sd(r["mean"].iloc[0], r["sd"].iloc[0]))
-        name = labels.get(var, var)
-        rows.append({"variable": f"{name}: {level}" if level else name, "cells": cells})
-    return {"id": "baseline", "title": "Baseline characteristics", "arms": arms, "rows": rows}
+            cells.append("–" if r.empty else mean_sd(r["mean"].iloc[0], r["sd"].iloc[0], d))
+        rows.append({"variable": f"{name}, mean ± SD", "cells": cells})
+    return rows
 
 
-def _outcomes(res: TrialResults) -> dict:
+def _baseline(ctx: Context) -> dict:
+    sizes = arm_sizes(ctx)
+    return {
+        "id": "baseline",
+        "title": "Baseline characteristics",
+        "arms": [f"{a} (n = {sizes[a]})" for a in ctx.res.study.arms],
+        "rows": baseline_rows(ctx),
+    }
+
+
+def model_words(ctx: Context) -> str:
+    """'ANCOVA of the week16 value on the week0 value, arm and age' (the plan's covariates named)."""
+    s = ctx.res.study.spec
+    terms = [f"the {s.study.baseline_visit} value", "arm", *(name_of(c) for c in s.analysis.covariates)]
+    return (
+        f"ANCOVA of the {ctx.res.followup_visit} value on "
+        + (", ".join(terms[:-1]) + " and " + terms[-1])
+        + (" (with the arm × baseline interaction)" if s.analysis.interaction else "")
+    )
+
+
+def _contrast_cell(ctx: Context, c, alpha: float) -> dict:
+    d = ctx.d(c["outcome"])
+    return {
+        "contrast": c["contrast"],
+        "estimate": fixed(c["estimate"], d),
+        "ci": ci(c["ci_low"], c["ci_high"], d),
+        "p": pval(c["p"]),
+        "p_adj": pval(c["p_adj"]),
+        "g": effect(c["effect_size"]),
+        "status": status_text(c["status"]),
+        "family": c["family"],
+        "significant": bool(c["p_adj"] < alpha),
+    }
+
+
+def _outcomes(ctx: Context) -> dict:
     """One block per outcome: a line per arm (mean ± SD at every visit) beside the ANCOVA contrasts.
 
     Each contrast sits on the line of its first-named arm (with a reference arm, the reference arm's
     line says so); a second contrast of the same arm (all pairs, three or more arms) gets a line of its
     own below. The block has as many lines as it needs."""
+    res = ctx.res
     s = res.study.spec
     d = res.table("descriptives")
     anc = res.table("ancova")
-    labels = _labels(res)
     arms = res.study.arms
     visits = [v for v in s.study.visits if v in set(d["visit"])] or [
         s.study.baseline_visit,
         res.followup_visit,
     ]
     ref = s.study.reference_arm
-    blocks = []
-    for o in [o for o in s.outcomes if o in set(anc["outcome"])]:  # declared ones, no_data rows included
-        desc = d[d["outcome"] == o].set_index(["arm", "visit"])
-        contrasts = {}
-        for _, c in anc[anc["outcome"] == o].iterrows():
-            contrasts[c["contrast"]] = {
-                "contrast": c["contrast"],
-                "estimate": num(c["estimate"]),
-                "ci": ci(c["ci_low"], c["ci_high"]),
-                "p": pval(c["p"]),
-                "p_adj": pval(c["p_adj"]),
-                "g": num(c["effect_size"], 2),
-                "status": "" if c["status"] == "ok" else c["status"],
-                "family": c["family"],
-                "significant": bool(c["p_adj"] < s.analysis.alpha),
-            }
-        arm_lines = [
-            {
-                "arm": arm,
-                "cells": [
-                    mean_sd(desc.at[(arm, v), "mean"], desc.at[(arm, v), "sd"])
-                    if (arm, v) in desc.index
-                    else "–"
-                    for v in visits
-                ],
-            }
-            for arm in arms
-        ]
+    desc_all = d.set_index(["outcome", "arm", "visit"]).sort_index()
+    by_outcome = {o: g for o, g in anc.groupby("outcome", sort=False)}
+    blocks: list[dict[str, Any]] = []
+    for o in [o for o in s.outcomes if o in by_outcome]:  # declared ones, no_data rows included
+        dec = ctx.d(o)
+        contrasts = {
+            c["contrast"]: _contrast_cell(ctx, c, s.analysis.alpha) for _, c in by_outcome[o].iterrows()
+        }
+        arm_lines = []
+        for arm in arms:
+            cells = []
+            for v in visits:
+                key = (o, arm, v)
+                if key in desc_all.index:
+                    row = desc_all.loc[key]
+                    cells.append(mean_sd(row["mean"], row["sd"], dec))
+                else:
+                    cells.append("–")
+            arm_lines.append({"arm": arm, "cells": cells})
         # each contrast "A - B" sits on the line of its first-named arm A (so "RT - CON" on RT's line, and
         # with all pairs every later arm carries its differences from the earlier ones); extra lines if needed
         effect_lines: list = [None] * len(arms)
@@ -137,7 +223,7 @@ def _outcomes(res: TrialResults) -> dict:
         ]
         blocks.append(
             {
-                "outcome": labels[o],
+                "outcome": ctx.label(o),
                 "unit": s.outcomes[o].unit,
                 "lines": lines,
                 "primary": o in s.analysis.primary,
@@ -148,204 +234,156 @@ def _outcomes(res: TrialResults) -> dict:
         "title": "Outcomes",
         "visits": visits,
         "rows": blocks,
-        "method": s.analysis.multiplicity,
+        "method": MULTIPLICITY.get(s.analysis.multiplicity, s.analysis.multiplicity),
         "ci_level": s.analysis.ci_level,
-        "followup": res.followup_visit,
-        "baseline": s.study.baseline_visit,
+        "model": model_words(ctx),
+        "status": any(c["status"] for b in blocks for line in b["lines"] if (c := line["effect"])),
     }
 
 
-def _figures(res: TrialResults) -> dict:
+def change_rows(ctx: Context) -> list[list[str]]:
+    """Within-arm change from baseline to the follow-up visit: outcome, arm, n, mean change (SD), CI,
+    percent change; each outcome to its decimals."""
+    rows = []
+    for r in ctx.res.table("change").itertuples():
+        d = ctx.d(str(r.outcome))
+        rows.append(
+            [
+                ctx.labelled(str(r.outcome)),
+                str(r.arm),
+                count_of(r.n),
+                mean_sd(r.mean_change, r.sd_change, d),
+                ci(r.ci_low, r.ci_high, d),
+                percent(r.percent_change),
+            ]
+        )
+    return rows
+
+
+def _change(ctx: Context) -> dict | None:
+    t = ctx.res.get("change")
+    if t is None or t.empty:
+        return None
+    level = float(t["ci_level"].iloc[0])
+    return table_section(
+        "change",
+        f"Within-arm change from {t['baseline_visit'].iloc[0]} to {t['followup_visit'].iloc[0]}",
+        ["Outcome", "Arm", "n", "Mean change ± SD", f"{level:.0%} CI", "Change (%)"],
+        change_rows(ctx),
+        text_columns=2,
+        intro="Change within each arm in the participants with both values (description: the between-arm "
+        "comparison is the ANCOVA above). Change (%): the mean change over the arm's baseline mean.",
+    )
+
+
+def _figures(ctx: Context) -> dict:
+    res = ctx.res
     s = res.study.spec
     long = res.study.long()
-    labels = _labels(res)
     visits = s.study.visits
     shown = visits[visits.index(s.study.baseline_visit) : visits.index(res.followup_visit) + 1]
-    items = [
-        {
-            "outcome": labels[o],
-            "uri": figs.before_after_figure(
-                long, outcome=o, label=labels[o], unit=s.outcomes[o].unit, arms=res.study.arms, visits=shown
-            ),
-        }
-        for o in res.study.outcomes
-    ]
+    n = res.study.participants["participant_id"].nunique()
+    summary_form = n > figs.BEFORE_AFTER_MAX_PARTICIPANTS
+    long = long[long["visit"].isin(shown)]
+    groups = {str(o): d for o, d in long.groupby("outcome", sort=False, observed=True)}
+    items = []
+    for o in [o for o in res.study.outcomes if o in groups]:
+        d = groups[o]
+        dec = ctx.d(o)
+        fig, spots = figs.before_after_figure(
+            d,
+            outcome=o,
+            label=ctx.label(o),
+            unit=s.outcomes[o].unit,
+            arms=res.study.arms,
+            visits=shown,
+            summary=summary_form,
+            ci_level=s.analysis.ci_level,
+            value_text=lambda v, dec=dec: fixed(v, dec),
+        )
+        item = ctx.figures.add(f"before-after-{figs.slug(o)}", fig, hotspots=spots)
+        items.append({**item, "outcome": ctx.label(o)})
     anc = res.table("ancova")
-    forest = figs.forest_figure(anc[anc["status"] == "ok"], labels=labels, alpha=s.analysis.alpha)
+    fig, spots = figs.forest_figure(anc[anc["status"] == "ok"], labels=ctx.labels, alpha=s.analysis.alpha)
+    forest = ctx.figures.add("outcomes-forest", fig, hotspots=spots)
     return {
         "id": "figures",
         "title": "Figures",
         "forest": forest,
         "panels": items,
         "ci_percent": f"{s.analysis.ci_level:.0%}",
+        "summary_form": summary_form,
+        "max_participants": figs.BEFORE_AFTER_MAX_PARTICIPANTS,
     }
 
 
-def _exclusions(res: TrialResults) -> dict:
-    e = res.table("exclusions")
-    labels = _labels(res)
-    rows = [
-        {
-            "analysis": r.analysis,
-            "outcome": labels.get(r.outcome, r.outcome),
-            "participant": r.participant_id,
-            "arm": r.arm,
-            "visit": r.visit,
-            "reason": r.reason,
-        }
-        for r in e.itertuples()
-    ]
-    return {"id": "exclusions", "title": "Excluded records", "rows": rows}
-
-
-def _methods(res: TrialResults) -> dict:
-    s = res.study.spec
-    prov = res.provenance
-    a = s.analysis
-    ref = (
-        f"each arm was compared with {s.study.reference_arm}"
-        if s.study.reference_arm
-        else "all pairs of arms were compared"
-    )
-    terms = [f"its {s.study.baseline_visit} value", "arm", *a.covariates]
-    regressors = ", ".join(terms[:-1]) + " and " + terms[-1]
-    fam = "; secondary outcomes formed a second family" + (
-        " gated by the primary family (serial gatekeeping)" if a.gatekeeping else ""
-    )
-    text = (
-        f"The primary analysis was an analysis of covariance (ANCOVA) of each outcome at {res.followup_visit} on "
-        f"{regressors}, in participants with both values (complete cases; "
-        f"exclusions are listed below); {ref}. Adjusted differences are reported with {a.ci_level:.0%} "
-        f"t-intervals and adjusted means at the mean baseline. Multiplicity was controlled with the "
-        f"{a.multiplicity} method across the primary outcomes ({', '.join(a.primary)}){fam}. "
-        f"Effect sizes are Hedges' g: the adjusted difference over the pooled baseline SD of the two arms, "
-        f"times J = 1 − 3/(4(n1+n2)−9). Within-arm changes are descriptive only."
-    )
-    software = (
-        f" Analysis by skintrial {prov.get('skintrial_version')} (Python {prov.get('python')}, numpy "
-        f"{prov['packages'].get('numpy')}, scipy {prov['packages'].get('scipy')}, pandas "
-        f"{prov['packages'].get('pandas')}); study seed {prov.get('seed')}; run {prov.get('created_utc')}."
-    )
-    text += _instrument_methods(res) + _training_methods(res)
-    if res.has("clda"):
-        text += (
-            " As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
-            "(cLDA, REML, unstructured covariance) used every participant's available values."
-        )
-    if res.has("mixed_anova"):
-        text += (
-            " For comparison with published reports, a two-way mixed ANOVA (arm × visit, Type III, "
-            "generalized η²) is given as the replication analysis; it is not the treatment test."
-        )
-        if res.table("mixed_anova")["gg_eps"].notna().any():
-            text += (
-                " Its within-participant terms are reported with Greenhouse–Geisser and Huynh–Feldt "
-                "sphericity corrections."
+def _exclusions(ctx: Context) -> dict:
+    """Every excluded record, one row per participant × analysis × visit × reason with the outcomes it
+    concerns listed ("all outcomes" when it is every outcome of that analysis), so the list grows with
+    the participants excluded, not with participants × outcomes."""
+    e = ctx.res.table("exclusions")
+    rows = []
+    if len(e):
+        e = e.assign(outcome=e["outcome"].fillna("").astype(str), visit=e["visit"].fillna("").astype(str))
+        per_analysis = e.groupby("analysis", sort=False)["outcome"].agg(lambda s: set(s) - {""})
+        keys = ["analysis", "participant_id", "arm", "visit", "reason"]
+        for key, g in e.fillna({"arm": "", "reason": ""}).groupby(keys, sort=False, dropna=False):
+            analysis = str(key[0])
+            outcomes = [o for o in dict.fromkeys(g["outcome"]) if o]
+            everything = per_analysis.get(analysis, set())
+            if (
+                len(outcomes) > 1
+                and set(outcomes) == everything
+                and len(everything) == len(ctx.res.study.outcomes)
+            ):
+                what = f"all {len(outcomes)} outcomes"
+            else:
+                what = "; ".join(ctx.label(o) for o in outcomes)
+            rows.append(
+                {
+                    "analysis": name_of(analysis),
+                    "outcome": what,
+                    "participant": key[1],
+                    "arm": key[2],
+                    "visit": key[3],
+                    "reason": key[4],
+                    "n": len(g),
+                }
             )
-    if res.has("cross_sectional") and len(res.table("cross_sectional")):
-        t = res.table("cross_sectional")
-        text += (
-            f" A cross-sectional comparison of {_groups_words(t['group_column'].iloc[0])} at "
-            f"{t['visit'].iloc[0]} (linear model of each outcome on group and covariates, same engine and "
-            "multiplicity families) is given as a secondary, descriptive analysis."
-        )
-    from skintrial.report._section_omics import methods_text
-
-    omics = methods_text(res)
-    if omics:
-        text += " " + omics
-    text += software
-    return {"id": "methods", "title": "Methods", "text": text, "inputs": prov.get("inputs", {})}
+    return {"id": "exclusions", "title": "Excluded records", "rows": rows, "n_records": len(e)}
 
 
-def _instrument_methods(res: TrialResults) -> str:
-    """Sentences on raw instrument files, from the [raw] settings the run used; empty without raw files."""
-    files = res.get("instrument_files")
-    if files is None or files.empty:
-        return ""
-    raw = cast("Mapping[str, Any]", res.settings("instruments").get("cutometer", {}))
-    found = set(files["instrument"])
-    text = ""
-    if "cutometer" in found and raw:
-        on_s, off_s = raw.get("on_s"), raw.get("off_s")
-        declared = (
-            f"the declared suction/relaxation times of {on_s:g}/{off_s:g} s"
-            if on_s is not None and off_s is not None
-            else f"a suction time of {on_s:g} s"
-            if on_s is not None
-            else None
-        )
-        timing = "the pressure channel" + (
-            f", or for a curve without one, from {declared}" if declared else ""
-        )
-        point = (
-            f"read {raw['read_time_s']:g} s after the start of suction and relaxation"
-            if raw.get("method") == "read_time"
-            else "at each curve's inflection point"
-        )
-        cycles = (
-            "the first cycle dropped and the rest averaged"
-            if raw.get("drop_first_cycle")
-            else "the first cycle's points"
-        )
-        text += (
-            f" Cutometer parameters (Ue, Uv, Uf, Ur, Ua, R0–R9) were computed by skintrial from the raw "
-            f"suction curves: phases from {timing}, immediate deformations {point}, {cycles}."
-        )
-    if "ultrasound" in found:
-        text += (
-            " Dermal thickness and echogenicity were measured by skintrial on the B-mode scans (entry echo "
-            "and dermis/subcutis border traced across the image by dynamic programming; thickness the "
-            "median over columns; low-echogenic pixels 0–30 on the 0–255 scale)."
-        )
-    return text + (
-        " Files with a quality flag were not used and are listed with the exclusions; their "
-        "outcome values came from measurements.csv where it had them."
-    )
+def _methods(ctx: Context) -> dict:
+    return {
+        "id": "methods",
+        "title": "Methods",
+        "text": methods_text(ctx.res),
+        "inputs": ctx.res.provenance.get("inputs", {}),
+    }
 
 
-def _training_methods(res: TrialResults) -> str:
-    """Sentences on the training log and the per-protocol set; empty without a training log."""
-    summary = res.get("training_summary")
-    if summary is None:
-        return ""
-    plan = res.settings("training")
-    per_week, weeks = cast(int, plan["sessions_per_week"]), cast(int, plan["weeks"])
-    text = (
-        f" Adherence was the sessions attended over the {per_week * weeks} planned ({per_week} a week for "
-        f"{weeks} weeks), capped at 100%; dose–response was the ANCOVA with the training dose added."
-    )
-    rule = cast("float | None", plan["per_protocol_min_adherence"])
-    if rule is not None and res.has("ancova_per_protocol"):
-        text += (
-            f" A per-protocol sensitivity analysis repeated the primary ANCOVA in participants with adherence "
-            f"of at least {rule:.0%}."
-        )
-    return text
-
-
-def _clda(res: TrialResults) -> dict | None:
-    t = res.get("clda")
+def _clda(ctx: Context) -> dict | None:
+    t = ctx.res.get("clda")
     if t is None:
         return None
-    labels = _labels(res)
     rows = [
         [
-            labels.get(r.outcome, r.outcome),
+            ctx.labelled(r.outcome),
             r.contrast,
-            num(r.estimate),
-            ci(r.ci_low, r.ci_high),
+            fixed(r.estimate, ctx.d(r.outcome)),
+            ci(r.ci_low, r.ci_high, ctx.d(r.outcome)),
             pval(r.p),
             pval(r.p_adj),
-            str(r.n),
-            "" if r.status == "ok" else r.status,
+            count_of(r.n),
+            status_text(r.status),
         ]
         for r in t.itertuples()
     ]
+    level = float(t["ci_level"].iloc[0]) if "ci_level" in t.columns and len(t) else 0.95
     return table_section(
         "clda",
         "Sensitivity analysis: cLDA",
-        ["Outcome", "Contrast", "Difference", "CI", "p", "Adjusted p", "n", "Status"],
+        ["Outcome", "Contrast", "Difference", f"{level:.0%} CI", "p", "Adjusted p", "n", "Status"],
         rows,
         text_columns=2,
         intro="Constrained longitudinal data analysis (REML, unstructured covariance, arms share the baseline "
@@ -354,36 +392,48 @@ def _clda(res: TrialResults) -> dict | None:
     )
 
 
-def _mixed(res: TrialResults) -> dict | None:
-    t = res.get("mixed_anova")
+def _mixed(ctx: Context) -> dict | None:
+    t = ctx.res.get("mixed_anova")
     if t is None:
         return None
-    labels = _labels(res)
     corrected = bool(t["gg_eps"].notna().any())  # more than two visits: sphericity corrections apply
     headers = ["Outcome", "Term", "Visits", "n", "df", "F", "p", "Generalized η²"]
     if corrected:
         headers += ["ε (GG)", "p (GG)", "ε (HF)", "p (HF)"]
     headers.append("Status")
     rows = []
+    capped = False
     for r in t.itertuples():
         row = [
-            labels.get(r.outcome, r.outcome),
-            r.term,
+            ctx.labelled(r.outcome),
+            name_of(r.term),
             str(r.n_visits),
-            str(r.n),
+            count_of(r.n),
             f"{dof(r.num_df)}, {dof(r.den_df)}",
-            num(r.f),
+            fixed(r.f, 2),
             pval(r.p),
-            num(r.ges, 2),
+            eta_sq(r.ges),
         ]
         if corrected:
-            row += [num(r.gg_eps), pval(r.p_gg), num(r.hf_eps), pval(r.p_hf)]
-        rows.append(row + ["" if r.status == "ok" else r.status])
+            hf = r.hf_eps
+            if hf == hf and hf > 1:
+                capped = True
+                hf_text = f"1.00* ({effect(hf)})"
+            else:
+                hf_text = effect(hf)
+            row += [effect(r.gg_eps), pval(r.p_gg), hf_text, pval(r.p_hf)]
+        rows.append(row + [status_text(r.status)])
     sphericity = (
-        " With more than two visits the visit and arm:visit terms assume sphericity; the "
+        " With more than two visits the visit and arm × visit terms assume sphericity; the "
         "Greenhouse–Geisser and Huynh–Feldt corrections (ε and corrected p) are given beside them, and "
         "the Greenhouse–Geisser p is the one to read when ε is well below 1."
         if corrected
+        else ""
+    )
+    note = (
+        "* The Huynh–Feldt estimate of ε can exceed 1 (shown in brackets); it is capped at 1 for the "
+        "corrected p, which is then the uncorrected p."
+        if capped
         else ""
     )
     return table_section(
@@ -395,32 +445,27 @@ def _mixed(res: TrialResults) -> dict | None:
         intro="Arm × visit mixed ANOVA (Type III) as published exercise studies report it, for comparison with "
         "the literature. Each outcome is analysed on the visits at which it was measured (Visits), in the "
         "participants with a value at every one of them (n). It is not the treatment test: the "
-        "arm:visit interaction answers the same question as the ANCOVA with less power." + sphericity,
+        "arm × visit interaction answers the same question as the ANCOVA with less power." + sphericity,
+        note=note,
     )
 
 
-def _groups_words(group: str) -> str:
-    """'the arms', or the groups of a participants.csv column, for a sentence."""
-    return "the arms" if group == "arm" else f"the groups of '{group}'"
-
-
-def _cross_sectional(res: TrialResults) -> dict | None:
-    t = res.get("cross_sectional")
+def _cross_sectional(ctx: Context) -> dict | None:
+    t = ctx.res.get("cross_sectional")
     if t is None:
         return None
-    spec, a = res.study.spec, res.study.spec.analysis
-    labels = _labels(res)
+    spec, a = ctx.res.study.spec, ctx.res.study.spec.analysis
     rows = [
         [
-            labels.get(r.outcome, r.outcome),
+            ctx.labelled(r.outcome),
             r.contrast,
-            num(r.estimate),
-            ci(r.ci_low, r.ci_high),
+            fixed(r.estimate, ctx.d(r.outcome)),
+            ci(r.ci_low, r.ci_high, ctx.d(r.outcome)),
             pval(r.p),
             pval(r.p_adj),
-            num(r.effect_size, 2),
-            str(r.n),
-            "" if r.status == "ok" else r.status,
+            effect(r.effect_size),
+            count_of(r.n),
+            status_text(r.status),
         ]
         for r in t.itertuples()
     ]
@@ -429,7 +474,7 @@ def _cross_sectional(res: TrialResults) -> dict | None:
     )
     cs = a.cross_sectional
     covariates = a.covariates if cs is None or cs.covariates is None else cs.covariates
-    adjusted = f", adjusted for {', '.join(covariates)}" if covariates else ""
+    adjusted = f", adjusted for {', '.join(name_of(c) for c in covariates)}" if covariates else ""
     caveat = (
         " The arms were randomised, so at the baseline visit their differences are chance imbalances: "
         "the table describes them and is not a test of the intervention."
@@ -453,35 +498,38 @@ def _cross_sectional(res: TrialResults) -> dict | None:
         rows,
         text_columns=2,
         intro=f"{_groups_words(group).capitalize()} compared at {visit} on each outcome by a linear model of the "
-        f"value on group{adjusted}; adjusted differences with t-intervals, {a.multiplicity} adjustment within the "
-        f"primary and secondary families.{caveat}",
+        f"value on group{adjusted}; adjusted differences with t-intervals, "
+        f"{MULTIPLICITY.get(a.multiplicity, a.multiplicity)} adjustment within the primary and secondary "
+        f"families.{caveat}",
         note="Hedges' g: the adjusted difference over the pooled SD of the outcome in the two groups, "
         "times J = 1 − 3/(4(n1+n2)−9).",
     )
 
 
-def build_sections(res: TrialResults) -> list[dict]:
+def build_sections(ctx: Context) -> list[dict]:
     """Every section of the report, in reading order (sections without data are left out)."""
     from skintrial.report import _section_instruments, _section_omics, _section_training
 
     sections = [
-        _flow(res),
-        _baseline(res),
-        _outcomes(res),
-        _figures(res),
-        _clda(res),
-        _mixed(res),
-        _cross_sectional(res),
-        *_section_instruments.build(res),
-        *_section_training.build(res),
-        *_section_omics.build(res),
-        _methods(res),
-        _exclusions(res),
+        _flow(ctx),
+        _baseline(ctx),
+        _outcomes(ctx),
+        _change(ctx),
+        _figures(ctx),
+        _clda(ctx),
+        _mixed(ctx),
+        _cross_sectional(ctx),
+        *_section_instruments.build(ctx),
+        *_section_training.build(ctx),
+        *_section_omics.build(ctx),
+        _methods(ctx),
+        _exclusions(ctx),
     ]
     return [s for s in sections if s is not None]
 
 
-def summary(res: TrialResults) -> dict:
+def summary(ctx: Context) -> dict:
+    res = ctx.res
     s = res.study.spec.study
     p = res.study.participants
     return {
