@@ -44,6 +44,7 @@ from skintrial.study._validate import (
     check_participants,
     check_withdrawals,
 )
+from skintrial.study._wide import as_long, read_options, table_formats, with_sheet_labels
 
 __all__ = ["Study", "load_study", "validate_study", "read_study_toml"]
 
@@ -338,6 +339,7 @@ def _collect(root: Path) -> _Collected:
     problems += root_problems + toml_path_problems(raw, where, toml)
     problems += _per_protocol_without_log(root, spec, raw, toml)
     files = [root / "study.toml"]
+    csv, layout = table_formats(spec, raw)  # [csv] and [measurements]: European CSV, wide sheets
     tables: dict[str, tuple[Path, pd.DataFrame]] = {}
     for stem in ("participants", "measurements"):
         try:
@@ -352,7 +354,7 @@ def _collect(root: Path) -> _Collected:
                 )
             if where.place(path) is None:
                 raise InputError(outside_problem(path, where))
-            tables[stem] = (path, read_table(path))
+            tables[stem] = (path, read_table(path, **read_options(stem, csv, layout)))
         except InputError as exc:
             problems += exc.problems
             continue
@@ -363,6 +365,8 @@ def _collect(root: Path) -> _Collected:
     (p_path, parts), (m_path, meas) = tables["participants"], tables["measurements"]
     p_file, m_file = str(p_path), str(m_path)
     problems += check_participants(parts, d, p_file)
+    meas, wide_problems = as_long(meas, layout, d, m_file)  # each wide cell's problem at its own row/column
+    problems += wide_problems
     m_problems, meas = check_measurements(meas, d, parts, m_file, p_file)
     problems += m_problems
     problems += check_withdrawals(meas, parts, d, m_file, p_file)
@@ -468,6 +472,7 @@ def load_study(root: Path | str) -> Study:
     spec, parts, meas, manifest = found.spec, found.participants, found.measurements, found.manifest
     assert spec is not None and parts is not None and meas is not None  # no errors: everything was read
     spec = _normalised_spec(spec, confinement(root, spec.model_dump(), "")[0])
+    spec = with_sheet_labels(spec, meas)  # outcome labels from an SPSS/Stata sheet's variable labels
     if manifest is not None:
         manifest = manifest.drop(columns=[ROW_COLUMN])
         if "site" not in manifest.columns:

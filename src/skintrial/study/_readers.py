@@ -18,6 +18,15 @@ from pathlib import Path
 import pandas as pd
 
 from skintrial.errors import MAX_SHOWN, InputError, Problem, more_like_this
+from skintrial.study._csvformat import (
+    NumberFormat,
+    extra_fields_problem,
+    read_text_fast,
+    sniff_separator,
+    text_cells,
+)
+from skintrial.study._formats import CsvSpec
+from skintrial.study._statfiles import STAT_SUFFIXES, read_stat_file
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -29,7 +38,7 @@ __all__ = [
     "table_utf8_fix",
 ]
 
-SUPPORTED_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet")
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet", ".sav", ".dta")
 ROW_COLUMN = "_row"
 BLANK_ROWS = "blank_rows"
 """Key of ``DataFrame.attrs`` holding the spreadsheet numbers of the blank rows that were dropped."""
@@ -47,14 +56,6 @@ def find_table(root: Path, stem: str) -> Path | None:
             )
         )
     return found[0] if found else None
-
-
-def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
-    out = frame.astype(object).where(frame.notna(), None)
-    for c in out.columns:
-        out[c] = [None if v is None else (str(v).strip() or None) for v in out[c]]
-    out.columns = [str(c).strip() for c in out.columns]
-    return out
 
 
 def table_utf8_fix(what: str = "table") -> str:
@@ -130,21 +131,21 @@ def _text_separator(path: Path, suffix: str) -> str:
         return "\t" if b"\t" in fh.readline() else ","
 
 
-def _header_names(frame: pd.DataFrame, path: Path, suffix: str) -> list[str]:
+def _header_names(frame: pd.DataFrame, path: Path, suffix: str, sep: str | None = None) -> list[str]:
     """The header as the file writes it: pandas renames a repeated CSV column ``x`` to ``x.1``, so a
     text file's first row is read again as it stands."""
     if suffix not in (".csv", ".tsv", ".txt"):
         return [str(c) for c in frame.columns]
     head = pd.read_csv(
-        path, sep=_text_separator(path, suffix), header=None, nrows=1, dtype=str, keep_default_na=False
+        path, sep=sep or _text_separator(path, suffix), header=None, nrows=1, dtype=str, keep_default_na=False
     )
     return [str(c) for c in head.iloc[0]] if len(head) else [str(c) for c in frame.columns]
 
 
-def _check_header(frame: pd.DataFrame, path: Path, suffix: str) -> None:
+def _check_header(frame: pd.DataFrame, path: Path, suffix: str, sep: str | None = None) -> None:
     """Every column name appears once, spaces around a name not counting (``participant_id`` and
     ``participant_id `` are one name written twice)."""
-    names = [n.strip() for n in _header_names(frame, path, suffix)]
+    names = [n.strip() for n in _header_names(frame, path, suffix, sep)]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise InputError(
@@ -247,11 +248,17 @@ def _check_formulas(path: Path, sheet: str | int, header: list[str]) -> None:
     raise InputError(problems)
 
 
-def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -> pd.DataFrame:
-    """Read a CSV/TSV/XLSX/Parquet table as text cells plus a spreadsheet row-number column.
+def read_table(
+    path: Path | str, *, sheet: str | int = 0, what: str = "table", csv: CsvSpec | None = None
+) -> pd.DataFrame:
+    """Read a CSV/TSV/XLSX/Parquet/SPSS/Stata table as text cells plus a spreadsheet row-number column.
 
-    Also reads ``.txt`` (tab- or comma-separated, from its first line) and ``.xlsm``/``.xls``
-    workbooks; ``sheet`` is the workbook's sheet (name or position). A file that cannot be read is an
+    Also reads ``.txt`` and ``.xlsm``/``.xls`` workbooks; ``sheet`` is the workbook's sheet (name or
+    position). A text file's separator, decimal mark and thousands separator are detected, or
+    declared by ``csv`` (``[csv]`` of study.toml; ``skintrial.study._csvformat``): a semicolon file
+    with decimal commas reads ``1,5`` as 1.5. SPSS and Stata files give value labels as values,
+    user-defined missing values as empty cells, and their variable labels in
+    ``attrs["variable_labels"]`` (``skintrial.study._statfiles``). A file that cannot be read is an
     :class:`InputError` naming the file and saying, in words a lab can act on, what is wrong (``what``
     names the table in them): not found, empty, not UTF-8 (with the row), an unclosed quote or a row
     with too many fields (with its row), an unreadable workbook.
@@ -268,16 +275,23 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
     file = str(path)
     suffix = path.suffix.lower()
     fix_format = f"save the {what} as a UTF-8 CSV or an .xlsx workbook with one header row"
+    sep = ","
     try:
         if suffix in (".csv", ".tsv", ".txt"):
-            frame = pd.read_csv(
-                path,
-                sep=_text_separator(path, suffix),
-                dtype=str,
-                keep_default_na=False,
-                skipinitialspace=True,
-                skip_blank_lines=False,
-            )  # blank lines keep their row numbers
+            sep = sniff_separator(path, suffix, csv.separator if csv is not None else "auto")
+            fast = read_text_fast(path, sep)  # None: pandas reads it, and says what is wrong
+            frame = (
+                fast
+                if fast is not None
+                else pd.read_csv(
+                    path,
+                    sep=sep,
+                    dtype=str,
+                    keep_default_na=False,
+                    skipinitialspace=True,
+                    skip_blank_lines=False,
+                )  # blank lines keep their row numbers
+            )
         elif suffix in (".xlsx", ".xlsm", ".xls"):
             frame = pd.read_excel(
                 path,
@@ -288,6 +302,8 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
             )
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
+        elif suffix in STAT_SUFFIXES:
+            frame = read_stat_file(path, what=what)
         else:
             raise InputError(
                 Problem(
@@ -311,7 +327,11 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
             )
         ) from None
     except pd.errors.ParserError as exc:
-        wrong_sep = _separator_problem(_first_line(path), path, what)
+        wrong_sep = (
+            _separator_problem(_first_line(path), path, what)
+            if sep == _text_separator(path, suffix)
+            else None
+        )
         if wrong_sep is not None:  # '1,5' decimal commas in a ';' file give rows of several fields
             raise InputError(wrong_sep) from None
         msg, row = _parser_row(str(exc).replace("Error tokenizing data. C error: ", "").strip())
@@ -331,10 +351,21 @@ def read_table(path: Path | str, *, sheet: str | int = 0, what: str = "table") -
                 fix=fix_format,
             )
         ) from None
+    numbers = None
     if suffix in (".csv", ".tsv", ".txt"):
+        if not isinstance(frame.index, pd.RangeIndex):  # rows longer than the header: pandas shifted them
+            raise InputError(extra_fields_problem(path, sep, len(frame.columns)))
         _check_separator(frame, path, what)
-    _check_header(frame, path, suffix)
-    out = _as_text(frame)
+        declared = csv is not None and (csv.decimal, csv.thousands) != ("auto", "auto")
+        if sep != "," or declared:  # a comma file has decimal points (a decimal comma would split cells)
+            numbers = NumberFormat(
+                csv.decimal if csv is not None else "auto",
+                csv.thousands if csv is not None else "auto",
+                ambiguous_is_error=sep == ";",
+            )
+    _check_header(frame, path, suffix, sep)
+    out = text_cells(frame, numbers=numbers, file=file)
+    out.attrs.update(frame.attrs)  # an SPSS or Stata file's variable labels
     if suffix in (".xlsx", ".xlsm") and out.isna().to_numpy().any():
         _check_formulas(path, sheet, [str(c) for c in out.columns])
     out[ROW_COLUMN] = range(2, len(out) + 2)

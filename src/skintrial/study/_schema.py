@@ -14,6 +14,7 @@ from typing import Literal, NamedTuple, get_args
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from skintrial.study._formats import CsvSpec, MeasurementsSpec
 from skintrial.study._ranges import physical_range, pixel_spacing_problem
 
 __all__ = [
@@ -454,6 +455,10 @@ class StudyFile(BaseModel):
     raw: RawSpec | None = None
     serum: SerumSpec | None = None
     qpcr: QpcrSpec | None = None
+    csv: CsvSpec | None = None
+    """How the text tables are written (separator, decimal mark, thousands); detected by default."""
+    measurements: MeasurementsSpec | None = None
+    """The layout of the measurements table (long by default, or a wide sheet)."""
 
     @model_validator(mode="before")
     @classmethod

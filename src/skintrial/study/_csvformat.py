@@ -1,0 +1,388 @@
+"""How a text table is written: separator, decimal mark, thousands separator; detected or declared.
+
+Excel saves "CSV" in the separator of the computer's locale: in German, French, Dutch, Spanish …
+locales that is a semicolon, with a decimal comma and often a thousands separator (``1.234,5``). A
+table is read so that ``1,5`` is never 15 and never two columns:
+
+* **separator** — from the header row: the one of ``,`` ``;`` tab ``|`` that splits it (when several
+  do, the one that splits the first rows into as many fields as the header); a row with more fields
+  than the header is an error naming it (a decimal comma in a comma-separated file), never a shifted
+  row;
+* **decimal mark and thousands separator** — in a file separated by anything but a comma, from every
+  number-like cell: ``0,722`` or ``12,5`` can only be a decimal comma, ``0.722`` or ``12.5`` only a
+  decimal point, ``1.234,5`` is both marks at once; a file with both kinds of decimal is an error,
+  and so is one whose only evidence is cells like ``1.234`` (1.234, or 1234 with a thousands
+  separator?), naming a cell of each kind and how to declare the format;
+* **declared** — ``study.toml`` ``[csv]`` (``separator``, ``decimal``, ``thousands``) fixes any of
+  them; a number-like cell that does not read in the declared format is an error naming its row and
+  column (a ``0.722`` in a file declared decimal ``,``).
+
+Numbers are then written the one way the validator reads (``1.234,5`` → ``1234.5``); every other cell
+is left as it is. The work is done once per distinct cell text (:func:`text_cells`), so a column of a
+million values with a few thousand distinct ones costs one hash pass.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from skintrial.errors import InputError, Problem
+
+__all__ = [
+    "NumberFormat",
+    "sniff_separator",
+    "read_text_fast",
+    "text_cells",
+    "extra_fields_problem",
+    "SEPARATOR_NAMES",
+]
+
+SEPARATOR_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
+_CANDIDATES = (",", ";", "\t", "|")
+_DECLARE = (
+    'declare the format in study.toml: [csv] separator = ";", decimal = ",", thousands = "." (or ""), '
+    "see docs/import.md; or save the table as an .xlsx workbook, where numbers are numbers"
+)
+
+
+@dataclass(frozen=True)
+class NumberFormat:
+    """The number marks of a text table: ``auto`` to detect, or the declared mark (``""``: none).
+
+    ``ambiguous_is_error``: whether cells like ``1.234``, with nothing else in the file to tell a
+    decimal point from a thousands separator, are an error (a semicolon file: what Excel writes in a
+    decimal-comma locale) or read with a decimal point (a tab-separated export, as before).
+    """
+
+    decimal: str = "auto"
+    thousands: str = "auto"
+    ambiguous_is_error: bool = True
+
+    @property
+    def declared(self) -> bool:
+        return self.decimal != "auto" or self.thousands != "auto"
+
+
+def _header_line(path: Path) -> str:
+    with open(path, "rb") as fh:
+        line = fh.readline()
+    return line.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n")
+
+
+def _fields(line: str, sep: str) -> int:
+    try:
+        return len(next(csv.reader(io.StringIO(line), delimiter=sep)))
+    except (csv.Error, StopIteration):
+        return 0
+
+
+def _first_lines(path: Path, n: int = 50) -> list[str]:
+    lines = []
+    with open(path, "rb") as fh:
+        for _ in range(n + 1):
+            line = fh.readline()
+            if not line:
+                break
+            lines.append(line.decode("utf-8", errors="replace").lstrip("\ufeff").rstrip("\r\n"))
+    return [ln for ln in lines[1:] if ln.strip()]
+
+
+def sniff_separator(path: Path, suffix: str, declared: str = "auto") -> str:
+    """The separator of a text table: the declared one, else the one that splits the header row
+    (``.tsv`` is tab-separated; when several split it, the one that splits the first rows alike).
+
+    Raises :class:`InputError` naming the header when two separators fit equally well.
+    """
+    if declared != "auto":
+        return declared
+    if suffix == ".tsv":
+        return "\t"
+    header = _header_line(path)
+    fitting = [s for s in _CANDIDATES if _fields(header, s) > 1]
+    if len(fitting) <= 1:
+        return fitting[0] if fitting else ","
+    rows = _first_lines(path)
+    alike = [s for s in fitting if rows and all(_fields(r, s) == _fields(header, s) for r in rows)]
+    if len(alike) == 1:
+        return alike[0]
+    names = " and ".join(f"{SEPARATOR_NAMES[s]}s ({s!r})" for s in fitting)
+    shown = header[:80] + ("…" if len(header) > 80 else "")
+    raise InputError(
+        Problem(
+            f"the header row {shown!r} is split by {names} alike: the separator cannot be told",
+            file=str(path),
+            row=1,
+            fix=_DECLARE.replace(
+                '[csv] separator = ";", decimal = ",", thousands = "." (or "")', "[csv] separator"
+            ),
+        )
+    )
+
+
+def extra_fields_problem(path: Path, sep: str, n_header: int) -> Problem:
+    """The first row with more fields than the header (pandas would make the first column the index
+    and shift every cell: a decimal comma in a comma-separated file does that)."""
+    row = None
+    with open(path, encoding="utf-8", errors="replace", newline="") as fh:
+        for i, fields in enumerate(csv.reader(fh, delimiter=sep), start=1):
+            if i > 1 and len(fields) > n_header:
+                row = i
+                break
+    name = SEPARATOR_NAMES.get(sep, repr(sep))
+    return Problem(
+        f"the row has more fields than the header ({n_header}); in a {name}-separated file a decimal comma "
+        f"('1,5') splits a number into two cells",
+        file=str(path),
+        row=row,
+        fix='write decimals with a point, quote the cell ("1,5"), or save the file semicolon-separated with decimal '
+        "commas (Excel in a European locale does), or as an .xlsx workbook",
+    )
+
+
+# --- numbers ------------------------------------------------------------------------------------------
+
+_EXP = r"(?:[eE][+-]?\d+)?"
+_CLASSES = re.compile(
+    "|".join(
+        [
+            rf"(?P<eu>[+-]?[1-9]\d{{0,2}}(?:\.\d{{3}})+,\d+{_EXP})",  # 1.234,5
+            rf"(?P<us>[+-]?[1-9]\d{{0,2}}(?:,\d{{3}})+\.\d+{_EXP})",  # 1,234.5
+            r"(?P<spaced>[+-]?[1-9]\d{0,2}(?:[ \u00a0\u202f']\d{3})+(?:[.,]\d+)?)",  # 1 234,5  1'234.5
+            r"(?P<dots>[+-]?[1-9]\d{0,2}(?:\.\d{3}){2,})",  # 1.234.567: thousands only
+            r"(?P<commas>[+-]?[1-9]\d{0,2}(?:,\d{3}){2,})",
+            r"(?P<dot1>[+-]?[1-9]\d{0,2}\.\d{3})",  # 1.234: 1.234 or 1234?
+            r"(?P<comma1>[+-]?[1-9]\d{0,2},\d{3})",
+            rf"(?P<dot>[+-]?(?:\d*\.\d+|\d+\.){_EXP})",  # 0.722 12.5
+            rf"(?P<comma>[+-]?(?:\d*,\d+|\d+,){_EXP})",  # 0,722 12,5
+        ]
+    )
+)
+
+
+def _classify(token: str) -> str | None:
+    m = _CLASSES.fullmatch(token)
+    return m.lastgroup if m is not None else None
+
+
+def _number_re(decimal: str, thousands: str) -> re.Pattern[str]:
+    d = re.escape(decimal)
+    if thousands:
+        t = "[ \u00a0\u202f]" if thousands == " " else re.escape(thousands)
+        whole = rf"(?:\d+|[1-9]\d{{0,2}}(?:{t}\d{{3}})+)"
+    else:
+        whole = r"\d+"
+    return re.compile(rf"[+-]?(?:{whole}(?:{d}\d*)?|{d}\d+){_EXP}")
+
+
+def _canonical(token: str, decimal: str, thousands: str) -> str:
+    if thousands:
+        for ch in (" ", "\u00a0", "\u202f") if thousands == " " else (thousands,):
+            token = token.replace(ch, "")
+    return token.replace(decimal, ".") if decimal != "." else token
+
+
+@dataclass
+class _Column:
+    name: str
+    codes: np.ndarray
+    uniques: list[str | None]
+
+
+def _example(
+    columns: Sequence[_Column], kinds: dict[int, list[str | None]], wanted: set[str]
+) -> tuple[str, str, int] | None:
+    """(cell text, column, spreadsheet row) of the first cell whose class is in ``wanted``."""
+    for j, col in enumerate(columns):
+        for k, kind in enumerate(kinds[j]):
+            if kind in wanted:
+                row = int(np.flatnonzero(col.codes == k)[0]) + 2
+                return str(col.uniques[k]), col.name, row
+    return None
+
+
+def _say(ex: tuple[str, str, int] | None) -> str:
+    return f"{ex[0]!r} (row {ex[2]}, column '{ex[1]}')" if ex else ""
+
+
+def _decide(columns: Sequence[_Column], fmt: NumberFormat, file: str) -> tuple[str, str]:
+    """The decimal mark and thousands separator of the file (declared, or detected from its cells)."""
+    kinds = {j: [None if u is None else _classify(u) for u in c.uniques] for j, c in enumerate(columns)}
+    seen = {k for ks in kinds.values() for k in ks if k is not None}
+    spaced = {
+        j: [u for u, k in zip(c.uniques, kinds[j], strict=True) if k == "spaced"]
+        for j, c in enumerate(columns)
+    }
+    space_marks = {ch for us in spaced.values() for u in us for ch in str(u) if ch in " \u00a0\u202f'"}
+    space_dec = {m.group(1) for us in spaced.values() for u in us if (m := re.search(r"([.,])\d+$", str(u)))}
+    comma_dec = bool(seen & {"eu", "comma"}) or "," in space_dec
+    dot_dec = bool(seen & {"us", "dot"}) or "." in space_dec
+    decimal = fmt.decimal
+    if decimal == "auto":
+        if comma_dec and dot_dec:
+            a = _example(columns, kinds, {"eu", "comma"})
+            b = _example(columns, kinds, {"us", "dot"})
+            raise InputError(
+                Problem(
+                    f"numbers are written with a decimal comma, e.g. {_say(a)}, and with a decimal point, e.g. "
+                    f"{_say(b)}: which is the decimal mark cannot be told",
+                    file=file,
+                    row=(a or b or ("", "", None))[2],
+                    fix="write every number with the same decimal mark; or " + _DECLARE,
+                )
+            )
+        if comma_dec or "dots" in seen:
+            decimal = ","
+        elif dot_dec or "commas" in seen:
+            decimal = "."
+        elif seen & {"dot1", "comma1"} and fmt.ambiguous_is_error:
+            ex = _example(columns, kinds, {"dot1", "comma1"})
+            mark = "." if ex and "." in ex[0] else ","
+            as_int = ex[0].replace(mark, "") if ex else ""
+            raise InputError(
+                Problem(
+                    f"numbers like {_say(ex)} read as {ex[0].replace(',', '.') if ex else ''} with a decimal "
+                    f"{'point' if mark == '.' else 'comma'} or as {as_int} with a thousands separator, and no "
+                    "cell of the file tells which",
+                    file=file,
+                    row=ex[2] if ex else None,
+                    column=ex[1] if ex else None,
+                    fix=_DECLARE,
+                )
+            )
+        else:
+            decimal = "."
+    thousands = fmt.thousands
+    if thousands == "auto":
+        marks = set()
+        if decimal == "," and seen & {"eu", "dots", "dot1"}:
+            marks.add(".")
+        if decimal == "." and seen & {"us", "commas", "comma1"}:
+            marks.add(",")
+        marks |= {" " if ch in " \u00a0\u202f" else ch for ch in space_marks}
+        if len(marks) > 1:
+            raise InputError(
+                Problem(
+                    f"numbers are written with several thousands separators ({sorted(marks)})",
+                    file=file,
+                    fix="write every number the same way; or " + _DECLARE,
+                )
+            )
+        thousands = marks.pop() if marks else ""
+    return decimal, thousands
+
+
+def _normalise(columns: Sequence[_Column], decimal: str, thousands: str, file: str) -> None:
+    """Number-like cells written in (decimal, thousands) → canonical text, in place; number-like cells
+    that do not read in that format are an error (every such cell class at once, a few examples)."""
+    number = _number_re(decimal, thousands)
+    bad: list[Problem] = []
+    for col in columns:
+        for k, u in enumerate(col.uniques):
+            if u is None or _classify(u) is None:
+                continue
+            if number.fullmatch(u):
+                col.uniques[k] = _canonical(u, decimal, thousands)
+            elif len(bad) < 10:
+                row = int(np.flatnonzero(col.codes == k)[0]) + 2
+                bad.append(
+                    Problem(
+                        f"{u!r} does not read as a number with decimal {decimal!r} and "
+                        + (f"thousands separator {thousands!r}" if thousands else "no thousands separator"),
+                        file=file,
+                        row=row,
+                        column=col.name,
+                        value=u,
+                        fix="write the number in the file's format; or, if the format is wrong, " + _DECLARE,
+                    )
+                )
+    InputError.collect(bad)
+
+
+def _clean(u: object) -> str | None:
+    if u is None or (isinstance(u, float) and u != u):
+        return None
+    return str(u).strip() or None
+
+
+def text_cells(frame: pd.DataFrame, *, numbers: NumberFormat | None = None, file: str = "") -> pd.DataFrame:
+    """Every cell as stripped text (``None`` when empty), column names stripped; with ``numbers``,
+    number-like cells rewritten from the file's format (declared or detected, :class:`NumberFormat`)
+    to the plain form (``1.234,5`` → ``1234.5``).
+
+    Each column is factorised once and only its distinct texts are cleaned, so the cost is one hash
+    pass per column, not a Python call per cell.
+
+    >>> df = pd.DataFrame({"id": ["P1 ", "P2"], "value": ["1.234,5", "0,25"]})
+    >>> text_cells(df, numbers=NumberFormat()).to_dict("list")
+    {'id': ['P1', 'P2'], 'value': ['1234.5', '0.25']}
+    """
+    columns = []
+    for i in range(frame.shape[1]):
+        s = frame.iloc[:, i]
+        if isinstance(s.dtype, pd.CategoricalDtype):  # read_text_fast: already its distinct texts
+            codes, cleaned = s.cat.codes.to_numpy(), [_clean(u) for u in s.cat.categories]
+        elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
+            codes, uniques = pd.factorize(s, use_na_sentinel=True)
+            cleaned = [_clean(u) for u in uniques]
+        else:  # numbers, dates, booleans (a workbook): each cell as it is written (1 and 1.0 stay apart)
+            codes, cleaned = np.arange(len(s)), [_clean(v) for v in s.astype(object)]
+        columns.append(_Column(str(frame.columns[i]).strip(), codes, cleaned))
+    if numbers is not None:
+        decimal, thousands = _decide(columns, numbers, file)
+        if (decimal, thousands) != (".", "") or numbers.declared:
+            _normalise(columns, decimal, thousands, file)
+    data = {}
+    for col in columns:
+        table = np.array([*col.uniques, None], dtype=object)
+        data[col.name] = table[col.codes]  # code -1 (missing) takes the trailing None
+    return pd.DataFrame(data, index=frame.index, columns=[c.name for c in columns] if columns else None)
+
+
+def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
+    """A text table read by pyarrow's CSV reader: every column categorical over its distinct texts
+    (``""`` for an empty cell), the header as written; ``None`` when pyarrow cannot read the file as
+    it stands (a blank line, a short or long row, bytes that are not UTF-8, …): then pandas reads it
+    and says what is wrong, with the row.
+
+    Dictionary-encoding each column in Arrow avoids building a Python string per cell; :func:`text_cells`
+    then works on the distinct texts only.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    from pyarrow import csv as pacsv
+
+    try:
+        data = path.read_bytes()
+        if b'"' in data:
+            return None  # quoted cells (an unclosed quote among them): pandas' parser and its messages
+        first = data.split(b"\n", 1)[0].decode("utf-8").lstrip("\ufeff").rstrip("\r")
+        header = next(csv.reader(io.StringIO(first), delimiter=sep))
+        if len(set(header)) != len(header) or not header:
+            return None  # repeated names: pandas reads them, the header check names them
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            read_options=pacsv.ReadOptions(column_names=header, skip_rows=1),
+            parse_options=pacsv.ParseOptions(delimiter=sep, ignore_empty_lines=False),
+            convert_options=pacsv.ConvertOptions(
+                column_types={name: pa.string() for name in header}, strings_can_be_null=False
+            ),
+        )
+    except (pa.ArrowInvalid, UnicodeDecodeError, StopIteration, OSError, csv.Error):
+        return None
+    columns = {}
+    for i in range(len(header)):
+        encoded = pc.dictionary_encode(table.column(i)).combine_chunks()
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        categories = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+        columns[i] = pd.Categorical.from_codes(codes, categories=categories)
+    frame = pd.DataFrame(columns)
+    frame.columns = header
+    return frame
