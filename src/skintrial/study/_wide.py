@@ -244,7 +244,7 @@ def _visits(
 
 def _labels(columns: Mapping[str, tuple[str, str | None]], labels: Mapping[str, str]) -> dict[str, str]:
     """Outcome labels from the value columns' variable labels: the label all of an outcome's columns
-    share, else their common beginning (``R2 (cheek), week 0`` and ``R2 (cheek), week 16`` → ``R2 (cheek)``)."""
+    share, else their common beginning up to a separator (``R2, week 0`` and ``R2, week 16`` → ``R2``)."""
     per: dict[str, list[str]] = {}
     for c, (o, _) in columns.items():
         if labels.get(c):
@@ -260,6 +260,8 @@ def _labels(columns: Mapping[str, tuple[str, str | None]], labels: Mapping[str, 
             while n < min(len(common), len(t)) and common[n] == t[n]:
                 n += 1
             common = common[:n]
+        cut = max(common.rfind(ch) for ch in ",;:(/")  # the visit's part begins at a separator …
+        common = common[:cut] if cut > 0 else common.rsplit(" ", 1)[0]  # … or at least at a word
         common = common.rstrip(" ,;:-_(/")
         if len(common) >= 3:
             out[o] = common
