@@ -34,7 +34,7 @@ __all__ = [
 MARK_FILE = ".skintrial-written.json"
 """The file in which :func:`mark_written` records who wrote a folder and the hash of each of its files."""
 
-OUTPUTS = ("results", "overlays", "report.html", "provenance.json")
+OUTPUTS = ("results", "overlays", "figures", "report.html", "report.docx", "report.pdf", "provenance.json")
 """What a run writes into its output folder; a new run replaces all of them, but only where the folder
 already holds an earlier run's outputs (:func:`is_run_output`)."""
 

@@ -19,15 +19,22 @@ def _print_notes(notes) -> None:
         err_console.print(Text("note: ", style="yellow") + Text(note.render()))
 
 
-def _run_pipeline(study_dir: Path, out: Path, *, lock) -> Path:
+_PDF = typer.Option(
+    "--pdf", help="Also write OUT/report.pdf (needs headless Chromium or WeasyPrint; exit 2 without)."
+)
+
+
+def _run_pipeline(study_dir: Path, out: Path, *, lock, pdf: bool = False) -> Path:
     """Validate, analyse and publish into ``out`` under its held ``lock``."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from skintrial._io import OUTPUTS, atomic_output_dir, check_replaceable, is_run_output
     from skintrial.pipeline import analyse, input_paths, write_results
-    from skintrial.report import write_report
+    from skintrial.report import require_pdf_engine, write_pdf, write_report
     from skintrial.study import load_study
 
+    if pdf:
+        require_pdf_engine()  # before any work: say what to install
     with err_console.status("validating the study bundle"):
         study = load_study(study_dir)
     _print_notes(study.notes)
@@ -53,6 +60,8 @@ def _run_pipeline(study_dir: Path, out: Path, *, lock) -> Path:
     ):
         write_results(results, stage)
         write_report(results, stage / "report.html")
+        if pdf:
+            write_pdf(stage / "report.html", stage / "report.pdf")
     return out / "report.html"
 
 
@@ -65,6 +74,7 @@ def demo(
     control: Annotated[
         bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm.")
     ] = False,
+    pdf: Annotated[bool, _PDF] = False,
 ) -> None:
     """Write the built-in synthetic study to OUT/study/ and run the whole pipeline into OUT/.
 
@@ -73,13 +83,16 @@ def demo(
     from skintrial._io import demo_problems, output_lock, write_demo_study
     from skintrial.errors import InputError
     from skintrial.plan import synthetic_study
+    from skintrial.report import require_pdf_engine
 
+    if pdf:
+        require_pdf_engine()  # before OUT/study is written
     with output_lock(out, command="skintrial demo") as lock:  # one run into OUT at a time
         InputError.collect(demo_problems(out))  # before any work: OUT/study and OUT's outputs are demo's
         with options_named({"n": "--n", "seed": "--seed"}):
             synthetic = synthetic_study(seed=seed, n=n, control_arm=control, raw=True)
         study_dir = write_demo_study(synthetic.write, Path(out), lock=lock)
-        report = _run_pipeline(study_dir, Path(out), lock=lock)
+        report = _run_pipeline(study_dir, Path(out), lock=lock, pdf=pdf)
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
 
 
@@ -90,12 +103,14 @@ def run(
         Path, typer.Argument(help="Study bundle folder (study.toml, participants, measurements).")
     ],
     out: Annotated[Path, _OUT] = Path("skintrial-out"),
+    pdf: Annotated[bool, _PDF] = False,
 ) -> None:
-    """Validate a study bundle and run its pre-specified analysis into OUT/."""
+    """Validate a study bundle and run its pre-specified analysis into OUT/: results/, report.html,
+    report.docx (manuscript tables), figures/ (SVG, PDF, PNG), provenance.json; with --pdf, report.pdf."""
     from skintrial._io import output_lock
 
     with output_lock(out, command=f"skintrial run {study}") as lock:  # one run into OUT at a time
-        report = _run_pipeline(study, out, lock=lock)
+        report = _run_pipeline(study, out, lock=lock, pdf=pdf)
     out_console.print(f"report: {report}")
 
 

@@ -33,11 +33,15 @@ def _chromium() -> str | None:
     return next((path for name in CHROMIUM_NAMES if (path := shutil.which(name))), None)
 
 
+def _weasyprint() -> bool:
+    return importlib.util.find_spec("weasyprint") is not None
+
+
 def pdf_engine() -> str | None:
     """``"chromium"`` (its path found), ``"weasyprint"`` (importable), or ``None``."""
     if _chromium():
         return "chromium"
-    if importlib.util.find_spec("weasyprint") is not None:
+    if _weasyprint():
         return "weasyprint"
     return None
 
