@@ -208,7 +208,9 @@ def test_outcome_measured_at_baseline_and_end_only_in_a_three_visit_study(small_
     pd.concat([m, mid], ignore_index=True).to_csv(small_bundle / "measurements.csv", index=False)
     res = analyse(load_study(small_bundle))
     cl = res.tables["clda"].set_index("outcome")
-    assert cl.loc[["body_mass"], "status"].eq("ok").all()
+    assert cl.loc[["body_mass"], "visit"].tolist() == ["week8", "week16"]  # every post-baseline visit
+    assert cl.loc[["body_mass"], "status"].tolist() == ["not_measured_at_visit", "ok"]
+    assert cl.loc[["body_mass"], "primary_visit"].tolist() == [False, True]
     mixed = res.tables["mixed_anova"].set_index("outcome")
     assert mixed.loc["body_mass", "status"].eq("ok").all() and mixed.loc["body_mass", "n_visits"].eq(2).all()
     assert mixed.loc["r2", "n_visits"].eq(3).all()

@@ -11,9 +11,10 @@ The stages
 * ``instruments`` — raw instrument files measured; their values replace the table values of the same
   outcomes before any analysis (:func:`skintrial.instruments.raw_stage`).
 * ``description`` — participant flow, baseline table, descriptives, within-arm change.
-* ``ancova`` — always run: the primary analysis of the last visit on baseline + arm (+ the plan's
-  covariates), complete cases per outcome, multiplicity per family (primary, secondary outcomes).
-* ``clda``, ``mixed_anova``, ``cross_sectional`` — when listed in ``[analysis] methods``.
+* ``ancova`` — a randomised trial (``[study] design``): the primary analysis of the last visit on
+  baseline + arm (+ the plan's covariates), complete cases per outcome, multiplicity per family.
+* ``clda``, ``mixed_anova``, ``cross_sectional``, ``paired_change`` — when listed in ``[analysis]
+  methods`` (which the design allows: docs/bundle.md, "Study designs").
 * ``training`` — the training log, dose–response and the per-protocol sensitivity ANCOVA.
 * ``omics`` — serum panel, mechanism view, fibroblast qPCR.
 """
@@ -185,16 +186,21 @@ def _listed(method: str) -> Callable[[Study], bool]:
     return when
 
 
+def _randomised(study: Study) -> bool:
+    return study.spec.study.randomised
+
+
 def _stages() -> tuple[Stage, ...]:
     from skintrial import omics, stats, training
 
     return (
         Stage("instruments", _instruments),
         Stage("description", _plain(stats.description_stage)),
-        Stage("ancova", _plain(stats.ancova_stage)),
+        Stage("ancova", _plain(stats.ancova_stage), when=_randomised),
         Stage("clda", _plain(stats.clda_stage), when=_listed("clda")),
         Stage("mixed_anova", _plain(stats.mixed_anova_stage), when=_listed("mixed_anova")),
         Stage("cross_sectional", _plain(stats.cross_sectional_stage), when=_listed("cross_sectional")),
+        Stage("paired_change", _plain(stats.paired_change_stage), when=_listed("paired_change")),
         Stage("training", _plain(training.training_stage)),
         Stage("omics", _plain(omics.omics_stage)),
     )

@@ -28,6 +28,10 @@ from skintrial.stats import (
     EMMEANS_COLUMNS,
     FTEST_COLUMNS,
     MIXED_ANOVA_COLUMNS,
+    PAIRED_CHANGE_COLUMNS,
+    SIMPLE_EFFECTS_COLUMNS,
+    TWO_WAY_ANOVA_COLUMNS,
+    TWO_WAY_MEANS_COLUMNS,
 )
 from skintrial.training import DOSE_COLUMNS, DOSE_DATA_COLUMNS, PER_PROTOCOL_COLUMNS, SUMMARY_COLUMNS
 
@@ -48,13 +52,41 @@ _SPECS: tuple[TableSpec, ...] = (
     TableSpec("flow", "description", FLOW_COLUMNS, "participant flow (CONSORT counts) per arm"),
     TableSpec("baseline", "description", BASELINE_COLUMNS, "baseline characteristics by arm"),
     TableSpec("descriptives", "description", DESCRIPTIVE_COLUMNS, "statistics by outcome, arm and visit"),
-    TableSpec("change", "description", CHANGE_COLUMNS, "within-arm change (description only)"),
+    TableSpec(
+        "change", "description", CHANGE_COLUMNS, "within-arm change at every follow-up (description only)"
+    ),
     TableSpec("ancova", "ancova", CONTRAST_COLUMNS, "ANCOVA contrasts, the primary analysis"),
     TableSpec("emmeans", "ancova", EMMEANS_COLUMNS, "adjusted means per outcome and arm"),
     TableSpec("arm_tests", "ancova", FTEST_COLUMNS, "F test of arm (Type II and III)"),
-    TableSpec("clda", "clda", CLDA_COLUMNS, "cLDA contrasts at the follow-up visit"),
+    TableSpec(
+        "clda",
+        "clda",
+        (*CLDA_COLUMNS, "primary_visit"),
+        "cLDA contrasts at every post-baseline visit (the last one primary)",
+    ),
     TableSpec("mixed_anova", "mixed_anova", MIXED_ANOVA_COLUMNS, "two-way mixed ANOVA (arm × visit)"),
     TableSpec("cross_sectional", "cross_sectional", CROSS_SECTIONAL_COLUMNS, "groups compared at one visit"),
+    TableSpec(
+        "two_way_anova",
+        "cross_sectional",
+        TWO_WAY_ANOVA_COLUMNS,
+        "two-way ANOVA group × by (Type II and III, partial η²)",
+    ),
+    TableSpec(
+        "simple_effects",
+        "cross_sectional",
+        SIMPLE_EFFECTS_COLUMNS,
+        "group contrasts within each level of by",
+    ),
+    TableSpec(
+        "two_way_means", "cross_sectional", TWO_WAY_MEANS_COLUMNS, "adjusted mean of each group × by cell"
+    ),
+    TableSpec(
+        "paired_change",
+        "paired_change",
+        PAIRED_CHANGE_COLUMNS,
+        "single-arm change from baseline at every follow-up (paired t, Wilcoxon, d_z)",
+    ),
     TableSpec(
         "instrument_files",
         "instruments",

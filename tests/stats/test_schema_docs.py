@@ -24,6 +24,10 @@ ROWS = {m.group(1): m.group(2) for m in re.finditer(r"\| `([A-Z_]+_COLUMNS)` \| 
         "DESCRIPTIVE_COLUMNS",
         "CHANGE_COLUMNS",
         "CROSS_SECTIONAL_COLUMNS",
+        "TWO_WAY_ANOVA_COLUMNS",
+        "SIMPLE_EFFECTS_COLUMNS",
+        "TWO_WAY_MEANS_COLUMNS",
+        "PAIRED_CHANGE_COLUMNS",
     ],
 )
 def test_documented_columns_are_the_schema(name):

@@ -1,6 +1,6 @@
 """The four trial analyses return one family of results (``stats._trial.TrialAnalysis``).
 
-ANCOVA, the cross-sectional comparison, cLDA and the mixed ANOVA share the fields ``contrasts``,
+ANCOVA, the cross-sectional comparison, cLDA, the mixed ANOVA and the single-arm change share the fields ``contrasts``,
 ``tests``, ``estimates`` and ``ci_level``, the class-level ``method`` and column schemas, and
 ``tables()``. These tests fail when one of them drifts: a field renamed or added without being
 declared here, a table whose columns are not its declared schema, a written table that the table
@@ -20,11 +20,13 @@ from skintrial.stats import (
     CldaResult,
     CrossSectionalResult,
     MixedAnovaResult,
+    PairedChangeResult,
     TrialAnalysis,
     ancova,
     clda,
     cross_sectional,
     mixed_anova,
+    paired_change,
 )
 from skintrial.study._schema import METHOD_NAMES
 from skintrial.tables import TABLES
@@ -43,15 +45,22 @@ ANALYSES = {
     ),
     "cross_sectional": (
         CrossSectionalResult,
-        lambda d: cross_sectional(d, group="arm", at_visit="w0", reference_group="CON", covariates=["age"]),
-        {"fit"},
+        lambda d: cross_sectional(
+            d, group="arm", at_visit="w0", reference_group="CON", covariates=["age"], by="band"
+        ),
+        {"fit", "two_way"},
     ),
     "clda": (
         CldaResult,
         lambda d: clda(d, baseline_visit="w0", reference_arm="CON", covariates=["age"]),
         {"visits", "df_method"},
     ),
-    "mixed_anova": (MixedAnovaResult, lambda d: mixed_anova(d), set()),
+    "mixed_anova": (MixedAnovaResult, lambda d: mixed_anova(d.drop(columns=["band"])), set()),
+    "paired_change": (
+        PairedChangeResult,
+        lambda d: paired_change(d, baseline_visit="w0", visits=["w0", "w8", "w16"]),
+        set(),
+    ),
 }
 
 
@@ -65,7 +74,8 @@ def _trial() -> pd.DataFrame:
             base = rng.normal(2.0, 0.3)
             for t, v in enumerate(("w0", "w8", "w16")):
                 rows.append((f"p{i}", arm, age, v, o, base + 0.1 * t * (arm != "CON") + rng.normal(0, 0.1)))
-    return pd.DataFrame(rows, columns=["participant_id", "arm", "age", "visit", "outcome", "value"])
+    d = pd.DataFrame(rows, columns=["participant_id", "arm", "age", "visit", "outcome", "value"])
+    return d.assign(band=np.where(d["age"] < 52, "<52", "52+"))
 
 
 @pytest.fixture(scope="module")
@@ -122,17 +132,24 @@ def test_what_each_analysis_fills(results):
         "cross_sectional": set(),
         "clda": {"tests"},
         "mixed_anova": {"contrasts", "estimates"},
+        "paired_change": {"tests"},
     }
 
 
-def test_clda_keeps_every_visit_and_writes_the_last(results):
+def test_clda_writes_every_visit_the_last_primary(results):
     res = results["clda"]
     assert res.visits == ("w0", "w8", "w16")
     assert list(dict.fromkeys(res.contrasts["visit"])) == ["w8", "w16"]
     assert list(dict.fromkeys(res.estimates["visit"])) == ["w0", "w8", "w16"]
     written = res.tables()["clda"]
-    last = res.contrasts[res.contrasts["visit"] == "w16"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(written, last)
+    pd.testing.assert_frame_equal(written.drop(columns=["primary_visit"]), res.contrasts)
+    assert (written["primary_visit"] == (written["visit"] == "w16")).all()
+
+
+def test_cross_sectional_writes_the_two_way_tables_with_by(results):
+    res = results["cross_sectional"]
+    assert set(res.tables()) == {"cross_sectional", "two_way_anova", "simple_effects", "two_way_means"}
+    assert set(res.two_way.tests["term"]) == {"arm", "band", "arm:band"}
 
 
 def test_ancova_tables_are_its_fields(results):

@@ -32,6 +32,10 @@ from skintrial.stats._schema import (
     EMMEANS_COLUMNS,
     FTEST_COLUMNS,
     MIXED_ANOVA_COLUMNS,
+    PAIRED_CHANGE_COLUMNS,
+    SIMPLE_EFFECTS_COLUMNS,
+    TWO_WAY_ANOVA_COLUMNS,
+    TWO_WAY_MEANS_COLUMNS,
     VISIT_EMMEANS_COLUMNS,
 )
 from skintrial.stats._stages import (
@@ -41,7 +45,10 @@ from skintrial.stats._stages import (
     clda_stage,
     cross_sectional_stage,
     description_stage,
+    followup_visits,
+    grouped_study,
     mixed_anova_stage,
+    paired_change_stage,
 )
 from skintrial.stats._trial import TrialAnalysis
 from skintrial.stats.ancova import AncovaResult, ancova
@@ -50,6 +57,8 @@ from skintrial.stats.cross_sectional import CrossSectionalResult, cross_sectiona
 from skintrial.stats.describe import describe, within_arm_change
 from skintrial.stats.mixed_anova import MixedAnovaResult, mixed_anova
 from skintrial.stats.multiplicity import adjust_families, p_adjust, serial_gatekeeper
+from skintrial.stats.paired_change import PairedChangeResult, paired_change, signed_rank_test
+from skintrial.stats.two_way import TwoWayAnova, two_way_anova
 
 __all__ = [
     "default_visit_order",
@@ -75,6 +84,11 @@ __all__ = [
     "within_arm_change",
     "MixedAnovaResult",
     "mixed_anova",
+    "TwoWayAnova",
+    "two_way_anova",
+    "PairedChangeResult",
+    "paired_change",
+    "signed_rank_test",
     "adjust_families",
     "p_adjust",
     "serial_gatekeeper",
@@ -97,6 +111,10 @@ __all__ = [
     "FTEST_COLUMNS",
     "MIXED_ANOVA_COLUMNS",
     "VISIT_EMMEANS_COLUMNS",
+    "SIMPLE_EFFECTS_COLUMNS",
+    "PAIRED_CHANGE_COLUMNS",
+    "TWO_WAY_ANOVA_COLUMNS",
+    "TWO_WAY_MEANS_COLUMNS",
     "adjust_study_families",
     "ancova_settings",
     "description_stage",
@@ -104,4 +122,7 @@ __all__ = [
     "clda_stage",
     "mixed_anova_stage",
     "cross_sectional_stage",
+    "paired_change_stage",
+    "grouped_study",
+    "followup_visits",
 ]

@@ -87,6 +87,7 @@ DESCRIPTIVE_COLUMNS: tuple[str, ...] = ("outcome", "arm", "visit", "n", "mean", 
 CHANGE_COLUMNS: tuple[str, ...] = (
     "outcome",
     "arm",
+    "visit",
     "n",
     "mean_change",
     "sd_change",
@@ -97,6 +98,9 @@ CHANGE_COLUMNS: tuple[str, ...] = (
     "baseline_visit",
     "followup_visit",
 )
+"""``results/change.csv``: within-arm change from the baseline to each follow-up ``visit`` (one row per
+outcome × arm × follow-up visit; description only); ``followup_visit`` is the study's primary
+follow-up (the last visit)."""
 
 HEDGES_G = "hedges_g = J * estimate / pooled baseline SD of the two arms, J = 1 - 3 / (4 (n1 + n2) - 9)"
 
@@ -105,3 +109,67 @@ HEDGES_G_CROSS_SECTIONAL = (
 )
 
 PARTIAL_ETA_SQ = "partial_eta_sq = SS_term / (SS_term + SS_residual) = f * num_df / (f * num_df + den_df)"
+
+TWO_WAY_ANOVA_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "term",
+    "num_df",
+    "den_df",
+    "f",
+    "p",
+    "partial_eta_sq",
+    "type",
+    "partial_eta_sq_formula",
+    "n",
+    "status",
+)
+"""``results/two_way_anova.csv``: one row per outcome × term (the group column, the ``by`` column and
+their interaction ``group:by``) × type of sums of squares (``II``, ``III``), F with the full model's
+error, partial eta squared and its formula, the participants used (``n``) and the fit status."""
+
+SIMPLE_EFFECTS_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "by_level",
+    *CONTRAST_COLUMNS[1:14],
+    "status",
+    "group_column",
+    "by_column",
+)
+"""``results/simple_effects.csv``: the group contrasts (``GROUP - REFERENCE``) within each level of
+``by`` (emmeans ``contrast(emmeans(fit, ~ group | by))``), with the contrast columns of ``ancova.csv``
+up to ``p_adj_method``, the status and the two factors' columns."""
+
+TWO_WAY_MEANS_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "group",
+    "by_level",
+    "emmean",
+    "se",
+    "df",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "n",
+    "status",
+)
+"""``results/two_way_means.csv``: the adjusted mean of each group × by cell (at the covariate means),
+with its interval and the cell's n: what the interaction figure draws."""
+
+PAIRED_CHANGE_COLUMNS: tuple[str, ...] = (
+    *CONTRAST_COLUMNS,
+    "arm",
+    "visit",
+    "baseline_visit",
+    "sd_change",
+    "percent_change",
+    "wilcoxon_v",
+    "wilcoxon_p",
+    "wilcoxon_method",
+)
+"""``results/paired_change.csv``: the change from baseline at every follow-up visit within an arm (a
+single-arm study): the contrast columns of ``ancova.csv`` (``contrast`` is ``VISIT - BASELINE``,
+``estimate`` the mean change with its paired t test, ``effect_size`` d_z), then the arm, the visits,
+the SD of the change, the percent change and the Wilcoxon signed-rank test (R's V, p and whether the
+p-value is exact or from the normal approximation)."""
+
+D_Z = "d_z = mean change / SD of the change (Cohen 1988), over the participants with both visits"

@@ -1,10 +1,12 @@
 """The trial analyses of a study bundle as pipeline stages (:mod:`skintrial.stage`).
 
 * ``description`` — always: participant flow, baseline table, descriptive statistics by arm and visit,
-  within-arm change (description only);
-* ``ancova`` — always: the primary analysis of the follow-up visit on baseline + arm (+ the plan's
-  covariates), complete cases per outcome, multiplicity per family (primary, secondary);
-* ``clda``, ``mixed_anova``, ``cross_sectional`` — when listed in ``[analysis] methods``.
+  within-arm change at every follow-up visit (description only). In a cross-sectional study the
+  groups of ``[analysis.cross_sectional] group`` stand in for the arms (participants by group, no change);
+* ``ancova`` — a randomised trial: the primary analysis of the follow-up visit on baseline + arm (+ the
+  plan's covariates), complete cases per outcome, multiplicity per family (primary, secondary);
+* ``clda``, ``mixed_anova``, ``cross_sectional`` (with ``by``: the two-way ANOVA and simple effects),
+  ``paired_change`` (a single-arm study) — when listed in ``[analysis] methods``.
 
 Each stage returns a :class:`~skintrial.stage.StageResult` with its tables, the records it left out and
 the settings it ran with.
@@ -12,6 +14,7 @@ the settings it ran with.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pandas as pd
@@ -35,7 +38,51 @@ __all__ = [
     "clda_stage",
     "mixed_anova_stage",
     "cross_sectional_stage",
+    "paired_change_stage",
+    "grouped_study",
+    "followup_visits",
 ]
+
+
+def followup_visits(study: Study) -> list[str]:
+    """Every visit after the baseline, in time order (the last is the primary follow-up)."""
+    s = study.spec.study
+    return list(s.visits[s.visits.index(s.baseline_visit) + 1 :])
+
+
+def _group_settings(study: Study) -> tuple[CrossSectionalSpec, str, list[str], str | None]:
+    """The cross-sectional grouping: its spec, visit, groups (reference first) and reference group."""
+    s, plan = study.spec.study, study.spec.analysis
+    cs = plan.cross_sectional or CrossSectionalSpec()
+    visit = cs.visit or s.baseline_visit
+    by_arm = cs.group == "arm"
+    if by_arm:
+        groups = list(s.arms)
+    else:
+        groups = sorted({str(_group_text(v)) for v in study.participants[cs.group].dropna()})
+    reference = (
+        cs.reference_group if cs.reference_group is not None else (s.reference_arm if by_arm else None)
+    )
+    if reference is not None and reference in groups:
+        groups = [reference, *(g for g in groups if g != reference)]
+    return cs, visit, groups, reference
+
+
+def grouped_study(study: Study) -> Study:
+    """A cross-sectional study seen by its groups: the grouping column stands in for the arm (the
+    participants' ``arm`` column and ``[study] arms``, reference group first), so that the participant
+    flow, baseline table and descriptive statistics are by group. Any other study is returned as is."""
+    if study.design != "cross_sectional":
+        return study
+    cs, _, groups, reference = _group_settings(study)
+    if cs.group == "arm":
+        return study
+    people = study.participants.drop(columns=["arm"]).rename(columns={cs.group: "arm"})
+    people["arm"] = people["arm"].map(_group_text)
+    spec = study.spec.model_copy(
+        update={"study": study.spec.study.model_copy(update={"arms": groups, "reference_arm": reference})}
+    )
+    return replace(study, participants=people, spec=spec)
 
 
 def _families(study: Study) -> dict[str, list[str]]:
@@ -68,26 +115,38 @@ def ancova_settings(study: Study) -> dict[str, Any]:
 
 
 def description_stage(study: Study) -> StageResult:
-    """Participant flow, baseline characteristics, descriptives by arm × visit, within-arm change."""
+    """Participant flow, baseline characteristics, descriptives by arm × visit, within-arm change at
+    every follow-up visit (a cross-sectional study: by group, no change)."""
     from skintrial.stats.describe import describe, within_arm_change
 
+    design = study.design
+    study = grouped_study(study)
     s = study.spec.study
     long = study.long()
+    tables = {
+        "flow": participant_flow(study),
+        "baseline": baseline_characteristics(study),
+        "descriptives": describe(long, arms=s.arms, visits=s.visits),
+    }
+    follow = followup_visits(study)
+    if design != "cross_sectional" and follow:
+        tables["change"] = within_arm_change(
+            long,
+            baseline_visit=s.baseline_visit,
+            followup_visit=follow,
+            ci_level=study.spec.analysis.ci_level,
+            arms=s.arms,
+        )
     return StageResult(
         stage="description",
-        tables={
-            "flow": participant_flow(study),
-            "baseline": baseline_characteristics(study),
-            "descriptives": describe(long, arms=s.arms, visits=s.visits),
-            "change": within_arm_change(
-                long,
-                baseline_visit=s.baseline_visit,
-                followup_visit=s.visits[-1],
-                ci_level=study.spec.analysis.ci_level,
-                arms=s.arms,
-            ),
+        tables=tables,
+        settings={
+            "design": design,
+            "arms": list(s.arms),
+            "baseline_visit": s.baseline_visit,
+            "followup_visit": s.visits[-1],
+            "followup_visits": follow,
         },
-        settings={"baseline_visit": s.baseline_visit, "followup_visit": s.visits[-1]},
     )
 
 
@@ -115,9 +174,20 @@ def ancova_stage(study: Study) -> StageResult:
     )
 
 
+def _adjust_per_visit(table: pd.DataFrame, study: Study) -> pd.DataFrame:
+    """``p_adj`` within each visit's rows by the study's families (the primary visit's adjustment is the
+    same as if it were the only one)."""
+    parts = [adjust_study_families(g, study) for _, g in table.groupby("visit", sort=False)]
+    if not parts:
+        return adjust_study_families(table, study)
+    return pd.concat(parts).sort_index()
+
+
 def clda_stage(study: Study) -> StageResult:
     """cLDA (constrained longitudinal data analysis): participants with missing follow-up kept; the
-    written table holds the contrasts at the follow-up visit."""
+    written table holds the contrasts at every post-baseline visit, the last one marked primary
+    (``primary_visit``); p-values are adjusted within each visit by the study's families. With one arm
+    (a single-arm study) the contrasts are the changes from baseline."""
     from skintrial.stats.clda import clda
 
     s, plan = study.spec.study, study.spec.analysis
@@ -133,8 +203,38 @@ def clda_stage(study: Study) -> StageResult:
     excl = analysis_exclusions(
         study, outcomes=study.outcomes, visits=s.visits, analysis="clda", require="any", measured_only=True
     )
-    table = adjust_study_families(cl.tables()["clda"], study)  # the contrasts at the last visit
+    table = _adjust_per_visit(cl.tables()["clda"], study)
     return StageResult(stage="clda", tables={"clda": table}, exclusions=(excl,), settings=args)
+
+
+def paired_change_stage(study: Study) -> StageResult:
+    """A single-arm study's analysis: change from baseline at every follow-up visit (mean, CI, paired t,
+    Wilcoxon signed-rank, d_z), p-values adjusted per family over all outcomes and visits; never a
+    between-arm test."""
+    from skintrial.stats.paired_change import paired_change
+
+    s, plan = study.spec.study, study.spec.analysis
+    res = paired_change(
+        study.long(), baseline_visit=s.baseline_visit, visits=s.visits, arms=s.arms, ci_level=plan.ci_level
+    )
+    excl = [
+        analysis_exclusions(
+            study, outcomes=study.outcomes, visits=[s.baseline_visit, v], analysis="paired_change"
+        ).assign(visit=v)
+        for v in followup_visits(study)
+    ]
+    table = adjust_study_families(res.tables()["paired_change"], study)
+    return StageResult(
+        stage="paired_change",
+        tables={"paired_change": table},
+        exclusions=tuple(excl),
+        settings={
+            "baseline_visit": s.baseline_visit,
+            "followup_visits": followup_visits(study),
+            "ci_level": plan.ci_level,
+            "multiplicity": plan.multiplicity,
+        },
+    )
 
 
 def mixed_anova_stage(study: Study) -> StageResult:
@@ -165,19 +265,18 @@ def cross_sectional_stage(study: Study) -> StageResult:
     """Groups compared at one visit, adjusted for covariates (the 2015 active-vs-sedentary design)."""
     from skintrial.stats.cross_sectional import cross_sectional
 
-    s, plan = study.spec.study, study.spec.analysis
-    cs = plan.cross_sectional or CrossSectionalSpec()
-    visit = cs.visit or s.baseline_visit
+    plan = study.spec.analysis
+    cs, visit, groups, reference = _group_settings(study)
     covariates = list(plan.covariates if cs.covariates is None else cs.covariates)
-    by_arm = cs.group == "arm"
-    people = study.participants[list(dict.fromkeys(["participant_id", cs.group, *covariates]))].copy()
+    columns = ["participant_id", cs.group, *([cs.by] if cs.by else []), *covariates]
+    people = study.participants[list(dict.fromkeys(columns))].copy()
     people[cs.group] = people[cs.group].map(_group_text)
+    by_levels = None
+    if cs.by:
+        people[cs.by] = people[cs.by].map(_group_text)
+        by_levels = _level_order(people[cs.by])
     m = study.measurements
     data = m[m["visit"] == visit].merge(people, on="participant_id", how="inner")
-    groups = list(s.arms) if by_arm else sorted(people[cs.group].dropna().unique())
-    reference = (
-        cs.reference_group if cs.reference_group is not None else (s.reference_arm if by_arm else None)
-    )
     res = cross_sectional(
         data,
         group=cs.group,
@@ -186,13 +285,20 @@ def cross_sectional_stage(study: Study) -> StageResult:
         at_visit=visit,
         groups=groups,
         reference_group=reference,
+        by=cs.by,
+        by_levels=by_levels,
         ci_level=plan.ci_level,
     )
-    table = adjust_study_families(res.tables()["cross_sectional"], study)  # visit, group_column included
+    tables = res.tables()
+    tables["cross_sectional"] = adjust_study_families(tables["cross_sectional"], study)[
+        list(CROSS_SECTIONAL_COLUMNS)
+    ]
+    if "simple_effects" in tables:
+        tables["simple_effects"] = adjust_study_families(tables["simple_effects"], study)
     excl = analysis_exclusions(study, outcomes=study.outcomes, visits=[visit], analysis="cross_sectional")
     return StageResult(
         stage="cross_sectional",
-        tables={"cross_sectional": table[list(CROSS_SECTIONAL_COLUMNS)]},
+        tables=tables,
         exclusions=(excl,),
         settings={
             "group": cs.group,
@@ -200,5 +306,15 @@ def cross_sectional_stage(study: Study) -> StageResult:
             "covariates": covariates,
             "groups": groups,
             "reference_group": reference,
+            "by": cs.by,
+            "by_levels": by_levels,
         },
     )
+
+
+def _level_order(values: pd.Series) -> list[str]:
+    """Levels of a factor column as text, in natural order (numbers inside compared as numbers: an age
+    band ``20-39`` before ``40-64`` before ``65+``)."""
+    from skintrial.stats._data import default_visit_order
+
+    return default_visit_order(values.dropna().astype(str))

@@ -102,10 +102,12 @@ class CldaResult(TrialAnalysis):
     df_method: str
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """``clda``: the contrasts at the last visit, the primary time point (``results/clda.csv``)."""
-        at_last = (self.contrasts["visit"] == self.visits[-1]).to_numpy()
-        return {"clda": self.contrasts[at_last].reset_index(drop=True)}
+        """``clda``: the contrasts at every post-baseline visit, ``primary_visit`` true at the last one,
+        the primary time point (``results/clda.csv``)."""
+        return {"clda": self.contrasts.assign(primary_visit=self.contrasts["visit"] == self.visits[-1])}
 
+
+_ONE_ARM = "none: one arm (the change over its SD, d_z, is in paired_change.csv)"
 
 _CHUNK_DOUBLES = 5_000_000  # working-set budget per batch of outcomes (doubles per array)
 
@@ -306,9 +308,17 @@ def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
     base = ta.values[:, :, 0]  # (n, G) baselines, NaN where missing
     n_base, ss_base = arm_sums(base, np.isfinite(base), ta.arm_index, len(ta.arms))  # (G, A)
     frames = []
+    one_arm = len(ta.arms) == 1  # a single-arm study: the change from baseline, never a between-arm test
     for v in range(1, len(ta.visits)):
-        for label, j, i in pairwise_contrasts(ta.arms, reference_arm):
+        pairs = (
+            [(f"{ta.visits[v]} - {ta.visits[0]}", 0, 0)]
+            if one_arm
+            else pairwise_contrasts(ta.arms, reference_arm)
+        )
+        for label, j, i in pairs:
             L = np.zeros(p)
+            if one_arm:
+                L[v], L[0] = 1.0, -1.0  # visit mean minus baseline mean
             if j > 0:
                 L[col[(j, v)]] += 1.0
             if i > 0:
@@ -324,8 +334,10 @@ def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
                 ci_level=ci_level,
                 family="",
                 p_adj_method="none",
-                effect_size=hedges_g(c["estimate"], n_base[:, j], ss_base[:, j], n_base[:, i], ss_base[:, i]),
-                effect_size_formula=HEDGES_G,
+                effect_size=np.nan
+                if one_arm
+                else hedges_g(c["estimate"], n_base[:, j], ss_base[:, j], n_base[:, i], ss_base[:, i]),
+                effect_size_formula=_ONE_ARM if one_arm else HEDGES_G,
             )
             frames.append(pd.DataFrame(c))
     out = pd.concat(frames, ignore_index=True)

@@ -33,6 +33,7 @@ from skintrial.stats._schema import (
 )
 from skintrial.stats._trial import TrialAnalysis
 from skintrial.stats.ancova import _arm_tests, _contrast_table, _emmeans_table, _fit
+from skintrial.stats.two_way import TwoWayAnova, two_way_anova
 
 __all__ = ["CrossSectionalResult", "cross_sectional"]
 
@@ -55,6 +56,9 @@ class CrossSectionalResult(TrialAnalysis):
     ci_level : float
     fit : BatchedFit
         The engine's fit.
+    two_way : TwoWayAnova or None
+        With a second factor (``by``): the two-way ANOVA group × by, the simple effects of group within
+        each level of ``by`` and the cell means (:func:`~skintrial.stats.two_way_anova`).
 
     Every row has a ``status`` as in :func:`skintrial.stats.ancova` (a group without data at the
     visit: ``arm_without_complete_cases``).
@@ -66,10 +70,12 @@ class CrossSectionalResult(TrialAnalysis):
     estimate_columns: ClassVar[tuple[str, ...]] = EMMEANS_COLUMNS
 
     fit: BatchedFit
+    two_way: TwoWayAnova | None = None
 
     def tables(self) -> dict[str, pd.DataFrame]:
-        """``cross_sectional``: the contrasts (the tests and estimates are not written)."""
-        return {"cross_sectional": self.contrasts}
+        """``cross_sectional``: the contrasts (the tests and estimates are not written); with a second
+        factor also ``two_way_anova``, ``simple_effects`` and ``two_way_means``."""
+        return {"cross_sectional": self.contrasts, **(self.two_way.tables() if self.two_way else {})}
 
 
 def cross_sectional(
@@ -85,6 +91,8 @@ def cross_sectional(
     reference_group: str | None = None,
     visit: str = "visit",
     at_visit: str | None = None,
+    by: str | None = None,
+    by_levels: Sequence[str] | None = None,
     ci_level: float = 0.95,
 ) -> CrossSectionalResult:
     """Compare two or more groups on every outcome at one visit, adjusted for covariates.
@@ -106,6 +114,9 @@ def cross_sectional(
     visit, at_visit : str, optional
         With several visits in ``data[visit]``, the one to analyse. Without a ``visit`` column the
         data are taken as one visit.
+    by, by_levels : str, sequence of str, optional
+        A second factor (a participant-level column, e.g. an age band) and the order of its levels:
+        adds the two-way ANOVA group × by with the simple effects of group per level (``two_way``).
     ci_level : float
 
     Returns
@@ -174,6 +185,22 @@ def cross_sectional(
         fit, ta, at_visit, W, empty, reference_group, ci_level, HEDGES_G_CROSS_SECTIONAL
     )
     test = _arm_tests(fit, X, names, y, None, W, empty, len(ta.arms), False)
+    two_way = None
+    if by is not None:
+        two_way = two_way_anova(
+            data,
+            group=group,
+            by=by,
+            outcome=outcome,
+            value=value,
+            subject=subject,
+            covariates=covariates,
+            outcomes=list(ta.outcomes),
+            groups=list(ta.arms),
+            by_levels=by_levels,
+            reference_group=reference_group,
+            ci_level=ci_level,
+        )
     return CrossSectionalResult(
         contrasts=contrasts.assign(visit="" if no_visit else at_visit, group_column=group)[
             list(CROSS_SECTIONAL_COLUMNS)
@@ -182,4 +209,5 @@ def cross_sectional(
         estimates=_emmeans_table(fit, ta, levels, False, W, empty, ci_level),
         ci_level=ci_level,
         fit=fit,
+        two_way=two_way,
     )

@@ -109,7 +109,7 @@ def within_arm_change(
     data: pd.DataFrame,
     *,
     baseline_visit: str,
-    followup_visit: str,
+    followup_visit: str | Sequence[str],
     ci_level: float = 0.95,
     outcome: str = "outcome",
     value: str = "value",
@@ -120,7 +120,7 @@ def within_arm_change(
 ) -> pd.DataFrame:
     """Mean change from baseline within each arm, with a t interval — a description, not a test.
 
-    For each outcome × arm, among the subjects with both visits (n of them), the change
+    For each outcome × arm × follow-up visit, among the subjects with both visits (n of them), the change
     ``d_i = y_follow,i - y_base,i`` is summarised by its mean, its SD (ddof = 1) and the interval
     ``mean ± t_{(1+ci_level)/2, n-1} · SD / sqrt(n)``. ``percent_change`` is the change of the mean,
     ``100 · mean(d) / mean(y_base)`` over the same subjects (not the mean of individual percent
@@ -131,7 +131,9 @@ def within_arm_change(
     ----------
     data : DataFrame
         Long table, one row per subject × visit × outcome.
-    baseline_visit, followup_visit : str
+    baseline_visit : str
+    followup_visit : str or sequence of str
+        The follow-up visit, or every follow-up visit in time order (the last is the primary one).
     ci_level : float
         Coverage of the interval.
     outcome, value, arm, visit, subject : str
@@ -142,8 +144,9 @@ def within_arm_change(
     Returns
     -------
     DataFrame
-        Columns :data:`~skintrial.stats._schema.CHANGE_COLUMNS`, one row per outcome × arm. With
-        n < 2 the SD and interval are NaN (n = 0: every statistic is NaN).
+        Columns :data:`~skintrial.stats._schema.CHANGE_COLUMNS`, one row per outcome × arm × follow-up
+        visit (``visit``; ``followup_visit`` is the primary, last one). With n < 2 the SD and interval
+        are NaN (n = 0: every statistic is NaN).
 
     Examples
     --------
@@ -156,7 +159,8 @@ def within_arm_change(
     [{'n': 3, 'mean_change': 0.667, 'percent_change': 33.333}]
     """
     ta = trial_arrays(data, outcome=outcome, value=value, arm=arm, visit=visit, subject=subject, arms=arms)
-    for v in (baseline_visit, followup_visit):
+    followups = [followup_visit] if isinstance(followup_visit, str) else [str(v) for v in followup_visit]
+    for v in (baseline_visit, *followups):
         if v not in ta.visits:
             raise InputError(
                 Problem(
@@ -166,6 +170,15 @@ def within_arm_change(
                     fix=f"use one of the visits {list(ta.visits)}",
                 )
             )
+    frames = [_change(ta, baseline_visit, v, ci_level) for v in followups]
+    out = pd.concat(frames, ignore_index=True).assign(followup_visit=followups[-1])
+    rank = {o: k for k, o in enumerate(ta.outcomes)}
+    out = out.sort_values(["outcome"], key=lambda s: s.map(rank), kind="mergesort").reset_index(drop=True)
+    return out[list(CHANGE_COLUMNS)]
+
+
+def _change(ta, baseline_visit: str, followup_visit: str, ci_level: float) -> pd.DataFrame:
+    """Rows outcome × arm of the change from ``baseline_visit`` to ``followup_visit``."""
     base = ta.visit(baseline_visit)
     diff = ta.visit(followup_visit) - base  # (n, K), NaN unless both visits present
     ok = np.isfinite(diff)
@@ -187,6 +200,7 @@ def within_arm_change(
         {
             "outcome": np.repeat(ta.outcomes, A),
             "arm": np.tile(ta.arms, K),
+            "visit": followup_visit,
             "n": n.ravel().astype(int),
             "mean_change": mean.ravel(),
             "sd_change": sd.ravel(),
@@ -195,7 +209,6 @@ def within_arm_change(
             "ci_level": ci_level,
             "percent_change": pct.ravel(),
             "baseline_visit": baseline_visit,
-            "followup_visit": followup_visit,
         }
     )
-    return out[list(CHANGE_COLUMNS)]
+    return out

@@ -16,8 +16,8 @@ __all__ = ["participant_flow", "baseline_characteristics", "analysis_exclusions"
 def participant_flow(study: Study) -> pd.DataFrame:
     """CONSORT counts per arm: randomised, withdrawn (each reason and last visit a row), completed.
 
-    Columns ``arm, stage, reason, withdrawal_visit, n``; ``stage`` is ``randomised``, ``withdrawn`` or
-    ``completed``.
+    Columns ``arm, stage, reason, withdrawal_visit, n``; ``stage`` is ``randomised`` (``enrolled`` in a
+    study whose design is not randomised), ``withdrawn`` or ``completed``.
 
     Examples
     --------
@@ -29,10 +29,11 @@ def participant_flow(study: Study) -> pd.DataFrame:
     20
     """
     p = study.participants
+    first = "randomised" if study.spec.study.randomised else "enrolled"
     rows = []
     for arm in study.arms:
         sub = p[p["arm"] == arm]
-        rows.append((arm, "randomised", "", "", len(sub)))
+        rows.append((arm, first, "", "", len(sub)))
         wd = sub[sub["status"] == "withdrawn"]
         reasons = wd["withdrawal_reason"].fillna("not given")
         visits = wd["withdrawal_visit"].fillna("")
@@ -81,8 +82,6 @@ def baseline_characteristics(study: Study) -> pd.DataFrame:
                 (o, "", arm, len(x), x.mean(), x.std(ddof=1) if len(x) > 1 else np.nan, np.nan, np.nan)
             )
     return pd.DataFrame(rows, columns=["variable", "level", "arm", "n", "mean", "sd", "count", "percent"])
-
-
 
 
 def analysis_exclusions(
