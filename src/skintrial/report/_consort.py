@@ -36,10 +36,11 @@ def consort_figure(rows: list[dict], *, followup: str, randomised_label: str = "
     plt = _pyplot()
     k = max(len(rows), 1)
     width = 3.0 * k + 1.2
-    fig, ax = plt.subplots(figsize=(width, 6.4))
+    fig, ax = plt.subplots(figsize=(width, 5.6))
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
     ax.set_axis_off()
     ax.set_xlim(0, width)
-    ax.set_ylim(0, 6.4)
+    ax.set_ylim(0.8, 6.4)
     wrap = 34
     total = sum(r["randomised"] for r in rows)
     top_y, levels = 5.95, {"Allocation": 4.75, "Follow-up": 3.2, "Analysis": 1.45}
