@@ -259,6 +259,8 @@ def _as_bytes(content: object) -> bytes:
 def remove_stale_temps(folder: Path, names: Iterable[str] | None = None) -> None:
     """Remove the temporaries that killed writers on this host left in ``folder`` (their process is
     gone): of the targets ``names``, or of any target when ``names`` is None. One scan of the folder."""
+    if os.name == "nt":  # no signal-0 probe there (os.kill would end the process): leave them
+        return
     wanted = None if names is None else set(names)
     with contextlib.suppress(OSError):
         for entry in os.scandir(folder):

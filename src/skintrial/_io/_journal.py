@@ -299,7 +299,8 @@ def publish(out: Path, stage: Path, names: list[str], produced: set[str]) -> Non
     except BaseException:
         _rmdir(out, swap)  # rolled back: the folder for the old entries is empty again
         raise
-    _finish(out, done)
+    with contextlib.suppress(OSError):  # committed: what cannot be deleted now, the next start deletes
+        _finish(out, done)
 
 
 def _rmdir(out: Path, swap: _Swap) -> None:

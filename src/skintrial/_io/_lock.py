@@ -65,7 +65,8 @@ def _work(out: Path) -> Path:
 
 def _holder(fd: int) -> str:
     try:
-        info = json.loads(os.pread(fd, 4096, 0).decode("utf-8"))
+        os.lseek(fd, 0, os.SEEK_SET)
+        info = json.loads(os.read(fd, 1 << 16).decode("utf-8"))
         return f"{info['command']} (pid {info['pid']} on {info['host']}, started {info['started_utc']})"
     except (OSError, ValueError, KeyError, TypeError, UnicodeDecodeError):
         return "a run that has not recorded itself yet"
@@ -76,7 +77,8 @@ def _acquire(out: Path, command: str) -> int:
         work = _work(out)
         path = work / LOCK
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | os.O_CLOEXEC, 0o644)
+            flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+            fd = os.open(path, flags, 0o644)
         except FileNotFoundError:
             continue
         try:
@@ -108,7 +110,8 @@ def _acquire(out: Path, command: str) -> int:
                 "argv": sys.argv,
             }
             os.ftruncate(fd, 0)
-            os.pwrite(fd, json.dumps(info).encode("utf-8"), 0)
+            os.lseek(fd, 0, os.SEEK_SET)
+            os.write(fd, json.dumps(info).encode("utf-8"))
             return fd
         except BaseException:
             with contextlib.suppress(OSError):
