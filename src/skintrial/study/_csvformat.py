@@ -41,6 +41,7 @@ __all__ = [
     "sniff_separator",
     "read_text_fast",
     "text_cells",
+    "text_table",
     "extra_fields_problem",
     "SEPARATOR_NAMES",
 ]
@@ -193,7 +194,8 @@ def _canonical(token: str, decimal: str, thousands: str) -> str:
 class _Column:
     name: str
     codes: np.ndarray
-    uniques: list[str | None]
+    uniques: np.ndarray
+    """The column's distinct texts, cleaned (a list or an object array; numbers are rewritten in place)."""
 
 
 def _example(
@@ -313,6 +315,13 @@ def _clean(u: object) -> str | None:
 
 
 def text_cells(frame: pd.DataFrame, *, numbers: NumberFormat | None = None, file: str = "") -> pd.DataFrame:
+    """:func:`text_table`'s cells."""
+    return text_table(frame, numbers=numbers, file=file)[0]
+
+
+def text_table(
+    frame: pd.DataFrame, *, numbers: NumberFormat | None = None, file: str = ""
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Every cell as stripped text (``None`` when empty), column names stripped; with ``numbers``,
     number-like cells rewritten from the file's format (declared or detected, :class:`NumberFormat`)
     to the plain form (``1.234,5`` → ``1234.5``).
@@ -320,30 +329,40 @@ def text_cells(frame: pd.DataFrame, *, numbers: NumberFormat | None = None, file
     Each column is factorised once and only its distinct texts are cleaned, so the cost is one hash
     pass per column, not a Python call per cell.
 
+    Also returns which rows are blank (every cell empty), found from the distinct texts as well.
+
     >>> df = pd.DataFrame({"id": ["P1 ", "P2"], "value": ["1.234,5", "0,25"]})
-    >>> text_cells(df, numbers=NumberFormat()).to_dict("list")
+    >>> text_table(df, numbers=NumberFormat())[0].to_dict("list")
     {'id': ['P1', 'P2'], 'value': ['1234.5', '0.25']}
     """
     columns = []
     for i in range(frame.shape[1]):
         s = frame.iloc[:, i]
-        if isinstance(s.dtype, pd.CategoricalDtype):  # read_text_fast: already its distinct texts
-            codes, cleaned = s.cat.codes.to_numpy(), [_clean(u) for u in s.cat.categories]
+        cleaned: np.ndarray
+        if isinstance(s.dtype, pd.CategoricalDtype):  # read_text_fast: its distinct texts, trimmed
+            codes = s.cat.codes.to_numpy()
+            cleaned = np.asarray(s.cat.categories, dtype=object)
+            cleaned[cleaned == ""] = None
         elif pd.api.types.infer_dtype(s, skipna=True) in ("string", "empty"):
             codes, uniques = pd.factorize(s, use_na_sentinel=True)
-            cleaned = [_clean(u) for u in uniques]
+            cleaned = np.array([_clean(u) for u in uniques] + [None], dtype=object)[:-1]
         else:  # numbers, dates, booleans (a workbook): each cell as it is written (1 and 1.0 stay apart)
-            codes, cleaned = np.arange(len(s)), [_clean(v) for v in s.astype(object)]
+            codes = np.arange(len(s))
+            cleaned = np.array([_clean(v) for v in s.astype(object)] + [None], dtype=object)[:-1]
         columns.append(_Column(str(frame.columns[i]).strip(), codes, cleaned))
     if numbers is not None:
         decimal, thousands = _decide(columns, numbers, file)
         if (decimal, thousands) != (".", "") or numbers.declared:
             _normalise(columns, decimal, thousands, file)
     data = {}
+    blank = np.ones(len(frame), dtype=bool) if columns else np.zeros(len(frame), dtype=bool)
     for col in columns:
-        table = np.array([*col.uniques, None], dtype=object)
+        table = np.empty(len(col.uniques) + 1, dtype=object)
+        table[: len(col.uniques)] = col.uniques
         data[col.name] = table[col.codes]  # code -1 (missing) takes the trailing None
-    return pd.DataFrame(data, index=frame.index, columns=[c.name for c in columns] if columns else None)
+        blank &= np.array([v is None for v in table], dtype=bool)[col.codes]  # per distinct text
+    cells = pd.DataFrame(data, index=frame.index, columns=[c.name for c in columns] if columns else None)
+    return cells, blank
 
 
 def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
@@ -379,7 +398,7 @@ def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
         return None
     columns = {}
     for i in range(len(header)):
-        encoded = pc.dictionary_encode(table.column(i)).combine_chunks()
+        encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(table.column(i))).combine_chunks()
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         categories = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
         columns[i] = pd.Categorical.from_codes(codes, categories=categories)

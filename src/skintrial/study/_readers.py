@@ -23,7 +23,7 @@ from skintrial.study._csvformat import (
     extra_fields_problem,
     read_text_fast,
     sniff_separator,
-    text_cells,
+    text_table,
 )
 from skintrial.study._formats import CsvSpec
 from skintrial.study._statfiles import STAT_SUFFIXES, read_stat_file
@@ -364,13 +364,12 @@ def read_table(
                 ambiguous_is_error=sep == ";",
             )
     _check_header(frame, path, suffix, sep)
-    out = text_cells(frame, numbers=numbers, file=file)
+    out, blank_rows = text_table(frame, numbers=numbers, file=file)
     out.attrs.update(frame.attrs)  # an SPSS or Stata file's variable labels
     if suffix in (".xlsx", ".xlsm") and out.isna().to_numpy().any():
         _check_formulas(path, sheet, [str(c) for c in out.columns])
     out[ROW_COLUMN] = range(2, len(out) + 2)
-    cells = out.drop(columns=[ROW_COLUMN])
-    blank = cells.isna().all(axis=1) if len(cells.columns) else pd.Series(False, index=out.index)
+    blank = pd.Series(blank_rows, index=out.index)  # every cell empty (found from the distinct texts)
     if blank.any():
         last = out.loc[~blank, ROW_COLUMN].max() if (~blank).any() else 1
         interior = out.loc[

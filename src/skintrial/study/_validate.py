@@ -122,6 +122,12 @@ class Declared:
         return not self.randomised and self.arms == [SINGLE_GROUP]
 
 
+def _distinct(column: pd.Series) -> set:
+    """The distinct filled values of a column: one hash pass (``set(column.dropna())`` builds a Python
+    object per row, a second per row for the set; on a million rows that was a quarter second)."""
+    return {v for v in pd.unique(column.to_numpy()) if not pd.isna(v)}
+
+
 def _name(file: str) -> str:
     return Path(file).name
 
@@ -201,9 +207,12 @@ def _per_row(
     return _with_rest(sub, shown)
 
 
-def _empty(df: pd.DataFrame, column: str, file: str, fix: str) -> list[Problem]:
-    """One problem per row whose ``column`` cell is empty (never 'value: nan' nonsense)."""
-    sub = df.loc[df[column].isna()]
+def _empty(
+    df: pd.DataFrame, column: str, file: str, fix: str, missing: pd.Series | None = None
+) -> list[Problem]:
+    """One problem per row whose ``column`` cell is empty (never 'value: nan' nonsense); ``missing``:
+    the column's ``isna()`` when the caller has it already."""
+    sub = df.loc[df[column].isna() if missing is None else missing]
     shown = [
         Problem(f"empty {column}", file=file, row=int(r), column=column, fix=fix)
         for r in sub[ROW_COLUMN].head(MAX_SHOWN)
@@ -489,18 +498,34 @@ def check_measurements(
             )
         ], df
     pfile = _name(participants_file)
+    # each key column's empty cells, found once (a million-row table: one pass per column, not four)
+    missing = {c: df[c].isna() for c in ("participant_id", "visit", "outcome")}
     problems += _empty(
-        df, "participant_id", file, f"fill in the participant's id, as in {pfile} (or delete the row)"
+        df,
+        "participant_id",
+        file,
+        f"fill in the participant's id, as in {pfile} (or delete the row)",
+        missing["participant_id"],
     )
-    problems += _empty(df, "visit", file, "fill in the visit" + (f", one of {d.visits}" if d.visits else ""))
     problems += _empty(
-        df, "outcome", file, "fill in the outcome's name, as declared in study.toml [outcomes.NAME]"
+        df,
+        "visit",
+        file,
+        "fill in the visit" + (f", one of {d.visits}" if d.visits else ""),
+        missing["visit"],
+    )
+    problems += _empty(
+        df,
+        "outcome",
+        file,
+        "fill in the outcome's name, as declared in study.toml [outcomes.NAME]",
+        missing["outcome"],
     )
     if "participant_id" in participants.columns:
         known = set(participants["participant_id"].dropna())
         problems += _per_group(
             df,
-            df["participant_id"].notna() & ~df["participant_id"].isin(known),
+            ~missing["participant_id"] & ~df["participant_id"].isin(known),
             "participant_id",
             file,
             "participant_id",
@@ -512,7 +537,7 @@ def check_measurements(
     if d.visits is not None:
         problems += _per_group(
             df,
-            df["visit"].notna() & ~df["visit"].isin(d.visits),
+            ~missing["visit"] & ~df["visit"].isin(d.visits),
             "visit",
             file,
             "visit",
@@ -524,7 +549,7 @@ def check_measurements(
     if d.outcomes is not None:
         problems += _per_group(
             df,
-            df["outcome"].notna() & ~df["outcome"].isin(list(d.outcomes)),
+            ~missing["outcome"] & ~df["outcome"].isin(list(d.outcomes)),
             "outcome",
             file,
             "outcome",
@@ -537,16 +562,19 @@ def check_measurements(
     problems += value_problems
     problems += _replicates(df, file)
     problems += _out_of_range(df, value, d, file)
-    problems += _duplicates(df, file)
+    problems += _duplicates(
+        df, file, filled=~(missing["participant_id"] | missing["visit"] | missing["outcome"])
+    )
     return problems, df.assign(value=value)
 
 
 def _values(df: pd.DataFrame, file: str) -> tuple[pd.Series, list[Problem]]:
     raw = df["value"]
     value = pd.to_numeric(raw, errors="coerce")
+    empty = raw.isna()
     problems = _per_row(
         df,
-        raw.notna() & value.isna(),
+        ~empty & value.isna(),
         file,
         "value",
         "value is not a number",
@@ -554,7 +582,7 @@ def _values(df: pd.DataFrame, file: str) -> tuple[pd.Series, list[Problem]]:
     )
     problems += _per_row(
         df,
-        raw.isna(),
+        empty,
         file,
         "value",
         "value is empty",
@@ -618,7 +646,7 @@ def _out_of_range(df: pd.DataFrame, value: pd.Series, d: Declared, file: str) ->
     return problems
 
 
-def _duplicates(df: pd.DataFrame, file: str) -> list[Problem]:
+def _duplicates(df: pd.DataFrame, file: str, filled: pd.Series | None = None) -> list[Problem]:
     """Each repeated measurement names the row it repeats (vectorised: no Python call per row).
 
     The key cells are the reader's text cells (``None`` when empty); an empty cell matches an empty
@@ -628,7 +656,8 @@ def _duplicates(df: pd.DataFrame, file: str) -> list[Problem]:
     keys = ["participant_id", "visit", "outcome"] + (["replicate"] if "replicate" in df.columns else [])
     if df.empty:
         return []
-    filled = df[["participant_id", "visit", "outcome"]].notna().all(axis=1)
+    if filled is None:  # the rows whose three key cells are filled, when the caller has not found them
+        filled = df[["participant_id", "visit", "outcome"]].notna().all(axis=1)
     dup = filled & df.duplicated(keys, keep="first")
     if not dup.any():
         return []
@@ -711,7 +740,7 @@ def check_followup(
     visits``, the primary endpoint) and the visit of ``[analysis.cross_sectional]``."""
     if "visit" not in measurements.columns:
         return []
-    seen = set(measurements["visit"].dropna())
+    seen = _distinct(measurements["visit"])
     if manifest is not None and "visit" in manifest.columns:
         seen |= set(manifest["visit"].dropna())
     problems = []
@@ -848,7 +877,7 @@ def check_declared_outcomes(
     d: Declared, measurements: pd.DataFrame, manifest: pd.DataFrame | None, file: str
 ) -> list[Problem]:
     """Every declared outcome has measurements, or raw files of its instrument to compute them from."""
-    present = set(measurements["outcome"].dropna()) if "outcome" in measurements.columns else set()
+    present = _distinct(measurements["outcome"]) if "outcome" in measurements.columns else set()
     raw_instruments = (
         set(manifest["instrument"].dropna()) if manifest is not None and "instrument" in manifest else set()
     )
