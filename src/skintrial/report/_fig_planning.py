@@ -72,6 +72,87 @@ def power_curve_figure(
     return fig
 
 
+_LABELS = {
+    "scenario": "Scenario",
+    "contrast": "Contrast",
+    "effect": "Effect",
+    "effect_ci_low": "Effect CI, low",
+    "effect_ci_high": "Effect CI, high",
+    "sd": "SD",
+    "rho": "Baseline–follow-up r",
+    "n_enrolled_arm": "Enrolled per arm",
+    "n_enrolled_total": "Enrolled in all",
+    "dropout": "Dropout",
+    "alpha_test": "α per test",
+    "power": "Power",
+    "gpower_effect_size_f": "G*Power f",
+    "gpower_groups": "G*Power groups",
+    "gpower_covariates": "G*Power covariates",
+    "gpower_total_n": "G*Power total N",
+}
+_OTHER_LABELS = {
+    "outcome": "Outcome",
+    "arm": "Arm",
+    "n": "n",
+    "sd_ci_low": "SD CI, low",
+    "sd_ci_high": "SD CI, high",
+    "rho_ci_low": "r CI, low",
+    "rho_ci_high": "r CI, high",
+}
+"""Headers of the pilot tables' columns (the plan table keeps only the columns of :data:`_LABELS`)."""
+_PROBABILITIES = ("power", "alpha", "dropout", "p_")
+_NUM = ' class="num"'
+
+
+def _label(column: str) -> str:
+    known = _LABELS.get(column) or _OTHER_LABELS.get(column)
+    return known or column.replace("_", " ").capitalize()
+
+
+def _cell(column: str, value: object, whole: bool) -> str:
+    from skintrial.report._format import count_of, fixed, num
+
+    if value is None or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return str(value)
+    if whole:
+        return count_of(value)
+    if column == "p" or column.startswith(_PROBABILITIES) or column.endswith(("_power", "_alpha")):
+        return fixed(value, 3)
+    return num(value)
+
+
+def _html_table(df: pd.DataFrame, id_: str) -> str:
+    """A table in the report's style: labelled headers, numbers right-aligned and formatted (counts as
+    whole numbers, probabilities to three decimals, other numbers to three significant digits)."""
+    import html as _html
+
+    numeric = [
+        pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c]) for c in df.columns
+    ]
+    whole = [
+        bool(k and df[c].dropna().map(lambda v: float(v).is_integer()).all())
+        for c, k in zip(df.columns, numeric, strict=True)
+    ]
+    head = "".join(
+        f'<th scope="col"{_NUM if k else ""}>{_html.escape(_label(str(c)))}</th>'
+        for c, k in zip(df.columns, numeric, strict=True)
+    )
+    rows = []
+    for values in df.itertuples(index=False):
+        cells = "".join(
+            f"<td{_NUM if k else ''}>{_html.escape(_cell(str(c), v, w))}</td>"
+            for c, v, k, w in zip(df.columns, values, numeric, whole, strict=True)
+        )
+        rows.append(f"<tr>{cells}</tr>")
+    return (
+        f'<div class="table-wrap"><table id="{id_}"><thead><tr>{head}</tr></thead>\n<tbody>\n'
+        + "\n".join(rows)
+        + "\n</tbody></table></div>"
+    )
+
+
 def planning_page(
     *,
     title: str,
@@ -82,8 +163,9 @@ def planning_page(
     simulation: pd.DataFrame | None = None,
     notes: str = "",
 ) -> str:
-    """A small self-contained HTML page (no scripts, no external files): the plan, the power curve, the
-    pilot estimates. Every text from input files is HTML-escaped; the figure is an inline SVG image.
+    """A small self-contained HTML page in the report's style (its stylesheet, header and tables; no
+    scripts, no external files): the plan, the power curve, the pilot estimates. Every text from input
+    files is HTML-escaped; the figure is an inline SVG image.
 
     Examples
     --------
@@ -92,50 +174,45 @@ def planning_page(
     ...                      curve_svg=b"<svg xmlns='http://www.w3.org/2000/svg'/>")
     >>> html.startswith("<!DOCTYPE html>") and "data:image/svg+xml;base64," in html
     True
+    >>> ">30<" in html and "Enrolled per arm" in html
+    True
     """
     import base64
     import html as _html
+    from importlib import resources
 
-    def table(df: pd.DataFrame, caption: str) -> str:
-        body = df.to_html(index=False, escape=True, float_format=lambda v: f"{v:.4g}", border=0, na_rep="")
-        return f"<h2>{_html.escape(caption)}</h2>\n{body}"
-
-    keep = [
-        "scenario",
-        "contrast",
-        "effect",
-        "effect_ci_low",
-        "effect_ci_high",
-        "sd",
-        "rho",
-        "n_enrolled_arm",
-        "n_enrolled_total",
-        "dropout",
-        "alpha_test",
-        "power",
-        "gpower_effect_size_f",
-        "gpower_groups",
-        "gpower_covariates",
-        "gpower_total_n",
-    ]
-    parts = [table(plan[[c for c in keep if c in plan.columns]], "Sample size")]
+    keep = [c for c in _LABELS if c in plan.columns]
+    sections = [("sample-size", "Sample size", _html_table(plan[keep], "plan-table"))]
     uri = "data:image/svg+xml;base64," + base64.b64encode(curve_svg).decode("ascii")
-    parts.append(f'<h2>Power curve</h2>\n<img alt="power curve" src="{uri}">')
-    if simulation is not None:
-        parts.append(table(simulation, "Simulated power of the pre-specified analysis"))
-    if estimates is not None:
-        parts.append(table(estimates, "Pilot estimates: SD and baseline–follow-up correlation"))
-    if changes is not None:
-        parts.append(table(changes, "Pilot estimates: mean change per arm"))
-    style = (
-        "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;color:#222}"
-        "table{border-collapse:collapse;font-size:.85rem}td,th{padding:.2rem .6rem;text-align:right;"
-        "border-bottom:1px solid #ddd}h2{font-size:1.05rem;margin-top:1.6rem}img{max-width:100%}"
+    sections.append(
+        (
+            "power-curve",
+            "Power curve",
+            f'<figure id="power-curve-figure"><div class="plot"><img alt="Power against participants enrolled '
+            f'per arm" src="{uri}"></div><figcaption>Power of each contrast against participants enrolled per '
+            "arm; vertical lines: the planned enrolment of each scenario.</figcaption></figure>",
+        )
     )
-    note = f"<p>{_html.escape(notes)}</p>" if notes else ""
+    for id_, caption, df in (
+        ("simulation", "Simulated power of the pre-specified analysis", simulation),
+        ("pilot-outcomes", "Pilot estimates: SD and baseline–follow-up correlation", estimates),
+        ("pilot-changes", "Pilot estimates: mean change per arm", changes),
+    ):
+        if df is not None:
+            sections.append((id_, caption, _html_table(df, f"{id_}-table")))
+    css = (resources.files("skintrial.report") / "templates" / "report.css").read_text(encoding="utf-8")
+    nav = "".join(f'<a href="#{i}">{_html.escape(c)}</a>' for i, c, _ in sections)
+    body = "\n".join(
+        f'<section id="{i}">\n<h2>{_html.escape(c)}</h2>\n{content}\n</section>' for i, c, content in sections
+    )
+    note = (
+        f'<section id="notes">\n<h2>Notes</h2>\n<p>{_html.escape(notes)}</p>\n</section>\n' if notes else ""
+    )
     return (
-        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_html.escape(title)}</title>'
-        f"<style>{style}</style></head><body>\n<h1>{_html.escape(title)}</h1>\n{note}\n"
-        + "\n".join(parts)
-        + "\n</body></html>\n"
+        f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f"<title>{_html.escape(title)} — skintrial plan</title>\n<style>\n{css}\n</style>\n</head>\n<body>\n"
+        f"<header>\n<h1>{_html.escape(title)}</h1>\n<p>Sample size and power for the next study, from the "
+        f"pilot's estimates (skintrial plan).</p>\n</header>\n<nav>{nav}</nav>\n<main>\n{note}{body}\n</main>\n"
+        "</body>\n</html>\n"
     )
