@@ -39,7 +39,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["BOUNDARY", "RemlFit", "fit_reml_unstructured", "min_correlation_eigenvalue"]
+from skintrial.stats._covstruct import STRUCTURES, derivatives, start_theta, theta_of_sigma
+
+__all__ = ["BOUNDARY", "RemlFit", "fit_reml", "fit_reml_unstructured", "min_correlation_eigenvalue"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 BOUNDARY = 1e-7
@@ -54,14 +56,16 @@ class RemlFit:
 
     beta: np.ndarray  # (G, p)
     cov_beta: np.ndarray  # (G, p, p) = (X' V^-1 X)^-1 at the REML Sigma
-    dcov_beta: np.ndarray  # (G, q, p, p) derivative of cov_beta by each distinct element of Sigma
-    cov_theta: np.ndarray  # (G, q, q) inverse observed information of those elements (NaN if not PD)
+    dcov_beta: np.ndarray  # (G, q, p, p) derivative of cov_beta by each covariance parameter (mmrm's)
+    cov_theta: np.ndarray  # (G, q, q) inverse observed information of those parameters (NaN if not PD)
     sigma: np.ndarray  # (G, T, T)
     loglik: np.ndarray  # (G,) restricted log-likelihood (without the log|X'X| / 2 term)
     n_obs: np.ndarray  # (G,) observations used
     n_iter: np.ndarray  # (G,)
     decrement: np.ndarray  # (G,) score' I^-1 score at the end: about twice the gap to the maximum
     converged: np.ndarray  # (G,) bool
+    structure: str = "us"  # covariance structure (skintrial.stats._covstruct.STRUCTURES)
+    theta: np.ndarray | None = None  # (G, q) mmrm's parameters of the structure at the maximum
 
 
 def _sym_index(T: int) -> np.ndarray:
@@ -218,10 +222,14 @@ def _loglik(prob: _Problem, sigma: np.ndarray) -> np.ndarray:
     return _gls(prob, sigma)[-1]
 
 
-def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
-    """Log-likelihood, score, expected and observed information over the distinct elements of Sigma.
+def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray, H: np.ndarray | None = None):
+    """Log-likelihood, score, expected and observed information over parameters theta of Sigma.
 
-    Sums over subjects of terms without ``y`` are count-weighted sums over cells (``w`` below)."""
+    ``S`` holds the derivatives ``dSigma / dtheta_k``: (q, T, T) shared by all outcomes (the distinct
+    elements of Sigma: 0/1 maps) or (G, q, T, T) per outcome; ``H`` (G, q, q, T, T) the second
+    derivatives when Sigma is not linear in theta (their term ``-sum_ab H_kl[a,b] D[a,b]`` enters the
+    observed information). Sums over subjects of terms without ``y`` are count-weighted sums over cells
+    (``w`` below)."""
     Wi, W, B, Ainv, beta, u, ll = _gls(prob, sigma)
     G, C, T, p = B.shape
     w = prob.count[:, :, None]
@@ -229,12 +237,13 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
     K = (np.swapaxes(Bf * w, 1, 2) @ Bf).reshape(G, T, p, T, p)  # K[x,p,y,s] = sum_i B_i[x,p] B_i[y,s]
     Kb = K.transpose(0, 1, 3, 2, 4)  # Kb[x,y] = the p x p block K[x,:,y,:]
     BA = (B.reshape(G, C * T, p) @ Ainv).reshape(G, C, T, p)
-    H = BA @ np.swapaxes(B, -1, -2)  # H_ii = B_i A^-1 B_i'   (G, C, T, T)
-    P = W - H  # diagonal blocks of P
-    Pf, Hf = P.reshape(G, C, T * T), H.reshape(G, C, T * T)
+    Hii = BA @ np.swapaxes(B, -1, -2)  # H_ii = B_i A^-1 B_i'   (G, C, T, T)
+    P = W - Hii  # diagonal blocks of P
+    Pf, Hf = P.reshape(G, C, T * T), Hii.reshape(G, C, T * T)
     # score: D[a,b] = 1/2 sum_i (u_ia u_ib - P_ii[a,b])
     D = 0.5 * (np.swapaxes(u, 1, 2) @ u - (Pf * w).sum(axis=1).reshape(G, T, T))
-    score = np.einsum("kab,gab->gk", S, D)
+    Sf = S.reshape(*S.shape[:-2], T * T)
+    score = (Sf @ D.reshape(G, T * T, 1))[..., 0]  # (G, q)
     # F[a,b,c,d] = sum_ij P_ij[b,c] P_ji[d,a], with P_ij = -B_i A^-1 B_j' off the diagonal
     diag = np.swapaxes(Pf * w, 1, 2) @ Pf - np.swapaxes(Hf * w, 1, 2) @ Hf  # [(b,c),(d,a)]
     K2 = Ainv[:, None, None] @ Kb @ Ainv[:, None, None]  # [b,a] blocks of A^-1 K_ba A^-1
@@ -248,9 +257,11 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
     R = np.einsum("gia,gibp->gabp", _cell_sum(prob, u), B)
     Q2 = np.einsum("gabp,gpq,gdcq->gadbc", R, Ainv, R, optimize=True)
     Q = (Q1 - Q2).transpose(0, 1, 3, 4, 2)  # [a,b,c,d]
-    Sf = S.reshape(S.shape[0], T * T)
-    expected = 0.5 * (Sf @ F.reshape(G, T * T, T * T) @ Sf.T)
-    observed = Sf @ Q.reshape(G, T * T, T * T) @ Sf.T - expected
+    SfT = np.swapaxes(Sf, -1, -2)
+    expected = 0.5 * (Sf @ F.reshape(G, T * T, T * T) @ SfT)
+    observed = Sf @ Q.reshape(G, T * T, T * T) @ SfT - expected
+    if H is not None:
+        observed = observed - np.einsum("gklab,gab->gkl", H, D)
     observed = 0.5 * (observed + np.swapaxes(observed, 1, 2))
     return ll, score, expected, observed, beta, Ainv, K
 
@@ -297,14 +308,48 @@ def _direction(score, expected, observed, use_newton: bool):
     return step, decrement
 
 
-def _line_search(sub: _Problem, sigma: np.ndarray, active: np.ndarray, ll, step, max_halvings: int):
-    """Step halving over the active outcomes: accept the first Sigma + step / 2^k that is positive
-    definite and does not lower the likelihood (beyond rounding); updates ``sigma`` in place.
+class _Elements:
+    """The unstructured Sigma by its distinct elements (row-major upper triangle): linear, so the
+    derivatives are constant 0/1 maps and the second derivatives vanish. The fitting parameterisation of
+    ``us`` (Newton on it converges fast and needs no second derivatives)."""
+
+    def __init__(self, T: int) -> None:
+        self.T, self.S, self.iu = T, _sym_index(T), np.triu_indices(T)
+
+    def start(self, sigma0: np.ndarray) -> np.ndarray:
+        return sigma0[:, self.iu[0], self.iu[1]]
+
+    def sigma(self, theta: np.ndarray) -> np.ndarray:
+        out = np.zeros((theta.shape[0], self.T, self.T))
+        out[:, self.iu[0], self.iu[1]] = theta
+        return out + np.triu(out, 1).transpose(0, 2, 1)
+
+    def derivatives(self, theta: np.ndarray):
+        return self.S, None
+
+
+class _Structured:
+    """A covariance structure in mmrm's parameterisation (:mod:`skintrial.stats._covstruct`)."""
+
+    def __init__(self, structure: str, T: int) -> None:
+        self.structure, self.T = structure, T
+
+    def start(self, sigma0: np.ndarray) -> np.ndarray:
+        return start_theta(self.structure, sigma0)
+
+    def sigma(self, theta: np.ndarray) -> np.ndarray:
+        with np.errstate(over="ignore", invalid="ignore"):
+            return derivatives(self.structure, theta, self.T)[0]
+
+    def derivatives(self, theta: np.ndarray):
+        return derivatives(self.structure, theta, self.T)[1:]
+
+
+def _line_search(sub: _Problem, param, theta: np.ndarray, active: np.ndarray, ll, step, max_halvings: int):
+    """Step halving over the active outcomes: accept the first theta + step / 2^k whose Sigma is
+    positive definite and does not lower the likelihood (beyond rounding); updates ``theta`` in place.
 
     Returns the likelihood gain of each outcome and which found no acceptable step."""
-    T = sigma.shape[-1]
-    iu = np.triu_indices(T)
-    theta = sigma[active][:, iu[0], iu[1]]
     todo = np.ones(active.size, dtype=bool)
     scale = np.ones(active.size)
     gain = np.zeros(active.size)
@@ -312,33 +357,35 @@ def _line_search(sub: _Problem, sigma: np.ndarray, active: np.ndarray, ll, step,
         idx = np.flatnonzero(todo)
         if idx.size == 0:
             break
-        cand = np.zeros((idx.size, T, T))
-        cand[:, iu[0], iu[1]] = theta[idx] + scale[idx, None] * step[idx]
-        cand = cand + np.triu(cand, 1).transpose(0, 2, 1)
-        pd_ok = np.linalg.eigvalsh(cand)[:, 0] > 0
+        cand = theta[active[idx]] + scale[idx, None] * step[idx]
+        cand_sigma = param.sigma(cand)
+        finite = np.isfinite(cand_sigma).all(axis=(1, 2))
+        pd_ok = np.zeros(idx.size, dtype=bool)
+        pd_ok[finite] = np.linalg.eigvalsh(cand_sigma[finite])[:, 0] > 0
         ll_new = np.full(idx.size, -np.inf)
         if pd_ok.any():
-            ll_new[pd_ok] = _loglik(sub.take(idx[pd_ok]), cand[pd_ok])
+            ll_new[pd_ok] = _loglik(sub.take(idx[pd_ok]), cand_sigma[pd_ok])
         better = ll_new >= ll[idx] - 1e-13 * np.abs(ll[idx])
-        sigma[active[idx[better]]] = cand[better]
+        theta[active[idx[better]]] = cand[better]
         gain[idx[better]] = ll_new[better] - ll[idx[better]]
         todo[idx[better]] = False
         scale[idx[~better]] *= 0.5
     return gain, todo
 
 
-def fit_reml_unstructured(
+def fit_reml(
     y: np.ndarray,
     mask: np.ndarray,
     X: np.ndarray,
     *,
+    structure: str = "us",
     max_iter: int = 100,
     tol: float = 1e-20,
     converged_tol: float = 1e-10,
     fisher_steps: int = 2,
     max_halvings: int = 40,
 ) -> RemlFit:
-    """Fit the unstructured-covariance model by REML for every outcome at once.
+    """Fit the model with covariance ``structure`` across visits by REML for every outcome at once.
 
     Parameters
     ----------
@@ -348,17 +395,26 @@ def fit_reml_unstructured(
         Which (subject, visit) values each outcome has.
     X : ndarray, shape (n, T, p)
         The mean-model design of every subject at every visit, shared by all outcomes.
+    structure : str
+        One of :data:`skintrial.stats._covstruct.STRUCTURES`. ``us`` is fitted on the distinct
+        elements of Sigma; the others on mmrm's parameters (Newton on the exact observed information,
+        second derivatives of Sigma included).
     tol, converged_tol : float
         Iterations stop for an outcome when the Newton decrement ``score' I^-1 score`` (about twice
         the distance to the maximum of the log-likelihood, invariant to the scale of ``y``) falls
         below ``tol``, or when no further step increases the likelihood; the outcome is declared
         converged when the final decrement is below ``converged_tol``.
+
+    The returned ``theta``, ``cov_theta`` and ``dcov_beta`` are in mmrm's parameters of ``structure``
+    (for ``us``: the log-Cholesky parameters), whatever the fitting parameterisation.
     """
+    if structure not in STRUCTURES:
+        raise ValueError(f"unknown covariance structure {structure!r}; known: {list(STRUCTURES)}")
     mask = np.asarray(mask, dtype=bool)
     G, n, T = mask.shape
     prob = _problem(y, mask, np.asarray(X, dtype=float))
-    S = _sym_index(T)
-    sigma = _start(prob)
+    param = _Elements(T) if structure == "us" else _Structured(structure, T)
+    theta = param.start(_start(prob))
     decrement = np.full(G, np.inf)
     n_iter = np.zeros(G, dtype=int)
     active = np.arange(G)
@@ -366,22 +422,27 @@ def fit_reml_unstructured(
         if active.size == 0:
             break
         sub = prob.take(active)
-        ll, score, expected, observed, *_ = _evaluate(sub, sigma[active], S)
+        J, H = param.derivatives(theta[active])
+        ll, score, expected, observed, *_ = _evaluate(sub, param.sigma(theta[active]), J, H)
         step, dec = _direction(score, expected, observed, use_newton=it >= fisher_steps)
         decrement[active] = dec
         n_iter[active] = it
         go = np.isfinite(dec) & (dec > tol)
         active, ll, step = active[go], ll[go], step[go]
-        gain, failed = _line_search(prob.take(active), sigma, active, ll, step, max_halvings)
+        gain, failed = _line_search(prob.take(active), param, theta, active, ll, step, max_halvings)
         # stop where no step helps any more, or where the gain is rounding noise near the maximum
         stalled = failed | ((gain <= 1e-14 * np.maximum(1.0, np.abs(ll))) & (dec[go] < converged_tol))
-        stalled |= min_correlation_eigenvalue(sigma[active]) < BOUNDARY  # heading for a singular Sigma
+        stalled |= min_correlation_eigenvalue(param.sigma(theta[active])) < BOUNDARY  # heading for singular
         active = active[~stalled]
-    ll, score, expected, observed, beta, Ainv, K = _evaluate(prob, sigma, S)
+    sigma = param.sigma(theta)
+    J, H = param.derivatives(theta)
+    _, score, expected, observed, *_ = _evaluate(prob, sigma, J, H)
     _, decrement = _direction(score, expected, observed, use_newton=False)
-    # d cov_beta / d theta_k = A^-1 (sum_i B_i' V_k B_i) A^-1, and sum_i B_i' E_ab B_i = K[a, :, b, :]
-    q, p = S.shape[0], K.shape[2]
-    M = (S.reshape(q, T * T) @ K.transpose(0, 1, 3, 2, 4).reshape(G, T * T, p * p)).reshape(G, q, p, p)
+    # inference in mmrm's parameters (for us: log-Cholesky), where the Kenward-Roger terms are defined
+    theta_m = theta if structure != "us" else _safe_theta_of_sigma(sigma)
+    J, H = _Structured(structure, T).derivatives(theta_m)
+    ll, _, _, observed, beta, Ainv, K = _evaluate(prob, sigma, J, H)
+    M = _information_terms(J, K)
     return RemlFit(
         beta=beta,
         cov_beta=Ainv,
@@ -393,4 +454,30 @@ def fit_reml_unstructured(
         n_iter=n_iter + 1,
         decrement=decrement,
         converged=np.isfinite(decrement) & (decrement < converged_tol),
+        structure=structure,
+        theta=theta_m,
     )
+
+
+def _information_terms(J: np.ndarray, K: np.ndarray) -> np.ndarray:
+    """(G, q, p, p) ``sum_i B_i' J_k B_i`` from ``K[a, :, b, :] = sum_i B_i[a] B_i[b]'``: the derivative
+    of ``X' V^-1 X`` by theta_k is minus this, so d cov_beta / d theta_k = A^-1 (this) A^-1."""
+    G, T, p = K.shape[0], K.shape[1], K.shape[2]
+    Kf = K.transpose(0, 1, 3, 2, 4).reshape(G, T * T, p * p)
+    Jf = J.reshape(*J.shape[:-2], T * T)
+    return (Jf @ Kf).reshape(G, -1, p, p)
+
+
+def _safe_theta_of_sigma(sigma: np.ndarray) -> np.ndarray:
+    """mmrm's us parameters of each Sigma; NaN for one that is not positive definite."""
+    out = np.full((sigma.shape[0], sigma.shape[1] * (sigma.shape[1] + 1) // 2), np.nan)
+    ok = np.isfinite(sigma).all(axis=(1, 2))
+    ok[ok] = np.linalg.eigvalsh(sigma[ok])[:, 0] > 0
+    if ok.any():
+        out[ok] = theta_of_sigma(sigma[ok])
+    return out
+
+
+def fit_reml_unstructured(y: np.ndarray, mask: np.ndarray, X: np.ndarray, **kwargs) -> RemlFit:
+    """:func:`fit_reml` with the unstructured covariance (``structure="us"``)."""
+    return fit_reml(y, mask, X, structure="us", **kwargs)
