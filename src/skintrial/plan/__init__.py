@@ -2,9 +2,11 @@
 randomisation, and the workflows of ``skintrial plan`` and ``power`` (:func:`plan_study`,
 :func:`plan_power`)."""
 
+from skintrial.plan._directions import PUBLISHED_DIRECTIONS, published_directions
 from skintrial.plan._sim_cutometer import simulate_cutometer, simulate_cutometer_from_parameters
 from skintrial.plan._sim_training import simulate_attendance, simulate_training
 from skintrial.plan._sim_ultrasound import simulate_ultrasound
+from skintrial.plan._synthetic_designs import DESIGN_SEED, synthetic_cross_sectional, synthetic_single_arm
 from skintrial.plan._workflow import (
     NOTE_KINDS,
     PLAN_TABLES,
@@ -43,6 +45,11 @@ __all__ = [
     "SyntheticStudy",
     "calibration_table",
     "synthetic_study",
+    "synthetic_cross_sectional",
+    "synthetic_single_arm",
+    "DESIGN_SEED",
+    "PUBLISHED_DIRECTIONS",
+    "published_directions",
     "NOTE_KINDS",
     "PLAN_TABLES",
     "PlannedAnalysis",

@@ -187,6 +187,12 @@ WITHDRAWAL_REASONS: dict[str, str] = {
 
 _R = "Cutometer ratios of one site re-measured months apart agree moderately (probe placement, season)"
 _DRIFT = "small drift only: seasonal and measurement drift over 4 months, no intervention"
+_PATTERN = (
+    "magnitude our assumption, chosen with the outcome's rho so that the within-arm change has d_z about 1 "
+    "(about 0.7 baseline SD): the abstract reports a significant within-arm gain in both arms at n = 26 "
+    "and 30, and the demo reproduces it at the default seed and in at least 90 % of seeds "
+    "(docs/calibration.md, 'Published directions')"
+)
 _DOSE = (
     "a small dose effect on the dermal structure seen by ultrasound: in the trained arms the change rises by "
     "one baseline SD per unit of adherence (0 to 100 % of the sessions planned), centred at the expected "
@@ -232,10 +238,10 @@ TABLE: tuple[Number, ...] = tuple(
         # --- Cutometer R2 = Ua/Uf ---------------------------------------------------------------------------
         ("r2.baseline_mean", 0.70, _CUTO + "; lower part of the range for the >40 group"),
         ("r2.baseline_sd", 0.06, _a("about a quarter of the reported facial range 0.66–0.82")),
-        ("r2.rho", 0.70, _a(_R)),
+        ("r2.rho", 0.75, _a(_R + "; Cutometer R2 test-retest ICC is about 0.7–0.9, upper-middle value")),
         ("r2.age_slope", -0.003, _CUTO_AGE + "; magnitude our assumption"),
-        ("r2.change.AT", 0.030, _DIR_SKIN + "; magnitude our assumption (about 0.5 baseline SD)"),
-        ("r2.change.RT", 0.030, _DIR_SKIN + "; magnitude our assumption (about 0.5 baseline SD)"),
+        ("r2.change.AT", 0.040, _DIR_SKIN + "; " + _PATTERN),
+        ("r2.change.RT", 0.040, _DIR_SKIN + "; " + _PATTERN + "; the same as AT: no difference between arms"),
         ("r2.change.CON", -0.005, _a(_DRIFT)),
         ("r2.lower", 0.001, _a("ratio of two deformations, strictly inside (0, 1)")),
         ("r2.upper", 0.999, _a("ratio of two deformations, strictly inside (0, 1)")),
@@ -313,10 +319,16 @@ TABLE: tuple[Number, ...] = tuple(
             _SD_LEP_UPPER,
             _a("wide inter-individual and diurnal variation of SLEB (instruments.md §2.3)"),
         ),
-        ("lep_upper.rho", 0.65, _a("echogenicity is more variable than thickness (gain, time of day)")),
+        (
+            "lep_upper.rho",
+            0.75,
+            _a(
+                "echogenicity is more variable than thickness (gain, time of day): below dermal_thickness.rho"
+            ),
+        ),
         ("lep_upper.age_slope", 0.004, _LEP_AGE + "; magnitude our assumption"),
-        ("lep_upper.change.AT", -0.04, _DIR_SKIN + "; magnitude our assumption (about 0.4 SD)"),
-        ("lep_upper.change.RT", -0.05, _DIR_SKIN + "; magnitude our assumption (about 0.5 SD)"),
+        ("lep_upper.change.AT", -0.065, _DIR_SKIN + "; " + _PATTERN),
+        ("lep_upper.change.RT", -0.070, _DIR_SKIN + "; " + _PATTERN),
         ("lep_upper.change.CON", 0.005, _a(_DRIFT)),
         ("lep_upper.lower", 0.0, _a("a fraction")),
         ("lep_upper.upper", 1.0, _a("a fraction")),

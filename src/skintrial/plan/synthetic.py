@@ -88,6 +88,11 @@ class SyntheticStudy:
         Further files of later layers (raw instrument files, serum panels, …), by path relative to the
         bundle root. Empty unless such a layer was asked for. The omics files are made when first
         read (or written), so asking for the layer costs nothing until then.
+    decimals : Mapping[str, int]
+        Decimals each outcome's values are written with in ``measurements.csv``; by default those of the
+        trial's outcomes (their ``resolution`` in the calibration table). The other designs' generators
+        (:func:`~skintrial.plan.synthetic_cross_sectional`, :func:`~skintrial.plan.synthetic_single_arm`)
+        give their own.
     omics_truth : Mapping[str, pandas.DataFrame]
         With ``omics=True``: ``serum`` (every analyte's panel, true log2 mean and SD, LOD and true mean
         log2 change per arm, columns ``change.<ARM>``), ``qpcr`` (gene, arm, true mean log2 fold change
@@ -102,6 +107,7 @@ class SyntheticStudy:
     truth: pd.DataFrame
     files: Mapping[str, bytes] = field(default_factory=dict)
     omics_truth: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    decimals: Mapping[str, int] = field(default_factory=dict)
 
     def write(self, directory: str | Path) -> Path:
         """Write the bundle into ``directory`` (created if needed) and return its path.
@@ -114,7 +120,7 @@ class SyntheticStudy:
         outputs = {
             "study.toml": self.study_toml.encode("utf-8"),
             "participants.csv": _participants_csv(self.participants).encode("utf-8"),
-            "measurements.csv": _measurements_csv(self.measurements).encode("utf-8"),
+            "measurements.csv": _measurements_csv(self.measurements, self.decimals).encode("utf-8"),
             **self.files,
         }
         for name, content in outputs.items():
@@ -125,7 +131,8 @@ class SyntheticStudy:
 
 
 def calibration_table() -> pd.DataFrame:
-    """Every number the generator uses: ``name, value, source``, one row each.
+    """Every number the generators use: ``name, value, source``, one row each (the randomised trial's,
+    its molecular layer's, and the cross-sectional ``xs.*`` and single-arm ``sa.*`` studies').
 
     ``source`` names the section of the project's reference notes (and the publication cited there) or
     starts with ``"assumption:"`` and gives the reason. ``docs/calibration.md`` lists the same table.
@@ -137,7 +144,9 @@ def calibration_table() -> pd.DataFrame:
     >>> float(table.set_index("name").loc["allocation.RT", "value"])
     34.0
     """
-    rows = (*cal.TABLE, *_omics_calibration())
+    from skintrial.plan._calibration_designs import CROSS_SECTIONAL, SINGLE_ARM
+
+    rows = (*cal.TABLE, *_omics_calibration(), *CROSS_SECTIONAL, *SINGLE_ARM)
     return pd.DataFrame(
         {
             "name": [r.name for r in rows],
@@ -501,9 +510,10 @@ def _participants_csv(participants: pd.DataFrame) -> str:
     return participants.to_csv(index=False, lineterminator="\n", na_rep="")
 
 
-def _measurements_csv(measurements: pd.DataFrame) -> str:
+def _measurements_csv(measurements: pd.DataFrame, own: Mapping[str, int] | None = None) -> str:
     numbers = cal.values()
     decimals = {o.key: max(0, -int(np.floor(np.log10(numbers[f"{o.key}.resolution"])))) for o in cal.OUTCOMES}
+    decimals.update(own or {})
     digits = measurements["outcome"].map(decimals).to_numpy()
     text = [f"{v:.{d}f}" for v, d in zip(measurements["value"].to_numpy(), digits, strict=True)]
     return measurements.assign(value=text).to_csv(index=False, lineterminator="\n")
