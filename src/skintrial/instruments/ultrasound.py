@@ -317,7 +317,7 @@ def ultrasound_files(
     names = _overlay_names(files) if overlay_dir is not None else []
     if overlay_dir is not None:
         InputError.collect(overlay_problems(files, overlay_dir))
-        remove_stale_temps(overlay_dir)  # of killed runs, once (overlay_png leaves it to the batch)
+        remove_stale_temps(Path(overlay_dir))  # of killed runs, once (overlay_png leaves it to the batch)
     rows: dict[int, dict] = {}
     pending: dict[tuple, list[tuple[int, UltrasoundImage]]] = defaultdict(list)
 
