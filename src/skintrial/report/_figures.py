@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import io
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,13 +84,20 @@ def _pyplot() -> type[_Figures]:
     return _Figures
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
 def _plain_text(fig) -> None:
     """Texts made before rendering (titles, labels, legends) were created outside :data:`_STYLE`; they
-    too are drawn as typed. Texts made while rendering (tick labels) follow :data:`_STYLE`."""
+    too are drawn as typed. Texts made while rendering (tick labels) follow :data:`_STYLE`. A control
+    character from an input file (a backspace from a TOML escape) has no glyph: it is drawn as U+FFFD."""
     from matplotlib.text import Text
 
     for text in fig.findobj(Text):
         text.set_parse_math(False)
+        content = text.get_text()
+        if _CONTROL.search(content):
+            text.set_text(_CONTROL.sub("\ufffd", content))
 
 
 def figure_bytes(fig, fmt: str = "svg", *, dpi: int = 150, bbox=None) -> bytes:
@@ -195,7 +203,6 @@ class FigureSet:
 
 def slug(text: str) -> str:
     """A file-name part from a label: lowercase ASCII letters, digits and ``-`` ('RT - AT' → 'rt-vs-at')."""
-    import re
     import unicodedata
 
     text = text.replace(" - ", " vs ")
