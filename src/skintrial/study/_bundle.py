@@ -365,25 +365,28 @@ def _collect(root: Path) -> _Collected:
     (p_path, parts), (m_path, meas) = tables["participants"], tables["measurements"]
     p_file, m_file = str(p_path), str(m_path)
     problems += check_participants(parts, d, p_file)
-    meas, wide_problems = as_long(meas, layout, d, m_file)  # each wide cell's problem at its own row/column
+    # a wide sheet is checked cell by cell (its own rows and columns); `seen` is what it holds
+    meas, seen, wide_problems = as_long(meas, layout, d, m_file, parts, p_file)
     problems += wide_problems
-    m_problems, meas = check_measurements(meas, d, parts, m_file, p_file)
-    problems += m_problems
-    problems += check_withdrawals(meas, parts, d, m_file, p_file)
+    if seen is None:  # a long table
+        m_problems, meas = check_measurements(meas, d, parts, m_file, p_file)
+        problems += m_problems
+        seen = meas
+    problems += check_withdrawals(seen, parts, d, m_file, p_file)
     manifest_file, manifest, man_problems = _manifest(where, _manifest_name(spec, raw), d, parts, p_file)
     problems += man_problems
     if manifest is not None and manifest_file is not None:
         files.append(manifest_file)
-    if meas.empty:  # said once by check_measurements; every outcome, visit and participant would lack data
+    if seen.empty:  # said once by check_measurements; every outcome, visit and participant would lack data
         return _Collected(spec, parts, meas, manifest, files, problems)
-    problems += check_declared_outcomes(d, meas, manifest, toml)
-    problems += check_followup(meas, manifest, d, m_file)
-    if "participant_id" in parts.columns and {"participant_id", "visit"} <= set(meas.columns):
+    problems += check_declared_outcomes(d, seen, manifest, toml)
+    problems += check_followup(seen, manifest, d, m_file)
+    if "participant_id" in parts.columns and {"participant_id", "visit"} <= set(seen.columns):
         keys = ["participant_id", "visit"]
         base = (
-            meas
+            seen
             if manifest is None or not set(keys) <= set(manifest.columns)
-            else pd.concat([meas[keys], manifest[keys]])
+            else pd.concat([seen[keys], manifest[keys]])
         )
         problems += check_baselines(base, parts, d, p_file, m_file)
     return _Collected(spec, parts, meas, manifest, files, problems)

@@ -30,6 +30,7 @@ from skintrial.study._schema import OutcomeSpec, StudyFile
 from skintrial.study._validate import Declared
 
 __all__ = [
+    "WideResult",
     "wide_to_long",
     "as_long",
     "table_formats",
@@ -268,6 +269,50 @@ def _labels(columns: Mapping[str, tuple[str, str | None]], labels: Mapping[str, 
     return out
 
 
+def _unknown_ids(sheet: _Sheet, id_col: str, usable: np.ndarray, known: set, pfile: str) -> list[Problem]:
+    """One problem per distinct id that the participants table does not list (at its first row)."""
+    ids = sheet.frame[id_col]
+    bad = usable & ~ids.isin(known).to_numpy()
+    if not bad.any():
+        return []
+    sub = sheet.frame.loc[bad, [id_col, ROW_COLUMN]]
+    counts = sub[id_col].value_counts(sort=False)
+    firsts = sub.drop_duplicates(id_col)
+    fix = f"add the participant to {pfile}, or correct the id"
+    out = [
+        Problem(
+            f"measurements for a participant who is not in {pfile}",
+            file=sheet.file,
+            row=int(r),
+            column=id_col,
+            value=v,
+            rows_affected=int(counts[v]),
+            fix=fix,
+        )
+        for v, r in zip(firsts[id_col].head(MAX_SHOWN), firsts[ROW_COLUMN].head(MAX_SHOWN), strict=True)
+    ]
+    if len(firsts) > MAX_SHOWN:
+        rest = firsts[ROW_COLUMN].iloc[MAX_SHOWN:]
+        example = Problem(
+            f"measurements for a participant who is not in {pfile}", file=sheet.file, column=id_col, fix=fix
+        )
+        out.append(more_like_this(example, len(rest), int(rest.min()), int(rest.max())))
+    return out
+
+
+@dataclass(frozen=True)
+class WideResult:
+    """A wide sheet read: its long table, what it holds, and its problems."""
+
+    long: pd.DataFrame
+    """``participant_id, visit, outcome, value`` and the sheet row (``ROW_COLUMN``) of each clean value."""
+    seen: pd.DataFrame
+    """One row per sheet row × visit that holds a value (its first outcome), and one more per outcome
+    that first appears elsewhere: what the checks of withdrawals, baselines, the follow-up visit and
+    the declared outcomes need, a few rows per participant instead of one per value."""
+    problems: list[Problem]
+
+
 def wide_to_long(
     frame: pd.DataFrame,
     spec: MeasurementsSpec,
@@ -276,14 +321,17 @@ def wide_to_long(
     outcomes: Mapping[str, OutcomeSpec | None],
     file: str,
     cells: bool = True,
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """The long measurements table (``participant_id, visit, outcome, value`` and the sheet's row in
-    ``ROW_COLUMN``) of a wide sheet, and the sheet's problems, each at its own row and column.
+    participants: set | None = None,
+    participants_file: str = "participants.csv",
+) -> WideResult:
+    """The long measurements table of a wide sheet, what it holds, and the sheet's problems, each at
+    its own row and column.
 
     Only clean cells reach the long table (numbers, finite, within the outcome's physical range, on a
     row with a participant id and a declared visit that no earlier row repeats); every other filled
-    cell is a problem. ``cells`` names cells (``E5``) in messages. The long table's ``attrs`` carry
-    :data:`OUTCOME_LABELS` when the sheet has variable labels (SPSS, Stata).
+    cell is a problem, as is an id that ``participants`` does not list. ``cells`` names cells (``E5``)
+    in messages. The long table's ``attrs`` carry :data:`OUTCOME_LABELS` when the sheet has variable
+    labels (SPSS, Stata).
     """
     sheet = _Sheet(frame, file, cells)
     long_columns = ["participant_id", "visit", "outcome", "value", ROW_COLUMN]
@@ -294,7 +342,7 @@ def wide_to_long(
         visit_col, more = _column(sheet, spec.visit_column, "visit_column")
         problems += more
     if id_col is None or (spec.layout == "wide_per_visit" and visit_col is None):
-        return empty, problems
+        return WideResult(empty, empty, problems)
     keys = {_key(id_col)} | ({_key(visit_col)} if visit_col is not None else set())
     columns, more = _value_columns(sheet, spec, visits, list(outcomes), keys)
     problems += more
@@ -304,10 +352,15 @@ def wide_to_long(
         problems += more
     usable, more = _ids(sheet, id_col, row_visit)
     problems += more
+    if participants is not None:
+        problems += _unknown_ids(sheet, id_col, usable, participants, participants_file)
     if row_visit is not None:
         usable &= ~pd.isna(row_visit)
-    parts = []
-    for c, (o, v) in columns.items():
+    n = len(frame)
+    rows, ids = frame[ROW_COLUMN].to_numpy(), frame[id_col].to_numpy()
+    where: list[tuple[np.ndarray, str, str | None]] = []
+    values = np.empty((n, len(columns)), dtype=float)
+    for k, (c, (o, v)) in enumerate(columns.items()):
         text = frame[c]
         filled = text.notna().to_numpy()
         value = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
@@ -335,26 +388,73 @@ def wide_to_long(
                 )
                 ok &= ~out
         ok &= usable
-        idx = np.flatnonzero(ok)
-        parts.append(
-            pd.DataFrame(
-                {
-                    "participant_id": frame[id_col].to_numpy()[idx],
-                    "visit": (
-                        row_visit[idx] if row_visit is not None else np.full(len(idx), v, dtype=object)
-                    ),
-                    "outcome": np.full(len(idx), o, dtype=object),
-                    "value": value[idx],
-                    ROW_COLUMN: frame[ROW_COLUMN].to_numpy()[idx],
-                }
+        where.append((ok, o, v))
+        values[:, k] = value
+    long = empty
+    if where:  # every clean cell, row by row: one vectorised gather, no frame per column
+        r, j = np.nonzero(np.column_stack([ok for ok, _, _ in where]))
+        col_outcome = np.array([o for _, o, _ in where], dtype=object)
+        col_visit = np.array([v for _, _, v in where], dtype=object)
+        long = pd.DataFrame(
+            {
+                "participant_id": ids[r],
+                "visit": row_visit[r] if row_visit is not None else col_visit[j],
+                "outcome": col_outcome[j],
+                "value": values[r, j],
+                ROW_COLUMN: rows[r],
+            }
+        )
+    if long.empty and not problems:
+        problems.append(
+            Problem(
+                "the sheet holds no measurement (every value cell is empty)",
+                file=file,
+                row=2,
+                fix="fill in the measurements, or check [measurements] in study.toml (docs/import.md)",
             )
         )
-    long = pd.concat(parts, ignore_index=True) if parts else empty
-    long = long.sort_values([ROW_COLUMN], kind="stable").reset_index(drop=True)
     labels = _labels(columns, frame.attrs.get(VARIABLE_LABELS) or {})
     if labels:
         long.attrs[OUTCOME_LABELS] = labels
-    return long, problems
+    return WideResult(long, _seen(where, n, ids, rows, row_visit, visits), problems)
+
+
+def _seen(
+    where: list[tuple[np.ndarray, str, str | None]],
+    n: int,
+    ids: np.ndarray,
+    rows: np.ndarray,
+    row_visit: np.ndarray | None,
+    visits: list[str],
+) -> pd.DataFrame:
+    """:attr:`WideResult.seen`: per sheet row and visit with a value, one record (vectorised)."""
+    records = []
+    for visit in [None] if row_visit is not None else visits:
+        first = np.full(n, None, dtype=object)  # the first outcome with a value on the row (at the visit)
+        for ok, o, _ in reversed([w for w in where if visit is None or w[2] == visit]):
+            first[ok] = o
+        hit = np.flatnonzero(pd.notna(first))
+        vis = row_visit[hit] if row_visit is not None else np.full(len(hit), visit, dtype=object)
+        records.append(
+            pd.DataFrame(
+                {"participant_id": ids[hit], "visit": vis, "outcome": first[hit], ROW_COLUMN: rows[hit]}
+            )
+        )
+    seen = (
+        pd.concat(records, ignore_index=True)
+        if records
+        else pd.DataFrame(columns=["participant_id", "visit", "outcome", ROW_COLUMN])
+    )
+    listed = set(pd.unique(seen["outcome"].to_numpy()))
+    extra = []
+    for ok, o, v in where:  # an outcome that is never the first of its row still counts as measured
+        if o in listed or not ok.any():
+            continue
+        i = int(np.flatnonzero(ok)[0])
+        at = row_visit[i] if row_visit is not None else v
+        extra.append({"participant_id": ids[i], "visit": at, "outcome": o, ROW_COLUMN: rows[i]})
+        listed.add(o)
+    return pd.concat([seen, pd.DataFrame(extra)], ignore_index=True) if extra else seen
 
 
 def table_formats(spec: StudyFile | None, raw: Mapping) -> tuple[CsvSpec | None, MeasurementsSpec | None]:
@@ -380,21 +480,31 @@ def read_options(stem: str, csv: CsvSpec | None, layout: MeasurementsSpec | None
 
 
 def as_long(
-    frame: pd.DataFrame, layout: MeasurementsSpec | None, d: Declared, file: str
-) -> tuple[pd.DataFrame, list[Problem]]:
-    """The measurements table in the long layout: a wide sheet reshaped (:func:`wide_to_long`), a
-    long one as it is."""
+    frame: pd.DataFrame,
+    layout: MeasurementsSpec | None,
+    d: Declared,
+    file: str,
+    participants: pd.DataFrame,
+    participants_file: str,
+) -> tuple[pd.DataFrame, pd.DataFrame | None, list[Problem]]:
+    """The measurements table in the long layout, and, for a wide sheet, what it holds
+    (:attr:`WideResult.seen`) and its problems: a wide sheet is checked here, cell by cell, so the
+    long table's own checks (``check_measurements``) are for a long table only (``seen`` is ``None``)."""
     if layout is None or layout.layout == "long":
-        return frame, []
+        return frame, None, []
     suffix = Path(file).suffix.lower()
-    return wide_to_long(
+    known = set(participants["participant_id"].dropna()) if "participant_id" in participants.columns else None
+    result = wide_to_long(
         frame,
         layout,
         visits=d.visits or [],
         outcomes=d.outcomes or {},
         file=file,
         cells=suffix not in (".sav", ".zsav", ".dta", ".parquet"),
+        participants=known,
+        participants_file=Path(participants_file).name,
     )
+    return result.long, result.seen, result.problems
 
 
 def with_sheet_labels(spec: StudyFile, measurements: pd.DataFrame) -> StudyFile:
