@@ -53,7 +53,7 @@ ANALYSES = {
     "clda": (
         CldaResult,
         lambda d: clda(d, baseline_visit="w0", reference_arm="CON", covariates=["age"]),
-        {"visits", "df_method"},
+        {"visits", "df_method", "covariance", "fallback", "vcov", "visit_covariates"},
     ),
     "mixed_anova": (MixedAnovaResult, lambda d: mixed_anova(d.drop(columns=["band"])), set()),
     "paired_change": (

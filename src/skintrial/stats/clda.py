@@ -16,12 +16,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
 from skintrial.errors import DegenerateFitWarning, InputError, Problem
+from skintrial.stats._clda_fit import ClDAOptions, Design, Fit, design, fit_all, precheck
+from skintrial.stats._covstruct import STRUCTURES
 from skintrial.stats._data import (
     TrialArrays,
     arm_design,
@@ -30,13 +32,20 @@ from skintrial.stats._data import (
     trial_arrays,
 )
 from skintrial.stats._effect_size import arm_sums, hedges_g
-from skintrial.stats._engine import fit_ols
 from skintrial.stats._inference import t_inference
-from skintrial.stats._reml import BOUNDARY, fit_reml_unstructured, min_correlation_eigenvalue
+from skintrial.stats._reml_inference import DF_METHODS, VCOV_METHODS
 from skintrial.stats._schema import CONTRAST_COLUMNS, FTEST_COLUMNS, HEDGES_G, VISIT_EMMEANS_COLUMNS
 from skintrial.stats._trial import TrialAnalysis, empty_table
 
-__all__ = ["CldaResult", "clda", "CLDA_COLUMNS", "CLDA_STATUSES", "DF_METHODS"]
+__all__ = [
+    "CldaResult",
+    "clda",
+    "CLDA_COLUMNS",
+    "CLDA_STATUSES",
+    "COVARIANCE_STRUCTURES",
+    "DF_METHODS",
+    "VCOV_METHODS",
+]
 
 _DF_AT = CONTRAST_COLUMNS.index("df") + 1
 CLDA_COLUMNS: tuple[str, ...] = (
@@ -45,11 +54,18 @@ CLDA_COLUMNS: tuple[str, ...] = (
     *CONTRAST_COLUMNS[2:_DF_AT],
     "df_method",
     *CONTRAST_COLUMNS[_DF_AT:],
+    "covariance",
+    "vcov",
+    "converged",
 )
-"""``results/clda.csv``: the ANCOVA contrast columns plus the post-baseline ``visit`` of each row and
-the ``df_method`` (``residual`` or ``satterthwaite``) that gave ``df``."""
+"""``results/clda.csv``: the ANCOVA contrast columns plus the post-baseline ``visit`` of each row, the
+``df_method`` that gave ``df`` (:data:`DF_METHODS`), the ``covariance`` structure the outcome was fitted
+with (the first of the pre-specified structure and its fallback that fitted), the ``vcov`` behind ``se``
+(``model``, ``empirical``; Kenward–Roger df come with their adjusted ``model`` variance) and whether
+that fit ``converged``."""
 
-DF_METHODS = ("residual", "satterthwaite")
+COVARIANCE_STRUCTURES: dict[str, str] = dict(STRUCTURES)
+"""The covariance structures across visits (``covariance``, ``fallback``), by their mmrm names."""
 
 CLDA_STATUSES: dict[str, str] = {
     "ok": "fitted; the REML iterations converged",
@@ -59,7 +75,8 @@ CLDA_STATUSES: dict[str, str] = {
     "too_few_participants": "too few observations (or pairs of visits seen together) to estimate the covariance",
     "rank_deficient": "the mean model is not estimable from the observed rows (e.g. a constant covariate)",
     "not_converged": "REML did not reach the maximum in the allowed iterations",
-    "df_not_estimable": "Satterthwaite df not computable (information of the covariance not positive definite)",
+    "df_not_estimable": "Satterthwaite / Kenward-Roger df or variance not computable (information of the "
+    "covariance parameters not positive definite, or a non-positive adjusted variance)",
     "singular_covariance": "REML drives the visit covariance to singular: too few participants seen at some visits together",
     "not_measured_at_visit": "the outcome has no value at this visit for anyone (e.g. measured at baseline and the "
     "last visit only): it is fitted on the visits where it was measured, and this visit has no estimate",
@@ -90,7 +107,14 @@ class CldaResult(TrialAnalysis):
     visits : tuple of str
         The visits analysed, baseline first; the last is the primary time point.
     df_method : str
-        ``residual`` or ``satterthwaite``: what gave ``df`` in both tables.
+        What gave ``df`` in both tables (:data:`DF_METHODS`).
+    covariance, fallback : str, tuple of str
+        The pre-specified covariance structure and the structures tried, in order, for an outcome it
+        does not fit; the ``covariance`` column says which one each outcome used.
+    vcov : str
+        ``model`` or ``empirical`` (sandwich): the variance behind ``se``.
+    visit_covariates : tuple of str
+        Covariates whose slope differs by visit (covariate × visit terms).
     """
 
     method: ClassVar[str] = "clda"
@@ -100,6 +124,10 @@ class CldaResult(TrialAnalysis):
 
     visits: tuple[str, ...]
     df_method: str
+    covariance: str = "us"
+    fallback: tuple[str, ...] = ()
+    vcov: str = "model"
+    visit_covariates: tuple[str, ...] = ()
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """``clda``: the contrasts at every post-baseline visit, ``primary_visit`` true at the last one,
@@ -108,24 +136,6 @@ class CldaResult(TrialAnalysis):
 
 
 _ONE_ARM = "none: one arm (the change over its SD, d_z, is in paired_change.csv)"
-
-_CHUNK_DOUBLES = 5_000_000  # working-set budget per batch of outcomes (doubles per array)
-
-
-@dataclass(frozen=True)
-class _Fit:
-    """Everything one cLDA fit produced (arrays indexed by outcome first); used by tests and the docs."""
-
-    ta: TrialArrays | None
-    X: np.ndarray  # (n, T, p)
-    mask: np.ndarray  # (G, n, T)
-    status: np.ndarray  # (G,)
-    beta: np.ndarray  # (G, p)
-    cov: np.ndarray  # (G, p, p)
-    sigma: np.ndarray  # (G, T, T) unstructured covariance across visits (REML)
-    loglik: np.ndarray  # (G,) REML log-likelihood on the data's scale, as nlme::logLik reports it
-    dcov: np.ndarray  # (G, q, p, p) d cov / d (distinct elements of sigma)
-    cov_theta: np.ndarray  # (G, q, q) inverse observed information of the elements of sigma
 
 
 def _visit_order(data: pd.DataFrame, visit: str, visits: Sequence | None, baseline_visit) -> list[str]:
@@ -166,149 +176,14 @@ def _check_present(data: pd.DataFrame, columns: Sequence[str]) -> None:
     InputError.collect(problems)
 
 
-def _design(ta: TrialArrays) -> tuple[np.ndarray, dict[tuple[int, int], int]]:
-    """Mean model of every subject at every visit: visit means, arm × post-baseline visit, covariates.
-
-    Columns: one indicator per visit (cell means), then for each non-first arm j and post-baseline
-    visit v the indicator ``arm == j and visit == v``, then the centred covariate columns (common to
-    all visits). Returns X (n, T, p) and the column of each (arm, visit) effect.
-    """
-    n, T, A = len(ta.subjects), len(ta.visits), len(ta.arms)
-    subj_X, _, _ = arm_design(ta)
-    cov = subj_X[:, A:]  # arm_design: intercept, A - 1 arm dummies, covariate columns
-    cov = cov - cov.mean(axis=0)
-    p = T + (A - 1) * (T - 1) + cov.shape[1]
-    X = np.zeros((n, T, p))
-    X[:, np.arange(T), np.arange(T)] = 1.0
-    col: dict[tuple[int, int], int] = {}
-    k = T
-    for j in range(1, A):
-        for v in range(1, T):
-            X[:, v, k] = ta.arm_index == j
-            col[(j, v)] = k
-            k += 1
-    X[:, :, k:] = cov[:, None, :]
-    return X, col
-
-
-def _precheck(
-    y: np.ndarray, mask: np.ndarray, X: np.ndarray, arm_index: np.ndarray, n_arms: int
-) -> np.ndarray:
-    """Status of each outcome before fitting (G,)."""
-    G, n, T = mask.shape
-    p = X.shape[-1]
-    q = T * (T + 1) // 2
-    status = np.full(G, "ok", dtype=object)
-    m = mask.astype(float)
-    XX = (X[:, :, :, None] * X[:, :, None, :]).reshape(n * T, p * p)  # x_it x_it' per subject and visit
-    A = (m.reshape(G, n * T) @ XX).reshape(G, p, p)
-    lam = np.linalg.eigvalsh(A)
-    status[lam[:, 0] <= 1e-10 * np.maximum(lam[:, -1], 1e-300)] = "rank_deficient"
-    pairs = np.swapaxes(m, 1, 2) @ m
-    n_obs = m.sum(axis=(1, 2))
-    status[(pairs.min(axis=(1, 2)) < 2) | (n_obs - p < q)] = "too_few_participants"
-    onehot = (arm_index[:, None] == np.arange(n_arms)[None, :]).astype(float)  # (n, A)
-    per_arm = onehot.T @ m[:, :, 1:]  # (G, A, T - 1) follow-up values per arm and visit
-    status[(per_arm == 0).any(axis=(1, 2))] = "arm_without_followup"
-    status[_constant_visit(y, mask, X)] = "constant_visit"
-    with np.errstate(invalid="ignore"):
-        lo = np.where(mask, y, np.inf).min(axis=(1, 2))
-        hi = np.where(mask, y, -np.inf).max(axis=(1, 2))
-    status[~(hi > lo)] = "constant_outcome"
-    return status
-
-
-def _constant_visit(y: np.ndarray, mask: np.ndarray, X: np.ndarray) -> np.ndarray:
-    """(G,) outcomes with no residual variance at some visit: the visit's own part of the mean model
-    (its mean, arm effects and covariates) fits it exactly, so that visit's variance is zero and REML
-    has no interior maximum. One batched least-squares fit per visit (the loop is over visits)."""
-    G, n, T = mask.shape
-    out = np.zeros(G, dtype=bool)
-    for t in range(T):
-        cols = np.flatnonzero(np.abs(X[:, t, :]).sum(axis=0) > 0)
-        fit = fit_ols(X[:, t, cols], y[:, :, t].T, mask=mask[:, :, t].T)
-        out |= fit.status == "no_residual_variance"
-    return out
-
-
-def _fit_all(y: np.ndarray, mask: np.ndarray, X: np.ndarray, status: np.ndarray):
-    """REML for the outcomes whose status is ok, standardised and in chunks; NaN elsewhere."""
-    G, n, T = mask.shape
-    p = X.shape[-1]
-    beta = np.full((G, p), np.nan)
-    cov = np.full((G, p, p), np.nan)
-    sigma = np.full((G, T, T), np.nan)
-    loglik = np.full(G, np.nan)
-    q = T * (T + 1) // 2
-    dcov = np.full((G, q, p, p), np.nan)
-    cov_theta = np.full((G, q, q), np.nan)
-    ok = np.flatnonzero(status == "ok")
-    chunk = max(1, _CHUNK_DOUBLES // max(1, n * T * (T + p)))
-    for start in range(0, ok.size, chunk):
-        idx = ok[start : start + chunk]
-        yy, mm = y[idx], mask[idx]
-        cnt = mm.sum(axis=(1, 2))
-        centre = np.where(mm, yy, 0.0).sum(axis=(1, 2)) / cnt
-        dev = np.where(mm, yy - centre[:, None, None], 0.0)
-        scale = np.sqrt((dev**2).sum(axis=(1, 2)) / cnt)
-        fit = fit_reml_unstructured(dev / scale[:, None, None], mm, X)
-        beta[idx] = fit.beta * scale[:, None]  # the centre moves only the visit means
-        beta[idx, :T] += centre[:, None]
-        cov[idx] = fit.cov_beta * (scale**2)[:, None, None]
-        sigma[idx] = fit.sigma * (scale**2)[:, None, None]
-        loglik[idx] = fit.loglik - (fit.n_obs - p) * np.log(scale)
-        dcov[idx] = fit.dcov_beta  # scale-free: cov and sigma both scale by scale**2
-        cov_theta[idx] = fit.cov_theta * (scale**4)[:, None, None]
-        min_corr = min_correlation_eigenvalue(fit.sigma)
-        status[idx[~fit.converged]] = "not_converged"
-        # REML heading for a singular covariance (no interior maximum): a degenerate fit, not a slow one
-        singular = ~(min_corr > BOUNDARY) | (~fit.converged & ~(min_corr > 1e-4))
-        status[idx[singular]] = "singular_covariance"
-    bad = status != "ok"
-    beta[bad], cov[bad], sigma[bad], loglik[bad] = np.nan, np.nan, np.nan, np.nan
-    return _Fit(None, X, mask, status, beta, cov, sigma, loglik, dcov, cov_theta)
-
-
-def _contrast(fit: _Fit, L: np.ndarray, df_method: str, ci_level: float) -> dict[str, np.ndarray]:
-    """Estimate, se, df, t, p and interval of ``L beta`` for every outcome, and each row's status;
-    ``L`` is one row (p,) for all outcomes or one per outcome (G, p)."""
-    L = np.broadcast_to(L, fit.beta.shape)
-    est = np.einsum("gi,gi->g", fit.beta, L)
-    var = np.einsum("gi,gij,gj->g", L, fit.cov, L)
-    se = np.sqrt(var)
-    status = fit.status.astype(object).copy()
-    if df_method == "satterthwaite":
-        # df = 2 Var(L b)^2 / (g' I^-1 g), g_k = d Var(L b) / d theta_k (Satterthwaite 1946)
-        g = np.einsum("gi,gkij,gj->gk", L, fit.dcov, L)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            df = 2.0 * var**2 / np.einsum("gk,gkl,gl->g", g, fit.cov_theta, g)
-        failed = (status == "ok") & ~(df > 0)
-        status[failed] = "df_not_estimable"
-        df = np.where(failed, np.nan, df)
-    else:
-        df = (fit.mask.sum(axis=(1, 2)) - fit.beta.shape[1]).astype(float)
-    df = np.where(status == "ok", df, np.nan)
-    est, se = np.where(status == "ok", est, np.nan), np.where(status == "ok", se, np.nan)
-    r = t_inference(est, se, df, ci_level=ci_level)
-    return {
-        "estimate": est,
-        "se": se,
-        "ci_low": r.ci_low,
-        "ci_high": r.ci_high,
-        "df": df,
-        "t": r.t,
-        "p": r.p,
-        "status": status.astype(str),
-    }
-
-
-def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
-    ta, p = fit.ta, fit.beta.shape[1]
-    seen = fit.mask.any(axis=2)  # (G, n)
-    base = ta.values[:, :, 0]  # (n, G) baselines, NaN where missing
-    n_base, ss_base = arm_sums(base, np.isfinite(base), ta.arm_index, len(ta.arms))  # (G, A)
-    frames = []
+def _contrast_rows(
+    ta: TrialArrays, d: Design, reference_arm
+) -> tuple[list[tuple[int, str, int, int]], np.ndarray]:
+    """(visit, label, arm, arm subtracted) of every contrast row and its L (k, p): each pair of arms at
+    each post-baseline visit; with one arm, the visit's change from baseline."""
+    p = d.X.shape[-1]
     one_arm = len(ta.arms) == 1  # a single-arm study: the change from baseline, never a between-arm test
+    rows, Ls = [], []
     for v in range(1, len(ta.visits)):
         pairs = (
             [(f"{ta.visits[v]} - {ta.visits[0]}", 0, 0)]
@@ -320,26 +195,79 @@ def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
             if one_arm:
                 L[v], L[0] = 1.0, -1.0  # visit mean minus baseline mean
             if j > 0:
-                L[col[(j, v)]] += 1.0
+                L[d.col[(j, v)]] += 1.0
             if i > 0:
-                L[col[(i, v)]] -= 1.0
-            c = _contrast(fit, L, df_method, ci_level)
-            c.update(
-                outcome=list(ta.outcomes),
-                contrast=label,
-                visit=ta.visits[v],
-                df_method=df_method,
-                p_adj=np.nan,
-                n=(seen & np.isin(ta.arm_index, [i, j])[None, :]).sum(axis=1),
-                ci_level=ci_level,
-                family="",
-                p_adj_method="none",
-                effect_size=np.nan
-                if one_arm
-                else hedges_g(c["estimate"], n_base[:, j], ss_base[:, j], n_base[:, i], ss_base[:, i]),
-                effect_size_formula=_ONE_ARM if one_arm else HEDGES_G,
-            )
-            frames.append(pd.DataFrame(c))
+                L[d.col[(i, v)]] -= 1.0
+            rows.append((v, label, j, i))
+            Ls.append(L)
+    return rows, np.array(Ls).reshape(len(Ls), p)
+
+
+def _mean_rows(ta: TrialArrays, d: Design, seen: np.ndarray) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """(visit, arm) of every adjusted-mean row and its L (G, k, p): ``mu_t + delta_{a,t} + gamma' z`` (+ the
+    covariate × visit terms of visit t) with z at :func:`_covariate_grid`."""
+    G, p = seen.shape[0], d.X.shape[-1]
+    grid = _covariate_grid(ta, seen)
+    rows, Ls = [], []
+    for v in range(len(ta.visits)):
+        for a in range(len(ta.arms)):
+            L = np.zeros((G, p))
+            L[:, v] = 1.0
+            if a > 0 and v > 0:
+                L[:, d.col[(a, v)]] = 1.0
+            L[:, d.covariates] = grid
+            for c, src, vv in d.by_visit:
+                if vv == v:
+                    L[:, c] = grid[:, src]
+            rows.append((v, a))
+            Ls.append(L)
+    return rows, np.stack(Ls, axis=1)
+
+
+def _row_stats(fit: Fit, k: int, ci_level: float) -> dict[str, Any]:
+    est, se, df = fit.estimate[:, k], fit.se[:, k], fit.df[:, k]
+    r = t_inference(est, se, df, ci_level=ci_level)
+    return dict(
+        estimate=est,
+        se=se,
+        df=df,
+        ci_low=r.ci_low,
+        ci_high=r.ci_high,
+        t=r.t,
+        p=r.p,
+        status=fit.row_status[:, k],
+    )
+
+
+def _table(fit: Fit, rows, reference_arm, ci_level, opts: ClDAOptions) -> pd.DataFrame:
+    ta = fit.ta
+    assert ta is not None  # set by _fit_arrays
+    seen = fit.mask.any(axis=2)  # (G, n)
+    base = ta.values[:, :, 0]  # (n, G) baselines, NaN where missing
+    n_base, ss_base = arm_sums(base, np.isfinite(base), ta.arm_index, len(ta.arms))  # (G, A)
+    one_arm = len(ta.arms) == 1
+    frames = []
+    for k, (v, label, j, i) in enumerate(rows):
+        c = _row_stats(fit, k, ci_level)
+        c.update(
+            outcome=list(ta.outcomes),
+            contrast=label,
+            visit=ta.visits[v],
+            df_method=opts.df_method,
+            p_adj=np.nan,
+            n=(seen & np.isin(ta.arm_index, [i, j])[None, :]).sum(axis=1),
+            ci_level=ci_level,
+            family="",
+            p_adj_method="none",
+            effect_size=np.nan
+            if one_arm
+            else hedges_g(c["estimate"], n_base[:, j], ss_base[:, j], n_base[:, i], ss_base[:, i]),
+            effect_size_formula=_ONE_ARM if one_arm else HEDGES_G,
+            covariance=fit.covariance,
+            vcov=opts.vcov,
+            converged=fit.converged,
+        )
+        frames.append(pd.DataFrame(c))
     out = pd.concat(frames, ignore_index=True)
     order = {o: k for k, o in enumerate(ta.outcomes)}
     out = out.sort_values("outcome", key=lambda s: s.map(order), kind="mergesort").reset_index(drop=True)
@@ -347,10 +275,10 @@ def _table(fit: _Fit, col, reference_arm, ci_level, df_method) -> pd.DataFrame:
 
 
 def _covariate_grid(ta: TrialArrays, seen: np.ndarray) -> np.ndarray:
-    """(G, c) the covariate columns of the design (centred by :func:`_design` over all participants) at
-    each outcome's reference grid: a numeric covariate at its mean over the participants with a value of
-    the outcome (``seen``, (G, n)), a factor's dummies at 1/levels (its levels weighted equally, as
-    emmeans and :func:`~skintrial.stats.ancova` average them)."""
+    """(G, c) the covariate columns of the design (centred by :func:`~skintrial.stats._clda_fit.design`
+    over all participants) at each outcome's reference grid: a numeric covariate at its mean over the
+    participants with a value of the outcome (``seen``, (G, n)), a factor's dummies at 1/levels (its
+    levels weighted equally, as emmeans and :func:`~skintrial.stats.ancova` average them)."""
     subj_X, _, levels = arm_design(ta)
     A = len(ta.arms)
     raw, lv = subj_X[:, A:], np.asarray(levels[A:], dtype=float)
@@ -359,39 +287,32 @@ def _covariate_grid(ta: TrialArrays, seen: np.ndarray) -> np.ndarray:
     return np.where(lv > 1, 1.0 / np.maximum(lv, 1.0), seen_mean) - raw.mean(axis=0)
 
 
-def _means_table(fit: _Fit, col, ci_level, df_method) -> pd.DataFrame:
+def _means_table(fit: Fit, rows, offset: int, ci_level) -> pd.DataFrame:
     """Adjusted mean of every arm at every visit of the fit (at baseline the arms' shared mean), outcome ×
-    visit × arm: ``mu_t + delta_{a,t} + gamma' z`` with z at :func:`_covariate_grid`."""
-    ta, (G, p) = fit.ta, fit.beta.shape
+    visit × arm (the rows of :func:`_mean_rows`, from position ``offset`` of the fit's rows)."""
+    ta = fit.ta
     assert ta is not None  # set by _fit_arrays
     seen = np.asarray(fit.mask.any(axis=2))  # (G, n)
-    grid = _covariate_grid(ta, seen)
     frames = []
-    for v in range(len(ta.visits)):
-        for a, name in enumerate(ta.arms):
-            L = np.zeros((G, p))
-            L[:, v] = 1.0
-            if a > 0 and v > 0:
-                L[:, col[(a, v)]] = 1.0
-            L[:, p - grid.shape[1] :] = grid
-            c = _contrast(fit, L, df_method, ci_level)
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "outcome": list(ta.outcomes),
-                        "arm": name,
-                        "visit": ta.visits[v],
-                        "emmean": c["estimate"],
-                        "se": c["se"],
-                        "df": c["df"],
-                        "ci_low": c["ci_low"],
-                        "ci_high": c["ci_high"],
-                        "ci_level": ci_level,
-                        "n": (seen & (ta.arm_index == a)[None, :]).sum(axis=1),
-                        "status": c["status"],
-                    }
-                )
+    for k, (v, a) in enumerate(rows):
+        c = _row_stats(fit, offset + k, ci_level)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "outcome": list(ta.outcomes),
+                    "arm": ta.arms[a],
+                    "visit": ta.visits[v],
+                    "emmean": c["estimate"],
+                    "se": c["se"],
+                    "df": c["df"],
+                    "ci_low": c["ci_low"],
+                    "ci_high": c["ci_high"],
+                    "ci_level": ci_level,
+                    "n": (seen & (ta.arm_index == a)[None, :]).sum(axis=1),
+                    "status": c["status"],
+                }
             )
+        )
     return pd.concat(frames, ignore_index=True)[list(VISIT_EMMEANS_COLUMNS)]
 
 
@@ -410,6 +331,10 @@ def clda(
     covariates: Sequence[str] = (),
     ci_level: float = 0.95,
     df_method: str = "residual",
+    covariance: str = "us",
+    fallback: Sequence[str] = (),
+    vcov: str = "model",
+    visit_covariates: Sequence[str] = (),
 ) -> CldaResult:
     """Constrained longitudinal data analysis (cLDA) of every outcome, fitted by REML.
 
@@ -507,8 +432,8 @@ def clda(
     """
     if not 0.0 < ci_level < 1.0:
         raise InputError(Problem("ci_level must lie between 0 and 1", value=ci_level, fix="e.g. 0.95"))
-    if df_method not in DF_METHODS:
-        raise InputError(Problem("unknown df_method", value=df_method, fix=f"use one of {list(DF_METHODS)}"))
+    opts = _options(df_method, covariance, fallback, vcov, visit_covariates)
+    covariates = [*covariates, *(c for c in opts.visit_covariates if c not in covariates)]
     ta = _layout(
         data,
         baseline_visit=baseline_visit,
@@ -526,9 +451,9 @@ def clda(
     # per outcome: its fit's status, or why it has none (no baseline, or no post-baseline visit measured)
     status = np.where(measured[:, 0], "not_measured_at_visit", "no_baseline_data").astype(object)
     tables, means = [], []
-    for fit, col, g in _fits_by_measured_visits(ta, measured):
-        tables.append(_table(fit, col, reference_arm, ci_level, df_method))
-        means.append(_means_table(fit, col, ci_level, df_method))
+    for fit, crows, mrows, g in _fits_by_measured_visits(ta, measured, opts, reference_arm):
+        tables.append(_table(fit, crows, reference_arm, ci_level, opts))
+        means.append(_means_table(fit, mrows, len(crows), ci_level))
         status[g] = fit.status
     fill = dict(
         n=0,
@@ -537,6 +462,9 @@ def clda(
         p_adj_method="none",
         df_method=df_method,
         effect_size_formula=HEDGES_G,
+        covariance=covariance,
+        vcov=vcov,
+        converged=False,
     )
     labels = [label for label, _, _ in pairwise_contrasts(ta.arms, reference_arm)]
     contrasts = _with_unmeasured_visits(tables, ta, measured, "contrast", labels, CLDA_COLUMNS, fill)
@@ -560,14 +488,65 @@ def clda(
         ci_level=ci_level,
         visits=tuple(ta.visits),
         df_method=df_method,
+        covariance=covariance,
+        fallback=opts.fallback,
+        vcov=vcov,
+        visit_covariates=opts.visit_covariates,
+    )
+
+
+def _options(df_method, covariance, fallback, vcov, visit_covariates) -> ClDAOptions:
+    """Check the analysis choices (:class:`InputError` naming the value and the allowed ones)."""
+    problems = []
+    if df_method not in DF_METHODS:
+        problems.append(Problem("unknown df_method", value=df_method, fix=f"use one of {list(DF_METHODS)}"))
+    if vcov not in VCOV_METHODS:
+        problems.append(Problem("unknown vcov", value=vcov, fix=f"use one of {list(VCOV_METHODS)}"))
+    if isinstance(fallback, str):
+        fallback = [fallback]
+    for name, value in [("covariance", covariance), *(("fallback", f) for f in fallback)]:
+        if value not in STRUCTURES:
+            problems.append(
+                Problem(f"unknown {name} structure", value=value, fix=f"use one of {list(STRUCTURES)}")
+            )
+    if vcov == "empirical" and str(df_method).startswith("kenward_roger"):
+        problems.append(
+            Problem(
+                "Kenward-Roger df come with their own adjusted model variance, not the empirical one",
+                value=f"df_method = {df_method!r}, vcov = {vcov!r}",
+                fix='use vcov = "model" with Kenward-Roger, or df_method = "satterthwaite" with the empirical vcov',
+            )
+        )
+    if isinstance(visit_covariates, str):
+        visit_covariates = [visit_covariates]
+    InputError.collect(problems)
+    return ClDAOptions(
+        df_method=df_method,
+        covariance=covariance,
+        fallback=tuple(dict.fromkeys(f for f in fallback if f != covariance)),
+        vcov=vcov,
+        visit_covariates=tuple(visit_covariates),
     )
 
 
 def _fit(
-    data, *, baseline_visit, outcome, value, arm, visit, subject, visits, arms, reference_arm, covariates
+    data,
+    *,
+    baseline_visit,
+    outcome,
+    value,
+    arm,
+    visit,
+    subject,
+    visits,
+    arms,
+    reference_arm,
+    covariates,
+    opts: ClDAOptions | None = None,
 ):
-    """Validate, lay out and fit on every visit; returns the :class:`_Fit` and the column of each arm ×
-    visit effect (tests and the docs use it; :func:`clda` fits each outcome on its measured visits)."""
+    """Validate, lay out and fit on every visit; returns the :class:`~skintrial.stats._clda_fit.Fit` and
+    the column of each arm × visit effect (tests and the docs use it; :func:`clda` fits each outcome on
+    its measured visits)."""
     ta = _layout(
         data,
         baseline_visit=baseline_visit,
@@ -581,23 +560,29 @@ def _fit(
         reference_arm=reference_arm,
         covariates=covariates,
     )
-    return _fit_arrays(ta)
+    opts = opts or ClDAOptions()
+    fit, _, _, d = _fit_arrays(ta, opts, reference_arm)
+    return fit, d.col
 
 
-def _fit_arrays(ta: TrialArrays):
-    """Fit the laid-out outcomes on all of ``ta``'s visits: the :class:`_Fit` and the effect columns."""
-    X, col = _design(ta)
+def _fit_arrays(ta: TrialArrays, opts: ClDAOptions, reference_arm):
+    """Fit the laid-out outcomes on all of ``ta``'s visits: the fit (with the contrast rows and then the
+    adjusted-mean rows estimated), those rows and the design."""
+    d = design(ta, opts.visit_covariates)
     y = ta.values.transpose(1, 0, 2)  # (G, n, T)
     mask = np.isfinite(y)
-    status = _precheck(y, mask, X, ta.arm_index, len(ta.arms))
-    return replace(_fit_all(y, mask, X, status), ta=ta), col
+    status = precheck(y, mask, d.X, ta.arm_index, len(ta.arms), opts.covariance)
+    crows, Lc = _contrast_rows(ta, d, reference_arm)
+    mrows, Lm = _mean_rows(ta, d, mask.any(axis=2))
+    L = np.concatenate([np.broadcast_to(Lc, (Lm.shape[0], *Lc.shape)), Lm], axis=1)
+    return replace(fit_all(y, mask, d.X, status, L, opts), ta=ta), crows, mrows, d
 
 
-def _fits_by_measured_visits(ta: TrialArrays, measured: np.ndarray):
+def _fits_by_measured_visits(ta: TrialArrays, measured: np.ndarray, opts: ClDAOptions, reference_arm):
     """One fit per set of visits at which outcomes were measured (a handful: the loop is over visit sets,
-    not outcomes), yielding the fit, its effect columns and the outcomes' positions. An outcome measured
-    at baseline and the last visit only is fitted on those two; the rows of the visits it lacks are added
-    by :func:`_with_unmeasured_visits`."""
+    not outcomes), yielding the fit, its contrast and mean rows and the outcomes' positions. An outcome
+    measured at baseline and the last visit only is fitted on those two; the rows of the visits it lacks
+    are added by :func:`_with_unmeasured_visits`."""
     sets, which = np.unique(measured, axis=0, return_inverse=True)
     for k, visits_on in enumerate(sets):
         g = np.flatnonzero(which.reshape(-1) == k)
@@ -610,7 +595,8 @@ def _fits_by_measured_visits(ta: TrialArrays, measured: np.ndarray):
             visits=tuple(ta.visits[i] for i in t),
             values=ta.values[:, g][:, :, t],
         )
-        yield (*_fit_arrays(sub), g)
+        fit, crows, mrows, _ = _fit_arrays(sub, opts, reference_arm)
+        yield fit, crows, mrows, g
 
 
 def _with_unmeasured_visits(
