@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from skintrial.errors import DegenerateFitWarning
 from skintrial.stats._clda_fit import ClDAOptions
 from skintrial.stats.clda import _fit, clda
 
@@ -150,3 +151,86 @@ def test_structures_nlme_can_fit_match_gls(name, structure):
     )
     assert fit.loglik[0] >= ll - 1e-9 * abs(ll)  # ours is at the maximum, gls at most a little below
     assert abs(fit.loglik[0] / ll - 1) < 1e-8
+
+
+def _sparse_pairs() -> pd.DataFrame:
+    """BtheB with the 2-month and 8-month visits never seen together: no unstructured covariance (a pair
+    of visits with no participant in common), while every structured one has its parameters."""
+    d = _data("btheb").copy()
+    seen_8m = set(d.loc[d["visit"] == "8m", "participant_id"])
+    return d[~((d["visit"] == "2m") & d["participant_id"].isin(seen_8m))]
+
+
+def _btheb(data: pd.DataFrame, **kw):
+    c = CASES["btheb"]
+    return clda(
+        data, baseline_visit="pre", visits=c["visits"], reference_arm="TAU", covariates=c["covariates"], **kw
+    )
+
+
+def test_fallback_fits_the_next_structure_and_reports_it():
+    d = _sparse_pairs()
+    with pytest.warns(DegenerateFitWarning, match="too_few_participants"):
+        alone = _btheb(d, df_method="kenward_roger")
+    assert (alone.contrasts["status"] == "too_few_participants").all()
+    assert (alone.contrasts["covariance"] == "us").all() and not alone.contrasts["converged"].any()
+    res = _btheb(d, df_method="kenward_roger", fallback=["toeph", "ar1h", "cs"])
+    assert (res.contrasts["status"] == "ok").all()
+    assert (res.contrasts["covariance"] == "toeph").all() and res.contrasts["converged"].all()
+    assert res.fallback == ("toeph", "ar1h", "cs")
+    direct = _btheb(d, df_method="kenward_roger", covariance="toeph")
+    cols = ["estimate", "se", "df", "p"]
+    pd.testing.assert_frame_equal(res.contrasts[cols], direct.contrasts[cols])
+    pd.testing.assert_frame_equal(res.estimates, direct.estimates)
+
+
+def test_an_outcome_that_cannot_be_fitted_is_not_retried_with_the_fallback():
+    d = _data("btheb")
+    d = d[d["visit"].isin(["pre", "2m"])]
+    d = d.assign(value=np.where(d["visit"] == "2m", 7.0, d["value"]))  # no variance at 2m
+    with pytest.warns(DegenerateFitWarning, match="constant_visit"):
+        res = clda(d, baseline_visit="pre", reference_arm="TAU", fallback=["cs"])
+    assert (res.contrasts["status"] == "constant_visit").all() and not res.contrasts["converged"].any()
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(df_method="kenward"),
+        dict(covariance="un"),
+        dict(fallback=["cs", "ar2"]),
+        dict(vcov="sandwich"),
+        dict(df_method="kenward_roger", vcov="empirical"),
+    ],
+)
+def test_unknown_or_incompatible_options_are_input_errors(kw):
+    from skintrial.errors import InputError
+
+    with pytest.raises(InputError):
+        _btheb(_data("btheb"), **kw)
+
+
+@pytest.mark.parametrize(
+    "kw",
+    [
+        dict(df_method="kenward_roger", covariance="us"),
+        dict(df_method="kenward_roger", covariance="toeph"),
+        dict(df_method="satterthwaite", vcov="empirical", covariance="ar1h"),
+        dict(df_method="between_within", covariance="csh", visit_covariates=["drug"]),
+    ],
+)
+def test_results_are_equivariant_under_a_change_of_units(kw):
+    d = _data("btheb")
+    a = _btheb(d, **kw).contrasts
+    b = _btheb(d.assign(value=d["value"] * 1000.0 - 7.0), **kw).contrasts
+    np.testing.assert_allclose(b["estimate"], 1000.0 * a["estimate"], rtol=1e-9)
+    np.testing.assert_allclose(b["se"], 1000.0 * a["se"], rtol=1e-9)
+    np.testing.assert_allclose(b["df"], a["df"], rtol=1e-9)
+
+
+def test_kenward_roger_inflates_the_se_and_lowers_the_df():
+    d = _data("btheb")
+    kr = _btheb(d, df_method="kenward_roger").contrasts
+    sat = _btheb(d, df_method="satterthwaite").contrasts
+    assert (kr["se"] > sat["se"]).all()
+    assert (np.abs(kr["df"] / sat["df"] - 1) < 0.1).all()  # close to Satterthwaite's at this size
