@@ -38,7 +38,7 @@ __all__ = [
     "table_utf8_fix",
 ]
 
-SUPPORTED_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet", ".sav", ".dta")
+SUPPORTED_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet", ".sav", ".zsav", ".dta")
 ROW_COLUMN = "_row"
 BLANK_ROWS = "blank_rows"
 """Key of ``DataFrame.attrs`` holding the spreadsheet numbers of the blank rows that were dropped."""

@@ -67,7 +67,7 @@ MAPPING_FILE = "redcap_mapping.toml"
 mapping it was built with."""
 _MARK = ".skintrial-import.json"
 _BY = "skintrial import redcap"
-_TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet", ".sav", ".dta")
+_TABLE_SUFFIXES = (".csv", ".tsv", ".xlsx", ".parquet", ".sav", ".zsav", ".dta")
 
 
 @dataclass(frozen=True)
@@ -104,6 +104,8 @@ class _Builder:
         self.problems: list[Problem] = []
         self.confirm: list[str] = []
         self.event_visit: dict[str, str] = {}
+        self.validated: set[str] = set()
+        """Outcomes whose min or max is the REDCap field's validation min/max."""
         self.visits = list(m.visits)
 
     # --- checks of the mapping against the project ------------------------------------------------
@@ -453,6 +455,7 @@ class _Builder:
             if getattr(o, bound) is None and given is not None:
                 values[bound] = given
                 said.append(f"{bound} {given:g} (from the field's validation {bound})")
+                self.validated.add(name)
         try:
             return OutcomeSpec.model_validate(values), said
         except ValidationError as exc:
@@ -573,7 +576,12 @@ class _Builder:
             self.cell_problems(
                 long,
                 out,
-                f"value outside the range [{rng.low:g}, {rng.high:g}] of outcome '{name}' in '{spec.unit}' ({rng.basis})",
+                f"value outside the range [{rng.low:g}, {rng.high:g}] of outcome '{name}' in '{spec.unit}' "
+                + (
+                    "(the field's validation min/max, or the mapping's)"
+                    if name in self.validated
+                    else f"({rng.basis.replace('in study.toml', 'in the mapping')})"
+                ),
                 "correct the value in REDCap, or give the outcome's min/max in the mapping if the range is really wider",
             )
         long = long.loc[~bad].reset_index(drop=True)
