@@ -32,6 +32,7 @@ from pathlib import Path
 import pandas as pd
 
 from skintrial.errors import MAX_SHOWN, InputError, Problem, more_like_this
+from skintrial.study._csvformat import extra_fields_problem
 from skintrial.study._readers import ROW_COLUMN, not_utf8
 
 __all__ = [
@@ -236,7 +237,6 @@ def _read_csv(path: Path, *, sep: str = ",", what: str) -> pd.DataFrame:
             keep_default_na=False,
             skip_blank_lines=False,
             encoding="utf-8-sig",
-            index_col=False,
         )
     except FileNotFoundError:
         raise InputError(Problem("file not found", file=file, fix="check the path")) from None
@@ -250,8 +250,14 @@ def _read_csv(path: Path, *, sep: str = ",", what: str) -> pd.DataFrame:
         ) from None
     except pd.errors.ParserError as exc:
         raise InputError(
-            Problem(f"cannot be read as a CSV ({exc})", file=file, fix=f"export the {what} from REDCap again")
+            Problem(
+                f"cannot be read as a CSV ({str(exc).replace('Error tokenizing data. C error: ', '').strip()})",
+                file=file,
+                fix=f"download the {what} from REDCap again",
+            )
         ) from None
+    if not isinstance(frame.index, pd.RangeIndex):  # rows longer than the header: pandas shifted them
+        raise InputError(extra_fields_problem(path, sep, len(frame.columns)))
     frame.columns = [str(c).strip() for c in frame.columns]
     out = frame.apply(lambda s: s.str.strip().replace("", None)).astype(object)
     out = out.where(out.notna(), None)
@@ -371,16 +377,6 @@ class RedcapRecords:
         if not self.longitudinal:
             return []
         return _merged_order(self.frame.groupby(self.frame.columns[0], sort=False)[EVENT])
-
-    def where(self, row: int) -> str:
-        """'record 'X', event 'Y'' of a spreadsheet row (for messages)."""
-        rec = self.frame.loc[self.frame[ROW_COLUMN] == row].iloc[0]
-        text = f"record '{rec.iloc[0]}'"
-        if self.longitudinal and rec[EVENT] is not None:
-            text += f", event '{rec[EVENT]}'"
-        if REPEAT_INSTANCE in self.frame.columns and rec[REPEAT_INSTANCE] is not None:
-            text += f", instance {rec[REPEAT_INSTANCE]}"
-        return text
 
 
 def _merged_order(groups: Iterable) -> list[str]:
