@@ -217,3 +217,25 @@ def test_outcome_measured_at_baseline_and_end_only_in_a_three_visit_study(small_
     excl = res.tables["exclusions"]
     lacking_week8 = excl[(excl["outcome"] == "body_mass") & excl["reason"].str.contains("week8")]
     assert lacking_week8.empty
+
+
+def test_clda_settings_of_the_plan_reach_clda_csv(small_bundle):
+    """[analysis.clda] (issue 14): the default is Kenward-Roger with an unstructured covariance and the
+    fallback toeph -> ar1h -> cs; a plan may choose another df method, structure, vcov."""
+    res = analyse(load_study(small_bundle))
+    cl = res.tables["clda"]
+    ok = cl["status"] == "ok"
+    assert ok.any() and (cl["df_method"] == "kenward_roger").all() and (cl["vcov"] == "model").all()
+    assert (
+        cl.loc[ok, "covariance"].isin(["us", "toeph", "ar1h", "cs"]).all() and cl.loc[ok, "converged"].all()
+    )
+    toml = small_bundle / "study.toml"
+    toml.write_text(
+        toml.read_text()
+        + '\n[analysis.clda]\ndf_method = "satterthwaite"\ncovariance = "ar1h"\nfallback = []\nvcov = "empirical"\n'
+    )
+    res = analyse(load_study(small_bundle))
+    cl = res.tables["clda"]
+    assert (cl["df_method"] == "satterthwaite").all() and (cl["vcov"] == "empirical").all()
+    assert (cl["covariance"] == "ar1h").all()
+    assert res.settings("clda")["covariance"] == "ar1h" and res.settings("clda")["fallback"] == []

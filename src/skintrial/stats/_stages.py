@@ -187,7 +187,9 @@ def clda_stage(study: Study) -> StageResult:
     """cLDA (constrained longitudinal data analysis): participants with missing follow-up kept; the
     written table holds the contrasts at every post-baseline visit, the last one marked primary
     (``primary_visit``); p-values are adjusted within each visit by the study's families. With one arm
-    (a single-arm study) the contrasts are the changes from baseline."""
+    (a single-arm study) the contrasts are the changes from baseline. df method, covariance structure,
+    its fallback, vcov and covariate × visit terms come from ``[analysis.clda]`` (default: unstructured,
+    Kenward–Roger, fallback toeph → ar1h → cs); the structure each outcome used is in ``covariance``."""
     from skintrial.stats.clda import clda
 
     s, plan = study.spec.study, study.spec.analysis
@@ -202,6 +204,11 @@ def clda_stage(study: Study) -> StageResult:
     cl = clda(study.long(), **args)
     excl = analysis_exclusions(
         study, outcomes=study.outcomes, visits=s.visits, analysis="clda", require="any", measured_only=True
+        df_method=plan.clda.df_method,
+        covariance=plan.clda.covariance,
+        fallback=list(plan.clda.fallback),
+        vcov=plan.clda.vcov,
+        visit_covariates=list(plan.clda.visit_covariates),
     )
     table = _adjust_per_visit(cl.tables()["clda"], study)
     return StageResult(stage="clda", tables={"clda": table}, exclusions=(excl,), settings=args)

@@ -27,6 +27,7 @@ __all__ = [
     "QpcrSpec",
     "StudyFile",
     "CrossSectionalSpec",
+    "CldaSpec",
     "DESIGNS",
     "DESIGN_METHODS",
     "DEFAULT_METHODS",
@@ -315,6 +316,40 @@ class CrossSectionalSpec(_Table):
     of ``by``."""
 
 
+DfMethodName = Literal["kenward_roger", "kenward_roger_linear", "satterthwaite", "between_within", "residual"]
+CovarianceName = Literal["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph"]
+
+
+class CldaSpec(_Table):
+    """``[analysis.clda]``: how the cLDA / MMRM (``methods = [..., "clda"]``) is fitted and tested.
+
+    The default is what statistical analysis plans for an MMRM most often pre-specify (Mallinckrodt et
+    al. 2008; the FDA/EMA practice the issue cites): an unstructured covariance with Kenward–Roger
+    degrees of freedom and variance (SAS ``ddfm=kr``), and, should the unstructured fit fail, the
+    structures heterogeneous Toeplitz, heterogeneous AR(1) and compound symmetry tried in that order;
+    model-based standard errors. ``visit_covariates`` must be among ``[analysis] covariates``.
+    """
+
+    df_method: DfMethodName = "kenward_roger"
+    covariance: CovarianceName = "us"
+    fallback: list[CovarianceName] = Field(default_factory=lambda: ["toeph", "ar1h", "cs"])
+    vcov: Literal["model", "empirical"] = "model"
+    visit_covariates: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _compatible(self) -> CldaSpec:
+        if self.vcov == "empirical" and self.df_method.startswith("kenward_roger"):
+            raise PydanticCustomError(
+                CONSISTENCY_ERROR,
+                "{detail}",
+                {
+                    "detail": "vcov: Kenward-Roger df come with their own adjusted model variance, not the "
+                    'empirical one; use vcov = "model", or df_method = "satterthwaite" with "empirical"'
+                },
+            )
+        return self
+
+
 class AnalysisSpec(_Table):
     """``[analysis]``: the pre-specified analysis plan."""
 
@@ -329,6 +364,21 @@ class AnalysisSpec(_Table):
     covariates: list[str] = Field(default_factory=list)
     interaction: bool = False
     per_protocol_min_adherence: float | None = Field(default=None, ge=0, le=1)
+    clda: CldaSpec = Field(default_factory=CldaSpec)
+
+    @model_validator(mode="after")
+    def _visit_covariates_are_covariates(self) -> AnalysisSpec:
+        extra = [c for c in self.clda.visit_covariates if c not in self.covariates]
+        if extra:
+            raise PydanticCustomError(
+                CONSISTENCY_ERROR,
+                "{detail}",
+                {
+                    "detail": f"clda.visit_covariates: {extra} not among [analysis] covariates "
+                    f"{self.covariates}; add them there (a covariate x visit term needs the covariate)"
+                },
+            )
+        return self
 
 
 class TrainingSpec(_Table):
