@@ -318,6 +318,7 @@ class CrossSectionalSpec(_Table):
 
 DfMethodName = Literal["kenward_roger", "kenward_roger_linear", "satterthwaite", "between_within", "residual"]
 CovarianceName = Literal["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph"]
+_DEFAULT_FALLBACK: list[CovarianceName] = ["toeph", "ar1h", "cs"]
 
 
 class CldaSpec(_Table):
@@ -332,7 +333,7 @@ class CldaSpec(_Table):
 
     df_method: DfMethodName = "kenward_roger"
     covariance: CovarianceName = "us"
-    fallback: list[CovarianceName] = Field(default_factory=lambda: ["toeph", "ar1h", "cs"])
+    fallback: list[CovarianceName] = Field(default_factory=lambda: _DEFAULT_FALLBACK.copy())
     vcov: Literal["model", "empirical"] = "model"
     visit_covariates: list[str] = Field(default_factory=list)
 
