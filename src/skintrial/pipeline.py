@@ -214,7 +214,12 @@ def input_paths(study: Study) -> list[Path]:
 def _input_files(study: Study) -> list[Path]:
     """Every file of the bundle that fed the analysis: tables, training and molecular files, and each
     raw instrument file the manifest lists."""
+    from skintrial.study import find_table
+
     extra = []
+    screening = find_table(study.root, "screening")  # optional CONSORT table (docs/bundle.md)
+    if screening is not None:
+        extra.append(screening)
     for spec, default in (
         (getattr(study.spec, "serum", None), "serum.csv"),
         (study.spec.training, "training.csv"),

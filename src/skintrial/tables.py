@@ -33,6 +33,7 @@ from skintrial.stats import (
     TWO_WAY_ANOVA_COLUMNS,
     TWO_WAY_MEANS_COLUMNS,
 )
+from skintrial.study import SCREENING_COLUMNS
 from skintrial.training import DOSE_COLUMNS, DOSE_DATA_COLUMNS, PER_PROTOCOL_COLUMNS, SUMMARY_COLUMNS
 
 __all__ = ["TABLES", "REPORT_ONLY", "table_spec", "check_stage", "UnknownTableError"]
@@ -50,6 +51,12 @@ AGREEMENT_COLUMNS: tuple[str, ...] = (
 
 _SPECS: tuple[TableSpec, ...] = (
     TableSpec("flow", "description", FLOW_COLUMNS, "participant flow (CONSORT counts) per arm"),
+    TableSpec(
+        "screening",
+        "description",
+        SCREENING_COLUMNS,
+        "assessed for eligibility and excluded before enrolment (the optional screening table)",
+    ),
     TableSpec("baseline", "description", BASELINE_COLUMNS, "baseline characteristics by arm"),
     TableSpec("descriptives", "description", DESCRIPTIVE_COLUMNS, "statistics by outcome, arm and visit"),
     TableSpec(

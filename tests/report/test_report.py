@@ -290,13 +290,18 @@ def test_full_serum_panel_and_mechanism_grid_are_in_the_page(demo_results):
     assert 'id="serum-panel-table"' in html and 'id="mechanism-table"' in html
 
 
-def test_exclusions_are_one_line_per_participant_and_analysis(demo_results):
+def test_exclusions_are_one_line_per_participant_and_reason(demo_results):
+    """Issue 11: a withdrawn participant's records in every analysis are one line (the withdrawal), with
+    the analyses and outcomes it affects; any other reason is a line per participant."""
     html = _section(render_report(demo_results), "exclusions")
     excl = demo_results.table("exclusions")
     lines = html.count("<tr>") - 1
-    groups = excl.groupby(["analysis", "participant_id", "visit", "reason"], dropna=False).ngroups
-    assert lines == groups < len(excl)
-    assert "ANCOVA" in html and "all 9 outcomes" in html
+    p = demo_results.study.participants
+    withdrawn = set(p.loc[p["status"] == "withdrawn", "participant_id"]) & set(excl["participant_id"])
+    other = excl[~excl["participant_id"].isin(withdrawn)]
+    assert lines == len(withdrawn) + other.groupby(["participant_id", "reason"]).ngroups < len(excl)
+    assert html.count("withdrawn after week0") == len(withdrawn) == 5
+    assert "ANCOVA, Mixed ANOVA" in html and "all 9 outcomes" in html
 
 
 def test_write_report_writes_the_page_the_word_document_and_the_figures(small_bundle, tmp_path):

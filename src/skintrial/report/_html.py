@@ -62,10 +62,11 @@ def report_files(results: TrialResults) -> dict[str, bytes | str]:
     ``report.docx`` and ``figures/<name>.svg|pdf|png`` (each figure rendered once for all of them)."""
     from skintrial.report._context import make_context
     from skintrial.report._docx import report_docx
+    from skintrial.report._docx_design import design_docx
 
     ctx = make_context(results, files=True)
     html = _render(ctx)
-    docx = report_docx(ctx)
+    docx = report_docx(ctx) if results.study.spec.study.randomised else design_docx(ctx)
     return {"report.html": html, "report.docx": docx, **ctx.figures.rendered}
 
 

@@ -65,6 +65,11 @@ def methods_text(res: TrialResults) -> str:
         f"Effect sizes are Hedges' g: the adjusted difference over the pooled baseline SD of the two arms, "
         f"times J = 1 − 3/(4(n1+n2)−9). Within-arm changes are descriptive only."
     )
+    randomised = s.study.randomised
+    if not randomised:  # a cross-sectional or single-arm study: its own analysis, never an ANCOVA
+        from skintrial.report._section_design import design_methods
+
+        text = design_methods(res, MULTIPLICITY.get(a.multiplicity, a.multiplicity))
     packages = cast("Mapping[str, Any]", prov.get("packages", {}))
     seed = prov.get("seed")
     software = (
@@ -77,7 +82,8 @@ def methods_text(res: TrialResults) -> str:
     if res.has("clda"):
         text += (
             " As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
-            "(cLDA, REML, unstructured covariance) used every participant's available values."
+            "(cLDA, REML, unstructured covariance) used every participant's available values, at every "
+            "visit (the last one primary)."
         )
     if res.has("mixed_anova"):
         text += (
@@ -89,7 +95,7 @@ def methods_text(res: TrialResults) -> str:
                 " Its within-participant terms are reported with Greenhouse–Geisser and Huynh–Feldt "
                 "sphericity corrections."
             )
-    if res.has("cross_sectional") and len(res.table("cross_sectional")):
+    if randomised and res.has("cross_sectional") and len(res.table("cross_sectional")):
         t = res.table("cross_sectional")
         text += (
             f" A cross-sectional comparison of {_groups_words(t['group_column'].iloc[0])} at "

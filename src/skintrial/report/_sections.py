@@ -74,9 +74,25 @@ def _flow(ctx: Context) -> dict:
 
     rows = flow_rows(ctx)
     consort = None
+    screening = ctx.res.get("screening")  # the optional table of who was assessed for eligibility
+    enrolment = {}
+    if screening is not None:
+        ex = screening[screening["stage"] == "excluded"]
+        enrolment = {
+            "assessed": int(screening.loc[screening["stage"] == "assessed", "n"].sum()),
+            "excluded": [(str(r), int(n)) for r, n in zip(ex["reason"], ex["n"], strict=True)],
+        }
     if len(rows) >= 2:  # a randomised parallel design: the CONSORT diagram
-        consort = ctx.figures.add("flow-consort", consort_figure(rows, followup=ctx.res.followup_visit))
-    return {"id": "flow", "title": "Participant flow", "rows": rows, "consort": consort}
+        consort = ctx.figures.add(
+            "flow-consort", consort_figure(rows, followup=ctx.res.followup_visit, **enrolment)
+        )
+    caption = (
+        "CONSORT 2025 flow diagram, from eligibility assessment (the bundle's screening table)."
+        if screening is not None
+        else "CONSORT 2025 flow diagram, from randomisation: the bundle has no screening table of who was "
+        "assessed for eligibility (docs/bundle.md)."
+    )
+    return {"id": "flow", "title": "Participant flow", "rows": rows, "consort": consort, "caption": caption}
 
 
 def arm_sizes(ctx: Context) -> dict[str, int]:
@@ -260,22 +276,6 @@ def change_rows(ctx: Context) -> list[list[str]]:
     return rows
 
 
-def _change(ctx: Context) -> dict | None:
-    t = ctx.res.get("change")
-    if t is None or t.empty:
-        return None
-    level = float(t["ci_level"].iloc[0])
-    return table_section(
-        "change",
-        f"Within-arm change from {t['baseline_visit'].iloc[0]} to {t['followup_visit'].iloc[0]}",
-        ["Outcome", "Arm", "n", "Mean change ± SD", f"{level:.0%} CI", "Change (%)"],
-        change_rows(ctx),
-        text_columns=2,
-        intro="Change within each arm in the participants with both values (description: the between-arm "
-        "comparison is the ANCOVA above). Change (%): the mean change over the arm's baseline mean.",
-    )
-
-
 def _figures(ctx: Context) -> dict:
     res = ctx.res
     s = res.study.spec
@@ -317,42 +317,6 @@ def _figures(ctx: Context) -> dict:
     }
 
 
-def _exclusions(ctx: Context) -> dict:
-    """Every excluded record, one row per participant × analysis × visit × reason with the outcomes it
-    concerns listed ("all outcomes" when it is every outcome of that analysis), so the list grows with
-    the participants excluded, not with participants × outcomes."""
-    e = ctx.res.table("exclusions")
-    rows = []
-    if len(e):
-        e = e.assign(outcome=e["outcome"].fillna("").astype(str), visit=e["visit"].fillna("").astype(str))
-        per_analysis = e.groupby("analysis", sort=False)["outcome"].agg(lambda s: set(s) - {""})
-        keys = ["analysis", "participant_id", "arm", "visit", "reason"]
-        for key, g in e.fillna({"arm": "", "reason": ""}).groupby(keys, sort=False, dropna=False):
-            analysis = str(key[0])
-            outcomes = [o for o in dict.fromkeys(g["outcome"]) if o]
-            everything = per_analysis.get(analysis, set())
-            if (
-                len(outcomes) > 1
-                and set(outcomes) == everything
-                and len(everything) == len(ctx.res.study.outcomes)
-            ):
-                what = f"all {len(outcomes)} outcomes"
-            else:
-                what = "; ".join(ctx.label(o) for o in outcomes)
-            rows.append(
-                {
-                    "analysis": name_of(analysis),
-                    "outcome": what,
-                    "participant": key[1],
-                    "arm": key[2],
-                    "visit": key[3],
-                    "reason": key[4],
-                    "n": len(g),
-                }
-            )
-    return {"id": "exclusions", "title": "Excluded records", "rows": rows, "n_records": len(e)}
-
-
 def _methods(ctx: Context) -> dict:
     return {
         "id": "methods",
@@ -360,36 +324,6 @@ def _methods(ctx: Context) -> dict:
         "text": methods_text(ctx.res),
         "inputs": ctx.res.provenance.get("inputs", {}),
     }
-
-
-def _clda(ctx: Context) -> dict | None:
-    t = ctx.res.get("clda")
-    if t is None:
-        return None
-    rows = [
-        [
-            ctx.labelled(r.outcome),
-            r.contrast,
-            fixed(r.estimate, ctx.d(r.outcome)),
-            ci(r.ci_low, r.ci_high, ctx.d(r.outcome)),
-            pval(r.p),
-            pval(r.p_adj),
-            count_of(r.n),
-            status_text(r.status),
-        ]
-        for r in t.itertuples()
-    ]
-    level = float(t["ci_level"].iloc[0]) if "ci_level" in t.columns and len(t) else 0.95
-    return table_section(
-        "clda",
-        "Sensitivity analysis: cLDA",
-        ["Outcome", "Contrast", "Difference", f"{level:.0%} CI", "p", "Adjusted p", "n", "Status"],
-        rows,
-        text_columns=2,
-        intro="Constrained longitudinal data analysis (REML, unstructured covariance, arms share the baseline "
-        "mean): every randomised participant contributes, including those without follow-up.",
-        note="Degrees of freedom: residual df of the stacked model (observations − parameters), as nlme::gls.",
-    )
 
 
 def _mixed(ctx: Context) -> dict | None:
@@ -507,28 +441,37 @@ def _cross_sectional(ctx: Context) -> dict | None:
 
 
 def build_sections(ctx: Context) -> list[dict]:
-    """Every section of the report, in reading order (sections without data are left out)."""
-    from skintrial.report import _section_instruments, _section_omics, _section_training
+    """Every section of the report, in reading order (sections without data are left out). A design
+    that is not randomised has its own analysis sections (:mod:`skintrial.report._section_design`)."""
+    from skintrial.report import _section_design, _section_instruments, _section_omics, _section_training
 
+    design = _section_design.build(ctx)
+    if design is None:  # a randomised trial
+        design = [
+            _flow(ctx),
+            _baseline(ctx),
+            _outcomes(ctx),
+            _section_design.adjusted_means_section(ctx),
+            _section_design.change_section(ctx),
+            _figures(ctx),
+            _section_design.clda_section(ctx),
+            _mixed(ctx),
+            _cross_sectional(ctx),
+        ]
     sections = [
-        _flow(ctx),
-        _baseline(ctx),
-        _outcomes(ctx),
-        _change(ctx),
-        _figures(ctx),
-        _clda(ctx),
-        _mixed(ctx),
-        _cross_sectional(ctx),
+        *design,
         *_section_instruments.build(ctx),
         *_section_training.build(ctx),
         *_section_omics.build(ctx),
         _methods(ctx),
-        _exclusions(ctx),
+        _section_design.exclusions_section(ctx),
     ]
     return [s for s in sections if s is not None]
 
 
 def summary(ctx: Context) -> dict:
+    from skintrial.report._section_design import header
+
     res = ctx.res
     s = res.study.spec.study
     p = res.study.participants
@@ -541,4 +484,5 @@ def summary(ctx: Context) -> dict:
         "n_completed": int((p["status"] == "completed").sum()),
         "outcomes": len(res.study.outcomes),
         "created": res.provenance.get("created_utc", ""),
+        **header(ctx),  # the design, who was enrolled, and the design's caveat
     }

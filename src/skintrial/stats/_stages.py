@@ -28,6 +28,7 @@ from skintrial.study import (
     analysis_exclusions,
     baseline_characteristics,
     participant_flow,
+    read_screening,
 )
 
 __all__ = [
@@ -128,6 +129,9 @@ def description_stage(study: Study) -> StageResult:
         "baseline": baseline_characteristics(study),
         "descriptives": describe(long, arms=s.arms, visits=s.visits),
     }
+    screening = read_screening(study)  # optional: who was assessed for eligibility (CONSORT)
+    if screening is not None:
+        tables["screening"] = screening
     follow = followup_visits(study)
     if design != "cross_sectional" and follow:
         tables["change"] = within_arm_change(
@@ -200,15 +204,15 @@ def clda_stage(study: Study) -> StageResult:
         ci_level=plan.ci_level,
         arms=list(s.arms),
         reference_arm=s.reference_arm,
-    )
-    cl = clda(study.long(), **args)
-    excl = analysis_exclusions(
-        study, outcomes=study.outcomes, visits=s.visits, analysis="clda", require="any", measured_only=True
         df_method=plan.clda.df_method,
         covariance=plan.clda.covariance,
         fallback=list(plan.clda.fallback),
         vcov=plan.clda.vcov,
         visit_covariates=list(plan.clda.visit_covariates),
+    )
+    cl = clda(study.long(), **args)
+    excl = analysis_exclusions(
+        study, outcomes=study.outcomes, visits=s.visits, analysis="clda", require="any", measured_only=True
     )
     table = _adjust_per_visit(cl.tables()["clda"], study)
     return StageResult(stage="clda", tables={"clda": table}, exclusions=(excl,), settings=args)

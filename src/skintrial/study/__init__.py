@@ -22,6 +22,7 @@ from skintrial.study._schema import (
     StudySpec,
     physical_range,
 )
+from skintrial.study._screening import SCREENING_COLUMNS, read_screening
 from skintrial.study._summaries import analysis_exclusions, baseline_characteristics, participant_flow
 
 __all__ = [
@@ -49,4 +50,6 @@ __all__ = [
     "participant_flow",
     "baseline_characteristics",
     "analysis_exclusions",
+    "SCREENING_COLUMNS",
+    "read_screening",
 ]
