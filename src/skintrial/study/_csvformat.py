@@ -42,6 +42,7 @@ __all__ = [
     "read_text_fast",
     "text_cells",
     "text_table",
+    "parse_numbers",
     "extra_fields_problem",
     "SEPARATOR_NAMES",
 ]
@@ -400,7 +401,8 @@ def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
         data = path.read_bytes()
         if b'"' in data:
             return None  # quoted cells (an unclosed quote among them): pandas' parser and its messages
-        first = data.split(b"\n", 1)[0].decode("utf-8").lstrip("\ufeff").rstrip("\r")
+        end = data.find(b"\n")
+        first = data[: end if end >= 0 else len(data)].decode("utf-8").lstrip("\ufeff").rstrip("\r")
         header = next(csv.reader(io.StringIO(first), delimiter=sep))
         if len(set(header)) != len(header) or not header:
             return None  # repeated names: pandas reads them, the header check names them
@@ -418,8 +420,29 @@ def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
     for i in range(len(header)):
         encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(table.column(i))).combine_chunks()
         codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        categories = pd.Index(encoded.dictionary.to_pylist(), dtype=object)
+        categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
         columns[i] = pd.Categorical.from_codes(codes, categories=categories)
     frame = pd.DataFrame(columns)
     frame.columns = header
     return frame
+
+
+def parse_numbers(cells: pd.Series) -> pd.Series:
+    """Text cells as float64, ``NaN`` where a cell is empty or not a number.
+
+    pyarrow's parser reads the column in one pass and rounds correctly (``repr`` of any float reads
+    back as that float, so a number from an SPSS file or a workbook is the number it was); a column
+    with a cell that only pandas reads (spaces, a hexadecimal or underscored number — or a cell that
+    is not a number at all, which validation then names) is read by ``pandas.to_numeric``, as before.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if pd.api.types.is_numeric_dtype(cells.dtype):
+        return cells.astype(float)
+    try:
+        arr = pa.array(cells.to_numpy(dtype=object), type=pa.string(), from_pandas=True)
+        values = pc.cast(arr, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.to_numeric(cells, errors="coerce").astype(float)
+    return pd.Series(values, index=cells.index, name=cells.name)

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import MAX_SHOWN, Problem, more_like_this
+from skintrial.study._csvformat import parse_numbers
 from skintrial.study._manifest import check_manifest_columns
 from skintrial.study._ranges import outcome_range
 from skintrial.study._readers import BLANK_ROWS, ROW_COLUMN
@@ -570,7 +571,7 @@ def check_measurements(
 
 def _values(df: pd.DataFrame, file: str) -> tuple[pd.Series, list[Problem]]:
     raw = df["value"]
-    value = pd.to_numeric(raw, errors="coerce")
+    value = parse_numbers(raw)  # one pass, correctly rounded (skintrial.study._csvformat)
     empty = raw.isna()
     problems = _per_row(
         df,

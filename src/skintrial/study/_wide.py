@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import MAX_SHOWN, Problem, more_like_this
+from skintrial.study._csvformat import parse_numbers
 from skintrial.study._formats import CsvSpec, MeasurementsSpec
 from skintrial.study._ranges import outcome_range
 from skintrial.study._readers import ROW_COLUMN
@@ -363,7 +364,7 @@ def wide_to_long(
     for k, (c, (o, v)) in enumerate(columns.items()):
         text = frame[c]
         filled = text.notna().to_numpy()
-        value = pd.to_numeric(text, errors="coerce").to_numpy(dtype=float)
+        value = parse_numbers(text).to_numpy(dtype=float)
         nan = np.isnan(value)
         problems += sheet.per_cell(
             c,
