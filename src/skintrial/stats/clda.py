@@ -224,8 +224,9 @@ def _mean_rows(ta: TrialArrays, d: Design, seen: np.ndarray) -> tuple[list[tuple
     return rows, np.stack(Ls, axis=1)
 
 
-def _row_stats(fit: Fit, k: int, ci_level: float) -> dict[str, Any]:
-    est, se, df = fit.estimate[:, k], fit.se[:, k], fit.df[:, k]
+def _row_stats(fit: Fit, rows: slice, ci_level: float) -> dict[str, Any]:
+    """The statistics of the fit's rows ``rows``, flattened outcome-major (outcome, then row)."""
+    est, se, df = fit.estimate[:, rows].ravel(), fit.se[:, rows].ravel(), fit.df[:, rows].ravel()
     r = t_inference(est, se, df, ci_level=ci_level)
     return dict(
         estimate=est,
@@ -235,43 +236,45 @@ def _row_stats(fit: Fit, k: int, ci_level: float) -> dict[str, Any]:
         ci_high=r.ci_high,
         t=r.t,
         p=r.p,
-        status=fit.row_status[:, k],
+        status=fit.row_status[:, rows].ravel(),
     )
 
 
 def _table(fit: Fit, rows, reference_arm, ci_level, opts: ClDAOptions) -> pd.DataFrame:
+    """The contrast rows of every outcome (outcome, then visit and contrast), built column-wise."""
     ta = fit.ta
     assert ta is not None  # set by _fit_arrays
+    G, k = len(ta.outcomes), len(rows)
     seen = fit.mask.any(axis=2)  # (G, n)
     base = ta.values[:, :, 0]  # (n, G) baselines, NaN where missing
     n_base, ss_base = arm_sums(base, np.isfinite(base), ta.arm_index, len(ta.arms))  # (G, A)
     one_arm = len(ta.arms) == 1
-    frames = []
-    for k, (v, label, j, i) in enumerate(rows):
-        c = _row_stats(fit, k, ci_level)
-        c.update(
-            outcome=list(ta.outcomes),
-            contrast=label,
-            visit=ta.visits[v],
-            df_method=opts.df_method,
-            p_adj=np.nan,
-            n=(seen & np.isin(ta.arm_index, [i, j])[None, :]).sum(axis=1),
-            ci_level=ci_level,
-            family="",
-            p_adj_method="none",
-            effect_size=np.nan
-            if one_arm
-            else hedges_g(c["estimate"], n_base[:, j], ss_base[:, j], n_base[:, i], ss_base[:, i]),
-            effect_size_formula=_ONE_ARM if one_arm else HEDGES_G,
-            covariance=fit.covariance,
-            vcov=opts.vcov,
-            converged=fit.converged,
-        )
-        frames.append(pd.DataFrame(c))
-    out = pd.concat(frames, ignore_index=True)
-    order = {o: k for k, o in enumerate(ta.outcomes)}
-    out = out.sort_values("outcome", key=lambda s: s.map(order), kind="mergesort").reset_index(drop=True)
-    return out[list(CLDA_COLUMNS)]
+    v, label, j, i = (np.array(x) for x in zip(*rows, strict=True))
+    in_pair = (ta.arm_index[None, :] == j[:, None]) | (ta.arm_index[None, :] == i[:, None])  # (k, n)
+    c = _row_stats(fit, slice(0, k), ci_level)
+    est = c["estimate"].reshape(G, k)
+    g = (
+        np.full((G, k), np.nan)
+        if one_arm
+        else hedges_g(est, n_base[:, j], ss_base[:, j], n_base[:, i], ss_base[:, i])
+    )
+    c.update(
+        outcome=np.repeat(np.asarray(ta.outcomes, dtype=object), k),
+        contrast=np.tile(label.astype(object), G),
+        visit=np.tile(np.asarray(ta.visits, dtype=object)[v], G),
+        df_method=opts.df_method,
+        p_adj=np.nan,
+        n=(seen.astype(int) @ in_pair.T.astype(int)).ravel(),
+        ci_level=ci_level,
+        family="",
+        p_adj_method="none",
+        effect_size=g.ravel(),
+        effect_size_formula=_ONE_ARM if one_arm else HEDGES_G,
+        covariance=np.repeat(fit.covariance, k),
+        vcov=opts.vcov,
+        converged=np.repeat(fit.converged, k),
+    )
+    return pd.DataFrame(c)[list(CLDA_COLUMNS)]
 
 
 def _covariate_grid(ta: TrialArrays, seen: np.ndarray) -> np.ndarray:
@@ -292,28 +295,26 @@ def _means_table(fit: Fit, rows, offset: int, ci_level) -> pd.DataFrame:
     visit × arm (the rows of :func:`_mean_rows`, from position ``offset`` of the fit's rows)."""
     ta = fit.ta
     assert ta is not None  # set by _fit_arrays
+    G, k = len(ta.outcomes), len(rows)
     seen = np.asarray(fit.mask.any(axis=2))  # (G, n)
-    frames = []
-    for k, (v, a) in enumerate(rows):
-        c = _row_stats(fit, offset + k, ci_level)
-        frames.append(
-            pd.DataFrame(
-                {
-                    "outcome": list(ta.outcomes),
-                    "arm": ta.arms[a],
-                    "visit": ta.visits[v],
-                    "emmean": c["estimate"],
-                    "se": c["se"],
-                    "df": c["df"],
-                    "ci_low": c["ci_low"],
-                    "ci_high": c["ci_high"],
-                    "ci_level": ci_level,
-                    "n": (seen & (ta.arm_index == a)[None, :]).sum(axis=1),
-                    "status": c["status"],
-                }
-            )
-        )
-    return pd.concat(frames, ignore_index=True)[list(VISIT_EMMEANS_COLUMNS)]
+    v, a = (np.array(x) for x in zip(*rows, strict=True))
+    c = _row_stats(fit, slice(offset, offset + k), ci_level)
+    in_arm = ta.arm_index[None, :] == a[:, None]  # (k, n)
+    return pd.DataFrame(
+        {
+            "outcome": np.repeat(np.asarray(ta.outcomes, dtype=object), k),
+            "arm": np.tile(np.asarray(ta.arms, dtype=object)[a], G),
+            "visit": np.tile(np.asarray(ta.visits, dtype=object)[v], G),
+            "emmean": c["estimate"],
+            "se": c["se"],
+            "df": c["df"],
+            "ci_low": c["ci_low"],
+            "ci_high": c["ci_high"],
+            "ci_level": ci_level,
+            "n": (seen.astype(int) @ in_arm.T.astype(int)).ravel(),
+            "status": c["status"],
+        }
+    )[list(VISIT_EMMEANS_COLUMNS)]
 
 
 def clda(
@@ -632,6 +633,8 @@ def _with_unmeasured_visits(
         ).reindex(columns=list(columns))
         extra = extra.assign(**{k: v for k, v in fill.items() if k in columns})
         out = pd.concat([out, extra], ignore_index=True) if len(out) else extra
+    elif len(fitted) == 1:
+        return out  # one fit of every outcome on every visit: already in outcome, visit, key order
     order = {
         "outcome": {o: k for k, o in enumerate(ta.outcomes)},
         "visit": {v: k for k, v in enumerate(ta.visits)},
