@@ -242,7 +242,6 @@ def before_after_figure(
     (Figure, list of Hotspots)
         The figure and its tooltip points: one per participant (last value) or per arm × visit summary.
     """
-    from matplotlib.collections import LineCollection
     from scipy import stats
 
     plt = _pyplot()
@@ -268,45 +267,8 @@ def before_after_figure(
         if summary:
             spots.append(_summary_panel(ax, Y, seen, x, color, arm, visits, ci_level, text, stats))
         else:
-            lines = [np.column_stack([x[ok], y[ok]]) for y, ok in zip(Y, seen, strict=True) if ok.sum() > 1]
-            ax.add_collection(LineCollection(lines, colors=color, alpha=0.25, linewidths=0.8))
-            lost = seen.any(axis=1) & ~seen[:, -1]
-            last_k = np.array([np.flatnonzero(r)[-1] if r.any() else 0 for r in seen], dtype=int)
-            last_y = Y[np.arange(len(Y)), last_k] if len(Y) else np.array([])
-            ax.scatter(x[last_k[lost]], last_y[lost], marker="x", color="0.3", s=14)
-            for k in range(len(visits)):
-                v = Y[seen[:, k], k]
-                if len(v):
-                    ax.errorbar(
-                        k,
-                        v.mean(),
-                        yerr=v.std(ddof=1) if len(v) > 1 else 0,
-                        color="black",
-                        marker="o",
-                        capsize=3,
-                        lw=1.5,
-                        zorder=5,
-                    )
-            first = Y[np.arange(len(Y)), np.argmax(seen, axis=1)] if len(Y) else np.array([])
-            has = seen.any(axis=1)
             spots.append(
-                Hotspots(
-                    ax,
-                    x[last_k[has]],
-                    last_y[has],
-                    [
-                        f"{pid} ({arm}): {text(a)} → {text(b)} at {visits[k]}"
-                        if k > 0
-                        else f"{pid} ({arm}): {text(b)} at {visits[0]} only"
-                        for pid, a, b, k in zip(
-                            w["participant_id"].to_numpy()[has],
-                            first[has],
-                            last_y[has],
-                            last_k[has],
-                            strict=True,
-                        )
-                    ],
-                )
+                _lines_panel(ax, Y, seen, x, color, arm, visits, text, w["participant_id"].to_numpy())
             )
         ax.set_xticks(x, visits)
         ax.set_xlim(-0.4, len(visits) - 0.6)
@@ -314,6 +276,33 @@ def before_after_figure(
         ax.autoscale_view(scalex=False)
     axes[0][0].set_ylabel(f"{label} ({unit})")
     return fig, spots
+
+
+def _lines_panel(ax, Y, seen, x, color, arm, visits, text, participants) -> Hotspots:
+    """A line per participant (one LineCollection), × at the last value of those without the last visit,
+    and the mean ± SD at each visit; a hot spot at each participant's last value."""
+    from matplotlib.collections import LineCollection
+
+    lines = [np.column_stack([x[ok], y[ok]]) for y, ok in zip(Y, seen, strict=True) if ok.sum() > 1]
+    ax.add_collection(LineCollection(lines, colors=color, alpha=0.25, linewidths=0.8))
+    lost = seen.any(axis=1) & ~seen[:, -1]
+    last_k = np.array([np.flatnonzero(r)[-1] if r.any() else 0 for r in seen], dtype=int)
+    last_y = Y[np.arange(len(Y)), last_k] if len(Y) else np.array([])
+    ax.scatter(x[last_k[lost]], last_y[lost], marker="x", color="0.3", s=14)
+    for k in range(len(visits)):
+        v = Y[seen[:, k], k]
+        if len(v):
+            sd = v.std(ddof=1) if len(v) > 1 else 0
+            ax.errorbar(k, v.mean(), yerr=sd, color="black", marker="o", capsize=3, lw=1.5, zorder=5)
+    first = Y[np.arange(len(Y)), np.argmax(seen, axis=1)] if len(Y) else np.array([])
+    has = seen.any(axis=1)
+    tips = [
+        f"{pid} ({arm}): {text(a)} → {text(b)} at {visits[k]}"
+        if k > 0
+        else f"{pid} ({arm}): {text(b)} at {visits[0]} only"
+        for pid, a, b, k in zip(participants[has], first[has], last_y[has], last_k[has], strict=True)
+    ]
+    return Hotspots(ax, x[last_k[has]], last_y[has], tips)
 
 
 def _summary_panel(ax, Y, seen, x, color, arm, visits, ci_level, text, stats) -> Hotspots:
