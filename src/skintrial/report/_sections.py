@@ -75,7 +75,7 @@ def _flow(ctx: Context) -> dict:
     rows = flow_rows(ctx)
     consort = None
     screening = ctx.res.get("screening")  # the optional table of who was assessed for eligibility
-    enrolment = {}
+    enrolment: dict[str, Any] = {}
     if screening is not None:
         ex = screening[screening["stage"] == "excluded"]
         enrolment = {
@@ -445,8 +445,9 @@ def build_sections(ctx: Context) -> list[dict]:
     that is not randomised has its own analysis sections (:mod:`skintrial.report._section_design`)."""
     from skintrial.report import _section_design, _section_instruments, _section_omics, _section_training
 
-    design = _section_design.build(ctx)
-    if design is None:  # a randomised trial
+    own = _section_design.build(ctx)
+    design: list[dict | None] = list(own) if own is not None else []
+    if own is None:  # a randomised trial
         design = [
             _flow(ctx),
             _baseline(ctx),
