@@ -30,7 +30,8 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
         (root / name).unlink()
     toml = (root / "study.toml").read_text()
     toml = toml.split("\n[training]")[0].replace("per_protocol_min_adherence = 0.8\n", "")
-    toml = toml.replace('methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova"]')  # what is compared
+    # the ANCOVA is what is compared
+    toml = toml.replace('methods = ["ancova", "clda", "mixed_anova"]', 'methods = ["ancova"]')
     (root / "study.toml").write_text(toml + "\n")
     return root
 
