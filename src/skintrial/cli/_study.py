@@ -69,10 +69,18 @@ def _run_pipeline(study_dir: Path, out: Path, *, lock, pdf: bool = False) -> Pat
 @guarded
 def demo(
     out: Annotated[Path, _OUT] = Path("demo-out"),
-    seed: Annotated[int, typer.Option(help="Seed of the synthetic study.")] = 20230623,
-    n: Annotated[int, typer.Option(help="Number of randomised participants.")] = 61,
+    design: Annotated[
+        str, typer.Option(help="randomised (the 2023 trial), cross-sectional or single-arm (Crane 2015).")
+    ] = "randomised",
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of the synthetic study [default: 20230623; 20150422 for the 2015 designs]."),
+    ] = None,
+    n: Annotated[
+        int | None, typer.Option(help="Participants [default: 61; cross-sectional 60; single-arm 10].")
+    ] = None,
     control: Annotated[
-        bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm.")
+        bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm (randomised).")
     ] = False,
     pdf: Annotated[bool, _PDF] = False,
 ) -> None:
@@ -82,7 +90,7 @@ def demo(
     """
     from skintrial._io import demo_problems, output_lock, write_demo_study
     from skintrial.errors import InputError
-    from skintrial.plan import synthetic_study
+    from skintrial.plan import demo_study
     from skintrial.report import require_pdf_engine
 
     if pdf:
@@ -90,7 +98,7 @@ def demo(
     with output_lock(out, command="skintrial demo") as lock:  # one run into OUT at a time
         InputError.collect(demo_problems(out))  # before any work: OUT/study and OUT's outputs are demo's
         with options_named({"n": "--n", "seed": "--seed"}):
-            synthetic = synthetic_study(seed=seed, n=n, control_arm=control, raw=True)
+            synthetic = demo_study(design, seed=seed, n=n, control_arm=control)
         study_dir = write_demo_study(synthetic.write, Path(out), lock=lock)
         report = _run_pipeline(study_dir, Path(out), lock=lock, pdf=pdf)
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")

@@ -6,7 +6,13 @@ from skintrial.plan._directions import PUBLISHED_DIRECTIONS, published_direction
 from skintrial.plan._sim_cutometer import simulate_cutometer, simulate_cutometer_from_parameters
 from skintrial.plan._sim_training import simulate_attendance, simulate_training
 from skintrial.plan._sim_ultrasound import simulate_ultrasound
-from skintrial.plan._synthetic_designs import DESIGN_SEED, synthetic_cross_sectional, synthetic_single_arm
+from skintrial.plan._synthetic_designs import (
+    DEMO_DESIGNS,
+    DESIGN_SEED,
+    demo_study,
+    synthetic_cross_sectional,
+    synthetic_single_arm,
+)
 from skintrial.plan._workflow import (
     NOTE_KINDS,
     PLAN_TABLES,
@@ -48,6 +54,8 @@ __all__ = [
     "synthetic_cross_sectional",
     "synthetic_single_arm",
     "DESIGN_SEED",
+    "DEMO_DESIGNS",
+    "demo_study",
     "PUBLISHED_DIRECTIONS",
     "published_directions",
     "NOTE_KINDS",

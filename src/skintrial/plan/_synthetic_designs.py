@@ -47,6 +47,8 @@ __all__ = [
     "DESIGN_SEED",
     "synthetic_cross_sectional",
     "synthetic_single_arm",
+    "DEMO_DESIGNS",
+    "demo_study",
 ]
 
 DESIGN_SEED = 20150422
@@ -373,3 +375,57 @@ def synthetic_single_arm(*, seed: int = DESIGN_SEED, n: int | None = None) -> Sy
         truth=_truth(v, "sa", "mean_change"),
         decimals=_decimals(),
     )
+
+
+DEMO_DESIGNS: tuple[str, ...] = ("randomised", "cross-sectional", "single-arm")
+"""The designs of ``skintrial demo --design`` (study.toml writes them with underscores)."""
+
+
+def demo_study(
+    design: str = "randomised",
+    *,
+    seed: int | None = None,
+    n: int | None = None,
+    control_arm: bool = False,
+    raw: bool = True,
+) -> SyntheticStudy:
+    """The synthetic study of ``skintrial demo --design DESIGN``: the randomised trial (default seed
+    20230623, n = 61, with raw instrument files), or the cross-sectional or single-arm study of
+    Crane et al. 2015 (default seed :data:`DESIGN_SEED`, their own n).
+
+    Examples
+    --------
+    >>> demo_study("single-arm").study_toml.count('design = "single_arm"')
+    1
+    """
+    key = design.replace("_", "-").lower()
+    problems = []
+    if key not in DEMO_DESIGNS:
+        problems.append(
+            Problem(
+                "unknown design",
+                column="--design",
+                value=design,
+                fix=f"use one of {', '.join(DEMO_DESIGNS)}",
+            )
+        )
+    elif control_arm and key != "randomised":
+        problems.append(
+            Problem(
+                f"a control arm is an option of the randomised demo, not of a {key} study",
+                column="--control",
+                fix="leave --control out, or use --design randomised",
+            )
+        )
+    InputError.collect(problems)
+    if key == "randomised":
+        from skintrial.plan.synthetic import synthetic_study
+
+        return synthetic_study(
+            seed=20230623 if seed is None else seed,
+            n=61 if n is None else n,
+            control_arm=control_arm,
+            raw=raw,
+        )
+    make = synthetic_cross_sectional if key == "cross-sectional" else synthetic_single_arm
+    return make(seed=DESIGN_SEED if seed is None else seed, n=n)
