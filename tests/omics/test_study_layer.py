@@ -191,7 +191,12 @@ def test_report_sections_render_and_escape(bundle, tables, tmp_path):
     hostile = tables["mechanism_top"].copy()
     hostile.loc[0, "factor"] = "<script>alert(1)</script>"
     res = analyse(study)
-    res = dataclasses.replace(res, tables={**res.tables, **tables, "mechanism_top": hostile})
+    assert {k: len(v) for k, v in tables.items()} == {k: len(res.table(k)) for k in tables}
+    stages = tuple(
+        dataclasses.replace(s, tables={**s.tables, "mechanism_top": hostile}) if s.stage == "omics" else s
+        for s in res.stages
+    )
+    res = dataclasses.replace(res, stages=stages)
     sections = build(res)
     assert [s["id"] for s in sections] == ["serum", "mechanism", "qpcr"]
     serum = sections[0]
@@ -206,7 +211,7 @@ def test_report_sections_render_and_escape(bundle, tables, tmp_path):
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'id="mechanism-heatmap"' in html and 'id="qpcr-table"' in html and "CXCL4" in html
     assert "not adjusted for the 8 genes tested" in html
-    no_omics = dataclasses.replace(res, tables={k: v for k, v in res.tables.items() if k not in tables})
+    no_omics = dataclasses.replace(res, stages=tuple(s for s in res.stages if s.stage != "omics"))
     assert build(no_omics) == []
 
 
