@@ -252,12 +252,19 @@ def test_raw_export_makes_a_valid_bundle(project, tmp_path):
     assert "min 0.5 (from the field's validation min)" in text and "unit 'mm' (from the field note)" in text
 
 
-def test_labels_export_gives_the_same_bundle(project, tmp_path):
-    raw = import_redcap(project["records"], project["dictionary"], project["mapping"])
+@pytest.mark.parametrize("strict", [False, True])
+def test_labels_export_gives_the_same_bundle(project, tmp_path, strict):
+    rows = _raw_rows()
+    rows[3]["skin_complete"] = "1"  # record 1, week 16: thickness Unverified (a later form's status)
+    _write(project["records"], rows, RAW_HEADER)
+    head = "[redcap]\nrequire_complete = true\n" if strict else ""
+    (tmp_path / "raw_mapping.toml").write_text(head + MAPPING)
+    raw = import_redcap(project["records"], project["dictionary"], tmp_path / "raw_mapping.toml")
     labels = _labels_export(project["records"], tmp_path / "labels.csv")
     mapping = tmp_path / "labels_mapping.toml"
     mapping.write_text(
-        MAPPING.replace('"baseline_arm_1"', '"Baseline (Arm 1: Trial)"').replace(
+        head
+        + MAPPING.replace('"baseline_arm_1"', '"Baseline (Arm 1: Trial)"').replace(
             '"week_16_arm_1"', '"Week 16 (Arm 1: Trial)"'
         )
     )
@@ -265,6 +272,8 @@ def test_labels_export_gives_the_same_bundle(project, tmp_path):
     pd.testing.assert_frame_equal(lab.participants, raw.participants)
     pd.testing.assert_frame_equal(lab.measurements, raw.measurements)
     assert any("labels export" in line for line in lab.confirm)
+    assert any("1 outcome value(s) come from forms not marked Complete" in line for line in lab.confirm)
+    assert not any("not in the data dictionary" in line for line in lab.confirm)  # every "Complete?" known
 
 
 @pytest.mark.parametrize("sep", [";", "\t", "|"])

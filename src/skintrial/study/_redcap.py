@@ -402,6 +402,14 @@ def _merged_order(groups: Iterable) -> list[str]:
     return order
 
 
+def _raw_header(path: Path, sep: str) -> list[str]:
+    with open(path, encoding="utf-8-sig", errors="replace", newline="") as fh:
+        try:
+            return [c.strip() for c in next(csv.reader(fh, delimiter=sep))]
+        except (StopIteration, csv.Error):
+            return []
+
+
 def _sniff_separator(path: Path, first_names: Iterable[str]) -> str:
     """REDCap's delimiter (comma, semicolon, tab, pipe or caret): the character after the first
     header cell, which is the record-id field (its name, or its label in a labels export)."""
@@ -417,25 +425,25 @@ def _sniff_separator(path: Path, first_names: Iterable[str]) -> str:
         return ","
 
 
-def _align_labels(header: list[str], d: RedcapDictionary) -> dict[str, str]:
-    """The raw name of each header cell of a labels export. REDCap's own columns (Event Name, Repeat
-    Instance …) are known by their labels; fields are matched in export order, so a report that
-    leaves fields out, and fields that share a label, are still told apart. A cell that matches
-    nothing keeps its text (it is listed as a column the dictionary does not know)."""
+def _align_labels(header: list[str], d: RedcapDictionary) -> list[str]:
+    """The raw name of each header cell of a labels export, in order. REDCap's own columns (Event
+    Name, Repeat Instance …) are known by their labels; fields are matched in export order, so a
+    report that leaves fields out, fields that share a label, and the forms' statuses (each headed
+    ``Complete?``) are told apart. A cell that matches nothing keeps its text (it is listed as a column
+    the dictionary does not know)."""
     special = {label.lower(): name for name, label in _SPECIAL.items()}
     expected = [(c, lab.lower()) for c, lab in d.export_columns() if c != d.record_id]
-    names: dict[str, str] = {header[0]: d.record_id}
+    names = [d.record_id]
     at = 0
     for cell in header[1:]:
         want = _plain_label(cell).lower()
-        if want in special:
-            names[cell] = special[want]
-            continue
-        for j in range(at, len(expected)):
-            if expected[j][1] == want:
-                names[cell] = expected[j][0]
-                at = j + 1
-                break
+        name = special.get(want, cell)
+        if want not in special:
+            for j in range(at, len(expected)):
+                if expected[j][1] == want:
+                    name, at = expected[j][0], j + 1
+                    break
+        names.append(name)
     return names
 
 
@@ -512,7 +520,11 @@ def read_records(path: Path | str, dictionary: RedcapDictionary) -> RedcapRecord
     rid = d.fields[d.record_id]
     sep = _sniff_separator(path, [rid.name, rid.label])
     frame = _read_csv(path, sep=sep, what="records export")
-    header = [c for c in frame.columns if c != ROW_COLUMN]
+    header = _raw_header(path, sep)  # as written: pandas renames a repeated name ("Complete?.1")
+    if len(header) + 1 == len(frame.columns):
+        frame.columns = [*header, ROW_COLUMN]
+    else:
+        header = [c for c in frame.columns if c != ROW_COLUMN]
     fix_pair = (
         "export the records and the data dictionary from the same REDCap project (the records' first "
         f"column is the record-id field '{rid.name}', the dictionary's first field)"
@@ -521,7 +533,7 @@ def read_records(path: Path | str, dictionary: RedcapDictionary) -> RedcapRecord
         raise InputError(Problem("the records export has no columns", file=file, row=1, fix=fix_pair))
     labels = header[0] != rid.name and _plain_label(header[0]).lower() == rid.label.lower()
     if labels:
-        frame = frame.rename(columns=_align_labels(header, d))
+        frame.columns = [*_align_labels(header, d), ROW_COLUMN]
     elif header[0] != rid.name:
         raise InputError(
             Problem(
@@ -534,12 +546,14 @@ def read_records(path: Path | str, dictionary: RedcapDictionary) -> RedcapRecord
         )
     known = set(d.fields) | set(_SPECIAL) | {f"{form}_complete" for form in d.forms}
     unknown = tuple(
-        c
-        for c in frame.columns
-        if c != ROW_COLUMN
-        and c not in known
-        and d.checkbox_column(c) is None
-        and not c.endswith("_timestamp")
+        dict.fromkeys(
+            c
+            for c in frame.columns
+            if c != ROW_COLUMN
+            and c not in known
+            and d.checkbox_column(c) is None
+            and not c.endswith("_timestamp")
+        )
     )
     frame = frame.drop(columns=list(unknown))
     twice = sorted({c for c in frame.columns if list(frame.columns).count(c) > 1})
