@@ -35,7 +35,7 @@ All three reduce to sums over subjects of T × T blocks (see ``_evaluate``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,6 +48,18 @@ BOUNDARY = 1e-7
 """Iterations stop for an outcome whose Sigma has a correlation-matrix eigenvalue below this: the
 restricted likelihood is then increasing towards a singular covariance (too few participants seen at
 the visits involved), and no interior maximum exists to report."""
+
+
+@dataclass(frozen=True)
+class FitParts:
+    """Terms of the evaluation at the maximum that the contrasts' inference reuses: the problem (cells),
+    the padded inverses per cell, ``B = W X`` per cell, ``u = V^-1 r`` per subject and ``K``."""
+
+    prob: _Problem
+    Wc: np.ndarray
+    B: np.ndarray
+    u: np.ndarray
+    K: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,7 @@ class RemlFit:
     converged: np.ndarray  # (G,) bool
     structure: str = "us"  # covariance structure (skintrial.stats._covstruct.STRUCTURES)
     theta: np.ndarray | None = None  # (G, q) mmrm's parameters of the structure at the maximum
+    parts: FitParts | None = field(default=None, repr=False, compare=False)  # the last evaluation's terms
 
 
 def _sym_index(T: int) -> np.ndarray:
@@ -155,7 +168,7 @@ def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = Tr
     # y and mask in C order whatever the caller's layout (a transposed or fancy-indexed view slows every product)
     base = dict(y=np.ascontiguousarray(np.where(mask, y, 0.0), dtype=float),
                 mask=np.ascontiguousarray(mask, dtype=float), X=X, pattern=pattern, patterns=patterns)  # fmt: skip
-    if not group or C > n // 2:  # grouping would not pay: every subject is its own cell
+    if not group or C > 0.75 * n:  # grouping would not pay: every subject is its own cell
         count = np.ones((G, n))
         return _Problem(**base, cell=np.broadcast_to(np.arange(n), (G, n)), order=None, cell_X=X[None],
                         cell_pattern=pattern, count=count)  # fmt: skip
@@ -195,17 +208,25 @@ def _padded_inverse(prob: _Problem, sigma: np.ndarray) -> tuple[np.ndarray, np.n
     inv, logdet = _pd_inverse(filled)  # (G, K, T, T), (G, K)
     inv = inv * mm[None]
     g = np.arange(sigma.shape[0])[:, None]
-    return inv[g, prob.pattern], inv[g, prob.cell_pattern], logdet[g, prob.pattern].sum(axis=1)
+    W = inv[g, prob.pattern]
+    Wc = W if prob.order is None else inv[g, prob.cell_pattern]  # every subject its own cell: the same
+    return W, Wc, logdet[g, prob.pattern].sum(axis=1)
 
 
 def _gls(prob: _Problem, sigma: np.ndarray):
     """GLS at a given Sigma: W per subject and per cell, B = W X per cell, A^-1, beta, u = W r and the
     restricted log-likelihood."""
     W, Wc, logdet_sigma = _padded_inverse(prob, sigma)
-    Bc = Wc @ prob.cell_X  # (G, C, T, p)
-    G, C, T, p = Bc.shape
-    Xw = np.broadcast_to(prob.cell_X, Bc.shape) * prob.count[:, :, None, None]
-    A = np.swapaxes(Xw.reshape(G, C * T, p), 1, 2) @ Bc.reshape(G, C * T, p)
+    G, C, T, _ = Wc.shape
+    p = prob.X.shape[-1]
+    if prob.order is None:  # X shared by the outcomes: one (G T x T) @ (T x p) product per subject
+        Bc = np.ascontiguousarray(Wc.swapaxes(0, 1)).reshape(C, G * T, T) @ prob.X
+        Bc = Bc.reshape(C, G, T, p).swapaxes(0, 1)
+        A = prob.X.reshape(C * T, p).T @ np.ascontiguousarray(Bc).reshape(G, C * T, p)
+    else:
+        Bc = Wc @ prob.cell_X  # (G, C, T, p)
+        Xw = prob.cell_X * prob.count[:, :, None, None]
+        A = np.swapaxes(Xw.reshape(G, C * T, p), 1, 2) @ Bc.reshape(G, C * T, p)
     Ainv, logdet_A = _pd_inverse(0.5 * (A + np.swapaxes(A, 1, 2)))
     wy = np.einsum("gits,gis->git", W, prob.y)
     c = wy.reshape(G, -1) @ prob.X.reshape(-1, p)
@@ -222,7 +243,32 @@ def _loglik(prob: _Problem, sigma: np.ndarray) -> np.ndarray:
     return _gls(prob, sigma)[-1]
 
 
-def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray, H: np.ndarray | None = None):
+def _evaluate_ai(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
+    """Log-likelihood, score and the *average information* ``AI_kl = 1/2 u' V_k P V_l u`` (Gilmour,
+    Thompson & Cullis 1995): the mean of the observed and expected information without the trace term
+    ``tr(P V_k P V_l)``, whose sum over pairs of subjects (``K`` in :func:`_evaluate`) dominates the cost.
+    Positive semi-definite, and close to the expected information near the maximum; the iterations use
+    it until they are close, then exact Newton steps (:func:`fit_reml`)."""
+    Wi, W, B, Ainv, beta, u, ll = _gls(prob, sigma)
+    G, C, T, p = B.shape
+    w = prob.count[:, :, None]
+    BA = (B.reshape(G, C * T, p) @ Ainv).reshape(G, C, T, p)
+    Pf = (W - BA @ np.swapaxes(B, -1, -2)).reshape(G, C, T * T)
+    D = 0.5 * (np.swapaxes(u, 1, 2) @ u - (Pf * w).sum(axis=1).reshape(G, T, T))
+    Sf = S.reshape(*S.shape[:-2], T * T)
+    score = (Sf @ D.reshape(G, T * T, 1))[..., 0]
+    uu = (u[:, :, :, None] * u[:, :, None, :]).reshape(G, -1, T * T)
+    Q1 = (np.swapaxes(uu, 1, 2) @ Wi.reshape(G, -1, T * T)).reshape(G, T, T, T, T)  # [a,d,b,c]
+    R = np.einsum("gia,gibp->gabp", _cell_sum(prob, u), B)
+    Q2 = np.einsum("gabp,gpq,gdcq->gadbc", R, Ainv, R, optimize=True)
+    Q = (Q1 - Q2).transpose(0, 1, 3, 4, 2).reshape(G, T * T, T * T)  # [a,b,c,d]
+    ai = 0.5 * (Sf @ Q @ np.swapaxes(Sf, -1, -2))
+    return ll, score, 0.5 * (ai + np.swapaxes(ai, 1, 2))
+
+
+def _evaluate(
+    prob: _Problem, sigma: np.ndarray, S: np.ndarray, H: np.ndarray | None = None, *, parts: bool = False
+):
     """Log-likelihood, score, expected and observed information over parameters theta of Sigma.
 
     ``S`` holds the derivatives ``dSigma / dtheta_k``: (q, T, T) shared by all outcomes (the distinct
@@ -263,6 +309,8 @@ def _evaluate(prob: _Problem, sigma: np.ndarray, S: np.ndarray, H: np.ndarray | 
     if H is not None:
         observed = observed - np.einsum("gklab,gab->gkl", H, D)
     observed = 0.5 * (observed + np.swapaxes(observed, 1, 2))
+    if parts:  # what the inference for contrasts needs from this point (skintrial.stats._reml_inference)
+        return ll, score, expected, observed, beta, Ainv, K, FitParts(prob, Wc=W, B=B, u=u, K=K)
     return ll, score, expected, observed, beta, Ainv, K
 
 
@@ -373,6 +421,34 @@ def _line_search(sub: _Problem, param, theta: np.ndarray, active: np.ndarray, ll
     return gain, todo
 
 
+def _positive_definite(sigma: np.ndarray) -> np.ndarray:
+    ok = np.isfinite(sigma).all(axis=(1, 2))
+    ok[ok] = np.linalg.eigvalsh(sigma[ok])[:, 0] > 0
+    return ok
+
+
+def _assess(prob: _Problem, param, theta: np.ndarray, exact: np.ndarray):
+    """Log-likelihood, step and decrement at ``theta`` for each outcome: the exact Newton step where
+    ``exact`` (Fisher scoring where the observed information is not positive definite), else the
+    average-information step."""
+    ll, dec = np.empty(theta.shape[0]), np.full(theta.shape[0], np.nan)
+    step = np.zeros_like(theta)
+    for use_exact in (False, True):
+        pos = np.flatnonzero(exact == use_exact)
+        if pos.size == 0:
+            continue
+        sub = prob.take(pos) if pos.size < theta.shape[0] else prob
+        th = theta[pos]
+        J, H = param.derivatives(th)
+        if use_exact:
+            ll[pos], score, expected, observed, *_ = _evaluate(sub, param.sigma(th), J, H)
+            step[pos], dec[pos] = _direction(score, expected, observed, use_newton=True)
+        else:
+            ll[pos], score, ai = _evaluate_ai(sub, param.sigma(th), J)
+            step[pos], dec[pos] = _direction(score, ai, ai, use_newton=False)
+    return ll, step, dec
+
+
 def fit_reml(
     y: np.ndarray,
     mask: np.ndarray,
@@ -382,7 +458,7 @@ def fit_reml(
     max_iter: int = 100,
     tol: float = 1e-20,
     converged_tol: float = 1e-10,
-    fisher_steps: int = 2,
+    ai_switch: float = 1e-2,
     max_halvings: int = 40,
 ) -> RemlFit:
     """Fit the model with covariance ``structure`` across visits by REML for every outcome at once.
@@ -415,33 +491,69 @@ def fit_reml(
     prob = _problem(y, mask, np.asarray(X, dtype=float))
     param = _Elements(T) if structure == "us" else _Structured(structure, T)
     theta = param.start(_start(prob))
-    decrement = np.full(G, np.inf)
-    n_iter = np.zeros(G, dtype=int)
+    exact = np.zeros(G, dtype=bool)  # average information until close, then exact Newton
+    ll, step, decrement = _assess(prob, param, theta, exact)
+    n_iter = np.ones(G, dtype=int)
     active = np.arange(G)
-    for it in range(max_iter):
+    for _ in range(max_iter):
+        dec, step_exact = decrement[active], exact[active]
+        done = step_exact & ~(dec > tol)  # converged (or an exact step that cannot be computed)
+        exact[active[~step_exact & ~(dec > ai_switch)]] = True  # close: exact Newton from the next point
+        active, dec, step_exact = active[~done], dec[~done], step_exact[~done]
         if active.size == 0:
             break
-        sub = prob.take(active)
-        J, H = param.derivatives(theta[active])
-        ll, score, expected, observed, *_ = _evaluate(sub, param.sigma(theta[active]), J, H)
-        step, dec = _direction(score, expected, observed, use_newton=it >= fisher_steps)
-        decrement[active] = dec
-        n_iter[active] = it
-        go = np.isfinite(dec) & (dec > tol)
-        active, ll, step = active[go], ll[go], step[go]
-        gain, failed = _line_search(prob.take(active), param, theta, active, ll, step, max_halvings)
-        # stop where no step helps any more, or where the gain is rounding noise near the maximum
-        stalled = failed | ((gain <= 1e-14 * np.maximum(1.0, np.abs(ll))) & (dec[go] < converged_tol))
+        # the full evaluation at the candidate serves both the step-size check and the next direction
+        cand = theta[active] + step[active]
+        ok = _positive_definite(param.sigma(cand))
+        ll_c = np.full(active.size, -np.inf)
+        step_c, dec_c = np.zeros_like(cand), np.full(active.size, np.nan)
+        if ok.any():
+            ll_c[ok], step_c[ok], dec_c[ok] = _assess(
+                prob.take(active[ok]), param, cand[ok], exact[active[ok]]
+            )
+        old_ll = ll[active]
+        accept = ll_c >= old_ll - 1e-13 * np.abs(old_ll)
+        gain = np.where(accept, ll_c - old_ll, 0.0)
+        acc = active[accept]
+        theta[acc], ll[acc], step[acc], decrement[acc] = (
+            cand[accept],
+            ll_c[accept],
+            step_c[accept],
+            dec_c[accept],
+        )
+        rej = active[~accept]
+        failed = np.zeros(active.size, dtype=bool)
+        if rej.size:  # step halving from the previous point (rare with Newton steps), then a full evaluation
+            g_rej, f_rej = _line_search(
+                prob.take(rej), param, theta, rej, ll[rej], 0.5 * step[rej], max_halvings
+            )
+            moved = rej[~f_rej]
+            if moved.size:
+                ll[moved], step[moved], decrement[moved] = _assess(
+                    prob.take(moved), param, theta[moved], exact[moved]
+                )
+            gain[~accept], failed[~accept] = g_rej, f_rej
+        n_iter[active] += 1
+        # stop where no exact step helps any more, or where the gain is rounding noise near the maximum;
+        # an average-information step that fails hands over to exact Newton at the same point
+        was_exact = step_exact
+        retry = active[failed & ~was_exact]
+        if retry.size:
+            exact[retry] = True
+            ll[retry], step[retry], decrement[retry] = _assess(
+                prob.take(retry), param, theta[retry], exact[retry]
+            )
+        noise = (gain <= 1e-14 * np.maximum(1.0, np.abs(ll[active]))) & (dec < converged_tol)
+        stalled = was_exact & (failed | noise)
         stalled |= min_correlation_eigenvalue(param.sigma(theta[active])) < BOUNDARY  # heading for singular
         active = active[~stalled]
     sigma = param.sigma(theta)
-    J, H = param.derivatives(theta)
-    _, score, expected, observed, *_ = _evaluate(prob, sigma, J, H)
-    _, decrement = _direction(score, expected, observed, use_newton=False)
-    # inference in mmrm's parameters (for us: log-Cholesky), where the Kenward-Roger terms are defined
+    # inference in mmrm's parameters (for us: log-Cholesky), where the Kenward-Roger terms are defined;
+    # the decrement score' E^-1 score does not depend on the parameterisation
     theta_m = theta if structure != "us" else _safe_theta_of_sigma(sigma)
     J, H = _Structured(structure, T).derivatives(theta_m)
-    ll, _, _, observed, beta, Ainv, K = _evaluate(prob, sigma, J, H)
+    ll, score, expected, observed, beta, Ainv, K, fit_parts = _evaluate(prob, sigma, J, H, parts=True)
+    _, decrement = _direction(score, expected, observed, use_newton=False)
     M = _information_terms(J, K)
     return RemlFit(
         beta=beta,
@@ -456,6 +568,7 @@ def fit_reml(
         converged=np.isfinite(decrement) & (decrement < converged_tol),
         structure=structure,
         theta=theta_m,
+        parts=fit_parts,
     )
 
 

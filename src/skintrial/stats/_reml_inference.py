@@ -72,7 +72,7 @@ def _kr_adjusted(prob, Wc, B, Phi, J, H, W, M, linear: bool) -> np.ndarray:
     inner = Qw - PPw
     if not linear:
         Hbar = np.einsum("gkl,gkltu->gtu", W, H)
-        K = _k_tensor(prob, B)
+        K = _k_tensor(prob, B)  # (cheap next to the fit; kept local for clarity)
         inner = inner - 0.25 * np.einsum("gab,gapbq->gpq", Hbar, K)
     adj = Phi + 2.0 * Phi @ inner @ Phi
     return 0.5 * (adj + np.swapaxes(adj, 1, 2))
@@ -162,8 +162,12 @@ def contrast_stats(
         raise ValueError("Kenward-Roger df come with their own adjusted variance, not the empirical one")
     mask = np.asarray(mask, dtype=bool)
     G, n, T = mask.shape
-    prob = _problem(y, mask, np.asarray(X, dtype=float))
-    _, Wc, B, Phi, beta, u, _ = _gls(prob, fit.sigma)
+    if fit.parts is not None:  # the fit's own last evaluation, at its estimate
+        prob, Wc, B, u = fit.parts.prob, fit.parts.Wc, fit.parts.B, fit.parts.u
+        Phi, beta = fit.cov_beta, fit.beta
+    else:
+        prob = _problem(y, mask, np.asarray(X, dtype=float))
+        _, Wc, B, Phi, beta, u, _ = _gls(prob, fit.sigma)
     p = Phi.shape[-1]
     L = np.broadcast_to(np.asarray(L, dtype=float), (G, *np.shape(L)[-2:]))
     est = np.einsum("gkp,gp->gk", L, beta)
@@ -171,7 +175,8 @@ def contrast_stats(
     if df_method in NEEDS_INFORMATION or vcov == "empirical":
         assert fit.theta is not None  # fit_reml always sets it
         _, J, H = derivatives(fit.structure, fit.theta, T)
-        M = _information_terms(J, _k_tensor(prob, B))  # (G, q, p, p); P_k = -M_k
+        K = fit.parts.K if fit.parts is not None else _k_tensor(prob, B)
+        M = _information_terms(J, K)  # (G, q, p, p); P_k = -M_k
     if vcov == "empirical":
         V = _empirical(prob, u, Phi)
     elif df_method.startswith("kenward_roger"):
