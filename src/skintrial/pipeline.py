@@ -135,7 +135,7 @@ def _declared_order(table: pd.DataFrame, study: Study) -> pd.DataFrame:
 
 
 def _provenance(study: Study, stages: Sequence[StageResult]) -> dict:
-    versions = {}
+    versions: dict[str, str | None] = {}
     for pkg in _PACKAGES:
         try:
             versions[pkg] = metadata.version(pkg)

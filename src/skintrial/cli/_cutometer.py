@@ -21,7 +21,7 @@ def _parse_columns(specs: list[str] | None) -> dict[str, object]:
     """``KEY=SOURCE[:UNIT]`` options -> a read_cutometer mapping (the same keys as a bundle's
     ``[raw.cutometer_columns]``)."""
     from skintrial.errors import InputError, Problem
-    from skintrial.instruments._cutometer_read import COLUMN_KEYS, column_mapping
+    from skintrial.instruments import COLUMN_KEYS, column_mapping
 
     pairs: dict[str, object] = {}
     problems = []
@@ -56,7 +56,7 @@ _FIXES = {
 
 
 def _error_problems(table) -> list:
-    from skintrial.instruments._batch import error_problems
+    from skintrial.instruments import error_problems
 
     return error_problems(table, _FIXES)
 

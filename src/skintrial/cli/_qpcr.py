@@ -58,7 +58,7 @@ def _exclusions_path(out: Path, given: Path | None) -> Path:
 
 def _with_arms(ct_file: Path, participants: Path):
     """The Ct table with ``group`` = each participant's arm from ``--participants`` (group column optional)."""
-    from skintrial.omics._qpcr_io import check_columns
+    from skintrial.omics import check_columns
     from skintrial.omics.qpcr import groups_from_participants, read_qpcr_table
     from skintrial.study import read_table
 
@@ -71,7 +71,7 @@ def _with_arms(ct_file: Path, participants: Path):
 
 def _cutoff(cutoff: float) -> float | None:
     """``--cutoff``: 0 is the documented "no cutoff"; anything else must be 10-60 cycles (exit 2 otherwise)."""
-    from skintrial.omics._qpcr_io import check_cutoff
+    from skintrial.omics import check_cutoff
 
     ct_cutoff = None if cutoff == 0 else cutoff
     check_cutoff(ct_cutoff, option="--cutoff")

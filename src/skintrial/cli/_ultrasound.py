@@ -37,7 +37,7 @@ def _parse_spacing(text: str | None):
                 fix="e.g. --pixel-spacing-mm 0.0125",
             )
         )
-    from skintrial.study._ranges import pixel_spacing_problem
+    from skintrial.study import pixel_spacing_problem
 
     why = next((w for w in map(pixel_spacing_problem, values) if w is not None), None)
     if why is not None:
@@ -100,10 +100,9 @@ def ultrasound(
 
     from skintrial._io import input_problems, write_files
     from skintrial.errors import InputError, QualityWarning
-    from skintrial.instruments._batch import error_problems
-    from skintrial.instruments._ultrasound_io import spacing_per_file, unmatched_spacing_keys
+    from skintrial.instruments import error_problems, spacing_per_file, unmatched_spacing_keys
     from skintrial.instruments.ultrasound import overlay_problems, ultrasound_files
-    from skintrial.study._manifest import read_spacing_manifest
+    from skintrial.study import read_spacing_manifest
 
     inputs = [*files, *([spacing_manifest] if spacing_manifest is not None else [])]
     problems = input_problems({out: "--out"}, inputs)  # before any work: no output replaces an input

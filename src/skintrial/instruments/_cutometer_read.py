@@ -12,7 +12,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._cutometer_defs import UNITS
-from skintrial.study._schema import CUTOMETER_COLUMN_KEYS, CUTOMETER_COLUMNS, CUTOMETER_READ_KEYS
+from skintrial.study import CUTOMETER_COLUMN_KEYS, CUTOMETER_COLUMNS, CUTOMETER_READ_KEYS
 
 __all__ = ["read_cutometer", "column_mapping", "COLUMN_KEYS", "LONG_COLUMNS", "MAX_DEFORMATION_MM"]
 

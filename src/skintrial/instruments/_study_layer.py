@@ -20,7 +20,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -28,8 +28,7 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
 from skintrial.stage import EXCLUSION_COLUMNS, StageResult
-from skintrial.study import RawSpec, Study
-from skintrial.study._manifest import manifest_spacing
+from skintrial.study import RawSpec, Study, manifest_spacing
 
 __all__ = ["RawMeasurements", "raw_outcomes", "measure_raw", "cutometer_options", "raw_stage"]
 
@@ -98,7 +97,7 @@ def raw_outcomes(study: Study) -> dict[str, tuple[str, str]]:
     return out
 
 
-def cutometer_options(raw: RawSpec | None) -> dict[str, object]:
+def cutometer_options(raw: RawSpec | None) -> dict[str, Any]:
     """The ``[raw]`` table's Cutometer options as keyword arguments of ``cutometer_files`` (the same
     options as ``skintrial cutometer``): ``mapping`` from ``[raw.cutometer_columns]``, and ``on_s``,
     ``off_s``, ``onset_s``, ``read_time_s``, ``method``, ``drop_first_cycle``."""
@@ -106,7 +105,7 @@ def cutometer_options(raw: RawSpec | None) -> dict[str, object]:
 
     if raw is None:
         return {}
-    opts: dict[str, object] = {
+    opts: dict[str, Any] = {
         "on_s": raw.cutometer_on_s,
         "off_s": raw.cutometer_off_s,
         "onset_s": raw.cutometer_onset_s,
@@ -115,7 +114,7 @@ def cutometer_options(raw: RawSpec | None) -> dict[str, object]:
         "drop_first_cycle": raw.cutometer_drop_first_cycle,
     }
     if raw.cutometer_columns:
-        opts["mapping"] = column_mapping(raw.cutometer_columns)
+        opts["mapping"] = column_mapping({str(k): v for k, v in raw.cutometer_columns.items()})
     return {k: v for k, v in opts.items() if v is not None}
 
 

@@ -68,8 +68,7 @@ def read_text_table(path: str | Path, *, sheet: str | int = 0, what: str = "tabl
     ``None``; ``attrs["file"]`` names the file. The column names are left as written: the omics
     readers map them onto ours with :func:`canonical_columns`.
     """
-    from skintrial.study import read_table
-    from skintrial.study._readers import ROW_COLUMN
+    from skintrial.study import ROW_COLUMN, read_table
 
     file = str(path)
     data = read_table(path, sheet=sheet, what=what).drop(columns=ROW_COLUMN)

@@ -107,8 +107,7 @@ def read_panel(path: str | Path) -> pd.DataFrame:
     >>> read_panel(p)[["visit", "value", "lod", "below_lod"]].to_dict("records")
     [{'visit': 'week0', 'value': 2.5, 'lod': 0.4, 'below_lod': False}, {'visit': 'week16', 'value': nan, 'lod': 0.4, 'below_lod': True}]
     """
-    from skintrial.study import read_table
-    from skintrial.study._readers import ROW_COLUMN
+    from skintrial.study import ROW_COLUMN, read_table
 
     frame = read_table(path)
     return as_panel(frame.rename(columns={ROW_COLUMN: "row"}), file=str(path))

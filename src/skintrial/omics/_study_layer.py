@@ -82,7 +82,7 @@ def serum_options(study) -> dict:
 
     One source for the analysis (:func:`panel_analysis` keywords) and for the report's methods text.
     """
-    from skintrial.study._schema import SerumSpec
+    from skintrial.study import SerumSpec
 
     spec = study.spec.serum if study.spec.serum is not None else SerumSpec()
     return dict(

@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
-from skintrial.instruments._cutometer_defs import PARAMETERS
+from skintrial.instruments import PARAMETERS
 
 __all__ = ["simulate_cutometer", "simulate_cutometer_from_parameters", "ARTEFACTS"]
 

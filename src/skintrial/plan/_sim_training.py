@@ -39,7 +39,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.plan._calibration import values as _calibration_values
-from skintrial.training._logs import TRAINING_COLUMNS
+from skintrial.training import TRAINING_COLUMNS
 
 __all__ = ["simulate_training", "simulate_attendance", "RT_MACHINES", "DEFAULT_PROTOCOLS", "attendance_beta"]
 

@@ -191,7 +191,7 @@ def _scan_bytes(
     numbers: Mapping[str, float],
     uid_seed: str,
 ) -> bytes:
-    from skintrial.instruments._ultrasound_io import write_ultrasound_dicom
+    from skintrial.instruments import write_ultrasound_dicom
     from skintrial.plan._sim_ultrasound import simulate_ultrasound
 
     dy = numbers["raw.pixel_spacing_mm"]

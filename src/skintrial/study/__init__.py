@@ -2,7 +2,9 @@
 import of REDCap projects into a bundle (docs/import.md)."""
 
 from skintrial.study._bundle import Study, load_study, read_study_toml, validate_study
-from skintrial.study._readers import find_table, read_table
+from skintrial.study._manifest import manifest_spacing, read_spacing_manifest
+from skintrial.study._ranges import pixel_spacing_problem
+from skintrial.study._readers import ROW_COLUMN, find_table, read_table
 from skintrial.study._redcap_import import (
     MAPPING_FILE,
     RedcapImport,
@@ -12,6 +14,9 @@ from skintrial.study._redcap_import import (
     write_redcap_draft,
 )
 from skintrial.study._schema import (
+    CUTOMETER_COLUMN_KEYS,
+    CUTOMETER_COLUMNS,
+    CUTOMETER_READ_KEYS,
     AnalysisSpec,
     CrossSectionalSpec,
     OutcomeSpec,
@@ -32,6 +37,13 @@ __all__ = [
     "validate_study",
     "find_table",
     "read_table",
+    "ROW_COLUMN",
+    "manifest_spacing",
+    "read_spacing_manifest",
+    "pixel_spacing_problem",
+    "CUTOMETER_COLUMN_KEYS",
+    "CUTOMETER_COLUMNS",
+    "CUTOMETER_READ_KEYS",
     "MAPPING_FILE",
     "RedcapImport",
     "import_redcap",

@@ -37,8 +37,7 @@ import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
-from skintrial.study import read_table
-from skintrial.study._readers import ROW_COLUMN
+from skintrial.study import ROW_COLUMN, read_table
 
 __all__ = ["TRAINING_COLUMNS", "MODALITIES", "TESTS", "read_training", "validate_training"]
 

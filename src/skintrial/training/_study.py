@@ -9,7 +9,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.stage import StageResult
-from skintrial.study._readers import find_table
+from skintrial.study import find_table
 from skintrial.training._adherence import per_protocol_set, training_summary
 from skintrial.training._dose import dose_response, dose_response_data
 from skintrial.training._logs import read_training
