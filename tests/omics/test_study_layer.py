@@ -179,25 +179,25 @@ def test_qpcr_unknown_participant(bundle, tmp_path):
 
 
 def test_report_sections_render_and_escape(bundle, tables, tmp_path):
-    """build(res) gives the serum, mechanism and qPCR sections; names from input files are escaped."""
+    """build(ctx) gives the serum, mechanism and qPCR sections; names from input files are escaped."""
     import dataclasses
 
     from skintrial.pipeline import analyse
+    from skintrial.report._context import make_context
     from skintrial.report._html import _environment
     from skintrial.report._section_omics import build
     from skintrial.report._sections import summary
 
-    study = load_study(bundle)
-    hostile = tables["mechanism_top"].copy()
-    hostile.loc[0, "factor"] = "<script>alert(1)</script>"
-    res = analyse(study)
+    hostile = "<script>alert(1)</script>"
+    root = _copy(bundle, tmp_path)
+    qpcr = pd.read_csv(root / "qpcr.csv", dtype=str, keep_default_na=False)
+    qpcr.loc[qpcr["gene"] == "DCN", "gene"] = hostile
+    qpcr.to_csv(root / "qpcr.csv", index=False)
+    res = analyse(load_study(root))
     assert {k: len(v) for k, v in tables.items()} == {k: len(res.table(k)) for k in tables}
-    stages = tuple(
-        dataclasses.replace(s, tables={**s.tables, "mechanism_top": hostile}) if s.stage == "omics" else s
-        for s in res.stages
-    )
-    res = dataclasses.replace(res, stages=stages)
-    sections = build(res)
+    assert hostile in set(res.table("qpcr")["gene"])
+    ctx = make_context(res, files=False)
+    sections = build(ctx)
     assert [s["id"] for s in sections] == ["serum", "mechanism", "qpcr"]
     serum = sections[0]
     assert [v["contrast"] for v in serum["volcanoes"]] == ["RT - AT"]
@@ -206,13 +206,13 @@ def test_report_sections_render_and_escape(bundle, tables, tmp_path):
     html = (
         _environment()
         .get_template("report.html.j2")
-        .render(summary=summary(res), sections=sections, version="t")
+        .render(summary=summary(ctx), sections=sections, version="t", css="", js="")
     )
-    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert hostile not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert 'id="mechanism-heatmap"' in html and 'id="qpcr-table"' in html and "CXCL4" in html
     assert "not adjusted for the 8 genes tested" in html
     no_omics = dataclasses.replace(res, stages=tuple(s for s in res.stages if s.stage != "omics"))
-    assert build(no_omics) == []
+    assert build(make_context(no_omics, files=False)) == []
 
 
 def test_serum_from_some_arms_only(tmp_path):
