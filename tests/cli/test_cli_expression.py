@@ -248,3 +248,30 @@ def test_trend_is_passed_to_camera_as_trend_var(tmp_path):
     rc = pd.read_csv(REF / "camera.csv")
     rc = rc[rc["run"] == "trend"].set_index("set").loc[cam["set"]]  # limma camera(trend.var = TRUE)
     assert_allclose(cam["p"], rc["p"], rtol=1e-6)
+
+
+def test_expression_command_takes_counts(tmp_path):
+    voom = HERE.parents[1] / "reference" / "voom"
+    out = tmp_path / "de.csv"
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(voom / "counts.csv"),
+            "--counts",
+            "--samples",
+            str(voom / "samples.csv"),
+            "--design",
+            "~ condition + batch",
+            "--contrast",
+            "condition: b - a",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    de = pd.read_csv(out)
+    assert list(de.columns) == list(DE_COLUMNS)
+    ref = pd.read_csv(voom / "voom_toptable.csv.gz")
+    assert_allclose(de["t"], ref["t"], rtol=1e-6)
+    assert_allclose(de["p"], ref["P.Value"], rtol=1e-6)

@@ -8,6 +8,8 @@ from skintrial.omics.expression import (  # noqa: F401
     differential_expression,
     differential_expression_from_fit,
     fit_expression,
+    tmm_factors,
+    voom_weights,
 )
 from skintrial.omics.genesets import GeneSetCollection, ecm_gene_sets, read_gmt  # noqa: F401
 from skintrial.omics.mechanism import (  # noqa: F401

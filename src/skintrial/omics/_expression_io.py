@@ -28,7 +28,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["ExpressionData", "load_expression"]
+__all__ = ["ExpressionData", "check_counts", "load_expression"]
 
 
 @dataclass(frozen=True)
@@ -329,3 +329,41 @@ def _align(values, genes, columns, table, sample_column, quoted, expr_file, samp
         expr_file=expr_file,
         sample_file=sample_file,
     )
+
+
+def check_counts(data: ExpressionData, sample_column: str = "sample") -> None:
+    """RNA-seq counts must be present, finite and non-negative; each kind of bad cell is one problem
+    naming the file, the first row (spreadsheet numbering for a CSV: header = row 1), the sample column
+    and how many cells are affected. Non-integer values are accepted (edgeR accepts expected counts
+    from salmon or RSEM)."""
+    v = data.values
+    names = data.samples[sample_column].astype(str).to_numpy()
+    csv_rows = data.expr_file is not None and not data.expr_file.endswith(".h5ad")
+    problems = []
+    for bad, what, fix in (
+        (
+            np.isnan(v),
+            "a count is missing (empty cell)",
+            "give every gene a count in every sample (0 if none)",
+        ),
+        (np.isinf(v), "a count is infinite", "give the raw count"),
+        (
+            v < 0,
+            "counts cannot be negative (a log-scale or normalised matrix given as counts?)",
+            "give raw counts, or leave out --counts / counts=True for log-scale expression",
+        ),
+    ):
+        if bad.any():
+            g, j = (int(i[0]) for i in np.nonzero(bad))
+            problems.append(
+                Problem(
+                    f"{what}: gene {data.genes[g]!r}, sample {names[j]!r}",
+                    fix=fix,
+                    file=data.expr_file,
+                    row=g + 2 if csv_rows else None,
+                    column=names[j],
+                    value=None if np.isnan(v[g, j]) else float(v[g, j]),
+                    rows_affected=int(bad.any(axis=1).sum()),
+                )
+            )
+    InputError.collect(problems)

@@ -15,15 +15,16 @@ and B agree with R limma 3.54.1 to better than 1e-9 relative (``tests/omics/test
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from skintrial.errors import InputError, Problem
+from skintrial.omics._counts import tmm_factors, voom_weights
 from skintrial.omics._design import DesignMatrix, build_design, contrast_vector
-from skintrial.omics._expression_io import ExpressionData, load_expression
+from skintrial.omics._expression_io import ExpressionData, check_counts, load_expression
 from skintrial.stats import BatchedFit, fit_ols, moderated_contrasts, p_adjust
 
 __all__ = [
@@ -33,6 +34,8 @@ __all__ = [
     "differential_expression_from_fit",
     "fit_expression",
     "load_expression",
+    "tmm_factors",
+    "voom_weights",
 ]
 
 DE_COLUMNS = (
@@ -55,11 +58,17 @@ DE_COLUMNS = (
 
 @dataclass(frozen=True)
 class ExpressionFit:
-    """A design fitted to every gene: the data, the design matrix and the engine's batched fit."""
+    """A design fitted to every gene: the data, the design matrix and the engine's batched fit.
+
+    For RNA-seq counts ``data.values`` holds voom's log-CPM values, ``weights`` their precision
+    weights (genes × samples) and ``norm_factors`` the TMM factors; both are None for log-scale data.
+    """
 
     data: ExpressionData
     design: DesignMatrix
     fit: BatchedFit
+    weights: np.ndarray | None = None
+    norm_factors: np.ndarray | None = None
 
     def contrasts(self, contrast: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Labels and the (m, p) matrix of one or several contrast specifications."""
@@ -74,7 +83,7 @@ class ExpressionFit:
 
 
 def fit_expression(
-    expr: Any, samples: Any = None, *, design: str, sample_column: str = "sample"
+    expr: Any, samples: Any = None, *, design: str, sample_column: str = "sample", counts: bool = False
 ) -> ExpressionFit:
     """Fit the design formula to every gene (no moderation yet; see :func:`differential_expression`).
 
@@ -86,6 +95,19 @@ def fit_expression(
         else load_expression(expr, samples, sample_column=sample_column)
     )
     dm = build_design(data.samples, design, quoted=set(data.quoted), file=data.sample_file)
+    if counts:
+        check_counts(data, sample_column)
+        nf = tmm_factors(data.values)
+        logcpm, w = voom_weights(data.values, dm.X, data.values.sum(axis=0) * nf)
+        data = replace(data, values=logcpm)
+        fit = fit_ols(
+            dm.X,
+            np.ascontiguousarray(logcpm.T),
+            outcomes=data.genes,
+            params=dm.params,
+            weights=np.ascontiguousarray(w.T),
+        )
+        return ExpressionFit(data=data, design=dm, fit=fit, weights=w, norm_factors=nf)
     # samples x genes, C-contiguous: the layout the engine's matrix products run fastest on
     fit = fit_ols(dm.X, np.ascontiguousarray(data.values.T), outcomes=data.genes, params=dm.params)
     return ExpressionFit(data=data, design=dm, fit=fit)
@@ -102,6 +124,7 @@ def differential_expression(
     p_adjust_method: str = "bh",
     trend: bool = False,
     robust: bool = False,
+    counts: bool = False,
 ) -> pd.DataFrame:
     """Moderated differential-expression table for one or more contrasts (limma's method).
 
@@ -134,6 +157,12 @@ def differential_expression(
         limma's ``robust=TRUE`` (Phipson et al. 2016): hyperparameters robust to hypervariable
         genes, a prior df per gene (``attrs["df_prior"]`` is then one value per gene). Not with
         ``trend``.
+    counts : bool
+        ``expr`` holds RNA-seq counts (non-negative; a missing or negative cell is an error naming
+        its row and column): TMM normalisation factors (edgeR ``calcNormFactors``), voom's log-CPM
+        values and precision weights, and the weighted fit (limma ``voom`` + ``lmFit`` + ``eBayes``;
+        see :mod:`skintrial.omics._counts`). ``log_fc`` and ``ave_expr`` are then on the log2-CPM
+        scale, and ``.attrs["norm_factors"]`` holds the TMM factors.
 
     Returns
     -------
@@ -170,7 +199,7 @@ def differential_expression(
     >>> bool(de.loc[0, "p_adj"] < 0.01)
     True
     """
-    ef = fit_expression(expr, samples, design=design, sample_column=sample_column)
+    ef = fit_expression(expr, samples, design=design, sample_column=sample_column, counts=counts)
     return differential_expression_from_fit(
         ef, contrast, ci_level=ci_level, p_adjust_method=p_adjust_method, trend=trend, robust=robust
     )
@@ -233,5 +262,6 @@ def differential_expression_from_fit(
         var_prior=mod.var_prior,
         design=ef.design.formula,
         not_estimable=list(ef.design.dropped),
+        norm_factors=None if ef.norm_factors is None else ef.norm_factors.tolist(),
     )
     return out

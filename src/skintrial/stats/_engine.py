@@ -262,8 +262,9 @@ def fit_ols(
     outcomes: Sequence[str] | None = None,
     params: Sequence[str] | None = None,
     drop: np.ndarray | None = None,
+    weights: np.ndarray | None = None,
 ) -> BatchedFit:
-    """Ordinary least squares of one design on many outcomes at once.
+    """Ordinary (or weighted) least squares of one design on many outcomes at once.
 
     Parameters
     ----------
@@ -282,6 +283,12 @@ def fit_ols(
         Columns left out of each outcome's fit (the caller's choice, e.g. the dummies of an arm with
         no observations for that outcome): the outcome is fitted without them, their coefficients
         are NaN, and contrasts or F tests that involve them are NaN.
+    weights : ndarray, shape (n, K) or (n,), optional
+        Per-observation precision weights (voom's, for RNA-seq counts): outcome k minimises
+        ``sum_i w_ik (y_ik - x_i' beta_k)^2``, so ``xtx_inv[k]`` is ``(X' W_k X)^-1`` and ``sigma2[k]``
+        the weighted residual sum of squares over ``df_resid``. A zero weight drops the row (as
+        limma's ``lmFit`` treats it as missing). All outcomes are fitted in one batch (the normal
+        equations ``X' W_k X`` for every k by one matrix product over the sample axis). Not with ``Z``.
 
     Returns
     -------
@@ -326,11 +333,21 @@ def fit_ols(
         W &= np.isfinite(Z).all(axis=2)
     if mask is not None:
         W &= np.asarray(mask, dtype=bool)
+    wts = None
+    if weights is not None:
+        if Z is not None:
+            raise ValueError("weights with per-outcome columns Z are not supported")
+        wts = np.asarray(weights, dtype=float)
+        wts = np.broadcast_to(wts[:, None] if wts.ndim == 1 else wts, (n, K))
+        if not (np.isfinite(wts) | ~W).all() or (wts[W] < 0).any():
+            raise ValueError("weights must be finite and non-negative where the outcome is observed")
+        W &= wts > 0
+        wts = np.where(W, wts, 0.0)
     Yz = np.where(W, Y, 0.0)
     dropped = None if drop is None else np.broadcast_to(np.asarray(drop, dtype=bool), (K, p))
     if dropped is not None and not dropped.any():
         dropped = None
-    shared = Z is None and bool(W.all()) and dropped is None
+    shared = Z is None and bool(W.all()) and dropped is None and wts is None
 
     ones = np.flatnonzero((X == 1.0).all(axis=0))
     j0 = int(ones[0]) if ones.size else None  # the intercept column, if any
@@ -349,8 +366,9 @@ def fit_ols(
         Ainv = np.broadcast_to(Ainv1, (K, p, p))
         aliased = np.broadcast_to(aliased, (K, p))
     else:
-        md = masked_design(X, Z, W, j0)
-        A, b = md.gram(), md.cross(Yz)
+        # weighted: the same centred normal equations with the 0/1 row weights replaced by w_ik
+        md = masked_design(X, Z, W if wts is None else wts, j0)
+        A, b = md.gram(), md.cross(Yz if wts is None else wts * Yz)
         if dropped is not None:  # the outcome's model without these columns: zero rows and columns
             A = np.where(dropped[:, :, None] | dropped[:, None, :], 0.0, A)
             b = np.where(dropped, 0.0, b)
@@ -358,17 +376,19 @@ def fit_ols(
         if dropped is not None:
             aliased = aliased & ~dropped
         resid = np.where(W, Yz - md.fitted(coef), 0.0)
-        coef = coef + np.einsum("kij,kj->ki", Ainv, md.cross(resid))  # one refinement step
+        wr = resid if wts is None else wts * resid
+        coef = coef + np.einsum("kij,kj->ki", Ainv, md.cross(wr))  # one refinement step
         resid = np.where(W, Yz - md.fitted(coef), 0.0)
         means, shift = md.means, md.shift
     coef, Ainv = _uncentre(coef, Ainv, np.nan_to_num(shift), j0)
 
     nk = W.sum(axis=0)
     df = nk - p if dropped is None else nk - p + dropped.sum(axis=1)
-    rss = np.einsum("nk,nk->k", resid, resid)
+    wfac = 1.0 if wts is None else wts
+    rss = np.einsum("nk,nk->k", wfac * resid, resid)
     with np.errstate(invalid="ignore", divide="ignore"):
         sigma2 = np.where(df > 0, rss / np.where(df > 0, df, 1), np.nan)
-        tss = np.einsum("nk,nk->k", Yz, Yz)
+        tss = np.einsum("nk,nk->k", wfac * Yz, Yz)
     status = np.full(K, STATUS_OK, dtype=object)
     status[sigma2 <= 1e-24 * np.maximum(tss, 1e-300)] = "no_residual_variance"
     status[np.asarray(aliased).any(axis=1)] = "rank_deficient"

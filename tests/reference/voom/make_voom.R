@@ -1,0 +1,62 @@
+# Reference fixtures for skintrial's RNA-seq count path, made by R edgeR and limma.
+#
+# Run from anywhere:   Rscript tests/reference/voom/make_voom.R
+# Simulates a negative-binomial count table (seeded; gene-specific dispersions and library sizes
+# that differ three-fold, a few all-zero and low-count genes, a 2 x 2 design condition + batch with
+# known differentially expressed genes) and writes it with edgeR calcNormFactors (TMM), limma voom
+# and lmFit + eBayes + topTable results, next to this script, with versions.txt. The tables are
+# written with 17 (plain CSV) or 12 (gzipped CSV) significant digits: ample for a 1e-6 check.
+suppressPackageStartupMessages({library(limma); library(edgeR)})
+
+args <- commandArgs(trailingOnly = FALSE)
+here <- dirname(normalizePath(sub("^--file=", "", args[grep("^--file=", args)])))
+out <- function(name) file.path(here, name)
+fmt <- function(df) { for (j in seq_along(df)) if (is.double(df[[j]])) df[[j]] <- sprintf("%.17g", df[[j]]); df }
+fmt12 <- function(df) { for (j in seq_along(df)) if (is.double(df[[j]])) df[[j]] <- sprintf("%.12g", df[[j]]); df }
+wgz <- function(df, name) { con <- gzfile(out(name), "w"); write.csv(fmt12(df), con, row.names = FALSE, quote = FALSE); close(con) }
+
+set.seed(18)
+G <- 1500; n <- 12
+samples <- data.frame(sample = sprintf("S%02d", 1:n),
+                      condition = rep(c("a", "b"), each = 6),
+                      batch = rep(c("x", "y"), times = 6))
+base <- exp(rnorm(G, 3.5, 2.2))                 # mean counts from < 1 to several thousand
+disp <- 0.02 + 0.4 / sqrt(base)                  # more dispersion at low counts (voom's trend)
+lfc <- c(rep(1.5, 60), rep(-1.2, 60), rep(0, G - 120))
+lib <- round(runif(n, 0.4, 4) * 1e6 / sum(base) * G)  # a three-fold range of library sizes
+counts <- matrix(0L, G, n)
+for (j in 1:n) {
+  mu <- base * lib[j] / mean(lib) * 2^(lfc * (samples$condition[j] == "b")) *
+        ifelse(samples$batch[j] == "y", 1.3, 1)
+  counts[, j] <- rnbinom(G, size = 1 / disp, mu = mu)
+}
+counts[1:3, ] <- 0L                                # all-zero genes (TMM drops them; voom's trend too)
+counts[4, 1:11] <- 0L                              # one count in one sample
+rownames(counts) <- sprintf("g%04d", 1:G); colnames(counts) <- samples$sample
+write.csv(data.frame(gene = rownames(counts), counts, check.names = FALSE), out("counts.csv"),
+          row.names = FALSE, quote = FALSE)
+write.csv(samples, out("samples.csv"), row.names = FALSE)
+
+# ---- TMM (edgeR calcNormFactors), and the upper-quartile reference column it picks ---------------
+nf <- calcNormFactors(counts, method = "TMM")
+nf_noweight <- calcNormFactors(counts, method = "TMM", doWeighting = FALSE)
+write.csv(fmt(data.frame(sample = colnames(counts), lib_size = colSums(counts), norm_factor = nf,
+                         norm_factor_unweighted = nf_noweight)), out("tmm.csv"), row.names = FALSE)
+
+# ---- voom + lmFit + eBayes, coefficient conditionb ---------------------------------------------------
+design <- model.matrix(~ factor(condition) + factor(batch), data = samples)
+dge <- DGEList(counts)
+dge <- calcNormFactors(dge)
+v <- voom(dge, design)
+wgz(data.frame(gene = rownames(v$E), v$E, check.names = FALSE), "voom_E.csv.gz")
+wgz(data.frame(gene = rownames(v$E), v$weights, check.names = FALSE), "voom_weights.csv.gz")
+fit <- eBayes(lmFit(v, design))
+tt <- topTable(fit, coef = 2, number = Inf, sort.by = "none", confint = 0.95)
+wgz(data.frame(gene = rownames(tt), logFC = tt$logFC, CI.L = tt$CI.L, CI.R = tt$CI.R,
+               AveExpr = tt$AveExpr, t = tt$t, P.Value = tt$P.Value, adj.P.Val = tt$adj.P.Val,
+               B = tt$B, sigma = fit$sigma, df.total = fit$df.total), "voom_toptable.csv.gz")
+write.csv(fmt(data.frame(df_prior = fit$df.prior, s2_prior = fit$s2.prior, var_prior = fit$var.prior[2])),
+          out("voom_hyper.csv"), row.names = FALSE)
+
+writeLines(c(R.version.string, paste("limma", packageVersion("limma")),
+             paste("edgeR", packageVersion("edgeR"))), out("versions.txt"))
