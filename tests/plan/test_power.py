@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 from scipy import stats as sps
@@ -144,6 +145,20 @@ def test_dropout_inflates_enrolment():
     assert t1["n_enrolled_arm"].iloc[0] == math.ceil(n0 / 0.85)
     assert_allclose(t1["n_analysed_arm"], t1["n_enrolled_arm"] * 0.85)
     assert t1["power"].iloc[0] >= 0.8
+
+
+def test_participants_enrolled_are_whole_numbers():
+    """Enrolled counts are integers (plan.csv says 96, not 96.0); the analysed ones are expectations."""
+    counts = ["n_enrolled_arm", "n_enrolled_control", "n_enrolled_total"]
+    t = ancova_sample_size(effects={"AT": 0.5, "RT": 0.4}, sd=1.0, rho=0.6, dropout=0.15)
+    p = ancova_power(effects={"AT": 0.5}, sd=1.0, rho=0.6, n_per_arm={"CON": 30, "AT": 31.0}, dropout=0.1)
+    for table in (t, p):
+        assert all(pd.api.types.is_integer_dtype(table[c]) for c in counts), table[counts].dtypes
+    assert p[counts].to_numpy().tolist() == [[31, 30, 61]] and ",31,30,61,0.1," in p.to_csv(index=False)
+    assert t["n_analysed_arm"].dtype == float
+    with pytest.raises(InputError, match="whole numbers") as exc:
+        ancova_power(effects={"AT": 0.5}, sd=1.0, rho=0.6, n_per_arm={"CON": 30, "AT": 30.5})
+    assert exc.value.problems[0].column == "n_per_arm" and "AT: 31" in exc.value.problems[0].fix
 
 
 def test_allocation_ratio_and_holm_alpha():

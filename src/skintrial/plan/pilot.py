@@ -210,7 +210,7 @@ def pilot_estimates(
     >>> long = s.measurements.merge(s.participants[["participant_id", "arm"]], on="participant_id")
     >>> est = pilot_estimates(long, baseline_visit="week0")
     >>> est.outcomes.set_index("outcome").loc["r2", ["n", "rho"]].round(2).to_dict()
-    {'n': 56.0, 'rho': 0.75}
+    {'n': 56.0, 'rho': 0.8}
     """
     ta = trial_arrays(data, outcome=outcome, value=value, arm=arm, visit=visit, subject=subject)
     followup_visit = followup_visit_of(ta.visits, baseline_visit, followup_visit, column=visit)
@@ -430,7 +430,7 @@ def plan_trial(
     >>> long = s.measurements.merge(s.participants[["participant_id", "arm"]], on="participant_id")
     >>> plan = plan_trial(pilot_estimates(long, baseline_visit="week0"), primary="r2")
     >>> plan[["scenario", "contrast", "n_enrolled_arm"]].to_dict("list")
-    {'scenario': ['pilot', 'pilot', 'conservative', 'conservative'], 'contrast': ['AT - CON', 'RT - CON', 'AT - CON', 'RT - CON'], 'n_enrolled_arm': [96.0, 96.0, 209.0, 209.0]}
+    {'scenario': ['pilot', 'pilot', 'conservative', 'conservative'], 'contrast': ['AT - CON', 'RT - CON', 'AT - CON', 'RT - CON'], 'n_enrolled_arm': [35, 35, 77, 77]}
     """
     eff, scen = _scenarios(estimates, primary, arms, control_arm, control_change, effects)
     parts = []
@@ -497,7 +497,7 @@ def power_curve(
     >>> long = s.measurements.merge(s.participants[["participant_id", "arm"]], on="participant_id")
     >>> c = power_curve(pilot_estimates(long, baseline_visit="week0"), primary="r2", n_per_arm=[10, 40])
     >>> c.query("scenario == 'pilot'")["power"].round(3).tolist()
-    [0.096, 0.396, 0.328, 0.942]
+    [0.253, 0.864, 0.561, 0.998]
     """
     if multiplicity not in MULTIPLICITY:
         raise InputError(

@@ -353,7 +353,19 @@ def _check_inputs(*, sd, rho, alpha, dropout, multiplicity, n_outcomes, effects,
 
 
 def _check_sizes(n: Mapping[str, float], dropout: float) -> None:
-    """Every arm must analyse at least 2 participants on average (else the t test has no df)."""
+    """Arms enrol whole participants, and every arm must analyse at least 2 on average (else the t test
+    has no df)."""
+    partial = {a: float(v) for a, v in n.items() if np.isfinite(v) and v != round(v)}
+    if partial:
+        raise InputError(
+            Problem(
+                f"participants enrolled per arm must be whole numbers ({len(partial)} arm(s) are not)",
+                column="n_per_arm",
+                value=partial,
+                fix="give whole numbers of participants, e.g. "
+                + ", ".join(f"{a}: {math.ceil(v)}" for a, v in partial.items()),
+            )
+        )
     small = {a: float(v) for a, v in n.items() if not np.isfinite(v) or v * (1.0 - dropout) < 2.0}
     if small:
         raise InputError(
@@ -433,9 +445,9 @@ def _table(
             "rho": float(rho),
             "analysis": analysis,
             "method": method,
-            "n_enrolled_arm": [n_enrolled[a] for a in arms],
-            "n_enrolled_control": n_enrolled[control_arm],
-            "n_enrolled_total": sum(n_enrolled.values()),
+            "n_enrolled_arm": [int(n_enrolled[a]) for a in arms],
+            "n_enrolled_control": int(n_enrolled[control_arm]),
+            "n_enrolled_total": int(sum(n_enrolled.values())),
             "dropout": float(dropout),
             "n_analysed_arm": n_arm,
             "n_analysed_control": n_an[control_arm],
@@ -598,7 +610,7 @@ def ancova_sample_size(
     >>> t = ancova_sample_size(effects=0.5, sd=1.0, rho=0.0, power=0.8, analysis="followup",
     ...                        control_arm="control", multiplicity="none")
     >>> t[["n_enrolled_arm", "n_enrolled_control", "power"]].round(4).to_dict("records")
-    [{'n_enrolled_arm': 64.0, 'n_enrolled_control': 64.0, 'power': 0.8015}]
+    [{'n_enrolled_arm': 64, 'n_enrolled_control': 64, 'power': 0.8015}]
     """
     _check_inputs(
         sd=sd,
