@@ -141,7 +141,8 @@ def test_contrast_grammar():
     ("formula", "contrast", "match"),
     [
         ("condition + slide", "condition: old - young", "start with '~'"),
-        ("~ condition * slide", "condition: old - young", "interaction"),
+        ("~ condition * batch", "condition: old - young", "depends on batch"),
+        ("~ condition ^ batch", "condition: old - young", "operator"),
         ("~ conditon", "condition: old - young", "not a column"),
         ("~ condition", "condition: old - middle", "levels of condition are old, young"),
         ("~ condition", "slide: a - b", "not a term"),

@@ -29,8 +29,9 @@ def expression(
     design: Annotated[
         str,
         typer.Option(
-            help='Additive design formula, e.g. "~ condition + slide" or "~ visit + participant" (paired). '
-            "C(x) forces a factor, num(x) a numeric covariate."
+            help='Design formula, e.g. "~ condition + slide", "~ visit + participant" (paired) or '
+            '"~ participant + arm * visit" (two arms, pre/post). C(x) forces a factor, num(x) a numeric '
+            "covariate."
         ),
     ],
     contrast: Annotated[

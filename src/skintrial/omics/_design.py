@@ -5,7 +5,19 @@ participant of a paired pre/post study, a numeric covariate) without pulling in 
 
     formula   :=  "~" term ("+" term)*
     term      :=  name | "C(" name ")" | "num(" name ")" | "1" | "0" | "-1"
-    contrast  :=  term ":" [w "*"] level (("+" | "-") [w "*"] level)*   |   numeric-term
+               |  factor ":" factor | factor "*" factor        (a*b = a + b + a:b)
+    contrast  :=  levels [ "|" factor ( "=" level | ":" levels ) ]   |   numeric-term
+    levels    :=  factor ":" [w "*"] level (("+" | "-") [w "*"] level)*
+
+An interaction ``a:b`` of two factors gets the products of their treatment-coded columns, as R's
+``model.matrix`` does, and needs both main effects in the formula (write ``a*b``). In a design with an
+interaction the effect of one factor depends on the other, so its contrasts say where: ``"visit: post
+- pre | arm = AT"`` is the change within the AT arm, ``"visit: post - pre | arm: RT - AT"`` the
+difference between the arms' changes. Such a contrast is built from the design rows of the cells it
+compares (the other terms cancel because the weights of the first factor sum to zero), and checked
+for estimability like any other: in the paired two-arm study ``~ participant + arm * visit`` the arm
+main effect is not estimable (it lives in the participants) and is dropped, while both within-arm
+changes and their difference are.
 
 Factors use treatment coding: the first level (in sorted order, or the category order of a pandas
 Categorical) is the reference and gets no column; with ``0`` / ``-1`` the first factor gets one column
@@ -82,12 +94,11 @@ def _parse_formula(formula: str) -> tuple[bool, list[tuple[str, str | None]]]:
     if not text.startswith("~"):
         raise InputError(Problem(f"the design formula {formula!r} does not start with '~'", fix=_FORMULA_FIX))
     body = text[1:].strip()
-    if re.search(r"[*:^/|]", body):
+    if re.search(r"[\^/|]", body):
         raise InputError(
             Problem(
-                f"the design formula {formula!r} has an interaction or operator skintrial does not support",
-                fix="use an additive formula; for an interaction, make one factor column that combines "
-                "the two (e.g. arm_visit = arm + '_' + visit) and contrast its levels",
+                f"the design formula {formula!r} has an operator skintrial does not support",
+                fix=_FORMULA_FIX + "; a*b for two factors and their interaction",
             )
         )
     intercept = True
@@ -104,6 +115,11 @@ def _parse_formula(formula: str) -> tuple[bool, list[tuple[str, str | None]]]:
         if tok in ("0", "1"):
             intercept = (tok == "1") == (sign == "+")
             continue
+        if ":" in tok or "*" in tok:
+            if sign == "-":
+                raise InputError(Problem(f"cannot read the term {tok!r} in {formula!r}", fix=_FORMULA_FIX))
+            _add_interaction(tok, formula, terms)
+            continue
         m = _TERM.match(tok)
         if m is None or sign == "-":
             raise InputError(Problem(f"cannot read the term {tok!r} in {formula!r}", fix=_FORMULA_FIX))
@@ -114,7 +130,41 @@ def _parse_formula(formula: str) -> tuple[bool, list[tuple[str, str | None]]]:
         terms.append((name, forced))
     if not terms and not intercept:
         raise InputError(Problem(f"the design formula {formula!r} has no terms", fix=_FORMULA_FIX))
+    names = [t for t, _ in terms]
+    for name, kind in terms:  # an interaction after its main effects (R orders them so too)
+        if kind == "interaction":
+            a, b = name.split(":")
+            if a not in names or b not in names:
+                raise InputError(
+                    Problem(
+                        f"the interaction {name!r} in {formula!r} needs both main effects",
+                        fix=f"write {a} * {b} (the two factors and their interaction)",
+                    )
+                )
+    terms.sort(key=lambda t: t[1] == "interaction")
     return intercept, terms
+
+
+def _add_interaction(tok: str, formula: str, terms: list[tuple[str, str | None]]) -> None:
+    """``a:b`` adds the interaction; ``a*b`` adds a, b (unless present) and a:b."""
+    star = "*" in tok
+    parts = [x.strip() for x in re.split(r"[*:]", tok)]
+    if len(parts) != 2 or ("*" in tok and ":" in tok) or not all(re.fullmatch(_NAME, x) for x in parts):
+        raise InputError(
+            Problem(
+                f"cannot read the interaction {tok!r} in {formula!r}",
+                fix="an interaction of two factor columns: a*b (or a:b with a + b in the formula)",
+            )
+        )
+    present = {t for t, _ in terms}
+    if star:
+        for x in parts:
+            if x not in present:
+                terms.append((x, None))
+    name = ":".join(parts)
+    if name in present:
+        raise InputError(Problem(f"the term {name!r} appears twice in {formula!r}", fix=_FORMULA_FIX))
+    terms.append((name, "interaction"))
 
 
 def _level_order(values: pd.Series) -> list[str]:
@@ -178,7 +228,7 @@ def build_design(
     intercept, parsed = _parse_formula(formula)
     quoted = quoted or set()
     problems = []
-    missing = [n for n, _ in parsed if n not in samples.columns]
+    missing = [n for n, k in parsed if k != "interaction" and n not in samples.columns]
     if missing:
         raise InputError(
             Problem(
@@ -187,13 +237,20 @@ def build_design(
                 file=file,
             )
         )
-    problems = [_missing_problem(samples[n], n, file) for n, _ in parsed if samples[n].isna().any()]
+    problems = [
+        _missing_problem(samples[n], n, file)
+        for n, k in parsed
+        if k != "interaction" and samples[n].isna().any()
+    ]
     InputError.collect(problems)
     cols: list[np.ndarray] = [np.ones(len(samples))] if intercept else []
     params: list[str] = ["intercept"] if intercept else []
     terms: dict[str, Term] = {}
     full_coding = not intercept
     for name, forced in parsed:
+        if forced == "interaction":
+            terms[name] = _interaction(name, terms, samples, cols, params)
+            continue
         col = samples[name]
         kind = _column_kind(col, name, forced, quoted, file)
         if kind == "numeric":
@@ -244,6 +301,30 @@ def build_design(
         kept=kept,
         null_space=null,
     )
+
+
+def _interaction(
+    name: str, terms: dict[str, Term], samples: pd.DataFrame, cols: list[np.ndarray], params: list[str]
+) -> Term:
+    """Append the products of the two factors' coded columns (R's ``a:b``) and describe the term."""
+    a, b = (terms[x] for x in name.split(":"))
+    for t in (a, b):
+        if t.kind != "factor":
+            raise InputError(
+                Problem(
+                    f"the interaction {name!r} involves the numeric term {t.name!r}",
+                    fix="interactions are between factors; write C(...) if the column is a factor",
+                )
+            )
+    start = len(cols)
+    coded = []
+    ta, tb = samples[a.name].astype(str).to_numpy(), samples[b.name].astype(str).to_numpy()
+    for lb in b.coded_levels:  # R's column order: the first factor varies fastest
+        for la in a.coded_levels:
+            cols.append(((ta == la) & (tb == lb)).astype(float))
+            params.append(f"{a.name}[{la}]:{b.name}[{lb}]")
+            coded.append(f"{la}:{lb}")
+    return Term(name, "interaction", (), tuple(range(start, len(cols))), tuple(coded))
 
 
 def _estimable_columns(X: np.ndarray, file: str | None) -> tuple[np.ndarray, np.ndarray]:
@@ -311,6 +392,8 @@ def contrast_vector(design: DesignMatrix, spec: str) -> tuple[str, np.ndarray]:
     ('condition: old - young', [0.0, -1.0, 0.0])
     """
     fix = 'write "term: level_a - level_b" (e.g. "condition: old - young") or the name of a numeric term'
+    if "|" in spec:
+        return _conditional_contrast(design, spec)
     term_name, _, expr = spec.partition(":")
     term_name = term_name.strip()
     term = design.terms.get(term_name)
@@ -338,6 +421,18 @@ def contrast_vector(design: DesignMatrix, spec: str) -> tuple[str, np.ndarray]:
                 fix=fix + f"; the levels of {term_name} are {', '.join(term.levels)}",
             )
         )
+    pairs_ab = [t.split(":") for t in design.terms if design.terms[t].kind == "interaction"]
+    partners = [x for ab in pairs_ab if term_name in ab for x in ab if x != term_name]
+    if partners:
+        other = design.terms[partners[0]]
+        raise InputError(
+            Problem(
+                f"in {design.formula!r} the effect of {term_name} depends on {other.name}: the contrast "
+                f"{spec!r} must say where",
+                fix=f'e.g. "{spec} | {other.name} = {other.levels[0]}" (within one level) or '
+                f'"{spec} | {other.name}: {other.levels[-1]} - {other.levels[0]}" (difference between levels)',
+            )
+        )
     for w, lev in pairs:
         if lev in term.coded_levels:
             L[term.columns[term.coded_levels.index(lev)]] += w
@@ -349,7 +444,13 @@ def contrast_vector(design: DesignMatrix, spec: str) -> tuple[str, np.ndarray]:
                 fix='compare levels, e.g. "arm: RT - CON" or "arm: 0.5*AT + 0.5*RT - CON"',
             )
         )
-    label = (
+    label = _label(term_name, pairs)
+    _check_estimable(design, spec, L)
+    return label, _restrict(design, L)
+
+
+def _label(term_name: str, pairs: list[tuple[float, str]]) -> str:
+    return (
         term_name
         + ": "
         + " ".join(
@@ -359,6 +460,70 @@ def contrast_vector(design: DesignMatrix, spec: str) -> tuple[str, np.ndarray]:
             for i, (w, lev) in enumerate(pairs)
         )
     )
+
+
+def _cell_row(design: DesignMatrix, cell: dict[str, str]) -> np.ndarray:
+    """The full-coding design row of a sample with the given factor levels (others at reference)."""
+    row = np.zeros(len(design.full_params or design.params))
+    if design.intercept:
+        row[0] = 1.0
+    for t in design.terms.values():
+        if t.kind == "factor" and t.name in cell and cell[t.name] in t.coded_levels:
+            row[t.columns[t.coded_levels.index(cell[t.name])]] = 1.0
+        elif t.kind == "interaction":
+            a, b = t.name.split(":")
+            key = f"{cell.get(a)}:{cell.get(b)}"
+            if a in cell and b in cell and key in t.coded_levels:
+                row[t.columns[t.coded_levels.index(key)]] = 1.0
+    return row
+
+
+def _conditional_contrast(design: DesignMatrix, spec: str) -> tuple[str, np.ndarray]:
+    """``"visit: post - pre | arm = AT"`` or ``"visit: post - pre | arm: RT - AT"`` from cell rows."""
+    fix = (
+        'write "visit: post - pre | arm = AT" (the change within one arm) or '
+        '"visit: post - pre | arm: RT - AT" (the difference between the arms\' changes)'
+    )
+    main, _, given = (x.strip() for x in spec.partition("|"))
+    term_name, _, expr = main.partition(":")
+    term_name = term_name.strip()
+    m = re.fullmatch(rf"\s*({_NAME})\s*(=|:)\s*(.+?)\s*", given)
+    names = (term_name, m.group(1) if m else "")
+    bad = [x for x in names if x not in design.terms or design.terms[x].kind != "factor"]
+    if m is None or bad or names[0] == names[1]:
+        factors = [t for t in design.terms if design.terms[t].kind == "factor"]
+        raise InputError(
+            Problem(
+                f"cannot read the contrast {spec!r}"
+                + (f": {bad[0]!r} is not a factor of the design" if bad and bad[0] else ""),
+                fix=fix + f"; the factors are {', '.join(factors) or '(none)'}",
+            )
+        )
+    term, other = design.terms[names[0]], design.terms[names[1]]
+    pairs = _split_levels(expr, term.levels) if expr.strip() else None
+    if m.group(2) == "=":
+        lev = m.group(3).strip()
+        others = [(1.0, lev)] if lev in other.levels else None
+    else:
+        others = _split_levels(m.group(3), other.levels)
+    if not pairs or not others:
+        raise InputError(
+            Problem(
+                f"cannot read the contrast {spec!r}",
+                fix=fix + f"; the levels of {term.name} are {', '.join(term.levels)}, of {other.name} "
+                f"{', '.join(other.levels)}",
+            )
+        )
+    if abs(sum(w for w, _ in pairs)) > 1e-12 or (
+        m.group(2) == ":" and abs(sum(w for w, _ in others)) > 1e-12
+    ):
+        raise InputError(Problem(f"the weights of the contrast {spec!r} do not sum to zero", fix=fix))
+    L = sum(
+        (w * v * _cell_row(design, {term.name: a, other.name: b}) for w, a in pairs for v, b in others),
+        start=np.zeros(len(design.full_params or design.params)),
+    )
+    given_label = f"{other.name} = {others[0][1]}" if m.group(2) == "=" else _label(other.name, others)
+    label = f"{_label(term.name, pairs)} | {given_label}"
     _check_estimable(design, spec, L)
     return label, _restrict(design, L)
 

@@ -137,12 +137,15 @@ def differential_expression(
         The sample table, one row per sample with a ``sample`` column naming the matrix columns and
         the columns the design uses. Optional for AnnData (its ``obs`` is used).
     design : str
-        Additive formula, e.g. ``"~ condition + slide"`` (a group and a batch) or
-        ``"~ visit + participant"`` (paired pre/post). ``C(x)`` forces a factor, ``num(x)`` a numeric
+        Formula, e.g. ``"~ condition + slide"`` (a group and a batch), ``"~ visit + participant"``
+        (paired pre/post) or ``"~ participant + arm * visit"`` (two arms, pre/post in each
+        participant; the arm main effect is dropped as not estimable). ``C(x)`` forces a factor, ``num(x)`` a numeric
         covariate; a column of whole numbers must say which (see :mod:`skintrial.omics._design`).
     contrast : str or sequence of str
         ``"term: level_a - level_b"`` (weights allowed: ``"arm: 0.5*AT + 0.5*RT - CON"``), or a
-        numeric term's name for its slope.
+        numeric term's name for its slope. With an interaction: ``"visit: post - pre | arm = RT"``
+        (the change within one arm) or ``"visit: post - pre | arm: RT - AT"`` (the difference
+        between the arms' changes).
     sample_column : str
         Column of the sample table that names the samples.
     ci_level : float

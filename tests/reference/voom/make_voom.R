@@ -58,5 +58,43 @@ wgz(data.frame(gene = rownames(tt), logFC = tt$logFC, CI.L = tt$CI.L, CI.R = tt$
 write.csv(fmt(data.frame(df_prior = fit$df.prior, s2_prior = fit$s2.prior, var_prior = fit$var.prior[2])),
           out("voom_hyper.csv"), row.names = FALSE)
 
+# ---- paired arm x visit on counts: ~ participant + arm * visit (arm not estimable, dropped) --------
+# 6 AT and 6 RT participants, pre and post; a participant effect per gene; genes 1-40 rise after RT
+# only, genes 41-60 after both. The interaction coefficient is the difference between the arms'
+# changes, visitpost the change within AT (the reference arm): both single coefficients, so limma's
+# standard errors are the exact weighted ones.
+set.seed(1818)
+G2 <- 800; np2 <- 12
+pid <- sprintf("P%02d", 1:np2)
+part <- data.frame(participant = pid, arm = rep(c("AT", "RT"), each = np2 / 2))
+s2 <- data.frame(sample = sprintf("Q%02d", 1:(2 * np2)), participant = rep(pid, each = 2),
+                 visit = rep(c("pre", "post"), np2))
+s2$arm <- part$arm[match(s2$participant, part$participant)]
+base2 <- exp(rnorm(G2, 4, 1.8)); disp2 <- 0.03 + 0.3 / sqrt(base2)
+peff <- matrix(rnorm(G2 * np2, 0, 0.3), G2, np2)
+lib2 <- runif(nrow(s2), 0.6, 1.8)
+y2 <- matrix(0L, G2, nrow(s2))
+for (j in seq_len(nrow(s2))) {
+  post <- s2$visit[j] == "post"; rt <- s2$arm[j] == "RT"
+  lfc2 <- c(rep(1.2 * (post && rt), 40), rep(0.8 * post, 20), rep(0, G2 - 60))
+  mu <- base2 * lib2[j] * exp(peff[, match(s2$participant[j], pid)]) * 2^lfc2
+  y2[, j] <- rnbinom(G2, size = 1 / disp2, mu = mu)
+}
+rownames(y2) <- sprintf("e%03d", 1:G2); colnames(y2) <- s2$sample
+write.csv(data.frame(gene = rownames(y2), y2, check.names = FALSE), out("armvisit_counts.csv"),
+          row.names = FALSE, quote = FALSE)
+write.csv(s2, out("armvisit_samples.csv"), row.names = FALSE)
+d2 <- model.matrix(~ participant + arm * visit,
+                   data = transform(s2, visit = factor(visit, levels = c("pre", "post"))))
+d2 <- d2[, colnames(d2) != "armRT"]  # not estimable (lmFit would drop it too, with a warning)
+v2 <- voom(calcNormFactors(DGEList(y2)), d2)
+f2 <- eBayes(lmFit(v2, d2))
+wgz(data.frame(gene = rownames(y2), t_at = f2$t[, "visitpost"], p_at = f2$p.value[, "visitpost"],
+               logfc_diff = f2$coefficients[, "armRT:visitpost"], t_diff = f2$t[, "armRT:visitpost"],
+               p_diff = f2$p.value[, "armRT:visitpost"], b_diff = f2$lods[, "armRT:visitpost"]),
+    "armvisit_voom.csv.gz")
+write.csv(fmt(data.frame(df_prior = f2$df.prior, s2_prior = f2$s2.prior)), out("armvisit_hyper.csv"),
+          row.names = FALSE)
+
 writeLines(c(R.version.string, paste("limma", packageVersion("limma")),
              paste("edgeR", packageVersion("edgeR"))), out("versions.txt"))
