@@ -1,21 +1,22 @@
-"""Batched REML for a linear model with an unstructured covariance across visits, many outcomes at once.
+"""Batched REML for a linear model with a structured covariance across visits, many outcomes at once.
 
 For every outcome g and subject i the observed visits ``O_gi`` follow
 
     y_gi = X_i[O_gi] beta_g + e_gi,     e_gi ~ N(0, Sigma_g[O_gi, O_gi])
 
-with ``X_i`` (T × p) shared by all outcomes and ``Sigma_g`` (T × T) a free positive-definite matrix
-per outcome: the model of ``nlme::gls(..., correlation = corSymm(), weights = varIdent())``. The
-restricted log-likelihood of ``Sigma_g`` is
+with ``X_i`` (T × p) shared by all outcomes and ``Sigma_g`` (T × T) positive definite, of one of the
+structures of :mod:`skintrial.stats._covstruct` (unstructured: the model of ``nlme::gls(...,
+correlation = corSymm(), weights = varIdent())``; compound symmetry, AR(1), Toeplitz, each with one or
+a variance per visit). The restricted log-likelihood of ``Sigma_g`` is
 
     l_R = -1/2 [ sum_i log|Sigma_O| + r' V^-1 r + log|X' V^-1 X| + (N - p) log(2 pi) ]
 
-with ``V = blockdiag_i(Sigma_O)`` and ``r = y - X beta_hat(Sigma)``. It is maximised over the
-T(T+1)/2 distinct elements of ``Sigma_g`` by Newton–Raphson on the exact observed information
-(Fisher scoring while the observed information is not positive definite, and for the first steps),
-with step halving that keeps ``Sigma_g`` positive definite and the likelihood non-decreasing. Every
-operation is a batched array operation over outcomes; the only Python loops run over iterations and
-step halvings.
+with ``V = blockdiag_i(Sigma_O)`` and ``r = y - X beta_hat(Sigma)``. It is maximised over parameters
+theta of Sigma (for ``us`` its T(T+1)/2 distinct elements, otherwise mmrm's parameters) by
+average-information steps (Gilmour, Thompson & Cullis 1995) until close, then Newton–Raphson on the
+exact observed information (Fisher scoring where it is not positive definite), with step halving that
+keeps ``Sigma_g`` positive definite and the likelihood non-decreasing. Every operation is a batched
+array operation over outcomes; the only Python loops run over iterations and step halvings.
 
 Missing values need no grouping by hand: a subject's padded inverse ``W_gi`` — the inverse of
 ``Sigma_g[O, O]`` placed in the observed rows and columns, zero elsewhere — is the inverse of
@@ -23,14 +24,15 @@ Missing values need no grouping by hand: a subject's padded inverse ``W_gi`` —
 once per (outcome, missingness pattern) and gathered per subject.
 
 Derivatives (Harville 1977; Searle, Casella & McCulloch 1992, ch. 6), with ``P = V^-1 - V^-1 X A^-1 X'
-V^-1``, ``A = X' V^-1 X``, ``u = P y`` and ``V_k = dV/dtheta_k`` (a 0/1 pattern, since V is linear in
-the elements of Sigma):
+V^-1``, ``A = X' V^-1 X``, ``u = P y``, ``V_k = dV/dtheta_k`` and ``V_kl`` the second derivatives
+(zero for the elements of an unstructured Sigma):
 
     score_k  = -1/2 tr(P V_k) + 1/2 u' V_k u
     expected = 1/2 tr(P V_k P V_l)
-    observed = u' V_k P V_l u - 1/2 tr(P V_k P V_l)
+    observed = u' V_k P V_l u - 1/2 tr(P V_k P V_l) + 1/2 tr(P V_kl) - 1/2 u' V_kl u
+    average  = 1/2 u' V_k P V_l u
 
-All three reduce to sums over subjects of T × T blocks (see ``_evaluate``).
+All reduce to sums over subjects of T × T blocks (see ``_evaluate``).
 """
 
 from __future__ import annotations

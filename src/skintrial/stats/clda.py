@@ -343,12 +343,14 @@ def clda(
 
         y_it = mu_t + sum_{a != first} delta_{a,t} [arm_i = a] [t != baseline] + gamma' z_i + e_it,
 
-    with ``(e_i1, ..., e_iT)`` normal with an unstructured covariance (a variance per visit and a
-    correlation per pair of visits). The arms share the baseline mean ``mu_baseline`` (no arm
+    with ``(e_i1, ..., e_iT)`` normal with a covariance of the chosen structure (by default
+    unstructured: a variance per visit and a correlation per pair of visits). The arms share the baseline mean ``mu_baseline`` (no arm
     effect at baseline); ``delta_{a,t} - delta_{b,t}`` is the between-arm contrast at visit t.
     Participants contribute every visit they have, so those without follow-up still inform the
     baseline mean and the covariance. The fit is restricted maximum likelihood (REML), batched over
-    outcomes (Newton–Raphson on the exact information, no per-outcome loop).
+    outcomes (average-information then Newton steps on the exact information, no per-outcome loop).
+    It is an MMRM with the baseline as a response: degrees of freedom, covariance structures, the
+    sandwich variance and covariate × visit terms are those of R ``mmrm`` (docs/clda.md).
 
     Parameters
     ----------
@@ -371,18 +373,33 @@ def clda(
         all visits; numeric ones centred, text ones treatment-coded.
     ci_level : float
         Level of the two-sided Wald t interval.
-    df_method : {"residual", "satterthwaite"}
+    df_method : {"residual", "satterthwaite", "kenward_roger", "kenward_roger_linear", "between_within"}
         ``"residual"`` (default): N - p, the df of ``nlme::gls``. ``"satterthwaite"``:
-        ``2 Var(c)^2 / (g' I^-1 g)`` per contrast c, with g the derivative of Var(c) by the
-        covariance parameters and I their observed REML information — the df MMRM software uses,
-        smaller (more honest) in small samples.
+        ``2 Var(c)^2 / (g' W g)`` per contrast c (g the derivative of Var(c) by the covariance
+        parameters, W the inverse of their observed REML information; with ``vcov="empirical"`` the
+        Bell–McCaffrey form). ``"kenward_roger"``: Kenward & Roger's adjusted variance and df (SAS
+        ``ddfm=kr``); ``"kenward_roger_linear"`` leaves the second derivatives of the covariance out
+        of the variance. ``"between_within"``: the df of the between- or within-participant columns
+        the contrast involves. All as R ``mmrm`` computes them.
+    covariance : {"us", "cs", "csh", "ar1", "ar1h", "toep", "toeph"}
+        Covariance structure across visits (:data:`COVARIANCE_STRUCTURES`), in mmrm's parameters.
+    fallback : sequence of str
+        Structures tried, in order, for the outcomes ``covariance`` does not fit (too few
+        observations for it, no convergence, a singular covariance, or an information matrix that is
+        not positive definite when the df need it). The ``covariance`` column says which was used.
+    vcov : {"model", "empirical"}
+        The model-based variance of the estimates, or the cluster-robust sandwich (CR0); not with
+        Kenward–Roger, which brings its own adjusted variance.
+    visit_covariates : sequence of str
+        Covariates whose slope may differ at every visit (covariate × post-baseline visit columns);
+        added to ``covariates`` if they are not there.
 
     Returns
     -------
     CldaResult
         ``contrasts``: one row per outcome × post-baseline visit × contrast with the columns
-        :data:`CLDA_COLUMNS`; ``tables()["clda"]`` holds those of the last visit, as
-        ``results/clda.csv``. ``estimate`` (difference in adjusted means), ``se``, ``ci_low``,
+        :data:`CLDA_COLUMNS`; ``tables()["clda"]`` adds ``primary_visit`` (true at the last
+        visit), as ``results/clda.csv``. ``estimate`` (difference in adjusted means), ``se``, ``ci_low``,
         ``ci_high``, ``df``, ``t``, ``p`` (two-sided), ``p_adj`` (NaN until
         :func:`~skintrial.stats.multiplicity.adjust_families` fills it), ``n`` (participants of the
         two arms with at least one value), ``effect_size`` (estimate over the pooled baseline SD,
@@ -400,8 +417,9 @@ def clda(
     Notes
     -----
     By default the degrees of freedom are those of ``nlme::gls``: the number of observations used
-    minus the number of mean parameters, with t-distributed Wald statistics; Satterthwaite df agree
-    with numerical derivatives of nlme's REML criterion to 2e-6 relative. Estimates and standard errors
+    minus the number of mean parameters, with t-distributed Wald statistics. Every df method,
+    covariance structure and vcov agrees with R ``mmrm`` 0.3.18 to 1e-12 (estimates relative to their
+    SE, SEs, df, log-likelihood; ``tests/reference/mmrm``, FEV and BtheB). Estimates and standard errors
     agree with ``nlme::gls(value ~ ..., correlation = corSymm(form = ~ visit | subject), weights =
     varIdent(form = ~ 1 | visit), method = "REML")`` to 1e-6 relative or better on the fixtures in
     ``tests/reference/clda`` (real and synthetic, with missing follow-up, three arms, a covariate
@@ -429,6 +447,11 @@ def clda(
     >>> bool(np.isclose(means["week0", "CON"], means["week0", "RT"]))  # one baseline mean for the arms
     True
     >>> bool(np.isclose(means["week16", "RT"] - means["week16", "CON"], res.contrasts["estimate"].iloc[0]))
+    True
+    >>> kr = clda(d, baseline_visit="week0", reference_arm="CON", df_method="kenward_roger").contrasts
+    >>> kr[["df_method", "covariance", "vcov", "converged"]].to_dict("records")
+    [{'df_method': 'kenward_roger', 'covariance': 'us', 'vcov': 'model', 'converged': True}]
+    >>> bool(kr["df"].iloc[0] < res.contrasts["df"].iloc[0])  # fewer df than N - p: Sigma is estimated
     True
     """
     if not 0.0 < ci_level < 1.0:
