@@ -87,7 +87,8 @@ def test_paired_design_and_estimated_correlation(tmp_path):
 @pytest.mark.parametrize(
     ("args", "needle"),
     [
-        (["--design", "~ visit * participant"], "depends on participant"),
+        (["--design", "~ visit * participant"], "no residual degrees of freedom"),
+        (["--design", "~ visit + participant:visit"], "needs both main effects"),
         (["--design", "~ visit + participant", "--counts", "--genesets", "ecm"], "--genesets with --counts"),
         (["--design", "~ visit + participant", "--genesets", "missing.gmt"], "missing.gmt"),
         (
