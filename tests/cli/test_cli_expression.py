@@ -89,7 +89,18 @@ def test_paired_design_and_estimated_correlation(tmp_path):
     [
         (["--design", "~ visit * participant"], "no residual degrees of freedom"),
         (["--design", "~ visit + participant:visit"], "needs both main effects"),
-        (["--design", "~ visit + participant", "--counts", "--genesets", "ecm"], "--genesets with --counts"),
+        (
+            [
+                "--design",
+                "~ visit + participant",
+                "--counts",
+                "--genesets",
+                "ecm",
+                "--inter-gene-cor",
+                "estimate",
+            ],
+            "a count is missing",
+        ),
         (["--design", "~ visit + participant", "--genesets", "missing.gmt"], "missing.gmt"),
         (
             ["--design", "~ visit + participant", "--inter-gene-cor", "lots", "--genesets", "ecm"],

@@ -122,3 +122,21 @@ def test_negative_and_missing_counts_are_named(tmp_path, counts, samples):
     text = str(err.value)
     assert "counts.csv, row 6, column 'S03'" in text and "negative" in text
     assert "row 9, column 'S06'" in text and "missing" in text
+
+
+@pytest.mark.rlimma
+@pytest.mark.parametrize("trend", [False, True])
+def test_camera_on_voom_fit_matches_limma(counts, samples, trend):
+    from skintrial.omics.enrichment import camera_from_fit
+
+    ef = fit_expression(counts, samples, design="~ condition + batch", counts=True)
+    cam = camera_from_fit(ef, "condition: b - a", REF / "voom_sets.gmt", trend_var=trend)
+    ref = pd.read_csv(REF / "voom_camera.csv")
+    assert cam["set"].tolist() == ref["set"].tolist()
+    assert cam["n_genes"].tolist() == ref["n_genes"].tolist()
+    assert_allclose(cam["p"], ref["p_trend" if trend else "p"], rtol=RTOL)
+    if not trend:
+        assert cam["direction"].tolist() == ref["direction"].tolist()
+        assert_allclose(cam["p_adj"], ref["p_adj"], rtol=RTOL)
+    with pytest.raises(InputError, match="voom precision weights"):
+        camera_from_fit(ef, "condition: b - a", REF / "voom_sets.gmt", inter_gene_cor=None)

@@ -101,11 +101,6 @@ def expression(
             raise InputError(
                 f"--inter-gene-cor must be a number or 'estimate', not {inter_gene_cor!r}", fix="e.g. 0.01"
             ) from None
-    if counts and genesets is not None:
-        raise InputError(
-            "--genesets with --counts is not supported yet (CAMERA would ignore the voom weights)",
-            fix="run the gene-set test on log-scale expression, or leave out --genesets",
-        )
     if samples is None and expr.suffix.lower() != ".h5ad":
         raise InputError(
             "--samples is required for an expression matrix (only an .h5ad file carries its own sample table)",

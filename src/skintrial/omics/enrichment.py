@@ -245,6 +245,10 @@ def camera_from_fit(
 ) -> pd.DataFrame:
     """CAMERA on an existing :class:`~skintrial.omics.expression.ExpressionFit` (see :func:`camera`).
 
+    A fit of RNA-seq counts carries voom's precision weights: the genes' moderated t come from the
+    weighted fit, as limma's ``camera(voom_object, ...)`` computes them (checked to 1e-10 against
+    limma, ``tests/reference/voom``); there the inter-gene correlation must be fixed.
+
     Genes whose model could not be fitted (a constant gene, say) are left out of the universe.
     """
     sets = as_gene_sets(gene_sets)
@@ -256,6 +260,14 @@ def camera_from_fit(
                 fix="drop those genes (or impute them) before the gene-set test",
                 file=ef.data.expr_file,
                 rows_affected=n_bad,
+            )
+        )
+    if ef.weights is not None and (inter_gene_cor is None or np.isnan(inter_gene_cor)):
+        raise InputError(
+            Problem(
+                "CAMERA's estimated inter-gene correlation is not implemented with voom precision weights "
+                "(RNA-seq counts)",
+                fix="give a fixed inter-gene correlation (limma's default 0.01)",
             )
         )
     labels, L = ef.contrasts(contrast)

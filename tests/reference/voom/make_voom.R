@@ -58,6 +58,19 @@ wgz(data.frame(gene = rownames(tt), logFC = tt$logFC, CI.L = tt$CI.L, CI.R = tt$
 write.csv(fmt(data.frame(df_prior = fit$df.prior, s2_prior = fit$s2.prior, var_prior = fit$var.prior[2])),
           out("voom_hyper.csv"), row.names = FALSE)
 
+# ---- camera on the voom fit (precision weights, the default fixed inter-gene correlation 0.01) -----
+set.seed(181)
+sets <- list(UP_TRUE = sprintf("g%04d", 5:60), DOWN_TRUE = sprintf("g%04d", 61:120),
+             RANDOM_50 = sample(rownames(counts)[121:G], 50), RANDOM_10 = sample(rownames(counts)[121:G], 10))
+writeLines(vapply(names(sets), function(k) paste(c(k, "test", sets[[k]]), collapse = "\t"), ""),
+           out("voom_sets.gmt"))
+cam <- camera(v, lapply(sets, function(s) match(s, rownames(v$E))), design, contrast = 2, sort = FALSE)
+cam_trend <- camera(v, lapply(sets, function(s) match(s, rownames(v$E))), design, contrast = 2, sort = FALSE,
+                    trend.var = TRUE)
+write.csv(fmt(data.frame(set = rownames(cam), n_genes = cam$NGenes, direction = tolower(cam$Direction),
+                         p = cam$PValue, p_adj = cam$FDR, p_trend = cam_trend$PValue)),
+          out("voom_camera.csv"), row.names = FALSE)
+
 # ---- paired arm x visit on counts: ~ participant + arm * visit (arm not estimable, dropped) --------
 # 6 AT and 6 RT participants, pre and post; a participant effect per gene; genes 1-40 rise after RT
 # only, genes 41-60 after both. The interaction coefficient is the difference between the arms'
