@@ -93,11 +93,11 @@ def test_pressure_channel_declared_times_and_negative_pressure_agree():
     assert_allclose(a[ALL].to_numpy(), d[ALL].to_numpy(), rtol=1e-12)
 
 
-def test_no_pressure_and_no_declared_times_is_an_error_row():
-    curves, _ = simulate_cutometer(2, seed=6, pressure_mbar=None)
+def test_no_pressure_and_no_declared_times_finds_the_phases_in_the_curve():
+    curves, truth = simulate_cutometer(2, seed=6, pressure_mbar=None, noise_mm=0.0)
     res = cutometer_parameters(curves)
-    assert res["qc"].str.startswith("error: no pressure_mbar values and no declared suction time").all()
-    assert res[ALL].isna().all().all()
+    assert (res["qc"] == "phases_inferred").all()
+    assert_allclose(res[ALL].to_numpy(), truth[ALL].to_numpy(), atol=1e-9)
 
 
 def test_row_order_and_any_sampling_rate_in_one_batch():
@@ -471,7 +471,7 @@ def test_unusable_curves_in_a_table_are_error_rows_and_empty_input_is_empty():
     )
     res = cutometer_parameters(pd.concat([curves, single], ignore_index=True))
     assert res["qc"].tolist()[0] == "error: missing (NaN) deformation_mm values"
-    assert res["qc"].tolist()[1].startswith("error: no pressure_mbar values")
+    assert res["qc"].tolist()[1] == "phases_inferred"  # no pressure values, no declared times
     assert res["qc"].tolist()[2] == ""
     assert res["qc"].tolist()[3] == "error: fewer than 2 samples"
     declared = cutometer_parameters(pd.concat([curves, single], ignore_index=True), on_s=2.0, off_s=2.0)

@@ -11,6 +11,7 @@ from skintrial.instruments._study_layer import RawMeasurements, measure_raw, raw
 from skintrial.instruments._ultrasound_io import spacing_per_file, unmatched_spacing_keys
 from skintrial.instruments.cutometer import (
     CYCLE_COLUMNS,
+    INFORMATIONAL_FLAGS,
     OUTPUT_COLUMNS,
     PARAMETERS,
     QC_FLAGS,
@@ -46,6 +47,7 @@ __all__ = [
     "raw_outcomes",
     "raw_stage",
     "CYCLE_COLUMNS",
+    "INFORMATIONAL_FLAGS",
     "OUTPUT_COLUMNS",
     "PARAMETERS",
     "QC_FLAGS",

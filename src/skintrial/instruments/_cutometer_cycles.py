@@ -5,7 +5,8 @@ With a pressure channel, a sample is *on* when ``|p| >= 0.5 * max|p|`` of its cu
 ``t_end`` the next cycle's onset (or the last sample). Without pressure, or with a pressure channel that
 shows no suction (0 throughout), the declared suction (``on_s``) and relaxation (``off_s``) durations
 repeat from the declared onset, ``onset_s`` after the first sample:
-``t_on = t0 + onset_s + k (on_s + off_s)``.
+``t_on = t0 + onset_s + k (on_s + off_s)``. With neither, the onsets and releases are found in the
+deformation itself (``_cutometer_phases``) and the row is marked ``inferred``.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from skintrial.instruments._cutometer_phases import infer_phases
 from skintrial.instruments._cutometer_stack import CurveStack
 
 __all__ = ["Cycles", "find_cycles"]
@@ -32,6 +34,8 @@ class Cycles:
     t_end: np.ndarray
     incomplete: np.ndarray  # (G,) a trailing cycle was dropped
     error: np.ndarray  # (G,) object, "" or why phases cannot be found
+    inferred: np.ndarray  # (G,) bool: phases found in the deformation (no pressure, no declared times)
+    ambiguous: np.ndarray  # (G,) bool: ... and no alternating onset/release sequence was found
 
 
 def find_cycles(
@@ -49,27 +53,34 @@ def find_cycles(
             silent = ok & s.has_p & ~(s.p_max > 0)  # a pressure channel at 0 throughout: no suction in it
     use_p = ok & s.has_p & ~silent
     use_d = ok & (~s.has_p | silent)
-    if on_s is None:
-        error[use_d & ~silent] = (
-            "no pressure_mbar values and no declared suction time: give on_s/off_s (CLI: --on/--off)"
-        )
-        error[use_d & silent] = (
-            "the pressure channel shows no suction (pressure_mbar is 0 throughout) and no "
-            "suction time is declared: give on_s/off_s (CLI: --on/--off), or map the "
-            "column that holds the suction pressure"
-        )
-        use_d[:] = False
+    inferred = np.zeros(g, dtype=bool)
+    ambiguous = np.zeros(g, dtype=bool)
     parts = []
     if use_p.any():
         parts.append(_from_pressure(s, np.flatnonzero(use_p), read_time_s, incomplete))
     if on_s is not None and use_d.any():
         parts.append(_declared(s, np.flatnonzero(use_d), on_s, off_s, read_time_s, onset_s))
+    elif use_d.any():
+        inferred = use_d
+        parts.append(_inferred(s, np.flatnonzero(use_d), read_time_s, incomplete, ambiguous))
     if not parts:
         empty = np.zeros(0)
-        return Cycles(empty.astype(np.intp), empty.astype(np.intp), empty, empty, empty, incomplete, error)
+        return Cycles(
+            empty.astype(np.intp),
+            empty.astype(np.intp),
+            empty,
+            empty,
+            empty,
+            incomplete,
+            error,
+            inferred,
+            ambiguous,
+        )
     row, k, t_on, t_off, t_end = (np.concatenate(a) for a in zip(*parts, strict=True))
     order = np.lexsort((k, row))
-    return Cycles(row[order], k[order], t_on[order], t_off[order], t_end[order], incomplete, error)
+    return Cycles(
+        row[order], k[order], t_on[order], t_off[order], t_end[order], incomplete, error, inferred, ambiguous
+    )
 
 
 def _from_pressure(s: CurveStack, rows: np.ndarray, read: float, incomplete: np.ndarray):
@@ -111,6 +122,27 @@ def _from_pressure(s: CurveStack, rows: np.ndarray, read: float, incomplete: np.
     cnt = np.bincount(o_row, minlength=len(rows))
     k = np.arange(o_row.size) - np.repeat(np.cumsum(cnt) - cnt, cnt) + 1
     return rows[o_row], k, t_on, t_off, t_end
+
+
+def _complete(row, t_on, t_off, t_end, dt, read, g, incomplete, rows):
+    """Keep the complete cycles (suction > read time + one sample, relaxation >= read time); number them."""
+    good = (t_off - t_on >= read + dt - _EPS) & (t_end - t_off >= read - _EPS)
+    incomplete[rows[np.bincount(row[~good], minlength=g) > 0]] = True
+    row, t_on, t_off, t_end = row[good], t_on[good], t_off[good], t_end[good]
+    cnt = np.bincount(row, minlength=g)
+    k = np.arange(row.size) - np.repeat(np.cumsum(cnt) - cnt, cnt) + 1
+    return rows[row], k, t_on, t_off, t_end
+
+
+def _inferred(s: CurveStack, rows: np.ndarray, read: float, incomplete: np.ndarray, ambiguous: np.ndarray):
+    grow, i_on, i_off, i_end, inc, amb = infer_phases(s, rows)
+    incomplete |= inc
+    ambiguous |= amb
+    local = np.searchsorted(rows, grow)
+    dt, t0 = s.dt[grow], s.t0[grow]
+    return _complete(
+        local, t0 + i_on * dt, t0 + i_off * dt, t0 + i_end * dt, dt, read, len(rows), incomplete, rows
+    )
 
 
 def _declared(s: CurveStack, rows: np.ndarray, on: float, off: float | None, read: float, onset: float):

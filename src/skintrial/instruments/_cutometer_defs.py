@@ -28,6 +28,7 @@ __all__ = [
     "OUTPUT_COLUMNS",
     "CYCLE_COLUMNS",
     "QC_FLAGS",
+    "INFORMATIONAL_FLAGS",
     "QC_THRESHOLDS",
     "UNITS",
 ]
@@ -211,6 +212,10 @@ CYCLE_COLUMNS: tuple[str, ...] = (
 #: Quality flags, in the order they are written into ``qc`` (semicolon-separated).
 QC_FLAGS: Mapping[str, str] = MappingProxyType(
     {
+        "phases_inferred": "no pressure channel and no declared times: the onsets and releases were found "
+        "in the deformation (cutometer_cycles gives their times); informational, the curve is used",
+        "phases_ambiguous": "no pressure channel and no declared times, and the deformation shows no "
+        "alternating onset/release sequence: no cycle is used",
         "no_complete_cycle": "no suction phase with a release and a relaxation longer than the read time",
         "incomplete_cycle": "a cycle was cut off or too short (suction without release or not longer than "
         "the read time plus one sample, relaxation shorter than the read time); it is not used",
@@ -225,6 +230,9 @@ QC_FLAGS: Mapping[str, str] = MappingProxyType(
         "implausible": "a point or ratio outside the plausibility bounds",
     }
 )
+
+#: Flags that inform but do not mark a curve as unusable (a study bundle keeps such curves).
+INFORMATIONAL_FLAGS: tuple[str, ...] = ("phases_inferred",)
 
 #: Thresholds of the quality flags (see docs/cutometer.md). Override per call with ``qc_thresholds=``.
 QC_THRESHOLDS: Mapping[str, float] = MappingProxyType(

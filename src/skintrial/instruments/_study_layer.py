@@ -27,6 +27,7 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
+from skintrial.instruments._cutometer_defs import INFORMATIONAL_FLAGS
 from skintrial.stage import EXCLUSION_COLUMNS, StageResult
 from skintrial.study import RawSpec, Study, manifest_spacing
 
@@ -223,7 +224,7 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
             )
             frames.append(res)
             outs = [o for o, (i, _) in mapping.items() if i == instrument]
-            bad = res["qc"] != ""
+            bad = flagged(res["qc"])
             for r in res[bad].itertuples():
                 excl += [
                     (
@@ -285,6 +286,16 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
     )
 
 
+def flagged(qc: pd.Series) -> pd.Series:
+    """True where ``qc`` holds an error or a flag that makes the file unusable.
+
+    Informational flags (:data:`INFORMATIONAL_FLAGS`, e.g. ``phases_inferred``) do not: such a curve is
+    measured and used, its flag kept in ``instrument_files``.
+    """
+    info = set(INFORMATIONAL_FLAGS)
+    return qc.fillna("").map(lambda q: any(f and f not in info for f in q.split(";"))).astype(bool)
+
+
 N_EXAMPLE_CURVES = 3
 """How many clean Cutometer curves the report draws as examples."""
 
@@ -305,7 +316,7 @@ def raw_stage(study: Study, *, progress: Callable[[int], None] | None = None) ->
         return StageResult(stage="instruments")
     options = cutometer_options(study.spec.raw)
     files = raw.files
-    clean = files[(files["instrument"] == "cutometer") & (files["qc"].fillna("") == "")]["file"]
+    clean = files[(files["instrument"] == "cutometer") & ~flagged(files["qc"])]["file"]
     man = study.manifest
     assert man is not None  # measure_raw gave outcomes, so the bundle has a manifest
     paths = man[(man["instrument"] == "cutometer") & man["file"].isin(clean)]["path"].head(N_EXAMPLE_CURVES)

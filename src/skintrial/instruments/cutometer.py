@@ -26,6 +26,7 @@ from skintrial.instruments._batch import error_cell
 from skintrial.instruments._cutometer_cycles import Cycles, find_cycles
 from skintrial.instruments._cutometer_defs import (
     CYCLE_COLUMNS,
+    INFORMATIONAL_FLAGS,
     OUTPUT_COLUMNS,
     PARAMETERS,
     POINTS,
@@ -46,6 +47,7 @@ __all__ = [
     "QC_THRESHOLDS",
     "OUTPUT_COLUMNS",
     "CYCLE_COLUMNS",
+    "INFORMATIONAL_FLAGS",
 ]
 
 _METHODS = ("read_time", "inflection")
@@ -142,6 +144,8 @@ def _analyse(curves: pd.DataFrame, on_s, off_s, read_time_s, method, th, onset_s
                 ("t_end", float),
                 ("incomplete", bool),
                 ("error", object),
+                ("inferred", bool),
+                ("ambiguous", bool),
             )
         )
     )
@@ -163,7 +167,9 @@ def _chunk_passes(layout: CurveLayout, on_s, off_s, read_time_s, method, th, ons
         steps.append(largest_step(s, c, th))
         pts.append(cycle_points(s, c, read_time_s=read_time_s, method=method, thresholds=th))
         parts.append((a, s))
-        cycles.append(Cycles(c.row + a, c.k, c.t_on, c.t_off, c.t_end, c.incomplete, c.error))
+        cycles.append(
+            Cycles(c.row + a, c.k, c.t_on, c.t_off, c.t_end, c.incomplete, c.error, c.inferred, c.ambiguous)
+        )
     return parts, cycles, steps, pts
 
 
@@ -333,7 +339,9 @@ def _aggregate(stack: CurveLayout, c: Cycles, pts, flags, drop_first: bool, th) 
     for f in _CYCLE_FLAGS:
         flags[f] = np.bincount(c.row, weights=pts[f].astype(float), minlength=g) > 0
     ok = c.error == ""
-    flags["no_complete_cycle"] = ok & (n_cycles == 0)
+    flags["phases_inferred"] = ok & c.inferred
+    flags["phases_ambiguous"] = ok & c.ambiguous
+    flags["no_complete_cycle"] = ok & (n_cycles == 0) & ~c.ambiguous
     flags["incomplete_cycle"] = ok & c.incomplete
     flags["too_few_cycles"] = ok & drop_first & (n_cycles == 1)
     flags["implausible"] = ok & (cnt > 0) & _implausible(out, th)

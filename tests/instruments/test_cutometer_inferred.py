@@ -1,0 +1,118 @@
+"""Phases found in the deformation alone: simulated curves with known onsets and releases."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+from skintrial.instruments import PARAMETERS, cutometer_cycles, cutometer_parameters
+from skintrial.plan import simulate_cutometer
+
+ALL = list(PARAMETERS)
+REST = 0.5
+
+
+def _noisy(rate: float, n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    return simulate_cutometer(
+        n,
+        n_cycles=3,
+        sampling_hz=rate,
+        rest_s=REST,
+        tau_elastic_s=rng.uniform(0.015, 0.06, n),
+        ue=rng.uniform(0.12, 0.25, n),
+        uv=0.09,
+        ur=0.12 * rng.uniform(0.7, 1.0, n),
+        ua=0.18 * rng.uniform(0.8, 1.0, n),
+        fatigue=0.05,
+        noise_mm=0.002,
+        pressure_mbar=None,
+        seed=seed,
+    )
+
+
+@pytest.mark.parametrize(("rate", "seed"), [(20, 1), (50, 2), (100, 3), (200, 4), (500, 5), (1000, 6)])
+def test_noisy_onsets_and_releases_within_one_sample(rate, seed):
+    curves, _ = _noisy(rate, 150, seed)
+    cyc = cutometer_cycles(curves)
+    assert len(cyc) == 3 * 150
+    k = cyc["cycle"].to_numpy() - 1
+    on = np.abs(cyc["t_on_s"].to_numpy() - (REST + 4.0 * k)) * rate
+    off = np.abs(cyc["t_off_s"].to_numpy() - (REST + 2.0 + 4.0 * k)) * rate
+    assert np.mean(on <= 1 + 1e-6) >= 0.99 and np.mean(off <= 1 + 1e-6) >= 0.99
+    assert on.max() <= 3 and off.max() <= 3
+    qc = cutometer_parameters(curves)["qc"]
+    assert qc.str.startswith("phases_inferred").all() and not qc.str.contains("ambiguous").any()
+
+
+@pytest.mark.parametrize("rate", [20.0, 40.0, 80.0, 100.0, 250.0, 1000.0])
+@pytest.mark.parametrize(("rest", "n_cycles"), [(0.0, 1), (0.0, 3), (0.6, 2)])
+def test_noise_free_phases_are_exact_and_agree_with_declared_times(rate, rest, n_cycles):
+    rng = np.random.default_rng(int(rate) + n_cycles)
+    curves, truth = simulate_cutometer(
+        12,
+        ue=rng.uniform(0.12, 0.25, 12),
+        tau_elastic_s=rng.uniform(0.015, 0.035, 12),
+        n_cycles=n_cycles,
+        sampling_hz=rate,
+        rest_s=rest,
+        noise_mm=0.0,
+        pressure_mbar=None,
+        fatigue=0.05,
+        seed=1,
+    )
+    found = cutometer_parameters(curves)
+    declared = cutometer_parameters(curves, on_s=2.0, off_s=2.0, onset_s=rest)
+    assert (found["qc"] == "phases_inferred").all()
+    times = ["t_on_s", "t_off_s", "t_end_s"]
+    a = cutometer_cycles(curves)[times].to_numpy()
+    b = cutometer_cycles(curves, on_s=2.0, off_s=2.0, onset_s=rest)[times].to_numpy()
+    if rate <= 250:  # exact
+        assert_allclose(found[ALL].to_numpy(), declared[ALL].to_numpy(), atol=1e-9)
+        assert_allclose(a, b, atol=1e-12)
+    else:  # at 1 kHz the exponential rise is not a quadratic over the 20-ms window: one sample at most
+        assert np.abs(a - b).max() <= 1.0 / rate + 1e-9
+
+
+@pytest.mark.parametrize("artefact", ["no_plateau", "drift", "slip", "negative"])
+def test_artefacts_keep_the_phases_and_the_flags(artefact):
+    curves, _ = simulate_cutometer(
+        10, n_cycles=2, artefact=artefact, noise_mm=0.0, pressure_mbar=None, rest_s=0.3, seed=9
+    )
+    found = cutometer_parameters(curves)
+    declared = cutometer_parameters(curves, on_s=2.0, off_s=2.0, onset_s=0.3)
+    assert_allclose(found[ALL].to_numpy(), declared[ALL].to_numpy(), atol=1e-9)
+    # the drift artefact puts Ua at exactly 0, where a rounding of 1e-17 decides `implausible`
+    strip = "|".join(("phases_inferred;", ";implausible"))
+    assert (
+        declared["qc"].str.replace(strip, "", regex=True).tolist()
+        == found["qc"].str.replace(strip, "", regex=True).tolist()
+    )
+    assert found["qc"].str.startswith("phases_inferred;").all()
+
+
+def test_declared_times_override_the_detection():
+    curves, _ = simulate_cutometer(2, noise_mm=0.0, pressure_mbar=None, rest_s=0.4, seed=2)
+    res = cutometer_parameters(curves, on_s=2.0, off_s=2.0)  # onset not given: read as suction from 0
+    assert "phases_inferred" not in ";".join(res["qc"])
+    assert_allclose(cutometer_cycles(curves, on_s=2.0, off_s=2.0)["t_on_s"].to_numpy(), [0.0, 0.0])
+
+
+def test_a_flat_curve_is_ambiguous_and_not_used():
+    t = np.arange(401) / 100.0
+    flat = pd.DataFrame(
+        {"time_s": t, "deformation_mm": 0.1 + np.random.default_rng(0).normal(0, 0.002, t.size)}
+    )
+    res = cutometer_parameters(flat)
+    assert res["qc"][0] == "phases_inferred;phases_ambiguous"
+    assert res[ALL].isna().all(axis=None) and res["n_cycles"][0] == 0
+
+
+def test_a_record_cut_under_suction_loses_that_cycle():
+    curves, truth = simulate_cutometer(3, n_cycles=2, noise_mm=0.0, pressure_mbar=None, seed=4)
+    cut = curves[curves["time_s"] <= 5.0]  # the second suction is still on at the end
+    res = cutometer_parameters(cut)
+    assert (res["qc"] == "phases_inferred;incomplete_cycle").all() and (res["n_cycles"] == 1).all()
+    assert_allclose(res[["ue", "uf", "ur", "ua"]].to_numpy(), truth[["ue", "uf", "ur", "ua"]].to_numpy())
