@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from typing import Any, cast
 
 from skintrial.pipeline import TrialResults
+from skintrial.report._clda_text import clda_choices
 from skintrial.report._format import name_of
 
 __all__ = ["methods_text", "MULTIPLICITY"]
@@ -82,8 +83,8 @@ def methods_text(res: TrialResults) -> str:
     if res.has("clda"):
         text += (
             " As a sensitivity analysis for missing follow-up, a constrained longitudinal data analysis "
-            "(cLDA, REML, unstructured covariance) used every participant's available values, at every "
-            "visit (the last one primary)."
+            f"(cLDA, an MMRM with the baseline as a response: {clda_choices(res)}) used every participant's "
+            "available values, at every visit (the last one primary)."
         )
     if res.has("mixed_anova"):
         text += (

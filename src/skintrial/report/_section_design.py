@@ -131,6 +131,8 @@ def adjusted_means_section(ctx: Context) -> dict | None:
 
 def clda_section(ctx: Context) -> dict | None:
     """cLDA contrasts at every post-baseline visit, the primary (last) visit marked."""
+    from skintrial.report._clda_text import clda_choices
+
     t = ctx.res.get("clda")
     if t is None:
         return None
@@ -161,7 +163,7 @@ def clda_section(ctx: Context) -> dict | None:
         ["Outcome", "Contrast", "Visit", "Difference", f"{level:.0%} CI", "p", "Adjusted p", "n", "Status"],
         rows,
         text_columns=3,
-        intro=f"Constrained longitudinal data analysis (REML, unstructured covariance): {what}. The last visit "
+        intro=f"Constrained longitudinal data analysis ({clda_choices(ctx.res)}): {what}. The last visit "
         "is the primary one; p adjusted within each visit.",
     )
 
