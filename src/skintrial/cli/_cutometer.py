@@ -85,7 +85,7 @@ def cutometer(
         str, typer.Option(help="read_time (Cutometer convention) or inflection (per-curve knee).")
     ] = "read_time",
     drop_first_cycle: Annotated[
-        bool, typer.Option(help="Average cycles 2..n instead of reporting cycle 1.")
+        bool, typer.Option("--drop-first-cycle", help="Average cycles 2..n instead of reporting cycle 1.")
     ] = False,
     column: Annotated[
         list[str] | None,

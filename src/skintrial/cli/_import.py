@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from skintrial.cli._app import app, err_console, guarded, out_console
+from skintrial.cli._app import Typer, app, err_console, guarded, out_console
 
-import_app = typer.Typer(
+import_app = Typer(
     name="import",
     help="Bring a study in from the system that captured it (REDCap) as a study bundle.",
     no_args_is_help=True,

@@ -13,7 +13,7 @@ from typing import Annotated
 
 import typer
 
-from skintrial.cli._app import app, err_console, guarded, options_named, out_console
+from skintrial.cli._app import app, err_console, guarded, options_named, out_console, output_width
 from skintrial.errors import InputError, Problem
 
 
@@ -98,14 +98,19 @@ def _simulation_bar(bars):
 
 
 def _show(table, columns: list[str]) -> None:
+    """The table's columns on the terminal, whole: one header word a line, numbers never cut, a long
+    label folded onto a second line rather than cut; 100 columns wide in a file or pipe (``output_width``)."""
+    from pandas.api.types import is_numeric_dtype
+    from rich import box
     from rich.table import Table
 
-    t = Table(show_edge=False, pad_edge=False)
+    t = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, padding=(0, 1, 0, 0))
     for c in columns:
-        t.add_column(c, justify="right")
+        numeric = is_numeric_dtype(table[c])
+        t.add_column(c.replace("_", "\n"), justify="right", no_wrap=numeric, overflow="fold")
     for row in table[columns].itertuples(index=False):
         t.add_row(*[f"{v:.4g}" if isinstance(v, float) else str(v) for v in row])
-    out_console.print(t)
+    out_console.print(t, width=output_width(out_console))
 
 
 @app.command(rich_help_panel="Planning")
