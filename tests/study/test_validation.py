@@ -528,7 +528,6 @@ def test_duplicate_measurements_name_the_row_they_repeat(seed, replicate, monkey
     import numpy as np
 
     from skintrial.errors import MAX_SHOWN
-
     from skintrial.study._validate import _duplicates
 
     rng = np.random.default_rng(seed)
