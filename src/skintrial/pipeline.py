@@ -228,6 +228,11 @@ def _input_files(study: Study) -> list[Path]:
         name = getattr(spec, "file", None) or default
         if (study.root / name).is_file():
             extra.append(study.root / name)
+    expression = getattr(study.spec, "expression", None)
+    if expression is not None:  # the matrix, its sample table, a GMT file of the bundle
+        for name in (expression.file, expression.samples, expression.genesets):
+            if name and (study.root / name).is_file():
+                extra.append(study.root / name)
     if study.manifest is not None:
         extra += [
             Path(p) for p in study.manifest["path"] if Path(p).is_file()

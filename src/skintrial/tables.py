@@ -14,6 +14,8 @@ from collections.abc import Mapping
 import pandas as pd
 
 from skintrial.instruments import LONG_COLUMNS as CURVE_COLUMNS
+from skintrial.omics.enrichment import CAMERA_COLUMNS
+from skintrial.omics.expression import DE_COLUMNS
 from skintrial.omics.mechanism import MECHANISM_COLUMNS
 from skintrial.omics.panels import LOD_COLUMNS, PQN_COLUMNS, SERUM_ANCOVA_COLUMNS, SERUM_CHANGE_COLUMNS
 from skintrial.omics.qpcr import EXCLUSION_COLUMNS as QPCR_WELL_COLUMNS
@@ -131,6 +133,10 @@ _SPECS: tuple[TableSpec, ...] = (
         (*QPCR_WELL_COLUMNS, "participant_id", "visit"),
         "qPCR wells or samples left out",
     ),
+    TableSpec(
+        "expression_de", "omics", DE_COLUMNS, "moderated differential expression per gene and contrast"
+    ),
+    TableSpec("expression_genesets", "omics", CAMERA_COLUMNS, "CAMERA gene-set tests per contrast"),
     TableSpec("exclusions", "pipeline", EXCLUSION_COLUMNS, "every record left out of an analysis"),
 )
 

@@ -6,7 +6,10 @@ A bundle may hold (``docs/bundle.md``, "Molecular data"):
   ``[serum]`` table of ``study.toml`` says (defaults when the table is absent);
 * ``qpcr.csv`` — fibroblasts given each participant's pre and post serum (one sample per participant
   and visit, technical replicates as rows), analysed by the paired design of
-  :func:`skintrial.omics.qpcr.paired_relative_expression`; needs ``[qpcr] reference_genes``.
+  :func:`skintrial.omics.qpcr.paired_relative_expression`; needs ``[qpcr] reference_genes``;
+* an expression matrix and its sample table declared by ``[expression]`` — moderated differential
+  expression of the paired arm × visit design and CAMERA gene sets
+  (:mod:`skintrial.omics._study_expression`).
 
 :func:`analyse_omics` returns the tables by name; a bundle with neither file gives ``{}``.
 """
@@ -31,6 +34,8 @@ OMICS_TABLES = (
     "mechanism_top",
     "qpcr",
     "qpcr_exclusions",
+    "expression_de",
+    "expression_genesets",
 )
 
 
@@ -314,8 +319,8 @@ def analyse_omics(study) -> dict[str, pd.DataFrame]:
     dict of str to DataFrame
         Any of :data:`OMICS_TABLES`: ``serum_ancova``, ``serum_change``, ``serum_lod`` (and ``serum_pqn``
         when PQN ran), ``mechanism`` (the whole factor × skin-outcome grid) and ``mechanism_top`` (its 20
-        strongest pairs), ``qpcr`` (and ``qpcr_exclusions``). Empty when the bundle has neither a serum
-        nor a qPCR file.
+        strongest pairs), ``qpcr`` (and ``qpcr_exclusions``), ``expression_de`` and
+        ``expression_genesets`` (with ``[expression]``). Empty when the bundle has no molecular file.
 
     Raises
     ------
@@ -339,6 +344,12 @@ def analyse_omics(study) -> dict[str, pd.DataFrame]:
     qpcr = _file(study, study.spec.qpcr, "qpcr")
     if qpcr is not None:
         out.update(_qpcr(study, qpcr))
+    if getattr(study.spec, "expression", None) is not None:
+        from skintrial.omics._study_expression import analyse_expression
+
+        tables, settings = analyse_expression(study)
+        tables["expression_de"].attrs["settings"] = settings  # read back by omics_stage
+        out.update(tables)
     return out
 
 
@@ -372,6 +383,8 @@ def omics_stage(study) -> StageResult:
         settings["serum"] = serum_options(study)
     if "qpcr" in tables:
         settings["qpcr"] = qpcr_options(study)
+    if "expression_de" in tables:
+        settings["expression"] = tables["expression_de"].attrs.get("settings", {})
     wells = tables.get("qpcr_exclusions")
     return StageResult(
         stage="omics",

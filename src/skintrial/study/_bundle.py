@@ -434,12 +434,13 @@ def _normalised_spec(spec: StudyFile, where: Confinement) -> StudyFile:
     """``spec`` with each file key naming its file by the path inside the bundle (``./serum.csv`` →
     ``serum.csv``, an absolute path into the bundle → relative), so that later layers read the file
     that was checked and every input path lies under the bundle root."""
-    update = {}
+    update: dict[str, dict[str, str]] = {}  # a table may name several files ([expression])
     for table, key in FILE_KEYS:
         section = getattr(spec, table)
-        if section is not None:
-            update[table] = section.model_copy(update={key: normalised_name(where, getattr(section, key))})
-    return spec.model_copy(update=update)
+        value = getattr(section, key) if section is not None else None
+        if isinstance(value, str):
+            update.setdefault(table, {})[key] = normalised_name(where, value)
+    return spec.model_copy(update={t: getattr(spec, t).model_copy(update=u) for t, u in update.items()})
 
 
 def validate_study(root: Path | str, *, notes: bool = False) -> list[Problem]:

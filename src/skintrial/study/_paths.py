@@ -38,6 +38,9 @@ FILE_KEYS: tuple[tuple[str, str], ...] = (
     ("training", "file"),
     ("serum", "file"),
     ("qpcr", "file"),
+    ("expression", "file"),
+    ("expression", "samples"),
+    ("expression", "genesets"),
 )
 """The keys of ``study.toml`` that name a file of the bundle (``[table] key``)."""
 

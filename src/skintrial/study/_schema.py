@@ -25,6 +25,7 @@ __all__ = [
     "RawSpec",
     "SerumSpec",
     "QpcrSpec",
+    "ExpressionSpec",
     "StudyFile",
     "CrossSectionalSpec",
     "CldaSpec",
@@ -494,6 +495,29 @@ class QpcrSpec(_Table):
     max_replicate_sd: float | None = Field(default=0.5, gt=0)
 
 
+class ExpressionSpec(_Table):
+    """``[expression]``: a transcriptome of the participants' samples (docs/expression.md, "In a study").
+
+    ``file`` is a genes × samples matrix (CSV/TSV, ``.gz`` ok) or an AnnData ``.h5ad``; ``samples`` the
+    sample table (``sample, participant_id, visit`` and optionally ``treatment`` and other columns;
+    not needed for an ``.h5ad`` whose ``obs`` has them). ``counts`` marks RNA-seq counts (TMM + voom).
+    ``design`` and ``contrasts`` default to the paired arm × visit design of the study (each
+    participant their own control: the change from the baseline to the last visit within each arm,
+    and between arms). ``genesets`` is ``"ecm"`` (the shipped matrisome sets), a GMT file of the
+    bundle, or ``"none"``.
+    """
+
+    file: str = "expression.csv"
+    samples: str | None = "expression_samples.csv"
+    counts: bool = False
+    design: str | None = None
+    contrasts: list[str] | None = None
+    genesets: str = "ecm"
+    inter_gene_cor: float = Field(default=0.01, ge=-1, le=1)
+    trend: bool = False
+    robust: bool = False
+
+
 class StudyFile(BaseModel):
     """The whole ``study.toml``. Unknown tables are errors, like unknown keys inside a table."""
 
@@ -506,6 +530,7 @@ class StudyFile(BaseModel):
     raw: RawSpec | None = None
     serum: SerumSpec | None = None
     qpcr: QpcrSpec | None = None
+    expression: ExpressionSpec | None = None
     csv: CsvSpec | None = None
     """How the text tables are written (separator, decimal mark, thousands); detected by default."""
     measurements: MeasurementsSpec | None = None
