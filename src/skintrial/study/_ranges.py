@@ -23,6 +23,7 @@ import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from skintrial.errors import Problem
 
@@ -182,7 +183,23 @@ class OutcomeRange:
         return self.low > -_INF or self.high < _INF
 
 
-def _instrument_range(name: str | None, spec) -> tuple[float, float, str] | None:
+class _Declared(Protocol):
+    """What this module reads of an outcome's declaration (:class:`~skintrial.study.OutcomeSpec`, which
+    imports this module, hence a protocol rather than the class)."""
+
+    @property
+    def unit(self) -> str: ...
+    @property
+    def instrument(self) -> str | None: ...
+    @property
+    def parameter(self) -> str | None: ...
+    @property
+    def min(self) -> float | None: ...
+    @property
+    def max(self) -> float | None: ...
+
+
+def _instrument_range(name: str | None, spec: _Declared) -> tuple[float, float, str] | None:
     table = INSTRUMENT_RANGES.get((spec.instrument or "").strip().lower())
     if table is None:
         return None
@@ -200,7 +217,7 @@ def _instrument_range(name: str | None, spec) -> tuple[float, float, str] | None
     return low * factor, high * factor, f"the {spec.instrument} output '{key}' is {kind}"
 
 
-def outcome_range(spec, name: str | None = None) -> OutcomeRange:
+def outcome_range(spec: _Declared, name: str | None = None) -> OutcomeRange:
     """The allowed range of one declared outcome (``spec`` an :class:`~skintrial.study.OutcomeSpec`).
 
     ``name`` is the outcome's name in ``study.toml`` (the default ``parameter``).
@@ -229,13 +246,13 @@ def outcome_range(spec, name: str | None = None) -> OutcomeRange:
     return OutcomeRange(low, high, basis)
 
 
-def physical_range(spec, name: str | None = None) -> tuple[float, float]:
+def physical_range(spec: _Declared, name: str | None = None) -> tuple[float, float]:
     """``(low, high)`` of :func:`outcome_range` (``-inf, inf`` when nothing bounds the outcome)."""
     r = outcome_range(spec, name)
     return r.low, r.high
 
 
-def unit_notes(outcomes: Mapping[str, object], file: str) -> list[Problem]:
+def unit_notes(outcomes: Mapping[str, _Declared], file: str) -> list[Problem]:
     """Non-fatal notes (``kind="note"``) on units that leave an outcome without a range check."""
     notes = []
     for name, spec in outcomes.items():
@@ -274,7 +291,7 @@ def unit_notes(outcomes: Mapping[str, object], file: str) -> list[Problem]:
     return notes
 
 
-def _param_known(name: str, spec) -> bool:
+def _param_known(name: str, spec: _Declared) -> bool:
     table = INSTRUMENT_RANGES[(spec.instrument or "").strip().lower()]
     param = (spec.parameter or name).strip().lower()
     return param in table or f"{param}_mm" in table
