@@ -185,11 +185,13 @@ def read_spacing_manifest(path: str | Path) -> dict[str, tuple[float, float]]:
     for bad, column, message, fix in _spacing_checks(table, required=True):
         problems += _each(table, bad, column, message, fix, file)
     InputError.collect(problems)
-    dy, dx = (
-        pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float) if c in table.columns else None
-        for c in SPACING_COLUMNS
+    row_col, col_col = SPACING_COLUMNS
+    dy = pd.to_numeric(table[row_col], errors="coerce").to_numpy(dtype=float)  # required above
+    dx = (
+        pd.to_numeric(table[col_col], errors="coerce").to_numpy(dtype=float)
+        if col_col in table.columns
+        else dy
     )
-    dx = dy if dx is None else dx
     return {str(name): (float(a), float(b)) for name, a, b in zip(table["file"], dy, dx, strict=True)}
 
 
