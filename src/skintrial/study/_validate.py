@@ -49,6 +49,12 @@ def _strings(value: object) -> list[str] | None:
     return value if isinstance(value, list) and all(isinstance(v, str) for v in value) else None
 
 
+def _table(raw: Mapping, key: str) -> Mapping:
+    """The TOML table ``raw[key]``; empty when it is missing or not a table."""
+    value = raw.get(key)
+    return value if isinstance(value, Mapping) else {}
+
+
 @dataclass(frozen=True)
 class Declared:
     """What ``study.toml`` declares, as far as it could be read (``None``: that part is unreadable)."""
@@ -56,7 +62,7 @@ class Declared:
     arms: list[str] | None = None
     visits: list[str] | None = None
     baseline_visit: str | None = None
-    outcomes: dict[str, OutcomeSpec | None] | None = None
+    outcomes: Mapping[str, OutcomeSpec | None] | None = None
     """Declared outcome names → their spec (``None`` for an outcome whose own table has errors)."""
     covariates: list[str] = field(default_factory=list)
     cross_sectional: CrossSectionalSpec | None = None
@@ -84,9 +90,8 @@ class Declared:
         """The parts of an invalid ``study.toml`` document that are usable (lists of names, valid outcomes)."""
         if not isinstance(raw, Mapping):
             return cls()
-        study = raw.get("study") if isinstance(raw.get("study"), Mapping) else {}
-        analysis = raw.get("analysis") if isinstance(raw.get("analysis"), Mapping) else {}
-        outcomes = None
+        study, analysis = _table(raw, "study"), _table(raw, "analysis")
+        outcomes: dict[str, OutcomeSpec | None] | None = None
         if isinstance(raw.get("outcomes"), Mapping):
             outcomes = {}
             for name, table in raw["outcomes"].items():
@@ -620,7 +625,8 @@ def _replicates(df: pd.DataFrame, file: str) -> list[Problem]:
 
 def _out_of_range(df: pd.DataFrame, value: pd.Series, d: Declared, file: str) -> list[Problem]:
     """One problem per value outside its outcome's physical range (docs/bundle.md, study/_ranges.py)."""
-    ranges = {k: outcome_range(v, k) for k, v in (d.outcomes or {}).items() if v is not None}
+    specs = {k: v for k, v in (d.outcomes or {}).items() if v is not None}
+    ranges = {k: outcome_range(v, k) for k, v in specs.items()}
     ranges = {k: r for k, r in ranges.items() if r.checked}
     if not ranges:
         return []
@@ -629,7 +635,7 @@ def _out_of_range(df: pd.DataFrame, value: pd.Series, d: Declared, file: str) ->
     bad = value.notna() & np.isfinite(value) & lo.notna() & ((value < lo) | (value > hi))
     problems = []
     for o, sub in df.loc[bad].groupby("outcome", sort=False):
-        rng, spec = ranges[o], d.outcomes[o]
+        rng, spec = ranges[o], specs[o]
         head = sub.head(MAX_SHOWN)
         shown = [
             Problem(
