@@ -357,7 +357,7 @@ class AnalysisSpec(_Table):
 
     primary: list[str] = Field(min_length=1)
     secondary: list[str] | None = None
-    methods: list[MethodName] = Field(default_factory=lambda: ["ancova"])
+    methods: list[MethodName] = Field(default_factory=lambda: list[MethodName](["ancova"]))
     cross_sectional: CrossSectionalSpec | None = None
     alpha: float = Field(default=0.05, gt=0, lt=1)
     ci_level: float = Field(default=0.95, gt=0, lt=1)
@@ -473,7 +473,7 @@ class SerumSpec(_Table):
     pqn_total_area: bool = False
     mechanism_outcomes: list[str] | None = None
     mechanism_methods: list[Literal["spearman", "pearson"]] = Field(
-        default_factory=lambda: ["spearman", "pearson"]
+        default_factory=lambda: list[Literal["spearman", "pearson"]](["spearman", "pearson"])
     )
     mechanism_arm_adjusted: bool = True
 
@@ -696,7 +696,8 @@ def _training_inconsistencies(raw: Mapping) -> list[Inconsistency]:
 def _cross_sectional_inconsistencies(raw: Mapping) -> list[Inconsistency]:
     """``[analysis.cross_sectional]`` goes with ``"cross_sectional"`` in methods, names a declared visit,
     and (grouping by arm) a declared reference arm."""
-    analysis, study = raw["analysis"], raw.get("study") if isinstance(raw.get("study"), Mapping) else {}
+    analysis, study = raw["analysis"], raw.get("study")
+    study = study if isinstance(study, Mapping) else {}
     table, methods = analysis.get("cross_sectional"), methods_of(raw)
     if not isinstance(table, Mapping):
         return []
