@@ -29,6 +29,8 @@ which is why the parameterisation is mmrm's. :func:`derivatives` gives Sigma, it
 
 from __future__ import annotations
 
+from functools import cache
+
 import numpy as np
 
 __all__ = ["STRUCTURES", "n_params", "derivatives", "start_theta", "theta_of_sigma"]
@@ -71,6 +73,19 @@ def _cor_map(phi: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return phi / np.sqrt(w), w**-1.5, -3.0 * phi * w**-2.5
 
 
+@cache
+def _us_second(T: int) -> np.ndarray:
+    """(m, m, T, T) second derivatives of Lambda Lambda' by the below-diagonal elements (constant)."""
+    i, j = np.tril_indices(T, -1)
+    m = i.size
+    out = np.zeros((m, m, T, T))
+    k, ll = np.nonzero(j[:, None] == j[None, :])
+    np.add.at(out, (k, ll, i[k], i[ll]), 1.0)
+    np.add.at(out, (k, ll, i[ll], i[k]), 1.0)
+    out.flags.writeable = False
+    return out
+
+
 def _corr(kind: str, phi: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """M (G, T, T), dM (G, m, T, T) and d2M (G, m, m, T, T) of the correlation part."""
     G, m = phi.shape
@@ -86,10 +101,7 @@ def _corr(kind: str, phi: np.ndarray, T: int) -> tuple[np.ndarray, np.ndarray, n
             # d(Lam Lam')/d lam_ij = E_ij Lam' + Lam E_ji
             dM[:, k, i, :] += Lam[:, :, j]
             dM[:, k, :, i] += Lam[:, :, j]
-            for ll, (i2, j2) in enumerate(zip(*lower, strict=True)):
-                if j2 == j:  # E_ij E_j'i' + E_i'j' E_ji, nonzero only when j = j'
-                    d2M[:, k, ll, i, i2] += 1.0
-                    d2M[:, k, ll, i2, i] += 1.0
+        d2M += _us_second(T)  # constant: E_ij E_j'i' + E_i'j' E_ji, nonzero only when j = j'
         return M, dM, d2M
     lag = _lag(T)
     if kind == "cs":
