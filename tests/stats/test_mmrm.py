@@ -234,3 +234,55 @@ def test_kenward_roger_inflates_the_se_and_lowers_the_df():
     sat = _btheb(d, df_method="satterthwaite").contrasts
     assert (kr["se"] > sat["se"]).all()
     assert (np.abs(kr["df"] / sat["df"] - 1) < 0.1).all()  # close to Satterthwaite's at this size
+
+
+@pytest.mark.parametrize("structure", STRUCTURES)
+def test_covariance_derivatives_match_finite_differences(structure):
+    from skintrial.stats._covstruct import derivatives, n_params
+
+    T = 4
+    theta = np.random.default_rng(5).normal(0.0, 0.4, (3, n_params(structure, T)))
+    _, J, H = derivatives(structure, theta, T)
+    h = 1e-6
+    for k in range(theta.shape[1]):
+        e = np.zeros(theta.shape[1])
+        e[k] = h
+        (sp, Jp, _), (sm, Jm, _) = derivatives(structure, theta + e, T), derivatives(structure, theta - e, T)
+        np.testing.assert_allclose((sp - sm) / (2 * h), J[:, k], atol=1e-8)
+        np.testing.assert_allclose((Jp - Jm) / (2 * h), H[:, :, k], atol=1e-8)
+
+
+@pytest.mark.parametrize("structure", ["us", "csh", "toeph"])
+def test_reml_score_and_observed_information_in_mmrm_parameters(structure):
+    """The engine's score and observed information (second derivatives of Sigma included) against
+    finite differences of its restricted log-likelihood, away from the maximum, on BtheB."""
+    from skintrial.stats import _reml
+    from skintrial.stats._covstruct import derivatives, start_theta
+
+    c = CASES["btheb"]
+    fit, _ = _fit(
+        _data("btheb"), baseline_visit="pre", outcome="outcome", value="value", arm="arm", visit="visit",
+        subject="participant_id", visits=c["visits"], arms=None, reference_arm="TAU", covariates=c["covariates"],
+    )  # fmt: skip
+    y = np.where(fit.mask, np.nan_to_num(fit.ta.values.transpose(1, 0, 2)), 0.0) / 10.0
+    prob = _reml._problem(y, fit.mask, fit.X)
+    theta = start_theta(structure, fit.sigma / 100.0) + 0.05  # near, not at, the maximum
+    T = fit.sigma.shape[-1]
+
+    def ll(th):
+        return _reml._loglik(prob, derivatives(structure, th, T)[0])[0]
+
+    _, J, H = derivatives(structure, theta, T)
+    _, score, _, observed, *_ = _reml._evaluate(prob, derivatives(structure, theta, T)[0], J, H)
+    h, q = 1e-4, theta.shape[1]
+    eye = np.eye(q) * h
+    fd_score = np.array([(ll(theta + eye[k]) - ll(theta - eye[k])) / (2 * h) for k in range(q)])
+    np.testing.assert_allclose(score[0], fd_score, rtol=1e-6, atol=1e-6)
+    fd_hess = np.array(
+        [
+            [(ll(theta + eye[k] + eye[m]) - ll(theta + eye[k] - eye[m]) - ll(theta - eye[k] + eye[m])
+              + ll(theta - eye[k] - eye[m])) / (4 * h * h) for m in range(q)]
+            for k in range(q)
+        ]
+    )  # fmt: skip
+    np.testing.assert_allclose(observed[0], -fd_hess, rtol=1e-4, atol=1e-3)
