@@ -173,3 +173,27 @@ the SD of the change, the percent change and the Wilcoxon signed-rank test (R's 
 p-value is exact or from the normal approximation)."""
 
 D_Z = "d_z = mean change / SD of the change (Cohen 1988), over the participants with both visits"
+
+MANY_ARMS_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "family",
+    "contrast",
+    "estimate",
+    "se",
+    "df",
+    "t",
+    "p",
+    "p_adj",
+    "mc_error",
+    "ci_low",
+    "ci_high",
+    "critical",
+    "ci_level",
+    "n",
+    "seed",
+    "status",
+)
+"""``results/many_arms.csv``: Dunnett (each arm vs the reference) or Tukey (every pair) single-step
+inference for the ANCOVA's arm contrasts (``skintrial.stats.many_arms``): the unadjusted t test, the
+adjusted p-value with its Monte-Carlo error, the simultaneous interval and its critical value, and the
+seed of the integration."""
