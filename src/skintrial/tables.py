@@ -14,6 +14,7 @@ from collections.abc import Mapping
 import pandas as pd
 
 from skintrial.instruments import LONG_COLUMNS as CURVE_COLUMNS
+from skintrial.omics import ECM_COLUMNS
 from skintrial.omics.enrichment import CAMERA_COLUMNS
 from skintrial.omics.expression import DE_COLUMNS
 from skintrial.omics.mechanism import MECHANISM_COLUMNS
@@ -135,6 +136,13 @@ _SPECS: tuple[TableSpec, ...] = (
     ),
     TableSpec(
         "expression_de", "omics", DE_COLUMNS, "moderated differential expression per gene and contrast"
+    ),
+    TableSpec(
+        "expression_ecm",
+        "omics",
+        ECM_COLUMNS,
+        "the leading ECM genes the report's heatmap draws",
+        written=False,
     ),
     TableSpec("expression_genesets", "omics", CAMERA_COLUMNS, "CAMERA gene-set tests per contrast"),
     TableSpec("exclusions", "pipeline", EXCLUSION_COLUMNS, "every record left out of an analysis"),

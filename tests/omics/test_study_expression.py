@@ -5,7 +5,6 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
@@ -14,46 +13,19 @@ from skintrial.omics import omics_stage
 from skintrial.omics.enrichment import CAMERA_COLUMNS
 from skintrial.omics.expression import DE_COLUMNS
 from skintrial.omics.genesets import ecm_gene_sets
-from skintrial.plan import synthetic_study
+from skintrial.plan import add_expression_layer, synthetic_study
 from skintrial.study import load_study
-
-TOML = '\n[expression]\nfile = "expression.csv"\nsamples = "expression_samples.csv"\ncounts = true\n'
 
 
 @pytest.fixture(scope="module")
-def bundle() -> Path:
+def bundle() -> tuple[Path, pd.DataFrame]:
     root = Path(synthetic_study(seed=3, n=24).write(tempfile.mkdtemp()))
-    add_expression(root)
-    return root
-
-
-def add_expression(root: Path, *, toml: str = TOML, seed: int = 0) -> None:
-    """Counts for every participant at week0 and week16; ECM genes rise after RT only."""
-    rng = np.random.default_rng(seed)
-    parts = pd.read_csv(root / "participants.csv")
-    ecm = sorted({g for genes in ecm_gene_sets().sets.values() for g in genes})[:150]
-    genes = ecm + [f"GENE{i:04d}" for i in range(450)]
-    rows, cols = [], []
-    base = np.exp(rng.normal(4, 1.5, len(genes)))
-    person = {p: rng.normal(0, 0.3, len(genes)) for p in parts["participant_id"]}
-    for p, arm in zip(parts["participant_id"], parts["arm"], strict=True):
-        for visit in ("week0", "week16"):
-            lfc = np.zeros(len(genes))
-            if visit == "week16" and arm == "RT":
-                lfc[:60] = 1.0
-            mu = base * np.exp(person[p]) * 2**lfc * rng.uniform(0.7, 1.4)
-            cols.append(rng.negative_binomial(10, 10 / (10 + mu)))
-            rows.append({"sample": f"{p}_{visit}", "participant_id": p, "visit": visit})
-    mat = pd.DataFrame(np.column_stack(cols), index=genes, columns=[r["sample"] for r in rows])
-    mat.index.name = "gene"
-    mat.to_csv(root / "expression.csv")
-    pd.DataFrame(rows).to_csv(root / "expression_samples.csv", index=False)
-    with open(root / "study.toml", "a") as fh:
-        fh.write(toml)
+    return root, add_expression_layer(root)
 
 
 def test_omics_stage_gives_registered_expression_tables(bundle):
-    res = omics_stage(load_study(bundle))
+    root, truth = bundle
+    res = omics_stage(load_study(root))
     de, sets = res.tables["expression_de"], res.tables["expression_genesets"]
     assert list(de.columns) == list(DE_COLUMNS) and list(sets.columns) == list(CAMERA_COLUMNS)
     expected = [
@@ -67,7 +39,8 @@ def test_omics_stage_gives_registered_expression_tables(bundle):
     assert settings["not_estimable"] == ["arm[RT]"]
     rt = de[de["contrast"] == expected[1]].set_index("gene")
     hits = rt.index[rt["p_adj"] < 0.05]
-    true = set(rt.index[:60])
+    true = set(truth.loc[(truth["arm"] == "RT") & (truth["log2_change"] >= 1), "gene"])
+    assert len(true & set(hits)) >= 40 and len(set(hits) - true) <= 0.15 * len(hits)
     assert len(true & set(hits)) >= 40 and len(set(hits) - true) <= 0.15 * len(hits)
     at = de[de["contrast"] == expected[0]]
     assert (at["p_adj"] < 0.05).sum() <= 3
@@ -77,7 +50,7 @@ def test_omics_stage_gives_registered_expression_tables(bundle):
 
 def _broken(edit) -> str:
     root = Path(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp()))
-    add_expression(root)
+    add_expression_layer(root)
     edit(root)
     with pytest.raises(InputError) as err:
         omics_stage(load_study(root))
@@ -145,7 +118,9 @@ def test_bundle_problems_name_file_row_column_and_fix(edit, needles):
 
 def test_unknown_expression_key_is_refused():
     root = Path(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp()))
-    add_expression(root, toml=TOML + "countz = true\n")
+    add_expression_layer(root)
+    with open(root / "study.toml", "a") as fh:
+        fh.write("countz = true\n")
     with pytest.raises(InputError, match="countz"):
         load_study(root)
 
@@ -154,11 +129,10 @@ def test_user_design_and_gmt_in_the_bundle():
     root = Path(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp()))
     core = sorted(ecm_gene_sets().sets["MATRISOME_CORE"])[:40]
     (root / "mine.gmt").write_text("MY_SET\tmine\t" + "\t".join(core) + "\n")
-    add_expression(
-        root,
-        toml=TOML
-        + 'design = "~ participant_id + visit"\ncontrasts = ["visit: week16 - week0"]\ngenesets = "mine.gmt"\n',
-    )
+    add_expression_layer(root)
+    toml = (root / "study.toml").read_text().replace('genesets = "ecm"', 'genesets = "mine.gmt"')
+    toml += 'design = "~ participant_id + visit"\ncontrasts = ["visit: week16 - week0"]\n'
+    (root / "study.toml").write_text(toml)
     res = omics_stage(load_study(root))
     assert set(res.tables["expression_de"]["contrast"]) == {"visit: week16 - week0"}
     assert res.settings["expression"]["genesets"] == "mine.gmt"

@@ -1,6 +1,7 @@
 """The molecular layer: qPCR, expression, serum panels, gene sets, enrichment and the mechanism view."""
 
 from skintrial.omics._qpcr_io import check_columns, check_cutoff  # noqa: F401
+from skintrial.omics._study_expression import ECM_COLUMNS  # noqa: F401
 from skintrial.omics._study_layer import OMICS_TABLES, analyse_omics, omics_stage  # noqa: F401
 from skintrial.omics.enrichment import camera, camera_from_fit, over_representation  # noqa: F401
 from skintrial.omics.expression import (  # noqa: F401

@@ -30,7 +30,24 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 
-__all__ = ["analyse_expression", "expression_options"]
+__all__ = ["ECM_COLUMNS", "analyse_expression", "expression_options", "leading_ecm_genes"]
+
+ECM_COLUMNS = ("gene", "contrast", "log_fc", "p", "p_adj")
+"""The report-only table ``expression_ecm``: the leading matrisome genes the report's heatmap draws."""
+
+
+def leading_ecm_genes(de: pd.DataFrame, *, top: int = 30) -> pd.DataFrame:
+    """The ``top`` genes of the shipped MATRISOME set with the smallest p over the contrasts, every
+    contrast's row for each (columns :data:`ECM_COLUMNS`), ordered by that smallest p."""
+    from skintrial.omics.genesets import ecm_gene_sets
+
+    matrisome = set(ecm_gene_sets().sets.get("MATRISOME", ()))
+    d = de[de["gene"].isin(matrisome) & np.isfinite(de["p"].astype(float))]
+    best = d.groupby("gene", sort=False)["p"].min().sort_values(kind="mergesort").head(top).index
+    rank = {g: i for i, g in enumerate(best)}
+    out = d[d["gene"].isin(rank)]
+    out = out.iloc[np.argsort(out["gene"].map(rank).to_numpy(), kind="stable")]
+    return out[list(ECM_COLUMNS)].reset_index(drop=True)
 
 
 def _arms(study, participants: pd.Series) -> list[str]:
@@ -185,7 +202,7 @@ def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
     """Differential expression (and CAMERA gene sets) of the bundle's ``[expression]`` layer.
 
     Returns the tables ``expression_de`` (:data:`skintrial.omics.expression.DE_COLUMNS`, every
-    contrast) and ``expression_genesets`` (CAMERA per contrast; absent with ``genesets = "none"``),
+    contrast), ``expression_ecm`` (:func:`leading_ecm_genes`, for the report) and ``expression_genesets`` (CAMERA per contrast; absent with ``genesets = "none"``),
     and the settings they ran with (:func:`expression_options`, plus the fitted d0 and s0^2).
     """
     from skintrial.omics.enrichment import CAMERA_COLUMNS, camera_from_fit
@@ -215,7 +232,7 @@ def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
         trend=spec.trend,
         robust=spec.robust,
     )
-    tables = {"expression_de": de}
+    tables = {"expression_de": de, "expression_ecm": leading_ecm_genes(de)}
     if spec.genesets.lower() != "none":
         sets = (
             spec.genesets

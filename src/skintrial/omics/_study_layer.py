@@ -35,6 +35,7 @@ OMICS_TABLES = (
     "qpcr",
     "qpcr_exclusions",
     "expression_de",
+    "expression_ecm",
     "expression_genesets",
 )
 

@@ -13,6 +13,7 @@ from skintrial.plan._synthetic_designs import (
     synthetic_cross_sectional,
     synthetic_single_arm,
 )
+from skintrial.plan._synthetic_expression import add_expression_layer
 from skintrial.plan._workflow import (
     NOTE_KINDS,
     PLAN_TABLES,
@@ -31,6 +32,7 @@ from skintrial.plan.simulate import SimulationResult, design_table, simulate_pow
 from skintrial.plan.synthetic import SyntheticStudy, calibration_table, synthetic_study
 
 __all__ = [
+    "add_expression_layer",
     "simulate_cutometer",
     "simulate_cutometer_from_parameters",
     "simulate_attendance",

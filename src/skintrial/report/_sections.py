@@ -443,7 +443,13 @@ def _cross_sectional(ctx: Context) -> dict | None:
 def build_sections(ctx: Context) -> list[dict]:
     """Every section of the report, in reading order (sections without data are left out). A design
     that is not randomised has its own analysis sections (:mod:`skintrial.report._section_design`)."""
-    from skintrial.report import _section_design, _section_instruments, _section_omics, _section_training
+    from skintrial.report import (
+        _section_design,
+        _section_expression,
+        _section_instruments,
+        _section_omics,
+        _section_training,
+    )
 
     own = _section_design.build(ctx)
     design: list[dict | None] = list(own) if own is not None else []
@@ -464,6 +470,7 @@ def build_sections(ctx: Context) -> list[dict]:
         *_section_instruments.build(ctx),
         *_section_training.build(ctx),
         *_section_omics.build(ctx),
+        *_section_expression.build(ctx),
         _methods(ctx),
         _section_design.exclusions_section(ctx),
     ]
