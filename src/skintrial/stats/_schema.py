@@ -197,3 +197,28 @@ MANY_ARMS_COLUMNS: tuple[str, ...] = (
 inference for the ANCOVA's arm contrasts (``skintrial.stats.many_arms``): the unadjusted t test, the
 adjusted p-value with its Monte-Carlo error, the simultaneous interval and its critical value, and the
 seed of the integration."""
+
+RANK_ANCOVA_COLUMNS: tuple[str, ...] = ("outcome", "f", "num_df", "den_df", "p", "n", "method", "status")
+"""``results/rank_ancova.csv``: Quade's (1967) rank ANCOVA of follow-up on baseline, one row per outcome
+(``skintrial.stats.rank``); ``method`` names the procedure."""
+
+WILCOXON_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "contrast",
+    "w",
+    "p",
+    "estimate",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "n",
+    "method",
+    "status",
+)
+"""``results/wilcoxon.csv``: Wilcoxon–Mann–Whitney test of the change from baseline per arm contrast
+with the Hodges–Lehmann shift (``estimate``) and its interval; ``method`` is ``exact`` or
+``normal_approximation`` (R ``wilcox.test``'s choice)."""
+
+KRUSKAL_COLUMNS: tuple[str, ...] = ("outcome", "statistic", "df", "p", "n", "status")
+"""Kruskal–Wallis test of the change from baseline across every arm, one row per outcome (``statistic``
+is the tie-corrected H)."""
