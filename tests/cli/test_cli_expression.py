@@ -288,3 +288,34 @@ def test_expression_command_takes_counts(tmp_path):
     ref = pd.read_csv(voom / "voom_toptable.csv.gz")
     assert_allclose(de["t"], ref["t"], rtol=1e-6)
     assert_allclose(de["p"], ref["P.Value"], rtol=1e-6)
+
+
+def test_expression_command_ora_on_counts(tmp_path):
+    voom = HERE.parents[1] / "reference" / "voom"
+    out = tmp_path / "de.csv"
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(voom / "counts.csv"),
+            "--counts",
+            "--samples",
+            str(voom / "samples.csv"),
+            "--design",
+            "~ condition + batch",
+            "--contrast",
+            "condition: b - a",
+            "--out",
+            str(out),
+            "--genesets",
+            str(voom / "voom_sets.gmt"),
+            "--ora",
+            "0.05",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    ora = pd.read_csv(tmp_path / "de.ora.csv").set_index("set")
+    cam = pd.read_csv(tmp_path / "de.camera.csv").set_index("set")
+    assert ora.loc["UP_TRUE", "p_adj"] < 1e-10 and ora.loc["RANDOM_50", "p"] > 0.01
+    assert cam.loc["UP_TRUE", "direction"] == "up"
+    assert ora["background"].iat[0].endswith("fitted genes")

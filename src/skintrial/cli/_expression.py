@@ -74,6 +74,14 @@ def expression(
             "limma's camera has no robust option)."
         ),
     ] = False,
+    ora: Annotated[
+        float | None,
+        typer.Option(
+            help="Also over-representation (hypergeometric) of the --genesets among the genes with BH q below "
+            "this threshold in the first contrast (e.g. 0.05), against all fitted genes; written as "
+            "<out>.ora.csv.",
+        ),
+    ] = None,
     counts: Annotated[
         bool,
         typer.Option(
@@ -88,7 +96,7 @@ def expression(
 
     from skintrial._io import refuse_inputs, write_files
     from skintrial.errors import InputError
-    from skintrial.omics.enrichment import camera_from_fit
+    from skintrial.omics.enrichment import camera_from_fit, over_representation
     from skintrial.omics.expression import differential_expression_from_fit, fit_expression
 
     cor: float | None
@@ -107,8 +115,18 @@ def expression(
             fix="give --samples samples.csv: one row per matrix column, a 'sample' column and the design's columns",
             file=str(expr),
         )
+    if ora is not None and (genesets is None or not 0 < ora < 1):
+        raise InputError(
+            "--ora needs --genesets and a q threshold between 0 and 1",
+            fix="e.g. --genesets ecm --ora 0.05",
+        )
     cam_path = out.with_name(out.name.removesuffix(".csv") + ".camera.csv")
-    outputs = {out: "--out", **({cam_path: "--out"} if genesets is not None else {})}
+    ora_path = out.with_name(out.name.removesuffix(".csv") + ".ora.csv")
+    outputs = {
+        out: "--out",
+        **({cam_path: "--out"} if genesets is not None else {}),
+        **({ora_path: "--out"} if ora is not None else {}),
+    }
     inputs = [expr, *([samples] if samples is not None else [])]
     if genesets is not None and Path(genesets).is_file():
         inputs.append(Path(genesets))
@@ -126,7 +144,19 @@ def expression(
         cam = camera_from_fit(
             ef, contrast[0], genesets, inter_gene_cor=cor, use_ranks=use_ranks, trend_var=trend
         )
-    write_files({out: de, **({cam_path: cam} if cam is not None else {})}, inputs=inputs)
+    ora_table = None
+    if ora is not None and genesets is not None:
+        first = de[(de["contrast"] == de["contrast"].iat[0]) & (de["status"] == "ok")]
+        ora_table = over_representation(
+            first.loc[first["p_adj"] < ora, "gene"].tolist(),
+            gene_sets=genesets,
+            background=first["gene"].tolist(),
+            background_label=f"the {len(first)} fitted genes",
+        )
+    files = {out: de, **({cam_path: cam} if cam is not None else {})}
+    if ora_table is not None:
+        files[ora_path] = ora_table
+    write_files(files, inputs=inputs)
     msg = (
         f"expression: {len(ef.data.genes)} genes x {len(ef.data.samples)} samples"
         + (" (counts: TMM + voom weights)" if counts else "")
@@ -138,4 +168,6 @@ def expression(
     )
     if cam is not None:
         msg += f"; camera: {len(cam)} sets -> {cam_path}"
+    if ora_table is not None:
+        msg += f"; ora: {len(ora_table)} sets -> {ora_path}"
     err_console.print(msg)
