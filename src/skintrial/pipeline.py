@@ -190,6 +190,10 @@ def _randomised(study: Study) -> bool:
     return study.spec.study.randomised
 
 
+def _sensitivity(study: Study) -> bool:
+    return _randomised(study) and bool(study.spec.analysis.sensitivity)
+
+
 def _stages() -> tuple[Stage, ...]:
     from skintrial import omics, stats, training
 
@@ -201,6 +205,7 @@ def _stages() -> tuple[Stage, ...]:
         Stage("mixed_anova", _plain(stats.mixed_anova_stage), when=_listed("mixed_anova")),
         Stage("cross_sectional", _plain(stats.cross_sectional_stage), when=_listed("cross_sectional")),
         Stage("paired_change", _plain(stats.paired_change_stage), when=_listed("paired_change")),
+        Stage("sensitivity", _plain(stats.sensitivity_stage), when=_sensitivity),
         Stage("training", _plain(training.training_stage)),
         Stage("omics", _plain(omics.omics_stage)),
     )

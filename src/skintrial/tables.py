@@ -30,11 +30,15 @@ from skintrial.stats import (
     DESCRIPTIVE_COLUMNS,
     EMMEANS_COLUMNS,
     FTEST_COLUMNS,
+    KRUSKAL_COLUMNS,
+    MANY_ARMS_COLUMNS,
     MIXED_ANOVA_COLUMNS,
     PAIRED_CHANGE_COLUMNS,
+    RANK_ANCOVA_COLUMNS,
     SIMPLE_EFFECTS_COLUMNS,
     TWO_WAY_ANOVA_COLUMNS,
     TWO_WAY_MEANS_COLUMNS,
+    WILCOXON_COLUMNS,
 )
 from skintrial.study import SCREENING_COLUMNS
 from skintrial.training import DOSE_COLUMNS, DOSE_DATA_COLUMNS, PER_PROTOCOL_COLUMNS, SUMMARY_COLUMNS
@@ -68,6 +72,10 @@ _SPECS: tuple[TableSpec, ...] = (
     TableSpec("ancova", "ancova", CONTRAST_COLUMNS, "ANCOVA contrasts, the primary analysis"),
     TableSpec("emmeans", "ancova", EMMEANS_COLUMNS, "adjusted means per outcome and arm"),
     TableSpec("arm_tests", "ancova", FTEST_COLUMNS, "F test of arm (Type II and III)"),
+    TableSpec("many_arms", "ancova", MANY_ARMS_COLUMNS, "Dunnett or Tukey single-step contrasts"),
+    TableSpec("rank_ancova", "sensitivity", RANK_ANCOVA_COLUMNS, "Quade's rank ANCOVA (sensitivity)"),
+    TableSpec("wilcoxon", "sensitivity", WILCOXON_COLUMNS, "Wilcoxon-Mann-Whitney shift of change"),
+    TableSpec("kruskal_wallis", "sensitivity", KRUSKAL_COLUMNS, "Kruskal-Wallis test of change"),
     TableSpec(
         "clda",
         "clda",

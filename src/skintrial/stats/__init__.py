@@ -31,12 +31,16 @@ from skintrial.stats._schema import (
     DESCRIPTIVE_COLUMNS,
     EMMEANS_COLUMNS,
     FTEST_COLUMNS,
+    KRUSKAL_COLUMNS,
+    MANY_ARMS_COLUMNS,
     MIXED_ANOVA_COLUMNS,
     PAIRED_CHANGE_COLUMNS,
+    RANK_ANCOVA_COLUMNS,
     SIMPLE_EFFECTS_COLUMNS,
     TWO_WAY_ANOVA_COLUMNS,
     TWO_WAY_MEANS_COLUMNS,
     VISIT_EMMEANS_COLUMNS,
+    WILCOXON_COLUMNS,
 )
 from skintrial.stats._stages import (
     adjust_study_families,
@@ -49,15 +53,18 @@ from skintrial.stats._stages import (
     grouped_study,
     mixed_anova_stage,
     paired_change_stage,
+    sensitivity_stage,
 )
 from skintrial.stats._trial import TrialAnalysis
 from skintrial.stats.ancova import AncovaResult, ancova
 from skintrial.stats.clda import CLDA_COLUMNS, CldaResult, clda
 from skintrial.stats.cross_sectional import CrossSectionalResult, cross_sectional
 from skintrial.stats.describe import describe, within_arm_change
+from skintrial.stats.many_arms import many_arm_contrasts, simultaneous_contrasts
 from skintrial.stats.mixed_anova import MixedAnovaResult, mixed_anova
 from skintrial.stats.multiplicity import adjust_families, p_adjust, serial_gatekeeper
 from skintrial.stats.paired_change import PairedChangeResult, paired_change, signed_rank_test
+from skintrial.stats.rank import kruskal_wallis, rank_ancova, wilcoxon_shift
 from skintrial.stats.two_way import TwoWayAnova, two_way_anova
 
 __all__ = [
@@ -123,6 +130,16 @@ __all__ = [
     "mixed_anova_stage",
     "cross_sectional_stage",
     "paired_change_stage",
+    "sensitivity_stage",
+    "many_arm_contrasts",
+    "simultaneous_contrasts",
+    "rank_ancova",
+    "wilcoxon_shift",
+    "kruskal_wallis",
+    "MANY_ARMS_COLUMNS",
+    "RANK_ANCOVA_COLUMNS",
+    "WILCOXON_COLUMNS",
+    "KRUSKAL_COLUMNS",
     "grouped_study",
     "followup_visits",
 ]

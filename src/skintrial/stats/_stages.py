@@ -21,6 +21,8 @@ import pandas as pd
 
 from skintrial.stage import StageResult
 from skintrial.stats._schema import CROSS_SECTIONAL_COLUMNS
+from skintrial.stats.many_arms import FAMILIES as MANY_ARM_FAMILIES
+from skintrial.stats.many_arms import family_table, with_family_p
 from skintrial.stats.multiplicity import adjust_families
 from skintrial.study import (
     CrossSectionalSpec,
@@ -40,6 +42,7 @@ __all__ = [
     "mixed_anova_stage",
     "cross_sectional_stage",
     "paired_change_stage",
+    "sensitivity_stage",
     "grouped_study",
     "followup_visits",
 ]
@@ -98,7 +101,8 @@ def adjust_study_families(table: pd.DataFrame, study: Study) -> pd.DataFrame:
     """``p_adj`` of a contrast table by the study's plan: one family of primary outcomes, one of
     secondary outcomes, the plan's method and gatekeeping (:func:`adjust_families`)."""
     a = study.spec.analysis
-    return adjust_families(table, families=_families(study), method=a.multiplicity, gatekeeping=a.gatekeeping)
+    method = "none" if a.multiplicity in MANY_ARM_FAMILIES else a.multiplicity  # within outcome: ancova_stage
+    return adjust_families(table, families=_families(study), method=method, gatekeeping=a.gatekeeping)
 
 
 def ancova_settings(study: Study) -> dict[str, Any]:
@@ -166,15 +170,42 @@ def ancova_stage(study: Study) -> StageResult:
         visits=[args["baseline_visit"], args["followup_visit"]],
         analysis="ancova",
     )
+    tables = {
+        "ancova": adjust_study_families(res.contrasts, study),
+        "emmeans": res.estimates,
+        "arm_tests": res.tests,
+    }
+    family = study.spec.analysis.multiplicity
+    settings = dict(args)
+    if family in MANY_ARM_FAMILIES:  # Dunnett / Tukey over each outcome's arm contrasts
+        many = family_table(res.fit, res.contrasts, args["arms"], family=family, ci_level=args["ci_level"])
+        tables["ancova"] = with_family_p(tables["ancova"], many, family)
+        tables["many_arms"] = many
+        settings["many_arms"] = {"family": family, "seed": int(many["seed"].iloc[0]) if len(many) else None}
+    return StageResult(stage="ancova", tables=tables, exclusions=(excl,), settings=settings)
+
+
+def sensitivity_stage(study: Study) -> StageResult:
+    """The rank-based sensitivity analyses of ``[analysis] sensitivity`` (``skintrial.stats.rank``):
+    Quade's rank ANCOVA (``rank_ancova``); the Wilcoxon–Mann–Whitney shift per arm contrast
+    (``wilcoxon``) with, for more than two arms, the Kruskal–Wallis test (``kruskal_wallis``)."""
+    from skintrial.stats.rank import QUADE, kruskal_wallis, rank_ancova, wilcoxon_shift
+
+    args = ancova_settings(study)
+    kw = {k: args[k] for k in ("baseline_visit", "followup_visit", "arms", "reference_arm")}
+    listed = study.spec.analysis.sensitivity
+    long = study.long()
+    tables: dict[str, pd.DataFrame] = {}
+    if "rank_ancova" in listed:
+        tables["rank_ancova"] = rank_ancova(long, **kw)
+    if "wilcoxon" in listed:
+        tables["wilcoxon"] = wilcoxon_shift(long, **kw, ci_level=args["ci_level"])
+        if len(args["arms"]) > 2:
+            tables["kruskal_wallis"] = kruskal_wallis(long, **kw)
     return StageResult(
-        stage="ancova",
-        tables={
-            "ancova": adjust_study_families(res.contrasts, study),
-            "emmeans": res.estimates,
-            "arm_tests": res.tests,
-        },
-        exclusions=(excl,),
-        settings=args,
+        stage="sensitivity",
+        tables=tables,
+        settings={**kw, "methods": list(listed), "rank_ancova": QUADE, "ci_level": args["ci_level"]},
     )
 
 

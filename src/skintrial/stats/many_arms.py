@@ -325,3 +325,11 @@ def _worst(statuses: list[str]) -> str:
     """An outcome's family status: ok only when every contrast is."""
     bad = [s for s in statuses if s != STATUS_OK]
     return bad[0] if bad else STATUS_OK
+
+
+def with_family_p(contrasts: pd.DataFrame, many: pd.DataFrame, family: str) -> pd.DataFrame:
+    """``contrasts`` (the ANCOVA's table) with ``p_adj`` the single-step p of the same contrast in the
+    Dunnett or Tukey family of its outcome, and ``p_adj_method`` the family's name."""
+    key = ["outcome", "contrast"]
+    p = contrasts[key].merge(many[[*key, "p_adj"]], on=key, how="left")["p_adj"].to_numpy()
+    return contrasts.assign(p_adj=p, p_adj_method=family)

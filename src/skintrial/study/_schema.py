@@ -361,8 +361,11 @@ class AnalysisSpec(_Table):
     cross_sectional: CrossSectionalSpec | None = None
     alpha: float = Field(default=0.05, gt=0, lt=1)
     ci_level: float = Field(default=0.95, gt=0, lt=1)
-    multiplicity: Literal["holm", "hochberg", "bonferroni", "bh", "by", "fixed_sequence", "none"] = "holm"
+    multiplicity: Literal[
+        "holm", "hochberg", "bonferroni", "bh", "by", "fixed_sequence", "none", "dunnett", "tukey"
+    ] = "holm"
     gatekeeping: bool = False
+    sensitivity: list[Literal["rank_ancova", "wilcoxon"]] = Field(default_factory=list)
     covariates: list[str] = Field(default_factory=list)
     interaction: bool = False
     per_protocol_min_adherence: float | None = Field(default=None, ge=0, le=1)

@@ -1,0 +1,77 @@
+"""[analysis] multiplicity = "dunnett" / "tukey" and [analysis] sensitivity in a study bundle (issue 15):
+the tables are written under their registered names and agree with the library functions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from numpy.testing import assert_allclose
+
+from skintrial.errors import InputError
+from skintrial.pipeline import analyse
+from skintrial.plan import synthetic_study
+from skintrial.stats import ancova_settings
+from skintrial.stats.many_arms import many_arm_contrasts
+from skintrial.stats.rank import rank_ancova
+from skintrial.study import load_study
+
+
+def _bundle(tmp_path: Path, lines: str) -> Path:
+    root = synthetic_study(seed=11, n=30, control_arm=True, omics=False, training=False).write(tmp_path / "s")
+    toml = root / "study.toml"
+    text = toml.read_text(encoding="utf-8").replace('multiplicity = "holm"\n', lines)
+    toml.write_text(text, encoding="utf-8")
+    return root
+
+
+@pytest.mark.parametrize("family", ["dunnett", "tukey"])
+def test_many_arm_family_fills_ancova_p_adj(tmp_path, family):
+    study = load_study(
+        _bundle(tmp_path, f'multiplicity = "{family}"\nsensitivity = ["rank_ancova", "wilcoxon"]\n')
+    )
+    res = analyse(study)
+    anc, many = res.table("ancova"), res.table("many_arms")
+    assert (anc["p_adj_method"] == family).all()
+    assert (many["family"] == family).all()
+    m = anc.merge(many, on=["outcome", "contrast"], suffixes=("", "_m"))
+    assert len(m) == len(anc)
+    assert_allclose(m["p_adj"], m["p_adj_m"], equal_nan=True)
+    ok = m["status"] == "ok"
+    assert (m.loc[ok, "p_adj"] >= m.loc[ok, "p"] - 1e-12).all()
+    direct = many_arm_contrasts(study.long(), **_keywords(study), family=family)
+    both = many.merge(direct, on=["outcome", "contrast"], suffixes=("", "_d"))
+    assert len(both) == len(many) == len(direct)
+    assert_allclose(both["p_adj"], both["p_adj_d"], equal_nan=True)
+    assert res.settings("ancova")["many_arms"]["family"] == family
+    # the sensitivity stage
+    assert res.has("rank_ancova") and res.has("wilcoxon") and res.has("kruskal_wallis")
+    q = rank_ancova(study.long(), **{k: v for k, v in _keywords(study).items() if k != "covariates"})
+    assert_allclose(
+        res.table("rank_ancova").set_index("outcome").loc[q["outcome"], "f"], q["f"], equal_nan=True
+    )
+    assert list(res.settings("sensitivity")["methods"]) == ["rank_ancova", "wilcoxon"]
+
+
+def _keywords(study):
+    a = ancova_settings(study)
+    return {k: a[k] for k in ("baseline_visit", "followup_visit", "arms", "reference_arm", "covariates")}
+
+
+def test_default_plan_has_no_sensitivity_or_many_arms(tmp_path):
+    res = analyse(load_study(_bundle(tmp_path, 'multiplicity = "holm"\n')))
+    assert not res.has("many_arms") and not res.has("rank_ancova") and not res.has("wilcoxon")
+    assert (res.table("ancova")["p_adj_method"] == "holm").all()
+
+
+def test_unknown_sensitivity_method_is_refused(tmp_path):
+    with pytest.raises(InputError, match="sensitivity"):
+        load_study(_bundle(tmp_path, 'multiplicity = "holm"\nsensitivity = ["bootstrap"]\n'))
+
+
+def test_p_values_between_zero_and_one(tmp_path):
+    res = analyse(load_study(_bundle(tmp_path, 'multiplicity = "tukey"\nsensitivity = ["wilcoxon"]\n')))
+    w = res.table("wilcoxon")
+    p = w.loc[w["status"] == "ok", "p"].to_numpy()
+    assert np.all((p >= 0) & (p <= 1))
