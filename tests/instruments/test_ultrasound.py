@@ -502,7 +502,8 @@ def test_overlay_draws_the_detected_border(phantoms, tmp_path):
     result = ultrasound_parameters(image)
     path = overlay_png(image, result, tmp_path / "deep" / "o.png")
     drawn = np.asarray(Image.open(path).convert("RGB"))
-    assert drawn.shape == (pixels.shape[0] + 34, pixels.shape[1], 3)
+    assert drawn.shape[0] > pixels.shape[0] and drawn.shape[1] == max(pixels.shape[1], 240)
+    assert drawn.shape[2] == 3  # the scan, then a caption strip with the values, the QC and the legend
     cols = np.arange(0, pixels.shape[1], 97)
     rows = np.clip(np.round(result.layers.border[0, cols]), 0, pixels.shape[0] - 1).astype(int)
     reddish = [
@@ -707,3 +708,34 @@ def test_a_defect_in_the_analysis_is_raised_not_hidden_in_an_error_row(phantoms,
     monkeypatch.setattr(us, "read_ultrasound", broken)
     with pytest.raises(KeyError):
         ultrasound_files(paths, pixel_spacing_mm=0.0125)
+
+
+@pytest.mark.parametrize("cols", [60, 200, 640])
+def test_overlay_legend_and_caption_fit_inside_the_image(cols):
+    """Every legend entry (swatch and name) and every caption line lies inside the PNG, however narrow
+    the scan: the magenta SLEB line can always be identified."""
+    import io
+
+    from PIL import Image, ImageDraw
+
+    from skintrial.instruments import _ultrasound_overlay as ov
+    from skintrial.instruments.ultrasound import UltrasoundImage, ultrasound_parameters
+    from skintrial.plan import simulate_ultrasound
+
+    pixels, _ = simulate_ultrasound(dermal_thickness_mm=1.5, lep_upper=0.3, lep_lower=0.1, seed=0)
+    image = UltrasoundImage(np.ascontiguousarray(pixels[:, :cols]), (0.0125, 0.0125))
+    result = ultrasound_parameters(image)
+    png = Image.open(io.BytesIO(ov.overlay_bytes(image, result)))
+    width = png.size[0]
+    assert width >= max(cols, ov._MIN_WIDTH)
+    probe = ImageDraw.Draw(Image.new("P", (1, 1)))
+    rows = ov._legend_rows(probe, width)
+    placed = [(key, label, x) for row in rows for key, label, x in row]
+    assert [k for k, _, _ in placed] == [k for k, _ in ov._LEGEND]
+    for _, label, x in placed:
+        assert x + ov._SWATCH + 3 + probe.textlength(label) <= width
+    lines = [line for words in ov._caption_words(result) for line in ov._wrap(probe, words, width - 8)]
+    assert all(probe.textlength(line) <= width - 8 or "  " not in line for line in lines)
+    palette = np.asarray(png)  # the magenta swatch is drawn in the caption strip
+    magenta = ov._GREYS + list(ov.OVERLAY_COLOURS).index("sleb")
+    assert (palette[image.frames()[0].shape[0] :] == magenta).any()

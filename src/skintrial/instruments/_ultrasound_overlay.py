@@ -19,19 +19,64 @@ OVERLAY_COLOURS = {
 }
 
 
-def _caption(result) -> str:
+_LEGEND = (
+    ("surface", "surface"),
+    ("dermis_top", "dermis top"),
+    ("sleb", "SLEB"),
+    ("split", "upper/lower split"),
+    ("border", "dermis/subcutis border"),
+)
+"""The legend under every overlay: each line's colour swatch and what it marks."""
+
+_LINE_H = 12  # PIL's default bitmap font is 11 px high
+_PAD = 4
+_SWATCH = 10
+_MIN_WIDTH = 240  # narrower scans get a wider caption strip, so that no legend entry is ever cut
+
+
+def _caption_words(result) -> list[list[str]]:
+    """The caption as paragraphs of words: the parameters, then the QC flags."""
     v = result.values
 
     def fmt(x: float, digits: int = 2) -> str:
         return "NA" if not math.isfinite(x) else f"{x:.{digits}f}"
 
-    text = (
-        f"dermis {fmt(v['dermal_thickness_mm'])} mm (IQR {fmt(v['dermal_thickness_iqr_mm'])})  "
-        f"entry echo {fmt(v['entry_echo_mm'], 3)} mm  SLEB {fmt(v['sleb_thickness_mm'])} mm  "
-        f"LEP {fmt(v['lep_fraction'])} upper {fmt(v['lep_upper'])} lower {fmt(v['lep_lower'])}"
-    )
-    qc = ";".join(result.qc) or "clean"
-    return f"{text}\nqc: {qc}   yellow surface, cyan dermis top, magenta SLEB, green split, red border"
+    values = [
+        f"dermis {fmt(v['dermal_thickness_mm'])} mm",
+        f"(IQR {fmt(v['dermal_thickness_iqr_mm'])})",
+        f"entry echo {fmt(v['entry_echo_mm'], 3)} mm",
+        f"SLEB {fmt(v['sleb_thickness_mm'])} mm",
+        f"LEP {fmt(v['lep_fraction'])}",
+        f"upper {fmt(v['lep_upper'])}",
+        f"lower {fmt(v['lep_lower'])}",
+    ]
+    return [values, ["qc:", *(";".join(result.qc) or "clean").split(";")]]
+
+
+def _wrap(draw, chunks: list[str], width: float) -> list[str]:
+    """Chunks joined by two spaces into lines no wider than ``width`` pixels (a chunk is never split)."""
+    lines: list[str] = []
+    for chunk in chunks:
+        trial = f"{lines[-1]}  {chunk}" if lines else chunk
+        if lines and draw.textlength(trial) <= width:
+            lines[-1] = trial
+        else:
+            lines.append(chunk)
+    return lines
+
+
+def _legend_rows(draw, width: float) -> list[list[tuple[str, str, float]]]:
+    """Legend entries (key, label, x) placed left to right, a new row when the next would not fit."""
+    rows: list[list[tuple[str, str, float]]] = [[]]
+    x = float(_PAD)
+    for key, label in _LEGEND:
+        w = _SWATCH + 3 + draw.textlength(label)
+        if rows[-1] and x + w > width - _PAD:
+            rows.append([])
+            x = float(_PAD)
+        rows[-1].append((key, label, x))
+        x += w + 10
+    return rows
 
 
 def overlay_png(image, result, path: str | Path) -> Path:
@@ -76,15 +121,17 @@ def overlay_bytes(image, result) -> bytes:
 
     frame = image.frames()[result.frame]
     rows, cols = frame.shape
-    caption_h = 34
-    # A palette image (one byte per pixel, 3x less to compress than RGB): entries 0..250 are grey
-    # levels 0..255 in steps of 255/250, the last five the line colours.
+    width = max(cols, _MIN_WIDTH)
+    probe = ImageDraw.Draw(Image.new("P", (1, 1)))
+    text = [line for words in _caption_words(result) for line in _wrap(probe, words, width - 2 * _PAD)]
+    legend = _legend_rows(probe, width)
+    caption_h = _PAD + _LINE_H * (len(text) + len(legend)) + _PAD
     grey = np.round(np.arange(_GREYS) * 255.0 / (_GREYS - 1)).astype(np.uint8)
     palette = np.concatenate(
         [np.repeat(grey[:, None], 3, axis=1), np.array(list(OVERLAY_COLOURS.values()), np.uint8)]
     ).ravel()
-    indexed = np.zeros((rows + caption_h, cols), np.uint8)
-    indexed[:rows] = (frame.astype(np.uint16) * (_GREYS - 1) + 127) // 255
+    indexed = np.zeros((rows + caption_h, width), np.uint8)
+    indexed[:rows, :cols] = (frame.astype(np.uint16) * (_GREYS - 1) + 127) // 255
     canvas = Image.fromarray(indexed, mode="P")
     canvas.putpalette(palette.tolist())
     colour = {name: _GREYS + i for i, name in enumerate(OVERLAY_COLOURS)}
@@ -103,7 +150,15 @@ def overlay_bytes(image, result) -> bytes:
         for name, y in lines:
             points = list(zip(x.tolist(), np.clip(y, 0, rows - 1).tolist(), strict=True))
             draw.line(points, fill=colour[name], width=1)
-    draw.multiline_text((4, rows + 2), _caption(result), fill=_GREYS - 1, spacing=2)
+    y = rows + _PAD
+    for line in text:
+        draw.text((_PAD, y), line, fill=_GREYS - 1)
+        y += _LINE_H
+    for row in legend:
+        for key, label, left in row:
+            draw.rectangle((left, y + 1, left + _SWATCH - 1, y + _SWATCH), fill=colour[key])
+            draw.text((left + _SWATCH + 3, y), label, fill=_GREYS - 1)
+        y += _LINE_H
     png = io.BytesIO()
     canvas.save(png, format="PNG", compress_level=1)  # fast zlib: speckle barely compresses anyway
     return png.getvalue()
