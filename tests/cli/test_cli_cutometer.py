@@ -146,18 +146,16 @@ def test_unknown_unit_on_the_command_line_is_named_as_a_unit(files, tmp_path):
     assert not out.exists()
 
 
-def test_curves_without_pressure_or_times_name_every_file(tmp_path):
+def test_curves_without_pressure_or_times_are_read_from_the_curve(tmp_path):
     curves, _ = simulate_cutometer(1, seed=2)
     names = ["a.csv", "b.csv", "c.csv"]
     for name in names:
         curves[["time_s", "deformation_mm"]].to_csv(tmp_path / name, index=False)
     out = tmp_path / "o.csv"
     result = runner.invoke(app, ["cutometer", *[str(tmp_path / n) for n in names], "-o", str(out)])
-    assert result.exit_code == 2, result.output
-    text = " ".join(result.output.split())
-    assert all(str(tmp_path / n) in text for n in names)
-    assert "no pressure_mbar values" in text and "[3 measurements]" in text and "--on/--off" in text
-    assert not out.exists()
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, keep_default_na=False)
+    assert table["qc"].tolist() == ["phases_inferred"] * 3 and table["n_cycles"].tolist() == [1, 1, 1]
 
 
 def test_one_sample_curve_gets_a_fix_and_a_pressure_gap_is_located(tmp_path):
@@ -178,15 +176,14 @@ def test_one_sample_curve_gets_a_fix_and_a_pressure_gap_is_located(tmp_path):
 
 def test_error_rows_printed_with_their_file_and_n_cycles_stays_integer(files, tmp_path):
     folder, _ = files
-    curves, _ = simulate_cutometer(1, seed=5)
-    curves[["time_s", "deformation_mm"]].to_csv(tmp_path / "nopressure.csv", index=False)
+    (tmp_path / "one.csv").write_text("time_s,deformation_mm\n0,0.1\n")
     out = tmp_path / "o.csv"
     result = runner.invoke(
-        app, ["cutometer", str(folder / "long.csv"), str(tmp_path / "nopressure.csv"), "-o", str(out)]
+        app, ["cutometer", str(folder / "long.csv"), str(tmp_path / "one.csv"), "-o", str(out)]
     )
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
-    assert f"error: {tmp_path / 'nopressure.csv'} (measurement 'nopressure'): no pressure_mbar" in text
+    assert f"error: {tmp_path / 'one.csv'}" in text and "only 1 sample" in text
     table = pd.read_csv(out)
     assert table["n_cycles"].dtype == np.int64 and table["n_cycles"].tolist() == [2, 2, 2, 0]
 

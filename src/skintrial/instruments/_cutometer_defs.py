@@ -180,9 +180,98 @@ _R_DEFS = (
     ),
 )
 
-#: Every parameter by output column name, in output order (points first, then R0..R9).
+_AREA = "skintrial's own definition; the vendor's formula is not public (instruments.md 1.5)"
+
+_AREA_DEFS = (
+    _d(
+        "f0",
+        "mm s",
+        "F0 = integral of (d - b) over the suction phase",
+        "area under the suction curve: how far and how fast the skin yields",
+        _AREA,
+        lambda p: p["f0"],
+        ours=True,
+    ),
+    _d(
+        "f1",
+        "mm s",
+        "F1 = integral of (d - b) over the relaxation phase",
+        "area under the relaxation curve: deformation left while the skin recovers",
+        _AREA,
+        lambda p: p["f1"],
+        ours=True,
+    ),
+    _d(
+        "f2",
+        "mm s",
+        "F2 = sum over cycles of (d(t_end) - b1) (t_end - t_on)",
+        "area under the lower envelope (the troughs) of repeated suction: residual deformation building up",
+        _AREA + "; adults higher, as R4 (Dobrev 2005)",
+        lambda p: p["f2"],
+        level="measurement",
+        ours=True,
+    ),
+    _d(
+        "f3",
+        "mm s",
+        "F3 = F4 - F2",
+        "area between the upper and lower envelopes of repeated suction: recovery kept over the cycles",
+        _AREA + "; the multiple-suction area that falls with age (Ohshima 2013, Dobrev 2005)",
+        lambda p: p["f4"] - p["f2"],
+        level="measurement",
+        ours=True,
+    ),
+    _d(
+        "f4",
+        "mm s",
+        "F4 = sum over cycles of (d(t_off) - b1) (t_end - t_on)",
+        "area under the upper envelope (the peaks) of repeated suction",
+        _AREA + "; 'total area under the upper curve' (Chen et al. 2024)",
+        lambda p: p["f4"],
+        level="measurement",
+        ours=True,
+    ),
+    _d(
+        "q0",
+        "mm s",
+        "Q0 = Uf (t_end - t_off)",
+        "maximum recovery area: the skin back at rest the instant the suction stops",
+        _AREA + "; 'maximum recovery area' wording",
+        lambda p: p["q0"],
+        ours=True,
+    ),
+    _d(
+        "q1",
+        "1",
+        "Q1 = integral of (d(t_off) - d) over the relaxation / Q0",
+        "total (elastic + viscous) recovery area as a fraction of Q0",
+        _AREA + "; area-based recovery (Ohshima 2016)",
+        lambda p: p["q1"],
+        ours=True,
+    ),
+    _d(
+        "q2",
+        "1",
+        "Q2 = (integral of (d(t_off) - d) over [t_off, t_off + t_r] + Ur (t_end - t_off - t_r)) / Q0",
+        "elastic recovery area: the recovery up to the read time, then Ur held, as a fraction of Q0",
+        _AREA,
+        lambda p: p["q2"],
+        ours=True,
+    ),
+    _d(
+        "q3",
+        "1",
+        "Q3 = Q1 - Q2",
+        "viscous recovery area: the recovery beyond Ur after the read time, as a fraction of Q0",
+        _AREA,
+        lambda p: p["q1"] - p["q2"],
+        ours=True,
+    ),
+)
+
+#: Every parameter by output column name, in output order (points, R0..R9, F0..F4, Q0..Q3).
 PARAMETERS: Mapping[str, ParameterDefinition] = MappingProxyType(
-    {d.name: d for d in (*_POINT_DEFS, *_R_DEFS)}
+    {d.name: d for d in (*_POINT_DEFS, *_R_DEFS, *_AREA_DEFS)}
 )
 #: The curve points (per cycle).
 POINTS: tuple[str, ...] = tuple(d.name for d in _POINT_DEFS)
@@ -202,7 +291,7 @@ CYCLE_COLUMNS: tuple[str, ...] = (
     "t_read_off_s",
     "baseline_mm",
     *POINTS,
-    *(n for n, d in PARAMETERS.items() if n.startswith("r") and d.level == "cycle"),
+    *(n for n, d in PARAMETERS.items() if n not in POINTS and d.level == "cycle"),
     "peak_mm",
     "trough_mm",
     "noise_mm",

@@ -31,6 +31,48 @@ def _at(s: CurveStack, rows: np.ndarray, t: np.ndarray) -> np.ndarray:
     return s.y[rows, i] * (1.0 - f) + s.y[rows, i + 1] * f
 
 
+def _position(s: CurveStack, rows: np.ndarray, t: np.ndarray):
+    """Sample index ``i`` left of ``t``, the fraction ``f`` to the next sample, and the partial
+    trapezoid area from sample ``i`` to ``t`` (in sample units: times ``dt`` gives mm s)."""
+    pos = (t - s.t0[rows]) / s.dt[rows]
+    i = np.clip(np.floor(pos + _EPS).astype(np.intp), 0, s.n[rows] - 2)
+    f = np.clip(pos - i, 0.0, 1.0)
+    yi = s.y[rows, i]
+    return i, 0.5 * f * (2.0 * yi + (s.y[rows, i + 1] - yi) * f)
+
+
+def _areas(s: CurveStack, c: Cycles, b, top, uf, ur, tr_off) -> dict[str, np.ndarray]:
+    """F0, F1, Q0-Q2 per cycle: integrals of the linear interpolant (the trapezoid rule, exact at
+    phase times between samples). The sums of samples between the phase boundaries of every cycle
+    come from one ``np.add.reduceat`` pass over the chunk (no cumulative array is written)."""
+    r = c.row
+    if not r.size:
+        return {k: np.zeros(0) for k in ("f0", "f1", "q0", "q1", "q2")}
+    (i_on, p_on), (i_off, p_off), (i_rd, p_rd), (i_end, p_end) = (
+        _position(s, r, t) for t in (c.t_on, c.t_off, c.t_off + tr_off, c.t_end)
+    )
+    width = s.y.shape[1]
+    bounds = (r[:, None] * width + np.column_stack([i_on, i_off, i_rd, i_end])).ravel()
+    sums = np.add.reduceat(s.y.reshape(-1), bounds)
+    sums[:-1][bounds[:-1] >= bounds[1:]] = 0.0  # an empty segment: reduceat gives the element instead
+    sums = sums.reshape(-1, 4)  # [on, off), [off, read), [read, end), ignored
+
+    def y(i):
+        return s.y[r, i]
+
+    dt = s.dt[r]
+    # integral from t1 to t2 = dt (sum of samples i1..i2-1 + (y[i2] - y[i1]) / 2 + partial(t2) - partial(t1))
+    a_suction = dt * (sums[:, 0] + 0.5 * (y(i_off) - y(i_on)) + p_off - p_on)
+    a_read = dt * (sums[:, 1] + 0.5 * (y(i_rd) - y(i_off)) + p_rd - p_off)
+    a_relax = dt * (sums[:, 1] + sums[:, 2] + 0.5 * (y(i_end) - y(i_off)) + p_end - p_off)
+    suction, relax = c.t_off - c.t_on, c.t_end - c.t_off
+    q0 = uf * relax
+    with np.errstate(divide="ignore", invalid="ignore"):
+        q1 = (top * relax - a_relax) / q0
+        q2 = (top * tr_off - a_read + ur * (relax - tr_off)) / q0
+    return {"f0": a_suction - b * suction, "f1": a_relax - b * relax, "q0": q0, "q1": q1, "q2": q2}
+
+
 def _index(s: CurveStack, rows: np.ndarray, t: np.ndarray, *, up: bool) -> np.ndarray:
     pos = (t - s.t0[rows]) / s.dt[rows]
     i = np.ceil(pos - _EPS) if up else np.floor(pos + _EPS)
@@ -144,6 +186,7 @@ def cycle_points(
         "trough": bottom - b1,
         "t_read_on": tr_on,
         "t_read_off": tr_off,
+        **_areas(s, c, b, top, uf, ur, tr_off),
     }
     parts = [
         _cycle_checks(

@@ -52,7 +52,7 @@ __all__ = [
 
 _METHODS = ("read_time", "inflection")
 _CHUNK_SAMPLES = 500_000  # ~4 MB per array: chunks stay in cache (measured best of 250k..4M)
-_CYCLE_R = tuple(n for n, d in PARAMETERS.items() if n.startswith("r") and d.level == "cycle")
+_CYCLE_R = tuple(n for n, d in PARAMETERS.items() if n not in POINTS and d.level == "cycle")
 _CYCLE_FLAGS = ("too_few_samples", "no_plateau", "drift")
 
 
@@ -333,6 +333,9 @@ def _aggregate(stack: CurveLayout, c: Cycles, pts, flags, drop_first: bool, th) 
     per["peak_last"][c.row[last]] = pts["peak"][last]
     per["trough_last"][c.row[last]] = pts["trough"][last]
     per["uf_first"][c.row[first]] = pts["uf"][first]
+    span = c.t_end - c.t_on  # the envelopes as steps over each cycle (F2, F4)
+    per["f2"] = np.where(n_cycles > 0, np.bincount(c.row, weights=pts["trough"] * span, minlength=g), np.nan)
+    per["f4"] = np.where(n_cycles > 0, np.bincount(c.row, weights=pts["peak"] * span, minlength=g), np.nan)
     for name, d in PARAMETERS.items():
         if d.level == "measurement":
             out[name] = d.compute(per)

@@ -10,7 +10,8 @@ a fast elastic element (``tau_e``, 25 ms by default) in series with a slow visco
 ``tau_c``, recovery ``tau_r``, 0.5 s), i.e. two Kelvin-Voigt elements per phase. A, B solve the 2x2
 linear system ``d(t_r) - b = Ue``, ``d(T_on) - b = Uf = Ue + Uv``; C, D solve ``Uf - (d(t_r) - b) = Ur``,
 ``Uf - (d(T_off) - b) = Ua``; so the noise-free curve has *exactly* the requested points at the read time
-``t_r`` (0.1 s) and the truth is known. The phases are parameterised separately because a linear
+``t_r`` (0.1 s) and the truth is known. The area parameters (F0-F4, Q0-Q3) of the truth are the model's
+integrals in closed form (``integral of 1 - exp(-s / tau)`` over ``[0, x]`` is ``x - tau (1 - exp(-x / tau))``). The phases are parameterised separately because a linear
 (Boltzmann) model would tie the recovery to the creep, and Ue, Uv, Ur, Ua are to be set independently.
 Cycle ``k`` starts where cycle ``k - 1`` ended (``b_k = b_{k-1} + Uf - Ua``) and its four points are
 scaled by ``(1 + fatigue) ** (k - 1)``.
@@ -242,7 +243,13 @@ def _curves(t, p, taus, art, n_cycles, on, off, read, fatigue):
         c = 1.0 - np.exp(-x / tau_c)
         return np.where(linear, x / on, c) if any_linear else c
 
+    def area(x, tau):  # integral of 1 - exp(-s / tau) over [0, x]
+        return x - tau[:, 0] * (1.0 - np.exp(-x / tau[:, 0]))
+
+    te, tc, tr_ = (np.broadcast_to(x, (n, 1)) for x in (tau_e, tau_c, tau_r))
+    creep_area = np.where(linear[:, 0], on / 2.0, area(on, tc)) if any_linear else area(on, tc)
     peak = trough = None
+    f2 = f4 = np.zeros(n)
     for k in range(n_cycles):
         sc = (1.0 + fatigue) ** k
         ue, uv, ur, ua = (sc * p[key] for key in ("ue", "uv", "ur", "ua"))
@@ -279,9 +286,18 @@ def _curves(t, p, taus, art, n_cycles, on, off, read, fatigue):
         )
         if k == 0:
             first = {"ue": ue, "uv": uv, "uf": uf, "ur": ur, "ua": ua}
+            rec = c * area(off, te) + d * area(off, tr_)  # integral of the recovery d(t_off) - d
+            first.update(
+                f0=a * area(on, te) + b * creep_area,
+                f1=uf * off - rec,
+                q0=uf * off,
+                q1=rec / (uf * off),
+                q2=(c * area(read, te) + d * area(read, tr_) + ur * (off - read)) / (uf * off),
+            )
         peak, trough = base + uf, base + uf - ua
+        f2, f4 = f2 + trough * period, f4 + peak * period
         base = trough
-    first.update(peak_last=peak, trough_last=trough, uf_first=first["uf"])
+    first.update(peak_last=peak, trough_last=trough, uf_first=first["uf"], f2=f2, f4=f4)
     truth = pd.DataFrame({name: d.compute(first) for name, d in PARAMETERS.items()})
     return y, pressure, truth
 
