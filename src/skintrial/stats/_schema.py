@@ -222,3 +222,21 @@ with the Hodges–Lehmann shift (``estimate``) and its interval; ``method`` is `
 KRUSKAL_COLUMNS: tuple[str, ...] = ("outcome", "statistic", "df", "p", "n", "status")
 """Kruskal–Wallis test of the change from baseline across every arm, one row per outcome (``statistic``
 is the tie-corrected H)."""
+
+RERANDOMISATION_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "contrast",
+    "statistic",
+    "observed",
+    "p",
+    "mc_error",
+    "n_rerandomisations",
+    "enumeration",
+    "scheme",
+    "seed",
+    "status",
+)
+"""``results/rerandomisation.csv``: re-randomisation p-values of the ANCOVA (``skintrial.stats.
+rerandomisation``): one row per outcome × contrast (``statistic = "abs_t"``) and one for the arm test
+(``contrast = "arm"``, ``statistic = "f"``), with the Monte-Carlo error, the number of re-drawn (or
+enumerated) allocations, the scheme in words and the seed."""
