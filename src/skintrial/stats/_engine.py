@@ -218,10 +218,20 @@ def _solve_normal(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     zero_col = diag <= 0
     idx = np.arange(p)
     As[:, idx, idx] = np.where(zero_col, 1.0, As[:, idx, idx])
-    Lc, aliased = _batched_cholesky(As)
-    aliased |= zero_col
-    Linv = np.linalg.inv(Lc)
-    Ainv_s = np.swapaxes(Linv, 1, 2) @ Linv
+    Ainv_s = None
+    if K > 1 and not zero_col.any():  # LAPACK's batched Cholesky: no alias when every pivot is clear
+        try:
+            Lc = np.linalg.cholesky(As)
+        except np.linalg.LinAlgError:
+            Lc = None
+        if Lc is not None and bool((np.einsum("kii->ki", Lc) ** 2 > RANK_TOL).all()):
+            aliased = np.zeros((K, p), dtype=bool)
+            Ainv_s = np.linalg.inv(As)  # one LU per outcome: cheaper than inv(L) and L^-T L^-1
+    if Ainv_s is None:  # an aliased (or null) column somewhere: the pivot-checking factorisation
+        Lc, aliased = _batched_cholesky(As)
+        aliased |= zero_col
+        Linv = np.linalg.inv(Lc)
+        Ainv_s = np.swapaxes(Linv, 1, 2) @ Linv
     Ainv = Ainv_s * scale[:, :, None] * scale[:, None, :]
     x = np.einsum("kij,kj->ki", Ainv, b)
     return x, Ainv, aliased
