@@ -35,6 +35,7 @@ from skintrial.stats import (
     MIXED_ANOVA_COLUMNS,
     PAIRED_CHANGE_COLUMNS,
     RANK_ANCOVA_COLUMNS,
+    RERANDOMISATION_COLUMNS,
     SIMPLE_EFFECTS_COLUMNS,
     TWO_WAY_ANOVA_COLUMNS,
     TWO_WAY_MEANS_COLUMNS,
@@ -76,6 +77,9 @@ _SPECS: tuple[TableSpec, ...] = (
     TableSpec("rank_ancova", "sensitivity", RANK_ANCOVA_COLUMNS, "Quade's rank ANCOVA (sensitivity)"),
     TableSpec("wilcoxon", "sensitivity", WILCOXON_COLUMNS, "Wilcoxon-Mann-Whitney shift of change"),
     TableSpec("kruskal_wallis", "sensitivity", KRUSKAL_COLUMNS, "Kruskal-Wallis test of change"),
+    TableSpec(
+        "rerandomisation", "sensitivity", RERANDOMISATION_COLUMNS, "re-randomisation test of the ANCOVA"
+    ),
     TableSpec(
         "clda",
         "clda",

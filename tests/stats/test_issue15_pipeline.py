@@ -75,3 +75,37 @@ def test_p_values_between_zero_and_one(tmp_path):
     w = res.table("wilcoxon")
     p = w.loc[w["status"] == "ok", "p"].to_numpy()
     assert np.all((p >= 0) & (p <= 1))
+
+
+def test_rerandomisation_in_the_bundle(tmp_path):
+    lines = (
+        'multiplicity = "holm"\nsensitivity = ["rerandomisation"]\nrerandomisations = 500\n'
+        '[analysis.rerandomisation]\nscheme = "permuted_blocks"\nblock_sizes = [3, 6]\nstrata = ["sex"]\nseed = 9\n'
+    )
+    root = _bundle(tmp_path, "")
+    toml = root / "study.toml"
+    text = toml.read_text(encoding="utf-8")
+    # the rerandomisation table goes at the end of [analysis]: before the next top-level table
+    head, sep, tail = text.partition("\n[training]")
+    text = head + "\n" + lines + (sep + tail if sep else "")
+    toml.write_text(text, encoding="utf-8")
+    res = analyse(load_study(root))
+    r = res.table("rerandomisation")
+    ok = r["status"] == "ok"
+    assert ok.any() and (r.loc[ok, "n_rerandomisations"] == 500).all()
+    assert (r["seed"] == 9).all() and (r["enumeration"] == "monte_carlo").all()
+    assert r["scheme"].iloc[0].startswith("stratified permuted blocks of 3, 6")
+    assert res.settings("sensitivity")["rerandomisation"]["seed"] == 9
+    anc = res.table("ancova")
+    m = anc[anc["status"] == "ok"].merge(r[ok], on=["outcome", "contrast"])
+    assert_allclose(m["observed"], np.abs(m["t"]), rtol=1e-10)
+
+
+def test_rerandomisation_strata_must_be_participants_columns(tmp_path):
+    root = _bundle(tmp_path, "")
+    toml = root / "study.toml"
+    head, sep, tail = toml.read_text(encoding="utf-8").partition("\n[training]")
+    extra = 'sensitivity = ["rerandomisation"]\n[analysis.rerandomisation]\nstrata = ["shoe_size"]\n'
+    toml.write_text(head + "\n" + extra + sep + tail, encoding="utf-8")
+    with pytest.raises(InputError, match="shoe_size"):
+        analyse(load_study(root))

@@ -36,6 +36,7 @@ from skintrial.stats._schema import (
     MIXED_ANOVA_COLUMNS,
     PAIRED_CHANGE_COLUMNS,
     RANK_ANCOVA_COLUMNS,
+    RERANDOMISATION_COLUMNS,
     SIMPLE_EFFECTS_COLUMNS,
     TWO_WAY_ANOVA_COLUMNS,
     TWO_WAY_MEANS_COLUMNS,
@@ -65,6 +66,7 @@ from skintrial.stats.mixed_anova import MixedAnovaResult, mixed_anova
 from skintrial.stats.multiplicity import adjust_families, p_adjust, serial_gatekeeper
 from skintrial.stats.paired_change import PairedChangeResult, paired_change, signed_rank_test
 from skintrial.stats.rank import kruskal_wallis, rank_ancova, wilcoxon_shift
+from skintrial.stats.rerandomisation import AllocationScheme, rerandomisation_test
 from skintrial.stats.two_way import TwoWayAnova, two_way_anova
 
 __all__ = [
@@ -140,6 +142,9 @@ __all__ = [
     "RANK_ANCOVA_COLUMNS",
     "WILCOXON_COLUMNS",
     "KRUSKAL_COLUMNS",
+    "RERANDOMISATION_COLUMNS",
+    "AllocationScheme",
+    "rerandomisation_test",
     "grouped_study",
     "followup_visits",
 ]

@@ -202,11 +202,59 @@ def sensitivity_stage(study: Study) -> StageResult:
         tables["wilcoxon"] = wilcoxon_shift(long, **kw, ci_level=args["ci_level"])
         if len(args["arms"]) > 2:
             tables["kruskal_wallis"] = kruskal_wallis(long, **kw)
-    return StageResult(
-        stage="sensitivity",
-        tables=tables,
-        settings={**kw, "methods": list(listed), "rank_ancova": QUADE, "ci_level": args["ci_level"]},
+    settings: dict[str, Any] = {**kw, "methods": list(listed), "ci_level": args["ci_level"]}
+    if "rank_ancova" in listed:
+        settings["rank_ancova"] = QUADE
+    if "rerandomisation" in listed:
+        tables["rerandomisation"], settings["rerandomisation"] = _rerandomisation(study, long, args)
+    return StageResult(stage="sensitivity", tables=tables, settings=settings)
+
+
+def _rerandomisation(study: Study, long: pd.DataFrame, args: dict[str, Any]) -> tuple[pd.DataFrame, dict]:
+    """The re-randomisation test with the scheme of ``[analysis.rerandomisation]``."""
+    from skintrial.errors import InputError, Problem
+    from skintrial.stats.rerandomisation import AllocationScheme, rerandomisation_test
+
+    plan = study.spec.analysis
+    spec = plan.rerandomisation
+    parts = study.participants
+    missing = [c for c in spec.strata if c not in parts.columns]
+    if missing:
+        raise InputError(
+            Problem(
+                f"[analysis.rerandomisation] strata {missing} are not participants.csv columns",
+                file="study.toml",
+                column="analysis.rerandomisation.strata",
+                fix=f"name columns of participants.csv: {list(parts.columns)}",
+            )
+        )
+    ids = parts["participant_id"].astype(str)
+    strata = (
+        dict(zip(ids, parts[spec.strata].astype(str).agg("|".join, axis=1), strict=True))
+        if spec.strata
+        else None
     )
+    scheme = AllocationScheme(
+        kind=spec.scheme,
+        ratios=tuple(spec.ratios) if spec.ratios is not None else None,
+        block_sizes=tuple(spec.block_sizes),
+        strata=strata,
+        order=list(ids),
+    )
+    table = rerandomisation_test(
+        long,
+        **_without(args, "interaction", "ci_level"),
+        scheme=scheme,
+        n_rerandomisations=plan.rerandomisations,
+        seed=spec.seed,
+    )
+    described = scheme.describe(len(args["arms"]))
+    return table, {"scheme": described, "n": plan.rerandomisations, "seed": spec.seed}
+
+
+def _without(args: dict[str, Any], *names: str) -> dict[str, Any]:
+    """``args`` less ``names``."""
+    return {k: v for k, v in args.items() if k not in names}
 
 
 def _adjust_per_visit(table: pd.DataFrame, study: Study) -> pd.DataFrame:

@@ -317,6 +317,19 @@ class CrossSectionalSpec(_Table):
     of ``by``."""
 
 
+class RerandomisationSpec(_Table):
+    """``[analysis.rerandomisation]``: the allocation scheme the re-randomisation test re-draws
+    (``sensitivity = [..., "rerandomisation"]``). Left out: simple randomisation with equal ratios,
+    stated as such in the results. ``permuted_blocks`` is ``skintrial randomize``'s scheme: blocks of
+    ``block_sizes`` within the strata (participants columns), in participants.csv order."""
+
+    scheme: Literal["simple", "permuted_blocks"] = "simple"
+    ratios: list[int] | None = None
+    block_sizes: list[int] = Field(default_factory=list)
+    strata: list[str] = Field(default_factory=list)
+    seed: int = Field(default=20261207, ge=0)
+
+
 DfMethodName = Literal["kenward_roger", "kenward_roger_linear", "satterthwaite", "between_within", "residual"]
 CovarianceName = Literal["us", "cs", "csh", "ar1", "ar1h", "toep", "toeph"]
 _DEFAULT_FALLBACK: list[CovarianceName] = ["toeph", "ar1h", "cs"]
@@ -365,7 +378,9 @@ class AnalysisSpec(_Table):
         "holm", "hochberg", "bonferroni", "bh", "by", "fixed_sequence", "none", "dunnett", "tukey"
     ] = "holm"
     gatekeeping: bool = False
-    sensitivity: list[Literal["rank_ancova", "wilcoxon"]] = Field(default_factory=list)
+    sensitivity: list[Literal["rerandomisation", "rank_ancova", "wilcoxon"]] = Field(default_factory=list)
+    rerandomisations: int = Field(default=10_000, ge=100)
+    rerandomisation: RerandomisationSpec = Field(default_factory=RerandomisationSpec)
     covariates: list[str] = Field(default_factory=list)
     interaction: bool = False
     per_protocol_min_adherence: float | None = Field(default=None, ge=0, le=1)
