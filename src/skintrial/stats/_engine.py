@@ -214,7 +214,8 @@ def _solve_normal(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
     K, p, _ = A.shape
     diag = np.einsum("kii->ki", A)
     scale = np.where(diag > 0, 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0)), 0.0)
-    As = A * scale[:, :, None] * scale[:, None, :]
+    As = A * scale[:, :, None]
+    As *= scale[:, None, :]
     zero_col = diag <= 0
     idx = np.arange(p)
     As[:, idx, idx] = np.where(zero_col, 1.0, As[:, idx, idx])
@@ -232,7 +233,8 @@ def _solve_normal(A: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray,
         aliased |= zero_col
         Linv = np.linalg.inv(Lc)
         Ainv_s = np.swapaxes(Linv, 1, 2) @ Linv
-    Ainv = Ainv_s * scale[:, :, None] * scale[:, None, :]
+    Ainv = Ainv_s * scale[:, :, None]
+    Ainv *= scale[:, None, :]
     x = np.einsum("kij,kj->ki", Ainv, b)
     return x, Ainv, aliased
 
@@ -254,13 +256,16 @@ def _uncentre(coef: np.ndarray, Ainv: np.ndarray, means: np.ndarray, j0: int | N
     """Map coefficients and ``(X'X)^-1`` of the centred design back to the original columns."""
     if j0 is None:
         return coef, Ainv
-    K, p = coef.shape
-    T = np.broadcast_to(np.eye(p), (K, p, p)).copy()
-    T[:, j0, :] -= means
-    T[:, j0, j0] = 1.0
-    coef = np.einsum("kij,kj->ki", T, coef)
-    Ainv = T @ Ainv @ np.swapaxes(T, 1, 2)
-    return coef, Ainv
+    # T = I except its intercept row, e_j0 - m (m: the shifts, 0 at j0): T coef and T Ainv T' change only
+    # the intercept's row and column, so they cost O(K p^2) instead of two batched p x p products
+    m = np.array(means, dtype=float)
+    m[:, j0] = 0.0
+    coef = np.array(coef, dtype=float)
+    coef[:, j0] -= np.einsum("kj,kj->k", m, coef)
+    B = np.array(Ainv, dtype=float)
+    B[:, j0, :] -= np.einsum("kj,kji->ki", m, B)
+    B[:, :, j0] -= np.einsum("kij,kj->ki", B, m)
+    return coef, B
 
 
 def fit_ols(
