@@ -6,7 +6,7 @@ Two passes, both batched over curves:
    For a curve that is flat before an onset at sample ``c`` and rises concavely after it, ``R`` peaks at
    ``c`` exactly (before ``c`` the window holds less of the rise, after ``c`` it misses the steep start),
    and likewise ``-R`` peaks at a release. Events are the runs where ``R`` exceeds half the curve's
-   largest rise (and 5 noise SDs of ``R``), runs closer than 0.1 s merged; each event's argmax is its
+   largest rise (and 6 noise SDs of ``R``), runs closer than 0.1 s merged; each event's argmax is its
    rough position. Releases alike with ``-R``.
 2. **Exactly where.** Around each rough position a continuous two-segment model is fitted by least
    squares over a fixed window (0.05 s before, 0.02 s after, plus the search range): a straight line
@@ -18,8 +18,9 @@ Two passes, both batched over curves:
 
 The events must alternate onset, release, onset, ...: of two or more onsets (releases) in a row, the
 first is kept when its rise is at least half the strongest one's (a probe slip under suction is then
-not taken for an onset; ``probe_slip`` flags it); otherwise, or with no onset at all, the curve is *ambiguous*: it gets
-no cycle and the flag ``phases_ambiguous``. A record that starts under suction (a release first) loses
+not taken for an onset; ``probe_slip`` flags it), otherwise the strongest (a noise excursion before
+it is not). With no onset at all the curve is *ambiguous*: it gets no cycle and the flag
+``phases_ambiguous``. A record that starts under suction (a release first) loses
 that partial cycle, and one that ends under suction its last: both ``incomplete``.
 """
 
@@ -37,36 +38,43 @@ POST_S = 0.02  # fit window after it
 SEARCH_S = 0.012  # candidates within this of the rough position
 EVENT_FRACTION = 0.3  # an event exceeds this fraction of the curve's largest rise (drop)
 _MERGE_S = 0.1  # runs closer than this are one event
-_NOISE_Z = 5.0  # ... and exceeds this many noise SDs of R
+_NOISE_Z = 6.0  # ... and exceeds this many noise SDs of R
 
 
 def _runs(above: np.ndarray, gap: np.ndarray):
     """(row, start, stop) of the True runs of each row, runs closer than ``gap[row]`` samples merged."""
     g, m = above.shape
-    padded = np.zeros((g, m + 2), dtype=np.int8)
-    padded[:, 1:-1] = above
-    d = np.diff(padded, axis=1)
-    r_st, c_st = np.nonzero(d == 1)
-    r_en, c_en = np.nonzero(d == -1)  # row-major order: starts and ends pair up
+    r, c = np.nonzero(above[:, 1:] != above[:, :-1])  # one pass; row-major order
+    rise = above[r, c + 1]
+    first = np.flatnonzero(above[:, 0])
+    last = np.flatnonzero(above[:, -1])
+    r_st = np.r_[first, r[rise]]
+    c_st = np.r_[np.zeros(first.size, dtype=np.intp), c[rise] + 1]
+    r_en = np.r_[r[~rise], last]
+    c_en = np.r_[c[~rise] + 1, np.full(last.size, m, dtype=np.intp)]
+    o_st, o_en = np.lexsort((c_st, r_st)), np.lexsort((c_en, r_en))
+    r_st, c_st, c_en = r_st[o_st], c_st[o_st], c_en[o_en]  # starts and ends pair up
     if r_st.size:
-        join = (r_st[1:] == r_en[:-1]) & (c_st[1:] - c_en[:-1] <= gap[r_st[1:]])
+        join = (r_st[1:] == r_st[:-1]) & (c_st[1:] - c_en[:-1] <= gap[r_st[1:]])
         keep_st = np.r_[True, ~join]
         keep_en = np.r_[~join, True]
         r_st, c_st, c_en = r_st[keep_st], c_st[keep_st], c_en[keep_en]
     return r_st, c_st, c_en
 
 
-def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Per run, the column of the largest ``x[row, a:b]`` (first on ties)."""
+def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray, sign: float):
+    """Per run, the column of the largest ``sign * x[row, a:b]`` (first on ties) and that value."""
     if not row.size:
-        return np.zeros(0, dtype=np.intp)
+        return np.zeros(0, dtype=np.intp), np.zeros(0)
     length = b - a
+    starts = np.r_[0, np.cumsum(length)[:-1]]
     owner = np.repeat(np.arange(row.size), length)
-    col = np.arange(owner.size) - np.repeat(np.cumsum(length) - length, length) + a[owner]
-    v = x[row[owner], col]
-    order = np.lexsort((-v, owner))  # per run, the largest first
-    firsts = np.r_[0, np.cumsum(length)[:-1]]
-    return col[order[firsts]]
+    col = np.arange(owner.size) - np.repeat(starts, length) + a[owner]
+    v = x[row[owner], col] * sign
+    best = np.maximum.reduceat(v, starts)
+    hit = np.flatnonzero(v == best[owner])
+    first = hit[np.searchsorted(owner[hit], np.arange(row.size))]  # the first maximum of each run
+    return col[first], best
 
 
 def _refine(y: np.ndarray, n: np.ndarray, dt: np.ndarray, row: np.ndarray, i0: np.ndarray) -> np.ndarray:
@@ -98,15 +106,17 @@ def _refine(y: np.ndarray, n: np.ndarray, dt: np.ndarray, row: np.ndarray, i0: n
 
 def _first_of_runs(r, idx, is_on, strength):
     """Of consecutive events of one kind (two rises without a drop between them: the onset, then a
-    probe slip or a twitch under suction), keep the first when it is at least half the strongest of
-    them; otherwise the row is unclear (a weak rise before the real onset cannot be told from it)."""
+    probe slip or a twitch under suction; or a noise excursion, then the onset), keep the first when it
+    is at least half the strongest of them, otherwise the strongest."""
     if not r.size:
-        return r, idx, is_on, r
+        return r, idx, is_on
     new = np.r_[True, (r[1:] != r[:-1]) | (is_on[1:] != is_on[:-1])]
-    top = np.maximum.reduceat(strength, np.flatnonzero(new))
-    first = np.flatnonzero(new)
-    unclear = r[first][strength[first] < 0.5 * top]
-    return r[first], idx[first], is_on[first], unclear
+    starts = np.flatnonzero(new)
+    block = np.cumsum(new) - 1
+    order = np.lexsort((-strength, block))
+    strongest = order[np.r_[True, block[order][1:] != block[order][:-1]]]
+    pick = np.where(strength[starts] >= 0.5 * strength[strongest], starts, strongest)
+    return r[pick], idx[pick], is_on[pick]
 
 
 def infer_phases(s: CurveStack, rows: np.ndarray):
@@ -128,24 +138,37 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     m = y.shape[1]
     h = np.maximum(1, np.round(RISE_S / dt)).astype(np.intp)
     last = n - 1
-    ahead = np.minimum(np.arange(m)[None, :] + h[:, None], last[:, None])
-    rise = np.take_along_axis(y, ahead, axis=1) - y
-    rise[np.arange(m)[None, :] >= last[:, None]] = 0.0  # the padded tail
-    d2 = np.abs(np.diff(y, 2, axis=1))
-    noise = np.median(d2, axis=1) / (0.6745 * np.sqrt(6.0)) if m > 2 else np.zeros(len(rows))
+    rise = np.empty_like(y)
+    steps = np.unique(h)
+    if steps.size == 1 and steps[0] < m:  # one sampling rate: slices, no index arrays
+        np.subtract(y[:, steps[0] :], y[:, : -steps[0]], out=rise[:, : -steps[0]])
+    else:
+        rise[:] = 0.0
+        for step in steps[steps < m]:
+            sel = h == step
+            rise[np.ix_(sel, np.arange(m - step))] = y[sel, step:] - y[sel, :-step]
+    stop = last - h  # windows reaching into the padded tail count as no change
+    if np.all(stop == stop[0]):
+        rise[:, max(int(stop[0]), 0) :] = 0.0
+    else:
+        rise[np.arange(m)[None, :] >= stop[:, None]] = 0.0
+    # noise SD from the median |second difference| of up to 64 evenly spread triples per curve
+    j = np.unique(np.linspace(0, max(m - 3, 0), 64).astype(np.intp)) if m > 2 else np.zeros(0, np.intp)
+    d2 = np.abs(y[:, j] - 2.0 * y[:, j + 1] + y[:, j + 2]) if j.size else np.zeros((len(rows), 1))
+    noise = np.median(d2, axis=1) / (0.6745 * np.sqrt(6.0))
     gap = np.maximum(2, np.round(_MERGE_S / dt)).astype(np.intp)
     events = []
     for sign in (1.0, -1.0):
-        x = sign * rise
-        top = x.max(axis=1)
+        top = rise.max(axis=1) if sign > 0 else -rise.min(axis=1)
         level = np.maximum(EVENT_FRACTION * top, _NOISE_Z * np.sqrt(2.0) * noise)
-        r, a, b = _runs((x > level[:, None]) & (top > 0)[:, None], gap)
-        i0 = _argmax_in_runs(x, r, a, b)
-        events.append((r, _refine(y, n, dt, r, i0), np.full(r.size, sign > 0), x[r, i0]))
+        level[~(top > 0)] = np.inf
+        r, a, b = _runs(rise > level[:, None] if sign > 0 else rise < -level[:, None], gap)
+        i0, strength = _argmax_in_runs(rise, r, a, b, sign)
+        events.append((r, _refine(y, n, dt, r, i0), np.full(r.size, sign > 0), strength))
     r, idx, is_on, strength = (np.r_[events[0][f], events[1][f]] for f in range(4))
     order = np.lexsort((idx, r))
     r, idx, is_on, strength = r[order], idx[order], is_on[order], strength[order]
-    r, idx, is_on, unclear = _first_of_runs(r, idx, is_on, strength)
+    r, idx, is_on = _first_of_runs(r, idx, is_on, strength)
     # a leading release (the record starts under suction) is dropped: that cycle is incomplete
     first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
     lead = first & ~is_on
@@ -154,7 +177,6 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
     rank = np.arange(r.size) - np.repeat(np.flatnonzero(first), np.diff(np.r_[np.flatnonzero(first), r.size]))
     bad_rows = np.zeros(len(rows), dtype=bool)
-    bad_rows[unclear] = True
     bad_rows[r[is_on != (rank % 2 == 0)]] = True  # not onset, release, onset, ...
     bad_rows[np.bincount(r, weights=is_on, minlength=len(rows)) == 0] = True
     ambiguous[rows[bad_rows]] = True
