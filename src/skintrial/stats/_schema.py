@@ -240,3 +240,26 @@ RERANDOMISATION_COLUMNS: tuple[str, ...] = (
 rerandomisation``): one row per outcome × contrast (``statistic = "abs_t"``) and one for the arm test
 (``contrast = "arm"``, ``statistic = "f"``), with the Monte-Carlo error, the number of re-drawn (or
 enumerated) allocations, the scheme in words and the seed."""
+
+RESPONDER_COLUMNS: tuple[str, ...] = (
+    "outcome",
+    "rule",
+    "contrast",
+    "measure",
+    "adjusted",
+    "estimate",
+    "se",
+    "ci_low",
+    "ci_high",
+    "ci_level",
+    "z",
+    "p",
+    "risk_arm",
+    "risk_reference",
+    "n",
+    "status",
+)
+"""``results/responders.csv``: responder analyses (``skintrial.stats.responders``): per outcome ×
+contrast, the risk difference, risk ratio and odds ratio adjusted by standardisation from a logistic
+model on baseline (and covariates), and the unadjusted risk difference and ratio; ``se`` on the test's
+scale (RD, log RR, log OR), ``risk_arm`` / ``risk_reference`` the (standardised or observed) risks."""
