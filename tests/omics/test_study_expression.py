@@ -136,3 +136,33 @@ def test_user_design_and_gmt_in_the_bundle():
     res = omics_stage(load_study(root))
     assert set(res.tables["expression_de"]["contrast"]) == {"visit: week16 - week0"}
     assert res.settings["expression"]["genesets"] == "mine.gmt"
+
+
+def _as_h5ad(root: Path, *, bad_participant: bool = False) -> None:
+    import anndata
+
+    counts = pd.read_csv(root / "expression.csv").set_index("gene")
+    obs = pd.read_csv(root / "expression_samples.csv").set_index("sample")
+    if bad_participant:
+        obs.iloc[2, obs.columns.get_loc("participant_id")] = "P999"
+    adata = anndata.AnnData(X=counts.T.to_numpy(dtype=float), obs=obs.loc[counts.columns])
+    adata.var_names = list(counts.index)
+    adata.write_h5ad(root / "expression.h5ad")
+    toml = (root / "study.toml").read_text()
+    toml = toml.replace('file = "expression.csv"', 'file = "expression.h5ad"')
+    (root / "study.toml").write_text(toml.replace('samples = "expression_samples.csv"\n', ""))
+    (root / "expression_samples.csv").unlink()
+
+
+def test_h5ad_layer_uses_and_checks_obs():
+    root = Path(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp()))
+    add_expression_layer(root)
+    _as_h5ad(root)
+    res = omics_stage(load_study(root))
+    assert res.settings["expression"]["n_samples"] == 2 * 12
+    bad = Path(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp()))
+    add_expression_layer(bad)
+    _as_h5ad(bad, bad_participant=True)
+    with pytest.raises(InputError, match="participant not in") as err:
+        omics_stage(load_study(bad))
+    assert "expression.h5ad" in str(err.value) and "P999" in str(err.value)

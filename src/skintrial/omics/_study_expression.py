@@ -120,10 +120,18 @@ def _declared(study, name: str, key: str) -> Path:
 
 def _sample_table(study, path: Path) -> pd.DataFrame:
     """Read and check the sample table: columns, participants, visits, one sample per cell."""
-    from skintrial.study import ROW_COLUMN, read_table
+    from skintrial.study import read_table
 
-    table = read_table(path, what="expression sample table", csv=study.spec.csv)
-    file = str(path)
+    return _checked(study, read_table(path, what="expression sample table", csv=study.spec.csv), str(path))
+
+
+def _checked(study, table: pd.DataFrame, file: str) -> pd.DataFrame:
+    """The sample table (with its spreadsheet row numbers, or without for an AnnData's obs) checked
+    against the bundle, with each participant's arm from participants.csv."""
+    from skintrial.study import ROW_COLUMN
+
+    if ROW_COLUMN not in table.columns:  # an AnnData's obs: no spreadsheet rows to name
+        table = table.assign(**{ROW_COLUMN: None})
     need = [c for c in ("sample", "participant_id", "visit") if c not in table.columns]
     if need:
         raise InputError(
@@ -159,7 +167,7 @@ def _sample_table(study, path: Path) -> pd.DataFrame:
                 Problem(
                     what,
                     file=file,
-                    row=int(first[ROW_COLUMN]),
+                    row=None if first[ROW_COLUMN] is None else int(first[ROW_COLUMN]),
                     column=column,
                     value=first[column],
                     rows_affected=int(bad.sum()),
@@ -174,7 +182,7 @@ def _sample_table(study, path: Path) -> pd.DataFrame:
             Problem(
                 f"two samples of the same {' × '.join(key)} ({', '.join(str(first[k]) for k in key)})",
                 file=file,
-                row=int(first[ROW_COLUMN]),
+                row=None if first[ROW_COLUMN] is None else int(first[ROW_COLUMN]),
                 column="sample",
                 value=first["sample"],
                 rows_affected=int(twice.sum()),
@@ -219,8 +227,10 @@ def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
         table = _sample_table(study, _declared(study, spec.samples, "samples"))
         data = load_expression(matrix, table)
         data = replace(data, sample_file=str(study.root / spec.samples))
-    else:
+    else:  # an .h5ad without a sample table: its obs, checked the same way
         data = load_expression(matrix)
+        obs = data.samples.astype({"sample": str})
+        data = replace(data, samples=_checked(study, obs, str(matrix)))
     data = replace(data, quoted=data.quoted | {"participant_id", "visit", "arm", "treatment"})
     arms = _arms(study, data.samples["participant_id"].astype(str))
     opts = expression_options(study, arms)
