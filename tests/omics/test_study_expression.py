@@ -166,3 +166,18 @@ def test_h5ad_layer_uses_and_checks_obs():
     with pytest.raises(InputError, match="participant not in") as err:
         omics_stage(load_study(bad))
     assert "expression.h5ad" in str(err.value) and "P999" in str(err.value)
+
+
+def test_validate_command_reads_the_expression_layer():
+    from typer.testing import CliRunner
+
+    from skintrial.cli import app
+
+    root = Path(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp()))
+    add_expression_layer(root)
+    s = pd.read_csv(root / "expression_samples.csv")
+    s.loc[4, "visit"] = "week99"
+    s.to_csv(root / "expression_samples.csv", index=False)
+    r = CliRunner().invoke(app, ["validate", str(root)])
+    assert r.exit_code == 2, r.output
+    assert "expression_samples.csv, row 6, column 'visit'" in r.output and "week99" in r.output
