@@ -194,6 +194,12 @@ def _sensitivity(study: Study) -> bool:
     return _randomised(study) and bool(study.spec.analysis.sensitivity)
 
 
+def _responders(study: Study) -> bool:
+    from skintrial import stats
+
+    return _randomised(study) and stats.has_responders(study)
+
+
 def _stages() -> tuple[Stage, ...]:
     from skintrial import omics, stats, training
 
@@ -206,6 +212,7 @@ def _stages() -> tuple[Stage, ...]:
         Stage("cross_sectional", _plain(stats.cross_sectional_stage), when=_listed("cross_sectional")),
         Stage("paired_change", _plain(stats.paired_change_stage), when=_listed("paired_change")),
         Stage("sensitivity", _plain(stats.sensitivity_stage), when=_sensitivity),
+        Stage("responders", _plain(stats.responders_stage), when=_responders),
         Stage("training", _plain(training.training_stage)),
         Stage("omics", _plain(omics.omics_stage)),
     )

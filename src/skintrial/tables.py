@@ -36,6 +36,7 @@ from skintrial.stats import (
     PAIRED_CHANGE_COLUMNS,
     RANK_ANCOVA_COLUMNS,
     RERANDOMISATION_COLUMNS,
+    RESPONDER_COLUMNS,
     SIMPLE_EFFECTS_COLUMNS,
     TWO_WAY_ANOVA_COLUMNS,
     TWO_WAY_MEANS_COLUMNS,
@@ -80,6 +81,7 @@ _SPECS: tuple[TableSpec, ...] = (
     TableSpec(
         "rerandomisation", "sensitivity", RERANDOMISATION_COLUMNS, "re-randomisation test of the ANCOVA"
     ),
+    TableSpec("responders", "responders", RESPONDER_COLUMNS, "binary and responder outcomes"),
     TableSpec(
         "clda",
         "clda",

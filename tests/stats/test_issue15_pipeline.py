@@ -18,11 +18,14 @@ from skintrial.stats.rank import rank_ancova
 from skintrial.study import load_study
 
 
-def _bundle(tmp_path: Path, lines: str) -> Path:
+def _bundle(tmp_path: Path, lines: str, tables: str = "") -> Path:
+    """The 3-arm synthetic bundle with ``lines`` in place of the multiplicity key of [analysis] and
+    ``tables`` (sub-tables of [analysis]) at the end of study.toml, where [analysis] is last."""
     root = synthetic_study(seed=11, n=30, control_arm=True, omics=False, training=False).write(tmp_path / "s")
     toml = root / "study.toml"
     text = toml.read_text(encoding="utf-8").replace('multiplicity = "holm"\n', lines)
-    toml.write_text(text, encoding="utf-8")
+    assert text.rstrip().rsplit("\n[", 1)[-1].startswith("analysis]")
+    toml.write_text(text.rstrip() + "\n" + tables, encoding="utf-8")
     return root
 
 
@@ -108,4 +111,27 @@ def test_rerandomisation_strata_must_be_participants_columns(tmp_path):
     extra = 'sensitivity = ["rerandomisation"]\n[analysis.rerandomisation]\nstrata = ["shoe_size"]\n'
     toml.write_text(head + "\n" + extra + sep + tail, encoding="utf-8")
     with pytest.raises(InputError, match="shoe_size"):
+        analyse(load_study(root))
+
+
+def test_responders_in_the_bundle(tmp_path):
+    root = _bundle(tmp_path, 'multiplicity = "holm"\n', "[analysis.responders.r2]\nchange_at_least = 0.0\n")
+    study = load_study(root)
+    res = analyse(study)
+    r = res.table("responders")
+    assert set(r["outcome"]) == {"r2"} and (r["rule"] == "change >= 0").all()
+    assert set(r["measure"]) == {"risk_difference", "risk_ratio", "odds_ratio"}
+    assert res.settings("responders")["rules"] == {"r2": "change >= 0"}
+    ok = r[r["status"] == "ok"]
+    assert len(ok) > 0 and ok["p"].between(0, 1).all()
+
+
+def test_responder_rule_needs_one_threshold_and_a_declared_outcome(tmp_path):
+    both = "[analysis.responders.r2]\nchange_at_least = 1.0\npercent_change_at_least = 5.0\n"
+    with pytest.raises(InputError, match="exactly one"):
+        load_study(_bundle(tmp_path, 'multiplicity = "holm"\n', both))
+    root = _bundle(
+        tmp_path / "b", 'multiplicity = "holm"\n', "[analysis.responders.nope]\nchange_at_least = 1.0\n"
+    )
+    with pytest.raises(InputError, match="nope"):
         analyse(load_study(root))

@@ -37,6 +37,7 @@ from skintrial.stats._schema import (
     PAIRED_CHANGE_COLUMNS,
     RANK_ANCOVA_COLUMNS,
     RERANDOMISATION_COLUMNS,
+    RESPONDER_COLUMNS,
     SIMPLE_EFFECTS_COLUMNS,
     TWO_WAY_ANOVA_COLUMNS,
     TWO_WAY_MEANS_COLUMNS,
@@ -52,8 +53,10 @@ from skintrial.stats._stages import (
     description_stage,
     followup_visits,
     grouped_study,
+    has_responders,
     mixed_anova_stage,
     paired_change_stage,
+    responders_stage,
     sensitivity_stage,
 )
 from skintrial.stats._trial import TrialAnalysis
@@ -67,6 +70,7 @@ from skintrial.stats.multiplicity import adjust_families, p_adjust, serial_gatek
 from skintrial.stats.paired_change import PairedChangeResult, paired_change, signed_rank_test
 from skintrial.stats.rank import kruskal_wallis, rank_ancova, wilcoxon_shift
 from skintrial.stats.rerandomisation import AllocationScheme, rerandomisation_test
+from skintrial.stats.responders import ResponderRule, responder_analysis
 from skintrial.stats.two_way import TwoWayAnova, two_way_anova
 
 __all__ = [
@@ -143,6 +147,11 @@ __all__ = [
     "WILCOXON_COLUMNS",
     "KRUSKAL_COLUMNS",
     "RERANDOMISATION_COLUMNS",
+    "RESPONDER_COLUMNS",
+    "ResponderRule",
+    "responder_analysis",
+    "responders_stage",
+    "has_responders",
     "AllocationScheme",
     "rerandomisation_test",
     "grouped_study",

@@ -43,6 +43,8 @@ __all__ = [
     "cross_sectional_stage",
     "paired_change_stage",
     "sensitivity_stage",
+    "responders_stage",
+    "has_responders",
     "grouped_study",
     "followup_visits",
 ]
@@ -250,6 +252,68 @@ def _rerandomisation(study: Study, long: pd.DataFrame, args: dict[str, Any]) -> 
     )
     described = scheme.describe(len(args["arms"]))
     return table, {"scheme": described, "n": plan.rerandomisations, "seed": spec.seed}
+
+
+def _responders_of(study: Study) -> dict:
+    """The responder rules of the study: binary outcomes and ``[analysis.responders]``."""
+    from skintrial.errors import InputError, Problem
+    from skintrial.stats.responders import ResponderRule
+
+    rules = {
+        o: ResponderRule(binary=True) for o, spec in study.spec.outcomes.items() if spec.type == "binary"
+    }
+    for o, r in study.spec.analysis.responders.items():
+        if o not in study.spec.outcomes or o in rules:
+            raise InputError(
+                Problem(
+                    f"[analysis.responders.{o}]: {o!r} is "
+                    + ("a binary outcome already" if o in rules else "not a declared outcome"),
+                    file="study.toml",
+                    column=f"analysis.responders.{o}",
+                    fix="name a continuous outcome of [outcomes]",
+                )
+            )
+        rules[o] = ResponderRule(
+            change_at_least=r.change_at_least, percent_change_at_least=r.percent_change_at_least
+        )
+    return rules
+
+
+def has_responders(study: Study) -> bool:
+    """Whether the study declares a binary outcome or a responder rule."""
+    return bool(study.spec.analysis.responders) or any(
+        s.type == "binary" for s in study.spec.outcomes.values()
+    )
+
+
+def responders_stage(study: Study) -> StageResult:
+    """Binary and responder outcomes (``skintrial.stats.responders``): logistic regression on baseline and
+    the plan's covariates, standardised risk difference and ratio beside the unadjusted ones."""
+    from skintrial.errors import InputError, Problem
+    from skintrial.stats.responders import responder_analysis
+
+    rules = _responders_of(study)
+    long = study.long()
+    args = ancova_settings(study)
+    binary = [o for o, r in rules.items() if r.binary]
+    values = long.loc[long["outcome"].isin(binary), ["outcome", "value"]].dropna()
+    bad = values[~values["value"].isin([0.0, 1.0])]
+    if len(bad):
+        raise InputError(
+            Problem(
+                f"{len(bad)} values of binary outcome(s) {sorted(set(bad['outcome']))} are not 0 or 1",
+                column="value",
+                value=bad["value"].iloc[0],
+                fix='code a binary outcome 0/1, or declare it type = "continuous"',
+            )
+        )
+    table = responder_analysis(long, rules=rules, **_without(args, "interaction"))
+    settings = {
+        "rules": {o: r.describe() for o, r in rules.items()},
+        "covariates": args["covariates"],
+        "ci_level": args["ci_level"],
+    }
+    return StageResult(stage="responders", tables={"responders": table}, settings=settings)
 
 
 def _without(args: dict[str, Any], *names: str) -> dict[str, Any]:

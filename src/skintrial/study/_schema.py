@@ -109,6 +109,9 @@ class OutcomeSpec(_Table):
     min: float | None = None
     max: float | None = None
     replicate_rule: Literal["mean", "median"] = "mean"
+    type: Literal["continuous", "binary"] = "continuous"
+    """``binary``: values 0/1, analysed as responders (logistic regression, standardised risk difference
+    and ratio: results/responders.csv)."""
     parameter: str | None = None
     """The instrument output this outcome is computed from when raw files are given (e.g. ``r2`` of the
     Cutometer, ``dermal_thickness_mm`` of the ultrasound); default: the outcome's own name."""
@@ -317,6 +320,20 @@ class CrossSectionalSpec(_Table):
     of ``by``."""
 
 
+class ResponderSpec(_Table):
+    """``[analysis.responders.OUTCOME]``: who responded on a continuous outcome — a change from baseline
+    of at least ``change_at_least``, or a percent change of at least ``percent_change_at_least``."""
+
+    change_at_least: float | None = None
+    percent_change_at_least: float | None = None
+
+    @model_validator(mode="after")
+    def _one_rule(self) -> ResponderSpec:
+        if (self.change_at_least is None) == (self.percent_change_at_least is None):
+            raise ValueError("give exactly one of change_at_least and percent_change_at_least")
+        return self
+
+
 class RerandomisationSpec(_Table):
     """``[analysis.rerandomisation]``: the allocation scheme the re-randomisation test re-draws
     (``sensitivity = [..., "rerandomisation"]``). Left out: simple randomisation with equal ratios,
@@ -381,6 +398,7 @@ class AnalysisSpec(_Table):
     sensitivity: list[Literal["rerandomisation", "rank_ancova", "wilcoxon"]] = Field(default_factory=list)
     rerandomisations: int = Field(default=10_000, ge=100)
     rerandomisation: RerandomisationSpec = Field(default_factory=RerandomisationSpec)
+    responders: dict[str, ResponderSpec] = Field(default_factory=dict)
     covariates: list[str] = Field(default_factory=list)
     interaction: bool = False
     per_protocol_min_adherence: float | None = Field(default=None, ge=0, le=1)
