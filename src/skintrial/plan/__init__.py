@@ -28,6 +28,7 @@ from skintrial.plan._workflow import (
 from skintrial.plan.pilot import PilotEstimates, pilot_design, pilot_estimates, plan_trial, power_curve
 from skintrial.plan.power import ancova_power, ancova_sample_size
 from skintrial.plan.randomize import balance_report, randomization_list
+from skintrial.plan.responder_power import responder_power, responder_sample_size, simulated_responder_power
 from skintrial.plan.simulate import SimulationResult, design_table, simulate_power
 from skintrial.plan.synthetic import SyntheticStudy, calibration_table, synthetic_study
 
@@ -47,6 +48,9 @@ __all__ = [
     "ancova_sample_size",
     "balance_report",
     "randomization_list",
+    "responder_power",
+    "responder_sample_size",
+    "simulated_responder_power",
     "SimulationResult",
     "design_table",
     "simulate_power",
