@@ -7,7 +7,13 @@ bundle's raw files → measurements (``measure_raw``).
 
 from skintrial.instruments._batch import error_problems
 from skintrial.instruments._cutometer_read import COLUMN_KEYS, LONG_COLUMNS, column_mapping
-from skintrial.instruments._study_layer import RawMeasurements, measure_raw, raw_outcomes, raw_stage
+from skintrial.instruments._study_layer import (
+    RawMeasurements,
+    measure_raw,
+    qc_flagged,
+    raw_outcomes,
+    raw_stage,
+)
 from skintrial.instruments._ultrasound_io import spacing_per_file, unmatched_spacing_keys
 from skintrial.instruments.cutometer import (
     CYCLE_COLUMNS,
@@ -46,6 +52,7 @@ __all__ = [
     "measure_raw",
     "raw_outcomes",
     "raw_stage",
+    "qc_flagged",
     "CYCLE_COLUMNS",
     "INFORMATIONAL_FLAGS",
     "OUTPUT_COLUMNS",

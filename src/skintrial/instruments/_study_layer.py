@@ -224,7 +224,7 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
             )
             frames.append(res)
             outs = [o for o, (i, _) in mapping.items() if i == instrument]
-            bad = flagged(res["qc"])
+            bad = qc_flagged(res["qc"])
             for r in res[bad].itertuples():
                 excl += [
                     (
@@ -286,7 +286,7 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
     )
 
 
-def flagged(qc: pd.Series) -> pd.Series:
+def qc_flagged(qc: pd.Series) -> pd.Series:
     """True where ``qc`` holds an error or a flag that makes the file unusable.
 
     Informational flags (:data:`INFORMATIONAL_FLAGS`, e.g. ``phases_inferred``) do not: such a curve is
@@ -299,13 +299,17 @@ def flagged(qc: pd.Series) -> pd.Series:
 N_EXAMPLE_CURVES = 3
 """How many clean Cutometer curves the report draws as examples."""
 
+N_FLAGGED_CURVES = 24
+"""At most this many flagged (readable) Cutometer files are drawn for review, in manifest order."""
+
 
 def raw_stage(study: Study, *, progress: Callable[[int], None] | None = None) -> StageResult:
     """The raw-instrument stage: every file of the manifest measured (:func:`measure_raw`).
 
     Its ``measurements`` replace the table values of the same outcomes before any analysis; its tables
     are ``instrument_files`` and ``instrument_agreement`` (written) and ``cutometer_curves`` (a few clean
-    curves for the report, read with the bundle's own column mapping); its assets are the ultrasound
+    curves and up to :data:`N_FLAGGED_CURVES` flagged ones for the report, read with the bundle's own
+    column mapping, ``file`` as in the manifest); its assets are the ultrasound
     overlays; its settings the Cutometer options it measured with. Empty when no outcome comes from raw
     files.
     """
@@ -316,20 +320,37 @@ def raw_stage(study: Study, *, progress: Callable[[int], None] | None = None) ->
         return StageResult(stage="instruments")
     options = cutometer_options(study.spec.raw)
     files = raw.files
-    clean = files[(files["instrument"] == "cutometer") & ~flagged(files["qc"])]["file"]
+    cut = files[files["instrument"] == "cutometer"]
+    qc = cut["qc"].fillna("")
+    clean = cut["file"][~qc_flagged(qc)]
+    review = cut["file"][qc_flagged(qc) & ~qc.str.startswith("error")]  # readable, flagged: drawn for review
     man = study.manifest
     assert man is not None  # measure_raw gave outcomes, so the bundle has a manifest
-    paths = man[(man["instrument"] == "cutometer") & man["file"].isin(clean)]["path"].head(N_EXAMPLE_CURVES)
+    cut_man = man[man["instrument"] == "cutometer"].drop_duplicates("file")
+    picked = pd.concat(
+        [
+            cut_man[cut_man["file"].isin(clean)].head(N_EXAMPLE_CURVES),
+            cut_man[cut_man["file"].isin(review)].head(N_FLAGGED_CURVES),
+        ]
+    )
     tables = {"instrument_files": files, "instrument_agreement": raw.agreement}
-    if len(paths):
+    if len(picked):
         mapping = cast("Mapping[str, object] | None", options.get("mapping"))
-        curves = [read_cutometer(p, mapping=mapping) for p in paths]
+        # named by the manifest's file, as in instrument_files, so the report can tell flagged from clean
+        curves = [
+            read_cutometer(p, mapping=mapping).assign(file=f)
+            for p, f in zip(picked["path"], picked["file"], strict=True)
+        ]
         tables["cutometer_curves"] = pd.concat(curves, ignore_index=True)
     return StageResult(
         stage="instruments",
         tables=tables,
         exclusions=(raw.exclusions,),
         assets=raw.overlays,
-        settings={"outcomes": list(raw.outcomes), "cutometer": options},
+        settings={
+            "outcomes": list(raw.outcomes),
+            "cutometer": options,
+            "informational_flags": list(INFORMATIONAL_FLAGS),  # the report's "flagged" excludes them
+        },
         measurements=raw.measurements,
     )

@@ -1,14 +1,19 @@
-"""Report section for raw instrument files: QC summary, flagged files, agreement, curves, overlays."""
+"""Report section for raw instrument files: QC summary, flagged files, agreement, curves, overlays.
+
+Flagged files come first, for review: every flagged Cutometer curve the stage passed is drawn with its
+flags, and every flagged scan's overlay is shown before a few clean ones.
+"""
 
 from __future__ import annotations
 
 import base64
+from pathlib import PurePath
 from typing import cast
 
 import pandas as pd
 
 from skintrial.report._context import Context
-from skintrial.report._figures import cutometer_curves_figure
+from skintrial.report._figures import _pyplot, cutometer_curves_figure
 from skintrial.report._format import fixed
 
 __all__ = ["build"]
@@ -44,21 +49,74 @@ def _qc_rows(files: pd.DataFrame) -> list[list[str]]:
     return rows
 
 
+def _flagged(qc: pd.Series, informational) -> pd.Series:
+    """A file that is flagged (or unreadable): a flag that is not merely informational (the stage's
+    ``informational_flags``, e.g. ``phases_inferred``: such a file is used)."""
+    info = set(informational)
+    return qc.fillna("").map(lambda q: any(f and f not in info for f in q.split(";"))).astype(bool)
+
+
+def _flagged_curves_figure(curves: pd.DataFrame, flags: dict[str, str]):
+    """One small panel per flagged Cutometer file: its curves, titled with the file and its flags."""
+    plt = _pyplot()
+    names = list(dict.fromkeys(curves["file"]))
+    ncol = min(3, len(names))
+    nrow = -(-len(names) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.3 * ncol + 0.6, 1.9 * nrow + 0.3), squeeze=False)
+    for ax, name in zip(axes.flat, names, strict=False):
+        for _, c in curves[curves["file"] == name].groupby("measurement_id", sort=True):
+            ax.plot(c["time_s"], c["deformation_mm"], lw=0.8, color="#d1495b")
+        ax.set_title(f"{PurePath(str(name)).name}\n{flags.get(name, '')}", fontsize=7)
+        ax.tick_params(labelsize=6)
+        ax.set_xlabel("time (s)", fontsize=6)
+        ax.set_ylabel("mm", fontsize=6)
+    for ax in list(axes.flat)[len(names) :]:
+        ax.set_visible(False)
+    fig.tight_layout()
+    return fig
+
+
+def _overlays(files: pd.DataFrame, flagged: pd.Series, assets) -> tuple[list[dict], int, int]:
+    """Overlays of flagged scans first (all of them), then up to N_OVERLAYS clean ones."""
+    shown = sorted((name, data) for name, data in assets.items() if name.startswith("overlays/"))
+    us = files[files["instrument"] == "ultrasound"]
+    flags = {PurePath(str(f)).stem: q for f, q in zip(us["file"], us["qc"].fillna(""), strict=True)}
+    bad = {PurePath(str(f)).stem for f in us["file"][flagged[us.index]]}
+    first = [(n, d) for n, d in shown if PurePath(n).stem in bad]
+    rest = [(n, d) for n, d in shown if PurePath(n).stem not in bad][:N_OVERLAYS]
+    out = [
+        {
+            "name": name.rsplit("/", 1)[-1],
+            "uri": "data:image/png;base64," + base64.b64encode(data).decode(),
+            "qc": flags.get(PurePath(name).stem, ""),
+        }
+        for name, data in first + rest
+    ]
+    return out, len(shown), len(first)
+
+
 def build(ctx: Context) -> list[dict]:
     """The instruments section, or nothing when the bundle had no raw files."""
     res = ctx.res
     files = res.get("instrument_files")
     if files is None or files.empty:
         return []
-    qc = files["qc"].fillna("")
-    flagged = files[qc != ""]
+    info = cast("list[str]", res.settings("instruments").get("informational_flags", []))
+    is_flagged = _flagged(files["qc"], info)
+    flagged = files[is_flagged]
     agreement = cast(pd.DataFrame, res.get("instrument_agreement", pd.DataFrame()))
-    shown = sorted((name, data) for name, data in res.assets.items() if name.startswith("overlays/"))
-    overlays = [
-        {"name": name.rsplit("/", 1)[-1], "uri": "data:image/png;base64," + base64.b64encode(data).decode()}
-        for name, data in shown[:N_OVERLAYS]
-    ]
+    overlays, n_overlays, n_flagged_overlays = _overlays(files, is_flagged, res.assets)
     curves = res.get("cutometer_curves")
+    review = None
+    if curves is not None and len(curves):
+        cut = files[(files["instrument"] == "cutometer") & is_flagged]
+        flags = dict(zip(cut["file"], cut["qc"].fillna(""), strict=True))
+        drawn = curves["file"].isin(list(flags))
+        if drawn.any():
+            review = ctx.figures.add(
+                "instruments-flagged-curves", _flagged_curves_figure(curves[drawn], flags)
+            )
+        curves = curves[~drawn]
     return [
         {
             "id": "instruments",
@@ -79,8 +137,10 @@ def build(ctx: Context) -> list[dict]:
             "curves": ctx.figures.add("instruments-cutometer-curves", cutometer_curves_figure(curves))
             if curves is not None and len(curves)
             else None,
+            "flagged_curves": review,
             "overlays": overlays,
-            "n_overlays": len(shown),
+            "n_overlays": n_overlays,
+            "n_flagged_overlays": n_flagged_overlays,
             "legend": OVERLAY_LEGEND,
         }
     ]
