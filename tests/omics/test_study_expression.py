@@ -181,3 +181,14 @@ def test_validate_command_reads_the_expression_layer():
     r = CliRunner().invoke(app, ["validate", str(root)])
     assert r.exit_code == 2, r.output
     assert "expression_samples.csv, row 6, column 'visit'" in r.output and "week99" in r.output
+
+
+def test_several_treatments_need_a_design():
+    root = Path(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp()))
+    add_expression_layer(root)
+    s = pd.read_csv(root / "expression_samples.csv")
+    s["treatment"] = ["serum", "vehicle"] * (len(s) // 2)
+    s.to_csv(root / "expression_samples.csv", index=False)
+    with pytest.raises(InputError, match="would mix them") as err:
+        omics_stage(load_study(root))
+    assert "expression.design" in str(err.value) and "Fix:" in str(err.value)

@@ -232,6 +232,18 @@ def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
         obs = data.samples.astype({"sample": str})
         data = replace(data, samples=_checked(study, obs, str(matrix)))
     data = replace(data, quoted=data.quoted | {"participant_id", "visit", "arm", "treatment"})
+    treatments = data.samples["treatment"].astype(str).unique() if "treatment" in data.samples else []
+    if len(treatments) > 1 and spec.design is None:
+        raise InputError(
+            Problem(
+                f"the expression samples have {len(treatments)} treatments ({', '.join(treatments[:4])}); "
+                "the default paired arm × visit design would mix them",
+                file=str(study.root / "study.toml"),
+                column="expression.design",
+                fix='give [expression] design and contrasts, e.g. design = "~ participant_id + treatment + '
+                'arm * visit", or analyse one treatment per bundle',
+            )
+        )
     arms = _arms(study, data.samples["participant_id"].astype(str))
     opts = expression_options(study, arms)
     ef = fit_expression(data, design=opts["design"], counts=spec.counts)
