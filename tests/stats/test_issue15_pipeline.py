@@ -135,3 +135,27 @@ def test_responder_rule_needs_one_threshold_and_a_declared_outcome(tmp_path):
     )
     with pytest.raises(InputError, match="nope"):
         analyse(load_study(root))
+
+
+def test_methods_paragraph_names_the_analyses(tmp_path):
+    from skintrial.report._methods import methods_text
+
+    root = _bundle(
+        tmp_path,
+        'multiplicity = "dunnett"\nsensitivity = ["rerandomisation", "rank_ancova", "wilcoxon"]\n'
+        "rerandomisations = 200\n",
+        "[analysis.responders.r2]\nchange_at_least = 0.0\n",
+    )
+    text = methods_text(analyse(load_study(root)))
+    assert "Dunnett's single-step procedure" in text and "dunnett method" not in text
+    assert "re-randomisation test re-drew the allocation 200 times" in text
+    assert "simple randomisation 1:1:1 (no scheme declared)" in text
+    assert "Quade's rank ANCOVA" in text and "Kruskal–Wallis" in text
+    assert "standardisation over all analysed participants" in text
+
+
+def test_methods_paragraph_unchanged_without_them(tmp_path):
+    from skintrial.report._methods import methods_text
+
+    text = methods_text(analyse(load_study(_bundle(tmp_path, 'multiplicity = "holm"\n'))))
+    assert "Holm method" in text and "re-randomisation" not in text and "Responders" not in text

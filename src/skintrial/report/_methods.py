@@ -12,6 +12,7 @@ from typing import Any, cast
 from skintrial.pipeline import TrialResults
 from skintrial.report._clda_text import clda_choices
 from skintrial.report._format import name_of
+from skintrial.report._sensitivity_text import many_arms_sentence, sensitivity_methods
 
 __all__ = ["methods_text", "MULTIPLICITY"]
 
@@ -58,6 +59,8 @@ def methods_text(res: TrialResults) -> str:
     fam = "; secondary outcomes formed a second family" + (
         " gated by the primary family (serial gatekeeping)" if a.gatekeeping else ""
     )
+    if many_arms_sentence(res):  # Dunnett / Tukey: a family over each outcome's arm contrasts
+        multiplicity, fam = many_arms_sentence(res), ""
     text = (
         f"The primary analysis was an analysis of covariance (ANCOVA) of each outcome at {res.followup_visit} on "
         f"{regressors}, in participants with both values (complete cases; "
@@ -96,6 +99,7 @@ def methods_text(res: TrialResults) -> str:
                 " Its within-participant terms are reported with Greenhouse–Geisser and Huynh–Feldt "
                 "sphericity corrections."
             )
+    text += sensitivity_methods(res)
     if randomised and res.has("cross_sectional") and len(res.table("cross_sectional")):
         t = res.table("cross_sectional")
         text += (
