@@ -319,3 +319,32 @@ def test_expression_command_ora_on_counts(tmp_path):
     assert ora.loc["UP_TRUE", "p_adj"] < 1e-10 and ora.loc["RANDOM_50", "p"] > 0.01
     assert cam.loc["UP_TRUE", "direction"] == "up"
     assert ora["background"].iat[0].endswith("fitted genes")
+
+
+def test_expression_command_random_block(tmp_path):
+    samples = pd.read_csv(REF / "twoarm_samples.csv")
+    samples[["arm", "visit"]] = samples["arm_visit"].str.split("_", expand=True)
+    spath = tmp_path / "samples.csv"
+    samples.to_csv(spath, index=False)
+    out = tmp_path / "de.csv"
+    r = runner.invoke(
+        app,
+        [
+            "expression",
+            str(REF / "twoarm_expr.csv"),
+            "--samples",
+            str(spath),
+            "--design",
+            "~ arm * visit",
+            "--contrast",
+            "visit: post - pre | arm: RT - AT",
+            "--block",
+            "participant",
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "within-participant correlation 0.919" in r.output
+    ref = pd.read_csv(HERE.parents[1] / "reference" / "dupcor" / "dupcor_twoarm.csv")
+    assert_allclose(pd.read_csv(out)["t"], ref["t_diff"], rtol=1e-6)

@@ -82,6 +82,13 @@ def expression(
             "<out>.ora.csv.",
         ),
     ] = None,
+    block: Annotated[
+        str | None,
+        typer.Option(
+            help="Sample-table column of correlated samples (the participant): limma's duplicateCorrelation "
+            'and a GLS fit with the consensus correlation, e.g. --design "~ arm * visit" --block participant.',
+        ),
+    ] = None,
     counts: Annotated[
         bool,
         typer.Option(
@@ -137,6 +144,7 @@ def expression(
         design=design,
         sample_column=sample_column,
         counts=counts,
+        block=block,
     )
     de = differential_expression_from_fit(ef, contrast, ci_level=ci_level, trend=trend, robust=robust)
     cam = None
@@ -160,6 +168,7 @@ def expression(
     msg = (
         f"expression: {len(ef.data.genes)} genes x {len(ef.data.samples)} samples"
         + (" (counts: TMM + voom weights)" if counts else "")
+        + (f" (within-{block} correlation {ef.correlation:.3f})" if ef.correlation is not None else "")
         + ", "
         f"prior df {np.median(de.attrs['df_prior']):.3g}{' (median, robust)' if robust else ''}, prior variance "
         + ("by trend" if trend else f"{de.attrs['var_prior']:.3g}")

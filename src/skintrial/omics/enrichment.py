@@ -262,6 +262,13 @@ def camera_from_fit(
                 rows_affected=n_bad,
             )
         )
+    if ef.correlation is not None:
+        raise InputError(
+            Problem(
+                "CAMERA with a random block (duplicateCorrelation) is not implemented (limma's camera has no block)",
+                fix="run the gene-set test on a fit with the participant as a fixed term of the design",
+            )
+        )
     if ef.weights is not None and (inter_gene_cor is None or np.isnan(inter_gene_cor)):
         raise InputError(
             Problem(

@@ -24,6 +24,7 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 from skintrial.omics._counts import tmm_factors, voom_weights
 from skintrial.omics._design import DesignMatrix, build_design, contrast_vector
+from skintrial.omics._dupcor import duplicate_correlation, whitening
 from skintrial.omics._expression_io import ExpressionData, check_counts, load_expression
 from skintrial.stats import BatchedFit, fit_ols, moderated_contrasts, p_adjust
 
@@ -69,6 +70,7 @@ class ExpressionFit:
     fit: BatchedFit
     weights: np.ndarray | None = None
     norm_factors: np.ndarray | None = None
+    correlation: float | None = None
 
     def contrasts(self, contrast: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Labels and the (m, p) matrix of one or several contrast specifications."""
@@ -83,7 +85,13 @@ class ExpressionFit:
 
 
 def fit_expression(
-    expr: Any, samples: Any = None, *, design: str, sample_column: str = "sample", counts: bool = False
+    expr: Any,
+    samples: Any = None,
+    *,
+    design: str,
+    sample_column: str = "sample",
+    counts: bool = False,
+    block: str | None = None,
 ) -> ExpressionFit:
     """Fit the design formula to every gene (no moderation yet; see :func:`differential_expression`).
 
@@ -95,6 +103,8 @@ def fit_expression(
         else load_expression(expr, samples, sample_column=sample_column)
     )
     dm = build_design(data.samples, design, quoted=set(data.quoted), file=data.sample_file)
+    if block is not None:
+        return _blocked_fit(data, dm, block, counts)
     if counts:
         check_counts(data, sample_column)
         nf = tmm_factors(data.values)
@@ -113,6 +123,50 @@ def fit_expression(
     return ExpressionFit(data=data, design=dm, fit=fit)
 
 
+def _blocked_fit(data: ExpressionData, dm: DesignMatrix, block: str, counts: bool) -> ExpressionFit:
+    """limma's duplicateCorrelation + lmFit(block=, correlation=): generalised least squares with
+    the consensus within-block correlation, by whitening data and design once for all genes."""
+    problems = []
+    if block not in data.samples.columns:
+        problems.append(
+            Problem(
+                f"the block column {block!r} is not in the sample table",
+                fix=f"name a column of the sample table ({', '.join(map(str, data.samples.columns))})",
+                file=data.sample_file,
+            )
+        )
+    if counts:
+        problems.append(
+            Problem(
+                "a random block with RNA-seq counts (voom with block and correlation) is not implemented",
+                fix="give the participant as a fixed term of the design instead (~ participant + arm * visit)",
+            )
+        )
+    if np.isnan(data.values).any():
+        problems.append(
+            Problem(
+                "a random block needs complete data (genes with missing values)",
+                fix="drop or impute the genes with missing values, or give the participant as a fixed term",
+                file=data.expr_file,
+                rows_affected=int(np.isnan(data.values).any(axis=1).sum()),
+            )
+        )
+    InputError.collect(problems)
+    groups = data.samples[block].astype(str).to_numpy()
+    rho, _ = duplicate_correlation(data.values, dm.X, groups)
+    if not np.isfinite(rho):
+        raise InputError(
+            Problem(
+                f"the within-{block} correlation cannot be estimated (too few blocks or samples)",
+                fix=f"give {block} as a fixed term of the design instead",
+                file=data.sample_file,
+            )
+        )
+    W = whitening(groups, rho)
+    fit = fit_ols(W @ dm.X, np.ascontiguousarray(W @ data.values.T), outcomes=data.genes, params=dm.params)
+    return ExpressionFit(data=data, design=dm, fit=fit, correlation=rho)
+
+
 def differential_expression(
     expr: Any,
     samples: Any = None,
@@ -125,6 +179,7 @@ def differential_expression(
     trend: bool = False,
     robust: bool = False,
     counts: bool = False,
+    block: str | None = None,
 ) -> pd.DataFrame:
     """Moderated differential-expression table for one or more contrasts (limma's method).
 
@@ -166,6 +221,12 @@ def differential_expression(
         values and precision weights, and the weighted fit (limma ``voom`` + ``lmFit`` + ``eBayes``;
         see :mod:`skintrial.omics._counts`). ``log_fc`` and ``ave_expr`` are then on the log2-CPM
         scale, and ``.attrs["norm_factors"]`` holds the TMM factors.
+    block : str, optional
+        A sample-table column (the participant) whose samples are correlated: limma's
+        ``duplicateCorrelation`` estimates the consensus within-block correlation
+        (``.attrs["correlation"]``) and every gene is fitted by generalised least squares with it
+        (``lmFit(block=, correlation=)``). Then ``~ arm * visit`` needs no participant term, and the
+        arms can also be compared at baseline. Log-scale, complete data only.
 
     Returns
     -------
@@ -202,7 +263,7 @@ def differential_expression(
     >>> bool(de.loc[0, "p_adj"] < 0.01)
     True
     """
-    ef = fit_expression(expr, samples, design=design, sample_column=sample_column, counts=counts)
+    ef = fit_expression(expr, samples, design=design, sample_column=sample_column, counts=counts, block=block)
     return differential_expression_from_fit(
         ef, contrast, ci_level=ci_level, p_adjust_method=p_adjust_method, trend=trend, robust=robust
     )
@@ -266,5 +327,6 @@ def differential_expression_from_fit(
         design=ef.design.formula,
         not_estimable=list(ef.design.dropped),
         norm_factors=None if ef.norm_factors is None else ef.norm_factors.tolist(),
+        correlation=ef.correlation,
     )
     return out
