@@ -92,3 +92,20 @@ def test_block_errors_name_the_fix(tmp_path):
         differential_expression(
             e.set_index("gene"), s, design="~ arm * visit", contrast=CONTRASTS[0], block="participant"
         )
+
+
+@pytest.mark.rlimma
+def test_unbalanced_blocks_match_limma():
+    s = _samples()
+    keep = ~(s["participant"].isin(["S02", "S07", "S11"]) & (s["visit"] == "post"))
+    e = pd.read_csv(REFS / "limma" / "twoarm_expr.csv").set_index("gene")
+    de = differential_expression(
+        e[s.loc[keep, "sample"]],
+        s[keep],
+        design="~ arm * visit",
+        contrast="visit: post - pre | arm: RT - AT",
+        block="participant",
+    )
+    ref = pd.read_csv(REFS / "dupcor" / "dupcor_unbalanced.csv")
+    assert_allclose(de.attrs["correlation"], ref["consensus"].iat[0], rtol=1e-10)
+    assert_allclose(de["t"], ref["t_diff"], rtol=RTOL)

@@ -28,5 +28,13 @@ write.csv(fmt(data.frame(gene = rownames(y), atanh_cor = dc$atanh.correlations,
                          logfc_base = f2$coefficients[, "base"])), out("dupcor_twoarm.csv"), row.names = FALSE)
 write.csv(fmt(data.frame(consensus = dc$consensus.correlation, df_prior = f2$df.prior,
                          s2_prior = f2$s2.prior)), out("dupcor_hyper.csv"), row.names = FALSE)
+# unbalanced: three participants lose their post sample (blocks of one and two samples)
+keep <- !(s$participant %in% c("S02", "S07", "S11") & visit == "post")
+dc_u <- duplicateCorrelation(y[, keep], design[keep, ], block = s$participant[keep])
+fit_u <- eBayes(lmFit(y[, keep], design[keep, ], block = s$participant[keep],
+                      correlation = dc_u$consensus.correlation))
+write.csv(fmt(data.frame(gene = rownames(y), atanh_cor = dc_u$atanh.correlations,
+                         t_diff = fit_u$t[, "armRT:visitpost"], consensus = dc_u$consensus.correlation)),
+          out("dupcor_unbalanced.csv"), row.names = FALSE)
 writeLines(c(R.version.string, paste("limma", packageVersion("limma")),
              paste("statmod", packageVersion("statmod"))), out("versions.txt"))
