@@ -5,6 +5,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -192,3 +193,19 @@ def test_several_treatments_need_a_design():
     with pytest.raises(InputError, match="would mix them") as err:
         omics_stage(load_study(root))
     assert "expression.design" in str(err.value) and "Fix:" in str(err.value)
+
+
+def test_random_participant_option():
+    root = Path(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp()))
+    add_expression_layer(root)
+    with open(root / "study.toml", "a") as fh:
+        fh.write("random_participant = true\n")
+    toml = (root / "study.toml").read_text().replace("counts = true", "counts = false")
+    (root / "study.toml").write_text(toml)
+    m = pd.read_csv(root / "expression.csv").set_index("gene")
+    np.log2(m + 1).to_csv(root / "expression.csv")  # log scale: a random block needs it
+    res = omics_stage(load_study(root))
+    settings = res.settings["expression"]
+    assert settings["design"] == "~ arm * visit" and 0 < settings["correlation"] < 1
+    assert "expression_genesets" not in res.tables
+    assert "visit: week16 - week0 | arm: RT - AT" in set(res.tables["expression_de"]["contrast"])

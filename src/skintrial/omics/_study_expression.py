@@ -66,12 +66,13 @@ def expression_options(study, arms: list[str] | None = None) -> dict:
     arms = list(s.arms) if arms is None else arms
     pre, post = s.baseline_visit, s.visits[-1]
     change = f"visit: {post} - {pre}"
+    fixed = "" if spec.random_participant else "participant_id + "
     if spec.design is not None:
         design = spec.design
     elif len(arms) >= 2:
-        design = "~ participant_id + arm * visit"
+        design = f"~ {fixed}arm * visit"
     else:
-        design = "~ participant_id + visit"
+        design = f"~ {fixed}visit"
     if spec.contrasts is not None:
         contrasts = list(spec.contrasts)
     elif spec.design is None and len(arms) >= 2:
@@ -99,6 +100,7 @@ def expression_options(study, arms: list[str] | None = None) -> dict:
         inter_gene_cor=spec.inter_gene_cor,
         trend=spec.trend,
         robust=spec.robust,
+        block="participant_id" if spec.random_participant else None,
         ci_level=study.spec.analysis.ci_level,
     )
 
@@ -246,7 +248,7 @@ def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
         )
     arms = _arms(study, data.samples["participant_id"].astype(str))
     opts = expression_options(study, arms)
-    ef = fit_expression(data, design=opts["design"], counts=spec.counts)
+    ef = fit_expression(data, design=opts["design"], counts=spec.counts, block=opts["block"])
     de = differential_expression_from_fit(
         ef,
         opts["contrasts"],
@@ -255,7 +257,7 @@ def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
         robust=spec.robust,
     )
     tables = {"expression_de": de, "expression_ecm": leading_ecm_genes(de)}
-    if spec.genesets.lower() != "none":
+    if spec.genesets.lower() != "none" and ef.correlation is None:  # CAMERA has no random block
         sets = (
             spec.genesets
             if spec.genesets.lower() in ("ecm", "matrisome")
@@ -272,5 +274,6 @@ def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
         "n_samples": len(data.samples),
         "df_prior": float(np.median(de.attrs["df_prior"])),
         "not_estimable": list(de.attrs["not_estimable"]),
+        "correlation": ef.correlation,
     }
     return tables, settings

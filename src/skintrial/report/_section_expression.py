@@ -46,7 +46,14 @@ def methods_sentence(settings: dict) -> str:
         f"{scale} to the design {settings.get('design')} ({settings.get('n_genes')} genes, "
         f"{settings.get('n_samples')} samples"
         + (f"; not estimable and dropped: {', '.join(dropped)}" if dropped else "")
-        + "); residual variances were shrunk by limma's empirical Bayes"
+        + ")"
+        + (
+            f", participants as a random block (consensus within-participant correlation "
+            f"{settings['correlation']:.2f}, limma's duplicateCorrelation; generalised least squares)"
+            if settings.get("correlation") is not None
+            else ""
+        )
+        + "; residual variances were shrunk by limma's empirical Bayes"
         + (" with a trend in average expression" if settings.get("trend") else "")
         + (" with robust hyperparameters" if settings.get("robust") else "")
         + f" (prior df {settings.get('df_prior', float('nan')):.3g}), giving moderated t statistics; "

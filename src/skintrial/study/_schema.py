@@ -552,6 +552,8 @@ class ExpressionSpec(_Table):
     inter_gene_cor: float = Field(default=0.01, ge=-1, le=1)
     trend: bool = False
     robust: bool = False
+    random_participant: bool = False
+    """Participants as a random block (limma duplicateCorrelation) instead of a fixed term."""
 
 
 class StudyFile(BaseModel):
