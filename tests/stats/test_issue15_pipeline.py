@@ -137,7 +137,8 @@ def test_responder_rule_needs_one_threshold_and_a_declared_outcome(tmp_path):
         analyse(load_study(root))
 
 
-def test_methods_paragraph_names_the_analyses(tmp_path):
+def test_methods_paragraph_and_report_sections(tmp_path):
+    from skintrial.report import render_report
     from skintrial.report._methods import methods_text
 
     root = _bundle(
@@ -146,7 +147,16 @@ def test_methods_paragraph_names_the_analyses(tmp_path):
         "rerandomisations = 200\n",
         "[analysis.responders.r2]\nchange_at_least = 0.0\n",
     )
-    text = methods_text(analyse(load_study(root)))
+    res = analyse(load_study(root))
+    html = render_report(res)
+    for title in (
+        "Many arms: Dunnett single-step adjustment",
+        "Sensitivity analysis: re-randomisation test",
+        "Sensitivity analysis: rank-based tests",
+        "Responders",
+    ):
+        assert title in html
+    text = methods_text(res)
     assert "Dunnett's single-step procedure" in text and "dunnett method" not in text
     assert "re-randomisation test re-drew the allocation 200 times" in text
     assert "simple randomisation 1:1:1 (no scheme declared)" in text

@@ -448,6 +448,7 @@ def build_sections(ctx: Context) -> list[dict]:
         _section_expression,
         _section_instruments,
         _section_omics,
+        _section_sensitivity,
         _section_training,
     )
 
@@ -464,6 +465,7 @@ def build_sections(ctx: Context) -> list[dict]:
             _section_design.clda_section(ctx),
             _mixed(ctx),
             _cross_sectional(ctx),
+            *_section_sensitivity.build(ctx),
         ]
     sections = [
         *design,
