@@ -39,7 +39,7 @@ def test_flagged_files_come_first_and_flagged_curves_are_drawn():
         }
     )
     curves = pd.concat([_curve("c1.csv", "a"), _curve("c2.csv", "b"), _curve("c3.csv", "c")])
-    assets = {f"overlays/s{i}.png": b"\x89PNG" for i in (1, 2, 3)}
+    assets = {f"overlays/s{i}.png": b"\x89PNG" for i in (1, 2, 3)} | {"overlays/index.html": b"<html>"}
     tables = {"instrument_files": files, "cutometer_curves": curves}
     info = {"informational_flags": ["phases_inferred"]}
     stage = StageResult(stage="instruments", tables=tables, assets=assets, settings=info)

@@ -16,10 +16,11 @@ both exist and counts where every value came from.
 
 from __future__ import annotations
 
+import html
 import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any, cast
 
 import numpy as np
@@ -296,6 +297,39 @@ def qc_flagged(qc: pd.Series) -> pd.Series:
     return qc.fillna("").map(lambda q: any(f and f not in info for f in q.split(";"))).astype(bool)
 
 
+def _contact_sheet(files: pd.DataFrame, overlays: Mapping[str, bytes]) -> dict[str, bytes]:
+    """``overlays/index.html``: every overlay on one page, flagged scans first, each captioned with
+    its file and flags, so that a person can review a whole batch by eye."""
+    us = files[files["instrument"] == "ultrasound"]
+    qc = dict(zip((PurePath(str(f)).stem for f in us["file"]), us["qc"].fillna(""), strict=True))
+    name = dict(zip((PurePath(str(f)).stem for f in us["file"]), us["file"].astype(str), strict=True))
+    bad = set(PurePath(str(f)).stem for f in us["file"][qc_flagged(us["qc"])])
+    pngs = sorted(p for p in overlays if p.endswith(".png"))
+    pngs.sort(key=lambda p: PurePath(p).stem not in bad)  # stable: flagged first, each group by name
+    figures = "\n".join(
+        '<figure class="{cls}"><a href="{src}"><img src="{src}" alt="{alt}" loading="lazy"></a>'
+        "<figcaption>{cap}</figcaption></figure>".format(
+            cls="flagged" if PurePath(p).stem in bad else "clean",
+            src=html.escape(PurePath(p).name, quote=True),
+            alt=html.escape(f"overlay of {name.get(PurePath(p).stem, PurePath(p).stem)}", quote=True),
+            cap=html.escape(name.get(PurePath(p).stem, PurePath(p).name))
+            + (f" — <b>{html.escape(qc[PurePath(p).stem])}</b>" if qc.get(PurePath(p).stem) else ""),
+        )
+        for p in pngs
+    )
+    page = (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>Ultrasound overlays</title>'
+        "<style>body{font:13px sans-serif;margin:1em}div{display:flex;flex-wrap:wrap;gap:12px}"
+        "figure{margin:0;width:320px}img{width:100%;height:auto}figure.flagged{outline:3px solid #d1495b}"
+        "</style></head><body>"
+        f"<h1>Ultrasound overlays ({len(pngs)}; {sum(PurePath(p).stem in bad for p in pngs)} flagged, shown "
+        "first)</h1><p>Lines: yellow skin surface, cyan top of the dermis, magenta lower edge of the SLEB, "
+        "green upper/lower dermis split, red dermis/subcutis border (docs/ultrasound.md).</p>"
+        f"<div>\n{figures}\n</div></body></html>\n"
+    )
+    return {"overlays/index.html": page.encode("utf-8")}
+
+
 N_EXAMPLE_CURVES = 3
 """How many clean Cutometer curves the report draws as examples."""
 
@@ -346,7 +380,7 @@ def raw_stage(study: Study, *, progress: Callable[[int], None] | None = None) ->
         stage="instruments",
         tables=tables,
         exclusions=(raw.exclusions,),
-        assets=raw.overlays,
+        assets={**raw.overlays, **_contact_sheet(files, raw.overlays)} if raw.overlays else {},
         settings={
             "outcomes": list(raw.outcomes),
             "cutometer": options,

@@ -78,7 +78,11 @@ def _flagged_curves_figure(curves: pd.DataFrame, flags: dict[str, str]):
 
 def _overlays(files: pd.DataFrame, flagged: pd.Series, assets) -> tuple[list[dict], int, int]:
     """Overlays of flagged scans first (all of them), then up to N_OVERLAYS clean ones."""
-    shown = sorted((name, data) for name, data in assets.items() if name.startswith("overlays/"))
+    shown = sorted(
+        (name, data)
+        for name, data in assets.items()
+        if name.startswith("overlays/") and name.endswith(".png")
+    )
     us = files[files["instrument"] == "ultrasound"]
     flags = {PurePath(str(f)).stem: q for f, q in zip(us["file"], us["qc"].fillna(""), strict=True)}
     bad = {PurePath(str(f)).stem for f in us["file"][flagged[us.index]]}
