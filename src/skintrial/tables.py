@@ -127,7 +127,7 @@ _SPECS: tuple[TableSpec, ...] = (
         "cutometer_curves",
         "instruments",
         CURVE_COLUMNS,
-        "a few clean Cutometer curves the report draws",
+        "a few clean and the flagged (readable) Cutometer curves the report draws",
         written=False,
     ),
     TableSpec("training_summary", "training", SUMMARY_COLUMNS, "adherence, dose and progression"),
