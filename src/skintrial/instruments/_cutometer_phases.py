@@ -42,24 +42,19 @@ _NOISE_Z = 6.0  # ... and exceeds this many noise SDs of R
 
 
 def _runs(above: np.ndarray, gap: np.ndarray):
-    """(row, start, stop) of the True runs of each row, runs closer than ``gap[row]`` samples merged."""
-    g, m = above.shape
-    r, c = np.nonzero(above[:, 1:] != above[:, :-1])  # one pass; row-major order
-    rise = above[r, c + 1]
-    first = np.flatnonzero(above[:, 0])
-    last = np.flatnonzero(above[:, -1])
-    r_st = np.r_[first, r[rise]]
-    c_st = np.r_[np.zeros(first.size, dtype=np.intp), c[rise] + 1]
-    r_en = np.r_[r[~rise], last]
-    c_en = np.r_[c[~rise] + 1, np.full(last.size, m, dtype=np.intp)]
-    o_st, o_en = np.lexsort((c_st, r_st)), np.lexsort((c_en, r_en))
-    r_st, c_st, c_en = r_st[o_st], c_st[o_st], c_en[o_en]  # starts and ends pair up
-    if r_st.size:
-        join = (r_st[1:] == r_st[:-1]) & (c_st[1:] - c_en[:-1] <= gap[r_st[1:]])
-        keep_st = np.r_[True, ~join]
-        keep_en = np.r_[~join, True]
-        r_st, c_st, c_en = r_st[keep_st], c_st[keep_st], c_en[keep_en]
-    return r_st, c_st, c_en
+    """(row, start, stop) of the True runs of each row, runs closer than ``gap[row]`` samples merged.
+
+    One scan for the (few) True positions; runs are where they stop being consecutive."""
+    m = above.shape[1]
+    pos = np.flatnonzero(above)
+    if not pos.size:
+        empty = np.zeros(0, dtype=np.intp)
+        return empty, empty, empty
+    row, col = np.divmod(pos, m)
+    brk = np.flatnonzero((row[1:] != row[:-1]) | (col[1:] - col[:-1] > gap[row[1:]] + 1)) + 1
+    first = np.r_[0, brk]
+    last = np.r_[brk - 1, pos.size - 1]
+    return row[first], col[first], col[last] + 1
 
 
 def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray, sign: float):
@@ -133,7 +128,8 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     empty = np.zeros(0, dtype=np.intp)
     if not rows.size:
         return empty, empty, empty, empty, incomplete, ambiguous
-    y = s.y[rows]
+    every = rows.size == g and bool(np.all(rows == np.arange(g)))
+    y = s.y if every else s.y[rows]  # all rows: no copy
     n, dt = s.n[rows], s.dt[rows]
     m = y.shape[1]
     h = np.maximum(1, np.round(RISE_S / dt)).astype(np.intp)
@@ -155,7 +151,7 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     # noise SD from the median |second difference| of up to 64 evenly spread triples per curve
     j = np.unique(np.linspace(0, max(m - 3, 0), 64).astype(np.intp)) if m > 2 else np.zeros(0, np.intp)
     d2 = np.abs(y[:, j] - 2.0 * y[:, j + 1] + y[:, j + 2]) if j.size else np.zeros((len(rows), 1))
-    noise = np.median(d2, axis=1) / (0.6745 * np.sqrt(6.0))
+    noise = np.sort(d2, axis=1)[:, d2.shape[1] // 2] / (0.6745 * np.sqrt(6.0))  # the (upper) median
     gap = np.maximum(2, np.round(_MERGE_S / dt)).astype(np.intp)
     events = []
     for sign in (1.0, -1.0):
