@@ -76,7 +76,7 @@ def _refine(y: np.ndarray, n: np.ndarray, dt: np.ndarray, row: np.ndarray, i0: n
     """Least-squares change point near ``i0`` (module docstring, pass 2); grouped by sampling interval."""
     out = i0.copy()
     keys = np.round(dt[row], 12)
-    for key in np.unique(keys):
+    for key in np.unique(keys).tolist():  # Python floats: round() on them is cheap
         sel = np.flatnonzero(keys == key)
         w, v = max(3, round(PRE_S / key)), max(2, round(POST_S / key))
         k = max(1, round(SEARCH_S / key))
