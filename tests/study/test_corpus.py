@@ -135,6 +135,8 @@ def test_corpus_case(case_file: Path, base_bundle: Path, tmp_path: Path, monkeyp
     where = {"bundle": bundle, "outside": outside, "out": out}
     for step in case.get("edit", []):
         _apply(step, bundle, where)
+    for name, value in case.get("env", {}).items():  # what the person running skintrial allows
+        monkeypatch.setenv(name, _fill(value, where))
     bundle_arg = str(bundle)
     if case.get("relative"):
         monkeypatch.chdir(tmp_path)

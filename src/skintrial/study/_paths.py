@@ -15,6 +15,7 @@ for a file under the data root. Two rows that name one file in two spellings are
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +49,7 @@ _COPY_IN = "copy the file into the bundle folder and name it by its path relativ
 _DATA_ROOT_FIX = (
     "copy the file into the bundle and give its path relative to the manifest's folder; or, when the "
     'raw files live on a shared drive, declare that folder in study.toml as [raw] data_root = "/path/to/share" '
-    "(docs/bundle.md)"
+    "and allow it where you run skintrial with SKINTRIAL_DATA_ROOTS=/path/to/share (docs/bundle.md)"
 )
 
 
@@ -112,7 +113,37 @@ def confinement(root: Path, raw: Mapping, toml_file: str) -> tuple[Confinement, 
                 "relative to study.toml), or remove data_root and keep the raw files in the bundle",
             )
         ]
+    if not any(data_root.is_relative_to(t) for t in trusted_data_roots()):
+        return Confinement(root, real_root), [
+            Problem(
+                f"[raw] data_root names a folder outside the bundle ({data_root}) that the person running "
+                f"skintrial has not allowed: a bundle cannot open a folder of this machine by itself",
+                file=toml_file,
+                column="raw.data_root",
+                value=value,
+                fix=f"if you trust this bundle to read that folder, allow it before the command: "
+                f"{DATA_ROOTS_ENV}={data_root} (several folders separated by '{os.pathsep}'); otherwise "
+                "copy the raw files into the bundle and remove data_root",
+            )
+        ]
     return Confinement(root, real_root, data_root), []
+
+
+DATA_ROOTS_ENV = "SKINTRIAL_DATA_ROOTS"
+"""The environment variable that lists the shared raw-data folders the person running skintrial allows
+a bundle's ``[raw] data_root`` to name (``os.pathsep``-separated). A bundle alone can never widen what
+it may read: its ``data_root`` is refused unless it lies inside one of these folders."""
+
+
+def trusted_data_roots() -> list[Path]:
+    """The resolved folders of :data:`DATA_ROOTS_ENV`, read at each call (no state at import)."""
+    out = []
+    for part in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep):
+        if part.strip():
+            real = _resolved(Path(part.strip()).expanduser())
+            if real is not None and real != Path(real.anchor):  # "/" would allow every file
+                out.append(real)
+    return out
 
 
 def outside_problem(path: Path, where: Confinement, *, what: str = "file") -> Problem:
