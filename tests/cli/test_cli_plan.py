@@ -754,3 +754,23 @@ def test_randomize_reads_ratios_with_colons_and_names_its_options(tmp_path):
     )
     assert r.exit_code == 2 and "option '--block-sizes'" in r.output and "block_sizes" not in r.output
     assert not (tmp_path / "bad.csv").exists()
+
+
+def test_plan_replaces_only_its_own_earlier_files(small_bundle, tmp_path):
+    """A second plan into the same folder replaces the first; a plan.html (or plan.csv) of the user's
+    own in that folder is never replaced: exit 2, the file named, nothing changed (issue 10)."""
+    argv = ["plan", str(small_bundle), "--primary", "r2", "--effect", "AT=0.03", "--effect", "RT=0.04"]
+    out = tmp_path / "plan"
+    assert runner.invoke(app, [*argv, "--out", str(out)]).exit_code == 0
+    again = runner.invoke(app, [*argv, "--out", str(out)])
+    assert again.exit_code == 0, again.output
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "plan.html").write_text("<p>my own notes</p>", encoding="utf-8")
+    (mine / "plan.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    r = runner.invoke(app, [*argv, "--out", str(mine)])
+    assert r.exit_code == 2, r.output
+    assert "plan.html" in r.output and "not written by skintrial plan" in r.output
+    assert (mine / "plan.html").read_text(encoding="utf-8") == "<p>my own notes</p>"
+    assert (mine / "plan.csv").read_text(encoding="utf-8") == "a,b\n1,2\n"
+    assert sorted(p.name for p in mine.iterdir()) == ["plan.csv", "plan.html"]

@@ -251,7 +251,7 @@ def plan(
     from skintrial._io import atomic_output_dir, write_files
     from skintrial.pipeline import input_paths
     from skintrial.plan import plan_study
-    from skintrial.report import analysis_sentence, render_plan
+    from skintrial.report import PLAN_GENERATOR, analysis_sentence, render_plan
     from skintrial.study import load_study
 
     _check_counts(simulate=(simulate, 0), seed=(seed, 0), n_max=(n_max, 2))
@@ -279,7 +279,21 @@ def plan(
             progress=_simulation_bar(bars),
         )
     page = render_plan(result)
-    with atomic_output_dir(Path(out), protect=input_paths(st)) as stage:
+
+    def owned(folder: Path) -> bool:  # an earlier plan's files, recognised by its page; never the user's
+        try:
+            with open(folder / "plan.html", "rb") as page_file:
+                head = page_file.read(4096)
+        except OSError:
+            return False
+        return f'name="generator" content="{PLAN_GENERATOR}"'.encode() in head
+
+    with atomic_output_dir(
+        Path(out),
+        protect=input_paths(st),
+        owned=owned,
+        unowned="its plan.html was not written by skintrial plan (it may be your own file)",
+    ) as stage:
         files = {stage / f"{name}.csv": t for name, t in result.tables.items()}
         files[stage / "power_curve.svg"] = page.svg
         files[stage / "power_curve.png"] = page.png

@@ -1,6 +1,7 @@
 """The report: one self-contained HTML file (tables, figures, methods, exclusions) from pipeline results,
 with report.docx (manuscript tables), figures/ (SVG, PDF, PNG) and, on request, report.pdf."""
 
+from skintrial.report._fig_planning import PLAN_GENERATOR
 from skintrial.report._html import render_report, report_files, write_report
 from skintrial.report._pdf import pdf_engine, require_pdf_engine, write_pdf
 from skintrial.report._plan_text import (
@@ -16,6 +17,7 @@ from skintrial.report._plan_text import (
 )
 
 __all__ = [
+    "PLAN_GENERATOR",
     "render_report",
     "write_report",
     "report_files",

@@ -8,6 +8,9 @@ from skintrial.report._figures import _COLORS
 
 __all__ = ["power_curve_figure", "planning_page"]
 
+PLAN_GENERATOR = "skintrial plan"
+"""The ``generator`` of every plan page: how ``skintrial plan`` recognises a folder it wrote before."""
+
 
 def power_curve_figure(
     curve: pd.DataFrame,
@@ -211,6 +214,7 @@ def planning_page(
     return (
         f'<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="generator" content="{PLAN_GENERATOR}">\n'
         f"<title>{_html.escape(title)} — skintrial plan</title>\n<style>\n{css}\n</style>\n</head>\n<body>\n"
         f"<header>\n<h1>{_html.escape(title)}</h1>\n<p>Sample size and power for the next study, from the "
         f"pilot's estimates (skintrial plan).</p>\n</header>\n<nav>{nav}</nav>\n<main>\n{note}{body}\n</main>\n"
