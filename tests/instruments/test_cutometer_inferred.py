@@ -116,3 +116,14 @@ def test_a_record_cut_under_suction_loses_that_cycle():
     res = cutometer_parameters(cut)
     assert (res["qc"] == "phases_inferred;incomplete_cycle").all() and (res["n_cycles"] == 1).all()
     assert_allclose(res[["ue", "uf", "ur", "ua"]].to_numpy(), truth[["ue", "uf", "ur", "ua"]].to_numpy())
+
+
+def test_the_phases_found_are_written_as_the_options_that_reproduce_them():
+    curves, truth = simulate_cutometer(
+        3, n_cycles=2, on_s=1.5, off_s=2.5, rest_s=0.6, noise_mm=0.0, pressure_mbar=None, seed=5
+    )
+    found = cutometer_parameters(curves)
+    assert_allclose(found[["onset_s", "on_s", "off_s"]].to_numpy(), [[0.6, 1.5, 2.5]] * 3, atol=1e-9)
+    again = cutometer_parameters(curves, onset_s=0.6, on_s=1.5, off_s=2.5)
+    assert_allclose(again[ALL].to_numpy(), found[ALL].to_numpy(), atol=1e-12)
+    assert_allclose(again[["onset_s", "on_s", "off_s"]].to_numpy(), [[0.6, 1.5, 2.5]] * 3, atol=1e-9)

@@ -26,6 +26,7 @@ __all__ = [
     "PARAMETERS",
     "POINTS",
     "OUTPUT_COLUMNS",
+    "PHASE_COLUMNS",
     "CYCLE_COLUMNS",
     "QC_FLAGS",
     "INFORMATIONAL_FLAGS",
@@ -277,7 +278,11 @@ PARAMETERS: Mapping[str, ParameterDefinition] = MappingProxyType(
 POINTS: tuple[str, ...] = tuple(d.name for d in _POINT_DEFS)
 
 #: Columns of :func:`skintrial.instruments.cutometer_parameters`, exactly and in this order.
-OUTPUT_COLUMNS: tuple[str, ...] = ("file", "measurement_id", "n_cycles", *PARAMETERS, "qc")
+#: The phases a measurement was analysed with, as the options that reproduce them (s): the first onset
+#: after the record's first sample, the mean suction and the mean relaxation duration over its cycles.
+PHASE_COLUMNS: tuple[str, ...] = ("onset_s", "on_s", "off_s")
+
+OUTPUT_COLUMNS: tuple[str, ...] = ("file", "measurement_id", "n_cycles", *PHASE_COLUMNS, *PARAMETERS, "qc")
 
 #: Columns of :func:`skintrial.instruments.cutometer_cycles` (one row per cycle).
 CYCLE_COLUMNS: tuple[str, ...] = (

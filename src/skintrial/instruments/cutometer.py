@@ -29,6 +29,7 @@ from skintrial.instruments._cutometer_defs import (
     INFORMATIONAL_FLAGS,
     OUTPUT_COLUMNS,
     PARAMETERS,
+    PHASE_COLUMNS,
     POINTS,
     QC_FLAGS,
     QC_THRESHOLDS,
@@ -356,8 +357,25 @@ def _aggregate(stack: CurveLayout, c: Cycles, pts, flags, drop_first: bool, th) 
     table.insert(0, "file", stack.keys["file"].to_numpy())
     table.insert(1, "measurement_id", stack.keys["measurement_id"].to_numpy())
     table.insert(2, "n_cycles", n_cycles.astype(np.int64))
+    for j, (name, value) in enumerate(_phase_times(stack, c, n_cycles).items()):
+        table.insert(3 + j, name, value)
     table["qc"] = qc.astype(object)
     return table
+
+
+def _phase_times(stack: CurveLayout, c: Cycles, n_cycles: np.ndarray) -> dict[str, np.ndarray]:
+    """The phases used, as the options that reproduce them: ``onset_s`` (first onset after the record's
+    first sample), ``on_s`` and ``off_s`` (mean suction and relaxation durations over the cycles)."""
+    g = len(stack)
+    first = np.r_[True, c.row[1:] != c.row[:-1]][: c.row.size]
+    onset = np.full(g, np.nan)
+    t0 = stack.t[c.row[first], 0] if c.row.size else np.zeros(0)
+    onset[c.row[first]] = c.t_on[first] - t0
+    with np.errstate(invalid="ignore", divide="ignore"):
+        den = np.where(n_cycles > 0, n_cycles, np.nan)
+        on = np.bincount(c.row, weights=c.t_off - c.t_on, minlength=g) / den
+        off = np.bincount(c.row, weights=c.t_end - c.t_off, minlength=g) / den
+    return {"onset_s": onset, "on_s": on, "off_s": off}
 
 
 def _implausible(v: Mapping[str, np.ndarray], th) -> np.ndarray:
@@ -440,7 +458,7 @@ def cutometer_files(
                 "file": [names[i] for i in errors],
                 "measurement_id": "",
                 "n_cycles": 0,
-                **{n: np.nan for n in PARAMETERS},
+                **{n: np.nan for n in (*PHASE_COLUMNS, *PARAMETERS)},
                 "qc": list(errors.values()),
                 "_i": list(errors),
             }
@@ -448,7 +466,10 @@ def cutometer_files(
         parts.append(bad)
     if not parts:
         return pd.DataFrame(
-            {c: pd.Series(dtype=float if c in PARAMETERS else object) for c in OUTPUT_COLUMNS}
+            {
+                c: pd.Series(dtype=float if c in PARAMETERS or c in PHASE_COLUMNS else object)
+                for c in OUTPUT_COLUMNS
+            }
         )
     out = pd.concat(parts, ignore_index=True).sort_values("_i", kind="stable")
     out["n_cycles"] = out["n_cycles"].astype(np.int64)
