@@ -112,3 +112,24 @@ def test_a_run_writes_exactly_its_registered_written_tables(demo_results, tmp_pa
     for stage in demo_results.stages:
         for name in stage.tables:
             assert TABLES[name].stage == stage.stage
+
+
+def test_settings_of_an_unknown_stage_raise_and_of_a_stage_that_did_not_run_are_empty(demo_results):
+    from skintrial.pipeline import stage_names
+
+    assert {"instruments", "ancova", "training", "omics", "pipeline"} <= set(stage_names())
+    assert demo_results.settings("ancova")["baseline_visit"] == "week0"
+    with pytest.raises(KeyError, match="omisc"):
+        demo_results.settings("omisc")
+    ran = {s.stage for s in demo_results.stages}
+    idle = next(n for n in stage_names() if n not in ran)
+    assert dict(demo_results.settings(idle)) == {}
+
+
+def test_the_report_reads_settings_only_of_real_stages():
+    from skintrial.pipeline import stage_names
+
+    named = set()
+    for path in sorted((SRC / "report").glob("*.py")):
+        named |= set(re.findall(r'settings\("(\w+)"\)', path.read_text(encoding="utf-8")))
+    assert named and named <= set(stage_names()), named - set(stage_names())

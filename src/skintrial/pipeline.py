@@ -115,7 +115,10 @@ class TrialResults:
         return MappingProxyType({n: found[n] for n in TABLES if n in found})
 
     def settings(self, stage: str) -> Mapping[str, object]:
-        """The settings stage ``stage`` ran with (empty when it did not run)."""
+        """The settings stage ``stage`` ran with (empty when it did not run); ``KeyError`` for a name
+        that is no stage of the pipeline, so a misspelt stage fails instead of reading as empty."""
+        if stage not in stage_names():
+            raise KeyError(f"{stage!r} is not a stage of the pipeline; stages: {', '.join(stage_names())}")
         return next((s.settings for s in self.stages if s.stage == stage), MappingProxyType({}))
 
     @property
@@ -216,6 +219,11 @@ def _stages() -> tuple[Stage, ...]:
         Stage("training", _plain(training.training_stage)),
         Stage("omics", _plain(omics.omics_stage)),
     )
+
+
+def stage_names() -> tuple[str, ...]:
+    """Every stage of :func:`analyse`, in order, and ``pipeline`` (which gathers the exclusions)."""
+    return (*(s.name for s in _stages()), "pipeline")
 
 
 def input_paths(study: Study) -> list[Path]:
