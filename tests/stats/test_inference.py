@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from numpy.testing import assert_allclose, assert_array_equal
 from scipy import stats as sps
 
 from skintrial.errors import InputError
 from skintrial.stats import (
     f_pvalue,
+    f_quantile,
     t_cdf,
     t_critical,
     t_inference,
@@ -150,3 +153,53 @@ def test_f_pvalue_limits_and_edges():
     for d1, d2 in [(0.0, 10.0), (2.0, 0.0), (np.nan, 10.0), (2.0, np.nan), (-1.0, 5.0), (np.inf, np.inf)]:
         assert np.isnan(f_pvalue(2.0, d1, d2))
     assert np.isnan(f_pvalue(np.nan, 2.0, 10.0))
+
+
+# ---------------------------------------------------------------- properties (hypothesis)
+
+_finite = st.floats(-1e6, 1e6, allow_nan=False)
+_df = st.one_of(st.floats(0.5, 1e4), st.just(np.inf))
+_prob = st.floats(1e-12, 1 - 1e-12)
+_level = st.floats(0.5, 0.999)
+
+
+@settings(max_examples=200, deadline=None)
+@given(t=_finite, df=_df)
+def test_two_sided_p_is_a_symmetric_probability(t, df):
+    p = float(t_pvalue(t, df))
+    assert 0.0 <= p <= 1.0
+    assert p == float(t_pvalue(-t, df))
+
+
+@settings(max_examples=200, deadline=None)
+@given(a=_finite, b=_finite, df=_df)
+def test_two_sided_p_falls_as_the_statistic_grows(a, b, df):
+    lo, hi = sorted((abs(a), abs(b)))
+    assert float(t_pvalue(hi, df)) <= float(t_pvalue(lo, df))
+
+
+@settings(max_examples=200, deadline=None)
+@given(prob=_prob, df=_df)
+def test_the_t_quantile_inverts_the_tail(prob, df):
+    q = float(t_quantile(prob, df))
+    p_two = float(t_pvalue(q, df))  # = 2 min(prob, 1 - prob)
+    assert np.isclose(p_two, 2 * min(prob, 1 - prob), rtol=1e-6, atol=1e-12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(est=_finite, se=st.floats(1e-6, 1e3), df=_df, level=_level, wider=st.floats(0.0, 0.0009))
+def test_intervals_contain_the_estimate_are_symmetric_and_grow_with_the_level(est, se, df, level, wider):
+    low, high = (float(x) for x in t_interval(est, se, df, level))
+    assert low <= est <= high
+    assert np.isclose(est - low, high - est, rtol=1e-9, atol=1e-9 * max(1.0, abs(est)))
+    low2, high2 = (float(x) for x in t_interval(est, se, df, level + wider))
+    assert low2 <= low + 1e-9 * max(1.0, abs(low)) and high2 >= high - 1e-9 * max(1.0, abs(high))
+
+
+@settings(max_examples=200, deadline=None)
+@given(prob=st.floats(1e-9, 1 - 1e-9), d1=st.floats(0.5, 200), d2=_df)
+def test_the_f_quantile_inverts_f_pvalue(prob, d1, d2):
+    upper = float(f_quantile(prob, d1, d2, upper=True))
+    assert np.isclose(float(f_pvalue(upper, d1, d2)), prob, rtol=1e-6, atol=1e-12)
+    lower = float(f_quantile(prob, d1, d2))
+    assert np.isclose(1 - float(f_pvalue(lower, d1, d2)), prob, rtol=1e-6, atol=1e-9)

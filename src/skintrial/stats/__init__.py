@@ -13,6 +13,7 @@ from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit
 from skintrial.stats._inference import (
     TInference,
     f_pvalue,
+    f_quantile,
     t_cdf,
     t_critical,
     t_inference,
@@ -116,6 +117,7 @@ __all__ = [
     "z_pvalue",
     "z_critical",
     "f_pvalue",
+    "f_quantile",
     "CHANGE_COLUMNS",
     "CONTRAST_COLUMNS",
     "CROSS_SECTIONAL_COLUMNS",

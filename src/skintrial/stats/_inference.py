@@ -42,6 +42,7 @@ __all__ = [
     "z_pvalue",
     "z_critical",
     "f_pvalue",
+    "f_quantile",
 ]
 
 
@@ -271,3 +272,35 @@ def f_pvalue(f, df1, df2) -> np.ndarray:
             chi_den = special.chdtr(np.where(ok & fin2, d2, nan), d2 / fc)  # df1 = inf
             out = np.where(fin1 & ~fin2, chi_num, np.where(~fin1 & fin2, chi_den, out))
     return np.where(ok & (fin1 | fin2), out, nan)
+
+
+def f_quantile(prob, df1, df2, *, upper: bool = False) -> np.ndarray:
+    """Quantile of the F distribution with (``df1``, ``df2``) degrees of freedom: the ``f`` with
+    ``P(F <= f) = prob``, or with ``upper=True`` the ``f`` with ``P(F > f) = prob`` (computed from the
+    upper tail, so a tiny ``prob`` keeps its accuracy).
+
+    ``df2 = inf`` is the limit ``chi²(df1)/df1``, as in :func:`f_pvalue`; ``df1 <= 0``, ``df2 <= 0``,
+    NaN df and ``prob`` outside [0, 1] give NaN.
+
+    Examples
+    --------
+    >>> f_quantile([0.95, 0.95], [2, 2], [10, np.inf]).round(6)
+    array([4.102821, 2.995732])
+    >>> bool(np.isclose(f_quantile(0.05, 2, 10, upper=True), f_quantile(0.95, 2, 10)))
+    True
+    """
+    from scipy import stats
+
+    q, d1, d2 = np.broadcast_arrays(_array(prob), _array(df1), _array(df2))
+    ok = _df_ok(d1) & _df_ok(d2) & np.isfinite(d1) & (q >= 0) & (q <= 1)
+    fin2 = np.isfinite(d2)
+    nan = np.nan
+    d1s, d2s = np.where(ok, d1, 1.0), np.where(ok & fin2, d2, 1.0)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if upper:
+            finite = stats.f.isf(q, d1s, d2s)
+            limit = stats.chi2.isf(q, d1s) / d1s
+        else:
+            finite = stats.f.ppf(q, d1s, d2s)
+            limit = stats.chi2.ppf(q, d1s) / d1s
+    return np.where(ok, np.where(fin2, finite, limit), nan)

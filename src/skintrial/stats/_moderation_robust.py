@@ -20,6 +20,7 @@ from scipy import optimize
 from scipy import stats as sps
 
 from skintrial.errors import DegenerateFitWarning
+from skintrial.stats._inference import f_pvalue, f_quantile
 
 __all__ = ["fit_f_dist_robustly"]
 
@@ -28,11 +29,11 @@ _NODES, _WEIGHTS = (_NODES + 1) / 2, _WEIGHTS / 2  # statmod::gauss.quad.prob(12
 
 
 def _qf(p: np.ndarray, d1: float, d2: float) -> np.ndarray:
-    return sps.chi2.ppf(p, d1) / d1 if np.isinf(d2) else sps.f.ppf(p, d1, d2)
+    return f_quantile(p, d1, d2)
 
 
 def _qf_upper(p: np.ndarray, d1: float, d2: float) -> np.ndarray:
-    return sps.chi2.isf(p, d1) / d1 if np.isinf(d2) else sps.f.isf(p, d1, d2)
+    return f_quantile(p, d1, d2, upper=True)
 
 
 def _logsf(f: np.ndarray, d1, d2: float) -> np.ndarray:
@@ -110,7 +111,7 @@ def _shrunk_df(z: np.ndarray, ztrend: float, d1: float, df2: float, n: int) -> n
 def _infinite_df2(z, ztrend, zwmean, mean_inf, d1, n):
     ztc = ztrend + zwmean - mean_inf
     fstat = np.exp(z - ztc)
-    tail = sps.chi2.sf(fstat * d1, d1)
+    tail = f_pvalue(fstat, d1, np.inf)
     r = sps.rankdata(fstat)
     p_not = np.minimum(tail / ((n - r + 0.5) / n), 1)
     shrunk = np.full(n, np.inf)
