@@ -242,7 +242,7 @@ def before_after_figure(
     (Figure, list of Hotspots)
         The figure and its tooltip points: one per participant (last value) or per arm × visit summary.
     """
-    from scipy import stats
+    from skintrial.stats import t_critical  # the one inference path (a pure function, no stage)
 
     plt = _pyplot()
     wide = _wide(long, outcome, visits)
@@ -265,7 +265,7 @@ def before_after_figure(
         analysed = seen[:, 0] & seen[:, -1]
         color = _COLORS[j % len(_COLORS)]
         if summary:
-            spots.append(_summary_panel(ax, Y, seen, x, color, arm, visits, ci_level, text, stats))
+            spots.append(_summary_panel(ax, Y, seen, x, color, arm, visits, ci_level, text, t_critical))
         else:
             spots.append(
                 _lines_panel(ax, Y, seen, x, color, arm, visits, text, w["participant_id"].to_numpy())
@@ -305,7 +305,7 @@ def _lines_panel(ax, Y, seen, x, color, arm, visits, text, participants) -> Hots
     return Hotspots(ax, x[last_k[has]], last_y[has], tips)
 
 
-def _summary_panel(ax, Y, seen, x, color, arm, visits, ci_level, text, stats) -> Hotspots:
+def _summary_panel(ax, Y, seen, x, color, arm, visits, ci_level, text, t_critical) -> Hotspots:
     """Distribution, quartiles and mean ± CI of each visit in one arm: a fixed number of artists."""
     means, lows, highs, labels = [], [], [], []
     for k in range(len(visits)):
@@ -325,7 +325,7 @@ def _summary_panel(ax, Y, seen, x, color, arm, visits, ci_level, text, stats) ->
         ax.vlines(x[k] + 0.06, q25, q75, color=color, lw=4)
         ax.hlines(q50, x[k] + 0.02, x[k] + 0.10, color="white", lw=1)
         m, se = v.mean(), v.std(ddof=1) / np.sqrt(len(v))
-        half = stats.t.ppf(0.5 + ci_level / 2, len(v) - 1) * se
+        half = float(t_critical(ci_level, len(v) - 1)) * se
         means.append(m)
         lows.append(m - half)
         highs.append(m + half)
