@@ -6,7 +6,12 @@
 #   versions.txt         R.version.string and packageVersion() of every package used
 #   many_arms.csv        per case x outcome x family x contrast: estimate, SE, df, t, the single-step
 #                        adjusted p (multcomp::glht, summary(test = adjusted("single-step"))) and the
-#                        simultaneous interval (confint.glht) with its critical value
+#                        simultaneous interval (confint.glht) with its critical value; and emmeans'
+#                        p-values: adjust = "mvt" (the same exact single-step procedure, emmeans'
+#                        own integration: p_adj_emmeans_mvt) and its named family adjustments
+#                        (p_adj_emmeans_named: "dunnettx" for trt.vs.ctrl, "tukey" for pairwise —
+#                        Tukey-Kramer's studentized range, an approximation with covariates or
+#                        unequal arms; recorded to show the difference, not matched)
 #
 # The model is lm(post ~ pre + arm [+ covariates]), arm treatment-coded with the reference arm first.
 # "dunnett" = mcp(arm = "Dunnett") (each arm minus the reference), "tukey" = mcp(arm = "Tukey") (every
@@ -16,6 +21,7 @@
 suppressPackageStartupMessages({
   library(multcomp)
   library(mvtnorm)
+  library(emmeans)
 })
 
 args <- commandArgs(trailingOnly = FALSE)
@@ -24,7 +30,7 @@ out_dir <- if (length(script)) dirname(normalizePath(script)) else "tests/refere
 inp_dir <- file.path(dirname(out_dir), "stats")
 path <- function(f) file.path(out_dir, f)
 
-pkgs <- c("stats", "multcomp", "mvtnorm")
+pkgs <- c("stats", "multcomp", "mvtnorm", "emmeans")
 writeLines(c(R.version.string, paste0(pkgs, " ", sapply(pkgs, function(p) as.character(packageVersion(p))))),
            path("versions.txt"))
 
@@ -60,11 +66,20 @@ for (cs in cases) {
       set.seed(20261207)
       ci <- confint(g, level = 0.95, calpha = adjusted_calpha(algorithm = alg))
       labs <- rownames(ci$confint)
+      emm <- emmeans(fit, "arm")
+      method <- if (fam == "Dunnett") "trt.vs.ctrl" else "revpairwise"
+      set.seed(20261207)
+      mvt <- as.data.frame(contrast(emm, method, adjust = "mvt"))
+      named <- as.data.frame(contrast(emm, method, adjust = if (fam == "Dunnett") "dunnettx" else "tukey"))
+      key <- gsub(" ", "", labs)
+      p_mvt <- mvt$p.value[match(key, gsub(" ", "", mvt$contrast))]
+      p_named <- named$p.value[match(key, gsub(" ", "", named$contrast))]
       rows[[length(rows) + 1]] <- data.frame(
         case = cs$case, outcome = o, family = tolower(fam), contrast = labs,
         estimate = as.numeric(s$test$coefficients), se = as.numeric(s$test$sigma), df = g$df,
         t = as.numeric(s$test$tstat), p_adj = as.numeric(s$test$pvalues),
         ci_low = ci$confint[, "lwr"], ci_high = ci$confint[, "upr"], critical = attr(ci$confint, "calpha"),
+        p_adj_emmeans_mvt = p_mvt, p_adj_emmeans_named = p_named,
         stringsAsFactors = FALSE)
     }
   }
