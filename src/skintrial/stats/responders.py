@@ -233,9 +233,10 @@ def responder_analysis(
             ("risk_ratio", False, u_lrr, u_se_rr, True, p1, p0),
         ]
         for measure, adjusted, est, se, log, r1, r0 in parts:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # a diverged fit: NaN below
                 z = est / se
-            lo, hi = est - zc * se, est + zc * se
+                lo, hi = est - zc * se, est + zc * se
+                est_out, lo_out, hi_out = (np.exp(est), np.exp(lo), np.exp(hi)) if log else (est, lo, hi)
             rows.append(
                 pd.DataFrame(
                     {
@@ -244,10 +245,10 @@ def responder_analysis(
                         "contrast": label,
                         "measure": measure,
                         "adjusted": adjusted,
-                        "estimate": np.exp(est) if log else est,
+                        "estimate": est_out,
                         "se": se,
-                        "ci_low": np.exp(lo) if log else lo,
-                        "ci_high": np.exp(hi) if log else hi,
+                        "ci_low": lo_out,
+                        "ci_high": hi_out,
                         "ci_level": ci_level,
                         "z": z,
                         "p": z_pvalue(z),
