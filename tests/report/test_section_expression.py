@@ -38,3 +38,16 @@ def test_expression_section_in_the_report(results):
 def test_no_expression_layer_no_section():
     res = analyse(load_study(synthetic_study(seed=3, n=12).write(tempfile.mkdtemp())))
     assert 'id="expression"' not in render_report(res)
+
+
+def test_demo_with_expression_layer(tmp_path):
+    from typer.testing import CliRunner
+
+    from skintrial.cli import app
+
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(app, ["demo", "--out", str(out), "--n", "24", "--expression"])
+    assert r.exit_code == 0, r.output
+    assert (out / "study" / "expression.csv").is_file()
+    assert {"expression_de", "expression_genesets"} <= {p.stem for p in (out / "results").glob("*.csv")}
+    assert 'id="expression"' in (out / "report.html").read_text()

@@ -82,6 +82,13 @@ def demo(
     control: Annotated[
         bool, typer.Option("--control/--no-control", help="Add a non-exercise control arm (randomised).")
     ] = False,
+    expression: Annotated[
+        bool,
+        typer.Option(
+            "--expression/--no-expression",
+            help="Add a synthetic RNA-seq layer ([expression], counts with known ECM truth) to the study.",
+        ),
+    ] = False,
     pdf: Annotated[bool, _PDF] = False,
 ) -> None:
     """Write the built-in synthetic study to OUT/study/ and run the whole pipeline into OUT/.
@@ -99,7 +106,15 @@ def demo(
         InputError.collect(demo_problems(out))  # before any work: OUT/study and OUT's outputs are demo's
         with options_named({"n": "--n", "seed": "--seed"}):
             synthetic = demo_study(design, seed=seed, n=n, control_arm=control)
-        study_dir = write_demo_study(synthetic.write, Path(out), lock=lock)
+
+        def write(folder: Path) -> None:
+            synthetic.write(folder)
+            if expression:  # the opt-in RNA-seq layer (skintrial.plan.add_expression_layer)
+                from skintrial.plan import add_expression_layer
+
+                add_expression_layer(folder, seed=0 if seed is None else seed)
+
+        study_dir = write_demo_study(write, Path(out), lock=lock)
         report = _run_pipeline(study_dir, Path(out), lock=lock, pdf=pdf)
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
 
