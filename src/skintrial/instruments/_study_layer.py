@@ -28,13 +28,13 @@ import pandas as pd
 
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
-from skintrial.instruments._cutometer_defs import INFORMATIONAL_FLAGS
+from skintrial.instruments._cutometer_defs import INFORMATIONAL_FLAGS, PARAMETERS
 from skintrial.stage import EXCLUSION_COLUMNS, StageResult
 from skintrial.study import RawSpec, Study, manifest_spacing
 
 __all__ = ["RawMeasurements", "raw_outcomes", "measure_raw", "cutometer_options", "raw_stage"]
 
-_CUTOMETER_OUTPUTS = ("ue", "uv", "uf", "ur", "ua", *[f"r{i}" for i in range(10)])
+_CUTOMETER_OUTPUTS = tuple(PARAMETERS)  # Ue-Ua, R0-R9 and the area parameters F0-F4, Q0-Q3
 _ULTRASOUND_OUTPUTS = (
     "dermal_thickness_mm",
     "dermal_thickness_iqr_mm",

@@ -127,11 +127,19 @@ INSTRUMENT_RANGES: Mapping[str, Mapping[str, tuple[float, float, str]]] = {
     # R1, R4 (residual deformation) and R9 (fatigue: R3 - Uf) are differences and may be negative.
     # R2 = Ua/Uf, R5 = Ur/Ue and R7 = Ur/Uf are recoveries over deformations: 0-1. R6 = Uv/Ue is
     # creep over elastic deformation, not bounded by 1.
+    # The area parameters (skintrial's own definitions, docs/cutometer.md) are deformations (at most
+    # 10 mm) times phase durations (at most an hour: 3,600 s) in mm s; F0-F2 and F4 are areas above a
+    # baseline a drifting curve may cross and F3 = F4 - F2 a difference, so both signs; Q0 = Uf x the
+    # relaxation time is >= 0. Q1-Q3 are recovery areas over Q0: about 0-1, Q3 = Q1 - Q2 of either
+    # sign; beyond +-10 the curve is broken, not the skin.
     "cutometer": {
         **{p: (0.0, 10.0, "mm") for p in ("ue", "uv", "uf", "ur", "ua", "r0", "r3", "r8")},
         **{p: (-10.0, 10.0, "mm") for p in ("r1", "r4", "r9")},
         **{p: (0.0, 1.0, "1") for p in ("r2", "r5", "r7")},
         "r6": (0.0, _INF, "1"),
+        **{p: (-36_000.0, 36_000.0, "mm s") for p in ("f0", "f1", "f2", "f3", "f4")},
+        "q0": (0.0, 36_000.0, "mm s"),
+        **{p: (-10.0, 10.0, "1") for p in ("q1", "q2", "q3")},
     },
     # docs/ultrasound.md: the dermis is 0.2-10 mm thick anywhere on the body (facial 1-2 mm); pixel
     # fractions are 0-1; lep_ratio is a ratio of two fractions.
