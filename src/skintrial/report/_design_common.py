@@ -5,12 +5,18 @@ from __future__ import annotations
 
 from skintrial.report._context import Context
 from skintrial.report._format import (
+    ci,
     count_of,
+    effect,
     fixed,
     mean_sd,
     name_of,
+    pval,
+    status_text,
     table_section,
 )
+
+_status = status_text  # the design sections' short name for it
 
 __all__ = ["DESIGN_TITLES", "OBSERVATIONAL", "NO_CONTROL", "header"]
 
@@ -35,10 +41,6 @@ NO_CONTROL = (
 
 def _design(ctx: Context) -> str:
     return ctx.res.study.spec.study.design
-
-
-def _status(status: object) -> str:
-    return "" if status == "ok" else name_of(status)
 
 
 def _groups(ctx: Context) -> list[str]:
@@ -127,3 +129,24 @@ def _characteristics(ctx: Context, title: str, note: str) -> dict:
 def _outcome_order(ctx: Context, outcomes) -> list[str]:
     present = set(outcomes)
     return [o for o in ctx.res.study.spec.outcomes if o in present]
+
+
+def group_contrast_table(ctx: Context, table, ci_level: float) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of a table of group (or arm) contrasts at one visit (``cross_sectional.csv``):
+    outcome, contrast, difference and CI in the outcome's decimals, p, adjusted p, Hedges' g, n, status."""
+    headers = ["Outcome", "Contrast", "Difference", f"{ci_level:.0%} CI", "p", "Adjusted p", "Hedges' g"]
+    rows = [
+        [
+            ctx.labelled(r.outcome),
+            r.contrast,
+            fixed(r.estimate, ctx.d(r.outcome)),
+            ci(r.ci_low, r.ci_high, ctx.d(r.outcome)),
+            pval(r.p),
+            pval(r.p_adj),
+            effect(r.effect_size),
+            count_of(r.n),
+            status_text(r.status),
+        ]
+        for r in table.itertuples()
+    ]
+    return [*headers, "n", "Status"], rows

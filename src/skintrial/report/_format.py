@@ -32,6 +32,7 @@ __all__ = [
     "NAMES",
     "name_of",
     "table_section",
+    "status_text",
 ]
 
 MAX_DECIMALS = 6
@@ -220,3 +221,8 @@ def table_section(
         "note": note,
         "sortable": sortable,
     }
+
+
+def status_text(status: object) -> str:
+    """'' for a fit that is ok; otherwise the status in words."""
+    return "" if status == "ok" else name_of(status)

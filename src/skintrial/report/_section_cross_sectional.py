@@ -17,12 +17,12 @@ from skintrial.report._design_common import (
     _outcome_order,
     _status,
     _texts,
+    group_contrast_table,
 )
 from skintrial.report._format import (
     ci,
     count_of,
     dof,
-    effect,
     eta_sq,
     fixed,
     name_of,
@@ -72,35 +72,12 @@ def _comparison(ctx: Context) -> dict | None:
         return None
     a = ctx.res.study.spec.analysis
     cov = _texts(ctx.res.settings("cross_sectional").get("covariates"))
-    rows = [
-        [
-            ctx.labelled(r.outcome),
-            r.contrast,
-            fixed(r.estimate, ctx.d(r.outcome)),
-            ci(r.ci_low, r.ci_high, ctx.d(r.outcome)),
-            pval(r.p),
-            pval(r.p_adj),
-            effect(r.effect_size),
-            count_of(r.n),
-            _status(r.status),
-        ]
-        for r in t.itertuples()
-    ]
+    headers, rows = group_contrast_table(ctx, t, a.ci_level)
     adjusted = f", adjusted for {', '.join(name_of(c) for c in cov)}" if cov else ""
     return table_section(
         "group-comparison",
         f"Group comparison at {t['visit'].iloc[0] if len(t) else ''}",
-        [
-            "Outcome",
-            "Contrast",
-            "Difference",
-            f"{a.ci_level:.0%} CI",
-            "p",
-            "Adjusted p",
-            "Hedges' g",
-            "n",
-            "Status",
-        ],
+        headers,
         rows,
         text_columns=2,
         intro=f"Adjusted difference between groups (linear model of each outcome on group{adjusted}), with "

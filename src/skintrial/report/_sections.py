@@ -14,6 +14,7 @@ import pandas as pd
 
 from skintrial.report import _figures as figs
 from skintrial.report._context import Context
+from skintrial.report._design_common import _texts, group_contrast_table
 from skintrial.report._format import (
     ci,
     count_of,
@@ -25,16 +26,12 @@ from skintrial.report._format import (
     name_of,
     percent,
     pval,
+    status_text,
     table_section,
 )
 from skintrial.report._methods import MULTIPLICITY, _groups_words, methods_text
 
 __all__ = ["build_sections", "summary", "flow_rows", "status_text"]
-
-
-def status_text(status: object) -> str:
-    """'' for a fit that is ok; otherwise the status in words."""
-    return "" if status == "ok" else name_of(status)
 
 
 def flow_rows(ctx: Context) -> list[dict]:
@@ -389,25 +386,11 @@ def _cross_sectional(ctx: Context) -> dict | None:
     if t is None:
         return None
     spec, a = ctx.res.study.spec, ctx.res.study.spec.analysis
-    rows = [
-        [
-            ctx.labelled(r.outcome),
-            r.contrast,
-            fixed(r.estimate, ctx.d(r.outcome)),
-            ci(r.ci_low, r.ci_high, ctx.d(r.outcome)),
-            pval(r.p),
-            pval(r.p_adj),
-            effect(r.effect_size),
-            count_of(r.n),
-            status_text(r.status),
-        ]
-        for r in t.itertuples()
-    ]
+    headers, rows = group_contrast_table(ctx, t, a.ci_level)
     group, visit = (
         (t["group_column"].iloc[0], t["visit"].iloc[0]) if len(t) else ("arm", spec.study.baseline_visit)
     )
-    cs = a.cross_sectional
-    covariates = a.covariates if cs is None or cs.covariates is None else cs.covariates
+    covariates = _texts(ctx.res.settings("cross_sectional").get("covariates"))
     adjusted = f", adjusted for {', '.join(name_of(c) for c in covariates)}" if covariates else ""
     caveat = (
         " The arms were randomised, so at the baseline visit their differences are chance imbalances: "
@@ -418,17 +401,7 @@ def _cross_sectional(ctx: Context) -> dict | None:
     return table_section(
         "cross-sectional",
         f"Cross-sectional comparison at {visit}",
-        [
-            "Outcome",
-            "Contrast",
-            "Difference",
-            f"{a.ci_level:.0%} CI",
-            "p",
-            "Adjusted p",
-            "Hedges' g",
-            "n",
-            "Status",
-        ],
+        headers,
         rows,
         text_columns=2,
         intro=f"{_groups_words(group).capitalize()} compared at {visit} on each outcome by a linear model of the "
