@@ -39,7 +39,8 @@ import pandas as pd
 from skintrial.errors import InputError, Problem
 from skintrial.plan._calibration import Number
 from skintrial.plan._calibration_designs import CROSS_SECTIONAL, SINGLE_ARM
-from skintrial.plan.synthetic import SyntheticStudy, _layer_rng, _toml_table
+from skintrial.plan._synthetic_text import _toml_table
+from skintrial.plan.synthetic import SyntheticStudy, _layer_rng
 
 __all__ = [
     "CROSS_SECTIONAL",
