@@ -25,6 +25,12 @@ from skintrial.plan._workflow import (
     plan_power,
     plan_study,
 )
+from skintrial.plan.clda_power import (
+    clda_power,
+    clda_sample_size,
+    simulated_clda_power,
+    visit_correlation,
+)
 from skintrial.plan.pilot import PilotEstimates, pilot_design, pilot_estimates, plan_trial, power_curve
 from skintrial.plan.power import ancova_power, ancova_sample_size
 from skintrial.plan.randomize import balance_report, randomization_list
@@ -51,6 +57,10 @@ __all__ = [
     "responder_power",
     "responder_sample_size",
     "simulated_responder_power",
+    "clda_power",
+    "clda_sample_size",
+    "simulated_clda_power",
+    "visit_correlation",
     "SimulationResult",
     "design_table",
     "simulate_power",
