@@ -339,11 +339,13 @@ def text_cells(frame: pd.DataFrame, *, numbers: NumberFormat | None = None, file
 
 
 def text_table(
-    frame: pd.DataFrame, *, numbers: NumberFormat | None = None, file: str = ""
+    frame: pd.DataFrame, *, numbers: NumberFormat | None = None, file: str = "", categorical: bool = False
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Every cell as stripped text (``None`` when empty), column names stripped; with ``numbers``,
     number-like cells rewritten from the file's format (declared or detected, :class:`NumberFormat`)
-    to the plain form (``1.234,5`` → ``1234.5``).
+    to the plain form (``1.234,5`` → ``1234.5``). With ``categorical``, each column is a categorical
+    over its distinct texts (an empty cell missing) instead: a wide sheet parses each distinct value
+    once (``skintrial.study._wide``).
 
     Each column is factorised once and only its distinct texts are cleaned, so the cost is one hash
     pass per column, not a Python call per cell.
@@ -378,8 +380,13 @@ def text_table(
     for col in columns:
         table = np.empty(len(col.uniques) + 1, dtype=object)
         table[: len(col.uniques)] = col.uniques
-        data[col.name] = table[col.codes]  # code -1 (missing) takes the trailing None
         blank &= np.array([v is None for v in table], dtype=bool)[col.codes]  # per distinct text
+        if categorical:  # distinct texts, once each (two that trim alike merged), empty cells missing
+            merged, texts = pd.factorize(table, use_na_sentinel=True)
+            codes = merged[col.codes]
+            data[col.name] = pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object))
+        else:
+            data[col.name] = table[col.codes]  # code -1 (missing) takes the trailing None
     cells = pd.DataFrame(data, index=frame.index, columns=[c.name for c in columns] if columns else None)
     return cells, blank
 
@@ -417,11 +424,12 @@ def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
     except (pa.ArrowInvalid, UnicodeDecodeError, StopIteration, OSError, csv.Error):
         return None
     columns = {}
-    for i in range(len(header)):
-        encoded = pc.dictionary_encode(pc.utf8_trim_whitespace(table.column(i))).combine_chunks()
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        categories = pd.Index(encoded.dictionary.to_numpy(zero_copy_only=False), dtype=object)
-        columns[i] = pd.Categorical.from_codes(codes, categories=categories)
+    for i in range(len(header)):  # encoded as written, then the distinct texts trimmed (and merged)
+        encoded = pc.dictionary_encode(table.column(i)).combine_chunks()
+        trimmed = pc.utf8_trim_whitespace(encoded.dictionary).to_numpy(zero_copy_only=False)
+        merged, categories = pd.factorize(trimmed)  # ' P1' and 'P1' are one text
+        codes = merged[encoded.indices.to_numpy(zero_copy_only=False)].astype(np.int64, copy=False)
+        columns[i] = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
     frame = pd.DataFrame(columns)
     frame.columns = header
     return frame

@@ -249,7 +249,12 @@ def _check_formulas(path: Path, sheet: str | int, header: list[str]) -> None:
 
 
 def read_table(
-    path: Path | str, *, sheet: str | int = 0, what: str = "table", csv: CsvSpec | None = None
+    path: Path | str,
+    *,
+    sheet: str | int = 0,
+    what: str = "table",
+    csv: CsvSpec | None = None,
+    categorical: bool = False,
 ) -> pd.DataFrame:
     """Read a CSV/TSV/XLSX/Parquet/SPSS/Stata table as text cells plus a spreadsheet row-number column.
 
@@ -261,7 +266,8 @@ def read_table(
     ``attrs["variable_labels"]`` (``skintrial.study._statfiles``). A file that cannot be read is an
     :class:`InputError` naming the file and saying, in words a lab can act on, what is wrong (``what``
     names the table in them): not found, empty, not UTF-8 (with the row), an unclosed quote or a row
-    with too many fields (with its row), an unreadable workbook.
+    with too many fields (with its row), an unreadable workbook. ``categorical`` gives each column as
+    a categorical over its distinct texts (:func:`~skintrial.study._csvformat.text_table`).
 
     Examples
     --------
@@ -364,7 +370,7 @@ def read_table(
                 ambiguous_is_error=sep == ";",
             )
     _check_header(frame, path, suffix, sep)
-    out, blank_rows = text_table(frame, numbers=numbers, file=file)
+    out, blank_rows = text_table(frame, numbers=numbers, file=file, categorical=categorical)
     out.attrs.update(frame.attrs)  # an SPSS or Stata file's variable labels
     if suffix in (".xlsx", ".xlsm") and out.isna().to_numpy().any():
         _check_formulas(path, sheet, [str(c) for c in out.columns])

@@ -276,7 +276,7 @@ def check_participants(df: pd.DataFrame, d: Declared, file: str) -> list[Problem
         problems += _arms(df, d, file)
     problems += _status(df, d, file)
     if "age" in df.columns:
-        age = pd.to_numeric(df["age"], errors="coerce")
+        age = _numeric(df["age"])
         problems += _per_row(
             df,
             df["age"].notna() & ~(age.between(0, 130)),
@@ -287,6 +287,14 @@ def check_participants(df: pd.DataFrame, d: Declared, file: str) -> list[Problem
         )
     problems += _model_columns(df, d, file)
     return problems
+
+
+def _numeric(cells: pd.Series) -> pd.Series:
+    """``pandas.to_numeric(cells, errors="coerce")`` as float, each distinct text parsed once (a column
+    of a few dozen ages, not a parse per participant)."""
+    codes, uniques = pd.factorize(cells, use_na_sentinel=True)
+    table = np.append(pd.to_numeric(uniques, errors="coerce").astype(float), np.nan)
+    return pd.Series(table[codes], index=cells.index, name=cells.name)
 
 
 def _model_columns(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
@@ -790,7 +798,7 @@ def check_baselines(
     """Every randomised participant has at least one baseline measurement."""
     if d.baseline_visit is None:
         return []
-    base = set(measurements.loc[measurements["visit"] == d.baseline_visit, "participant_id"])
+    base = pd.unique(measurements.loc[measurements["visit"] == d.baseline_visit, "participant_id"].to_numpy())
     ids = participants.drop_duplicates("participant_id")
     lacking = ids.loc[ids["participant_id"].notna() & ~ids["participant_id"].isin(base)]
     head = lacking.head(MAX_SHOWN)

@@ -270,7 +270,9 @@ def _labels(columns: Mapping[str, tuple[str, str | None]], labels: Mapping[str, 
     return out
 
 
-def _unknown_ids(sheet: _Sheet, id_col: str, usable: np.ndarray, known: set, pfile: str) -> list[Problem]:
+def _unknown_ids(
+    sheet: _Sheet, id_col: str, usable: np.ndarray, known: np.ndarray | set, pfile: str
+) -> list[Problem]:
     """One problem per distinct id that the participants table does not list (at its first row)."""
     ids = sheet.frame[id_col]
     bad = usable & ~ids.isin(known).to_numpy()
@@ -322,7 +324,7 @@ def wide_to_long(
     outcomes: Mapping[str, OutcomeSpec | None],
     file: str,
     cells: bool = True,
-    participants: set | None = None,
+    participants: np.ndarray | set | None = None,
     participants_file: str = "participants.csv",
 ) -> WideResult:
     """The long measurements table of a wide sheet, what it holds, and the sheet's problems, each at
@@ -347,6 +349,8 @@ def wide_to_long(
     keys = {_key(id_col)} | ({_key(visit_col)} if visit_col is not None else set())
     columns, more = _value_columns(sheet, spec, visits, list(outcomes), keys)
     problems += more
+    frame = _keys_as_text(frame, columns)
+    sheet = _Sheet(frame, file, cells)
     row_visit = None
     if visit_col is not None:
         row_visit, more = _visits(sheet, visit_col, spec, visits)
@@ -357,54 +361,14 @@ def wide_to_long(
         problems += _unknown_ids(sheet, id_col, usable, participants, participants_file)
     if row_visit is not None:
         usable &= ~pd.isna(row_visit)
-    n = len(frame)
     rows, ids = frame[ROW_COLUMN].to_numpy(), frame[id_col].to_numpy()
-    where: list[tuple[np.ndarray, str, str | None]] = []
-    values = np.empty((n, len(columns)), dtype=float)
-    for k, (c, (o, v)) in enumerate(columns.items()):
-        text = frame[c]
-        filled = text.notna().to_numpy()
-        value = parse_numbers(text).to_numpy(dtype=float)
-        nan = np.isnan(value)
-        problems += sheet.per_cell(
-            c,
-            filled & nan,
-            "value is not a number",
-            "write a plain number (no units, no text), or leave the cell empty",
-        )
-        inf = np.isinf(value)
-        problems += sheet.per_cell(c, inf, "value is infinite", "write the measured finite number")
-        ok = filled & ~nan & ~inf
-        o_spec = outcomes.get(o)
-        if o_spec is not None:
-            rng = outcome_range(o_spec, o)
-            if rng.checked:
-                out = ok & ((value < rng.low) | (value > rng.high))
-                problems += sheet.per_cell(
-                    c,
-                    out,
-                    f"value outside the physical range [{rng.low:g}, {rng.high:g}] of outcome '{o}' in "
-                    f"'{o_spec.unit}' ({rng.basis})",
-                    "check the unit and the decimal point; declare min/max in study.toml if the range is really wider",
-                )
-                ok &= ~out
-        ok &= usable
-        where.append((ok, o, v))
-        values[:, k] = value
-    long = empty
-    if where:  # every clean cell, row by row: one vectorised gather, no frame per column
-        r, j = np.nonzero(np.column_stack([ok for ok, _, _ in where]))
-        col_outcome = np.array([o for _, o, _ in where], dtype=object)
-        col_visit = np.array([v for _, _, v in where], dtype=object)
-        long = pd.DataFrame(
-            {
-                "participant_id": ids[r],
-                "visit": row_visit[r] if row_visit is not None else col_visit[j],
-                "outcome": col_outcome[j],
-                "value": values[r, j],
-                ROW_COLUMN: rows[r],
-            }
-        )
+    names = list(columns)
+    col_outcome = np.array([columns[c][0] for c in names], dtype=object)
+    col_visit = np.array([columns[c][1] for c in names], dtype=object)
+    values, ok, more = _cells(sheet, columns, outcomes)
+    problems += more
+    ok &= usable[:, None]
+    long = _gather(ok, values, ids, rows, row_visit, col_outcome, col_visit) if names else empty
     if long.empty and not problems:
         problems.append(
             Problem(
@@ -417,12 +381,134 @@ def wide_to_long(
     labels = _labels(columns, frame.attrs.get(VARIABLE_LABELS) or {})
     if labels:
         long.attrs[OUTCOME_LABELS] = labels
-    return WideResult(long, _seen(where, n, ids, rows, row_visit, visits), problems)
+    seen = _seen(ok, col_outcome, col_visit, ids, rows, row_visit, visits)
+    return WideResult(long, seen, problems)
+
+
+def _gather(
+    ok: np.ndarray,
+    values: np.ndarray,
+    ids: np.ndarray,
+    rows: np.ndarray,
+    row_visit: np.ndarray | None,
+    col_outcome: np.ndarray,
+    col_visit: np.ndarray,
+) -> pd.DataFrame:
+    """The long table of the clean cells (``ok``), row by row: one vectorised gather, the three text
+    columns written straight into one block (no frame per column, no copy to consolidate them)."""
+    per_row = ok.sum(axis=1)
+    text = np.empty((3, int(per_row.sum())), dtype=object)
+    text[0] = np.repeat(ids, per_row)
+    text[1] = (
+        np.repeat(row_visit, per_row) if row_visit is not None else np.broadcast_to(col_visit, ok.shape)[ok]
+    )
+    text[2] = np.broadcast_to(col_outcome, ok.shape)[ok]
+    long = pd.DataFrame(text.T, columns=["participant_id", "visit", "outcome"], copy=False)
+    long["value"] = values[ok]
+    long[ROW_COLUMN] = np.repeat(rows, per_row)
+    return long
+
+
+def _text(cells: pd.Series) -> pd.Series:
+    """A column as text cells (``None`` when empty), as :func:`read_table` gives them unless asked for
+    categoricals."""
+    if not isinstance(cells.dtype, pd.CategoricalDtype):
+        return cells
+    table = np.empty(len(cells.cat.categories) + 1, dtype=object)  # code -1 (empty) takes the trailing None
+    table[:-1] = cells.cat.categories
+    return pd.Series(table[cells.cat.codes.to_numpy()], index=cells.index, name=cells.name, dtype=object)
+
+
+def _keys_as_text(frame: pd.DataFrame, values: Mapping[str, object]) -> pd.DataFrame:
+    """``frame`` with every column but the value columns as text: the checks of ids and visits work on
+    text cells; the value columns stay categorical, their distinct texts parsed once (:func:`_numbers`)."""
+    if not any(isinstance(t, pd.CategoricalDtype) for t in frame.dtypes):
+        return frame
+    out = pd.DataFrame({c: frame[c] if c in values else _text(frame[c]) for c in frame.columns}, copy=False)
+    out.attrs.update(frame.attrs)
+    return out
+
+
+def _numbers(sheet: _Sheet, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The value columns as float64 (``NaN`` where empty or not a number) and which cells are filled,
+    each ``(rows, columns)``.
+
+    The sheet's distinct texts are parsed once, all columns together (a categorical column's own
+    categories, another column's distinct cells); a sheet with a text that pyarrow does not read
+    parses each column by :func:`parse_numbers` (which then reads the whole column with pandas' more
+    lenient parser), exactly as it would one by one.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    frame = sheet.frame
+    n, k = len(frame), len(names)
+    codes = np.empty((n, k), dtype=np.intp)
+    texts: list[np.ndarray] = []
+    offset = 0
+    for j, c in enumerate(names):  # codes into one list of every column's distinct texts
+        cells = frame[c]
+        if isinstance(cells.dtype, pd.CategoricalDtype):
+            code = cells.cat.codes.to_numpy().astype(np.intp)
+            distinct = np.asarray(cells.cat.categories, dtype=object)
+        else:
+            code, distinct = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=True)
+        codes[:, j] = np.where(code >= 0, code + offset, -1)
+        texts.append(np.asarray(distinct, dtype=object))
+        offset += len(distinct)
+    filled = codes >= 0
+    try:
+        every = np.concatenate(texts) if texts else np.empty(0, dtype=object)
+        parsed = pc.cast(pa.array(every, type=pa.string(), from_pandas=True), pa.float64())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        values = np.empty((n, k), dtype=float)
+        for j, c in enumerate(names):
+            values[:, j] = parse_numbers(_text(frame[c])).to_numpy(dtype=float)
+        return values, filled
+    table = np.append(parsed.to_numpy(zero_copy_only=False).astype(float, copy=False), np.nan)
+    return table[codes], filled  # code -1 (empty) takes the trailing NaN
+
+
+def _cells(
+    sheet: _Sheet, columns: Mapping[str, tuple[str, str | None]], outcomes: Mapping[str, OutcomeSpec | None]
+) -> tuple[np.ndarray, np.ndarray, list[Problem]]:
+    """Every value cell as a number, which cells are clean (a finite number within the outcome's
+    physical range), and one problem per other filled cell, column by column in the sheet's order."""
+    names = list(columns)
+    values, filled = _numbers(sheet, names)
+    nan, inf = np.isnan(values), np.isinf(values)
+    ok = filled & ~nan & ~inf
+    ranges = {o: outcome_range(s, o) for o, s in outcomes.items() if s is not None}
+    low = np.array([ranges[o].low if o in ranges else -np.inf for o, _ in columns.values()], dtype=float)
+    high = np.array([ranges[o].high if o in ranges else np.inf for o, _ in columns.values()], dtype=float)
+    out = ok & ((values < low) | (values > high))  # no outcome range: -inf, inf (never out)
+    problems: list[Problem] = []
+    for j in np.flatnonzero((filled & nan).any(axis=0) | inf.any(axis=0) | out.any(axis=0)):
+        c = names[j]
+        o = columns[c][0]
+        problems += sheet.per_cell(
+            c,
+            filled[:, j] & nan[:, j],
+            "value is not a number",
+            "write a plain number (no units, no text), or leave the cell empty",
+        )
+        problems += sheet.per_cell(c, inf[:, j], "value is infinite", "write the measured finite number")
+        if out[:, j].any():
+            rng, unit = ranges[o], outcomes[o].unit  # type: ignore[union-attr]
+            problems += sheet.per_cell(
+                c,
+                out[:, j],
+                f"value outside the physical range [{rng.low:g}, {rng.high:g}] of outcome '{o}' in "
+                f"'{unit}' ({rng.basis})",
+                "check the unit and the decimal point; declare min/max in study.toml if the range is really wider",
+            )
+    return values, ok & ~out, problems
 
 
 def _seen(
-    where: list[tuple[np.ndarray, str, str | None]],
-    n: int,
+    ok: np.ndarray,
+    col_outcome: np.ndarray,
+    col_visit: np.ndarray,
     ids: np.ndarray,
     rows: np.ndarray,
     row_visit: np.ndarray | None,
@@ -431,15 +517,13 @@ def _seen(
     """:attr:`WideResult.seen`: per sheet row and visit with a value, one record (vectorised)."""
     records = []
     for visit in [None] if row_visit is not None else visits:
-        first = np.full(n, None, dtype=object)  # the first outcome with a value on the row (at the visit)
-        for ok, o, _ in reversed([w for w in where if visit is None or w[2] == visit]):
-            first[ok] = o
-        hit = np.flatnonzero(pd.notna(first))
+        at = np.flatnonzero(col_visit == visit) if visit is not None else np.arange(len(col_outcome))
+        sub = ok[:, at]
+        hit = np.flatnonzero(sub.any(axis=1))  # rows with a value (at the visit) …
+        first = col_outcome[at[sub[hit].argmax(axis=1)]] if len(at) else np.empty(0, dtype=object)
         vis = row_visit[hit] if row_visit is not None else np.full(len(hit), visit, dtype=object)
-        records.append(
-            pd.DataFrame(
-                {"participant_id": ids[hit], "visit": vis, "outcome": first[hit], ROW_COLUMN: rows[hit]}
-            )
+        records.append(  # … and the first outcome with one
+            pd.DataFrame({"participant_id": ids[hit], "visit": vis, "outcome": first, ROW_COLUMN: rows[hit]})
         )
     seen = (
         pd.concat(records, ignore_index=True)
@@ -448,12 +532,13 @@ def _seen(
     )
     listed = set(pd.unique(seen["outcome"].to_numpy()))
     extra = []
-    for ok, o, v in where:  # an outcome that is never the first of its row still counts as measured
-        if o in listed or not ok.any():
+    for j in np.flatnonzero(ok.any(axis=0)):  # an outcome never the first of its row still counts as measured
+        o = col_outcome[j]
+        if o in listed:
             continue
-        i = int(np.flatnonzero(ok)[0])
-        at = row_visit[i] if row_visit is not None else v
-        extra.append({"participant_id": ids[i], "visit": at, "outcome": o, ROW_COLUMN: rows[i]})
+        i = int(np.flatnonzero(ok[:, j])[0])
+        at_visit = row_visit[i] if row_visit is not None else col_visit[j]
+        extra.append({"participant_id": ids[i], "visit": at_visit, "outcome": o, ROW_COLUMN: rows[i]})
         listed.add(o)
     return pd.concat([seen, pd.DataFrame(extra)], ignore_index=True) if extra else seen
 
@@ -477,6 +562,8 @@ def read_options(stem: str, csv: CsvSpec | None, layout: MeasurementsSpec | None
     options: dict = {"csv": csv}
     if stem == "measurements" and layout is not None and layout.sheet is not None:
         options["sheet"] = layout.sheet
+    if stem == "measurements" and layout is not None and layout.layout != "long":
+        options["categorical"] = True  # a wide sheet's values are parsed once per distinct text
     return options
 
 
@@ -494,7 +581,8 @@ def as_long(
     if layout is None or layout.layout == "long":
         return frame, None, []
     suffix = Path(file).suffix.lower()
-    known = set(participants["participant_id"].dropna()) if "participant_id" in participants.columns else None
+    ids = participants["participant_id"] if "participant_id" in participants.columns else None
+    known = ids.dropna().to_numpy() if ids is not None else None  # an array: isin hashes it, no set
     result = wide_to_long(
         frame,
         layout,
