@@ -144,12 +144,40 @@ def power(
     ] = 0.0,
     seed: Annotated[int, typer.Option(help="Seed of the simulation.")] = 1,
     out: Annotated[Path | None, typer.Option("--out", "-o", help="Write the table(s) as CSV here.")] = None,
+    method: Annotated[
+        str, typer.Option(help="ancova, or clda: a longitudinal trial with dropout per visit.")
+    ] = "ancova",
+    retention: Annotated[
+        str | None,
+        typer.Option(help="clda: fraction still observed at each visit, baseline first, e.g. 1,0.9,0.8."),
+    ] = None,
+    retention_control: Annotated[
+        str | None, typer.Option(help="clda: the control arm's retention, if not --retention.")
+    ] = None,
+    correlation: Annotated[
+        str, typer.Option(help="clda: correlation across visits from --rho: ar1 or cs.")
+    ] = "ar1",
+    visit_sd: Annotated[
+        str | None, typer.Option(help="clda: SD at each visit, baseline first (else --sd at all).")
+    ] = None,
+    ratio: Annotated[float, typer.Option(help="clda: treated per control (allocation).")] = 1.0,
+    df_method: Annotated[
+        str, typer.Option(help="clda --simulate: df of the analysis (as [analysis.clda]).")
+    ] = "kenward_roger",
+    covariance: Annotated[
+        str, typer.Option(help="clda --simulate: covariance structure of the analysis.")
+    ] = "us",
 ) -> None:
     """Analytic power (with --n-per-arm) or sample size of an ANCOVA trial, with the G*Power inputs.
 
     --simulate runs the same analysis: every one of the --n-outcomes outcomes gets the same effects,
     SD and rho, and the multiplicity adjustment runs over all outcomes × contrasts, as in the analytic
     alpha per test.
+
+    --method clda plans a longitudinal trial analysed by cLDA: the difference at the last visit, with
+    the --retention per visit (monotone dropout) and --correlation across visits (Lu, Luo & Chen 2008,
+    as R longpower::power.mmrm, with the baseline mean shared by the arms). --n-per-arm is then the
+    control arm; --simulate analyses that many simulated trials with the study's cLDA.
     """
     from skintrial._io import write_files
     from skintrial.plan import plan_power
@@ -159,6 +187,37 @@ def power(
         simulate=(simulate, 0), seed=(seed, 0), n_per_arm=(n_per_arm, 2), n_outcomes=(n_outcomes, 1)
     )
     effects = _pairs(effect, "--effect")
+    if method == "clda" or retention is not None:
+        _clda_power(
+            effects=effects,
+            method=method,
+            sd=sd,
+            visit_sd=visit_sd,
+            retention=retention,
+            retention_control=retention_control,
+            rho=rho,
+            correlation=correlation,
+            ratio=ratio,
+            n_per_arm=n_per_arm,
+            power=target,
+            control_arm=control,
+            alpha=alpha,
+            ignored={
+                "--n-outcomes": n_outcomes != 1,
+                "--dropout": dropout != 0.0,
+                "--outcome-corr": outcome_corr != 0.0,
+            },
+            n_sims=simulate,
+            seed=seed,
+            df_method=df_method,
+            covariance=covariance,
+            out=out,
+        )
+        return
+    if method != "ancova":
+        raise InputError(
+            Problem(f"unknown method {method!r}", column="--method", value=method, fix="use ancova or clda")
+        )
     with _progress() as bars:
         res = plan_power(
             effects=effects,
@@ -188,6 +247,67 @@ def power(
     if out is not None:  # both files or neither
         sim_out = Path(out).with_name(f"{Path(out).stem}_simulated.csv")
         write_files({Path(out): table, **({sim_out: sim} if sim is not None else {})})
+        out_console.print(f"written: {out}")
+
+
+def _numbers(text: str | None, option: str) -> list[float] | None:
+    """A comma-separated list of numbers, or None when the option was not given."""
+    if text is None:
+        return None
+    try:
+        return [float(t) for t in _csv_list(text)]
+    except ValueError:
+        raise InputError(
+            Problem(f"cannot read {text!r}", column=option, fix=f"write {option} 1,0.9,0.8 (numbers, commas)")
+        ) from None
+
+
+def _clda_power(*, effects, method, visit_sd, retention, retention_control, ignored, out, **kw) -> None:
+    """``power --method clda``: the analytic table and, with --simulate, the simulated one."""
+    from skintrial._io import write_files
+    from skintrial.plan import plan_clda_power
+
+    probs = []
+    if method != "clda":
+        probs.append(
+            Problem(
+                "--retention is for --method clda", column="--method", value=method, fix="add --method clda"
+            )
+        )
+    if retention is None:
+        probs.append(
+            Problem(
+                "--method clda needs the retention per visit",
+                column="--retention",
+                fix="e.g. --retention 1,0.9,0.8,0.7 (baseline first; the last visit is the primary one)",
+            )
+        )
+    probs += [
+        Problem(f"{o} is not used by --method clda", column=o, fix=f"leave {o} out (dropout: --retention)")
+        for o, given in ignored.items()
+        if given
+    ]
+    InputError.collect(probs)
+    sds, sd = _numbers(visit_sd, "--visit-sd"), kw.pop("sd")
+    with _progress() as bars:
+        res = plan_clda_power(
+            effects=effects,
+            sd=sd if sds is None else sds,
+            retention=_numbers(retention, "--retention") or [],
+            retention_control=_numbers(retention_control, "--retention-control"),
+            n_sims=kw.pop("n_sims"),
+            progress=_simulation_bar(bars),
+            **kw,
+        )
+    _show(
+        res.table,
+        ["contrast", "effect", "n_enrolled_arm", "n_enrolled_control", "n_analysed_last_visit", "power"],
+    )
+    if res.simulated is not None:
+        _show(res.simulated, ["contrast", "power", "mcse", "analytic_power", "n_failed", "n_sims"])
+    if out is not None:  # both files or neither
+        sim_out = Path(out).with_name(f"{Path(out).stem}_simulated.csv")
+        write_files({Path(out): res.table, **({sim_out: res.simulated} if res.simulated is not None else {})})
         out_console.print(f"written: {out}")
 
 

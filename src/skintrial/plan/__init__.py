@@ -2,6 +2,7 @@
 randomisation, and the workflows of ``skintrial plan`` and ``power`` (:func:`plan_study`,
 :func:`plan_power`)."""
 
+from skintrial.plan._clda_plan import CldaPowerPlan, plan_clda_power
 from skintrial.plan._directions import PUBLISHED_DIRECTIONS, published_directions
 from skintrial.plan._sim_cutometer import simulate_cutometer, simulate_cutometer_from_parameters
 from skintrial.plan._sim_training import simulate_attendance, simulate_training
@@ -58,6 +59,8 @@ __all__ = [
     "responder_sample_size",
     "simulated_responder_power",
     "clda_power",
+    "CldaPowerPlan",
+    "plan_clda_power",
     "clda_sample_size",
     "simulated_clda_power",
     "visit_correlation",
