@@ -47,7 +47,7 @@ def test_noisy_onsets_and_releases_within_one_sample(rate, seed):
     assert qc.str.startswith("phases_inferred").all() and not qc.str.contains("ambiguous").any()
 
 
-@pytest.mark.parametrize("rate", [20.0, 40.0, 80.0, 100.0, 250.0, 1000.0])
+@pytest.mark.parametrize("rate", [20.0, 40.0, 80.0, 100.0, 250.0, 500.0, 1000.0, 2000.0])
 @pytest.mark.parametrize(("rest", "n_cycles"), [(0.0, 1), (0.0, 3), (0.6, 2)])
 def test_noise_free_phases_are_exact_and_agree_with_declared_times(rate, rest, n_cycles):
     rng = np.random.default_rng(int(rate) + n_cycles)
@@ -69,11 +69,59 @@ def test_noise_free_phases_are_exact_and_agree_with_declared_times(rate, rest, n
     times = ["t_on_s", "t_off_s", "t_end_s"]
     a = cutometer_cycles(curves)[times].to_numpy()
     b = cutometer_cycles(curves, on_s=2.0, off_s=2.0, onset_s=rest)[times].to_numpy()
-    if rate <= 250:  # exact
-        assert_allclose(found[ALL].to_numpy(), declared[ALL].to_numpy(), atol=1e-9)
-        assert_allclose(a, b, atol=1e-12)
-    else:  # at 1 kHz the exponential rise is not a quadratic over the 20-ms window: one sample at most
-        assert np.abs(a - b).max() <= 1.0 / rate + 1e-9
+    assert_allclose(found[ALL].to_numpy(), declared[ALL].to_numpy(), atol=1e-9)
+    assert_allclose(a, b, atol=1e-12)
+
+
+@pytest.mark.parametrize("rate", [20, 50, 100, 200, 500, 1000, 2000])
+def test_phases_found_give_the_declared_time_parameters_for_99_percent_of_clean_curves(rate):
+    """Issue 17: noise-free simulated curves, 3 cycles, elastic time constants 15-60 ms, mixed with the
+    artefacts whose onsets and releases stay visible (a clipped plateau hides its release, and the
+    simulator's "negative" relaxation first rises after the release). The detected onset and release
+    of >= 99 % of the clean curves are the declared ones' samples, so the points and R0-R9 agree to
+    1e-9 (a phase one sample off moves them by far more)."""
+    n = 240
+    rng = np.random.default_rng(rate)
+    art = np.array(["", "", "", "drift", "slip", "no_plateau"], dtype=object)[np.arange(n) % 6]
+    curves, _ = simulate_cutometer(
+        n,
+        n_cycles=3,
+        sampling_hz=rate,
+        rest_s=REST,
+        tau_elastic_s=rng.uniform(0.015, 0.06, n),
+        ue=rng.uniform(0.12, 0.25, n),
+        ur=0.12 * rng.uniform(0.7, 1.0, n),
+        ua=0.18 * rng.uniform(0.8, 1.0, n),
+        fatigue=0.05,
+        noise_mm=0.0,
+        pressure_mbar=None,
+        artefact=art,
+        seed=rate,
+    )
+    found = cutometer_parameters(curves)
+    declared = cutometer_parameters(curves, on_s=2.0, off_s=2.0, onset_s=REST)
+    a, b = found[ALL].to_numpy(), declared[ALL].to_numpy()
+    same = (np.isclose(a, b, rtol=0.0, atol=1e-9) | (np.isnan(a) & np.isnan(b))).all(axis=1)
+    clean = art == ""
+    assert same[clean].mean() >= 0.99 and same.mean() >= 0.99
+    cyc = cutometer_cycles(curves)
+    assert len(cyc) == 3 * n
+    k = cyc["cycle"].to_numpy() - 1
+    on = np.abs(cyc["t_on_s"].to_numpy() - (REST + 4.0 * k)) * rate
+    off = np.abs(cyc["t_off_s"].to_numpy() - (REST + 2.0 + 4.0 * k)) * rate
+    assert np.mean((on < 1e-6) & (off < 1e-6)) >= 0.99
+
+
+@pytest.mark.parametrize(("rate", "seed"), [(20, 11), (50, 12)])
+def test_noisy_curves_at_low_rates_agree_with_declared_times(rate, seed):
+    """With the simulator's noise (0.002 mm) a slow record's onset and release are still found to the
+    sample: R0-R9 agree to 1e-9 for >= 99 % of curves (at 1 kHz the first sample of a rise is within
+    the noise, and only "within one sample" holds: the test above)."""
+    curves, _ = _noisy(rate, 200, seed)
+    found = cutometer_parameters(curves)
+    declared = cutometer_parameters(curves, on_s=2.0, off_s=2.0, onset_s=REST)
+    a, b = found[ALL].to_numpy(), declared[ALL].to_numpy()
+    assert np.isclose(a, b, rtol=0.0, atol=1e-9).all(axis=1).mean() >= 0.99
 
 
 @pytest.mark.parametrize("artefact", ["no_plateau", "drift", "slip", "negative"])

@@ -30,23 +30,22 @@ import numpy as np
 
 from skintrial.instruments._cutometer_stack import CurveStack
 
-__all__ = ["infer_phases", "RISE_S", "PRE_S", "POST_S", "SEARCH_S", "EVENT_FRACTION"]
+__all__ = ["infer_phases", "RISE_S", "PRE_S", "POST_S", "POST_FINE_S", "SEARCH_S", "EVENT_FRACTION"]
 
 RISE_S = 0.02  # the span of the rise statistic R
 PRE_S = 0.05  # fit window before the rough position
-POST_S = 0.02  # fit window after it
+POST_S = 0.02  # fit window after it ...
+POST_FINE_S = 0.01  # ... checked over this where it holds 4 samples or more (_refine)
+_DECISIVE = 16.0  # the check moves a change point when it fits better by this many noise variances
 SEARCH_S = 0.012  # candidates within this of the rough position
 EVENT_FRACTION = 0.3  # an event exceeds this fraction of the curve's largest rise (drop)
 _MERGE_S = 0.1  # runs closer than this are one event
 _NOISE_Z = 6.0  # ... and exceeds this many noise SDs of R
 
 
-def _runs(above: np.ndarray, gap: np.ndarray):
-    """(row, start, stop) of the True runs of each row, runs closer than ``gap[row]`` samples merged.
-
-    One scan for the (few) True positions; runs are where they stop being consecutive."""
-    m = above.shape[1]
-    pos = np.flatnonzero(above)
+def _runs(pos: np.ndarray, m: int, gap: np.ndarray):
+    """(row, start, stop) of the runs of the sorted flat positions ``pos`` in rows of ``m`` samples,
+    runs closer than ``gap[row]`` samples merged (runs are where the positions stop being consecutive)."""
     if not pos.size:
         empty = np.zeros(0, dtype=np.intp)
         return empty, empty, empty
@@ -55,6 +54,46 @@ def _runs(above: np.ndarray, gap: np.ndarray):
     first = np.r_[0, brk]
     last = np.r_[brk - 1, pos.size - 1]
     return row[first], col[first], col[last] + 1
+
+
+def _rise(y: np.ndarray, n: np.ndarray, h: np.ndarray) -> np.ndarray:
+    """``R`` of every row (module docstring), 0 where its window reaches the last sample or beyond.
+
+    One sampling rate and contiguous rows: one subtraction over the flattened array (the differences
+    that cross into the next row fall in the zeroed tail)."""
+    g, m = y.shape
+    steps = np.unique(h)
+    stop = n - 1 - h  # windows reaching into the padded tail count as no change
+    if steps.size == 1 and steps[0] < m and y.flags.c_contiguous:
+        step = int(steps[0])
+        flat = y.reshape(-1)
+        diff = np.empty(flat.size)
+        np.subtract(flat[step:], flat[:-step], out=diff[:-step])
+        diff[-step:] = 0.0
+        rise = diff.reshape(g, m)
+    else:
+        rise = np.zeros_like(y)
+        for step in steps[steps < m]:
+            sel = h == step
+            rise[np.ix_(sel, np.arange(m - step))] = y[sel, step:] - y[sel, :-step]
+    if np.all(stop == stop[0]):
+        rise[:, max(int(stop[0]), 0) :] = 0.0
+    else:
+        rise[np.arange(m)[None, :] >= stop[:, None]] = 0.0
+    return rise
+
+
+def _noise(y: np.ndarray) -> np.ndarray:
+    """Noise SD per row from the median |second difference| of up to 64 evenly spread triples
+    (strided views of ``y``: no gather)."""
+    g, m = y.shape
+    if m < 3:
+        return np.zeros(g)
+    s = max(1, (m - 3) // 63)
+    k = min(64, (m - 3) // s + 1)  # triples start at 0, s, ..., (k - 1) s <= m - 3
+    end = (k - 1) * s + 1
+    d2 = np.abs(y[:, 0:end:s] - 2.0 * y[:, 1 : end + 1 : s] + y[:, 2 : end + 2 : s])
+    return np.partition(d2, k // 2, axis=1)[:, k // 2] / (0.6745 * np.sqrt(6.0))  # the (upper) median
 
 
 def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray, sign: float):
@@ -72,45 +111,70 @@ def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray
     return col[first], best
 
 
-def _refine(y: np.ndarray, n: np.ndarray, dt: np.ndarray, row: np.ndarray, i0: np.ndarray) -> np.ndarray:
-    """Least-squares change point near ``i0`` (module docstring, pass 2); grouped by sampling interval."""
+def _rss(y, n, r, c, before: int, after: int, k: int) -> np.ndarray:
+    """Residual sums of squares of the two-segment model (module docstring) fitted to the samples
+    ``c - before - k .. c + after + k`` of rows ``r``, change point at ``c + j`` for ``j = -k..k``:
+    ``|ys|^2 - |ys Q_j|^2`` (``Q_j`` an orthonormal basis of its design), one product with the stacked
+    ``Q_j``. Shape (events, 2k + 1)."""
+    offs = np.arange(-before - k, after + k + 1)
+    ys = y[r[:, None], np.clip(c[:, None] + offs[None, :], 0, (n[r] - 1)[:, None])]
+    ys = ys - ys.mean(axis=1, keepdims=True)
+    q = []
+    for j in range(-k, k + 1):
+        u = (offs - j).astype(float)
+        up = np.maximum(u, 0.0)
+        q.append(np.linalg.qr(np.column_stack([np.ones_like(u), u, up, up * up]))[0])
+    fit = np.square(ys @ np.hstack(q)).reshape(c.size, 2 * k + 1, 4).sum(axis=2)
+    return np.einsum("ij,ij->i", ys, ys)[:, None] - fit
+
+
+def _refine(y, n, dt, noise, row, i0) -> np.ndarray:
+    """Least-squares change point near ``i0`` (module docstring, pass 2); grouped by sampling interval.
+
+    Where 0.01 s holds at least 4 samples, the 0.02-s fit is checked by one over 0.01 s for the
+    candidates one sample either side (over 0.02 s a fast exponential rise is no quadratic, and the
+    fit can land one sample early); it moves the change point only when it fits better by more than
+    ``_DECISIVE`` noise variances, so on noisy curves the longer, steadier fit decides."""
     out = i0.copy()
     keys = np.round(dt[row], 12)
     for key in np.unique(keys).tolist():  # Python floats: round() on them is cheap
         sel = np.flatnonzero(keys == key)
         w, v = max(3, round(PRE_S / key)), max(2, round(POST_S / key))
         k = max(1, round(SEARCH_S / key))
-        offs = np.arange(-w - k, v + k + 1)
-        r, c0 = row[sel], i0[sel]
-        idx = np.clip(c0[:, None] + offs[None, :], 0, (n[r] - 1)[:, None])
-        ys = y[r[:, None], idx]
-        ys = ys - ys.mean(axis=1, keepdims=True)
-        best = np.full(sel.size, np.inf)
-        arg = np.zeros(sel.size, dtype=np.intp)
-        for j in range(-k, k + 1):
-            u = (offs - j).astype(float)
-            up = np.maximum(u, 0.0)
-            x = np.column_stack([np.ones_like(u), u, up, up * up])
-            q, _ = np.linalg.qr(x)
-            rss = np.einsum("ij,ij->i", ys, ys) - np.sum((ys @ q) ** 2, axis=1)
-            better = rss < best - 1e-15
-            best[better], arg[better] = rss[better], j
-        out[sel] = np.clip(c0 + arg, 0, n[r] - 1)
+        r = row[sel]
+        rss = _rss(y, n, r, i0[sel], w, v, k)
+        c = np.clip(
+            i0[sel] + np.argmax(rss <= rss.min(axis=1, keepdims=True) + 1e-15, axis=1) - k, 0, n[r] - 1
+        )
+        fine = round(POST_FINE_S / key)
+        if 4 <= fine < v:
+            rss = _rss(y, n, r, c, w, fine, 1)
+            j = np.argmin(rss, axis=1)
+            move = rss[np.arange(c.size), j] < rss[:, 1] - _DECISIVE * noise[sel] ** 2
+            c = np.clip(np.where(move, c + j - 1, c), 0, n[r] - 1)
+        out[sel] = c
     return out
 
 
 def _first_of_runs(r, idx, is_on, strength):
     """Of consecutive events of one kind (two rises without a drop between them: the onset, then a
     probe slip or a twitch under suction; or a noise excursion, then the onset), keep the first when it
-    is at least half the strongest of them, otherwise the strongest."""
+    is at least half the strongest of them, otherwise the strongest. Only such blocks are sorted."""
     if not r.size:
         return r, idx, is_on
     new = np.r_[True, (r[1:] != r[:-1]) | (is_on[1:] != is_on[:-1])]
     starts = np.flatnonzero(new)
-    block = np.cumsum(new) - 1
-    order = np.lexsort((-strength, block))
-    strongest = order[np.r_[True, block[order][1:] != block[order][:-1]]]
-    pick = np.where(strength[starts] >= 0.5 * strength[strongest], starts, strongest)
+    size = np.diff(np.r_[starts, r.size])
+    multi = size > 1
+    if not multi.any():
+        return r, idx, is_on
+    el = np.flatnonzero(np.repeat(multi, size))  # the events of blocks with more than one
+    block = (np.cumsum(new) - 1)[el]
+    srt = np.lexsort((-strength[el], block))
+    strongest = el[srt][np.r_[True, block[srt][1:] != block[srt][:-1]]]  # one per block, in order
+    pick = starts.copy()
+    s0 = starts[multi]
+    pick[multi] = np.where(strength[s0] >= 0.5 * strength[strongest], s0, strongest)
     return r[pick], idx[pick], is_on[pick]
 
 
@@ -134,33 +198,24 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     m = y.shape[1]
     h = np.maximum(1, np.round(RISE_S / dt)).astype(np.intp)
     last = n - 1
-    rise = np.empty_like(y)
-    steps = np.unique(h)
-    if steps.size == 1 and steps[0] < m:  # one sampling rate: slices, no index arrays
-        np.subtract(y[:, steps[0] :], y[:, : -steps[0]], out=rise[:, : -steps[0]])
-    else:
-        rise[:] = 0.0
-        for step in steps[steps < m]:
-            sel = h == step
-            rise[np.ix_(sel, np.arange(m - step))] = y[sel, step:] - y[sel, :-step]
-    stop = last - h  # windows reaching into the padded tail count as no change
-    if np.all(stop == stop[0]):
-        rise[:, max(int(stop[0]), 0) :] = 0.0
-    else:
-        rise[np.arange(m)[None, :] >= stop[:, None]] = 0.0
-    # noise SD from the median |second difference| of up to 64 evenly spread triples per curve
-    j = np.unique(np.linspace(0, max(m - 3, 0), 64).astype(np.intp)) if m > 2 else np.zeros(0, np.intp)
-    d2 = np.abs(y[:, j] - 2.0 * y[:, j + 1] + y[:, j + 2]) if j.size else np.zeros((len(rows), 1))
-    noise = np.sort(d2, axis=1)[:, d2.shape[1] // 2] / (0.6745 * np.sqrt(6.0))  # the (upper) median
+    rise = _rise(y, n, h)
+    noise = _noise(y)
+    floor = _NOISE_Z * np.sqrt(2.0) * noise
     gap = np.maximum(2, np.round(_MERGE_S / dt)).astype(np.intp)
+    top, drop = rise.max(axis=1), -rise.min(axis=1)
+    level = [np.maximum(EVENT_FRACTION * x, floor) for x in (top, drop)]
+    for lv, x in zip(level, (top, drop), strict=True):
+        lv[~(x > 0)] = np.inf
+    # one scan for both kinds: |R| above the lower level, then each sample checked against its own
+    pos = np.flatnonzero(np.abs(rise) > np.minimum(level[0], level[1])[:, None])
+    val, prow = rise.reshape(-1)[pos], pos // m
+    up = val > 0
+    keep = np.where(up, val > level[0][prow], -val > level[1][prow])
     events = []
-    for sign in (1.0, -1.0):
-        top = rise.max(axis=1) if sign > 0 else -rise.min(axis=1)
-        level = np.maximum(EVENT_FRACTION * top, _NOISE_Z * np.sqrt(2.0) * noise)
-        level[~(top > 0)] = np.inf
-        r, a, b = _runs(rise > level[:, None] if sign > 0 else rise < -level[:, None], gap)
+    for sign, sel in ((1.0, keep & up), (-1.0, keep & ~up)):
+        r, a, b = _runs(pos[sel], m, gap)
         i0, strength = _argmax_in_runs(rise, r, a, b, sign)
-        events.append((r, _refine(y, n, dt, r, i0), np.full(r.size, sign > 0), strength))
+        events.append((r, _refine(y, n, dt, noise[r], r, i0), np.full(r.size, sign > 0), strength))
     r, idx, is_on, strength = (np.r_[events[0][f], events[1][f]] for f in range(4))
     order = np.lexsort((idx, r))
     r, idx, is_on, strength = r[order], idx[order], is_on[order], strength[order]
