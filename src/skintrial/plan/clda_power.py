@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -45,6 +46,7 @@ __all__ = [
     "clda_contrast_variance",
     "simulated_clda_power",
     "SimulatedCldaPower",
+    "clda_trials",
     "CORRELATION_STRUCTURES",
 ]
 
@@ -331,28 +333,73 @@ class SimulatedCldaPower:
     seed: int
 
 
-def _simulate_long(rng, S: int, n_c: int, n_t: int, delta: float, chol_c, chol_t, r_c, r_t) -> pd.DataFrame:
-    """S trials as one long table, one outcome per trial: baseline mean 0 in both arms, the treated
-    mean rising linearly to ``delta`` at the last visit; monotone dropout with the given retention."""
-    J = len(r_c)
-    n = n_c + n_t
-    treated = np.r_[np.zeros(n_c, bool), np.ones(n_t, bool)]
-    z = rng.standard_normal((S, n, J))
-    y = np.where(treated[None, :, None], z @ chol_t.T, z @ chol_c.T)
-    y += np.where(treated[:, None], delta * np.arange(J) / (J - 1), 0.0)[None]
-    u = rng.random((S, n, 1))
-    seen = u < np.where(treated[:, None], r_t, r_c)[None]
+def _simulate_long(rng, S: int, n: Sequence[int], delta, chol, retention) -> pd.DataFrame:
+    """S trials as one long table, one outcome per trial; arm ``a{g}`` (``a0`` the control) has
+    ``n[g]`` participants, visit covariance ``chol[g] chol[g]'``, the baseline mean 0 and a mean rising
+    linearly to ``delta[g]`` at the last visit; monotone dropout with ``retention[g]`` per visit."""
+    J = len(retention[0])
+    g = np.repeat(np.arange(len(n)), n)
+    N = g.size
+    z = rng.standard_normal((S, N, J))
+    y = np.empty_like(z)
+    for a in range(len(n)):
+        y[:, g == a] = z[:, g == a] @ np.asarray(chol[a]).T
+    y += (np.asarray(delta, float)[g][:, None] * np.arange(J) / (J - 1))[None]
+    u = rng.random((S, N, 1))
+    seen = u < np.asarray(retention, float)[g][None]
     y = np.where(seen, y, np.nan)
     visits = np.array([f"v{j}" for j in range(J)])
     return pd.DataFrame(
         {
-            "outcome": np.repeat(np.arange(S), n * J),
-            "participant_id": np.tile(np.repeat(np.arange(n), J), S),
-            "arm": np.tile(np.repeat(np.where(treated, "treatment", "control"), J), S),
-            "visit": np.tile(visits, S * n),
+            "outcome": np.repeat(np.arange(S), N * J),
+            "participant_id": np.tile(np.repeat(np.arange(N), J), S),
+            "arm": np.tile(np.repeat(np.char.add("a", g.astype(str)), J), S),
+            "visit": np.tile(visits, S * N),
             "value": y.ravel(),
         }
     ).dropna(subset=["value"])
+
+
+def clda_trials(
+    rng: np.random.Generator,
+    S: int,
+    *,
+    n: Sequence[int],
+    delta: Sequence[float],
+    chol: Sequence[np.ndarray],
+    retention: Sequence[np.ndarray],
+    df_method: str = "kenward_roger",
+    covariance: str = "us",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``S`` simulated trials (arm 0 the control; see :func:`simulated_clda_power`) analysed by
+    :func:`skintrial.stats.clda`, batched (one trial per outcome): p-value, estimate and SE of each
+    treated arm − control at the last visit, arrays (S, arms − 1); NaN where the fit failed."""
+    from skintrial.errors import DegenerateFitWarning
+    from skintrial.stats import clda
+
+    J = len(retention[0])
+    data = _simulate_long(rng, S, n, delta, chol, retention)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateFitWarning)  # a failed trial is counted by the caller
+        res = clda(
+            data,
+            baseline_visit="v0",
+            visits=[f"v{j}" for j in range(J)],
+            arms=[f"a{a}" for a in range(len(n))],
+            reference_arm="a0",
+            df_method=df_method,
+            covariance=covariance,
+        )
+    c = res.contrasts[res.contrasts["visit"] == f"v{J - 1}"]
+    c = c.assign(outcome=c["outcome"].astype(int))  # the engine names outcomes as text
+    out = []
+    for col in ("p", "estimate", "se"):
+        wide = c.pivot_table(index="outcome", columns="contrast", values=col, aggfunc="first", dropna=False)
+        wide = wide.reindex(index=range(S), columns=[f"a{a} - a0" for a in range(1, len(n))])
+        bad = c.pivot_table(index="outcome", columns="contrast", values="status", aggfunc="first")
+        bad = bad.reindex(index=range(S), columns=wide.columns) != "ok"
+        out.append(np.where(bad.to_numpy(), np.nan, wide.to_numpy(dtype=float)))
+    return out[0], out[1], out[2]
 
 
 def simulated_clda_power(
@@ -390,9 +437,6 @@ def simulated_clda_power(
     >>> s.n_sims, s.n_failed, 0 <= s.power <= 1
     (40, 0, True)
     """
-    from skintrial.errors import DegenerateFitWarning
-    from skintrial.stats import clda
-
     d = _delta(delta)
     r_t = _retention(retention, "retention", None)
     J = r_t.size
@@ -415,29 +459,26 @@ def simulated_clda_power(
     chol_c = np.linalg.cholesky(s[:, None] * R_c * s[None, :])
     chol_t = np.linalg.cholesky(s[:, None] * R_t * s[None, :])
     rng = np.random.default_rng(seed)
-    last = f"v{J - 1}"
     rej = est = se = 0.0
     failed = 0
     done = 0
     while done < n_sims:
         S = min(int(chunk), int(n_sims) - done)
-        data = _simulate_long(rng, S, n_c, n_t, d, chol_c, chol_t, r_c, r_t)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DegenerateFitWarning)  # a failed trial is counted below
-            res = clda(
-                data,
-                baseline_visit="v0",
-                visits=[f"v{j}" for j in range(J)],
-                reference_arm="control",
-                df_method=df_method,
-                covariance=covariance,
-            )
-        c = res.contrasts[res.contrasts["visit"] == last]
-        ok = (c["status"] == "ok").to_numpy() & np.isfinite(c["p"].to_numpy())
+        P, E, SE = clda_trials(
+            rng,
+            S,
+            n=[n_c, n_t],
+            delta=[0.0, d],
+            chol=[chol_c, chol_t],
+            retention=[r_c, r_t],
+            df_method=df_method,
+            covariance=covariance,
+        )
+        ok = np.isfinite(P[:, 0])
         failed += S - int(ok.sum())
-        rej += float((c["p"].to_numpy()[ok] < alpha).sum())
-        est += float(c["estimate"].to_numpy()[ok].sum())
-        se += float(c["se"].to_numpy()[ok].sum())
+        rej += float((P[ok, 0] < alpha).sum())
+        est += float(E[ok, 0].sum())
+        se += float(SE[ok, 0].sum())
         done += S
         if progress is not None:
             progress(done, int(n_sims))
