@@ -211,6 +211,37 @@ def _cycle_checks(s, r, t_on, t_off, t_end, uf, read_time_s, th):
     a1 = _index(s, r, t_off, up=False)
     e0 = _index(s, r, t_end - th["drift_window"] * relax, up=True)
     e1 = _index(s, r, t_end, up=False)
+    dt = s.dt[r]
+    out = {
+        "too_few_samples": (np.floor(suction / dt + _EPS) + 1 < th["min_phase_samples"])
+        | (np.floor(relax / dt + _EPS) + 1 < th["min_phase_samples"])
+        | (dt > read_time_s / 2 + _EPS)
+    }
+    # the cycles sharing the most common windows (one protocol, phases found alike) are read as slices;
+    # only the others as gathered, masked windows
+    common = _modal(a0) & _modal(a1) & _modal(e0) & _modal(e1)
+    if common.all() or not common.any():
+        out.update(_window_checks(s, r, a0, a1, e0, e1, uf, th))
+        return out
+    groups = [np.flatnonzero(common), np.flatnonzero(~common)]
+    res = [_window_checks(s, r[i], a0[i], a1[i], e0[i], e1[i], uf[i], th) for i in groups]
+    for key, v in res[0].items():
+        out[key] = np.empty(r.size, dtype=v.dtype)
+        for i, part in zip(groups, res, strict=True):
+            out[key][i] = part[key]
+    return out
+
+
+def _modal(i: np.ndarray) -> np.ndarray:
+    """Where ``i`` (sample indices) takes its most frequent value."""
+    if not i.size:
+        return np.zeros(0, dtype=bool)
+    lo = i.min()
+    return i == lo + np.argmax(np.bincount(i - lo))
+
+
+def _window_checks(s, r, a0, a1, e0, e1, uf, th):
+    """Noise, plateau and drift slopes and the clipping counts over the end-of-phase windows."""
     v_a, m_a, k_a = _window(s, r, a0, a1)
     v_e, m_e, k_e = _window(s, r, e0, e1)
     with np.errstate(all="ignore"):
@@ -224,17 +255,10 @@ def _cycle_checks(s, r, t_on, t_off, t_end, uf, read_time_s, th):
     top = np.maximum(v_a.max(axis=1), v_e.max(axis=1))  # clamped window columns repeat valid samples
     top = (top - 1e-9 * np.maximum(1.0, np.abs(top)))[:, None]
     hits = np.maximum(_count(v_a >= top, m_a), _count(v_e >= top, m_e))
-    dt = s.dt[r]
-    few = (
-        (np.floor(suction / dt + _EPS) + 1 < th["min_phase_samples"])
-        | (np.floor(relax / dt + _EPS) + 1 < th["min_phase_samples"])
-        | (dt > read_time_s / 2 + _EPS)
-    )
     return {
         "noise": noise,
         "no_plateau": no_plateau,
         "drift": drift,
-        "too_few_samples": few,
         "top_hits": hits,
         "top_room": np.maximum(_count(None, m_a, v_a), _count(None, m_e, v_e)),
     }
