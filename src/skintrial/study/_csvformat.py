@@ -380,7 +380,7 @@ def text_table(
     for col in columns:
         table = np.empty(len(col.uniques) + 1, dtype=object)
         table[: len(col.uniques)] = col.uniques
-        blank &= np.array([v is None for v in table], dtype=bool)[col.codes]  # per distinct text
+        blank &= pd.isna(table)[col.codes]  # per distinct text (each a text or None)
         if categorical:  # distinct texts, once each (two that trim alike merged), empty cells missing
             merged, texts = pd.factorize(table, use_na_sentinel=True)
             codes = merged[col.codes]
@@ -426,9 +426,12 @@ def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
     columns = {}
     for i in range(len(header)):  # encoded as written, then the distinct texts trimmed (and merged)
         encoded = pc.dictionary_encode(table.column(i)).combine_chunks()
-        trimmed = pc.utf8_trim_whitespace(encoded.dictionary).to_numpy(zero_copy_only=False)
-        merged, categories = pd.factorize(trimmed)  # ' P1' and 'P1' are one text
-        codes = merged[encoded.indices.to_numpy(zero_copy_only=False)].astype(np.int64, copy=False)
+        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+        trimmed = pc.utf8_trim_whitespace(encoded.dictionary)
+        categories = trimmed.to_numpy(zero_copy_only=False)
+        if not trimmed.equals(encoded.dictionary):  # ' P1' and 'P1' are one text
+            merged, categories = pd.factorize(categories)
+            codes = merged[codes]
         columns[i] = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
     frame = pd.DataFrame(columns)
     frame.columns = header

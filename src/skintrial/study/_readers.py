@@ -131,10 +131,13 @@ def _text_separator(path: Path, suffix: str) -> str:
         return "\t" if b"\t" in fh.readline() else ","
 
 
-def _header_names(frame: pd.DataFrame, path: Path, suffix: str, sep: str | None = None) -> list[str]:
+def _header_names(
+    frame: pd.DataFrame, path: Path, suffix: str, sep: str | None = None, as_written: bool = False
+) -> list[str]:
     """The header as the file writes it: pandas renames a repeated CSV column ``x`` to ``x.1``, so a
-    text file's first row is read again as it stands."""
-    if suffix not in (".csv", ".tsv", ".txt"):
+    text file's first row is read again as it stands (unless ``as_written``: the frame's names are the
+    header as written, :func:`~skintrial.study._csvformat.read_text_fast`)."""
+    if suffix not in (".csv", ".tsv", ".txt") or as_written:
         return [str(c) for c in frame.columns]
     head = pd.read_csv(
         path, sep=sep or _text_separator(path, suffix), header=None, nrows=1, dtype=str, keep_default_na=False
@@ -142,10 +145,12 @@ def _header_names(frame: pd.DataFrame, path: Path, suffix: str, sep: str | None 
     return [str(c) for c in head.iloc[0]] if len(head) else [str(c) for c in frame.columns]
 
 
-def _check_header(frame: pd.DataFrame, path: Path, suffix: str, sep: str | None = None) -> None:
+def _check_header(
+    frame: pd.DataFrame, path: Path, suffix: str, sep: str | None = None, as_written: bool = False
+) -> None:
     """Every column name appears once, spaces around a name not counting (``participant_id`` and
     ``participant_id `` are one name written twice)."""
-    names = [n.strip() for n in _header_names(frame, path, suffix, sep)]
+    names = [n.strip() for n in _header_names(frame, path, suffix, sep, as_written)]
     dupes = sorted({n for n in names if names.count(n) > 1})
     if dupes:
         raise InputError(
@@ -282,6 +287,7 @@ def read_table(
     suffix = path.suffix.lower()
     fix_format = f"save the {what} as a UTF-8 CSV or an .xlsx workbook with one header row"
     sep = ","
+    fast = None
     try:
         if suffix in (".csv", ".tsv", ".txt"):
             sep = sniff_separator(path, suffix, csv.separator if csv is not None else "auto")
@@ -369,7 +375,7 @@ def read_table(
                 csv.thousands if csv is not None else "auto",
                 ambiguous_is_error=sep == ";",
             )
-    _check_header(frame, path, suffix, sep)
+    _check_header(frame, path, suffix, sep, as_written=fast is not None)
     out, blank_rows = text_table(frame, numbers=numbers, file=file, categorical=categorical)
     out.attrs.update(frame.attrs)  # an SPSS or Stata file's variable labels
     if suffix in (".xlsx", ".xlsm") and out.isna().to_numpy().any():

@@ -395,7 +395,8 @@ def _gather(
     col_visit: np.ndarray,
 ) -> pd.DataFrame:
     """The long table of the clean cells (``ok``), row by row: one vectorised gather, the three text
-    columns written straight into one block (no frame per column, no copy to consolidate them)."""
+    columns written straight into one block and no column copied into the frame (a fresh megabyte
+    costs more than the gather that fills it)."""
     per_row = ok.sum(axis=1)
     text = np.empty((3, int(per_row.sum())), dtype=object)
     text[0] = np.repeat(ids, per_row)
@@ -403,10 +404,9 @@ def _gather(
         np.repeat(row_visit, per_row) if row_visit is not None else np.broadcast_to(col_visit, ok.shape)[ok]
     )
     text[2] = np.broadcast_to(col_outcome, ok.shape)[ok]
-    long = pd.DataFrame(text.T, columns=["participant_id", "visit", "outcome"], copy=False)
-    long["value"] = values[ok]
-    long[ROW_COLUMN] = np.repeat(rows, per_row)
-    return long
+    numbers = pd.DataFrame({"value": values[ok], ROW_COLUMN: np.repeat(rows, per_row)}, copy=False)
+    texts = pd.DataFrame(text.T, columns=["participant_id", "visit", "outcome"], copy=False)
+    return pd.concat([texts, numbers], axis=1, copy=False)  # side by side, nothing copied
 
 
 def _text(cells: pd.Series) -> pd.Series:
@@ -476,23 +476,24 @@ def _cells(
     physical range), and one problem per other filled cell, column by column in the sheet's order."""
     names = list(columns)
     values, filled = _numbers(sheet, names)
-    nan, inf = np.isnan(values), np.isinf(values)
-    ok = filled & ~nan & ~inf
+    finite = np.isfinite(values)  # an empty cell is NaN: finite cells are filled ones
     ranges = {o: outcome_range(s, o) for o, s in outcomes.items() if s is not None}
     low = np.array([ranges[o].low if o in ranges else -np.inf for o, _ in columns.values()], dtype=float)
     high = np.array([ranges[o].high if o in ranges else np.inf for o, _ in columns.values()], dtype=float)
-    out = ok & ((values < low) | (values > high))  # no outcome range: -inf, inf (never out)
+    out = finite & ((values < low) | (values > high))  # no outcome range: -inf, inf (never out)
     problems: list[Problem] = []
-    for j in np.flatnonzero((filled & nan).any(axis=0) | inf.any(axis=0) | out.any(axis=0)):
-        c = names[j]
+    for j in np.flatnonzero((filled & ~finite).any(axis=0) | out.any(axis=0)):  # columns with a problem
+        c, value = names[j], values[:, j]
         o = columns[c][0]
         problems += sheet.per_cell(
             c,
-            filled[:, j] & nan[:, j],
+            filled[:, j] & np.isnan(value),
             "value is not a number",
             "write a plain number (no units, no text), or leave the cell empty",
         )
-        problems += sheet.per_cell(c, inf[:, j], "value is infinite", "write the measured finite number")
+        problems += sheet.per_cell(
+            c, np.isinf(value), "value is infinite", "write the measured finite number"
+        )
         if out[:, j].any():
             rng, unit = ranges[o], outcomes[o].unit  # type: ignore[union-attr]
             problems += sheet.per_cell(
@@ -502,7 +503,7 @@ def _cells(
                 f"'{unit}' ({rng.basis})",
                 "check the unit and the decimal point; declare min/max in study.toml if the range is really wider",
             )
-    return values, ok & ~out, problems
+    return values, finite & ~out, problems
 
 
 def _seen(
@@ -515,20 +516,19 @@ def _seen(
     visits: list[str],
 ) -> pd.DataFrame:
     """:attr:`WideResult.seen`: per sheet row and visit with a value, one record (vectorised)."""
-    records = []
+    parts: list[tuple[np.ndarray, ...]] = []
     for visit in [None] if row_visit is not None else visits:
         at = np.flatnonzero(col_visit == visit) if visit is not None else np.arange(len(col_outcome))
         sub = ok[:, at]
         hit = np.flatnonzero(sub.any(axis=1))  # rows with a value (at the visit) …
         first = col_outcome[at[sub[hit].argmax(axis=1)]] if len(at) else np.empty(0, dtype=object)
         vis = row_visit[hit] if row_visit is not None else np.full(len(hit), visit, dtype=object)
-        records.append(  # … and the first outcome with one
-            pd.DataFrame({"participant_id": ids[hit], "visit": vis, "outcome": first, ROW_COLUMN: rows[hit]})
-        )
+        parts.append((ids[hit], vis, first, rows[hit]))  # … and the first outcome with one
+    names = ["participant_id", "visit", "outcome", ROW_COLUMN]
     seen = (
-        pd.concat(records, ignore_index=True)
-        if records
-        else pd.DataFrame(columns=["participant_id", "visit", "outcome", ROW_COLUMN])
+        pd.DataFrame({name: np.concatenate([p[i] for p in parts]) for i, name in enumerate(names)})
+        if parts
+        else pd.DataFrame(columns=names)
     )
     listed = set(pd.unique(seen["outcome"].to_numpy()))
     extra = []
