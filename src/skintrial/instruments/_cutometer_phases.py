@@ -96,7 +96,7 @@ def _noise(y: np.ndarray) -> np.ndarray:
     return np.partition(d2, k // 2, axis=1)[:, k // 2] / (0.6745 * np.sqrt(6.0))  # the (upper) median
 
 
-def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray, sign: float):
+def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray, sign: np.ndarray):
     """Per run, the column of the largest ``sign * x[row, a:b]`` (first on ties) and that value."""
     if not row.size:
         return np.zeros(0, dtype=np.intp), np.zeros(0)
@@ -104,28 +104,42 @@ def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray
     starts = np.r_[0, np.cumsum(length)[:-1]]
     owner = np.repeat(np.arange(row.size), length)
     col = np.arange(owner.size) - np.repeat(starts, length) + a[owner]
-    v = x[row[owner], col] * sign
+    v = x.reshape(-1)[row[owner] * x.shape[1] + col] * sign[owner]
     best = np.maximum.reduceat(v, starts)
     hit = np.flatnonzero(v == best[owner])
     first = hit[np.searchsorted(owner[hit], np.arange(row.size))]  # the first maximum of each run
     return col[first], best
 
 
-def _rss(y, n, r, c, before: int, after: int, k: int) -> np.ndarray:
-    """Residual sums of squares of the two-segment model (module docstring) fitted to the samples
-    ``c - before - k .. c + after + k`` of rows ``r``, change point at ``c + j`` for ``j = -k..k``:
-    ``|ys|^2 - |ys Q_j|^2`` (``Q_j`` an orthonormal basis of its design), one product with the stacked
-    ``Q_j``. Shape (events, 2k + 1)."""
+def _fits(y, n, r, c, before: int, after: int, k: int) -> np.ndarray:
+    """How well the two-segment model (module docstring) fits the samples ``c - before - k .. c + after
+    + k`` of rows ``r`` with its change point at ``c + j``, ``j = -k..k``: ``|ys Q_j|^2`` (``Q_j`` an
+    orthonormal basis of its design), i.e. ``|ys|^2`` minus the residual sum of squares. All candidates
+    in one product with the stacked ``Q_j``; samples taken relative to the one at ``c``. Shape
+    (2k + 1, events)."""
     offs = np.arange(-before - k, after + k + 1)
-    ys = y[r[:, None], np.clip(c[:, None] + offs[None, :], 0, (n[r] - 1)[:, None])]
-    ys = ys - ys.mean(axis=1, keepdims=True)
+    cols = c[:, None] + offs[None, :]
+    if c.size and (c.min() - before - k < 0 or np.any(c + after + k > n[r] - 1)):
+        cols = np.minimum(np.maximum(cols, 0), (n[r] - 1)[:, None])
+    ys = y.reshape(-1)[(r * y.shape[1])[:, None] + cols]
+    ys -= ys[:, before + k : before + k + 1]
     q = []
     for j in range(-k, k + 1):
         u = (offs - j).astype(float)
         up = np.maximum(u, 0.0)
         q.append(np.linalg.qr(np.column_stack([np.ones_like(u), u, up, up * up]))[0])
-    fit = np.square(ys @ np.hstack(q)).reshape(c.size, 2 * k + 1, 4).sum(axis=2)
-    return np.einsum("ij,ij->i", ys, ys)[:, None] - fit
+    proj = np.hstack(q).T @ ys.T
+    np.square(proj, out=proj)
+    return np.add.reduceat(proj, np.arange(0, proj.shape[0], 4), axis=0)
+
+
+def _first_best(fit: np.ndarray, tol: float):
+    """Per column of ``fit``, the first row that no later row beats by more than ``tol``, and its value."""
+    best, arg = fit[0].copy(), np.zeros(fit.shape[1], dtype=np.intp)
+    for j in range(1, fit.shape[0]):
+        better = fit[j] > best + tol
+        best[better], arg[better] = fit[j][better], j
+    return arg, best
 
 
 def _refine(y, n, dt, noise, row, i0) -> np.ndarray:
@@ -141,17 +155,15 @@ def _refine(y, n, dt, noise, row, i0) -> np.ndarray:
         sel = np.flatnonzero(keys == key)
         w, v = max(3, round(PRE_S / key)), max(2, round(POST_S / key))
         k = max(1, round(SEARCH_S / key))
-        r = row[sel]
-        rss = _rss(y, n, r, i0[sel], w, v, k)
-        c = np.clip(
-            i0[sel] + np.argmax(rss <= rss.min(axis=1, keepdims=True) + 1e-15, axis=1) - k, 0, n[r] - 1
-        )
+        r, last = row[sel], n[row[sel]] - 1
+        arg, _ = _first_best(_fits(y, n, r, i0[sel], w, v, k), 1e-15)
+        c = np.minimum(np.maximum(i0[sel] + arg - k, 0), last)
         fine = round(POST_FINE_S / key)
         if 4 <= fine < v:
-            rss = _rss(y, n, r, c, w, fine, 1)
-            j = np.argmin(rss, axis=1)
-            move = rss[np.arange(c.size), j] < rss[:, 1] - _DECISIVE * noise[sel] ** 2
-            c = np.clip(np.where(move, c + j - 1, c), 0, n[r] - 1)
+            fit = _fits(y, n, r, c, w, fine, 1)
+            j, best = _first_best(fit, 0.0)
+            move = best > fit[1] + _DECISIVE * noise[sel] ** 2
+            c = np.minimum(np.maximum(np.where(move, c + j - 1, c), 0), last)
         out[sel] = c
     return out
 
@@ -193,7 +205,7 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     if not rows.size:
         return empty, empty, empty, empty, incomplete, ambiguous
     every = rows.size == g and bool(np.all(rows == np.arange(g)))
-    y = s.y if every else s.y[rows]  # all rows: no copy
+    y = np.ascontiguousarray(s.y if every else s.y[rows])  # all rows: no copy (a chunk is contiguous)
     n, dt = s.n[rows], s.dt[rows]
     m = y.shape[1]
     h = np.maximum(1, np.round(RISE_S / dt)).astype(np.intp)
@@ -211,13 +223,12 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     val, prow = rise.reshape(-1)[pos], pos // m
     up = val > 0
     keep = np.where(up, val > level[0][prow], -val > level[1][prow])
-    events = []
-    for sign, sel in ((1.0, keep & up), (-1.0, keep & ~up)):
-        r, a, b = _runs(pos[sel], m, gap)
-        i0, strength = _argmax_in_runs(rise, r, a, b, sign)
-        events.append((r, _refine(y, n, dt, noise[r], r, i0), np.full(r.size, sign > 0), strength))
-    r, idx, is_on, strength = (np.r_[events[0][f], events[1][f]] for f in range(4))
-    order = np.lexsort((idx, r))
+    runs = [_runs(pos[keep & (up == kind)], m, gap) for kind in (True, False)]  # onsets, releases
+    r, a, b = (np.concatenate([x[f] for x in runs]) for f in range(3))
+    is_on = np.repeat([True, False], [runs[0][0].size, runs[1][0].size])
+    i0, strength = _argmax_in_runs(rise, r, a, b, np.where(is_on, 1.0, -1.0))
+    idx = _refine(y, n, dt, noise[r], r, i0)
+    order = np.argsort(r * m + idx, kind="stable")  # two sorted sequences: one merge
     r, idx, is_on, strength = r[order], idx[order], is_on[order], strength[order]
     r, idx, is_on = _first_of_runs(r, idx, is_on, strength)
     # a leading release (the record starts under suction) is dropped: that cycle is incomplete
