@@ -76,3 +76,23 @@ def test_bad_options_exit_2_with_a_message(args, says, tmp_path):
     assert r.exit_code == 2, (r.exit_code, r.output, r.exception)
     assert says in r.output
     assert not (tmp_path / "x.csv").exists()
+
+
+def test_plan_of_a_clda_study_simulates_its_clda(tmp_path):
+    import re
+
+    from skintrial.plan import synthetic_study
+
+    root = synthetic_study(seed=3, n=30, omics=False, training=False, control_arm=True).write(tmp_path / "s")
+    toml = root / "study.toml"
+    t = re.sub(r"methods = \[[^\]]*\]", 'methods = ["clda"]', toml.read_text())
+    toml.write_text(re.sub(r"secondary = \[[^\]]*\]\n", "", t))
+    out = tmp_path / "plan"
+    args = ["plan", str(root), "--primary", "r2", "-e", "AT=0.03", "-e", "RT=0.03", "--out", str(out)]
+    r = runner.invoke(app, [*args, "--simulate", "100", "--retention", "1,0.8"])
+    assert r.exit_code == 0, r.output
+    sim = pd.read_csv(out / "simulated_power.csv")
+    assert set(sim["outcome"]) == {"r2", "dermal_thickness"} and (sim["n_sims"] == 100).all()
+    assert "own cLDA (kenward_roger df, us covariance) over the visits" in (out / "plan.html").read_text()
+    r = runner.invoke(app, [*args, "--simulate", "10", "--retention", "1,0.8,0.7"])
+    assert r.exit_code == 2 and "2 visits" in r.output

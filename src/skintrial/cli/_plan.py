@@ -359,6 +359,12 @@ def plan(
             help="Pilot visit compared with the baseline (default: the last of study.toml's \\[study] visits)."
         ),
     ] = None,
+    retention: Annotated[
+        str | None,
+        typer.Option(
+            help="cLDA plans: fraction still observed at each visit to --followup, baseline first (default: falling linearly to 1 - dropout)."
+        ),
+    ] = None,
 ) -> None:
     """Plan a controlled trial from a pilot bundle: CSV tables, a power-curve figure and plan.html.
 
@@ -366,7 +372,9 @@ def plan(
     (--alpha overrides the alpha; --multiplicity the analytic table's method only), with the primary
     outcome's family setting the number of hypotheses of the analytic alpha per test; --simulate runs
     that whole plan with the study's own multiplicity (every outcome of its families, effects, SDs and
-    rho from the pilot) at the planned n per arm.
+    rho from the pilot) at the planned n per arm. When the study's first method is clda, --simulate
+    runs its cLDA over the visits up to --followup with the pilot's SDs and correlations across them
+    and the --retention per visit.
     """
     from skintrial._io import atomic_output_dir, write_files
     from skintrial.pipeline import input_paths
@@ -397,6 +405,7 @@ def plan(
             seed=seed,
             followup_visit=followup,
             progress=_simulation_bar(bars),
+            retention=_numbers(retention, "--retention"),
         )
     page = render_plan(result)
 

@@ -180,3 +180,136 @@ def plan_clda_power(
             columns=list(CLDA_SIMULATED_COLUMNS),
         )
     return CldaPowerPlan(table, sim, int(n_sims))
+
+
+def pilot_visit_covariance(
+    long: pd.DataFrame, *, outcome: str, visits: Sequence[str]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The SD at each of ``visits`` and the correlation between them of one outcome of a pilot:
+    residuals from the arm × visit means, SDs on ``n − arms`` df, correlations over the participants
+    seen at both visits (then made positive definite). None when a visit has fewer than 3 values or
+    a pair of visits fewer than 3 participants in common."""
+    d = long[(long["outcome"] == outcome) & long["visit"].isin(list(visits))]
+    if d.empty:
+        return None
+    wide = d.pivot_table(index=["participant_id", "arm"], columns="visit", values="value", aggfunc="mean")
+    wide = wide.reindex(columns=list(visits))
+    resid = wide - wide.groupby(level="arm").transform("mean")
+    seen = resid.notna().to_numpy()
+    R0 = np.nan_to_num(resid.to_numpy(dtype=float))
+    arms_seen = np.array(
+        [[len(set(resid.index.get_level_values("arm")[seen[:, j]]))] for j in range(len(visits))]
+    )
+    n = seen.sum(axis=0)
+    both = seen.T.astype(float) @ seen.astype(float)
+    if n.min() < 3 or both.min() < 3 or np.any(n - arms_seen[:, 0] < 2):
+        return None
+    sds = np.sqrt((R0**2).sum(axis=0) / (n - arms_seen[:, 0]))
+    cross = R0.T @ R0
+    sq = (R0**2).T @ seen.astype(float)  # sq[i, j]: sum of r_i^2 over participants seen at i and j
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = cross / np.sqrt(sq * sq.T)
+    if not (np.all(np.isfinite(sds)) and np.all(sds > 0) and np.all(np.isfinite(corr))):
+        return None
+    w, V = np.linalg.eigh((corr + corr.T) / 2)
+    corr = (V * np.clip(w, 1e-3, None)) @ V.T
+    dinv = 1 / np.sqrt(np.diag(corr))
+    return sds, corr * dinv[:, None] * dinv[None, :]
+
+
+def linear_retention(n_visits: int, dropout: float) -> np.ndarray:
+    """Retention falling linearly from 1 at the baseline to ``1 − dropout`` at the last visit.
+
+    Examples
+    --------
+    >>> linear_retention(4, 0.3).round(2).tolist()
+    [1.0, 0.9, 0.8, 0.7]
+    """
+    return 1.0 - float(dropout) * np.arange(int(n_visits)) / (int(n_visits) - 1)
+
+
+def simulate_clda_plan(
+    long: pd.DataFrame,
+    design: pd.DataFrame,
+    *,
+    visits: Sequence[str],
+    control_arm: str,
+    families: dict[str, list[str]],
+    n_per_arm: int,
+    retention: Sequence[float] | np.ndarray,
+    multiplicity: str,
+    gatekeeping: bool,
+    alpha: float,
+    n_sims: int,
+    seed: int,
+    df_method: str = "kenward_roger",
+    covariance: str = "us",
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[pd.DataFrame, list[str]]:
+    """The plan's simulation when the study's primary analysis is cLDA: every outcome of the
+    families simulated over ``visits`` (baseline first, the follow-up visit last) with the pilot's
+    SDs and correlations across those visits (:func:`pilot_visit_covariance`), the ``design``'s
+    effects at the last visit, ``retention`` per visit (monotone dropout at random) in every arm, and
+    each trial analysed by the study's cLDA; the outcomes are independent. Multiplicity and gatekeeping
+    as :func:`skintrial.plan.simulate_power`. Returns the hypotheses table
+    (:data:`skintrial.plan.simulate.HYPOTHESIS_COLUMNS`) and the outcomes left out (no pilot covariance)."""
+    from skintrial.plan.clda_power import _retention, clda_trials
+    from skintrial.plan.simulate import Tally, _result
+
+    r = _retention(retention, "retention", len(visits))
+    arms = [a for a in dict.fromkeys(design["arm"].astype(str)) if a != control_arm]
+    outcomes, chols, dropped = [], [], []
+    for o in dict.fromkeys(x for v in families.values() for x in v):
+        cov = pilot_visit_covariance(long, outcome=o, visits=visits)
+        if cov is None:
+            dropped.append(o)
+            continue
+        sds, corr = cov
+        outcomes.append(o)
+        chols.append(np.linalg.cholesky(sds[:, None] * corr * sds[None, :]))
+    fams = {f: [x for x in v if x in outcomes] for f, v in families.items()}
+    fams = {f: v for f, v in fams.items() if v}
+    delta = np.zeros((len(arms) + 1, len(outcomes)))
+    eff = design.assign(outcome=design["outcome"].astype(str), arm=design["arm"].astype(str))
+    eff = eff.pivot_table(index="arm", columns="outcome", values="effect", aggfunc="first")
+    delta[1:] = eff.reindex(index=arms, columns=outcomes).fillna(0.0).to_numpy()
+    hyp = [(f, outcomes.index(o), c) for f, outs in fams.items() for o in outs for c in range(len(arms))]
+    tally = Tally(hyp, fams, multiplicity=multiplicity, gatekeeping=gatekeeping, alpha=alpha)
+    rng = np.random.default_rng(seed)
+    n = [int(n_per_arm)] * (len(arms) + 1)
+    chunk = max(1, min(500, 200_000 // (sum(n) * len(visits))))
+    done = 0
+    while done < n_sims:
+        S = min(chunk, n_sims - done)
+        P = np.empty((S, len(outcomes), len(arms)))
+        E = np.empty_like(P)
+        for k, ch in enumerate(chols):
+            P[:, k], E[:, k], _ = clda_trials(
+                rng,
+                S,
+                n=n,
+                delta=delta[:, k].tolist(),
+                chol=[ch] * len(n),
+                retention=[r] * len(n),
+                df_method=df_method,
+                covariance=covariance,
+            )
+        tally.add(P, E)
+        done += S
+        if progress is not None:
+            progress(done, n_sims)
+    res = _result(
+        hyp,
+        outcomes,
+        arms,
+        control_arm,
+        delta,
+        tally.rej,
+        tally.rej_raw,
+        tally.est_sum,
+        tally.fam_any,
+        tally.fam_all,
+        fams,
+        settings={"n_sims": int(n_sims)},
+    )
+    return res.hypotheses, dropped

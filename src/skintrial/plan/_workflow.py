@@ -94,6 +94,12 @@ class PlannedAnalysis:
     covariates: tuple[str, ...]
     alpha_given: bool
     multiplicity_given: bool
+    simulated_method: str | None = None
+    """``clda`` when the study's first method is cLDA: the simulation runs it (``clda_df_method``,
+    ``clda_covariance`` of ``[analysis.clda]``) over the visits up to the follow-up, with dropout per
+    visit; None: the simulation runs ``method``."""
+    clda_df_method: str = "kenward_roger"
+    clda_covariance: str = "us"
 
     def simulation_options(self) -> dict[str, Any]:
         """Keywords of :func:`skintrial.plan.simulate_power` for this analysis."""
@@ -258,7 +264,7 @@ def _analysis(
     try:
         opts = analysis_options(a)
     except InputError:
-        if simulate:
+        if simulate and list(a.get("methods") or [])[:1] != ["clda"]:
             raise
         opts = analysis_options({**a, "methods": ["ancova"]})
         notes.append(PlanNote("methods_without_formula", methods=tuple(a.get("methods") or ())))
@@ -305,6 +311,12 @@ def _followup_visit(spec_study, followup: str | None) -> str:
     return followup
 
 
+def _clda_visits(spec_study, followup: str) -> list[str]:
+    """The baseline, then the declared visits after it up to ``followup``: the cLDA plan's visits."""
+    later = [v for v in spec_study.visits if v != spec_study.baseline_visit]
+    return [spec_study.baseline_visit, *later[: later.index(followup) + 1]]
+
+
 def n_grid(plan: pd.DataFrame, n_max: int) -> list[int]:
     """The n per arm of the power curve: about 60 steps up to ``n_max`` or 15 % past the largest
     planned enrolment per arm, whichever is larger, with each scenario's planned n included.
@@ -334,8 +346,14 @@ def _simulation(
     seed: int,
     outcome_corr: float,
     progress: SimProgress | None,
+    long: pd.DataFrame,
+    visits: Sequence[str],
+    retention: Sequence[float] | None,
 ) -> pd.DataFrame:
-    """Simulate the study's analysis plan (every outcome of its families) at the pilot scenario's n per arm."""
+    """Simulate the study's analysis plan (every outcome of its families) at the pilot scenario's n per
+    arm; a cLDA plan over ``visits`` with ``retention`` per visit (by default falling linearly to
+    ``1 − dropout``)."""
+    from skintrial.plan._clda_plan import linear_retention, simulate_clda_plan
     from skintrial.plan.pilot import pilot_design
 
     o = est.outcomes
@@ -355,6 +373,36 @@ def _simulation(
         effects=kw["effects"],
     )
     n = int(plan.loc[plan["scenario"] == "pilot", "n_enrolled_arm"].max())
+    if analysis.simulated_method == "clda":
+        if outcome_corr != 0:
+            raise InputError(
+                Problem(
+                    "the cLDA simulation draws the outcomes independently",
+                    column="outcome_corr",
+                    value=outcome_corr,
+                    fix="leave outcome_corr at 0 for a study whose primary analysis is clda",
+                )
+            )
+        hyp, no_cov = simulate_clda_plan(
+            long,
+            design,
+            visits=visits,
+            control_arm=kw["control_arm"],
+            families=fams,
+            n_per_arm=n,
+            retention=linear_retention(len(visits), kw["dropout"]) if retention is None else retention,
+            multiplicity=analysis.multiplicity,
+            gatekeeping=analysis.gatekeeping,
+            alpha=analysis.alpha,
+            n_sims=n_sims,
+            seed=seed,
+            df_method=analysis.clda_df_method,
+            covariance=analysis.clda_covariance,
+            progress=progress,
+        )
+        if no_cov:
+            notes.append(PlanNote("not_simulated", outcomes=tuple(no_cov)))
+        return hyp
     return _simulate(
         design,
         n,
@@ -386,6 +434,7 @@ def plan_study(
     seed: int = 1,
     followup_visit: str | None = None,
     progress: SimProgress | None = None,
+    retention: Sequence[float] | None = None,
 ) -> TrialPlan:
     """Plan a controlled trial of ``primary`` from a pilot study: sample size, power curve, simulation.
 
@@ -397,6 +446,12 @@ def plan_study(
     pilot's mean changes minus its control arm's (or minus ``control_change`` when the pilot has no
     ``control_arm``), unless ``effects`` gives them. The pilot change runs from the baseline to
     ``followup_visit`` (default: the last declared visit).
+
+    When the study's first ``[analysis] methods`` is ``clda``, the simulation is of that analysis
+    (:func:`skintrial.plan._clda_plan.simulate_clda_plan`): the visits from the baseline to
+    ``followup_visit``, the pilot's SDs and correlations across them, ``retention`` per visit (the
+    fraction still observed, baseline first; by default falling linearly to ``1 − dropout``), and
+    ``[analysis.clda]``'s df method and covariance structure.
 
     Examples
     --------
@@ -419,8 +474,9 @@ def plan_study(
     opts = _analysis(
         a.model_dump(), primary, alpha=alpha, multiplicity=multiplicity, simulate=n_sims > 0, notes=notes
     )
+    long = study.long()
     est = pilot_estimates(
-        study.long(), baseline_visit=s.baseline_visit, followup_visit=_followup_visit(s, followup_visit)
+        long, baseline_visit=s.baseline_visit, followup_visit=_followup_visit(s, followup_visit)
     )
     fam_name, family = next((f, v) for f, v in opts["families"].items() if primary in v)
     analysis = PlannedAnalysis(
@@ -435,7 +491,21 @@ def plan_study(
         covariates=tuple(a.covariates),
         alpha_given=alpha is not None,
         multiplicity_given=multiplicity is not None,
+        simulated_method="clda" if list(a.methods)[:1] == ["clda"] else None,
+        clda_df_method=a.clda.df_method,
+        clda_covariance=a.clda.covariance,
     )
+    if retention is not None and analysis.simulated_method != "clda":
+        raise InputError(
+            Problem(
+                "a retention per visit is for a study whose primary analysis is clda",
+                file="study.toml",
+                column="retention",
+                value=list(a.methods),
+                fix='leave the retention out (dropout is the fraction lost), or put "clda" first in '
+                "[analysis] methods",
+            )
+        )
     if analysis.gatekeeping and fam_name != next(iter(analysis.families)):
         notes.append(PlanNote("gated_family", outcomes=(primary,), family=fam_name))
     arms = list(arms)
@@ -471,6 +541,9 @@ def plan_study(
             seed=seed,
             outcome_corr=outcome_corr,
             progress=progress,
+            long=long,
+            visits=_clda_visits(s, est.followup_visit),
+            retention=retention,
         )
     if analysis.covariates:
         notes.append(PlanNote("covariates_not_in_analytic_power", outcomes=analysis.covariates))

@@ -350,30 +350,12 @@ def simulate_power(
     chunk_size = int(max(1, min(chunk_size, MAX_CHUNK_BYTES // per_trial)))
     rng = np.random.default_rng(seed)
     hyp = [(fam, outcomes.index(o), c) for fam, outs in fams.items() for o in outs for c in range(len(arms))]
-    rej = np.zeros(len(hyp))
-    rej_raw = np.zeros(len(hyp))
-    est_sum = np.zeros(len(hyp))
-    fam_any = {f: 0.0 for f in fams}
-    fam_all = {f: 0.0 for f in fams}
-    cols_of = {fam: [h for h, (f, _, _) in enumerate(hyp) if f == fam] for fam in fams}
+    tally = Tally(hyp, fams, multiplicity=multiplicity, gatekeeping=gatekeeping, alpha=alpha)
     done = 0
     while done < n_sims:
         S = min(chunk_size, n_sims - done)
         P, E = _simulate_batch(rng, S, X, arm_idx, delta, sd, rho, chol, dropout, method)
-        raw = {
-            fam: np.stack([P[:, hyp[h][1], hyp[h][2]] for h in cols], axis=1) for fam, cols in cols_of.items()
-        }
-        adjusted = [p_adjust(raw[fam], multiplicity) for fam in fams]  # (S, hypotheses): one row a trial
-        if gatekeeping:
-            adjusted = serial_gatekeeper(adjusted)
-        for fam, adj in zip(fams, adjusted, strict=True):
-            cols, Pf = cols_of[fam], raw[fam]
-            r = adj < alpha  # a missing p-value is never a rejection
-            rej[cols] += r.sum(axis=0)
-            rej_raw[cols] += (Pf < alpha).sum(axis=0)
-            est_sum[cols] += np.stack([E[:, hyp[h][1], hyp[h][2]] for h in cols], axis=1).sum(axis=0)
-            fam_any[fam] += r.any(axis=1).sum()
-            fam_all[fam] += r.all(axis=1).sum()
+        tally.add(P, E)
         done += S
         if progress is not None:
             progress(done, n_sims)
@@ -383,11 +365,11 @@ def simulate_power(
         arms,
         control_arm,
         delta,
-        rej,
-        rej_raw,
-        est_sum,
-        fam_any,
-        fam_all,
+        tally.rej,
+        tally.rej_raw,
+        tally.est_sum,
+        tally.fam_any,
+        tally.fam_all,
         fams,
         settings=dict(
             n_per_arm=n,
@@ -401,6 +383,39 @@ def simulate_power(
             seed=seed,
         ),
     )
+
+
+class Tally:
+    """Rejections of the hypotheses ``(family, outcome index, contrast index)`` over simulated trials:
+    each batch's p-values (S, outcomes, contrasts) adjusted within each family by
+    :func:`skintrial.stats.p_adjust`, families gated by :func:`skintrial.stats.serial_gatekeeper` when
+    ``gatekeeping``; a missing p-value is never a rejection."""
+
+    def __init__(self, hyp, fams, *, multiplicity: str, gatekeeping: bool, alpha: float) -> None:
+        self.hyp, self.fams = hyp, list(fams)
+        self.multiplicity, self.gatekeeping, self.alpha = multiplicity, gatekeeping, alpha
+        self.rej, self.rej_raw, self.est_sum = np.zeros(len(hyp)), np.zeros(len(hyp)), np.zeros(len(hyp))
+        self.fam_any = {f: 0.0 for f in self.fams}
+        self.fam_all = {f: 0.0 for f in self.fams}
+        self.cols_of = {fam: [h for h, (f, _, _) in enumerate(hyp) if f == fam] for fam in self.fams}
+
+    def add(self, P: np.ndarray, E: np.ndarray) -> None:
+        hyp = self.hyp
+        raw = {
+            fam: np.stack([P[:, hyp[h][1], hyp[h][2]] for h in cols], axis=1)
+            for fam, cols in self.cols_of.items()
+        }
+        adjusted = [p_adjust(raw[fam], self.multiplicity) for fam in self.fams]  # (S, hypotheses)
+        if self.gatekeeping:
+            adjusted = serial_gatekeeper(adjusted)
+        for fam, adj in zip(self.fams, adjusted, strict=True):
+            cols, Pf = self.cols_of[fam], raw[fam]
+            r = adj < self.alpha
+            self.rej[cols] += r.sum(axis=0)
+            self.rej_raw[cols] += (Pf < self.alpha).sum(axis=0)
+            self.est_sum[cols] += np.stack([E[:, hyp[h][1], hyp[h][2]] for h in cols], axis=1).sum(axis=0)
+            self.fam_any[fam] += r.any(axis=1).sum()
+            self.fam_all[fam] += r.all(axis=1).sum()
 
 
 def _mcse(p: np.ndarray, n: int) -> np.ndarray:

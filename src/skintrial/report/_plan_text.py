@@ -183,6 +183,15 @@ def _simulation_sentence(plan: TrialPlan) -> str:
         if a.covariates
         else ""
     )
+    if a.simulated_method == "clda":
+        return (
+            f" Simulated at the pilot scenario's n per arm: the study's own cLDA ({a.clda_df_method} df, "
+            f"{a.clda_covariance} covariance) over the visits from {plan.baseline_visit} to "
+            f"{plan.followup_visit}, with {a.multiplicity} at alpha {a.alpha:g} within each family, every "
+            f"outcome of the families ({fams}), effects at {plan.followup_visit} and the SDs and "
+            "correlations across visits from the pilot, monotone dropout at random per visit, outcomes "
+            f"independent, gatekeeping {'on' if a.gatekeeping else 'off'}.{left_out}"
+        )
     return (
         f" Simulated at the pilot scenario's n per arm: the study's own {a.method} with "
         f"{a.multiplicity} at alpha {a.alpha:g} within each family, every outcome of the families "
