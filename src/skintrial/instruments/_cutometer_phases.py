@@ -26,6 +26,8 @@ that partial cycle, and one that ends under suction its last: both ``incomplete`
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from skintrial.instruments._cutometer_stack import CurveStack
@@ -51,8 +53,8 @@ def _runs(pos: np.ndarray, m: int, gap: np.ndarray):
         return empty, empty, empty
     row, col = np.divmod(pos, m)
     brk = np.flatnonzero((row[1:] != row[:-1]) | (col[1:] - col[:-1] > gap[row[1:]] + 1)) + 1
-    first = np.r_[0, brk]
-    last = np.r_[brk - 1, pos.size - 1]
+    first = np.concatenate(([0], brk))
+    last = np.concatenate((brk - 1, [pos.size - 1]))
     return row[first], col[first], col[last] + 1
 
 
@@ -67,12 +69,12 @@ def _rise(y: np.ndarray, n: np.ndarray, h: np.ndarray) -> np.ndarray:
     if steps.size == 1 and steps[0] < m and y.flags.c_contiguous:
         step = int(steps[0])
         flat = y.reshape(-1)
-        diff = np.empty(flat.size)
-        np.subtract(flat[step:], flat[:-step], out=diff[:-step])
+        diff = np.empty(flat.size, dtype=np.float32)
+        np.subtract(flat[step:], flat[:-step], out=diff[:-step], casting="same_kind")
         diff[-step:] = 0.0
         rise = diff.reshape(g, m)
     else:
-        rise = np.zeros_like(y)
+        rise = np.zeros(y.shape, dtype=np.float32)
         for step in steps[steps < m]:
             sel = h == step
             rise[np.ix_(sel, np.arange(m - step))] = y[sel, step:] - y[sel, :-step]
@@ -101,7 +103,7 @@ def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray
     if not row.size:
         return np.zeros(0, dtype=np.intp), np.zeros(0)
     length = b - a
-    starts = np.r_[0, np.cumsum(length)[:-1]]
+    starts = np.concatenate(([0], np.cumsum(length)[:-1]))
     owner = np.repeat(np.arange(row.size), length)
     col = np.arange(owner.size) - np.repeat(starts, length) + a[owner]
     v = x.reshape(-1)[row[owner] * x.shape[1] + col] * sign[owner]
@@ -123,14 +125,23 @@ def _fits(y, n, r, c, before: int, after: int, k: int) -> np.ndarray:
         cols = np.minimum(np.maximum(cols, 0), (n[r] - 1)[:, None])
     ys = y.reshape(-1)[(r * y.shape[1])[:, None] + cols]
     ys -= ys[:, before + k : before + k + 1]
+    proj = _bases(before, after, k) @ ys.T
+    np.square(proj, out=proj)
+    return np.add.reduceat(proj, np.arange(0, proj.shape[0], 4), axis=0)
+
+
+@functools.lru_cache(maxsize=64)
+def _bases(before: int, after: int, k: int) -> np.ndarray:
+    """The stacked ``Q_j^T`` of :func:`_fits` (the designs depend only on the window: made once)."""
+    offs = np.arange(-before - k, after + k + 1)
     q = []
     for j in range(-k, k + 1):
         u = (offs - j).astype(float)
         up = np.maximum(u, 0.0)
         q.append(np.linalg.qr(np.column_stack([np.ones_like(u), u, up, up * up]))[0])
-    proj = np.hstack(q).T @ ys.T
-    np.square(proj, out=proj)
-    return np.add.reduceat(proj, np.arange(0, proj.shape[0], 4), axis=0)
+    out = np.hstack(q).T
+    out.flags.writeable = False
+    return out
 
 
 def _first_best(fit: np.ndarray, tol: float):
@@ -174,16 +185,18 @@ def _first_of_runs(r, idx, is_on, strength):
     is at least half the strongest of them, otherwise the strongest. Only such blocks are sorted."""
     if not r.size:
         return r, idx, is_on
-    new = np.r_[True, (r[1:] != r[:-1]) | (is_on[1:] != is_on[:-1])]
+    new = np.concatenate(([True], (r[1:] != r[:-1]) | (is_on[1:] != is_on[:-1])))
     starts = np.flatnonzero(new)
-    size = np.diff(np.r_[starts, r.size])
+    size = np.diff(np.concatenate((starts, [r.size])))
     multi = size > 1
     if not multi.any():
         return r, idx, is_on
     el = np.flatnonzero(np.repeat(multi, size))  # the events of blocks with more than one
     block = (np.cumsum(new) - 1)[el]
     srt = np.lexsort((-strength[el], block))
-    strongest = el[srt][np.r_[True, block[srt][1:] != block[srt][:-1]]]  # one per block, in order
+    strongest = el[srt][
+        np.concatenate(([True], block[srt][1:] != block[srt][:-1]))
+    ]  # one per block, in order
     pick = starts.copy()
     s0 = starts[multi]
     pick[multi] = np.where(strength[s0] >= 0.5 * strength[strongest], s0, strongest)
@@ -232,12 +245,14 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     r, idx, is_on, strength = r[order], idx[order], is_on[order], strength[order]
     r, idx, is_on = _first_of_runs(r, idx, is_on, strength)
     # a leading release (the record starts under suction) is dropped: that cycle is incomplete
-    first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
+    first = np.concatenate(([True], r[1:] != r[:-1])) if r.size else np.zeros(0, dtype=bool)
     lead = first & ~is_on
     incomplete[rows[r[lead]]] = True
     r, idx, is_on = r[~lead], idx[~lead], is_on[~lead]
-    first = np.r_[True, r[1:] != r[:-1]] if r.size else np.zeros(0, dtype=bool)
-    rank = np.arange(r.size) - np.repeat(np.flatnonzero(first), np.diff(np.r_[np.flatnonzero(first), r.size]))
+    first = np.concatenate(([True], r[1:] != r[:-1])) if r.size else np.zeros(0, dtype=bool)
+    rank = np.arange(r.size) - np.repeat(
+        np.flatnonzero(first), np.diff(np.concatenate((np.flatnonzero(first), [r.size])))
+    )
     bad_rows = np.zeros(len(rows), dtype=bool)
     bad_rows[r[is_on != (rank % 2 == 0)]] = True  # not onset, release, onset, ...
     bad_rows[np.bincount(r, weights=is_on, minlength=len(rows)) == 0] = True
@@ -245,11 +260,11 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     keep = ~bad_rows[r]
     r, idx, is_on, rank = r[keep], idx[keep], is_on[keep], rank[keep]
     on_pos = np.flatnonzero(is_on)
-    has_off = (on_pos + 1 < r.size) & (np.r_[r, -1][on_pos + 1] == r[on_pos])
+    has_off = (on_pos + 1 < r.size) & (np.concatenate((r, [-1]))[on_pos + 1] == r[on_pos])
     incomplete[rows[r[on_pos[~has_off]]]] = True  # the record ends under suction
     on_pos = on_pos[has_off]
     c_row, c_on, c_off = r[on_pos], idx[on_pos], idx[on_pos + 1]
     nxt = on_pos + 2
-    has_next = (nxt < r.size) & (np.r_[r, -1][np.minimum(nxt, r.size)] == c_row)
-    c_end = np.where(has_next, np.r_[idx, 0][np.minimum(nxt, r.size)], last[c_row])
+    has_next = (nxt < r.size) & (np.concatenate((r, [-1]))[np.minimum(nxt, r.size)] == c_row)
+    c_end = np.where(has_next, np.concatenate((idx, [0]))[np.minimum(nxt, r.size)], last[c_row])
     return rows[c_row], c_on, c_off, c_end, incomplete, ambiguous
