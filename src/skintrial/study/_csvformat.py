@@ -343,9 +343,10 @@ def text_table(
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Every cell as stripped text (``None`` when empty), column names stripped; with ``numbers``,
     number-like cells rewritten from the file's format (declared or detected, :class:`NumberFormat`)
-    to the plain form (``1.234,5`` → ``1234.5``). With ``categorical``, each column is a categorical
-    over its distinct texts (an empty cell missing) instead: a wide sheet parses each distinct value
-    once (``skintrial.study._wide``).
+    to the plain form (``1.234,5`` → ``1234.5``). With ``categorical``, each column whose texts repeat
+    (fewer distinct texts than half its cells) is a categorical over its distinct texts (two that trim
+    alike merged, an empty cell missing) instead: a wide sheet parses each distinct value once
+    (``skintrial.study._wide``).
 
     Each column is factorised once and only its distinct texts are cleaned, so the cost is one hash
     pass per column, not a Python call per cell.
@@ -356,11 +357,15 @@ def text_table(
     >>> text_table(df, numbers=NumberFormat())[0].to_dict("list")
     {'id': ['P1', 'P2'], 'value': ['1234.5', '0.25']}
     """
+    import pyarrow as pa
+
     columns = []
     for i in range(frame.shape[1]):
         s = frame.iloc[:, i]
         cleaned: np.ndarray
-        if isinstance(s.dtype, pd.CategoricalDtype):  # read_text_fast: its distinct texts, trimmed
+        if isinstance(s.dtype, pd.ArrowDtype) and pa.types.is_dictionary(s.dtype.pyarrow_dtype):
+            codes, cleaned = _dictionary_texts(s)  # read_text_fast: the column's distinct texts
+        elif isinstance(s.dtype, pd.CategoricalDtype):
             codes = s.cat.codes.to_numpy()
             cleaned = np.asarray(s.cat.categories, dtype=object)
             cleaned[cleaned == ""] = None
@@ -381,7 +386,9 @@ def text_table(
         table = np.empty(len(col.uniques) + 1, dtype=object)
         table[: len(col.uniques)] = col.uniques
         blank &= pd.isna(table)[col.codes]  # per distinct text (each a text or None)
-        if categorical:  # distinct texts, once each (two that trim alike merged), empty cells missing
+        if categorical and 2 * len(table) < len(
+            col.codes
+        ):  # texts that repeat: each once, empty ones missing
             merged, texts = pd.factorize(table, use_na_sentinel=True)
             codes = merged[col.codes]
             data[col.name] = pd.Categorical.from_codes(codes, categories=pd.Index(texts, dtype=object))
@@ -391,11 +398,31 @@ def text_table(
     return cells, blank
 
 
+def _dictionary_texts(cells: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """A dictionary-encoded column's codes and its distinct texts, trimmed (``None`` for an empty one;
+    two that trim alike merged into one)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    encoded = pa.array(cells.array)
+    if isinstance(encoded, pa.ChunkedArray):
+        encoded = encoded.combine_chunks()
+    codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
+    trimmed = pc.utf8_trim_whitespace(encoded.dictionary)
+    texts = trimmed.to_numpy(zero_copy_only=False).astype(object, copy=False)
+    if not trimmed.equals(encoded.dictionary):  # ' P1' and 'P1' are one text
+        merged, texts = pd.factorize(texts)
+        codes = merged[codes]
+    texts = np.asarray(texts, dtype=object)
+    texts[texts == ""] = None
+    return codes, texts
+
+
 def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
-    """A text table read by pyarrow's CSV reader: every column categorical over its distinct texts
-    (``""`` for an empty cell), the header as written; ``None`` when pyarrow cannot read the file as
-    it stands (a blank line, a short or long row, bytes that are not UTF-8, …): then pandas reads it
-    and says what is wrong, with the row.
+    """A text table read by pyarrow's CSV reader: every column dictionary-encoded in Arrow (``""`` for
+    an empty cell, texts as written: :func:`text_table` trims the distinct ones), the header as
+    written; ``None`` when pyarrow cannot read the file as it stands (a blank line, a short or long
+    row, bytes that are not UTF-8, …): then pandas reads it and says what is wrong, with the row.
 
     Dictionary-encoding each column in Arrow avoids building a Python string per cell; :func:`text_cells`
     then works on the distinct texts only.
@@ -423,16 +450,9 @@ def read_text_fast(path: Path, sep: str) -> pd.DataFrame | None:
         )
     except (pa.ArrowInvalid, UnicodeDecodeError, StopIteration, OSError, csv.Error):
         return None
-    columns = {}
-    for i in range(len(header)):  # encoded as written, then the distinct texts trimmed (and merged)
-        encoded = pc.dictionary_encode(table.column(i)).combine_chunks()
-        codes = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
-        trimmed = pc.utf8_trim_whitespace(encoded.dictionary)
-        categories = trimmed.to_numpy(zero_copy_only=False)
-        if not trimmed.equals(encoded.dictionary):  # ' P1' and 'P1' are one text
-            merged, categories = pd.factorize(categories)
-            codes = merged[codes]
-        columns[i] = pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype=object))
+    columns = {
+        i: pd.arrays.ArrowExtensionArray(pc.dictionary_encode(table.column(i))) for i in range(len(header))
+    }
     frame = pd.DataFrame(columns)
     frame.columns = header
     return frame

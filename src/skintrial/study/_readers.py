@@ -271,8 +271,8 @@ def read_table(
     ``attrs["variable_labels"]`` (``skintrial.study._statfiles``). A file that cannot be read is an
     :class:`InputError` naming the file and saying, in words a lab can act on, what is wrong (``what``
     names the table in them): not found, empty, not UTF-8 (with the row), an unclosed quote or a row
-    with too many fields (with its row), an unreadable workbook. ``categorical`` gives each column as
-    a categorical over its distinct texts (:func:`~skintrial.study._csvformat.text_table`).
+    with too many fields (with its row), an unreadable workbook. ``categorical`` gives each column whose
+    texts repeat as a categorical over its distinct texts (:func:`~skintrial.study._csvformat.text_table`).
 
     Examples
     --------

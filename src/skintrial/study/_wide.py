@@ -443,13 +443,13 @@ def _numbers(sheet: _Sheet, names: list[str]) -> tuple[np.ndarray, np.ndarray]:
 
     frame = sheet.frame
     n, k = len(frame), len(names)
-    codes = np.empty((n, k), dtype=np.intp)
+    codes = np.empty((n, k), dtype=np.int32, order="F")  # filled column by column
     texts: list[np.ndarray] = []
     offset = 0
     for j, c in enumerate(names):  # codes into one list of every column's distinct texts
         cells = frame[c]
         if isinstance(cells.dtype, pd.CategoricalDtype):
-            code = cells.cat.codes.to_numpy().astype(np.intp)
+            code = cells.cat.codes.to_numpy().astype(np.int32)
             distinct = np.asarray(cells.cat.categories, dtype=object)
         else:
             code, distinct = pd.factorize(cells.to_numpy(dtype=object), use_na_sentinel=True)
