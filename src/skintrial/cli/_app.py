@@ -179,3 +179,30 @@ def options_named(options: Mapping[str, str]) -> Iterator[None]:
                 )
             problems.append(p)
         raise InputError(problems) from None
+
+
+CLUSTER = typer.Option(
+    "--cluster",
+    envvar="SKINTRIAL_CLUSTER",
+    show_envvar=True,
+    help=(
+        "Run on a Dask cluster: local (a worker process per core), local:N (N workers) or "
+        "tcp://HOST:PORT (a running scheduler). Results are identical to a run without it (docs/scale.md)."
+    ),
+)
+"""The one ``--cluster`` option of every command that can run on a cluster (issue 16)."""
+
+
+@contextlib.contextmanager
+def on_cluster(text: str | None) -> Iterator[Any]:
+    """The runner ``--cluster`` names (this process without it), said on stderr, for a ``with`` block;
+    pass it as ``client=`` to the library function."""
+    from skintrial.cluster import InProcess, connect
+
+    with err_console.status(f"starting the cluster {text}") if text else contextlib.nullcontext():
+        stack = contextlib.ExitStack()
+        runner = stack.enter_context(connect(text))
+    with stack:
+        if not isinstance(runner, InProcess):
+            err_console.print(f"cluster: {text} ({runner.workers} workers)")
+        yield runner

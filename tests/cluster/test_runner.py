@@ -1,0 +1,114 @@
+"""The runners: parsing --cluster, results in order, shared arguments, errors, a killed worker."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from skintrial.cluster import (
+    DaskRunner,
+    InProcess,
+    as_runner,
+    chunk_bounds,
+    cluster_from_env,
+    connect,
+    parse_cluster,
+)
+from skintrial.errors import InputError
+
+sys.path.insert(0, str(Path(__file__).parent))  # worker processes start with this sys.path
+from cluster_tasks import fail_on_three, slow_pid, square  # noqa: E402  (a module workers can import)
+
+
+@pytest.mark.parametrize(
+    ("text", "address", "workers"),
+    [("local", None, None), ("local:3", None, 3), (" tcp://10.1.2.3:8786 ", "tcp://10.1.2.3:8786", None)],
+)
+def test_parse_cluster(text, address, workers):
+    spec = parse_cluster(text)
+    assert spec is not None and (spec.address, spec.workers) == (address, workers)
+
+
+@pytest.mark.parametrize(
+    "text", ["locale", "local:0", "local:two", "http://x:1", "tcp://host", "tcp://h:99999"]
+)
+def test_parse_cluster_refuses_with_the_spellings(text):
+    with pytest.raises(InputError, match="--cluster.*Fix: give 'local'"):
+        parse_cluster(text)
+
+
+def test_environment_names_the_cluster(monkeypatch):
+    monkeypatch.setenv("SKINTRIAL_CLUSTER", "local:2")
+    assert cluster_from_env() == parse_cluster("local:2")
+    monkeypatch.setenv("SKINTRIAL_CLUSTER", "nonsense")
+    with pytest.raises(InputError, match="SKINTRIAL_CLUSTER"):
+        cluster_from_env()
+    monkeypatch.delenv("SKINTRIAL_CLUSTER")
+    assert cluster_from_env() is None
+
+
+def test_chunks_are_cut_by_the_data():
+    assert chunk_bounds(0, 4) == []
+    assert chunk_bounds(9, 4) == [(0, 4), (4, 8), (8, 9)]
+
+
+def test_in_process_runner_keeps_order_and_counts_progress():
+    seen = []
+    out = InProcess().map(square, [3, 1, 2], shared={"offset": 1}, progress=seen.append, size=lambda x: x)
+    assert out == [10, 2, 5] and seen == [3, 1, 2]
+    with connect(None) as runner:
+        assert isinstance(runner, InProcess)
+
+
+def test_as_runner():
+    assert isinstance(as_runner(None), InProcess)
+    with pytest.raises(TypeError, match="distributed.Client"):
+        as_runner("local")
+
+
+def test_cluster_runner_equals_in_process(dask_client):
+    runner = as_runner(dask_client)
+    assert isinstance(runner, DaskRunner) and runner.workers == 2
+    seen: list[int] = []
+    items = list(range(40))
+    out = runner.map(square, items, shared={"offset": 7}, progress=seen.append)
+    assert out == InProcess().map(square, items, shared={"offset": 7})
+    assert sum(seen) == 40  # one advance per finished task
+
+
+def test_task_error_is_raised_as_in_process(dask_client):
+    with pytest.raises(InputError, match="item 3 is bad"):
+        as_runner(dask_client).map(fail_on_three, range(6))
+
+
+def test_unreachable_scheduler_names_the_address():
+    with pytest.raises(
+        InputError, match=r"cannot reach the Dask scheduler at tcp://127\.0\.0\.1:9.*dask scheduler"
+    ):
+        with connect("tcp://127.0.0.1:9"):
+            pass
+
+
+def test_killed_worker_is_replaced_and_its_tasks_rerun():
+    """Kill a worker process while it holds tasks: the nanny starts a new one, the scheduler reruns
+    the lost tasks, and the result is the undisturbed one."""
+    with connect("local:2") as runner:
+        assert isinstance(runner, DaskRunner)
+        client = runner.client
+        pids = client.run(os.getpid)  # worker address -> its process id
+        victim = next(iter(pids.values()))
+        killed = []
+
+        def kill_once(_: int) -> None:
+            if not killed:
+                os.kill(victim, signal.SIGKILL)
+                killed.append(victim)
+
+        out = runner.map(slow_pid, range(16), progress=kill_once)
+        assert killed and [v for v, _ in out] == [x * 10 for x in range(16)]
+        client.wait_for_workers(2, timeout=60)  # the nanny replaced the killed process
+        assert victim not in client.run(os.getpid).values()
