@@ -428,7 +428,7 @@ def _arms(df: pd.DataFrame, d: Declared, file: str) -> list[Problem]:
         "arm",
         lambda v: (f"unknown arm (declared arms: {arms})", fix),
     )
-    present = set(df["arm"].dropna())
+    present = _distinct(df["arm"])
     problems += (
         [
             Problem(

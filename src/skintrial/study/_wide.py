@@ -422,7 +422,7 @@ def _text(cells: pd.Series) -> pd.Series:
 def _keys_as_text(frame: pd.DataFrame, values: Mapping[str, object]) -> pd.DataFrame:
     """``frame`` with every column but the value columns as text: the checks of ids and visits work on
     text cells; the value columns stay categorical, their distinct texts parsed once (:func:`_numbers`)."""
-    if not any(isinstance(t, pd.CategoricalDtype) for t in frame.dtypes):
+    if not any(isinstance(frame[c].dtype, pd.CategoricalDtype) for c in frame.columns if c not in values):
         return frame
     out = pd.DataFrame({c: frame[c] if c in values else _text(frame[c]) for c in frame.columns}, copy=False)
     out.attrs.update(frame.attrs)
