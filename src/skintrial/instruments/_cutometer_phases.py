@@ -46,17 +46,25 @@ _NOISE_Z = 6.0  # ... and exceeds this many noise SDs of R
 _TRIPLES = 32  # the noise SD from the median |second difference| of this many spread triples per curve
 
 
-def _runs(pos: np.ndarray, m: int, gap: np.ndarray):
-    """(row, start, stop) of the runs of the sorted flat positions ``pos`` in rows of ``m`` samples,
-    runs closer than ``gap[row]`` samples merged (runs are where the positions stop being consecutive)."""
+def _events(pos: np.ndarray, v: np.ndarray, on: np.ndarray, m: int, gap: np.ndarray):
+    """Events from the candidate samples: flat positions ``pos`` (rows of ``m`` samples) with their
+    size ``v`` (|R|) and kind ``on``, onsets first then releases, each sorted. A run is a stretch of
+    one kind in one row, candidates closer than ``gap[row]`` samples merged; its position is the
+    first of its largest ``v`` (the largest of the run's whole span: the samples between candidates
+    lie below the level). Returns ``(row, column, size, is_on)`` per run."""
     if not pos.size:
         empty = np.zeros(0, dtype=np.intp)
-        return empty, empty, empty
+        return empty, empty, v[:0], on[:0]
     row, col = np.divmod(pos, m)
-    brk = np.flatnonzero((row[1:] != row[:-1]) | (col[1:] - col[:-1] > gap[row[1:]] + 1)) + 1
-    first = np.concatenate(([0], brk))
-    last = np.concatenate((brk - 1, [pos.size - 1]))
-    return row[first], col[first], col[last] + 1
+    new = np.empty(pos.size, dtype=bool)
+    new[0] = True
+    new[1:] = (row[1:] != row[:-1]) | (on[1:] != on[:-1]) | (col[1:] - col[:-1] > gap[row[1:]] + 1)
+    first = np.flatnonzero(new)
+    best = np.maximum.reduceat(v, first)
+    owner = np.cumsum(new) - 1
+    hit = np.flatnonzero(v == best[owner])
+    at = hit[np.searchsorted(owner[hit], np.arange(first.size))]  # the first maximum of each run
+    return row[first], col[at], best, on[first]
 
 
 def _rise(y: np.ndarray, n: np.ndarray, h: np.ndarray) -> np.ndarray:
@@ -97,21 +105,6 @@ def _noise(y: np.ndarray) -> np.ndarray:
     end = (k - 1) * s + 1
     d2 = np.abs(y[:, 0:end:s] - 2.0 * y[:, 1 : end + 1 : s] + y[:, 2 : end + 2 : s])
     return np.partition(d2, k // 2, axis=1)[:, k // 2] / (0.6745 * np.sqrt(6.0))  # the (upper) median
-
-
-def _argmax_in_runs(x: np.ndarray, row: np.ndarray, a: np.ndarray, b: np.ndarray, sign: np.ndarray):
-    """Per run, the column of the largest ``sign * x[row, a:b]`` (first on ties) and that value."""
-    if not row.size:
-        return np.zeros(0, dtype=np.intp), np.zeros(0)
-    length = b - a
-    starts = np.concatenate(([0], np.cumsum(length)[:-1]))
-    owner = np.repeat(np.arange(row.size), length)
-    col = np.arange(owner.size) - np.repeat(starts, length) + a[owner]
-    v = x.reshape(-1)[row[owner] * x.shape[1] + col] * sign[owner]
-    best = np.maximum.reduceat(v, starts)
-    hit = np.flatnonzero(v == best[owner])
-    first = hit[np.searchsorted(owner[hit], np.arange(row.size))]  # the first maximum of each run
-    return col[first], best
 
 
 def _fits(y, n, r, c, before: int, after: int, k: int) -> np.ndarray:
@@ -237,10 +230,9 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     val, prow = rise.reshape(-1)[pos], pos // m
     up = val > 0
     keep = np.where(up, val > level[0][prow], -val > level[1][prow])
-    runs = [_runs(pos[keep & (up == kind)], m, gap) for kind in (True, False)]  # onsets, releases
-    r, a, b = (np.concatenate([x[f] for x in runs]) for f in range(3))
-    is_on = np.repeat([True, False], [runs[0][0].size, runs[1][0].size])
-    i0, strength = _argmax_in_runs(rise, r, a, b, np.where(is_on, 1.0, -1.0))
+    sel = np.flatnonzero(keep)
+    sel = np.concatenate((sel[up[sel]], sel[~up[sel]]))  # onsets, then releases, each in order
+    r, i0, strength, is_on = _events(pos[sel], np.abs(val[sel]), up[sel], m, gap)
     idx = _refine(y, n, dt, noise[r], r, i0)
     order = np.argsort(r * m + idx, kind="stable")  # two sorted sequences: one merge
     r, idx, is_on, strength = r[order], idx[order], is_on[order], strength[order]
