@@ -799,8 +799,8 @@ def check_baselines(
     if d.baseline_visit is None:
         return []
     base = pd.unique(measurements.loc[measurements["visit"] == d.baseline_visit, "participant_id"].to_numpy())
-    ids = participants.drop_duplicates("participant_id")
-    lacking = ids.loc[ids["participant_id"].notna() & ~ids["participant_id"].isin(base)]
+    ids = participants["participant_id"]  # each participant at its first row, as drop_duplicates keeps it
+    lacking = participants.loc[~ids.duplicated(keep="first") & ids.notna() & ~ids.isin(base)]
     head = lacking.head(MAX_SHOWN)
     what = (
         f"randomised participant has no measurement at the baseline visit '{d.baseline_visit}'"
