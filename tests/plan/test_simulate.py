@@ -145,8 +145,8 @@ def test_unknown_multiplicity_is_refused_with_the_choices():
 
 def test_schema_and_reproducibility():
     d = _design(outcomes=("a", "b"))
-    r1 = simulate_power(d, n_per_arm=10, n_sims=300, seed=9, chunk_size=128)
-    r2 = simulate_power(d, n_per_arm=10, n_sims=300, seed=9, chunk_size=128)
+    r1 = simulate_power(d, n_per_arm=10, n_sims=300, seed=9)
+    r2 = simulate_power(d, n_per_arm=10, n_sims=300, seed=9)
     assert list(r1.hypotheses.columns) == list(HYPOTHESIS_COLUMNS)
     assert list(r1.families.columns) == list(FAMILY_COLUMNS)
     assert r1.hypotheses.equals(r2.hypotheses)
@@ -170,16 +170,54 @@ def test_refuses_absurd_work_and_chunks_by_memory(monkeypatch):
     d = _design()
     with pytest.raises(InputError, match="too large"):
         simulate_power(d, n_per_arm=200_000, n_sims=5000)
-    # a tiny memory budget forces one-trial chunks: same answer as one big chunk
-    ref = simulate_power(d, n_per_arm=10, n_sims=50, seed=3, chunk_size=50)
+    # a tiny memory budget forces one-trial blocks, each with its own stream: other draws, same design
+    ref = simulate_power(d, n_per_arm=10, n_sims=50, seed=3)
     monkeypatch.setattr(sim, "MAX_CHUNK_BYTES", 1)
     calls = []
-    small = simulate_power(d, n_per_arm=10, n_sims=50, seed=3, progress=lambda k, n: calls.append(k))
-    assert len(calls) == 50
+    small = simulate_power(d, n_per_arm=10, n_sims=50, seed=3, progress=lambda k, n: calls.append((k, n)))
+    assert calls == [(k, 50) for k in range(1, 51)]
     assert small.settings["n_sims"] == ref.settings["n_sims"]
+    assert abs(small.hypotheses["power"] - ref.hypotheses["power"]).max() < 0.5
+
+
+def test_blocks_have_their_own_streams(monkeypatch):
+    """Block b of seed s is drawn from SeedSequence(s).spawn(...)[b]: the first blocks of a longer
+    run are the blocks of a shorter one, and a block does not depend on how many there are."""
+    import skintrial.plan.simulate as sim
+
     assert (
-        abs(small.hypotheses["power"] - ref.hypotheses["power"]).max() < 0.5
-    )  # different draws, same design
+        sim.block_rng(7, 2).random() == np.random.default_rng(np.random.SeedSequence(7).spawn(3)[2]).random()
+    )
+    monkeypatch.setattr(sim, "BLOCK_TRIALS", 40)
+    d = _design(outcomes=("a", "b"))
+    model_of = {}
+
+    def tallies(n_sims):
+        out = []
+        real = sim.simulate_block
+
+        def spy(block, *, model):
+            model_of[n_sims] = model
+            t = real(block, model=model)
+            out.append(t)
+            return t
+
+        monkeypatch.setattr(sim, "simulate_block", spy)
+        simulate_power(d, n_per_arm=10, n_sims=n_sims, seed=5)
+        monkeypatch.setattr(sim, "simulate_block", real)
+        return out
+
+    short, long = tallies(80), tallies(200)
+    assert len(short) == 2 and len(long) == 5
+    for a, b in zip(short, long[:2], strict=True):
+        np.testing.assert_array_equal(a.est_sum, b.est_sum)
+        np.testing.assert_array_equal(a.rej_raw, b.rej_raw)
+    # the whole run is the blocks' tallies added in order
+    total = sim.Tally(model_of[200].hyp, model_of[200].fams, **model_of[200].tally)
+    for t in long:
+        total.merge(t)
+    res = simulate_power(d, n_per_arm=10, n_sims=200, seed=5)
+    np.testing.assert_array_equal(res.hypotheses["mean_estimate"].to_numpy(), total.est_sum / 200)
 
 
 def test_negative_seed_is_an_input_error():

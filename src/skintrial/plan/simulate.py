@@ -26,6 +26,15 @@ at once by :func:`skintrial.stats.p_adjust` — the very function the study anal
 gatekeeper by :func:`skintrial.stats.serial_gatekeeper`, so the simulated analysis is the real one,
 missing p-values (a degenerate simulated fit) included.
 
+Random streams and clusters
+---------------------------
+The trials are cut into blocks of :data:`BLOCK_TRIALS` (fewer when a block would need more than
+:data:`MAX_CHUNK_BYTES` in the engine: the block size depends on the design only), block ``b`` drawn
+from its own stream ``default_rng(SeedSequence(seed, spawn_key=(b,)))`` — the ``b``-th child of
+``SeedSequence(seed).spawn`` — and tallied by :func:`simulate_block`. The blocks' tallies are added in
+block order, so a seed gives the same result, to the last bit, in this process or on a Dask cluster
+of any size (``client=``; :mod:`skintrial.cluster`).
+
 Monte Carlo error
 -----------------
 Every power is a proportion of ``n_sims`` independent trials; its Monte Carlo standard error is
@@ -39,12 +48,13 @@ within 4 Monte Carlo SE in ``tests/plan/test_simulate.py``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from skintrial.cluster import as_runner
 from skintrial.errors import InputError, Problem
 from skintrial.plan._values import plain
 from skintrial.stats import fit_ols, p_adjust, serial_gatekeeper
@@ -55,6 +65,7 @@ __all__ = [
     "FAMILY_COLUMNS",
     "SimulationResult",
     "simulate_power",
+    "simulate_block",
     "design_table",
     "analysis_options",
 ]
@@ -74,7 +85,12 @@ HYPOTHESIS_COLUMNS: tuple[str, ...] = (
 FAMILY_COLUMNS: tuple[str, ...] = ("family", "criterion", "n_hypotheses", "power", "mcse", "n_sims")
 DESIGN_COLUMNS: tuple[str, ...] = ("outcome", "arm", "effect", "sd", "rho")
 SIM_METHODS = ("ancova", "change", "followup")
-MAX_CHUNK_BYTES = 256 * 2**20  # engine memory per chunk of trials
+MAX_CHUNK_BYTES = 256 * 2**20  # engine memory per block of trials
+BLOCK_TRIALS = 5000
+"""Trials per block (one random stream, one task on a cluster) unless :data:`MAX_CHUNK_BYTES` asks for
+fewer. A Dask task costs about 3 ms of scheduling here (benchmarks/bench_cluster_power.py) against
+about 0.3 s for 5,000 three-arm trials of 40 per arm: under 1 % overhead, and 10⁶ trials make 200
+tasks, enough to keep 100 cores busy."""
 MAX_TOTAL_BYTES = 32 * 2**30  # work beyond this (32 GiB through the engine, minutes) is refused
 
 
@@ -262,6 +278,55 @@ def _simulate_batch(rng, S, X, arm_idx, delta, sd, rho, chol, dropout, method):
     return c.p.reshape(S, K, n_c), c.estimate.reshape(S, K, n_c)
 
 
+def block_rng(seed: int, block: int) -> np.random.Generator:
+    """The random stream of block ``block`` of a simulation seeded ``seed``: the ``block``-th child of
+    ``SeedSequence(seed)`` (what ``SeedSequence(seed).spawn(n)[block]`` gives), independent of the
+    other blocks' and of how many blocks there are."""
+    return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=(int(block),)))
+
+
+def trial_blocks(n_sims: int, block_size: int) -> list[tuple[int, int]]:
+    """``(block, trials)`` for ``n_sims`` trials cut into blocks of ``block_size`` (the last shorter).
+
+    >>> trial_blocks(12, 5)
+    [(0, 5), (1, 5), (2, 2)]
+    """
+    size = max(1, int(block_size))
+    return [(b, min(size, int(n_sims) - start)) for b, start in enumerate(range(0, int(n_sims), size))]
+
+
+@dataclass(frozen=True)
+class _Model:
+    """What every block of a :func:`simulate_power` run shares (sent once to each worker)."""
+
+    X: np.ndarray
+    arm_idx: np.ndarray
+    delta: np.ndarray
+    sd: np.ndarray
+    rho: np.ndarray
+    chol: np.ndarray
+    dropout: float
+    method: str
+    seed: int
+    hyp: list
+    fams: dict
+    tally: dict = field(default_factory=dict)  # multiplicity, gatekeeping, alpha
+
+
+def simulate_block(block: tuple[int, int], *, model: _Model) -> Tally:
+    """The tally of one block ``(block index, trials)`` of a :func:`simulate_power` run: its trials
+    drawn from :func:`block_rng`, analysed and counted. A module-level task, so that Dask workers
+    import it by name."""
+    b, S = block
+    m = model
+    P, E = _simulate_batch(
+        block_rng(m.seed, b), S, m.X, m.arm_idx, m.delta, m.sd, m.rho, m.chol, m.dropout, m.method
+    )
+    tally = Tally(m.hyp, m.fams, **m.tally)
+    tally.add(P, E)
+    return tally
+
+
 def simulate_power(
     design: pd.DataFrame,
     *,
@@ -276,8 +341,8 @@ def simulate_power(
     outcome_corr: float | np.ndarray = 0.0,
     n_sims: int = 2000,
     seed: int = 0,
-    chunk_size: int = 5000,
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
 ) -> SimulationResult:
     """Simulate the trial and its pre-specified analysis ``n_sims`` times.
 
@@ -304,12 +369,14 @@ def simulate_power(
     outcome_corr : float or (K, K) array
         Correlation between outcomes (of both baseline and follow-up noise).
     n_sims, seed : int
-        Number of trials and the seed of ``numpy.random.default_rng``.
-    chunk_size : int
-        Largest number of trials per engine call; fewer when a chunk would need more than
-        :data:`MAX_CHUNK_BYTES` (about ``K · n · (p + 8) · 8`` bytes per trial).
+        Number of trials and the seed: block ``b`` of :data:`BLOCK_TRIALS` trials (fewer when a
+        block would need more than :data:`MAX_CHUNK_BYTES`, about ``K · n · (p + 8) · 8`` bytes per
+        trial) draws from :func:`block_rng` ``(seed, b)``.
     progress : callable, optional
-        Called with (trials done, n_sims) after each chunk.
+        Called with (trials done, n_sims) as blocks finish.
+    client : optional
+        A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process: one
+        task per block. The result is identical whatever runs it.
 
     Returns
     -------
@@ -320,7 +387,7 @@ def simulate_power(
     >>> d = design_table(effects={"r2": {"AT": 0.5, "RT": 0.5}}, sd={"r2": 1.0}, rho={"r2": 0.6})
     >>> res = simulate_power(d, n_per_arm=40, n_sims=400, seed=1)
     >>> res.hypotheses[["contrast", "power", "mcse"]].round(3).to_dict("list")
-    {'contrast': ['AT - CON', 'RT - CON'], 'power': [0.775, 0.742], 'mcse': [0.021, 0.022]}
+    {'contrast': ['AT - CON', 'RT - CON'], 'power': [0.765, 0.79], 'mcse': [0.021, 0.02]}
     """
     outcomes, arms, fams, n = _check(
         design, control_arm, families, multiplicity, method, n_per_arm, dropout, n_sims, seed
@@ -347,18 +414,20 @@ def simulate_power(
                 fix="check the sample size (an effect near zero needs an enormous trial) or simulate fewer trials",
             )
         )
-    chunk_size = int(max(1, min(chunk_size, MAX_CHUNK_BYTES // per_trial)))
-    rng = np.random.default_rng(seed)
+    blocks = trial_blocks(n_sims, max(1, min(BLOCK_TRIALS, MAX_CHUNK_BYTES // per_trial)))
     hyp = [(fam, outcomes.index(o), c) for fam, outs in fams.items() for o in outs for c in range(len(arms))]
-    tally = Tally(hyp, fams, multiplicity=multiplicity, gatekeeping=gatekeeping, alpha=alpha)
-    done = 0
-    while done < n_sims:
-        S = min(chunk_size, n_sims - done)
-        P, E = _simulate_batch(rng, S, X, arm_idx, delta, sd, rho, chol, dropout, method)
-        tally.add(P, E)
-        done += S
-        if progress is not None:
-            progress(done, n_sims)
+    options: dict[str, Any] = dict(multiplicity=multiplicity, gatekeeping=gatekeeping, alpha=alpha)
+    model = _Model(X, arm_idx, delta, sd, rho, chol, float(dropout), method, int(seed), hyp, fams, options)
+    tally = Tally(hyp, fams, **options)
+    for part in as_runner(client).map(
+        simulate_block,
+        blocks,
+        shared={"model": model},
+        progress=_trials_done(progress, int(n_sims)),
+        size=lambda block: block[1],
+        name="simulate_power",
+    ):
+        tally.merge(part)  # in block order: the same floating sums on every runner
     return _result(
         hyp,
         outcomes,
@@ -416,6 +485,30 @@ class Tally:
             self.est_sum[cols] += np.stack([E[:, hyp[h][1], hyp[h][2]] for h in cols], axis=1).sum(axis=0)
             self.fam_any[fam] += r.any(axis=1).sum()
             self.fam_all[fam] += r.all(axis=1).sum()
+
+    def merge(self, other: Tally) -> None:
+        """Add another batch's tally of the same hypotheses (blocks merged in a fixed order give the
+        same sums whichever process counted them)."""
+        self.rej += other.rej
+        self.rej_raw += other.rej_raw
+        self.est_sum += other.est_sum
+        for fam in self.fams:
+            self.fam_any[fam] += other.fam_any[fam]
+            self.fam_all[fam] += other.fam_all[fam]
+
+
+def _trials_done(progress: Callable[[int, int], None] | None, total: int) -> Callable[[int], None] | None:
+    """A runner's ``progress(trials of a finished block)`` as the workflows' ``progress(done, total)``."""
+    if progress is None:
+        return None
+    done = 0
+
+    def step(trials: int) -> None:
+        nonlocal done
+        done += trials
+        progress(done, total)
+
+    return step
 
 
 def _mcse(p: np.ndarray, n: int) -> np.ndarray:
