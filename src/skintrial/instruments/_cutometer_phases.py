@@ -68,16 +68,17 @@ def _events(pos: np.ndarray, v: np.ndarray, on: np.ndarray, m: int, gap: np.ndar
 
 
 def _rise(y: np.ndarray, n: np.ndarray, h: np.ndarray) -> np.ndarray:
-    """``R`` of every row (module docstring), 0 where its window reaches the last sample or beyond.
+    """``R`` of every row (module docstring) from ``y`` in float32 (it only places events), 0 where
+    its window reaches the last sample or beyond.
 
-    One sampling rate and contiguous rows: one subtraction over the flattened array (the differences
-    that cross into the next row fall in the zeroed tail)."""
+    One sampling rate: one subtraction over the flattened array (the differences that cross into the
+    next row fall in the zeroed tail)."""
     g, m = y.shape
     steps = np.unique(h)
     stop = n - 1 - h  # windows reaching into the padded tail count as no change
-    if steps.size == 1 and steps[0] < m and y.flags.c_contiguous:
+    if steps.size == 1 and steps[0] < m:
         step = int(steps[0])
-        flat = y.reshape(-1).astype(np.float32)  # (then subtracting: faster than a casting subtract)
+        flat = y.reshape(-1)
         diff = np.empty(flat.size, dtype=np.float32)
         np.subtract(flat[step:], flat[:-step], out=diff[:-step])
         diff[-step:] = 0.0
@@ -156,7 +157,8 @@ def _refine(y, n, dt, noise, row, i0) -> np.ndarray:
     ``_DECISIVE`` noise variances, so on noisy curves the longer, steadier fit decides."""
     out = i0.copy()
     keys = np.round(dt[row], 12)
-    for key in np.unique(keys).tolist():  # Python floats: round() on them is cheap
+    one = bool(keys.size) and bool(np.all(keys == keys[0]))
+    for key in [float(keys[0])] if one else np.unique(keys).tolist():  # Python floats: cheap round()
         sel = np.flatnonzero(keys == key)
         w, v = max(3, round(PRE_S / key)), max(2, round(POST_S / key))
         k = max(1, round(SEARCH_S / key))
@@ -217,8 +219,9 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     m = y.shape[1]
     h = np.maximum(1, np.round(RISE_S / dt)).astype(np.intp)
     last = n - 1
-    rise = _rise(y, n, h)
-    noise = _noise(y)
+    y32 = y.astype(np.float32)  # the rise and the noise level only place events: float32 will do
+    rise = _rise(y32, n, h)
+    noise = _noise(y32)
     floor = _NOISE_Z * np.sqrt(2.0) * noise
     gap = np.maximum(2, np.round(_MERGE_S / dt)).astype(np.intp)
     top, drop = rise.max(axis=1), -rise.min(axis=1)
