@@ -32,36 +32,38 @@ V^-1``, ``A = X' V^-1 X``, ``u = P y``, ``V_k = dV/dtheta_k`` and ``V_kl`` the s
     observed = u' V_k P V_l u - 1/2 tr(P V_k P V_l) + 1/2 tr(P V_kl) - 1/2 u' V_kl u
     average  = 1/2 u' V_k P V_l u
 
-All reduce to sums over subjects of T × T blocks (see ``_evaluate``).
+All reduce to sums over cells of subjects of T × T blocks, computed once per evaluation and projected on
+the parameters (:mod:`skintrial.stats._reml_terms`); the last exact evaluation at each outcome's maximum
+also serves the inference in mmrm's parameters (no evaluation is repeated).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from skintrial.stats._covstruct import STRUCTURES, derivatives, start_theta, theta_of_sigma
+from skintrial.stats._reml_terms import (  # noqa: F401  (_evaluate, _loglik: called as _reml.* by the tests)
+    FitParts,
+    Terms,
+    _evaluate,
+    _gls,
+    _loglik,
+    _pd_inverse,
+    _Problem,
+    _problem,
+    _sym_inverse,
+    evaluate_terms,
+    project,
+)
 
 __all__ = ["BOUNDARY", "RemlFit", "fit_reml", "fit_reml_unstructured", "min_correlation_eigenvalue"]
 
-_LOG_2PI = float(np.log(2.0 * np.pi))
 BOUNDARY = 1e-7
 """Iterations stop for an outcome whose Sigma has a correlation-matrix eigenvalue below this: the
 restricted likelihood is then increasing towards a singular covariance (too few participants seen at
 the visits involved), and no interior maximum exists to report."""
-
-
-@dataclass(frozen=True)
-class FitParts:
-    """Terms of the evaluation at the maximum that the contrasts' inference reuses: the problem (cells),
-    the padded inverses per cell, ``B = W X`` per cell, ``u = V^-1 r`` per subject and ``K``."""
-
-    prob: _Problem
-    Wc: np.ndarray
-    B: np.ndarray
-    u: np.ndarray
-    K: np.ndarray
 
 
 @dataclass(frozen=True)
@@ -91,229 +93,6 @@ def _sym_index(T: int) -> np.ndarray:
         S[k, a, b] = 1.0
         S[k, b, a] = 1.0
     return S
-
-
-def _sym_inverse(M: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Inverse, log-determinant and smallest eigenvalue of a stack of symmetric matrices (never raises).
-
-    A matrix that is not positive definite (an eigenvalue at or below ``floor``) gets a NaN inverse and
-    log-determinant."""
-    lam, vec = np.linalg.eigh(M)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        inv = (vec / np.where(lam > floor, lam, np.nan)[..., None, :]) @ np.swapaxes(vec, -1, -2)
-        logdet = np.log(np.where(lam > floor, lam, np.nan)).sum(axis=-1)
-    return inv, logdet, lam[..., 0]
-
-
-def _pd_inverse(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Inverse and log-determinant of a stack of symmetric matrices, as ``_sym_inverse`` gives them.
-
-    The hot path of every iteration: when the whole stack is positive definite (the rule inside the
-    iterations, where every accepted Sigma is), one batched Cholesky factorisation gives the
-    log-determinant and a batched solve the inverse, several times faster than the eigendecomposition;
-    otherwise the stack goes through ``_sym_inverse`` and its non-PD members come out NaN."""
-    try:
-        L = np.linalg.cholesky(M)
-    except np.linalg.LinAlgError:
-        return _sym_inverse(M)[:2]
-    logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=-1)
-    inv = np.linalg.inv(M)
-    return 0.5 * (inv + np.swapaxes(inv, -1, -2)), logdet
-
-
-@dataclass(frozen=True)
-class _Problem:
-    """One batch of outcomes, with subjects grouped into cells.
-
-    Subjects of one outcome that share their design rows ``X_i`` and their missingness pattern share
-    ``W_i``, ``B_i = W_i X_i`` and the diagonal block ``P_ii``: every term of the likelihood and its
-    derivatives that does not involve ``y`` is a count-weighted sum over these cells (in a trial, arms
-    x patterns: a handful), and only the terms in ``y`` run over subjects. When grouping would not
-    shrink the problem (continuous covariates), every subject is its own cell (``order`` is None)."""
-
-    y: np.ndarray  # (G, n, T) zeros where missing
-    mask: np.ndarray  # (G, n, T) float 0/1
-    X: np.ndarray  # (n, T, p)
-    pattern: np.ndarray  # (G, n) index into patterns
-    patterns: np.ndarray  # (K, T) float 0/1
-    cell: np.ndarray  # (G, n) cell of each subject, numbered 0.. in each outcome
-    order: np.ndarray | None  # (G, n) subjects sorted by cell; None: every subject is its own cell
-    cell_X: np.ndarray  # (G, C, T, p) design of each cell, or (1, n, T, p) = X
-    cell_pattern: np.ndarray  # (G, C) pattern index of each cell
-    count: np.ndarray  # (G, C) subjects in each cell (0 for padding)
-
-    def take(self, idx: np.ndarray) -> _Problem:
-        order = None if self.order is None else self.order[idx]
-        cell_X = self.cell_X if self.order is None else self.cell_X[idx]
-        return _Problem(
-            self.y[idx], self.mask[idx], self.X, self.pattern[idx], self.patterns, self.cell[idx], order,
-            cell_X, self.cell_pattern[idx], self.count[idx],
-        )  # fmt: skip
-
-
-def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = True) -> _Problem:
-    """Missingness patterns and cells of a batch (see ``_Problem``); ``group=False`` makes every
-    subject its own cell."""
-    G, n, T = mask.shape
-    codes = (mask * (1 << np.arange(T))).sum(axis=2)
-    present, pattern = np.unique(codes, return_inverse=True)
-    pattern = pattern.reshape(G, n)
-    patterns = ((present[:, None] >> np.arange(T)) & 1).astype(float)
-    xclass = np.unique(X.reshape(n, -1), axis=0, return_inverse=True)[1].reshape(n)
-    code = xclass[None, :] * len(present) + pattern
-    order = np.argsort(code, axis=1, kind="stable")
-    sorted_code = np.take_along_axis(code, order, axis=1)
-    first = np.ones((G, n), dtype=bool)
-    first[:, 1:] = sorted_code[:, 1:] != sorted_code[:, :-1]
-    rank = np.cumsum(first, axis=1) - 1
-    C = int(rank[:, -1].max()) + 1
-    # y and mask in C order whatever the caller's layout (a transposed or fancy-indexed view slows every product)
-    base = dict(y=np.ascontiguousarray(np.where(mask, y, 0.0), dtype=float),
-                mask=np.ascontiguousarray(mask, dtype=float), X=X, pattern=pattern, patterns=patterns)  # fmt: skip
-    if not group or C > 0.75 * n:  # grouping would not pay: every subject is its own cell
-        count = np.ones((G, n))
-        return _Problem(**base, cell=np.broadcast_to(np.arange(n), (G, n)), order=None, cell_X=X[None],
-                        cell_pattern=pattern, count=count)  # fmt: skip
-    cell = np.empty_like(rank)
-    np.put_along_axis(cell, order, rank, axis=1)
-    g = np.repeat(np.arange(G), n).reshape(G, n)
-    count = np.zeros((G, C))
-    np.add.at(count, (g, cell), 1.0)
-    rep = np.zeros((G, C), dtype=int)  # a representative subject of each cell (subject 0 for padding)
-    rep[g[first], rank[first]] = order[first]
-    return _Problem(**base, cell=cell, order=order, cell_X=X[rep], cell_pattern=np.take_along_axis(pattern, rep, 1),
-                    count=count)  # fmt: skip
-
-
-def _cell_sum(prob: _Problem, a: np.ndarray) -> np.ndarray:
-    """Sum a per-subject array (G, n, ...) over the subjects of each cell: (G, C, ...)."""
-    if prob.order is None:
-        return a
-    G, n = prob.cell.shape
-    C = prob.count.shape[1]
-    idx = prob.order.reshape(G, n, *([1] * (a.ndim - 2)))
-    flat = np.take_along_axis(a, idx, axis=1).reshape(G * n, -1)
-    sorted_cell = np.take_along_axis(prob.cell, prob.order, axis=1)
-    first = np.ones((G, n), dtype=bool)
-    first[:, 1:] = sorted_cell[:, 1:] != sorted_cell[:, :-1]
-    out = np.zeros((G * C, flat.shape[1]))
-    out[(prob.count > 0).ravel()] = np.add.reduceat(flat, np.flatnonzero(first.ravel()), axis=0)
-    return out.reshape(G, C, *a.shape[2:])
-
-
-def _padded_inverse(prob: _Problem, sigma: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Padded inverses per subject (G, n, T, T) and per cell (G, C, T, T), and log|Sigma_O| summed over
-    subjects (G,)."""
-    m = prob.patterns  # (K, T)
-    mm = m[:, :, None] * m[:, None, :]
-    filled = sigma[:, None] * mm[None] + np.eye(sigma.shape[-1]) * (1.0 - m)[None, :, None, :]
-    inv, logdet = _pd_inverse(filled)  # (G, K, T, T), (G, K)
-    inv = inv * mm[None]
-    g = np.arange(sigma.shape[0])[:, None]
-    W = inv[g, prob.pattern]
-    Wc = W if prob.order is None else inv[g, prob.cell_pattern]  # every subject its own cell: the same
-    return W, Wc, logdet[g, prob.pattern].sum(axis=1)
-
-
-def _gls(prob: _Problem, sigma: np.ndarray):
-    """GLS at a given Sigma: W per subject and per cell, B = W X per cell, A^-1, beta, u = W r and the
-    restricted log-likelihood."""
-    W, Wc, logdet_sigma = _padded_inverse(prob, sigma)
-    G, C, T, _ = Wc.shape
-    p = prob.X.shape[-1]
-    if prob.order is None:  # X shared by the outcomes: one (G T x T) @ (T x p) product per subject
-        Bc = np.ascontiguousarray(Wc.swapaxes(0, 1)).reshape(C, G * T, T) @ prob.X
-        Bc = Bc.reshape(C, G, T, p).swapaxes(0, 1)
-        A = prob.X.reshape(C * T, p).T @ np.ascontiguousarray(Bc).reshape(G, C * T, p)
-    else:
-        Bc = Wc @ prob.cell_X  # (G, C, T, p)
-        Xw = prob.cell_X * prob.count[:, :, None, None]
-        A = np.swapaxes(Xw.reshape(G, C * T, p), 1, 2) @ Bc.reshape(G, C * T, p)
-    Ainv, logdet_A = _pd_inverse(0.5 * (A + np.swapaxes(A, 1, 2)))
-    wy = np.einsum("gits,gis->git", W, prob.y)
-    c = wy.reshape(G, -1) @ prob.X.reshape(-1, p)
-    beta = np.einsum("gpq,gq->gp", Ainv, c)
-    r = (prob.y - (beta @ prob.X.reshape(-1, p).T).reshape(prob.y.shape)) * prob.mask
-    u = np.einsum("gits,gis->git", W, r)
-    n_obs = prob.mask.sum(axis=(1, 2))
-    quad = np.einsum("git,git->g", r, u)
-    ll = -0.5 * (logdet_sigma + quad + logdet_A + (n_obs - p) * _LOG_2PI)
-    return W, Wc, Bc, Ainv, beta, u, ll
-
-
-def _loglik(prob: _Problem, sigma: np.ndarray) -> np.ndarray:
-    return _gls(prob, sigma)[-1]
-
-
-def _evaluate_ai(prob: _Problem, sigma: np.ndarray, S: np.ndarray):
-    """Log-likelihood, score and the *average information* ``AI_kl = 1/2 u' V_k P V_l u`` (Gilmour,
-    Thompson & Cullis 1995): the mean of the observed and expected information without the trace term
-    ``tr(P V_k P V_l)``, whose sum over pairs of subjects (``K`` in :func:`_evaluate`) dominates the cost.
-    Positive semi-definite, and close to the expected information near the maximum; the iterations use
-    it until they are close, then exact Newton steps (:func:`fit_reml`)."""
-    Wi, W, B, Ainv, beta, u, ll = _gls(prob, sigma)
-    G, C, T, p = B.shape
-    w = prob.count[:, :, None]
-    BA = (B.reshape(G, C * T, p) @ Ainv).reshape(G, C, T, p)
-    Pf = (W - BA @ np.swapaxes(B, -1, -2)).reshape(G, C, T * T)
-    D = 0.5 * (np.swapaxes(u, 1, 2) @ u - (Pf * w).sum(axis=1).reshape(G, T, T))
-    Sf = S.reshape(*S.shape[:-2], T * T)
-    score = (Sf @ D.reshape(G, T * T, 1))[..., 0]
-    uu = (u[:, :, :, None] * u[:, :, None, :]).reshape(G, -1, T * T)
-    Q1 = (np.swapaxes(uu, 1, 2) @ Wi.reshape(G, -1, T * T)).reshape(G, T, T, T, T)  # [a,d,b,c]
-    R = np.einsum("gia,gibp->gabp", _cell_sum(prob, u), B)
-    Q2 = np.einsum("gabp,gpq,gdcq->gadbc", R, Ainv, R, optimize=True)
-    Q = (Q1 - Q2).transpose(0, 1, 3, 4, 2).reshape(G, T * T, T * T)  # [a,b,c,d]
-    ai = 0.5 * (Sf @ Q @ np.swapaxes(Sf, -1, -2))
-    return ll, score, 0.5 * (ai + np.swapaxes(ai, 1, 2))
-
-
-def _evaluate(
-    prob: _Problem, sigma: np.ndarray, S: np.ndarray, H: np.ndarray | None = None, *, parts: bool = False
-):
-    """Log-likelihood, score, expected and observed information over parameters theta of Sigma.
-
-    ``S`` holds the derivatives ``dSigma / dtheta_k``: (q, T, T) shared by all outcomes (the distinct
-    elements of Sigma: 0/1 maps) or (G, q, T, T) per outcome; ``H`` (G, q, q, T, T) the second
-    derivatives when Sigma is not linear in theta (their term ``-sum_ab H_kl[a,b] D[a,b]`` enters the
-    observed information). Sums over subjects of terms without ``y`` are count-weighted sums over cells
-    (``w`` below)."""
-    Wi, W, B, Ainv, beta, u, ll = _gls(prob, sigma)
-    G, C, T, p = B.shape
-    w = prob.count[:, :, None]
-    Bf = B.reshape(G, C, T * p)
-    K = (np.swapaxes(Bf * w, 1, 2) @ Bf).reshape(G, T, p, T, p)  # K[x,p,y,s] = sum_i B_i[x,p] B_i[y,s]
-    Kb = K.transpose(0, 1, 3, 2, 4)  # Kb[x,y] = the p x p block K[x,:,y,:]
-    BA = (B.reshape(G, C * T, p) @ Ainv).reshape(G, C, T, p)
-    Hii = BA @ np.swapaxes(B, -1, -2)  # H_ii = B_i A^-1 B_i'   (G, C, T, T)
-    P = W - Hii  # diagonal blocks of P
-    Pf, Hf = P.reshape(G, C, T * T), Hii.reshape(G, C, T * T)
-    # score: D[a,b] = 1/2 sum_i (u_ia u_ib - P_ii[a,b])
-    D = 0.5 * (np.swapaxes(u, 1, 2) @ u - (Pf * w).sum(axis=1).reshape(G, T, T))
-    Sf = S.reshape(*S.shape[:-2], T * T)
-    score = (Sf @ D.reshape(G, T * T, 1))[..., 0]  # (G, q)
-    # F[a,b,c,d] = sum_ij P_ij[b,c] P_ji[d,a], with P_ij = -B_i A^-1 B_j' off the diagonal
-    diag = np.swapaxes(Pf * w, 1, 2) @ Pf - np.swapaxes(Hf * w, 1, 2) @ Hf  # [(b,c),(d,a)]
-    K2 = Ainv[:, None, None] @ Kb @ Ainv[:, None, None]  # [b,a] blocks of A^-1 K_ba A^-1
-    cross = K2.reshape(G, T * T, p * p) @ np.swapaxes(Kb.reshape(G, T * T, p * p), 1, 2)  # [(b,a),(c,d)]
-    cross = cross.reshape(G, T, T, T, T).transpose(0, 1, 3, 4, 2)  # [b,c,d,a]
-    F = diag.reshape(G, T, T, T, T) + cross  # indexed [b,c,d,a]
-    F = F.transpose(0, 4, 1, 2, 3)  # [a,b,c,d]
-    # Q[a,b,c,d] = sum_ij u_ia P_ij[b,c] u_jd
-    uu = (u[:, :, :, None] * u[:, :, None, :]).reshape(G, -1, T * T)  # [(a,d)]
-    Q1 = (np.swapaxes(uu, 1, 2) @ Wi.reshape(G, -1, T * T)).reshape(G, T, T, T, T)  # [a,d,b,c]
-    R = np.einsum("gia,gibp->gabp", _cell_sum(prob, u), B)
-    Q2 = np.einsum("gabp,gpq,gdcq->gadbc", R, Ainv, R, optimize=True)
-    Q = (Q1 - Q2).transpose(0, 1, 3, 4, 2)  # [a,b,c,d]
-    SfT = np.swapaxes(Sf, -1, -2)
-    expected = 0.5 * (Sf @ F.reshape(G, T * T, T * T) @ SfT)
-    observed = Sf @ Q.reshape(G, T * T, T * T) @ SfT - expected
-    if H is not None:
-        observed = observed - np.einsum("gklab,gab->gkl", H, D)
-    observed = 0.5 * (observed + np.swapaxes(observed, 1, 2))
-    if parts:  # what the inference for contrasts needs from this point (skintrial.stats._reml_inference)
-        return ll, score, expected, observed, beta, Ainv, K, FitParts(prob, Wc=W, B=B, u=u, K=K)
-    return ll, score, expected, observed, beta, Ainv, K
 
 
 def _start(prob: _Problem) -> np.ndarray:
@@ -350,9 +129,11 @@ def _direction(score, expected, observed, use_newton: bool):
     inv_e = _pd_inverse(expected)[0]
     step = np.einsum("gkl,gl->gk", inv_e, score)
     decrement = np.einsum("gk,gk->g", score, step)
-    if use_newton:
-        inv_o, _, min_o = _sym_inverse(observed)
-        ok = min_o > 1e-10 * np.abs(np.linalg.eigvalsh(observed)[:, -1])
+    if use_newton:  # one eigendecomposition: the inverse and the check of positive definiteness
+        lam, vec = np.linalg.eigh(observed)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv_o = (vec / np.where(lam > 0, lam, np.nan)[..., None, :]) @ np.swapaxes(vec, -1, -2)
+        ok = lam[:, 0] > 1e-10 * np.abs(lam[:, -1])
         newton = np.einsum("gkl,gl->gk", inv_o, score)
         step = np.where(ok[:, None] & np.isfinite(newton).all(axis=1, keepdims=True), newton, step)
     return step, decrement
@@ -432,9 +213,10 @@ def _positive_definite(sigma: np.ndarray) -> np.ndarray:
 def _assess(prob: _Problem, param, theta: np.ndarray, exact: np.ndarray):
     """Log-likelihood, step and decrement at ``theta`` for each outcome: the exact Newton step where
     ``exact`` (Fisher scoring where the observed information is not positive definite), else the
-    average-information step."""
+    average-information step; and the exact evaluations' terms (positions, :class:`Terms`) or None."""
     ll, dec = np.empty(theta.shape[0]), np.full(theta.shape[0], np.nan)
     step = np.zeros_like(theta)
+    found = None
     for use_exact in (False, True):
         pos = np.flatnonzero(exact == use_exact)
         if pos.size == 0:
@@ -442,13 +224,50 @@ def _assess(prob: _Problem, param, theta: np.ndarray, exact: np.ndarray):
         sub = prob.take(pos) if pos.size < theta.shape[0] else prob
         th = theta[pos]
         J, H = param.derivatives(th)
+        t = evaluate_terms(sub, param.sigma(th), trace=use_exact)
+        score, expected, observed = project(t, J, H)
+        ll[pos] = t.ll
+        step[pos], dec[pos] = _direction(score, expected, observed, use_newton=use_exact)
         if use_exact:
-            ll[pos], score, expected, observed, *_ = _evaluate(sub, param.sigma(th), J, H)
-            step[pos], dec[pos] = _direction(score, expected, observed, use_newton=True)
-        else:
-            ll[pos], score, ai = _evaluate_ai(sub, param.sigma(th), J)
-            step[pos], dec[pos] = _direction(score, ai, ai, use_newton=False)
-    return ll, step, dec
+            found = (pos, t)
+    return ll, step, dec, found
+
+
+class _Last:
+    """The exact evaluation at each outcome's current theta (which evaluation, and the outcome's row in
+    it), kept so that the fit's final evaluation (in mmrm's parameters, for the inference) is a
+    projection of it rather than another evaluation."""
+
+    def __init__(self, G: int) -> None:
+        self.src, self.row = np.full(G, -1), np.zeros(G, dtype=int)
+        self.found: list[Terms] = []
+
+    def keep(self, where: np.ndarray, found, accepted: np.ndarray | None = None) -> None:
+        """Outcomes ``where[accepted]`` moved to the points ``_assess`` evaluated (``found``)."""
+        acc = np.ones(where.size, dtype=bool) if accepted is None else accepted
+        self.src[where[acc]] = -1
+        if found is None or not acc[found[0]].any():
+            return
+        pos, t = found
+        sel = acc[pos]
+        self.src[where[pos[sel]]] = len(self.found)
+        self.row[where[pos[sel]]] = np.flatnonzero(sel)
+        self.found.append(t)
+
+    def terms(self, prob: _Problem, sigma: np.ndarray) -> Terms:
+        """All outcomes' terms at ``sigma`` (their current point), evaluating those not kept."""
+        missing = np.flatnonzero(self.src < 0)
+        if missing.size:
+            self.keep(missing, (np.arange(missing.size), evaluate_terms(prob.take(missing), sigma[missing])))
+        out = []
+        for f in fields(Terms):
+            first = getattr(self.found[self.src[0]], f.name)
+            a = np.empty((self.src.size, *first.shape[1:]))
+            for k in np.unique(self.src):
+                mine = self.src == k
+                a[mine] = getattr(self.found[k], f.name)[self.row[mine]]
+            out.append(a)
+        return Terms(*out)
 
 
 def fit_reml(
@@ -494,7 +313,8 @@ def fit_reml(
     param = _Elements(T) if structure == "us" else _Structured(structure, T)
     theta = param.start(_start(prob))
     exact = np.zeros(G, dtype=bool)  # average information until close, then exact Newton
-    ll, step, decrement = _assess(prob, param, theta, exact)
+    ll, step, decrement, _ = _assess(prob, param, theta, exact)
+    last = _Last(G)
     n_iter = np.ones(G, dtype=int)
     active = np.arange(G)
     for _ in range(max_iter):
@@ -509,12 +329,14 @@ def fit_reml(
         ok = _positive_definite(param.sigma(cand))
         ll_c = np.full(active.size, -np.inf)
         step_c, dec_c = np.zeros_like(cand), np.full(active.size, np.nan)
+        found = None
         if ok.any():
-            ll_c[ok], step_c[ok], dec_c[ok] = _assess(
+            ll_c[ok], step_c[ok], dec_c[ok], found = _assess(
                 prob.take(active[ok]), param, cand[ok], exact[active[ok]]
             )
         old_ll = ll[active]
         accept = ll_c >= old_ll - 1e-13 * np.abs(old_ll)
+        last.keep(active[ok], found, accept[ok])
         gain = np.where(accept, ll_c - old_ll, 0.0)
         acc = active[accept]
         theta[acc], ll[acc], step[acc], decrement[acc] = (
@@ -531,9 +353,10 @@ def fit_reml(
             )
             moved = rej[~f_rej]
             if moved.size:
-                ll[moved], step[moved], decrement[moved] = _assess(
+                ll[moved], step[moved], decrement[moved], found = _assess(
                     prob.take(moved), param, theta[moved], exact[moved]
                 )
+                last.keep(moved, found)
             gain[~accept], failed[~accept] = g_rej, f_rej
         n_iter[active] += 1
         # stop where no exact step helps any more, or where the gain is rounding noise near the maximum;
@@ -542,19 +365,25 @@ def fit_reml(
         retry = active[failed & ~was_exact]
         if retry.size:
             exact[retry] = True
-            ll[retry], step[retry], decrement[retry] = _assess(
+            ll[retry], step[retry], decrement[retry], found = _assess(
                 prob.take(retry), param, theta[retry], exact[retry]
             )
+            last.keep(retry, found)
         noise = (gain <= 1e-14 * np.maximum(1.0, np.abs(ll[active]))) & (dec < converged_tol)
         stalled = was_exact & (failed | noise)
         stalled |= min_correlation_eigenvalue(param.sigma(theta[active])) < BOUNDARY  # heading for singular
         active = active[~stalled]
     sigma = param.sigma(theta)
     # inference in mmrm's parameters (for us: log-Cholesky), where the Kenward-Roger terms are defined;
-    # the decrement score' E^-1 score does not depend on the parameterisation
+    # the decrement score' E^-1 score does not depend on the parameterisation; the terms are those of
+    # the last exact evaluation at each outcome's maximum, projected on mmrm's parameters
     theta_m = theta if structure != "us" else _safe_theta_of_sigma(sigma)
     J, H = _Structured(structure, T).derivatives(theta_m)
-    ll, score, expected, observed, beta, Ainv, K, fit_parts = _evaluate(prob, sigma, J, H, parts=True)
+    t = last.terms(prob, sigma)
+    score, expected, observed = project(t, J, H)
+    ll, beta, Ainv, K = t.ll, t.beta, t.Ainv, t.K
+    assert K is not None  # exact evaluations carry K
+    fit_parts = FitParts(prob, Wc=t.Wc, B=t.B, u=t.u, K=K)
     _, decrement = _direction(score, expected, observed, use_newton=False)
     M = _information_terms(J, K)
     return RemlFit(

@@ -62,17 +62,19 @@ def _k_tensor(prob: _Problem, B: np.ndarray) -> np.ndarray:
     return (np.swapaxes(Bf * prob.count[:, :, None], 1, 2) @ Bf).reshape(G, T, p, T, p)
 
 
-def _kr_adjusted(prob, Wc, B, Phi, J, H, W, M, linear: bool) -> np.ndarray:
+def _kr_adjusted(prob, Wc, B, K, Phi, J, H, W, M, linear: bool) -> np.ndarray:
     """Kenward–Roger adjusted covariance of beta (G, p, p)."""
     Jt = np.einsum("gkl,gltu->gktu", W, J)  # sum_l W_kl J_l
-    Z = np.einsum("gkab,gcbd,gkde->gcae", J, Wc, Jt, optimize=True)  # per cell: sum_k J_k W_c Jt_k
-    Qw = np.einsum("gc,gcap,gcab,gcbq->gpq", prob.count, B, Z, B, optimize=True)
+    G, C, T, p = B.shape
+    # per cell Z_c = sum_k J_k W_c Jt_k, linear in W_c: one (T^2 x T^2) map per outcome applied to every cell
+    Zmap = np.einsum("gkab,gkde->gbdae", np.broadcast_to(J, Jt.shape), Jt).reshape(G, T * T, T * T)
+    ZB = (Wc.reshape(G, C, T * T) @ Zmap).reshape(G, C, T, T) @ B * prob.count[:, :, None, None]
+    Qw = np.swapaxes(B.reshape(G, C * T, p), 1, 2) @ ZB.reshape(G, C * T, p)  # sum_c n_c B_c' Z_c B_c
     MP = M @ Phi[:, None]  # (G, q, p, p)
     PPw = np.einsum("gkl,gkab,glbc->gac", W, MP, M, optimize=True)
     inner = Qw - PPw
     if not linear:
         Hbar = np.einsum("gkl,gkltu->gtu", W, H)
-        K = _k_tensor(prob, B)  # (cheap next to the fit; kept local for clarity)
         inner = inner - 0.25 * np.einsum("gab,gapbq->gpq", Hbar, K)
     adj = Phi + 2.0 * Phi @ inner @ Phi
     return 0.5 * (adj + np.swapaxes(adj, 1, 2))
@@ -180,7 +182,7 @@ def contrast_stats(
     if vcov == "empirical":
         V = _empirical(prob, u, Phi)
     elif df_method.startswith("kenward_roger"):
-        V = _kr_adjusted(prob, Wc, B, Phi, J, H, W, M, linear=df_method == "kenward_roger_linear")
+        V = _kr_adjusted(prob, Wc, B, K, Phi, J, H, W, M, linear=df_method == "kenward_roger_linear")
     else:
         V = Phi
     var = np.einsum("gkp,gpq,gkq->gk", L, V, L)
