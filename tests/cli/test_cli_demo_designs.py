@@ -36,7 +36,11 @@ def test_demo_of_each_design(tmp_path, design, tables):
 
 @pytest.mark.parametrize(
     ("args", "option"),
-    [(["--design", "crossover"], "--design"), (["--design", "single-arm", "--control"], "--control")],
+    [
+        (["--design", "crossover"], "--design"),
+        (["--design", "single-arm", "--control"], "--control"),
+        (["--design", "cross-sectional", "--expression"], "--expression"),
+    ],
 )
 def test_bad_design_options_exit_2(tmp_path, args, option):
     r = runner.invoke(app, ["demo", "--out", str(tmp_path / "d"), *args])

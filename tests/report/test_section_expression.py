@@ -40,14 +40,30 @@ def test_no_expression_layer_no_section():
     assert 'id="expression"' not in render_report(res)
 
 
-def test_demo_with_expression_layer(tmp_path):
+def test_demo_has_the_expression_layer_by_default(tmp_path):
     from typer.testing import CliRunner
 
     from skintrial.cli import app
 
     out = tmp_path / "demo"
-    r = CliRunner().invoke(app, ["demo", "--out", str(out), "--n", "24", "--expression"])
+    r = CliRunner().invoke(app, ["demo", "--out", str(out), "--n", "24"])
     assert r.exit_code == 0, r.output
     assert (out / "study" / "expression.csv").is_file()
+    assert "[expression]" in (out / "study" / "study.toml").read_text()
     assert {"expression_de", "expression_genesets"} <= {p.stem for p in (out / "results").glob("*.csv")}
     assert 'id="expression"' in (out / "report.html").read_text()
+    assert (out / "figures" / "expression-ecm-heatmap.svg").is_file()
+
+
+def test_demo_without_the_expression_layer(tmp_path):
+    from typer.testing import CliRunner
+
+    from skintrial.cli import app
+
+    out = tmp_path / "demo"
+    r = CliRunner().invoke(app, ["demo", "--out", str(out), "--n", "24", "--no-expression"])
+    assert r.exit_code == 0, r.output
+    assert not (out / "study" / "expression.csv").exists()
+    assert "[expression]" not in (out / "study" / "study.toml").read_text()
+    assert not (out / "results" / "expression_de.csv").exists()
+    assert 'id="expression"' not in (out / "report.html").read_text()
