@@ -399,11 +399,18 @@ def _gather(
     costs more than the gather that fills it)."""
     per_row = ok.sum(axis=1)
     text = np.empty((3, int(per_row.sum())), dtype=object)
-    text[0] = np.repeat(ids, per_row)
-    text[1] = (
-        np.repeat(row_visit, per_row) if row_visit is not None else np.broadcast_to(col_visit, ok.shape)[ok]
-    )
-    text[2] = np.broadcast_to(col_outcome, ok.shape)[ok]
+    if ok.all():  # a complete sheet: each text written in place, row by row (no gather, no temporary)
+        text[0].reshape(ok.shape)[:] = ids[:, None]
+        text[1].reshape(ok.shape)[:] = row_visit[:, None] if row_visit is not None else col_visit
+        text[2].reshape(ok.shape)[:] = col_outcome
+    else:
+        text[0] = np.repeat(ids, per_row)
+        text[1] = (
+            np.repeat(row_visit, per_row)
+            if row_visit is not None
+            else np.broadcast_to(col_visit, ok.shape)[ok]
+        )
+        text[2] = np.broadcast_to(col_outcome, ok.shape)[ok]
     numbers = pd.DataFrame({"value": values[ok], ROW_COLUMN: np.repeat(rows, per_row)}, copy=False)
     texts = pd.DataFrame(text.T, columns=["participant_id", "visit", "outcome"], copy=False)
     return pd.concat([texts, numbers], axis=1, copy=False)  # side by side, nothing copied
