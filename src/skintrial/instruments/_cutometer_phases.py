@@ -114,15 +114,18 @@ def _fits(y, n, r, c, before: int, after: int, k: int) -> np.ndarray:
     orthonormal basis of its design), i.e. ``|ys|^2`` minus the residual sum of squares. All candidates
     in one product with the stacked ``Q_j``; samples taken relative to the one at ``c``. Shape
     (2k + 1, events)."""
-    offs = np.arange(-before - k, after + k + 1)
-    cols = c[:, None] + offs[None, :]
-    if c.size and (c.min() - before - k < 0 or np.any(c + after + k > n[r] - 1)):
-        cols = np.minimum(np.maximum(cols, 0), (n[r] - 1)[:, None])
-    ys = y.reshape(-1)[(r * y.shape[1])[:, None] + cols]
+    size = before + after + 2 * k + 1
+    start = c - before - k
+    flat = y.reshape(-1)
+    if c.size and (start.min() < 0 or np.any(start + size > n[r])):  # a window leaves its curve
+        cols = np.minimum(np.maximum(start[:, None] + np.arange(size), 0), (n[r] - 1)[:, None])
+        ys = flat[(r * y.shape[1])[:, None] + cols]
+    else:  # the windows are rows of a strided view: copied without an index array
+        ys = np.lib.stride_tricks.sliding_window_view(flat, size)[r * y.shape[1] + start]
     ys -= ys[:, before + k : before + k + 1]
     proj = _bases(before, after, k) @ ys.T
     np.square(proj, out=proj)
-    return np.add.reduceat(proj, np.arange(0, proj.shape[0], 4), axis=0)
+    return proj.reshape(2 * k + 1, 4, -1).sum(axis=1)
 
 
 @functools.lru_cache(maxsize=64)
