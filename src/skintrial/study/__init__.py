@@ -5,14 +5,8 @@ from skintrial.study._bundle import Study, load_study, read_study_toml, validate
 from skintrial.study._manifest import manifest_spacing, read_spacing_manifest
 from skintrial.study._ranges import pixel_spacing_problem
 from skintrial.study._readers import ROW_COLUMN, find_table, read_table
-from skintrial.study._redcap_import import (
-    MAPPING_FILE,
-    RedcapImport,
-    import_redcap,
-    redcap_draft,
-    write_redcap_bundle,
-    write_redcap_draft,
-)
+from skintrial.study._redcap_import import RedcapImport, import_redcap, redcap_draft
+from skintrial.study._redcap_write import MAPPING_FILE, write_redcap_bundle, write_redcap_draft
 from skintrial.study._schema import (
     CUTOMETER_COLUMN_KEYS,
     CUTOMETER_COLUMNS,
