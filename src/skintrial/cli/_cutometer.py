@@ -14,7 +14,7 @@ from typing import Annotated
 
 import typer
 
-from skintrial.cli._app import app, err_console, guarded
+from skintrial.cli._app import CLUSTER, app, err_console, guarded, on_cluster
 
 
 def _parse_columns(specs: list[str] | None) -> dict[str, object]:
@@ -95,12 +95,14 @@ def cutometer(
             help="Vendor column mapping CANONICAL=SOURCE[:UNIT], repeatable (units: mm, um, s, ms, mbar, kPa...).",
         ),
     ] = None,
+    cluster: Annotated[str | None, CLUSTER] = None,
 ) -> None:
     """Ue, Uv, Uf, Ur, Ua and R0-R9 per measurement, with quality flags.
 
     Columns: file, measurement_id, n_cycles, ue, uv, uf, ur, ua, r0 ... r9, qc (semicolon-separated
     flags; empty when clean; 'error: ...' for a file that could not be read). When no file can be
-    read: exit 2, nothing written. Definitions: docs/cutometer.md.
+    read: exit 2, nothing written. With --cluster the files are measured on a Dask cluster, in chunks
+    (the same table). Definitions: docs/cutometer.md.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
@@ -111,12 +113,13 @@ def cutometer(
     refuse_inputs({out: "--out"}, files)  # before any work: the output never replaces an input curve
     mapping = _parse_columns(column)
     columns = (TextColumn("cutometer"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    with on_cluster(cluster) as runner, Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("files", total=len(files))
         table = cutometer_files(
             files,
             mapping=mapping,
-            on_file=lambda _: bar.advance(task),
+            progress=lambda k: bar.advance(task, k),
+            client=runner,
             on_s=on,
             off_s=off,
             onset_s=onset,

@@ -17,7 +17,7 @@ from typing import Annotated
 
 import typer
 
-from skintrial.cli._app import app, err_console, guarded
+from skintrial.cli._app import CLUSTER, app, err_console, guarded, on_cluster
 
 
 def _parse_spacing(text: str | None):
@@ -89,12 +89,14 @@ def ultrasound(
     upper_fraction: Annotated[
         float, typer.Option(help="Depth fraction of the dermis counted as upper dermis.")
     ] = 0.5,
+    cluster: Annotated[str | None, CLUSTER] = None,
 ) -> None:
     """Dermal thickness, echogenicity (LEP/MEP/HEP, upper vs lower dermis) and SLEB per scan.
 
     One CSV row per file (columns in docs/ultrasound.md); qc holds the flags, or 'error: ...' for a
     file that cannot be read, and the rest of the batch goes on. When no file can be read: exit 2,
-    nothing written.
+    nothing written. With --cluster the scans are measured (and the overlays drawn) on a Dask
+    cluster, in chunks (the same table; the workers must see the scans and --overlay-dir).
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
@@ -125,7 +127,7 @@ def ultrasound(
         # the manifest names files; --pixel-spacing-mm (if given) covers the others
         spacing = manifest if spacing is None else spacing_per_file(files, manifest, spacing)
     columns = (TextColumn("ultrasound"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=err_console, transient=True) as bar:
+    with on_cluster(cluster) as runner, Progress(*columns, console=err_console, transient=True) as bar:
         task = bar.add_task("scans", total=len(files))
         table = ultrasound_files(
             files,
@@ -133,6 +135,7 @@ def ultrasound(
             overlay_dir=overlay_dir,
             upper_fraction=upper_fraction,
             progress=lambda k: bar.advance(task, k),
+            client=runner,
         )
     # an overlay that failed mid-batch (disk full) leaves its row's values: counted apart from unreadable scans
     no_overlay = table["qc"].str.contains("overlay not written", regex=False)

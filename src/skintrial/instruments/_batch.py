@@ -8,15 +8,48 @@ nothing to write: the command exits 2 with :func:`error_problems`, one problem p
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 
 import pandas as pd
 
 from skintrial.errors import Problem
 
-__all__ = ["ERROR_PREFIX", "error_cell", "one_line", "error_problems"]
+__all__ = ["ERROR_PREFIX", "error_cell", "one_line", "error_problems", "files_per_task"]
 
 ERROR_PREFIX = "error: "
+
+
+TASK_OVERHEAD_S = 0.004
+"""What one task costs a Dask cluster beyond its work: ``runner.map(abs, range(1000))`` on
+``--cluster local:2`` took 3.8-4.1 ms per task on the 2-core development machine (busy with other
+work; benchmarks/bench_cluster_ultrasound.py measures and prints it again)."""
+
+MAX_FILES_PER_TASK = 200
+"""At most this many files per cluster task: progress stays visible and a rerun task (a worker that
+died) costs little."""
+
+
+def files_per_task(n: int, workers: int, *, file_s: float, smallest: int = 1) -> int:
+    """How many files one cluster task measures: enough chunks to keep every worker busy, few enough
+    that scheduling costs at most ~2 % of a task.
+
+    ``ceil(n / (4 · workers))`` (four chunks per worker, so that an uneven chunk costs little at the
+    end), raised to ``ceil(TASK_OVERHEAD_S / (0.02 · file_s))`` (the overhead at most 2 % of a task of
+    files costing ``file_s`` seconds each) and to ``smallest``, and capped at
+    :data:`MAX_FILES_PER_TASK`. Cutting by the number of workers is safe here: every file is measured
+    on its own, so a file's row never depends on the files beside it in its chunk (tested).
+
+    >>> files_per_task(2000, 2, file_s=0.010)  # ultrasound, 10 ms a scan: the cap
+    200
+    >>> files_per_task(300, 2, file_s=0.010, smallest=16)  # 38 per chunk, 8 chunks
+    38
+    >>> files_per_task(100, 2, file_s=0.003)  # Cutometer, 3 ms a curve file: 67 for 2 % overhead
+    67
+    """
+    floor = math.ceil(TASK_OVERHEAD_S / (0.02 * file_s))
+    want = math.ceil(n / (4 * max(1, workers)))
+    return max(1, min(max(want, floor, smallest), MAX_FILES_PER_TASK))
 
 
 def one_line(text: str) -> str:

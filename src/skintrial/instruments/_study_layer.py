@@ -26,6 +26,7 @@ from typing import Any, cast
 import numpy as np
 import pandas as pd
 
+from skintrial.cluster import Runner, as_runner
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
 from skintrial.instruments._cutometer_defs import INFORMATIONAL_FLAGS, PARAMETERS
@@ -132,13 +133,18 @@ def _run_instrument(
     study: Study,
     overlay_dir: Path,
     progress: Callable[[int], None] | None,
+    runner: Runner,
 ) -> pd.DataFrame:
     paths = rows["path"].tolist()
     present = [p for p in paths if Path(p).is_file()]
     missing = _missing_rows([p for p in paths if not Path(p).is_file()])
     if progress and len(missing):
         progress(len(missing))
-    found = _measure(instrument, present, study, overlay_dir, progress, rows) if present else pd.DataFrame()
+    found = (
+        _measure(instrument, present, study, overlay_dir, progress, rows, client=runner)
+        if present
+        else pd.DataFrame()
+    )
     out = pd.concat([found, missing], ignore_index=True) if len(missing) else found
     if "n_cycles" in out.columns:  # missing files have no cycles: keep the count an integer column
         out["n_cycles"] = out["n_cycles"].astype("Int64")
@@ -152,20 +158,22 @@ def _measure(
     overlay_dir: Path,
     progress: Callable[[int], None] | None,
     rows: pd.DataFrame,
+    *,
+    client: Runner | None = None,
 ) -> pd.DataFrame:
     raw = study.spec.raw
     if instrument == "cutometer":
         from skintrial.instruments.cutometer import cutometer_files
 
         # a long file may hold several measurements: each becomes a replicate row
-        return cutometer_files(
-            paths, on_file=(lambda _: progress(1)) if progress else None, **cutometer_options(raw)
-        )
+        return cutometer_files(paths, progress=progress, client=client, **cutometer_options(raw))
     from skintrial.instruments.ultrasound import ultrasound_files
 
     # a file's own spacing in the manifest overrides the study-wide [raw] pixel_spacing_mm
     spacing = manifest_spacing(rows, raw.pixel_spacing_mm if raw is not None else None)
-    return ultrasound_files(paths, pixel_spacing_mm=spacing, overlay_dir=overlay_dir, progress=progress)
+    return ultrasound_files(
+        paths, pixel_spacing_mm=spacing, overlay_dir=overlay_dir, progress=progress, client=client
+    )
 
 
 def _agreement(study: Study, derived: pd.DataFrame, outcomes: list[str]) -> pd.DataFrame:
@@ -194,7 +202,9 @@ def _agreement(study: Study, derived: pd.DataFrame, outcomes: list[str]) -> pd.D
     )
 
 
-def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) -> RawMeasurements:
+def measure_raw(
+    study: Study, *, progress: Callable[[int], None] | None = None, client: Any = None
+) -> RawMeasurements:
     """Measure every raw file of a bundle and turn the results into measurements.
 
     Parameters
@@ -203,18 +213,25 @@ def measure_raw(study: Study, *, progress: Callable[[int], None] | None = None) 
         A loaded bundle with a ``[raw]`` manifest.
     progress : callable, optional
         Called with the number of files just finished (for a progress bar).
+    client : distributed.Client or skintrial.cluster runner, optional
+        Measure the files on a cluster (``cutometer_files`` / ``ultrasound_files`` with ``client``);
+        None: in this process. The results are identical. The workers read the files at their paths
+        and write the ultrasound overlays to a temporary folder of this machine
+        (``tempfile.gettempdir()``): on a cluster of several machines both must be on shared storage
+        (set ``TMPDIR``).
     """
     mapping = raw_outcomes(study)
     man = study.manifest
     if not mapping or man is None:  # nothing to measure
         empty = pd.DataFrame(columns=["participant_id", "visit", "outcome", "value", "file"])
         return RawMeasurements(empty, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [])
+    runner = as_runner(client)
     arms = study.participants.set_index("participant_id")["arm"]
     frames, values, excl, overlays = [], [], [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for instrument in sorted({i for i, _ in mapping.values()}):
             rows = man[man["instrument"] == instrument].reset_index(drop=True)
-            res = _run_instrument(instrument, rows, study, Path(tmp), progress)
+            res = _run_instrument(instrument, rows, study, Path(tmp), progress, runner)
             res = rows[["participant_id", "visit", "site", "instrument", "file", "path"]].merge(
                 res.rename(columns={"file": "path"}), on="path", how="left", validate="one_to_many"
             )
@@ -337,7 +354,9 @@ N_FLAGGED_CURVES = 24
 """At most this many flagged (readable) Cutometer files are drawn for review, in manifest order."""
 
 
-def raw_stage(study: Study, *, progress: Callable[[int], None] | None = None) -> StageResult:
+def raw_stage(
+    study: Study, *, progress: Callable[[int], None] | None = None, client: Any = None
+) -> StageResult:
     """The raw-instrument stage: every file of the manifest measured (:func:`measure_raw`).
 
     Its ``measurements`` replace the table values of the same outcomes before any analysis; its tables
@@ -345,11 +364,12 @@ def raw_stage(study: Study, *, progress: Callable[[int], None] | None = None) ->
     curves and up to :data:`N_FLAGGED_CURVES` flagged ones for the report, read with the bundle's own
     column mapping, ``file`` as in the manifest); its assets are the ultrasound
     overlays; its settings the Cutometer options it measured with. Empty when no outcome comes from raw
-    files.
+    files. ``client`` (a ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this
+    process) measures the files on a cluster, as :func:`measure_raw` says; the stage is identical.
     """
     from skintrial.instruments._cutometer_read import read_cutometer
 
-    raw = measure_raw(study, progress=progress)
+    raw = measure_raw(study, progress=progress, client=client)
     if not raw.outcomes:
         return StageResult(stage="instruments")
     options = cutometer_options(study.spec.raw)

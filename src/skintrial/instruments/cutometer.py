@@ -17,12 +17,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from skintrial.cluster import InProcess, as_runner
+from skintrial.cluster._runner import split
 from skintrial.errors import InputError, Problem
-from skintrial.instruments._batch import error_cell
+from skintrial.instruments._batch import error_cell, files_per_task
 from skintrial.instruments._cutometer_cycles import Cycles, find_cycles
 from skintrial.instruments._cutometer_defs import (
     CYCLE_COLUMNS,
@@ -400,6 +403,8 @@ def cutometer_files(
     *,
     mapping: Mapping[str, object] | None = None,
     on_file: Callable[[str], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    client: Any = None,
     **options,
 ) -> pd.DataFrame:
     """Read and measure many curve files; one row per measurement, a bad file is a row, never a stop.
@@ -411,7 +416,16 @@ def cutometer_files(
     ``qc = "error: <message>"`` (on one line); every input file has at least one row, and rows keep
     the order of ``paths``. Any other exception is a defect of skintrial, not of a file: it is raised,
     never turned into an error row.
-    ``on_file(path)`` is called after each file is read (progress bars).
+    ``on_file(path)`` is called after each file is read, and ``progress(k)`` with the number of
+    files just read (progress bars).
+
+    ``client``: a ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process.
+    On a cluster the files are cut into chunks (:func:`~skintrial.instruments._batch.files_per_task`:
+    about four per worker, at least 67 and at most 200 files) and each worker reads and measures its
+    chunk with the same options (the files must be at the same paths on the workers: shared storage);
+    ``progress`` is called once per finished chunk, ``on_file`` for every file once all chunks are
+    in. The table is identical to the one this process gives: a file's rows never depend on the files
+    measured with it.
 
     Examples
     --------
@@ -435,6 +449,21 @@ def cutometer_files(
         options.get("onset_s", 0.0),
     )
     names = [str(p) for p in paths]
+    runner = as_runner(client)
+    if not isinstance(runner, InProcess) and names:
+        chunk = files_per_task(len(names), runner.workers, file_s=CURVE_FILE_S)
+        tables = runner.map(
+            _curve_chunk,
+            split(names, chunk),
+            shared={"options": options, **({"mapping": mapping} if mapping is not None else {})},
+            progress=progress,
+            size=len,
+            name="cutometer",
+        )
+        if on_file is not None:
+            for path in names:
+                on_file(path)
+        return pd.concat(tables, ignore_index=True)
     frames, errors = [], {}
     for i, path in enumerate(names):
         try:
@@ -446,6 +475,8 @@ def cutometer_files(
             frames.append(df)
         if on_file is not None:
             on_file(path)
+        if progress is not None:
+            progress(1)
     measured = _measure_frames(frames, names, options, errors) if frames else []
     parts = [p for p in measured if len(p)]
     done = {i for p in parts for i in p["_i"]}
@@ -474,6 +505,18 @@ def cutometer_files(
     out = pd.concat(parts, ignore_index=True).sort_values("_i", kind="stable")
     out["n_cycles"] = out["n_cycles"].astype(np.int64)
     return out[list(OUTPUT_COLUMNS)].reset_index(drop=True)
+
+
+CURVE_FILE_S = 0.003
+"""What one curve file (one 4-s curve at 100 Hz, CSV) costs to read and measure: 2.4-3.4 ms on the
+2-core development machine, in this process; sets the smallest cluster chunk."""
+
+
+def _curve_chunk(
+    paths: list[str], *, options: dict, mapping: Mapping[str, object] | None = None
+) -> pd.DataFrame:
+    """A cluster task: :func:`cutometer_files` on a chunk of files, on a worker."""
+    return cutometer_files(paths, mapping=mapping, **options)
 
 
 def _measure_frames(

@@ -17,11 +17,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from skintrial.cluster import InProcess, as_runner
+from skintrial.cluster._runner import split
 from skintrial.errors import InputError, Problem
-from skintrial.instruments._batch import error_cell
+from skintrial.instruments._batch import error_cell, files_per_task
 from skintrial.instruments._ultrasound_detect import DetectionSettings
 from skintrial.instruments._ultrasound_io import (
     SpacingArg,
@@ -256,6 +259,7 @@ def ultrasound_files(
     settings: DetectionSettings | None = None,
     batch_size: int = 16,
     progress: Callable[[int], None] | None = None,
+    client: Any = None,
 ):
     """Analyse many scans; one row per file with the columns :data:`ULTRASOUND_COLUMNS`.
 
@@ -284,7 +288,14 @@ def ultrasound_files(
     batch_size
         Scans analysed at once (memory grows by about 10 MB per 512 × 1024 scan).
     progress
-        Called with the number of files just finished (for a progress bar).
+        Called with the number of files just finished (for a progress bar); on a cluster, once per
+        finished chunk.
+    client
+        A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process. On a
+        cluster the files are cut into chunks (:func:`~skintrial.instruments._batch.files_per_task`:
+        up to 200 scans, about four per worker) and each worker reads, measures and draws the
+        overlays of its chunk; the workers must see the scans and ``overlay_dir`` at the same paths
+        (shared storage). The table is identical to the one this process gives.
 
     Returns
     -------
@@ -314,18 +325,74 @@ def ultrasound_files(
 
     e = _echogenicity(upper_fraction, low_max, high_min)
     files = [str(p) for p in paths]
-    names = _overlay_names(files) if overlay_dir is not None else []
+    overlays: list[str | None] = [None] * len(files)
     if overlay_dir is not None:
         InputError.collect(overlay_problems(files, overlay_dir))
         remove_stale_temps(Path(overlay_dir))  # of killed runs, once (overlay_png leaves it to the batch)
+        overlays = [
+            str(p) for p in overlay_paths(files, overlay_dir)
+        ]  # named here: stems repeat across chunks
+    runner = as_runner(client)
+    if isinstance(runner, InProcess) or not files:
+        rows = _measure_scans(files, overlays, pixel_spacing_mm, e, settings, batch_size, progress)
+    else:
+        chunk = files_per_task(len(files), runner.workers, file_s=SCAN_S, smallest=batch_size)
+        shared = {"pixel_spacing_mm": pixel_spacing_mm, "echogenicity": e, "settings": settings}
+        parts = runner.map(
+            _scan_chunk,
+            split(list(zip(files, overlays, strict=True)), chunk),
+            shared={"per_batch": batch_size, **{k: v for k, v in shared.items() if v is not None}},
+            progress=progress,
+            size=len,
+            name="ultrasound",
+        )
+        rows = [row for part in parts for row in part]
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    return table.astype({k: "float64" for k in NUMERIC})
+
+
+SCAN_S = 0.010
+"""What one 512 × 1024 scan costs to read and measure (about 10 ms on the 2-core development
+machine, in this process): sets the smallest cluster chunk (:func:`~skintrial.instruments._batch.files_per_task`)."""
+
+
+def _scan_chunk(
+    chunk: list[tuple[str, str | None]],
+    *,
+    per_batch: int,
+    echogenicity: Echogenicity,
+    pixel_spacing_mm: SpacingArg = None,
+    settings: DetectionSettings | None = None,
+) -> list[dict]:
+    """A cluster task: the rows of a chunk of ``(scan, overlay path or None)``, measured on a worker
+    exactly as :func:`ultrasound_files` measures them in this process (overlays written by the
+    worker to the path given, which must be on storage the workers share). ``per_batch`` is
+    ``batch_size`` (a name ``Client.map`` keeps for itself)."""
+    files = [path for path, _ in chunk]
+    overlays = [overlay for _, overlay in chunk]
+    return _measure_scans(files, overlays, pixel_spacing_mm, echogenicity, settings, per_batch, None)
+
+
+def _measure_scans(
+    files: list[str],
+    overlays: list[str | None],
+    pixel_spacing_mm: SpacingArg,
+    e: Echogenicity,
+    settings: DetectionSettings | None,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+) -> list[dict]:
+    """One row per file, in order: scans of one shape and spacing measured ``batch_size`` at a time
+    (a scan's values never depend on the scans batched with it: tests/cluster/test_instruments_cluster.py)."""
     rows: dict[int, dict] = {}
     pending: dict[tuple, list[tuple[int, UltrasoundImage]]] = defaultdict(list)
 
     def finish(index: int, image: UltrasoundImage, result: UltrasoundResult) -> None:
         rows[index] = result.as_row()
-        if overlay_dir is not None:
+        target = overlays[index]
+        if target is not None:
             try:
-                overlay_png(image, result, Path(overlay_dir) / names[index])
+                overlay_png(image, result, Path(target))
             except (
                 OSError,
                 InputError,
@@ -359,8 +426,7 @@ def ultrasound_files(
             flush(key)
     for key in list(pending):
         flush(key)
-    table = pd.DataFrame([rows[i] for i in range(len(files))], columns=list(COLUMNS))
-    return table.astype({k: "float64" for k in NUMERIC})
+    return [rows[i] for i in range(len(files))]
 
 
 def _analyse_batch(batch, e: Echogenicity, settings, finish, rows, progress) -> None:
