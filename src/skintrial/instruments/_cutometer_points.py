@@ -17,6 +17,7 @@ __all__ = ["cycle_points", "row_checks", "largest_step"]
 
 _EPS = 1e-6
 _BLOCK = 8192
+_GROUPS = 4  # groups of cycles sharing their end-of-phase windows (_cycle_checks)
 # Noise SD from second differences: E[(d[i-1] - 2 d[i] + d[i+1])^2] = 6 s^2 for white noise of SD s.
 # Both end-of-phase windows are averaged; when one is more than twice the other (a step, i.e. a probe
 # slip, inside it), the smaller is taken.
@@ -217,13 +218,20 @@ def _cycle_checks(s, r, t_on, t_off, t_end, uf, read_time_s, th):
         | (np.floor(relax / dt + _EPS) + 1 < th["min_phase_samples"])
         | (dt > read_time_s / 2 + _EPS)
     }
-    # the cycles sharing the most common windows (one protocol, phases found alike) are read as slices;
-    # only the others as gathered, masked windows
-    common = _modal(a0) & _modal(a1) & _modal(e0) & _modal(e1)
-    if common.all() or not common.any():
+    # cycles sharing their windows (one protocol, phases found alike) are read as slices, a group at a
+    # time (the most common windows first, up to _GROUPS groups of at least 1/16 of the cycles); only
+    # the rest as gathered, masked windows
+    groups, rest = [], np.arange(r.size)
+    while rest.size and len(groups) < _GROUPS:
+        common = _modal(a0[rest]) & _modal(a1[rest]) & _modal(e0[rest]) & _modal(e1[rest])
+        if common.all() or common.sum() < r.size / 16:
+            break
+        groups.append(rest[common])
+        rest = rest[~common]
+    if not groups:
         out.update(_window_checks(s, r, a0, a1, e0, e1, uf, th))
         return out
-    groups = [np.flatnonzero(common), np.flatnonzero(~common)]
+    groups.append(rest)
     res = [_window_checks(s, r[i], a0[i], a1[i], e0[i], e1[i], uf[i], th) for i in groups]
     for key, v in res[0].items():
         out[key] = np.empty(r.size, dtype=v.dtype)
