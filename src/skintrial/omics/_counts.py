@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.stats import rankdata
 
-__all__ = ["log_cpm", "tmm_factors", "voom_weights"]
+__all__ = ["log_cpm", "tmm_factors", "voom_apply", "voom_residual_sd", "voom_trend", "voom_weights"]
 
 
 def _tmm_one(obs, ref, n_obs, n_ref, logratio_trim, sum_trim, do_weighting, a_cutoff) -> float:
@@ -127,13 +127,26 @@ def voom_weights(
     engine (one factorisation for all genes) and a port of R's ``lowess`` (:mod:`._lowess`: the
     cut-offs and tie handling that statsmodels' LOWESS lacks; agreement with R about 1e-13).
     """
-    from ._lowess import r_lowess
-
     y = log_cpm(counts, lib_size)
-    X = np.asarray(X, dtype=float)
-    n, p = X.shape
     if y.shape[0] < 2:
         raise ValueError("voom needs at least two genes to fit a mean-variance trend")
+    fitted, sigma = voom_residual_sd(y, X)
+    lib_log = np.log2(np.asarray(lib_size, dtype=float) + 1.0)
+    sx = y.mean(axis=1) + lib_log.mean() - np.log2(1e6)
+    sy = np.sqrt(sigma)
+    use = np.asarray(counts).sum(axis=1) > 0
+    ux, uy = voom_trend(sx[use], sy[use], span=span)
+    return y, voom_apply(fitted, lib_log, ux, uy)
+
+
+def voom_residual_sd(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """voom's unweighted fit of every gene (rows of the log-CPM ``y``): fitted values and residual SD.
+
+    Gene by gene (a least-squares solve shared by all columns), so a chunk of genes gives the rows of
+    the whole (:mod:`skintrial.omics._outcome_chunks`).
+    """
+    X = np.asarray(X, dtype=float)
+    n, p = X.shape
     if n <= p:
         raise ValueError("voom needs residual degrees of freedom (more samples than design columns)")
     # unweighted least squares for all genes at once (X full rank: a QR of the design)
@@ -141,14 +154,21 @@ def voom_weights(
     fitted = (X @ coef).T  # genes × samples
     resid = y - fitted
     sigma = np.sqrt(np.einsum("gn,gn->g", resid, resid) / (n - p))
-    lib_log = np.log2(np.asarray(lib_size, dtype=float) + 1.0)
-    sx = y.mean(axis=1) + lib_log.mean() - np.log2(1e6)
-    sy = np.sqrt(sigma)
-    use = np.asarray(counts).sum(axis=1) > 0
-    sx, sy = sx[use], sy[use]
+    return fitted, sigma
+
+
+def voom_trend(sx: np.ndarray, sy: np.ndarray, *, span: float = 0.5) -> tuple[np.ndarray, np.ndarray]:
+    """The mean–variance trend: R's ``lowess`` of sqrt(residual SD) on the average log count, as the
+    distinct abscissae and their mean fitted value (``approxfun(ties = mean)``)."""
+    from ._lowess import r_lowess
+
     cx, cy = r_lowess(sx, sy, f=span, iter=3)
     ux, inv = np.unique(cx, return_inverse=True)  # approxfun(ties = mean)
     uy = np.bincount(inv, weights=cy) / np.bincount(inv)
+    return ux, uy
+
+
+def voom_apply(fitted: np.ndarray, lib_log: np.ndarray, ux: np.ndarray, uy: np.ndarray) -> np.ndarray:
+    """voom's weights: the trend at each fitted log count, to the power −4 (genes × samples)."""
     fitted_logcount = fitted + lib_log[None, :] - np.log2(1e6)
-    w = 1.0 / np.interp(fitted_logcount, ux, uy) ** 4  # rule = 2: constant beyond the ends
-    return y, w
+    return 1.0 / np.interp(fitted_logcount, ux, uy) ** 4  # rule = 2: constant beyond the ends

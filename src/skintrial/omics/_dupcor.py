@@ -21,10 +21,19 @@ Complete data only (no missing values, no weights).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from scipy import linalg
 
-__all__ = ["duplicate_correlation", "whitening"]
+__all__ = [
+    "BlockRotation",
+    "block_rotation",
+    "consensus_correlation",
+    "duplicate_correlation",
+    "gene_correlations",
+    "whitening",
+]
 
 
 def _gamma_deviance(y: np.ndarray, mu: np.ndarray) -> np.ndarray:
@@ -87,6 +96,71 @@ def _glmgam(dx: np.ndarray, dy: np.ndarray, start: np.ndarray, *, tol: float = 1
     return beta
 
 
+@dataclass(frozen=True)
+class BlockRotation:
+    """What every gene's REML step shares: the rotation of the data into the block eigenvectors of the
+    residual space (``rotate``, samples × mq), the gamma GLM's design ``dx`` and the clamp ``rhomin``."""
+
+    rotate: np.ndarray
+    dx: np.ndarray
+    rhomin: float
+    glm: bool
+
+
+def block_rotation(X: np.ndarray, block: np.ndarray) -> BlockRotation | None:
+    """The shared part of :func:`duplicate_correlation`; None when the correlation cannot be estimated
+    (too few blocks or residual df)."""
+    X = np.asarray(X, dtype=float)
+    labels, codes = np.unique(np.asarray(block).astype(str), return_inverse=True)
+    n, p = X.shape
+    Z = np.zeros((n, len(labels)))
+    Z[np.arange(n), codes] = 1.0
+    rank = np.linalg.matrix_rank(X)
+    mq = n - rank
+    sizes = np.bincount(codes)
+    if not (n > rank + 2 and 1 < len(labels) < n - 1) or mq == 0:
+        return None
+    Q, _ = np.linalg.qr(X, mode="complete")
+    Q2 = Q[:, rank:]  # an orthonormal basis of the residual space
+    U, s, _ = np.linalg.svd(Q2.T @ Z, full_matrices=True)
+    d = np.zeros(mq)
+    d[: len(s)] = s**2
+    dx = np.column_stack([np.ones(mq), d])
+    glm = bool(mq > 2 and (np.abs(d) > 1e-15).sum() > 1 and np.var(d, ddof=1) > 1e-15)
+    return BlockRotation(rotate=Q2 @ U, dx=dx, rhomin=1.0 / (1.0 - sizes.max()) + 0.01, glm=glm)
+
+
+def gene_correlations(values: np.ndarray, rot: BlockRotation) -> np.ndarray:
+    """Each gene's (clamped) REML within-block correlation; NaN for a gene with missing values.
+
+    Gene by gene, so a chunk of genes gives the rows of the whole (:mod:`._outcome_chunks`).
+    """
+    values = np.asarray(values, dtype=float)
+    rho = np.full(values.shape[0], np.nan)
+    ok = np.isfinite(values).all(axis=1)
+    uqy = values[ok] @ rot.rotate  # (G, mq): residual components along the block eigenvectors
+    dy = uqy**2
+    dx = rot.dx
+    start, *_ = np.linalg.lstsq(dx, dy.T, rcond=None)
+    varcomp = start.T.copy()
+    if rot.glm:
+        fitted = varcomp @ dx.T
+        neg = (fitted < 0).any(axis=1)
+        varcomp[neg] = np.column_stack([dy[neg].mean(axis=1), np.zeros(neg.sum())])
+        varcomp = _glmgam(dx, dy, varcomp)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        r = varcomp[:, 1] / varcomp.sum(axis=1)
+    rho[ok] = np.clip(r, rot.rhomin, 0.99)
+    return rho
+
+
+def consensus_correlation(rho: np.ndarray, *, trim: float = 0.15) -> float:
+    """The tanh of the ``trim``-trimmed mean of ``atanh(rho)`` over the genes with an estimate."""
+    z = np.sort(np.arctanh(rho[np.isfinite(rho)]))
+    k = int(np.floor(len(z) * trim))
+    return float(np.tanh(z[k : len(z) - k].mean())) if len(z) else float("nan")
+
+
 def duplicate_correlation(
     values: np.ndarray, X: np.ndarray, block: np.ndarray, *, trim: float = 0.15
 ) -> tuple[float, np.ndarray]:
@@ -96,42 +170,11 @@ def duplicate_correlation(
     do not enter the consensus.
     """
     values = np.asarray(values, dtype=float)
-    X = np.asarray(X, dtype=float)
-    labels, codes = np.unique(np.asarray(block).astype(str), return_inverse=True)
-    n, p = X.shape
-    Z = np.zeros((n, len(labels)))
-    Z[np.arange(n), codes] = 1.0
-    rank = np.linalg.matrix_rank(X)
-    mq = n - rank
-    rho = np.full(values.shape[0], np.nan)
-    sizes = np.bincount(codes)
-    if not (n > rank + 2 and 1 < len(labels) < n - 1) or mq == 0:
-        return float("nan"), rho
-    Q, _ = np.linalg.qr(X, mode="complete")
-    Q2 = Q[:, rank:]  # an orthonormal basis of the residual space
-    U, s, _ = np.linalg.svd(Q2.T @ Z, full_matrices=True)
-    d = np.zeros(mq)
-    d[: len(s)] = s**2
-    dx = np.column_stack([np.ones(mq), d])
-    ok = np.isfinite(values).all(axis=1)
-    uqy = values[ok] @ (Q2 @ U)  # (G, mq): residual components along the block eigenvectors
-    dy = uqy**2
-    start, *_ = np.linalg.lstsq(dx, dy.T, rcond=None)
-    varcomp = start.T.copy()
-    if mq > 2 and (np.abs(d) > 1e-15).sum() > 1 and np.var(d, ddof=1) > 1e-15:
-        fitted = varcomp @ dx.T
-        neg = (fitted < 0).any(axis=1)
-        varcomp[neg] = np.column_stack([dy[neg].mean(axis=1), np.zeros(neg.sum())])
-        varcomp = _glmgam(dx, dy, varcomp)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        r = varcomp[:, 1] / varcomp.sum(axis=1)
-    rhomin = 1.0 / (1.0 - sizes.max()) + 0.01
-    r = np.clip(r, rhomin, 0.99)
-    rho[ok] = r
-    z = np.sort(np.arctanh(r[np.isfinite(r)]))
-    k = int(np.floor(len(z) * trim))
-    consensus = float(np.tanh(z[k : len(z) - k].mean())) if len(z) else float("nan")
-    return consensus, rho
+    rot = block_rotation(X, block)
+    if rot is None:
+        return float("nan"), np.full(values.shape[0], np.nan)
+    rho = gene_correlations(values, rot)
+    return consensus_correlation(rho, trim=trim), rho
 
 
 def whitening(block: np.ndarray, correlation: float) -> np.ndarray:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -208,12 +209,13 @@ def _checked(study, table: pd.DataFrame, file: str) -> pd.DataFrame:
     return out
 
 
-def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
+def analyse_expression(study, *, client: Any = None) -> tuple[dict[str, pd.DataFrame], dict]:
     """Differential expression (and CAMERA gene sets) of the bundle's ``[expression]`` layer.
 
     Returns the tables ``expression_de`` (:data:`skintrial.omics.expression.DE_COLUMNS`, every
     contrast), ``expression_ecm`` (:func:`leading_ecm_genes`, for the report) and ``expression_genesets`` (CAMERA per contrast; absent with ``genesets = "none"``),
     and the settings they ran with (:func:`expression_options`, plus the fitted d0 and s0^2).
+    ``client``: the genes fitted and moderated in chunks on a cluster (:func:`fit_expression`).
     """
     from skintrial.omics.enrichment import CAMERA_COLUMNS, camera_from_fit
     from skintrial.omics.expression import (
@@ -248,13 +250,14 @@ def analyse_expression(study) -> tuple[dict[str, pd.DataFrame], dict]:
         )
     arms = _arms(study, data.samples["participant_id"].astype(str))
     opts = expression_options(study, arms)
-    ef = fit_expression(data, design=opts["design"], counts=spec.counts, block=opts["block"])
+    ef = fit_expression(data, design=opts["design"], counts=spec.counts, block=opts["block"], client=client)
     de = differential_expression_from_fit(
         ef,
         opts["contrasts"],
         ci_level=opts["ci_level"],
         trend=spec.trend,
         robust=spec.robust,
+        client=client,
     )
     tables = {"expression_de": de, "expression_ecm": leading_ecm_genes(de)}
     if spec.genesets.lower() != "none" and ef.correlation is None:  # CAMERA has no random block

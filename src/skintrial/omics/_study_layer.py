@@ -17,6 +17,7 @@ A bundle may hold (``docs/bundle.md``, "Molecular data"):
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -308,12 +309,16 @@ def _qpcr(study, path: Path) -> dict[str, pd.DataFrame]:
     return out
 
 
-def analyse_omics(study) -> dict[str, pd.DataFrame]:
+def analyse_omics(study, *, client: Any = None) -> dict[str, pd.DataFrame]:
     """Analyse the molecular files of a loaded study bundle.
 
     Parameters
     ----------
     study : skintrial.study.Study
+    client : optional
+        A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process: the
+        expression layer's genes are then fitted and moderated in chunks on it
+        (:mod:`skintrial.omics._outcome_chunks`), with the same results to 1e-12.
 
     Returns
     -------
@@ -348,7 +353,7 @@ def analyse_omics(study) -> dict[str, pd.DataFrame]:
     if getattr(study.spec, "expression", None) is not None:
         from skintrial.omics._study_expression import analyse_expression
 
-        tables, settings = analyse_expression(study)
+        tables, settings = analyse_expression(study, client=client)
         tables["expression_de"].attrs["settings"] = settings  # read back by omics_stage
         out.update(tables)
     return out
@@ -374,11 +379,13 @@ def _qpcr_exclusions(wells: pd.DataFrame, study) -> pd.DataFrame:
     )
 
 
-def omics_stage(study) -> StageResult:
+def omics_stage(study, *, client: Any = None) -> StageResult:
     """The molecular stage: :func:`analyse_omics`'s tables, the qPCR wells left out as exclusions, and
     the settings each part ran with (``serum``: :func:`serum_options`; ``qpcr``: :func:`qpcr_options`)
-    for the report's methods text. Empty when the bundle has neither a serum nor a qPCR file."""
-    tables = analyse_omics(study)
+    for the report's methods text. Empty when the bundle has neither a serum nor a qPCR file.
+    ``client`` (a ``distributed.Client`` or a :mod:`skintrial.cluster` runner) runs the expression
+    layer's outcome axis in chunks on a cluster (:func:`analyse_omics`)."""
+    tables = analyse_omics(study, client=client)
     settings: dict[str, object] = {}
     if "serum_lod" in tables:
         settings["serum"] = serum_options(study)

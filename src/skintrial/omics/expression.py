@@ -21,11 +21,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from skintrial.cluster import InProcess, Runner, as_runner
 from skintrial.errors import InputError, Problem
 from skintrial.omics._counts import tmm_factors, voom_weights
 from skintrial.omics._design import DesignMatrix, build_design, contrast_vector
 from skintrial.omics._dupcor import duplicate_correlation, whitening
 from skintrial.omics._expression_io import ExpressionData, check_counts, load_expression
+from skintrial.omics._outcome_chunks import chunked_duplicate_correlation, chunked_fit, chunked_voom_fit
 from skintrial.stats import BatchedFit, fit_ols, moderated_contrasts, p_adjust
 
 __all__ = [
@@ -92,10 +94,13 @@ def fit_expression(
     sample_column: str = "sample",
     counts: bool = False,
     block: str | None = None,
+    client: Any = None,
 ) -> ExpressionFit:
     """Fit the design formula to every gene (no moderation yet; see :func:`differential_expression`).
 
-    Parameters are as for :func:`differential_expression`.
+    Parameters are as for :func:`differential_expression`. With a cluster ``client`` the genes are
+    fitted in chunks on its workers (voom's trend and the consensus correlation over all genes here;
+    :mod:`skintrial.omics._outcome_chunks`); the fit equals this process's to 1e-12 relative.
     """
     data = (
         expr
@@ -103,11 +108,24 @@ def fit_expression(
         else load_expression(expr, samples, sample_column=sample_column)
     )
     dm = build_design(data.samples, design, quoted=set(data.quoted), file=data.sample_file)
+    runner = as_runner(client)
+    chunked = not isinstance(runner, InProcess)
     if block is not None:
-        return _blocked_fit(data, dm, block, counts)
+        return _blocked_fit(data, dm, block, counts, runner)
     if counts:
         check_counts(data, sample_column)
-        nf = tmm_factors(data.values)
+        nf = tmm_factors(data.values)  # whole columns: here, also on a cluster (see _outcome_chunks)
+        if chunked:
+            logcpm, w, fit = chunked_voom_fit(
+                data.values,
+                dm.X,
+                data.values.sum(axis=0) * nf,
+                outcomes=data.genes,
+                params=dm.params,
+                runner=runner,
+            )
+            data = replace(data, values=logcpm)
+            return ExpressionFit(data=data, design=dm, fit=fit, weights=w, norm_factors=nf)
         logcpm, w = voom_weights(data.values, dm.X, data.values.sum(axis=0) * nf)
         data = replace(data, values=logcpm)
         fit = fit_ols(
@@ -118,12 +136,17 @@ def fit_expression(
             weights=np.ascontiguousarray(w.T),
         )
         return ExpressionFit(data=data, design=dm, fit=fit, weights=w, norm_factors=nf)
+    if chunked:
+        fit = chunked_fit(dm.X, data.values, outcomes=data.genes, params=dm.params, runner=runner)
+        return ExpressionFit(data=data, design=dm, fit=fit)
     # samples x genes, C-contiguous: the layout the engine's matrix products run fastest on
     fit = fit_ols(dm.X, np.ascontiguousarray(data.values.T), outcomes=data.genes, params=dm.params)
     return ExpressionFit(data=data, design=dm, fit=fit)
 
 
-def _blocked_fit(data: ExpressionData, dm: DesignMatrix, block: str, counts: bool) -> ExpressionFit:
+def _blocked_fit(
+    data: ExpressionData, dm: DesignMatrix, block: str, counts: bool, runner: Runner
+) -> ExpressionFit:
     """limma's duplicateCorrelation + lmFit(block=, correlation=): generalised least squares with
     the consensus within-block correlation, by whitening data and design once for all genes."""
     problems = []
@@ -153,7 +176,11 @@ def _blocked_fit(data: ExpressionData, dm: DesignMatrix, block: str, counts: boo
         )
     InputError.collect(problems)
     groups = data.samples[block].astype(str).to_numpy()
-    rho, _ = duplicate_correlation(data.values, dm.X, groups)
+    chunked = not isinstance(runner, InProcess)
+    if chunked:
+        rho = chunked_duplicate_correlation(data.values, dm.X, groups, runner=runner)
+    else:
+        rho, _ = duplicate_correlation(data.values, dm.X, groups)
     if not np.isfinite(rho):
         raise InputError(
             Problem(
@@ -163,6 +190,9 @@ def _blocked_fit(data: ExpressionData, dm: DesignMatrix, block: str, counts: boo
             )
         )
     W = whitening(groups, rho)
+    if chunked:
+        fit = chunked_fit(dm.X, data.values, outcomes=data.genes, params=dm.params, runner=runner, whiten=W)
+        return ExpressionFit(data=data, design=dm, fit=fit, correlation=rho)
     fit = fit_ols(W @ dm.X, np.ascontiguousarray(W @ data.values.T), outcomes=data.genes, params=dm.params)
     return ExpressionFit(data=data, design=dm, fit=fit, correlation=rho)
 
@@ -180,6 +210,7 @@ def differential_expression(
     robust: bool = False,
     counts: bool = False,
     block: str | None = None,
+    client: Any = None,
 ) -> pd.DataFrame:
     """Moderated differential-expression table for one or more contrasts (limma's method).
 
@@ -227,6 +258,12 @@ def differential_expression(
         (``.attrs["correlation"]``) and every gene is fitted by generalised least squares with it
         (``lmFit(block=, correlation=)``). Then ``~ arm * visit`` needs no participant term, and the
         arms can also be compared at baseline. Log-scale, complete data only.
+    client : optional
+        A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process. On a
+        cluster the genes are fitted and moderated in chunks of 2,000 on the workers; the
+        empirical-Bayes hyperparameters are combined from the chunks' sufficient statistics
+        (:mod:`skintrial.omics._outcome_chunks`, :mod:`skintrial.stats._moderation_chunks`), and the
+        table equals this process's to 1e-12 relative.
 
     Returns
     -------
@@ -263,9 +300,17 @@ def differential_expression(
     >>> bool(de.loc[0, "p_adj"] < 0.01)
     True
     """
-    ef = fit_expression(expr, samples, design=design, sample_column=sample_column, counts=counts, block=block)
+    ef = fit_expression(
+        expr, samples, design=design, sample_column=sample_column, counts=counts, block=block, client=client
+    )
     return differential_expression_from_fit(
-        ef, contrast, ci_level=ci_level, p_adjust_method=p_adjust_method, trend=trend, robust=robust
+        ef,
+        contrast,
+        ci_level=ci_level,
+        p_adjust_method=p_adjust_method,
+        trend=trend,
+        robust=robust,
+        client=client,
     )
 
 
@@ -277,8 +322,10 @@ def differential_expression_from_fit(
     p_adjust_method: str = "bh",
     trend: bool = False,
     robust: bool = False,
+    client: Any = None,
 ) -> pd.DataFrame:
-    """The table of :func:`differential_expression` from an existing :class:`ExpressionFit`."""
+    """The table of :func:`differential_expression` from an existing :class:`ExpressionFit`
+    (``client``: the moderation in chunks on a cluster, :func:`skintrial.stats.moderated_contrasts`)."""
     labels, L = ef.contrasts(contrast)
     values = ef.data.values
     if np.isnan(values).any():
@@ -292,7 +339,9 @@ def differential_expression_from_fit(
         raise InputError(
             Problem("trend and robust together are not implemented", fix="choose one of trend or robust")
         )
-    mod = moderated_contrasts(ef.fit, L, contrast_names=labels, ci_level=ci_level, trend=cov, robust=robust)
+    mod = moderated_contrasts(
+        ef.fit, L, contrast_names=labels, ci_level=ci_level, trend=cov, robust=robust, client=client
+    )
     tab = mod.table
     m = len(labels)
     # one family per contrast: rows of the (contrast, gene) matrix, adjusted in one call

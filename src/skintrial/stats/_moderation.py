@@ -30,14 +30,17 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import special
 
+from skintrial.cluster import InProcess, as_runner
 from skintrial.errors import DegenerateFitWarning
 from skintrial.stats._engine import STATUS_OK, BatchedFit
-from skintrial.stats._inference import f_pvalue, t_interval, t_pvalue, t_quantile, t_sf
+from skintrial.stats._inference import f_pvalue, t_quantile, t_sf
+from skintrial.stats._moderation_chunks import contrast_statistics, posterior_variance
 from skintrial.stats._moderation_robust import fit_f_dist_robustly
 from skintrial.stats._moderation_trend import natural_spline_fit, spline_df
 
@@ -316,10 +319,7 @@ def squeeze_var(
             )
             df_prior = np.full(s2.shape, df2)
             df_prior[use] = shrunk
-    inf = np.isinf(df_prior)
-    with np.errstate(invalid="ignore"):
-        post = np.where(inf, var_prior, (df * s2 + df_prior * var_prior) / (df + df_prior))
-    post = np.where(np.isfinite(s2) | inf, post, np.nan)
+    post = posterior_variance(s2, df, df_prior, var_prior)
     return SqueezedVariances(df_prior=df_prior, var_prior=var_prior, var_post=post)
 
 
@@ -394,6 +394,7 @@ def moderated_contrasts(
     trend: np.ndarray | None = None,
     robust: bool = False,
     winsor_tail_p: tuple[float, float] = (0.05, 0.1),
+    client: Any = None,
 ) -> ModeratedContrasts:
     """Moderated t tests of contrasts ``L beta`` for every outcome of a batched fit (limma eBayes).
 
@@ -414,6 +415,11 @@ def moderated_contrasts(
         variance then follows a natural-spline curve in it.
     robust, winsor_tail_p
         limma's ``eBayes(robust=TRUE)``: see :func:`squeeze_var`; ``df_prior`` is then per outcome.
+    client : optional
+        A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process. On a
+        cluster the outcomes are moderated in chunks, the hyperparameters combined from the chunks'
+        sufficient statistics (:mod:`skintrial.stats._moderation_chunks`); the result equals this
+        process's to 1e-12 relative.
 
     Returns
     -------
@@ -448,6 +454,22 @@ def moderated_contrasts(
     names = list(contrast_names) if contrast_names is not None else [f"c{i + 1}" for i in range(m)]
     if len(names) != m:
         raise ValueError(f"{len(names)} contrast names for {m} contrasts")
+    runner = as_runner(client)
+    if not isinstance(runner, InProcess):
+        from skintrial.stats._moderation_chunks import moderated_in_chunks
+
+        return moderated_in_chunks(
+            fit,
+            L,
+            names,
+            runner=runner,
+            ci_level=ci_level,
+            proportion=proportion,
+            stdev_coef_lim=stdev_coef_lim,
+            trend=trend,
+            robust=robust,
+            winsor_tail_p=winsor_tail_p,
+        )
     use, df = _usable(fit)
     sv = squeeze_var(
         np.where(use, fit.sigma2, np.nan), df, covariate=trend, robust=robust, winsor_tail_p=winsor_tail_p
@@ -455,16 +477,26 @@ def moderated_contrasts(
     s2_post = np.where(use, sv.var_post, np.nan)
     df_total = np.minimum(df + sv.df_prior, df.sum())
     df_total = np.where(use, df_total, np.nan)
+    stats = contrast_statistics(fit.coef, fit.xtx_inv, L, s2_post, df_total, ci_level)
+    return finish_moderated(
+        fit, names, use, (s2_post, df_total, *stats), sv, ci_level, proportion, stdev_coef_lim
+    )
 
-    est = fit.coef @ L.T  # (K, m)
-    v2 = np.einsum("mi,kij,mj->km", L, fit.xtx_inv, L)  # unscaled variances
-    se = np.sqrt(np.clip(v2, 0.0, None) * s2_post[:, None])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        t = est / se
-    dft = np.broadcast_to(df_total[:, None], t.shape)
-    p = t_pvalue(t, dft)  # |t| = inf (se = 0, limma keeps it): p = 0
-    ci_low, ci_high = t_interval(est, se, dft, ci_level)
 
+def finish_moderated(
+    fit: BatchedFit,
+    names: list[str],
+    use: np.ndarray,
+    stats: tuple[np.ndarray, ...],
+    sv: SqueezedVariances,
+    ci_level: float,
+    proportion: float,
+    stdev_coef_lim: tuple[float, float],
+) -> ModeratedContrasts:
+    """limma's B statistic (its prior from the largest |t| of all outcomes) and the table, from the
+    per-outcome statistics ``(s2_post, df_total, est, v2, se, t, dft, p, ci_low, ci_high)``."""
+    s2_post, df_total, est, v2, se, t, dft, p, ci_low, ci_high = stats
+    m = len(names)
     lim = tuple(np.square(stdev_coef_lim) / np.median(sv.var_prior))
     coef_var_prior = np.array(
         [_tmixture(t[use, j], v2[use, j], df_total[use], proportion, lim) for j in range(m)]

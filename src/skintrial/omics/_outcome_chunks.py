@@ -1,0 +1,179 @@
+"""The gene axis of an expression fit in chunks, for a cluster (issue 16).
+
+:func:`skintrial.omics.expression.fit_expression` with a cluster ``client`` runs its per-gene work as
+tasks over chunks of :data:`~skintrial.stats._moderation_chunks.CHUNK_OUTCOMES` (2,000) genes (cut by the
+data, never by the number of workers), and keeps here only what needs every gene at once:
+
+* **log-scale data**: one round — each task fits the design to its genes (:func:`fit_task`, the
+  engine's :func:`~skintrial.stats.fit_ols` on the chunk's columns) and returns the chunk's
+  :class:`~skintrial.stats.BatchedFit`, concatenated here in chunk order.
+* **RNA-seq counts**: the TMM factors are computed here, as in this process: each sample's factor is a
+  trimmed mean over *all* genes of its log ratios against a reference sample (ranks over the whole
+  column), which chunks of genes cannot give; it is one pass over the matrix per sample, a small
+  share of the work. voom then takes two rounds: each task returns the residual SD of its genes
+  (:func:`voom_sd_task`); the LOWESS trend of sqrt(SD) on the average log count is fitted here on
+  all genes' points (one point per gene); each task then computes its genes' weights from the trend
+  and fits the weighted model (:func:`voom_fit_task`).
+* **a random block** (``duplicateCorrelation``): each task returns its genes' REML correlations
+  (:func:`dupcor_task`); the consensus (a trimmed mean over all genes) is taken here; a second round
+  fits the whitened model (:func:`fit_task` with ``whiten``).
+
+The moderated statistics follow with the same client (:func:`skintrial.stats.moderated_contrasts`,
+hyperparameters from the chunks' sufficient statistics, :mod:`skintrial.stats._moderation_chunks`).
+
+What travels: numpy arrays only — the genes × samples matrix (values, or log-CPM for counts) and the
+design are scattered once to each worker; a task's item is its index range ``(start, stop)``; a task
+returns its genes' arrays: p coefficients, p × p unscaled covariances, variance, df, n and status
+per gene (for voom also the chunk's weights, chunk × samples, which the fit keeps). No DataFrame is
+pickled: the sample table stays here. For 2,000 genes, p = 10 and 100 samples that is about 1.8 MB
+back per task (the weights 1.6 MB of it); the matrix sent once is 8 bytes × genes × samples per worker.
+Everything is computed gene by gene, so a result equals this process's to rounding (1e-12 relative,
+``tests/cluster/test_omics_cluster.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+import skintrial.stats._moderation_chunks as _chunks
+from skintrial.cluster import Runner, chunk_bounds
+from skintrial.omics._counts import log_cpm, voom_apply, voom_residual_sd, voom_trend
+from skintrial.omics._dupcor import BlockRotation, block_rotation, consensus_correlation, gene_correlations
+from skintrial.stats import BatchedFit, fit_ols
+
+__all__ = [
+    "chunked_duplicate_correlation",
+    "chunked_fit",
+    "chunked_voom_fit",
+    "dupcor_task",
+    "fit_task",
+    "voom_fit_task",
+    "voom_sd_task",
+]
+
+
+def fit_task(
+    bounds: tuple[int, int],
+    *,
+    values: np.ndarray,
+    X: np.ndarray,
+    params: tuple[str, ...],
+    whiten: np.ndarray | None = None,
+) -> BatchedFit:
+    """A cluster task: the design fitted to genes ``bounds[0]:bounds[1]`` of ``values`` (genes ×
+    samples); with ``whiten`` (samples × samples) data and design are multiplied by it first (GLS)."""
+    a, b = bounds
+    if whiten is None:
+        return fit_ols(X, np.ascontiguousarray(values[a:b].T), params=params)
+    return fit_ols(whiten @ X, np.ascontiguousarray(whiten @ values[a:b].T), params=params)
+
+
+def voom_sd_task(bounds: tuple[int, int], *, logcpm: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """A cluster task: voom's residual SD of genes ``bounds[0]:bounds[1]`` (unweighted fit)."""
+    a, b = bounds
+    return voom_residual_sd(logcpm[a:b], X)[1]
+
+
+def voom_fit_task(
+    bounds: tuple[int, int],
+    *,
+    logcpm: np.ndarray,
+    X: np.ndarray,
+    lib_log: np.ndarray,
+    ux: np.ndarray,
+    uy: np.ndarray,
+    params: tuple[str, ...],
+) -> tuple[np.ndarray, BatchedFit]:
+    """A cluster task: voom's weights of genes ``bounds[0]:bounds[1]`` from the trend ``(ux, uy)`` and
+    the weighted fit; returns ``(weights, fit)``."""
+    a, b = bounds
+    y = logcpm[a:b]
+    fitted, _ = voom_residual_sd(y, X)
+    w = voom_apply(fitted, lib_log, ux, uy)
+    fit = fit_ols(X, np.ascontiguousarray(y.T), params=params, weights=np.ascontiguousarray(w.T))
+    return w, fit
+
+
+def dupcor_task(bounds: tuple[int, int], *, values: np.ndarray, rotation: BlockRotation) -> np.ndarray:
+    """A cluster task: the REML within-block correlations of genes ``bounds[0]:bounds[1]``."""
+    a, b = bounds
+    return gene_correlations(values[a:b], rotation)
+
+
+def _concat(parts: Sequence[BatchedFit], outcomes: tuple[str, ...]) -> BatchedFit:
+    """The chunks' fits as one, genes in chunk order."""
+    return BatchedFit(
+        outcomes=outcomes,
+        params=parts[0].params,
+        coef=np.concatenate([f.coef for f in parts]),
+        xtx_inv=np.concatenate([f.xtx_inv for f in parts]),
+        sigma2=np.concatenate([f.sigma2 for f in parts]),
+        df_resid=np.concatenate([f.df_resid for f in parts]),
+        n=np.concatenate([f.n for f in parts]),
+        status=np.concatenate([f.status for f in parts]),
+        means=np.concatenate([np.asarray(f.means) for f in parts]),
+    )
+
+
+def chunked_fit(
+    X: np.ndarray,
+    values: np.ndarray,
+    *,
+    outcomes: tuple[str, ...],
+    params: tuple[str, ...],
+    runner: Runner,
+    whiten: np.ndarray | None = None,
+    chunk: int | None = None,
+) -> BatchedFit:
+    """``fit_ols(X, values.T)`` with the genes (rows of ``values``) in chunks on ``runner``."""
+    shared = {"values": values, "X": X, "params": tuple(params), "whiten": whiten}
+    parts = runner.map(
+        fit_task,
+        chunk_bounds(len(outcomes), chunk or _chunks.CHUNK_OUTCOMES),
+        shared=shared,
+        name="expression-fit",
+    )
+    return _concat(parts, tuple(outcomes))
+
+
+def chunked_voom_fit(
+    counts: np.ndarray,
+    X: np.ndarray,
+    lib_size: np.ndarray,
+    *,
+    outcomes: tuple[str, ...],
+    params: tuple[str, ...],
+    runner: Runner,
+    span: float = 0.5,
+    chunk: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, BatchedFit]:
+    """voom + the weighted fit (as :func:`~skintrial.omics._counts.voom_weights` then ``fit_ols``) with
+    the genes in chunks: ``(logcpm, weights, fit)``."""
+    y = log_cpm(counts, lib_size)
+    if y.shape[0] < 2:
+        raise ValueError("voom needs at least two genes to fit a mean-variance trend")
+    X = np.asarray(X, dtype=float)
+    bounds = chunk_bounds(y.shape[0], chunk or _chunks.CHUNK_OUTCOMES)
+    sigma = np.concatenate(runner.map(voom_sd_task, bounds, shared={"logcpm": y, "X": X}, name="voom-sd"))
+    lib_log = np.log2(np.asarray(lib_size, dtype=float) + 1.0)
+    sx = y.mean(axis=1) + lib_log.mean() - np.log2(1e6)
+    use = np.asarray(counts).sum(axis=1) > 0
+    ux, uy = voom_trend(sx[use], np.sqrt(sigma)[use], span=span)
+    shared = {"logcpm": y, "X": X, "lib_log": lib_log, "ux": ux, "uy": uy, "params": tuple(params)}
+    parts = runner.map(voom_fit_task, bounds, shared=shared, name="voom-fit")
+    w = np.concatenate([p[0] for p in parts])
+    return y, w, _concat([p[1] for p in parts], tuple(outcomes))
+
+
+def chunked_duplicate_correlation(
+    values: np.ndarray, X: np.ndarray, block: np.ndarray, *, runner: Runner, chunk: int | None = None
+) -> float:
+    """The consensus of :func:`~skintrial.omics._dupcor.duplicate_correlation`, genes in chunks."""
+    rot = block_rotation(X, block)
+    if rot is None:
+        return float("nan")
+    bounds = chunk_bounds(values.shape[0], chunk or _chunks.CHUNK_OUTCOMES)
+    rho = runner.map(dupcor_task, bounds, shared={"values": values, "rotation": rot}, name="dupcor")
+    return consensus_correlation(np.concatenate(rho))

@@ -1,0 +1,171 @@
+"""The omics outcome axis on a cluster (issue 16): genes fitted and moderated in chunks on a
+LocalCluster of 2 workers give the in-process table to 1e-12 relative.
+
+The empirical-Bayes hyperparameters are combined from per-chunk sufficient statistics
+(skintrial.stats._moderation_chunks); voom's trend and the duplicateCorrelation consensus are taken
+centrally from the chunks' per-gene points. Chunks are made small here (several per test).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+import skintrial.stats._moderation_chunks as chunks
+from skintrial.omics.expression import differential_expression, fit_expression
+from skintrial.stats import fit_ols, squeeze_var
+from skintrial.stats._moderation import _usable
+
+DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "kuehne2017_skin_aging"
+RTOL = 1e-12
+
+
+def assert_same_table(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
+    """Text columns equal; numbers equal to 1e-12 relative (the intervals relative to their width:
+    a bound near zero is a difference of two close numbers)."""
+    assert list(ours.columns) == list(ref.columns)
+    for col in ref.columns:
+        a, b = ours[col].to_numpy(), ref[col].to_numpy()
+        if ref[col].dtype.kind != "f":
+            assert (a == b).all(), col
+            continue
+        atol = 0.0
+        if col in ("ci_low", "ci_high"):
+            atol = RTOL * float(np.nanmax(ref["ci_high"] - ref["ci_low"]))
+        elif col == "b":
+            atol = RTOL * float(np.nanmax(np.abs(b)))
+        assert_allclose(a, b, rtol=RTOL, atol=atol, err_msg=col)
+    for key in ("df_prior", "var_prior", "correlation"):
+        if ref.attrs.get(key) is not None:
+            assert_allclose(ours.attrs[key], ref.attrs[key], rtol=RTOL, err_msg=key)
+
+
+def _log_data(n_genes: int = 3000, seed: int = 5):
+    rng = np.random.default_rng(seed)
+    samples = pd.DataFrame(
+        {
+            "sample": [f"s{i}" for i in range(12)],
+            "group": ["a", "b", "c"] * 4,
+            "batch": ["x"] * 6 + ["y"] * 6,
+        }
+    )
+    sd = np.sqrt(0.05 * 6 / rng.chisquare(6, n_genes))  # a scaled inverse chi-square prior: d0 = 6
+    values = rng.normal(8, 1, (n_genes, 1)) + rng.normal(size=(n_genes, 12)) * sd[:, None]
+    values[: n_genes // 20, 1::3] += 1.0
+    values[rng.random(values.shape) < 0.01] = np.nan  # missing values: per-gene fits
+    expr = pd.DataFrame(values, columns=samples["sample"], index=[f"g{i}" for i in range(n_genes)])
+    return expr, samples
+
+
+@pytest.mark.parametrize("option", ["plain", "trend", "robust"])
+def test_log_expression_on_two_workers_equals_in_process(dask_client, monkeypatch, option):
+    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 700)  # 5 chunks, out of order on 2 workers
+    expr, samples = _log_data()
+    kw = dict(
+        design="~ group + batch",
+        contrast=["group: b - a", "group: c - a"],
+        trend=option == "trend",
+        robust=option == "robust",
+    )
+    ref = differential_expression(expr, samples, **kw)
+    ours = differential_expression(expr, samples, client=dask_client, **kw)
+    assert_same_table(ours, ref)
+    assert np.isfinite(np.median(ref.attrs["df_prior"]))  # the prior is estimated, not degenerate
+
+
+def test_fit_on_two_workers_equals_in_process(dask_client, monkeypatch):
+    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 700)
+    expr, samples = _log_data(2000)
+    ref = fit_expression(expr, samples, design="~ group + batch")
+    ours = fit_expression(expr, samples, design="~ group + batch", client=dask_client)
+    assert ours.fit.outcomes == ref.fit.outcomes
+    assert (ours.fit.status == ref.fit.status).all()
+    for name in ("coef", "xtx_inv", "sigma2", "df_resid", "n"):
+        assert_allclose(getattr(ours.fit, name), getattr(ref.fit, name), rtol=RTOL, atol=1e-13, err_msg=name)
+
+
+def test_voom_counts_on_two_workers_equal_in_process(dask_client, monkeypatch):
+    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 600)
+    rng = np.random.default_rng(11)
+    n_genes = 2500
+    samples = pd.DataFrame(
+        {
+            "sample": [f"s{i}" for i in range(10)],
+            "condition": ["ctl", "trt"] * 5,
+            "batch": ["p"] * 5 + ["q"] * 5,
+        }
+    )
+    mu = np.exp(rng.normal(3, 1.5, n_genes))[:, None] * rng.uniform(0.6, 1.6, 10)[None, :]
+    mu[:100, 1::2] *= 3
+    counts = rng.negative_binomial(5, 5 / (5 + mu)).astype(float)
+    counts[:5] = 0  # all-zero genes: left out of voom's trend
+    expr = pd.DataFrame(counts, columns=samples["sample"], index=[f"g{i}" for i in range(n_genes)])
+    kw = dict(design="~ condition + batch", contrast="condition: trt - ctl", counts=True)
+    ref_fit = fit_expression(expr, samples, design=kw["design"], counts=True)
+    ours_fit = fit_expression(expr, samples, design=kw["design"], counts=True, client=dask_client)
+    assert_allclose(ours_fit.weights, ref_fit.weights, rtol=RTOL)
+    assert_allclose(ours_fit.norm_factors, ref_fit.norm_factors, rtol=0)
+    assert_same_table(
+        differential_expression(expr, samples, client=dask_client, **kw),
+        differential_expression(expr, samples, **kw),
+    )
+
+
+def test_random_block_on_two_workers_equals_in_process(dask_client, monkeypatch):
+    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 400)
+    rng = np.random.default_rng(2)
+    n_genes, n_part = 1500, 8
+    samples = pd.DataFrame(
+        {
+            "sample": [f"s{i}" for i in range(2 * n_part)],
+            "participant": [f"p{i}" for i in range(n_part)] * 2,
+            "arm": (["A"] * 4 + ["B"] * 4) * 2,
+            "visit": ["pre"] * n_part + ["post"] * n_part,
+        }
+    )
+    person = rng.normal(size=(n_genes, n_part)) * 0.4
+    values = 7 + np.hstack([person, person]) + rng.normal(size=(n_genes, 2 * n_part)) * 0.3
+    expr = pd.DataFrame(values, columns=samples["sample"], index=[f"g{i}" for i in range(n_genes)])
+    kw = dict(design="~ arm * visit", contrast="visit: post - pre | arm: B - A", block="participant")
+    ref = differential_expression(expr, samples, **kw)
+    ours = differential_expression(expr, samples, client=dask_client, **kw)
+    assert 0.3 < ref.attrs["correlation"] < 0.9
+    assert_same_table(ours, ref)
+
+
+def test_kuehne_microarray_on_two_workers_equals_in_process(dask_client):
+    """The real data: 15,801 genes × 48 arrays in 8 chunks of 2,000."""
+    if not (DATA / "expression_log2.csv.gz").exists():
+        pytest.skip(f"skin-aging data not found at {DATA}")
+    kw = dict(design="~ condition + slide", contrast="condition: old - young")
+    ef = fit_expression(DATA / "expression_log2.csv.gz", DATA / "samples.csv", design=kw["design"])
+    ref = differential_expression(ef.data, **kw)
+    ours = differential_expression(ef.data, client=dask_client, **kw)
+    assert len(ours) == 15801
+    assert_same_table(ours, ref)
+
+
+def test_chunk_moments_give_fit_f_dist_hyperparameters():
+    """No cluster needed: the sufficient statistics of chunks, combined, give squeeze_var's d0 and s0²."""
+    rng = np.random.default_rng(4)
+    X = np.column_stack([np.ones(9), np.repeat([0.0, 1.0, 2.0], 3)])
+    Y = rng.normal(size=(9, 1001)) * np.sqrt(0.2 * 4 / rng.chisquare(4, 1001))
+    Y[0, :30] = np.nan  # two df values
+    fit = fit_ols(X, Y)
+    use, df = _usable(fit)
+    sv = squeeze_var(np.where(use, fit.sigma2, np.nan), df)
+    parts = [
+        chunks.fdist_moments(fit.sigma2[a:b], fit.df_resid[a:b], fit.status[a:b])
+        for a, b in [(0, 17), (17, 500), (500, 1001)]
+    ]
+    s0, d0 = chunks.hyperparameters(chunks.combine_moments(parts), float(np.median(fit.sigma2)))
+    assert_allclose([s0, d0], [sv.var_prior, sv.df_prior], rtol=RTOL)
+    # a variance below 1e-5 × the median is floored by limma: that needs the outcomes, not the sums
+    tiny = fit.sigma2.copy()
+    tiny[3] = 1e-9
+    parts[0] = chunks.fdist_moments(tiny[:17], fit.df_resid[:17], fit.status[:17])
+    assert chunks.hyperparameters(chunks.combine_moments(parts), float(np.median(tiny))) is None
