@@ -13,7 +13,16 @@ from typing import Annotated
 
 import typer
 
-from skintrial.cli._app import app, err_console, guarded, options_named, out_console, output_width
+from skintrial.cli._app import (
+    CLUSTER,
+    app,
+    err_console,
+    guarded,
+    on_cluster,
+    options_named,
+    out_console,
+    output_width,
+)
 from skintrial.errors import InputError, Problem
 
 
@@ -82,6 +91,15 @@ def _progress():
         console=err_console,
         transient=True,
     )
+
+
+def _cluster_for(cluster: str | None, n_sims: int) -> str | None:
+    """The cluster to start: only when trials are simulated (an analytic answer takes milliseconds,
+    a cluster seconds), though a misspelt --cluster is refused either way."""
+    from skintrial.cluster import parse_cluster
+
+    parse_cluster(cluster)
+    return cluster if n_sims > 0 else None
 
 
 def _simulation_bar(bars):
@@ -167,6 +185,7 @@ def power(
     covariance: Annotated[
         str, typer.Option(help="clda --simulate: covariance structure of the analysis.")
     ] = "us",
+    cluster: Annotated[str | None, CLUSTER] = None,
 ) -> None:
     """Analytic power (with --n-per-arm) or sample size of an ANCOVA trial, with the G*Power inputs.
 
@@ -212,13 +231,14 @@ def power(
             df_method=df_method,
             covariance=covariance,
             out=out,
+            cluster=cluster,
         )
         return
     if method != "ancova":
         raise InputError(
             Problem(f"unknown method {method!r}", column="--method", value=method, fix="use ancova or clda")
         )
-    with _progress() as bars:
+    with on_cluster(_cluster_for(cluster, simulate)) as runner, _progress() as bars:
         res = plan_power(
             effects=effects,
             sd=sd,
@@ -235,6 +255,7 @@ def power(
             outcome_corr=outcome_corr,
             seed=seed,
             progress=_simulation_bar(bars),
+            client=runner,
         )
     table, sim = res.table, res.simulated
     _show(table, ["contrast", "effect", "n_enrolled_arm", "n_enrolled_total", "alpha_test", "power"])
@@ -262,7 +283,9 @@ def _numbers(text: str | None, option: str) -> list[float] | None:
         ) from None
 
 
-def _clda_power(*, effects, method, visit_sd, retention, retention_control, ignored, out, **kw) -> None:
+def _clda_power(
+    *, effects, method, visit_sd, retention, retention_control, ignored, out, cluster, **kw
+) -> None:
     """``power --method clda``: the analytic table and, with --simulate, the simulated one."""
     from skintrial._io import write_files
     from skintrial.plan import plan_clda_power
@@ -289,7 +312,7 @@ def _clda_power(*, effects, method, visit_sd, retention, retention_control, igno
     ]
     InputError.collect(probs)
     sds, sd = _numbers(visit_sd, "--visit-sd"), kw.pop("sd")
-    with _progress() as bars:
+    with on_cluster(_cluster_for(cluster, kw["n_sims"])) as runner, _progress() as bars:
         res = plan_clda_power(
             effects=effects,
             sd=sd if sds is None else sds,
@@ -297,6 +320,7 @@ def _clda_power(*, effects, method, visit_sd, retention, retention_control, igno
             retention_control=_numbers(retention_control, "--retention-control"),
             n_sims=kw.pop("n_sims"),
             progress=_simulation_bar(bars),
+            client=runner,
             **kw,
         )
     _show(
@@ -365,6 +389,7 @@ def plan(
             help="cLDA plans: fraction still observed at each visit to --followup, baseline first (default: falling linearly to 1 - dropout)."
         ),
     ] = None,
+    cluster: Annotated[str | None, CLUSTER] = None,
 ) -> None:
     """Plan a controlled trial from a pilot bundle: CSV tables, a power-curve figure and plan.html.
 
@@ -387,7 +412,7 @@ def plan(
     with err_console.status("reading the pilot study"):
         st = load_study(study)
     named = {"followup_visit": "--followup", "multiplicity": "--multiplicity", "n_max": "--n-max"}
-    with options_named(named), _progress() as bars:
+    with options_named(named), on_cluster(_cluster_for(cluster, simulate)) as runner, _progress() as bars:
         result = plan_study(
             st,
             primary=primary,
@@ -406,6 +431,7 @@ def plan(
             followup_visit=followup,
             progress=_simulation_bar(bars),
             retention=_numbers(retention, "--retention"),
+            client=runner,
         )
     page = render_plan(result)
 

@@ -100,10 +100,12 @@ def plan_clda_power(
     df_method: str = "kenward_roger",
     covariance: str = "us",
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
 ) -> CldaPowerPlan:
     """Analytic power at ``n_per_arm`` controls (or the controls for ``power``) of the last-visit
     contrast of a cLDA trial with the ``retention`` per visit (baseline first), and optionally
-    ``n_sims`` trials simulated and analysed by cLDA at that n.
+    ``n_sims`` trials simulated and analysed by cLDA at that n (on ``client``: a
+    ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process).
 
     Examples
     --------
@@ -159,6 +161,7 @@ def plan_clda_power(
             df_method=df_method,
             covariance=covariance,
             progress=progress,
+            client=client,
             **kw,
         )
         sim = pd.DataFrame(
@@ -245,6 +248,7 @@ def simulate_clda_plan(
     df_method: str = "kenward_roger",
     covariance: str = "us",
     progress: Callable[[int, int], None] | None = None,
+    client: Any = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The plan's simulation when the study's primary analysis is cLDA: every outcome of the
     families simulated over ``visits`` (baseline first, the follow-up visit last) with the pilot's
@@ -252,8 +256,10 @@ def simulate_clda_plan(
     effects at the last visit, ``retention`` per visit (monotone dropout at random) in every arm, and
     each trial analysed by the study's cLDA; the outcomes are independent. Multiplicity and gatekeeping
     as :func:`skintrial.plan.simulate_power`. Returns the hypotheses table
-    (:data:`skintrial.plan.simulate.HYPOTHESIS_COLUMNS`) and the outcomes left out (no pilot covariance)."""
-    from skintrial.plan.clda_power import _retention, clda_trials
+    (:data:`skintrial.plan.simulate.HYPOTHESIS_COLUMNS`) and the outcomes left out (no pilot covariance).
+    The trials run in blocks with their own random streams, one task per block on ``client``
+    (:func:`skintrial.plan.clda_power.clda_blocks`): the same result in process and on any cluster."""
+    from skintrial.plan.clda_power import _retention, clda_blocks
     from skintrial.plan.simulate import Tally, _result
 
     r = _retention(retention, "retention", len(visits))
@@ -275,29 +281,22 @@ def simulate_clda_plan(
     delta[1:] = eff.reindex(index=arms, columns=outcomes).fillna(0.0).to_numpy()
     hyp = [(f, outcomes.index(o), c) for f, outs in fams.items() for o in outs for c in range(len(arms))]
     tally = Tally(hyp, fams, multiplicity=multiplicity, gatekeeping=gatekeeping, alpha=alpha)
-    rng = np.random.default_rng(seed)
     n = [int(n_per_arm)] * (len(arms) + 1)
-    chunk = max(1, min(500, 200_000 // (sum(n) * len(visits))))
-    done = 0
-    while done < n_sims:
-        S = min(chunk, n_sims - done)
-        P = np.empty((S, len(outcomes), len(arms)))
-        E = np.empty_like(P)
-        for k, ch in enumerate(chols):
-            P[:, k], E[:, k], _ = clda_trials(
-                rng,
-                S,
-                n=n,
-                delta=delta[:, k].tolist(),
-                chol=[ch] * len(n),
-                retention=[r] * len(n),
-                df_method=df_method,
-                covariance=covariance,
-            )
+    per_outcome = [
+        {"n": n, "delta": delta[:, k].tolist(), "chol": [ch] * len(n), "retention": [r] * len(n)}
+        for k, ch in enumerate(chols)
+    ]
+    for P, E, _ in clda_blocks(  # no outcome with a pilot covariance: nothing to simulate
+        n_sims if per_outcome else 0,
+        seed,
+        per_outcome,
+        df_method=df_method,
+        covariance=covariance,
+        block_size=max(1, min(500, 200_000 // (sum(n) * len(visits)))),
+        progress=progress,
+        client=client,
+    ):
         tally.add(P, E)
-        done += S
-        if progress is not None:
-            progress(done, n_sims)
     res = _result(
         hyp,
         outcomes,

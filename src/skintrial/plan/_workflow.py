@@ -164,11 +164,18 @@ class PowerPlan:
     multiplicity: str
 
 
-def _simulate(design, n: int, *, control_arm: str, n_sims: int, seed: int, progress, **options):
+def _simulate(design, n: int, *, control_arm: str, n_sims: int, seed: int, progress, client, **options):
     from skintrial.plan.simulate import simulate_power
 
     return simulate_power(
-        design, n_per_arm=n, control_arm=control_arm, n_sims=n_sims, seed=seed, progress=progress, **options
+        design,
+        n_per_arm=n,
+        control_arm=control_arm,
+        n_sims=n_sims,
+        seed=seed,
+        progress=progress,
+        client=client,
+        **options,
     ).hypotheses
 
 
@@ -189,12 +196,15 @@ def plan_power(
     outcome_corr: float = 0.0,
     seed: int = 1,
     progress: SimProgress | None = None,
+    client: Any = None,
 ) -> PowerPlan:
     """Analytic power at ``n_per_arm`` (or the sample size for ``power``) of an ANCOVA trial, and
     optionally ``n_sims`` simulated trials of the same analysis.
 
     The simulation gives every one of the ``n_outcomes`` outcomes the same effects, SD and rho, and
-    adjusts over all outcomes × contrasts, as the analytic alpha per test does.
+    adjusts over all outcomes × contrasts, as the analytic alpha per test does; it runs on ``client``
+    (a ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process) with the
+    same result.
 
     Examples
     --------
@@ -234,6 +244,7 @@ def plan_power(
             n_sims=n_sims,
             seed=seed,
             progress=progress,
+            client=client,
             families={"primary": names},
             method=analysis,
             alpha=alpha,
@@ -346,6 +357,7 @@ def _simulation(
     seed: int,
     outcome_corr: float,
     progress: SimProgress | None,
+    client: Any,
     long: pd.DataFrame,
     visits: Sequence[str],
     retention: Sequence[float] | None,
@@ -399,6 +411,7 @@ def _simulation(
             df_method=analysis.clda_df_method,
             covariance=analysis.clda_covariance,
             progress=progress,
+            client=client,
         )
         if no_cov:
             notes.append(PlanNote("not_simulated", outcomes=tuple(no_cov)))
@@ -410,6 +423,7 @@ def _simulation(
         n_sims=n_sims,
         seed=seed,
         progress=progress,
+        client=client,
         dropout=kw["dropout"],
         outcome_corr=outcome_corr,
         **{**analysis.simulation_options(), "families": fams},
@@ -435,6 +449,7 @@ def plan_study(
     followup_visit: str | None = None,
     progress: SimProgress | None = None,
     retention: Sequence[float] | None = None,
+    client: Any = None,
 ) -> TrialPlan:
     """Plan a controlled trial of ``primary`` from a pilot study: sample size, power curve, simulation.
 
@@ -452,6 +467,9 @@ def plan_study(
     ``followup_visit``, the pilot's SDs and correlations across them, ``retention`` per visit (the
     fraction still observed, baseline first; by default falling linearly to ``1 − dropout``), and
     ``[analysis.clda]``'s df method and covariance structure.
+
+    The simulation runs on ``client`` (a ``distributed.Client``, a :mod:`skintrial.cluster` runner, or
+    None for this process), one task per block of trials; the tables are the same whatever runs it.
 
     Examples
     --------
@@ -541,6 +559,7 @@ def plan_study(
             seed=seed,
             outcome_corr=outcome_corr,
             progress=progress,
+            client=client,
             long=long,
             visits=_clda_visits(s, est.followup_visit),
             retention=retention,

@@ -417,8 +417,8 @@ def simulated_clda_power(
     covariance: str = "us",
     n_sims: int = 1000,
     seed: int = 20261207,
-    chunk: int = 250,
     progress=None,
+    client=None,
 ) -> SimulatedCldaPower:
     """Power by simulating the trial and analysing every simulated trial with the study's cLDA
     (:func:`skintrial.stats.clda`, batched: one trial per outcome), two-sided at ``alpha``.
@@ -428,6 +428,11 @@ def simulated_clda_power(
     dropout completely at random with the ``retention`` of each arm (each participant's last visit
     drawn with probabilities ``r_j − r_{j+1}``). Agrees with :func:`clda_power` within Monte-Carlo
     error when n is large enough for the normal approximation (tests/plan/test_clda_power.py).
+
+    The trials are drawn in blocks of :data:`CLDA_BLOCK_TRIALS`, block ``b`` from its own stream
+    (:func:`skintrial.plan.simulate.block_rng`), one task per block on ``client`` (a
+    ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process); the blocks
+    are counted in order, so a seed gives the same result whatever runs it.
 
     Examples
     --------
@@ -445,11 +450,11 @@ def simulated_clda_power(
     R_c = R_t if correlation_control is None else _correlation(correlation_control, "correlation_control", J)
     s = _sds(sd, J)
     n_c, n_t = int(n_per_arm), int(round(ratio * n_per_arm))
-    if n_c != n_per_arm or min(n_c * r_c[-1], n_t * r_t[-1]) < 2 or int(n_sims) < 1 or int(chunk) < 1:
+    if n_c != n_per_arm or min(n_c * r_c[-1], n_t * r_t[-1]) < 2 or int(n_sims) < 1:
         raise InputError(
             Problem(
                 "n_per_arm must be whole and leave at least 2 participants per arm at the last visit; "
-                "n_sims and chunk at least 1",
+                "n_sims at least 1",
                 column="n_per_arm",
                 value=[plain(n_per_arm), plain(n_sims)],
                 fix="enrol more participants per arm",
@@ -458,30 +463,17 @@ def simulated_clda_power(
     _z(alpha, 2)
     chol_c = np.linalg.cholesky(s[:, None] * R_c * s[None, :])
     chol_t = np.linalg.cholesky(s[:, None] * R_t * s[None, :])
-    rng = np.random.default_rng(seed)
+    arms = {"n": [n_c, n_t], "delta": [0.0, d], "chol": [chol_c, chol_t], "retention": [r_c, r_t]}
     rej = est = se = 0.0
     failed = 0
-    done = 0
-    while done < n_sims:
-        S = min(int(chunk), int(n_sims) - done)
-        P, E, SE = clda_trials(
-            rng,
-            S,
-            n=[n_c, n_t],
-            delta=[0.0, d],
-            chol=[chol_c, chol_t],
-            retention=[r_c, r_t],
-            df_method=df_method,
-            covariance=covariance,
-        )
-        ok = np.isfinite(P[:, 0])
-        failed += S - int(ok.sum())
-        rej += float((P[ok, 0] < alpha).sum())
-        est += float(E[ok, 0].sum())
-        se += float(SE[ok, 0].sum())
-        done += S
-        if progress is not None:
-            progress(done, int(n_sims))
+    for P, E, SE in clda_blocks(
+        n_sims, seed, [arms], df_method=df_method, covariance=covariance, progress=progress, client=client
+    ):
+        ok = np.isfinite(P[:, 0, 0])
+        failed += P.shape[0] - int(ok.sum())
+        rej += float((P[ok, 0, 0] < alpha).sum())
+        est += float(E[ok, 0, 0].sum())
+        se += float(SE[ok, 0, 0].sum())
     p = rej / n_sims
     fitted = max(n_sims - failed, 1)
     return SimulatedCldaPower(
@@ -494,4 +486,58 @@ def simulated_clda_power(
         df_method=df_method,
         covariance=covariance,
         seed=seed,
+    )
+
+
+CLDA_BLOCK_TRIALS = 250
+"""Simulated cLDA trials per block (one random stream, one engine call per outcome, one task on a
+cluster): a block of 250 trials of 120 participants × 4 visits takes about half a second, far above a
+Dask task's few milliseconds of overhead."""
+
+
+def clda_block(
+    block: tuple[int, int], *, seed: int, outcomes: Sequence[dict], df_method: str, covariance: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """One block ``(block index, trials)`` of a cLDA simulation: for each outcome in turn (keywords
+    ``n, delta, chol, retention`` of :func:`clda_trials`) its trials drawn from the block's stream
+    (:func:`skintrial.plan.simulate.block_rng`) and analysed. p-value, estimate and SE as arrays
+    (trials, outcomes, contrasts). A module-level task, so that Dask workers import it by name."""
+    from skintrial.plan.simulate import block_rng
+
+    b, S = block
+    rng = block_rng(seed, b)
+    fits = [clda_trials(rng, S, df_method=df_method, covariance=covariance, **o) for o in outcomes]
+    P, E, SE = (np.stack(x, axis=1) for x in zip(*fits, strict=True))
+    return P, E, SE
+
+
+def clda_blocks(
+    n_sims: int,
+    seed: int,
+    outcomes: Sequence[dict],
+    *,
+    df_method: str,
+    covariance: str,
+    block_size: int | None = None,
+    progress=None,
+    client=None,
+) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``n_sims`` cLDA trials in blocks of ``block_size`` (default :data:`CLDA_BLOCK_TRIALS`; see
+    :func:`clda_block`), run by ``client`` (see
+    :func:`skintrial.cluster.as_runner`), in block order; ``progress(done, n_sims)`` as blocks finish."""
+    from skintrial.cluster import as_runner
+    from skintrial.plan.simulate import _trials_done, trial_blocks
+
+    return as_runner(client).map(
+        clda_block,
+        trial_blocks(n_sims, block_size or CLDA_BLOCK_TRIALS),
+        shared={
+            "seed": int(seed),
+            "outcomes": list(outcomes),
+            "df_method": df_method,
+            "covariance": covariance,
+        },
+        progress=_trials_done(progress, int(n_sims)),
+        size=lambda block: block[1],
+        name="clda_trials",
     )
