@@ -5,16 +5,22 @@ Two passes, both batched over curves:
 1. **Where.** ``R[i] = d[i + h] - d[i]`` with ``h = max(1, round(0.02 s / dt))``: the rise over 20 ms.
    For a curve that is flat before an onset at sample ``c`` and rises concavely after it, ``R`` peaks at
    ``c`` exactly (before ``c`` the window holds less of the rise, after ``c`` it misses the steep start),
-   and likewise ``-R`` peaks at a release. Events are the runs where ``R`` exceeds half the curve's
-   largest rise (and 6 noise SDs of ``R``), runs closer than 0.1 s merged; each event's argmax is its
-   rough position. Releases alike with ``-R``.
+   and likewise ``-R`` peaks at a release. Events are the runs where ``R`` exceeds ``EVENT_FRACTION``
+   of the curve's largest rise (and 6 noise SDs of ``R``), runs closer than 0.1 s merged; each
+   event's argmax is its rough position. Releases alike with ``-R``. ``R`` and the noise level are
+   computed in float32 (they only place events; the fits below use the float64 curve); one scan of
+   ``|R|`` finds the candidate samples of both kinds.
 2. **Exactly where.** Around each rough position a continuous two-segment model is fitted by least
    squares over a fixed window (0.05 s before, 0.02 s after, plus the search range): a straight line
    before the change point ``c`` and a line plus a quadratic after it (``[1, j - c, (j - c)_+,
    (j - c)_+^2]`` in samples), for every candidate ``c`` within 0.012 s of the rough position; the
    candidate with the smallest residual sum of squares is the onset (the last sample before the rise)
-   or the release (the last sample before the drop). The fits share one hat matrix per candidate and
-   sampling interval, so they are matrix products over all events.
+   or the release (the last sample before the drop). Over 20 ms a fast exponential rise (``tau_e``
+   15 ms at 1 kHz) is no quadratic and that fit can land one sample early, so where 0.01 s holds at
+   least 4 samples the three candidates around it are fitted again over 0.01 s after, and the point
+   moves only when that fits better by more than ``_DECISIVE`` noise variances (noise-free curves:
+   exact at every rate; noisy ones: the longer, steadier fit decides). All candidates' fits are one
+   matrix product per sampling interval (the stacked orthonormal bases ``Q_j``, made once per window).
 
 The events must alternate onset, release, onset, ...: of two or more onsets (releases) in a row, the
 first is kept when its rise is at least half the strongest one's (a probe slip under suction is then
