@@ -1,8 +1,8 @@
 """The gene axis of an expression fit in chunks, for a cluster (issue 16).
 
 :func:`skintrial.omics.expression.fit_expression` with a cluster ``client`` runs its per-gene work as
-tasks over chunks of :data:`~skintrial.stats._moderation_chunks.CHUNK_OUTCOMES` (2,000) genes (cut by the
-data, never by the number of workers), and keeps here only what needs every gene at once:
+tasks over chunks of :data:`~skintrial.stats._moderation_chunks.CHUNK_OUTCOMES` (2,000) genes (cut by
+the data, never by the number of workers), and keeps here only what needs every gene at once:
 
 * **log-scale data**: one round — each task fits the design to its genes (:func:`fit_task`, the
   engine's :func:`~skintrial.stats.fit_ols` on the chunk's columns) and returns the chunk's
@@ -21,19 +21,26 @@ data, never by the number of workers), and keeps here only what needs every gene
 The moderated statistics follow with the same client (:func:`skintrial.stats.moderated_contrasts`,
 hyperparameters from the chunks' sufficient statistics, :mod:`skintrial.stats._moderation_chunks`).
 
-What travels: numpy arrays only — the genes × samples matrix (values, or log-CPM for counts) and the
-design are scattered once to each worker; a task's item is its index range ``(start, stop)``; a task
-returns its genes' arrays: p coefficients, p × p unscaled covariances, variance, df, n and status
-per gene (for voom also the chunk's weights, chunk × samples, which the fit keeps). No DataFrame is
-pickled: the sample table stays here. For 2,000 genes, p = 10 and 100 samples that is about 1.8 MB
-back per task (the weights 1.6 MB of it); the matrix sent once is 8 bytes × genes × samples per worker.
-Everything is computed gene by gene, so a result equals this process's to rounding (1e-12 relative,
-``tests/cluster/test_omics_cluster.py``).
+What travels, and why: numpy arrays only, cut along the gene axis. The genes × samples matrix (values,
+or log-CPM for counts) and the design are scattered once to each worker (8 bytes × genes × samples
+per worker: 16 MB for 20,000 × 100), so a task's item is just its index range ``(start, stop)``. A
+task returns its genes' arrays: the fit (p coefficients, variance, df, n and status per gene; the
+p × p unscaled covariance and the design means once when they are the same for every gene of the
+chunk — a shared design without missing values — else per gene) and the chunk's seven ``fitFDist``
+sufficient statistics, so the moderation needs no extra round of tasks for them; voom's fit round
+also returns the chunk's weights (chunk × samples), which the fit keeps. For 2,000 genes, p = 8 and
+100 samples, measured: 0.2 MB back per task on complete log data, 3.0 MB with voom (its weights, and
+a p × p covariance per gene since the weights differ by gene). No DataFrame is pickled:
+the sample table and the gene names stay here, because per-row objects cost far more to serialise
+than the arrays they hold. Everything is computed gene by gene, so a result equals this process's
+to rounding (1e-12 relative, ``tests/cluster/test_omics_cluster.py``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
+from typing import Any
 
 import numpy as np
 
@@ -61,13 +68,27 @@ def fit_task(
     X: np.ndarray,
     params: tuple[str, ...],
     whiten: np.ndarray | None = None,
-) -> BatchedFit:
+) -> tuple[BatchedFit, np.ndarray]:
     """A cluster task: the design fitted to genes ``bounds[0]:bounds[1]`` of ``values`` (genes ×
-    samples); with ``whiten`` (samples × samples) data and design are multiplied by it first (GLS)."""
+    samples); with ``whiten`` (samples × samples) data and design are multiplied by it first (GLS).
+    Returns the chunk's fit (:func:`_packed`) and its ``fitFDist`` sufficient statistics."""
     a, b = bounds
     if whiten is None:
-        return fit_ols(X, np.ascontiguousarray(values[a:b].T), params=params)
-    return fit_ols(whiten @ X, np.ascontiguousarray(whiten @ values[a:b].T), params=params)
+        fit = fit_ols(X, np.ascontiguousarray(values[a:b].T), params=params)
+    else:
+        fit = fit_ols(whiten @ X, np.ascontiguousarray(whiten @ values[a:b].T), params=params)
+    return _packed(fit), _chunks.fdist_moments(fit.sigma2, fit.df_resid, fit.status)
+
+
+def _packed(fit: BatchedFit) -> BatchedFit:
+    """The fit with ``xtx_inv`` and ``means`` as one row when every gene of the chunk has the same
+    (a shared design without missing values): p × p numbers back instead of chunk × p × p."""
+    rows: dict[str, Any] = {}
+    for name in ("xtx_inv", "means"):
+        x = np.asarray(getattr(fit, name))
+        if x.shape[0] > 1 and np.array_equal(x, np.broadcast_to(x[:1], x.shape)):
+            rows[name] = np.array(x[:1])
+    return replace(fit, **rows) if rows else fit
 
 
 def voom_sd_task(bounds: tuple[int, int], *, logcpm: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -85,15 +106,15 @@ def voom_fit_task(
     ux: np.ndarray,
     uy: np.ndarray,
     params: tuple[str, ...],
-) -> tuple[np.ndarray, BatchedFit]:
+) -> tuple[np.ndarray, BatchedFit, np.ndarray]:
     """A cluster task: voom's weights of genes ``bounds[0]:bounds[1]`` from the trend ``(ux, uy)`` and
-    the weighted fit; returns ``(weights, fit)``."""
+    the weighted fit; returns ``(weights, fit, fitFDist sufficient statistics)``."""
     a, b = bounds
     y = logcpm[a:b]
     fitted, _ = voom_residual_sd(y, X)
     w = voom_apply(fitted, lib_log, ux, uy)
     fit = fit_ols(X, np.ascontiguousarray(y.T), params=params, weights=np.ascontiguousarray(w.T))
-    return w, fit
+    return w, _packed(fit), _chunks.fdist_moments(fit.sigma2, fit.df_resid, fit.status)
 
 
 def dupcor_task(bounds: tuple[int, int], *, values: np.ndarray, rotation: BlockRotation) -> np.ndarray:
@@ -103,17 +124,21 @@ def dupcor_task(bounds: tuple[int, int], *, values: np.ndarray, rotation: BlockR
 
 
 def _concat(parts: Sequence[BatchedFit], outcomes: tuple[str, ...]) -> BatchedFit:
-    """The chunks' fits as one, genes in chunk order."""
+    """The chunks' fits as one, genes in chunk order (rows sent once broadcast back to every gene)."""
+
+    def rows(f: BatchedFit, x: np.ndarray) -> np.ndarray:
+        return np.broadcast_to(x, (len(f.sigma2), *np.shape(x)[1:]))
+
     return BatchedFit(
         outcomes=outcomes,
         params=parts[0].params,
         coef=np.concatenate([f.coef for f in parts]),
-        xtx_inv=np.concatenate([f.xtx_inv for f in parts]),
+        xtx_inv=np.concatenate([rows(f, f.xtx_inv) for f in parts]),
         sigma2=np.concatenate([f.sigma2 for f in parts]),
         df_resid=np.concatenate([f.df_resid for f in parts]),
         n=np.concatenate([f.n for f in parts]),
         status=np.concatenate([f.status for f in parts]),
-        means=np.concatenate([np.asarray(f.means) for f in parts]),
+        means=np.concatenate([rows(f, np.asarray(f.means)) for f in parts]),
     )
 
 
@@ -126,16 +151,13 @@ def chunked_fit(
     runner: Runner,
     whiten: np.ndarray | None = None,
     chunk: int | None = None,
-) -> BatchedFit:
-    """``fit_ols(X, values.T)`` with the genes (rows of ``values``) in chunks on ``runner``."""
+) -> tuple[BatchedFit, np.ndarray]:
+    """``fit_ols(X, values.T)`` with the genes (rows of ``values``) in chunks on ``runner``; also the
+    chunks' ``fitFDist`` sufficient statistics (one row each)."""
     shared = {"values": values, "X": X, "params": tuple(params), "whiten": whiten}
-    parts = runner.map(
-        fit_task,
-        chunk_bounds(len(outcomes), chunk or _chunks.CHUNK_OUTCOMES),
-        shared=shared,
-        name="expression-fit",
-    )
-    return _concat(parts, tuple(outcomes))
+    bounds = chunk_bounds(len(outcomes), chunk or _chunks.CHUNK_OUTCOMES)
+    parts = runner.map(fit_task, bounds, shared=shared, name="expression-fit")
+    return _concat([p[0] for p in parts], tuple(outcomes)), np.array([p[1] for p in parts])
 
 
 def chunked_voom_fit(
@@ -148,9 +170,9 @@ def chunked_voom_fit(
     runner: Runner,
     span: float = 0.5,
     chunk: int | None = None,
-) -> tuple[np.ndarray, np.ndarray, BatchedFit]:
+) -> tuple[np.ndarray, np.ndarray, BatchedFit, np.ndarray]:
     """voom + the weighted fit (as :func:`~skintrial.omics._counts.voom_weights` then ``fit_ols``) with
-    the genes in chunks: ``(logcpm, weights, fit)``."""
+    the genes in chunks: ``(logcpm, weights, fit, the chunks' fitFDist sufficient statistics)``."""
     y = log_cpm(counts, lib_size)
     if y.shape[0] < 2:
         raise ValueError("voom needs at least two genes to fit a mean-variance trend")
@@ -164,7 +186,7 @@ def chunked_voom_fit(
     shared = {"logcpm": y, "X": X, "lib_log": lib_log, "ux": ux, "uy": uy, "params": tuple(params)}
     parts = runner.map(voom_fit_task, bounds, shared=shared, name="voom-fit")
     w = np.concatenate([p[0] for p in parts])
-    return y, w, _concat([p[1] for p in parts], tuple(outcomes))
+    return y, w, _concat([p[1] for p in parts], tuple(outcomes)), np.array([p[2] for p in parts])
 
 
 def chunked_duplicate_correlation(

@@ -29,6 +29,7 @@ from skintrial.omics._dupcor import duplicate_correlation, whitening
 from skintrial.omics._expression_io import ExpressionData, check_counts, load_expression
 from skintrial.omics._outcome_chunks import chunked_duplicate_correlation, chunked_fit, chunked_voom_fit
 from skintrial.stats import BatchedFit, fit_ols, moderated_contrasts, p_adjust
+from skintrial.stats._moderation_chunks import moderated_in_chunks
 
 __all__ = [
     "DE_COLUMNS",
@@ -65,6 +66,9 @@ class ExpressionFit:
 
     For RNA-seq counts ``data.values`` holds voom's log-CPM values, ``weights`` their precision
     weights (genes × samples) and ``norm_factors`` the TMM factors; both are None for log-scale data.
+    ``chunk_moments``: from a fit on a cluster, each chunk's ``fitFDist`` sufficient statistics
+    (:func:`skintrial.stats._moderation_chunks.fdist_moments`), computed by the workers with the fit
+    and used by :func:`differential_expression_from_fit` on a cluster; None in this process.
     """
 
     data: ExpressionData
@@ -73,6 +77,7 @@ class ExpressionFit:
     weights: np.ndarray | None = None
     norm_factors: np.ndarray | None = None
     correlation: float | None = None
+    chunk_moments: np.ndarray | None = None
 
     def contrasts(self, contrast: str | Sequence[str]) -> tuple[list[str], np.ndarray]:
         """Labels and the (m, p) matrix of one or several contrast specifications."""
@@ -116,7 +121,7 @@ def fit_expression(
         check_counts(data, sample_column)
         nf = tmm_factors(data.values)  # whole columns: here, also on a cluster (see _outcome_chunks)
         if chunked:
-            logcpm, w, fit = chunked_voom_fit(
+            logcpm, w, fit, moments = chunked_voom_fit(
                 data.values,
                 dm.X,
                 data.values.sum(axis=0) * nf,
@@ -125,7 +130,9 @@ def fit_expression(
                 runner=runner,
             )
             data = replace(data, values=logcpm)
-            return ExpressionFit(data=data, design=dm, fit=fit, weights=w, norm_factors=nf)
+            return ExpressionFit(
+                data=data, design=dm, fit=fit, weights=w, norm_factors=nf, chunk_moments=moments
+            )
         logcpm, w = voom_weights(data.values, dm.X, data.values.sum(axis=0) * nf)
         data = replace(data, values=logcpm)
         fit = fit_ols(
@@ -137,8 +144,8 @@ def fit_expression(
         )
         return ExpressionFit(data=data, design=dm, fit=fit, weights=w, norm_factors=nf)
     if chunked:
-        fit = chunked_fit(dm.X, data.values, outcomes=data.genes, params=dm.params, runner=runner)
-        return ExpressionFit(data=data, design=dm, fit=fit)
+        fit, moments = chunked_fit(dm.X, data.values, outcomes=data.genes, params=dm.params, runner=runner)
+        return ExpressionFit(data=data, design=dm, fit=fit, chunk_moments=moments)
     # samples x genes, C-contiguous: the layout the engine's matrix products run fastest on
     fit = fit_ols(dm.X, np.ascontiguousarray(data.values.T), outcomes=data.genes, params=dm.params)
     return ExpressionFit(data=data, design=dm, fit=fit)
@@ -191,8 +198,10 @@ def _blocked_fit(
         )
     W = whitening(groups, rho)
     if chunked:
-        fit = chunked_fit(dm.X, data.values, outcomes=data.genes, params=dm.params, runner=runner, whiten=W)
-        return ExpressionFit(data=data, design=dm, fit=fit, correlation=rho)
+        fit, moments = chunked_fit(
+            dm.X, data.values, outcomes=data.genes, params=dm.params, runner=runner, whiten=W
+        )
+        return ExpressionFit(data=data, design=dm, fit=fit, correlation=rho, chunk_moments=moments)
     fit = fit_ols(W @ dm.X, np.ascontiguousarray(W @ data.values.T), outcomes=data.genes, params=dm.params)
     return ExpressionFit(data=data, design=dm, fit=fit, correlation=rho)
 
@@ -339,9 +348,26 @@ def differential_expression_from_fit(
         raise InputError(
             Problem("trend and robust together are not implemented", fix="choose one of trend or robust")
         )
-    mod = moderated_contrasts(
-        ef.fit, L, contrast_names=labels, ci_level=ci_level, trend=cov, robust=robust, client=client
-    )
+    runner = as_runner(client)
+    if not isinstance(runner, InProcess) and ef.chunk_moments is not None:
+        # the chunks' sufficient statistics came back with the fit: no round of tasks for them
+        mod = moderated_in_chunks(
+            ef.fit,
+            L,
+            labels,
+            runner=runner,
+            ci_level=ci_level,
+            proportion=0.01,
+            stdev_coef_lim=(0.1, 4.0),
+            trend=cov,
+            robust=robust,
+            winsor_tail_p=(0.05, 0.1),
+            moments=ef.chunk_moments,
+        )
+    else:
+        mod = moderated_contrasts(
+            ef.fit, L, contrast_names=labels, ci_level=ci_level, trend=cov, robust=robust, client=client
+        )
     tab = mod.table
     m = len(labels)
     # one family per contrast: rows of the (contrast, gene) matrix, adjusted in one call

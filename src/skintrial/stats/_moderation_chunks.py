@@ -20,10 +20,12 @@ median of the K variances). limma's B statistic
 needs the prior variance of the non-null effects from the largest |t| of all outcomes (``tmixture``),
 and the Benjamini–Hochberg step all p-values: both are computed centrally on the gathered t and p.
 
-What travels: the per-outcome arrays the tasks read (coefficients K × p, unscaled covariances
-K × p × p, variances, df and status) are scattered once to every worker (``Runner.map``'s ``shared``);
-a task's item is its index range, and it returns its chunk's arrays (m contrasts: 8 arrays of
-chunk × m floats). Chunks are cut by the data (:data:`CHUNK_OUTCOMES` outcomes), never by the number
+What travels: the per-outcome arrays the tasks read — the contrasts' estimates and unscaled variances
+(K × m each, formed here from the coefficients and ``(X'X)^-1``: m numbers a gene instead of p × p),
+the variances, df and status — are scattered once to every worker (``Runner.map``'s ``shared``); a
+task's item is its index range ``(start, stop)``, and it returns its chunk's arrays: the posterior
+variance and total df (chunk floats each) and se, t, p and the interval (chunk × m floats each). For
+K = 20,000 genes and m = 3 contrasts that is 1.6 MB sent to each worker and 2.2 MB back in all. Chunks are cut by the data (:data:`CHUNK_OUTCOMES` outcomes), never by the number
 of workers, and combined in chunk order, so the result does not depend on the cluster.
 """
 
@@ -51,6 +53,7 @@ __all__ = [
     "moderated_in_chunks",
     "moments_task",
     "posterior_variance",
+    "t_statistics",
 ]
 
 CHUNK_OUTCOMES = 2000
@@ -86,13 +89,20 @@ def contrast_statistics(
     """
     est = coef @ L.T  # (K, m)
     v2 = np.einsum("mi,kij,mj->km", L, xtx_inv, L)  # unscaled variances
+    return (est, v2, *t_statistics(est, v2, s2_post, df_total, ci_level))
+
+
+def t_statistics(
+    est: np.ndarray, v2: np.ndarray, s2_post: np.ndarray, df_total: np.ndarray, ci_level: float
+) -> tuple[np.ndarray, ...]:
+    """``(se, t, dft, p, ci_low, ci_high)`` of estimates ``est`` with unscaled variances ``v2`` (K, m)."""
     se = np.sqrt(np.clip(v2, 0.0, None) * s2_post[:, None])
     with np.errstate(divide="ignore", invalid="ignore"):
         t = est / se
     dft = np.broadcast_to(df_total[:, None], t.shape)
     p = t_pvalue(t, dft)  # |t| = inf (se = 0, limma keeps it): p = 0
     ci_low, ci_high = t_interval(est, se, dft, ci_level)
-    return est, v2, se, t, dft, p, ci_low, ci_high
+    return se, t, dft, p, ci_low, ci_high
 
 
 def _usable(sigma2: np.ndarray, df_resid: np.ndarray, status: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -181,19 +191,19 @@ def _rows(x: float | np.ndarray, a: int, b: int, K: int) -> float | np.ndarray:
 def moderate_task(
     bounds: tuple[int, int],
     *,
-    coef: np.ndarray,
-    xtx_inv: np.ndarray,
+    est: np.ndarray,
+    v2: np.ndarray,
     sigma2: np.ndarray,
     df_resid: np.ndarray,
     status: np.ndarray,
-    L: np.ndarray,
     df_prior: float | np.ndarray,
     var_prior: float | np.ndarray,
     df_cap: float,
     ci_level: float,
 ) -> tuple[np.ndarray, ...]:
     """A cluster task: the moderated statistics of outcomes ``bounds[0]:bounds[1]`` given ``d0`` and
-    ``s0^2``: ``(s2_post, df_total, est, v2, se, t, dft, p, ci_low, ci_high)``."""
+    ``s0^2`` and the contrasts' estimates and unscaled variances (K, m):
+    ``(s2_post, df_total, se, t, p, ci_low, ci_high)``."""
     a, b = bounds
     K = len(sigma2)
     use, df = _usable(sigma2[a:b], df_resid[a:b], status[a:b])
@@ -201,8 +211,8 @@ def moderate_task(
     post = posterior_variance(np.where(use, sigma2[a:b], np.nan), df, d0, _rows(var_prior, a, b, K))
     s2_post = np.where(use, post, np.nan)
     df_total = np.where(use, np.minimum(df + d0, df_cap), np.nan)
-    stats = contrast_statistics(coef[a:b], xtx_inv[a:b], L, s2_post, df_total, ci_level)
-    return (s2_post, df_total, *stats)
+    se, t, _, p, ci_low, ci_high = t_statistics(est[a:b], v2[a:b], s2_post, df_total, ci_level)
+    return s2_post, df_total, se, t, p, ci_low, ci_high
 
 
 def moderated_in_chunks(
@@ -218,10 +228,12 @@ def moderated_in_chunks(
     robust: bool,
     winsor_tail_p: tuple[float, float],
     chunk: int | None = None,
+    moments: np.ndarray | None = None,
 ) -> ModeratedContrasts:
     """:func:`~skintrial.stats.moderated_contrasts` with the outcomes in chunks of ``chunk`` on
     ``runner``: the moments per chunk, the hyperparameters here, the statistics per chunk, B and the
-    table here."""
+    table here. ``moments``: the chunks' :func:`fdist_moments`, when the workers computed them with
+    the fit (no round of tasks for them then)."""
     from skintrial.stats._moderation import SqueezedVariances, _usable, finish_moderated, squeeze_var
 
     bounds = chunk_bounds(len(fit.outcomes), chunk or CHUNK_OUTCOMES)
@@ -229,7 +241,11 @@ def moderated_in_chunks(
     per_outcome = {"sigma2": fit.sigma2, "df_resid": fit.df_resid, "status": fit.status}
     hyper = None
     if trend is None and not robust and len(bounds) and len(fit.outcomes) > 1:
-        parts = runner.map(moments_task, bounds, shared=per_outcome, name="fdist-moments")
+        parts = (
+            list(moments)
+            if moments is not None
+            else runner.map(moments_task, bounds, shared=per_outcome, name="fdist-moments")
+        )
         usable = fit.sigma2[use]
         hyper = hyperparameters(combine_moments(parts), float(np.median(usable)) if usable.size else 0.0)
     if hyper is None:  # order statistics over all outcomes (trend, robust, a floored variance)
@@ -238,16 +254,21 @@ def moderated_in_chunks(
         )
     else:
         sv = SqueezedVariances(df_prior=hyper[1], var_prior=hyper[0], var_post=np.empty(0))
+    est = fit.coef @ L.T  # (K, m): the contrasts' estimates and unscaled variances, m numbers a gene
+    v2 = np.einsum("mi,kij,mj->km", L, fit.xtx_inv, L)
     shared = {
         **per_outcome,
-        "coef": fit.coef,
-        "xtx_inv": fit.xtx_inv,
-        "L": L,
+        "est": est,
+        "v2": v2,
         "df_prior": sv.df_prior,
         "var_prior": sv.var_prior,
         "df_cap": float(df.sum()),
         "ci_level": ci_level,
     }
     blocks = runner.map(moderate_task, bounds, shared=shared, name="moderate")
-    stats = tuple(np.concatenate([blk[i] for blk in blocks]) for i in range(10))
+    s2_post, df_total, se, t, p, ci_low, ci_high = (
+        np.concatenate([blk[i] for blk in blocks]) for i in range(7)
+    )
+    dft = np.broadcast_to(df_total[:, None], t.shape)
+    stats = (s2_post, df_total, est, v2, se, t, dft, p, ci_low, ci_high)
     return finish_moderated(fit, names, use, stats, sv, ci_level, proportion, stdev_coef_lim)
