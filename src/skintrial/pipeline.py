@@ -16,7 +16,11 @@ The stages
 * ``clda``, ``mixed_anova``, ``cross_sectional``, ``paired_change`` — when listed in ``[analysis]
   methods`` (which the design allows: docs/bundle.md, "Study designs").
 * ``training`` — the training log, dose–response and the per-protocol sensitivity ANCOVA.
-* ``omics`` — serum panel, mechanism view, fibroblast qPCR.
+* ``omics`` — serum panel, mechanism view, fibroblast qPCR, expression.
+
+On a cluster (``analyse(study, client=...)``, ``skintrial run --cluster``) the stages that hold a batch —
+the raw instrument files, the omics outcome axis — run their tasks on it; the result is the one this
+process gives (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from skintrial._io import OUTPUTS, sha256_file, write_files
+from skintrial.cluster import Runner, as_runner
 from skintrial.stage import EXCLUSION_COLUMNS, StageResult
 from skintrial.study import Study
 from skintrial.tables import TABLES, check_stage, table_spec
@@ -70,10 +75,11 @@ Progress = Callable[[str, int], Callable[[int], None]]
 
 @dataclass(frozen=True)
 class Stage:
-    """One step of the pipeline: ``run(study, progress)`` gives its result when ``when(study)``."""
+    """One step of the pipeline: ``run(study, progress, runner)`` gives its result when ``when(study)``;
+    a stage with a batch runs its tasks through ``runner`` (:mod:`skintrial.cluster`)."""
 
     name: str
-    run: Callable[[Study, Progress | None], StageResult]
+    run: Callable[[Study, Progress | None, Runner], StageResult]
     when: Callable[[Study], bool] = lambda study: True
 
 
@@ -166,17 +172,25 @@ def _provenance(study: Study, stages: Sequence[StageResult]) -> dict:
     }
 
 
-def _instruments(study: Study, progress: Progress | None) -> StageResult:
+def _instruments(study: Study, progress: Progress | None, runner: Runner) -> StageResult:
     from skintrial.instruments import raw_stage
 
     n_files = 0 if study.manifest is None else len(study.manifest)
     return raw_stage(
-        study, progress=progress("measuring raw instrument files", n_files) if progress else None
+        study,
+        progress=progress("measuring raw instrument files", n_files) if progress else None,
+        client=runner,
     )
 
 
-def _plain(run: Callable[[Study], StageResult]) -> Callable[[Study, Progress | None], StageResult]:
-    def stage(study: Study, progress: Progress | None) -> StageResult:
+def _omics(study: Study, progress: Progress | None, runner: Runner) -> StageResult:
+    from skintrial.omics import omics_stage
+
+    return omics_stage(study, client=runner)
+
+
+def _plain(run: Callable[[Study], StageResult]) -> Callable[[Study, Progress | None, Runner], StageResult]:
+    def stage(study: Study, progress: Progress | None, runner: Runner) -> StageResult:
         return run(study)
 
     return stage
@@ -204,7 +218,7 @@ def _responders(study: Study) -> bool:
 
 
 def _stages() -> tuple[Stage, ...]:
-    from skintrial import omics, stats, training
+    from skintrial import stats, training
 
     return (
         Stage("instruments", _instruments),
@@ -217,7 +231,7 @@ def _stages() -> tuple[Stage, ...]:
         Stage("sensitivity", _plain(stats.sensitivity_stage), when=_sensitivity),
         Stage("responders", _plain(stats.responders_stage), when=_responders),
         Stage("training", _plain(training.training_stage)),
-        Stage("omics", _plain(omics.omics_stage)),
+        Stage("omics", _omics),
     )
 
 
@@ -260,8 +274,11 @@ def _input_files(study: Study) -> list[Path]:
     return [*study.files, *extra]
 
 
-def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
+def analyse(study: Study, *, progress: Progress | None = None, client: object = None) -> TrialResults:
     """Run the pre-specified analyses of a validated study: every stage of the pipeline in order.
+
+    ``client`` (a ``distributed.Client`` or a :mod:`skintrial.cluster` runner) runs the batches of the
+    stages that have them on a Dask cluster; the tables are the ones this process gives without it.
 
     Each stage's tables are checked against the registry (:func:`skintrial.tables.check_stage`) and
     put in the order outcomes are declared in study.toml; the exclusions of all stages make the
@@ -278,11 +295,12 @@ def analyse(study: Study, *, progress: Progress | None = None) -> TrialResults:
     >>> [s.stage for s in res.stages][:3]
     ['instruments', 'description', 'ancova']
     """
+    runner = as_runner(client)
     done: list[StageResult] = []
     for stage in _stages():
         if not stage.when(study):
             continue
-        result = check_stage(stage.run(study, progress))
+        result = check_stage(stage.run(study, progress, runner))
         if result.measurements is not None:
             study = study.with_measurements(result.measurements)
         tables = {

@@ -1,0 +1,116 @@
+"""``skintrial run`` / ``demo`` on a cluster and ``run A B C --out-root DIR``: the same results files."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from skintrial.cli import app
+
+runner = CliRunner()
+
+
+def _results(out: Path) -> dict[str, str]:
+    """Every results file by name and digest (provenance.json and the report carry times and paths)."""
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted((out / "results").glob("*.csv"))
+    }
+
+
+@pytest.fixture(scope="module")
+def bundles(tmp_path_factory) -> list[Path]:
+    """Two small bundles with raw instrument files and an RNA-seq layer (both batch stages run)."""
+    from skintrial.plan import add_expression_layer, synthetic_study
+
+    root = tmp_path_factory.mktemp("bundles")
+    made = []
+    for name, seed in (("alpha", 3), ("beta", 4)):
+        folder = synthetic_study(seed=seed, n=16, raw=True).write(root / name)
+        add_expression_layer(folder, seed=seed)
+        made.append(folder)
+    return made
+
+
+@pytest.fixture(scope="module")
+def in_process(bundles, tmp_path_factory) -> dict[str, dict[str, str]]:
+    """Each bundle run alone, in this process."""
+    found = {}
+    for bundle in bundles:
+        out = tmp_path_factory.mktemp("single") / bundle.name
+        r = runner.invoke(app, ["run", str(bundle), "--out", str(out)])
+        assert r.exit_code == 0, r.output
+        found[bundle.name] = _results(out)
+    return found
+
+
+def test_several_bundles_in_one_call(bundles, in_process, tmp_path):
+    r = runner.invoke(app, ["run", *map(str, bundles), "--out-root", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    for bundle in bundles:
+        assert (tmp_path / bundle.name / "report.html").is_file()
+        assert _results(tmp_path / bundle.name) == in_process[bundle.name]
+
+
+def test_a_refused_bundle_is_listed_and_the_others_run(bundles, tmp_path):
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "study.toml").write_text("[study]\nname = 1\n")
+    r = runner.invoke(app, ["run", str(bundles[0]), str(broken), "--out-root", str(tmp_path / "out")])
+    assert r.exit_code == 2
+    assert "broken" in r.output and "bundle not run" in r.output
+    assert (tmp_path / "out" / bundles[0].name / "report.html").is_file()
+    assert not (tmp_path / "out" / "broken").exists()
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--out", "x", "--out-root", "y"], "--out and --out-root were both given"),
+        ([], "need an output folder each"),
+    ],
+)
+def test_output_options_are_checked_before_any_work(bundles, tmp_path, extra, message):
+    r = runner.invoke(app, ["run", *map(str, bundles), *extra])
+    assert r.exit_code == 2 and message in r.output
+
+
+def test_bundles_with_one_name_are_refused(bundles, tmp_path):
+    twin = tmp_path / "twin" / bundles[0].name
+    twin.parent.mkdir()
+    twin.symlink_to(bundles[0], target_is_directory=True)
+    r = runner.invoke(app, ["run", str(bundles[0]), str(twin), "--out-root", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "same folder name" in r.output
+
+
+def test_run_on_a_cluster_gives_the_same_results(bundles, in_process, tmp_path):
+    out = tmp_path / "cluster"
+    r = runner.invoke(app, ["run", str(bundles[0]), "--out", str(out), "--cluster", "local:2"])
+    assert r.exit_code == 0, r.output
+    assert "cluster: local:2 (2 workers)" in r.output
+    assert _results(out) == in_process[bundles[0].name]
+
+
+def test_several_bundles_on_a_cluster_one_task_each(bundles, in_process, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKINTRIAL_CLUSTER", "local:2")  # the environment says what --cluster says
+    r = runner.invoke(app, ["run", *map(str, bundles), "--out-root", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    for bundle in bundles:
+        assert _results(tmp_path / bundle.name) == in_process[bundle.name]
+
+
+def test_unreachable_scheduler_is_exit_2_with_its_address(bundles, tmp_path):
+    r = runner.invoke(
+        app, ["run", str(bundles[0]), "--out", str(tmp_path / "o"), "--cluster", "tcp://127.0.0.1:9"]
+    )
+    assert r.exit_code == 2
+    assert "cannot reach the Dask scheduler at tcp://127.0.0.1:9" in r.output and "Fix:" in r.output
+    assert not (tmp_path / "o" / "report.html").exists()
+
+
+def test_a_bad_cluster_in_the_environment_is_exit_2(bundles, tmp_path, monkeypatch):
+    monkeypatch.setenv("SKINTRIAL_CLUSTER", "lokal")
+    r = runner.invoke(app, ["run", str(bundles[0]), "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "'lokal'" in r.output
