@@ -149,6 +149,25 @@ def test_kuehne_microarray_on_two_workers_equals_in_process(dask_client):
     assert_same_table(ours, ref)
 
 
+@pytest.mark.parametrize("robust", [False, True])
+def test_moderated_contrasts_of_a_fit_on_two_workers_equal_in_process(dask_client, monkeypatch, robust):
+    """stats.moderated_contrasts(fit, client=): the chunks' moments computed by the workers (a round of
+    their own when the fit was made here), then the moderated statistics per chunk."""
+    from skintrial.stats import moderated_contrasts
+
+    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 300)
+    expr, samples = _log_data(1600, seed=21)
+    ef = fit_expression(expr, samples, design="~ group + batch")
+    L = np.zeros((2, len(ef.fit.params)))
+    L[0, 1], L[1, 2] = 1.0, 1.0
+    ref = moderated_contrasts(ef.fit, L, robust=robust)
+    ours = moderated_contrasts(ef.fit, L, robust=robust, client=dask_client)
+    assert_allclose(ours.df_prior, ref.df_prior, rtol=RTOL)
+    assert_allclose(ours.var_prior, ref.var_prior, rtol=RTOL)
+    assert_allclose(ours.coef_var_prior, ref.coef_var_prior, rtol=RTOL)
+    assert_same_table(ours.table, ref.table)
+
+
 def test_chunk_moments_give_fit_f_dist_hyperparameters():
     """No cluster needed: the sufficient statistics of chunks, combined, give squeeze_var's d0 and s0²."""
     rng = np.random.default_rng(4)
