@@ -27,6 +27,7 @@ from skintrial.cluster._runner import (
     as_runner,
     chunk_bounds,
     connect,
+    split,
 )
 from skintrial.cluster._spec import ENV, ClusterSpec, cluster_from_env, parse_cluster
 
@@ -41,4 +42,5 @@ __all__ = [
     "cluster_from_env",
     "connect",
     "parse_cluster",
+    "split",
 ]

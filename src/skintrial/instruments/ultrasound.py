@@ -21,8 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from skintrial.cluster import InProcess, as_runner
-from skintrial.cluster._runner import split
+from skintrial.cluster import InProcess, as_runner, split
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell, files_per_task
 from skintrial.instruments._ultrasound_detect import DetectionSettings
