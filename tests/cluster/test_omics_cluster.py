@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
+import skintrial.omics._counts as counts_module
 import skintrial.stats._moderation_chunks as chunks
 from skintrial.omics.expression import differential_expression, fit_expression
 from skintrial.stats import fit_ols, squeeze_var
@@ -90,6 +91,7 @@ def test_fit_on_two_workers_equals_in_process(dask_client, monkeypatch):
 
 def test_voom_counts_on_two_workers_equal_in_process(dask_client, monkeypatch):
     monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 600)
+    monkeypatch.setattr(counts_module, "TMM_VALUES_PER_TASK", 3 * 2500)  # TMM: 3 samples a task
     rng = np.random.default_rng(11)
     n_genes = 2500
     samples = pd.DataFrame(

@@ -7,10 +7,11 @@ the data, never by the number of workers), and keeps here only what needs every 
 * **log-scale data**: one round — each task fits the design to its genes (:func:`fit_task`, the
   engine's :func:`~skintrial.stats.fit_ols` on the chunk's columns) and returns the chunk's
   :class:`~skintrial.stats.BatchedFit`, concatenated here in chunk order.
-* **RNA-seq counts**: the TMM factors are computed here, as in this process: each sample's factor is a
-  trimmed mean over *all* genes of its log ratios against a reference sample (ranks over the whole
-  column), which chunks of genes cannot give; it is one pass over the matrix per sample, a small
-  share of the work. voom then takes two rounds: each task returns the residual SD of its genes
+* **RNA-seq counts**: each sample's TMM factor is a trimmed mean over *all* genes of its log ratios
+  against a reference sample (ranks over the whole column), which chunks of genes cannot give; so
+  the TMM tasks take blocks of whole *samples* (:func:`~skintrial.omics._counts.tmm_task`; the
+  reference column chosen here from the columns' upper quartiles, the factors scaled here; 40% of the
+  in-process time at 20,000 genes × 100 samples). voom then takes two rounds: each task returns the residual SD of its genes
   (:func:`voom_sd_task`); the LOWESS trend of sqrt(SD) on the average log count is fitted here on
   all genes' points (one point per gene); each task then computes its genes' weights from the trend
   and fits the weighted model (:func:`voom_fit_task`).

@@ -119,7 +119,7 @@ def fit_expression(
         return _blocked_fit(data, dm, block, counts, runner)
     if counts:
         check_counts(data, sample_column)
-        nf = tmm_factors(data.values)  # whole columns: here, also on a cluster (see _outcome_chunks)
+        nf = tmm_factors(data.values, client=runner)  # on a cluster: blocks of samples (whole columns)
         if chunked:
             logcpm, w, fit, moments = chunked_voom_fit(
                 data.values,
