@@ -203,7 +203,14 @@ def test_omics_stage_on_two_workers_equals_in_process(dask_client, monkeypatch, 
     add_expression_layer(root)
     study = load_study(root)
     ref, ours = omics_stage(study), omics_stage(study, client=dask_client)
+    assert set(ours.tables) == set(ref.tables)
     assert_same_table(ours.tables["expression_de"], ref.tables["expression_de"])
+    for name in ("expression_genesets", "expression_ecm"):  # CAMERA on the fit; the leading ECM genes
+        pd.testing.assert_frame_equal(
+            ours.tables[name], ref.tables[name], check_exact=False, rtol=RTOL, atol=0
+        )
+    for name in set(ref.tables) - {"expression_de", "expression_genesets", "expression_ecm"}:
+        pd.testing.assert_frame_equal(ours.tables[name], ref.tables[name], check_exact=True)  # serum, qPCR
     assert ours.settings["expression"]["df_prior"] == pytest.approx(
         ref.settings["expression"]["df_prior"], rel=RTOL
     )
