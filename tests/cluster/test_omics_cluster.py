@@ -16,6 +16,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import skintrial.omics._counts as counts_module
+import skintrial.omics._outcome_chunks as gene_chunks
 import skintrial.stats._moderation_chunks as chunks
 from skintrial.omics.expression import differential_expression, fit_expression
 from skintrial.stats import fit_ols, squeeze_var
@@ -23,6 +24,12 @@ from skintrial.stats._moderation import _usable
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "kuehne2017_skin_aging"
 RTOL = 1e-12
+
+
+def small_chunks(monkeypatch, size: int) -> None:
+    """Cut the genes (fits) and the outcomes (moderation) into chunks of ``size`` (2,000 by default)."""
+    monkeypatch.setattr(gene_chunks, "GENES_PER_TASK", size)
+    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", size)
 
 
 def assert_same_table(ours: pd.DataFrame, ref: pd.DataFrame) -> None:
@@ -64,7 +71,7 @@ def _log_data(n_genes: int = 3000, seed: int = 5):
 
 @pytest.mark.parametrize("option", ["plain", "trend", "robust"])
 def test_log_expression_on_two_workers_equals_in_process(dask_client, monkeypatch, option):
-    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 700)  # 5 chunks, out of order on 2 workers
+    small_chunks(monkeypatch, 700)  # 5 chunks, out of order on 2 workers
     expr, samples = _log_data()
     kw = dict(
         design="~ group + batch",
@@ -79,7 +86,7 @@ def test_log_expression_on_two_workers_equals_in_process(dask_client, monkeypatc
 
 
 def test_fit_on_two_workers_equals_in_process(dask_client, monkeypatch):
-    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 700)
+    small_chunks(monkeypatch, 700)
     expr, samples = _log_data(2000)
     ref = fit_expression(expr, samples, design="~ group + batch")
     ours = fit_expression(expr, samples, design="~ group + batch", client=dask_client)
@@ -90,7 +97,7 @@ def test_fit_on_two_workers_equals_in_process(dask_client, monkeypatch):
 
 
 def test_voom_counts_on_two_workers_equal_in_process(dask_client, monkeypatch):
-    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 600)
+    small_chunks(monkeypatch, 600)
     monkeypatch.setattr(counts_module, "TMM_VALUES_PER_TASK", 3 * 2500)  # TMM: 3 samples a task
     rng = np.random.default_rng(11)
     n_genes = 2500
@@ -118,7 +125,7 @@ def test_voom_counts_on_two_workers_equal_in_process(dask_client, monkeypatch):
 
 
 def test_random_block_on_two_workers_equals_in_process(dask_client, monkeypatch):
-    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 400)
+    small_chunks(monkeypatch, 400)
     rng = np.random.default_rng(2)
     n_genes, n_part = 1500, 8
     samples = pd.DataFrame(
@@ -157,7 +164,7 @@ def test_moderated_contrasts_of_a_fit_on_two_workers_equal_in_process(dask_clien
     their own when the fit was made here), then the moderated statistics per chunk."""
     from skintrial.stats import moderated_contrasts
 
-    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 300)
+    small_chunks(monkeypatch, 300)
     expr, samples = _log_data(1600, seed=21)
     ef = fit_expression(expr, samples, design="~ group + batch")
     L = np.zeros((2, len(ef.fit.params)))
@@ -198,7 +205,7 @@ def test_omics_stage_on_two_workers_equals_in_process(dask_client, monkeypatch, 
     from skintrial.plan import add_expression_layer, synthetic_study
     from skintrial.study import load_study
 
-    monkeypatch.setattr(chunks, "CHUNK_OUTCOMES", 150)  # the layer's 700-odd genes in 5 chunks
+    small_chunks(monkeypatch, 150)  # the layer's 700-odd genes in 5 chunks
     root = synthetic_study(seed=3, n=24).write(tmp_path / "bundle")
     add_expression_layer(root)
     study = load_study(root)

@@ -29,7 +29,6 @@ from skintrial.omics._dupcor import duplicate_correlation, whitening
 from skintrial.omics._expression_io import ExpressionData, check_counts, load_expression
 from skintrial.omics._outcome_chunks import chunked_duplicate_correlation, chunked_fit, chunked_voom_fit
 from skintrial.stats import BatchedFit, fit_ols, moderated_contrasts, p_adjust
-from skintrial.stats._moderation_chunks import moderated_in_chunks
 
 __all__ = [
     "DE_COLUMNS",
@@ -67,7 +66,7 @@ class ExpressionFit:
     For RNA-seq counts ``data.values`` holds voom's log-CPM values, ``weights`` their precision
     weights (genes × samples) and ``norm_factors`` the TMM factors; both are None for log-scale data.
     ``chunk_moments``: from a fit on a cluster, each chunk's ``fitFDist`` sufficient statistics
-    (:func:`skintrial.stats._moderation_chunks.fdist_moments`), computed by the workers with the fit
+    (:func:`skintrial.stats.fdist_moments`), computed by the workers with the fit
     and used by :func:`differential_expression_from_fit` on a cluster; None in this process.
     """
 
@@ -348,26 +347,16 @@ def differential_expression_from_fit(
         raise InputError(
             Problem("trend and robust together are not implemented", fix="choose one of trend or robust")
         )
-    runner = as_runner(client)
-    if not isinstance(runner, InProcess) and ef.chunk_moments is not None:
-        # the chunks' sufficient statistics came back with the fit: no round of tasks for them
-        mod = moderated_in_chunks(
-            ef.fit,
-            L,
-            labels,
-            runner=runner,
-            ci_level=ci_level,
-            proportion=0.01,
-            stdev_coef_lim=(0.1, 4.0),
-            trend=cov,
-            robust=robust,
-            winsor_tail_p=(0.05, 0.1),
-            moments=ef.chunk_moments,
-        )
-    else:
-        mod = moderated_contrasts(
-            ef.fit, L, contrast_names=labels, ci_level=ci_level, trend=cov, robust=robust, client=client
-        )
+    mod = moderated_contrasts(
+        ef.fit,
+        L,
+        contrast_names=labels,
+        ci_level=ci_level,
+        trend=cov,
+        robust=robust,
+        client=client,
+        moments=ef.chunk_moments,  # from the workers that fitted the chunks: no round of tasks for them
+    )
     tab = mod.table
     m = len(labels)
     # one family per contrast: rows of the (contrast, gene) matrix, adjusted in one call

@@ -25,6 +25,7 @@ from skintrial.stats._inference import (
     z_pvalue,
 )
 from skintrial.stats._moderation import ModeratedContrasts, moderated_contrasts, moderated_f_test, squeeze_var
+from skintrial.stats._moderation_chunks import fdist_moments
 from skintrial.stats._schema import (
     CHANGE_COLUMNS,
     CONTRAST_COLUMNS,
@@ -86,6 +87,7 @@ __all__ = [
     "moderated_contrasts",
     "moderated_f_test",
     "squeeze_var",
+    "fdist_moments",
     "TrialAnalysis",
     "AncovaResult",
     "ancova",

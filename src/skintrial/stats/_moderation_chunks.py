@@ -31,17 +31,12 @@ of workers, and combined in chunk order, so the result does not depend on the cl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 from scipy import special
 
-from skintrial.cluster import Runner, chunk_bounds
-from skintrial.stats._engine import STATUS_OK, BatchedFit
+from skintrial.stats._engine import STATUS_OK
+from skintrial.stats._fdist import trigamma_inverse
 from skintrial.stats._inference import t_interval, t_pvalue
-
-if TYPE_CHECKING:
-    from skintrial.stats._moderation import ModeratedContrasts
 
 __all__ = [
     "CHUNK_OUTCOMES",
@@ -50,7 +45,6 @@ __all__ = [
     "fdist_moments",
     "hyperparameters",
     "moderate_task",
-    "moderated_in_chunks",
     "moments_task",
     "posterior_variance",
     "t_statistics",
@@ -158,8 +152,6 @@ def hyperparameters(moments: np.ndarray, median: float) -> tuple[float, float] |
     """``(s0^2, d0)`` from the combined moments as :func:`~skintrial.stats.fit_f_dist` computes them,
     or None when they need the outcomes themselves: fewer than three usable, or a variance below
     1e-5 × ``median`` (the median of the usable variances), which limma raises to that floor."""
-    from skintrial.stats._moderation import trigamma_inverse
-
     n = moments[_N]
     if n < 3 or not moments[_MIN] > 0 or moments[_MIN] < 1e-5 * median:
         return None
@@ -213,62 +205,3 @@ def moderate_task(
     df_total = np.where(use, np.minimum(df + d0, df_cap), np.nan)
     se, t, _, p, ci_low, ci_high = t_statistics(est[a:b], v2[a:b], s2_post, df_total, ci_level)
     return s2_post, df_total, se, t, p, ci_low, ci_high
-
-
-def moderated_in_chunks(
-    fit: BatchedFit,
-    L: np.ndarray,
-    names: list[str],
-    *,
-    runner: Runner,
-    ci_level: float,
-    proportion: float,
-    stdev_coef_lim: tuple[float, float],
-    trend: np.ndarray | None,
-    robust: bool,
-    winsor_tail_p: tuple[float, float],
-    chunk: int | None = None,
-    moments: np.ndarray | None = None,
-) -> ModeratedContrasts:
-    """:func:`~skintrial.stats.moderated_contrasts` with the outcomes in chunks of ``chunk`` on
-    ``runner``: the moments per chunk, the hyperparameters here, the statistics per chunk, B and the
-    table here. ``moments``: the chunks' :func:`fdist_moments`, when the workers computed them with
-    the fit (no round of tasks for them then)."""
-    from skintrial.stats._moderation import SqueezedVariances, _usable, finish_moderated, squeeze_var
-
-    bounds = chunk_bounds(len(fit.outcomes), chunk or CHUNK_OUTCOMES)
-    use, df = _usable(fit)
-    per_outcome = {"sigma2": fit.sigma2, "df_resid": fit.df_resid, "status": fit.status}
-    hyper = None
-    if trend is None and not robust and len(bounds) and len(fit.outcomes) > 1:
-        parts = (
-            list(moments)
-            if moments is not None
-            else runner.map(moments_task, bounds, shared=per_outcome, name="fdist-moments")
-        )
-        usable = fit.sigma2[use]
-        hyper = hyperparameters(combine_moments(parts), float(np.median(usable)) if usable.size else 0.0)
-    if hyper is None:  # order statistics over all outcomes (trend, robust, a floored variance)
-        sv = squeeze_var(
-            np.where(use, fit.sigma2, np.nan), df, covariate=trend, robust=robust, winsor_tail_p=winsor_tail_p
-        )
-    else:
-        sv = SqueezedVariances(df_prior=hyper[1], var_prior=hyper[0], var_post=np.empty(0))
-    est = fit.coef @ L.T  # (K, m): the contrasts' estimates and unscaled variances, m numbers a gene
-    v2 = np.einsum("mi,kij,mj->km", L, fit.xtx_inv, L)
-    shared = {
-        **per_outcome,
-        "est": est,
-        "v2": v2,
-        "df_prior": sv.df_prior,
-        "var_prior": sv.var_prior,
-        "df_cap": float(df.sum()),
-        "ci_level": ci_level,
-    }
-    blocks = runner.map(moderate_task, bounds, shared=shared, name="moderate")
-    s2_post, df_total, se, t, p, ci_low, ci_high = (
-        np.concatenate([blk[i] for blk in blocks]) for i in range(7)
-    )
-    dft = np.broadcast_to(df_total[:, None], t.shape)
-    stats = (s2_post, df_total, est, v2, se, t, dft, p, ci_low, ci_high)
-    return finish_moderated(fit, names, use, stats, sv, ci_level, proportion, stdev_coef_lim)
