@@ -52,7 +52,8 @@ from skintrial.stats import BatchedFit, fdist_moments, fit_ols
 
 GENES_PER_TASK = 2000
 """Genes per task: 2,000 genes × 100 samples is 1.6 MB of values and tens of milliseconds of fitting,
-well above the scheduler's per-task overhead (9-14 ms measured on this machine under load)."""
+well above the scheduler's per-task overhead (9-14 ms a task on this 2-core machine under load, as
+benchmarks/bench_cluster_power.py measured it)."""
 
 __all__ = [
     "GENES_PER_TASK",
