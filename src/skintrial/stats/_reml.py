@@ -53,6 +53,7 @@ from skintrial.stats._reml_terms import (  # noqa: F401  (_evaluate, _loglik: ca
     _pd_inverse,
     _Problem,
     _problem,
+    _sweep,
     _sym_inverse,
     evaluate_terms,
     project,
@@ -100,9 +101,9 @@ def _start(prob: _Problem) -> np.ndarray:
     eye = np.broadcast_to(np.eye(prob.y.shape[-1]), prob.y.shape[:1] + (prob.y.shape[-1],) * 2)
     u = _gls(prob, np.ascontiguousarray(eye))[-2]  # with Sigma = I, u = r
     m = prob.mask
-    cnt = np.einsum("gia,gib->gab", m, m)
+    cnt = np.swapaxes(m, 1, 2) @ m
     with np.errstate(invalid="ignore", divide="ignore"):
-        C = np.einsum("gia,gib->gab", u, u) / cnt
+        C = (np.swapaxes(u, 1, 2) @ u) / cnt
     var = np.diagonal(C, axis1=1, axis2=2).copy()
     good = np.isfinite(var) & (var > 0)
     typical = np.where(good, var, 0.0).sum(axis=1) / np.maximum(good.sum(axis=1), 1)
@@ -129,11 +130,10 @@ def _direction(score, expected, observed, use_newton: bool):
     inv_e = _pd_inverse(expected)[0]
     step = np.einsum("gkl,gl->gk", inv_e, score)
     decrement = np.einsum("gk,gk->g", score, step)
-    if use_newton:  # one eigendecomposition: the inverse and the check of positive definiteness
-        lam, vec = np.linalg.eigh(observed)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            inv_o = (vec / np.where(lam > 0, lam, np.nan)[..., None, :]) @ np.swapaxes(vec, -1, -2)
+    if use_newton:  # the eigenvalues check positive definiteness, Gauss-Jordan sweeps give the inverse
+        lam = np.linalg.eigvalsh(observed)
         ok = lam[:, 0] > 1e-10 * np.abs(lam[:, -1])
+        inv_o = _sweep(observed)[0]
         newton = np.einsum("gkl,gl->gk", inv_o, score)
         step = np.where(ok[:, None] & np.isfinite(newton).all(axis=1, keepdims=True), newton, step)
     return step, decrement

@@ -44,19 +44,47 @@ def _sym_inverse(M: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray, np.ndar
     return inv, logdet, lam[..., 0]
 
 
+def _sweep(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Inverse and pivots of a stack of symmetric matrices by Gauss–Jordan sweeps without pivoting.
+
+    The pivots are the diagonal of the LDL' factorisation: all positive exactly when the matrix is
+    positive definite, and their logs sum to the log-determinant. The stack is laid out with the
+    matrix axes first, so every step is an elementwise operation on contiguous vectors over the
+    stack: for the small matrices here (T × T, p × p, q × q) several times faster than LAPACK called
+    matrix by matrix. Members with a pivot at or below zero come out meaningless (not NaN)."""
+    n = M.shape[-1]
+    A = np.moveaxis(M.reshape(-1, n, n), 0, -1).copy()  # (n, n, stack)
+    piv = np.empty((n, A.shape[-1]))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        for k in range(n):
+            d = A[k, k].copy()
+            piv[k] = d
+            b = A[:, k] / d
+            A -= b[:, None] * A[k][None, :]
+            A[:, k] = b
+            A[k, :] = b
+            A[k, k] = -1.0 / d
+    inv = np.moveaxis(A, -1, 0).reshape(M.shape)
+    return np.negative(inv, out=inv), piv.T.reshape(M.shape[:-1])
+
+
 def _pd_inverse(M: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Inverse and log-determinant of a stack of symmetric matrices, as ``_sym_inverse`` gives them.
 
-    The hot path of every iteration: when the whole stack is positive definite (the rule inside the
-    iterations, where every accepted Sigma is), one batched Cholesky factorisation gives the
-    log-determinant and a batched solve the inverse, several times faster than the eigendecomposition;
-    otherwise the stack goes through ``_sym_inverse`` and its non-PD members come out NaN."""
-    try:
-        L = np.linalg.cholesky(M)
-    except np.linalg.LinAlgError:
-        return _sym_inverse(M)[:2]
-    logdet = 2.0 * np.log(np.diagonal(L, axis1=-2, axis2=-1)).sum(axis=-1)
-    inv = np.linalg.inv(M)
+    The hot path of every iteration: Gauss–Jordan sweeps (:func:`_sweep`) give the inverse and, from
+    their pivots, the log-determinant and the check of positive definiteness; members that are not
+    positive definite (rare inside the iterations, where every accepted Sigma is) go through
+    ``_sym_inverse`` and come out NaN."""
+    inv, piv = _sweep(M)
+    bad = np.asarray(~(piv > 0).all(axis=-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logdet = np.log(np.where(bad[..., None], 1.0, piv)).sum(axis=-1)
+    if bad.any():
+        finite = np.isfinite(M).all(axis=(-2, -1))
+        inv[bad], logdet[bad] = np.nan, np.nan
+        redo = np.asarray(bad & finite)  # a matrix with NaN in it stays NaN (eigh would raise)
+        if redo.any():
+            inv[redo], logdet[redo] = _sym_inverse(M[redo])[:2]
     return 0.5 * (inv + np.swapaxes(inv, -1, -2)), logdet
 
 
@@ -82,14 +110,23 @@ class _Problem:
     cell_pattern: np.ndarray  # (G, C) pattern index of each cell
     count: np.ndarray  # (G, C) subjects in each cell (0 for padding)
     summer: sparse.csc_matrix | None = None  # (G C, G n) sums subjects into cells; None: not grouped
+    cell_Xw: np.ndarray | None = None  # (G, C, T, p) count-weighted cell_X; None: not grouped
+    cell_y: np.ndarray | None = None  # (G, C, T) each cell's sum of y; None: not grouped
 
     def take(self, idx: np.ndarray) -> _Problem:
-        order = None if self.order is None else self.order[idx]
-        cell_X = self.cell_X if self.order is None else self.cell_X[idx]
-        cell, count = self.cell[idx], self.count[idx]
+        if idx.size == self.y.shape[0] and (idx == np.arange(idx.size)).all():
+            return self  # all outcomes, in order: nothing to copy
+        if self.order is None:
+            return _Problem(
+                self.y[idx], self.mask[idx], self.X, self.pattern[idx], self.patterns, self.cell[idx], None,
+                self.cell_X, self.cell_pattern[idx], self.count[idx],
+            )  # fmt: skip
+        order, cell, count = self.order[idx], self.cell[idx], self.count[idx]
+        assert self.cell_Xw is not None and self.cell_y is not None  # set by _problem when grouped
         return _Problem(
             self.y[idx], self.mask[idx], self.X, self.pattern[idx], self.patterns, cell, order,
-            cell_X, self.cell_pattern[idx], count, _cell_index(order, cell, count),
+            self.cell_X[idx], self.cell_pattern[idx], count, _cell_index(order, cell, count),
+            self.cell_Xw[idx], self.cell_y[idx],
         )  # fmt: skip
 
 
@@ -134,8 +171,11 @@ def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = Tr
     np.add.at(count, (g, cell), 1.0)
     rep = np.zeros((G, C), dtype=int)  # a representative subject of each cell (subject 0 for padding)
     rep[g[first], rank[first]] = order[first]
-    return _Problem(**base, cell=cell, order=order, cell_X=X[rep], cell_pattern=np.take_along_axis(pattern, rep, 1),
-                    count=count, summer=_cell_index(order, cell, count))  # fmt: skip
+    summer = _cell_index(order, cell, count)
+    cell_y = np.asarray(summer @ base["y"].reshape(G * n, T)).reshape(G, C, T)
+    cell_X = X[rep]
+    return _Problem(**base, cell=cell, order=order, cell_X=cell_X, cell_pattern=np.take_along_axis(pattern, rep, 1),
+                    count=count, summer=summer, cell_Xw=cell_X * count[:, :, None, None], cell_y=cell_y)  # fmt: skip
 
 
 def _cell_sum(prob: _Problem, a: np.ndarray) -> np.ndarray:
@@ -171,11 +211,12 @@ def _gls(prob: _Problem, sigma: np.ndarray):
         Bc = np.ascontiguousarray(Bc.reshape(C, G, T, p).swapaxes(0, 1))
         A = prob.X.reshape(C * T, p).T @ Bc.reshape(G, C * T, p)
     else:
+        assert prob.cell_Xw is not None  # set by _problem when grouped
         Bc = Wc @ prob.cell_X  # (G, C, T, p)
-        Xw = prob.cell_X * prob.count[:, :, None, None]
-        A = np.swapaxes(Xw.reshape(G, C * T, p), 1, 2) @ Bc.reshape(G, C * T, p)
+        A = np.swapaxes(prob.cell_Xw.reshape(G, C * T, p), 1, 2) @ Bc.reshape(G, C * T, p)
     Ainv, logdet_A = _pd_inverse(0.5 * (A + np.swapaxes(A, 1, 2)))
-    yc = _cell_sum(prob, prob.y)  # X' V^-1 y = sum over cells of B_c' (the cell's sum of y_i)
+    # X' V^-1 y = sum over cells of B_c' (the cell's sum of y_i)
+    yc = prob.y if prob.cell_y is None else prob.cell_y
     c = (yc.reshape(G, 1, C * T) @ Bc.reshape(G, C * T, p))[:, 0]
     beta = np.einsum("gpq,gq->gp", Ainv, c)
     r = (prob.y - (beta @ prob.X.reshape(-1, p).T).reshape(prob.y.shape)) * prob.mask
