@@ -210,10 +210,11 @@ def _positive_definite(sigma: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _assess(prob: _Problem, param, theta: np.ndarray, exact: np.ndarray):
-    """Log-likelihood, step and decrement at ``theta`` for each outcome: the exact Newton step where
-    ``exact`` (Fisher scoring where the observed information is not positive definite), else the
-    average-information step; and the exact evaluations' terms (positions, :class:`Terms`) or None."""
+def _assess(prob: _Problem, outcomes: np.ndarray, param, theta: np.ndarray, exact: np.ndarray):
+    """Log-likelihood, step and decrement at ``theta`` for each of the problem's ``outcomes``: the exact
+    Newton step where ``exact`` (Fisher scoring where the observed information is not positive
+    definite), else the average-information step; and the exact evaluations' terms (positions,
+    :class:`Terms`) or None. Each kind of evaluation takes its outcomes from ``prob`` once."""
     ll, dec = np.empty(theta.shape[0]), np.full(theta.shape[0], np.nan)
     step = np.zeros_like(theta)
     found = None
@@ -221,7 +222,7 @@ def _assess(prob: _Problem, param, theta: np.ndarray, exact: np.ndarray):
         pos = np.flatnonzero(exact == use_exact)
         if pos.size == 0:
             continue
-        sub = prob.take(pos) if pos.size < theta.shape[0] else prob
+        sub = prob.take(outcomes[pos])
         th = theta[pos]
         J, H = param.derivatives(th)
         t = evaluate_terms(sub, param.sigma(th), trace=use_exact)
@@ -313,7 +314,7 @@ def fit_reml(
     param = _Elements(T) if structure == "us" else _Structured(structure, T)
     theta = param.start(_start(prob))
     exact = np.zeros(G, dtype=bool)  # average information until close, then exact Newton
-    ll, step, decrement, _ = _assess(prob, param, theta, exact)
+    ll, step, decrement, _ = _assess(prob, np.arange(G), param, theta, exact)
     last = _Last(G)
     n_iter = np.ones(G, dtype=int)
     active = np.arange(G)
@@ -332,7 +333,7 @@ def fit_reml(
         found = None
         if ok.any():
             ll_c[ok], step_c[ok], dec_c[ok], found = _assess(
-                prob.take(active[ok]), param, cand[ok], exact[active[ok]]
+                prob, active[ok], param, cand[ok], exact[active[ok]]
             )
         old_ll = ll[active]
         accept = ll_c >= old_ll - 1e-13 * np.abs(old_ll)
@@ -354,7 +355,7 @@ def fit_reml(
             moved = rej[~f_rej]
             if moved.size:
                 ll[moved], step[moved], decrement[moved], found = _assess(
-                    prob.take(moved), param, theta[moved], exact[moved]
+                    prob, moved, param, theta[moved], exact[moved]
                 )
                 last.keep(moved, found)
             gain[~accept], failed[~accept] = g_rej, f_rej
@@ -366,7 +367,7 @@ def fit_reml(
         if retry.size:
             exact[retry] = True
             ll[retry], step[retry], decrement[retry], found = _assess(
-                prob.take(retry), param, theta[retry], exact[retry]
+                prob, retry, param, theta[retry], exact[retry]
             )
             last.keep(retry, found)
         noise = (gain <= 1e-14 * np.maximum(1.0, np.abs(ll[active]))) & (dec < converged_tol)
