@@ -32,17 +32,8 @@ def demo_results(tmp_path_factory: pytest.TempPathFactory):
 def dask_client():
     """A LocalCluster of 2 worker processes (one thread each) shared by a test session's cluster tests:
     what ``--cluster local:2`` starts, as a ``distributed.Client``."""
-    import logging
+    pytest.importorskip("distributed")  # the `scale` extra; the test extra installs it
+    from skintrial.cluster import connect
 
-    distributed = pytest.importorskip("distributed")  # the `scale` extra; the test extra installs it
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        distributed.Client(cluster, set_as_default=False) as client,
-    ):
-        yield client
+    with connect("local:2") as runner:
+        yield runner.client

@@ -80,6 +80,16 @@ def test_cluster_runner_equals_in_process(dask_client):
     assert sum(seen) == 40  # one advance per finished task
 
 
+def test_workers_start_without_dasks_malloc_trim(dask_client):
+    assert set(dask_client.run(os.environ.get, "MALLOC_TRIM_THRESHOLD_").values()) == {None}
+    assert set(dask_client.run(os.environ.get, "OPENBLAS_NUM_THREADS").values()) == {"1"}
+
+
+def test_shared_arguments_may_not_take_client_map_keywords(dask_client):
+    with pytest.raises(TypeError, match="batch_size"):
+        as_runner(dask_client).map(square, [1], shared={"batch_size": 3})
+
+
 def test_task_error_is_raised_as_in_process(dask_client):
     with pytest.raises(InputError, match="item 3 is bad"):
         as_runner(dask_client).map(fail_on_three, range(6))

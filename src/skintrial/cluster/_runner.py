@@ -29,6 +29,30 @@ R = TypeVar("R")
 CONNECT_TIMEOUT_S = 5.0
 """How long to wait for a remote scheduler before saying it cannot be reached."""
 
+WORKER_ENVIRON = {"MALLOC_TRIM_THRESHOLD_": None}
+"""What a LocalCluster's worker processes are started without: Dask sets ``MALLOC_TRIM_THRESHOLD_=65536``
+so that workers hand freed memory back at once, which made each measured ultrasound scan cost about
+60 % more CPU (benchmarks/bench_cluster_ultrasound.py: 14.2–15.4 ms per scan with it, 9.2–9.9 ms
+without, 8.3–9.0 ms in-process). skintrial's tasks allocate and free large arrays per chunk; glibc's
+own threshold serves them. Dask's single-thread BLAS settings for workers are kept."""
+
+_MAP_KEYWORDS = frozenset(
+    {
+        "key",
+        "workers",
+        "retries",
+        "resources",
+        "priority",
+        "allow_other_workers",
+        "fifo_timeout",
+        "actor",
+        "actors",
+        "pure",
+        "batch_size",
+    }
+)
+"""``Client.map``'s own keywords: a shared argument of a task may not take one of these names."""
+
 
 @runtime_checkable
 class Runner(Protocol):
@@ -100,6 +124,11 @@ class DaskRunner:
         items = list(items)
         if not items:
             return []
+        clash = sorted(_MAP_KEYWORDS.intersection(shared or {}))
+        if clash:
+            raise TypeError(
+                f"shared argument(s) {clash} are Client.map's own keywords: rename them in the task"
+            )
         kwargs = {
             k: self.client.scatter([v], broadcast=True, hash=False)[0] for k, v in (shared or {}).items()
         }
@@ -192,13 +221,17 @@ def connect(cluster: str | ClusterSpec | None) -> Iterator[Runner]:
     distributed = _distributed()
     local = None
     if spec.local:
-        local = distributed.LocalCluster(
-            n_workers=spec.workers or _cores(),
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        )
+        import dask
+
+        environ = {f"distributed.nanny.pre-spawn-environ.{k}": v for k, v in WORKER_ENVIRON.items()}
+        with dask.config.set(environ):  # read when each nanny is made, kept for its restarts
+            local = distributed.LocalCluster(
+                n_workers=spec.workers or _cores(),
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=":0",
+                silence_logs=logging.ERROR,
+            )
         client = distributed.Client(local, set_as_default=False)
     else:
         address = str(spec.address)
