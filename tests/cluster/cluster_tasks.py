@@ -4,9 +4,6 @@ there (another distribution's ``tests`` package shadows it)."""
 
 from __future__ import annotations
 
-import os
-import time
-
 from skintrial.errors import InputError
 
 
@@ -18,8 +15,3 @@ def fail_on_three(x: int) -> int:
     if x == 3:
         raise InputError("item 3 is bad", fix="leave it out")
     return x
-
-
-def slow_pid(x: int) -> tuple[int, int]:
-    time.sleep(0.2)
-    return x * 10, os.getpid()

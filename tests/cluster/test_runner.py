@@ -21,7 +21,7 @@ from skintrial.cluster import (
 from skintrial.errors import InputError
 
 sys.path.insert(0, str(Path(__file__).parent))  # worker processes start with this sys.path
-from cluster_tasks import fail_on_three, slow_pid, square  # noqa: E402  (a module workers can import)
+from cluster_tasks import fail_on_three, square  # noqa: E402  (a module workers can import)
 
 
 @pytest.mark.parametrize(
@@ -103,22 +103,32 @@ def test_unreachable_scheduler_names_the_address():
             pass
 
 
-def test_killed_worker_is_replaced_and_its_tasks_rerun():
-    """Kill a worker process while it holds tasks: the nanny starts a new one, the scheduler reruns
-    the lost tasks, and the result is the undisturbed one."""
+def test_killed_worker_is_replaced_and_its_tasks_rerun(monkeypatch):
+    """Kill a worker process (SIGKILL) while a power simulation runs: the nanny starts a new one, the
+    scheduler reruns the lost blocks, and the tables are those of an undisturbed run in this process."""
+    import pandas as pd
+
+    import skintrial.plan.simulate as sim
+    from skintrial.plan import design_table, simulate_power
+
+    monkeypatch.setattr(sim, "BLOCK_TRIALS", 100)  # 30 blocks: the killed worker holds some
+    design = design_table(effects={"r2": {"AT": 0.4, "RT": 0.2}}, sd={"r2": 1.0}, rho={"r2": 0.5})
+    kw = dict(n_per_arm=30, n_sims=3000, seed=8, dropout=0.1)
+    undisturbed = simulate_power(design, **kw)
     with connect("local:2") as runner:
         assert isinstance(runner, DaskRunner)
         client = runner.client
-        pids = client.run(os.getpid)  # worker address -> its process id
-        victim = next(iter(pids.values()))
-        killed = []
+        victim = next(iter(client.run(os.getpid).values()))
+        killed: list[int] = []
 
-        def kill_once(_: int) -> None:
+        def kill_once(done: int, total: int) -> None:
             if not killed:
                 os.kill(victim, signal.SIGKILL)
-                killed.append(victim)
+                killed.append(done)
 
-        out = runner.map(slow_pid, range(16), progress=kill_once)
-        assert killed and [v for v, _ in out] == [x * 10 for x in range(16)]
+        disturbed = simulate_power(design, client=client, progress=kill_once, **kw)
+        assert killed and killed[0] < 3000  # killed while blocks were still to come
         client.wait_for_workers(2, timeout=60)  # the nanny replaced the killed process
         assert victim not in client.run(os.getpid).values()
+    pd.testing.assert_frame_equal(disturbed.hypotheses, undisturbed.hypotheses, check_exact=True)
+    pd.testing.assert_frame_equal(disturbed.families, undisturbed.families, check_exact=True)
