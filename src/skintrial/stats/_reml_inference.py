@@ -64,28 +64,34 @@ def _k_tensor(prob: _Problem, B: np.ndarray) -> np.ndarray:
 
 def _kr_adjusted(prob, Wc, B, K, Phi, J, H, W, M, linear: bool) -> np.ndarray:
     """Kenward–Roger adjusted covariance of beta (G, p, p)."""
-    Jt = np.einsum("gkl,gltu->gktu", W, J)  # sum_l W_kl J_l
     G, C, T, p = B.shape
+    q = W.shape[-1]
+    Jf = np.broadcast_to(J, (G, q, T, T)).reshape(G, q, T * T)
+    Jt = W @ Jf  # (G, q, T^2): sum_l W_kl J_l
     # per cell Z_c = sum_k J_k W_c Jt_k, linear in W_c: one (T^2 x T^2) map per outcome applied to every cell
-    Zmap = np.einsum("gkab,gkde->gbdae", np.broadcast_to(J, Jt.shape), Jt).reshape(G, T * T, T * T)
+    Zmap = (np.swapaxes(Jf, 1, 2) @ Jt).reshape(G, T, T, T, T)  # [a,b,d,e]
+    Zmap = np.ascontiguousarray(Zmap.transpose(0, 2, 3, 1, 4)).reshape(G, T * T, T * T)  # [b,d,a,e]
     ZB = (Wc.reshape(G, C, T * T) @ Zmap).reshape(G, C, T, T) @ B * prob.count[:, :, None, None]
     Qw = np.swapaxes(B.reshape(G, C * T, p), 1, 2) @ ZB.reshape(G, C * T, p)  # sum_c n_c B_c' Z_c B_c
     MP = M @ Phi[:, None]  # (G, q, p, p)
-    PPw = np.einsum("gkl,gkab,glbc->gac", W, MP, M, optimize=True)
+    WMP = (np.swapaxes(W, 1, 2) @ MP.reshape(G, q, p * p)).reshape(G, q, p, p)  # sum_k W_kl M_k Phi
+    PPw = np.ascontiguousarray(WMP.transpose(0, 2, 1, 3)).reshape(G, p, q * p) @ M.reshape(G, q * p, p)
     inner = Qw - PPw
     if not linear:
-        Hbar = np.einsum("gkl,gkltu->gtu", W, H)
-        inner = inner - 0.25 * np.einsum("gab,gapbq->gpq", Hbar, K)
+        Hbar = (W.reshape(G, 1, q * q) @ H.reshape(G, q * q, T * T)).reshape(G, T * T, 1)
+        Kt = np.ascontiguousarray(K.transpose(0, 2, 4, 1, 3)).reshape(G, p * p, T * T)
+        inner = inner - 0.25 * (Kt @ Hbar).reshape(G, p, p)
     adj = Phi + 2.0 * Phi @ inner @ Phi
     return 0.5 * (adj + np.swapaxes(adj, 1, 2))
 
 
 def _kr_df(Phi: np.ndarray, L: np.ndarray, M: np.ndarray, W: np.ndarray) -> np.ndarray:
     """Kenward–Roger df of one-row contrasts (G, k), as mmrm's ``h_kr_df`` with one row."""
-    c = np.einsum("gij,gkj->gki", Phi, L)
-    s = np.einsum("gki,gki->gk", c, L)
-    t = -np.einsum("gki,gqij,gkj->gkq", c, M, c) / s[..., None]  # tr(Theta Phi P_q Phi)
-    a1 = a2 = np.einsum("gkq,gqr,gkr->gk", t, W, t)
+    c = L @ np.swapaxes(Phi, 1, 2)  # (G, k, p): Phi l for each row l
+    s = (c * L).sum(axis=-1)
+    cMc = ((c[:, None] @ M) * c[:, None]).sum(axis=-1)  # (G, q, k): c' M_q c
+    t = -np.swapaxes(cMc, 1, 2) / s[..., None]  # tr(Theta Phi P_q Phi)
+    a1 = a2 = ((t @ W) * t).sum(axis=-1)
     nl = 1.0
     with np.errstate(divide="ignore", invalid="ignore"):
         b = (a1 + 6.0 * a2) / (2.0 * nl)
