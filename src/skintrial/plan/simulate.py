@@ -88,11 +88,11 @@ SIM_METHODS = ("ancova", "change", "followup")
 MAX_CHUNK_BYTES = 256 * 2**20  # engine memory per block of trials
 BLOCK_TRIALS = 5000
 """Trials per block (one random stream, one task on a cluster) unless :data:`MAX_CHUNK_BYTES` asks for
-fewer. Chosen from benchmarks/bench_cluster_power.py (2026-12-07, 2 shared cores, load 6-12): a Dask
-task costs 9-14 ms of wall time on ``local:2``; a block of 5,000 three-arm trials (40 per arm, two
-outcomes) 0.15-0.2 s of CPU (0.3-0.5 s of wall on the busy machine), so the overhead is 2-3 %, against
-20 % or more at 1,000 (measured slower on the cluster: 200,000 trials in 9-21 s against 4-7 s). 10⁶
-trials are 200 tasks, 10⁷ trials 2,000: enough to spread over 100 cores."""
+fewer. Chosen from benchmarks/bench_cluster_power.py (2026-12-07, 2 shared cores, five runs): a Dask
+task costs 2.6-14 ms of wall time on ``local:2`` (the lower figure on the quietest machine), a block of
+5,000 three-arm trials (40 per arm, two outcomes) 0.12-0.5 s in this process, so the overhead is
+about 2 % (8 % at 1,000 trials, 30 % at 250; the engine's time per trial hardly depends on the block
+size). 10⁶ trials are 200 tasks, 10⁷ trials 2,000: enough to spread over 100 cores."""
 MAX_TOTAL_BYTES = 32 * 2**30  # work beyond this (32 GiB through the engine, minutes) is refused
 
 
