@@ -77,13 +77,16 @@ def _natural_sorted(labels) -> list[str]:
     return sorted(dict.fromkeys(str(v) for v in labels), key=_natural_key)
 
 
-def _refuse_missing_visits(col: pd.Series, column: str | None = None) -> None:
+def _refuse_missing_visits(
+    col: pd.Series, column: str | None = None, missing: np.ndarray | None = None
+) -> None:
     """Raise :class:`~skintrial.errors.InputError` when a visit is missing, naming the column and rows.
 
     A missing visit is not a visit called ``'nan'``: the row cannot be placed in time. Rows are numbered
-    as in a spreadsheet (header row 1, first data row 2), in the order of the table given.
+    as in a spreadsheet (header row 1, first data row 2), in the order of the table given. ``missing``
+    ((rows,) bool) may be passed by a caller that has it.
     """
-    missing = np.flatnonzero(pd.isna(col).to_numpy())
+    missing = np.flatnonzero(pd.isna(col).to_numpy() if missing is None else missing)
     if missing.size:
         rows = (missing[:5] + 2).tolist()
         listed = (
@@ -198,12 +201,47 @@ def followup_visit_of(
     return str(followup_visit) if followup_visit is not None else others[0]
 
 
+def _factorize(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """Integer codes of a column's values (-1 where missing, as :func:`pandas.isna`) and the distinct
+    values."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        return col.cat.codes.to_numpy(), col.cat.categories
+    codes, uniques = pd.factorize(col)
+    return codes, pd.Index(uniques)
+
+
+class ColumnCodes:
+    """The factorisation of a long table's columns, each computed once and shared by the checks
+    (missing values, participant-level columns constant) and the layout: on a table of a thousand
+    outcomes a pass over one column costs about as much as a pass of the checks, so each column is
+    read once. Local to one call (not a global cache)."""
+
+    def __init__(self, data: pd.DataFrame) -> None:
+        self.data = data
+        self._raw: dict[str, tuple[np.ndarray, pd.Index]] = {}
+
+    def raw(self, column: str) -> tuple[np.ndarray, pd.Index]:
+        """:func:`_factorize` of ``column``."""
+        if column not in self._raw:
+            self._raw[column] = _factorize(self.data[column])
+        return self._raw[column]
+
+    def missing(self, column: str) -> np.ndarray:
+        """(rows,) bool: the value is missing."""
+        return self.raw(column)[0] < 0
+
+    def codes(self, column: str) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_codes` of ``column``."""
+        return _text_codes(*self.raw(column))
+
+
 def _codes(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Integer codes of a column's values compared as text, and the distinct texts (one pass)."""
-    if isinstance(col.dtype, pd.CategoricalDtype):
-        codes, uniques = col.cat.codes.to_numpy(), col.cat.categories
-    else:
-        codes, uniques = pd.factorize(col)
+    return _text_codes(*_factorize(col))
+
+
+def _text_codes(codes: np.ndarray, uniques: pd.Index) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_codes` from a column's :func:`_factorize`."""
     if (codes < 0).any():  # a missing key: keep it as its own text, as str(nan) did
         codes = np.where(codes < 0, len(uniques), codes)
         uniques = pd.Index(list(uniques) + [np.nan], dtype=object)
@@ -219,6 +257,7 @@ def check_subject_constant(
     subject: str = "participant_id",
     s_code: np.ndarray | None = None,
     first_of: np.ndarray | None = None,
+    column_codes: ColumnCodes | None = None,
 ) -> None:
     """Raise :class:`~skintrial.errors.InputError` when a participant-level column varies within a participant.
 
@@ -227,16 +266,18 @@ def check_subject_constant(
     order. Values are compared as text (``1`` and ``"1"`` agree); a missing value next to a present
     one is a conflict. One problem per column names the first such participant, both values, and
     how many participants and rows are affected. ``s_code`` (each row's subject code) and
-    ``first_of`` (the first row of each code) may be passed by a caller that has them.
+    ``first_of`` (the first row of each code) may be passed by a caller that has them, and
+    ``column_codes`` the columns' factorisations.
     """
+    cc = column_codes if column_codes is not None else ColumnCodes(data)
     if s_code is None or first_of is None:
-        s_code, _ = _codes(data[subject])
+        s_code, _ = cc.codes(subject)
         first_of = np.empty(int(s_code.max(initial=-1)) + 1, dtype=np.intp)
         first_of[s_code[::-1]] = np.arange(len(data))[::-1]
     ref_row = first_of[s_code]  # (rows,) the first row of the same participant
     problems = []
     for c in dict.fromkeys(columns):
-        codes, _ = _codes(data[c])
+        codes, _ = cc.codes(c)
         differ = codes != codes[ref_row]
         if not differ.any():
             continue
@@ -270,16 +311,20 @@ def trial_arrays(
     reference_arm: str | None = None,
     covariates: Sequence[str] = (),
     outcomes: Sequence[str] | None = None,
+    column_codes: ColumnCodes | None = None,
 ) -> TrialArrays:
-    """Lay out a long table (one row per subject × visit × outcome) as subject × outcome × visit."""
+    """Lay out a long table (one row per subject × visit × outcome) as subject × outcome × visit.
+
+    ``column_codes`` (of ``data``) may be passed by a caller that has factorised some columns already."""
     needed = [subject, visit, outcome, value, arm, *covariates]
     absent = [c for c in needed if c not in data.columns]
     if absent:
         raise InputError(f"column(s) {absent} not found in the data", fix=f"the data need columns {needed}")
-    _refuse_missing_visits(data[visit], visit)
-    s_code, s_names = _codes(data[subject])
-    v_code, v_names = _codes(data[visit])
-    o_code, o_names = _codes(data[outcome])
+    cc = column_codes if column_codes is not None else ColumnCodes(data)
+    _refuse_missing_visits(data[visit], visit, missing=cc.missing(visit))
+    s_code, s_names = cc.codes(subject)
+    v_code, v_names = cc.codes(visit)
+    o_code, o_names = cc.codes(outcome)
     nS, nV, nO = len(s_names), len(v_names), len(o_names)
     cell = (s_code * nV + v_code) * nO + o_code
     counts = np.bincount(cell, minlength=nS * nV * nO)
@@ -300,7 +345,9 @@ def trial_arrays(
     rank[order] = np.arange(nS)
     first_of = np.empty(nS, dtype=np.intp)
     first_of[s_code[::-1]] = np.arange(len(data))[::-1]  # first row of each subject (by code)
-    check_subject_constant(data, [arm, *covariates], subject=subject, s_code=s_code, first_of=first_of)
+    check_subject_constant(
+        data, [arm, *covariates], subject=subject, s_code=s_code, first_of=first_of, column_codes=cc
+    )
     first_row = first_of[order]  # first row of each sorted subject: all its rows agree (checked)
     subj_tab = data[[arm, *covariates]].iloc[first_row].set_axis(pd.Index(subjects, name=subject))
     arm_order = _ordered_arms(pd.unique(subj_tab[arm].astype(str)).tolist(), arms, reference_arm)

@@ -32,6 +32,7 @@ from skintrial.stats._clda_tables import (
 )
 from skintrial.stats._covstruct import STRUCTURES
 from skintrial.stats._data import (
+    ColumnCodes,
     TrialArrays,
     default_visit_order,
     pairwise_contrasts,
@@ -141,19 +142,20 @@ def _visit_order(data: pd.DataFrame, visit: str, visits: Sequence | None, baseli
     return [base, *[v for v in order if v != base]]
 
 
-def _check_present(data: pd.DataFrame, columns: Sequence[str]) -> None:
+def _check_present(columns: Sequence[str], codes: ColumnCodes) -> None:
     """The arm and the covariates must not be missing (that they are constant within a participant
-    is checked by :func:`~skintrial.stats._data.trial_arrays`, for every analysis)."""
+    is checked by :func:`~skintrial.stats._data.trial_arrays`, for every analysis); ``codes`` are the
+    data's columns factorised (missing where the code is -1, as :func:`pandas.isna`)."""
     problems = []
     for c in columns:
-        missing = data[c].isna()
+        missing = codes.missing(c)
         if missing.any():
             problems.append(
                 Problem(
                     f"'{c}' is missing",
                     fix="fill it in, or leave those participants out",
                     column=c,
-                    row=int(np.flatnonzero(missing.to_numpy())[0]) + 2,
+                    row=int(np.flatnonzero(missing)[0]) + 2,
                     rows_affected=int(missing.sum()),
                 )
             )
@@ -519,7 +521,8 @@ def _layout(
     if absent:
         raise InputError(f"column(s) {absent} not found in the data", fix=f"the data need columns {needed}")
     order = _visit_order(data, visit, visits, baseline_visit)
-    _check_present(data, [arm, *covariates])
+    codes = ColumnCodes(data)  # each column factorised once, for the checks and the layout
+    _check_present([arm, *covariates], codes)
     return trial_arrays(
         data,
         outcome=outcome,
@@ -531,4 +534,5 @@ def _layout(
         arms=arms,
         reference_arm=reference_arm,
         covariates=covariates,
+        column_codes=codes,
     )
