@@ -112,19 +112,22 @@ def precheck(
     G, n, T = mask.shape
     p = X.shape[-1]
     status = np.full(G, "ok", dtype=object)
-    m = mask.astype(float)
+    # counts (exact in any order) on an outcome-major copy of the mask: clda's y and mask are strided
+    # views of its subject-major layout
+    mask_g = np.ascontiguousarray(mask)
+    m = mask_g.astype(float)
     XX = (X[:, :, :, None] * X[:, :, None, :]).reshape(n * T, p * p)  # x_it x_it' per subject and visit
     A = (m.reshape(G, n * T) @ XX).reshape(G, p, p)
     lam = np.linalg.eigvalsh(A)
-    status[too_few(mask, p, structure)] = "too_few_participants"  # a fallback structure may have enough
+    status[too_few(mask_g, p, structure)] = "too_few_participants"  # a fallback structure may have enough
     status[lam[:, 0] <= 1e-10 * np.maximum(lam[:, -1], 1e-300)] = "rank_deficient"  # no structure helps
     onehot = (arm_index[:, None] == np.arange(n_arms)[None, :]).astype(float)  # (n, A)
     per_arm = onehot.T @ m[:, :, 1:]  # (G, A, T - 1) follow-up values per arm and visit
     status[(per_arm == 0).any(axis=(1, 2))] = "arm_without_followup"
     status[_constant_visit(y, mask, X)] = "constant_visit"
-    with np.errstate(invalid="ignore"):
-        lo = np.where(mask, y, np.inf).min(axis=(1, 2))
-        hi = np.where(mask, y, -np.inf).max(axis=(1, 2))
+    with np.errstate(invalid="ignore"):  # the subject axis first: the memory order of clda's y
+        lo = np.where(mask, y, np.inf).transpose(1, 0, 2).min(axis=0).min(axis=1)
+        hi = np.where(mask, y, -np.inf).transpose(1, 0, 2).max(axis=0).max(axis=1)
     status[~(hi > lo)] = "constant_outcome"
     return status
 
