@@ -126,7 +126,7 @@ def qpcr_options(study) -> dict:
     )
 
 
-def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
+def _serum(study, path: Path, client: Any = None) -> dict[str, pd.DataFrame]:
     from skintrial.omics._panels_schema import PQN_COLUMNS
     from skintrial.omics.panels import panel_analysis, read_panel
 
@@ -176,6 +176,7 @@ def _serum(study, path: Path) -> dict[str, pd.DataFrame]:
         reference_arm=reference,
         covariates=covs,
         ci_level=plan.ci_level,
+        client=client,
         **opts,
     )
     out = {"serum_ancova": res.ancova, "serum_change": res.change, "serum_lod": res.lod}
@@ -318,11 +319,11 @@ def analyse_omics(study, *, client: Any = None) -> dict[str, pd.DataFrame]:
     client : optional
         A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process: the
         expression layer's genes are then fitted and moderated in chunks on it
-        (:mod:`skintrial.omics._outcome_chunks`), with the same results to 1e-12. The serum panel and
-        the qPCR run in this process: their per-analyte ANCOVA and paired t share no hyperparameter
-        across analytes, and a whole panel (1,480 analytes × 56 participants, ``panel_analysis`` end
-        to end) takes about 0.4 s here, mostly the long table's LOD and layout steps — less than one
-        round of cluster tasks costs.
+        (:mod:`skintrial.omics._outcome_chunks`), with the same results to 1e-12, and the serum
+        panel's analytes in chunks (:mod:`skintrial.omics._panels_chunks`: PQN, the LOD handling and
+        Benjamini–Hochberg here, the per-analyte ANCOVA and change in the tasks), with the same tables
+        (the ANCOVA's floating-point columns to 1e-12).
+        The qPCR runs in this process (a few genes).
 
     Returns
     -------
@@ -350,7 +351,7 @@ def analyse_omics(study, *, client: Any = None) -> dict[str, pd.DataFrame]:
     out: dict[str, pd.DataFrame] = {}
     serum = _file(study, study.spec.serum, "serum")
     if serum is not None:
-        out.update(_serum(study, serum))
+        out.update(_serum(study, serum, client))
     qpcr = _file(study, study.spec.qpcr, "qpcr")
     if qpcr is not None:
         out.update(_qpcr(study, qpcr))
@@ -388,7 +389,7 @@ def omics_stage(study, *, client: Any = None) -> StageResult:
     the settings each part ran with (``serum``: :func:`serum_options`; ``qpcr``: :func:`qpcr_options`)
     for the report's methods text. Empty when the bundle has neither a serum nor a qPCR file.
     ``client`` (a ``distributed.Client`` or a :mod:`skintrial.cluster` runner) runs the expression
-    layer's outcome axis in chunks on a cluster (:func:`analyse_omics`)."""
+    layer's genes and the serum panel's analytes in chunks on a cluster (:func:`analyse_omics`)."""
     tables = analyse_omics(study, client=client)
     settings: dict[str, object] = {}
     if "serum_lod" in tables:

@@ -25,11 +25,14 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from skintrial.cluster import InProcess, as_runner
 from skintrial.errors import InputError, Problem
+from skintrial.omics._panels_chunks import chunked_panel_tables
 from skintrial.omics._panels_io import as_panel, read_panel
 from skintrial.omics._panels_lod import LOD_METHODS, censored_normal, substitute
 from skintrial.omics._panels_pqn import pqn_factors
@@ -365,21 +368,21 @@ def _ratio(x: np.ndarray | pd.Series, log: str) -> np.ndarray:
     )
 
 
-def _ancova_table(
-    long, keys, *, baseline_visit, followup_visit, arms, reference_arm, covariates, ci_level, log
-):
-    from skintrial.stats import ancova
+def _per_analyte(long, *, baseline_visit, followup_visit, arms, reference_arm, covariates, ci_level, runner):
+    """The ANCOVA contrasts and the within-arm changes of every analyte (``outcome``) of ``long``: here,
+    or on a cluster in chunks of analytes (:mod:`skintrial.omics._panels_chunks`)."""
+    from skintrial.stats import ancova, within_arm_change
 
-    res = ancova(
-        long,
-        baseline_visit=baseline_visit,
-        followup_visit=followup_visit,
-        arms=arms,
-        reference_arm=reference_arm,
-        covariates=covariates,
-        ci_level=ci_level,
-    )
-    t = res.contrasts
+    common = dict(baseline_visit=baseline_visit, followup_visit=followup_visit, arms=arms, ci_level=ci_level)
+    if not isinstance(runner, InProcess):
+        return chunked_panel_tables(
+            long, reference_arm=reference_arm, covariates=covariates, runner=runner, **common
+        )
+    res = ancova(long, reference_arm=reference_arm, covariates=covariates, **common)
+    return res.contrasts, within_arm_change(long, **common)
+
+
+def _ancova_table(t: pd.DataFrame, keys: pd.DataFrame, log: str) -> pd.DataFrame:
     k = t["outcome"].astype(int).to_numpy()
     t = t.assign(
         analyte=keys["analyte"].to_numpy()[k],
@@ -395,12 +398,9 @@ def _ancova_table(
     return t[list(SERUM_ANCOVA_COLUMNS)]
 
 
-def _change_table(long, keys, *, baseline_visit, followup_visit, arms, ci_level, log):
-    from skintrial.stats import t_pvalue, within_arm_change
+def _change_table(c: pd.DataFrame, keys: pd.DataFrame, log: str) -> pd.DataFrame:
+    from skintrial.stats import t_pvalue
 
-    c = within_arm_change(
-        long, baseline_visit=baseline_visit, followup_visit=followup_visit, ci_level=ci_level, arms=arms
-    )
     k = c["outcome"].astype(int).to_numpy()
     n = c["n"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -440,6 +440,7 @@ def panel_analysis(
     pqn_total_area: bool = False,
     ci_level: float = 0.95,
     visits: Sequence[str] | None = None,
+    client: Any = None,
 ) -> PanelResult:
     """Per-analyte trial analysis of a serum panel: ANCOVA on follow-up with baseline, within-arm change, BH.
 
@@ -463,6 +464,12 @@ def panel_analysis(
     visits : sequence of str, optional
         The declared visit order (a study's ``[study] visits``); its last visit present in the data is
         the default follow-up.
+    client : optional
+        A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process. On a
+        cluster the tested analytes' ANCOVA and within-arm change run in chunks of analytes
+        (:mod:`skintrial.omics._panels_chunks`); PQN, the LOD handling and Benjamini–Hochberg, which
+        need every analyte, run here. The tables equal this process's (the ANCOVA's floating-point
+        columns to 1e-12 relative: :mod:`~skintrial.omics._panels_chunks` says why).
 
     Returns
     -------
@@ -534,18 +541,22 @@ def panel_analysis(
     long = prep.values.assign(outcome=names[k]).loc[lod["tested"].to_numpy()[k]]
     long = long.merge(subj[["participant_id", arm, *covariates]], on="participant_id", how="left")
     long = long.rename(columns={arm: "arm"}) if arm != "arm" else long
-    common = dict(
-        baseline_visit=baseline_visit, followup_visit=followup_visit, arms=arms, ci_level=ci_level, log=log
-    )
     if followup_visit is None:
         present = default_visit_order(data["visit"], column="visit")
-        common["followup_visit"] = followup_visit_of(
-            present, baseline_visit, None, column="visit", declared=visits
-        )
+        followup_visit = followup_visit_of(present, baseline_visit, None, column="visit", declared=visits)
     if long.empty:
         anc = pd.DataFrame(columns=list(SERUM_ANCOVA_COLUMNS))
         chg = pd.DataFrame(columns=list(SERUM_CHANGE_COLUMNS))
     else:
-        anc = _ancova_table(long, keys, reference_arm=reference_arm, covariates=covariates, **common)
-        chg = _change_table(long, keys, **common)
+        contrasts, change = _per_analyte(
+            long,
+            baseline_visit=baseline_visit,
+            followup_visit=followup_visit,
+            arms=arms,
+            reference_arm=reference_arm,
+            covariates=covariates,
+            ci_level=ci_level,
+            runner=as_runner(client),
+        )
+        anc, chg = _ancova_table(contrasts, keys, log), _change_table(change, keys, log)
     return PanelResult(ancova=anc, change=chg, lod=lod, values=prep.values, pqn=prep.pqn)
