@@ -28,9 +28,10 @@ The tables equal this process's, with one stated exception (``tests/cluster/test
 the ANCOVA's floating-point columns (``estimate``, ``se``, ``ci_low``, ``ci_high``, ``t``, ``p``,
 ``p_adj``, ``effect_size``, ``ratio``, ``ratio_low``, ``ratio_high``) can differ in the last bits, to
 1e-12 relative (1.2e-14 seen on the synthetic 1,480-analyte panel in chunks of 500). The engine's
-sums over participants are vectorised, and how numpy's SIMD loops split a sum depends on where an
-analyte's column falls in memory, which depends on the batch's width; a chunk of one analyte also
-takes the engine's one-outcome factorisation. Everything else — the ANCOVA's text and count columns
+sums over participants are matrix products (BLAS) and vectorised loops over the batch of analytes,
+and how they are cut into blocks, and so the order of the additions for one analyte, depends on the
+batch's width and where the analyte falls in it; a chunk of one analyte also takes the engine's
+one-outcome factorisation. Everything else — the ANCOVA's text and count columns
 and ``df``, the within-arm changes, the LOD, PQN and values tables — is equal bit for bit.
 """
 
@@ -50,10 +51,12 @@ from skintrial.stats.describe import _change
 
 __all__ = ["ANALYTES_PER_TASK", "chunked_panel_tables", "panel_stats_task"]
 
-ANALYTES_PER_TASK = 500
-"""Analytes per task: 500 analytes × 56 participants is a few milliseconds of fitting, about the
-scheduler's per-task overhead on this machine (benchmarks/bench_cluster_power.py: 3-14 ms a task), so
-a 1,480-analyte panel makes 3 tasks; panels of 10^5 analytes make 200."""
+ANALYTES_PER_TASK = 5000
+"""Analytes per task, chosen from the measured costs (benchmarks/bench_cluster_panels.py, 2-core
+machine): one analyte's ANCOVA and change take about 9 µs at 56 participants and 2 visits (a task of
+500: 4.4 ms), and a task costs 2-3.5 ms of scheduling beyond its work (5-14 ms on a loaded machine),
+so 5,000 analytes (about 45 ms; more with more participants) keep the overhead near 5 %, as the
+expression layer's 2,000 genes do. A 1,480-analyte panel is then one task; 10^5 analytes, 20."""
 
 
 def panel_stats_task(
