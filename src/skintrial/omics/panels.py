@@ -10,7 +10,8 @@ The steps, each a public function:
 3. :func:`panel_analysis` — every analyte through the batched ANCOVA of follow-up on baseline and arm
    (:func:`skintrial.stats.ancova`, one call for the whole panel) and the within-arm change (paired t
    on the log scale, from :func:`skintrial.stats.within_arm_change`), with Benjamini–Hochberg within
-   each panel (per contrast, and per arm for the changes).
+   each panel (per contrast, and per arm for the changes). With a cluster ``client`` the analytes'
+   models run in chunks of analytes (:mod:`skintrial.omics._panels_chunks`); the rest stays here.
 
 Why log2: cytokine and metabolite concentrations are right-skewed and act multiplicatively, so a
 difference on the log scale is a ratio of geometric means (``ratio = 2^estimate``), the convention of
