@@ -23,6 +23,7 @@ paired t, R ``survival::survreg`` for the censored model, literal PQN) in ``test
 
 from __future__ import annotations
 
+import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -58,7 +59,7 @@ __all__ = [
     "panel_analysis",
 ]
 
-LOG_SCALES = {"log2": 2.0, "log10": 10.0, "ln": float(np.e), "none": float("nan")}
+LOG_SCALES = {"log2": 2.0, "log10": 10.0, "ln": math.e, "none": float("nan")}
 
 
 @dataclass(frozen=True)
