@@ -105,3 +105,17 @@ def test_plan_study_simulation_is_identical_on_two_workers(dask_client, tmp_path
     there = plan_study(pilot, client=dask_client, **kw).simulated
     assert here is not None and len(here) > 0
     pd.testing.assert_frame_equal(here, there, check_exact=True)
+
+
+def test_the_total_work_bound_grows_with_the_workers(dask_client, monkeypatch):
+    """One process refuses what two workers may do (10⁷ trials on a 100-worker cluster, docs/scale.md)."""
+    import skintrial.plan.simulate as sim
+    from skintrial.errors import InputError
+
+    design = design_table(effects={"r2": {"AT": 0.5}}, sd={"r2": 1.0}, rho={"r2": 0.5})
+    per_trial = 1 * 40 * (2 + 8) * 8  # one outcome, 2 arms of 20, 2 coefficients
+    monkeypatch.setattr(sim, "MAX_TOTAL_BYTES", per_trial * 150)
+    kw = dict(n_per_arm=20, n_sims=200, seed=1)
+    with pytest.raises(InputError, match="too much work for one process.*--cluster"):
+        simulate_power(design, **kw)
+    assert simulate_power(design, client=dask_client, **kw).hypotheses["n_sims"].iloc[0] == 200

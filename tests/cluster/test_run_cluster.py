@@ -167,3 +167,11 @@ def test_plan_on_the_sessions_scheduler_gives_the_same_files(dask_client, tmp_pa
         assert r.exit_code == 0, r.output
     for name in ("plan.csv", "power_curve.csv", "simulated_power.csv"):
         assert (tmp_path / "here" / name).read_bytes() == (tmp_path / "there" / name).read_bytes(), name
+
+
+@pytest.mark.parametrize("cluster", ["foo", "tcp://127.0.0.1:9"])
+def test_demo_refuses_a_bad_cluster_before_writing_anything(tmp_path, cluster):
+    out = tmp_path / "demo"
+    r = runner.invoke(app, ["demo", "--out", str(out), "--n", "16", "--cluster", cluster])
+    assert r.exit_code == 2 and "--cluster" in r.output
+    assert not (out / "study").exists() and not (out / "report.html").exists()

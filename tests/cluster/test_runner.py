@@ -132,3 +132,15 @@ def test_killed_worker_is_replaced_and_its_tasks_rerun(monkeypatch):
         assert victim not in client.run(os.getpid).values()
     pd.testing.assert_frame_equal(disturbed.hypotheses, undisturbed.hypotheses, check_exact=True)
     pd.testing.assert_frame_equal(disturbed.families, undisturbed.families, check_exact=True)
+
+
+def test_a_scheduler_without_workers_is_exit_2_naming_it():
+    import distributed
+
+    with distributed.LocalCluster(
+        n_workers=0, processes=False, protocol="tcp", dashboard_address=":0"
+    ) as empty:
+        address = empty.scheduler_address
+        with pytest.raises(InputError, match=r"has no workers.*dask worker"):
+            with connect(address):
+                pass

@@ -116,12 +116,14 @@ def demo(
     An OUT/study/ that this command did not write, or that was changed since, is never replaced (exit 2).
     """
     from skintrial._io import demo_problems, output_lock, write_demo_study
+    from skintrial.cluster import parse_cluster
     from skintrial.errors import InputError, Problem
     from skintrial.plan import demo_study
     from skintrial.report import require_pdf_engine
 
     if pdf:
         require_pdf_engine()  # before OUT/study is written
+    parse_cluster(cluster)  # a misspelt --cluster before any work
     with output_lock(out, command="skintrial demo") as lock:  # one run into OUT at a time
         InputError.collect(demo_problems(out))  # before any work: OUT/study and OUT's outputs are demo's
         with options_named({"n": "--n", "seed": "--seed"}):
@@ -148,8 +150,8 @@ def demo(
 
                 add_expression_layer(folder, seed=0 if seed is None else seed)
 
-        study_dir = write_demo_study(write, Path(out), lock=lock)
-        with on_cluster(cluster) as runner:
+        with on_cluster(cluster) as runner:  # reached before OUT/study is written
+            study_dir = write_demo_study(write, Path(out), lock=lock)
             report = _run_pipeline(study_dir, Path(out), lock=lock, pdf=pdf, runner=runner)
     out_console.print(f"synthetic study: {study_dir}\nreport: {report}")
 

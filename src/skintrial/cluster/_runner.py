@@ -232,7 +232,11 @@ def connect(cluster: str | ClusterSpec | None) -> Iterator[Runner]:
                 dashboard_address=":0",
                 silence_logs=logging.ERROR,
             )
-        client = distributed.Client(local, set_as_default=False)
+        try:
+            client = distributed.Client(local, set_as_default=False)
+        except BaseException:
+            local.close()
+            raise
     else:
         address = str(spec.address)
         try:
@@ -250,8 +254,25 @@ def connect(cluster: str | ClusterSpec | None) -> Iterator[Runner]:
                 )
             ) from None
     try:
+        if not spec.local:
+            _wait_for_a_worker(client, str(spec.address))
         yield DaskRunner(client)
     finally:
         client.close()
         if local is not None:
             local.close()
+
+
+def _wait_for_a_worker(client: Any, address: str) -> None:
+    """A scheduler without workers would hold every task forever: wait :data:`CONNECT_TIMEOUT_S` for
+    one, then say so (exit 2), naming the address and how to start workers."""
+    try:
+        client.wait_for_workers(1, timeout=CONNECT_TIMEOUT_S)
+    except TimeoutError:
+        raise InputError(
+            Problem(
+                f"the Dask scheduler at {address} has no workers",
+                column="--cluster",
+                fix=f"start workers for it (`dask worker {address} --nthreads 1` on each machine), then run again",
+            )
+        ) from None

@@ -13,7 +13,8 @@ ENV = "SKINTRIAL_CLUSTER"
 
 _FIX = (
     "give 'local' (one worker process per core), 'local:N' (N worker processes) or "
-    "'tcp://HOST:PORT' (the address a running `dask scheduler` prints); or leave it out to run in this process"
+    "'tcp://HOST:PORT' (the address a running `dask scheduler` prints); or leave it out to run in this process "
+    "(SKINTRIAL_CLUSTER in the environment is read when --cluster is not given: unset it too)"
 )
 _ADDRESS = re.compile(r"^(tcp|tls)://(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(?P<port>\d{1,5})/?$")
 

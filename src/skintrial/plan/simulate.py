@@ -93,7 +93,11 @@ task costs 2.6-14 ms of wall time on ``local:2`` (the lower figure on the quiete
 5,000 three-arm trials (40 per arm, two outcomes) 0.12-0.5 s in this process, so the overhead is
 about 2 % (8 % at 1,000 trials, 30 % at 250; the engine's time per trial hardly depends on the block
 size). 10⁶ trials are 200 tasks, 10⁷ trials 2,000: enough to spread over 100 cores."""
-MAX_TOTAL_BYTES = 32 * 2**30  # work beyond this (32 GiB through the engine, minutes) is refused
+MAX_TOTAL_BYTES = 32 * 2**30
+"""Work per worker beyond this (32 GiB through the engine: minutes on one core) is refused as a likely
+mistake; on a cluster the bound is this times the number of workers (10⁷ three-arm trials of 40 per
+arm, about 210 GiB, need 7 workers or more). The memory held at once is one block per worker
+(:data:`MAX_CHUNK_BYTES`), whatever the number of trials."""
 
 
 @dataclass(frozen=True)
@@ -407,13 +411,18 @@ def simulate_power(
     sd, rho = first["sd"].to_numpy(float), first["rho"].to_numpy(float)
     chol = _correlation(outcome_corr, len(outcomes))
     per_trial = len(outcomes) * arm_idx.size * (X.shape[1] + 8) * 8  # bytes of one trial in the engine
-    if per_trial * float(n_sims) > MAX_TOTAL_BYTES:
+    runner = as_runner(client)
+    if per_trial * float(n_sims) > MAX_TOTAL_BYTES * runner.workers:
+        where = "one process" if runner.workers == 1 else f"{runner.workers} workers"
         raise InputError(
             Problem(
-                f"simulating {n_sims} trials of {arm_idx.size} participants is too large for one machine",
+                f"simulating {n_sims} trials of {arm_idx.size} participants is too much work for {where}",
                 column="n_sims",
                 value=int(n_sims),
-                fix="check the sample size (an effect near zero needs an enormous trial) or simulate fewer trials",
+                fix=(
+                    "check the sample size (an effect near zero needs an enormous trial), simulate fewer "
+                    "trials, or run on a cluster with more workers (--cluster; docs/scale.md)"
+                ),
             )
         )
     blocks = trial_blocks(n_sims, max(1, min(BLOCK_TRIALS, MAX_CHUNK_BYTES // per_trial)))
@@ -421,7 +430,7 @@ def simulate_power(
     options: dict[str, Any] = dict(multiplicity=multiplicity, gatekeeping=gatekeeping, alpha=alpha)
     model = _Model(X, arm_idx, delta, sd, rho, chol, float(dropout), method, int(seed), hyp, fams, options)
     tally = Tally(hyp, fams, **options)
-    for part in as_runner(client).map(
+    for part in runner.map(
         simulate_block,
         blocks,
         shared={"model": model},
