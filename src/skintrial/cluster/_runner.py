@@ -230,7 +230,7 @@ def connect(cluster: str | ClusterSpec | None) -> Iterator[Runner]:
                 threads_per_worker=1,
                 processes=True,
                 dashboard_address=":0",
-                silence_logs=logging.ERROR,
+                silence_logs=logging.CRITICAL,  # a task's error is raised here, not logged twice
             )
         try:
             client = distributed.Client(local, set_as_default=False)
