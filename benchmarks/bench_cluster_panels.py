@@ -98,7 +98,7 @@ def main() -> int:
     ap.add_argument("--chunk", type=int, default=None, help="analytes per task (default: ANALYTES_PER_TASK)")
     args = ap.parse_args()
 
-    import skintrial.omics._panels_chunks as chunks
+    import skintrial.stats._ancova_chunks as chunks
     from skintrial.cluster import connect
     from skintrial.omics.panels import panel_analysis
 

@@ -216,7 +216,7 @@ def test_omics_stage_on_two_workers_equals_in_process(dask_client, monkeypatch, 
         pd.testing.assert_frame_equal(
             ours.tables[name], ref.tables[name], check_exact=False, rtol=RTOL, atol=0
         )
-    # the serum panel's analytes in chunks: its ANCOVA's numbers to 1e-12 (skintrial.omics._panels_chunks)
+    # the serum panel's analytes in chunks: its ANCOVA's numbers to 1e-12 (skintrial.stats._ancova_chunks)
     assert_same_table(ours.tables["serum_ancova"], ref.tables["serum_ancova"])
     for name in set(ref.tables) - {"expression_de", "expression_genesets", "expression_ecm", "serum_ancova"}:
         pd.testing.assert_frame_equal(ours.tables[name], ref.tables[name], check_exact=True)  # serum, qPCR

@@ -2,7 +2,7 @@
 ``panel_analysis(..., client=)`` equal the in-process ones.
 
 PQN, the LOD handling and Benjamini–Hochberg run centrally; the per-analyte ANCOVA and within-arm
-change in the tasks (skintrial.omics._panels_chunks). The ANCOVA's floating-point columns may differ in
+change in the tasks (skintrial.stats._ancova_chunks). The ANCOVA's floating-point columns may differ in
 the last bits (the module says why) and are compared to 1e-12 relative; everything else exactly.
 Chunks are made small here (several per test).
 """
@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-import skintrial.omics._panels_chunks as panel_chunks
+import skintrial.stats._ancova_chunks as panel_chunks
 from skintrial.omics.panels import panel_analysis, read_panel
 
 RTOL = 1e-12

@@ -320,7 +320,7 @@ def analyse_omics(study, *, client: Any = None) -> dict[str, pd.DataFrame]:
         A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process: the
         expression layer's genes are then fitted and moderated in chunks on it
         (:mod:`skintrial.omics._outcome_chunks`), with the same results to 1e-12, and the serum
-        panel's analytes in chunks (:mod:`skintrial.omics._panels_chunks`: PQN, the LOD handling and
+        panel's analytes in chunks (:mod:`skintrial.stats._ancova_chunks`: PQN, the LOD handling and
         Benjamini–Hochberg here, the per-analyte ANCOVA and change in the tasks), with the same tables
         (the ANCOVA's floating-point columns to 1e-12).
         The qPCR runs in this process (a few genes).

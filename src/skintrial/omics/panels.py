@@ -11,7 +11,7 @@ The steps, each a public function:
    (:func:`skintrial.stats.ancova`, one call for the whole panel) and the within-arm change (paired t
    on the log scale, from :func:`skintrial.stats.within_arm_change`), with Benjamini–Hochberg within
    each panel (per contrast, and per arm for the changes). With a cluster ``client`` the analytes'
-   models run in chunks of analytes (:mod:`skintrial.omics._panels_chunks`); the rest stays here.
+   models run in chunks of analytes (:mod:`skintrial.stats._ancova_chunks`); the rest stays here.
 
 Why log2: cytokine and metabolite concentrations are right-skewed and act multiplicatively, so a
 difference on the log scale is a ratio of geometric means (``ratio = 2^estimate``), the convention of
@@ -34,7 +34,6 @@ import pandas as pd
 
 from skintrial.cluster import InProcess, as_runner
 from skintrial.errors import InputError, Problem
-from skintrial.omics._panels_chunks import chunked_panel_tables
 from skintrial.omics._panels_io import as_panel, read_panel
 from skintrial.omics._panels_lod import LOD_METHODS, censored_normal, substitute
 from skintrial.omics._panels_pqn import pqn_factors
@@ -46,7 +45,7 @@ from skintrial.omics._panels_schema import (
     SERUM_ANCOVA_COLUMNS,
     SERUM_CHANGE_COLUMNS,
 )
-from skintrial.stats import default_visit_order, followup_visit_of
+from skintrial.stats import ancova_and_change_in_chunks, default_visit_order, followup_visit_of
 
 __all__ = [
     "LOG_SCALES",
@@ -372,12 +371,12 @@ def _ratio(x: np.ndarray | pd.Series, log: str) -> np.ndarray:
 
 def _per_analyte(long, *, baseline_visit, followup_visit, arms, reference_arm, covariates, ci_level, runner):
     """The ANCOVA contrasts and the within-arm changes of every analyte (``outcome``) of ``long``: here,
-    or on a cluster in chunks of analytes (:mod:`skintrial.omics._panels_chunks`)."""
+    or on a cluster in chunks of analytes (:mod:`skintrial.stats._ancova_chunks`)."""
     from skintrial.stats import ancova, within_arm_change
 
     common = dict(baseline_visit=baseline_visit, followup_visit=followup_visit, arms=arms, ci_level=ci_level)
     if not isinstance(runner, InProcess):
-        return chunked_panel_tables(
+        return ancova_and_change_in_chunks(
             long, reference_arm=reference_arm, covariates=covariates, runner=runner, **common
         )
     res = ancova(long, reference_arm=reference_arm, covariates=covariates, **common)
@@ -469,9 +468,9 @@ def panel_analysis(
     client : optional
         A ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this process. On a
         cluster the tested analytes' ANCOVA and within-arm change run in chunks of analytes
-        (:mod:`skintrial.omics._panels_chunks`); PQN, the LOD handling and Benjamini–Hochberg, which
+        (:mod:`skintrial.stats._ancova_chunks`); PQN, the LOD handling and Benjamini–Hochberg, which
         need every analyte, run here. The tables equal this process's (the ANCOVA's floating-point
-        columns to 1e-12 relative: :mod:`~skintrial.omics._panels_chunks` says why).
+        columns to 1e-12 relative: :mod:`~skintrial.stats._ancova_chunks` says why).
 
     Returns
     -------

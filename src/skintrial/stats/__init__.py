@@ -8,6 +8,7 @@ summaries stand on it. The four trial analyses return one family of results, :cl
 one inference path every package uses.
 """
 
+from skintrial.stats._ancova_chunks import ancova_and_change_in_chunks
 from skintrial.stats._data import default_visit_order, followup_visit_of, trial_arrays
 from skintrial.stats._engine import BatchedFit, ContrastResult, FTestResult, fit_ols
 from skintrial.stats._inference import (
@@ -76,6 +77,7 @@ from skintrial.stats.responders import ResponderRule, responder_analysis
 from skintrial.stats.two_way import TwoWayAnova, two_way_anova
 
 __all__ = [
+    "ancova_and_change_in_chunks",
     "default_visit_order",
     "followup_visit_of",
     "trial_arrays",

@@ -1,4 +1,5 @@
-"""The serum panel's analyte axis in chunks, for a cluster (issue 16).
+"""ANCOVA contrasts and within-arm changes over the outcome axis in chunks, for a cluster (issue 16): the
+serum panel's analytes.
 
 :func:`skintrial.omics.panels.panel_analysis` with a cluster ``client`` runs its per-analyte models as
 tasks over chunks of :data:`ANALYTES_PER_TASK` analytes (cut by the data, never by the number of
@@ -49,7 +50,7 @@ from skintrial.stats._schema import CHANGE_COLUMNS
 from skintrial.stats.ancova import _contrast_table, _design, _fit
 from skintrial.stats.describe import _change
 
-__all__ = ["ANALYTES_PER_TASK", "chunked_panel_tables", "panel_stats_task"]
+__all__ = ["ANALYTES_PER_TASK", "ancova_and_change_in_chunks", "panel_stats_task"]
 
 ANALYTES_PER_TASK = 5000
 """Analytes per task, chosen from the measured costs (benchmarks/bench_cluster_panels.py, 2-core
@@ -85,7 +86,7 @@ def panel_stats_task(
     return contrasts, change[list(CHANGE_COLUMNS)]
 
 
-def chunked_panel_tables(
+def ancova_and_change_in_chunks(
     long: pd.DataFrame,
     *,
     baseline_visit: str,
