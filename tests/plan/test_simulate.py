@@ -168,7 +168,7 @@ def test_refuses_absurd_work_and_chunks_by_memory(monkeypatch):
     import skintrial.plan.simulate as sim
 
     d = _design()
-    with pytest.raises(InputError, match="too large"):
+    with pytest.raises(InputError, match="too much work for one process"):
         simulate_power(d, n_per_arm=200_000, n_sims=5000)
     # a tiny memory budget forces one-trial blocks, each with its own stream: other draws, same design
     ref = simulate_power(d, n_per_arm=10, n_sims=50, seed=3)
