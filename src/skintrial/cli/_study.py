@@ -117,7 +117,6 @@ def demo(
     """
     from skintrial._io import demo_problems, output_lock, write_demo_study
     from skintrial.cluster import parse_cluster
-    from skintrial.errors import InputError, Problem
     from skintrial.plan import demo_study
     from skintrial.report import require_pdf_engine
 
@@ -282,7 +281,6 @@ def validate(
     instrument files, training log, serum panel, qPCR) is read and analysed in memory, so a bundle
     that validates is one that ``run`` accepts. Nothing is written.
     """
-    from skintrial.errors import InputError
     from skintrial.pipeline import analyse
     from skintrial.study import load_study, validate_study
 
