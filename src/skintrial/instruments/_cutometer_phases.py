@@ -8,8 +8,7 @@ Two passes, both batched over curves:
    and likewise ``-R`` peaks at a release. Events are the runs where ``R`` exceeds ``EVENT_FRACTION``
    of the curve's largest rise (and 6 noise SDs of ``R``), runs closer than 0.1 s merged; each
    event's argmax is its rough position. Releases alike with ``-R``. ``R`` and the noise level are
-   computed in float32 (they only place events; the fits below use the float64 curve); one scan of
-   ``|R|`` finds the candidate samples of both kinds.
+   computed in float32 (they only place events; the fits below use the float64 curve).
 2. **Exactly where.** Around each rough position a continuous two-segment model is fitted by least
    squares over a fixed window (0.05 s before, 0.02 s after, plus the search range): a straight line
    before the change point ``c`` and a line plus a quadratic after it (``[1, j - c, (j - c)_+,
@@ -237,14 +236,12 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     level = [np.maximum(EVENT_FRACTION * x, floor) for x in (top, drop)]
     for lv, x in zip(level, (top, drop), strict=True):
         lv[~(x > 0)] = np.inf
-    # one scan for both kinds: |R| above the lower level, then each sample checked against its own
-    pos = np.flatnonzero(np.abs(rise) > np.minimum(level[0], level[1]).astype(rise.dtype)[:, None])
-    val, prow = rise.reshape(-1)[pos], pos // m
-    up = val > 0
-    keep = np.where(up, val > level[0][prow], -val > level[1][prow])
-    sel = np.flatnonzero(keep)
-    sel = np.concatenate((sel[up[sel]], sel[~up[sel]]))  # onsets, then releases, each in order
-    r, i0, strength, is_on = _events(pos[sel], np.abs(val[sel]), up[sel], m, gap)
+    # the candidate samples: onsets (R above its level), then releases (-R above its level), each in order
+    ups = np.flatnonzero(rise > level[0].astype(rise.dtype)[:, None])
+    pos = np.concatenate((ups, np.flatnonzero(rise < (-level[1]).astype(rise.dtype)[:, None])))
+    up = np.zeros(pos.size, dtype=bool)
+    up[: ups.size] = True
+    r, i0, strength, is_on = _events(pos, np.abs(rise.reshape(-1)[pos]), up, m, gap)
     idx = _refine(y, n, dt, noise[r], r, i0)
     order = np.argsort(r * m + idx, kind="stable")  # two sorted sequences: one merge
     r, idx, is_on, strength = r[order], idx[order], is_on[order], strength[order]
