@@ -127,16 +127,29 @@ def min_correlation_eigenvalue(sigma: np.ndarray) -> np.ndarray:
 
 def _direction(score, expected, observed, use_newton: bool):
     """Newton step where the observed information is positive definite, else Fisher scoring."""
-    inv_e = _pd_inverse(expected)[0]
-    step = np.einsum("gkl,gl->gk", inv_e, score)
+    step = _pd_solve(expected, score)
     decrement = np.einsum("gk,gk->g", score, step)
-    if use_newton:  # the eigenvalues check positive definiteness, Gauss-Jordan sweeps give the inverse
-        lam = np.linalg.eigvalsh(observed)
-        ok = lam[:, 0] > 1e-10 * np.abs(lam[:, -1])
-        inv_o = _sweep(observed)[0]
-        newton = np.einsum("gkl,gl->gk", inv_o, score)
-        step = np.where(ok[:, None] & np.isfinite(newton).all(axis=1, keepdims=True), newton, step)
+    if use_newton:
+        newton = _pd_solve(observed, score)
+        step = np.where(np.isfinite(newton).all(axis=1, keepdims=True), newton, step)
     return step, decrement
+
+
+def _pd_solve(M: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``M^-1 b`` for a stack of symmetric matrices, NaN for a member that is not positive definite.
+
+    The common case, every member positive definite, costs one batched Cholesky factorisation (the
+    check) and one batched solve; only a stack with a failing member is checked member by member."""
+    try:
+        np.linalg.cholesky(M)
+    except np.linalg.LinAlgError:
+        ok = np.isfinite(M).all(axis=(1, 2))
+        ok[ok] = np.linalg.eigvalsh(M[ok])[:, 0] > 0
+        out = np.full(b.shape, np.nan)
+        if ok.any():
+            out[ok] = np.linalg.solve(M[ok], b[ok][..., None])[..., 0]
+        return out
+    return np.linalg.solve(M, b[..., None])[..., 0]
 
 
 class _Elements:
