@@ -50,10 +50,8 @@ from skintrial.stats._reml_terms import (  # noqa: F401  (_evaluate, _loglik: ca
     _evaluate,
     _gls,
     _loglik,
-    _pd_inverse,
     _Problem,
     _problem,
-    _sweep,
     _sym_inverse,
     evaluate_terms,
     project,
@@ -217,10 +215,29 @@ def _line_search(sub: _Problem, param, theta: np.ndarray, active: np.ndarray, ll
     return gain, todo
 
 
-def _positive_definite(sigma: np.ndarray) -> np.ndarray:
+def _positive_definite(sigma: np.ndarray, floor: float = 0.0) -> np.ndarray:
+    """Which members of a stack of symmetric matrices have their smallest eigenvalue above ``floor``.
+
+    One batched Cholesky factorisation of ``sigma - floor I`` answers for the whole stack in the
+    common case (all pass); the eigenvalues are computed only for a stack with a member that fails."""
     ok = np.isfinite(sigma).all(axis=(1, 2))
-    ok[ok] = np.linalg.eigvalsh(sigma[ok])[:, 0] > 0
+    if ok.all():
+        try:
+            np.linalg.cholesky(sigma - floor * np.eye(sigma.shape[-1]) if floor else sigma)
+            return ok
+        except np.linalg.LinAlgError:
+            pass
+    ok[ok] = np.linalg.eigvalsh(sigma[ok])[:, 0] > floor
     return ok
+
+
+def _near_boundary(sigma: np.ndarray) -> np.ndarray:
+    """``min_correlation_eigenvalue(sigma) < BOUNDARY`` (NaN counts as near), one Cholesky in the
+    common case."""
+    sd = np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        corr = np.nan_to_num(sigma / (sd[..., :, None] * sd[..., None, :]))
+    return ~_positive_definite(corr, BOUNDARY)
 
 
 def _assess(prob: _Problem, outcomes: np.ndarray, param, theta: np.ndarray, exact: np.ndarray):
@@ -385,7 +402,7 @@ def fit_reml(
             last.keep(retry, found)
         noise = (gain <= 1e-14 * np.maximum(1.0, np.abs(ll[active]))) & (dec < converged_tol)
         stalled = was_exact & (failed | noise)
-        stalled |= min_correlation_eigenvalue(param.sigma(theta[active])) < BOUNDARY  # heading for singular
+        stalled |= _near_boundary(param.sigma(theta[active]))  # heading for singular
         active = active[~stalled]
     sigma = param.sigma(theta)
     # inference in mmrm's parameters (for us: log-Cholesky), where the Kenward-Roger terms are defined;
@@ -397,9 +414,9 @@ def fit_reml(
     score, expected, observed = project(t, J, H)
     ll, beta, Ainv, K = t.ll, t.beta, t.Ainv, t.K
     assert K is not None  # exact evaluations carry K
-    fit_parts = FitParts(prob, Wc=t.Wc, B=t.B, u=t.u, K=K)
     _, decrement = _direction(score, expected, observed, use_newton=False)
     M = _information_terms(J, K)
+    fit_parts = FitParts(prob, Wc=t.Wc, B=t.B, u=t.u, K=K, J=J, H=H, M=M)
     return RemlFit(
         beta=beta,
         cov_beta=Ainv,

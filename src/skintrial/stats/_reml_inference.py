@@ -182,9 +182,13 @@ def contrast_stats(
     W = fit.cov_theta
     if df_method in NEEDS_INFORMATION or vcov == "empirical":
         assert fit.theta is not None  # fit_reml always sets it
-        _, J, H = derivatives(fit.structure, fit.theta, T)
-        K = fit.parts.K if fit.parts is not None else _k_tensor(prob, B)
-        M = _information_terms(J, K)  # (G, q, p, p); P_k = -M_k
+        parts = fit.parts
+        if parts is not None and parts.J is not None and parts.M is not None:  # the fit's, at its estimate
+            J, H, K, M = parts.J, parts.H, parts.K, parts.M
+        else:
+            _, J, H = derivatives(fit.structure, fit.theta, T)
+            K = parts.K if parts is not None else _k_tensor(prob, B)
+            M = _information_terms(J, K)  # (G, q, p, p); P_k = -M_k
     if vcov == "empirical":
         V = _empirical(prob, u, Phi)
     elif df_method.startswith("kenward_roger"):

@@ -23,13 +23,18 @@ _LOG_2PI = float(np.log(2.0 * np.pi))
 @dataclass(frozen=True)
 class FitParts:
     """Terms of the evaluation at the maximum that the contrasts' inference reuses: the problem (cells),
-    the padded inverses per cell, ``B = W X`` per cell, ``u = V^-1 r`` per subject and ``K``."""
+    the padded inverses per cell, ``B = W X`` per cell, ``u = V^-1 r`` per subject and ``K``; and, when
+    the fit computed them, the first and second derivatives of Sigma by mmrm's parameters there and
+    the information terms ``M`` of :func:`skintrial.stats._reml._information_terms`."""
 
     prob: _Problem
     Wc: np.ndarray
     B: np.ndarray
     u: np.ndarray
     K: np.ndarray
+    J: np.ndarray | None = None  # (G, q, T, T)
+    H: np.ndarray | None = None  # (G, q, q, T, T)
+    M: np.ndarray | None = None  # (G, q, p, p)
 
 
 def _sym_inverse(M: np.ndarray, floor: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
