@@ -10,6 +10,7 @@ evaluation, taken in the elements of Sigma, serves the inference in mmrm's param
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,6 +260,18 @@ class Terms:
     u: np.ndarray  # (G, n, T)
 
 
+@functools.lru_cache(maxsize=16)
+def _triangle(T: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The upper triangle's row and column indices of a T × T matrix and the (T, T) map from each
+    element to its position in that triangle (made once per T)."""
+    ia, ib = np.triu_indices(T)
+    full = np.zeros((T, T), dtype=int)
+    full[ia, ib] = full[ib, ia] = np.arange(ia.size)
+    for a in (ia, ib, full):
+        a.flags.writeable = False
+    return ia, ib, full
+
+
 def evaluate_terms(prob: _Problem, sigma: np.ndarray, *, trace: bool = True) -> Terms:
     """The :class:`Terms` at ``sigma``; ``trace=False`` leaves out ``F`` and ``K`` (the average
     information's evaluation). Sums over subjects of terms without ``y`` are count-weighted sums over
@@ -270,9 +283,7 @@ def evaluate_terms(prob: _Problem, sigma: np.ndarray, *, trace: bool = True) -> 
     Hf = (BA @ np.ascontiguousarray(np.swapaxes(B, -1, -2))).reshape(G, C, T * T)  # H_ii = B_i A^-1 B_i'
     Pf = W.reshape(G, C, T * T) - Hf  # diagonal blocks of P
     # per cell: sum_i u_i and the distinct elements of sum_i u_i u_i'
-    ia, ib = np.triu_indices(T)
-    full = np.zeros((T, T), dtype=int)
-    full[ia, ib] = full[ib, ia] = np.arange(ia.size)
+    ia, ib, full = _triangle(T)
     sums = _cell_sum(prob, np.concatenate([u, u[:, :, ia] * u[:, :, ib]], axis=2))
     uc, uu = sums[:, :, :T], sums[:, :, T:]
     uu_total = uu.sum(axis=1)[:, full]  # (G, T, T)
