@@ -151,11 +151,17 @@ def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = Tr
     """Missingness patterns and cells of a batch (see ``_Problem``); ``group=False`` makes every
     subject its own cell."""
     G, n, T = mask.shape
-    codes = (mask * (1 << np.arange(T))).sum(axis=2)
-    present, pattern = np.unique(codes, return_inverse=True)
+    codes = mask.astype(np.int64) @ (1 << np.arange(T, dtype=np.int64))
+    if T <= 16:  # a table of the 2^T codes: no sort
+        seen = np.bincount(codes.ravel(), minlength=1 << T) > 0
+        present, pattern = np.flatnonzero(seen), (np.cumsum(seen) - 1)[codes]
+    else:
+        present, pattern = np.unique(codes, return_inverse=True)
     pattern = pattern.reshape(G, n)
     patterns = ((present[:, None] >> np.arange(T)) & 1).astype(float)
-    xclass = np.unique(X.reshape(n, -1), axis=0, return_inverse=True)[1].reshape(n)
+    rows = np.ascontiguousarray(X.reshape(n, -1))  # the design rows as opaque bytes: one 1-d unique
+    xclass = np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel(),
+                       return_inverse=True)[1].reshape(n)  # fmt: skip
     code = xclass[None, :] * len(present) + pattern
     order = np.argsort(code, axis=1, kind="stable")
     sorted_code = np.take_along_axis(code, order, axis=1)
