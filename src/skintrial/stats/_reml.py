@@ -48,8 +48,8 @@ from skintrial.stats._reml_terms import (  # noqa: F401  (_evaluate, _loglik: ca
     FitParts,
     Terms,
     _evaluate,
-    _gls,
     _loglik,
+    _ols_residuals,
     _Problem,
     _problem,
     _sym_inverse,
@@ -96,8 +96,7 @@ def _sym_index(T: int) -> np.ndarray:
 
 def _start(prob: _Problem) -> np.ndarray:
     """Starting Sigma: moments of the OLS residuals (pairwise), correlations shrunk, made positive definite."""
-    eye = np.broadcast_to(np.eye(prob.y.shape[-1]), prob.y.shape[:1] + (prob.y.shape[-1],) * 2)
-    u = _gls(prob, np.ascontiguousarray(eye))[-2]  # with Sigma = I, u = r
+    u = _ols_residuals(prob)
     m = prob.mask
     cnt = np.swapaxes(m, 1, 2) @ m
     with np.errstate(invalid="ignore", divide="ignore"):

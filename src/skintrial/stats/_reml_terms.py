@@ -239,6 +239,21 @@ def _gls(prob: _Problem, sigma: np.ndarray):
     return W, Wc, Bc, Ainv, beta, u, ll
 
 
+def _ols_residuals(prob: _Problem) -> np.ndarray:
+    """(G, n, T) residuals of each outcome's ordinary least-squares fit (zero where missing): ``_gls``
+    at Sigma = I, whose padded inverses are the masks themselves (no inverse, no per-subject gather)."""
+    G, n, T = prob.y.shape
+    p = prob.X.shape[-1]
+    Bc = prob.cell_X * prob.patterns[prob.cell_pattern][..., None]  # diag(m_c) X_c: (G, C, T, p)
+    C = Bc.shape[1]
+    Xw = prob.cell_Xw if prob.cell_Xw is not None else np.broadcast_to(prob.X[None], Bc.shape)
+    A = np.swapaxes(Xw.reshape(G, C * T, p), 1, 2) @ Bc.reshape(G, C * T, p)
+    Ainv = _pd_inverse(0.5 * (A + np.swapaxes(A, 1, 2)))[0]
+    yc = prob.y if prob.cell_y is None else prob.cell_y
+    beta = np.einsum("gpq,gq->gp", Ainv, (yc.reshape(G, 1, C * T) @ Bc.reshape(G, C * T, p))[:, 0])
+    return (prob.y - (beta @ prob.X.reshape(-1, p).T).reshape(prob.y.shape)) * prob.mask
+
+
 def _loglik(prob: _Problem, sigma: np.ndarray) -> np.ndarray:
     return _gls(prob, sigma)[-1]
 
