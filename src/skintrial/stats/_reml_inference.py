@@ -36,7 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from skintrial.stats._covstruct import derivatives
-from skintrial.stats._reml import RemlFit, _gls, _information_terms, _Problem, _problem
+from skintrial.stats._reml import RemlFit, _information_terms
+from skintrial.stats._reml_terms import _gls, _Problem, _problem
 
 __all__ = ["DF_METHODS", "VCOV_METHODS", "ContrastStats", "contrast_stats"]
 
