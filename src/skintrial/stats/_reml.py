@@ -231,8 +231,8 @@ def _positive_definite(sigma: np.ndarray, floor: float = 0.0) -> np.ndarray:
 
 
 def _near_boundary(sigma: np.ndarray) -> np.ndarray:
-    """``min_correlation_eigenvalue(sigma) < BOUNDARY`` (NaN counts as near), one Cholesky in the
-    common case."""
+    """``min_correlation_eigenvalue(sigma) < BOUNDARY`` (the same correlation matrices), by one
+    Cholesky factorisation in the common case."""
     sd = np.sqrt(np.diagonal(sigma, axis1=-2, axis2=-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.nan_to_num(sigma / (sd[..., :, None] * sd[..., None, :]))
