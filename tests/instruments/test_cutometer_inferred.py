@@ -175,3 +175,59 @@ def test_the_phases_found_are_written_as_the_options_that_reproduce_them():
     again = cutometer_parameters(curves, onset_s=0.6, on_s=1.5, off_s=2.5)
     assert_allclose(again[ALL].to_numpy(), found[ALL].to_numpy(), atol=1e-12)
     assert_allclose(again[["onset_s", "on_s", "off_s"]].to_numpy(), [[0.6, 1.5, 2.5]] * 3, atol=1e-9)
+
+
+def _with_ids(curves: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    return curves.assign(measurement_id=prefix + curves["measurement_id"].astype(str))
+
+
+@pytest.mark.parametrize("rate", [500, 1000])
+def test_a_curve_reads_the_same_whatever_it_is_batched_with(rate):
+    """The noise level (and with it the event and refinement thresholds) comes from each curve's own
+    samples, not from the padding up to the longest curve of the batch."""
+    short, _ = _noisy(rate, 30, 11)
+    short = _with_ids(short, "s")
+    long_, _ = simulate_cutometer(1, n_cycles=6, sampling_hz=rate, noise_mm=0.002, pressure_mbar=None, seed=3)
+    alone = cutometer_parameters(short)
+    mixed = cutometer_parameters(pd.concat([short, _with_ids(long_, "l")], ignore_index=True))
+    mixed = mixed[mixed["measurement_id"].str.startswith("s")].reset_index(drop=True)
+    pd.testing.assert_frame_equal(alone, mixed)
+    t = np.arange(401) / 100.0
+    flat = pd.DataFrame(
+        {
+            "measurement_id": "flat",
+            "time_s": t,
+            "deformation_mm": 0.1 + np.random.default_rng(0).normal(0, 0.002, t.size),
+        }
+    )
+    long100, _ = simulate_cutometer(1, n_cycles=6, noise_mm=0.002, pressure_mbar=None, seed=3)
+    both = cutometer_parameters(pd.concat([flat, _with_ids(long100, "l")], ignore_index=True))
+    assert both.loc[both["measurement_id"] == "flat", "qc"].tolist() == ["phases_inferred;phases_ambiguous"]
+
+
+def test_two_alike_rises_without_a_drop_between_are_ambiguous_and_not_used():
+    """A second suction-like rise under suction (not a step, as a probe slip is) leaves it unclear which
+    rise is the onset: flagged, not used. A probe slip (a step) keeps the curve usable."""
+    t = np.arange(401) / 100.0
+    rise = lambda at: np.where(t > at, 0.2 * (1 - np.exp(-(t - at) / 0.03)), 0.0)  # noqa: E731
+    release = np.where(t > 3.0, -0.3 * (1 - np.exp(-(t - 3.0) / 0.03)), 0.0)
+    noise = np.random.default_rng(1).normal(0, 0.001, t.size)
+    twice = pd.DataFrame({"time_s": t, "deformation_mm": rise(0.5) + rise(2.0) + release + noise})
+    res = cutometer_parameters(twice)
+    assert res["qc"][0] == "phases_inferred;phases_ambiguous"
+    assert res[ALL].isna().all(axis=None) and res["n_cycles"][0] == 0
+    step = np.where(t > 2.0, 0.2, 0.0)  # the same size, in one sample: a slip
+    slipped = pd.DataFrame({"time_s": t, "deformation_mm": rise(0.5) + step + release + noise})
+    res = cutometer_parameters(slipped)
+    assert res["n_cycles"][0] == 1 and "phases_ambiguous" not in res["qc"][0]
+    assert "probe_slip" in res["qc"][0]
+
+
+def test_curves_of_different_lengths_keep_their_time_checks():
+    """A chunk whose curves share one time vector only up to their padding is checked row by row (the
+    padding repeats the last time: no false 'time_s repeats' error)."""
+    short, _ = simulate_cutometer(30, sampling_hz=2000, seed=6)
+    long_, _ = simulate_cutometer(1, n_cycles=6, sampling_hz=2000, seed=7)
+    res = cutometer_parameters(pd.concat([_with_ids(short, "s"), _with_ids(long_, "l")], ignore_index=True))
+    assert not res["qc"].str.startswith("error").any()
+    assert (res["n_cycles"] >= 1).all()

@@ -35,7 +35,7 @@ class Cycles:
     incomplete: np.ndarray  # (G,) a trailing cycle was dropped
     error: np.ndarray  # (G,) object, "" or why phases cannot be found
     inferred: np.ndarray  # (G,) bool: phases found in the deformation (no pressure, no declared times)
-    ambiguous: np.ndarray  # (G,) bool: ... and no alternating onset/release sequence was found
+    ambiguous: np.ndarray  # (G,) bool: ... and no clear onset/release sequence was found
 
 
 def find_cycles(

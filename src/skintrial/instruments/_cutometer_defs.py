@@ -309,7 +309,7 @@ QC_FLAGS: Mapping[str, str] = MappingProxyType(
         "phases_inferred": "no pressure channel and no declared times: the onsets and releases were found "
         "in the deformation (cutometer_cycles gives their times); informational, the curve is used",
         "phases_ambiguous": "no pressure channel and no declared times, and the deformation shows no "
-        "alternating onset/release sequence: no cycle is used",
+        "clear onset/release sequence (no onset, or two alike rises or drops in a row): no cycle is used",
         "no_complete_cycle": "no suction phase with a release and a relaxation longer than the read time",
         "incomplete_cycle": "a cycle was cut off or too short (suction without release or not longer than "
         "the read time plus one sample, relaxation shorter than the read time); it is not used",

@@ -24,8 +24,8 @@ Two passes, both batched over curves:
 The events must alternate onset, release, onset, ...: of two or more onsets (releases) in a row, the
 first is kept when its rise is at least half the strongest one's (a probe slip under suction is then
 not taken for an onset; ``probe_slip`` flags it), otherwise the strongest (a noise excursion before
-it is not). With no onset at all the curve is *ambiguous*: it gets no cycle and the flag
-``phases_ambiguous``. A record that starts under suction (a release first) loses
+it is not). The curve is *ambiguous* (no cycle, the flag ``phases_ambiguous``) with no onset at all,
+or when a rise (drop) left out is at least half the one kept and no step (:func:`_step_like`). A record that starts under suction (a release first) loses
 that partial cycle, and one that ends under suction its last: both ``incomplete``.
 """
 
@@ -100,17 +100,30 @@ def _rise(y: np.ndarray, n: np.ndarray, h: np.ndarray) -> np.ndarray:
     return rise
 
 
-def _noise(y: np.ndarray) -> np.ndarray:
-    """Noise SD per row from the median |second difference| of up to ``_TRIPLES`` evenly spread triples
-    (strided views of ``y``: no gather)."""
+def _noise(y: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Noise SD per row from the median |second difference| of up to ``_TRIPLES`` triples evenly spread
+    over the row's own ``n`` samples (never its padding: a curve's level does not depend on the longer
+    curves it is batched with). Rows of the full width are strided views of ``y`` (no gather)."""
     g, m = y.shape
+    scale = 1.0 / (0.6745 * np.sqrt(6.0))
     if m < 3:
         return np.zeros(g)
-    s = max(1, (m - 3) // (_TRIPLES - 1))
-    k = min(_TRIPLES, (m - 3) // s + 1)  # triples start at 0, s, ..., (k - 1) s <= m - 3
-    end = (k - 1) * s + 1
-    d2 = np.abs(y[:, 0:end:s] - 2.0 * y[:, 1 : end + 1 : s] + y[:, 2 : end + 2 : s])
-    return np.partition(d2, k // 2, axis=1)[:, k // 2] / (0.6745 * np.sqrt(6.0))  # the (upper) median
+    if bool((n == m).all()):
+        s = max(1, (m - 3) // (_TRIPLES - 1))
+        k = min(_TRIPLES, (m - 3) // s + 1)  # triples start at 0, s, ..., (k - 1) s <= m - 3
+        end = (k - 1) * s + 1
+        d2 = np.abs(y[:, 0:end:s] - 2.0 * y[:, 1 : end + 1 : s] + y[:, 2 : end + 2 : s])
+        return np.partition(d2, k // 2, axis=1)[:, k // 2] * scale  # the (upper) median
+    # rows of different lengths: the same triples per row, gathered (unused slots sort last as inf)
+    room = np.maximum(n - 3, 0)
+    s = np.maximum(1, room // (_TRIPLES - 1))
+    k = np.where(n >= 3, np.minimum(_TRIPLES, room // s + 1), 0)
+    j = np.arange(_TRIPLES)
+    at = np.where(j < k[:, None], j * s[:, None], 0) + (np.arange(g) * m)[:, None]
+    flat = y.reshape(-1)
+    d2 = np.abs(flat[at] - 2.0 * flat[at + 1] + flat[np.minimum(at + 2, flat.size - 1)])
+    d2 = np.sort(np.where(j < k[:, None], d2, np.inf), axis=1)
+    return np.where(k > 0, d2[np.arange(g), k // 2] * scale, 0.0)
 
 
 def _fits(y, n, r, c, before: int, after: int, k: int) -> np.ndarray:
@@ -183,18 +196,23 @@ def _refine(y, n, dt, noise, row, i0) -> np.ndarray:
     return out
 
 
-def _first_of_runs(r, idx, is_on, strength):
+def _first_of_runs(r, idx, is_on, strength, step_like):
     """Of consecutive events of one kind (two rises without a drop between them: the onset, then a
     probe slip or a twitch under suction; or a noise excursion, then the onset), keep the first when it
-    is at least half the strongest of them, otherwise the strongest. Only such blocks are sorted."""
+    is at least half the strongest of them, otherwise the strongest. Only such blocks are sorted.
+
+    Returns the kept events and the rows whose choice was not clear-cut: a block in which an event
+    left out is at least half as strong as the one kept and is no step (``step_like`` of the events'
+    positions in the arrays: a probe slip is a step, a second suction is a rise like the first)."""
+    none = np.zeros(0, dtype=r.dtype)
     if not r.size:
-        return r, idx, is_on
+        return r, idx, is_on, none
     new = np.concatenate(([True], (r[1:] != r[:-1]) | (is_on[1:] != is_on[:-1])))
     starts = np.flatnonzero(new)
     size = np.diff(np.concatenate((starts, [r.size])))
     multi = size > 1
     if not multi.any():
-        return r, idx, is_on
+        return r, idx, is_on, none
     el = np.flatnonzero(np.repeat(multi, size))  # the events of blocks with more than one
     block = (np.cumsum(new) - 1)[el]
     srt = np.lexsort((-strength[el], block))
@@ -204,7 +222,28 @@ def _first_of_runs(r, idx, is_on, strength):
     pick = starts.copy()
     s0 = starts[multi]
     pick[multi] = np.where(strength[s0] >= 0.5 * strength[strongest], s0, strongest)
-    return r[pick], idx[pick], is_on[pick]
+    kept = pick[block]  # the kept event of each multi-event block's event
+    rival = (el != kept) & (strength[el] >= 0.5 * strength[kept])
+    if rival.any():
+        rival[rival] = ~step_like(el[rival])
+    return r[pick], idx[pick], is_on[pick], np.unique(r[el[rival]])
+
+
+def _step_like(y, n, h, r_all, idx_all, up_all, e) -> np.ndarray:
+    """Whether the change of events ``e`` (positions in ``r_all, idx_all, up_all``: row, last sample
+    before the change, rise or drop) is a step: one sample carries at least 80 % of the change over
+    the next ``h`` samples. A suction onset or release spreads over several samples (its first sample
+    carries about 50-65 % of the 20-ms change at 100 Hz); with ``h = 1`` (50 Hz or less) every change
+    is one sample, so every change counts as a step."""
+    r, idx, up = r_all[e], idx_all[e], up_all[e]
+    hr = h[r]
+    width = int(hr.max(initial=1))
+    cols = np.minimum(idx[:, None] + np.arange(width + 1), (n[r] - 1)[:, None])
+    cols = np.minimum(cols, (idx + hr)[:, None])  # each event's own h
+    seg = y[r[:, None], cols] * np.where(up, 1.0, -1.0)[:, None]
+    total = seg[:, -1] - seg[:, 0]
+    jump = np.diff(seg, axis=1).max(axis=1)
+    return (hr <= 1) | (jump >= 0.8 * total)
 
 
 def infer_phases(s: CurveStack, rows: np.ndarray):
@@ -212,8 +251,8 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
 
     Returns ``(row, onset_index, release_index, end_index, incomplete, ambiguous)``: one entry per
     cycle (onset and release sample indices, the end = next onset or last sample) and per-row flags
-    (``incomplete``: a partial cycle at the start or end was left out; ``ambiguous``: no alternating
-    onset/release sequence was found).
+    (``incomplete``: a partial cycle at the start or end was left out; ``ambiguous``: no clear
+    onset/release sequence was found: see the module docstring).
     """
     g = len(s.n)
     incomplete = np.zeros(g, dtype=bool)
@@ -229,7 +268,7 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     last = n - 1
     y32 = y.astype(np.float32)  # the rise and the noise level only place events: float32 will do
     rise = _rise(y32, n, h)
-    noise = _noise(y32)
+    noise = _noise(y32, n)
     floor = _NOISE_Z * np.sqrt(2.0) * noise
     gap = np.maximum(2, np.round(_MERGE_S / dt)).astype(np.intp)
     top, drop = rise.max(axis=1), -rise.min(axis=1)
@@ -245,7 +284,8 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     idx = _refine(y, n, dt, noise[r], r, i0)
     order = np.argsort(r * m + idx, kind="stable")  # two sorted sequences: one merge
     r, idx, is_on, strength = r[order], idx[order], is_on[order], strength[order]
-    r, idx, is_on = _first_of_runs(r, idx, is_on, strength)
+    step_like = functools.partial(_step_like, y, n, h, r, idx, is_on)  # of events by position
+    r, idx, is_on, unclear = _first_of_runs(r, idx, is_on, strength, step_like)
     # a leading release (the record starts under suction) is dropped: that cycle is incomplete
     first = np.concatenate(([True], r[1:] != r[:-1])) if r.size else np.zeros(0, dtype=bool)
     lead = first & ~is_on
@@ -258,6 +298,7 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     bad_rows = np.zeros(len(rows), dtype=bool)
     bad_rows[r[is_on != (rank % 2 == 0)]] = True  # not onset, release, onset, ...
     bad_rows[np.bincount(r, weights=is_on, minlength=len(rows)) == 0] = True
+    bad_rows[unclear] = True  # two rises (or drops) alike without the other kind between them
     ambiguous[rows[bad_rows]] = True
     keep = ~bad_rows[r]
     r, idx, is_on, rank = r[keep], idx[keep], is_on[keep], rank[keep]

@@ -76,8 +76,8 @@ class CurveLayout:
             t0 = t[:, 0].copy()
             t_last = t[rows, n - 1]
             dt = (t_last - t0) / (n - 1)
-            if g and m > 1 and bool((t == t[0]).all()):  # one time vector for all rows: check it once
-                step = np.diff(t[0])
+            if g and m > 1 and bool((n == m).all()) and bool((t == t[0]).all()):
+                step = np.diff(t[0])  # one time vector for all rows, none padded: check it once
                 lo, hi = np.full(g, step.min()), np.full(g, step.max())
             else:
                 step = np.diff(t, axis=1)
