@@ -29,6 +29,8 @@ The method, step by step (all widths in mm are turned into rows/columns with the
    0.5): the band in which most pixels are low-echogenic, ended at a change point so one bright
    speckle cannot cut it short. Zero when the first rows already fall short, or when that sum is not
    above 3 noise SDs of the profile times √rows (the noise SD from its row-to-row differences).
+   "Low-echogenic" is read on the scan's own grey range (:func:`_low_cutoff`), so a low-contrast
+   scan, whose band no longer reaches 0–30, keeps its SLEB.
 7. **Confidence.** For each boundary, the median over bins of the step along the path is divided by
    the standard deviation of the same feature sampled 2–5 window widths above and below the path; the
    boundary is "found" when this ratio reaches ``min_step_z`` and the median step reaches
@@ -250,6 +252,20 @@ def _to_columns(per_bin: np.ndarray, edges: np.ndarray, counts: np.ndarray, cols
     return per_bin[:, left] * (1 - w) + per_bin[:, right] * w
 
 
+def _low_cutoff(stack: np.ndarray) -> np.ndarray:
+    """Per scan, the grey level that stands for the LEP cutoff (0–30) in the scan's own grey scale.
+
+    A low-contrast scan (grey levels squeezed towards mid-grey, black lifted) keeps its SLEB as visible
+    as before, but its band no longer reaches 0–30: at contrast 0.7 the gel reads about 38 and no
+    pixel at all is at or below 30. The 1st–99th percentile range (on every 4th row and column, like
+    the ``low_contrast`` check) is stretched onto 0–255, ``p1 + 30 (p99 − p1) / 255``; the cutoff is
+    never below 30, so scans whose black is at 0 (every default phantom, gain 0.8–1.2) keep 0–30.
+    """
+    sub = stack[:, ::4, ::4].reshape(stack.shape[0], -1)
+    p1, p99 = np.percentile(sub, [1, 99], axis=1)
+    return np.maximum(LOW_MAX, np.floor(p1 + LOW_MAX * (p99 - p1) / 255.0))
+
+
 def _sleb_rows(
     stack: np.ndarray, edges, counts, top_bins: np.ndarray, border_bins: np.ndarray, s: DetectionSettings
 ) -> np.ndarray:
@@ -260,7 +276,7 @@ def _sleb_rows(
     taken as the median, the maximum of a cumulative sum over a noisy profile is biased upwards: a
     0.15 mm band read 0.16-0.23 mm, and scans without a band showed one of up to 0.09 mm.)
     """
-    low = _binned_profiles(stack <= LOW_MAX, edges, counts)  # (n, bins, rows) low-echogenic fraction
+    low = _binned_profiles(stack <= _low_cutoff(stack)[:, None, None], edges, counts)  # LEP fraction
     rows = stack.shape[1]
     first = np.ceil(top_bins - 0.5).astype(np.intp)  # first row whose centre is in the dermis
     depth = max(1, int(np.nanmax(border_bins - top_bins, initial=1.0) / 2) + 1)
