@@ -140,8 +140,24 @@ def _constant_visit(y: np.ndarray, mask: np.ndarray, X: np.ndarray) -> np.ndarra
     out = np.zeros(G, dtype=bool)
     for t in range(T):
         cols = np.flatnonzero(np.abs(X[:, t, :]).sum(axis=0) > 0)
-        fit = fit_ols(X[:, t, cols], y[:, :, t].T, mask=mask[:, :, t].T)
-        out |= fit.status == "no_residual_variance"
+        Xt = X[:, t, cols]
+        m = mask[:, :, t]
+        yt = np.where(m, y[:, :, t], 0.0)
+        # screen by the normal equations, all outcomes in one product over the subjects: a residual sum
+        # of squares above 1e-8 of the sum of squares (the formula's rounding is about 1e-15 of it) has
+        # residual variance for certain; only the rest get the exact fit and its criterion
+        A = (m.astype(float) @ (Xt[:, :, None] * Xt[:, None, :]).reshape(n, -1)).reshape(
+            G, cols.size, cols.size
+        )
+        lam, vec = np.linalg.eigh(A)
+        keep = lam > 1e-12 * np.maximum(lam[:, -1:], 1e-300)
+        proj = np.einsum("gp,gpk->gk", yt @ Xt, vec)
+        yy = np.einsum("gi,gi->g", yt, yt)
+        rss = yy - (np.where(keep, proj**2 / np.where(keep, lam, 1.0), 0.0)).sum(axis=1)
+        todo = np.flatnonzero(~(rss > 1e-8 * yy))
+        if todo.size:
+            fit = fit_ols(Xt, y[todo, :, t].T, mask=m[todo].T)
+            out[todo] |= fit.status == "no_residual_variance"
     return out
 
 
