@@ -20,3 +20,12 @@ def test_contact_sheet_lists_flagged_overlays_first_and_escapes_names():
     assert page.index("b&lt;x&gt;.png") < page.index('src="a.png"')
     assert "<b>low_contrast</b>" in page and "b<x>" not in page
     assert page.count("<figure") == 2 and 'class="flagged"' in page
+
+
+def test_contact_sheet_links_the_flagged_curves_page_only_when_there_is_one():
+    files = pd.DataFrame({"file": ["scans/a.dcm"], "instrument": ["ultrasound"], "qc": [""]})
+    overlays = {"overlays/a.png": b"1"}
+    without = _contact_sheet(files, overlays)["overlays/index.html"].decode("utf-8")
+    linked = _contact_sheet(files, overlays, n_flagged_curves=30)["overlays/index.html"].decode("utf-8")
+    assert "flagged_curves.html" not in without
+    assert 'Flagged Cutometer curves (30 files): <a href="flagged_curves.html">' in linked

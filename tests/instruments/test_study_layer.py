@@ -363,3 +363,32 @@ def test_manifest_spacing_problems_are_named_with_row_and_column(raw_bundle, col
     p = problems[0]
     assert p.file.endswith("manifest.csv") and p.column == column and p.fix
     assert p.row == (1 if message.startswith("unknown") else i + 2)
+
+
+def test_every_flagged_curve_is_drawn_beside_the_contact_sheet(raw_bundle, monkeypatch):
+    """The report gets at most N_FLAGGED_CURVES flagged files; overlays/flagged_curves.html draws all of
+    them, each captioned with the flags of every flagged measurement, and the contact sheet links it."""
+    import skintrial.instruments._study_layer as layer
+    from skintrial.plan import simulate_cutometer
+
+    man = pd.read_csv(raw_bundle / "raw" / "manifest.csv")
+    bad = man.query("instrument == 'cutometer'")["file"].iloc[:3].tolist()
+    for k, name in enumerate(bad):
+        ids = [f"m{k}a", f"m{k}b"]
+        curves, _ = simulate_cutometer(2, artefact=[None, "drift"], measurement_ids=ids, seed=k)
+        curves.drop(columns="file").to_csv(raw_bundle / "raw" / name, index=False)
+    monkeypatch.setattr(layer, "N_FLAGGED_CURVES", 2)
+    stage = layer.raw_stage(load_study(raw_bundle))
+    files = stage.tables["instrument_files"]
+    flagged = files[layer.qc_flagged(files["qc"])]
+    assert sorted(flagged["file"].unique()) == sorted(bad)
+    in_report = set(stage.tables["cutometer_curves"]["file"]) & set(bad)
+    assert len(in_report) == 2
+    page = stage.assets["overlays/flagged_curves.html"].decode("utf-8")
+    assert page.count("<figure") == 3
+    for k, name in enumerate(bad):
+        qc = flagged.loc[flagged["file"] == name, "qc"].item()
+        assert f"{name} — <b>m{k}b: {qc}</b>" in page
+    assert page.count('class="f"') == 3 and page.count('class="c"') == 3  # flagged red, clean grey
+    sheet = stage.assets["overlays/index.html"].decode("utf-8")
+    assert '<a href="flagged_curves.html">' in sheet and "(3 files)" in sheet

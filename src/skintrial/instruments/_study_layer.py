@@ -29,6 +29,7 @@ import pandas as pd
 from skintrial.cluster import Runner, as_runner
 from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
+from skintrial.instruments._curve_sheet import flagged_curves_page
 from skintrial.instruments._cutometer_defs import INFORMATIONAL_FLAGS, PARAMETERS
 from skintrial.stage import EXCLUSION_COLUMNS, StageResult
 from skintrial.study import RawSpec, Study, manifest_spacing
@@ -314,9 +315,12 @@ def qc_flagged(qc: pd.Series) -> pd.Series:
     return qc.fillna("").map(lambda q: any(f and f not in info for f in q.split(";"))).astype(bool)
 
 
-def _contact_sheet(files: pd.DataFrame, overlays: Mapping[str, bytes]) -> dict[str, bytes]:
+def _contact_sheet(
+    files: pd.DataFrame, overlays: Mapping[str, bytes], *, n_flagged_curves: int = 0
+) -> dict[str, bytes]:
     """``overlays/index.html``: every overlay on one page, flagged scans first, each captioned with
-    its file and flags, so that a person can review a whole batch by eye."""
+    its file and flags, so that a person can review a whole batch by eye; with ``n_flagged_curves``,
+    a link to ``flagged_curves.html``, where that many flagged Cutometer files are drawn."""
     us = files[files["instrument"] == "ultrasound"]
     qc = dict(zip((PurePath(str(f)).stem for f in us["file"]), us["qc"].fillna(""), strict=True))
     name = dict(zip((PurePath(str(f)).stem for f in us["file"]), us["file"].astype(str), strict=True))
@@ -342,7 +346,13 @@ def _contact_sheet(files: pd.DataFrame, overlays: Mapping[str, bytes]) -> dict[s
         f"<h1>Ultrasound overlays ({len(pngs)}; {sum(PurePath(p).stem in bad for p in pngs)} flagged, shown "
         "first)</h1><p>Lines: yellow skin surface, cyan top of the dermis, magenta lower edge of the SLEB, "
         "green upper/lower dermis split, red dermis/subcutis border (docs/ultrasound.md).</p>"
-        f"<div>\n{figures}\n</div></body></html>\n"
+        + (
+            f'<p>Flagged Cutometer curves ({n_flagged_curves} files): <a href="flagged_curves.html">'
+            "flagged_curves.html</a>.</p>"
+            if n_flagged_curves
+            else ""
+        )
+        + f"<div>\n{figures}\n</div></body></html>\n"
     )
     return {"overlays/index.html": page.encode("utf-8")}
 
@@ -351,7 +361,10 @@ N_EXAMPLE_CURVES = 3
 """How many clean Cutometer curves the report draws as examples."""
 
 N_FLAGGED_CURVES = 24
-"""At most this many flagged (readable) Cutometer files are drawn for review, in manifest order."""
+"""At most this many flagged (readable) Cutometer files are drawn in the report, in manifest order;
+every one of them is drawn in ``overlays/flagged_curves.html`` (:func:`flagged_curves_page`)."""
+
+FLAGGED_CURVES_PAGE = "overlays/flagged_curves.html"
 
 
 def raw_stage(
@@ -362,8 +375,9 @@ def raw_stage(
     Its ``measurements`` replace the table values of the same outcomes before any analysis; its tables
     are ``instrument_files`` and ``instrument_agreement`` (written) and ``cutometer_curves`` (a few clean
     curves and up to :data:`N_FLAGGED_CURVES` flagged ones for the report, read with the bundle's own
-    column mapping, ``file`` as in the manifest); its assets are the ultrasound
-    overlays; its settings the Cutometer options it measured with. Empty when no outcome comes from raw
+    column mapping, ``file`` as in the manifest); its assets are the ultrasound overlays with their
+    contact sheet ``overlays/index.html``, and ``overlays/flagged_curves.html`` drawing every flagged
+    (readable) Cutometer file; its settings the Cutometer options it measured with. Empty when no outcome comes from raw
     files. ``client`` (a ``distributed.Client``, a :mod:`skintrial.cluster` runner, or None for this
     process) measures the files on a cluster, as :func:`measure_raw` says; the stage is identical.
     """
@@ -376,31 +390,37 @@ def raw_stage(
     files = raw.files
     cut = files[files["instrument"] == "cutometer"]
     qc = cut["qc"].fillna("")
-    clean = cut["file"][~qc_flagged(qc)]
     review = cut["file"][qc_flagged(qc) & ~qc.str.startswith("error")]  # readable, flagged: drawn for review
+    clean = cut["file"][~cut["file"].isin(cut["file"][qc_flagged(qc)])]  # no flagged measurement at all
     man = study.manifest
     assert man is not None  # measure_raw gave outcomes, so the bundle has a manifest
     cut_man = man[man["instrument"] == "cutometer"].drop_duplicates("file")
-    picked = pd.concat(
-        [
-            cut_man[cut_man["file"].isin(clean)].head(N_EXAMPLE_CURVES),
-            cut_man[cut_man["file"].isin(review)].head(N_FLAGGED_CURVES),
-        ]
-    )
-    tables = {"instrument_files": files, "instrument_agreement": raw.agreement}
-    if len(picked):
-        mapping = cast("Mapping[str, object] | None", options.get("mapping"))
+    examples = cut_man[cut_man["file"].isin(clean)].head(N_EXAMPLE_CURVES)
+    flagged = cut_man[cut_man["file"].isin(review)]
+    mapping = cast("Mapping[str, object] | None", options.get("mapping"))
+
+    def read(rows: pd.DataFrame) -> list[pd.DataFrame]:
         # named by the manifest's file, as in instrument_files, so the report can tell flagged from clean
-        curves = [
+        return [
             read_cutometer(p, mapping=mapping).assign(file=f)
-            for p, f in zip(picked["path"], picked["file"], strict=True)
+            for p, f in zip(rows["path"], rows["file"], strict=True)
         ]
-        tables["cutometer_curves"] = pd.concat(curves, ignore_index=True)
+
+    drawn = read(flagged)  # every flagged file, for the review page; the report gets the first few
+    tables = {"instrument_files": files, "instrument_agreement": raw.agreement}
+    picked = read(examples) + drawn[:N_FLAGGED_CURVES]
+    if picked:
+        tables["cutometer_curves"] = pd.concat(picked, ignore_index=True)
+    sheet = _contact_sheet(files, raw.overlays, n_flagged_curves=len(drawn)) if raw.overlays else {}
+    assets = {**raw.overlays, **sheet}
+    if drawn:
+        page = flagged_curves_page(pd.concat(drawn, ignore_index=True), cut, INFORMATIONAL_FLAGS)
+        assets[FLAGGED_CURVES_PAGE] = page
     return StageResult(
         stage="instruments",
         tables=tables,
         exclusions=(raw.exclusions,),
-        assets={**raw.overlays, **_contact_sheet(files, raw.overlays)} if raw.overlays else {},
+        assets=assets,
         settings={
             "outcomes": list(raw.outcomes),
             "cutometer": options,

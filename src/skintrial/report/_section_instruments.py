@@ -1,22 +1,29 @@
 """Report section for raw instrument files: QC summary, flagged files, agreement, curves, overlays.
 
-Flagged files come first, for review: every flagged Cutometer curve the stage passed is drawn with its
-flags, and every flagged scan's overlay is shown before a few clean ones.
+Flagged files come first, for review: the flagged Cutometer files the stage passed (at most
+``N_FLAGGED_CURVES``) are drawn with the flags of each measurement, the caption saying how many of all
+flagged files that is and linking ``overlays/flagged_curves.html``, where every one is drawn; and every
+flagged scan's overlay is shown before a few clean ones.
 """
 
 from __future__ import annotations
 
 import base64
+import textwrap
 from pathlib import PurePath
 from typing import cast
 
 import pandas as pd
 
+from skintrial.instruments._curve_sheet import flagged_measurements, measurement_flags
 from skintrial.report._context import Context
 from skintrial.report._figures import _pyplot, cutometer_curves_figure
 from skintrial.report._format import fixed
 
 __all__ = ["build"]
+
+FLAGGED_CURVES_PAGE = "overlays/flagged_curves.html"
+"""Where the instruments stage draws every flagged Cutometer file (the report draws the first few)."""
 
 N_OVERLAYS = 4
 
@@ -56,23 +63,47 @@ def _flagged(qc: pd.Series, informational) -> pd.Series:
     return qc.fillna("").map(lambda q: any(f and f not in info for f in q.split(";"))).astype(bool)
 
 
-def _flagged_curves_figure(curves: pd.DataFrame, flags: dict[str, str]):
-    """One small panel per flagged Cutometer file: its curves, titled with the file and its flags."""
+def _flagged_curves_figure(curves: pd.DataFrame, flags: dict[str, str], bad: set[tuple[str, str]]):
+    """One small panel per flagged Cutometer file: its flagged measurements in red, its clean ones in
+    grey (a figure legend says which), titled with the file and the flags of every flagged measurement.
+    A file whose measurement ids match none of ``bad`` (``(file, measurement_id)``) is drawn all red."""
     plt = _pyplot()
     names = list(dict.fromkeys(curves["file"]))
     ncol = min(3, len(names))
     nrow = -(-len(names) // ncol)
-    fig, axes = plt.subplots(nrow, ncol, figsize=(2.3 * ncol + 0.6, 1.9 * nrow + 0.3), squeeze=False)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.3 * ncol + 0.6, 1.9 * nrow + 0.8), squeeze=False)
+    handles: dict[str, object] = {}
     for ax, name in zip(axes.flat, names, strict=False):
-        for _, c in curves[curves["file"] == name].groupby("measurement_id", sort=True):
-            ax.plot(c["time_s"], c["deformation_mm"], lw=0.8, color="#d1495b")
-        ax.set_title(f"{PurePath(str(name)).name}\n{flags.get(name, '')}", fontsize=7)
+        mine = curves[curves["file"] == name]
+        known = any((str(name), str(m)) in bad for m in mine["measurement_id"].unique())
+        for mid, c in mine.groupby("measurement_id", sort=True, observed=True):
+            is_bad = (str(name), str(mid)) in bad or not known
+            label = "flagged measurement" if is_bad else "clean measurement (same file)"
+            (line,) = ax.plot(
+                c["time_s"],
+                c["deformation_mm"],
+                lw=1.0 if is_bad else 0.7,
+                color="#d1495b" if is_bad else "#999999",
+            )
+            handles.setdefault(label, line)
+        title = textwrap.fill(flags.get(name, ""), 38)
+        ax.set_title(f"{PurePath(str(name)).name}\n{title}", fontsize=7)
         ax.tick_params(labelsize=6)
         ax.set_xlabel("time (s)", fontsize=6)
         ax.set_ylabel("mm", fontsize=6)
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
-    fig.tight_layout()
+    # the legend above the panels, inside the figure (one column when one panel wide: never clipped)
+    two = ncol > 1
+    fig.tight_layout(rect=(0, 0, 1, 1 - (0.3 if two else 0.45) / fig.get_figheight()))
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="upper center",
+        ncol=2 if two else 1,
+        fontsize=7,
+        frameon=False,
+    )
     return fig
 
 
@@ -112,15 +143,23 @@ def build(ctx: Context) -> list[dict]:
     overlays, n_overlays, n_flagged_overlays = _overlays(files, is_flagged, res.assets)
     curves = res.get("cutometer_curves")
     review = None
+    cut = files[files["instrument"] == "cutometer"]
+    flags = measurement_flags(cut, info)
+    readable = {
+        f for f, q in zip(cut["file"], cut["qc"].fillna(""), strict=True) if not q.startswith("error")
+    }
+    n_review = sum(f in readable for f in flags)  # flagged files with curves to draw
+    n_drawn = 0
     if curves is not None and len(curves):
-        cut = files[(files["instrument"] == "cutometer") & is_flagged]
-        flags = dict(zip(cut["file"], cut["qc"].fillna(""), strict=True))
         drawn = curves["file"].isin(list(flags))
+        n_drawn = curves.loc[drawn, "file"].nunique()
         if drawn.any():
+            bad = flagged_measurements(cut, info)
             review = ctx.figures.add(
-                "instruments-flagged-curves", _flagged_curves_figure(curves[drawn], flags)
+                "instruments-flagged-curves", _flagged_curves_figure(curves[drawn], flags, bad)
             )
         curves = curves[~drawn]
+    page = FLAGGED_CURVES_PAGE if FLAGGED_CURVES_PAGE in res.assets else None
     return [
         {
             "id": "instruments",
@@ -142,6 +181,9 @@ def build(ctx: Context) -> list[dict]:
             if curves is not None and len(curves)
             else None,
             "flagged_curves": review,
+            "n_flagged_curves": n_review,
+            "n_flagged_curves_drawn": n_drawn,
+            "flagged_curves_page": page,
             "overlays": overlays,
             "n_overlays": n_overlays,
             "n_flagged_overlays": n_flagged_overlays,
