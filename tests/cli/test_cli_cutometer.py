@@ -265,3 +265,27 @@ def test_a_defect_is_exit_1_not_bad_input(files, tmp_path, monkeypatch):
     result = runner.invoke(app, ["cutometer", str(folder / "long.csv"), "--out", str(out)])
     assert result.exit_code == 1 and isinstance(result.exception, KeyError)
     assert not out.exists()
+
+
+def test_help_lists_every_output_column_and_says_where_the_phases_come_from(tmp_path):
+    """The help's 'Columns:' list names every column the command writes (ranges as 'r0 ... r9')."""
+    import re
+
+    import typer.main
+
+    command = typer.main.get_command(app).commands["cutometer"]  # type: ignore[attr-defined]
+    text = " ".join((command.help or "").split())
+    listed = text.split("Columns:", 1)[1]
+    names = set(re.findall(r"[a-z_]+[0-9]*", listed))
+    for stem, lo, hi in re.findall(r"([a-z]+)([0-9]) \.\.\. [a-z]+([0-9])", listed):
+        names |= {f"{stem}{i}" for i in range(int(lo), int(hi) + 1)}
+    curves, _ = simulate_cutometer(1, seed=3, pressure_mbar=None)
+    curves.drop(columns="file").to_csv(tmp_path / "c.csv", index=False)
+    out = tmp_path / "o.csv"
+    result = runner.invoke(app, ["cutometer", str(tmp_path / "c.csv"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    written = list(pd.read_csv(out, keep_default_na=False).columns)
+    assert [c for c in written if c not in names] == []
+    assert "phases_inferred" in listed
+    on = next(p for p in command.params if p.name == "on")
+    assert "found in the deformation" in " ".join((on.help or "").split())

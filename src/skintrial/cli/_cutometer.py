@@ -68,11 +68,18 @@ def cutometer(
     out: Annotated[Path, typer.Option("--out", "-o", help="Parameter CSV, one row per measurement.")],
     on: Annotated[
         float | None,
-        typer.Option("--on", help="Suction (on) time in s, for curves without a pressure channel."),
+        typer.Option(
+            "--on",
+            help="Suction (on) time in s, for curves without a pressure channel. Without --on/--off "
+            "and without a pressure channel the phases are found in the deformation (qc phases_inferred).",
+        ),
     ] = None,
     off: Annotated[
         float | None,
-        typer.Option("--off", help="Relaxation (off) time in s (omit: one cycle to the end of the record)."),
+        typer.Option(
+            "--off",
+            help="Relaxation (off) time in s (with --on but no --off: one cycle to the end of the record).",
+        ),
     ] = None,
     onset: Annotated[
         float,
@@ -97,11 +104,13 @@ def cutometer(
     ] = None,
     cluster: Annotated[str | None, CLUSTER] = None,
 ) -> None:
-    """Ue, Uv, Uf, Ur, Ua and R0-R9 per measurement, with quality flags.
+    """Ue, Uv, Uf, Ur, Ua, R0-R9, F0-F4 and Q0-Q3 per measurement, with quality flags.
 
-    Columns: file, measurement_id, n_cycles, ue, uv, uf, ur, ua, r0 ... r9, qc (semicolon-separated
-    flags; empty when clean; 'error: ...' for a file that could not be read). When no file can be
-    read: exit 2, nothing written. With --cluster the files are measured on a Dask cluster, in chunks
+    Columns: file, measurement_id, n_cycles, onset_s, on_s, off_s (the phases used: from the pressure
+    channel, from --on/--off/--onset, or, with neither, found in the deformation and flagged
+    phases_inferred), ue, uv, uf, ur, ua, r0 ... r9, f0 ... f4, q0 ... q3 (areas), qc
+    (semicolon-separated flags; empty when clean; 'error: ...' for a file that could not be read).
+    When no file can be read: exit 2, nothing written. With --cluster the files are measured on a Dask cluster, in chunks
     (the same table). Definitions: docs/cutometer.md.
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
