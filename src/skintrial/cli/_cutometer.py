@@ -117,6 +117,7 @@ def cutometer(
 
     from skintrial._io import refuse_inputs, write_files
     from skintrial.errors import InputError
+    from skintrial.instruments import INFORMATIONAL_FLAGS
     from skintrial.instruments.cutometer import cutometer_files
 
     refuse_inputs({out: "--out"}, files)  # before any work: the output never replaces an input curve
@@ -140,7 +141,8 @@ def cutometer(
     if errors.all():
         raise InputError(_error_problems(table))
     write_files({out: table}, inputs=files)
-    flagged = int((table["qc"] != "").sum() - errors.sum())
+    flags = table["qc"].str.split(";").map(lambda fl: {f for f in fl if f} - set(INFORMATIONAL_FLAGS))
+    flagged = int((flags.map(bool) & ~errors).sum())  # informational flags (phases_inferred) do not count
     err_console.print(
         f"{len(table)} measurements -> {out} ({flagged} flagged, {int(errors.sum())} unreadable)"
     )
