@@ -15,7 +15,7 @@ from typing import cast
 
 import pandas as pd
 
-from skintrial.instruments._curve_sheet import flagged_measurements, measurement_flags
+from skintrial.instruments import flagged_measurements, measurement_flags
 from skintrial.report._context import Context
 from skintrial.report._figures import _pyplot, cutometer_curves_figure
 from skintrial.report._format import fixed
