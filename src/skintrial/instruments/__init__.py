@@ -6,7 +6,6 @@ bundle's raw files → measurements (``measure_raw``).
 """
 
 from skintrial.instruments._batch import error_problems
-from skintrial.instruments._curve_sheet import flagged_measurements, measurement_flags
 from skintrial.instruments._cutometer_read import COLUMN_KEYS, LONG_COLUMNS, column_mapping
 from skintrial.instruments._study_layer import (
     RawMeasurements,
@@ -54,8 +53,6 @@ __all__ = [
     "raw_outcomes",
     "raw_stage",
     "qc_flagged",
-    "flagged_measurements",
-    "measurement_flags",
     "CYCLE_COLUMNS",
     "INFORMATIONAL_FLAGS",
     "OUTPUT_COLUMNS",

@@ -3,8 +3,9 @@
 The report draws a bounded number of flagged files in its own pages (``N_FLAGGED_CURVES``); this page,
 beside the ultrasound contact sheet (``overlays/index.html``), draws all of them, so that none is left
 out of review however big the study. Each file is one panel: its flagged measurements in red, its clean
-ones in grey, captioned with the file and the flags of every flagged measurement (:func:`measurement_flags`).
-Curves are inline SVG polylines (no images to write), thinned to at most :data:`MAX_POINTS` points each.
+ones in grey, captioned with the file and the flags of every flagged measurement
+(:func:`skintrial.qc.measurement_flags`). Curves are inline SVG polylines (no images to write), thinned
+to at most :data:`MAX_POINTS` points each.
 """
 
 from __future__ import annotations
@@ -15,51 +16,14 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-__all__ = ["measurement_flags", "flagged_measurements", "flagged_curves_page"]
+from skintrial.qc import flagged_measurements, measurement_flags
+
+__all__ = ["flagged_curves_page"]
 
 MAX_POINTS = 400
 """At most this many points per drawn curve (evenly thinned; the page stays small for long recordings)."""
 
 _W, _H, _PAD = 300, 150, 6
-
-
-def _bad(qc: str, info: set[str]) -> bool:
-    return any(f and f not in info for f in qc.split(";"))
-
-
-def measurement_flags(files: pd.DataFrame, informational: Iterable[str]) -> dict[str, str]:
-    """File → the flags of every flagged measurement of it, e.g. ``"m2: drift; m5: clipped"``.
-
-    ``files`` is ``instrument_files`` (one row per measurement: ``file``, ``measurement_id``, ``qc``).
-    A measurement is flagged when its ``qc`` holds a flag that is not ``informational``; a file whose
-    only row is flagged (one measurement, or an error for the whole file) gives its ``qc`` alone.
-    Files with no flagged measurement are left out.
-    """
-    info = set(informational)
-    qc = files["qc"].fillna("").astype(str)
-    mids = files["measurement_id"] if "measurement_id" in files else pd.Series("", index=files.index)
-    out: dict[str, str] = {}
-    for name, rows in files.assign(_qc=qc, _mid=mids.fillna("").astype(str)).groupby("file", sort=False):
-        bad = rows[rows["_qc"].map(lambda q: _bad(q, info))]
-        if bad.empty:
-            continue
-        if len(rows) == 1:
-            out[str(name)] = bad["_qc"].iloc[0]
-        else:
-            out[str(name)] = "; ".join(
-                f"{m}: {q}" if m else q for m, q in zip(bad["_mid"], bad["_qc"], strict=True)
-            )
-    return out
-
-
-def flagged_measurements(files: pd.DataFrame, informational: Iterable[str]) -> set[tuple[str, str]]:
-    """``(file, measurement_id)`` of every flagged measurement (as :func:`measurement_flags` decides)."""
-    info = set(informational)
-    mids = files["measurement_id"] if "measurement_id" in files else pd.Series("", index=files.index)
-    qc = files["qc"].fillna("").astype(str)
-    return {
-        (str(f), str(m)) for f, m, q in zip(files["file"], mids.fillna(""), qc, strict=True) if _bad(q, info)
-    }
 
 
 def _polyline(t: np.ndarray, y: np.ndarray, t_max: float, y_min: float, y_max: float) -> str:

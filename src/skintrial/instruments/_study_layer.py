@@ -31,6 +31,7 @@ from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
 from skintrial.instruments._curve_sheet import flagged_curves_page
 from skintrial.instruments._cutometer_defs import INFORMATIONAL_FLAGS, PARAMETERS
+from skintrial.qc import flagged
 from skintrial.stage import EXCLUSION_COLUMNS, StageResult
 from skintrial.study import RawSpec, Study, manifest_spacing
 
@@ -311,8 +312,7 @@ def qc_flagged(qc: pd.Series) -> pd.Series:
     Informational flags (:data:`INFORMATIONAL_FLAGS`, e.g. ``phases_inferred``) do not: such a curve is
     measured and used, its flag kept in ``instrument_files``.
     """
-    info = set(INFORMATIONAL_FLAGS)
-    return qc.fillna("").map(lambda q: any(f and f not in info for f in q.split(";"))).astype(bool)
+    return flagged(qc, INFORMATIONAL_FLAGS)
 
 
 def _contact_sheet(

@@ -15,7 +15,8 @@ from typing import cast
 
 import pandas as pd
 
-from skintrial.instruments import flagged_measurements, measurement_flags
+from skintrial.qc import flagged as qc_flagged
+from skintrial.qc import flagged_measurements, measurement_flags
 from skintrial.report._context import Context
 from skintrial.report._figures import _pyplot, cutometer_curves_figure
 from skintrial.report._format import fixed
@@ -54,13 +55,6 @@ def _qc_rows(files: pd.DataFrame) -> list[list[str]]:
             ]
         )
     return rows
-
-
-def _flagged(qc: pd.Series, informational) -> pd.Series:
-    """A file that is flagged (or unreadable): a flag that is not merely informational (the stage's
-    ``informational_flags``, e.g. ``phases_inferred``: such a file is used)."""
-    info = set(informational)
-    return qc.fillna("").map(lambda q: any(f and f not in info for f in q.split(";"))).astype(bool)
 
 
 def _flagged_curves_figure(curves: pd.DataFrame, flags: dict[str, str], bad: set[tuple[str, str]]):
@@ -137,7 +131,7 @@ def build(ctx: Context) -> list[dict]:
     if files is None or files.empty:
         return []
     info = cast("list[str]", res.settings("instruments").get("informational_flags", []))
-    is_flagged = _flagged(files["qc"], info)
+    is_flagged = qc_flagged(files["qc"], info)
     flagged = files[is_flagged]
     agreement = cast(pd.DataFrame, res.get("instrument_agreement", pd.DataFrame()))
     overlays, n_overlays, n_flagged_overlays = _overlays(files, is_flagged, res.assets)
