@@ -95,7 +95,9 @@ def _sym_index(T: int) -> np.ndarray:
 
 
 def _start(prob: _Problem) -> np.ndarray:
-    """Starting Sigma: moments of the OLS residuals (pairwise), correlations shrunk, made positive definite."""
+    """Starting Sigma: moments of the OLS residuals (pairwise), correlations clipped to +-0.95, made
+    positive definite. (Shrinking the correlations by 0.9, as before, cost 0.3 more average-information
+    evaluations per outcome on the FEV-shaped benchmark, for the same maximum.)"""
     u = _ols_residuals(prob)
     m = prob.mask
     cnt = np.swapaxes(m, 1, 2) @ m
@@ -107,7 +109,7 @@ def _start(prob: _Problem) -> np.ndarray:
     var = np.where(good, var, np.where(typical > 0, typical, 1.0)[:, None])
     sd = np.sqrt(var)
     R = np.nan_to_num(C / (sd[:, :, None] * sd[:, None, :]), nan=0.0)
-    R = np.clip(0.9 * R, -0.9, 0.9)
+    R = np.clip(R, -0.95, 0.95)
     T = R.shape[-1]
     R[:, np.arange(T), np.arange(T)] = 1.0
     lam, vec = np.linalg.eigh(R)
