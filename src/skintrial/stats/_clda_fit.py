@@ -17,7 +17,7 @@ import numpy as np
 from skintrial.stats._covstruct import n_params
 from skintrial.stats._data import TrialArrays, arm_design
 from skintrial.stats._engine import fit_ols
-from skintrial.stats._reml import BOUNDARY, fit_reml, min_correlation_eigenvalue
+from skintrial.stats._reml import BOUNDARY, _positive_definite, fit_reml, min_correlation_eigenvalue
 from skintrial.stats._reml_inference import NEEDS_INFORMATION, contrast_stats
 
 __all__ = ["ClDAOptions", "Design", "Fit", "design", "precheck", "fit_all"]
@@ -210,10 +210,7 @@ def _fit_structure(y, mask, X, L, idx, structure: str, opts: ClDAOptions, out: d
         # REML heading for a singular covariance (no interior maximum): a degenerate fit, not a slow one
         w[~(min_corr > BOUNDARY) | (~fit.converged & ~(min_corr > 1e-4))] = "singular_covariance"
         if need_information:
-            lam = np.full(ii.size, np.nan)
-            finite = np.isfinite(fit.cov_theta).all(axis=(1, 2))
-            lam[finite] = np.linalg.eigvalsh(fit.cov_theta[finite])[:, 0]
-            w[(w == "ok") & ~(lam > 0)] = "information_not_pd"
+            w[(w == "ok") & ~_positive_definite(fit.cov_theta)] = "information_not_pd"
         why[sl] = w
         good = w == "ok"
         if not good.any():

@@ -112,8 +112,10 @@ def _start(prob: _Problem) -> np.ndarray:
     R = np.clip(R, -0.95, 0.95)
     T = R.shape[-1]
     R[:, np.arange(T), np.arange(T)] = 1.0
-    lam, vec = np.linalg.eigh(R)
-    R = (vec * np.maximum(lam, 0.05)[:, None, :]) @ np.swapaxes(vec, 1, 2)
+    low = ~_positive_definite(R, 0.05)  # eigenvalues raised to 0.05 where one is below (one check)
+    if low.any():
+        lam, vec = np.linalg.eigh(R[low])
+        R[low] = (vec * np.maximum(lam, 0.05)[:, None, :]) @ np.swapaxes(vec, 1, 2)
     return R * sd[:, :, None] * sd[:, None, :]
 
 
@@ -214,6 +216,15 @@ def _line_search(sub: _Problem, param, theta: np.ndarray, active: np.ndarray, ll
         todo[idx[better]] = False
         scale[idx[~better]] *= 0.5
     return gain, todo
+
+
+def _pd_inverse_or_nan(M: np.ndarray) -> np.ndarray:
+    """Inverse of each member of a stack of symmetric matrices, NaN for one that is not positive
+    definite (as ``_sym_inverse``); one Cholesky check and one batched inverse in the common case."""
+    if _positive_definite(M).all():
+        inv = np.linalg.inv(M)
+        return 0.5 * (inv + np.swapaxes(inv, -1, -2))
+    return _sym_inverse(M)[0]
 
 
 def _positive_definite(sigma: np.ndarray, floor: float = 0.0) -> np.ndarray:
@@ -422,7 +433,7 @@ def fit_reml(
         beta=beta,
         cov_beta=Ainv,
         dcov_beta=Ainv[:, None] @ M @ Ainv[:, None],
-        cov_theta=_sym_inverse(observed)[0],
+        cov_theta=_pd_inverse_or_nan(observed),
         sigma=sigma,
         loglik=ll,
         n_obs=mask.sum(axis=(1, 2)),
@@ -447,8 +458,7 @@ def _information_terms(J: np.ndarray, K: np.ndarray) -> np.ndarray:
 def _safe_theta_of_sigma(sigma: np.ndarray) -> np.ndarray:
     """mmrm's us parameters of each Sigma; NaN for one that is not positive definite."""
     out = np.full((sigma.shape[0], sigma.shape[1] * (sigma.shape[1] + 1) // 2), np.nan)
-    ok = np.isfinite(sigma).all(axis=(1, 2))
-    ok[ok] = np.linalg.eigvalsh(sigma[ok])[:, 0] > 0
+    ok = _positive_definite(sigma)
     if ok.any():
         out[ok] = theta_of_sigma(sigma[ok])
     return out
