@@ -319,7 +319,10 @@ def evaluate_terms(prob: _Problem, sigma: np.ndarray, *, trace: bool = True) -> 
         Bf = B.reshape(G, C, T * p)
         K = (np.swapaxes(Bf * w, 1, 2) @ Bf).reshape(G, T, p, T, p)  # K[x,p,y,s] = sum_i B_i[x,p] B_i[y,s]
         # F[a,b,c,d] = sum_ij P_ij[b,c] P_ji[d,a]: the diagonal blocks, then the cross terms from K
-        diag = np.swapaxes(Pf * w, 1, 2) @ Pf - np.swapaxes(Hf * w, 1, 2) @ Hf  # [(b,c),(d,a)]
+        # sum_c w (P_c (x) P_c - H_c (x) H_c) with P = W - H: W'wW - W'wH - (W'wH)' ([(b,c),(d,a)])
+        Ww = np.swapaxes(W.reshape(G, C, T * T) * w, 1, 2)
+        WH = Ww @ Hf
+        diag = Ww @ W.reshape(G, C, T * T) - WH - np.swapaxes(WH, 1, 2)
         K2 = (Ainv[:, None] @ K.reshape(G, T, p, T * p)).reshape(G, T * p * T, p) @ Ainv  # A^-1 K_xy A^-1
         K2 = np.ascontiguousarray(K2.reshape(G, T, p, T, p).transpose(0, 1, 3, 2, 4)).reshape(G, T * T, p * p)
         Kb = np.ascontiguousarray(K.transpose(0, 1, 3, 2, 4)).reshape(G, T * T, p * p)  # [x,y] blocks K_xy
