@@ -19,6 +19,7 @@ from skintrial.stats._data import TrialArrays, arm_design
 from skintrial.stats._engine import fit_ols
 from skintrial.stats._reml import BOUNDARY, _positive_definite, fit_reml, min_correlation_eigenvalue
 from skintrial.stats._reml_inference import NEEDS_INFORMATION, contrast_stats
+from skintrial.stats._reml_terms import cell_counts
 
 __all__ = ["ClDAOptions", "Design", "Fit", "design", "precheck", "fit_all"]
 
@@ -194,8 +195,10 @@ def _fit_structure(y, mask, X, L, idx, structure: str, opts: ClDAOptions, out: d
     why = np.full(idx.size, "ok", dtype=object)
     need_information = opts.df_method in NEEDS_INFORMATION and opts.vcov == "model"
     chunk = _chunk(n, T, p, k, n_params(structure, T))
+    # batches of outcomes with alike numbers of cells: a batch is as wide as its widest outcome
+    by_width = np.argsort(cell_counts(mask[idx], X), kind="stable")
     for start in range(0, idx.size, chunk):
-        sl = slice(start, start + chunk)
+        sl = by_width[start : start + chunk]
         ii = idx[sl]
         yy, mm = y[ii], mask[ii]
         cnt = mm.sum(axis=(1, 2))

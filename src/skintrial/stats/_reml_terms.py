@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-__all__ = ["FitParts", "Terms", "evaluate_terms", "project"]
+__all__ = ["FitParts", "Terms", "cell_counts", "evaluate_terms", "project"]
 
 _LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -147,9 +147,9 @@ def _cell_index(order: np.ndarray | None, cell: np.ndarray, count: np.ndarray):
     return sparse.csc_matrix((np.ones(G * n), rows, np.arange(G * n + 1)), shape=(G * C, G * n))
 
 
-def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = True) -> _Problem:
-    """Missingness patterns and cells of a batch (see ``_Problem``); ``group=False`` makes every
-    subject its own cell."""
+def _cell_codes(mask: np.ndarray, X: np.ndarray):
+    """Each subject's missingness pattern (G, n), the patterns present (K, T) and its cell code
+    (design class x pattern, (G, n)): the subjects of one outcome with one code share a cell."""
     G, n, T = mask.shape
     codes = mask.astype(np.int64) @ (1 << np.arange(T, dtype=np.int64))
     if T <= 16:  # a table of the 2^T codes: no sort
@@ -162,7 +162,21 @@ def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = Tr
     rows = np.ascontiguousarray(X.reshape(n, -1))  # the design rows as opaque bytes: one 1-d unique
     xclass = np.unique(rows.view(np.dtype((np.void, rows.dtype.itemsize * rows.shape[1]))).ravel(),
                        return_inverse=True)[1].reshape(n)  # fmt: skip
-    code = xclass[None, :] * len(present) + pattern
+    return pattern, patterns, xclass[None, :] * len(present) + pattern
+
+
+def cell_counts(mask: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """(G,) the number of cells of each outcome: a batch is as wide as its widest outcome, so batches
+    of outcomes with alike counts carry little padding."""
+    code = np.sort(_cell_codes(mask, X)[2], axis=1)
+    return 1 + (code[:, 1:] != code[:, :-1]).sum(axis=1)
+
+
+def _problem(y: np.ndarray, mask: np.ndarray, X: np.ndarray, *, group: bool = True) -> _Problem:
+    """Missingness patterns and cells of a batch (see ``_Problem``); ``group=False`` makes every
+    subject its own cell."""
+    G, n, T = mask.shape
+    pattern, patterns, code = _cell_codes(mask, X)
     order = np.argsort(code, axis=1, kind="stable")
     sorted_code = np.take_along_axis(code, order, axis=1)
     first = np.ones((G, n), dtype=bool)
