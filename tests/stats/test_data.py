@@ -14,7 +14,7 @@ import pytest
 
 from skintrial.errors import InputError
 from skintrial.stats import ancova, clda, cross_sectional, mixed_anova, within_arm_change
-from skintrial.stats._data import check_subject_constant, default_visit_order, trial_arrays
+from skintrial.stats._data import _factorize, check_subject_constant, default_visit_order, trial_arrays
 
 
 def _trial() -> pd.DataFrame:
@@ -117,3 +117,22 @@ def test_default_visit_order_is_never_text_order():
     num["visit"] = num["visit"].map({"w0": 0, "w16": 16})
     ta = trial_arrays(num)
     np.testing.assert_array_equal(ta.visit(16), ta.visit("16"))
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["o1"] * 1500 + ["o2"] * 1500 + ["o1"] * 10,  # runs: factorised at their first rows
+        [f"v{i % 3}" for i in range(3000)],  # changes every row: factorised whole
+        [1, 1.0, "1", None, None, np.nan, np.nan, "a", "a", "b"] * 300,
+        ["x"] * 800 + [np.nan] * 700 + ["y"] * 900 + [None] * 5,
+        [pd.NA] * 3 + ["a"] * 2000,  # pd.NA has no boolean comparison: factorised whole
+        [np.nan] * 10,
+    ],
+)
+def test_factorize_by_runs_gives_pandas_codes(values):
+    col = pd.Series(values, dtype=object)
+    codes, uniques = _factorize(col)
+    ref_codes, ref_uniques = pd.factorize(col)
+    np.testing.assert_array_equal(codes, ref_codes)
+    assert [str(u) for u in uniques] == [str(u) for u in ref_uniques]

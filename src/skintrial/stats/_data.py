@@ -203,9 +203,26 @@ def followup_visit_of(
 
 def _factorize(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
     """Integer codes of a column's values (-1 where missing, as :func:`pandas.isna`) and the distinct
-    values."""
+    values (in order of first appearance, as :func:`pandas.factorize`).
+
+    A long table repeats its text columns in runs (an outcome's rows, a participant's visits, the arm
+    on each of them): such a column is factorised at the first row of each run only, the codes repeated
+    along the runs (one comparison of neighbours instead of hashing every row; the same codes)."""
     if isinstance(col.dtype, pd.CategoricalDtype):
         return col.cat.codes.to_numpy(), col.cat.categories
+    values = col.to_numpy()
+    if values.dtype == object and values.size > 1:
+        try:  # the first 1,000 rows tell whether the column runs (a visit column changes every row)
+            head = values[:1001]
+            change = None
+            if 2 * int(np.count_nonzero(np.asarray(head[1:] != head[:-1], dtype=bool))) < head.size:
+                change = np.asarray(values[1:] != values[:-1], dtype=bool)  # NaN != NaN: its own run
+        except (TypeError, ValueError):  # e.g. pd.NA, whose comparison is not a bool
+            change = None
+        if change is not None and 2 * int(change.sum()) < values.size:
+            starts = np.concatenate(([0], np.flatnonzero(change) + 1))
+            head_codes, uniques = pd.factorize(values[starts])
+            return np.repeat(head_codes, np.diff(np.append(starts, values.size))), pd.Index(uniques)
     codes, uniques = pd.factorize(col)
     return codes, pd.Index(uniques)
 
