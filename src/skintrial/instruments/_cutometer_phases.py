@@ -291,17 +291,13 @@ def infer_phases(s: CurveStack, rows: np.ndarray):
     lead = first & ~is_on
     incomplete[rows[r[lead]]] = True
     r, idx, is_on = r[~lead], idx[~lead], is_on[~lead]
-    first = np.concatenate(([True], r[1:] != r[:-1])) if r.size else np.zeros(0, dtype=bool)
-    rank = np.arange(r.size) - np.repeat(
-        np.flatnonzero(first), np.diff(np.concatenate((np.flatnonzero(first), [r.size])))
-    )
+    # each row now alternates onset, release, onset, ... (runs of one kind were collapsed above)
     bad_rows = np.zeros(len(rows), dtype=bool)
-    bad_rows[r[is_on != (rank % 2 == 0)]] = True  # not onset, release, onset, ...
     bad_rows[np.bincount(r, weights=is_on, minlength=len(rows)) == 0] = True
     bad_rows[unclear] = True  # two rises (or drops) alike without the other kind between them
     ambiguous[rows[bad_rows]] = True
     keep = ~bad_rows[r]
-    r, idx, is_on, rank = r[keep], idx[keep], is_on[keep], rank[keep]
+    r, idx, is_on = r[keep], idx[keep], is_on[keep]
     on_pos = np.flatnonzero(is_on)
     has_off = (on_pos + 1 < r.size) & (np.concatenate((r, [-1]))[on_pos + 1] == r[on_pos])
     incomplete[rows[r[on_pos[~has_off]]]] = True  # the record ends under suction
