@@ -12,7 +12,10 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-__all__ = ["flagged", "flagged_measurements", "measurement_flags"]
+__all__ = ["FLAGGED_CURVES_PAGE", "flagged", "flagged_measurements", "measurement_flags"]
+
+FLAGGED_CURVES_PAGE = "overlays/flagged_curves.html"
+"""The asset where the instruments stage draws every flagged Cutometer file (the report links it)."""
 
 
 def _bad(qc: str, info: set[str]) -> bool:

@@ -31,7 +31,7 @@ from skintrial.errors import InputError, Problem
 from skintrial.instruments._batch import error_cell
 from skintrial.instruments._curve_sheet import flagged_curves_page
 from skintrial.instruments._cutometer_defs import INFORMATIONAL_FLAGS, PARAMETERS
-from skintrial.qc import flagged
+from skintrial.qc import FLAGGED_CURVES_PAGE, flagged
 from skintrial.stage import EXCLUSION_COLUMNS, StageResult
 from skintrial.study import RawSpec, Study, manifest_spacing
 
@@ -363,8 +363,6 @@ N_EXAMPLE_CURVES = 3
 N_FLAGGED_CURVES = 24
 """At most this many flagged (readable) Cutometer files are drawn in the report, in manifest order;
 every one of them is drawn in ``overlays/flagged_curves.html`` (:func:`flagged_curves_page`)."""
-
-FLAGGED_CURVES_PAGE = "overlays/flagged_curves.html"
 
 
 def raw_stage(

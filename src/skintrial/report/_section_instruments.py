@@ -15,16 +15,13 @@ from typing import cast
 
 import pandas as pd
 
+from skintrial.qc import FLAGGED_CURVES_PAGE, flagged_measurements, measurement_flags
 from skintrial.qc import flagged as qc_flagged
-from skintrial.qc import flagged_measurements, measurement_flags
 from skintrial.report._context import Context
 from skintrial.report._figures import _pyplot, cutometer_curves_figure
 from skintrial.report._format import fixed
 
 __all__ = ["build"]
-
-FLAGGED_CURVES_PAGE = "overlays/flagged_curves.html"
-"""Where the instruments stage draws every flagged Cutometer file (the report draws the first few)."""
 
 N_OVERLAYS = 4
 
